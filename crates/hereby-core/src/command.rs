@@ -1,0 +1,109 @@
+//! Commands: what a responder asks for, already parsed into checked values.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use crate::roles::RoleCatalogue;
+use crate::types::{
+    ActionKind, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName, Severity,
+    Sha256Hex, Status, Target, Text, Title, Url, UserName, Visibility,
+};
+
+/// Everything a responder can ask of an incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Open a new incident; the actor becomes Incident Commander.
+    Declare {
+        title: Title,
+        summary: Option<Text>,
+        severity: Severity,
+        potential: bool,
+        services: Vec<ServiceName>,
+        visibility: Visibility,
+    },
+    /// Give `person` a role. For a single-holder role held by someone else, the previous holder
+    /// is relieved in the same step. The IC role changes hands only through a hand-off.
+    AssignRole { role: RoleKey, person: UserName },
+    /// Take a role away from `person`.
+    UnassignRole { role: RoleKey, person: UserName },
+    /// The IC asks `to` to take over command. Nothing changes until `to` accepts.
+    RequestHandoff { to: UserName },
+    /// The person named in the pending request takes over command.
+    AcceptHandoff,
+    /// The person named in the pending request says no.
+    DeclineHandoff { reason: Option<Reason> },
+    /// The IC withdraws the pending request.
+    CancelHandoff,
+    /// Re-evaluate severity and/or the potential flag.
+    ChangeSeverity {
+        severity: Severity,
+        potential: bool,
+        reason: Reason,
+    },
+    /// Move the status. `called_off`, `handed_back` and reopening a resolved incident need a
+    /// reason; closing over open follow-ups needs `override_open_follow_ups` and a reason.
+    ChangeStatus {
+        to: Status,
+        reason: Option<Reason>,
+        override_open_follow_ups: bool,
+    },
+    /// Record when the impact started and ended.
+    SetImpactWindow {
+        start: Option<Timestamp>,
+        end: Option<Timestamp>,
+    },
+    /// Add a free-text note to the timeline.
+    AddNote { text: Text },
+    /// Record a change made to production: on what, what was done, and the command used.
+    RecordOperation {
+        target: Target,
+        action: Text,
+        command: Option<Text>,
+    },
+    /// Link an external ticket, release, pull request, document or chat.
+    AddLink {
+        kind: LinkKind,
+        url: Url,
+        title: Option<Title>,
+    },
+    /// Record an attached piece of evidence.
+    AttachEvidence {
+        name: FileName,
+        media_type: MediaType,
+        size: u64,
+        sha256: Sha256Hex,
+    },
+    /// Add an action item.
+    AddActionItem {
+        text: Text,
+        owner: Owner,
+        due: Option<Date>,
+        kind: ActionKind,
+        tracker_url: Option<Url>,
+    },
+    /// Change an action item's owner, due date or tracker link.
+    UpdateActionItem {
+        item: u32,
+        owner: Option<Owner>,
+        due: Option<Date>,
+        tracker_url: Option<Url>,
+    },
+    /// Mark an open action item done.
+    CompleteActionItem { item: u32 },
+    /// Decide not to do an open action item, saying why.
+    WontFixActionItem { item: u32, reason: Reason },
+    /// Open a done or won't-fix action item again.
+    ReopenActionItem { item: u32 },
+    /// Give someone access to the incident without a role (matters for restricted incidents).
+    AddMember { person: UserName },
+    /// Remove an explicitly added member.
+    RemoveMember { person: UserName },
+}
+
+/// What `decide` needs besides the state and the command: who asks, when, and the roles in use.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub now: Timestamp,
+    pub actor: &'a UserName,
+    pub roles: &'a RoleCatalogue,
+}

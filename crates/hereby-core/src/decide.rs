@@ -1,0 +1,595 @@
+//! `decide`: checks a command against the state and the rules, and says which events follow.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::command::{Command, Context};
+use crate::event::{
+    ActionItemAdded, ActionItemCompleted, ActionItemReopened, ActionItemUpdated,
+    ActionItemWontFix, Event, EvidenceAttached, HandoffAccepted, HandoffCancelled,
+    HandoffDeclined, HandoffRequested, ImpactWindowSet, IncidentDeclared, LinkAdded, MemberAdded,
+    MemberRemoved, NoteAdded, OperationRecorded, RoleAssigned, RoleUnassigned, SeverityChanged,
+    StatusChanged,
+};
+use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
+use crate::state::{Incident, State};
+use crate::types::{ActionState, Owner, Status};
+
+/// A command that breaks a rule: a stable machine-readable code and a sentence for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub code: RejectionCode,
+    pub message: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+macro_rules! rejection_codes {
+    ($($variant:ident => $code:literal),+ $(,)?) => {
+        /// The reason codes clients can branch on. Their spelling is part of the API.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum RejectionCode {
+            $(#[serde(rename = $code)] $variant),+
+        }
+
+        impl RejectionCode {
+            /// Every code.
+            pub const ALL: &'static [RejectionCode] = &[$(RejectionCode::$variant),+];
+
+            /// The stable spelling of the code.
+            pub fn as_str(self) -> &'static str {
+                match self { $(RejectionCode::$variant => $code),+ }
+            }
+        }
+    };
+}
+
+rejection_codes! {
+    NotDeclared => "not_declared",
+    AlreadyDeclared => "already_declared",
+    IncidentEnded => "incident_ended",
+    UnknownRole => "unknown_role",
+    RoleAlreadyHeld => "role_already_held",
+    RoleNotHeld => "role_not_held",
+    UseHandoff => "use_handoff",
+    IcCannotOperate => "ic_cannot_operate",
+    NotIncidentCommander => "not_incident_commander",
+    HandoffToSelf => "handoff_to_self",
+    HandoffAlreadyRequested => "handoff_already_requested",
+    NoPendingHandoff => "no_pending_handoff",
+    NotHandoffRecipient => "not_handoff_recipient",
+    SeverityUnchanged => "severity_unchanged",
+    StatusUnchanged => "status_unchanged",
+    InvalidTransition => "invalid_transition",
+    ReasonRequired => "reason_required",
+    OpenFollowUps => "open_follow_ups",
+    InvalidImpactWindow => "invalid_impact_window",
+    UnknownActionItem => "unknown_action_item",
+    ActionItemState => "action_item_state",
+    NothingToChange => "nothing_to_change",
+    AlreadyMember => "already_member",
+    NotMember => "not_member",
+}
+
+fn reject<T>(code: RejectionCode, message: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection {
+        code,
+        message: message.into(),
+    })
+}
+
+/// Checks `command` against `state` and returns the events it produces, or why it may not
+/// happen. Pure: the same inputs always give the same answer.
+pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<Event>, Rejection> {
+    let incident = match (state, &command) {
+        (State::Initial, Command::Declare { .. }) => return declare(command, ctx),
+        (State::Initial, _) => {
+            return reject(
+                RejectionCode::NotDeclared,
+                "there is no such incident yet; declare it first",
+            );
+        }
+        (State::Declared(_), Command::Declare { .. }) => {
+            return reject(
+                RejectionCode::AlreadyDeclared,
+                "this incident has already been declared",
+            );
+        }
+        (State::Declared(incident), _) => incident.as_ref(),
+    };
+    match command {
+        Command::Declare { .. } => reject(RejectionCode::AlreadyDeclared, "already declared"),
+        Command::AssignRole { role, person } => {
+            require_open_for_response(incident, "change roles")?;
+            let Some(definition) = ctx.roles.get(&role) else {
+                return unknown_role(&role, ctx);
+            };
+            if role.as_str() == INCIDENT_COMMANDER {
+                return reject(
+                    RejectionCode::UseHandoff,
+                    "the Incident Commander changes only by hand-off: request it, and the new commander accepts",
+                );
+            }
+            if role.as_str() == OPERATIONS && incident.commander() == Some(&person) {
+                return reject(
+                    RejectionCode::IcCannotOperate,
+                    format!(
+                        "{person} is the Incident Commander, who coordinates and does not perform operations; give operations to someone else"
+                    ),
+                );
+            }
+            if incident.holds(&person, &role) {
+                return reject(
+                    RejectionCode::RoleAlreadyHeld,
+                    format!("{person} already holds {}", definition.name),
+                );
+            }
+            let mut events = Vec::new();
+            if !definition.multiple_holders {
+                for previous in incident.holders_of(role.as_str()) {
+                    events.push(Event::RoleUnassigned(RoleUnassigned {
+                        role: role.clone(),
+                        person: previous.clone(),
+                    }));
+                }
+            }
+            events.push(Event::RoleAssigned(RoleAssigned { role, person }));
+            Ok(events)
+        }
+        Command::UnassignRole { role, person } => {
+            require_open_for_response(incident, "change roles")?;
+            let Some(definition) = ctx.roles.get(&role) else {
+                return unknown_role(&role, ctx);
+            };
+            if role.as_str() == INCIDENT_COMMANDER {
+                return reject(
+                    RejectionCode::UseHandoff,
+                    "an incident always has an Incident Commander; hand command to someone else instead",
+                );
+            }
+            if !incident.holds(&person, &role) {
+                return reject(
+                    RejectionCode::RoleNotHeld,
+                    format!("{person} does not hold {}", definition.name),
+                );
+            }
+            Ok(vec![Event::RoleUnassigned(RoleUnassigned { role, person })])
+        }
+        Command::RequestHandoff { to } => {
+            require_open_for_response(incident, "hand off command")?;
+            let commander = require_commander(incident, ctx, "request a hand-off")?;
+            if &to == commander {
+                return reject(
+                    RejectionCode::HandoffToSelf,
+                    format!("{to} is already the Incident Commander"),
+                );
+            }
+            if incident
+                .pending_handoff
+                .as_ref()
+                .is_some_and(|pending| pending.to == to)
+            {
+                return reject(
+                    RejectionCode::HandoffAlreadyRequested,
+                    format!("a hand-off to {to} is already waiting for their answer"),
+                );
+            }
+            Ok(vec![Event::HandoffRequested(HandoffRequested {
+                from: commander.clone(),
+                to,
+            })])
+        }
+        Command::AcceptHandoff => {
+            require_open_for_response(incident, "take over command")?;
+            let pending = require_recipient(incident, ctx)?;
+            let mut events = Vec::new();
+            if let Some(operations) = ctx.roles.roles().iter().find(|r| r.key.as_str() == OPERATIONS)
+                && incident.holds(&pending.to, &operations.key)
+            {
+                // The new commander stops doing operations work as they take command.
+                events.push(Event::RoleUnassigned(RoleUnassigned {
+                    role: operations.key.clone(),
+                    person: pending.to.clone(),
+                }));
+            }
+            events.push(Event::HandoffAccepted(HandoffAccepted {
+                from: pending.from.clone(),
+                to: pending.to.clone(),
+            }));
+            Ok(events)
+        }
+        Command::DeclineHandoff { reason } => {
+            let pending = require_recipient(incident, ctx)?;
+            Ok(vec![Event::HandoffDeclined(HandoffDeclined {
+                to: pending.to.clone(),
+                reason,
+            })])
+        }
+        Command::CancelHandoff => {
+            require_commander(incident, ctx, "cancel a hand-off")?;
+            match &incident.pending_handoff {
+                Some(pending) => Ok(vec![Event::HandoffCancelled(HandoffCancelled {
+                    to: pending.to.clone(),
+                })]),
+                None => reject(
+                    RejectionCode::NoPendingHandoff,
+                    "no hand-off is waiting for an answer",
+                ),
+            }
+        }
+        Command::ChangeSeverity {
+            severity,
+            potential,
+            reason,
+        } => {
+            require_open_for_response(incident, "change severity")?;
+            if severity == incident.severity && potential == incident.potential {
+                return reject(
+                    RejectionCode::SeverityUnchanged,
+                    format!(
+                        "severity is already {severity}{}",
+                        if potential { " (potential)" } else { "" }
+                    ),
+                );
+            }
+            Ok(vec![Event::SeverityChanged(SeverityChanged {
+                from: incident.severity,
+                to: severity,
+                potential,
+                reason,
+            })])
+        }
+        Command::ChangeStatus {
+            to,
+            reason,
+            override_open_follow_ups,
+        } => change_status(incident, to, reason, override_open_follow_ups),
+        Command::SetImpactWindow { start, end } => {
+            require_open_for_response(incident, "change the impact window")?;
+            if start.is_none() && end.is_some() {
+                return reject(
+                    RejectionCode::InvalidImpactWindow,
+                    "an impact end needs an impact start",
+                );
+            }
+            if let (Some(start), Some(end)) = (start, end)
+                && end < start
+            {
+                return reject(
+                    RejectionCode::InvalidImpactWindow,
+                    format!("impact end {end} is before impact start {start}"),
+                );
+            }
+            if let Some(future) = [start, end].into_iter().flatten().find(|t| *t > ctx.now) {
+                return reject(
+                    RejectionCode::InvalidImpactWindow,
+                    format!("{future} is in the future; record impact times once they have happened"),
+                );
+            }
+            if incident.impact.start == start && incident.impact.end == end {
+                return reject(
+                    RejectionCode::NothingToChange,
+                    "the impact window is already set to these times",
+                );
+            }
+            Ok(vec![Event::ImpactWindowSet(ImpactWindowSet { start, end })])
+        }
+        Command::AddNote { text } => Ok(vec![Event::NoteAdded(NoteAdded { text })]),
+        Command::RecordOperation {
+            target,
+            action,
+            command,
+        } => {
+            require_open_for_response(incident, "record operations")?;
+            if incident.commander() == Some(ctx.actor) {
+                return reject(
+                    RejectionCode::IcCannotOperate,
+                    "the Incident Commander coordinates and does not perform operations; ask someone in the operations role, or hand off command first",
+                );
+            }
+            Ok(vec![Event::OperationRecorded(OperationRecorded {
+                target,
+                action,
+                command,
+            })])
+        }
+        Command::AddLink { kind, url, title } => {
+            Ok(vec![Event::LinkAdded(LinkAdded { kind, url, title })])
+        }
+        Command::AttachEvidence {
+            name,
+            media_type,
+            size,
+            sha256,
+        } => Ok(vec![Event::EvidenceAttached(EvidenceAttached {
+            name,
+            media_type,
+            size,
+            sha256,
+        })]),
+        Command::AddActionItem {
+            text,
+            owner,
+            due,
+            kind,
+            tracker_url,
+        } => {
+            check_owner(&owner, ctx)?;
+            let item = incident
+                .action_items
+                .keys()
+                .next_back()
+                .map_or(1, |last| last + 1);
+            Ok(vec![Event::ActionItemAdded(ActionItemAdded {
+                item,
+                text,
+                owner,
+                due,
+                kind,
+                tracker_url,
+            })])
+        }
+        Command::UpdateActionItem {
+            item,
+            owner,
+            due,
+            tracker_url,
+        } => {
+            let current = require_item(incident, item)?;
+            if let Some(owner) = &owner {
+                check_owner(owner, ctx)?;
+            }
+            let owner = owner.filter(|owner| owner != &current.owner);
+            let due = due.filter(|due| Some(*due) != current.due);
+            let tracker_url = tracker_url.filter(|url| Some(url) != current.tracker_url.as_ref());
+            if owner.is_none() && due.is_none() && tracker_url.is_none() {
+                return reject(
+                    RejectionCode::NothingToChange,
+                    format!("action item {item} already has these values"),
+                );
+            }
+            Ok(vec![Event::ActionItemUpdated(ActionItemUpdated {
+                item,
+                owner,
+                due,
+                tracker_url,
+            })])
+        }
+        Command::CompleteActionItem { item } => {
+            require_item_state(incident, item, ActionState::Open, "done")?;
+            Ok(vec![Event::ActionItemCompleted(ActionItemCompleted { item })])
+        }
+        Command::WontFixActionItem { item, reason } => {
+            require_item_state(incident, item, ActionState::Open, "won't fix")?;
+            Ok(vec![Event::ActionItemWontFix(ActionItemWontFix { item, reason })])
+        }
+        Command::ReopenActionItem { item } => {
+            let current = require_item(incident, item)?;
+            if current.state == ActionState::Open {
+                return reject(
+                    RejectionCode::ActionItemState,
+                    format!("action item {item} is already open"),
+                );
+            }
+            Ok(vec![Event::ActionItemReopened(ActionItemReopened { item })])
+        }
+        Command::AddMember { person } => {
+            if incident.members.contains(&person) {
+                return reject(
+                    RejectionCode::AlreadyMember,
+                    format!("{person} is already a member"),
+                );
+            }
+            Ok(vec![Event::MemberAdded(MemberAdded { person })])
+        }
+        Command::RemoveMember { person } => {
+            if !incident.members.contains(&person) {
+                return reject(
+                    RejectionCode::NotMember,
+                    format!("{person} was not added as a member (role holders are members through their role)"),
+                );
+            }
+            Ok(vec![Event::MemberRemoved(MemberRemoved { person })])
+        }
+    }
+}
+
+fn declare(command: Command, ctx: Context<'_>) -> Result<Vec<Event>, Rejection> {
+    let Command::Declare {
+        title,
+        summary,
+        severity,
+        potential,
+        mut services,
+        visibility,
+    } = command
+    else {
+        return reject(RejectionCode::NotDeclared, "declare it first");
+    };
+    services.sort();
+    services.dedup();
+    Ok(vec![Event::IncidentDeclared(IncidentDeclared {
+        title,
+        summary,
+        severity,
+        potential,
+        services,
+        visibility,
+        commander: ctx.actor.clone(),
+    })])
+}
+
+fn change_status(
+    incident: &Incident,
+    to: Status,
+    reason: Option<crate::types::Reason>,
+    override_open_follow_ups: bool,
+) -> Result<Vec<Event>, Rejection> {
+    let from = incident.status;
+    if from.is_final() {
+        return reject(
+            RejectionCode::IncidentEnded,
+            format!("the incident is {from}; its status can no longer change"),
+        );
+    }
+    if from == to {
+        return reject(
+            RejectionCode::StatusUnchanged,
+            format!("the incident is already {to}"),
+        );
+    }
+    let allowed = match (from, to) {
+        (from, to) if from.is_active() => {
+            to.is_active() || matches!(to, Status::Resolved | Status::CalledOff | Status::HandedBack)
+        }
+        (Status::Resolved, to) => to.is_active() || to == Status::Closed,
+        _ => false,
+    };
+    if !allowed {
+        let hint = match (from, to) {
+            (from, Status::Closed) if from.is_active() => {
+                "; resolve it first, close it once the post-mortem and follow-ups are done"
+            }
+            (Status::Resolved, Status::CalledOff | Status::HandedBack) => {
+                "; a resolved incident was real, close it instead"
+            }
+            _ => "",
+        };
+        return reject(
+            RejectionCode::InvalidTransition,
+            format!("cannot go from {from} to {to}{hint}"),
+        );
+    }
+    let needs_reason = match to {
+        Status::CalledOff | Status::HandedBack => Some("say why it is not an incident after all"),
+        _ if from == Status::Resolved && to.is_active() => Some("say why the incident is reopened"),
+        _ if override_open_follow_ups => Some("say why closing over open follow-ups is acceptable"),
+        _ => None,
+    };
+    if let (Some(why), None) = (needs_reason, &reason) {
+        return reject(
+            RejectionCode::ReasonRequired,
+            format!("moving to {to} needs a reason: {why}"),
+        );
+    }
+    let mut overridden_follow_ups = Vec::new();
+    if to == Status::Closed {
+        let open: Vec<u32> = incident.open_follow_ups().map(|item| item.item).collect();
+        if !open.is_empty() && !override_open_follow_ups {
+            let list: Vec<String> = open.iter().map(u32::to_string).collect();
+            return reject(
+                RejectionCode::OpenFollowUps,
+                format!(
+                    "follow-up action items {} are still open; finish them, mark them won't fix, or close with an explicit override and a reason",
+                    list.join(", ")
+                ),
+            );
+        }
+        overridden_follow_ups = open;
+    }
+    Ok(vec![Event::StatusChanged(StatusChanged {
+        from,
+        to,
+        reason,
+        overridden_follow_ups,
+    })])
+}
+
+/// Roles, operations, severity and the impact window belong to the response: they stop when
+/// the incident is closed, called off or handed back. Notes, links, evidence, members and
+/// action items go on, since follow-up work outlives the incident.
+fn require_open_for_response(incident: &Incident, what: &str) -> Result<(), Rejection> {
+    if incident.status.is_final() {
+        return reject(
+            RejectionCode::IncidentEnded,
+            format!(
+                "the incident is {}; you can no longer {what}",
+                incident.status
+            ),
+        );
+    }
+    Ok(())
+}
+
+fn require_commander<'a>(
+    incident: &'a Incident,
+    ctx: Context<'_>,
+    what: &str,
+) -> Result<&'a crate::types::UserName, Rejection> {
+    match incident.commander() {
+        Some(commander) if commander == ctx.actor => Ok(commander),
+        Some(commander) => reject(
+            RejectionCode::NotIncidentCommander,
+            format!("only the Incident Commander ({commander}) can {what}"),
+        ),
+        None => reject(
+            RejectionCode::NotIncidentCommander,
+            format!("only the Incident Commander can {what}"),
+        ),
+    }
+}
+
+fn require_recipient<'a>(
+    incident: &'a Incident,
+    ctx: Context<'_>,
+) -> Result<&'a crate::state::PendingHandoff, Rejection> {
+    match &incident.pending_handoff {
+        None => reject(
+            RejectionCode::NoPendingHandoff,
+            "no hand-off is waiting for an answer",
+        ),
+        Some(pending) if &pending.to != ctx.actor => reject(
+            RejectionCode::NotHandoffRecipient,
+            format!("the pending hand-off is addressed to {}, not to {}", pending.to, ctx.actor),
+        ),
+        Some(pending) => Ok(pending),
+    }
+}
+
+fn unknown_role<T>(role: &crate::types::RoleKey, ctx: Context<'_>) -> Result<T, Rejection> {
+    let known: Vec<&str> = ctx.roles.roles().iter().map(|r| r.key.as_str()).collect();
+    reject(
+        RejectionCode::UnknownRole,
+        format!("`{role}` is not a role here; roles are {}", known.join(", ")),
+    )
+}
+
+fn check_owner(owner: &Owner, ctx: Context<'_>) -> Result<(), Rejection> {
+    match owner {
+        Owner::Role(role) if ctx.roles.get(role).is_none() => unknown_role(role, ctx),
+        _ => Ok(()),
+    }
+}
+
+fn require_item(incident: &Incident, item: u32) -> Result<&crate::state::ActionItem, Rejection> {
+    incident.action_items.get(&item).ok_or_else(|| Rejection {
+        code: RejectionCode::UnknownActionItem,
+        message: format!("there is no action item {item} on this incident"),
+    })
+}
+
+fn require_item_state(
+    incident: &Incident,
+    item: u32,
+    wanted: ActionState,
+    doing: &str,
+) -> Result<(), Rejection> {
+    let current = require_item(incident, item)?;
+    if current.state != wanted {
+        return reject(
+            RejectionCode::ActionItemState,
+            format!(
+                "action item {item} is {}; only {} items can be marked {doing}",
+                current.state, wanted
+            ),
+        );
+    }
+    Ok(())
+}

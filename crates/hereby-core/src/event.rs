@@ -1,0 +1,281 @@
+//! Events: the facts an incident's stream is made of, and their persisted format.
+//!
+//! Each event type has a stable name and an `event_version`. The body of a stored event is the
+//! canonical JSON of the type's payload struct. Changing a payload in a way that alters its JSON
+//! means a new version and a decoding rule for the old one; the snapshot test in `tests` pins
+//! today's format so that such a change cannot happen by accident.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::canonical::canonical_json;
+use crate::types::{
+    ActionKind, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName, Severity,
+    Sha256Hex, Status, Target, Text, Title, Url, UserName, Visibility,
+};
+
+/// The incident was declared. Always the first event of a stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentDeclared {
+    pub title: Title,
+    pub summary: Option<Text>,
+    pub severity: Severity,
+    /// The problem may happen but is not (yet) hurting anyone.
+    pub potential: bool,
+    pub services: Vec<ServiceName>,
+    pub visibility: Visibility,
+    /// The declarer, who becomes Incident Commander.
+    pub commander: UserName,
+}
+
+/// Someone took on a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleAssigned {
+    pub role: RoleKey,
+    pub person: UserName,
+}
+
+/// Someone gave up a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleUnassigned {
+    pub role: RoleKey,
+    pub person: UserName,
+}
+
+/// The Incident Commander asked someone to take over command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffRequested {
+    pub from: UserName,
+    pub to: UserName,
+}
+
+/// The named person confirmed they are able and willing: command changed hands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffAccepted {
+    pub from: UserName,
+    pub to: UserName,
+}
+
+/// The named person declined to take over command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffDeclined {
+    pub to: UserName,
+    pub reason: Option<Reason>,
+}
+
+/// The Incident Commander withdrew a pending hand-off request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffCancelled {
+    pub to: UserName,
+}
+
+/// The severity (or the potential flag) was re-evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeverityChanged {
+    pub from: Severity,
+    pub to: Severity,
+    pub potential: bool,
+    pub reason: Reason,
+}
+
+/// The status moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChanged {
+    pub from: Status,
+    pub to: Status,
+    pub reason: Option<Reason>,
+    /// Follow-up items that were still open when the incident was closed by override.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overridden_follow_ups: Vec<u32>,
+}
+
+/// When the impact started and ended, as opposed to when it was reported or declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImpactWindowSet {
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+}
+
+/// A free-text timeline entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteAdded {
+    pub text: Text,
+}
+
+/// Someone changed something in production.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationRecorded {
+    pub target: Target,
+    pub action: Text,
+    pub command: Option<Text>,
+}
+
+/// A link to a ticket, release, pull request, document or chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkAdded {
+    pub kind: LinkKind,
+    pub url: Url,
+    pub title: Option<Title>,
+}
+
+/// A piece of evidence was archived; its bytes live in content-addressed storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceAttached {
+    pub name: FileName,
+    pub media_type: MediaType,
+    pub size: u64,
+    pub sha256: Sha256Hex,
+}
+
+/// A new action item, numbered per incident from 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionItemAdded {
+    pub item: u32,
+    pub text: Text,
+    pub owner: Owner,
+    pub due: Option<Date>,
+    pub kind: ActionKind,
+    pub tracker_url: Option<Url>,
+}
+
+/// An action item's owner, due date or tracker link changed. Absent fields stay as they were.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionItemUpdated {
+    pub item: u32,
+    pub owner: Option<Owner>,
+    pub due: Option<Date>,
+    pub tracker_url: Option<Url>,
+}
+
+/// An action item was done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionItemCompleted {
+    pub item: u32,
+}
+
+/// An action item will not be done, for a stated reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionItemWontFix {
+    pub item: u32,
+    pub reason: Reason,
+}
+
+/// A done or won't-fix action item is open again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionItemReopened {
+    pub item: u32,
+}
+
+/// Someone was given access to the incident without holding a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberAdded {
+    pub person: UserName,
+}
+
+/// An explicitly added member was removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRemoved {
+    pub person: UserName,
+}
+
+/// Why a stored event could not be turned back into an [`Event`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unknown event type `{event_type}` version {version}")]
+    UnknownType { event_type: String, version: u32 },
+    #[error("event `{event_type}` version {version} has an invalid body: {problem}")]
+    InvalidBody {
+        event_type: String,
+        version: u32,
+        problem: String,
+    },
+}
+
+/// Declares the event enum and its mapping to stored type names and versions in one place.
+macro_rules! events {
+    ($($variant:ident => $name:literal v $version:literal),+ $(,)?) => {
+        /// Everything that can happen to an incident.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Event {
+            $($variant($variant)),+
+        }
+
+        impl Event {
+            /// The stable stored type name, e.g. `note_added`.
+            pub fn event_type(&self) -> &'static str {
+                match self { $(Event::$variant(_) => $name),+ }
+            }
+
+            /// The version of the body format this code writes for the event's type.
+            pub fn event_version(&self) -> u32 {
+                match self { $(Event::$variant(_) => $version),+ }
+            }
+
+            /// The body as canonical JSON: the exact bytes that are stored and hashed.
+            pub fn canonical_body(&self) -> String {
+                let value = match self {
+                    $(Event::$variant(payload) => serde_json::to_value(payload)),+
+                };
+                // Payloads are plain structs of strings, numbers and options, which always
+                // serialize; an error here would be a programming mistake caught by the tests.
+                canonical_json(&value.unwrap_or(serde_json::Value::Null))
+            }
+
+            /// Rebuilds an event from its stored type, version and body.
+            pub fn decode(event_type: &str, version: u32, body: &str) -> Result<Event, DecodeError> {
+                let invalid = |problem: serde_json::Error| DecodeError::InvalidBody {
+                    event_type: event_type.to_owned(),
+                    version,
+                    problem: problem.to_string(),
+                };
+                match (event_type, version) {
+                    $(($name, $version) => serde_json::from_str::<$variant>(body).map(Event::$variant).map_err(invalid),)+
+                    _ => Err(DecodeError::UnknownType { event_type: event_type.to_owned(), version }),
+                }
+            }
+
+            /// Every stored type name with its current version.
+            pub const TYPES: &'static [(&'static str, u32)] = &[$(($name, $version)),+];
+        }
+    };
+}
+
+events! {
+    IncidentDeclared => "incident_declared" v 1,
+    RoleAssigned => "role_assigned" v 1,
+    RoleUnassigned => "role_unassigned" v 1,
+    HandoffRequested => "handoff_requested" v 1,
+    HandoffAccepted => "handoff_accepted" v 1,
+    HandoffDeclined => "handoff_declined" v 1,
+    HandoffCancelled => "handoff_cancelled" v 1,
+    SeverityChanged => "severity_changed" v 1,
+    StatusChanged => "status_changed" v 1,
+    ImpactWindowSet => "impact_window_set" v 1,
+    NoteAdded => "note_added" v 1,
+    OperationRecorded => "operation_recorded" v 1,
+    LinkAdded => "link_added" v 1,
+    EvidenceAttached => "evidence_attached" v 1,
+    ActionItemAdded => "action_item_added" v 1,
+    ActionItemUpdated => "action_item_updated" v 1,
+    ActionItemCompleted => "action_item_completed" v 1,
+    ActionItemWontFix => "action_item_wont_fix" v 1,
+    ActionItemReopened => "action_item_reopened" v 1,
+    MemberAdded => "member_added" v 1,
+    MemberRemoved => "member_removed" v 1,
+}
+
+/// An event together with who caused it and when: what `evolve` folds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub at: Timestamp,
+    pub actor: UserName,
+    pub event: Event,
+}
+
+impl std::fmt::Display for Event {
+    /// A compact one-line rendering, `type {body}`, used by logs and test snapshots.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.event_type(), self.canonical_body())
+    }
+}

@@ -1,0 +1,21 @@
+//! hereby's incident domain: commands are decided against state into events, and state is a
+//! fold of events. Pure by construction: no I/O, no clock, no async; time and the actor are
+//! passed in through [`Context`].
+//!
+//! The three functions of the decider are [`decide`], [`evolve`] and [`State::initial`].
+
+mod canonical;
+pub mod chain;
+mod command;
+mod decide;
+pub mod event;
+pub mod roles;
+mod state;
+pub mod types;
+
+pub use canonical::canonical_json;
+pub use command::{Command, Context};
+pub use decide::{Rejection, RejectionCode, decide};
+pub use event::{Envelope, Event};
+pub use roles::RoleCatalogue;
+pub use state::{ActionItem, ImpactWindow, Incident, PendingHandoff, State, evolve};

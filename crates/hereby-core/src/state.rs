@@ -1,0 +1,316 @@
+//! The state of one incident, and `evolve`, the fold that builds it from events.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Envelope, Event};
+use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
+use crate::types::{
+    ActionKind, ActionState, Owner, Reason, RoleKey, ServiceName, Severity, Status, Text, Title,
+    Url, UserName, Visibility,
+};
+
+/// The state `decide` checks commands against: nothing yet, or a declared incident.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum State {
+    /// No event yet: only `declare` is possible.
+    #[default]
+    Initial,
+    /// The incident as its events made it.
+    Declared(Box<Incident>),
+}
+
+impl State {
+    /// The state before any event.
+    pub fn initial() -> Self {
+        State::Initial
+    }
+
+    /// The incident, once declared.
+    pub fn incident(&self) -> Option<&Incident> {
+        match self {
+            State::Initial => None,
+            State::Declared(incident) => Some(incident),
+        }
+    }
+
+    /// Folds a sequence of events into a state, starting from nothing.
+    pub fn replay<'a>(events: impl IntoIterator<Item = &'a Envelope>) -> Self {
+        events.into_iter().fold(State::initial(), evolve)
+    }
+}
+
+/// A pending request to hand command to someone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingHandoff {
+    pub from: UserName,
+    pub to: UserName,
+    pub requested_at: Timestamp,
+}
+
+/// When the impact started and ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImpactWindow {
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+}
+
+/// One action item and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionItem {
+    pub item: u32,
+    pub text: Text,
+    pub owner: Owner,
+    pub due: Option<Date>,
+    pub kind: ActionKind,
+    pub state: ActionState,
+    pub tracker_url: Option<Url>,
+    pub wont_fix_reason: Option<Reason>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A declared incident: everything the rules need and the state document shows at a glance.
+/// The full history stays in the event stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub title: Title,
+    pub summary: Option<Text>,
+    pub severity: Severity,
+    pub potential: bool,
+    pub services: Vec<ServiceName>,
+    pub visibility: Visibility,
+    pub status: Status,
+    pub declared_at: Timestamp,
+    pub declared_by: UserName,
+    pub resolved_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    /// Holders per role, in the order they took the role on.
+    pub roles: BTreeMap<RoleKey, Vec<UserName>>,
+    pub pending_handoff: Option<PendingHandoff>,
+    pub impact: ImpactWindow,
+    /// People added explicitly; role holders are members without being listed here.
+    pub members: BTreeSet<UserName>,
+    pub action_items: BTreeMap<u32, ActionItem>,
+    /// The reason recorded when the incident was closed over open follow-ups.
+    pub close_override: Option<Reason>,
+    /// How many events the stream holds: the version optimistic concurrency compares.
+    pub version: u64,
+}
+
+impl Incident {
+    /// The current Incident Commander.
+    pub fn commander(&self) -> Option<&UserName> {
+        self.holders_of(INCIDENT_COMMANDER).first()
+    }
+
+    /// The holders of a role, by key.
+    pub fn holders_of(&self, role: &str) -> &[UserName] {
+        self.roles
+            .iter()
+            .find(|(key, _)| key.as_str() == role)
+            .map_or(&[], |(_, holders)| holders.as_slice())
+    }
+
+    /// Whether `person` holds `role`.
+    pub fn holds(&self, person: &UserName, role: &RoleKey) -> bool {
+        self.roles
+            .get(role)
+            .is_some_and(|holders| holders.contains(person))
+    }
+
+    /// Members see restricted incidents: anyone holding a role, or added explicitly.
+    pub fn is_member(&self, person: &UserName) -> bool {
+        self.members.contains(person)
+            || self
+                .roles
+                .values()
+                .any(|holders| holders.contains(person))
+    }
+
+    /// Follow-up items that are still open, which keep the incident from closing.
+    pub fn open_follow_ups(&self) -> impl Iterator<Item = &ActionItem> {
+        self.action_items
+            .values()
+            .filter(|item| item.kind == ActionKind::FollowUp && item.state == ActionState::Open)
+    }
+
+    fn role_mut(&mut self, role: &RoleKey) -> &mut Vec<UserName> {
+        self.roles.entry(role.clone()).or_default()
+    }
+
+    fn remove_holder(&mut self, role: &RoleKey, person: &UserName) {
+        if let Some(holders) = self.roles.get_mut(role) {
+            holders.retain(|holder| holder != person);
+            if holders.is_empty() {
+                self.roles.remove(role);
+            }
+        }
+    }
+}
+
+/// Applies one event to a state. Total: an event that does not fit the state (which `decide`
+/// never produces) leaves the state as it was apart from the version, so replay never fails.
+pub fn evolve(state: State, envelope: &Envelope) -> State {
+    let at = envelope.at;
+    match (state, &envelope.event) {
+        (State::Initial, Event::IncidentDeclared(declared)) => {
+            let mut roles = BTreeMap::new();
+            if let Ok(commander) = RoleKey::parse(INCIDENT_COMMANDER) {
+                roles.insert(commander, vec![declared.commander.clone()]);
+            }
+            State::Declared(Box::new(Incident {
+                title: declared.title.clone(),
+                summary: declared.summary.clone(),
+                severity: declared.severity,
+                potential: declared.potential,
+                services: declared.services.clone(),
+                visibility: declared.visibility,
+                status: Status::Investigating,
+                declared_at: at,
+                declared_by: envelope.actor.clone(),
+                resolved_at: None,
+                ended_at: None,
+                updated_at: at,
+                roles,
+                pending_handoff: None,
+                impact: ImpactWindow::default(),
+                members: BTreeSet::new(),
+                action_items: BTreeMap::new(),
+                close_override: None,
+                version: 1,
+            }))
+        }
+        (State::Initial, _) => State::Initial,
+        (State::Declared(mut incident), event) => {
+            apply(&mut incident, event, at);
+            incident.version += 1;
+            incident.updated_at = at;
+            State::Declared(incident)
+        }
+    }
+}
+
+fn apply(incident: &mut Incident, event: &Event, at: Timestamp) {
+    match event {
+        Event::IncidentDeclared(_) => {}
+        Event::RoleAssigned(e) => {
+            let holders = incident.role_mut(&e.role);
+            if !holders.contains(&e.person) {
+                holders.push(e.person.clone());
+            }
+        }
+        Event::RoleUnassigned(e) => incident.remove_holder(&e.role, &e.person),
+        Event::HandoffRequested(e) => {
+            incident.pending_handoff = Some(PendingHandoff {
+                from: e.from.clone(),
+                to: e.to.clone(),
+                requested_at: at,
+            });
+        }
+        Event::HandoffAccepted(e) => {
+            incident.pending_handoff = None;
+            if let (Ok(commander), Ok(operations)) =
+                (RoleKey::parse(INCIDENT_COMMANDER), RoleKey::parse(OPERATIONS))
+            {
+                incident.remove_holder(&operations, &e.to);
+                incident.roles.insert(commander, vec![e.to.clone()]);
+            }
+        }
+        Event::HandoffDeclined(_) | Event::HandoffCancelled(_) => incident.pending_handoff = None,
+        Event::SeverityChanged(e) => {
+            incident.severity = e.to;
+            incident.potential = e.potential;
+        }
+        Event::StatusChanged(e) => {
+            incident.status = e.to;
+            match e.to {
+                Status::Resolved => incident.resolved_at = Some(at),
+                status if status.is_active() => incident.resolved_at = None,
+                _ => {}
+            }
+            if e.to.is_final() {
+                incident.ended_at = Some(at);
+                incident.pending_handoff = None;
+            }
+            if e.to == Status::Closed && !e.overridden_follow_ups.is_empty() {
+                incident.close_override = e.reason.clone();
+            }
+        }
+        Event::ImpactWindowSet(e) => {
+            incident.impact = ImpactWindow {
+                start: e.start,
+                end: e.end,
+            };
+        }
+        Event::NoteAdded(_)
+        | Event::OperationRecorded(_)
+        | Event::LinkAdded(_)
+        | Event::EvidenceAttached(_) => {}
+        Event::ActionItemAdded(e) => {
+            incident.action_items.insert(
+                e.item,
+                ActionItem {
+                    item: e.item,
+                    text: e.text.clone(),
+                    owner: e.owner.clone(),
+                    due: e.due,
+                    kind: e.kind,
+                    state: ActionState::Open,
+                    tracker_url: e.tracker_url.clone(),
+                    wont_fix_reason: None,
+                    created_at: at,
+                    updated_at: at,
+                },
+            );
+        }
+        Event::ActionItemUpdated(e) => {
+            if let Some(item) = incident.action_items.get_mut(&e.item) {
+                if let Some(owner) = &e.owner {
+                    item.owner = owner.clone();
+                }
+                if e.due.is_some() {
+                    item.due = e.due;
+                }
+                if let Some(url) = &e.tracker_url {
+                    item.tracker_url = Some(url.clone());
+                }
+                item.updated_at = at;
+            }
+        }
+        Event::ActionItemCompleted(e) => set_item_state(incident, e.item, ActionState::Done, None, at),
+        Event::ActionItemWontFix(e) => set_item_state(
+            incident,
+            e.item,
+            ActionState::WontFix,
+            Some(e.reason.clone()),
+            at,
+        ),
+        Event::ActionItemReopened(e) => set_item_state(incident, e.item, ActionState::Open, None, at),
+        Event::MemberAdded(e) => {
+            incident.members.insert(e.person.clone());
+        }
+        Event::MemberRemoved(e) => {
+            incident.members.remove(&e.person);
+        }
+    }
+}
+
+fn set_item_state(
+    incident: &mut Incident,
+    item: u32,
+    state: ActionState,
+    reason: Option<Reason>,
+    at: Timestamp,
+) {
+    if let Some(action) = incident.action_items.get_mut(&item) {
+        action.state = state;
+        action.wont_fix_reason = reason;
+        action.updated_at = at;
+    }
+}

@@ -1,0 +1,485 @@
+//! Checked value types: every piece of user input is parsed into one of these at the edge,
+//! so the rules in `decide` never re-validate strings.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a piece of input could not be parsed into a domain value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct InvalidValue {
+    /// The name of the field, as a user would type it (`title`, `severity`, …).
+    pub field: &'static str,
+    /// What is wrong with it, in a sentence a user can act on.
+    pub problem: String,
+}
+
+impl InvalidValue {
+    fn new(field: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            field,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Checks a free-text field: trimmed, non-empty, bounded, and free of control characters
+/// other than newlines and tabs where `multiline` allows them.
+fn checked_text(
+    field: &'static str,
+    raw: &str,
+    max_chars: usize,
+    multiline: bool,
+) -> Result<String, InvalidValue> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(InvalidValue::new(field, "must not be empty"));
+    }
+    let count = text.chars().count();
+    if count > max_chars {
+        return Err(InvalidValue::new(
+            field,
+            format!("is {count} characters long; at most {max_chars} are allowed"),
+        ));
+    }
+    let bad = text
+        .chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')));
+    if bad {
+        return Err(InvalidValue::new(
+            field,
+            if multiline {
+                "must not contain control characters other than newlines and tabs"
+            } else {
+                "must be a single line without control characters"
+            },
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// Declares a string newtype that can only be built through its `parse` function and that
+/// re-checks itself when deserialized, so a stored value is as trustworthy as a fresh one.
+macro_rules! checked_string {
+    ($(#[$meta:meta])* $name:ident, |$raw:ident| $parse:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses user input, returning a clear reason when it is not acceptable.
+            pub fn parse($raw: &str) -> Result<Self, InvalidValue> {
+                $parse.map(Self)
+            }
+
+            /// The checked text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidValue;
+            fn try_from(raw: String) -> Result<Self, Self::Error> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+/// Checks an identifier-like name: lowercase ASCII letters, digits and `._-`, starting with a
+/// letter or digit.
+fn checked_slug(field: &'static str, raw: &str, max_len: usize) -> Result<String, InvalidValue> {
+    let slug = raw.trim();
+    if slug.is_empty() {
+        return Err(InvalidValue::new(field, "must not be empty"));
+    }
+    if slug.len() > max_len {
+        return Err(InvalidValue::new(
+            field,
+            format!("is longer than {max_len} characters"),
+        ));
+    }
+    let first_ok = slug
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if !first_ok || !rest_ok {
+        return Err(InvalidValue::new(
+            field,
+            format!(
+                "`{slug}` must use lowercase letters, digits, `.`, `_` or `-`, and start with a letter or digit"
+            ),
+        ));
+    }
+    Ok(slug.to_owned())
+}
+
+checked_string!(
+    /// An incident title: one line, at most 200 characters.
+    Title,
+    |raw| checked_text("title", raw, 200, false)
+);
+
+checked_string!(
+    /// Free text such as a summary, a note or an action item: Markdown, up to 20,000 characters.
+    Text,
+    |raw| checked_text("text", raw, 20_000, true)
+);
+
+checked_string!(
+    /// A reason that a rule requires (severity change, call-off, override …): up to 2,000 characters.
+    Reason,
+    |raw| checked_text("reason", raw, 2_000, true)
+);
+
+checked_string!(
+    /// A user's login name, as recorded as the actor of every event.
+    UserName,
+    |raw| checked_slug("user", raw, 64)
+);
+
+checked_string!(
+    /// The key of a role in the role catalogue, such as `incident_commander`.
+    RoleKey,
+    |raw| checked_slug("role", raw, 64)
+);
+
+checked_string!(
+    /// The name of an affected service or component, such as `api` or `db-primary`.
+    ServiceName,
+    |raw| checked_slug("service", raw, 100)
+);
+
+checked_string!(
+    /// What an operations action acted on: a host, a component, a config key. One line.
+    Target,
+    |raw| checked_text("target", raw, 200, false)
+);
+
+checked_string!(
+    /// The name of an attached file, without any directory part.
+    FileName,
+    |raw| {
+        checked_text("name", raw, 255, false).and_then(|name| {
+            if name.contains('/') || name.contains('\\') || name == "." || name == ".." {
+                Err(InvalidValue::new("name", "must be a file name without directories"))
+            } else {
+                Ok(name)
+            }
+        })
+    }
+);
+
+checked_string!(
+    /// A media type such as `text/plain` or `application/gzip`.
+    MediaType,
+    |raw| {
+        let value = raw.trim().to_ascii_lowercase();
+        let valid = value.len() <= 127
+            && value.split_once('/').is_some_and(|(kind, sub)| {
+                let token = |s: &str| {
+                    !s.is_empty()
+                        && s.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+                };
+                token(kind) && token(sub.split(';').next().unwrap_or_default().trim())
+            });
+        if valid {
+            Ok(value)
+        } else {
+            Err(InvalidValue::new("media_type", format!("`{}` is not a media type like text/plain", raw.trim())))
+        }
+    }
+);
+
+checked_string!(
+    /// An absolute `http` or `https` URL without whitespace.
+    Url,
+    |raw| {
+        let url = raw.trim();
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"));
+        match rest {
+            Some(rest)
+                if url.len() <= 2_000
+                    && !rest.is_empty()
+                    && !rest.starts_with('/')
+                    && !url.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+            {
+                Ok(url.to_owned())
+            }
+            _ => Err(InvalidValue::new(
+                "url",
+                format!("`{url}` is not an absolute http:// or https:// URL"),
+            )),
+        }
+    }
+);
+
+checked_string!(
+    /// A SHA-256 digest as 64 lowercase hexadecimal characters.
+    Sha256Hex,
+    |raw| {
+        let digest = raw.trim().to_ascii_lowercase();
+        if digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()) {
+            Ok(digest)
+        } else {
+            Err(InvalidValue::new("sha256", "must be 64 hexadecimal characters"))
+        }
+    }
+);
+
+/// Declares a closed set of names with their wire spelling, parsing and display.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident, $field:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable spelling used on the wire, in storage and on the command line.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the stable spelling (case-insensitive).
+            pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+                let wanted = raw.trim().to_ascii_lowercase();
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str().eq_ignore_ascii_case(&wanted))
+                    .ok_or_else(|| {
+                        let choices: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                        InvalidValue::new($field, format!("`{}` is not one of {}", raw.trim(), choices.join(", ")))
+                    })
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// How bad it is: `SEV1` is the most severe.
+    Severity, "severity" {
+        Sev1 => "SEV1",
+        Sev2 => "SEV2",
+        Sev3 => "SEV3",
+        Sev4 => "SEV4",
+    }
+);
+
+named_enum!(
+    /// Where an incident is in its life.
+    Status, "status" {
+        /// Declared; the cause is not yet known.
+        Investigating => "investigating",
+        /// The cause is known; a fix or mitigation is under way.
+        Identified => "identified",
+        /// A fix is in place; watching that it holds.
+        Monitoring => "monitoring",
+        /// Service is back to normal. Follow-up work may remain.
+        Resolved => "resolved",
+        /// The post-mortem is done and no follow-up is open (or an override was recorded).
+        Closed => "closed",
+        /// It turned out not to be an incident.
+        CalledOff => "called_off",
+        /// Handed back to ordinary support: below the incident bar after all.
+        HandedBack => "handed_back",
+    }
+);
+
+impl Status {
+    /// Statuses in which responders are still working to restore service.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            Status::Investigating | Status::Identified | Status::Monitoring
+        )
+    }
+
+    /// Statuses that end the incident for good: no more roles, operations or status changes.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Closed | Status::CalledOff | Status::HandedBack)
+    }
+}
+
+named_enum!(
+    /// Who may see an incident.
+    Visibility, "visibility" {
+        /// Everyone with an account.
+        Internal => "internal",
+        /// Only the incident's members and admins: security incidents.
+        Restricted => "restricted",
+    }
+);
+
+named_enum!(
+    /// What an external link points at.
+    LinkKind, "kind" {
+        Ticket => "ticket",
+        Release => "release",
+        PullRequest => "pr",
+        Doc => "doc",
+        Chat => "chat",
+    }
+);
+
+named_enum!(
+    /// Whether an action item is work during the incident or a longer-term follow-up.
+    ActionKind, "kind" {
+        /// Work to restore service, tracked during the incident.
+        Task => "task",
+        /// Long-term work; open follow-ups keep an incident from being closed.
+        FollowUp => "follow_up",
+    }
+);
+
+named_enum!(
+    /// Where an action item stands.
+    ActionState, "state" {
+        Open => "open",
+        Done => "done",
+        WontFix => "wont_fix",
+    }
+);
+
+/// Who owns an action item: a person, or whoever holds a role on the incident.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Owner {
+    /// A named user.
+    User(UserName),
+    /// The holder(s) of a role, resolved when the item is looked at.
+    Role(RoleKey),
+}
+
+impl Owner {
+    /// Parses `role:<key>` as a role owner and anything else as a user name.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw.trim().strip_prefix("role:") {
+            Some(role) => RoleKey::parse(role).map(Owner::Role),
+            None => UserName::parse(raw).map(Owner::User),
+        }
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::User(user) => write!(f, "{user}"),
+            Owner::Role(role) => write!(f, "role:{role}"),
+        }
+    }
+}
+
+/// The installation-wide number of an incident, shown as `INC-<n>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IncidentNumber(pub u64);
+
+impl IncidentNumber {
+    /// Parses `INC-7`, `inc-7` or a bare `7`.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let trimmed = raw.trim();
+        let digits = trimmed
+            .get(..4)
+            .filter(|prefix| prefix.eq_ignore_ascii_case("INC-"))
+            .map_or(trimmed, |_| &trimmed[4..]);
+        match digits.parse::<u64>() {
+            Ok(n) if n > 0 && digits.chars().all(|c| c.is_ascii_digit()) => Ok(Self(n)),
+            _ => Err(InvalidValue::new(
+                "incident",
+                format!("`{trimmed}` is not an incident id like INC-7"),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for IncidentNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "INC-{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_fields_are_trimmed_bounded_and_single_line_where_needed() {
+        assert_eq!(Title::parse("  DB down ").unwrap().as_str(), "DB down");
+        assert!(Title::parse("   ").is_err());
+        assert!(Title::parse("two\nlines").is_err());
+        assert!(Title::parse(&"x".repeat(201)).is_err());
+        assert!(Text::parse("two\nlines").is_ok());
+        assert!(Text::parse("bell\u{7}").is_err());
+    }
+
+    #[test]
+    fn slugs_and_ids_parse_strictly() {
+        assert!(UserName::parse("alice.smith").is_ok());
+        assert!(UserName::parse("Alice").is_err());
+        assert!(UserName::parse("-x").is_err());
+        assert_eq!(IncidentNumber::parse("inc-7").unwrap(), IncidentNumber(7));
+        assert_eq!(IncidentNumber::parse("12").unwrap(), IncidentNumber(12));
+        assert!(IncidentNumber::parse("INC-0").is_err());
+        assert!(IncidentNumber::parse("INC-+3").is_err());
+        assert!(IncidentNumber::parse("INC-").is_err());
+        assert_eq!(Severity::parse("sev2").unwrap(), Severity::Sev2);
+        assert!(Severity::parse("SEV5").unwrap_err().to_string().contains("SEV1, SEV2"));
+    }
+
+    #[test]
+    fn urls_hashes_and_media_types() {
+        assert!(Url::parse("https://tracker.example/T-1").is_ok());
+        assert!(Url::parse("javascript:alert(1)").is_err());
+        assert!(Url::parse("https://").is_err());
+        assert!(Url::parse("https://a b").is_err());
+        assert!(Sha256Hex::parse(&"AB".repeat(32)).is_ok());
+        assert!(Sha256Hex::parse("abc").is_err());
+        assert_eq!(MediaType::parse("Text/Plain").unwrap().as_str(), "text/plain");
+        assert!(MediaType::parse("text").is_err());
+        assert!(FileName::parse("../etc/passwd").is_err());
+        assert_eq!(
+            Owner::parse("role:scribe").unwrap(),
+            Owner::Role(RoleKey::parse("scribe").unwrap())
+        );
+    }
+
+    #[test]
+    fn stored_values_are_rechecked_on_decode() {
+        let bad: Result<Title, _> = serde_json::from_str("\"\"");
+        assert!(bad.is_err());
+        let good: Severity = serde_json::from_str("\"SEV3\"").unwrap();
+        assert_eq!(good, Severity::Sev3);
+    }
+}

@@ -1,0 +1,27 @@
+//! The errors a store reports, the same for every backend.
+
+use hereby_core::types::IncidentNumber;
+
+/// What can go wrong when reading or writing the store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// There is no incident with this number.
+    #[error("{0} does not exist")]
+    NotFound(IncidentNumber),
+    /// Someone else appended first: the stream is no longer at the expected version.
+    #[error("{incident} is at version {actual}, not {expected}: it changed meanwhile")]
+    Conflict {
+        incident: IncidentNumber,
+        expected: u64,
+        actual: u64,
+    },
+    /// The request itself makes no sense (an empty batch, a declare without a declaration).
+    #[error("invalid write: {0}")]
+    Invalid(String),
+    /// Stored data cannot be read back: a damaged or tampered row.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    /// The database failed or could not be reached. Nothing was acknowledged.
+    #[error("database error: {0}")]
+    Database(String),
+}

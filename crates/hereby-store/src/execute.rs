@@ -1,0 +1,102 @@
+//! Running a command end to end: load the state, decide, append with optimistic concurrency.
+
+use hereby_core::types::{IncidentNumber, UserName};
+use hereby_core::{Command, Context, Rejection, RoleCatalogue, State, decide};
+use jiff::Timestamp;
+
+use crate::{Appended, NewEvents, Store, StoreError};
+
+/// How often a write without an explicit expected version is retried after losing a race.
+/// Each retry decides again against the newer state, so a rule that now fails is reported.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Why a command did not take effect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecuteError {
+    /// A rule refused it; nothing was written.
+    #[error("{0}")]
+    Rejected(Rejection),
+    /// The store refused or failed; nothing was acknowledged.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a successful command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub appended: Appended,
+    /// The incident's state after the command.
+    pub state: State,
+}
+
+/// Declares a new incident. `command` must be [`Command::Declare`].
+pub async fn declare<S: Store>(
+    store: &S,
+    command: Command,
+    actor: &UserName,
+    now: Timestamp,
+    roles: &RoleCatalogue,
+) -> Result<Outcome, ExecuteError> {
+    let ctx = Context { now, actor, roles };
+    let events = decide(&State::initial(), command, ctx).map_err(ExecuteError::Rejected)?;
+    let appended = store
+        .declare(NewEvents::new(actor.clone(), now, events))
+        .await?;
+    let loaded = store.load(appended.incident).await?;
+    Ok(Outcome {
+        appended,
+        state: loaded.state,
+    })
+}
+
+/// Runs `command` on an existing incident.
+///
+/// With `expected_version`, the command is decided only against that version and fails with
+/// [`StoreError::Conflict`] if the incident moved on (the client saw a stale state). Without
+/// it, a lost race is retried against the fresh state.
+pub async fn execute<S: Store>(
+    store: &S,
+    incident: IncidentNumber,
+    expected_version: Option<u64>,
+    command: Command,
+    actor: &UserName,
+    now: Timestamp,
+    roles: &RoleCatalogue,
+) -> Result<Outcome, ExecuteError> {
+    let ctx = Context { now, actor, roles };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let loaded = store.load(incident).await?;
+        if let Some(expected) = expected_version
+            && expected != loaded.version
+        {
+            return Err(StoreError::Conflict {
+                incident,
+                expected,
+                actual: loaded.version,
+            }
+            .into());
+        }
+        let events = decide(&loaded.state, command.clone(), ctx).map_err(ExecuteError::Rejected)?;
+        let batch = NewEvents::new(actor.clone(), now, events);
+        match store.append(incident, loaded.version, batch.clone()).await {
+            Ok(appended) => {
+                let state = batch.events.iter().fold(loaded.state, |state, event| {
+                    hereby_core::evolve(
+                        state,
+                        &hereby_core::Envelope {
+                            at: batch.at,
+                            actor: batch.actor.clone(),
+                            event: event.clone(),
+                        },
+                    )
+                });
+                return Ok(Outcome { appended, state });
+            }
+            Err(StoreError::Conflict { .. })
+                if expected_version.is_none() && attempt < MAX_ATTEMPTS => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The durable event store every backend implements, with the logic backends share.
+//!
+//! A backend stores events in an append-only, hash-chained log and keeps the `incidents`
+//! projection in the same transaction. What a backend must do is the [`Store`] trait; what it
+//! must guarantee is the [`conformance`] story, which SQLite and PostgreSQL both run.
+//! Backends do only SQL: hashing, folding and the projection row come from [`prepare`].
+
+pub mod conformance;
+mod error;
+mod execute;
+pub mod prepare;
+mod url;
+mod verify;
+pub mod writer;
+
+use std::future::Future;
+
+use hereby_core::chain::{Hash, StoredLink};
+use hereby_core::event::DecodeError;
+use hereby_core::types::{IncidentNumber, Severity, Status, UserName, Visibility};
+use hereby_core::{Event, State};
+use jiff::Timestamp;
+use serde::Serialize;
+
+pub use error::StoreError;
+pub use execute::{ExecuteError, Outcome, declare, execute};
+pub use url::redact_url;
+pub use verify::{VerifyReport, verify_all, verify_incident};
+
+/// Events to append, with who caused them and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvents {
+    pub actor: UserName,
+    /// Recording time, truncated to the microseconds the log stores.
+    pub at: Timestamp,
+    pub events: Vec<Event>,
+}
+
+impl NewEvents {
+    /// Wraps events, truncating `at` to microseconds so that what is folded now is exactly
+    /// what a later replay from storage folds.
+    pub fn new(actor: UserName, at: Timestamp, events: Vec<Event>) -> Self {
+        let micros = at.as_microsecond();
+        let at = Timestamp::from_microsecond(micros).unwrap_or(at);
+        Self { actor, at, events }
+    }
+}
+
+/// One event as stored: the chained fields plus the global position the database gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Position in the global log: strictly increasing in commit order, without gaps.
+    pub position: i64,
+    pub link: StoredLink,
+}
+
+/// A stored event decoded into the domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    pub position: i64,
+    pub incident: IncidentNumber,
+    pub sequence: u64,
+    pub at: Timestamp,
+    pub actor: UserName,
+    pub event: Event,
+    pub hash: Hash,
+}
+
+impl StoredEvent {
+    /// Decodes the stored fields. Fails on a damaged row; [`verify_incident`] says where.
+    pub fn decode(&self) -> Result<RecordedEvent, StoreError> {
+        let link = &self.link;
+        let corrupt = |problem: String| StoreError::Corrupt(format!(
+            "INC-{} event #{}: {problem}",
+            link.incident, link.sequence
+        ));
+        let event = Event::decode(&link.event_type, link.event_version, &link.body)
+            .map_err(|e: DecodeError| corrupt(e.to_string()))?;
+        let actor = UserName::parse(&link.actor).map_err(|e| corrupt(e.to_string()))?;
+        let at = Timestamp::from_microsecond(link.recorded_at_micros)
+            .map_err(|e| corrupt(e.to_string()))?;
+        let hash: Hash = link
+            .hash
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("hash is not 32 bytes".to_owned()))?;
+        Ok(RecordedEvent {
+            position: self.position,
+            incident: IncidentNumber(link.incident),
+            sequence: link.sequence,
+            at,
+            actor,
+            event,
+            hash,
+        })
+    }
+}
+
+/// The result of a successful append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub incident: IncidentNumber,
+    /// The stream's version after the append: its number of events.
+    pub version: u64,
+    pub events: Vec<RecordedEvent>,
+}
+
+/// An incident's current state as the store keeps it, with the version it corresponds to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub incident: IncidentNumber,
+    pub version: u64,
+    pub state: State,
+}
+
+/// The recorded end of a stream, which a verifier compares the walked chain with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub version: u64,
+    pub last_hash: Vec<u8>,
+}
+
+/// One row of the `incidents` projection: what lists show without folding any stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentSummary {
+    pub number: IncidentNumber,
+    pub title: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub potential: bool,
+    pub visibility: Visibility,
+    pub services: Vec<String>,
+    pub commander: Option<String>,
+    /// Role key → holders, as JSON in storage.
+    pub roles: std::collections::BTreeMap<String, Vec<String>>,
+    pub declared_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    pub version: u64,
+}
+
+/// Which incidents to list: newest first, a page at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// At most this many rows (capped at 1,000).
+    pub limit: u32,
+    /// Only incidents numbered below this one: the cursor for the next page.
+    pub before: Option<IncidentNumber>,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self {
+            limit: 50,
+            before: None,
+        }
+    }
+}
+
+/// The durable event store. Implementations must pass the [`conformance`] story.
+///
+/// Every write is acknowledged only after its transaction is durably committed; the
+/// projection row is written in the same transaction as the events it derives from.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Starts a new stream with `batch`, whose first event must be `IncidentDeclared`, under
+    /// the next incident number. Numbers are unique and gap-free under concurrency.
+    fn declare(
+        &self,
+        batch: NewEvents,
+    ) -> impl Future<Output = Result<Appended, StoreError>> + Send;
+
+    /// Appends `batch` to a stream if its version is still `expected_version`; otherwise
+    /// fails with [`StoreError::Conflict`] and writes nothing.
+    fn append(
+        &self,
+        incident: IncidentNumber,
+        expected_version: u64,
+        batch: NewEvents,
+    ) -> impl Future<Output = Result<Appended, StoreError>> + Send;
+
+    /// The current state of an incident, without folding its stream.
+    fn load(
+        &self,
+        incident: IncidentNumber,
+    ) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
+
+    /// The recorded head of a stream.
+    fn head(&self, incident: IncidentNumber)
+    -> impl Future<Output = Result<Head, StoreError>> + Send;
+
+    /// Up to `limit` events of one stream with sequence numbers after `after_sequence`.
+    fn read_stream(
+        &self,
+        incident: IncidentNumber,
+        after_sequence: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Up to `limit` events of all streams with positions after `after_position`, in order.
+    fn read_all(
+        &self,
+        after_position: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Rows of the `incidents` projection, newest first.
+    fn list_incidents(
+        &self,
+        query: &ListQuery,
+    ) -> impl Future<Output = Result<Vec<IncidentSummary>, StoreError>> + Send;
+}
