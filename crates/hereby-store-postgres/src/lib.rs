@@ -1,1 +1,505 @@
-//! placeholder
+//! The PostgreSQL backend, for installations that run several server nodes on one database.
+//!
+//! Each node has one writer connection fed by the group-commit writer and a pool of readers.
+//! Every write transaction first locks the `event_position` counter row, so transactions
+//! from all nodes commit one after another: global positions follow commit order without
+//! gaps, incident numbers stay gap-free, and lock order is the same everywhere (no deadlocks).
+//! Connections run with `synchronous_commit = on` whatever the server default, so a commit
+//! that returned is on disk.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use hereby_core::chain::{GENESIS, StoredLink};
+use hereby_core::types::IncidentNumber;
+use hereby_store::prepare::{
+    self, CurrentHead, PreparedAppend, RawSummary, STATE_FORMAT, count, decode_snapshot,
+    prepare_append, stored_hash,
+};
+use hereby_store::writer::{BatchWriter, WriteJob, WriteKind, WriterHandle};
+use hereby_store::{
+    Appended, Head, IncidentSummary, ListQuery, Loaded, NewEvents, Store, StoreError,
+    StoredEvent, redact_url,
+};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Why a database could not be opened. The URL in it has its password removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenError {
+    /// The database URL, password redacted.
+    pub url: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot open database {}: {}", self.url, self.problem)
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+/// The PostgreSQL store. Cloning is cheap and shares the pools and the writer.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    readers: PgPool,
+    writer: WriterHandle,
+}
+
+/// How long to wait for a connection before reporting the database unavailable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reader connections per node.
+const READERS: u32 = 8;
+
+impl PgStore {
+    /// Connects to and migrates the database at `url`, e.g.
+    /// `postgres://hereby:secret@db.internal:5432/hereby`.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let fail = |problem: String| OpenError {
+            url: redact_url(url),
+            problem,
+        };
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| fail(e.to_string()))?
+            .options([("synchronous_commit", "on")]);
+        let write_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        MIGRATOR
+            .run(&write_pool)
+            .await
+            .map_err(|e| fail(format!("migration failed: {e}")))?;
+        let readers = PgPoolOptions::new()
+            .max_connections(READERS)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let writer = WriterHandle::spawn(PgWriter { pool: write_pool });
+        Ok(Self { readers, writer })
+    }
+
+    /// The reader pool, for diagnostics and tests.
+    pub fn reader_pool(&self) -> &PgPool {
+        &self.readers
+    }
+}
+
+fn db(error: sqlx::Error) -> StoreError {
+    StoreError::Database(error.to_string())
+}
+
+fn int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+struct PgWriter {
+    pool: PgPool,
+}
+
+impl BatchWriter for PgWriter {
+    async fn write_batch(&mut self, jobs: &[WriteJob]) -> Vec<Result<Appended, StoreError>> {
+        match write_batch(&self.pool, jobs).await {
+            Ok(results) => results,
+            Err(error) => jobs.iter().map(|_| Err(error.clone())).collect(),
+        }
+    }
+}
+
+/// Commits `jobs` in one transaction, each in a savepoint so that one job's failure leaves
+/// the others intact. Returns an error for all jobs if the transaction itself fails.
+async fn write_batch(
+    pool: &PgPool,
+    jobs: &[WriteJob],
+) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
+    let mut tx = pool.begin().await.map_err(db)?;
+    // Taken first by every write transaction on every node: see the module documentation.
+    let last_position: i64 =
+        sqlx::query_scalar("SELECT value FROM counters WHERE name = 'event_position' FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+    let mut next_position = last_position + 1;
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        sqlx::query("SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
+        match write_job(&mut tx, job, next_position).await {
+            Ok(prepared) => {
+                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
+                let written = prepared.rows.len() as i64;
+                results.push(Ok(prepared.appended(next_position)));
+                next_position += written;
+            }
+            Err(error) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
+                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
+                results.push(Err(error));
+            }
+        }
+    }
+    sqlx::query("UPDATE counters SET value = $1 WHERE name = 'event_position'")
+        .bind(next_position - 1)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(results)
+}
+
+async fn write_job(
+    tx: &mut Transaction<'static, Postgres>,
+    job: &WriteJob,
+    first_position: i64,
+) -> Result<PreparedAppend, StoreError> {
+    let prepared = match job.kind {
+        WriteKind::Declare => {
+            let number: i64 = sqlx::query_scalar(
+                "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
+            )
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db)?;
+            let prepared = prepare_append(
+                IncidentNumber(count(number)),
+                CurrentHead::empty(),
+                None,
+                &job.batch,
+            )?;
+            insert_incident(tx, &prepared).await?;
+            prepared
+        }
+        WriteKind::Append {
+            incident,
+            expected_version,
+        } => {
+            let current = current_head(tx, incident, expected_version).await?;
+            let prepared = prepare_append(incident, current, Some(expected_version), &job.batch)?;
+            update_incident(tx, &prepared).await?;
+            prepared
+        }
+    };
+    for (offset, row) in prepared.rows.iter().enumerate() {
+        insert_event(tx, first_position + offset as i64, row).await?;
+    }
+    Ok(prepared)
+}
+
+/// Reads a stream's head for an append, checking the version before doing any more work.
+async fn current_head(
+    tx: &mut Transaction<'static, Postgres>,
+    incident: IncidentNumber,
+    expected_version: u64,
+) -> Result<CurrentHead, StoreError> {
+    let row = sqlx::query(
+        "SELECT version, last_hash, state, state_format FROM incidents WHERE number = $1 FOR UPDATE",
+    )
+    .bind(int(incident.0))
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db)?
+    .ok_or(StoreError::NotFound(incident))?;
+    let version = count(row.try_get("version").map_err(db)?);
+    if version != expected_version {
+        return Err(StoreError::Conflict {
+            incident,
+            expected: expected_version,
+            actual: version,
+        });
+    }
+    let last_hash: Vec<u8> = row.try_get("last_hash").map_err(db)?;
+    let snapshot: String = row.try_get("state").map_err(db)?;
+    let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
+        Some(state) => state,
+        None => prepare::replay(&stream(&mut **tx, incident, 0, u32::MAX).await?)?,
+    };
+    Ok(CurrentHead {
+        version,
+        last_hash: stored_hash(incident, &last_hash)?,
+        state,
+    })
+}
+
+async fn insert_event(
+    tx: &mut Transaction<'static, Postgres>,
+    position: i64,
+    row: &StoredLink,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (position, incident, sequence, recorded_at, actor, event_type, \
+         event_version, body, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(position)
+    .bind(int(row.incident))
+    .bind(int(row.sequence))
+    .bind(row.recorded_at_micros)
+    .bind(&row.actor)
+    .bind(&row.event_type)
+    .bind(i32::try_from(row.event_version).unwrap_or(i32::MAX))
+    .bind(&row.body)
+    .bind(&row.prev_hash)
+    .bind(&row.hash)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn insert_incident(
+    tx: &mut Transaction<'static, Postgres>,
+    p: &PreparedAppend,
+) -> Result<(), StoreError> {
+    let s = &p.summary;
+    sqlx::query(
+        "INSERT INTO incidents (number, title, status, severity, potential, visibility, services, \
+         commander, roles, declared_at, resolved_at, updated_at, version, last_hash, state, \
+         state_format) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(int(s.number.0))
+    .bind(&s.title)
+    .bind(s.status.as_str())
+    .bind(s.severity.as_str())
+    .bind(s.potential)
+    .bind(s.visibility.as_str())
+    .bind(&p.services_json)
+    .bind(&s.commander)
+    .bind(&p.roles_json)
+    .bind(s.declared_at.as_microsecond())
+    .bind(s.resolved_at.map(|t| t.as_microsecond()))
+    .bind(s.updated_at.as_microsecond())
+    .bind(int(p.version))
+    .bind(p.last_hash.as_slice())
+    .bind(&p.snapshot)
+    .bind(STATE_FORMAT)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn update_incident(
+    tx: &mut Transaction<'static, Postgres>,
+    p: &PreparedAppend,
+) -> Result<(), StoreError> {
+    let s = &p.summary;
+    sqlx::query(
+        "UPDATE incidents SET title = $1, status = $2, severity = $3, potential = $4, visibility = $5, \
+         services = $6, commander = $7, roles = $8, resolved_at = $9, updated_at = $10, version = $11, \
+         last_hash = $12, state = $13, state_format = $14 WHERE number = $15",
+    )
+    .bind(&s.title)
+    .bind(s.status.as_str())
+    .bind(s.severity.as_str())
+    .bind(s.potential)
+    .bind(s.visibility.as_str())
+    .bind(&p.services_json)
+    .bind(&s.commander)
+    .bind(&p.roles_json)
+    .bind(s.resolved_at.map(|t| t.as_microsecond()))
+    .bind(s.updated_at.as_microsecond())
+    .bind(int(p.version))
+    .bind(p.last_hash.as_slice())
+    .bind(&p.snapshot)
+    .bind(STATE_FORMAT)
+    .bind(int(s.number.0))
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// The event columns in the order [`stored_event`] reads them, as a literal for `concat!`.
+macro_rules! event_columns {
+    () => {
+        "position, incident, sequence, recorded_at, actor, event_type, event_version, body, prev_hash, hash"
+    };
+}
+
+/// The projection columns [`RawSummary`] holds, as a literal for `concat!`.
+macro_rules! summary_columns {
+    () => {
+        "number, title, status, severity, potential, visibility, services, commander, roles, \
+         declared_at, resolved_at, updated_at, version"
+    };
+}
+
+fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
+    let event_version: i32 = row.try_get("event_version").map_err(db)?;
+    Ok(StoredEvent {
+        position: row.try_get("position").map_err(db)?,
+        link: StoredLink {
+            incident: count(row.try_get("incident").map_err(db)?),
+            sequence: count(row.try_get("sequence").map_err(db)?),
+            recorded_at_micros: row.try_get("recorded_at").map_err(db)?,
+            actor: row.try_get("actor").map_err(db)?,
+            event_type: row.try_get("event_type").map_err(db)?,
+            event_version: u32::try_from(event_version).unwrap_or(u32::MAX),
+            body: row.try_get("body").map_err(db)?,
+            prev_hash: row.try_get("prev_hash").map_err(db)?,
+            hash: row.try_get("hash").map_err(db)?,
+        },
+    })
+}
+
+async fn stream<'e, E>(
+    executor: E,
+    incident: IncidentNumber,
+    after_sequence: u64,
+    limit: u32,
+) -> Result<Vec<StoredEvent>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE incident = $1 AND sequence > $2 ORDER BY sequence LIMIT $3"
+    ))
+        .bind(int(incident.0))
+        .bind(int(after_sequence))
+        .bind(i64::from(limit))
+        .fetch_all(executor)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(stored_event)
+        .collect()
+}
+
+fn raw_summary(row: &PgRow) -> Result<RawSummary, StoreError> {
+    Ok(RawSummary {
+        number: row.try_get("number").map_err(db)?,
+        title: row.try_get("title").map_err(db)?,
+        status: row.try_get("status").map_err(db)?,
+        severity: row.try_get("severity").map_err(db)?,
+        potential: row.try_get("potential").map_err(db)?,
+        visibility: row.try_get("visibility").map_err(db)?,
+        services_json: row.try_get("services").map_err(db)?,
+        commander: row.try_get("commander").map_err(db)?,
+        roles_json: row.try_get("roles").map_err(db)?,
+        declared_at: row.try_get("declared_at").map_err(db)?,
+        resolved_at: row.try_get("resolved_at").map_err(db)?,
+        updated_at: row.try_get("updated_at").map_err(db)?,
+        version: row.try_get("version").map_err(db)?,
+    })
+}
+
+impl Store for PgStore {
+    async fn declare(&self, batch: NewEvents) -> Result<Appended, StoreError> {
+        self.writer
+            .submit(WriteJob {
+                kind: WriteKind::Declare,
+                batch,
+            })
+            .await
+    }
+
+    async fn append(
+        &self,
+        incident: IncidentNumber,
+        expected_version: u64,
+        batch: NewEvents,
+    ) -> Result<Appended, StoreError> {
+        self.writer
+            .submit(WriteJob {
+                kind: WriteKind::Append {
+                    incident,
+                    expected_version,
+                },
+                batch,
+            })
+            .await
+    }
+
+    async fn load(&self, incident: IncidentNumber) -> Result<Loaded, StoreError> {
+        let row = sqlx::query("SELECT version, state, state_format FROM incidents WHERE number = $1")
+            .bind(int(incident.0))
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::NotFound(incident))?;
+        let version = count(row.try_get("version").map_err(db)?);
+        let snapshot: String = row.try_get("state").map_err(db)?;
+        let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
+            Some(state) => state,
+            None => {
+                let mut conn = self.readers.begin().await.map_err(db)?;
+                let events = stream(&mut *conn, incident, 0, u32::MAX).await?;
+                let state = prepare::replay(&events)?;
+                return Ok(Loaded {
+                    incident,
+                    version: events.len() as u64,
+                    state,
+                });
+            }
+        };
+        Ok(Loaded {
+            incident,
+            version,
+            state,
+        })
+    }
+
+    async fn head(&self, incident: IncidentNumber) -> Result<Head, StoreError> {
+        let row = sqlx::query("SELECT version, last_hash FROM incidents WHERE number = $1")
+            .bind(int(incident.0))
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::NotFound(incident))?;
+        Ok(Head {
+            version: count(row.try_get("version").map_err(db)?),
+            last_hash: row
+                .try_get::<Option<Vec<u8>>, _>("last_hash")
+                .map_err(db)?
+                .unwrap_or_else(|| GENESIS.to_vec()),
+        })
+    }
+
+    async fn read_stream(
+        &self,
+        incident: IncidentNumber,
+        after_sequence: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        stream(&self.readers, incident, after_sequence, limit).await
+    }
+
+    async fn read_all(&self, after_position: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+        ))
+            .bind(after_position)
+            .bind(i64::from(limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(stored_event)
+            .collect()
+    }
+
+    async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<IncidentSummary>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT ",
+            summary_columns!(),
+            " FROM incidents WHERE number < $1 ORDER BY number DESC LIMIT $2"
+        ))
+            .bind(query.before.map_or(i64::MAX, |before| int(before.0)))
+            .bind(i64::from(query.limit.min(1_000)))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|row| raw_summary(row)?.into_summary())
+            .collect()
+    }
+}

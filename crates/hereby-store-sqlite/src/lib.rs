@@ -155,14 +155,14 @@ async fn write_batch(
         sqlx::query("SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
         match write_job(&mut tx, job, next_position).await {
             Ok(prepared) => {
-                sqlx::query("RELEASE job").execute(&mut *tx).await.map_err(db)?;
+                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
                 let written = prepared.rows.len() as i64;
                 results.push(Ok(prepared.appended(next_position)));
                 next_position += written;
             }
             Err(error) => {
-                sqlx::query("ROLLBACK TO job").execute(&mut *tx).await.map_err(db)?;
-                sqlx::query("RELEASE job").execute(&mut *tx).await.map_err(db)?;
+                sqlx::query("ROLLBACK TO SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
+                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
                 results.push(Err(error));
             }
         }

@@ -1,0 +1,160 @@
+//! PostgreSQL backend tests: the shared conformance story, each test on a database of its
+//! own, created on the server named by `HEREBY_TEST_POSTGRES_URL` and dropped afterwards.
+//! Without that variable the tests say they are skipped and why; `.ci/run` always sets it.
+
+use hereby_store::conformance::Harness;
+use hereby_store_postgres::PgStore;
+use std::sync::atomic::{AtomicU32, Ordering};
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+
+const URL_VARIABLE: &str = "HEREBY_TEST_POSTGRES_URL";
+
+struct PgHarness {
+    admin_url: String,
+    database: String,
+    url: String,
+    store: Option<PgStore>,
+}
+
+/// Replaces the database name in a `postgres://…/name?params` URL.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{database}", &base[..host_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+impl PgHarness {
+    async fn new() -> Option<Self> {
+        let Ok(admin_url) = std::env::var(URL_VARIABLE) else {
+            eprintln!("skipped: {URL_VARIABLE} is not set, so there is no PostgreSQL server to test against");
+            return None;
+        };
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let database = format!(
+            "hereby_test_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = with_database(&admin_url, &database);
+        let store = PgStore::open(&url).await.unwrap();
+        Some(Self { admin_url, database, url, store: Some(store) })
+    }
+
+    async fn raw(&self) -> PgConnection {
+        PgConnection::connect(&self.url).await.unwrap()
+    }
+}
+
+impl Drop for PgHarness {
+    fn drop(&mut self) {
+        // Dropping the database needs a connection of its own; do it on a short-lived thread
+        // so that a test's end (passed or failed) leaves no database behind.
+        self.store.take();
+        let admin_url = self.admin_url.clone();
+        let database = self.database.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+impl Harness for PgHarness {
+    type S = PgStore;
+
+    fn store(&self) -> &PgStore {
+        self.store.as_ref().unwrap()
+    }
+
+    async fn tamper(&self, sql: &str) {
+        let mut conn = self.raw().await;
+        for statement in ["ALTER TABLE events DISABLE TRIGGER USER", sql] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+
+    async fn reopen(&self) -> PgStore {
+        PgStore::open(&self.url).await.unwrap()
+    }
+}
+
+hereby_store::conformance_tests!(PgHarness::new());
+
+#[tokio::test]
+async fn commits_are_synchronous() {
+    let Some(harness) = PgHarness::new().await else { return };
+    let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(harness.store().reader_pool())
+        .await
+        .unwrap();
+    assert_eq!(setting, "on");
+}
+
+#[tokio::test]
+async fn the_database_refuses_to_change_or_delete_events() {
+    let Some(harness) = PgHarness::new().await else { return };
+    hereby_store::declare(
+        harness.store(),
+        hereby_core::Command::Declare {
+            title: hereby_core::types::Title::parse("Guarded").unwrap(),
+            summary: None,
+            severity: hereby_core::types::Severity::Sev3,
+            potential: false,
+            services: vec![],
+            visibility: hereby_core::types::Visibility::Internal,
+        },
+        &hereby_core::types::UserName::parse("alice").unwrap(),
+        jiff::Timestamp::UNIX_EPOCH,
+        &hereby_core::RoleCatalogue::default(),
+    )
+    .await
+    .unwrap();
+    let mut conn = harness.raw().await;
+    for statement in ["UPDATE events SET actor = 'mallory'", "DELETE FROM events", "TRUNCATE events"] {
+        let error = sqlx::raw_sql(statement).execute(&mut conn).await.unwrap_err();
+        assert!(error.to_string().contains("append-only"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn unreachable_servers_fail_with_a_redacted_url() {
+    let error = PgStore::open("postgres://hereby:hunter2@127.0.0.1:1/hereby").await.unwrap_err();
+    assert_eq!(error.url, "postgres://hereby:***@127.0.0.1:1/hereby");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+}
+
+#[test]
+fn database_names_are_replaced_in_urls() {
+    assert_eq!(with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
+    assert_eq!(with_database("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+    assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+}
