@@ -1,1 +1,35 @@
-fn main() {}
+//! Project chores written in Rust rather than shell: `cargo xtask <task>`.
+
+mod bench_store;
+#[cfg(test)]
+mod tidy;
+
+use anyhow::Result;
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  bench-store [--appends N] [--incidents N] [--list-size N] [--postgres-url URL | --no-postgres]
+      Durable append throughput of the event store next to plain durable inserts (the
+      physical limit), append cost against stream length, and listing the 50 newest of
+      100,000 incidents; SQLite and PostgreSQL side by side. PostgreSQL comes from
+      HEREBY_BENCH_POSTGRES_URL, HEREBY_TEST_POSTGRES_URL or 127.0.0.1:5432 and is skipped
+      with a message when unreachable.";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match args.first().map(String::as_str) {
+        Some("bench-store") => {
+            let options = bench_store::Options::parse(&args[1..])?;
+            runtime.block_on(bench_store::run(options))
+        }
+        Some("help" | "--help" | "-h") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => anyhow::bail!("unknown task `{other}`\n\n{USAGE}"),
+    }
+}

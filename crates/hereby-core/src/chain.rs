@@ -114,7 +114,9 @@ impl fmt::Display for BreakKind {
             BreakKind::PrevHashMismatch => {
                 f.write_str("prev_hash does not match the previous event's hash")
             }
-            BreakKind::HashMismatch => f.write_str("stored hash does not match the event's content"),
+            BreakKind::HashMismatch => {
+                f.write_str("stored hash does not match the event's content")
+            }
             BreakKind::Undecodable(problem) => write!(f, "body cannot be decoded: {problem}"),
             BreakKind::Truncated {
                 expected_version,
@@ -211,7 +213,8 @@ impl ChainVerifier {
         if found != head_version {
             return Err(ChainBreak {
                 incident: self.incident,
-                sequence: found + 1,
+                // The first event missing (stream too short) or unknown to the head (too long).
+                sequence: found.min(head_version) + 1,
                 kind: BreakKind::Truncated {
                     expected_version: head_version,
                     found,

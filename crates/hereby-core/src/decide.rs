@@ -6,15 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::{Command, Context};
 use crate::event::{
-    ActionItemAdded, ActionItemCompleted, ActionItemReopened, ActionItemUpdated,
-    ActionItemWontFix, Event, EvidenceAttached, HandoffAccepted, HandoffCancelled,
-    HandoffDeclined, HandoffRequested, ImpactWindowSet, IncidentDeclared, LinkAdded, MemberAdded,
-    MemberRemoved, NoteAdded, OperationRecorded, RoleAssigned, RoleUnassigned, SeverityChanged,
-    StatusChanged,
+    ActionItemAdded, ActionItemCompleted, ActionItemReopened, ActionItemUpdated, ActionItemWontFix,
+    Event, EvidenceAttached, HandoffAccepted, HandoffCancelled, HandoffDeclined, HandoffRequested,
+    ImpactWindowSet, IncidentDeclared, LinkAdded, MemberAdded, MemberRemoved, NoteAdded,
+    OperationRecorded, RoleAssigned, RoleUnassigned, SeverityChanged, StatusChanged,
 };
 use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
 use crate::state::{Incident, State};
-use crate::types::{ActionState, Owner, Status};
+use crate::types::{ActionKind, ActionState, Owner, Status};
 
 /// A command that breaks a rule: a stable machine-readable code and a sentence for a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,16 +180,29 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
                     format!("a hand-off to {to} is already waiting for their answer"),
                 );
             }
-            Ok(vec![Event::HandoffRequested(HandoffRequested {
+            let mut events = Vec::new();
+            if let Some(pending) = &incident.pending_handoff {
+                // The earlier request is withdrawn on the timeline, so its recipient can see
+                // they are no longer being asked.
+                events.push(Event::HandoffCancelled(HandoffCancelled {
+                    to: pending.to.clone(),
+                }));
+            }
+            events.push(Event::HandoffRequested(HandoffRequested {
                 from: commander.clone(),
                 to,
-            })])
+            }));
+            Ok(events)
         }
         Command::AcceptHandoff => {
             require_open_for_response(incident, "take over command")?;
             let pending = require_recipient(incident, ctx)?;
             let mut events = Vec::new();
-            if let Some(operations) = ctx.roles.roles().iter().find(|r| r.key.as_str() == OPERATIONS)
+            if let Some(operations) = ctx
+                .roles
+                .roles()
+                .iter()
+                .find(|r| r.key.as_str() == OPERATIONS)
                 && incident.holds(&pending.to, &operations.key)
             {
                 // The new commander stops doing operations work as they take command.
@@ -270,7 +282,9 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             if let Some(future) = [start, end].into_iter().flatten().find(|t| *t > ctx.now) {
                 return reject(
                     RejectionCode::InvalidImpactWindow,
-                    format!("{future} is in the future; record impact times once they have happened"),
+                    format!(
+                        "{future} is in the future; record impact times once they have happened"
+                    ),
                 );
             }
             if incident.impact.start == start && incident.impact.end == end {
@@ -322,6 +336,9 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             tracker_url,
         } => {
             check_owner(&owner, ctx)?;
+            if kind == ActionKind::FollowUp {
+                require_not_closed(incident, "add follow-ups")?;
+            }
             let item = incident
                 .action_items
                 .keys()
@@ -364,11 +381,16 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
         }
         Command::CompleteActionItem { item } => {
             require_item_state(incident, item, ActionState::Open, "done")?;
-            Ok(vec![Event::ActionItemCompleted(ActionItemCompleted { item })])
+            Ok(vec![Event::ActionItemCompleted(ActionItemCompleted {
+                item,
+            })])
         }
         Command::WontFixActionItem { item, reason } => {
             require_item_state(incident, item, ActionState::Open, "won't fix")?;
-            Ok(vec![Event::ActionItemWontFix(ActionItemWontFix { item, reason })])
+            Ok(vec![Event::ActionItemWontFix(ActionItemWontFix {
+                item,
+                reason,
+            })])
         }
         Command::ReopenActionItem { item } => {
             let current = require_item(incident, item)?;
@@ -377,6 +399,9 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
                     RejectionCode::ActionItemState,
                     format!("action item {item} is already open"),
                 );
+            }
+            if current.kind == ActionKind::FollowUp {
+                require_not_closed(incident, &format!("reopen follow-up {item}"))?;
             }
             Ok(vec![Event::ActionItemReopened(ActionItemReopened { item })])
         }
@@ -393,7 +418,9 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             if !incident.members.contains(&person) {
                 return reject(
                     RejectionCode::NotMember,
-                    format!("{person} was not added as a member (role holders are members through their role)"),
+                    format!(
+                        "{person} was not added as a member (role holders are members through their role)"
+                    ),
                 );
             }
             Ok(vec![Event::MemberRemoved(MemberRemoved { person })])
@@ -447,7 +474,11 @@ fn change_status(
     }
     let allowed = match (from, to) {
         (from, to) if from.is_active() => {
-            to.is_active() || matches!(to, Status::Resolved | Status::CalledOff | Status::HandedBack)
+            to.is_active()
+                || matches!(
+                    to,
+                    Status::Resolved | Status::CalledOff | Status::HandedBack
+                )
         }
         (Status::Resolved, to) => to.is_active() || to == Status::Closed,
         _ => false,
@@ -504,7 +535,8 @@ fn change_status(
 
 /// Roles, operations, severity and the impact window belong to the response: they stop when
 /// the incident is closed, called off or handed back. Notes, links, evidence, members and
-/// action items go on, since follow-up work outlives the incident.
+/// action items go on, since follow-up work outlives the incident (but see
+/// [`require_not_closed`]).
 fn require_open_for_response(incident: &Incident, what: &str) -> Result<(), Rejection> {
     if incident.status.is_final() {
         return reject(
@@ -513,6 +545,18 @@ fn require_open_for_response(incident: &Incident, what: &str) -> Result<(), Reje
                 "the incident is {}; you can no longer {what}",
                 incident.status
             ),
+        );
+    }
+    Ok(())
+}
+
+/// A closed incident has no open follow-up unless closing overrode them; so once closed, no
+/// follow-up may be added or reopened. Existing ones can still be finished or marked won't fix.
+fn require_not_closed(incident: &Incident, what: &str) -> Result<(), Rejection> {
+    if incident.status == Status::Closed {
+        return reject(
+            RejectionCode::IncidentEnded,
+            format!("the incident is closed; you can no longer {what}"),
         );
     }
     Ok(())
@@ -547,7 +591,10 @@ fn require_recipient<'a>(
         ),
         Some(pending) if &pending.to != ctx.actor => reject(
             RejectionCode::NotHandoffRecipient,
-            format!("the pending hand-off is addressed to {}, not to {}", pending.to, ctx.actor),
+            format!(
+                "the pending hand-off is addressed to {}, not to {}",
+                pending.to, ctx.actor
+            ),
         ),
         Some(pending) => Ok(pending),
     }
@@ -557,7 +604,10 @@ fn unknown_role<T>(role: &crate::types::RoleKey, ctx: Context<'_>) -> Result<T, 
     let known: Vec<&str> = ctx.roles.roles().iter().map(|r| r.key.as_str()).collect();
     reject(
         RejectionCode::UnknownRole,
-        format!("`{role}` is not a role here; roles are {}", known.join(", ")),
+        format!(
+            "`{role}` is not a role here; roles are {}",
+            known.join(", ")
+        ),
     )
 }
 

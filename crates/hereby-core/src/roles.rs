@@ -78,14 +78,13 @@ impl RoleCatalogue {
 
 impl Default for RoleCatalogue {
     fn default() -> Self {
-        let role = |key: &str, name: &str, multiple_holders: bool, duties: &[&str]| {
-            RoleDefinition {
+        let role =
+            |key: &str, name: &str, multiple_holders: bool, duties: &[&str]| RoleDefinition {
                 key: RoleKey::parse(key).unwrap_or_else(|_| unreachable_key(key)),
                 name: name.to_owned(),
                 multiple_holders,
                 duties: duties.iter().map(|duty| (*duty).to_owned()).collect(),
-            }
-        };
+            };
         let roles = vec![
             role(
                 INCIDENT_COMMANDER,
@@ -184,7 +183,10 @@ mod tests {
     #[test]
     fn default_catalogue_passes_its_own_checks() {
         let default = RoleCatalogue::default();
-        assert_eq!(RoleCatalogue::new(default.roles().to_vec()), Ok(default.clone()));
+        assert_eq!(
+            RoleCatalogue::new(default.roles().to_vec()),
+            Ok(default.clone())
+        );
         assert_eq!(default.roles().len(), 8);
         let ops = default.get(&RoleKey::parse(OPERATIONS).unwrap()).unwrap();
         assert!(ops.multiple_holders);
@@ -205,6 +207,9 @@ mod tests {
         );
         let mut dup = RoleCatalogue::default().roles().to_vec();
         dup.push(dup[2].clone());
-        assert!(matches!(RoleCatalogue::new(dup), Err(CatalogueError::Duplicate(_))));
+        assert!(matches!(
+            RoleCatalogue::new(dup),
+            Err(CatalogueError::Duplicate(_))
+        ));
     }
 }

@@ -126,11 +126,7 @@ impl Incident {
 
     /// Members see restricted incidents: anyone holding a role, or added explicitly.
     pub fn is_member(&self, person: &UserName) -> bool {
-        self.members.contains(person)
-            || self
-                .roles
-                .values()
-                .any(|holders| holders.contains(person))
+        self.members.contains(person) || self.roles.values().any(|holders| holders.contains(person))
     }
 
     /// Follow-up items that are still open, which keep the incident from closing.
@@ -215,9 +211,10 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp) {
         }
         Event::HandoffAccepted(e) => {
             incident.pending_handoff = None;
-            if let (Ok(commander), Ok(operations)) =
-                (RoleKey::parse(INCIDENT_COMMANDER), RoleKey::parse(OPERATIONS))
-            {
+            if let (Ok(commander), Ok(operations)) = (
+                RoleKey::parse(INCIDENT_COMMANDER),
+                RoleKey::parse(OPERATIONS),
+            ) {
                 incident.remove_holder(&operations, &e.to);
                 incident.roles.insert(commander, vec![e.to.clone()]);
             }
@@ -283,7 +280,9 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp) {
                 item.updated_at = at;
             }
         }
-        Event::ActionItemCompleted(e) => set_item_state(incident, e.item, ActionState::Done, None, at),
+        Event::ActionItemCompleted(e) => {
+            set_item_state(incident, e.item, ActionState::Done, None, at)
+        }
         Event::ActionItemWontFix(e) => set_item_state(
             incident,
             e.item,
@@ -291,7 +290,9 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp) {
             Some(e.reason.clone()),
             at,
         ),
-        Event::ActionItemReopened(e) => set_item_state(incident, e.item, ActionState::Open, None, at),
+        Event::ActionItemReopened(e) => {
+            set_item_state(incident, e.item, ActionState::Open, None, at)
+        }
         Event::MemberAdded(e) => {
             incident.members.insert(e.person.clone());
         }

@@ -328,7 +328,10 @@ impl Status {
 
     /// Statuses that end the incident for good: no more roles, operations or status changes.
     pub fn is_final(self) -> bool {
-        matches!(self, Status::Closed | Status::CalledOff | Status::HandedBack)
+        matches!(
+            self,
+            Status::Closed | Status::CalledOff | Status::HandedBack
+        )
     }
 }
 
@@ -455,7 +458,12 @@ mod tests {
         assert!(IncidentNumber::parse("INC-+3").is_err());
         assert!(IncidentNumber::parse("INC-").is_err());
         assert_eq!(Severity::parse("sev2").unwrap(), Severity::Sev2);
-        assert!(Severity::parse("SEV5").unwrap_err().to_string().contains("SEV1, SEV2"));
+        assert!(
+            Severity::parse("SEV5")
+                .unwrap_err()
+                .to_string()
+                .contains("SEV1, SEV2")
+        );
     }
 
     #[test]
@@ -466,7 +474,10 @@ mod tests {
         assert!(Url::parse("https://a b").is_err());
         assert!(Sha256Hex::parse(&"AB".repeat(32)).is_ok());
         assert!(Sha256Hex::parse("abc").is_err());
-        assert_eq!(MediaType::parse("Text/Plain").unwrap().as_str(), "text/plain");
+        assert_eq!(
+            MediaType::parse("Text/Plain").unwrap().as_str(),
+            "text/plain"
+        );
         assert!(MediaType::parse("text").is_err());
         assert!(FileName::parse("../etc/passwd").is_err());
         assert_eq!(

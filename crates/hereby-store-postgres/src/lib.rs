@@ -14,15 +14,30 @@ use hereby_core::chain::{GENESIS, StoredLink};
 use hereby_core::types::IncidentNumber;
 use hereby_store::prepare::{
     self, CurrentHead, PreparedAppend, RawSummary, STATE_FORMAT, count, decode_snapshot,
-    prepare_append, stored_hash,
+    stored_hash,
 };
-use hereby_store::writer::{BatchWriter, WriteJob, WriteKind, WriterHandle};
+use hereby_store::writer::{Backend, WriteJob, WriteKind, WriteTransaction, WriterHandle};
 use hereby_store::{
-    Appended, Head, IncidentSummary, ListQuery, Loaded, NewEvents, Store, StoreError,
-    StoredEvent, redact_url,
+    Appended, Head, IncidentSummary, ListQuery, Loaded, NewEvents, Store, StoreError, StoredEvent,
+    redact_url,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
+
+/// `INSERT … SELECT` of event rows from arrays bound from parameter `$2` on, placed at
+/// the positions after `reserved.base`.
+macro_rules! insert_events_sql {
+    (2) => {
+        "INSERT INTO events (position, incident, sequence, recorded_at, actor, event_type, \
+         event_version, body, prev_hash, hash) \
+         SELECT reserved.base + rows.ord, rows.incident, rows.sequence, rows.recorded_at, rows.actor, \
+         rows.event_type, rows.event_version, rows.body, rows.prev_hash, rows.hash \
+         FROM reserved, UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], \
+         $7::int[], $8::text[], $9::bytea[], $10::bytea[]) WITH ORDINALITY \
+         AS rows(incident, sequence, recorded_at, actor, event_type, event_version, body, prev_hash, hash, ord) \
+         RETURNING position"
+    };
+}
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -82,7 +97,7 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        let writer = WriterHandle::spawn(PgWriter { pool: write_pool });
+        let writer = WriterHandle::spawn(PgBackend { pool: write_pool });
         Ok(Self { readers, writer })
     }
 
@@ -100,218 +115,213 @@ fn int(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-struct PgWriter {
+struct PgBackend {
     pool: PgPool,
 }
 
-impl BatchWriter for PgWriter {
-    async fn write_batch(&mut self, jobs: &[WriteJob]) -> Vec<Result<Appended, StoreError>> {
-        match write_batch(&self.pool, jobs).await {
-            Ok(results) => results,
-            Err(error) => jobs.iter().map(|_| Err(error.clone())).collect(),
-        }
+impl Backend for PgBackend {
+    type Tx = PgTx;
+
+    async fn begin(&mut self) -> Result<PgTx, StoreError> {
+        // The lock on the position counter is taken in the same round trip as BEGIN, before
+        // any other lock: see the module documentation.
+        let tx = self
+            .pool
+            .begin_with(
+                "BEGIN; SELECT value FROM counters WHERE name = 'event_position' FOR UPDATE",
+            )
+            .await
+            .map_err(db)?;
+        Ok(PgTx(tx))
     }
 }
 
-/// Commits `jobs` in one transaction, each in a savepoint so that one job's failure leaves
-/// the others intact. Returns an error for all jobs if the transaction itself fails.
-async fn write_batch(
-    pool: &PgPool,
-    jobs: &[WriteJob],
-) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-    let mut tx = pool.begin().await.map_err(db)?;
-    // Taken first by every write transaction on every node: see the module documentation.
-    let last_position: i64 =
-        sqlx::query_scalar("SELECT value FROM counters WHERE name = 'event_position' FOR UPDATE")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-    let mut next_position = last_position + 1;
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        sqlx::query("SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
-        match write_job(&mut tx, job, next_position).await {
-            Ok(prepared) => {
-                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
-                let written = prepared.rows.len() as i64;
-                results.push(Ok(prepared.appended(next_position)));
-                next_position += written;
-            }
-            Err(error) => {
-                sqlx::query("ROLLBACK TO SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
-                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
-                results.push(Err(error));
-            }
-        }
-    }
-    sqlx::query("UPDATE counters SET value = $1 WHERE name = 'event_position'")
-        .bind(next_position - 1)
-        .execute(&mut *tx)
+struct PgTx(Transaction<'static, Postgres>);
+
+impl WriteTransaction for PgTx {
+    async fn next_incident_number(&mut self) -> Result<u64, StoreError> {
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
+        )
+        .fetch_one(&mut *self.0)
         .await
         .map_err(db)?;
-    tx.commit().await.map_err(db)?;
-    Ok(results)
-}
-
-async fn write_job(
-    tx: &mut Transaction<'static, Postgres>,
-    job: &WriteJob,
-    first_position: i64,
-) -> Result<PreparedAppend, StoreError> {
-    let prepared = match job.kind {
-        WriteKind::Declare => {
-            let number: i64 = sqlx::query_scalar(
-                "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
-            )
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(db)?;
-            let prepared = prepare_append(
-                IncidentNumber(count(number)),
-                CurrentHead::empty(),
-                None,
-                &job.batch,
-            )?;
-            insert_incident(tx, &prepared).await?;
-            prepared
-        }
-        WriteKind::Append {
-            incident,
-            expected_version,
-        } => {
-            let current = current_head(tx, incident, expected_version).await?;
-            let prepared = prepare_append(incident, current, Some(expected_version), &job.batch)?;
-            update_incident(tx, &prepared).await?;
-            prepared
-        }
-    };
-    for (offset, row) in prepared.rows.iter().enumerate() {
-        insert_event(tx, first_position + offset as i64, row).await?;
+        Ok(count(number))
     }
-    Ok(prepared)
-}
 
-/// Reads a stream's head for an append, checking the version before doing any more work.
-async fn current_head(
-    tx: &mut Transaction<'static, Postgres>,
-    incident: IncidentNumber,
-    expected_version: u64,
-) -> Result<CurrentHead, StoreError> {
-    let row = sqlx::query(
-        "SELECT version, last_hash, state, state_format FROM incidents WHERE number = $1 FOR UPDATE",
-    )
-    .bind(int(incident.0))
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db)?
-    .ok_or(StoreError::NotFound(incident))?;
-    let version = count(row.try_get("version").map_err(db)?);
-    if version != expected_version {
-        return Err(StoreError::Conflict {
-            incident,
-            expected: expected_version,
-            actual: version,
-        });
+    async fn read_head(
+        &mut self,
+        incident: IncidentNumber,
+    ) -> Result<Option<CurrentHead>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT version, last_hash, state, state_format FROM incidents WHERE number = $1 FOR UPDATE",
+        )
+        .bind(int(incident.0))
+        .fetch_optional(&mut *self.0)
+        .await
+        .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let last_hash: Vec<u8> = row.try_get("last_hash").map_err(db)?;
+        let snapshot: String = row.try_get("state").map_err(db)?;
+        let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
+            Some(state) => state,
+            None => prepare::replay(&stream(&mut *self.0, incident, 0, u32::MAX).await?)?,
+        };
+        Ok(Some(CurrentHead {
+            version: count(row.try_get("version").map_err(db)?),
+            last_hash: stored_hash(incident, &last_hash)?,
+            state,
+        }))
     }
-    let last_hash: Vec<u8> = row.try_get("last_hash").map_err(db)?;
-    let snapshot: String = row.try_get("state").map_err(db)?;
-    let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
-        Some(state) => state,
-        None => prepare::replay(&stream(&mut **tx, incident, 0, u32::MAX).await?)?,
-    };
-    Ok(CurrentHead {
-        version,
-        last_hash: stored_hash(incident, &last_hash)?,
-        state,
-    })
+
+    async fn insert_stream(&mut self, p: &PreparedAppend) -> Result<i64, StoreError> {
+        self.insert_incident(p).await?;
+        let rows = EventColumns::new(&p.rows);
+        let positions: Vec<i64> = sqlx::query_scalar(concat!(
+            "WITH reserved AS (UPDATE counters SET value = value + $1 WHERE name = 'event_position' \
+             RETURNING value - $1 AS base) ",
+            insert_events_sql!(2)
+        ))
+        .bind(int(p.rows.len() as u64))
+        .bind(rows.incidents)
+        .bind(rows.sequences)
+        .bind(rows.times)
+        .bind(rows.actors)
+        .bind(rows.types)
+        .bind(rows.versions)
+        .bind(rows.bodies)
+        .bind(rows.prev_hashes)
+        .bind(rows.hashes)
+        .fetch_all(&mut *self.0)
+        .await
+        .map_err(db)?;
+        first(&positions).ok_or_else(|| StoreError::Database("no event was inserted".into()))
+    }
+
+    async fn extend_stream(
+        &mut self,
+        p: &PreparedAppend,
+        expected_version: u64,
+    ) -> Result<Option<i64>, StoreError> {
+        // One round trip: the projection row moves only if it is still at the expected
+        // version, the counter advances only if it moved, and events are inserted only if the
+        // counter advanced. No row back means the version had changed and nothing was written.
+        let s = &p.summary;
+        let rows = EventColumns::new(&p.rows);
+        let positions: Vec<i64> = sqlx::query_scalar(concat!(
+            "WITH updated AS (UPDATE incidents SET title = $11, status = $12, severity = $13, \
+             potential = $14, visibility = $15, services = $16, commander = $17, roles = $18, \
+             resolved_at = $19, updated_at = $20, version = $21, last_hash = $22, state = $23, \
+             state_format = $24 WHERE number = $25 AND version = $26 RETURNING number), \
+             reserved AS (UPDATE counters SET value = value + $1 WHERE name = 'event_position' \
+             AND EXISTS (SELECT 1 FROM updated) RETURNING value - $1 AS base) ",
+            insert_events_sql!(2)
+        ))
+        .bind(int(p.rows.len() as u64))
+        .bind(rows.incidents)
+        .bind(rows.sequences)
+        .bind(rows.times)
+        .bind(rows.actors)
+        .bind(rows.types)
+        .bind(rows.versions)
+        .bind(rows.bodies)
+        .bind(rows.prev_hashes)
+        .bind(rows.hashes)
+        .bind(&s.title)
+        .bind(s.status.as_str())
+        .bind(s.severity.as_str())
+        .bind(s.potential)
+        .bind(s.visibility.as_str())
+        .bind(&p.services_json)
+        .bind(&s.commander)
+        .bind(&p.roles_json)
+        .bind(s.resolved_at.map(|t| t.as_microsecond()))
+        .bind(s.updated_at.as_microsecond())
+        .bind(int(p.version))
+        .bind(p.last_hash.as_slice())
+        .bind(&p.snapshot)
+        .bind(STATE_FORMAT)
+        .bind(int(s.number.0))
+        .bind(int(expected_version))
+        .fetch_all(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(first(&positions))
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        self.0.commit().await.map_err(db)
+    }
 }
 
-async fn insert_event(
-    tx: &mut Transaction<'static, Postgres>,
-    position: i64,
-    row: &StoredLink,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO events (position, incident, sequence, recorded_at, actor, event_type, \
-         event_version, body, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(position)
-    .bind(int(row.incident))
-    .bind(int(row.sequence))
-    .bind(row.recorded_at_micros)
-    .bind(&row.actor)
-    .bind(&row.event_type)
-    .bind(i32::try_from(row.event_version).unwrap_or(i32::MAX))
-    .bind(&row.body)
-    .bind(&row.prev_hash)
-    .bind(&row.hash)
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    Ok(())
+impl PgTx {
+    async fn insert_incident(&mut self, p: &PreparedAppend) -> Result<(), StoreError> {
+        let s = &p.summary;
+        sqlx::query(
+            "INSERT INTO incidents (number, title, status, severity, potential, visibility, services, \
+             commander, roles, declared_at, resolved_at, updated_at, version, last_hash, state, \
+             state_format) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(int(s.number.0))
+        .bind(&s.title)
+        .bind(s.status.as_str())
+        .bind(s.severity.as_str())
+        .bind(s.potential)
+        .bind(s.visibility.as_str())
+        .bind(&p.services_json)
+        .bind(&s.commander)
+        .bind(&p.roles_json)
+        .bind(s.declared_at.as_microsecond())
+        .bind(s.resolved_at.map(|t| t.as_microsecond()))
+        .bind(s.updated_at.as_microsecond())
+        .bind(int(p.version))
+        .bind(p.last_hash.as_slice())
+        .bind(&p.snapshot)
+        .bind(STATE_FORMAT)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
 }
 
-async fn insert_incident(
-    tx: &mut Transaction<'static, Postgres>,
-    p: &PreparedAppend,
-) -> Result<(), StoreError> {
-    let s = &p.summary;
-    sqlx::query(
-        "INSERT INTO incidents (number, title, status, severity, potential, visibility, services, \
-         commander, roles, declared_at, resolved_at, updated_at, version, last_hash, state, \
-         state_format) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(int(s.number.0))
-    .bind(&s.title)
-    .bind(s.status.as_str())
-    .bind(s.severity.as_str())
-    .bind(s.potential)
-    .bind(s.visibility.as_str())
-    .bind(&p.services_json)
-    .bind(&s.commander)
-    .bind(&p.roles_json)
-    .bind(s.declared_at.as_microsecond())
-    .bind(s.resolved_at.map(|t| t.as_microsecond()))
-    .bind(s.updated_at.as_microsecond())
-    .bind(int(p.version))
-    .bind(p.last_hash.as_slice())
-    .bind(&p.snapshot)
-    .bind(STATE_FORMAT)
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    Ok(())
+/// The lowest of the positions an insert returned.
+fn first(positions: &[i64]) -> Option<i64> {
+    positions.iter().copied().min()
 }
 
-async fn update_incident(
-    tx: &mut Transaction<'static, Postgres>,
-    p: &PreparedAppend,
-) -> Result<(), StoreError> {
-    let s = &p.summary;
-    sqlx::query(
-        "UPDATE incidents SET title = $1, status = $2, severity = $3, potential = $4, visibility = $5, \
-         services = $6, commander = $7, roles = $8, resolved_at = $9, updated_at = $10, version = $11, \
-         last_hash = $12, state = $13, state_format = $14 WHERE number = $15",
-    )
-    .bind(&s.title)
-    .bind(s.status.as_str())
-    .bind(s.severity.as_str())
-    .bind(s.potential)
-    .bind(s.visibility.as_str())
-    .bind(&p.services_json)
-    .bind(&s.commander)
-    .bind(&p.roles_json)
-    .bind(s.resolved_at.map(|t| t.as_microsecond()))
-    .bind(s.updated_at.as_microsecond())
-    .bind(int(p.version))
-    .bind(p.last_hash.as_slice())
-    .bind(&p.snapshot)
-    .bind(STATE_FORMAT)
-    .bind(int(s.number.0))
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    Ok(())
+/// Event rows as one array per column, for `UNNEST`.
+struct EventColumns<'a> {
+    incidents: Vec<i64>,
+    sequences: Vec<i64>,
+    times: Vec<i64>,
+    actors: Vec<&'a str>,
+    types: Vec<&'a str>,
+    versions: Vec<i32>,
+    bodies: Vec<&'a str>,
+    prev_hashes: Vec<&'a [u8]>,
+    hashes: Vec<&'a [u8]>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn new(rows: &'a [StoredLink]) -> Self {
+        Self {
+            incidents: rows.iter().map(|r| int(r.incident)).collect(),
+            sequences: rows.iter().map(|r| int(r.sequence)).collect(),
+            times: rows.iter().map(|r| r.recorded_at_micros).collect(),
+            actors: rows.iter().map(|r| r.actor.as_str()).collect(),
+            types: rows.iter().map(|r| r.event_type.as_str()).collect(),
+            versions: rows
+                .iter()
+                .map(|r| i32::try_from(r.event_version).unwrap_or(i32::MAX))
+                .collect(),
+            bodies: rows.iter().map(|r| r.body.as_str()).collect(),
+            prev_hashes: rows.iter().map(|r| r.prev_hash.as_slice()).collect(),
+            hashes: rows.iter().map(|r| r.hash.as_slice()).collect(),
+        }
+    }
 }
 
 /// The event columns in the order [`stored_event`] reads them, as a literal for `concat!`.
@@ -361,15 +371,15 @@ where
         event_columns!(),
         " FROM events WHERE incident = $1 AND sequence > $2 ORDER BY sequence LIMIT $3"
     ))
-        .bind(int(incident.0))
-        .bind(int(after_sequence))
-        .bind(i64::from(limit))
-        .fetch_all(executor)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(stored_event)
-        .collect()
+    .bind(int(incident.0))
+    .bind(int(after_sequence))
+    .bind(i64::from(limit))
+    .fetch_all(executor)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(stored_event)
+    .collect()
 }
 
 fn raw_summary(row: &PgRow) -> Result<RawSummary, StoreError> {
@@ -418,12 +428,13 @@ impl Store for PgStore {
     }
 
     async fn load(&self, incident: IncidentNumber) -> Result<Loaded, StoreError> {
-        let row = sqlx::query("SELECT version, state, state_format FROM incidents WHERE number = $1")
-            .bind(int(incident.0))
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db)?
-            .ok_or(StoreError::NotFound(incident))?;
+        let row =
+            sqlx::query("SELECT version, state, state_format FROM incidents WHERE number = $1")
+                .bind(int(incident.0))
+                .fetch_optional(&self.readers)
+                .await
+                .map_err(db)?
+                .ok_or(StoreError::NotFound(incident))?;
         let version = count(row.try_get("version").map_err(db)?);
         let snapshot: String = row.try_get("state").map_err(db)?;
         let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
@@ -471,20 +482,24 @@ impl Store for PgStore {
         stream(&self.readers, incident, after_sequence, limit).await
     }
 
-    async fn read_all(&self, after_position: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+    async fn read_all(
+        &self,
+        after_position: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         sqlx::query(concat!(
             "SELECT ",
             event_columns!(),
             " FROM events WHERE position > $1 ORDER BY position LIMIT $2"
         ))
-            .bind(after_position)
-            .bind(i64::from(limit))
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(stored_event)
-            .collect()
+        .bind(after_position)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(stored_event)
+        .collect()
     }
 
     async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<IncidentSummary>, StoreError> {
@@ -493,13 +508,13 @@ impl Store for PgStore {
             summary_columns!(),
             " FROM incidents WHERE number < $1 ORDER BY number DESC LIMIT $2"
         ))
-            .bind(query.before.map_or(i64::MAX, |before| int(before.0)))
-            .bind(i64::from(query.limit.min(1_000)))
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|row| raw_summary(row)?.into_summary())
-            .collect()
+        .bind(query.before.map_or(i64::MAX, |before| int(before.0)))
+        .bind(i64::from(query.limit.min(1_000)))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|row| raw_summary(row)?.into_summary())
+        .collect()
     }
 }

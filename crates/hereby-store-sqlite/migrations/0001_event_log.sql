@@ -7,9 +7,10 @@ CREATE TABLE counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 ) STRICT;
-INSERT INTO counters (name, value) VALUES ('incident_number', 0), ('event_position', 0);
+INSERT INTO counters (name, value) VALUES ('incident_number', 0);
 
--- Append-only: every event of every incident, hash-chained per incident.
+-- Append-only: every event of every incident, hash-chained per incident. `position` is the
+-- rowid: one writer at a time and no deletes make it consecutive and in commit order.
 CREATE TABLE events (
     position      INTEGER PRIMARY KEY,
     incident      INTEGER NOT NULL,

@@ -13,12 +13,12 @@ use hereby_core::chain::{GENESIS, StoredLink};
 use hereby_core::types::IncidentNumber;
 use hereby_store::prepare::{
     self, CurrentHead, PreparedAppend, RawSummary, STATE_FORMAT, count, decode_snapshot,
-    prepare_append, stored_hash,
+    stored_hash,
 };
-use hereby_store::writer::{BatchWriter, WriteJob, WriteKind, WriterHandle};
+use hereby_store::writer::{Backend, WriteJob, WriteKind, WriteTransaction, WriterHandle};
 use hereby_store::{
-    Appended, Head, IncidentSummary, ListQuery, Loaded, NewEvents, Store, StoreError,
-    StoredEvent, redact_url,
+    Appended, Head, IncidentSummary, ListQuery, Loaded, NewEvents, Store, StoreError, StoredEvent,
+    redact_url,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -94,7 +94,7 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(|e| fail(e.to_string()))?;
-        let writer = WriterHandle::spawn(SqliteWriter { pool: write_pool });
+        let writer = WriterHandle::spawn(SqliteBackend { pool: write_pool });
         Ok(Self { readers, writer })
     }
 
@@ -124,217 +124,173 @@ fn int(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-struct SqliteWriter {
+struct SqliteBackend {
     pool: SqlitePool,
 }
 
-impl BatchWriter for SqliteWriter {
-    async fn write_batch(&mut self, jobs: &[WriteJob]) -> Vec<Result<Appended, StoreError>> {
-        match write_batch(&self.pool, jobs).await {
-            Ok(results) => results,
-            Err(error) => jobs.iter().map(|_| Err(error.clone())).collect(),
-        }
+impl Backend for SqliteBackend {
+    type Tx = SqliteTx;
+
+    async fn begin(&mut self) -> Result<SqliteTx, StoreError> {
+        // IMMEDIATE takes the write lock at once, so another process writing to the same file
+        // waits for us (busy timeout) instead of failing halfway through.
+        Ok(SqliteTx(
+            self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?,
+        ))
     }
 }
 
-/// Commits `jobs` in one transaction, each in a savepoint so that one job's failure leaves
-/// the others intact. Returns an error for all jobs if the transaction itself fails.
-async fn write_batch(
-    pool: &SqlitePool,
-    jobs: &[WriteJob],
-) -> Result<Vec<Result<Appended, StoreError>>, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
-    let last_position: i64 =
-        sqlx::query_scalar("SELECT value FROM counters WHERE name = 'event_position'")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db)?;
-    let mut next_position = last_position + 1;
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        sqlx::query("SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
-        match write_job(&mut tx, job, next_position).await {
-            Ok(prepared) => {
-                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
-                let written = prepared.rows.len() as i64;
-                results.push(Ok(prepared.appended(next_position)));
-                next_position += written;
-            }
-            Err(error) => {
-                sqlx::query("ROLLBACK TO SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
-                sqlx::query("RELEASE SAVEPOINT job").execute(&mut *tx).await.map_err(db)?;
-                results.push(Err(error));
-            }
-        }
-    }
-    sqlx::query("UPDATE counters SET value = ? WHERE name = 'event_position'")
-        .bind(next_position - 1)
-        .execute(&mut *tx)
+struct SqliteTx(Transaction<'static, Sqlite>);
+
+impl WriteTransaction for SqliteTx {
+    async fn next_incident_number(&mut self) -> Result<u64, StoreError> {
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
+        )
+        .fetch_one(&mut *self.0)
         .await
         .map_err(db)?;
-    tx.commit().await.map_err(db)?;
-    Ok(results)
+        Ok(count(number))
+    }
+
+    async fn read_head(
+        &mut self,
+        incident: IncidentNumber,
+    ) -> Result<Option<CurrentHead>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT version, last_hash, state, state_format FROM incidents WHERE number = ?",
+        )
+        .bind(int(incident.0))
+        .fetch_optional(&mut *self.0)
+        .await
+        .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let last_hash: Vec<u8> = row.try_get("last_hash").map_err(db)?;
+        let snapshot: String = row.try_get("state").map_err(db)?;
+        let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
+            Some(state) => state,
+            None => prepare::replay(&stream(&mut *self.0, incident, 0, u32::MAX).await?)?,
+        };
+        Ok(Some(CurrentHead {
+            version: count(row.try_get("version").map_err(db)?),
+            last_hash: stored_hash(incident, &last_hash)?,
+            state,
+        }))
+    }
+
+    async fn insert_stream(&mut self, p: &PreparedAppend) -> Result<i64, StoreError> {
+        self.insert_incident(p).await?;
+        self.insert_events(&p.rows).await
+    }
+
+    async fn extend_stream(
+        &mut self,
+        p: &PreparedAppend,
+        expected_version: u64,
+    ) -> Result<Option<i64>, StoreError> {
+        if !self.update_incident(p, expected_version).await? {
+            return Ok(None);
+        }
+        self.insert_events(&p.rows).await.map(Some)
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        self.0.commit().await.map_err(db)
+    }
 }
 
-async fn write_job(
-    tx: &mut Transaction<'static, Sqlite>,
-    job: &WriteJob,
-    first_position: i64,
-) -> Result<PreparedAppend, StoreError> {
-    let prepared = match job.kind {
-        WriteKind::Declare => {
-            let number: i64 = sqlx::query_scalar(
-                "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
+impl SqliteTx {
+    async fn insert_incident(&mut self, p: &PreparedAppend) -> Result<(), StoreError> {
+        let s = &p.summary;
+        sqlx::query(
+            "INSERT INTO incidents (number, title, status, severity, potential, visibility, services, \
+             commander, roles, declared_at, resolved_at, updated_at, version, last_hash, state, \
+             state_format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(int(s.number.0))
+        .bind(&s.title)
+        .bind(s.status.as_str())
+        .bind(s.severity.as_str())
+        .bind(s.potential)
+        .bind(s.visibility.as_str())
+        .bind(&p.services_json)
+        .bind(&s.commander)
+        .bind(&p.roles_json)
+        .bind(s.declared_at.as_microsecond())
+        .bind(s.resolved_at.map(|t| t.as_microsecond()))
+        .bind(s.updated_at.as_microsecond())
+        .bind(int(p.version))
+        .bind(p.last_hash.as_slice())
+        .bind(&p.snapshot)
+        .bind(STATE_FORMAT)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn update_incident(
+        &mut self,
+        p: &PreparedAppend,
+        expected_version: u64,
+    ) -> Result<bool, StoreError> {
+        let s = &p.summary;
+        let updated = sqlx::query(
+            "UPDATE incidents SET title = ?, status = ?, severity = ?, potential = ?, visibility = ?, \
+             services = ?, commander = ?, roles = ?, resolved_at = ?, updated_at = ?, version = ?, \
+             last_hash = ?, state = ?, state_format = ? WHERE number = ? AND version = ?",
+        )
+        .bind(&s.title)
+        .bind(s.status.as_str())
+        .bind(s.severity.as_str())
+        .bind(s.potential)
+        .bind(s.visibility.as_str())
+        .bind(&p.services_json)
+        .bind(&s.commander)
+        .bind(&p.roles_json)
+        .bind(s.resolved_at.map(|t| t.as_microsecond()))
+        .bind(s.updated_at.as_microsecond())
+        .bind(int(p.version))
+        .bind(p.last_hash.as_slice())
+        .bind(&p.snapshot)
+        .bind(STATE_FORMAT)
+        .bind(int(s.number.0))
+        .bind(int(expected_version))
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// Inserts event rows and returns the first one's position. SQLite gives a new row the
+    /// largest rowid plus one; as the single writer holds the write lock and events are never
+    /// deleted, positions come out consecutive and in commit order.
+    async fn insert_events(&mut self, rows: &[StoredLink]) -> Result<i64, StoreError> {
+        let mut first_position = None;
+        for row in rows {
+            let position: i64 = sqlx::query_scalar(
+                "INSERT INTO events (incident, sequence, recorded_at, actor, event_type, \
+                 event_version, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 RETURNING position",
             )
-            .fetch_one(&mut **tx)
+            .bind(int(row.incident))
+            .bind(int(row.sequence))
+            .bind(row.recorded_at_micros)
+            .bind(&row.actor)
+            .bind(&row.event_type)
+            .bind(i64::from(row.event_version))
+            .bind(&row.body)
+            .bind(&row.prev_hash)
+            .bind(&row.hash)
+            .fetch_one(&mut *self.0)
             .await
             .map_err(db)?;
-            let prepared = prepare_append(
-                IncidentNumber(count(number)),
-                CurrentHead::empty(),
-                None,
-                &job.batch,
-            )?;
-            insert_incident(tx, &prepared).await?;
-            prepared
+            first_position.get_or_insert(position);
         }
-        WriteKind::Append {
-            incident,
-            expected_version,
-        } => {
-            let current = current_head(tx, incident, expected_version).await?;
-            let prepared = prepare_append(incident, current, Some(expected_version), &job.batch)?;
-            update_incident(tx, &prepared).await?;
-            prepared
-        }
-    };
-    for (offset, row) in prepared.rows.iter().enumerate() {
-        insert_event(tx, first_position + offset as i64, row).await?;
+        first_position.ok_or_else(|| StoreError::Invalid("a write needs at least one event".into()))
     }
-    Ok(prepared)
-}
-
-/// Reads a stream's head for an append, checking the version before doing any more work.
-async fn current_head(
-    tx: &mut Transaction<'static, Sqlite>,
-    incident: IncidentNumber,
-    expected_version: u64,
-) -> Result<CurrentHead, StoreError> {
-    let row = sqlx::query(
-        "SELECT version, last_hash, state, state_format FROM incidents WHERE number = ?",
-    )
-    .bind(int(incident.0))
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db)?
-    .ok_or(StoreError::NotFound(incident))?;
-    let version = count(row.try_get("version").map_err(db)?);
-    if version != expected_version {
-        return Err(StoreError::Conflict {
-            incident,
-            expected: expected_version,
-            actual: version,
-        });
-    }
-    let last_hash: Vec<u8> = row.try_get("last_hash").map_err(db)?;
-    let snapshot: String = row.try_get("state").map_err(db)?;
-    let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
-        Some(state) => state,
-        None => prepare::replay(&stream(&mut **tx, incident, 0, u32::MAX).await?)?,
-    };
-    Ok(CurrentHead {
-        version,
-        last_hash: stored_hash(incident, &last_hash)?,
-        state,
-    })
-}
-
-async fn insert_event(
-    tx: &mut Transaction<'static, Sqlite>,
-    position: i64,
-    row: &StoredLink,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO events (position, incident, sequence, recorded_at, actor, event_type, \
-         event_version, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(position)
-    .bind(int(row.incident))
-    .bind(int(row.sequence))
-    .bind(row.recorded_at_micros)
-    .bind(&row.actor)
-    .bind(&row.event_type)
-    .bind(i64::from(row.event_version))
-    .bind(&row.body)
-    .bind(&row.prev_hash)
-    .bind(&row.hash)
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    Ok(())
-}
-
-async fn insert_incident(
-    tx: &mut Transaction<'static, Sqlite>,
-    p: &PreparedAppend,
-) -> Result<(), StoreError> {
-    let s = &p.summary;
-    sqlx::query(
-        "INSERT INTO incidents (number, title, status, severity, potential, visibility, services, \
-         commander, roles, declared_at, resolved_at, updated_at, version, last_hash, state, \
-         state_format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(int(s.number.0))
-    .bind(&s.title)
-    .bind(s.status.as_str())
-    .bind(s.severity.as_str())
-    .bind(s.potential)
-    .bind(s.visibility.as_str())
-    .bind(&p.services_json)
-    .bind(&s.commander)
-    .bind(&p.roles_json)
-    .bind(s.declared_at.as_microsecond())
-    .bind(s.resolved_at.map(|t| t.as_microsecond()))
-    .bind(s.updated_at.as_microsecond())
-    .bind(int(p.version))
-    .bind(p.last_hash.as_slice())
-    .bind(&p.snapshot)
-    .bind(STATE_FORMAT)
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    Ok(())
-}
-
-async fn update_incident(
-    tx: &mut Transaction<'static, Sqlite>,
-    p: &PreparedAppend,
-) -> Result<(), StoreError> {
-    let s = &p.summary;
-    sqlx::query(
-        "UPDATE incidents SET title = ?, status = ?, severity = ?, potential = ?, visibility = ?, \
-         services = ?, commander = ?, roles = ?, resolved_at = ?, updated_at = ?, version = ?, \
-         last_hash = ?, state = ?, state_format = ? WHERE number = ?",
-    )
-    .bind(&s.title)
-    .bind(s.status.as_str())
-    .bind(s.severity.as_str())
-    .bind(s.potential)
-    .bind(s.visibility.as_str())
-    .bind(&p.services_json)
-    .bind(&s.commander)
-    .bind(&p.roles_json)
-    .bind(s.resolved_at.map(|t| t.as_microsecond()))
-    .bind(s.updated_at.as_microsecond())
-    .bind(int(p.version))
-    .bind(p.last_hash.as_slice())
-    .bind(&p.snapshot)
-    .bind(STATE_FORMAT)
-    .bind(int(s.number.0))
-    .execute(&mut **tx)
-    .await
-    .map_err(db)?;
-    Ok(())
 }
 
 /// The event columns in the order [`stored_event`] reads them, as a literal for `concat!`.
@@ -384,15 +340,15 @@ where
         event_columns!(),
         " FROM events WHERE incident = ? AND sequence > ? ORDER BY sequence LIMIT ?"
     ))
-        .bind(int(incident.0))
-        .bind(int(after_sequence))
-        .bind(i64::from(limit))
-        .fetch_all(executor)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(stored_event)
-        .collect()
+    .bind(int(incident.0))
+    .bind(int(after_sequence))
+    .bind(i64::from(limit))
+    .fetch_all(executor)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(stored_event)
+    .collect()
 }
 
 fn raw_summary(row: &SqliteRow) -> Result<RawSummary, StoreError> {
@@ -441,12 +397,13 @@ impl Store for SqliteStore {
     }
 
     async fn load(&self, incident: IncidentNumber) -> Result<Loaded, StoreError> {
-        let row = sqlx::query("SELECT version, state, state_format FROM incidents WHERE number = ?")
-            .bind(int(incident.0))
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db)?
-            .ok_or(StoreError::NotFound(incident))?;
+        let row =
+            sqlx::query("SELECT version, state, state_format FROM incidents WHERE number = ?")
+                .bind(int(incident.0))
+                .fetch_optional(&self.readers)
+                .await
+                .map_err(db)?
+                .ok_or(StoreError::NotFound(incident))?;
         let version = count(row.try_get("version").map_err(db)?);
         let snapshot: String = row.try_get("state").map_err(db)?;
         let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
@@ -494,20 +451,24 @@ impl Store for SqliteStore {
         stream(&self.readers, incident, after_sequence, limit).await
     }
 
-    async fn read_all(&self, after_position: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+    async fn read_all(
+        &self,
+        after_position: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         sqlx::query(concat!(
             "SELECT ",
             event_columns!(),
             " FROM events WHERE position > ? ORDER BY position LIMIT ?"
         ))
-            .bind(after_position)
-            .bind(i64::from(limit))
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(stored_event)
-            .collect()
+        .bind(after_position)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(stored_event)
+        .collect()
     }
 
     async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<IncidentSummary>, StoreError> {
@@ -516,13 +477,13 @@ impl Store for SqliteStore {
             summary_columns!(),
             " FROM incidents WHERE number < ? ORDER BY number DESC LIMIT ?"
         ))
-            .bind(query.before.map_or(i64::MAX, |before| int(before.0)))
-            .bind(i64::from(query.limit.min(1_000)))
-            .fetch_all(&self.readers)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(|row| raw_summary(row)?.into_summary())
-            .collect()
+        .bind(query.before.map_or(i64::MAX, |before| int(before.0)))
+        .bind(i64::from(query.limit.min(1_000)))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|row| raw_summary(row)?.into_summary())
+        .collect()
     }
 }

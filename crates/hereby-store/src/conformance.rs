@@ -99,11 +99,17 @@ fn note(text: &str) -> Command {
 }
 
 async fn declare_one<S: Store>(store: &S, title: &str) -> IncidentNumber {
-    declare(store, declaration(title), &user("alice"), at(0), &RoleCatalogue::default())
-        .await
-        .unwrap()
-        .appended
-        .incident
+    declare(
+        store,
+        declaration(title),
+        &user("alice"),
+        at(0),
+        &RoleCatalogue::default(),
+    )
+    .await
+    .unwrap()
+    .appended
+    .incident
 }
 
 async fn run<S: Store>(
@@ -134,7 +140,10 @@ async fn assert_consistent<S: Store>(store: &S, incident: IncidentNumber) {
     let events = all_events(store, incident).await;
     let folded = replay(&events).unwrap();
     let loaded = store.load(incident).await.unwrap();
-    assert_eq!(loaded.state, folded, "stored state of {incident} differs from the fold");
+    assert_eq!(
+        loaded.state, folded,
+        "stored state of {incident} differs from the fold"
+    );
     assert_eq!(loaded.version, events.len() as u64);
     let State::Declared(folded_incident) = &folded else {
         panic!("{incident} folds to an undeclared state");
@@ -147,7 +156,10 @@ async fn assert_consistent<S: Store>(store: &S, incident: IncidentNumber) {
         .await
         .unwrap();
     assert_eq!(row.first(), Some(&summarize(incident, folded_incident)));
-    assert_eq!(verify_incident(store, incident).await.unwrap(), Ok(loaded.version));
+    assert_eq!(
+        verify_incident(store, incident).await.unwrap(),
+        Ok(loaded.version)
+    );
 }
 
 /// A whole response: declare, staff, hand off, operate, re-evaluate, resolve and close.
@@ -155,38 +167,157 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
     let store = h.store();
     let inc = declare_one(store, "Checkout is failing").await;
     assert_eq!(inc, IncidentNumber(1));
-    run(store, inc, "alice", 1, Command::AssignRole { role: role("operations"), person: user("bob") }).await.unwrap();
-    run(store, inc, "alice", 1, Command::AssignRole { role: role("scribe"), person: user("carol") }).await.unwrap();
-    run(store, inc, "bob", 2, Command::RecordOperation {
-        target: Target::parse("checkout-db primary").unwrap(),
-        action: Text::parse("Failed over to the replica").unwrap(),
-        command: Some(Text::parse("pg_ctl promote").unwrap()),
-    }).await.unwrap();
-    run(store, inc, "alice", 3, Command::RequestHandoff { to: user("dave") }).await.unwrap();
+    run(
+        store,
+        inc,
+        "alice",
+        1,
+        Command::AssignRole {
+            role: role("operations"),
+            person: user("bob"),
+        },
+    )
+    .await
+    .unwrap();
+    run(
+        store,
+        inc,
+        "alice",
+        1,
+        Command::AssignRole {
+            role: role("scribe"),
+            person: user("carol"),
+        },
+    )
+    .await
+    .unwrap();
+    run(
+        store,
+        inc,
+        "bob",
+        2,
+        Command::RecordOperation {
+            target: Target::parse("checkout-db primary").unwrap(),
+            action: Text::parse("Failed over to the replica").unwrap(),
+            command: Some(Text::parse("pg_ctl promote").unwrap()),
+        },
+    )
+    .await
+    .unwrap();
+    run(
+        store,
+        inc,
+        "alice",
+        3,
+        Command::RequestHandoff { to: user("dave") },
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        store.load(inc).await.unwrap().state.incident().unwrap().commander(),
+        store
+            .load(inc)
+            .await
+            .unwrap()
+            .state
+            .incident()
+            .unwrap()
+            .commander(),
         Some(&user("alice")),
         "nothing changes until the hand-off is accepted"
     );
-    run(store, inc, "dave", 4, Command::AcceptHandoff).await.unwrap();
-    run(store, inc, "dave", 5, Command::ChangeSeverity {
-        severity: Severity::Sev1,
-        potential: false,
-        reason: Reason::parse("All regions affected").unwrap(),
-    }).await.unwrap();
-    run(store, inc, "dave", 6, Command::SetImpactWindow { start: Some(at(-20)), end: Some(at(5)) }).await.unwrap();
-    run(store, inc, "carol", 6, Command::AddActionItem {
-        text: Text::parse("Alert on replica lag").unwrap(),
-        owner: Owner::Role(role("operations")),
-        due: None,
-        kind: ActionKind::FollowUp,
-        tracker_url: None,
-    }).await.unwrap();
-    run(store, inc, "dave", 7, Command::ChangeStatus { to: Status::Resolved, reason: None, override_open_follow_ups: false }).await.unwrap();
-    let refused = run(store, inc, "dave", 8, Command::ChangeStatus { to: Status::Closed, reason: None, override_open_follow_ups: false }).await;
-    assert!(matches!(refused, Err(ExecuteError::Rejected(r)) if r.code == RejectionCode::OpenFollowUps));
-    run(store, inc, "bob", 9, Command::CompleteActionItem { item: 1 }).await.unwrap();
-    let closed = run(store, inc, "dave", 10, Command::ChangeStatus { to: Status::Closed, reason: None, override_open_follow_ups: false }).await.unwrap();
+    run(store, inc, "dave", 4, Command::AcceptHandoff)
+        .await
+        .unwrap();
+    run(
+        store,
+        inc,
+        "dave",
+        5,
+        Command::ChangeSeverity {
+            severity: Severity::Sev1,
+            potential: false,
+            reason: Reason::parse("All regions affected").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    run(
+        store,
+        inc,
+        "dave",
+        6,
+        Command::SetImpactWindow {
+            start: Some(at(-20)),
+            end: Some(at(5)),
+        },
+    )
+    .await
+    .unwrap();
+    run(
+        store,
+        inc,
+        "carol",
+        6,
+        Command::AddActionItem {
+            text: Text::parse("Alert on replica lag").unwrap(),
+            owner: Owner::Role(role("operations")),
+            due: None,
+            kind: ActionKind::FollowUp,
+            tracker_url: None,
+        },
+    )
+    .await
+    .unwrap();
+    run(
+        store,
+        inc,
+        "dave",
+        7,
+        Command::ChangeStatus {
+            to: Status::Resolved,
+            reason: None,
+            override_open_follow_ups: false,
+        },
+    )
+    .await
+    .unwrap();
+    let refused = run(
+        store,
+        inc,
+        "dave",
+        8,
+        Command::ChangeStatus {
+            to: Status::Closed,
+            reason: None,
+            override_open_follow_ups: false,
+        },
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(ExecuteError::Rejected(r)) if r.code == RejectionCode::OpenFollowUps)
+    );
+    run(
+        store,
+        inc,
+        "bob",
+        9,
+        Command::CompleteActionItem { item: 1 },
+    )
+    .await
+    .unwrap();
+    let closed = run(
+        store,
+        inc,
+        "dave",
+        10,
+        Command::ChangeStatus {
+            to: Status::Closed,
+            reason: None,
+            override_open_follow_ups: false,
+        },
+    )
+    .await
+    .unwrap();
 
     let incident = closed.state.incident().unwrap();
     assert_eq!(incident.status, Status::Closed);
@@ -196,27 +327,74 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
     assert_eq!(closed.appended.version, 12);
     assert_consistent(store, inc).await;
     let row = &store.list_incidents(&ListQuery::default()).await.unwrap()[0];
-    assert_eq!((row.status, row.commander.as_deref()), (Status::Closed, Some("dave")));
+    assert_eq!(
+        (row.status, row.commander.as_deref()),
+        (Status::Closed, Some("dave"))
+    );
 }
 
 /// A command that breaks a rule, or a stale write, leaves the stream, head and row untouched.
 pub async fn rejected_commands_change_nothing<H: Harness>(h: &H) {
     let store = h.store();
     let inc = declare_one(store, "Login errors").await;
-    let before = (store.load(inc).await.unwrap(), store.head(inc).await.unwrap());
-    let refused = run(store, inc, "alice", 1, Command::RecordOperation {
-        target: Target::parse("auth").unwrap(),
-        action: Text::parse("restart").unwrap(),
-        command: None,
-    }).await;
-    assert!(matches!(refused, Err(ExecuteError::Rejected(r)) if r.code == RejectionCode::IcCannotOperate));
+    let before = (
+        store.load(inc).await.unwrap(),
+        store.head(inc).await.unwrap(),
+    );
+    let refused = run(
+        store,
+        inc,
+        "alice",
+        1,
+        Command::RecordOperation {
+            target: Target::parse("auth").unwrap(),
+            action: Text::parse("restart").unwrap(),
+            command: None,
+        },
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(ExecuteError::Rejected(r)) if r.code == RejectionCode::IcCannotOperate)
+    );
     let stale = store
-        .append(inc, 0, NewEvents::new(user("bob"), at(2), vec![Event::NoteAdded(NoteAdded { text: Text::parse("late").unwrap() })]))
+        .append(
+            inc,
+            0,
+            NewEvents::new(
+                user("bob"),
+                at(2),
+                vec![Event::NoteAdded(NoteAdded {
+                    text: Text::parse("late").unwrap(),
+                })],
+            ),
+        )
         .await;
-    assert_eq!(stale, Err(StoreError::Conflict { incident: inc, expected: 0, actual: 1 }));
-    let explicit = execute(store, inc, Some(7), note("x"), &user("bob"), at(3), &RoleCatalogue::default()).await;
-    assert!(matches!(explicit, Err(ExecuteError::Store(StoreError::Conflict { actual: 1, .. }))));
-    let after = (store.load(inc).await.unwrap(), store.head(inc).await.unwrap());
+    assert_eq!(
+        stale,
+        Err(StoreError::Conflict {
+            incident: inc,
+            expected: 0,
+            actual: 1
+        })
+    );
+    let explicit = execute(
+        store,
+        inc,
+        Some(7),
+        note("x"),
+        &user("bob"),
+        at(3),
+        &RoleCatalogue::default(),
+    )
+    .await;
+    assert!(matches!(
+        explicit,
+        Err(ExecuteError::Store(StoreError::Conflict { actual: 1, .. }))
+    ));
+    let after = (
+        store.load(inc).await.unwrap(),
+        store.head(inc).await.unwrap(),
+    );
     assert_eq!(before, after);
     assert_eq!(all_events(store, inc).await.len(), 1);
     assert_consistent(store, inc).await;
@@ -234,7 +412,15 @@ pub async fn concurrent_appends_have_one_winner_per_version<H: Harness>(h: &H) {
             tasks.push(tokio::spawn(async move {
                 let text = Text::parse(&format!("round {round} writer {writer}")).unwrap();
                 store
-                    .append(inc, version, NewEvents::new(user("bob"), at(1), vec![Event::NoteAdded(NoteAdded { text })]))
+                    .append(
+                        inc,
+                        version,
+                        NewEvents::new(
+                            user("bob"),
+                            at(1),
+                            vec![Event::NoteAdded(NoteAdded { text })],
+                        ),
+                    )
                     .await
             }));
         }
@@ -245,7 +431,9 @@ pub async fn concurrent_appends_have_one_winner_per_version<H: Harness>(h: &H) {
                     wins += 1;
                     assert_eq!(appended.version, version + 1);
                 }
-                Err(StoreError::Conflict { expected, actual, .. }) => {
+                Err(StoreError::Conflict {
+                    expected, actual, ..
+                }) => {
                     assert_eq!((expected, actual), (version, version + 1));
                 }
                 Err(other) => panic!("unexpected error: {other}"),
@@ -262,18 +450,34 @@ pub async fn concurrent_declares_get_unique_gap_free_numbers<H: Harness>(h: &H) 
     let mut tasks = Vec::new();
     for i in 0..40 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { declare_one(&store, &format!("Incident {i}")).await }));
+        tasks.push(tokio::spawn(async move {
+            declare_one(&store, &format!("Incident {i}")).await
+        }));
     }
     let mut numbers = BTreeSet::new();
     for task in tasks {
-        assert!(numbers.insert(task.await.unwrap().0), "duplicate incident number");
+        assert!(
+            numbers.insert(task.await.unwrap().0),
+            "duplicate incident number"
+        );
     }
     assert_eq!(numbers, (1..=40).collect::<BTreeSet<u64>>());
     // A declaration that fails leaves no gap either.
-    let invalid = store.declare(NewEvents::new(user("a"), at(0), vec![])).await;
+    let invalid = store
+        .declare(NewEvents::new(user("a"), at(0), vec![]))
+        .await;
     assert!(matches!(invalid, Err(StoreError::Invalid(_))));
-    assert_eq!(declare_one(store, "after a failed declare").await, IncidentNumber(41));
-    let listed = store.list_incidents(&ListQuery { limit: 1000, before: None }).await.unwrap();
+    assert_eq!(
+        declare_one(store, "after a failed declare").await,
+        IncidentNumber(41)
+    );
+    let listed = store
+        .list_incidents(&ListQuery {
+            limit: 1000,
+            before: None,
+        })
+        .await
+        .unwrap();
     let listed: Vec<u64> = listed.iter().map(|row| row.number.0).collect();
     assert_eq!(listed, (1..=41).rev().collect::<Vec<u64>>());
 }
@@ -290,15 +494,80 @@ pub async fn projection_matches_the_fold<H: Harness>(h: &H) {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             let person = user(&format!("op{index}"));
-            run(&store, inc, "alice", 1, Command::AssignRole { role: role("operations"), person: person.clone() }).await.unwrap();
-            run(&store, inc, "alice", 1, Command::AssignRole { role: role("communications"), person: user("carol") }).await.unwrap();
-            run(&store, inc, "alice", 2, Command::AssignRole { role: role("communications"), person: user("erin") }).await.unwrap();
+            run(
+                &store,
+                inc,
+                "alice",
+                1,
+                Command::AssignRole {
+                    role: role("operations"),
+                    person: person.clone(),
+                },
+            )
+            .await
+            .unwrap();
+            run(
+                &store,
+                inc,
+                "alice",
+                1,
+                Command::AssignRole {
+                    role: role("communications"),
+                    person: user("carol"),
+                },
+            )
+            .await
+            .unwrap();
+            run(
+                &store,
+                inc,
+                "alice",
+                2,
+                Command::AssignRole {
+                    role: role("communications"),
+                    person: user("erin"),
+                },
+            )
+            .await
+            .unwrap();
             for n in 0..10 {
-                run(&store, inc, person.as_str(), 3 + n, note(&format!("step {n}"))).await.unwrap();
+                run(
+                    &store,
+                    inc,
+                    person.as_str(),
+                    3 + n,
+                    note(&format!("step {n}")),
+                )
+                .await
+                .unwrap();
             }
-            run(&store, inc, "alice", 20, Command::ChangeStatus { to: Status::Identified, reason: None, override_open_follow_ups: false }).await.unwrap();
+            run(
+                &store,
+                inc,
+                "alice",
+                20,
+                Command::ChangeStatus {
+                    to: Status::Identified,
+                    reason: None,
+                    override_open_follow_ups: false,
+                },
+            )
+            .await
+            .unwrap();
             if index == 2 {
-                run(&store, inc, "alice", 21, Command::ChangeStatus { to: Status::CalledOff, reason: reason("false alarm"), override_open_follow_ups: false }).await.unwrap();
+                run(
+                    &store,
+                    inc,
+                    "alice",
+                    21,
+                    Command::ChangeStatus {
+                        to: Status::CalledOff,
+                        reason: reason("false alarm"),
+                        override_open_follow_ups: false,
+                    },
+                )
+                .await
+                .unwrap();
             }
         }));
     }
@@ -310,7 +579,10 @@ pub async fn projection_matches_the_fold<H: Harness>(h: &H) {
     }
     let rows = store.list_incidents(&ListQuery::default()).await.unwrap();
     assert_eq!(rows[0].status, Status::CalledOff);
-    assert_eq!(rows[1].roles.get("communications"), Some(&vec!["erin".to_owned()]));
+    assert_eq!(
+        rows[1].roles.get("communications"),
+        Some(&vec!["erin".to_owned()])
+    );
 }
 
 /// The chain of an untouched store verifies; a changed, removed or forged row does not.
@@ -320,31 +592,63 @@ pub async fn hash_chain_verifies_and_tampering_is_detected<H: Harness>(h: &H) {
     for i in 0..4 {
         let inc = declare_one(store, &format!("Cache stampede {i}")).await;
         for n in 0..4 {
-            run(store, inc, "bob", n, note(&format!("observation {n}"))).await.unwrap();
+            run(store, inc, "bob", n, note(&format!("observation {n}")))
+                .await
+                .unwrap();
         }
         incidents.push(inc);
     }
     let report = verify_all(store).await.unwrap();
-    assert_eq!((report.incidents, report.events, report.breaks.len()), (4, 20, 0));
+    assert_eq!(
+        (report.incidents, report.events, report.breaks.len()),
+        (4, 20, 0)
+    );
 
     // A changed body no longer matches its hash.
     h.tamper("UPDATE events SET body = replace(body, 'observation 1', 'observation X') WHERE incident = 1 AND sequence = 3").await;
-    let broken = verify_incident(store, incidents[0]).await.unwrap().unwrap_err();
+    let broken = verify_incident(store, incidents[0])
+        .await
+        .unwrap()
+        .unwrap_err();
     assert_eq!((broken.sequence, broken.kind), (3, BreakKind::HashMismatch));
 
     // A removed event in the middle leaves a gap in the sequence.
-    h.tamper("DELETE FROM events WHERE incident = 2 AND sequence = 2").await;
-    let broken = verify_incident(store, incidents[1]).await.unwrap().unwrap_err();
-    assert!(matches!(broken.kind, BreakKind::SequenceGap { expected: 2, found: 3 }));
+    h.tamper("DELETE FROM events WHERE incident = 2 AND sequence = 2")
+        .await;
+    let broken = verify_incident(store, incidents[1])
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(
+        broken.kind,
+        BreakKind::SequenceGap {
+            expected: 2,
+            found: 3
+        }
+    ));
 
     // A removed last event is caught by the recorded head.
-    h.tamper("DELETE FROM events WHERE incident = 3 AND sequence = 5").await;
-    let broken = verify_incident(store, incidents[2]).await.unwrap().unwrap_err();
-    assert!(matches!(broken.kind, BreakKind::Truncated { expected_version: 5, found: 4 }));
+    h.tamper("DELETE FROM events WHERE incident = 3 AND sequence = 5")
+        .await;
+    let broken = verify_incident(store, incidents[2])
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(
+        broken.kind,
+        BreakKind::Truncated {
+            expected_version: 5,
+            found: 4
+        }
+    ));
 
     // A re-hashed forgery breaks the link to the next event.
-    h.tamper("UPDATE events SET actor = 'mallory' WHERE incident = 4 AND sequence = 2").await;
-    let broken = verify_incident(store, incidents[3]).await.unwrap().unwrap_err();
+    h.tamper("UPDATE events SET actor = 'mallory' WHERE incident = 4 AND sequence = 2")
+        .await;
+    let broken = verify_incident(store, incidents[3])
+        .await
+        .unwrap()
+        .unwrap_err();
     assert_eq!((broken.sequence, broken.kind), (2, BreakKind::HashMismatch));
 
     let report = verify_all(store).await.unwrap();
@@ -361,7 +665,9 @@ pub async fn global_stream_is_ordered_and_gap_free<H: Harness>(h: &H) {
         tasks.push(tokio::spawn(async move {
             let inc = declare_one(&store, &format!("Region {i} latency")).await;
             for n in 0..5 {
-                run(&store, inc, "bob", n, note(&format!("n{n}"))).await.unwrap();
+                run(&store, inc, "bob", n, note(&format!("n{n}")))
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -396,18 +702,38 @@ pub async fn missing_incidents_and_invalid_writes_are_errors<H: Harness>(h: &H) 
     let ghost = IncidentNumber(999);
     assert_eq!(store.load(ghost).await, Err(StoreError::NotFound(ghost)));
     assert_eq!(store.head(ghost).await, Err(StoreError::NotFound(ghost)));
-    let write = NewEvents::new(user("bob"), at(0), vec![Event::NoteAdded(NoteAdded { text: Text::parse("hi").unwrap() })]);
-    assert_eq!(store.append(ghost, 0, write.clone()).await, Err(StoreError::NotFound(ghost)));
-    assert!(matches!(store.declare(write).await, Err(StoreError::Invalid(_))));
+    let write = NewEvents::new(
+        user("bob"),
+        at(0),
+        vec![Event::NoteAdded(NoteAdded {
+            text: Text::parse("hi").unwrap(),
+        })],
+    );
+    assert_eq!(
+        store.append(ghost, 0, write.clone()).await,
+        Err(StoreError::NotFound(ghost))
+    );
+    assert!(matches!(
+        store.declare(write).await,
+        Err(StoreError::Invalid(_))
+    ));
     let inc = declare_one(store, "Real one").await;
-    assert_eq!(inc, IncidentNumber(1), "failed declares must not use up numbers");
+    assert_eq!(
+        inc,
+        IncidentNumber(1),
+        "failed declares must not use up numbers"
+    );
     let again = decl_event();
     assert!(matches!(
-        store.append(inc, 1, NewEvents::new(user("bob"), at(1), vec![again])).await,
+        store
+            .append(inc, 1, NewEvents::new(user("bob"), at(1), vec![again]))
+            .await,
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        store.append(inc, 1, NewEvents::new(user("bob"), at(1), vec![])).await,
+        store
+            .append(inc, 1, NewEvents::new(user("bob"), at(1), vec![]))
+            .await,
         Err(StoreError::Invalid(_))
     ));
     assert!(store.read_stream(ghost, 0, 10).await.unwrap().is_empty());
@@ -418,7 +744,11 @@ fn decl_event() -> Event {
     hereby_core::decide(
         &State::initial(),
         declaration("again"),
-        hereby_core::Context { now: at(0), actor: &user("bob"), roles: &RoleCatalogue::default() },
+        hereby_core::Context {
+            now: at(0),
+            actor: &user("bob"),
+            roles: &RoleCatalogue::default(),
+        },
     )
     .unwrap()
     .remove(0)
@@ -429,11 +759,20 @@ fn decl_event() -> Event {
 pub async fn reopened_store_continues_the_chain<H: Harness>(h: &H) {
     let first = h.store();
     let inc = declare_one(first, "Before restart").await;
-    run(first, inc, "bob", 1, note("written by the first node")).await.unwrap();
+    run(first, inc, "bob", 1, note("written by the first node"))
+        .await
+        .unwrap();
     let second = h.reopen().await;
-    run(&second, inc, "bob", 2, note("written by the second node")).await.unwrap();
-    assert_eq!(declare_one(&second, "After restart").await, IncidentNumber(2));
-    run(first, inc, "bob", 3, note("the first node again")).await.unwrap();
+    run(&second, inc, "bob", 2, note("written by the second node"))
+        .await
+        .unwrap();
+    assert_eq!(
+        declare_one(&second, "After restart").await,
+        IncidentNumber(2)
+    );
+    run(first, inc, "bob", 3, note("the first node again"))
+        .await
+        .unwrap();
     assert_consistent(&second, inc).await;
     assert_consistent(first, inc).await;
     assert_eq!(first.read_all(0, 100).await.unwrap().len(), 5);
@@ -446,9 +785,17 @@ pub async fn long_streams_are_read_and_verified_in_pages<H: Harness>(h: &H) {
     let mut version = 1;
     for chunk in 0..25 {
         let events = (0..100)
-            .map(|n| Event::NoteAdded(NoteAdded { text: Text::parse(&format!("note {chunk}/{n}")).unwrap() }))
+            .map(|n| {
+                Event::NoteAdded(NoteAdded {
+                    text: Text::parse(&format!("note {chunk}/{n}")).unwrap(),
+                })
+            })
             .collect();
-        version = store.append(inc, version, NewEvents::new(user("bob"), at(chunk), events)).await.unwrap().version;
+        version = store
+            .append(inc, version, NewEvents::new(user("bob"), at(chunk), events))
+            .await
+            .unwrap()
+            .version;
     }
     assert_eq!(version, 2_501);
     let page = store.read_stream(inc, 2_400, 50).await.unwrap();

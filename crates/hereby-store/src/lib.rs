@@ -70,10 +70,12 @@ impl StoredEvent {
     /// Decodes the stored fields. Fails on a damaged row; [`verify_incident`] says where.
     pub fn decode(&self) -> Result<RecordedEvent, StoreError> {
         let link = &self.link;
-        let corrupt = |problem: String| StoreError::Corrupt(format!(
-            "INC-{} event #{}: {problem}",
-            link.incident, link.sequence
-        ));
+        let corrupt = |problem: String| {
+            StoreError::Corrupt(format!(
+                "INC-{} event #{}: {problem}",
+                link.incident, link.sequence
+            ))
+        };
         let event = Event::decode(&link.event_type, link.event_version, &link.body)
             .map_err(|e: DecodeError| corrupt(e.to_string()))?;
         let actor = UserName::parse(&link.actor).map_err(|e| corrupt(e.to_string()))?;
@@ -185,8 +187,10 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Loaded, StoreError>> + Send;
 
     /// The recorded head of a stream.
-    fn head(&self, incident: IncidentNumber)
-    -> impl Future<Output = Result<Head, StoreError>> + Send;
+    fn head(
+        &self,
+        incident: IncidentNumber,
+    ) -> impl Future<Output = Result<Head, StoreError>> + Send;
 
     /// Up to `limit` events of one stream with sequence numbers after `after_sequence`.
     fn read_stream(

@@ -41,7 +41,8 @@ pub struct PreparedAppend {
     pub rows: Vec<StoredLink>,
     pub version: u64,
     pub last_hash: Hash,
-    /// The state snapshot as JSON, in [`STATE_FORMAT`].
+    /// The state after the append, and its snapshot as JSON in [`STATE_FORMAT`].
+    pub state: State,
     pub snapshot: String,
     pub summary: IncidentSummary,
     /// The same summary's JSON columns.
@@ -61,7 +62,9 @@ pub fn prepare_append(
     batch: &NewEvents,
 ) -> Result<PreparedAppend, StoreError> {
     if batch.events.is_empty() {
-        return Err(StoreError::Invalid("a write needs at least one event".into()));
+        return Err(StoreError::Invalid(
+            "a write needs at least one event".into(),
+        ));
     }
     let declarations = batch
         .events
@@ -70,7 +73,8 @@ pub fn prepare_append(
         .count();
     match expected_version {
         None => {
-            if !matches!(batch.events.first(), Some(Event::IncidentDeclared(_))) || declarations != 1
+            if !matches!(batch.events.first(), Some(Event::IncidentDeclared(_)))
+                || declarations != 1
             {
                 return Err(StoreError::Invalid(
                     "a new incident's stream starts with exactly one declaration".into(),
@@ -135,7 +139,9 @@ pub fn prepare_append(
         );
     }
     let Some(declared) = state.incident() else {
-        return Err(StoreError::Invalid(format!("{incident} has not been declared")));
+        return Err(StoreError::Invalid(format!(
+            "{incident} has not been declared"
+        )));
     };
     let summary = summarize(incident, declared);
     let roles_json = serde_json::to_string(&summary.roles).unwrap_or_else(|_| "{}".into());
@@ -146,6 +152,7 @@ pub fn prepare_append(
         rows,
         version: current.version + batch.events.len() as u64,
         last_hash: prev_hash,
+        state,
         snapshot,
         summary,
         roles_json,
@@ -298,8 +305,9 @@ impl RawSummary {
     pub fn into_summary(self) -> Result<IncidentSummary, StoreError> {
         use hereby_core::types::{Severity, Status, Visibility};
         let n = self.number;
-        let json_corrupt =
-            |name: &str, e: serde_json::Error| StoreError::Corrupt(format!("INC-{n} column {name}: {e}"));
+        let json_corrupt = |name: &str, e: serde_json::Error| {
+            StoreError::Corrupt(format!("INC-{n} column {name}: {e}"))
+        };
         Ok(IncidentSummary {
             number: IncidentNumber(count(n)),
             title: self.title,

@@ -4,9 +4,9 @@
 
 use hereby_store::conformance::Harness;
 use hereby_store_postgres::PgStore;
-use std::sync::atomic::{AtomicU32, Ordering};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 const URL_VARIABLE: &str = "HEREBY_TEST_POSTGRES_URL";
 
@@ -19,9 +19,13 @@ struct PgHarness {
 
 /// Replaces the database name in a `postgres://…/name?params` URL.
 fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{database}", &base[..host_end]);
     if let Some(query) = query {
         out.push('?');
@@ -33,7 +37,12 @@ fn with_database(url: &str, database: &str) -> String {
 impl PgHarness {
     async fn new() -> Option<Self> {
         let Ok(admin_url) = std::env::var(URL_VARIABLE) else {
-            eprintln!("skipped: {URL_VARIABLE} is not set, so there is no PostgreSQL server to test against");
+            // Written to the stderr handle itself: the test harness captures `eprintln!`
+            // output of passing tests, and a skip must be seen.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("skipped: {URL_VARIABLE} is not set, so there is no PostgreSQL server to test against\n").as_bytes(),
+            );
             return None;
         };
         static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -52,7 +61,12 @@ impl PgHarness {
             .unwrap();
         let url = with_database(&admin_url, &database);
         let store = PgStore::open(&url).await.unwrap();
-        Some(Self { admin_url, database, url, store: Some(store) })
+        Some(Self {
+            admin_url,
+            database,
+            url,
+            store: Some(store),
+        })
     }
 
     async fn raw(&self) -> PgConnection {
@@ -68,7 +82,10 @@ impl Drop for PgHarness {
         let admin_url = self.admin_url.clone();
         let database = self.database.clone();
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async {
@@ -111,7 +128,9 @@ hereby_store::conformance_tests!(PgHarness::new());
 
 #[tokio::test]
 async fn commits_are_synchronous() {
-    let Some(harness) = PgHarness::new().await else { return };
+    let Some(harness) = PgHarness::new().await else {
+        return;
+    };
     let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
         .fetch_one(harness.store().reader_pool())
         .await
@@ -121,7 +140,9 @@ async fn commits_are_synchronous() {
 
 #[tokio::test]
 async fn the_database_refuses_to_change_or_delete_events() {
-    let Some(harness) = PgHarness::new().await else { return };
+    let Some(harness) = PgHarness::new().await else {
+        return;
+    };
     hereby_store::declare(
         harness.store(),
         hereby_core::Command::Declare {
@@ -139,22 +160,37 @@ async fn the_database_refuses_to_change_or_delete_events() {
     .await
     .unwrap();
     let mut conn = harness.raw().await;
-    for statement in ["UPDATE events SET actor = 'mallory'", "DELETE FROM events", "TRUNCATE events"] {
-        let error = sqlx::raw_sql(statement).execute(&mut conn).await.unwrap_err();
+    for statement in [
+        "UPDATE events SET actor = 'mallory'",
+        "DELETE FROM events",
+        "TRUNCATE events",
+    ] {
+        let error = sqlx::raw_sql(statement)
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("append-only"), "{error}");
     }
 }
 
 #[tokio::test]
 async fn unreachable_servers_fail_with_a_redacted_url() {
-    let error = PgStore::open("postgres://hereby:hunter2@127.0.0.1:1/hereby").await.unwrap_err();
+    let error = PgStore::open("postgres://hereby:hunter2@127.0.0.1:1/hereby")
+        .await
+        .unwrap_err();
     assert_eq!(error.url, "postgres://hereby:***@127.0.0.1:1/hereby");
     assert!(!error.to_string().contains("hunter2"), "{error}");
 }
 
 #[test]
 fn database_names_are_replaced_in_urls() {
-    assert_eq!(with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-    assert_eq!(with_database("postgres://u@h/postgres?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+    assert_eq!(
+        with_database("postgres://u@h:5432/postgres", "x"),
+        "postgres://u@h:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u@h/postgres?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }

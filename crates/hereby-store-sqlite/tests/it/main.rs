@@ -17,7 +17,11 @@ impl SqliteHarness {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("hereby.db").display());
         let store = SqliteStore::open(&url).await.unwrap();
-        Self { _dir: dir, url, store }
+        Self {
+            _dir: dir,
+            url,
+            store,
+        }
     }
 
     async fn raw(&self) -> SqliteConnection {
@@ -57,8 +61,14 @@ hereby_store::conformance_tests!(async { Some(SqliteHarness::new().await) });
 async fn commits_are_durable_wal_with_full_sync() {
     let harness = SqliteHarness::new().await;
     let pool = harness.store.reader_pool();
-    let journal: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
-    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.unwrap();
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     assert_eq!(journal, "wal");
     assert_eq!(synchronous, 2, "synchronous must be FULL (2)");
 }
@@ -69,7 +79,10 @@ async fn the_database_refuses_to_change_or_delete_events() {
     declare_one(&harness.store).await;
     let mut conn = harness.raw().await;
     for statement in ["UPDATE events SET actor = 'mallory'", "DELETE FROM events"] {
-        let error = sqlx::raw_sql(statement).execute(&mut conn).await.unwrap_err();
+        let error = sqlx::raw_sql(statement)
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("append-only"), "{error}");
     }
 }
@@ -95,9 +108,15 @@ async fn declare_one(store: &SqliteStore) {
 
 #[tokio::test]
 async fn unusable_urls_fail_with_a_clear_message() {
-    let error = SqliteStore::open("sqlite:///nonexistent-dir/sub/hereby.db").await.unwrap_err();
+    let error = SqliteStore::open("sqlite:///nonexistent-dir/sub/hereby.db")
+        .await
+        .unwrap_err();
     assert_eq!(error.url, "sqlite:///nonexistent-dir/sub/hereby.db");
-    assert!(error.to_string().starts_with("cannot open database sqlite:///nonexistent-dir/sub/hereby.db: "));
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot open database sqlite:///nonexistent-dir/sub/hereby.db: ")
+    );
     let memory = SqliteStore::open("sqlite::memory:").await.unwrap_err();
     assert!(memory.problem.contains("in-memory"));
 }
@@ -109,7 +128,12 @@ async fn backup_is_a_consistent_copy() {
     declare_one(&harness.store).await;
     let target = harness._dir.path().join("copy.db");
     harness.store.backup_to(&target).await.unwrap();
-    let copy = SqliteStore::open(&format!("sqlite://{}", target.display())).await.unwrap();
+    let copy = SqliteStore::open(&format!("sqlite://{}", target.display()))
+        .await
+        .unwrap();
     let report = hereby_store::verify_all(&copy).await.unwrap();
-    assert_eq!((report.incidents, report.events, report.breaks.len()), (2, 2, 0));
+    assert_eq!(
+        (report.incidents, report.events, report.breaks.len()),
+        (2, 2, 0)
+    );
 }

@@ -1,0 +1,1185 @@
+//! The rules as data: given a story of commands that all succeed, when one more command is
+//! decided, expect these events or this rejection.
+//!
+//! Each case is one `#[test]`; the same cases also form a table that checks every command
+//! has a successful case and every rejection code is produced by some case. Regenerate the
+//! snapshots with `UPDATE_EXPECT=1 cargo test -p hereby-core`, then read every one.
+
+use std::collections::BTreeSet;
+
+use expect_test::{Expect, expect};
+use hereby_core::{Command, RejectionCode};
+
+use crate::support::*;
+
+fn check(given: &[Step], when: Step, expect: Expect) {
+    let outcome = decide_after(given, &when);
+    expect.assert_eq(&render_outcome(&outcome));
+}
+
+/// A case without its snapshot, for the coverage tests.
+struct Case {
+    name: &'static str,
+    given: Vec<Step>,
+    when: Step,
+}
+
+/// Declares each case once: as its own test, and as a row of [`table`].
+macro_rules! cases {
+    ($(
+        $name:ident {
+            given: [$($given:expr),* $(,)?],
+            when: $when:expr,
+            expect: $expect:expr $(,)?
+        }
+    )*) => {
+        $(
+            #[test]
+            fn $name() {
+                check(&[$($given),*], $when, $expect);
+            }
+        )*
+
+        fn table() -> Vec<Case> {
+            vec![$(Case { name: stringify!($name), given: vec![$($given),*], when: $when }),*]
+        }
+    };
+}
+
+cases! {
+    // ---- declaring ------------------------------------------------------------------------
+
+    declare_makes_the_declarer_commander {
+        given: [],
+        when: ("alice", declare("DB down")),
+        expect: expect![[r#"
+            incident_declared {"commander":"alice","potential":false,"services":[],"severity":"SEV2","summary":null,"title":"DB down","visibility":"internal"}
+        "#]],
+    }
+
+    declare_records_every_field_and_sorts_services {
+        given: [],
+        when: ("bob", declare_full("Logins fail", "SSO returns 500", hereby_core::types::Severity::Sev1, true, &["sso", "api", "sso"], hereby_core::types::Visibility::Restricted)),
+        expect: expect![[r#"
+            incident_declared {"commander":"bob","potential":true,"services":["api","sso"],"severity":"SEV1","summary":"SSO returns 500","title":"Logins fail","visibility":"restricted"}
+        "#]],
+    }
+
+    declare_twice_is_refused {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", declare("DB down again")),
+        expect: expect![[r#"
+            rejected already_declared: this incident has already been declared
+        "#]],
+    }
+
+    nothing_but_declare_before_declaring {
+        given: [],
+        when: ("alice", note("is anyone there?")),
+        expect: expect![[r#"
+            rejected not_declared: there is no such incident yet; declare it first
+        "#]],
+    }
+
+    // ---- roles ------------------------------------------------------------------------------
+
+    assign_a_role {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", assign("operations", "bob")),
+        expect: expect![[r#"
+            role_assigned {"person":"bob","role":"operations"}
+        "#]],
+    }
+
+    assign_a_multi_holder_role_keeps_the_other_holders {
+        given: [("alice", declare("DB down")), ("alice", assign("operations", "bob"))],
+        when: ("alice", assign("operations", "carol")),
+        expect: expect![[r#"
+            role_assigned {"person":"carol","role":"operations"}
+        "#]],
+    }
+
+    assign_a_single_holder_role_relieves_the_previous_holder {
+        given: [("alice", declare("DB down")), ("alice", assign("scribe", "bob"))],
+        when: ("alice", assign("scribe", "carol")),
+        expect: expect![[r#"
+            role_unassigned {"person":"bob","role":"scribe"}
+            role_assigned {"person":"carol","role":"scribe"}
+        "#]],
+    }
+
+    the_commander_may_hold_another_single_holder_role {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", assign("scribe", "alice")),
+        expect: expect![[r#"
+            role_assigned {"person":"alice","role":"scribe"}
+        "#]],
+    }
+
+    assign_a_role_already_held {
+        given: [("alice", declare("DB down")), ("alice", assign("operations", "bob"))],
+        when: ("alice", assign("operations", "bob")),
+        expect: expect![[r#"
+            rejected role_already_held: bob already holds Operations
+        "#]],
+    }
+
+    assign_an_unknown_role {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", assign("firefighter", "bob")),
+        expect: expect![[r#"
+            rejected unknown_role: `firefighter` is not a role here; roles are incident_commander, operations, communications, scribe, subject_matter_expert, planning, release_manager, operations_manager
+        "#]],
+    }
+
+    the_commander_is_not_assigned_directly {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", assign("incident_commander", "bob")),
+        expect: expect![[r#"
+            rejected use_handoff: the Incident Commander changes only by hand-off: request it, and the new commander accepts
+        "#]],
+    }
+
+    the_commander_is_not_unassigned_directly {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", unassign("incident_commander", "alice")),
+        expect: expect![[r#"
+            rejected use_handoff: an incident always has an Incident Commander; hand command to someone else instead
+        "#]],
+    }
+
+    the_commander_is_not_given_operations {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", assign("operations", "alice")),
+        expect: expect![[r#"
+            rejected ic_cannot_operate: alice is the Incident Commander, who coordinates and does not perform operations; give operations to someone else
+        "#]],
+    }
+
+    unassign_a_role {
+        given: [("alice", declare("DB down")), ("alice", assign("operations", "bob"))],
+        when: ("alice", unassign("operations", "bob")),
+        expect: expect![[r#"
+            role_unassigned {"person":"bob","role":"operations"}
+        "#]],
+    }
+
+    unassign_a_role_not_held {
+        given: [("alice", declare("DB down")), ("alice", assign("operations", "bob"))],
+        when: ("alice", unassign("operations", "carol")),
+        expect: expect![[r#"
+            rejected role_not_held: carol does not hold Operations
+        "#]],
+    }
+
+    unassign_an_unknown_role {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", unassign("firefighter", "bob")),
+        expect: expect![[r#"
+            rejected unknown_role: `firefighter` is not a role here; roles are incident_commander, operations, communications, scribe, subject_matter_expert, planning, release_manager, operations_manager
+        "#]],
+    }
+
+    roles_stay_open_while_resolved {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", assign("planning", "dave")),
+        expect: expect![[r#"
+            role_assigned {"person":"dave","role":"planning"}
+        "#]],
+    }
+
+    roles_do_not_change_once_the_incident_ended {
+        given: [("alice", declare("DB down")), ("alice", status_with_reason("called_off", "false alarm"))],
+        when: ("alice", assign("scribe", "bob")),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is called_off; you can no longer change roles
+        "#]],
+    }
+
+    roles_are_not_given_up_once_the_incident_ended {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", assign("scribe", "bob")),
+            ("alice", status_with_reason("handed_back", "below the bar")),
+        ],
+        when: ("bob", unassign("scribe", "bob")),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is handed_back; you can no longer change roles
+        "#]],
+    }
+
+    // ---- hand-off ---------------------------------------------------------------------------
+
+    request_a_handoff {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", handoff("dave")),
+        expect: expect![[r#"
+            handoff_requested {"from":"alice","to":"dave"}
+        "#]],
+    }
+
+    only_the_commander_requests_a_handoff {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", handoff("dave")),
+        expect: expect![[r#"
+            rejected not_incident_commander: only the Incident Commander (alice) can request a hand-off
+        "#]],
+    }
+
+    no_handoff_to_oneself {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", handoff("alice")),
+        expect: expect![[r#"
+            rejected handoff_to_self: alice is already the Incident Commander
+        "#]],
+    }
+
+    no_second_request_to_the_same_person {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
+        when: ("alice", handoff("dave")),
+        expect: expect![[r#"
+            rejected handoff_already_requested: a hand-off to dave is already waiting for their answer
+        "#]],
+    }
+
+    a_request_to_someone_else_withdraws_the_pending_one {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
+        when: ("alice", handoff("carol")),
+        expect: expect![[r#"
+            handoff_cancelled {"to":"dave"}
+            handoff_requested {"from":"alice","to":"carol"}
+        "#]],
+    }
+
+    the_replaced_recipient_can_no_longer_accept {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave")), ("alice", handoff("carol"))],
+        when: ("dave", accept_handoff()),
+        expect: expect![[r#"
+            rejected not_handoff_recipient: the pending hand-off is addressed to carol, not to dave
+        "#]],
+    }
+
+    command_does_not_change_until_accepted {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
+        when: ("dave", cancel_handoff()),
+        expect: expect![[r#"
+            rejected not_incident_commander: only the Incident Commander (alice) can cancel a hand-off
+        "#]],
+    }
+
+    the_requesting_commander_still_may_not_operate {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
+        when: ("alice", op("db-primary", "restart")),
+        expect: expect![[r#"
+            rejected ic_cannot_operate: the Incident Commander coordinates and does not perform operations; ask someone in the operations role, or hand off command first
+        "#]],
+    }
+
+    accept_a_handoff {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
+        when: ("dave", accept_handoff()),
+        expect: expect![[r#"
+            handoff_accepted {"from":"alice","to":"dave"}
+        "#]],
+    }
+
+    accepting_command_gives_up_operations {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", assign("operations", "dave")),
+            ("alice", handoff("dave")),
+        ],
+        when: ("dave", accept_handoff()),
+        expect: expect![[r#"
+            role_unassigned {"person":"dave","role":"operations"}
+            handoff_accepted {"from":"alice","to":"dave"}
+        "#]],
+    }
+
+    accepting_command_keeps_other_roles {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", assign("scribe", "dave")),
+            ("alice", handoff("dave")),
+        ],
+        when: ("dave", accept_handoff()),
+        expect: expect![[r#"
+            handoff_accepted {"from":"alice","to":"dave"}
+        "#]],
+    }
+
+    the_new_commander_may_not_operate {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave")), ("dave", accept_handoff())],
+        when: ("dave", op("db-primary", "restart")),
+        expect: expect![[r#"
+            rejected ic_cannot_operate: the Incident Commander coordinates and does not perform operations; ask someone in the operations role, or hand off command first
+        "#]],
+    }
+
+    the_former_commander_may_operate {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave")), ("dave", accept_handoff())],
+        when: ("alice", op("db-primary", "restart")),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart","command":null,"target":"db-primary"}
+        "#]],
+    }
+
+    the_former_commander_no_longer_commands {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave")), ("dave", accept_handoff())],
+        when: ("alice", handoff("bob")),
+        expect: expect![[r#"
+            rejected not_incident_commander: only the Incident Commander (dave) can request a hand-off
+        "#]],
+    }
+
+    only_the_named_person_accepts {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
+        when: ("bob", accept_handoff()),
+        expect: expect![[r#"
+            rejected not_handoff_recipient: the pending hand-off is addressed to dave, not to bob
+        "#]],
+    }
+
+    the_commander_cannot_accept_for_the_recipient {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
+        when: ("alice", accept_handoff()),
+        expect: expect![[r#"
+            rejected not_handoff_recipient: the pending hand-off is addressed to dave, not to alice
+        "#]],
+    }
+
+    accept_without_a_request {
+        given: [("alice", declare("DB down"))],
+        when: ("dave", accept_handoff()),
+        expect: expect![[r#"
+            rejected no_pending_handoff: no hand-off is waiting for an answer
+        "#]],
+    }
+
+    decline_a_handoff {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
+        when: ("dave", decline_handoff_because("on a plane in an hour")),
+        expect: expect![[r#"
+            handoff_declined {"reason":"on a plane in an hour","to":"dave"}
+        "#]],
+    }
+
+    decline_a_handoff_without_a_reason {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
+        when: ("dave", decline_handoff()),
+        expect: expect![[r#"
+            handoff_declined {"reason":null,"to":"dave"}
+        "#]],
+    }
+
+    only_the_named_person_declines {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
+        when: ("carol", decline_handoff()),
+        expect: expect![[r#"
+            rejected not_handoff_recipient: the pending hand-off is addressed to dave, not to carol
+        "#]],
+    }
+
+    a_declined_request_is_gone {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave")), ("dave", decline_handoff())],
+        when: ("dave", accept_handoff()),
+        expect: expect![[r#"
+            rejected no_pending_handoff: no hand-off is waiting for an answer
+        "#]],
+    }
+
+    cancel_a_handoff {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
+        when: ("alice", cancel_handoff()),
+        expect: expect![[r#"
+            handoff_cancelled {"to":"dave"}
+        "#]],
+    }
+
+    cancel_without_a_request {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", cancel_handoff()),
+        expect: expect![[r#"
+            rejected no_pending_handoff: no hand-off is waiting for an answer
+        "#]],
+    }
+
+    a_cancelled_request_is_gone {
+        given: [("alice", declare("DB down")), ("alice", handoff("dave")), ("alice", cancel_handoff())],
+        when: ("dave", accept_handoff()),
+        expect: expect![[r#"
+            rejected no_pending_handoff: no hand-off is waiting for an answer
+        "#]],
+    }
+
+    ending_the_incident_drops_a_pending_handoff {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", handoff("dave")),
+            ("alice", status_with_reason("called_off", "false alarm")),
+        ],
+        when: ("dave", decline_handoff()),
+        expect: expect![[r#"
+            rejected no_pending_handoff: no hand-off is waiting for an answer
+        "#]],
+    }
+
+    no_handoff_once_the_incident_ended {
+        given: [("alice", declare("DB down")), ("alice", status_with_reason("handed_back", "a support ticket"))],
+        when: ("alice", handoff("dave")),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is handed_back; you can no longer hand off command
+        "#]],
+    }
+
+    // ---- severity ---------------------------------------------------------------------------
+
+    change_severity {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", severity("SEV1", false, "all regions affected")),
+        expect: expect![[r#"
+            severity_changed {"from":"SEV2","potential":false,"reason":"all regions affected","to":"SEV1"}
+        "#]],
+    }
+
+    change_only_the_potential_flag {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", severity("SEV2", true, "no user affected yet")),
+        expect: expect![[r#"
+            severity_changed {"from":"SEV2","potential":true,"reason":"no user affected yet","to":"SEV2"}
+        "#]],
+    }
+
+    severity_unchanged {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", severity("SEV2", false, "double-checked")),
+        expect: expect![[r#"
+            rejected severity_unchanged: severity is already SEV2
+        "#]],
+    }
+
+    no_severity_change_once_ended {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        when: ("alice", severity("SEV3", false, "in hindsight")),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is closed; you can no longer change severity
+        "#]],
+    }
+
+    // ---- status -----------------------------------------------------------------------------
+
+    investigating_to_identified {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", status("identified")),
+        expect: expect![[r#"
+            status_changed {"from":"investigating","reason":null,"to":"identified"}
+        "#]],
+    }
+
+    active_statuses_move_back_freely {
+        given: [("alice", declare("DB down")), ("alice", status("monitoring"))],
+        when: ("alice", status("investigating")),
+        expect: expect![[r#"
+            status_changed {"from":"monitoring","reason":null,"to":"investigating"}
+        "#]],
+    }
+
+    resolve_from_monitoring {
+        given: [("alice", declare("DB down")), ("alice", status("monitoring"))],
+        when: ("alice", status("resolved")),
+        expect: expect![[r#"
+            status_changed {"from":"monitoring","reason":null,"to":"resolved"}
+        "#]],
+    }
+
+    resolve_straight_from_investigating {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", status("resolved")),
+        expect: expect![[r#"
+            status_changed {"from":"investigating","reason":null,"to":"resolved"}
+        "#]],
+    }
+
+    close_a_resolved_incident {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", status("closed")),
+        expect: expect![[r#"
+            status_changed {"from":"resolved","reason":null,"to":"closed"}
+        "#]],
+    }
+
+    an_active_incident_cannot_be_closed {
+        given: [("alice", declare("DB down")), ("alice", status("monitoring"))],
+        when: ("alice", status("closed")),
+        expect: expect![[r#"
+            rejected invalid_transition: cannot go from monitoring to closed; resolve it first, close it once the post-mortem and follow-ups are done
+        "#]],
+    }
+
+    a_resolved_incident_cannot_be_called_off {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", status_with_reason("called_off", "it was fine after all")),
+        expect: expect![[r#"
+            rejected invalid_transition: cannot go from resolved to called_off; a resolved incident was real, close it instead
+        "#]],
+    }
+
+    reopening_a_resolved_incident_needs_a_reason {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", status("identified")),
+        expect: expect![[r#"
+            rejected reason_required: moving to identified needs a reason: say why the incident is reopened
+        "#]],
+    }
+
+    reopen_a_resolved_incident {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", status_with_reason("investigating", "errors are back")),
+        expect: expect![[r#"
+            status_changed {"from":"resolved","reason":"errors are back","to":"investigating"}
+        "#]],
+    }
+
+    calling_off_needs_a_reason {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", status("called_off")),
+        expect: expect![[r#"
+            rejected reason_required: moving to called_off needs a reason: say why it is not an incident after all
+        "#]],
+    }
+
+    call_off {
+        given: [("alice", declare("DB down")), ("alice", status("identified"))],
+        when: ("alice", status_with_reason("called_off", "false alarm")),
+        expect: expect![[r#"
+            status_changed {"from":"identified","reason":"false alarm","to":"called_off"}
+        "#]],
+    }
+
+    handing_back_needs_a_reason {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", status("handed_back")),
+        expect: expect![[r#"
+            rejected reason_required: moving to handed_back needs a reason: say why it is not an incident after all
+        "#]],
+    }
+
+    hand_back {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", status_with_reason("handed_back", "one user, a support ticket")),
+        expect: expect![[r#"
+            status_changed {"from":"investigating","reason":"one user, a support ticket","to":"handed_back"}
+        "#]],
+    }
+
+    same_status {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", status("investigating")),
+        expect: expect![[r#"
+            rejected status_unchanged: the incident is already investigating
+        "#]],
+    }
+
+    same_status_when_resolved {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", status("resolved")),
+        expect: expect![[r#"
+            rejected status_unchanged: the incident is already resolved
+        "#]],
+    }
+
+    a_closed_incident_stays_closed {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        when: ("alice", status_with_reason("investigating", "it is back")),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is closed; its status can no longer change
+        "#]],
+    }
+
+    a_called_off_incident_stays_called_off {
+        given: [("alice", declare("DB down")), ("alice", status_with_reason("called_off", "false alarm"))],
+        when: ("alice", status("resolved")),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is called_off; its status can no longer change
+        "#]],
+    }
+
+    a_handed_back_incident_refuses_even_its_own_status {
+        given: [("alice", declare("DB down")), ("alice", status_with_reason("handed_back", "a support ticket"))],
+        when: ("alice", status_with_reason("handed_back", "a support ticket")),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is handed_back; its status can no longer change
+        "#]],
+    }
+
+    closing_is_refused_while_follow_ups_are_open {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up("alert on replication lag", "role:operations")),
+            ("alice", add_item_follow_up("document failover", "bob")),
+            ("alice", status("resolved")),
+        ],
+        when: ("alice", status("closed")),
+        expect: expect![[r#"
+            rejected open_follow_ups: follow-up action items 1, 2 are still open; finish them, mark them won't fix, or close with an explicit override and a reason
+        "#]],
+    }
+
+    close_over_open_follow_ups_with_an_override {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up("alert on replication lag", "role:operations")),
+            ("alice", add_item_follow_up("document failover", "bob")),
+            ("alice", add_item_task("restart the replica", "carol")),
+            ("alice", add_item_follow_up("upgrade the driver", "carol")),
+            ("carol", complete(2)),
+            ("alice", status("resolved")),
+        ],
+        when: ("alice", close_override("tracked in the platform backlog")),
+        expect: expect![[r#"
+            status_changed {"from":"resolved","overridden_follow_ups":[1,4],"reason":"tracked in the platform backlog","to":"closed"}
+        "#]],
+    }
+
+    the_override_needs_a_reason {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up("alert on replication lag", "role:operations")),
+            ("alice", status("resolved")),
+        ],
+        when: ("alice", close_override_without_reason()),
+        expect: expect![[r#"
+            rejected reason_required: moving to closed needs a reason: say why closing over open follow-ups is acceptable
+        "#]],
+    }
+
+    an_override_with_nothing_open_closes_plainly {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", close_override("just in case")),
+        expect: expect![[r#"
+            status_changed {"from":"resolved","reason":"just in case","to":"closed"}
+        "#]],
+    }
+
+    an_open_task_does_not_block_closing {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_task("restart the replica", "carol")),
+            ("alice", status("resolved")),
+        ],
+        when: ("alice", status("closed")),
+        expect: expect![[r#"
+            status_changed {"from":"resolved","reason":null,"to":"closed"}
+        "#]],
+    }
+
+    done_and_wont_fix_follow_ups_do_not_block_closing {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up("alert on replication lag", "role:operations")),
+            ("alice", add_item_follow_up("rewrite the storage layer", "bob")),
+            ("bob", complete(1)),
+            ("bob", wont_fix(2, "not worth it")),
+            ("alice", status("resolved")),
+        ],
+        when: ("alice", status("closed")),
+        expect: expect![[r#"
+            status_changed {"from":"resolved","reason":null,"to":"closed"}
+        "#]],
+    }
+
+    // ---- impact window ----------------------------------------------------------------------
+
+    set_the_impact_start {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", impact(Some("09:30"), None)),
+        expect: expect![[r#"
+            impact_window_set {"end":null,"start":"2024-05-01T09:30:00Z"}
+        "#]],
+    }
+
+    set_the_whole_impact_window {
+        given: [("alice", declare("DB down")), ("alice", impact(Some("09:30"), None))],
+        when: ("alice", impact(Some("09:25"), Some("09:58"))),
+        expect: expect![[r#"
+            impact_window_set {"end":"2024-05-01T09:58:00Z","start":"2024-05-01T09:25:00Z"}
+        "#]],
+    }
+
+    impact_may_end_as_it_starts {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", impact(Some("09:30"), Some("09:30"))),
+        expect: expect![[r#"
+            impact_window_set {"end":"2024-05-01T09:30:00Z","start":"2024-05-01T09:30:00Z"}
+        "#]],
+    }
+
+    impact_may_be_set_after_resolving {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", impact(Some("09:30"), Some("10:01"))),
+        expect: expect![[r#"
+            impact_window_set {"end":"2024-05-01T10:01:00Z","start":"2024-05-01T09:30:00Z"}
+        "#]],
+    }
+
+    clear_the_impact_window {
+        given: [("alice", declare("DB down")), ("alice", impact(Some("09:30"), None))],
+        when: ("alice", impact(None, None)),
+        expect: expect![[r#"
+            impact_window_set {"end":null,"start":null}
+        "#]],
+    }
+
+    impact_ending_before_it_starts {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", impact(Some("09:30"), Some("09:10"))),
+        expect: expect![[r#"
+            rejected invalid_impact_window: impact end 2024-05-01T09:10:00Z is before impact start 2024-05-01T09:30:00Z
+        "#]],
+    }
+
+    impact_ending_without_a_start {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", impact(None, Some("09:10"))),
+        expect: expect![[r#"
+            rejected invalid_impact_window: an impact end needs an impact start
+        "#]],
+    }
+
+    impact_in_the_future {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", impact(Some("09:30"), Some("10:30"))),
+        expect: expect![[r#"
+            rejected invalid_impact_window: 2024-05-01T10:30:00Z is in the future; record impact times once they have happened
+        "#]],
+    }
+
+    impact_window_unchanged {
+        given: [("alice", declare("DB down")), ("alice", impact(Some("09:30"), Some("09:45")))],
+        when: ("alice", impact(Some("09:30"), Some("09:45"))),
+        expect: expect![[r#"
+            rejected nothing_to_change: the impact window is already set to these times
+        "#]],
+    }
+
+    no_impact_change_once_ended {
+        given: [("alice", declare("DB down")), ("alice", status_with_reason("called_off", "false alarm"))],
+        when: ("alice", impact(Some("09:30"), None)),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is called_off; you can no longer change the impact window
+        "#]],
+    }
+
+    // ---- timeline: notes, operations, links, evidence ---------------------------------------
+
+    add_a_note {
+        given: [("alice", declare("DB down"))],
+        when: ("carol", note("replica lag is 40s\nprimary looks fine")),
+        expect: expect![[r#"
+            note_added {"text":"replica lag is 40s\nprimary looks fine"}
+        "#]],
+    }
+
+    record_an_operation {
+        given: [("alice", declare("DB down")), ("alice", assign("operations", "bob"))],
+        when: ("bob", op("db-primary", "restart")),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart","command":null,"target":"db-primary"}
+        "#]],
+    }
+
+    record_an_operation_with_its_command {
+        given: [("alice", declare("DB down"))],
+        when: ("carol", op_with_command("db-replica-2", "promote to primary", "pg_ctl promote -D /var/lib/pg")),
+        expect: expect![[r#"
+            operation_recorded {"action":"promote to primary","command":"pg_ctl promote -D /var/lib/pg","target":"db-replica-2"}
+        "#]],
+    }
+
+    the_commander_does_not_operate {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", op("db-primary", "restart")),
+        expect: expect![[r#"
+            rejected ic_cannot_operate: the Incident Commander coordinates and does not perform operations; ask someone in the operations role, or hand off command first
+        "#]],
+    }
+
+    no_operations_once_ended {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        when: ("bob", op("db-primary", "restart")),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is closed; you can no longer record operations
+        "#]],
+    }
+
+    add_a_link {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", link_titled("ticket", "https://tracker.example/T-1", "Customer report")),
+        expect: expect![[r#"
+            link_added {"kind":"ticket","title":"Customer report","url":"https://tracker.example/T-1"}
+        "#]],
+    }
+
+    attach_evidence {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", evidence("pg.log")),
+        expect: expect![[r#"
+            evidence_attached {"media_type":"text/plain","name":"pg.log","sha256":"abababababababababababababababababababababababababababababababab","size":1234}
+        "#]],
+    }
+
+    notes_go_on_after_closing {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        when: ("bob", note("post-mortem reviewed")),
+        expect: expect![[r#"
+            note_added {"text":"post-mortem reviewed"}
+        "#]],
+    }
+
+    links_go_on_after_closing {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        when: ("bob", link("pr", "https://git.example/db/pull/7")),
+        expect: expect![[r#"
+            link_added {"kind":"pr","title":null,"url":"https://git.example/db/pull/7"}
+        "#]],
+    }
+
+    evidence_goes_on_after_calling_off {
+        given: [("alice", declare("DB down")), ("alice", status_with_reason("called_off", "false alarm"))],
+        when: ("bob", evidence("graph.png")),
+        expect: expect![[r#"
+            evidence_attached {"media_type":"text/plain","name":"graph.png","sha256":"abababababababababababababababababababababababababababababababab","size":1234}
+        "#]],
+    }
+
+    // ---- action items -----------------------------------------------------------------------
+
+    add_a_task {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", add_item_task("restart the replica", "carol")),
+        expect: expect![[r#"
+            action_item_added {"due":null,"item":1,"kind":"task","owner":{"user":"carol"},"text":"restart the replica","tracker_url":null}
+        "#]],
+    }
+
+    items_are_numbered_per_incident {
+        given: [("alice", declare("DB down")), ("alice", add_item_task("restart the replica", "carol"))],
+        when: ("alice", add_item_follow_up_tracked("alert on replication lag", "role:operations", "2024-06-01", "https://tracker.example/T-2")),
+        expect: expect![[r#"
+            action_item_added {"due":"2024-06-01","item":2,"kind":"follow_up","owner":{"role":"operations"},"text":"alert on replication lag","tracker_url":"https://tracker.example/T-2"}
+        "#]],
+    }
+
+    an_item_owned_by_an_unknown_role {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", add_item_follow_up("alert on replication lag", "role:firefighter")),
+        expect: expect![[r#"
+            rejected unknown_role: `firefighter` is not a role here; roles are incident_commander, operations, communications, scribe, subject_matter_expert, planning, release_manager, operations_manager
+        "#]],
+    }
+
+    update_an_item_sends_only_what_changes {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up_tracked("alert on replication lag", "role:operations", "2024-06-01", "https://tracker.example/T-2")),
+        ],
+        when: ("alice", update_item(1, Some("role:operations"), Some("2024-06-15"), Some("https://tracker.example/T-2"))),
+        expect: expect![[r#"
+            action_item_updated {"due":"2024-06-15","item":1,"owner":null,"tracker_url":null}
+        "#]],
+    }
+
+    update_an_item_owner {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "role:operations"))],
+        when: ("alice", update_item(1, Some("dave"), None, None)),
+        expect: expect![[r#"
+            action_item_updated {"due":null,"item":1,"owner":{"user":"dave"},"tracker_url":null}
+        "#]],
+    }
+
+    update_an_item_with_its_own_values {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up_tracked("alert on replication lag", "bob", "2024-06-01", "https://tracker.example/T-2")),
+        ],
+        when: ("alice", update_item(1, Some("bob"), Some("2024-06-01"), None)),
+        expect: expect![[r#"
+            rejected nothing_to_change: action item 1 already has these values
+        "#]],
+    }
+
+    update_an_item_to_an_unknown_role {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob"))],
+        when: ("alice", update_item(1, Some("role:firefighter"), None, None)),
+        expect: expect![[r#"
+            rejected unknown_role: `firefighter` is not a role here; roles are incident_commander, operations, communications, scribe, subject_matter_expert, planning, release_manager, operations_manager
+        "#]],
+    }
+
+    update_an_unknown_item {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob"))],
+        when: ("alice", update_item(2, Some("carol"), None, None)),
+        expect: expect![[r#"
+            rejected unknown_action_item: there is no action item 2 on this incident
+        "#]],
+    }
+
+    complete_an_item {
+        given: [("alice", declare("DB down")), ("alice", add_item_task("restart the replica", "carol"))],
+        when: ("carol", complete(1)),
+        expect: expect![[r#"
+            action_item_completed {"item":1}
+        "#]],
+    }
+
+    complete_an_unknown_item {
+        given: [("alice", declare("DB down"))],
+        when: ("carol", complete(1)),
+        expect: expect![[r#"
+            rejected unknown_action_item: there is no action item 1 on this incident
+        "#]],
+    }
+
+    complete_a_done_item {
+        given: [("alice", declare("DB down")), ("alice", add_item_task("restart the replica", "carol")), ("carol", complete(1))],
+        when: ("carol", complete(1)),
+        expect: expect![[r#"
+            rejected action_item_state: action item 1 is done; only open items can be marked done
+        "#]],
+    }
+
+    wont_fix_an_item {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("rewrite the storage layer", "bob"))],
+        when: ("bob", wont_fix(1, "not worth it")),
+        expect: expect![[r#"
+            action_item_wont_fix {"item":1,"reason":"not worth it"}
+        "#]],
+    }
+
+    wont_fix_a_done_item {
+        given: [("alice", declare("DB down")), ("alice", add_item_task("restart the replica", "carol")), ("carol", complete(1))],
+        when: ("carol", wont_fix(1, "changed my mind")),
+        expect: expect![[r#"
+            rejected action_item_state: action item 1 is done; only open items can be marked won't fix
+        "#]],
+    }
+
+    reopen_a_done_item {
+        given: [("alice", declare("DB down")), ("alice", add_item_task("restart the replica", "carol")), ("carol", complete(1))],
+        when: ("carol", reopen(1)),
+        expect: expect![[r#"
+            action_item_reopened {"item":1}
+        "#]],
+    }
+
+    reopen_a_wont_fix_item {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("rewrite the storage layer", "bob")), ("bob", wont_fix(1, "not worth it"))],
+        when: ("bob", reopen(1)),
+        expect: expect![[r#"
+            action_item_reopened {"item":1}
+        "#]],
+    }
+
+    reopen_an_open_item {
+        given: [("alice", declare("DB down")), ("alice", add_item_task("restart the replica", "carol"))],
+        when: ("carol", reopen(1)),
+        expect: expect![[r#"
+            rejected action_item_state: action item 1 is already open
+        "#]],
+    }
+
+    reopen_an_unknown_item {
+        given: [("alice", declare("DB down"))],
+        when: ("carol", reopen(3)),
+        expect: expect![[r#"
+            rejected unknown_action_item: there is no action item 3 on this incident
+        "#]],
+    }
+
+    follow_ups_are_finished_after_closing_by_override {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up("alert on replication lag", "role:operations")),
+            ("alice", status("resolved")),
+            ("alice", close_override("tracked in the platform backlog")),
+        ],
+        when: ("bob", complete(1)),
+        expect: expect![[r#"
+            action_item_completed {"item":1}
+        "#]],
+    }
+
+    no_follow_up_is_added_after_closing {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        when: ("alice", add_item_follow_up("alert on replication lag", "role:operations")),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is closed; you can no longer add follow-ups
+        "#]],
+    }
+
+    a_task_is_still_added_after_closing {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        when: ("alice", add_item_task("archive the dashboards", "bob")),
+        expect: expect![[r#"
+            action_item_added {"due":null,"item":1,"kind":"task","owner":{"user":"bob"},"text":"archive the dashboards","tracker_url":null}
+        "#]],
+    }
+
+    no_follow_up_is_reopened_after_closing {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up("alert on replication lag", "role:operations")),
+            ("bob", complete(1)),
+            ("alice", status("resolved")),
+            ("alice", status("closed")),
+        ],
+        when: ("bob", reopen(1)),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is closed; you can no longer reopen follow-up 1
+        "#]],
+    }
+
+    follow_ups_are_added_after_calling_off {
+        given: [("alice", declare("DB down")), ("alice", status_with_reason("called_off", "false alarm"))],
+        when: ("alice", add_item_follow_up("tune the noisy alert", "role:operations")),
+        expect: expect![[r#"
+            action_item_added {"due":null,"item":1,"kind":"follow_up","owner":{"role":"operations"},"text":"tune the noisy alert","tracker_url":null}
+        "#]],
+    }
+
+    // ---- members ----------------------------------------------------------------------------
+
+    add_a_member {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", add_member("erin")),
+        expect: expect![[r#"
+            member_added {"person":"erin"}
+        "#]],
+    }
+
+    add_a_member_twice {
+        given: [("alice", declare("DB down")), ("alice", add_member("erin"))],
+        when: ("alice", add_member("erin")),
+        expect: expect![[r#"
+            rejected already_member: erin is already a member
+        "#]],
+    }
+
+    a_role_holder_may_also_be_added_as_member {
+        given: [("alice", declare("DB down")), ("alice", assign("operations", "bob"))],
+        when: ("alice", add_member("bob")),
+        expect: expect![[r#"
+            member_added {"person":"bob"}
+        "#]],
+    }
+
+    remove_a_member {
+        given: [("alice", declare("DB down")), ("alice", add_member("erin"))],
+        when: ("alice", remove_member("erin")),
+        expect: expect![[r#"
+            member_removed {"person":"erin"}
+        "#]],
+    }
+
+    a_role_holder_is_not_removed_as_member {
+        given: [("alice", declare("DB down")), ("alice", assign("operations", "bob"))],
+        when: ("alice", remove_member("bob")),
+        expect: expect![[r#"
+            rejected not_member: bob was not added as a member (role holders are members through their role)
+        "#]],
+    }
+
+    members_are_added_after_closing {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        when: ("alice", add_member("erin")),
+        expect: expect![[r#"
+            member_added {"person":"erin"}
+        "#]],
+    }
+}
+
+/// The name of a command's variant. The match is exhaustive, so a new command does not
+/// compile until it is added here and to [`COMMANDS`].
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Declare { .. } => "Declare",
+        Command::AssignRole { .. } => "AssignRole",
+        Command::UnassignRole { .. } => "UnassignRole",
+        Command::RequestHandoff { .. } => "RequestHandoff",
+        Command::AcceptHandoff => "AcceptHandoff",
+        Command::DeclineHandoff { .. } => "DeclineHandoff",
+        Command::CancelHandoff => "CancelHandoff",
+        Command::ChangeSeverity { .. } => "ChangeSeverity",
+        Command::ChangeStatus { .. } => "ChangeStatus",
+        Command::SetImpactWindow { .. } => "SetImpactWindow",
+        Command::AddNote { .. } => "AddNote",
+        Command::RecordOperation { .. } => "RecordOperation",
+        Command::AddLink { .. } => "AddLink",
+        Command::AttachEvidence { .. } => "AttachEvidence",
+        Command::AddActionItem { .. } => "AddActionItem",
+        Command::UpdateActionItem { .. } => "UpdateActionItem",
+        Command::CompleteActionItem { .. } => "CompleteActionItem",
+        Command::WontFixActionItem { .. } => "WontFixActionItem",
+        Command::ReopenActionItem { .. } => "ReopenActionItem",
+        Command::AddMember { .. } => "AddMember",
+        Command::RemoveMember { .. } => "RemoveMember",
+    }
+}
+
+/// Every command variant, as named by [`command_name`].
+const COMMANDS: &[&str] = &[
+    "Declare",
+    "AssignRole",
+    "UnassignRole",
+    "RequestHandoff",
+    "AcceptHandoff",
+    "DeclineHandoff",
+    "CancelHandoff",
+    "ChangeSeverity",
+    "ChangeStatus",
+    "SetImpactWindow",
+    "AddNote",
+    "RecordOperation",
+    "AddLink",
+    "AttachEvidence",
+    "AddActionItem",
+    "UpdateActionItem",
+    "CompleteActionItem",
+    "WontFixActionItem",
+    "ReopenActionItem",
+    "AddMember",
+    "RemoveMember",
+];
+
+#[test]
+fn case_names_are_unique() {
+    let cases = table();
+    let names: BTreeSet<&str> = cases.iter().map(|case| case.name).collect();
+    assert_eq!(names.len(), cases.len());
+}
+
+#[test]
+fn every_command_has_a_successful_case() {
+    let succeeded: BTreeSet<&str> = table()
+        .iter()
+        .filter(|case| decide_after(&case.given, &case.when).is_ok())
+        .map(|case| command_name(&case.when.1))
+        .collect();
+    let all: BTreeSet<&str> = COMMANDS.iter().copied().collect();
+    assert_eq!(succeeded, all, "some command has no successful case");
+}
+
+#[test]
+fn every_rejection_code_has_a_case() {
+    let produced: Vec<RejectionCode> = table()
+        .iter()
+        .filter_map(|case| decide_after(&case.given, &case.when).err())
+        .map(|rejection| rejection.code)
+        .collect();
+    let missing: Vec<&str> = RejectionCode::ALL
+        .iter()
+        .filter(|code| !produced.contains(code))
+        .map(|code| code.as_str())
+        .collect();
+    assert!(missing.is_empty(), "no case produces {missing:?}");
+}

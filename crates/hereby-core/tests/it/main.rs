@@ -1,0 +1,8 @@
+//! hereby-core's test suite: the rules as data, the persisted format, and properties.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod decide;
+mod evolve;
+mod format;
+mod properties;
+mod support;

@@ -1,0 +1,369 @@
+//! Small constructors that let a test case read as data, and the runner that applies a story.
+
+use hereby_core::types::{
+    ActionKind, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName, Severity,
+    Sha256Hex, Status, Target, Text, Title, Url, UserName, Visibility,
+};
+use hereby_core::{
+    Command, Context, Envelope, Event, Rejection, RoleCatalogue, State, decide, evolve,
+};
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+
+/// When the first step of every story happens; each further step is one minute later.
+pub(crate) fn t0() -> Timestamp {
+    "2024-05-01T10:00:00Z".parse().unwrap()
+}
+
+/// The time of step `index` (0-based) of a story.
+pub(crate) fn step_time(index: usize) -> Timestamp {
+    t0() + SignedDuration::from_mins(i64::try_from(index).unwrap())
+}
+
+/// A time on the day of the stories, as `HH:MM` (UTC).
+pub(crate) fn at(hh_mm: &str) -> Timestamp {
+    format!("2024-05-01T{hh_mm}:00Z").parse().unwrap()
+}
+
+pub(crate) fn user(name: &str) -> UserName {
+    UserName::parse(name).unwrap()
+}
+
+fn role_key(key: &str) -> RoleKey {
+    RoleKey::parse(key).unwrap()
+}
+
+fn text(raw: &str) -> Text {
+    Text::parse(raw).unwrap()
+}
+
+fn reason(raw: &str) -> Reason {
+    Reason::parse(raw).unwrap()
+}
+
+/// Parses `role:<key>` or a user name.
+pub(crate) fn owner(raw: &str) -> Owner {
+    Owner::parse(raw).unwrap()
+}
+
+fn url(raw: &str) -> Url {
+    Url::parse(raw).unwrap()
+}
+
+fn date(raw: &str) -> Date {
+    raw.parse().unwrap()
+}
+
+/// A SEV2, internal, live incident with no summary and no services.
+pub(crate) fn declare(title: &str) -> Command {
+    Command::Declare {
+        title: Title::parse(title).unwrap(),
+        summary: None,
+        severity: Severity::Sev2,
+        potential: false,
+        services: Vec::new(),
+        visibility: Visibility::Internal,
+    }
+}
+
+/// A declaration with every field given.
+pub(crate) fn declare_full(
+    title: &str,
+    summary: &str,
+    severity: Severity,
+    potential: bool,
+    services: &[&str],
+    visibility: Visibility,
+) -> Command {
+    Command::Declare {
+        title: Title::parse(title).unwrap(),
+        summary: Some(text(summary)),
+        severity,
+        potential,
+        services: services
+            .iter()
+            .map(|s| ServiceName::parse(s).unwrap())
+            .collect(),
+        visibility,
+    }
+}
+
+pub(crate) fn assign(role: &str, person: &str) -> Command {
+    Command::AssignRole {
+        role: role_key(role),
+        person: user(person),
+    }
+}
+
+pub(crate) fn unassign(role: &str, person: &str) -> Command {
+    Command::UnassignRole {
+        role: role_key(role),
+        person: user(person),
+    }
+}
+
+pub(crate) fn handoff(to: &str) -> Command {
+    Command::RequestHandoff { to: user(to) }
+}
+
+pub(crate) fn accept_handoff() -> Command {
+    Command::AcceptHandoff
+}
+
+pub(crate) fn decline_handoff() -> Command {
+    Command::DeclineHandoff { reason: None }
+}
+
+pub(crate) fn decline_handoff_because(why: &str) -> Command {
+    Command::DeclineHandoff {
+        reason: Some(reason(why)),
+    }
+}
+
+pub(crate) fn cancel_handoff() -> Command {
+    Command::CancelHandoff
+}
+
+pub(crate) fn severity(severity: &str, potential: bool, why: &str) -> Command {
+    Command::ChangeSeverity {
+        severity: Severity::parse(severity).unwrap(),
+        potential,
+        reason: reason(why),
+    }
+}
+
+pub(crate) fn status(to: &str) -> Command {
+    Command::ChangeStatus {
+        to: Status::parse(to).unwrap(),
+        reason: None,
+        override_open_follow_ups: false,
+    }
+}
+
+pub(crate) fn status_with_reason(to: &str, why: &str) -> Command {
+    Command::ChangeStatus {
+        to: Status::parse(to).unwrap(),
+        reason: Some(reason(why)),
+        override_open_follow_ups: false,
+    }
+}
+
+/// Close over open follow-ups, saying why.
+pub(crate) fn close_override(why: &str) -> Command {
+    Command::ChangeStatus {
+        to: Status::Closed,
+        reason: Some(reason(why)),
+        override_open_follow_ups: true,
+    }
+}
+
+/// Ask for the override but give no reason.
+pub(crate) fn close_override_without_reason() -> Command {
+    Command::ChangeStatus {
+        to: Status::Closed,
+        reason: None,
+        override_open_follow_ups: true,
+    }
+}
+
+/// Set the impact window; times are `HH:MM` on the day of the stories.
+pub(crate) fn impact(start: Option<&str>, end: Option<&str>) -> Command {
+    Command::SetImpactWindow {
+        start: start.map(at),
+        end: end.map(at),
+    }
+}
+
+pub(crate) fn note(raw: &str) -> Command {
+    Command::AddNote { text: text(raw) }
+}
+
+pub(crate) fn op(target: &str, action: &str) -> Command {
+    Command::RecordOperation {
+        target: Target::parse(target).unwrap(),
+        action: text(action),
+        command: None,
+    }
+}
+
+pub(crate) fn op_with_command(target: &str, action: &str, command: &str) -> Command {
+    Command::RecordOperation {
+        target: Target::parse(target).unwrap(),
+        action: text(action),
+        command: Some(text(command)),
+    }
+}
+
+pub(crate) fn link(kind: &str, to: &str) -> Command {
+    Command::AddLink {
+        kind: LinkKind::parse(kind).unwrap(),
+        url: url(to),
+        title: None,
+    }
+}
+
+pub(crate) fn link_titled(kind: &str, to: &str, title: &str) -> Command {
+    Command::AddLink {
+        kind: LinkKind::parse(kind).unwrap(),
+        url: url(to),
+        title: Some(Title::parse(title).unwrap()),
+    }
+}
+
+/// Evidence with a fixed size and digest; only the name varies.
+pub(crate) fn evidence(name: &str) -> Command {
+    Command::AttachEvidence {
+        name: FileName::parse(name).unwrap(),
+        media_type: MediaType::parse("text/plain").unwrap(),
+        size: 1234,
+        sha256: Sha256Hex::parse(&"ab".repeat(32)).unwrap(),
+    }
+}
+
+pub(crate) fn add_item_task(what: &str, who: &str) -> Command {
+    Command::AddActionItem {
+        text: text(what),
+        owner: owner(who),
+        due: None,
+        kind: ActionKind::Task,
+        tracker_url: None,
+    }
+}
+
+pub(crate) fn add_item_follow_up(what: &str, who: &str) -> Command {
+    Command::AddActionItem {
+        text: text(what),
+        owner: owner(who),
+        due: None,
+        kind: ActionKind::FollowUp,
+        tracker_url: None,
+    }
+}
+
+/// A follow-up with a due date (`YYYY-MM-DD`) and a tracker link.
+pub(crate) fn add_item_follow_up_tracked(
+    what: &str,
+    who: &str,
+    due: &str,
+    tracker: &str,
+) -> Command {
+    Command::AddActionItem {
+        text: text(what),
+        owner: owner(who),
+        due: Some(date(due)),
+        kind: ActionKind::FollowUp,
+        tracker_url: Some(url(tracker)),
+    }
+}
+
+/// Change an item's owner, due date (`YYYY-MM-DD`) or tracker link; `None` leaves it as is.
+pub(crate) fn update_item(
+    item: u32,
+    who: Option<&str>,
+    due: Option<&str>,
+    tracker: Option<&str>,
+) -> Command {
+    Command::UpdateActionItem {
+        item,
+        owner: who.map(owner),
+        due: due.map(date),
+        tracker_url: tracker.map(url),
+    }
+}
+
+pub(crate) fn complete(item: u32) -> Command {
+    Command::CompleteActionItem { item }
+}
+
+pub(crate) fn wont_fix(item: u32, why: &str) -> Command {
+    Command::WontFixActionItem {
+        item,
+        reason: reason(why),
+    }
+}
+
+pub(crate) fn reopen(item: u32) -> Command {
+    Command::ReopenActionItem { item }
+}
+
+pub(crate) fn add_member(person: &str) -> Command {
+    Command::AddMember {
+        person: user(person),
+    }
+}
+
+pub(crate) fn remove_member(person: &str) -> Command {
+    Command::RemoveMember {
+        person: user(person),
+    }
+}
+
+/// One step of a story: who asks for what.
+pub(crate) type Step = (&'static str, Command);
+
+/// A story replayed: the state it reached and the envelopes it recorded.
+pub(crate) struct Story {
+    pub(crate) state: State,
+    pub(crate) envelopes: Vec<Envelope>,
+}
+
+/// Decides and evolves each step in order, one minute apart from [`t0`]. Every step must
+/// succeed: a story is the setup of a case, not its subject.
+pub(crate) fn play(given: &[Step]) -> Story {
+    let roles = RoleCatalogue::default();
+    let mut story = Story {
+        state: State::initial(),
+        envelopes: Vec::new(),
+    };
+    for (index, (actor, command)) in given.iter().enumerate() {
+        let actor = user(actor);
+        let now = step_time(index);
+        let ctx = Context {
+            now,
+            actor: &actor,
+            roles: &roles,
+        };
+        let events = decide(&story.state, command.clone(), ctx).unwrap_or_else(|rejection| {
+            panic!(
+                "given step {} ({command:?}) was rejected: {rejection}",
+                index + 1
+            )
+        });
+        for event in events {
+            let envelope = Envelope {
+                at: now,
+                actor: actor.clone(),
+                event,
+            };
+            story.state = evolve(story.state, &envelope);
+            story.envelopes.push(envelope);
+        }
+    }
+    story
+}
+
+/// Plays `given`, then decides `when` one minute after the last step.
+pub(crate) fn decide_after(given: &[Step], when: &Step) -> Result<Vec<Event>, Rejection> {
+    let story = play(given);
+    let roles = RoleCatalogue::default();
+    let (actor, command) = when;
+    let actor = user(actor);
+    let ctx = Context {
+        now: step_time(given.len()),
+        actor: &actor,
+        roles: &roles,
+    };
+    decide(&story.state, command.clone(), ctx)
+}
+
+/// One line per event (`type {body}`), or `rejected <code>: <message>`.
+pub(crate) fn render_outcome(outcome: &Result<Vec<Event>, Rejection>) -> String {
+    match outcome {
+        Ok(events) => events.iter().map(|event| format!("{event}\n")).collect(),
+        Err(rejection) => format!(
+            "rejected {}: {}\n",
+            rejection.code.as_str(),
+            rejection.message
+        ),
+    }
+}
