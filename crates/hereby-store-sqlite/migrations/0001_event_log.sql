@@ -54,5 +54,3 @@ CREATE TABLE incidents (
     state        TEXT    NOT NULL,
     state_format INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX incidents_by_status ON incidents (status, number);
-CREATE INDEX incidents_by_updated_at ON incidents (updated_at);
