@@ -1,1 +1,170 @@
-fn main() {}
+//! The `hereby` binary: `hereby serve` runs the server; `hereby db …` administers the
+//! database directly. Exit codes: 0 ok, 1 a check failed (e.g. a broken hash chain), 2 usage,
+//! 3 the database could not be opened or migrated.
+
+mod any_store;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use hereby_store::verify_all;
+
+use crate::any_store::AnyStore;
+
+/// hereby: declare incidents, run the response, learn from it.
+#[derive(Debug, Parser)]
+#[command(name = "hereby", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the hereby server on a database (created and migrated on first start).
+    Serve(ServeArgs),
+    /// Administer the database directly, without a running server.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArgs {
+    /// The database: `sqlite://PATH` (created if missing) or `postgres://USER:PASSWORD@HOST/DB`.
+    #[arg(
+        long,
+        env = "HEREBY_DATABASE_URL",
+        default_value = "sqlite://hereby.db"
+    )]
+    database_url: String,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The address to listen on; port 0 picks a free port.
+    #[arg(long, env = "HEREBY_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Create the database if needed and apply every pending migration.
+    Migrate(DatabaseArgs),
+    /// Walk every incident's hash chain and report the first broken link of each.
+    Verify(DatabaseArgs),
+    /// Write a consistent copy of a SQLite database while it is in use.
+    Backup {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Where to write the copy; the file must not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+    },
+}
+
+/// Exit code for a database that cannot be opened or migrated.
+const UNREACHABLE: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("hereby: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn open(database: &DatabaseArgs) -> Result<AnyStore, ExitCode> {
+    AnyStore::open(&database.database_url)
+        .await
+        .map_err(|failure| {
+            eprintln!("hereby: {}", failure.0);
+            ExitCode::from(UNREACHABLE)
+        })
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Serve(args) => match open(&args.database).await {
+            Ok(store) => serve::serve(store, args.listen).await,
+            Err(code) => return code,
+        },
+        Command::Db(DbCommand::Migrate(database)) => match open(&database).await {
+            Ok(_) => {
+                println!(
+                    "{} is migrated and ready",
+                    hereby_store::redact_url(&database.database_url)
+                );
+                Ok(())
+            }
+            Err(code) => return code,
+        },
+        Command::Db(DbCommand::Verify(database)) => {
+            let store = match open(&database).await {
+                Ok(store) => store,
+                Err(code) => return code,
+            };
+            match verify_all(&store).await {
+                Ok(report) if report.breaks.is_empty() => {
+                    println!(
+                        "verified {} events in {} incidents: every hash chain is intact",
+                        report.events, report.incidents
+                    );
+                    Ok(())
+                }
+                Ok(report) => {
+                    for broken in &report.breaks {
+                        println!("{broken}");
+                    }
+                    eprintln!(
+                        "hereby: {} of {} incidents have a broken hash chain",
+                        report.breaks.len(),
+                        report.incidents
+                    );
+                    return ExitCode::FAILURE;
+                }
+                Err(error) => Err(error.into()),
+            }
+        }
+        Command::Db(DbCommand::Backup { database, to }) => match open(&database).await {
+            Ok(AnyStore::Sqlite(store)) => {
+                if to.exists() {
+                    eprintln!("hereby: {} already exists; choose a new file", to.display());
+                    return ExitCode::FAILURE;
+                }
+                store
+                    .backup_to(&to)
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .map(|()| {
+                        println!("backed up to {}", to.display());
+                    })
+            }
+            Ok(AnyStore::Postgres(_)) => {
+                eprintln!(
+                    "hereby: backups of PostgreSQL are made with the database's own tools (pg_dump or base backups)"
+                );
+                return ExitCode::FAILURE;
+            }
+            Err(code) => return code,
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hereby: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

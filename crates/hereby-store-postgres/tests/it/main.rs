@@ -2,6 +2,8 @@
 //! own, created on the server named by `HEREBY_TEST_POSTGRES_URL` and dropped afterwards.
 //! Without that variable the tests say they are skipped and why; `.ci/run` always sets it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use hereby_store::conformance::Harness;
 use hereby_store_postgres::PgStore;
 use sqlx::Connection;

@@ -1,6 +1,8 @@
 //! SQLite backend tests: the shared conformance story on a fresh database file per test, plus
 //! the durability settings and the append-only guard that are specific to SQLite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use hereby_store::conformance::Harness;
 use hereby_store_sqlite::SqliteStore;
 use sqlx::Connection;
