@@ -134,6 +134,50 @@ impl Backend for PgBackend {
             .map_err(db)?;
         Ok(PgTx(tx))
     }
+
+    async fn append_alone(
+        &mut self,
+        p: &PreparedAppend,
+        expected_version: u64,
+    ) -> Option<Result<Option<i64>, StoreError>> {
+        let rows = EventColumns::new(&p.rows);
+        let query = sqlx::query(
+            "SELECT hereby_extend_stream($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+        );
+        let query = rows
+            .bind(bind_incident(query, p))
+            .bind(int(p.summary.number.0))
+            .bind(int(expected_version));
+        let result = query
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+            .and_then(|row| row.try_get::<Option<i64>, _>(0).map_err(db));
+        Some(result)
+    }
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds the 14 projection columns, title to state format, in the order the statements list them.
+fn bind_incident<'q>(query: PgQuery<'q>, p: &'q PreparedAppend) -> PgQuery<'q> {
+    let s = &p.summary;
+    query
+        .bind(&s.title)
+        .bind(s.status.as_str())
+        .bind(s.severity.as_str())
+        .bind(s.potential)
+        .bind(s.visibility.as_str())
+        .bind(&p.services_json)
+        .bind(&s.commander)
+        .bind(&p.roles_json)
+        .bind(s.resolved_at.map(|t| t.as_microsecond()))
+        .bind(s.updated_at.as_microsecond())
+        .bind(int(p.version))
+        .bind(p.last_hash.as_slice())
+        .bind(&p.snapshot)
+        .bind(STATE_FORMAT)
 }
 
 struct PgTx(Transaction<'static, Postgres>);
@@ -179,25 +223,14 @@ impl WriteTransaction for PgTx {
     async fn insert_stream(&mut self, p: &PreparedAppend) -> Result<i64, StoreError> {
         self.insert_incident(p).await?;
         let rows = EventColumns::new(&p.rows);
-        let positions: Vec<i64> = sqlx::query_scalar(concat!(
+        let query = sqlx::query(concat!(
             "WITH reserved AS (UPDATE counters SET value = value + $1 WHERE name = 'event_position' \
              RETURNING value - $1 AS base) ",
             insert_events_sql!(2)
         ))
-        .bind(int(p.rows.len() as u64))
-        .bind(rows.incidents)
-        .bind(rows.sequences)
-        .bind(rows.times)
-        .bind(rows.actors)
-        .bind(rows.types)
-        .bind(rows.versions)
-        .bind(rows.bodies)
-        .bind(rows.prev_hashes)
-        .bind(rows.hashes)
-        .fetch_all(&mut *self.0)
-        .await
-        .map_err(db)?;
-        first(&positions).ok_or_else(|| StoreError::Database("no event was inserted".into()))
+        .bind(int(p.rows.len() as u64));
+        let positions = rows.bind(query).fetch_all(&mut *self.0).await.map_err(db)?;
+        first(&positions)?.ok_or_else(|| StoreError::Database("no event was inserted".into()))
     }
 
     async fn extend_stream(
@@ -208,9 +241,8 @@ impl WriteTransaction for PgTx {
         // One round trip: the projection row moves only if it is still at the expected
         // version, the counter advances only if it moved, and events are inserted only if the
         // counter advanced. No row back means the version had changed and nothing was written.
-        let s = &p.summary;
         let rows = EventColumns::new(&p.rows);
-        let positions: Vec<i64> = sqlx::query_scalar(concat!(
+        let query = sqlx::query(concat!(
             "WITH updated AS (UPDATE incidents SET title = $11, status = $12, severity = $13, \
              potential = $14, visibility = $15, services = $16, commander = $17, roles = $18, \
              resolved_at = $19, updated_at = $20, version = $21, last_hash = $22, state = $23, \
@@ -219,36 +251,12 @@ impl WriteTransaction for PgTx {
              AND EXISTS (SELECT 1 FROM updated) RETURNING value - $1 AS base) ",
             insert_events_sql!(2)
         ))
-        .bind(int(p.rows.len() as u64))
-        .bind(rows.incidents)
-        .bind(rows.sequences)
-        .bind(rows.times)
-        .bind(rows.actors)
-        .bind(rows.types)
-        .bind(rows.versions)
-        .bind(rows.bodies)
-        .bind(rows.prev_hashes)
-        .bind(rows.hashes)
-        .bind(&s.title)
-        .bind(s.status.as_str())
-        .bind(s.severity.as_str())
-        .bind(s.potential)
-        .bind(s.visibility.as_str())
-        .bind(&p.services_json)
-        .bind(&s.commander)
-        .bind(&p.roles_json)
-        .bind(s.resolved_at.map(|t| t.as_microsecond()))
-        .bind(s.updated_at.as_microsecond())
-        .bind(int(p.version))
-        .bind(p.last_hash.as_slice())
-        .bind(&p.snapshot)
-        .bind(STATE_FORMAT)
-        .bind(int(s.number.0))
-        .bind(int(expected_version))
-        .fetch_all(&mut *self.0)
-        .await
-        .map_err(db)?;
-        Ok(first(&positions))
+        .bind(int(p.rows.len() as u64));
+        let query = bind_incident(rows.bind(query), p)
+            .bind(int(p.summary.number.0))
+            .bind(int(expected_version));
+        let positions = query.fetch_all(&mut *self.0).await.map_err(db)?;
+        first(&positions)
     }
 
     async fn commit(self) -> Result<(), StoreError> {
@@ -288,8 +296,13 @@ impl PgTx {
 }
 
 /// The lowest of the positions an insert returned.
-fn first(positions: &[i64]) -> Option<i64> {
-    positions.iter().copied().min()
+fn first(rows: &[PgRow]) -> Result<Option<i64>, StoreError> {
+    let mut lowest = None;
+    for row in rows {
+        let position: i64 = row.try_get(0).map_err(db)?;
+        lowest = Some(lowest.map_or(position, |low: i64| low.min(position)));
+    }
+    Ok(lowest)
 }
 
 /// Event rows as one array per column, for `UNNEST`.
@@ -306,6 +319,20 @@ struct EventColumns<'a> {
 }
 
 impl<'a> EventColumns<'a> {
+    /// Binds the nine arrays, incidents to hashes, in the order the statements list them.
+    fn bind(self, query: PgQuery<'a>) -> PgQuery<'a> {
+        query
+            .bind(self.incidents)
+            .bind(self.sequences)
+            .bind(self.times)
+            .bind(self.actors)
+            .bind(self.types)
+            .bind(self.versions)
+            .bind(self.bodies)
+            .bind(self.prev_hashes)
+            .bind(self.hashes)
+    }
+
     fn new(rows: &'a [StoredLink]) -> Self {
         Self {
             incidents: rows.iter().map(|r| int(r.incident)).collect(),

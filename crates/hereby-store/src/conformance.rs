@@ -51,6 +51,7 @@ macro_rules! conformance_tests {
             missing_incidents_and_invalid_writes_are_errors,
             reopened_store_continues_the_chain,
             long_streams_are_read_and_verified_in_pages,
+            two_nodes_appending_to_the_same_incidents_stay_consistent,
         );
     };
     (@each $harness:expr; $($name:ident),+ $(,)?) => {
@@ -803,4 +804,51 @@ pub async fn long_streams_are_read_and_verified_in_pages<H: Harness>(h: &H) {
     assert_eq!(page.len(), 50);
     assert_eq!(verify_incident(store, inc).await.unwrap(), Ok(2_501));
     assert_consistent(store, inc).await;
+}
+
+/// Two stores on one database (two server nodes) append to the same incidents at once. Each
+/// node's cached heads go stale whenever the other writes; no write may be lost or doubled.
+pub async fn two_nodes_appending_to_the_same_incidents_stay_consistent<H: Harness>(h: &H) {
+    let first = h.store().clone();
+    let second = h.reopen().await;
+    let incidents = [
+        declare_one(&first, "Shared one").await,
+        declare_one(&second, "Shared two").await,
+    ];
+    let mut tasks = Vec::new();
+    for (node, store) in [first.clone(), second.clone()].into_iter().enumerate() {
+        for writer in 0..4 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for n in 0..10 {
+                    let inc = incidents[n % 2];
+                    run(
+                        &store,
+                        inc,
+                        "bob",
+                        1,
+                        note(&format!("node {node} writer {writer} note {n}")),
+                    )
+                    .await
+                    .unwrap();
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for inc in incidents {
+        assert_eq!(first.load(inc).await.unwrap().version, 41);
+        assert_consistent(&first, inc).await;
+        assert_consistent(&second, inc).await;
+    }
+    let positions: Vec<i64> = first
+        .read_all(0, 1_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(positions, (1..=82).collect::<Vec<i64>>());
 }

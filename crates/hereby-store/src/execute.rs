@@ -6,9 +6,12 @@ use jiff::Timestamp;
 
 use crate::{Appended, NewEvents, Store, StoreError};
 
-/// How often a write without an explicit expected version is retried after losing a race.
-/// Each retry decides again against the newer state, so a rule that now fails is reported.
-const MAX_ATTEMPTS: usize = 5;
+/// How often a write without an explicit expected version is tried before a lost race is
+/// reported. Each retry decides again against the newer state, so a rule that now fails is
+/// reported as such. Many responders writing to one incident at once is normal in a big
+/// incident, and group commit puts their same-version appends in one batch where only one can
+/// win, so the budget is generous and retries back off a little, with jitter.
+const MAX_ATTEMPTS: u32 = 20;
 
 /// Why a command did not take effect.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,8 +98,20 @@ pub async fn execute<S: Store>(
                 return Ok(Outcome { appended, state });
             }
             Err(StoreError::Conflict { .. })
-                if expected_version.is_none() && attempt < MAX_ATTEMPTS => {}
+                if expected_version.is_none() && attempt < MAX_ATTEMPTS =>
+            {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
             Err(error) => return Err(error.into()),
         }
     }
+}
+
+/// A short pause before retry `attempt`: up to `attempt` milliseconds, spread by the clock's
+/// sub-microsecond digits so that writers who lost together do not retry together.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    std::time::Duration::from_micros(u64::from(jitter % (attempt.min(10) * 1_000)))
 }

@@ -58,6 +58,19 @@ pub trait Backend: Send + 'static {
     /// counter's row lock (PostgreSQL) from its first statement on. Taking that one lock first
     /// in every write transaction orders writers and rules out deadlocks.
     fn begin(&mut self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
+
+    /// Appends one prepared write as a single self-contained statement that commits durably
+    /// on its own (taking the same locks in the same order as a transaction would), for a
+    /// batch of one. Returns `None` if the backend has no such statement, `Some(Ok(None))` if
+    /// the stream was no longer at `expected_version` (nothing written), or the first position.
+    fn append_alone(
+        &mut self,
+        prepared: &PreparedAppend,
+        expected_version: u64,
+    ) -> impl Future<Output = Option<Result<Option<i64>, StoreError>>> + Send {
+        let _ = (prepared, expected_version);
+        async { None }
+    }
 }
 
 /// The SQL a backend runs inside one write transaction. Event positions are the backend's to
@@ -137,6 +150,11 @@ async fn write_batch<B: Backend>(
     cache: &mut HashMap<IncidentNumber, CurrentHead>,
     jobs: &[WriteJob],
 ) -> Vec<Result<Appended, StoreError>> {
+    if let [job] = jobs
+        && let Some(result) = write_alone(backend, cache, job).await
+    {
+        return vec![result];
+    }
     let mut written = HashMap::new();
     match try_write_batch(backend, cache, &mut written, jobs).await {
         Ok(results) => {
@@ -151,6 +169,52 @@ async fn write_batch<B: Backend>(
                 cache.remove(incident);
             }
             jobs.iter().map(|_| Err(error.clone())).collect()
+        }
+    }
+}
+
+/// The fast path for a batch of one append whose head is cached: one statement, one round
+/// trip. `None` means the transactional path must do the job (no cached head, no such
+/// statement in this backend, or the cached head was stale).
+async fn write_alone<B: Backend>(
+    backend: &mut B,
+    cache: &mut HashMap<IncidentNumber, CurrentHead>,
+    job: &WriteJob,
+) -> Option<Result<Appended, StoreError>> {
+    let WriteKind::Append {
+        incident,
+        expected_version,
+    } = job.kind
+    else {
+        return None;
+    };
+    let head = cache
+        .get(&incident)
+        .filter(|head| head.version == expected_version)?
+        .clone();
+    let prepared = match prepare_append(incident, head, Some(expected_version), &job.batch) {
+        Ok(prepared) => prepared,
+        Err(refusal) => return Some(Err(refusal)),
+    };
+    match backend.append_alone(&prepared, expected_version).await? {
+        Ok(Some(first_position)) => {
+            cache.insert(
+                incident,
+                CurrentHead {
+                    version: prepared.version,
+                    last_hash: prepared.last_hash,
+                    state: prepared.state.clone(),
+                },
+            );
+            Some(Ok(prepared.appended(first_position)))
+        }
+        Ok(None) => {
+            cache.remove(&incident);
+            None
+        }
+        Err(error) => {
+            cache.remove(&incident);
+            Some(Err(error))
         }
     }
 }
