@@ -400,7 +400,7 @@ async fn bench_postgres(options: &Options, server: &str) -> Result<Option<Figure
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
         .execute(&mut admin)
         .await?;
-    let url = replace_database(server, &database);
+    let url = hereby_store_postgres::with_database(server, &database);
     let result = async {
         let store = PgStore::open(&url).await?;
         let plain_url = url.clone();
@@ -438,22 +438,6 @@ async fn bench_postgres(options: &Options, server: &str) -> Result<Option<Figure
     .execute(&mut admin)
     .await?;
     result.map(Some)
-}
-
-fn replace_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{database}", &base[..host_end]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
 }
 
 pub(crate) async fn run(options: Options) -> Result<()> {

@@ -19,7 +19,7 @@ CREATE TABLE events (
     recorded_at   BIGINT  NOT NULL,
     actor         TEXT    NOT NULL,
     event_type    TEXT    NOT NULL,
-    event_version INTEGER NOT NULL,
+    event_version BIGINT  NOT NULL,
     body          TEXT    NOT NULL,
     prev_hash     BYTEA   NOT NULL,
     hash          BYTEA   NOT NULL,
@@ -68,7 +68,7 @@ CREATE FUNCTION hereby_extend_stream(
     p_services TEXT, p_commander TEXT, p_roles TEXT, p_resolved_at BIGINT, p_updated_at BIGINT,
     p_version BIGINT, p_last_hash BYTEA, p_state TEXT, p_state_format BIGINT,
     p_incidents BIGINT[], p_sequences BIGINT[], p_recorded_at BIGINT[], p_actors TEXT[],
-    p_types TEXT[], p_event_versions INT[], p_bodies TEXT[], p_prev_hashes BYTEA[],
+    p_types TEXT[], p_event_versions BIGINT[], p_bodies TEXT[], p_prev_hashes BYTEA[],
     p_hashes BYTEA[],
     p_number BIGINT, p_expected BIGINT
 ) RETURNS BIGINT LANGUAGE plpgsql AS $$

@@ -10,17 +10,11 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use hereby_core::chain::{GENESIS, StoredLink};
+use hereby_core::chain::StoredLink;
 use hereby_core::types::IncidentNumber;
-use hereby_store::prepare::{
-    self, CurrentHead, PreparedAppend, RawSummary, STATE_FORMAT, count, decode_snapshot,
-    stored_hash,
-};
-use hereby_store::writer::{Backend, WriteJob, WriteKind, WriteTransaction, WriterHandle};
-use hereby_store::{
-    Appended, Head, IncidentSummary, ListQuery, Loaded, NewEvents, Store, StoreError, StoredEvent,
-    redact_url,
-};
+use hereby_store::prepare::{CurrentHead, PreparedAppend, STATE_FORMAT, count};
+use hereby_store::writer::{Backend, WriteTransaction, WriterHandle};
+use hereby_store::{OpenError, StoreError, redact_url};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
@@ -33,29 +27,13 @@ macro_rules! insert_events_sql {
          SELECT reserved.base + rows.ord, rows.incident, rows.sequence, rows.recorded_at, rows.actor, \
          rows.event_type, rows.event_version, rows.body, rows.prev_hash, rows.hash \
          FROM reserved, UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], \
-         $7::int[], $8::text[], $9::bytea[], $10::bytea[]) WITH ORDINALITY \
+         $7::bigint[], $8::text[], $9::bytea[], $10::bytea[]) WITH ORDINALITY \
          AS rows(incident, sequence, recorded_at, actor, event_type, event_version, body, prev_hash, hash, ord) \
          RETURNING position"
     };
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// Why a database could not be opened. The URL in it has its password removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenError {
-    /// The database URL, password redacted.
-    pub url: String,
-    pub problem: String,
-}
-
-impl std::fmt::Display for OpenError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot open database {}: {}", self.url, self.problem)
-    }
-}
-
-impl std::error::Error for OpenError {}
 
 /// The PostgreSQL store. Cloning is cheap and shares the pools and the writer.
 #[derive(Debug, Clone)]
@@ -69,6 +47,24 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Reader connections per node.
 const READERS: u32 = 8;
+
+/// The same server URL with another database name: `postgres://u@h/postgres?x` with `db`
+/// gives `postgres://u@h/db?x`. Used to make scratch databases for tests and benchmarks.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{database}", &base[..host_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
 
 impl PgStore {
     /// Connects to and migrates the database at `url`, e.g.
@@ -107,12 +103,12 @@ impl PgStore {
     }
 }
 
-fn db(error: sqlx::Error) -> StoreError {
-    StoreError::Database(error.to_string())
-}
-
-fn int(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+hereby_store::sql_backend_common! {
+    store: PgStore,
+    database: Postgres,
+    row: PgRow,
+    // Locks the row for the rest of the transaction (after the position counter, always).
+    head_sql: "SELECT version, last_hash, state, state_format FROM incidents WHERE number = $1 FOR UPDATE",
 }
 
 struct PgBackend {
@@ -197,31 +193,11 @@ impl WriteTransaction for PgTx {
         &mut self,
         incident: IncidentNumber,
     ) -> Result<Option<CurrentHead>, StoreError> {
-        let Some(row) = sqlx::query(
-            "SELECT version, last_hash, state, state_format FROM incidents WHERE number = $1 FOR UPDATE",
-        )
-        .bind(int(incident.0))
-        .fetch_optional(&mut *self.0)
-        .await
-        .map_err(db)?
-        else {
-            return Ok(None);
-        };
-        let last_hash: Vec<u8> = row.try_get("last_hash").map_err(db)?;
-        let snapshot: String = row.try_get("state").map_err(db)?;
-        let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
-            Some(state) => state,
-            None => prepare::replay(&stream(&mut *self.0, incident, 0, u32::MAX).await?)?,
-        };
-        Ok(Some(CurrentHead {
-            version: count(row.try_get("version").map_err(db)?),
-            last_hash: stored_hash(incident, &last_hash)?,
-            state,
-        }))
+        read_head(&mut self.0, incident).await
     }
 
     async fn insert_stream(&mut self, p: &PreparedAppend) -> Result<i64, StoreError> {
-        self.insert_incident(p).await?;
+        insert_incident(&mut self.0, p).await?;
         let rows = EventColumns::new(&p.rows);
         let query = sqlx::query(concat!(
             "WITH reserved AS (UPDATE counters SET value = value + $1 WHERE name = 'event_position' \
@@ -264,37 +240,6 @@ impl WriteTransaction for PgTx {
     }
 }
 
-impl PgTx {
-    async fn insert_incident(&mut self, p: &PreparedAppend) -> Result<(), StoreError> {
-        let s = &p.summary;
-        sqlx::query(
-            "INSERT INTO incidents (number, title, status, severity, potential, visibility, services, \
-             commander, roles, declared_at, resolved_at, updated_at, version, last_hash, state, \
-             state_format) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(int(s.number.0))
-        .bind(&s.title)
-        .bind(s.status.as_str())
-        .bind(s.severity.as_str())
-        .bind(s.potential)
-        .bind(s.visibility.as_str())
-        .bind(&p.services_json)
-        .bind(&s.commander)
-        .bind(&p.roles_json)
-        .bind(s.declared_at.as_microsecond())
-        .bind(s.resolved_at.map(|t| t.as_microsecond()))
-        .bind(s.updated_at.as_microsecond())
-        .bind(int(p.version))
-        .bind(p.last_hash.as_slice())
-        .bind(&p.snapshot)
-        .bind(STATE_FORMAT)
-        .execute(&mut *self.0)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-}
-
 /// The lowest of the positions an insert returned.
 fn first(rows: &[PgRow]) -> Result<Option<i64>, StoreError> {
     let mut lowest = None;
@@ -312,7 +257,7 @@ struct EventColumns<'a> {
     times: Vec<i64>,
     actors: Vec<&'a str>,
     types: Vec<&'a str>,
-    versions: Vec<i32>,
+    versions: Vec<i64>,
     bodies: Vec<&'a str>,
     prev_hashes: Vec<&'a [u8]>,
     hashes: Vec<&'a [u8]>,
@@ -340,208 +285,10 @@ impl<'a> EventColumns<'a> {
             times: rows.iter().map(|r| r.recorded_at_micros).collect(),
             actors: rows.iter().map(|r| r.actor.as_str()).collect(),
             types: rows.iter().map(|r| r.event_type.as_str()).collect(),
-            versions: rows
-                .iter()
-                .map(|r| i32::try_from(r.event_version).unwrap_or(i32::MAX))
-                .collect(),
+            versions: rows.iter().map(|r| i64::from(r.event_version)).collect(),
             bodies: rows.iter().map(|r| r.body.as_str()).collect(),
             prev_hashes: rows.iter().map(|r| r.prev_hash.as_slice()).collect(),
             hashes: rows.iter().map(|r| r.hash.as_slice()).collect(),
         }
-    }
-}
-
-/// The event columns in the order [`stored_event`] reads them, as a literal for `concat!`.
-macro_rules! event_columns {
-    () => {
-        "position, incident, sequence, recorded_at, actor, event_type, event_version, body, prev_hash, hash"
-    };
-}
-
-/// The projection columns [`RawSummary`] holds, as a literal for `concat!`.
-macro_rules! summary_columns {
-    () => {
-        "number, title, status, severity, potential, visibility, services, commander, roles, \
-         declared_at, resolved_at, updated_at, version"
-    };
-}
-
-fn stored_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
-    let event_version: i32 = row.try_get("event_version").map_err(db)?;
-    Ok(StoredEvent {
-        position: row.try_get("position").map_err(db)?,
-        link: StoredLink {
-            incident: count(row.try_get("incident").map_err(db)?),
-            sequence: count(row.try_get("sequence").map_err(db)?),
-            recorded_at_micros: row.try_get("recorded_at").map_err(db)?,
-            actor: row.try_get("actor").map_err(db)?,
-            event_type: row.try_get("event_type").map_err(db)?,
-            event_version: u32::try_from(event_version).unwrap_or(u32::MAX),
-            body: row.try_get("body").map_err(db)?,
-            prev_hash: row.try_get("prev_hash").map_err(db)?,
-            hash: row.try_get("hash").map_err(db)?,
-        },
-    })
-}
-
-async fn stream<'e, E>(
-    executor: E,
-    incident: IncidentNumber,
-    after_sequence: u64,
-    limit: u32,
-) -> Result<Vec<StoredEvent>, StoreError>
-where
-    E: sqlx::Executor<'e, Database = Postgres>,
-{
-    sqlx::query(concat!(
-        "SELECT ",
-        event_columns!(),
-        " FROM events WHERE incident = $1 AND sequence > $2 ORDER BY sequence LIMIT $3"
-    ))
-    .bind(int(incident.0))
-    .bind(int(after_sequence))
-    .bind(i64::from(limit))
-    .fetch_all(executor)
-    .await
-    .map_err(db)?
-    .iter()
-    .map(stored_event)
-    .collect()
-}
-
-fn raw_summary(row: &PgRow) -> Result<RawSummary, StoreError> {
-    Ok(RawSummary {
-        number: row.try_get("number").map_err(db)?,
-        title: row.try_get("title").map_err(db)?,
-        status: row.try_get("status").map_err(db)?,
-        severity: row.try_get("severity").map_err(db)?,
-        potential: row.try_get("potential").map_err(db)?,
-        visibility: row.try_get("visibility").map_err(db)?,
-        services_json: row.try_get("services").map_err(db)?,
-        commander: row.try_get("commander").map_err(db)?,
-        roles_json: row.try_get("roles").map_err(db)?,
-        declared_at: row.try_get("declared_at").map_err(db)?,
-        resolved_at: row.try_get("resolved_at").map_err(db)?,
-        updated_at: row.try_get("updated_at").map_err(db)?,
-        version: row.try_get("version").map_err(db)?,
-    })
-}
-
-impl Store for PgStore {
-    async fn declare(&self, batch: NewEvents) -> Result<Appended, StoreError> {
-        self.writer
-            .submit(WriteJob {
-                kind: WriteKind::Declare,
-                batch,
-            })
-            .await
-    }
-
-    async fn append(
-        &self,
-        incident: IncidentNumber,
-        expected_version: u64,
-        batch: NewEvents,
-    ) -> Result<Appended, StoreError> {
-        self.writer
-            .submit(WriteJob {
-                kind: WriteKind::Append {
-                    incident,
-                    expected_version,
-                },
-                batch,
-            })
-            .await
-    }
-
-    async fn load(&self, incident: IncidentNumber) -> Result<Loaded, StoreError> {
-        let row =
-            sqlx::query("SELECT version, state, state_format FROM incidents WHERE number = $1")
-                .bind(int(incident.0))
-                .fetch_optional(&self.readers)
-                .await
-                .map_err(db)?
-                .ok_or(StoreError::NotFound(incident))?;
-        let version = count(row.try_get("version").map_err(db)?);
-        let snapshot: String = row.try_get("state").map_err(db)?;
-        let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
-            Some(state) => state,
-            None => {
-                let mut conn = self.readers.begin().await.map_err(db)?;
-                let events = stream(&mut *conn, incident, 0, u32::MAX).await?;
-                let state = prepare::replay(&events)?;
-                return Ok(Loaded {
-                    incident,
-                    version: events.len() as u64,
-                    state,
-                });
-            }
-        };
-        Ok(Loaded {
-            incident,
-            version,
-            state,
-        })
-    }
-
-    async fn head(&self, incident: IncidentNumber) -> Result<Head, StoreError> {
-        let row = sqlx::query("SELECT version, last_hash FROM incidents WHERE number = $1")
-            .bind(int(incident.0))
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db)?
-            .ok_or(StoreError::NotFound(incident))?;
-        Ok(Head {
-            version: count(row.try_get("version").map_err(db)?),
-            last_hash: row
-                .try_get::<Option<Vec<u8>>, _>("last_hash")
-                .map_err(db)?
-                .unwrap_or_else(|| GENESIS.to_vec()),
-        })
-    }
-
-    async fn read_stream(
-        &self,
-        incident: IncidentNumber,
-        after_sequence: u64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        stream(&self.readers, incident, after_sequence, limit).await
-    }
-
-    async fn read_all(
-        &self,
-        after_position: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        sqlx::query(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM events WHERE position > $1 ORDER BY position LIMIT $2"
-        ))
-        .bind(after_position)
-        .bind(i64::from(limit))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(stored_event)
-        .collect()
-    }
-
-    async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<IncidentSummary>, StoreError> {
-        sqlx::query(concat!(
-            "SELECT ",
-            summary_columns!(),
-            " FROM incidents WHERE number < $1 ORDER BY number DESC LIMIT $2"
-        ))
-        .bind(query.before.map_or(i64::MAX, |before| int(before.0)))
-        .bind(i64::from(query.limit.min(1_000)))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(|row| raw_summary(row)?.into_summary())
-        .collect()
     }
 }

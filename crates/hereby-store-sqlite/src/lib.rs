@@ -9,40 +9,18 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use hereby_core::chain::{GENESIS, StoredLink};
+use hereby_core::chain::StoredLink;
 use hereby_core::types::IncidentNumber;
-use hereby_store::prepare::{
-    self, CurrentHead, PreparedAppend, RawSummary, STATE_FORMAT, count, decode_snapshot,
-    stored_hash,
-};
-use hereby_store::writer::{Backend, WriteJob, WriteKind, WriteTransaction, WriterHandle};
-use hereby_store::{
-    Appended, Head, IncidentSummary, ListQuery, Loaded, NewEvents, Store, StoreError, StoredEvent,
-    redact_url,
-};
+use hereby_store::prepare::{CurrentHead, PreparedAppend, STATE_FORMAT, count};
+use hereby_store::writer::{Backend, WriteTransaction, WriterHandle};
+use hereby_store::{OpenError, StoreError, redact_url};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// Why a database could not be opened. The URL in it has its password removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenError {
-    /// The database URL, password redacted.
-    pub url: String,
-    pub problem: String,
-}
-
-impl std::fmt::Display for OpenError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot open database {}: {}", self.url, self.problem)
-    }
-}
-
-impl std::error::Error for OpenError {}
 
 /// The SQLite store. Cloning is cheap and shares the pools and the writer.
 #[derive(Debug, Clone)]
@@ -116,12 +94,12 @@ impl SqliteStore {
     }
 }
 
-fn db(error: sqlx::Error) -> StoreError {
-    StoreError::Database(error.to_string())
-}
-
-fn int(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+hereby_store::sql_backend_common! {
+    store: SqliteStore,
+    database: Sqlite,
+    row: SqliteRow,
+    // The transaction already holds SQLite's write lock, so the row needs no lock of its own.
+    head_sql: "SELECT version, last_hash, state, state_format FROM incidents WHERE number = $1",
 }
 
 struct SqliteBackend {
@@ -157,31 +135,11 @@ impl WriteTransaction for SqliteTx {
         &mut self,
         incident: IncidentNumber,
     ) -> Result<Option<CurrentHead>, StoreError> {
-        let Some(row) = sqlx::query(
-            "SELECT version, last_hash, state, state_format FROM incidents WHERE number = ?",
-        )
-        .bind(int(incident.0))
-        .fetch_optional(&mut *self.0)
-        .await
-        .map_err(db)?
-        else {
-            return Ok(None);
-        };
-        let last_hash: Vec<u8> = row.try_get("last_hash").map_err(db)?;
-        let snapshot: String = row.try_get("state").map_err(db)?;
-        let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
-            Some(state) => state,
-            None => prepare::replay(&stream(&mut *self.0, incident, 0, u32::MAX).await?)?,
-        };
-        Ok(Some(CurrentHead {
-            version: count(row.try_get("version").map_err(db)?),
-            last_hash: stored_hash(incident, &last_hash)?,
-            state,
-        }))
+        read_head(&mut self.0, incident).await
     }
 
     async fn insert_stream(&mut self, p: &PreparedAppend) -> Result<i64, StoreError> {
-        self.insert_incident(p).await?;
+        insert_incident(&mut self.0, p).await?;
         self.insert_events(&p.rows).await
     }
 
@@ -202,35 +160,6 @@ impl WriteTransaction for SqliteTx {
 }
 
 impl SqliteTx {
-    async fn insert_incident(&mut self, p: &PreparedAppend) -> Result<(), StoreError> {
-        let s = &p.summary;
-        sqlx::query(
-            "INSERT INTO incidents (number, title, status, severity, potential, visibility, services, \
-             commander, roles, declared_at, resolved_at, updated_at, version, last_hash, state, \
-             state_format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(int(s.number.0))
-        .bind(&s.title)
-        .bind(s.status.as_str())
-        .bind(s.severity.as_str())
-        .bind(s.potential)
-        .bind(s.visibility.as_str())
-        .bind(&p.services_json)
-        .bind(&s.commander)
-        .bind(&p.roles_json)
-        .bind(s.declared_at.as_microsecond())
-        .bind(s.resolved_at.map(|t| t.as_microsecond()))
-        .bind(s.updated_at.as_microsecond())
-        .bind(int(p.version))
-        .bind(p.last_hash.as_slice())
-        .bind(&p.snapshot)
-        .bind(STATE_FORMAT)
-        .execute(&mut *self.0)
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-
     async fn update_incident(
         &mut self,
         p: &PreparedAppend,
@@ -238,9 +167,9 @@ impl SqliteTx {
     ) -> Result<bool, StoreError> {
         let s = &p.summary;
         let updated = sqlx::query(
-            "UPDATE incidents SET title = ?, status = ?, severity = ?, potential = ?, visibility = ?, \
-             services = ?, commander = ?, roles = ?, resolved_at = ?, updated_at = ?, version = ?, \
-             last_hash = ?, state = ?, state_format = ? WHERE number = ? AND version = ?",
+            "UPDATE incidents SET title = $1, status = $2, severity = $3, potential = $4, visibility = $5, \
+             services = $6, commander = $7, roles = $8, resolved_at = $9, updated_at = $10, version = $11, \
+             last_hash = $12, state = $13, state_format = $14 WHERE number = $15 AND version = $16",
         )
         .bind(&s.title)
         .bind(s.status.as_str())
@@ -272,7 +201,7 @@ impl SqliteTx {
         for row in rows {
             let position: i64 = sqlx::query_scalar(
                 "INSERT INTO events (incident, sequence, recorded_at, actor, event_type, \
-                 event_version, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 event_version, body, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                  RETURNING position",
             )
             .bind(int(row.incident))
@@ -290,200 +219,5 @@ impl SqliteTx {
             first_position.get_or_insert(position);
         }
         first_position.ok_or_else(|| StoreError::Invalid("a write needs at least one event".into()))
-    }
-}
-
-/// The event columns in the order [`stored_event`] reads them, as a literal for `concat!`.
-macro_rules! event_columns {
-    () => {
-        "position, incident, sequence, recorded_at, actor, event_type, event_version, body, prev_hash, hash"
-    };
-}
-
-/// The projection columns [`RawSummary`] holds, as a literal for `concat!`.
-macro_rules! summary_columns {
-    () => {
-        "number, title, status, severity, potential, visibility, services, commander, roles, \
-         declared_at, resolved_at, updated_at, version"
-    };
-}
-
-fn stored_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
-    let event_version: i64 = row.try_get("event_version").map_err(db)?;
-    Ok(StoredEvent {
-        position: row.try_get("position").map_err(db)?,
-        link: StoredLink {
-            incident: count(row.try_get("incident").map_err(db)?),
-            sequence: count(row.try_get("sequence").map_err(db)?),
-            recorded_at_micros: row.try_get("recorded_at").map_err(db)?,
-            actor: row.try_get("actor").map_err(db)?,
-            event_type: row.try_get("event_type").map_err(db)?,
-            event_version: u32::try_from(event_version).unwrap_or(u32::MAX),
-            body: row.try_get("body").map_err(db)?,
-            prev_hash: row.try_get("prev_hash").map_err(db)?,
-            hash: row.try_get("hash").map_err(db)?,
-        },
-    })
-}
-
-async fn stream<'e, E>(
-    executor: E,
-    incident: IncidentNumber,
-    after_sequence: u64,
-    limit: u32,
-) -> Result<Vec<StoredEvent>, StoreError>
-where
-    E: sqlx::Executor<'e, Database = Sqlite>,
-{
-    sqlx::query(concat!(
-        "SELECT ",
-        event_columns!(),
-        " FROM events WHERE incident = ? AND sequence > ? ORDER BY sequence LIMIT ?"
-    ))
-    .bind(int(incident.0))
-    .bind(int(after_sequence))
-    .bind(i64::from(limit))
-    .fetch_all(executor)
-    .await
-    .map_err(db)?
-    .iter()
-    .map(stored_event)
-    .collect()
-}
-
-fn raw_summary(row: &SqliteRow) -> Result<RawSummary, StoreError> {
-    Ok(RawSummary {
-        number: row.try_get("number").map_err(db)?,
-        title: row.try_get("title").map_err(db)?,
-        status: row.try_get("status").map_err(db)?,
-        severity: row.try_get("severity").map_err(db)?,
-        potential: row.try_get("potential").map_err(db)?,
-        visibility: row.try_get("visibility").map_err(db)?,
-        services_json: row.try_get("services").map_err(db)?,
-        commander: row.try_get("commander").map_err(db)?,
-        roles_json: row.try_get("roles").map_err(db)?,
-        declared_at: row.try_get("declared_at").map_err(db)?,
-        resolved_at: row.try_get("resolved_at").map_err(db)?,
-        updated_at: row.try_get("updated_at").map_err(db)?,
-        version: row.try_get("version").map_err(db)?,
-    })
-}
-
-impl Store for SqliteStore {
-    async fn declare(&self, batch: NewEvents) -> Result<Appended, StoreError> {
-        self.writer
-            .submit(WriteJob {
-                kind: WriteKind::Declare,
-                batch,
-            })
-            .await
-    }
-
-    async fn append(
-        &self,
-        incident: IncidentNumber,
-        expected_version: u64,
-        batch: NewEvents,
-    ) -> Result<Appended, StoreError> {
-        self.writer
-            .submit(WriteJob {
-                kind: WriteKind::Append {
-                    incident,
-                    expected_version,
-                },
-                batch,
-            })
-            .await
-    }
-
-    async fn load(&self, incident: IncidentNumber) -> Result<Loaded, StoreError> {
-        let row =
-            sqlx::query("SELECT version, state, state_format FROM incidents WHERE number = ?")
-                .bind(int(incident.0))
-                .fetch_optional(&self.readers)
-                .await
-                .map_err(db)?
-                .ok_or(StoreError::NotFound(incident))?;
-        let version = count(row.try_get("version").map_err(db)?);
-        let snapshot: String = row.try_get("state").map_err(db)?;
-        let state = match decode_snapshot(row.try_get("state_format").map_err(db)?, &snapshot) {
-            Some(state) => state,
-            None => {
-                let mut conn = self.readers.begin().await.map_err(db)?;
-                let events = stream(&mut *conn, incident, 0, u32::MAX).await?;
-                let state = prepare::replay(&events)?;
-                return Ok(Loaded {
-                    incident,
-                    version: events.len() as u64,
-                    state,
-                });
-            }
-        };
-        Ok(Loaded {
-            incident,
-            version,
-            state,
-        })
-    }
-
-    async fn head(&self, incident: IncidentNumber) -> Result<Head, StoreError> {
-        let row = sqlx::query("SELECT version, last_hash FROM incidents WHERE number = ?")
-            .bind(int(incident.0))
-            .fetch_optional(&self.readers)
-            .await
-            .map_err(db)?
-            .ok_or(StoreError::NotFound(incident))?;
-        Ok(Head {
-            version: count(row.try_get("version").map_err(db)?),
-            last_hash: row
-                .try_get::<Option<Vec<u8>>, _>("last_hash")
-                .map_err(db)?
-                .unwrap_or_else(|| GENESIS.to_vec()),
-        })
-    }
-
-    async fn read_stream(
-        &self,
-        incident: IncidentNumber,
-        after_sequence: u64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        stream(&self.readers, incident, after_sequence, limit).await
-    }
-
-    async fn read_all(
-        &self,
-        after_position: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        sqlx::query(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM events WHERE position > ? ORDER BY position LIMIT ?"
-        ))
-        .bind(after_position)
-        .bind(i64::from(limit))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(stored_event)
-        .collect()
-    }
-
-    async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<IncidentSummary>, StoreError> {
-        sqlx::query(concat!(
-            "SELECT ",
-            summary_columns!(),
-            " FROM incidents WHERE number < ? ORDER BY number DESC LIMIT ?"
-        ))
-        .bind(query.before.map_or(i64::MAX, |before| int(before.0)))
-        .bind(i64::from(query.limit.min(1_000)))
-        .fetch_all(&self.readers)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(|row| raw_summary(row)?.into_summary())
-        .collect()
     }
 }

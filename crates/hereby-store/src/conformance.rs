@@ -99,6 +99,11 @@ fn note(text: &str) -> Command {
     }
 }
 
+/// Declares a sample incident as `alice`; for backend tests outside the story.
+pub async fn declare_sample<S: Store>(store: &S) -> IncidentNumber {
+    declare_one(store, "Sample incident").await
+}
+
 async fn declare_one<S: Store>(store: &S, title: &str) -> IncidentNumber {
     declare(
         store,

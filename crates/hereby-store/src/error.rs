@@ -25,3 +25,12 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(String),
 }
+
+/// Why a database could not be opened or migrated. The URL in it has its password removed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot open database {url}: {problem}")]
+pub struct OpenError {
+    /// The database URL, password redacted.
+    pub url: String,
+    pub problem: String,
+}

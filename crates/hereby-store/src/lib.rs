@@ -9,6 +9,7 @@ pub mod conformance;
 mod error;
 mod execute;
 pub mod prepare;
+mod sql;
 mod url;
 mod verify;
 pub mod writer;
@@ -22,7 +23,7 @@ use hereby_core::{Event, State};
 use jiff::Timestamp;
 use serde::Serialize;
 
-pub use error::StoreError;
+pub use error::{OpenError, StoreError};
 pub use execute::{ExecuteError, Outcome, declare, execute};
 pub use url::redact_url;
 pub use verify::{VerifyReport, verify_all, verify_incident};

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use hereby_store::conformance::Harness;
-use hereby_store_postgres::PgStore;
+use hereby_store_postgres::{PgStore, with_database};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,23 +17,6 @@ struct PgHarness {
     database: String,
     url: String,
     store: Option<PgStore>,
-}
-
-/// Replaces the database name in a `postgres://…/name?params` URL.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{database}", &base[..host_end]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
 }
 
 impl PgHarness {
@@ -145,22 +128,7 @@ async fn the_database_refuses_to_change_or_delete_events() {
     let Some(harness) = PgHarness::new().await else {
         return;
     };
-    hereby_store::declare(
-        harness.store(),
-        hereby_core::Command::Declare {
-            title: hereby_core::types::Title::parse("Guarded").unwrap(),
-            summary: None,
-            severity: hereby_core::types::Severity::Sev3,
-            potential: false,
-            services: vec![],
-            visibility: hereby_core::types::Visibility::Internal,
-        },
-        &hereby_core::types::UserName::parse("alice").unwrap(),
-        jiff::Timestamp::UNIX_EPOCH,
-        &hereby_core::RoleCatalogue::default(),
-    )
-    .await
-    .unwrap();
+    hereby_store::conformance::declare_sample(harness.store()).await;
     let mut conn = harness.raw().await;
     for statement in [
         "UPDATE events SET actor = 'mallory'",

@@ -90,22 +90,7 @@ async fn the_database_refuses_to_change_or_delete_events() {
 }
 
 async fn declare_one(store: &SqliteStore) {
-    hereby_store::declare(
-        store,
-        hereby_core::Command::Declare {
-            title: hereby_core::types::Title::parse("Guarded").unwrap(),
-            summary: None,
-            severity: hereby_core::types::Severity::Sev3,
-            potential: false,
-            services: vec![],
-            visibility: hereby_core::types::Visibility::Internal,
-        },
-        &hereby_core::types::UserName::parse("alice").unwrap(),
-        jiff::Timestamp::UNIX_EPOCH,
-        &hereby_core::RoleCatalogue::default(),
-    )
-    .await
-    .unwrap();
+    hereby_store::conformance::declare_sample(store).await;
 }
 
 #[tokio::test]

@@ -1,0 +1,279 @@
+//! The part of a SQL backend that is the same for SQLite and PostgreSQL, written once.
+//!
+//! Both databases take `$1`-style placeholders and share the schema's column names and types,
+//! so reading events, heads and projection rows, inserting a projection row, and the whole
+//! [`Store`](crate::Store) implementation are the same code over different sqlx types. A macro
+//! rather than generic functions keeps that code as plain as if it were written in each
+//! backend (sqlx's generic bounds would obscure it), and this crate free of sqlx.
+//!
+//! The expanding crate must depend on `sqlx`, `hereby-core` and `hereby-store`, and its store
+//! type must have the fields `readers` (a `sqlx::Pool`) and `writer` (a
+//! [`WriterHandle`](crate::writer::WriterHandle)).
+
+/// Expands the shared SQL backend code. `head_sql` is the query that reads a stream's head
+/// inside a write transaction (PostgreSQL locks the row with `FOR UPDATE`).
+#[macro_export]
+macro_rules! sql_backend_common {
+    (store: $store:ty, database: $database:ty, row: $row:ty, head_sql: $head_sql:literal $(,)?) => {
+        fn db(error: sqlx::Error) -> hereby_store::StoreError {
+            hereby_store::StoreError::Database(error.to_string())
+        }
+
+        fn int(value: u64) -> i64 {
+            i64::try_from(value).unwrap_or(i64::MAX)
+        }
+
+        fn stored_event(row: &$row) -> Result<hereby_store::StoredEvent, hereby_store::StoreError> {
+            use sqlx::Row as _;
+            let event_version: i64 = row.try_get("event_version").map_err(db)?;
+            Ok(hereby_store::StoredEvent {
+                position: row.try_get("position").map_err(db)?,
+                link: hereby_core::chain::StoredLink {
+                    incident: hereby_store::prepare::count(row.try_get("incident").map_err(db)?),
+                    sequence: hereby_store::prepare::count(row.try_get("sequence").map_err(db)?),
+                    recorded_at_micros: row.try_get("recorded_at").map_err(db)?,
+                    actor: row.try_get("actor").map_err(db)?,
+                    event_type: row.try_get("event_type").map_err(db)?,
+                    event_version: u32::try_from(event_version).unwrap_or(u32::MAX),
+                    body: row.try_get("body").map_err(db)?,
+                    prev_hash: row.try_get("prev_hash").map_err(db)?,
+                    hash: row.try_get("hash").map_err(db)?,
+                },
+            })
+        }
+
+        /// Up to `limit` events of one stream after `after_sequence`.
+        async fn stream<'e, E>(
+            executor: E,
+            incident: hereby_core::types::IncidentNumber,
+            after_sequence: u64,
+            limit: u32,
+        ) -> Result<Vec<hereby_store::StoredEvent>, hereby_store::StoreError>
+        where
+            E: sqlx::Executor<'e, Database = $database>,
+        {
+            sqlx::query(
+                "SELECT position, incident, sequence, recorded_at, actor, event_type, \
+                 event_version, body, prev_hash, hash FROM events \
+                 WHERE incident = $1 AND sequence > $2 ORDER BY sequence LIMIT $3",
+            )
+            .bind(int(incident.0))
+            .bind(int(after_sequence))
+            .bind(i64::from(limit))
+            .fetch_all(executor)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(stored_event)
+            .collect()
+        }
+
+        /// A stream's head inside a write transaction, rebuilding the state from the stream
+        /// when the snapshot is unusable.
+        async fn read_head(
+            conn: &mut <$database as sqlx::Database>::Connection,
+            incident: hereby_core::types::IncidentNumber,
+        ) -> Result<Option<hereby_store::prepare::CurrentHead>, hereby_store::StoreError> {
+            use sqlx::Row as _;
+            let Some(row) = sqlx::query($head_sql)
+                .bind(int(incident.0))
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?
+            else {
+                return Ok(None);
+            };
+            let last_hash: Vec<u8> = row.try_get("last_hash").map_err(db)?;
+            let snapshot: String = row.try_get("state").map_err(db)?;
+            let format: i64 = row.try_get("state_format").map_err(db)?;
+            let state = match hereby_store::prepare::decode_snapshot(format, &snapshot) {
+                Some(state) => state,
+                None => hereby_store::prepare::replay(&stream(&mut *conn, incident, 0, u32::MAX).await?)?,
+            };
+            Ok(Some(hereby_store::prepare::CurrentHead {
+                version: hereby_store::prepare::count(row.try_get("version").map_err(db)?),
+                last_hash: hereby_store::prepare::stored_hash(incident, &last_hash)?,
+                state,
+            }))
+        }
+
+        /// Inserts the projection row of a new incident.
+        async fn insert_incident(
+            conn: &mut <$database as sqlx::Database>::Connection,
+            p: &hereby_store::prepare::PreparedAppend,
+        ) -> Result<(), hereby_store::StoreError> {
+            let s = &p.summary;
+            sqlx::query(
+                "INSERT INTO incidents (number, title, status, severity, potential, visibility, \
+                 services, commander, roles, declared_at, resolved_at, updated_at, version, \
+                 last_hash, state, state_format) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(int(s.number.0))
+            .bind(&s.title)
+            .bind(s.status.as_str())
+            .bind(s.severity.as_str())
+            .bind(s.potential)
+            .bind(s.visibility.as_str())
+            .bind(&p.services_json)
+            .bind(&s.commander)
+            .bind(&p.roles_json)
+            .bind(s.declared_at.as_microsecond())
+            .bind(s.resolved_at.map(|t| t.as_microsecond()))
+            .bind(s.updated_at.as_microsecond())
+            .bind(int(p.version))
+            .bind(p.last_hash.as_slice())
+            .bind(&p.snapshot)
+            .bind(hereby_store::prepare::STATE_FORMAT)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+            Ok(())
+        }
+
+        fn raw_summary(row: &$row) -> Result<hereby_store::prepare::RawSummary, hereby_store::StoreError> {
+            use sqlx::Row as _;
+            Ok(hereby_store::prepare::RawSummary {
+                number: row.try_get("number").map_err(db)?,
+                title: row.try_get("title").map_err(db)?,
+                status: row.try_get("status").map_err(db)?,
+                severity: row.try_get("severity").map_err(db)?,
+                potential: row.try_get("potential").map_err(db)?,
+                visibility: row.try_get("visibility").map_err(db)?,
+                services_json: row.try_get("services").map_err(db)?,
+                commander: row.try_get("commander").map_err(db)?,
+                roles_json: row.try_get("roles").map_err(db)?,
+                declared_at: row.try_get("declared_at").map_err(db)?,
+                resolved_at: row.try_get("resolved_at").map_err(db)?,
+                updated_at: row.try_get("updated_at").map_err(db)?,
+                version: row.try_get("version").map_err(db)?,
+            })
+        }
+
+        impl hereby_store::Store for $store {
+            async fn declare(
+                &self,
+                batch: hereby_store::NewEvents,
+            ) -> Result<hereby_store::Appended, hereby_store::StoreError> {
+                self.writer
+                    .submit(hereby_store::writer::WriteJob {
+                        kind: hereby_store::writer::WriteKind::Declare,
+                        batch,
+                    })
+                    .await
+            }
+
+            async fn append(
+                &self,
+                incident: hereby_core::types::IncidentNumber,
+                expected_version: u64,
+                batch: hereby_store::NewEvents,
+            ) -> Result<hereby_store::Appended, hereby_store::StoreError> {
+                self.writer
+                    .submit(hereby_store::writer::WriteJob {
+                        kind: hereby_store::writer::WriteKind::Append {
+                            incident,
+                            expected_version,
+                        },
+                        batch,
+                    })
+                    .await
+            }
+
+            async fn load(
+                &self,
+                incident: hereby_core::types::IncidentNumber,
+            ) -> Result<hereby_store::Loaded, hereby_store::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query("SELECT version, state, state_format FROM incidents WHERE number = $1")
+                    .bind(int(incident.0))
+                    .fetch_optional(&self.readers)
+                    .await
+                    .map_err(db)?
+                    .ok_or(hereby_store::StoreError::NotFound(incident))?;
+                let snapshot: String = row.try_get("state").map_err(db)?;
+                let format: i64 = row.try_get("state_format").map_err(db)?;
+                if let Some(state) = hereby_store::prepare::decode_snapshot(format, &snapshot) {
+                    return Ok(hereby_store::Loaded {
+                        incident,
+                        version: hereby_store::prepare::count(row.try_get("version").map_err(db)?),
+                        state,
+                    });
+                }
+                // A snapshot in an older format: fold the stream inside one read transaction.
+                let mut tx = self.readers.begin().await.map_err(db)?;
+                let events = stream(&mut *tx, incident, 0, u32::MAX).await?;
+                Ok(hereby_store::Loaded {
+                    incident,
+                    version: events.len() as u64,
+                    state: hereby_store::prepare::replay(&events)?,
+                })
+            }
+
+            async fn head(
+                &self,
+                incident: hereby_core::types::IncidentNumber,
+            ) -> Result<hereby_store::Head, hereby_store::StoreError> {
+                use sqlx::Row as _;
+                let row = sqlx::query("SELECT version, last_hash FROM incidents WHERE number = $1")
+                    .bind(int(incident.0))
+                    .fetch_optional(&self.readers)
+                    .await
+                    .map_err(db)?
+                    .ok_or(hereby_store::StoreError::NotFound(incident))?;
+                Ok(hereby_store::Head {
+                    version: hereby_store::prepare::count(row.try_get("version").map_err(db)?),
+                    last_hash: row.try_get("last_hash").map_err(db)?,
+                })
+            }
+
+            async fn read_stream(
+                &self,
+                incident: hereby_core::types::IncidentNumber,
+                after_sequence: u64,
+                limit: u32,
+            ) -> Result<Vec<hereby_store::StoredEvent>, hereby_store::StoreError> {
+                stream(&self.readers, incident, after_sequence, limit).await
+            }
+
+            async fn read_all(
+                &self,
+                after_position: i64,
+                limit: u32,
+            ) -> Result<Vec<hereby_store::StoredEvent>, hereby_store::StoreError> {
+                sqlx::query(
+                    "SELECT position, incident, sequence, recorded_at, actor, event_type, \
+                     event_version, body, prev_hash, hash FROM events \
+                     WHERE position > $1 ORDER BY position LIMIT $2",
+                )
+                .bind(after_position)
+                .bind(i64::from(limit))
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(stored_event)
+                .collect()
+            }
+
+            async fn list_incidents(
+                &self,
+                query: &hereby_store::ListQuery,
+            ) -> Result<Vec<hereby_store::IncidentSummary>, hereby_store::StoreError> {
+                sqlx::query(
+                    "SELECT number, title, status, severity, potential, visibility, services, \
+                     commander, roles, declared_at, resolved_at, updated_at, version \
+                     FROM incidents WHERE number < $1 ORDER BY number DESC LIMIT $2",
+                )
+                .bind(query.before.map_or(i64::MAX, |before| int(before.0)))
+                .bind(i64::from(query.limit.min(1_000)))
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(|row| raw_summary(row)?.into_summary())
+                .collect()
+            }
+        }
+    };
+}
