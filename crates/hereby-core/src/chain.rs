@@ -100,6 +100,8 @@ pub enum BreakKind {
     Truncated { expected_version: u64, found: u64 },
     /// The stream's last hash differs from the head recorded for it.
     HeadMismatch,
+    /// The stored state or list row of the incident is not what its events add up to.
+    ProjectionMismatch,
 }
 
 impl fmt::Display for BreakKind {
@@ -126,6 +128,9 @@ impl fmt::Display for BreakKind {
                 "stream has {found} events but its head says {expected_version}"
             ),
             BreakKind::HeadMismatch => f.write_str("last hash differs from the recorded head"),
+            BreakKind::ProjectionMismatch => {
+                f.write_str("the stored incident state differs from what its events add up to")
+            }
         }
     }
 }

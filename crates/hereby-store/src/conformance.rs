@@ -657,9 +657,30 @@ pub async fn hash_chain_verifies_and_tampering_is_detected<H: Harness>(h: &H) {
         .unwrap_err();
     assert_eq!((broken.sequence, broken.kind), (2, BreakKind::HashMismatch));
 
+    // The incidents row is not hashed: a doctored snapshot or list row is caught by
+    // comparing it with the fold of the (intact) events.
+    let inc = declare_one(store, "Doctored later").await;
+    run(store, inc, "bob", 1, note("genuine")).await.unwrap();
+    assert_eq!(verify_incident(store, inc).await.unwrap(), Ok(2));
+    h.tamper("UPDATE incidents SET state = replace(state, 'SEV2', 'SEV4') WHERE number = 5")
+        .await;
+    let broken = verify_incident(store, inc).await.unwrap().unwrap_err();
+    assert_eq!(
+        (broken.sequence, broken.kind),
+        (2, BreakKind::ProjectionMismatch)
+    );
+    let inc = declare_one(store, "Renamed later").await;
+    h.tamper("UPDATE incidents SET title = 'Nothing happened' WHERE number = 6")
+        .await;
+    let broken = verify_incident(store, inc).await.unwrap().unwrap_err();
+    assert_eq!(
+        (broken.sequence, broken.kind),
+        (1, BreakKind::ProjectionMismatch)
+    );
+
     let report = verify_all(store).await.unwrap();
     let broken: Vec<u64> = report.breaks.iter().map(|b| b.incident).collect();
-    assert_eq!(broken, vec![1, 2, 3, 4]);
+    assert_eq!(broken, vec![1, 2, 3, 4, 5, 6]);
 }
 
 /// The global stream holds every event once, in commit order, numbered without gaps.

@@ -136,6 +136,28 @@ fn unusable_databases_stop_with_the_redacted_url() {
     assert_eq!(unknown.status.code(), Some(3));
     assert!(text(&unknown.stderr).contains("must start with sqlite:// or postgres://"));
 
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("notes.txt");
+    std::fs::write(
+        &garbage,
+        "this is not a database, just somebody's notes\n".repeat(200),
+    )
+    .unwrap();
+    let garbage_url = format!("sqlite://{}", garbage.display());
+    let not_a_database = hereby(&["db", "migrate", "--database-url", &garbage_url]);
+    assert_eq!(not_a_database.status.code(), Some(3));
+    let stderr = text(&not_a_database.stderr);
+    assert!(
+        stderr.starts_with(&format!("hereby: cannot open database {garbage_url}: ")),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_to_string(&garbage)
+            .unwrap()
+            .starts_with("this is not a database"),
+        "the file is left as it was"
+    );
+
     let usage = hereby(&["db", "frobnicate"]);
     assert_eq!(usage.status.code(), Some(2));
 }
