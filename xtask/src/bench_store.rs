@@ -275,6 +275,26 @@ async fn grow_stream<S: Store>(store: &S, incident: IncidentNumber, length: u64)
     Ok(())
 }
 
+/// Runs `total` operations of each of two kinds in alternating rounds and returns each kind's
+/// overall rate (operations per second). Each closure runs `n` operations and returns its rate.
+async fn alternate<A, AFut, B, BFut>(total: u64, first: A, second: B) -> Result<(f64, f64)>
+where
+    A: Fn(u64) -> AFut,
+    AFut: Future<Output = Result<f64>>,
+    B: Fn(u64) -> BFut,
+    BFut: Future<Output = Result<f64>>,
+{
+    const ROUNDS: u64 = 5;
+    let per_round = (total / ROUNDS).max(1);
+    let (mut first_seconds, mut second_seconds) = (0.0, 0.0);
+    for _ in 0..ROUNDS {
+        first_seconds += per_round as f64 / first(per_round).await?;
+        second_seconds += per_round as f64 / second(per_round).await?;
+    }
+    let done = (per_round * ROUNDS) as f64;
+    Ok((done / first_seconds, done / second_seconds))
+}
+
 fn percentile(samples: &mut [Duration], p: f64) -> f64 {
     samples.sort();
     let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
@@ -295,15 +315,26 @@ where
 
     eprintln!("  appends and plain inserts, 1 writer");
     let single = (options.appends / 4).max(100);
-    // Plain inserts and appends alternate, so that machine noise hits both alike.
-    figures.plain_1 = plain(single / 2, 1).await?;
-    figures.appends_1 = append_direct(&store, options.incidents, single, 1).await?;
-    figures.plain_1 = (figures.plain_1 + plain(single / 2, 1).await?) / 2.0;
+    // Plain inserts and appends alternate in rounds, so that the disk's drifting sync latency
+    // hits both alike; rates are total operations over total time.
+    let (plain_1, appends_1) = alternate(
+        single,
+        |n| plain(n, 1),
+        |n| append_direct(&store, options.incidents, n, 1),
+    )
+    .await?;
+    figures.plain_1 = plain_1;
+    figures.appends_1 = appends_1;
     figures.commands_1 = append_notes(&store, options.incidents, single, 1).await?;
     eprintln!("  appends and plain inserts, 16 writers");
-    figures.plain_16 = plain(options.appends / 2, 16).await?;
-    figures.appends_16 = append_direct(&store, options.incidents, options.appends, 16).await?;
-    figures.plain_16 = (figures.plain_16 + plain(options.appends / 2, 16).await?) / 2.0;
+    let (plain_16, appends_16) = alternate(
+        options.appends,
+        |n| plain(n, 16),
+        |n| append_direct(&store, options.incidents, n, 16),
+    )
+    .await?;
+    figures.plain_16 = plain_16;
+    figures.appends_16 = appends_16;
     figures.commands_16 = append_notes(&store, options.incidents, options.appends, 16).await?;
 
     eprintln!("  append cost against stream length");
