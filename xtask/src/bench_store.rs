@@ -362,6 +362,7 @@ where
             .list_incidents(&ListQuery {
                 limit: 50,
                 before: None,
+                ..ListQuery::default()
             })
             .await?;
         samples.push(started.elapsed());

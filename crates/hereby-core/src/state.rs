@@ -129,6 +129,14 @@ impl Incident {
         self.members.contains(person) || self.roles.values().any(|holders| holders.contains(person))
     }
 
+    /// Every member: role holders and people added explicitly, each once, in name order.
+    pub fn all_members(&self) -> BTreeSet<&UserName> {
+        self.members
+            .iter()
+            .chain(self.roles.values().flatten())
+            .collect()
+    }
+
     /// Follow-up items that are still open, which keep the incident from closing.
     pub fn open_follow_ups(&self) -> impl Iterator<Item = &ActionItem> {
         self.action_items

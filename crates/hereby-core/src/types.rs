@@ -346,6 +346,18 @@ named_enum!(
 );
 
 named_enum!(
+    /// What a user may do in the whole installation.
+    InstallationRole, "role" {
+        /// Reads incidents they may see.
+        Viewer => "viewer",
+        /// Also declares incidents and acts on them.
+        Responder => "responder",
+        /// Also manages users and settings, and sees every incident.
+        Admin => "admin",
+    }
+);
+
+named_enum!(
     /// What an external link points at.
     LinkKind, "kind" {
         Ticket => "ticket",

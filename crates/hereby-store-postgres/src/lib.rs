@@ -39,6 +39,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PgStore {
     readers: PgPool,
+    /// Directory writes (users, tokens): the reader pool, as any PostgreSQL connection may
+    /// write; only event appends go through the writer.
+    write_pool: PgPool,
     writer: WriterHandle,
 }
 
@@ -94,7 +97,11 @@ impl PgStore {
             .await
             .map_err(|e| fail(e.to_string()))?;
         let writer = WriterHandle::spawn(PgBackend { pool: write_pool });
-        Ok(Self { readers, writer })
+        Ok(Self {
+            write_pool: readers.clone(),
+            readers,
+            writer,
+        })
     }
 
     /// The reader pool, for diagnostics and tests.
@@ -109,6 +116,11 @@ hereby_store::sql_backend_common! {
     row: PgRow,
     // Locks the row for the rest of the transaction (after the position counter, always).
     head_sql: "SELECT version, last_hash, state, state_format FROM incidents WHERE number = $1 FOR UPDATE",
+    services_elements: "jsonb_array_elements_text(incidents.services::jsonb)",
+    // SHARE ROW EXCLUSIVE conflicts with itself and with every insert, update and delete, so
+    // no other transaction adds a user until this one ends; reads and the key-share locks of
+    // foreign key checks still pass.
+    begin_users_exclusive: "BEGIN",
 }
 
 struct PgBackend {
@@ -139,12 +151,13 @@ impl Backend for PgBackend {
         let rows = EventColumns::new(&p.rows);
         let query = sqlx::query(
             "SELECT hereby_extend_stream($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
         );
         let query = rows
             .bind(bind_incident(query, p))
             .bind(int(p.summary.number.0))
-            .bind(int(expected_version));
+            .bind(int(expected_version))
+            .bind(None::<Vec<String>>);
         let result = query
             .fetch_one(&self.pool)
             .await
@@ -232,7 +245,11 @@ impl WriteTransaction for PgTx {
             .bind(int(p.summary.number.0))
             .bind(int(expected_version));
         let positions = query.fetch_all(&mut *self.0).await.map_err(db)?;
-        first(&positions)
+        let first_position = first(&positions)?;
+        if first_position.is_some() {
+            write_members(&mut self.0, p).await?;
+        }
+        Ok(first_position)
     }
 
     async fn commit(self) -> Result<(), StoreError> {

@@ -26,6 +26,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     readers: SqlitePool,
+    /// The writer task's single connection, shared with directory writes (users, tokens),
+    /// which wait their turn between group commits.
+    write_pool: SqlitePool,
     writer: WriterHandle,
 }
 
@@ -72,8 +75,14 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(|e| fail(e.to_string()))?;
-        let writer = WriterHandle::spawn(SqliteBackend { pool: write_pool });
-        Ok(Self { readers, writer })
+        let writer = WriterHandle::spawn(SqliteBackend {
+            pool: write_pool.clone(),
+        });
+        Ok(Self {
+            readers,
+            write_pool,
+            writer,
+        })
     }
 
     /// The reader pool, for diagnostics and tests.
@@ -100,6 +109,10 @@ hereby_store::sql_backend_common! {
     row: SqliteRow,
     // The transaction already holds SQLite's write lock, so the row needs no lock of its own.
     head_sql: "SELECT version, last_hash, state, state_format FROM incidents WHERE number = $1",
+    services_elements: "json_each(incidents.services)",
+    // IMMEDIATE takes the write lock at once: no other connection or process adds a user
+    // until the transaction ends.
+    begin_users_exclusive: "BEGIN IMMEDIATE",
 }
 
 struct SqliteBackend {
@@ -151,6 +164,7 @@ impl WriteTransaction for SqliteTx {
         if !self.update_incident(p, expected_version).await? {
             return Ok(None);
         }
+        write_members(&mut self.0, p).await?;
         self.insert_events(&p.rows).await.map(Some)
     }
 

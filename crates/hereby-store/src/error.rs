@@ -1,6 +1,6 @@
 //! The errors a store reports, the same for every backend.
 
-use hereby_core::types::IncidentNumber;
+use hereby_core::types::{IncidentNumber, UserName};
 
 /// What can go wrong when reading or writing the store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,6 +15,15 @@ pub enum StoreError {
         expected: u64,
         actual: u64,
     },
+    /// There is no user with this name.
+    #[error("user {0} does not exist")]
+    UnknownUser(UserName),
+    /// There is no API token with this id.
+    #[error("token {0} does not exist")]
+    UnknownToken(i64),
+    /// A user with this name exists already.
+    #[error("user {0} already exists")]
+    UserExists(UserName),
     /// The request itself makes no sense (an empty batch, a declare without a declaration).
     #[error("invalid write: {0}")]
     Invalid(String),

@@ -6,10 +6,12 @@
 //! Backends do only SQL: hashing, folding and the projection row come from [`prepare`].
 
 pub mod conformance;
+mod directory;
 mod error;
 mod execute;
 pub mod prepare;
 mod sql;
+mod sql_directory;
 mod url;
 mod verify;
 pub mod writer;
@@ -23,6 +25,7 @@ use hereby_core::{Event, State};
 use jiff::Timestamp;
 use serde::Serialize;
 
+pub use directory::{Directory, TokenRecord, User, UserChange};
 pub use error::{OpenError, StoreError};
 pub use execute::{ExecuteError, Outcome, declare, execute};
 pub use url::redact_url;
@@ -149,6 +152,15 @@ pub struct ListQuery {
     pub limit: u32,
     /// Only incidents numbered below this one: the cursor for the next page.
     pub before: Option<IncidentNumber>,
+    /// Only these statuses; empty means any.
+    pub statuses: Vec<Status>,
+    /// Only these severities; empty means any.
+    pub severities: Vec<Severity>,
+    /// Only incidents affecting this service.
+    pub service: Option<hereby_core::types::ServiceName>,
+    /// Restricted incidents are listed only if this user is a member (holds a role or was
+    /// added). `None` lists every incident: for admins and internal jobs only.
+    pub visible_to: Option<UserName>,
 }
 
 impl Default for ListQuery {
@@ -156,6 +168,10 @@ impl Default for ListQuery {
         Self {
             limit: 50,
             before: None,
+            statuses: Vec::new(),
+            severities: Vec::new(),
+            service: None,
+            visible_to: None,
         }
     }
 }

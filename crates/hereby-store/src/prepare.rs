@@ -1,5 +1,5 @@
 //! What every backend does between reading a stream's head and writing rows: check the
-//! expected version, chain the hashes, fold the new state and build the projection row.
+//! expected version, chain the hashes, fold the new state and build the projection rows.
 //! Keeping it here means the backends differ only in SQL.
 
 use std::collections::BTreeMap;
@@ -48,6 +48,11 @@ pub struct PreparedAppend {
     /// The same summary's JSON columns.
     pub roles_json: String,
     pub services_json: String,
+    /// The `incident_members` rows after the append: every role holder and explicitly added
+    /// member, by name, each once.
+    pub members: Vec<String>,
+    /// Whether `members` differs from the rows before the append (always, for a new stream).
+    pub members_changed: bool,
     events: Vec<Event>,
     batch_actor: hereby_core::types::UserName,
     batch_at: jiff::Timestamp,
@@ -100,6 +105,7 @@ pub fn prepare_append(
         }
     }
 
+    let members_before = current.state.incident().map(member_names);
     let micros = batch.at.as_microsecond();
     let mut state = current.state;
     let mut prev_hash = current.last_hash;
@@ -146,6 +152,8 @@ pub fn prepare_append(
     let summary = summarize(incident, declared);
     let roles_json = serde_json::to_string(&summary.roles).unwrap_or_else(|_| "{}".into());
     let services_json = serde_json::to_string(&summary.services).unwrap_or_else(|_| "[]".into());
+    let members = member_names(declared);
+    let members_changed = members_before.as_ref() != Some(&members);
     let snapshot = encode_snapshot(&state)?;
     Ok(PreparedAppend {
         incident,
@@ -157,6 +165,8 @@ pub fn prepare_append(
         summary,
         roles_json,
         services_json,
+        members,
+        members_changed,
         events: batch.events.clone(),
         batch_actor: batch.actor.clone(),
         batch_at: batch.at,
@@ -164,6 +174,11 @@ pub fn prepare_append(
 }
 
 impl PreparedAppend {
+    /// Whether this append starts its stream (a declare), so no rows of it exist yet.
+    pub fn starts_stream(&self) -> bool {
+        self.rows.first().is_some_and(|row| row.sequence == 1)
+    }
+
     /// The acknowledgement, once the backend has committed the rows at `first_position`,
     /// `first_position + 1`, …
     pub fn appended(self, first_position: i64) -> Appended {
@@ -221,6 +236,15 @@ pub fn summarize(number: IncidentNumber, incident: &Incident) -> IncidentSummary
         updated_at: incident.updated_at,
         version: incident.version,
     }
+}
+
+/// The names in an incident's `incident_members` rows, sorted.
+fn member_names(incident: &Incident) -> Vec<String> {
+    incident
+        .all_members()
+        .into_iter()
+        .map(|name| name.as_str().to_owned())
+        .collect()
 }
 
 /// Serializes a state snapshot.

@@ -1,20 +1,39 @@
 //! The part of a SQL backend that is the same for SQLite and PostgreSQL, written once.
 //!
 //! Both databases take `$1`-style placeholders and share the schema's column names and types,
-//! so reading events, heads and projection rows, inserting a projection row, and the whole
-//! [`Store`](crate::Store) implementation are the same code over different sqlx types. A macro
-//! rather than generic functions keeps that code as plain as if it were written in each
-//! backend (sqlx's generic bounds would obscure it), and this crate free of sqlx.
+//! so reading events, heads and projection rows, inserting a projection row and its members,
+//! filtering lists, and the whole [`Store`](crate::Store) implementation are the same code
+//! over different sqlx types. A macro rather than generic functions keeps that code as plain
+//! as if it were written in each backend (sqlx's generic bounds would obscure it), and this
+//! crate free of sqlx.
 //!
-//! The expanding crate must depend on `sqlx`, `hereby-core` and `hereby-store`, and its store
-//! type must have the fields `readers` (a `sqlx::Pool`) and `writer` (a
-//! [`WriterHandle`](crate::writer::WriterHandle)).
+//! The expanding crate must depend on `sqlx`, `hereby-core`, `hereby-store` and `jiff`, and its
+//! store type must have the fields `readers` (a `sqlx::Pool`), `write_pool` (a pool whose
+//! connections may write, for the [`Directory`](crate::Directory) in `sql_directory.rs`) and
+//! `writer` (a [`WriterHandle`](crate::writer::WriterHandle)).
 
-/// Expands the shared SQL backend code. `head_sql` is the query that reads a stream's head
-/// inside a write transaction (PostgreSQL locks the row with `FOR UPDATE`).
+/// Expands the shared SQL backend code, the [`Directory`](crate::Directory) included.
+/// `head_sql` is the query that reads a stream's head inside a write transaction (PostgreSQL
+/// locks the row with `FOR UPDATE`); `services_elements` is the table function listing the
+/// elements of the JSON array in `incidents.services` as a column `value`;
+/// `begin_users_exclusive` is passed on to `sql_directory_common!`.
 #[macro_export]
 macro_rules! sql_backend_common {
-    (store: $store:ty, database: $database:ty, row: $row:ty, head_sql: $head_sql:literal $(,)?) => {
+    (
+        store: $store:ty,
+        database: $database:ty,
+        row: $row:ty,
+        head_sql: $head_sql:literal,
+        services_elements: $services_elements:literal,
+        begin_users_exclusive: $begin_users_exclusive:literal $(,)?
+    ) => {
+        $crate::sql_directory_common! {
+            store: $store,
+            database: $database,
+            row: $row,
+            begin_users_exclusive: $begin_users_exclusive,
+        }
+
         fn db(error: sqlx::Error) -> hereby_store::StoreError {
             hereby_store::StoreError::Database(error.to_string())
         }
@@ -97,7 +116,37 @@ macro_rules! sql_backend_common {
             }))
         }
 
-        /// Inserts the projection row of a new incident.
+        /// Replaces an incident's `incident_members` rows if the append changed them. Call
+        /// it once the `incidents` row is written, inside the same transaction.
+        async fn write_members(
+            conn: &mut <$database as sqlx::Database>::Connection,
+            p: &hereby_store::prepare::PreparedAppend,
+        ) -> Result<(), hereby_store::StoreError> {
+            if !p.members_changed {
+                return Ok(());
+            }
+            if !p.starts_stream() {
+                sqlx::query("DELETE FROM incident_members WHERE incident = $1")
+                    .bind(int(p.incident.0))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?;
+            }
+            if p.members.is_empty() {
+                return Ok(());
+            }
+            sqlx::QueryBuilder::<$database>::new("INSERT INTO incident_members (incident, person) ")
+                .push_values(&p.members, |mut row, person| {
+                    row.push_bind(int(p.incident.0)).push_bind(person.as_str());
+                })
+                .build()
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            Ok(())
+        }
+
+        /// Inserts the projection rows of a new incident: its `incidents` row and its members.
         async fn insert_incident(
             conn: &mut <$database as sqlx::Database>::Connection,
             p: &hereby_store::prepare::PreparedAppend,
@@ -128,7 +177,7 @@ macro_rules! sql_backend_common {
             .execute(&mut *conn)
             .await
             .map_err(db)?;
-            Ok(())
+            write_members(conn, p).await
         }
 
         fn raw_summary(row: &$row) -> Result<hereby_store::prepare::RawSummary, hereby_store::StoreError> {
@@ -260,19 +309,59 @@ macro_rules! sql_backend_common {
                 &self,
                 query: &hereby_store::ListQuery,
             ) -> Result<Vec<hereby_store::IncidentSummary>, hereby_store::StoreError> {
-                sqlx::query(
+                // Built from fixed fragments only; every value is bound.
+                let mut sql = sqlx::QueryBuilder::<$database>::new(
                     "SELECT number, title, status, severity, potential, visibility, services, \
                      commander, roles, declared_at, resolved_at, updated_at, version \
-                     FROM incidents WHERE number < $1 ORDER BY number DESC LIMIT $2",
-                )
-                .bind(query.before.map_or(i64::MAX, |before| int(before.0)))
-                .bind(i64::from(query.limit.min(1_000)))
-                .fetch_all(&self.readers)
-                .await
-                .map_err(db)?
-                .iter()
-                .map(|row| raw_summary(row)?.into_summary())
-                .collect()
+                     FROM incidents WHERE number < ",
+                );
+                sql.push_bind(query.before.map_or(i64::MAX, |before| int(before.0)));
+                if !query.statuses.is_empty() {
+                    sql.push(" AND status IN (");
+                    let mut list = sql.separated(", ");
+                    for status in &query.statuses {
+                        list.push_bind(status.as_str());
+                    }
+                    sql.push(")");
+                }
+                if !query.severities.is_empty() {
+                    sql.push(" AND severity IN (");
+                    let mut list = sql.separated(", ");
+                    for severity in &query.severities {
+                        list.push_bind(severity.as_str());
+                    }
+                    sql.push(")");
+                }
+                if let Some(service) = &query.service {
+                    // Whole elements of the JSON array: no pattern matching, so `_` is just `_`.
+                    sql.push(concat!(
+                        " AND EXISTS (SELECT 1 FROM ",
+                        $services_elements,
+                        " WHERE value = "
+                    ))
+                    .push_bind(service.as_str().to_owned())
+                    .push(")");
+                }
+                if let Some(user) = &query.visible_to {
+                    sql.push(" AND (visibility = ")
+                        .push_bind(hereby_core::types::Visibility::Internal.as_str())
+                        .push(
+                            " OR EXISTS (SELECT 1 FROM incident_members \
+                             WHERE incident_members.incident = incidents.number \
+                             AND incident_members.person = ",
+                        )
+                        .push_bind(user.as_str().to_owned())
+                        .push("))");
+                }
+                sql.push(" ORDER BY number DESC LIMIT ")
+                    .push_bind(i64::from(query.limit.min(1_000)));
+                sql.build()
+                    .fetch_all(&self.readers)
+                    .await
+                    .map_err(db)?
+                    .iter()
+                    .map(|row| raw_summary(row)?.into_summary())
+                    .collect()
             }
         }
     };

@@ -75,6 +75,7 @@ pub async fn verify_incident<S: Store>(
         .list_incidents(&ListQuery {
             limit: 1,
             before: Some(IncidentNumber(incident.0 + 1)),
+            ..ListQuery::default()
         })
         .await?;
     if row.first() != Some(&summarize(incident, folded)) {
@@ -92,6 +93,7 @@ pub async fn verify_all<S: Store>(store: &S) -> Result<VerifyReport, StoreError>
             .list_incidents(&ListQuery {
                 limit: PAGE,
                 before,
+                ..ListQuery::default()
             })
             .await?;
         for summary in &page {

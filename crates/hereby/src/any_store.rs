@@ -1,9 +1,11 @@
 //! One store type for the binary: SQLite or PostgreSQL, chosen by the database URL at run time.
 
-use hereby_core::types::IncidentNumber;
+use hereby_core::types::{IncidentNumber, InstallationRole, UserName};
 use hereby_store::{
-    Appended, Head, IncidentSummary, ListQuery, Loaded, NewEvents, Store, StoreError, StoredEvent,
+    Appended, Directory, Head, IncidentSummary, ListQuery, Loaded, NewEvents, Store, StoreError,
+    StoredEvent, TokenRecord, User, UserChange,
 };
+use jiff::Timestamp;
 use hereby_store_postgres::PgStore;
 use hereby_store_sqlite::SqliteStore;
 
@@ -91,5 +93,64 @@ impl Store for AnyStore {
 
     async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<IncidentSummary>, StoreError> {
         forward!(self, store => store.list_incidents(query))
+    }
+}
+
+impl Directory for AnyStore {
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        forward!(self, store => store.count_users())
+    }
+
+    async fn create_user(
+        &self,
+        name: &UserName,
+        role: InstallationRole,
+        at: Timestamp,
+    ) -> Result<User, StoreError> {
+        forward!(self, store => store.create_user(name, role, at))
+    }
+
+    async fn create_first_admin(
+        &self,
+        name: &UserName,
+        token_label: &str,
+        token_hash: [u8; 32],
+        at: Timestamp,
+    ) -> Result<Option<(User, TokenRecord)>, StoreError> {
+        forward!(self, store => store.create_first_admin(name, token_label, token_hash, at))
+    }
+
+    async fn user(&self, name: &UserName) -> Result<User, StoreError> {
+        forward!(self, store => store.user(name))
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        forward!(self, store => store.list_users())
+    }
+
+    async fn update_user(&self, name: &UserName, change: UserChange) -> Result<User, StoreError> {
+        forward!(self, store => store.update_user(name, change))
+    }
+
+    async fn create_token(
+        &self,
+        user: &UserName,
+        label: &str,
+        token_hash: [u8; 32],
+        at: Timestamp,
+    ) -> Result<TokenRecord, StoreError> {
+        forward!(self, store => store.create_token(user, label, token_hash, at))
+    }
+
+    async fn revoke_token(&self, id: i64, at: Timestamp) -> Result<TokenRecord, StoreError> {
+        forward!(self, store => store.revoke_token(id, at))
+    }
+
+    async fn list_tokens(&self, user: Option<&UserName>) -> Result<Vec<TokenRecord>, StoreError> {
+        forward!(self, store => store.list_tokens(user))
+    }
+
+    async fn authenticate(&self, token_hash: [u8; 32]) -> Result<Option<User>, StoreError> {
+        forward!(self, store => store.authenticate(token_hash))
     }
 }

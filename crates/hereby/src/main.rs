@@ -3,6 +3,8 @@
 //! 3 the database could not be opened or migrated.
 
 mod any_store;
+mod client;
+mod commands;
 mod serve;
 
 use std::net::SocketAddr;
@@ -18,17 +20,25 @@ use crate::any_store::AnyStore;
 #[derive(Debug, Parser)]
 #[command(name = "hereby", version, about, long_about = None)]
 struct Cli {
+    #[command(flatten)]
+    connection: commands::Connection,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the hereby server on a database (created and migrated on first start).
+    /// Run the hereby server on a database (created and migrated on first start; on an empty
+    /// database the first admin `admin` is created and their API token printed once).
     Serve(ServeArgs),
+    /// Create and migrate a database with its first admin, and print that admin's API token as
+    /// the only line on standard output.
+    Init(InitArgs),
     /// Administer the database directly, without a running server.
     #[command(subcommand)]
     Db(DbCommand),
+    #[command(flatten)]
+    Client(commands::ClientCommand),
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +59,15 @@ struct ServeArgs {
     /// The address to listen on; port 0 picks a free port.
     #[arg(long, env = "HEREBY_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// The first admin's user name.
+    #[arg(long, default_value = "admin")]
+    admin: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,10 +115,43 @@ async fn open(database: &DatabaseArgs) -> Result<AnyStore, ExitCode> {
 
 async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Command::Client(command) => {
+            return match commands::run(cli.connection, command).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(failure) => failure.report(),
+            };
+        }
         Command::Serve(args) => match open(&args.database).await {
             Ok(store) => serve::serve(store, args.listen).await,
             Err(code) => return code,
         },
+        Command::Init(args) => {
+            let admin = match hereby_core::types::UserName::parse(&args.admin) {
+                Ok(admin) => admin,
+                Err(error) => {
+                    eprintln!("hereby: --admin {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            let store = match open(&args.database).await {
+                Ok(store) => store,
+                Err(code) => return code,
+            };
+            match serve::first_run(&store, &admin).await {
+                Ok(serve::FirstRun::Created { token, .. }) => {
+                    println!("{}", token.reveal());
+                    Ok(())
+                }
+                Ok(serve::FirstRun::AlreadySetUp) => {
+                    eprintln!(
+                        "hereby: {} already has users; create more with an admin's token",
+                        hereby_store::redact_url(&args.database.database_url)
+                    );
+                    return ExitCode::FAILURE;
+                }
+                Err(error) => Err(error),
+            }
+        }
         Command::Db(DbCommand::Migrate(database)) => match open(&database).await {
             Ok(_) => {
                 println!(

@@ -1,82 +1,79 @@
-//! `hereby serve`: the HTTP server. Today it opens the database and answers the health checks
-//! that load balancers and orchestrators poll; the API and web UI are added to this router.
+//! `hereby serve` and `hereby init`: open the database, make sure the installation has its
+//! first admin, and run the server until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json};
-use axum::routing::get;
-use hereby_store::{ListQuery, Store};
-use serde_json::json;
+use hereby_core::RoleCatalogue;
+use hereby_core::types::UserName;
+use hereby_server::AppState;
+use hereby_server::tokens::NewToken;
+use hereby_store::Directory;
+use jiff::Timestamp;
 
 use crate::any_store::AnyStore;
 
-/// Builds the application router, apart from serving it, so tests can drive it directly.
-pub(crate) fn app(store: AnyStore) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(store)
+/// What first-run set-up did.
+pub(crate) enum FirstRun {
+    /// The installation already had users.
+    AlreadySetUp,
+    /// The first admin was created; this is their token, shown this once.
+    Created { admin: UserName, token: NewToken },
 }
 
-/// The process is up.
-async fn healthz() -> impl IntoResponse {
-    Json(json!({ "status": "ok" }))
-}
-
-/// The process can serve requests: its database answers.
-async fn readyz(State(store): State<AnyStore>) -> impl IntoResponse {
+/// Creates the first admin and their token if the installation has no user yet.
+pub(crate) async fn first_run(store: &AnyStore, admin: &UserName) -> anyhow::Result<FirstRun> {
+    if store.count_users().await? > 0 {
+        return Ok(FirstRun::AlreadySetUp);
+    }
+    let token = NewToken::generate().map_err(|e| anyhow::anyhow!("no randomness for a token: {e}"))?;
     match store
-        .list_incidents(&ListQuery {
-            limit: 1,
-            before: None,
-        })
+        .create_first_admin(admin, "first admin", token.digest(), Timestamp::now())
         .await
     {
-        Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Err(error) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                json!({ "error": { "code": "database_unavailable", "message": error.to_string() } }),
-            ),
-        ),
+        Ok(Some(_)) => Ok(FirstRun::Created {
+            admin: admin.clone(),
+            token,
+        }),
+        // Another process set the installation up at the same moment.
+        Ok(None) => Ok(FirstRun::AlreadySetUp),
+        Err(error) => Err(error.into()),
     }
 }
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
 pub(crate) async fn serve(store: AnyStore, listen: SocketAddr) -> anyhow::Result<()> {
+    let admin = UserName::parse("admin")?;
+    if let FirstRun::Created { admin, token } = first_run(&store, &admin).await? {
+        eprintln!("hereby: this is a new installation. Its first admin is `{admin}`, with this API token (shown once, store it now):");
+        println!("{}", token.reveal());
+        eprintln!("hereby: use it as `HEREBY_TOKEN` for the command-line client, or as `Authorization: Bearer <token>`.");
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr()?;
-    eprintln!("hereby is listening on http://{address} (health: /healthz, readiness: /readyz)");
-    axum::serve(listener, app(store))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    eprintln!("hereby is listening on http://{address} (API: /api/v1, health: /healthz, readiness: /readyz)");
+    let state = AppState {
+        store,
+        roles: Arc::new(RoleCatalogue::default()),
+    };
+    hereby_server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("hereby stopped");
     Ok(())
 }
 
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+        Err(_) => {
+            let _ = interrupt.await;
+        }
     }
 }

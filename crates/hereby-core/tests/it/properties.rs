@@ -295,6 +295,18 @@ fn check_invariants(state: &State, recorded: usize) -> Result<(), TestCaseError>
         prop_assert!(start <= end, "impact ends before it starts");
     }
     prop_assert!(incident.impact.start.is_some() || incident.impact.end.is_none());
+
+    // The member list the stores keep for visibility agrees with `is_member`.
+    let members = incident.all_members();
+    for name in ACTORS {
+        let person = user(name);
+        prop_assert_eq!(
+            members.contains(&person),
+            incident.is_member(&person),
+            "all_members and is_member disagree on {}",
+            name
+        );
+    }
     Ok(())
 }
 

@@ -1,0 +1,342 @@
+//! The JSON shapes of the HTTP API under `/api/v1`: what the server sends and accepts, and
+//! what the command-line client reads and writes. Plain data with serde; checking values and
+//! turning them into domain commands is the server's job, at the edge.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Every error response: `{"error": {"code": "…", "message": "…"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// A machine-readable code (a rule's rejection code, or a protocol code such as
+/// `unauthorized`, `not_found`, `malformed_json`) and a sentence for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    /// For `version_conflict`: the incident's current version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<u64>,
+}
+
+/// `POST /api/v1/incidents`: declare an incident. Only the title is required.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareRequest {
+    pub title: String,
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// `SEV1` … `SEV4`; `SEV3` when absent.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// The problem may happen but is not hurting anyone yet.
+    #[serde(default)]
+    pub potential: bool,
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// `internal` (default) or `restricted` (members and admins only).
+    #[serde(default)]
+    pub visibility: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/notes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    pub text: String,
+}
+
+/// One row of the incident list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentSummary {
+    /// `INC-7`.
+    pub id: String,
+    pub number: u64,
+    pub title: String,
+    pub status: String,
+    pub severity: String,
+    pub potential: bool,
+    pub visibility: String,
+    pub services: Vec<String>,
+    pub commander: Option<String>,
+    /// RFC 3339 timestamps.
+    pub declared_at: String,
+    pub resolved_at: Option<String>,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+/// `GET /api/v1/incidents`: a page of incidents, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentPage {
+    pub incidents: Vec<IncidentSummary>,
+    /// Pass as `before` to get the next page; absent on the last page.
+    pub next_before: Option<u64>,
+}
+
+/// Who holds a role on an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleHolders {
+    pub role: String,
+    pub name: String,
+    pub holders: Vec<String>,
+    pub duties: Vec<String>,
+}
+
+/// A hand-off waiting for the named person's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingHandoff {
+    pub from: String,
+    pub to: String,
+    pub requested_at: String,
+}
+
+/// An action item as the state document shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionItem {
+    pub item: u32,
+    pub text: String,
+    /// A user name, or `role:<key>`.
+    pub owner: String,
+    pub due: Option<String>,
+    /// `task` or `follow_up`.
+    pub kind: String,
+    /// `open`, `done` or `wont_fix`.
+    pub state: String,
+    pub tracker_url: Option<String>,
+    pub wont_fix_reason: Option<String>,
+}
+
+/// `GET /api/v1/incidents/{id}`: the incident state document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentDocument {
+    pub id: String,
+    pub number: u64,
+    /// Pass back in `If-Match` to make a write conditional on this version.
+    pub version: u64,
+    pub title: String,
+    pub summary: Option<String>,
+    pub status: String,
+    pub severity: String,
+    pub potential: bool,
+    pub visibility: String,
+    pub services: Vec<String>,
+    pub declared_at: String,
+    pub declared_by: String,
+    pub resolved_at: Option<String>,
+    pub updated_at: String,
+    pub commander: Option<String>,
+    /// Every role of the catalogue, staffed or not, in catalogue order.
+    pub roles: Vec<RoleHolders>,
+    pub pending_handoff: Option<PendingHandoff>,
+    pub impact_start: Option<String>,
+    pub impact_end: Option<String>,
+    pub action_items: Vec<ActionItem>,
+    /// People added explicitly; role holders are members through their role.
+    pub members: Vec<String>,
+}
+
+/// One event of an incident's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// Position in the global log: the `Last-Event-ID` of live streams.
+    pub position: i64,
+    pub incident: String,
+    pub sequence: u64,
+    pub at: String,
+    pub actor: String,
+    /// The event type, e.g. `note_added`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub body: Value,
+}
+
+/// `GET /api/v1/incidents/{id}/timeline`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub entries: Vec<TimelineEntry>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<u64>,
+}
+
+/// The answer to every successful write on an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteResult {
+    pub id: String,
+    pub version: u64,
+    /// The timeline entries the write added.
+    pub entries: Vec<TimelineEntry>,
+}
+
+/// `POST /api/v1/incidents/{id}/roles`: give `person` a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    pub role: String,
+    pub person: String,
+}
+
+/// `POST /api/v1/incidents/{id}/handoff`: the IC asks `to` to take over command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffRequest {
+    pub to: String,
+}
+
+/// A body carrying an optional or required reason (decline, resolve, call-off, hand-back).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/severity`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityRequest {
+    pub severity: String,
+    /// Unchanged when absent.
+    #[serde(default)]
+    pub potential: Option<bool>,
+    pub reason: String,
+}
+
+/// `POST /api/v1/incidents/{id}/status`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    pub status: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Close although follow-ups are open (needs a reason).
+    #[serde(default)]
+    pub override_open_follow_ups: bool,
+}
+
+/// `PUT /api/v1/incidents/{id}/impact`: RFC 3339 times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactRequest {
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default)]
+    pub end: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/operations`: a change made to production.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationRequest {
+    pub target: String,
+    pub action: String,
+    #[serde(default)]
+    pub command: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/links`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// `ticket`, `release`, `pr`, `doc` or `chat`.
+    pub kind: String,
+    pub url: String,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/action-items`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionItemRequest {
+    pub text: String,
+    /// A user name, or `role:<key>`.
+    pub owner: String,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub due: Option<String>,
+    /// `task` (default) or `follow_up`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub tracker_url: Option<String>,
+}
+
+/// `PATCH /api/v1/incidents/{id}/action-items/{item}`: absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionItemChange {
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub due: Option<String>,
+    #[serde(default)]
+    pub tracker_url: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/members`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRequest {
+    pub person: String,
+}
+
+/// A user of the installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    /// `admin`, `responder` or `viewer`.
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: String,
+}
+
+/// `POST /api/v1/users` (admins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    pub name: String,
+    /// `responder` when absent.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// `PATCH /api/v1/users/{name}` (admins): absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChangeRequest {
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// `POST /api/v1/tokens`: a token for yourself, or (admins) for `user`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub label: String,
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+/// An API token's record; the secret is never shown again after creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    pub id: i64,
+    pub user: String,
+    pub label: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// The answer to `POST /api/v1/tokens`: the only time the secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    pub token: String,
+    #[serde(flatten)]
+    pub record: Token,
+}

@@ -1,0 +1,98 @@
+//! Explicit conversions between the domain and the wire shapes of `hereby-api`.
+
+use hereby_api as api;
+use hereby_core::types::IncidentNumber;
+use hereby_core::{Incident, RoleCatalogue};
+use hereby_store::{IncidentSummary, RecordedEvent};
+use jiff::Timestamp;
+
+fn time(at: Timestamp) -> String {
+    at.to_string()
+}
+
+pub(crate) fn summary(row: &IncidentSummary) -> api::IncidentSummary {
+    api::IncidentSummary {
+        id: row.number.to_string(),
+        number: row.number.0,
+        title: row.title.clone(),
+        status: row.status.as_str().to_owned(),
+        severity: row.severity.as_str().to_owned(),
+        potential: row.potential,
+        visibility: row.visibility.as_str().to_owned(),
+        services: row.services.clone(),
+        commander: row.commander.clone(),
+        declared_at: time(row.declared_at),
+        resolved_at: row.resolved_at.map(time),
+        updated_at: time(row.updated_at),
+        version: row.version,
+    }
+}
+
+/// The incident state document.
+pub(crate) fn document(number: IncidentNumber, incident: &Incident, roles: &RoleCatalogue) -> api::IncidentDocument {
+    api::IncidentDocument {
+        id: number.to_string(),
+        number: number.0,
+        version: incident.version,
+        title: incident.title.to_string(),
+        summary: incident.summary.as_ref().map(ToString::to_string),
+        status: incident.status.as_str().to_owned(),
+        severity: incident.severity.as_str().to_owned(),
+        potential: incident.potential,
+        visibility: incident.visibility.as_str().to_owned(),
+        services: incident.services.iter().map(ToString::to_string).collect(),
+        declared_at: time(incident.declared_at),
+        declared_by: incident.declared_by.to_string(),
+        resolved_at: incident.resolved_at.map(time),
+        updated_at: time(incident.updated_at),
+        commander: incident.commander().map(ToString::to_string),
+        roles: roles
+            .roles()
+            .iter()
+            .map(|role| api::RoleHolders {
+                role: role.key.to_string(),
+                name: role.name.clone(),
+                holders: incident
+                    .holders_of(role.key.as_str())
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                duties: role.duties.clone(),
+            })
+            .collect(),
+        pending_handoff: incident.pending_handoff.as_ref().map(|pending| api::PendingHandoff {
+            from: pending.from.to_string(),
+            to: pending.to.to_string(),
+            requested_at: time(pending.requested_at),
+        }),
+        impact_start: incident.impact.start.map(time),
+        impact_end: incident.impact.end.map(time),
+        action_items: incident
+            .action_items
+            .values()
+            .map(|item| api::ActionItem {
+                item: item.item,
+                text: item.text.to_string(),
+                owner: item.owner.to_string(),
+                due: item.due.map(|due| due.to_string()),
+                kind: item.kind.as_str().to_owned(),
+                state: item.state.as_str().to_owned(),
+                tracker_url: item.tracker_url.as_ref().map(ToString::to_string),
+                wont_fix_reason: item.wont_fix_reason.as_ref().map(ToString::to_string),
+            })
+            .collect(),
+        members: incident.members.iter().map(ToString::to_string).collect(),
+    }
+}
+
+pub(crate) fn entry(event: &RecordedEvent) -> api::TimelineEntry {
+    api::TimelineEntry {
+        position: event.position,
+        incident: event.incident.to_string(),
+        sequence: event.sequence,
+        at: time(event.at),
+        actor: event.actor.to_string(),
+        event_type: event.event.event_type().to_owned(),
+        body: serde_json::from_str(&event.event.canonical_body()).unwrap_or(serde_json::Value::Null),
+    }
+}

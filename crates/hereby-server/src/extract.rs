@@ -1,0 +1,152 @@
+//! Request extractors that answer in our error shape: the JSON body, the caller behind the
+//! bearer token, and the `If-Match` version.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use hereby_core::types::InstallationRole;
+use hereby_store::{Directory, Store, User};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A JSON body; malformed JSON, wrong types and oversize bodies become our errors.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonSyntaxError(error)) => Err(ApiError::bad_request(
+                "malformed_json",
+                format!("the body is not valid JSON: {}", error.body_text()),
+            )),
+            Err(JsonRejection::JsonDataError(error)) => Err(ApiError::bad_request(
+                "invalid_body",
+                format!("the body does not have the expected fields and types: {}", error.body_text()),
+            )),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`",
+            )),
+            Err(JsonRejection::BytesRejection(error)) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the body is larger than this server accepts",
+                ))
+            }
+            Err(other) => Err(ApiError::bad_request("unreadable_body", other.body_text())),
+        }
+    }
+}
+
+/// The authenticated user making the request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub User);
+
+impl Caller {
+    /// Refuses callers whose installation role is below `needed`.
+    pub fn require(&self, needed: InstallationRole) -> Result<(), ApiError> {
+        if self.0.role >= needed {
+            return Ok(());
+        }
+        Err(ApiError::forbidden(match needed {
+            InstallationRole::Admin => "only admins can do this",
+            _ => "viewers can read incidents but not change them",
+        }))
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.0.role == InstallationRole::Admin
+    }
+}
+
+/// The digest under which a token is stored.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl<S: Store + Directory> FromRequestParts<AppState<S>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(ApiError::unauthorized)?;
+        match state.store.authenticate(token_digest(token)).await? {
+            Some(user) => Ok(Caller(user)),
+            None => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+/// The version a write is conditional on, from `If-Match: <version>` (quotes allowed).
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<u64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(header::IF_MATCH) else {
+            return Ok(IfMatch(None));
+        };
+        value
+            .to_str()
+            .ok()
+            .map(|raw| raw.trim().trim_start_matches("W/").trim_matches('"'))
+            .and_then(|raw| raw.parse::<u64>().ok())
+            .map(|version| IfMatch(Some(version)))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_if_match",
+                    "If-Match must carry an incident version, e.g. `If-Match: 12`",
+                )
+            })
+    }
+}
+
+/// A JSON body that may be left out entirely (then `T::default()`), for routes whose body
+/// carries only optional fields, such as a reason.
+#[derive(Debug, Clone)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let has_body = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|length| length.to_str().ok())
+            .is_none_or(|length| length.trim() != "0")
+            && request.headers().contains_key(header::CONTENT_TYPE);
+        if !has_body {
+            return Ok(Self(T::default()));
+        }
+        ApiJson::<T>::from_request(request, state)
+            .await
+            .map(|ApiJson(value)| Self(value))
+    }
+}

@@ -1,0 +1,28 @@
+//! `/healthz` (the process is up) and `/readyz` (its database answers).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use hereby_store::{Directory, ListQuery, Store};
+use serde_json::json;
+
+use crate::AppState;
+
+pub(crate) async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+pub(crate) async fn readyz<S: Store + Directory>(State(state): State<AppState<S>>) -> impl IntoResponse {
+    let probe = ListQuery {
+        limit: 1,
+        ..ListQuery::default()
+    };
+    match state.store.list_incidents(&probe).await {
+        Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": { "code": "database_unavailable", "message": "the database did not answer" } })),
+        ),
+    }
+}

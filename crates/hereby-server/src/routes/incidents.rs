@@ -1,0 +1,534 @@
+//! Incidents: declare, list, read the state document and the timeline, and act on them.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use hereby_api as api;
+use hereby_core::types::{
+    ActionKind, IncidentNumber, InstallationRole, InvalidValue, LinkKind, Owner, Reason, RoleKey,
+    ServiceName, Severity, Status, Target, Text, Title, Url, UserName, Visibility,
+};
+use jiff::civil::Date;
+use hereby_core::{Command, State as IncidentState};
+use hereby_store::{Directory, ListQuery, Loaded, Store, declare, execute};
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use crate::convert;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Caller, IfMatch, OptionalJson};
+use crate::AppState;
+
+/// Parses the `{id}` path segment (`INC-7` or `7`); an unparsable id is simply not found.
+fn incident_id(raw: &str) -> Result<IncidentNumber, ApiError> {
+    IncidentNumber::parse(raw).map_err(|_| ApiError::not_found(format!("incident `{raw}`")))
+}
+
+/// Loads an incident the caller may see. A restricted incident is visible to admins and its
+/// members only; to anyone else it does not exist.
+async fn visible<S: Store + Directory>(
+    state: &AppState<S>,
+    caller: &Caller,
+    incident: IncidentNumber,
+) -> Result<Loaded, ApiError> {
+    let loaded = state.store.load(incident).await?;
+    let IncidentState::Declared(declared) = &loaded.state else {
+        return Err(ApiError::not_found(incident));
+    };
+    if declared.visibility == Visibility::Restricted && !caller.is_admin() && !declared.is_member(&caller.0.name) {
+        return Err(ApiError::not_found(incident));
+    }
+    Ok(loaded)
+}
+
+/// Runs a command on an incident the caller may see and change.
+pub(crate) async fn act<S: Store + Directory>(
+    state: &AppState<S>,
+    caller: &Caller,
+    raw_id: &str,
+    if_match: IfMatch,
+    command: Command,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    caller.require(InstallationRole::Responder)?;
+    let incident = incident_id(raw_id)?;
+    visible(state, caller, incident).await?;
+    let outcome = execute(
+        &state.store,
+        incident,
+        if_match.0,
+        command,
+        &caller.0.name,
+        Timestamp::now(),
+        &state.roles,
+    )
+    .await?;
+    Ok(Json(api::WriteResult {
+        id: incident.to_string(),
+        version: outcome.appended.version,
+        entries: outcome.appended.events.iter().map(convert::entry).collect(),
+    }))
+}
+
+/// `POST /api/v1/incidents`
+pub(crate) async fn declare_incident<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    ApiJson(request): ApiJson<api::DeclareRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(InstallationRole::Responder)?;
+    let command = Command::Declare {
+        title: Title::parse(&request.title)?,
+        summary: request.summary.as_deref().map(Text::parse).transpose()?,
+        severity: request.severity.as_deref().map(Severity::parse).transpose()?.unwrap_or(Severity::Sev3),
+        potential: request.potential,
+        services: request.services.iter().map(|s| ServiceName::parse(s)).collect::<Result<_, _>>()?,
+        visibility: request.visibility.as_deref().map(Visibility::parse).transpose()?.unwrap_or(Visibility::Internal),
+    };
+    let outcome = declare(&state.store, command, &caller.0.name, Timestamp::now(), &state.roles).await?;
+    let number = outcome.appended.incident;
+    let Some(incident) = outcome.state.incident() else {
+        return Err(ApiError::not_found(number));
+    };
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/incidents/{number}")) {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok((StatusCode::CREATED, headers, Json(convert::document(number, incident, &state.roles))))
+}
+
+/// Filters and paging of `GET /api/v1/incidents`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListParams {
+    /// Comma-separated statuses, or `active` for investigating, identified and monitoring.
+    status: Option<String>,
+    /// Comma-separated severities.
+    severity: Option<String>,
+    service: Option<String>,
+    limit: Option<u32>,
+    before: Option<u64>,
+}
+
+/// `GET /api/v1/incidents`
+pub(crate) async fn list_incidents<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<api::IncidentPage>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let statuses = match params.status.as_deref() {
+        None => Vec::new(),
+        Some("active") => vec![Status::Investigating, Status::Identified, Status::Monitoring],
+        Some(list) => list.split(',').map(Status::parse).collect::<Result<_, _>>()?,
+    };
+    let severities = match params.severity.as_deref() {
+        None => Vec::new(),
+        Some(list) => list.split(',').map(Severity::parse).collect::<Result<_, _>>()?,
+    };
+    let limit = params.limit.unwrap_or(50).clamp(1, 500);
+    let query = ListQuery {
+        limit,
+        before: params.before.map(IncidentNumber),
+        statuses,
+        severities,
+        service: params.service.as_deref().map(ServiceName::parse).transpose()?,
+        visible_to: (!caller.is_admin()).then(|| caller.0.name.clone()),
+    };
+    let rows = state.store.list_incidents(&query).await?;
+    let next_before = (rows.len() == limit as usize).then(|| rows.last().map(|row| row.number.0)).flatten();
+    Ok(Json(api::IncidentPage {
+        incidents: rows.iter().map(convert::summary).collect(),
+        next_before,
+    }))
+}
+
+/// `GET /api/v1/incidents/{id}`: the state document, with its version as `ETag`.
+pub(crate) async fn show_incident<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let incident = incident_id(&id)?;
+    let loaded = visible(&state, &caller, incident).await?;
+    let Some(declared) = loaded.state.incident() else {
+        return Err(ApiError::not_found(incident));
+    };
+    let mut headers = HeaderMap::new();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", loaded.version)) {
+        headers.insert(header::ETAG, etag);
+    }
+    Ok((headers, Json(convert::document(incident, declared, &state.roles))))
+}
+
+/// Paging of `GET /api/v1/incidents/{id}/timeline`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TimelineParams {
+    after: Option<u64>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/incidents/{id}/timeline`
+pub(crate) async fn timeline<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Result<Query<TimelineParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<api::Timeline>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let incident = incident_id(&id)?;
+    visible(&state, &caller, incident).await?;
+    let limit = params.limit.unwrap_or(200).clamp(1, 1_000);
+    let stored = state.store.read_stream(incident, params.after.unwrap_or(0), limit).await?;
+    let entries = stored
+        .iter()
+        .map(|event| event.decode().map(|recorded| convert::entry(&recorded)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_after = (entries.len() == limit as usize).then(|| entries.last().map(|e| e.sequence)).flatten();
+    Ok(Json(api::Timeline { entries, next_after }))
+}
+
+/// `POST /api/v1/incidents/{id}/notes`
+pub(crate) async fn add_note<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::NoteRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::AddNote { text: Text::parse(&request.text)? };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// Parses an optional reason.
+fn reason(raw: Option<&str>) -> Result<Option<Reason>, ApiError> {
+    Ok(raw.map(Reason::parse).transpose()?)
+}
+
+/// Parses a reason the route itself requires.
+fn required_reason(raw: Option<&str>, why: &str) -> Result<Reason, ApiError> {
+    match raw {
+        Some(raw) => Ok(Reason::parse(raw)?),
+        None => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason_required",
+            format!("give a reason: {why}"),
+        )),
+    }
+}
+
+fn status_change(to: Status, reason: Option<Reason>) -> Command {
+    Command::ChangeStatus {
+        to,
+        reason,
+        override_open_follow_ups: false,
+    }
+}
+
+/// `POST /api/v1/incidents/{id}/roles`
+pub(crate) async fn assign_role<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::RoleRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::AssignRole {
+        role: RoleKey::parse(&request.role)?,
+        person: UserName::parse(&request.person)?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `DELETE /api/v1/incidents/{id}/roles/{role}/{person}`
+pub(crate) async fn unassign_role<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path((id, role, person)): Path<(String, String, String)>,
+    if_match: IfMatch,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::UnassignRole {
+        role: RoleKey::parse(&role)?,
+        person: UserName::parse(&person)?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/handoff`
+pub(crate) async fn request_handoff<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::HandoffRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::RequestHandoff { to: UserName::parse(&request.to)? };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/handoff/accept`
+pub(crate) async fn accept_handoff<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    act(&state, &caller, &id, if_match, Command::AcceptHandoff).await
+}
+
+/// `POST /api/v1/incidents/{id}/handoff/decline`
+pub(crate) async fn decline_handoff<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    OptionalJson(request): OptionalJson<api::ReasonRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::DeclineHandoff { reason: reason(request.reason.as_deref())? };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/handoff/cancel`
+pub(crate) async fn cancel_handoff<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    act(&state, &caller, &id, if_match, Command::CancelHandoff).await
+}
+
+/// `POST /api/v1/incidents/{id}/severity`
+pub(crate) async fn change_severity<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::SeverityRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let severity = Severity::parse(&request.severity)?;
+    let reason = Reason::parse(&request.reason)?;
+    let potential = match request.potential {
+        Some(potential) => potential,
+        None => {
+            let loaded = visible(&state, &caller, incident_id(&id)?).await?;
+            loaded.state.incident().is_some_and(|incident| incident.potential)
+        }
+    };
+    let command = Command::ChangeSeverity { severity, potential, reason };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/status`
+pub(crate) async fn change_status<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::StatusRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::ChangeStatus {
+        to: Status::parse(&request.status)?,
+        reason: reason(request.reason.as_deref())?,
+        override_open_follow_ups: request.override_open_follow_ups,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/resolve`: service is back to normal.
+pub(crate) async fn resolve<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    OptionalJson(request): OptionalJson<api::ReasonRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = status_change(Status::Resolved, reason(request.reason.as_deref())?);
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/call-off`: it was not an incident after all.
+pub(crate) async fn call_off<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::ReasonRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let reason = required_reason(request.reason.as_deref(), "why it is not an incident")?;
+    act(&state, &caller, &id, if_match, status_change(Status::CalledOff, Some(reason))).await
+}
+
+/// `POST /api/v1/incidents/{id}/hand-back`: back to ordinary support.
+pub(crate) async fn hand_back<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::ReasonRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let reason = required_reason(request.reason.as_deref(), "why ordinary support can take it")?;
+    act(&state, &caller, &id, if_match, status_change(Status::HandedBack, Some(reason))).await
+}
+
+fn timestamp(field: &'static str, raw: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
+    raw.map(|raw| {
+        raw.parse::<Timestamp>().map_err(|_| {
+            ApiError::from(InvalidValue {
+                field,
+                problem: format!("`{raw}` is not an RFC 3339 time like 2026-11-21T09:30:00Z"),
+            })
+        })
+    })
+    .transpose()
+}
+
+/// `PUT /api/v1/incidents/{id}/impact`
+pub(crate) async fn set_impact<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::ImpactRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::SetImpactWindow {
+        start: timestamp("start", request.start.as_deref())?,
+        end: timestamp("end", request.end.as_deref())?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/operations`
+pub(crate) async fn record_operation<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::OperationRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::RecordOperation {
+        target: Target::parse(&request.target)?,
+        action: Text::parse(&request.action)?,
+        command: request.command.as_deref().map(Text::parse).transpose()?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/links`
+pub(crate) async fn add_link<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::LinkRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::AddLink {
+        kind: LinkKind::parse(&request.kind)?,
+        url: Url::parse(&request.url)?,
+        title: request.title.as_deref().map(Title::parse).transpose()?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+fn due_date(raw: Option<&str>) -> Result<Option<Date>, ApiError> {
+    raw.map(|raw| {
+        raw.parse::<Date>().map_err(|_| {
+            ApiError::from(InvalidValue {
+                field: "due",
+                problem: format!("`{raw}` is not a date like 2026-12-01"),
+            })
+        })
+    })
+    .transpose()
+}
+
+/// `POST /api/v1/incidents/{id}/action-items`
+pub(crate) async fn add_action_item<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::ActionItemRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::AddActionItem {
+        text: Text::parse(&request.text)?,
+        owner: Owner::parse(&request.owner)?,
+        due: due_date(request.due.as_deref())?,
+        kind: request.kind.as_deref().map(ActionKind::parse).transpose()?.unwrap_or(ActionKind::Task),
+        tracker_url: request.tracker_url.as_deref().map(Url::parse).transpose()?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `PATCH /api/v1/incidents/{id}/action-items/{item}`
+pub(crate) async fn update_action_item<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path((id, item)): Path<(String, u32)>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::ActionItemChange>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::UpdateActionItem {
+        item,
+        owner: request.owner.as_deref().map(Owner::parse).transpose()?,
+        due: due_date(request.due.as_deref())?,
+        tracker_url: request.tracker_url.as_deref().map(Url::parse).transpose()?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/action-items/{item}/done`
+pub(crate) async fn complete_action_item<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path((id, item)): Path<(String, u32)>,
+    if_match: IfMatch,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    act(&state, &caller, &id, if_match, Command::CompleteActionItem { item }).await
+}
+
+/// `POST /api/v1/incidents/{id}/action-items/{item}/wont-fix`
+pub(crate) async fn wont_fix_action_item<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path((id, item)): Path<(String, u32)>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::ReasonRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let reason = required_reason(request.reason.as_deref(), "why it will not be done")?;
+    act(&state, &caller, &id, if_match, Command::WontFixActionItem { item, reason }).await
+}
+
+/// `POST /api/v1/incidents/{id}/action-items/{item}/reopen`
+pub(crate) async fn reopen_action_item<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path((id, item)): Path<(String, u32)>,
+    if_match: IfMatch,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    act(&state, &caller, &id, if_match, Command::ReopenActionItem { item }).await
+}
+
+/// `POST /api/v1/incidents/{id}/members`
+pub(crate) async fn add_member<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::MemberRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::AddMember { person: UserName::parse(&request.person)? };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `DELETE /api/v1/incidents/{id}/members/{person}`
+pub(crate) async fn remove_member<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path((id, person)): Path<(String, String)>,
+    if_match: IfMatch,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::RemoveMember { person: UserName::parse(&person)? };
+    act(&state, &caller, &id, if_match, command).await
+}

@@ -1,0 +1,5 @@
+//! The API's routes, one module per area, merged in [`crate::app`].
+
+pub(crate) mod health;
+pub(crate) mod incidents;
+pub(crate) mod users;

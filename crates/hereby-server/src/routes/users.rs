@@ -1,0 +1,169 @@
+//! Users (managed by admins) and API tokens (each user manages their own; admins any).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use hereby_api as api;
+use hereby_core::types::{InstallationRole, UserName};
+use hereby_store::{Directory, Store, TokenRecord, User, UserChange};
+use jiff::Timestamp;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Caller};
+use crate::tokens::NewToken;
+
+fn user(user: &User) -> api::User {
+    api::User {
+        name: user.name.to_string(),
+        role: user.role.as_str().to_owned(),
+        disabled: user.disabled,
+        created_at: user.created_at.to_string(),
+    }
+}
+
+fn token(record: &TokenRecord) -> api::Token {
+    api::Token {
+        id: record.id,
+        user: record.user.to_string(),
+        label: record.label.clone(),
+        created_at: record.created_at.to_string(),
+        revoked_at: record.revoked_at.map(|at| at.to_string()),
+    }
+}
+
+/// Token labels: one line, 1 to 100 characters.
+fn label(raw: &str) -> Result<String, ApiError> {
+    let label = raw.trim();
+    if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
+        return Err(ApiError::from(hereby_core::types::InvalidValue {
+            field: "label",
+            problem: "must be one line of 1 to 100 characters".into(),
+        }));
+    }
+    Ok(label.to_owned())
+}
+
+/// `GET /api/v1/me`
+pub(crate) async fn me(caller: Caller) -> Json<api::User> {
+    Json(user(&caller.0))
+}
+
+/// `GET /api/v1/users` (admins)
+pub(crate) async fn list_users<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+) -> Result<Json<Vec<api::User>>, ApiError> {
+    caller.require(InstallationRole::Admin)?;
+    let users = state.store.list_users().await?;
+    Ok(Json(users.iter().map(user).collect()))
+}
+
+/// `POST /api/v1/users` (admins)
+pub(crate) async fn create_user<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    ApiJson(request): ApiJson<api::NewUserRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(InstallationRole::Admin)?;
+    let name = UserName::parse(&request.name)?;
+    let role = request
+        .role
+        .as_deref()
+        .map(InstallationRole::parse)
+        .transpose()?
+        .unwrap_or(InstallationRole::Responder);
+    let created = state.store.create_user(&name, role, Timestamp::now()).await?;
+    Ok((StatusCode::CREATED, Json(user(&created))))
+}
+
+/// `PATCH /api/v1/users/{name}` (admins)
+pub(crate) async fn update_user<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<api::UserChangeRequest>,
+) -> Result<Json<api::User>, ApiError> {
+    caller.require(InstallationRole::Admin)?;
+    let name = UserName::parse(&name).map_err(|_| ApiError::not_found(format!("user `{name}`")))?;
+    let change = UserChange {
+        role: request.role.as_deref().map(InstallationRole::parse).transpose()?,
+        disabled: request.disabled,
+    };
+    if name == caller.0.name && (change.disabled == Some(true) || change.role.is_some_and(|r| r != InstallationRole::Admin)) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cannot_demote_self",
+            "an admin cannot disable or demote themselves; ask another admin",
+        ));
+    }
+    let updated = state.store.update_user(&name, change).await?;
+    Ok(Json(user(&updated)))
+}
+
+/// `GET /api/v1/tokens`: your tokens; admins see everyone's.
+pub(crate) async fn list_tokens<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+) -> Result<Json<Vec<api::Token>>, ApiError> {
+    let owner = (!caller.is_admin()).then_some(&caller.0.name);
+    let tokens = state.store.list_tokens(owner).await?;
+    Ok(Json(tokens.iter().map(token).collect()))
+}
+
+/// `POST /api/v1/tokens`
+pub(crate) async fn create_token<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    ApiJson(request): ApiJson<api::TokenRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let label = label(&request.label)?;
+    let owner = match request.user.as_deref() {
+        None => caller.0.name.clone(),
+        Some(raw) => {
+            let owner = UserName::parse(raw)?;
+            if owner != caller.0.name {
+                caller.require(InstallationRole::Admin)?;
+            }
+            state.store.user(&owner).await?;
+            owner
+        }
+    };
+    let secret = NewToken::generate().map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_randomness",
+            "the operating system's random source is unavailable",
+        )
+    })?;
+    let record = state
+        .store
+        .create_token(&owner, &label, secret.digest(), Timestamp::now())
+        .await?;
+    let created = api::CreatedToken {
+        token: secret.reveal().to_owned(),
+        record: token(&record),
+    };
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `DELETE /api/v1/tokens/{id}`: revoke one of your tokens (admins: any).
+pub(crate) async fn revoke_token<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<api::Token>, ApiError> {
+    let mine = state
+        .store
+        .list_tokens(Some(&caller.0.name))
+        .await?
+        .iter()
+        .any(|record| record.id == id);
+    if !mine && !caller.is_admin() {
+        // Other people's tokens do not exist for you.
+        return Err(ApiError::not_found(format!("token {id}")));
+    }
+    let revoked = state.store.revoke_token(id, Timestamp::now()).await?;
+    Ok(Json(token(&revoked)))
+}

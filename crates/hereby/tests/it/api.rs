@@ -1,0 +1,337 @@
+//! The HTTP API end to end: `hereby init` and `hereby serve` as real processes, driven over
+//! real HTTP on loopback, on SQLite and (when `HEREBY_TEST_POSTGRES_URL` is set) PostgreSQL.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// A running `hereby serve` on a database of its own, with the first admin's token.
+pub(crate) struct Server {
+    child: Child,
+    _stderr: BufReader<ChildStderr>,
+    pub(crate) address: String,
+    pub(crate) admin: String,
+    /// The PostgreSQL server and scratch database to drop afterwards.
+    scratch: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+/// Which databases to run a test on: SQLite always, PostgreSQL when configured.
+pub(crate) fn databases() -> Vec<String> {
+    let dir_free = vec!["sqlite".to_owned()];
+    match std::env::var("HEREBY_TEST_POSTGRES_URL") {
+        Ok(url) => dir_free.into_iter().chain(std::iter::once(url)).collect(),
+        Err(_) => {
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"PostgreSQL part skipped: HEREBY_TEST_POSTGRES_URL is not set\n",
+            );
+            dir_free
+        }
+    }
+}
+
+fn scratch_postgres(server_url: &str) -> (String, String) {
+    let database = format!(
+        "hereby_api_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut admin = sqlx::postgres::PgConnection::connect(server_url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    });
+    (hereby_store_postgres::with_database(server_url, &database), database)
+}
+
+impl Server {
+    pub(crate) fn start(database: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, scratch) = if database == "sqlite" {
+            (format!("sqlite://{}", dir.path().join("hereby.db").display()), None)
+        } else {
+            let (url, name) = scratch_postgres(database);
+            (url, Some((database.to_owned(), name)))
+        };
+        let init = Command::new(env!("CARGO_BIN_EXE_hereby"))
+            .args(["init", "--database-url", &url, "--admin", "root"])
+            .output()
+            .unwrap();
+        assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+        let admin = String::from_utf8(init.stdout).unwrap().trim().to_owned();
+        assert!(admin.starts_with("hby_") && !admin.contains('\n'), "{admin:?}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hereby"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let address = loop {
+            line.clear();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "serve exited before listening");
+            if let Some(rest) = line.split("http://").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        Self { child, _stderr: stderr, address, admin, scratch, _dir: dir }
+    }
+
+    /// Sends a request; returns the status and the JSON body (`Null` when empty).
+    pub(crate) fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.address);
+        if let Some(token) = token {
+            request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        let body = body.unwrap_or("");
+        if !body.is_empty() {
+            request.push_str("Content-Type: application/json\r\n");
+        }
+        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status: u16 = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let payload = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+    }
+
+    pub(crate) fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call("GET", path, Some(token), None, &[])
+    }
+
+    pub(crate) fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(token), Some(&body.to_string()), &[])
+    }
+
+    /// Creates a user with `role` (as the admin) and returns a token of theirs.
+    pub(crate) fn user(&self, name: &str, role: &str) -> String {
+        let (status, body) = self.post("/api/v1/users", &self.admin, json!({ "name": name, "role": role }));
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = self.post("/api/v1/tokens", &self.admin, json!({ "label": "tests", "user": name }));
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some((server_url, database)) = self.scratch.take() {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            runtime.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut admin) = sqlx::postgres::PgConnection::connect(&server_url).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        }
+    }
+}
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
+
+#[test]
+fn a_whole_incident_from_declare_to_resolve_with_a_hand_off() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let bob = server.user("bob", "responder");
+
+        let (status, declared) = server.post("/api/v1/incidents", &alice, json!({ "title": "Checkout fails", "severity": "SEV2", "services": ["checkout"] }));
+        assert_eq!(status, 201, "{declared}");
+        assert_eq!((declared["id"].as_str(), declared["commander"].as_str()), (Some("INC-1"), Some("alice")));
+
+        let (status, _) = server.post("/api/v1/incidents/INC-1/roles", &alice, json!({ "role": "operations", "person": "bob" }));
+        assert_eq!(status, 200);
+        let (status, body) = server.post("/api/v1/incidents/INC-1/operations", &alice, json!({ "target": "db", "action": "restart" }));
+        assert_eq!((status, code(&body)), (422, "ic_cannot_operate"), "{body}");
+        let (status, body) = server.post("/api/v1/incidents/INC-1/operations", &bob, json!({ "target": "checkout-db", "action": "failed over", "command": "pg_ctl promote" }));
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = server.post("/api/v1/incidents/INC-1/handoff", &alice, json!({ "to": "bob" }));
+        assert_eq!(status, 200);
+        let (_, document) = server.get("/api/v1/incidents/INC-1", &alice);
+        assert_eq!(document["commander"], "alice", "nothing changes until accepted");
+        let (status, body) = server.call("POST", "/api/v1/incidents/INC-1/handoff/accept", Some(&bob), None, &[]);
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = server.post("/api/v1/incidents/INC-1/severity", &bob, json!({ "severity": "SEV1", "reason": "all regions" }));
+        assert_eq!(status, 200);
+        let (status, _) = server.post("/api/v1/incidents/INC-1/notes", &alice, json!({ "text": "customers confirm recovery" }));
+        assert_eq!(status, 200);
+        let (status, body) = server.post("/api/v1/incidents/INC-1/resolve", &bob, json!({}));
+        assert_eq!(status, 200, "{body}");
+
+        let (_, document) = server.get("/api/v1/incidents/INC-1", &alice);
+        assert_eq!((document["status"].as_str(), document["severity"].as_str(), document["commander"].as_str()), (Some("resolved"), Some("SEV1"), Some("bob")));
+        let (_, timeline) = server.get("/api/v1/incidents/INC-1/timeline", &alice);
+        let types: Vec<&str> = timeline["entries"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["incident_declared", "role_assigned", "operation_recorded", "handoff_requested", "role_unassigned", "handoff_accepted", "severity_changed", "note_added", "status_changed"]);
+        let (_, list) = server.get("/api/v1/incidents?status=resolved", &alice);
+        assert_eq!(list["incidents"][0]["id"], "INC-1");
+    }
+}
+
+#[test]
+fn authentication_roles_and_restricted_incidents() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let carol = server.user("carol", "responder");
+        let dave = server.user("dave", "responder");
+        let vic = server.user("vic", "viewer");
+
+        assert_eq!(server.call("GET", "/api/v1/incidents", None, None, &[]).0, 401);
+        assert_eq!(server.get("/api/v1/incidents", "hby_not-a-token").0, 401);
+        let (status, body) = server.post("/api/v1/incidents", &vic, json!({ "title": "viewer tries" }));
+        assert_eq!((status, code(&body)), (403, "forbidden"));
+
+        let (status, _) = server.post("/api/v1/incidents", &carol, json!({ "title": "Credential leak", "visibility": "restricted" }));
+        assert_eq!(status, 201);
+        let (status, _) = server.post("/api/v1/incidents", &carol, json!({ "title": "Slow search" }));
+        assert_eq!(status, 201);
+
+        for (token, sees_restricted) in [(&carol, true), (&server.admin, true), (&dave, false), (&vic, false)] {
+            let (status, _) = server.get("/api/v1/incidents/INC-1", token);
+            assert_eq!(status, if sees_restricted { 200 } else { 404 });
+            assert_eq!(server.get("/api/v1/incidents/INC-1/timeline", token).0, if sees_restricted { 200 } else { 404 });
+            let (_, list) = server.get("/api/v1/incidents", token);
+            let ids: Vec<&str> = list["incidents"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+            assert_eq!(ids, if sees_restricted { vec!["INC-2", "INC-1"] } else { vec!["INC-2"] });
+            assert_eq!(server.get("/api/v1/incidents/INC-2", token).0, 200);
+        }
+        let (status, body) = server.post("/api/v1/incidents/INC-1/notes", &dave, json!({ "text": "let me in" }));
+        assert_eq!((status, code(&body)), (404, "not_found"), "a non-member cannot tell a restricted incident exists");
+        let (status, _) = server.post("/api/v1/incidents/INC-1/members", &carol, json!({ "person": "dave" }));
+        assert_eq!(status, 200);
+        assert_eq!(server.get("/api/v1/incidents/INC-1", &dave).0, 200);
+        assert_eq!(server.post("/api/v1/users", &carol, json!({ "name": "eve" })).0, 403);
+    }
+}
+
+#[test]
+fn bad_input_gets_the_documented_errors_and_changes_nothing() {
+    let server = Server::start("sqlite");
+    let token = server.admin.clone();
+    let (status, body) = server.call("POST", "/api/v1/incidents", Some(&token), Some("{\"title\": "), &[]);
+    assert_eq!((status, code(&body)), (400, "malformed_json"));
+    let (status, body) = server.post("/api/v1/incidents", &token, json!({ "title": 42 }));
+    assert_eq!((status, code(&body)), (400, "invalid_body"));
+    let (status, body) = server.post("/api/v1/incidents", &token, json!({ "title": "ok", "colour": "red" }));
+    assert_eq!((status, code(&body)), (400, "invalid_body"), "unknown fields are refused");
+    let (status, body) = server.post("/api/v1/incidents", &token, json!({ "title": "   " }));
+    assert_eq!((status, code(&body)), (422, "invalid_value"));
+    let (status, body) = server.post("/api/v1/incidents", &token, json!({ "title": "x", "severity": "SEV9" }));
+    assert_eq!((status, code(&body)), (422, "invalid_value"));
+    let huge = json!({ "title": "big", "summary": "x".repeat(300_000) }).to_string();
+    let (status, body) = server.call("POST", "/api/v1/incidents", Some(&token), Some(&huge), &[]);
+    assert_eq!((status, code(&body)), (413, "body_too_large"));
+    let (_, list) = server.get("/api/v1/incidents", &token);
+    assert_eq!(list["incidents"].as_array().unwrap().len(), 0, "nothing was declared");
+
+    assert_eq!(code(&server.get("/api/v1/incidents/INC-9", &token).1), "not_found");
+    assert_eq!(server.get("/api/v1/incidents/banana", &token).0, 404);
+    assert_eq!(server.get("/api/v1/nothing-here", &token).0, 404);
+    let (status, body) = server.get("/api/v1/incidents?status=sleeping", &token);
+    assert_eq!((status, code(&body)), (422, "invalid_value"));
+
+    server.post("/api/v1/incidents", &token, json!({ "title": "Versioned" }));
+    let (status, body) = server.call("POST", "/api/v1/incidents/INC-1/notes", Some(&token), Some("{\"text\":\"stale\"}"), &[("If-Match", "7")]);
+    assert_eq!((status, code(&body), body["error"]["current_version"].as_u64()), (409, "version_conflict", Some(1)));
+    let (status, body) = server.call("POST", "/api/v1/incidents/INC-1/notes", Some(&token), Some("{\"text\":\"fresh\"}"), &[("If-Match", "\"1\"")]);
+    assert_eq!((status, body["version"].as_u64()), (200, Some(2)));
+    let (status, body) = server.post("/api/v1/incidents/INC-1/call-off", &token, json!({}));
+    assert_eq!((status, code(&body)), (422, "reason_required"));
+}
+
+#[test]
+fn init_refuses_a_second_first_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hereby.db").display());
+    let first = Command::new(env!("CARGO_BIN_EXE_hereby")).args(["init", "--database-url", &url]).output().unwrap();
+    assert!(first.status.success());
+    let stdout = String::from_utf8(first.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "the token is the only line on stdout");
+    let second = Command::new(env!("CARGO_BIN_EXE_hereby")).args(["init", "--database-url", &url]).output().unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    assert!(second.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already has users"));
+}
+
+/// Runs the real CLI against `server` with `token`.
+fn cli(server: &Server, token: &str, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(["--server", &format!("http://{}", server.address), "--token", token])
+        .args(args)
+        .env_remove("HEREBY_TOKEN")
+        .env_remove("HEREBY_SERVER")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_runs_an_incident_and_reports_failures_with_exit_codes() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let bob = server.user("bob", "responder");
+
+        let (code, stdout, stderr) = cli(&server, &alice, &["declare", "Search is slow", "--severity", "SEV2", "--service", "search"]);
+        assert_eq!((code, stdout.as_str()), (0, "INC-1\n"), "{stderr}");
+        assert_eq!(cli(&server, &alice, &["note", "INC-1", "p99 at 4 s"]).0, 0);
+        assert_eq!(cli(&server, &alice, &["role", "assign", "INC-1", "operations", "bob"]).0, 0);
+        let (code, _, stderr) = cli(&server, &alice, &["act", "INC-1", "--target", "search", "--action", "restart"]);
+        assert_eq!(code, 1, "a rule refusal exits 1");
+        assert!(stderr.contains("does not perform operations"), "{stderr}");
+        assert_eq!(cli(&server, &bob, &["act", "INC-1", "--target", "search-2", "--action", "drained", "--command", "kubectl drain"]).0, 0);
+        assert_eq!(cli(&server, &alice, &["role", "handoff", "INC-1", "bob"]).0, 0);
+        assert_eq!(cli(&server, &bob, &["role", "accept", "INC-1"]).0, 0);
+        assert_eq!(cli(&server, &bob, &["resolve", "INC-1"]).0, 0);
+
+        let (code, stdout, _) = cli(&server, &alice, &["show", "INC-1", "--json"]);
+        assert_eq!(code, 0);
+        let document: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!((document["status"].as_str(), document["commander"].as_str()), (Some("resolved"), Some("bob")));
+        let (_, text, _) = cli(&server, &alice, &["show", "INC-1"]);
+        assert!(text.starts_with("INC-1  Search is slow\nstatus resolved · SEV2"), "{text}");
+        let (_, listed, _) = cli(&server, &alice, &["list"]);
+        assert_eq!(listed.trim(), "no incidents", "resolved incidents are not active");
+        let (_, listed, _) = cli(&server, &alice, &["list", "--all"]);
+        assert!(listed.lines().nth(1).unwrap().starts_with("INC-1    SEV2  resolved      bob"), "{listed}");
+        let (_, timeline, _) = cli(&server, &alice, &["timeline", "INC-1", "--json"]);
+        assert_eq!(serde_json::from_str::<Value>(&timeline).unwrap().as_array().unwrap().len(), 8);
+
+        assert_eq!(cli(&server, &alice, &["severity", "INC-1", "SEV7", "--reason", "x"]).0, 2, "a bad value is a usage error");
+        assert_eq!(cli(&server, &alice, &["frobnicate"]).0, 2);
+        assert_eq!(cli(&server, "hby_wrong", &["list"]).0, 3, "a bad token exits 3");
+        let unreachable = Command::new(env!("CARGO_BIN_EXE_hereby"))
+            .args(["--server", "http://127.0.0.1:1", "--token", "x", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(unreachable.status.code(), Some(3));
+        assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot reach http://127.0.0.1:1"));
+    }
+}
