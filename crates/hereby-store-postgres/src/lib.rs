@@ -3,7 +3,9 @@
 //! Each node has one writer connection fed by the group-commit writer and a pool of readers.
 //! Every write transaction first locks the `event_position` counter row, so transactions
 //! from all nodes commit one after another: global positions follow commit order without
-//! gaps, incident numbers stay gap-free, and lock order is the same everywhere (no deadlocks).
+//! gaps, incident numbers stay gap-free, and lock order is the same everywhere (no deadlocks):
+//! the counter, then the incident's row, then its `incident_members` rows. Directory writes
+//! (users, tokens) run on the reader pool and touch only tables event writes never lock.
 //! Connections run with `synchronous_commit = on` whatever the server default, so a commit
 //! that returned is on disk.
 
@@ -120,7 +122,7 @@ hereby_store::sql_backend_common! {
     // SHARE ROW EXCLUSIVE conflicts with itself and with every insert, update and delete, so
     // no other transaction adds a user until this one ends; reads and the key-share locks of
     // foreign key checks still pass.
-    begin_users_exclusive: "BEGIN",
+    begin_users_exclusive: "BEGIN; LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE",
 }
 
 struct PgBackend {
@@ -157,7 +159,7 @@ impl Backend for PgBackend {
             .bind(bind_incident(query, p))
             .bind(int(p.summary.number.0))
             .bind(int(expected_version))
-            .bind(None::<Vec<String>>);
+            .bind(p.members_changed.then_some(&p.members));
         let result = query
             .fetch_one(&self.pool)
             .await

@@ -139,6 +139,122 @@ pub(crate) enum ClientCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Record when the impact started and ended (RFC 3339, e.g. 2026-11-21T09:30:00Z).
+    Impact {
+        #[command(flatten)]
+        write: Write,
+        #[arg(long)]
+        start: Option<String>,
+        #[arg(long)]
+        end: Option<String>,
+    },
+    /// Link a ticket, release, pull request, document or chat.
+    Link {
+        #[command(flatten)]
+        write: Write,
+        /// ticket, release, pr, doc or chat.
+        kind: String,
+        url: String,
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Action items: add, update, done, won't fix, reopen, list.
+    #[command(subcommand)]
+    Action(ActionCommand),
+    /// Users of the installation (admins).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Your API tokens (admins: anyone's).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ActionCommand {
+    /// Add an action item.
+    Add {
+        #[command(flatten)]
+        write: Write,
+        text: String,
+        /// A user, or role:<key> (e.g. role:operations).
+        #[arg(long)]
+        owner: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        due: Option<String>,
+        /// A long-term follow-up (keeps the incident from closing) rather than a task.
+        #[arg(long)]
+        follow_up: bool,
+        #[arg(long)]
+        tracker: Option<String>,
+    },
+    /// Change an item's owner, due date or tracker link.
+    Update {
+        #[command(flatten)]
+        write: Write,
+        item: u32,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        due: Option<String>,
+        #[arg(long)]
+        tracker: Option<String>,
+    },
+    /// Mark an item done.
+    Done {
+        #[command(flatten)]
+        write: Write,
+        item: u32,
+    },
+    /// Decide not to do an item, saying why.
+    Wontfix {
+        #[command(flatten)]
+        write: Write,
+        item: u32,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Open a done or won't-fix item again.
+    Reopen {
+        #[command(flatten)]
+        write: Write,
+        item: u32,
+    },
+    /// List an incident's action items.
+    List { incident: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Add a user (role: viewer, responder or admin).
+    Add {
+        name: String,
+        #[arg(long, default_value = "responder")]
+        role: String,
+    },
+    /// List users.
+    List,
+    /// Disable a user: their tokens stop working; their history stays.
+    Disable { name: String },
+    /// Enable a disabled user again.
+    Enable { name: String },
+    /// Change a user's role.
+    Role { name: String, role: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create a token and print it (shown this once).
+    Create {
+        label: String,
+        /// For another user (admins).
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// List tokens.
+    List,
+    /// Revoke a token by id.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -292,6 +408,149 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         }
         ClientCommand::HandBack { write, reason } => {
             post(&client, &write, "hand-back", &api::ReasonRequest { reason: Some(reason) }, json).await?;
+        }
+        ClientCommand::Impact { write, start, end } => {
+            let path = format!("/incidents/{}/impact", encode(&write.incident));
+            let request = api::ImpactRequest { start, end };
+            let result: api::WriteResult = client.send(Method::PUT, &path, Some(&request), write.if_match).await?;
+            print_write(&result, json);
+        }
+        ClientCommand::Link { write, kind, url, title } => {
+            post(&client, &write, "links", &api::LinkRequest { kind, url, title }, json).await?;
+        }
+        ClientCommand::Action(command) => action(&client, command, json).await?,
+        ClientCommand::User(command) => user(&client, command, json).await?,
+        ClientCommand::Token(command) => token(&client, command, json).await?,
+    }
+    Ok(())
+}
+
+async fn action(client: &Client, command: ActionCommand, json: bool) -> Result<(), Failure> {
+    match command {
+        ActionCommand::Add { write, text, owner, due, follow_up, tracker } => {
+            let request = api::ActionItemRequest {
+                text,
+                owner,
+                due,
+                kind: Some(if follow_up { "follow_up" } else { "task" }.to_owned()),
+                tracker_url: tracker,
+            };
+            post(client, &write, "action-items", &request, json).await
+        }
+        ActionCommand::Update { write, item, owner, due, tracker } => {
+            let path = format!("/incidents/{}/action-items/{item}", encode(&write.incident));
+            let request = api::ActionItemChange { owner, due, tracker_url: tracker };
+            let result: api::WriteResult = client.send(Method::PATCH, &path, Some(&request), write.if_match).await?;
+            print_write(&result, json);
+            Ok(())
+        }
+        ActionCommand::Done { write, item } => {
+            post(client, &write, &format!("action-items/{item}/done"), &json!({}), json).await
+        }
+        ActionCommand::Wontfix { write, item, reason } => {
+            let request = api::ReasonRequest { reason: Some(reason) };
+            post(client, &write, &format!("action-items/{item}/wont-fix"), &request, json).await
+        }
+        ActionCommand::Reopen { write, item } => {
+            post(client, &write, &format!("action-items/{item}/reopen"), &json!({}), json).await
+        }
+        ActionCommand::List { incident } => {
+            let document: api::IncidentDocument =
+                client.send(Method::GET, &format!("/incidents/{}", encode(&incident)), NO_BODY, None).await?;
+            if json {
+                print_json(&document.action_items);
+            } else if document.action_items.is_empty() {
+                println!("no action items");
+            } else {
+                println!("{:>4}  {:<9} {:<10} {:<20} {:<11} TEXT", "ITEM", "STATE", "KIND", "OWNER", "DUE");
+                for item in &document.action_items {
+                    println!(
+                        "{:>4}  {:<9} {:<10} {:<20} {:<11} {}",
+                        item.item,
+                        item.state,
+                        item.kind,
+                        item.owner,
+                        item.due.as_deref().unwrap_or("-"),
+                        item.text
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn user(client: &Client, command: UserCommand, json: bool) -> Result<(), Failure> {
+    let changed = |role: Option<String>, disabled: Option<bool>| api::UserChangeRequest { role, disabled };
+    let result: Vec<api::User> = match command {
+        UserCommand::Add { name, role } => {
+            let request = api::NewUserRequest { name, role: Some(role) };
+            vec![client.send(Method::POST, "/users", Some(&request), None).await?]
+        }
+        UserCommand::List => client.send(Method::GET, "/users", NO_BODY, None).await?,
+        UserCommand::Disable { name } => {
+            let path = format!("/users/{}", encode(&name));
+            vec![client.send(Method::PATCH, &path, Some(&changed(None, Some(true))), None).await?]
+        }
+        UserCommand::Enable { name } => {
+            let path = format!("/users/{}", encode(&name));
+            vec![client.send(Method::PATCH, &path, Some(&changed(None, Some(false))), None).await?]
+        }
+        UserCommand::Role { name, role } => {
+            let path = format!("/users/{}", encode(&name));
+            vec![client.send(Method::PATCH, &path, Some(&changed(Some(role), None)), None).await?]
+        }
+    };
+    if json {
+        print_json(&result);
+    } else {
+        println!("{:<24} {:<10} {:<9} CREATED", "NAME", "ROLE", "STATE");
+        for user in &result {
+            let state = if user.disabled { "disabled" } else { "active" };
+            println!("{:<24} {:<10} {:<9} {}", user.name, user.role, state, user.created_at);
+        }
+    }
+    Ok(())
+}
+
+async fn token(client: &Client, command: TokenCommand, json: bool) -> Result<(), Failure> {
+    match command {
+        TokenCommand::Create { label, user } => {
+            let request = api::TokenRequest { label, user };
+            let created: api::CreatedToken = client.send(Method::POST, "/tokens", Some(&request), None).await?;
+            if json {
+                print_json(&created);
+            } else {
+                // The secret alone on stdout, so scripts can capture it.
+                println!("{}", created.token);
+                eprintln!("hereby: token {} for {} ({}); it is shown only this once", created.record.id, created.record.user, created.record.label);
+            }
+        }
+        TokenCommand::List => {
+            let tokens: Vec<api::Token> = client.send(Method::GET, "/tokens", NO_BODY, None).await?;
+            if json {
+                print_json(&tokens);
+            } else {
+                println!("{:>5}  {:<20} {:<24} {:<28} REVOKED", "ID", "USER", "LABEL", "CREATED");
+                for token in &tokens {
+                    println!(
+                        "{:>5}  {:<20} {:<24} {:<28} {}",
+                        token.id,
+                        token.user,
+                        token.label,
+                        token.created_at,
+                        token.revoked_at.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let revoked: api::Token = client.send(Method::DELETE, &format!("/tokens/{id}"), NO_BODY, None).await?;
+            if json {
+                print_json(&revoked);
+            } else {
+                println!("token {} revoked", revoked.id);
+            }
         }
     }
     Ok(())

@@ -37,6 +37,10 @@ enum Command {
     /// Administer the database directly, without a running server.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Print a shell completion script: `hereby completions bash > /etc/bash_completion.d/hereby`.
+    Completions {
+        shell: clap_complete::Shell,
+    },
     #[command(flatten)]
     Client(commands::ClientCommand),
 }
@@ -115,6 +119,11 @@ async fn open(database: &DatabaseArgs) -> Result<AnyStore, ExitCode> {
 
 async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "hereby", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
         Command::Client(command) => {
             return match commands::run(cli.connection, command).await {
                 Ok(()) => ExitCode::SUCCESS,

@@ -324,6 +324,28 @@ fn the_cli_runs_an_incident_and_reports_failures_with_exit_codes() {
         let (_, timeline, _) = cli(&server, &alice, &["timeline", "INC-1", "--json"]);
         assert_eq!(serde_json::from_str::<Value>(&timeline).unwrap().as_array().unwrap().len(), 8);
 
+        assert_eq!(cli(&server, &alice, &["action", "add", "INC-1", "Alert on p99 latency", "--owner", "role:operations", "--follow-up", "--due", "2027-01-15"]).0, 0);
+        let (_, items, _) = cli(&server, &alice, &["action", "list", "INC-1"]);
+        assert!(items.lines().nth(1).unwrap().contains("open      follow_up  role:operations      2027-01-15  Alert on p99 latency"), "{items}");
+        let (code, _, stderr) = cli(&server, &bob, &["status", "INC-1", "closed"]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("follow-up action items 1 are still open"), "{stderr}");
+        assert_eq!(cli(&server, &bob, &["action", "done", "INC-1", "1"]).0, 0);
+        assert_eq!(cli(&server, &bob, &["status", "INC-1", "closed"]).0, 0);
+
+        assert_eq!(cli(&server, &alice, &["user", "add", "zed"]).0, 3, "only admins manage users");
+        assert_eq!(cli(&server, &server.admin, &["user", "add", "zed", "--role", "viewer"]).0, 0);
+        let (code, zed_token, _) = cli(&server, &server.admin, &["token", "create", "zed laptop", "--user", "zed"]);
+        assert_eq!(code, 0);
+        let zed_token = zed_token.trim().to_owned();
+        assert_eq!(cli(&server, &zed_token, &["show", "INC-1"]).0, 0);
+        assert_eq!(cli(&server, &zed_token, &["note", "INC-1", "viewer note"]).0, 3, "viewers cannot write");
+        assert_eq!(cli(&server, &server.admin, &["user", "disable", "zed"]).0, 0);
+        assert_eq!(cli(&server, &zed_token, &["show", "INC-1"]).0, 3, "a disabled user's token stops working");
+        let (_, tokens, _) = cli(&server, &alice, &["token", "list", "--json"]);
+        let tokens: Value = serde_json::from_str(&tokens).unwrap();
+        assert_eq!(tokens.as_array().unwrap().len(), 1, "alice sees only her own token");
+
         assert_eq!(cli(&server, &alice, &["severity", "INC-1", "SEV7", "--reason", "x"]).0, 2, "a bad value is a usage error");
         assert_eq!(cli(&server, &alice, &["frobnicate"]).0, 2);
         assert_eq!(cli(&server, "hby_wrong", &["list"]).0, 3, "a bad token exits 3");
@@ -333,5 +355,15 @@ fn the_cli_runs_an_incident_and_reports_failures_with_exit_codes() {
             .unwrap();
         assert_eq!(unreachable.status.code(), Some(3));
         assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot reach http://127.0.0.1:1"));
+    }
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_hereby")).args(["completions", shell]).output().unwrap();
+        assert!(output.status.success());
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(script.contains("declare") && script.contains("handoff"), "{shell} completion lacks commands");
     }
 }
