@@ -3,17 +3,18 @@
 //! turning them into domain commands is the server's job, at the edge.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use serde_json::Value;
 
 /// Every error response: `{"error": {"code": "…", "message": "…"}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// A machine-readable code (a rule's rejection code, or a protocol code such as
 /// `unauthorized`, `not_found`, `malformed_json`) and a sentence for a person.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
@@ -23,7 +24,7 @@ pub struct ErrorDetail {
 }
 
 /// `POST /api/v1/incidents`: declare an incident. Only the title is required.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeclareRequest {
     pub title: String,
@@ -43,14 +44,14 @@ pub struct DeclareRequest {
 }
 
 /// `POST /api/v1/incidents/{id}/notes`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     pub text: String,
 }
 
 /// One row of the incident list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IncidentSummary {
     /// `INC-7`.
     pub id: String,
@@ -70,7 +71,7 @@ pub struct IncidentSummary {
 }
 
 /// `GET /api/v1/incidents`: a page of incidents, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IncidentPage {
     pub incidents: Vec<IncidentSummary>,
     /// Pass as `before` to get the next page; absent on the last page.
@@ -78,7 +79,7 @@ pub struct IncidentPage {
 }
 
 /// Who holds a role on an incident.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RoleHolders {
     pub role: String,
     pub name: String,
@@ -87,7 +88,7 @@ pub struct RoleHolders {
 }
 
 /// A hand-off waiting for the named person's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PendingHandoff {
     pub from: String,
     pub to: String,
@@ -95,7 +96,7 @@ pub struct PendingHandoff {
 }
 
 /// An action item as the state document shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ActionItem {
     pub item: u32,
     pub text: String,
@@ -111,7 +112,7 @@ pub struct ActionItem {
 }
 
 /// `GET /api/v1/incidents/{id}`: the incident state document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IncidentDocument {
     pub id: String,
     pub number: u64,
@@ -140,7 +141,7 @@ pub struct IncidentDocument {
 }
 
 /// One event of an incident's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TimelineEntry {
     /// Position in the global log: the `Last-Event-ID` of live streams.
     pub position: i64,
@@ -151,11 +152,12 @@ pub struct TimelineEntry {
     /// The event type, e.g. `note_added`.
     #[serde(rename = "type")]
     pub event_type: String,
+    #[schema(value_type = Object)]
     pub body: Value,
 }
 
 /// `GET /api/v1/incidents/{id}/timeline`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Timeline {
     pub entries: Vec<TimelineEntry>,
     /// Pass as `after` for the next page; absent on the last page.
@@ -163,7 +165,7 @@ pub struct Timeline {
 }
 
 /// The answer to every successful write on an incident.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WriteResult {
     pub id: String,
     pub version: u64,
@@ -172,7 +174,7 @@ pub struct WriteResult {
 }
 
 /// `POST /api/v1/incidents/{id}/roles`: give `person` a role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleRequest {
     pub role: String,
@@ -180,14 +182,14 @@ pub struct RoleRequest {
 }
 
 /// `POST /api/v1/incidents/{id}/handoff`: the IC asks `to` to take over command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HandoffRequest {
     pub to: String,
 }
 
 /// A body carrying an optional or required reason (decline, resolve, call-off, hand-back).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
     #[serde(default)]
@@ -195,7 +197,7 @@ pub struct ReasonRequest {
 }
 
 /// `POST /api/v1/incidents/{id}/severity`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeverityRequest {
     pub severity: String,
@@ -206,7 +208,7 @@ pub struct SeverityRequest {
 }
 
 /// `POST /api/v1/incidents/{id}/status`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     pub status: String,
@@ -218,7 +220,7 @@ pub struct StatusRequest {
 }
 
 /// `PUT /api/v1/incidents/{id}/impact`: RFC 3339 times.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImpactRequest {
     #[serde(default)]
@@ -228,7 +230,7 @@ pub struct ImpactRequest {
 }
 
 /// `POST /api/v1/incidents/{id}/operations`: a change made to production.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperationRequest {
     pub target: String,
@@ -238,7 +240,7 @@ pub struct OperationRequest {
 }
 
 /// `POST /api/v1/incidents/{id}/links`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     /// `ticket`, `release`, `pr`, `doc` or `chat`.
@@ -249,7 +251,7 @@ pub struct LinkRequest {
 }
 
 /// `POST /api/v1/incidents/{id}/action-items`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionItemRequest {
     pub text: String,
@@ -266,7 +268,7 @@ pub struct ActionItemRequest {
 }
 
 /// `PATCH /api/v1/incidents/{id}/action-items/{item}`: absent fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionItemChange {
     #[serde(default)]
@@ -278,14 +280,14 @@ pub struct ActionItemChange {
 }
 
 /// `POST /api/v1/incidents/{id}/members`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberRequest {
     pub person: String,
 }
 
 /// A user of the installation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub name: String,
     /// `admin`, `responder` or `viewer`.
@@ -295,7 +297,7 @@ pub struct User {
 }
 
 /// `POST /api/v1/users` (admins).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     pub name: String,
@@ -305,7 +307,7 @@ pub struct NewUserRequest {
 }
 
 /// `PATCH /api/v1/users/{name}` (admins): absent fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserChangeRequest {
     #[serde(default)]
@@ -315,7 +317,7 @@ pub struct UserChangeRequest {
 }
 
 /// `POST /api/v1/tokens`: a token for yourself, or (admins) for `user`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     pub label: String,
@@ -324,7 +326,7 @@ pub struct TokenRequest {
 }
 
 /// An API token's record; the secret is never shown again after creation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Token {
     pub id: i64,
     pub user: String,
@@ -334,7 +336,7 @@ pub struct Token {
 }
 
 /// The answer to `POST /api/v1/tokens`: the only time the secret is shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CreatedToken {
     pub token: String,
     #[serde(flatten)]

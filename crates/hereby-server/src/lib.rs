@@ -3,6 +3,7 @@
 //! it ([`app`] and [`serve`]), so tests drive the same router the binary serves.
 
 mod convert;
+pub mod openapi;
 pub mod error;
 pub mod extract;
 mod routes;
@@ -13,7 +14,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, patch, post, put};
+use axum::http::Method;
+use axum::routing::MethodRouter;
 use hereby_core::RoleCatalogue;
 use hereby_store::{Directory, Store};
 
@@ -36,66 +38,65 @@ impl<S: Clone> Clone for AppState<S> {
 /// The largest request body accepted, except attachments (which have their own limit).
 pub const MAX_BODY: usize = 256 * 1024;
 
-/// The application router.
+/// Every route the server serves: method, path and handler, in one table. The router is
+/// built from it, and a test checks it against the OpenAPI document both ways.
+pub fn routes<S: Store + Directory>() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
+    use axum::routing::{delete, get, patch, post, put};
+    use routes::{health, incidents as i, users as u};
+    vec![
+        (Method::GET, "/healthz", get(health::healthz)),
+        (Method::GET, "/readyz", get(health::readyz::<S>)),
+        (Method::GET, "/api/v1/openapi.json", get(openapi::openapi_json)),
+        (Method::POST, "/api/v1/incidents", post(i::declare_incident::<S>)),
+        (Method::GET, "/api/v1/incidents", get(i::list_incidents::<S>)),
+        (Method::GET, "/api/v1/incidents/{id}", get(i::show_incident::<S>)),
+        (Method::GET, "/api/v1/incidents/{id}/timeline", get(i::timeline::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/notes", post(i::add_note::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/roles", post(i::assign_role::<S>)),
+        (Method::DELETE, "/api/v1/incidents/{id}/roles/{role}/{person}", delete(i::unassign_role::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/handoff", post(i::request_handoff::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/handoff/accept", post(i::accept_handoff::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/handoff/decline", post(i::decline_handoff::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/handoff/cancel", post(i::cancel_handoff::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/severity", post(i::change_severity::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/status", post(i::change_status::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/resolve", post(i::resolve::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/call-off", post(i::call_off::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/hand-back", post(i::hand_back::<S>)),
+        (Method::PUT, "/api/v1/incidents/{id}/impact", put(i::set_impact::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/operations", post(i::record_operation::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/links", post(i::add_link::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/action-items", post(i::add_action_item::<S>)),
+        (Method::PATCH, "/api/v1/incidents/{id}/action-items/{item}", patch(i::update_action_item::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/action-items/{item}/done", post(i::complete_action_item::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/action-items/{item}/wont-fix", post(i::wont_fix_action_item::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/action-items/{item}/reopen", post(i::reopen_action_item::<S>)),
+        (Method::POST, "/api/v1/incidents/{id}/members", post(i::add_member::<S>)),
+        (Method::DELETE, "/api/v1/incidents/{id}/members/{person}", delete(i::remove_member::<S>)),
+        (Method::GET, "/api/v1/me", get(u::me)),
+        (Method::GET, "/api/v1/users", get(u::list_users::<S>)),
+        (Method::POST, "/api/v1/users", post(u::create_user::<S>)),
+        (Method::PATCH, "/api/v1/users/{name}", patch(u::update_user::<S>)),
+        (Method::GET, "/api/v1/tokens", get(u::list_tokens::<S>)),
+        (Method::POST, "/api/v1/tokens", post(u::create_token::<S>)),
+        (Method::DELETE, "/api/v1/tokens/{id}", delete(u::revoke_token::<S>)),
+    ]
+}
+
+/// The application router, built from [`routes`].
 pub fn app<S: Store + Directory>(state: AppState<S>) -> Router {
-    use routes::{health, incidents, users};
-    let api = Router::new()
-        .route(
-            "/incidents",
-            post(incidents::declare_incident::<S>).get(incidents::list_incidents::<S>),
-        )
-        .route("/incidents/{id}", get(incidents::show_incident::<S>))
-        .route("/incidents/{id}/timeline", get(incidents::timeline::<S>))
-        .route("/incidents/{id}/notes", post(incidents::add_note::<S>))
-        .route("/incidents/{id}/roles", post(incidents::assign_role::<S>))
-        .route(
-            "/incidents/{id}/roles/{role}/{person}",
-            delete(incidents::unassign_role::<S>),
-        )
-        .route("/incidents/{id}/handoff", post(incidents::request_handoff::<S>))
-        .route("/incidents/{id}/handoff/accept", post(incidents::accept_handoff::<S>))
-        .route("/incidents/{id}/handoff/decline", post(incidents::decline_handoff::<S>))
-        .route("/incidents/{id}/handoff/cancel", post(incidents::cancel_handoff::<S>))
-        .route("/incidents/{id}/severity", post(incidents::change_severity::<S>))
-        .route("/incidents/{id}/status", post(incidents::change_status::<S>))
-        .route("/incidents/{id}/resolve", post(incidents::resolve::<S>))
-        .route("/incidents/{id}/call-off", post(incidents::call_off::<S>))
-        .route("/incidents/{id}/hand-back", post(incidents::hand_back::<S>))
-        .route("/incidents/{id}/impact", put(incidents::set_impact::<S>))
-        .route("/incidents/{id}/operations", post(incidents::record_operation::<S>))
-        .route("/incidents/{id}/links", post(incidents::add_link::<S>))
-        .route("/incidents/{id}/action-items", post(incidents::add_action_item::<S>))
-        .route(
-            "/incidents/{id}/action-items/{item}",
-            patch(incidents::update_action_item::<S>),
-        )
-        .route(
-            "/incidents/{id}/action-items/{item}/done",
-            post(incidents::complete_action_item::<S>),
-        )
-        .route(
-            "/incidents/{id}/action-items/{item}/wont-fix",
-            post(incidents::wont_fix_action_item::<S>),
-        )
-        .route(
-            "/incidents/{id}/action-items/{item}/reopen",
-            post(incidents::reopen_action_item::<S>),
-        )
-        .route("/incidents/{id}/members", post(incidents::add_member::<S>))
-        .route(
-            "/incidents/{id}/members/{person}",
-            delete(incidents::remove_member::<S>),
-        )
-        .route("/me", get(users::me))
-        .route("/users", get(users::list_users::<S>).post(users::create_user::<S>))
-        .route("/users/{name}", patch(users::update_user::<S>))
-        .route("/tokens", get(users::list_tokens::<S>).post(users::create_token::<S>))
-        .route("/tokens/{id}", delete(users::revoke_token::<S>))
-        .fallback(|| async { error::ApiError::not_found("this API route") });
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz::<S>))
-        .nest("/api/v1", api)
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState<S>>)> = Vec::new();
+    for (_, path, handler) in routes::<S>() {
+        match by_path.iter_mut().find(|(known, _)| *known == path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(handler),
+            None => by_path.push((path, handler)),
+        }
+    }
+    let router = by_path
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| router.route(path, handler));
+    router
+        .fallback(|| async { error::ApiError::not_found("this route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

@@ -30,14 +30,24 @@ CREATE TABLE incident_members (
     PRIMARY KEY (incident, person)
 );
 
+-- Incidents written before this migration: their members from the projection row (role
+-- holders) and the state snapshot (people added explicitly), both equal to the fold.
+INSERT INTO incident_members (incident, person)
+SELECT incidents.number, holder.value
+FROM incidents, jsonb_each(incidents.roles::jsonb) AS role,
+    jsonb_array_elements_text(role.value) AS holder
+UNION
+SELECT incidents.number, member.value
+FROM incidents, jsonb_array_elements_text(incidents.state::jsonb -> 'members') AS member;
+
 -- `hereby_extend_stream` as in 0001, plus `p_members`: the incident's members after the
 -- append, or NULL when the append did not change them.
-DROP FUNCTION hereby_extend_stream(
+DROP FUNCTION IF EXISTS hereby_extend_stream(
     TEXT, TEXT, TEXT, BOOLEAN, TEXT, TEXT, TEXT, TEXT, BIGINT, BIGINT, BIGINT, BYTEA, TEXT,
     BIGINT, BIGINT[], BIGINT[], BIGINT[], TEXT[], TEXT[], BIGINT[], TEXT[], BYTEA[], BYTEA[],
     BIGINT, BIGINT
 );
-CREATE FUNCTION hereby_extend_stream(
+CREATE OR REPLACE FUNCTION hereby_extend_stream(
     p_title TEXT, p_status TEXT, p_severity TEXT, p_potential BOOLEAN, p_visibility TEXT,
     p_services TEXT, p_commander TEXT, p_roles TEXT, p_resolved_at BIGINT, p_updated_at BIGINT,
     p_version BIGINT, p_last_hash BYTEA, p_state TEXT, p_state_format BIGINT,

@@ -29,3 +29,12 @@ CREATE TABLE incident_members (
     person   TEXT    NOT NULL,
     PRIMARY KEY (incident, person)
 ) STRICT, WITHOUT ROWID;
+
+-- Incidents written before this migration: their members from the projection row (role
+-- holders) and the state snapshot (people added explicitly), both equal to the fold.
+INSERT INTO incident_members (incident, person)
+SELECT incidents.number, holder.value
+FROM incidents, json_each(incidents.roles) AS role, json_each(role.value) AS holder
+UNION
+SELECT incidents.number, member.value
+FROM incidents, json_each(incidents.state, '$.members') AS member;

@@ -13,8 +13,7 @@ use hereby_core::types::{
     Status, Target, Text, Title, UserName, Visibility,
 };
 use hereby_core::{
-    Command, Envelope, Event, Incident, RejectionCode, RoleCatalogue, State, event::NoteAdded,
-    evolve,
+    Command, Event, Incident, RejectionCode, RoleCatalogue, State, event::NoteAdded, evolve,
 };
 use jiff::Timestamp;
 
@@ -60,6 +59,7 @@ macro_rules! conformance_tests {
             first_admin_is_created_once_under_concurrency,
             restricted_incidents_are_listed_for_members_only,
             list_filters_combine_with_pagination,
+            migrating_an_older_database_fills_in_incident_members,
         );
     };
     (@each $harness:expr; $($name:ident),+ $(,)?) => {
@@ -209,14 +209,7 @@ async fn assert_visible_to_members<S: Store>(
     for stored in events {
         let recorded = stored.decode().unwrap();
         people.insert(recorded.actor.clone());
-        state = evolve(
-            state,
-            &Envelope {
-                at: recorded.at,
-                actor: recorded.actor,
-                event: recorded.event,
-            },
-        );
+        state = evolve(state, &recorded.into_envelope());
         if let Some(now) = state.incident() {
             people.extend(now.all_members().into_iter().cloned());
         }
@@ -1224,88 +1217,51 @@ pub async fn restricted_incidents_are_listed_for_members_only<H: Harness>(h: &H)
     )
     .await;
     let (both, only_open) = (vec![open.0, secret.0], vec![open.0]);
-    let sees = |viewer: &'static str| async move { visible(store, Some(viewer)).await };
-    assert_eq!(sees("alice").await, both, "the IC is a member");
-    assert_eq!(sees("bob").await, only_open);
-    assert_eq!(sees("erin").await, only_open);
+    assert_eq!(visible(store, Some("alice")).await, both, "the IC is a member");
+    assert_eq!(visible(store, Some("bob")).await, only_open);
+    assert_eq!(visible(store, Some("erin")).await, only_open);
     assert_eq!(visible(store, None).await, both);
 
-    let step = |actor: &'static str, minute: i64, command: Command| async move {
-        run(store, secret, actor, minute, command).await.unwrap();
+    let assign = |key: &str, person: &str| Command::AssignRole {
+        role: role(key),
+        person: user(person),
     };
-    step(
-        "alice",
-        1,
-        Command::AssignRole {
-            role: role("operations"),
-            person: user("bob"),
-        },
-    )
-    .await;
-    assert_eq!(sees("bob").await, both, "a role holder is a member");
-    step(
-        "alice",
-        2,
-        Command::AddMember {
-            person: user("carol"),
-        },
-    )
-    .await;
-    assert_eq!(sees("carol").await, both, "an added member is a member");
-    step(
-        "alice",
-        3,
-        Command::AssignRole {
-            role: role("scribe"),
-            person: user("carol"),
-        },
-    )
-    .await;
-    step(
-        "alice",
-        4,
-        Command::RemoveMember {
-            person: user("carol"),
-        },
-    )
-    .await;
-    assert_eq!(sees("carol").await, both, "still a member through a role");
-    step(
-        "alice",
-        5,
-        Command::UnassignRole {
-            role: role("scribe"),
-            person: user("carol"),
-        },
-    )
-    .await;
-    assert_eq!(sees("carol").await, only_open, "no longer a member");
-    step(
-        "alice",
-        6,
-        Command::UnassignRole {
-            role: role("operations"),
-            person: user("bob"),
-        },
-    )
-    .await;
-    assert_eq!(sees("bob").await, only_open);
-
-    // Command changes hands: the new IC becomes a member, the old one stops being one.
-    step("alice", 7, Command::RequestHandoff { to: user("dave") }).await;
-    assert_eq!(sees("dave").await, only_open, "asked, not yet a member");
-    step("dave", 8, Command::AcceptHandoff).await;
-    assert_eq!(sees("dave").await, both);
-    assert_eq!(sees("alice").await, only_open);
-    step(
-        "dave",
-        9,
-        Command::AddMember {
-            person: user("alice"),
-        },
-    )
-    .await;
-    assert_eq!(sees("alice").await, both);
+    let unassign = |key: &str, person: &str| Command::UnassignRole {
+        role: role(key),
+        person: user(person),
+    };
+    let add = |person: &str| Command::AddMember {
+        person: user(person),
+    };
+    let remove = |person: &str| Command::RemoveMember {
+        person: user(person),
+    };
+    // (actor, command, viewer, whether the viewer sees the restricted incident afterwards)
+    let steps = [
+        ("alice", assign("operations", "bob"), "bob", true),
+        ("alice", add("carol"), "carol", true),
+        ("alice", assign("scribe", "carol"), "carol", true),
+        // Still a member through the role.
+        ("alice", remove("carol"), "carol", true),
+        ("alice", unassign("scribe", "carol"), "carol", false),
+        ("alice", unassign("operations", "bob"), "bob", false),
+        // Command changes hands: the new IC becomes a member, the old one stops being one.
+        ("alice", Command::RequestHandoff { to: user("dave") }, "dave", false),
+        ("dave", Command::AcceptHandoff, "dave", true),
+        ("dave", add("erin"), "alice", false),
+        ("dave", add("alice"), "alice", true),
+    ];
+    for (minute, (actor, command, viewer, sees)) in (1..).zip(steps) {
+        let described = format!("{command:?} by {actor}");
+        run(store, secret, actor, minute, command).await.unwrap();
+        let expected = if sees { &both } else { &only_open };
+        assert_eq!(
+            &visible(store, Some(viewer)).await,
+            expected,
+            "listed for {viewer} after {described}"
+        );
+    }
+    assert_eq!(visible(store, Some("erin")).await, both);
     assert_eq!(visible(store, None).await, both);
 
     let reopened = h.reopen().await;
@@ -1313,6 +1269,49 @@ pub async fn restricted_incidents_are_listed_for_members_only<H: Harness>(h: &H)
     assert_eq!(visible(&reopened, Some("carol")).await, only_open);
     assert_consistent(store, secret).await;
     assert_consistent(store, open).await;
+}
+
+/// A database whose incidents were written before members were stored (before migration 2)
+/// gets their members when migrated: restricted incidents stay visible to their members.
+pub async fn migrating_an_older_database_fills_in_incident_members<H: Harness>(h: &H) {
+    let store = h.store();
+    let restricted = declaration_of("Older", Severity::Sev2, &["auth"], Visibility::Restricted);
+    let secret = declare_as(store, "alice", restricted).await;
+    let open = declare_one(store, "Older and internal").await;
+    for command in [
+        Command::AssignRole {
+            role: role("operations"),
+            person: user("bob"),
+        },
+        Command::AddMember {
+            person: user("carol"),
+        },
+    ] {
+        run(store, secret, "alice", 1, command).await.unwrap();
+    }
+    // Back to the schema before migration 2, keeping the incidents.
+    for statement in [
+        "DROP TABLE incident_members",
+        "DROP TABLE api_tokens",
+        "DROP TABLE users",
+        "DELETE FROM _sqlx_migrations WHERE version = 2",
+    ] {
+        h.tamper(statement).await;
+    }
+    let migrated = h.reopen().await;
+    let (both, only_open) = (vec![open.0, secret.0], vec![open.0]);
+    for (viewer, expected) in [
+        ("alice", &both),
+        ("bob", &both),
+        ("carol", &both),
+        ("dave", &only_open),
+    ] {
+        assert_eq!(&visible(&migrated, Some(viewer)).await, expected, "{viewer}");
+    }
+    run(&migrated, secret, "alice", 2, Command::RemoveMember { person: user("carol") })
+        .await
+        .unwrap();
+    assert_consistent(&migrated, secret).await;
 }
 
 /// Status, severity, service and visibility filters, alone and together, page by page.

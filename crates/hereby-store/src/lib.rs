@@ -21,7 +21,7 @@ use std::future::Future;
 use hereby_core::chain::{Hash, StoredLink};
 use hereby_core::event::DecodeError;
 use hereby_core::types::{IncidentNumber, Severity, Status, UserName, Visibility};
-use hereby_core::{Event, State};
+use hereby_core::{Envelope, Event, State};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -99,6 +99,17 @@ impl StoredEvent {
             event,
             hash,
         })
+    }
+}
+
+impl RecordedEvent {
+    /// What `evolve` folds: the event, when it was recorded and by whom.
+    pub fn into_envelope(self) -> Envelope {
+        Envelope {
+            at: self.at,
+            actor: self.actor,
+            event: self.event,
+        }
     }
 }
 

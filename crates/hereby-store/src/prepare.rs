@@ -266,15 +266,7 @@ pub fn decode_snapshot(format: i64, json: &str) -> Option<State> {
 pub fn replay(events: &[crate::StoredEvent]) -> Result<State, StoreError> {
     let mut state = State::initial();
     for stored in events {
-        let recorded = stored.decode()?;
-        state = evolve(
-            state,
-            &Envelope {
-                at: recorded.at,
-                actor: recorded.actor,
-                event: recorded.event,
-            },
-        );
+        state = evolve(state, &stored.decode()?.into_envelope());
     }
     Ok(state)
 }

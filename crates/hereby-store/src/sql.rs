@@ -316,19 +316,18 @@ macro_rules! sql_backend_common {
                      FROM incidents WHERE number < ",
                 );
                 sql.push_bind(query.before.map_or(i64::MAX, |before| int(before.0)));
-                if !query.statuses.is_empty() {
-                    sql.push(" AND status IN (");
-                    let mut list = sql.separated(", ");
-                    for status in &query.statuses {
-                        list.push_bind(status.as_str());
+                let statuses = query.statuses.iter().map(|status| status.as_str()).collect();
+                let severities = query.severities.iter().map(|severity| severity.as_str()).collect();
+                let any_of: [(&str, Vec<&'static str>); 2] =
+                    [(" AND status IN (", statuses), (" AND severity IN (", severities)];
+                for (column_in, values) in any_of {
+                    if values.is_empty() {
+                        continue;
                     }
-                    sql.push(")");
-                }
-                if !query.severities.is_empty() {
-                    sql.push(" AND severity IN (");
+                    sql.push(column_in);
                     let mut list = sql.separated(", ");
-                    for severity in &query.severities {
-                        list.push_bind(severity.as_str());
+                    for value in values {
+                        list.push_bind(value);
                     }
                     sql.push(")");
                 }

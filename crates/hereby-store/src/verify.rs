@@ -2,7 +2,7 @@
 
 use hereby_core::chain::{BreakKind, ChainBreak, ChainVerifier};
 use hereby_core::types::IncidentNumber;
-use hereby_core::{Envelope, State, evolve};
+use hereby_core::{State, evolve};
 
 use crate::prepare::summarize;
 use crate::{ListQuery, Store, StoreError};
@@ -38,15 +38,7 @@ pub async fn verify_incident<S: Store>(
                 return Ok(Err(broken));
             }
             // The link verified, so it decodes.
-            let recorded = stored.decode()?;
-            state = evolve(
-                state,
-                &Envelope {
-                    at: recorded.at,
-                    actor: recorded.actor,
-                    event: recorded.event,
-                },
-            );
+            state = evolve(state, &stored.decode()?.into_envelope());
         }
         match page.last() {
             Some(last) if page.len() == PAGE as usize => after = last.link.sequence,

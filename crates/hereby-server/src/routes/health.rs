@@ -9,10 +9,20 @@ use serde_json::json;
 
 use crate::AppState;
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process is up")))]
 pub(crate) async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The database answers"),
+        (status = 503, body = hereby_api::ErrorBody, description = "The database does not answer")
+    )
+)]
 pub(crate) async fn readyz<S: Store + Directory>(State(state): State<AppState<S>>) -> impl IntoResponse {
     let probe = ListQuery {
         limit: 1,

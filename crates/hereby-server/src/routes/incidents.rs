@@ -71,6 +71,23 @@ pub(crate) async fn act<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents",
+    tag = "incidents",
+    security(("bearer" = [])),
+    request_body = api::DeclareRequest,
+    responses(
+        (status = 201, body = api::IncidentDocument),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn declare_incident<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -111,6 +128,25 @@ pub(crate) struct ListParams {
 }
 
 /// `GET /api/v1/incidents`
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("status" = Option<String>, Query, description = "Comma-separated statuses, or `active`"),
+        ("severity" = Option<String>, Query, description = "Comma-separated severities"),
+        ("service" = Option<String>, Query),
+        ("limit" = Option<u32>, Query, description = "1 to 500; 50 when absent"),
+        ("before" = Option<u64>, Query, description = "Only incidents numbered below this: the next page cursor"),
+    ),
+    responses(
+        (status = 200, body = api::IncidentPage),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn list_incidents<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -144,6 +180,21 @@ pub(crate) async fn list_incidents<S: Store + Directory>(
 }
 
 /// `GET /api/v1/incidents/{id}`: the state document, with its version as `ETag`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    responses(
+        (status = 200, body = api::IncidentDocument),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn show_incident<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -170,6 +221,23 @@ pub(crate) struct TimelineParams {
 }
 
 /// `GET /api/v1/incidents/{id}/timeline`
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}/timeline",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+        ("after" = Option<u64>, Query, description = "Only entries after this sequence number"),
+        ("limit" = Option<u32>, Query),
+    ),
+    responses(
+        (status = 200, body = api::Timeline),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn timeline<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -190,6 +258,26 @@ pub(crate) async fn timeline<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/notes`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/notes",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::NoteRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn add_note<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -227,6 +315,26 @@ fn status_change(to: Status, reason: Option<Reason>) -> Command {
 }
 
 /// `POST /api/v1/incidents/{id}/roles`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/roles",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::RoleRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn assign_role<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -242,6 +350,27 @@ pub(crate) async fn assign_role<S: Store + Directory>(
 }
 
 /// `DELETE /api/v1/incidents/{id}/roles/{role}/{person}`
+#[utoipa::path(
+    delete,
+    path = "/api/v1/incidents/{id}/roles/{role}/{person}",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+        ("role" = String, Path),
+        ("person" = String, Path),
+    ),
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn unassign_role<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -256,6 +385,26 @@ pub(crate) async fn unassign_role<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/handoff`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/handoff",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::HandoffRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn request_handoff<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -268,6 +417,25 @@ pub(crate) async fn request_handoff<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/handoff/accept`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/handoff/accept",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn accept_handoff<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -278,6 +446,26 @@ pub(crate) async fn accept_handoff<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/handoff/decline`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/handoff/decline",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::ReasonRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn decline_handoff<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -290,6 +478,25 @@ pub(crate) async fn decline_handoff<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/handoff/cancel`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/handoff/cancel",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn cancel_handoff<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -300,6 +507,26 @@ pub(crate) async fn cancel_handoff<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/severity`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/severity",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::SeverityRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn change_severity<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -321,6 +548,26 @@ pub(crate) async fn change_severity<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/status`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/status",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::StatusRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn change_status<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -337,6 +584,26 @@ pub(crate) async fn change_status<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/resolve`: service is back to normal.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/resolve",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::ReasonRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn resolve<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -349,6 +616,26 @@ pub(crate) async fn resolve<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/call-off`: it was not an incident after all.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/call-off",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::ReasonRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn call_off<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -361,6 +648,26 @@ pub(crate) async fn call_off<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/hand-back`: back to ordinary support.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/hand-back",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::ReasonRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn hand_back<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -385,6 +692,26 @@ fn timestamp(field: &'static str, raw: Option<&str>) -> Result<Option<Timestamp>
 }
 
 /// `PUT /api/v1/incidents/{id}/impact`
+#[utoipa::path(
+    put,
+    path = "/api/v1/incidents/{id}/impact",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::ImpactRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn set_impact<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -400,6 +727,26 @@ pub(crate) async fn set_impact<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/operations`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/operations",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::OperationRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn record_operation<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -416,6 +763,26 @@ pub(crate) async fn record_operation<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/links`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/links",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::LinkRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn add_link<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -444,6 +811,26 @@ fn due_date(raw: Option<&str>) -> Result<Option<Date>, ApiError> {
 }
 
 /// `POST /api/v1/incidents/{id}/action-items`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/action-items",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::ActionItemRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn add_action_item<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -462,6 +849,27 @@ pub(crate) async fn add_action_item<S: Store + Directory>(
 }
 
 /// `PATCH /api/v1/incidents/{id}/action-items/{item}`
+#[utoipa::path(
+    patch,
+    path = "/api/v1/incidents/{id}/action-items/{item}",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+        ("item" = u32, Path, description = "The action item number"),
+    ),
+    request_body = api::ActionItemChange,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn update_action_item<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -479,6 +887,26 @@ pub(crate) async fn update_action_item<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/action-items/{item}/done`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/action-items/{item}/done",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+        ("item" = u32, Path, description = "The action item number"),
+    ),
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn complete_action_item<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -489,6 +917,27 @@ pub(crate) async fn complete_action_item<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/action-items/{item}/wont-fix`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/action-items/{item}/wont-fix",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+        ("item" = u32, Path, description = "The action item number"),
+    ),
+    request_body = api::ReasonRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn wont_fix_action_item<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -501,6 +950,26 @@ pub(crate) async fn wont_fix_action_item<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/action-items/{item}/reopen`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/action-items/{item}/reopen",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+        ("item" = u32, Path, description = "The action item number"),
+    ),
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn reopen_action_item<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -511,6 +980,26 @@ pub(crate) async fn reopen_action_item<S: Store + Directory>(
 }
 
 /// `POST /api/v1/incidents/{id}/members`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/members",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::MemberRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn add_member<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -523,6 +1012,26 @@ pub(crate) async fn add_member<S: Store + Directory>(
 }
 
 /// `DELETE /api/v1/incidents/{id}/members/{person}`
+#[utoipa::path(
+    delete,
+    path = "/api/v1/incidents/{id}/members/{person}",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+        ("person" = String, Path),
+    ),
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn remove_member<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,

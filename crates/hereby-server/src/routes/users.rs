@@ -46,11 +46,35 @@ fn label(raw: &str) -> Result<String, ApiError> {
 }
 
 /// `GET /api/v1/me`
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = api::User),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn me(caller: Caller) -> Json<api::User> {
     Json(user(&caller.0))
 }
 
 /// `GET /api/v1/users` (admins)
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<api::User>),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn list_users<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -61,6 +85,23 @@ pub(crate) async fn list_users<S: Store + Directory>(
 }
 
 /// `POST /api/v1/users` (admins)
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = api::NewUserRequest,
+    responses(
+        (status = 201, body = api::User),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn create_user<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -79,6 +120,26 @@ pub(crate) async fn create_user<S: Store + Directory>(
 }
 
 /// `PATCH /api/v1/users/{name}` (admins)
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{name}",
+    tag = "users",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path),
+    ),
+    request_body = api::UserChangeRequest,
+    responses(
+        (status = 200, body = api::User),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn update_user<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -103,6 +164,18 @@ pub(crate) async fn update_user<S: Store + Directory>(
 }
 
 /// `GET /api/v1/tokens`: your tokens; admins see everyone's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<api::Token>),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn list_tokens<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -113,6 +186,23 @@ pub(crate) async fn list_tokens<S: Store + Directory>(
 }
 
 /// `POST /api/v1/tokens`
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = api::TokenRequest,
+    responses(
+        (status = 201, body = api::CreatedToken),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn create_token<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
@@ -149,6 +239,25 @@ pub(crate) async fn create_token<S: Store + Directory>(
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revoke one of your tokens (admins: any).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "users",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The token id"),
+    ),
+    responses(
+        (status = 200, body = api::Token),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
 pub(crate) async fn revoke_token<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,

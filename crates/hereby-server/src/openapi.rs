@@ -1,0 +1,79 @@
+//! The OpenAPI 3 document of the API, generated from the handlers' annotations and served at
+//! `/api/v1/openapi.json`.
+
+use axum::Json;
+use hereby_api as api;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{health, incidents, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hereby",
+        description = "Declare incidents, run the response, learn from it. Every call under /api/v1 \
+                       needs `Authorization: Bearer <token>`. Errors are \
+                       `{\"error\": {\"code\", \"message\"}}`; writes may carry `If-Match: <version>`.",
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        openapi_json,
+        incidents::declare_incident,
+        incidents::list_incidents,
+        incidents::show_incident,
+        incidents::timeline,
+        incidents::add_note,
+        incidents::assign_role,
+        incidents::unassign_role,
+        incidents::request_handoff,
+        incidents::accept_handoff,
+        incidents::decline_handoff,
+        incidents::cancel_handoff,
+        incidents::change_severity,
+        incidents::change_status,
+        incidents::resolve,
+        incidents::call_off,
+        incidents::hand_back,
+        incidents::set_impact,
+        incidents::record_operation,
+        incidents::add_link,
+        incidents::add_action_item,
+        incidents::update_action_item,
+        incidents::complete_action_item,
+        incidents::wont_fix_action_item,
+        incidents::reopen_action_item,
+        incidents::add_member,
+        incidents::remove_member,
+        users::me,
+        users::list_users,
+        users::create_user,
+        users::update_user,
+        users::list_tokens,
+        users::create_token,
+        users::revoke_token,
+    ),
+    components(schemas(api::ErrorBody, api::ErrorDetail)),
+    modifiers(&BearerToken),
+)]
+pub struct ApiDoc;
+
+/// Declares the bearer-token scheme the operations refer to.
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document as served.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "This document")))]
+pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
