@@ -24,6 +24,17 @@ use hereby_store::{Directory, Store};
 pub struct AppState<S> {
     pub store: S,
     pub roles: Arc<RoleCatalogue>,
+    pub live: Live,
+}
+
+impl<S> AppState<S> {
+    pub fn new(store: S, roles: RoleCatalogue) -> Self {
+        Self {
+            store,
+            roles: Arc::new(roles),
+            live: Live::default(),
+        }
+    }
 }
 
 impl<S: Clone> Clone for AppState<S> {
@@ -31,7 +42,35 @@ impl<S: Clone> Clone for AppState<S> {
         Self {
             store: self.store.clone(),
             roles: self.roles.clone(),
+            live: self.live.clone(),
         }
+    }
+}
+
+/// Wakes live streams when this server appends: it carries the newest position written.
+#[derive(Debug, Clone)]
+pub struct Live(Arc<tokio::sync::watch::Sender<i64>>);
+
+impl Default for Live {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::watch::Sender::new(0)))
+    }
+}
+
+impl Live {
+    /// Tells waiting streams that the log grew to `position`.
+    pub fn notify(&self, position: i64) {
+        self.0.send_if_modified(|newest| {
+            let grew = position > *newest;
+            if grew {
+                *newest = position;
+            }
+            grew
+        });
+    }
+
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.0.subscribe()
     }
 }
 
@@ -42,7 +81,7 @@ pub const MAX_BODY: usize = 256 * 1024;
 /// built from it, and a test checks it against the OpenAPI document both ways.
 pub fn routes<S: Store + Directory>() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
-    use routes::{health, incidents as i, users as u};
+    use routes::{health, incidents as i, live, users as u};
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
         (Method::GET, "/readyz", get(health::readyz::<S>)),
@@ -73,6 +112,8 @@ pub fn routes<S: Store + Directory>() -> Vec<(Method, &'static str, MethodRouter
         (Method::POST, "/api/v1/incidents/{id}/action-items/{item}/reopen", post(i::reopen_action_item::<S>)),
         (Method::POST, "/api/v1/incidents/{id}/members", post(i::add_member::<S>)),
         (Method::DELETE, "/api/v1/incidents/{id}/members/{person}", delete(i::remove_member::<S>)),
+        (Method::GET, "/api/v1/events", get(live::all_events::<S>)),
+        (Method::GET, "/api/v1/incidents/{id}/events", get(live::incident_events::<S>)),
         (Method::GET, "/api/v1/me", get(u::me)),
         (Method::GET, "/api/v1/users", get(u::list_users::<S>)),
         (Method::POST, "/api/v1/users", post(u::create_user::<S>)),

@@ -6,7 +6,7 @@ use hereby_api as api;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{health, incidents, users};
+use crate::routes::{health, incidents, live, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -46,6 +46,8 @@ use crate::routes::{health, incidents, users};
         incidents::reopen_action_item,
         incidents::add_member,
         incidents::remove_member,
+        live::all_events,
+        live::incident_events,
         users::me,
         users::list_users,
         users::create_user,

@@ -235,6 +235,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
+    /// The position of the newest event in the global log (0 when the log is empty).
+    fn last_position(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
     /// Rows of the `incidents` projection, newest first.
     fn list_incidents(
         &self,

@@ -305,6 +305,13 @@ macro_rules! sql_backend_common {
                 .collect()
             }
 
+            async fn last_position(&self) -> Result<i64, hereby_store::StoreError> {
+                sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+                    .fetch_one(&self.readers)
+                    .await
+                    .map_err(db)
+            }
+
             async fn list_incidents(
                 &self,
                 query: &hereby_store::ListQuery,

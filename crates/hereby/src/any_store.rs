@@ -91,6 +91,10 @@ impl Store for AnyStore {
         forward!(self, store => store.read_all(after_position, limit))
     }
 
+    async fn last_position(&self) -> Result<i64, StoreError> {
+        forward!(self, store => store.last_position())
+    }
+
     async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<IncidentSummary>, StoreError> {
         forward!(self, store => store.list_incidents(query))
     }

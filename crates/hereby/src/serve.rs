@@ -2,7 +2,6 @@
 //! first admin, and run the server until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use hereby_core::RoleCatalogue;
 use hereby_core::types::UserName;
@@ -54,10 +53,7 @@ pub(crate) async fn serve(store: AnyStore, listen: SocketAddr) -> anyhow::Result
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr()?;
     eprintln!("hereby is listening on http://{address} (API: /api/v1, health: /healthz, readiness: /readyz)");
-    let state = AppState {
-        store,
-        roles: Arc::new(RoleCatalogue::default()),
-    };
+    let state = AppState::new(store, RoleCatalogue::default());
     hereby_server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("hereby stopped");
     Ok(())

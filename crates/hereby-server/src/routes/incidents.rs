@@ -63,6 +63,9 @@ pub(crate) async fn act<S: Store + Directory>(
         &state.roles,
     )
     .await?;
+    if let Some(last) = outcome.appended.events.last() {
+        state.live.notify(last.position);
+    }
     Ok(Json(api::WriteResult {
         id: incident.to_string(),
         version: outcome.appended.version,
@@ -104,6 +107,9 @@ pub(crate) async fn declare_incident<S: Store + Directory>(
     };
     let outcome = declare(&state.store, command, &caller.0.name, Timestamp::now(), &state.roles).await?;
     let number = outcome.appended.incident;
+    if let Some(last) = outcome.appended.events.last() {
+        state.live.notify(last.position);
+    }
     let Some(incident) = outcome.state.incident() else {
         return Err(ApiError::not_found(number));
     };

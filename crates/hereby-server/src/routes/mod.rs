@@ -3,3 +3,4 @@
 pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod users;
+pub(crate) mod live;

@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -43,7 +42,7 @@ fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
 async fn every_documented_operation_is_routed_and_guarded() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("h.db").display())).await.unwrap();
-    let router = app(AppState { store, roles: Arc::new(RoleCatalogue::default()) });
+    let router = app(AppState::new(store, RoleCatalogue::default()));
     for (method, path) in documented() {
         let concrete = path
             .replace("{id}", "1")

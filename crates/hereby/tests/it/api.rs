@@ -367,3 +367,77 @@ fn completions_are_generated_for_each_shell() {
         assert!(script.contains("declare") && script.contains("handoff"), "{shell} completion lacks commands");
     }
 }
+
+/// A raw Server-Sent Events reader over loopback.
+struct EventStream {
+    lines: BufReader<TcpStream>,
+}
+
+impl EventStream {
+    fn open(server: &Server, path: &str, token: &str, last_event_id: Option<i64>) -> Self {
+        let mut stream = TcpStream::connect(&server.address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n", server.address);
+        if let Some(id) = last_event_id {
+            request.push_str(&format!("Last-Event-ID: {id}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut lines = BufReader::new(stream);
+        let mut status = String::new();
+        lines.read_line(&mut status).unwrap();
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        Self { lines }
+    }
+
+    /// The next event as (id, type, data), skipping keep-alives and chunk framing.
+    fn next(&mut self) -> (i64, String, Value) {
+        let (mut id, mut kind) = (None, None);
+        loop {
+            let mut line = String::new();
+            assert!(self.lines.read_line(&mut line).unwrap() > 0, "stream ended");
+            let line = line.trim_end();
+            if let Some(value) = line.strip_prefix("id: ").or_else(|| line.strip_prefix("id:")) {
+                id = Some(value.trim().parse().unwrap());
+            } else if let Some(value) = line.strip_prefix("event: ").or_else(|| line.strip_prefix("event:")) {
+                kind = Some(value.trim().to_owned());
+            } else if let Some(value) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
+                return (id.unwrap(), kind.unwrap(), serde_json::from_str(value).unwrap());
+            }
+        }
+    }
+}
+
+#[test]
+fn live_updates_arrive_resume_from_last_event_id_and_respect_visibility() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let carol = server.user("carol", "responder");
+        let vic = server.user("vic", "viewer");
+        server.post("/api/v1/incidents", &alice, json!({ "title": "Public one" }));
+        server.post("/api/v1/incidents", &carol, json!({ "title": "Secret one", "visibility": "restricted" }));
+
+        let mut incident = EventStream::open(&server, "/api/v1/incidents/INC-1/events", &vic, None);
+        let mut everything = EventStream::open(&server, "/api/v1/events?after=0", &vic, None);
+        let (first, kind, data) = everything.next();
+        assert_eq!((kind.as_str(), data["incident"].as_str()), ("incident_declared", Some("INC-1")));
+
+        server.post("/api/v1/incidents/INC-2/notes", &carol, json!({ "text": "secret note" }));
+        server.post("/api/v1/incidents/INC-1/notes", &alice, json!({ "text": "first public note" }));
+        let (id, kind, data) = incident.next();
+        assert_eq!((kind.as_str(), data["body"]["text"].as_str()), ("note_added", Some("first public note")));
+        let (next, _, data) = everything.next();
+        assert_eq!(data["body"]["text"], "first public note", "the restricted incident's entries are skipped");
+        assert!(next > first);
+
+        server.post("/api/v1/incidents/INC-1/notes", &alice, json!({ "text": "second public note" }));
+        drop(incident);
+        let mut resumed = EventStream::open(&server, "/api/v1/incidents/INC-1/events", &vic, Some(id));
+        let (_, _, data) = resumed.next();
+        assert_eq!(data["body"]["text"], "second public note", "resumes right after Last-Event-ID");
+
+        let (status, _) = server.call("GET", "/api/v1/incidents/INC-2/events", Some(&vic), None, &[]);
+        assert_eq!(status, 404, "a non-member cannot subscribe to a restricted incident");
+    }
+}
