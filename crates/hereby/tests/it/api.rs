@@ -16,6 +16,7 @@ pub(crate) struct Server {
     pub(crate) admin: String,
     /// The PostgreSQL server and scratch database to drop afterwards.
     scratch: Option<(String, String)>,
+    url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -68,8 +69,13 @@ impl Server {
         assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
         let admin = String::from_utf8(init.stdout).unwrap().trim().to_owned();
         assert!(admin.starts_with("hby_") && !admin.contains('\n'), "{admin:?}");
+        let (child, stderr, address) = Self::spawn(&url);
+        Self { child, _stderr: stderr, address, admin, scratch, url, _dir: dir }
+    }
+
+    fn spawn(url: &str) -> (Child, BufReader<ChildStderr>, String) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hereby"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -83,32 +89,25 @@ impl Server {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
         };
-        Self { child, _stderr: stderr, address, admin, scratch, _dir: dir }
+        (child, stderr, address)
+    }
+
+    /// Sends `signal` to the server, waits for it to exit, and starts it again on the same
+    /// database. Returns how the first process exited.
+    pub(crate) fn signal_and_restart(&mut self, signal: &str) -> std::process::ExitStatus {
+        let sent = Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(sent.success());
+        let status = self.child.wait().unwrap();
+        let (child, stderr, address) = Self::spawn(&self.url);
+        self.child = child;
+        self._stderr = stderr;
+        self.address = address;
+        status
     }
 
     /// Sends a request; returns the status and the JSON body (`Null` when empty).
     pub(crate) fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> (u16, Value) {
-        let mut stream = TcpStream::connect(&self.address).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.address);
-        if let Some(token) = token {
-            request.push_str(&format!("Authorization: Bearer {token}\r\n"));
-        }
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        let body = body.unwrap_or("");
-        if !body.is_empty() {
-            request.push_str("Content-Type: application/json\r\n");
-        }
-        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response);
-        let response = String::from_utf8_lossy(&response).into_owned();
-        let status: u16 = response.split_whitespace().nth(1).unwrap().parse().unwrap();
-        let payload = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-        (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+        send(&self.address, method, path, token, body, headers).unwrap()
     }
 
     pub(crate) fn get(&self, path: &str, token: &str) -> (u16, Value) {
@@ -127,6 +126,36 @@ impl Server {
         assert_eq!(status, 201, "{body}");
         body["token"].as_str().unwrap().to_owned()
     }
+}
+
+/// One HTTP/1.1 request on its own connection; an error when the server is unreachable or
+/// the connection broke before a complete answer.
+pub(crate) fn send(address: &str, method: &str, path: &str, token: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> std::io::Result<(u16, Value)> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() {
+        request.push_str("Content-Type: application/json\r\n");
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes())?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status: u16 = response
+    .split_whitespace()
+    .nth(1)
+    .and_then(|status| status.parse().ok())
+    .ok_or_else(|| std::io::Error::other("no HTTP status line"))?;
+    let payload = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    Ok((status, serde_json::from_str(payload).unwrap_or(Value::Null)))
 }
 
 impl Drop for Server {
@@ -440,4 +469,93 @@ fn live_updates_arrive_resume_from_last_event_id_and_respect_visibility() {
         let (status, _) = server.call("GET", "/api/v1/incidents/INC-2/events", Some(&vic), None, &[]);
         assert_eq!(status, 404, "a non-member cannot subscribe to a restricted incident");
     }
+}
+
+/// Writes notes from several clients until the server goes away, kills or stops it with
+/// `signal` mid-burst, restarts it on the same database, and checks that every note answered
+/// 2xx is there and that every hash chain verifies.
+fn no_acknowledged_write_is_lost(signal: &str) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    for database in databases() {
+        let mut server = Server::start(&database);
+        let token = server.admin.clone();
+        for n in 1..=4 {
+            assert_eq!(server.post("/api/v1/incidents", &token, json!({ "title": format!("Burst {n}") })).0, 201);
+        }
+        let acknowledged = Arc::new(Mutex::new(Vec::new()));
+        let started = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..8)
+            .map(|writer| {
+                let (address, token) = (server.address.clone(), token.clone());
+                let (acknowledged, started) = (acknowledged.clone(), started.clone());
+                std::thread::spawn(move || {
+                    for n in 0..100_000 {
+                        let text = format!("writer {writer} note {n}");
+                        let body = json!({ "text": text }).to_string();
+                        let path = format!("/api/v1/incidents/INC-{}/notes", n % 4 + 1);
+                        match send(&address, "POST", &path, Some(&token), Some(&body), &[]) {
+                            Ok((200, _)) => {
+                                acknowledged.lock().unwrap().push(text);
+                                started.store(true, Ordering::SeqCst);
+                            }
+                            Ok((status, body)) => panic!("unexpected {status}: {body}"),
+                            // The server is gone: this write was never acknowledged.
+                            Err(_) => return,
+                        }
+                    }
+                })
+            })
+            .collect();
+        while !started.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let exit = server.signal_and_restart(signal);
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        if signal == "TERM" {
+            assert!(exit.success(), "SIGTERM must stop the server cleanly, got {exit}");
+        }
+        let acknowledged = acknowledged.lock().unwrap().clone();
+        eprintln!("SIG{signal} on {}: {} writes acknowledged before the signal", if database == "sqlite" { "sqlite" } else { "postgres" }, acknowledged.len());
+        assert!(acknowledged.len() > 50, "the burst was too small to prove anything: {}", acknowledged.len());
+
+        let mut stored = std::collections::HashSet::new();
+        for n in 1..=4 {
+            let mut after = 0;
+            loop {
+                let (status, page) = server.get(&format!("/api/v1/incidents/INC-{n}/timeline?after={after}&limit=1000"), &token);
+                assert_eq!(status, 200);
+                for entry in page["entries"].as_array().unwrap() {
+                    if let Some(text) = entry["body"]["text"].as_str() {
+                        stored.insert(text.to_owned());
+                    }
+                }
+                match page["next_after"].as_u64() {
+                    Some(next) => after = next,
+                    None => break,
+                }
+            }
+        }
+        let lost: Vec<&String> = acknowledged.iter().filter(|text| !stored.contains(*text)).collect();
+        assert!(lost.is_empty(), "{} of {} acknowledged writes lost after SIG{signal}: {:?}", lost.len(), acknowledged.len(), &lost[..lost.len().min(5)]);
+        let verified = Command::new(env!("CARGO_BIN_EXE_hereby"))
+            .args(["db", "verify", "--database-url", &server.url])
+            .output()
+            .unwrap();
+        assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stdout));
+    }
+}
+
+#[test]
+fn sigterm_during_a_burst_loses_no_acknowledged_write() {
+    no_acknowledged_write_is_lost("TERM");
+}
+
+#[test]
+fn sigkill_during_a_burst_loses_no_acknowledged_write() {
+    no_acknowledged_write_is_lost("KILL");
 }
