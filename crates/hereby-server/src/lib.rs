@@ -3,6 +3,7 @@
 //! it ([`app`] and [`serve`]), so tests drive the same router the binary serves.
 
 mod convert;
+mod observe;
 pub mod openapi;
 pub mod error;
 pub mod extract;
@@ -85,6 +86,7 @@ pub fn routes<S: Store + Directory>() -> Vec<(Method, &'static str, MethodRouter
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
         (Method::GET, "/readyz", get(health::readyz::<S>)),
+        (Method::GET, "/metrics", get(observe::metrics::<S>)),
         (Method::GET, "/api/v1/openapi.json", get(openapi::openapi_json)),
         (Method::POST, "/api/v1/incidents", post(i::declare_incident::<S>)),
         (Method::GET, "/api/v1/incidents", get(i::list_incidents::<S>)),
@@ -136,9 +138,11 @@ pub fn app<S: Store + Directory>(state: AppState<S>) -> Router {
     let router = by_path
         .into_iter()
         .fold(Router::new(), |router, (path, handler)| router.route(path, handler));
+    observe::init();
     router
         .fallback(|| async { error::ApiError::not_found("this route") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(observe::track))
         .with_state(state)
 }
 

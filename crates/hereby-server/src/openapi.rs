@@ -19,6 +19,7 @@ use crate::routes::{health, incidents, live, users};
     paths(
         health::healthz,
         health::readyz,
+        crate::observe::metrics,
         openapi_json,
         incidents::declare_incident,
         incidents::list_incidents,

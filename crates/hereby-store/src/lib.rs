@@ -238,6 +238,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// The position of the newest event in the global log (0 when the log is empty).
     fn last_position(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
+    /// How many incidents there are in each status (statuses with none are left out).
+    fn count_by_status(&self) -> impl Future<Output = Result<Vec<(Status, u64)>, StoreError>> + Send;
+
     /// Rows of the `incidents` projection, newest first.
     fn list_incidents(
         &self,

@@ -312,6 +312,23 @@ macro_rules! sql_backend_common {
                     .map_err(db)
             }
 
+            async fn count_by_status(
+                &self,
+            ) -> Result<Vec<(hereby_core::types::Status, u64)>, hereby_store::StoreError> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT status, COUNT(*) FROM incidents GROUP BY status ORDER BY status")
+                        .fetch_all(&self.readers)
+                        .await
+                        .map_err(db)?;
+                rows.into_iter()
+                    .map(|(status, count)| {
+                        hereby_core::types::Status::parse(&status)
+                            .map(|status| (status, hereby_store::prepare::count(count)))
+                            .map_err(|e| hereby_store::StoreError::Corrupt(format!("incident status: {e}")))
+                    })
+                    .collect()
+            }
+
             async fn list_incidents(
                 &self,
                 query: &hereby_store::ListQuery,

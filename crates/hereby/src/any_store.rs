@@ -95,6 +95,10 @@ impl Store for AnyStore {
         forward!(self, store => store.last_position())
     }
 
+    async fn count_by_status(&self) -> Result<Vec<(hereby_core::types::Status, u64)>, StoreError> {
+        forward!(self, store => store.count_by_status())
+    }
+
     async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<IncidentSummary>, StoreError> {
         forward!(self, store => store.list_incidents(query))
     }

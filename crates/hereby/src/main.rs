@@ -5,6 +5,7 @@
 mod any_store;
 mod client;
 mod commands;
+mod config;
 mod serve;
 
 use std::net::SocketAddr;
@@ -58,11 +59,20 @@ struct DatabaseArgs {
 
 #[derive(Debug, Args)]
 struct ServeArgs {
-    #[command(flatten)]
-    database: DatabaseArgs,
-    /// The address to listen on; port 0 picks a free port.
-    #[arg(long, env = "HEREBY_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    /// The database: `sqlite://PATH` (created if missing) or `postgres://USER:PASSWORD@HOST/DB`
+    /// [default: sqlite://hereby.db]
+    #[arg(long, env = "HEREBY_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The address to listen on; port 0 picks a free port [default: 127.0.0.1:8080]
+    #[arg(long, env = "HEREBY_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Log lines as text or JSON [default: text]
+    #[arg(long, env = "HEREBY_LOG_FORMAT", value_enum)]
+    log_format: Option<config::LogFormat>,
+    /// A TOML file with `database_url`, `listen` and `log_format`; flags and HEREBY_*
+    /// variables override it.
+    #[arg(long, env = "HEREBY_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -130,10 +140,33 @@ async fn run(cli: Cli) -> ExitCode {
                 Err(failure) => failure.report(),
             };
         }
-        Command::Serve(args) => match open(&args.database).await {
-            Ok(store) => serve::serve(store, args.listen).await,
-            Err(code) => return code,
-        },
+        Command::Serve(args) => {
+            let file = match &args.config {
+                Some(path) => match config::FileConfig::load(path) {
+                    Ok(file) => file,
+                    Err(message) => {
+                        eprintln!("hereby: {message}");
+                        return ExitCode::from(2);
+                    }
+                },
+                None => config::FileConfig::default(),
+            };
+            config::init_logging(args.log_format.or(file.log_format).unwrap_or_default());
+            let database = DatabaseArgs {
+                database_url: args
+                    .database_url
+                    .or(file.database_url)
+                    .unwrap_or_else(|| "sqlite://hereby.db".to_owned()),
+            };
+            let listen = args
+                .listen
+                .or(file.listen)
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+            match open(&database).await {
+                Ok(store) => serve::serve(store, listen).await,
+                Err(code) => return code,
+            }
+        }
         Command::Init(args) => {
             let admin = match hereby_core::types::UserName::parse(&args.admin) {
                 Ok(admin) => admin,

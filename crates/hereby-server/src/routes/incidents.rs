@@ -66,6 +66,7 @@ pub(crate) async fn act<S: Store + Directory>(
     if let Some(last) = outcome.appended.events.last() {
         state.live.notify(last.position);
     }
+    crate::observe::appended(outcome.appended.events.len());
     Ok(Json(api::WriteResult {
         id: incident.to_string(),
         version: outcome.appended.version,
@@ -110,6 +111,7 @@ pub(crate) async fn declare_incident<S: Store + Directory>(
     if let Some(last) = outcome.appended.events.last() {
         state.live.notify(last.position);
     }
+    crate::observe::appended(outcome.appended.events.len());
     let Some(incident) = outcome.state.incident() else {
         return Err(ApiError::not_found(number));
     };

@@ -559,3 +559,60 @@ fn sigterm_during_a_burst_loses_no_acknowledged_write() {
 fn sigkill_during_a_burst_loses_no_acknowledged_write() {
     no_acknowledged_write_is_lost("KILL");
 }
+
+#[test]
+fn metrics_json_logs_and_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hereby.db").display());
+    let init = Command::new(env!("CARGO_BIN_EXE_hereby")).args(["init", "--database-url", &url]).output().unwrap();
+    let token = String::from_utf8(init.stdout).unwrap().trim().to_owned();
+    let config = dir.path().join("hereby.toml");
+    std::fs::write(&config, format!("database_url = \"{url}\"\nlisten = \"127.0.0.1:0\"\nlog_format = \"json\"\n")).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env_remove("HEREBY_DATABASE_URL")
+        .env_remove("HEREBY_LISTEN")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let address = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0);
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let (status, _) = send(&address, "POST", "/api/v1/incidents", Some(&token), Some(&json!({ "title": "Metered" }).to_string()), &[]).unwrap();
+    assert_eq!(status, 201);
+    let mut stream = TcpStream::connect(&address).unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut metrics = String::new();
+    stream.read_to_string(&mut metrics).unwrap();
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(metrics.contains("hereby_http_requests_total{method=\"POST\",route=\"/api/v1/incidents\",status=\"201\"} 1"), "{metrics}");
+    assert!(metrics.contains("hereby_incidents{status=\"investigating\"} 1"), "{metrics}");
+    assert!(metrics.contains("hereby_events_appended_total 1"), "{metrics}");
+    assert!(metrics.contains("hereby_http_request_duration_seconds"), "{metrics}");
+
+    // The request above was logged as one JSON object.
+    let logged = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0);
+        if let Ok(record) = serde_json::from_str::<Value>(&line) {
+            if record["fields"]["route"] == "/api/v1/incidents" {
+                break record;
+            }
+        }
+    };
+    assert_eq!((logged["fields"]["method"].as_str(), logged["fields"]["status"].as_str()), (Some("POST"), Some("201")));
+    let _ = child.kill();
+    let _ = child.wait();
+
+    std::fs::write(&config, "listen = \"not an address\"\n").unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_hereby")).args(["serve", "--config", config.to_str().unwrap()]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("config file"), "{}", String::from_utf8_lossy(&bad.stderr));
+}

@@ -1,0 +1,76 @@
+//! Observability: Prometheus metrics at `/metrics` and one structured log line per request,
+//! both recorded by one middleware.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hereby_store::{Directory, Store};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::AppState;
+
+/// The process-wide Prometheus recorder, installed on first use. `None` if another recorder
+/// was installed first (then `/metrics` says so instead of showing nothing).
+fn recorder() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .as_ref()
+}
+
+/// Installs the recorder; called when the app is built so every request is counted.
+pub(crate) fn init() {
+    let _ = recorder();
+}
+
+/// Counts and times every request by its route (not its concrete path, which would make a
+/// series per incident), and logs it.
+pub(crate) async fn track(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let elapsed = started.elapsed();
+    metrics::counter!("hereby_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.clone()).increment(1);
+    metrics::histogram!("hereby_http_request_duration_seconds", "method" => method.clone(), "route" => route.clone()).record(elapsed.as_secs_f64());
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status = %status,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// Counts appended events.
+pub(crate) fn appended(events: usize) {
+    metrics::counter!("hereby_events_appended_total").increment(events as u64);
+}
+
+/// `GET /metrics`: Prometheus text format, with incidents by status read at scrape time.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", description = "Prometheus metrics")))]
+pub(crate) async fn metrics<S: Store + Directory>(State(state): State<AppState<S>>) -> Response {
+    let Some(handle) = recorder() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "metrics recorder unavailable\n").into_response();
+    };
+    if let Ok(counts) = state.store.count_by_status().await {
+        for status in hereby_core::types::Status::ALL {
+            let count = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+            metrics::gauge!("hereby_incidents", "status" => status.as_str()).set(count as f64);
+        }
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,66 @@
+//! One typed configuration for `hereby serve`: defaults, then a TOML file, then `HEREBY_*`
+//! environment variables and flags (which clap reads, and which win). Loading has no side
+//! effects, and the database URL's password never appears in `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The `serve` settings a file may give; every field is optional.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    pub(crate) database_url: Option<String>,
+    pub(crate) listen: Option<SocketAddr>,
+    pub(crate) log_format: Option<LogFormat>,
+}
+
+impl fmt::Debug for FileConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileConfig")
+            .field("database_url", &self.database_url.as_deref().map(hereby_store::redact_url))
+            .field("listen", &self.listen)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl FileConfig {
+    /// Reads a TOML file such as:
+    ///
+    /// ```toml
+    /// database_url = "postgres://hereby@db/hereby"
+    /// listen = "0.0.0.0:8080"
+    /// log_format = "json"
+    /// ```
+    pub(crate) fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
+    }
+}
+
+/// Starts logging to stderr. `RUST_LOG` filters (default `info`).
+pub(crate) fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A second initialisation (only possible in tests) is harmless, so its error is ignored.
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
