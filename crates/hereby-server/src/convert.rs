@@ -29,7 +29,11 @@ pub(crate) fn summary(row: &IncidentSummary) -> api::IncidentSummary {
 }
 
 /// The incident state document.
-pub(crate) fn document(number: IncidentNumber, incident: &Incident, roles: &RoleCatalogue) -> api::IncidentDocument {
+pub(crate) fn document(
+    number: IncidentNumber,
+    incident: &Incident,
+    roles: &RoleCatalogue,
+) -> api::IncidentDocument {
     api::IncidentDocument {
         id: number.to_string(),
         number: number.0,
@@ -60,11 +64,14 @@ pub(crate) fn document(number: IncidentNumber, incident: &Incident, roles: &Role
                 duties: role.duties.clone(),
             })
             .collect(),
-        pending_handoff: incident.pending_handoff.as_ref().map(|pending| api::PendingHandoff {
-            from: pending.from.to_string(),
-            to: pending.to.to_string(),
-            requested_at: time(pending.requested_at),
-        }),
+        pending_handoff: incident
+            .pending_handoff
+            .as_ref()
+            .map(|pending| api::PendingHandoff {
+                from: pending.from.to_string(),
+                to: pending.to.to_string(),
+                requested_at: time(pending.requested_at),
+            }),
         impact_start: incident.impact.start.map(time),
         impact_end: incident.impact.end.map(time),
         action_items: incident
@@ -93,6 +100,7 @@ pub(crate) fn entry(event: &RecordedEvent) -> api::TimelineEntry {
         at: time(event.at),
         actor: event.actor.to_string(),
         event_type: event.event.event_type().to_owned(),
-        body: serde_json::from_str(&event.event.canonical_body()).unwrap_or(serde_json::Value::Null),
+        body: serde_json::from_str(&event.event.canonical_body())
+            .unwrap_or(serde_json::Value::Null),
     }
 }

@@ -1,9 +1,9 @@
 //! `ApiError`: every failure of a request as `{"error": {"code", "message"}}` with the right
 //! status. Internal details (database messages, damaged rows) never reach the client.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use hereby_api::{ErrorBody, ErrorDetail};
 use hereby_core::types::InvalidValue;
 use hereby_store::{ExecuteError, StoreError};
@@ -43,7 +43,11 @@ impl ApiError {
 
     /// 404, also for incidents the caller may not see: to them they do not exist.
     pub fn not_found(what: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} does not exist"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} does not exist"),
+        )
     }
 
     /// 400: the request is not well-formed.
@@ -54,7 +58,11 @@ impl ApiError {
 
 impl From<InvalidValue> for ApiError {
     fn from(invalid: InvalidValue) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", invalid.to_string())
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+            invalid.to_string(),
+        )
     }
 }
 
@@ -69,12 +77,18 @@ impl From<StoreError> for ApiError {
                 "user_exists",
                 format!("user {user} already exists"),
             ),
-            StoreError::Conflict { incident, expected, actual } => Self {
+            StoreError::Conflict {
+                incident,
+                expected,
+                actual,
+            } => Self {
                 current_version: Some(actual),
                 ..Self::new(
                     StatusCode::CONFLICT,
                     "version_conflict",
-                    format!("{incident} is at version {actual}, not {expected}: reload it and try again"),
+                    format!(
+                        "{incident} is at version {actual}, not {expected}: reload it and try again"
+                    ),
                 )
             },
             StoreError::Invalid(message) => {

@@ -33,14 +33,19 @@ where
             )),
             Err(JsonRejection::JsonDataError(error)) => Err(ApiError::bad_request(
                 "invalid_body",
-                format!("the body does not have the expected fields and types: {}", error.body_text()),
+                format!(
+                    "the body does not have the expected fields and types: {}",
+                    error.body_text()
+                ),
             )),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "send the body as JSON with `Content-Type: application/json`",
             )),
-            Err(JsonRejection::BytesRejection(error)) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(JsonRejection::BytesRejection(error))
+                if error.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",

@@ -3,10 +3,10 @@
 //! it ([`app`] and [`serve`]), so tests drive the same router the binary serves.
 
 mod convert;
-mod observe;
-pub mod openapi;
 pub mod error;
 pub mod extract;
+mod observe;
+pub mod openapi;
 mod routes;
 pub mod tokens;
 
@@ -87,42 +87,162 @@ pub fn routes<S: Store + Directory>() -> Vec<(Method, &'static str, MethodRouter
         (Method::GET, "/healthz", get(health::healthz)),
         (Method::GET, "/readyz", get(health::readyz::<S>)),
         (Method::GET, "/metrics", get(observe::metrics::<S>)),
-        (Method::GET, "/api/v1/openapi.json", get(openapi::openapi_json)),
-        (Method::POST, "/api/v1/incidents", post(i::declare_incident::<S>)),
-        (Method::GET, "/api/v1/incidents", get(i::list_incidents::<S>)),
-        (Method::GET, "/api/v1/incidents/{id}", get(i::show_incident::<S>)),
-        (Method::GET, "/api/v1/incidents/{id}/timeline", get(i::timeline::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/notes", post(i::add_note::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/roles", post(i::assign_role::<S>)),
-        (Method::DELETE, "/api/v1/incidents/{id}/roles/{role}/{person}", delete(i::unassign_role::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/handoff", post(i::request_handoff::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/handoff/accept", post(i::accept_handoff::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/handoff/decline", post(i::decline_handoff::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/handoff/cancel", post(i::cancel_handoff::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/severity", post(i::change_severity::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/status", post(i::change_status::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/resolve", post(i::resolve::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/call-off", post(i::call_off::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/hand-back", post(i::hand_back::<S>)),
-        (Method::PUT, "/api/v1/incidents/{id}/impact", put(i::set_impact::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/operations", post(i::record_operation::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/links", post(i::add_link::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/action-items", post(i::add_action_item::<S>)),
-        (Method::PATCH, "/api/v1/incidents/{id}/action-items/{item}", patch(i::update_action_item::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/action-items/{item}/done", post(i::complete_action_item::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/action-items/{item}/wont-fix", post(i::wont_fix_action_item::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/action-items/{item}/reopen", post(i::reopen_action_item::<S>)),
-        (Method::POST, "/api/v1/incidents/{id}/members", post(i::add_member::<S>)),
-        (Method::DELETE, "/api/v1/incidents/{id}/members/{person}", delete(i::remove_member::<S>)),
+        (
+            Method::GET,
+            "/api/v1/openapi.json",
+            get(openapi::openapi_json),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents",
+            post(i::declare_incident::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents",
+            get(i::list_incidents::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}",
+            get(i::show_incident::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/timeline",
+            get(i::timeline::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/notes",
+            post(i::add_note::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/roles",
+            post(i::assign_role::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/incidents/{id}/roles/{role}/{person}",
+            delete(i::unassign_role::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/handoff",
+            post(i::request_handoff::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/handoff/accept",
+            post(i::accept_handoff::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/handoff/decline",
+            post(i::decline_handoff::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/handoff/cancel",
+            post(i::cancel_handoff::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/severity",
+            post(i::change_severity::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/status",
+            post(i::change_status::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/resolve",
+            post(i::resolve::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/call-off",
+            post(i::call_off::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/hand-back",
+            post(i::hand_back::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/{id}/impact",
+            put(i::set_impact::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/operations",
+            post(i::record_operation::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/links",
+            post(i::add_link::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/action-items",
+            post(i::add_action_item::<S>),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/incidents/{id}/action-items/{item}",
+            patch(i::update_action_item::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/action-items/{item}/done",
+            post(i::complete_action_item::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/action-items/{item}/wont-fix",
+            post(i::wont_fix_action_item::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/action-items/{item}/reopen",
+            post(i::reopen_action_item::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/members",
+            post(i::add_member::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/incidents/{id}/members/{person}",
+            delete(i::remove_member::<S>),
+        ),
         (Method::GET, "/api/v1/events", get(live::all_events::<S>)),
-        (Method::GET, "/api/v1/incidents/{id}/events", get(live::incident_events::<S>)),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/events",
+            get(live::incident_events::<S>),
+        ),
         (Method::GET, "/api/v1/me", get(u::me)),
         (Method::GET, "/api/v1/users", get(u::list_users::<S>)),
         (Method::POST, "/api/v1/users", post(u::create_user::<S>)),
-        (Method::PATCH, "/api/v1/users/{name}", patch(u::update_user::<S>)),
+        (
+            Method::PATCH,
+            "/api/v1/users/{name}",
+            patch(u::update_user::<S>),
+        ),
         (Method::GET, "/api/v1/tokens", get(u::list_tokens::<S>)),
         (Method::POST, "/api/v1/tokens", post(u::create_token::<S>)),
-        (Method::DELETE, "/api/v1/tokens/{id}", delete(u::revoke_token::<S>)),
+        (
+            Method::DELETE,
+            "/api/v1/tokens/{id}",
+            delete(u::revoke_token::<S>),
+        ),
     ]
 }
 
@@ -137,7 +257,9 @@ pub fn app<S: Store + Directory>(state: AppState<S>) -> Router {
     }
     let router = by_path
         .into_iter()
-        .fold(Router::new(), |router, (path, handler)| router.route(path, handler));
+        .fold(Router::new(), |router, (path, handler)| {
+            router.route(path, handler)
+        });
     observe::init();
     router
         .fallback(|| async { error::ApiError::not_found("this route") })

@@ -60,11 +60,18 @@ pub(crate) fn appended(events: usize) {
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", description = "Prometheus metrics")))]
 pub(crate) async fn metrics<S: Store + Directory>(State(state): State<AppState<S>>) -> Response {
     let Some(handle) = recorder() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "metrics recorder unavailable\n").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder unavailable\n",
+        )
+            .into_response();
     };
     if let Ok(counts) = state.store.count_by_status().await {
         for status in hereby_core::types::Status::ALL {
-            let count = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+            let count = counts
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n);
             metrics::gauge!("hereby_incidents", "status" => status.as_str()).set(count as f64);
         }
     }

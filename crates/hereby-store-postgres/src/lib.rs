@@ -232,6 +232,7 @@ impl WriteTransaction for PgTx {
         // One round trip: the projection row moves only if it is still at the expected
         // version, the counter advances only if it moved, and events are inserted only if the
         // counter advanced. No row back means the version had changed and nothing was written.
+        // Only an append that changes the members (rare: roles, members) needs more.
         let rows = EventColumns::new(&p.rows);
         let query = sqlx::query(concat!(
             "WITH updated AS (UPDATE incidents SET title = $11, status = $12, severity = $13, \

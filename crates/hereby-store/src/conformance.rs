@@ -165,7 +165,8 @@ async fn all_events<S: Store>(store: &S, incident: IncidentNumber) -> Vec<crate:
     store.read_stream(incident, 0, 100_000).await.unwrap()
 }
 
-/// Checks that the stored state and the projection row both equal the fold of the stream.
+/// Checks that the stored state, the projection row and the stored members all equal the fold
+/// of the stream.
 async fn assert_consistent<S: Store>(store: &S, incident: IncidentNumber) {
     let events = all_events(store, incident).await;
     let folded = replay(&events).unwrap();
@@ -1012,7 +1013,10 @@ pub async fn users_are_created_listed_and_updated<H: Harness>(h: &H) {
         )
         .await
         .unwrap();
-    assert_eq!((promoted.role, promoted.disabled), (InstallationRole::Admin, false));
+    assert_eq!(
+        (promoted.role, promoted.disabled),
+        (InstallationRole::Admin, false)
+    );
     let disabled = store
         .update_user(
             &user("bob"),
@@ -1023,7 +1027,10 @@ pub async fn users_are_created_listed_and_updated<H: Harness>(h: &H) {
         )
         .await
         .unwrap();
-    assert_eq!((disabled.role, disabled.disabled), (InstallationRole::Admin, true));
+    assert_eq!(
+        (disabled.role, disabled.disabled),
+        (InstallationRole::Admin, true)
+    );
     assert_eq!(disabled.created_at, at(1));
     let unchanged = store
         .update_user(&user("bob"), UserChange::default())
@@ -1081,8 +1088,14 @@ pub async fn tokens_authenticate_until_revoked_or_disabled<H: Harness>(h: &H) {
         .create_token(&user("carol"), "laptop", digest(3), at(3))
         .await
         .unwrap();
-    assert_eq!(store.authenticate(digest(1)).await.unwrap(), Some(bob.clone()));
-    assert_eq!(store.authenticate(digest(2)).await.unwrap(), Some(bob.clone()));
+    assert_eq!(
+        store.authenticate(digest(1)).await.unwrap(),
+        Some(bob.clone())
+    );
+    assert_eq!(
+        store.authenticate(digest(2)).await.unwrap(),
+        Some(bob.clone())
+    );
     assert_eq!(store.authenticate(digest(3)).await.unwrap(), Some(carol));
     assert_eq!(store.authenticate(digest(9)).await.unwrap(), None);
     assert_eq!(
@@ -1092,7 +1105,9 @@ pub async fn tokens_authenticate_until_revoked_or_disabled<H: Harness>(h: &H) {
         Err(StoreError::UnknownUser(user("ghost")))
     );
     assert!(matches!(
-        store.create_token(&user("carol"), "copy", digest(1), at(4)).await,
+        store
+            .create_token(&user("carol"), "copy", digest(1), at(4))
+            .await,
         Err(StoreError::Invalid(_))
     ));
     assert_eq!(
@@ -1103,7 +1118,13 @@ pub async fn tokens_authenticate_until_revoked_or_disabled<H: Harness>(h: &H) {
         store.list_tokens(Some(&user("bob"))).await.unwrap(),
         vec![ci.clone(), laptop.clone()]
     );
-    assert!(store.list_tokens(Some(&user("ghost"))).await.unwrap().is_empty());
+    assert!(
+        store
+            .list_tokens(Some(&user("ghost")))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let revoked = store.revoke_token(laptop.id, at(5)).await.unwrap();
     assert_eq!(revoked.revoked_at, Some(at(5)));
@@ -1125,7 +1146,10 @@ pub async fn tokens_authenticate_until_revoked_or_disabled<H: Harness>(h: &H) {
     };
     store.update_user(&user("bob"), change(true)).await.unwrap();
     assert_eq!(store.authenticate(digest(2)).await.unwrap(), None);
-    let enabled = store.update_user(&user("bob"), change(false)).await.unwrap();
+    let enabled = store
+        .update_user(&user("bob"), change(false))
+        .await
+        .unwrap();
     assert_eq!(store.authenticate(digest(2)).await.unwrap(), Some(enabled));
     assert_eq!(store.authenticate(digest(1)).await.unwrap(), None);
     assert_eq!(
@@ -1217,7 +1241,11 @@ pub async fn restricted_incidents_are_listed_for_members_only<H: Harness>(h: &H)
     )
     .await;
     let (both, only_open) = (vec![open.0, secret.0], vec![open.0]);
-    assert_eq!(visible(store, Some("alice")).await, both, "the IC is a member");
+    assert_eq!(
+        visible(store, Some("alice")).await,
+        both,
+        "the IC is a member"
+    );
     assert_eq!(visible(store, Some("bob")).await, only_open);
     assert_eq!(visible(store, Some("erin")).await, only_open);
     assert_eq!(visible(store, None).await, both);
@@ -1246,7 +1274,12 @@ pub async fn restricted_incidents_are_listed_for_members_only<H: Harness>(h: &H)
         ("alice", unassign("scribe", "carol"), "carol", false),
         ("alice", unassign("operations", "bob"), "bob", false),
         // Command changes hands: the new IC becomes a member, the old one stops being one.
-        ("alice", Command::RequestHandoff { to: user("dave") }, "dave", false),
+        (
+            "alice",
+            Command::RequestHandoff { to: user("dave") },
+            "dave",
+            false,
+        ),
         ("dave", Command::AcceptHandoff, "dave", true),
         ("dave", add("erin"), "alice", false),
         ("dave", add("alice"), "alice", true),
@@ -1306,11 +1339,23 @@ pub async fn migrating_an_older_database_fills_in_incident_members<H: Harness>(h
         ("carol", &both),
         ("dave", &only_open),
     ] {
-        assert_eq!(&visible(&migrated, Some(viewer)).await, expected, "{viewer}");
+        assert_eq!(
+            &visible(&migrated, Some(viewer)).await,
+            expected,
+            "{viewer}"
+        );
     }
-    run(&migrated, secret, "alice", 2, Command::RemoveMember { person: user("carol") })
-        .await
-        .unwrap();
+    run(
+        &migrated,
+        secret,
+        "alice",
+        2,
+        Command::RemoveMember {
+            person: user("carol"),
+        },
+    )
+    .await
+    .unwrap();
     assert_consistent(&migrated, secret).await;
 }
 
@@ -1326,8 +1371,12 @@ pub async fn list_filters_combine_with_pagination<H: Harness>(h: &H) {
     }
     // `db_main` must not match `dbxmain` (as the LIKE pattern `db_main` would), nor `db`
     // match `db_main` (as a substring would).
-    let service_sets: [&'static [&'static str]; 4] =
-        [&["db_main"], &["dbxmain"], &["web", "db_main"], &["db", "main"]];
+    let service_sets: [&'static [&'static str]; 4] = [
+        &["db_main"],
+        &["dbxmain"],
+        &["web", "db_main"],
+        &["db", "main"],
+    ];
     let severities = [Severity::Sev1, Severity::Sev2, Severity::Sev3];
     let store = h.store();
     let mut made = Vec::new();
@@ -1350,7 +1399,10 @@ pub async fn list_filters_combine_with_pagination<H: Harness>(h: &H) {
         )
         .await;
         let mut status = Status::Investigating;
-        for (wanted, to) in [(i % 2 == 1, Status::Identified), (i % 6 == 5, Status::Resolved)] {
+        for (wanted, to) in [
+            (i % 2 == 1, Status::Identified),
+            (i % 6 == 5, Status::Resolved),
+        ] {
             if wanted {
                 let change = Command::ChangeStatus {
                     to,
@@ -1432,7 +1484,11 @@ pub async fn list_filters_combine_with_pagination<H: Harness>(h: &H) {
                     .is_none_or(|s| m.services.contains(&s.as_str()))
             })
             .filter(|m| {
-                !m.restricted || query.visible_to.as_ref().is_none_or(|u| u.as_str() == "alice")
+                !m.restricted
+                    || query
+                        .visible_to
+                        .as_ref()
+                        .is_none_or(|u| u.as_str() == "alice")
             })
             .map(|m| m.number)
             .collect();

@@ -190,7 +190,8 @@ impl Default for ListQuery {
 /// The durable event store. Implementations must pass the [`conformance`] story.
 ///
 /// Every write is acknowledged only after its transaction is durably committed; the
-/// projection row is written in the same transaction as the events it derives from.
+/// projection rows (the `incidents` row and the incident's members) are written in the same
+/// transaction as the events they derive from.
 pub trait Store: Clone + Send + Sync + 'static {
     /// Starts a new stream with `batch`, whose first event must be `IncidentDeclared`, under
     /// the next incident number. Numbers are unique and gap-free under concurrency.
@@ -239,7 +240,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn last_position(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
     /// How many incidents there are in each status (statuses with none are left out).
-    fn count_by_status(&self) -> impl Future<Output = Result<Vec<(Status, u64)>, StoreError>> + Send;
+    fn count_by_status(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(Status, u64)>, StoreError>> + Send;
 
     /// Rows of the `incidents` projection, newest first.
     fn list_incidents(

@@ -46,14 +46,15 @@ macro_rules! sql_directory_common {
             let revoked_at: Option<i64> = row.try_get("revoked_at").map_err(db)?;
             Ok(hereby_store::TokenRecord {
                 id,
-                user: hereby_core::types::UserName::parse(&user).map_err(|e| {
-                    hereby_store::StoreError::Corrupt(format!("token {id}: {e}"))
-                })?,
+                user: hereby_core::types::UserName::parse(&user)
+                    .map_err(|e| hereby_store::StoreError::Corrupt(format!("token {id}: {e}")))?,
                 label: row.try_get("label").map_err(db)?,
                 created_at: hereby_store::prepare::timestamp(
                     row.try_get("created_at").map_err(db)?,
                 )?,
-                revoked_at: revoked_at.map(hereby_store::prepare::timestamp).transpose()?,
+                revoked_at: revoked_at
+                    .map(hereby_store::prepare::timestamp)
+                    .transpose()?,
             })
         }
 
@@ -140,8 +141,10 @@ macro_rules! sql_directory_common {
                 token_label: &str,
                 token_hash: [u8; 32],
                 at: jiff::Timestamp,
-            ) -> Result<Option<(hereby_store::User, hereby_store::TokenRecord)>, hereby_store::StoreError>
-            {
+            ) -> Result<
+                Option<(hereby_store::User, hereby_store::TokenRecord)>,
+                hereby_store::StoreError,
+            > {
                 let mut tx = self
                     .write_pool
                     .begin_with($begin_users_exclusive)
@@ -182,7 +185,9 @@ macro_rules! sql_directory_common {
                 user_row(&row)
             }
 
-            async fn list_users(&self) -> Result<Vec<hereby_store::User>, hereby_store::StoreError> {
+            async fn list_users(
+                &self,
+            ) -> Result<Vec<hereby_store::User>, hereby_store::StoreError> {
                 sqlx::query("SELECT name, role, disabled, created_at FROM users ORDER BY name")
                     .fetch_all(&self.readers)
                     .await

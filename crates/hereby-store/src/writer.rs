@@ -84,13 +84,15 @@ pub trait WriteTransaction: Send {
         &mut self,
         incident: IncidentNumber,
     ) -> impl Future<Output = Result<Option<CurrentHead>, StoreError>> + Send;
-    /// Inserts a new incident's projection row and its events; returns the first position.
+    /// Inserts a new incident's projection rows (its `incidents` row and members) and its
+    /// events; returns the first position.
     fn insert_stream(
         &mut self,
         prepared: &PreparedAppend,
     ) -> impl Future<Output = Result<i64, StoreError>> + Send;
-    /// If the projection row is still at `expected_version`, updates it and inserts the
-    /// events, returning the first position; `None` (having written nothing) if not.
+    /// If the projection row is still at `expected_version`, updates it (and the members if
+    /// [`PreparedAppend::members_changed`]) and inserts the events, returning the first
+    /// position; `None` (having written nothing) if not.
     fn extend_stream(
         &mut self,
         prepared: &PreparedAppend,

@@ -5,9 +5,9 @@ use hereby_store::{
     Appended, Directory, Head, IncidentSummary, ListQuery, Loaded, NewEvents, Store, StoreError,
     StoredEvent, TokenRecord, User, UserChange,
 };
-use jiff::Timestamp;
 use hereby_store_postgres::PgStore;
 use hereby_store_sqlite::SqliteStore;
+use jiff::Timestamp;
 
 /// The configured backend.
 #[derive(Debug, Clone)]

@@ -74,18 +74,19 @@ impl Client {
         if let Some(version) = if_match {
             request = request.header(reqwest::header::IF_MATCH, version.to_string());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Failure::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e))))?;
+        let response = request.send().await.map_err(|e| {
+            Failure::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e)))
+        })?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Failure::Unreachable(format!("the answer from {} broke off: {e}", self.base)))?;
+        let bytes = response.bytes().await.map_err(|e| {
+            Failure::Unreachable(format!("the answer from {} broke off: {e}", self.base))
+        })?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| {
-                Failure::Unreachable(format!("{} answered with something that is not hereby's API: {e}", self.base))
+                Failure::Unreachable(format!(
+                    "{} answered with something that is not hereby's API: {e}",
+                    self.base
+                ))
             });
         }
         let message = serde_json::from_slice::<ErrorBody>(&bytes)

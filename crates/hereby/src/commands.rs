@@ -13,7 +13,12 @@ use crate::client::{Client, Failure};
 #[derive(Debug, Args)]
 pub(crate) struct Connection {
     /// The hereby server.
-    #[arg(long, global = true, env = "HEREBY_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "HEREBY_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     server: String,
     /// An API token (from `hereby init`, or `hereby token create`).
     #[arg(long, global = true, env = "HEREBY_TOKEN", hide_env_values = true)]
@@ -300,7 +305,14 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
     let client = Client::new(&connection.server, connection.token.as_deref())?;
     let json = connection.json;
     match command {
-        ClientCommand::Declare { title, severity, summary, services, potential, restricted } => {
+        ClientCommand::Declare {
+            title,
+            severity,
+            summary,
+            services,
+            potential,
+            restricted,
+        } => {
             let request = api::DeclareRequest {
                 title,
                 summary,
@@ -309,24 +321,40 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 services,
                 visibility: restricted.then(|| "restricted".to_owned()),
             };
-            let document: api::IncidentDocument =
-                client.send(Method::POST, "/incidents", Some(&request), None).await?;
+            let document: api::IncidentDocument = client
+                .send(Method::POST, "/incidents", Some(&request), None)
+                .await?;
             if json {
                 print_json(&document);
             } else {
                 println!("{}", document.id);
             }
         }
-        ClientCommand::List { status, severity, service, all, limit } => {
+        ClientCommand::List {
+            status,
+            severity,
+            service,
+            all,
+            limit,
+        } => {
             let status = status.or_else(|| (!all).then(|| "active".to_owned()));
             let mut query = vec![format!("limit={limit}")];
-            for (name, value) in [("status", status), ("severity", severity), ("service", service)] {
+            for (name, value) in [
+                ("status", status),
+                ("severity", severity),
+                ("service", service),
+            ] {
                 if let Some(value) = value {
                     query.push(format!("{name}={}", encode(&value)));
                 }
             }
             let page: api::IncidentPage = client
-                .send(Method::GET, &format!("/incidents?{}", query.join("&")), NO_BODY, None)
+                .send(
+                    Method::GET,
+                    &format!("/incidents?{}", query.join("&")),
+                    NO_BODY,
+                    None,
+                )
                 .await?;
             if json {
                 print_json(&page);
@@ -335,8 +363,14 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             }
         }
         ClientCommand::Show { incident } => {
-            let document: api::IncidentDocument =
-                client.send(Method::GET, &format!("/incidents/{}", encode(&incident)), NO_BODY, None).await?;
+            let document: api::IncidentDocument = client
+                .send(
+                    Method::GET,
+                    &format!("/incidents/{}", encode(&incident)),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
             if json {
                 print_json(&document);
             } else {
@@ -350,7 +384,10 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 let page: api::Timeline = client
                     .send(
                         Method::GET,
-                        &format!("/incidents/{}/timeline?after={after}&limit=1000", encode(&incident)),
+                        &format!(
+                            "/incidents/{}/timeline?after={after}&limit=1000",
+                            encode(&incident)
+                        ),
                         NO_BODY,
                         None,
                     )
@@ -365,58 +402,184 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 print_json(&entries);
             } else {
                 for entry in &entries {
-                    println!("{}  #{:<4} {:<12} {:<22} {}", entry.at, entry.sequence, entry.actor, entry.event_type, entry.body);
+                    println!(
+                        "{}  #{:<4} {:<12} {:<22} {}",
+                        entry.at, entry.sequence, entry.actor, entry.event_type, entry.body
+                    );
                 }
             }
         }
         ClientCommand::Note { write, text } => {
             post(&client, &write, "notes", &api::NoteRequest { text }, json).await?;
         }
-        ClientCommand::Act { write, target, action, command } => {
-            post(&client, &write, "operations", &api::OperationRequest { target, action, command }, json).await?;
+        ClientCommand::Act {
+            write,
+            target,
+            action,
+            command,
+        } => {
+            post(
+                &client,
+                &write,
+                "operations",
+                &api::OperationRequest {
+                    target,
+                    action,
+                    command,
+                },
+                json,
+            )
+            .await?;
         }
-        ClientCommand::Role(RoleCommand::Assign { write, role, person }) => {
-            post(&client, &write, "roles", &api::RoleRequest { role, person }, json).await?;
+        ClientCommand::Role(RoleCommand::Assign {
+            write,
+            role,
+            person,
+        }) => {
+            post(
+                &client,
+                &write,
+                "roles",
+                &api::RoleRequest { role, person },
+                json,
+            )
+            .await?;
         }
-        ClientCommand::Role(RoleCommand::Unassign { write, role, person }) => {
-            let path = format!("/incidents/{}/roles/{}/{}", encode(&write.incident), encode(&role), encode(&person));
-            let result: api::WriteResult = client.send(Method::DELETE, &path, NO_BODY, write.if_match).await?;
+        ClientCommand::Role(RoleCommand::Unassign {
+            write,
+            role,
+            person,
+        }) => {
+            let path = format!(
+                "/incidents/{}/roles/{}/{}",
+                encode(&write.incident),
+                encode(&role),
+                encode(&person)
+            );
+            let result: api::WriteResult = client
+                .send(Method::DELETE, &path, NO_BODY, write.if_match)
+                .await?;
             print_write(&result, json);
         }
         ClientCommand::Role(RoleCommand::Handoff { write, to }) => {
-            post(&client, &write, "handoff", &api::HandoffRequest { to }, json).await?;
+            post(
+                &client,
+                &write,
+                "handoff",
+                &api::HandoffRequest { to },
+                json,
+            )
+            .await?;
         }
         ClientCommand::Role(RoleCommand::Accept { write }) => {
             post(&client, &write, "handoff/accept", &json!({}), json).await?;
         }
         ClientCommand::Role(RoleCommand::Decline { write, reason }) => {
-            post(&client, &write, "handoff/decline", &api::ReasonRequest { reason }, json).await?;
+            post(
+                &client,
+                &write,
+                "handoff/decline",
+                &api::ReasonRequest { reason },
+                json,
+            )
+            .await?;
         }
-        ClientCommand::Severity { write, severity, reason, potential, live } => {
-            let potential = if potential { Some(true) } else if live { Some(false) } else { None };
-            post(&client, &write, "severity", &api::SeverityRequest { severity, potential, reason }, json).await?;
+        ClientCommand::Severity {
+            write,
+            severity,
+            reason,
+            potential,
+            live,
+        } => {
+            let potential = if potential {
+                Some(true)
+            } else if live {
+                Some(false)
+            } else {
+                None
+            };
+            post(
+                &client,
+                &write,
+                "severity",
+                &api::SeverityRequest {
+                    severity,
+                    potential,
+                    reason,
+                },
+                json,
+            )
+            .await?;
         }
-        ClientCommand::Status { write, status, reason, override_open_follow_ups } => {
-            let request = api::StatusRequest { status, reason, override_open_follow_ups };
+        ClientCommand::Status {
+            write,
+            status,
+            reason,
+            override_open_follow_ups,
+        } => {
+            let request = api::StatusRequest {
+                status,
+                reason,
+                override_open_follow_ups,
+            };
             post(&client, &write, "status", &request, json).await?;
         }
         ClientCommand::Resolve { write, reason } => {
-            post(&client, &write, "resolve", &api::ReasonRequest { reason }, json).await?;
+            post(
+                &client,
+                &write,
+                "resolve",
+                &api::ReasonRequest { reason },
+                json,
+            )
+            .await?;
         }
         ClientCommand::CallOff { write, reason } => {
-            post(&client, &write, "call-off", &api::ReasonRequest { reason: Some(reason) }, json).await?;
+            post(
+                &client,
+                &write,
+                "call-off",
+                &api::ReasonRequest {
+                    reason: Some(reason),
+                },
+                json,
+            )
+            .await?;
         }
         ClientCommand::HandBack { write, reason } => {
-            post(&client, &write, "hand-back", &api::ReasonRequest { reason: Some(reason) }, json).await?;
+            post(
+                &client,
+                &write,
+                "hand-back",
+                &api::ReasonRequest {
+                    reason: Some(reason),
+                },
+                json,
+            )
+            .await?;
         }
         ClientCommand::Impact { write, start, end } => {
             let path = format!("/incidents/{}/impact", encode(&write.incident));
             let request = api::ImpactRequest { start, end };
-            let result: api::WriteResult = client.send(Method::PUT, &path, Some(&request), write.if_match).await?;
+            let result: api::WriteResult = client
+                .send(Method::PUT, &path, Some(&request), write.if_match)
+                .await?;
             print_write(&result, json);
         }
-        ClientCommand::Link { write, kind, url, title } => {
-            post(&client, &write, "links", &api::LinkRequest { kind, url, title }, json).await?;
+        ClientCommand::Link {
+            write,
+            kind,
+            url,
+            title,
+        } => {
+            post(
+                &client,
+                &write,
+                "links",
+                &api::LinkRequest { kind, url, title },
+                json,
+            )
+            .await?;
         }
         ClientCommand::Action(command) => action(&client, command, json).await?,
         ClientCommand::User(command) => user(&client, command, json).await?,
@@ -427,7 +590,14 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
 
 async fn action(client: &Client, command: ActionCommand, json: bool) -> Result<(), Failure> {
     match command {
-        ActionCommand::Add { write, text, owner, due, follow_up, tracker } => {
+        ActionCommand::Add {
+            write,
+            text,
+            owner,
+            due,
+            follow_up,
+            tracker,
+        } => {
             let request = api::ActionItemRequest {
                 text,
                 owner,
@@ -437,32 +607,80 @@ async fn action(client: &Client, command: ActionCommand, json: bool) -> Result<(
             };
             post(client, &write, "action-items", &request, json).await
         }
-        ActionCommand::Update { write, item, owner, due, tracker } => {
+        ActionCommand::Update {
+            write,
+            item,
+            owner,
+            due,
+            tracker,
+        } => {
             let path = format!("/incidents/{}/action-items/{item}", encode(&write.incident));
-            let request = api::ActionItemChange { owner, due, tracker_url: tracker };
-            let result: api::WriteResult = client.send(Method::PATCH, &path, Some(&request), write.if_match).await?;
+            let request = api::ActionItemChange {
+                owner,
+                due,
+                tracker_url: tracker,
+            };
+            let result: api::WriteResult = client
+                .send(Method::PATCH, &path, Some(&request), write.if_match)
+                .await?;
             print_write(&result, json);
             Ok(())
         }
         ActionCommand::Done { write, item } => {
-            post(client, &write, &format!("action-items/{item}/done"), &json!({}), json).await
+            post(
+                client,
+                &write,
+                &format!("action-items/{item}/done"),
+                &json!({}),
+                json,
+            )
+            .await
         }
-        ActionCommand::Wontfix { write, item, reason } => {
-            let request = api::ReasonRequest { reason: Some(reason) };
-            post(client, &write, &format!("action-items/{item}/wont-fix"), &request, json).await
+        ActionCommand::Wontfix {
+            write,
+            item,
+            reason,
+        } => {
+            let request = api::ReasonRequest {
+                reason: Some(reason),
+            };
+            post(
+                client,
+                &write,
+                &format!("action-items/{item}/wont-fix"),
+                &request,
+                json,
+            )
+            .await
         }
         ActionCommand::Reopen { write, item } => {
-            post(client, &write, &format!("action-items/{item}/reopen"), &json!({}), json).await
+            post(
+                client,
+                &write,
+                &format!("action-items/{item}/reopen"),
+                &json!({}),
+                json,
+            )
+            .await
         }
         ActionCommand::List { incident } => {
-            let document: api::IncidentDocument =
-                client.send(Method::GET, &format!("/incidents/{}", encode(&incident)), NO_BODY, None).await?;
+            let document: api::IncidentDocument = client
+                .send(
+                    Method::GET,
+                    &format!("/incidents/{}", encode(&incident)),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
             if json {
                 print_json(&document.action_items);
             } else if document.action_items.is_empty() {
                 println!("no action items");
             } else {
-                println!("{:>4}  {:<9} {:<10} {:<20} {:<11} TEXT", "ITEM", "STATE", "KIND", "OWNER", "DUE");
+                println!(
+                    "{:>4}  {:<9} {:<10} {:<20} {:<11} TEXT",
+                    "ITEM", "STATE", "KIND", "OWNER", "DUE"
+                );
                 for item in &document.action_items {
                     println!(
                         "{:>4}  {:<9} {:<10} {:<20} {:<11} {}",
@@ -481,24 +699,49 @@ async fn action(client: &Client, command: ActionCommand, json: bool) -> Result<(
 }
 
 async fn user(client: &Client, command: UserCommand, json: bool) -> Result<(), Failure> {
-    let changed = |role: Option<String>, disabled: Option<bool>| api::UserChangeRequest { role, disabled };
+    let changed =
+        |role: Option<String>, disabled: Option<bool>| api::UserChangeRequest { role, disabled };
     let result: Vec<api::User> = match command {
         UserCommand::Add { name, role } => {
-            let request = api::NewUserRequest { name, role: Some(role) };
-            vec![client.send(Method::POST, "/users", Some(&request), None).await?]
+            let request = api::NewUserRequest {
+                name,
+                role: Some(role),
+            };
+            vec![
+                client
+                    .send(Method::POST, "/users", Some(&request), None)
+                    .await?,
+            ]
         }
         UserCommand::List => client.send(Method::GET, "/users", NO_BODY, None).await?,
         UserCommand::Disable { name } => {
             let path = format!("/users/{}", encode(&name));
-            vec![client.send(Method::PATCH, &path, Some(&changed(None, Some(true))), None).await?]
+            vec![
+                client
+                    .send(Method::PATCH, &path, Some(&changed(None, Some(true))), None)
+                    .await?,
+            ]
         }
         UserCommand::Enable { name } => {
             let path = format!("/users/{}", encode(&name));
-            vec![client.send(Method::PATCH, &path, Some(&changed(None, Some(false))), None).await?]
+            vec![
+                client
+                    .send(
+                        Method::PATCH,
+                        &path,
+                        Some(&changed(None, Some(false))),
+                        None,
+                    )
+                    .await?,
+            ]
         }
         UserCommand::Role { name, role } => {
             let path = format!("/users/{}", encode(&name));
-            vec![client.send(Method::PATCH, &path, Some(&changed(Some(role), None)), None).await?]
+            vec![
+                client
+                    .send(Method::PATCH, &path, Some(&changed(Some(role), None)), None)
+                    .await?,
+            ]
         }
     };
     if json {
@@ -507,7 +750,10 @@ async fn user(client: &Client, command: UserCommand, json: bool) -> Result<(), F
         println!("{:<24} {:<10} {:<9} CREATED", "NAME", "ROLE", "STATE");
         for user in &result {
             let state = if user.disabled { "disabled" } else { "active" };
-            println!("{:<24} {:<10} {:<9} {}", user.name, user.role, state, user.created_at);
+            println!(
+                "{:<24} {:<10} {:<9} {}",
+                user.name, user.role, state, user.created_at
+            );
         }
     }
     Ok(())
@@ -517,21 +763,30 @@ async fn token(client: &Client, command: TokenCommand, json: bool) -> Result<(),
     match command {
         TokenCommand::Create { label, user } => {
             let request = api::TokenRequest { label, user };
-            let created: api::CreatedToken = client.send(Method::POST, "/tokens", Some(&request), None).await?;
+            let created: api::CreatedToken = client
+                .send(Method::POST, "/tokens", Some(&request), None)
+                .await?;
             if json {
                 print_json(&created);
             } else {
                 // The secret alone on stdout, so scripts can capture it.
                 println!("{}", created.token);
-                eprintln!("hereby: token {} for {} ({}); it is shown only this once", created.record.id, created.record.user, created.record.label);
+                eprintln!(
+                    "hereby: token {} for {} ({}); it is shown only this once",
+                    created.record.id, created.record.user, created.record.label
+                );
             }
         }
         TokenCommand::List => {
-            let tokens: Vec<api::Token> = client.send(Method::GET, "/tokens", NO_BODY, None).await?;
+            let tokens: Vec<api::Token> =
+                client.send(Method::GET, "/tokens", NO_BODY, None).await?;
             if json {
                 print_json(&tokens);
             } else {
-                println!("{:>5}  {:<20} {:<24} {:<28} REVOKED", "ID", "USER", "LABEL", "CREATED");
+                println!(
+                    "{:>5}  {:<20} {:<24} {:<28} REVOKED",
+                    "ID", "USER", "LABEL", "CREATED"
+                );
                 for token in &tokens {
                     println!(
                         "{:>5}  {:<20} {:<24} {:<28} {}",
@@ -545,7 +800,9 @@ async fn token(client: &Client, command: TokenCommand, json: bool) -> Result<(),
             }
         }
         TokenCommand::Revoke { id } => {
-            let revoked: api::Token = client.send(Method::DELETE, &format!("/tokens/{id}"), NO_BODY, None).await?;
+            let revoked: api::Token = client
+                .send(Method::DELETE, &format!("/tokens/{id}"), NO_BODY, None)
+                .await?;
             if json {
                 print_json(&revoked);
             } else {
@@ -557,9 +814,17 @@ async fn token(client: &Client, command: TokenCommand, json: bool) -> Result<(),
 }
 
 /// Posts a write to `/incidents/{id}/{action}` and prints what it added.
-async fn post(client: &Client, write: &Write, action: &str, body: &(impl Serialize + Sync), json: bool) -> Result<(), Failure> {
+async fn post(
+    client: &Client,
+    write: &Write,
+    action: &str,
+    body: &(impl Serialize + Sync),
+    json: bool,
+) -> Result<(), Failure> {
     let path = format!("/incidents/{}/{action}", encode(&write.incident));
-    let result: api::WriteResult = client.send(Method::POST, &path, Some(body), write.if_match).await?;
+    let result: api::WriteResult = client
+        .send(Method::POST, &path, Some(body), write.if_match)
+        .await?;
     print_write(&result, json);
     Ok(())
 }
@@ -570,7 +835,10 @@ fn print_write(result: &api::WriteResult, json: bool) {
         return;
     }
     for entry in &result.entries {
-        println!("{} #{} {} {}", result.id, entry.sequence, entry.event_type, entry.body);
+        println!(
+            "{} #{} {} {}",
+            result.id, entry.sequence, entry.event_type, entry.body
+        );
     }
 }
 
@@ -585,7 +853,9 @@ fn print_json(value: &impl Serialize) {
 fn encode(raw: &str) -> String {
     raw.bytes()
         .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()
@@ -596,7 +866,10 @@ fn print_list(incidents: &[api::IncidentSummary]) {
         println!("no incidents");
         return;
     }
-    println!("{:<8} {:<5} {:<13} {:<12} {:<20} TITLE", "ID", "SEV", "STATUS", "IC", "DECLARED");
+    println!(
+        "{:<8} {:<5} {:<13} {:<12} {:<20} TITLE",
+        "ID", "SEV", "STATUS", "IC", "DECLARED"
+    );
     for incident in incidents {
         let declared: String = incident.declared_at.chars().take(19).collect();
         println!(
@@ -607,7 +880,11 @@ fn print_list(incidents: &[api::IncidentSummary]) {
             incident.commander.as_deref().unwrap_or("-"),
             declared.replace('T', " "),
             incident.title,
-            if incident.visibility == "restricted" { "  [restricted]" } else { "" },
+            if incident.visibility == "restricted" {
+                "  [restricted]"
+            } else {
+                ""
+            },
         );
     }
 }
@@ -618,14 +895,21 @@ fn print_document(document: &api::IncidentDocument) {
         "status {} · {}{} · {} · version {}",
         document.status,
         document.severity,
-        if document.potential { " (potential)" } else { "" },
+        if document.potential {
+            " (potential)"
+        } else {
+            ""
+        },
         document.visibility,
         document.version
     );
     if let Some(summary) = &document.summary {
         println!("\n{summary}");
     }
-    println!("\ndeclared {} by {}", document.declared_at, document.declared_by);
+    println!(
+        "\ndeclared {} by {}",
+        document.declared_at, document.declared_by
+    );
     if let Some(resolved) = &document.resolved_at {
         println!("resolved {resolved}");
     }
@@ -641,11 +925,18 @@ fn print_document(document: &api::IncidentDocument) {
     }
     println!("\nroles");
     for role in &document.roles {
-        let holders = if role.holders.is_empty() { "-".to_owned() } else { role.holders.join(", ") };
+        let holders = if role.holders.is_empty() {
+            "-".to_owned()
+        } else {
+            role.holders.join(", ")
+        };
         println!("  {:<22} {holders}", role.name);
     }
     if let Some(pending) = &document.pending_handoff {
-        println!("\nhand-off from {} to {} waiting since {}", pending.from, pending.to, pending.requested_at);
+        println!(
+            "\nhand-off from {} to {} waiting since {}",
+            pending.from, pending.to, pending.requested_at
+        );
     }
     if !document.action_items.is_empty() {
         println!("\naction items");
@@ -657,7 +948,10 @@ fn print_document(document: &api::IncidentDocument) {
                 item.text,
                 item.kind,
                 item.owner,
-                item.due.as_deref().map(|due| format!(", due {due}")).unwrap_or_default()
+                item.due
+                    .as_deref()
+                    .map(|due| format!(", due {due}"))
+                    .unwrap_or_default()
             );
         }
     }

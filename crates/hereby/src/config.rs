@@ -20,7 +20,10 @@ pub(crate) struct FileConfig {
 impl fmt::Debug for FileConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileConfig")
-            .field("database_url", &self.database_url.as_deref().map(hereby_store::redact_url))
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(hereby_store::redact_url),
+            )
             .field("listen", &self.listen)
             .field("log_format", &self.log_format)
             .finish()
@@ -57,7 +60,9 @@ impl FileConfig {
 pub(crate) fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second initialisation (only possible in tests) is harmless, so its error is ignored.
     let _ = match format {
         LogFormat::Text => builder.with_ansi(false).try_init(),

@@ -39,9 +39,7 @@ enum Command {
     #[command(subcommand)]
     Db(DbCommand),
     /// Print a shell completion script: `hereby completions bash > /etc/bash_completion.d/hereby`.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
     #[command(flatten)]
     Client(commands::ClientCommand),
 }

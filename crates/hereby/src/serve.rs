@@ -25,7 +25,8 @@ pub(crate) async fn first_run(store: &AnyStore, admin: &UserName) -> anyhow::Res
     if store.count_users().await? > 0 {
         return Ok(FirstRun::AlreadySetUp);
     }
-    let token = NewToken::generate().map_err(|e| anyhow::anyhow!("no randomness for a token: {e}"))?;
+    let token =
+        NewToken::generate().map_err(|e| anyhow::anyhow!("no randomness for a token: {e}"))?;
     match store
         .create_first_admin(admin, "first admin", token.digest(), Timestamp::now())
         .await
@@ -44,15 +45,21 @@ pub(crate) async fn first_run(store: &AnyStore, admin: &UserName) -> anyhow::Res
 pub(crate) async fn serve(store: AnyStore, listen: SocketAddr) -> anyhow::Result<()> {
     let admin = UserName::parse("admin")?;
     if let FirstRun::Created { admin, token } = first_run(&store, &admin).await? {
-        eprintln!("hereby: this is a new installation. Its first admin is `{admin}`, with this API token (shown once, store it now):");
+        eprintln!(
+            "hereby: this is a new installation. Its first admin is `{admin}`, with this API token (shown once, store it now):"
+        );
         println!("{}", token.reveal());
-        eprintln!("hereby: use it as `HEREBY_TOKEN` for the command-line client, or as `Authorization: Bearer <token>`.");
+        eprintln!(
+            "hereby: use it as `HEREBY_TOKEN` for the command-line client, or as `Authorization: Bearer <token>`."
+        );
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr()?;
-    eprintln!("hereby is listening on http://{address} (API: /api/v1, health: /healthz, readiness: /readyz)");
+    eprintln!(
+        "hereby is listening on http://{address} (API: /api/v1, health: /healthz, readiness: /readyz)"
+    );
     let state = AppState::new(store, RoleCatalogue::default());
     hereby_server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("hereby stopped");

@@ -23,7 +23,9 @@ pub(crate) async fn healthz() -> impl IntoResponse {
         (status = 503, body = hereby_api::ErrorBody, description = "The database does not answer")
     )
 )]
-pub(crate) async fn readyz<S: Store + Directory>(State(state): State<AppState<S>>) -> impl IntoResponse {
+pub(crate) async fn readyz<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+) -> impl IntoResponse {
     let probe = ListQuery {
         limit: 1,
         ..ListQuery::default()
@@ -32,7 +34,9 @@ pub(crate) async fn readyz<S: Store + Directory>(State(state): State<AppState<S>
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "error": { "code": "database_unavailable", "message": "the database did not answer" } })),
+            Json(
+                json!({ "error": { "code": "database_unavailable", "message": "the database did not answer" } }),
+            ),
         ),
     }
 }

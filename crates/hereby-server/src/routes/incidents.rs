@@ -9,16 +9,16 @@ use hereby_core::types::{
     ActionKind, IncidentNumber, InstallationRole, InvalidValue, LinkKind, Owner, Reason, RoleKey,
     ServiceName, Severity, Status, Target, Text, Title, Url, UserName, Visibility,
 };
-use jiff::civil::Date;
 use hereby_core::{Command, State as IncidentState};
 use hereby_store::{Directory, ListQuery, Loaded, Store, declare, execute};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::Deserialize;
 
+use crate::AppState;
 use crate::convert;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, IfMatch, OptionalJson};
-use crate::AppState;
 
 /// Parses the `{id}` path segment (`INC-7` or `7`); an unparsable id is simply not found.
 fn incident_id(raw: &str) -> Result<IncidentNumber, ApiError> {
@@ -36,7 +36,10 @@ async fn visible<S: Store + Directory>(
     let IncidentState::Declared(declared) = &loaded.state else {
         return Err(ApiError::not_found(incident));
     };
-    if declared.visibility == Visibility::Restricted && !caller.is_admin() && !declared.is_member(&caller.0.name) {
+    if declared.visibility == Visibility::Restricted
+        && !caller.is_admin()
+        && !declared.is_member(&caller.0.name)
+    {
         return Err(ApiError::not_found(incident));
     }
     Ok(loaded)
@@ -101,12 +104,33 @@ pub(crate) async fn declare_incident<S: Store + Directory>(
     let command = Command::Declare {
         title: Title::parse(&request.title)?,
         summary: request.summary.as_deref().map(Text::parse).transpose()?,
-        severity: request.severity.as_deref().map(Severity::parse).transpose()?.unwrap_or(Severity::Sev3),
+        severity: request
+            .severity
+            .as_deref()
+            .map(Severity::parse)
+            .transpose()?
+            .unwrap_or(Severity::Sev3),
         potential: request.potential,
-        services: request.services.iter().map(|s| ServiceName::parse(s)).collect::<Result<_, _>>()?,
-        visibility: request.visibility.as_deref().map(Visibility::parse).transpose()?.unwrap_or(Visibility::Internal),
+        services: request
+            .services
+            .iter()
+            .map(|s| ServiceName::parse(s))
+            .collect::<Result<_, _>>()?,
+        visibility: request
+            .visibility
+            .as_deref()
+            .map(Visibility::parse)
+            .transpose()?
+            .unwrap_or(Visibility::Internal),
     };
-    let outcome = declare(&state.store, command, &caller.0.name, Timestamp::now(), &state.roles).await?;
+    let outcome = declare(
+        &state.store,
+        command,
+        &caller.0.name,
+        Timestamp::now(),
+        &state.roles,
+    )
+    .await?;
     let number = outcome.appended.incident;
     if let Some(last) = outcome.appended.events.last() {
         state.live.notify(last.position);
@@ -119,7 +143,11 @@ pub(crate) async fn declare_incident<S: Store + Directory>(
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/incidents/{number}")) {
         headers.insert(header::LOCATION, location);
     }
-    Ok((StatusCode::CREATED, headers, Json(convert::document(number, incident, &state.roles))))
+    Ok((
+        StatusCode::CREATED,
+        headers,
+        Json(convert::document(number, incident, &state.roles)),
+    ))
 }
 
 /// Filters and paging of `GET /api/v1/incidents`.
@@ -160,15 +188,26 @@ pub(crate) async fn list_incidents<S: Store + Directory>(
     caller: Caller,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<api::IncidentPage>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let statuses = match params.status.as_deref() {
         None => Vec::new(),
-        Some("active") => vec![Status::Investigating, Status::Identified, Status::Monitoring],
-        Some(list) => list.split(',').map(Status::parse).collect::<Result<_, _>>()?,
+        Some("active") => vec![
+            Status::Investigating,
+            Status::Identified,
+            Status::Monitoring,
+        ],
+        Some(list) => list
+            .split(',')
+            .map(Status::parse)
+            .collect::<Result<_, _>>()?,
     };
     let severities = match params.severity.as_deref() {
         None => Vec::new(),
-        Some(list) => list.split(',').map(Severity::parse).collect::<Result<_, _>>()?,
+        Some(list) => list
+            .split(',')
+            .map(Severity::parse)
+            .collect::<Result<_, _>>()?,
     };
     let limit = params.limit.unwrap_or(50).clamp(1, 500);
     let query = ListQuery {
@@ -176,11 +215,17 @@ pub(crate) async fn list_incidents<S: Store + Directory>(
         before: params.before.map(IncidentNumber),
         statuses,
         severities,
-        service: params.service.as_deref().map(ServiceName::parse).transpose()?,
+        service: params
+            .service
+            .as_deref()
+            .map(ServiceName::parse)
+            .transpose()?,
         visible_to: (!caller.is_admin()).then(|| caller.0.name.clone()),
     };
     let rows = state.store.list_incidents(&query).await?;
-    let next_before = (rows.len() == limit as usize).then(|| rows.last().map(|row| row.number.0)).flatten();
+    let next_before = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|row| row.number.0))
+        .flatten();
     Ok(Json(api::IncidentPage {
         incidents: rows.iter().map(convert::summary).collect(),
         next_before,
@@ -217,7 +262,10 @@ pub(crate) async fn show_incident<S: Store + Directory>(
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", loaded.version)) {
         headers.insert(header::ETAG, etag);
     }
-    Ok((headers, Json(convert::document(incident, declared, &state.roles))))
+    Ok((
+        headers,
+        Json(convert::document(incident, declared, &state.roles)),
+    ))
 }
 
 /// Paging of `GET /api/v1/incidents/{id}/timeline`.
@@ -252,17 +300,26 @@ pub(crate) async fn timeline<S: Store + Directory>(
     Path(id): Path<String>,
     params: Result<Query<TimelineParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<api::Timeline>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let incident = incident_id(&id)?;
     visible(&state, &caller, incident).await?;
     let limit = params.limit.unwrap_or(200).clamp(1, 1_000);
-    let stored = state.store.read_stream(incident, params.after.unwrap_or(0), limit).await?;
+    let stored = state
+        .store
+        .read_stream(incident, params.after.unwrap_or(0), limit)
+        .await?;
     let entries = stored
         .iter()
         .map(|event| event.decode().map(|recorded| convert::entry(&recorded)))
         .collect::<Result<Vec<_>, _>>()?;
-    let next_after = (entries.len() == limit as usize).then(|| entries.last().map(|e| e.sequence)).flatten();
-    Ok(Json(api::Timeline { entries, next_after }))
+    let next_after = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|e| e.sequence))
+        .flatten();
+    Ok(Json(api::Timeline {
+        entries,
+        next_after,
+    }))
 }
 
 /// `POST /api/v1/incidents/{id}/notes`
@@ -293,7 +350,9 @@ pub(crate) async fn add_note<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::NoteRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::AddNote { text: Text::parse(&request.text)? };
+    let command = Command::AddNote {
+        text: Text::parse(&request.text)?,
+    };
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -420,7 +479,9 @@ pub(crate) async fn request_handoff<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::HandoffRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::RequestHandoff { to: UserName::parse(&request.to)? };
+    let command = Command::RequestHandoff {
+        to: UserName::parse(&request.to)?,
+    };
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -481,7 +542,9 @@ pub(crate) async fn decline_handoff<S: Store + Directory>(
     if_match: IfMatch,
     OptionalJson(request): OptionalJson<api::ReasonRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::DeclineHandoff { reason: reason(request.reason.as_deref())? };
+    let command = Command::DeclineHandoff {
+        reason: reason(request.reason.as_deref())?,
+    };
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -548,10 +611,17 @@ pub(crate) async fn change_severity<S: Store + Directory>(
         Some(potential) => potential,
         None => {
             let loaded = visible(&state, &caller, incident_id(&id)?).await?;
-            loaded.state.incident().is_some_and(|incident| incident.potential)
+            loaded
+                .state
+                .incident()
+                .is_some_and(|incident| incident.potential)
         }
     };
-    let command = Command::ChangeSeverity { severity, potential, reason };
+    let command = Command::ChangeSeverity {
+        severity,
+        potential,
+        reason,
+    };
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -652,7 +722,14 @@ pub(crate) async fn call_off<S: Store + Directory>(
     ApiJson(request): ApiJson<api::ReasonRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
     let reason = required_reason(request.reason.as_deref(), "why it is not an incident")?;
-    act(&state, &caller, &id, if_match, status_change(Status::CalledOff, Some(reason))).await
+    act(
+        &state,
+        &caller,
+        &id,
+        if_match,
+        status_change(Status::CalledOff, Some(reason)),
+    )
+    .await
 }
 
 /// `POST /api/v1/incidents/{id}/hand-back`: back to ordinary support.
@@ -683,8 +760,18 @@ pub(crate) async fn hand_back<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::ReasonRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let reason = required_reason(request.reason.as_deref(), "why ordinary support can take it")?;
-    act(&state, &caller, &id, if_match, status_change(Status::HandedBack, Some(reason))).await
+    let reason = required_reason(
+        request.reason.as_deref(),
+        "why ordinary support can take it",
+    )?;
+    act(
+        &state,
+        &caller,
+        &id,
+        if_match,
+        status_change(Status::HandedBack, Some(reason)),
+    )
+    .await
 }
 
 fn timestamp(field: &'static str, raw: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
@@ -850,7 +937,12 @@ pub(crate) async fn add_action_item<S: Store + Directory>(
         text: Text::parse(&request.text)?,
         owner: Owner::parse(&request.owner)?,
         due: due_date(request.due.as_deref())?,
-        kind: request.kind.as_deref().map(ActionKind::parse).transpose()?.unwrap_or(ActionKind::Task),
+        kind: request
+            .kind
+            .as_deref()
+            .map(ActionKind::parse)
+            .transpose()?
+            .unwrap_or(ActionKind::Task),
         tracker_url: request.tracker_url.as_deref().map(Url::parse).transpose()?,
     };
     act(&state, &caller, &id, if_match, command).await
@@ -921,7 +1013,14 @@ pub(crate) async fn complete_action_item<S: Store + Directory>(
     Path((id, item)): Path<(String, u32)>,
     if_match: IfMatch,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    act(&state, &caller, &id, if_match, Command::CompleteActionItem { item }).await
+    act(
+        &state,
+        &caller,
+        &id,
+        if_match,
+        Command::CompleteActionItem { item },
+    )
+    .await
 }
 
 /// `POST /api/v1/incidents/{id}/action-items/{item}/wont-fix`
@@ -954,7 +1053,14 @@ pub(crate) async fn wont_fix_action_item<S: Store + Directory>(
     ApiJson(request): ApiJson<api::ReasonRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
     let reason = required_reason(request.reason.as_deref(), "why it will not be done")?;
-    act(&state, &caller, &id, if_match, Command::WontFixActionItem { item, reason }).await
+    act(
+        &state,
+        &caller,
+        &id,
+        if_match,
+        Command::WontFixActionItem { item, reason },
+    )
+    .await
 }
 
 /// `POST /api/v1/incidents/{id}/action-items/{item}/reopen`
@@ -984,7 +1090,14 @@ pub(crate) async fn reopen_action_item<S: Store + Directory>(
     Path((id, item)): Path<(String, u32)>,
     if_match: IfMatch,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    act(&state, &caller, &id, if_match, Command::ReopenActionItem { item }).await
+    act(
+        &state,
+        &caller,
+        &id,
+        if_match,
+        Command::ReopenActionItem { item },
+    )
+    .await
 }
 
 /// `POST /api/v1/incidents/{id}/members`
@@ -1015,7 +1128,9 @@ pub(crate) async fn add_member<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::MemberRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::AddMember { person: UserName::parse(&request.person)? };
+    let command = Command::AddMember {
+        person: UserName::parse(&request.person)?,
+    };
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -1046,6 +1161,8 @@ pub(crate) async fn remove_member<S: Store + Directory>(
     Path((id, person)): Path<(String, String)>,
     if_match: IfMatch,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::RemoveMember { person: UserName::parse(&person)? };
+    let command = Command::RemoveMember {
+        person: UserName::parse(&person)?,
+    };
     act(&state, &caller, &id, if_match, command).await
 }

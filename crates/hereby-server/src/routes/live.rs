@@ -48,7 +48,12 @@ async fn start<S: Store + Directory>(
         .and_then(|value| value.to_str().ok())
         .map(|value| value.trim().parse::<i64>())
         .transpose()
-        .map_err(|_| ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be an event position"))?;
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_last_event_id",
+                "Last-Event-ID must be an event position",
+            )
+        })?;
     match last_event_id.or(params.after) {
         Some(position) => Ok(position.max(0)),
         None => Ok(state.store.last_position().await?),
@@ -113,7 +118,9 @@ impl<S: Store + Directory> Cursor<S> {
                 if !visible {
                     continue;
                 }
-                let Ok(recorded) = stored.decode() else { continue };
+                let Ok(recorded) = stored.decode() else {
+                    continue;
+                };
                 let entry = convert::entry(&recorded);
                 let event = Event::default()
                     .id(stored.position.to_string())
@@ -126,7 +133,9 @@ impl<S: Store + Directory> Cursor<S> {
     }
 }
 
-fn stream<S: Store + Directory>(cursor: Cursor<S>) -> impl Stream<Item = Result<Event, Infallible>> {
+fn stream<S: Store + Directory>(
+    cursor: Cursor<S>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     futures_util::stream::unfold(cursor, |mut cursor| async move {
         cursor.next().await.map(|event| (Ok(event), cursor))
     })
@@ -150,10 +159,18 @@ pub(crate) async fn all_events<S: Store + Directory>(
     headers: HeaderMap,
     params: Result<Query<LiveParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let after = start(&state, &headers, &params).await?;
     let waker = state.live.subscribe();
-    let cursor = Cursor { state, caller, only: None, after, pending: Default::default(), waker };
+    let cursor = Cursor {
+        state,
+        caller,
+        only: None,
+        after,
+        pending: Default::default(),
+        waker,
+    };
     Ok(Sse::new(stream(cursor)).keep_alive(KeepAlive::default()))
 }
 
@@ -180,14 +197,23 @@ pub(crate) async fn incident_events<S: Store + Directory>(
     headers: HeaderMap,
     params: Result<Query<LiveParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let incident = IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let incident =
+        IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
     state.store.load(incident).await?;
     if !may_see(&state, &caller, incident).await {
         return Err(ApiError::not_found(incident));
     }
     let after = start(&state, &headers, &params).await?;
     let waker = state.live.subscribe();
-    let cursor = Cursor { state, caller, only: Some(incident), after, pending: Default::default(), waker };
+    let cursor = Cursor {
+        state,
+        caller,
+        only: Some(incident),
+        after,
+        pending: Default::default(),
+        waker,
+    };
     Ok(Sse::new(stream(cursor)).keep_alive(KeepAlive::default()))
 }

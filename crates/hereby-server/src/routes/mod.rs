@@ -2,5 +2,5 @@
 
 pub(crate) mod health;
 pub(crate) mod incidents;
-pub(crate) mod users;
 pub(crate) mod live;
+pub(crate) mod users;

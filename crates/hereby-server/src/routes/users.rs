@@ -115,7 +115,10 @@ pub(crate) async fn create_user<S: Store + Directory>(
         .map(InstallationRole::parse)
         .transpose()?
         .unwrap_or(InstallationRole::Responder);
-    let created = state.store.create_user(&name, role, Timestamp::now()).await?;
+    let created = state
+        .store
+        .create_user(&name, role, Timestamp::now())
+        .await?;
     Ok((StatusCode::CREATED, Json(user(&created))))
 }
 
@@ -149,10 +152,17 @@ pub(crate) async fn update_user<S: Store + Directory>(
     caller.require(InstallationRole::Admin)?;
     let name = UserName::parse(&name).map_err(|_| ApiError::not_found(format!("user `{name}`")))?;
     let change = UserChange {
-        role: request.role.as_deref().map(InstallationRole::parse).transpose()?,
+        role: request
+            .role
+            .as_deref()
+            .map(InstallationRole::parse)
+            .transpose()?,
         disabled: request.disabled,
     };
-    if name == caller.0.name && (change.disabled == Some(true) || change.role.is_some_and(|r| r != InstallationRole::Admin)) {
+    if name == caller.0.name
+        && (change.disabled == Some(true)
+            || change.role.is_some_and(|r| r != InstallationRole::Admin))
+    {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "cannot_demote_self",

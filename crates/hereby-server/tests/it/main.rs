@@ -33,15 +33,23 @@ fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
     let documented = documented();
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let unserved: Vec<_> = documented.difference(&served).collect();
-    assert!(undocumented.is_empty(), "served but not documented: {undocumented:?}");
-    assert!(unserved.is_empty(), "documented but not served: {unserved:?}");
+    assert!(
+        undocumented.is_empty(),
+        "served but not documented: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "documented but not served: {unserved:?}"
+    );
     assert!(served.len() >= 36, "{}", served.len());
 }
 
 #[tokio::test]
 async fn every_documented_operation_is_routed_and_guarded() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("h.db").display())).await.unwrap();
+    let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("h.db").display()))
+        .await
+        .unwrap();
     let router = app(AppState::new(store, RoleCatalogue::default()));
     for (method, path) in documented() {
         let concrete = path
@@ -50,7 +58,11 @@ async fn every_documented_operation_is_routed_and_guarded() {
             .replace("{role}", "scribe")
             .replace("{person}", "bob")
             .replace("{name}", "bob");
-        let request = Request::builder().method(method.as_str()).uri(&concrete).body(Body::empty()).unwrap();
+        let request = Request::builder()
+            .method(method.as_str())
+            .uri(&concrete)
+            .body(Body::empty())
+            .unwrap();
         let response = router.clone().oneshot(request).await.unwrap();
         let expected = if path.starts_with("/api/v1/") && path != "/api/v1/openapi.json" {
             StatusCode::UNAUTHORIZED

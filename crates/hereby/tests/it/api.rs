@@ -39,25 +39,39 @@ fn scratch_postgres(server_url: &str) -> (String, String) {
     let database = format!(
         "hereby_api_{}_{}",
         std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
     );
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         use sqlx::Connection;
-        let mut admin = sqlx::postgres::PgConnection::connect(server_url).await.unwrap();
+        let mut admin = sqlx::postgres::PgConnection::connect(server_url)
+            .await
+            .unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
             .execute(&mut admin)
             .await
             .unwrap();
     });
-    (hereby_store_postgres::with_database(server_url, &database), database)
+    (
+        hereby_store_postgres::with_database(server_url, &database),
+        database,
+    )
 }
 
 impl Server {
     pub(crate) fn start(database: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (url, scratch) = if database == "sqlite" {
-            (format!("sqlite://{}", dir.path().join("hereby.db").display()), None)
+            (
+                format!("sqlite://{}", dir.path().join("hereby.db").display()),
+                None,
+            )
         } else {
             let (url, name) = scratch_postgres(database);
             (url, Some((database.to_owned(), name)))
@@ -66,11 +80,26 @@ impl Server {
             .args(["init", "--database-url", &url, "--admin", "root"])
             .output()
             .unwrap();
-        assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
         let admin = String::from_utf8(init.stdout).unwrap().trim().to_owned();
-        assert!(admin.starts_with("hby_") && !admin.contains('\n'), "{admin:?}");
+        assert!(
+            admin.starts_with("hby_") && !admin.contains('\n'),
+            "{admin:?}"
+        );
         let (child, stderr, address) = Self::spawn(&url);
-        Self { child, _stderr: stderr, address, admin, scratch, url, _dir: dir }
+        Self {
+            child,
+            _stderr: stderr,
+            address,
+            admin,
+            scratch,
+            url,
+            _dir: dir,
+        }
     }
 
     fn spawn(url: &str) -> (Child, BufReader<ChildStderr>, String) {
@@ -84,7 +113,10 @@ impl Server {
         let mut line = String::new();
         let address = loop {
             line.clear();
-            assert!(stderr.read_line(&mut line).unwrap() > 0, "serve exited before listening");
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "serve exited before listening"
+            );
             if let Some(rest) = line.split("http://").nth(1) {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
@@ -95,7 +127,10 @@ impl Server {
     /// Sends `signal` to the server, waits for it to exit, and starts it again on the same
     /// database. Returns how the first process exited.
     pub(crate) fn signal_and_restart(&mut self, signal: &str) -> std::process::ExitStatus {
-        let sent = Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status().unwrap();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(sent.success());
         let status = self.child.wait().unwrap();
         let (child, stderr, address) = Self::spawn(&self.url);
@@ -106,7 +141,14 @@ impl Server {
     }
 
     /// Sends a request; returns the status and the JSON body (`Null` when empty).
-    pub(crate) fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> (u16, Value) {
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
         send(&self.address, method, path, token, body, headers).unwrap()
     }
 
@@ -120,9 +162,17 @@ impl Server {
 
     /// Creates a user with `role` (as the admin) and returns a token of theirs.
     pub(crate) fn user(&self, name: &str, role: &str) -> String {
-        let (status, body) = self.post("/api/v1/users", &self.admin, json!({ "name": name, "role": role }));
+        let (status, body) = self.post(
+            "/api/v1/users",
+            &self.admin,
+            json!({ "name": name, "role": role }),
+        );
         assert_eq!(status, 201, "{body}");
-        let (status, body) = self.post("/api/v1/tokens", &self.admin, json!({ "label": "tests", "user": name }));
+        let (status, body) = self.post(
+            "/api/v1/tokens",
+            &self.admin,
+            json!({ "label": "tests", "user": name }),
+        );
         assert_eq!(status, 201, "{body}");
         body["token"].as_str().unwrap().to_owned()
     }
@@ -130,10 +180,18 @@ impl Server {
 
 /// One HTTP/1.1 request on its own connection; an error when the server is unreachable or
 /// the connection broke before a complete answer.
-pub(crate) fn send(address: &str, method: &str, path: &str, token: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> std::io::Result<(u16, Value)> {
+pub(crate) fn send(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, Value)> {
     let mut stream = TcpStream::connect(address)?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     if let Some(token) = token {
         request.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }
@@ -150,10 +208,10 @@ pub(crate) fn send(address: &str, method: &str, path: &str, token: Option<&str>,
     stream.read_to_end(&mut response)?;
     let response = String::from_utf8_lossy(&response).into_owned();
     let status: u16 = response
-    .split_whitespace()
-    .nth(1)
-    .and_then(|status| status.parse().ok())
-    .ok_or_else(|| std::io::Error::other("no HTTP status line"))?;
+        .split_whitespace()
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no HTTP status line"))?;
     let payload = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
     Ok((status, serde_json::from_str(payload).unwrap_or(Value::Null)))
 }
@@ -163,13 +221,20 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some((server_url, database)) = self.scratch.take() {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             runtime.block_on(async {
                 use sqlx::Connection;
                 if let Ok(mut admin) = sqlx::postgres::PgConnection::connect(&server_url).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
-                        .execute(&mut admin)
-                        .await;
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
                 }
             });
         }
@@ -187,34 +252,95 @@ fn a_whole_incident_from_declare_to_resolve_with_a_hand_off() {
         let alice = server.user("alice", "responder");
         let bob = server.user("bob", "responder");
 
-        let (status, declared) = server.post("/api/v1/incidents", &alice, json!({ "title": "Checkout fails", "severity": "SEV2", "services": ["checkout"] }));
+        let (status, declared) = server.post(
+            "/api/v1/incidents",
+            &alice,
+            json!({ "title": "Checkout fails", "severity": "SEV2", "services": ["checkout"] }),
+        );
         assert_eq!(status, 201, "{declared}");
-        assert_eq!((declared["id"].as_str(), declared["commander"].as_str()), (Some("INC-1"), Some("alice")));
+        assert_eq!(
+            (declared["id"].as_str(), declared["commander"].as_str()),
+            (Some("INC-1"), Some("alice"))
+        );
 
-        let (status, _) = server.post("/api/v1/incidents/INC-1/roles", &alice, json!({ "role": "operations", "person": "bob" }));
+        let (status, _) = server.post(
+            "/api/v1/incidents/INC-1/roles",
+            &alice,
+            json!({ "role": "operations", "person": "bob" }),
+        );
         assert_eq!(status, 200);
-        let (status, body) = server.post("/api/v1/incidents/INC-1/operations", &alice, json!({ "target": "db", "action": "restart" }));
+        let (status, body) = server.post(
+            "/api/v1/incidents/INC-1/operations",
+            &alice,
+            json!({ "target": "db", "action": "restart" }),
+        );
         assert_eq!((status, code(&body)), (422, "ic_cannot_operate"), "{body}");
         let (status, body) = server.post("/api/v1/incidents/INC-1/operations", &bob, json!({ "target": "checkout-db", "action": "failed over", "command": "pg_ctl promote" }));
         assert_eq!(status, 200, "{body}");
-        let (status, _) = server.post("/api/v1/incidents/INC-1/handoff", &alice, json!({ "to": "bob" }));
+        let (status, _) = server.post(
+            "/api/v1/incidents/INC-1/handoff",
+            &alice,
+            json!({ "to": "bob" }),
+        );
         assert_eq!(status, 200);
         let (_, document) = server.get("/api/v1/incidents/INC-1", &alice);
-        assert_eq!(document["commander"], "alice", "nothing changes until accepted");
-        let (status, body) = server.call("POST", "/api/v1/incidents/INC-1/handoff/accept", Some(&bob), None, &[]);
+        assert_eq!(
+            document["commander"], "alice",
+            "nothing changes until accepted"
+        );
+        let (status, body) = server.call(
+            "POST",
+            "/api/v1/incidents/INC-1/handoff/accept",
+            Some(&bob),
+            None,
+            &[],
+        );
         assert_eq!(status, 200, "{body}");
-        let (status, _) = server.post("/api/v1/incidents/INC-1/severity", &bob, json!({ "severity": "SEV1", "reason": "all regions" }));
+        let (status, _) = server.post(
+            "/api/v1/incidents/INC-1/severity",
+            &bob,
+            json!({ "severity": "SEV1", "reason": "all regions" }),
+        );
         assert_eq!(status, 200);
-        let (status, _) = server.post("/api/v1/incidents/INC-1/notes", &alice, json!({ "text": "customers confirm recovery" }));
+        let (status, _) = server.post(
+            "/api/v1/incidents/INC-1/notes",
+            &alice,
+            json!({ "text": "customers confirm recovery" }),
+        );
         assert_eq!(status, 200);
         let (status, body) = server.post("/api/v1/incidents/INC-1/resolve", &bob, json!({}));
         assert_eq!(status, 200, "{body}");
 
         let (_, document) = server.get("/api/v1/incidents/INC-1", &alice);
-        assert_eq!((document["status"].as_str(), document["severity"].as_str(), document["commander"].as_str()), (Some("resolved"), Some("SEV1"), Some("bob")));
+        assert_eq!(
+            (
+                document["status"].as_str(),
+                document["severity"].as_str(),
+                document["commander"].as_str()
+            ),
+            (Some("resolved"), Some("SEV1"), Some("bob"))
+        );
         let (_, timeline) = server.get("/api/v1/incidents/INC-1/timeline", &alice);
-        let types: Vec<&str> = timeline["entries"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-        assert_eq!(types, ["incident_declared", "role_assigned", "operation_recorded", "handoff_requested", "role_unassigned", "handoff_accepted", "severity_changed", "note_added", "status_changed"]);
+        let types: Vec<&str> = timeline["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "incident_declared",
+                "role_assigned",
+                "operation_recorded",
+                "handoff_requested",
+                "role_unassigned",
+                "handoff_accepted",
+                "severity_changed",
+                "note_added",
+                "status_changed"
+            ]
+        );
         let (_, list) = server.get("/api/v1/incidents?status=resolved", &alice);
         assert_eq!(list["incidents"][0]["id"], "INC-1");
     }
@@ -228,31 +354,83 @@ fn authentication_roles_and_restricted_incidents() {
         let dave = server.user("dave", "responder");
         let vic = server.user("vic", "viewer");
 
-        assert_eq!(server.call("GET", "/api/v1/incidents", None, None, &[]).0, 401);
+        assert_eq!(
+            server.call("GET", "/api/v1/incidents", None, None, &[]).0,
+            401
+        );
         assert_eq!(server.get("/api/v1/incidents", "hby_not-a-token").0, 401);
-        let (status, body) = server.post("/api/v1/incidents", &vic, json!({ "title": "viewer tries" }));
+        let (status, body) = server.post(
+            "/api/v1/incidents",
+            &vic,
+            json!({ "title": "viewer tries" }),
+        );
         assert_eq!((status, code(&body)), (403, "forbidden"));
 
-        let (status, _) = server.post("/api/v1/incidents", &carol, json!({ "title": "Credential leak", "visibility": "restricted" }));
+        let (status, _) = server.post(
+            "/api/v1/incidents",
+            &carol,
+            json!({ "title": "Credential leak", "visibility": "restricted" }),
+        );
         assert_eq!(status, 201);
-        let (status, _) = server.post("/api/v1/incidents", &carol, json!({ "title": "Slow search" }));
+        let (status, _) = server.post(
+            "/api/v1/incidents",
+            &carol,
+            json!({ "title": "Slow search" }),
+        );
         assert_eq!(status, 201);
 
-        for (token, sees_restricted) in [(&carol, true), (&server.admin, true), (&dave, false), (&vic, false)] {
+        for (token, sees_restricted) in [
+            (&carol, true),
+            (&server.admin, true),
+            (&dave, false),
+            (&vic, false),
+        ] {
             let (status, _) = server.get("/api/v1/incidents/INC-1", token);
             assert_eq!(status, if sees_restricted { 200 } else { 404 });
-            assert_eq!(server.get("/api/v1/incidents/INC-1/timeline", token).0, if sees_restricted { 200 } else { 404 });
+            assert_eq!(
+                server.get("/api/v1/incidents/INC-1/timeline", token).0,
+                if sees_restricted { 200 } else { 404 }
+            );
             let (_, list) = server.get("/api/v1/incidents", token);
-            let ids: Vec<&str> = list["incidents"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
-            assert_eq!(ids, if sees_restricted { vec!["INC-2", "INC-1"] } else { vec!["INC-2"] });
+            let ids: Vec<&str> = list["incidents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                ids,
+                if sees_restricted {
+                    vec!["INC-2", "INC-1"]
+                } else {
+                    vec!["INC-2"]
+                }
+            );
             assert_eq!(server.get("/api/v1/incidents/INC-2", token).0, 200);
         }
-        let (status, body) = server.post("/api/v1/incidents/INC-1/notes", &dave, json!({ "text": "let me in" }));
-        assert_eq!((status, code(&body)), (404, "not_found"), "a non-member cannot tell a restricted incident exists");
-        let (status, _) = server.post("/api/v1/incidents/INC-1/members", &carol, json!({ "person": "dave" }));
+        let (status, body) = server.post(
+            "/api/v1/incidents/INC-1/notes",
+            &dave,
+            json!({ "text": "let me in" }),
+        );
+        assert_eq!(
+            (status, code(&body)),
+            (404, "not_found"),
+            "a non-member cannot tell a restricted incident exists"
+        );
+        let (status, _) = server.post(
+            "/api/v1/incidents/INC-1/members",
+            &carol,
+            json!({ "person": "dave" }),
+        );
         assert_eq!(status, 200);
         assert_eq!(server.get("/api/v1/incidents/INC-1", &dave).0, 200);
-        assert_eq!(server.post("/api/v1/users", &carol, json!({ "name": "eve" })).0, 403);
+        assert_eq!(
+            server
+                .post("/api/v1/users", &carol, json!({ "name": "eve" }))
+                .0,
+            403
+        );
     }
 }
 
@@ -260,32 +438,76 @@ fn authentication_roles_and_restricted_incidents() {
 fn bad_input_gets_the_documented_errors_and_changes_nothing() {
     let server = Server::start("sqlite");
     let token = server.admin.clone();
-    let (status, body) = server.call("POST", "/api/v1/incidents", Some(&token), Some("{\"title\": "), &[]);
+    let (status, body) = server.call(
+        "POST",
+        "/api/v1/incidents",
+        Some(&token),
+        Some("{\"title\": "),
+        &[],
+    );
     assert_eq!((status, code(&body)), (400, "malformed_json"));
     let (status, body) = server.post("/api/v1/incidents", &token, json!({ "title": 42 }));
     assert_eq!((status, code(&body)), (400, "invalid_body"));
-    let (status, body) = server.post("/api/v1/incidents", &token, json!({ "title": "ok", "colour": "red" }));
-    assert_eq!((status, code(&body)), (400, "invalid_body"), "unknown fields are refused");
+    let (status, body) = server.post(
+        "/api/v1/incidents",
+        &token,
+        json!({ "title": "ok", "colour": "red" }),
+    );
+    assert_eq!(
+        (status, code(&body)),
+        (400, "invalid_body"),
+        "unknown fields are refused"
+    );
     let (status, body) = server.post("/api/v1/incidents", &token, json!({ "title": "   " }));
     assert_eq!((status, code(&body)), (422, "invalid_value"));
-    let (status, body) = server.post("/api/v1/incidents", &token, json!({ "title": "x", "severity": "SEV9" }));
+    let (status, body) = server.post(
+        "/api/v1/incidents",
+        &token,
+        json!({ "title": "x", "severity": "SEV9" }),
+    );
     assert_eq!((status, code(&body)), (422, "invalid_value"));
     let huge = json!({ "title": "big", "summary": "x".repeat(300_000) }).to_string();
     let (status, body) = server.call("POST", "/api/v1/incidents", Some(&token), Some(&huge), &[]);
     assert_eq!((status, code(&body)), (413, "body_too_large"));
     let (_, list) = server.get("/api/v1/incidents", &token);
-    assert_eq!(list["incidents"].as_array().unwrap().len(), 0, "nothing was declared");
+    assert_eq!(
+        list["incidents"].as_array().unwrap().len(),
+        0,
+        "nothing was declared"
+    );
 
-    assert_eq!(code(&server.get("/api/v1/incidents/INC-9", &token).1), "not_found");
+    assert_eq!(
+        code(&server.get("/api/v1/incidents/INC-9", &token).1),
+        "not_found"
+    );
     assert_eq!(server.get("/api/v1/incidents/banana", &token).0, 404);
     assert_eq!(server.get("/api/v1/nothing-here", &token).0, 404);
     let (status, body) = server.get("/api/v1/incidents?status=sleeping", &token);
     assert_eq!((status, code(&body)), (422, "invalid_value"));
 
     server.post("/api/v1/incidents", &token, json!({ "title": "Versioned" }));
-    let (status, body) = server.call("POST", "/api/v1/incidents/INC-1/notes", Some(&token), Some("{\"text\":\"stale\"}"), &[("If-Match", "7")]);
-    assert_eq!((status, code(&body), body["error"]["current_version"].as_u64()), (409, "version_conflict", Some(1)));
-    let (status, body) = server.call("POST", "/api/v1/incidents/INC-1/notes", Some(&token), Some("{\"text\":\"fresh\"}"), &[("If-Match", "\"1\"")]);
+    let (status, body) = server.call(
+        "POST",
+        "/api/v1/incidents/INC-1/notes",
+        Some(&token),
+        Some("{\"text\":\"stale\"}"),
+        &[("If-Match", "7")],
+    );
+    assert_eq!(
+        (
+            status,
+            code(&body),
+            body["error"]["current_version"].as_u64()
+        ),
+        (409, "version_conflict", Some(1))
+    );
+    let (status, body) = server.call(
+        "POST",
+        "/api/v1/incidents/INC-1/notes",
+        Some(&token),
+        Some("{\"text\":\"fresh\"}"),
+        &[("If-Match", "\"1\"")],
+    );
     assert_eq!((status, body["version"].as_u64()), (200, Some(2)));
     let (status, body) = server.post("/api/v1/incidents/INC-1/call-off", &token, json!({}));
     assert_eq!((status, code(&body)), (422, "reason_required"));
@@ -295,11 +517,21 @@ fn bad_input_gets_the_documented_errors_and_changes_nothing() {
 fn init_refuses_a_second_first_admin() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hereby.db").display());
-    let first = Command::new(env!("CARGO_BIN_EXE_hereby")).args(["init", "--database-url", &url]).output().unwrap();
+    let first = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(["init", "--database-url", &url])
+        .output()
+        .unwrap();
     assert!(first.status.success());
     let stdout = String::from_utf8(first.stdout).unwrap();
-    assert_eq!(stdout.lines().count(), 1, "the token is the only line on stdout");
-    let second = Command::new(env!("CARGO_BIN_EXE_hereby")).args(["init", "--database-url", &url]).output().unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "the token is the only line on stdout"
+    );
+    let second = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(["init", "--database-url", &url])
+        .output()
+        .unwrap();
     assert_eq!(second.status.code(), Some(1));
     assert!(second.stdout.is_empty());
     assert!(String::from_utf8_lossy(&second.stderr).contains("already has users"));
@@ -308,7 +540,12 @@ fn init_refuses_a_second_first_admin() {
 /// Runs the real CLI against `server` with `token`.
 fn cli(server: &Server, token: &str, args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_hereby"))
-        .args(["--server", &format!("http://{}", server.address), "--token", token])
+        .args([
+            "--server",
+            &format!("http://{}", server.address),
+            "--token",
+            token,
+        ])
         .args(args)
         .env_remove("HEREBY_TOKEN")
         .env_remove("HEREBY_SERVER")
@@ -328,72 +565,218 @@ fn the_cli_runs_an_incident_and_reports_failures_with_exit_codes() {
         let alice = server.user("alice", "responder");
         let bob = server.user("bob", "responder");
 
-        let (code, stdout, stderr) = cli(&server, &alice, &["declare", "Search is slow", "--severity", "SEV2", "--service", "search"]);
+        let (code, stdout, stderr) = cli(
+            &server,
+            &alice,
+            &[
+                "declare",
+                "Search is slow",
+                "--severity",
+                "SEV2",
+                "--service",
+                "search",
+            ],
+        );
         assert_eq!((code, stdout.as_str()), (0, "INC-1\n"), "{stderr}");
         assert_eq!(cli(&server, &alice, &["note", "INC-1", "p99 at 4 s"]).0, 0);
-        assert_eq!(cli(&server, &alice, &["role", "assign", "INC-1", "operations", "bob"]).0, 0);
-        let (code, _, stderr) = cli(&server, &alice, &["act", "INC-1", "--target", "search", "--action", "restart"]);
+        assert_eq!(
+            cli(
+                &server,
+                &alice,
+                &["role", "assign", "INC-1", "operations", "bob"]
+            )
+            .0,
+            0
+        );
+        let (code, _, stderr) = cli(
+            &server,
+            &alice,
+            &["act", "INC-1", "--target", "search", "--action", "restart"],
+        );
         assert_eq!(code, 1, "a rule refusal exits 1");
         assert!(stderr.contains("does not perform operations"), "{stderr}");
-        assert_eq!(cli(&server, &bob, &["act", "INC-1", "--target", "search-2", "--action", "drained", "--command", "kubectl drain"]).0, 0);
-        assert_eq!(cli(&server, &alice, &["role", "handoff", "INC-1", "bob"]).0, 0);
+        assert_eq!(
+            cli(
+                &server,
+                &bob,
+                &[
+                    "act",
+                    "INC-1",
+                    "--target",
+                    "search-2",
+                    "--action",
+                    "drained",
+                    "--command",
+                    "kubectl drain"
+                ]
+            )
+            .0,
+            0
+        );
+        assert_eq!(
+            cli(&server, &alice, &["role", "handoff", "INC-1", "bob"]).0,
+            0
+        );
         assert_eq!(cli(&server, &bob, &["role", "accept", "INC-1"]).0, 0);
         assert_eq!(cli(&server, &bob, &["resolve", "INC-1"]).0, 0);
 
         let (code, stdout, _) = cli(&server, &alice, &["show", "INC-1", "--json"]);
         assert_eq!(code, 0);
         let document: Value = serde_json::from_str(&stdout).unwrap();
-        assert_eq!((document["status"].as_str(), document["commander"].as_str()), (Some("resolved"), Some("bob")));
+        assert_eq!(
+            (document["status"].as_str(), document["commander"].as_str()),
+            (Some("resolved"), Some("bob"))
+        );
         let (_, text, _) = cli(&server, &alice, &["show", "INC-1"]);
-        assert!(text.starts_with("INC-1  Search is slow\nstatus resolved · SEV2"), "{text}");
+        assert!(
+            text.starts_with("INC-1  Search is slow\nstatus resolved · SEV2"),
+            "{text}"
+        );
         let (_, listed, _) = cli(&server, &alice, &["list"]);
-        assert_eq!(listed.trim(), "no incidents", "resolved incidents are not active");
+        assert_eq!(
+            listed.trim(),
+            "no incidents",
+            "resolved incidents are not active"
+        );
         let (_, listed, _) = cli(&server, &alice, &["list", "--all"]);
-        assert!(listed.lines().nth(1).unwrap().starts_with("INC-1    SEV2  resolved      bob"), "{listed}");
+        assert!(
+            listed
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("INC-1    SEV2  resolved      bob"),
+            "{listed}"
+        );
         let (_, timeline, _) = cli(&server, &alice, &["timeline", "INC-1", "--json"]);
-        assert_eq!(serde_json::from_str::<Value>(&timeline).unwrap().as_array().unwrap().len(), 8);
+        assert_eq!(
+            serde_json::from_str::<Value>(&timeline)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            8
+        );
 
-        assert_eq!(cli(&server, &alice, &["action", "add", "INC-1", "Alert on p99 latency", "--owner", "role:operations", "--follow-up", "--due", "2027-01-15"]).0, 0);
+        assert_eq!(
+            cli(
+                &server,
+                &alice,
+                &[
+                    "action",
+                    "add",
+                    "INC-1",
+                    "Alert on p99 latency",
+                    "--owner",
+                    "role:operations",
+                    "--follow-up",
+                    "--due",
+                    "2027-01-15"
+                ]
+            )
+            .0,
+            0
+        );
         let (_, items, _) = cli(&server, &alice, &["action", "list", "INC-1"]);
-        assert!(items.lines().nth(1).unwrap().contains("open      follow_up  role:operations      2027-01-15  Alert on p99 latency"), "{items}");
+        assert!(
+            items.lines().nth(1).unwrap().contains(
+                "open      follow_up  role:operations      2027-01-15  Alert on p99 latency"
+            ),
+            "{items}"
+        );
         let (code, _, stderr) = cli(&server, &bob, &["status", "INC-1", "closed"]);
         assert_eq!(code, 1, "{stderr}");
-        assert!(stderr.contains("follow-up action items 1 are still open"), "{stderr}");
+        assert!(
+            stderr.contains("follow-up action items 1 are still open"),
+            "{stderr}"
+        );
         assert_eq!(cli(&server, &bob, &["action", "done", "INC-1", "1"]).0, 0);
         assert_eq!(cli(&server, &bob, &["status", "INC-1", "closed"]).0, 0);
 
-        assert_eq!(cli(&server, &alice, &["user", "add", "zed"]).0, 3, "only admins manage users");
-        assert_eq!(cli(&server, &server.admin, &["user", "add", "zed", "--role", "viewer"]).0, 0);
-        let (code, zed_token, _) = cli(&server, &server.admin, &["token", "create", "zed laptop", "--user", "zed"]);
+        assert_eq!(
+            cli(&server, &alice, &["user", "add", "zed"]).0,
+            3,
+            "only admins manage users"
+        );
+        assert_eq!(
+            cli(
+                &server,
+                &server.admin,
+                &["user", "add", "zed", "--role", "viewer"]
+            )
+            .0,
+            0
+        );
+        let (code, zed_token, _) = cli(
+            &server,
+            &server.admin,
+            &["token", "create", "zed laptop", "--user", "zed"],
+        );
         assert_eq!(code, 0);
         let zed_token = zed_token.trim().to_owned();
         assert_eq!(cli(&server, &zed_token, &["show", "INC-1"]).0, 0);
-        assert_eq!(cli(&server, &zed_token, &["note", "INC-1", "viewer note"]).0, 3, "viewers cannot write");
-        assert_eq!(cli(&server, &server.admin, &["user", "disable", "zed"]).0, 0);
-        assert_eq!(cli(&server, &zed_token, &["show", "INC-1"]).0, 3, "a disabled user's token stops working");
+        assert_eq!(
+            cli(&server, &zed_token, &["note", "INC-1", "viewer note"]).0,
+            3,
+            "viewers cannot write"
+        );
+        assert_eq!(
+            cli(&server, &server.admin, &["user", "disable", "zed"]).0,
+            0
+        );
+        assert_eq!(
+            cli(&server, &zed_token, &["show", "INC-1"]).0,
+            3,
+            "a disabled user's token stops working"
+        );
         let (_, tokens, _) = cli(&server, &alice, &["token", "list", "--json"]);
         let tokens: Value = serde_json::from_str(&tokens).unwrap();
-        assert_eq!(tokens.as_array().unwrap().len(), 1, "alice sees only her own token");
+        assert_eq!(
+            tokens.as_array().unwrap().len(),
+            1,
+            "alice sees only her own token"
+        );
 
-        assert_eq!(cli(&server, &alice, &["severity", "INC-1", "SEV7", "--reason", "x"]).0, 2, "a bad value is a usage error");
+        assert_eq!(
+            cli(
+                &server,
+                &alice,
+                &["severity", "INC-1", "SEV7", "--reason", "x"]
+            )
+            .0,
+            2,
+            "a bad value is a usage error"
+        );
         assert_eq!(cli(&server, &alice, &["frobnicate"]).0, 2);
-        assert_eq!(cli(&server, "hby_wrong", &["list"]).0, 3, "a bad token exits 3");
+        assert_eq!(
+            cli(&server, "hby_wrong", &["list"]).0,
+            3,
+            "a bad token exits 3"
+        );
         let unreachable = Command::new(env!("CARGO_BIN_EXE_hereby"))
             .args(["--server", "http://127.0.0.1:1", "--token", "x", "list"])
             .output()
             .unwrap();
         assert_eq!(unreachable.status.code(), Some(3));
-        assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot reach http://127.0.0.1:1"));
+        assert!(
+            String::from_utf8_lossy(&unreachable.stderr)
+                .contains("cannot reach http://127.0.0.1:1")
+        );
     }
 }
 
 #[test]
 fn completions_are_generated_for_each_shell() {
     for shell in ["bash", "zsh", "fish"] {
-        let output = Command::new(env!("CARGO_BIN_EXE_hereby")).args(["completions", shell]).output().unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_hereby"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
         assert!(output.status.success());
         let script = String::from_utf8_lossy(&output.stdout);
-        assert!(script.contains("declare") && script.contains("handoff"), "{shell} completion lacks commands");
+        assert!(
+            script.contains("declare") && script.contains("handoff"),
+            "{shell} completion lacks commands"
+        );
     }
 }
 
@@ -405,8 +788,13 @@ struct EventStream {
 impl EventStream {
     fn open(server: &Server, path: &str, token: &str, last_event_id: Option<i64>) -> Self {
         let mut stream = TcpStream::connect(&server.address).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n", server.address);
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n",
+            server.address
+        );
         if let Some(id) = last_event_id {
             request.push_str(&format!("Last-Event-ID: {id}\r\n"));
         }
@@ -426,12 +814,25 @@ impl EventStream {
             let mut line = String::new();
             assert!(self.lines.read_line(&mut line).unwrap() > 0, "stream ended");
             let line = line.trim_end();
-            if let Some(value) = line.strip_prefix("id: ").or_else(|| line.strip_prefix("id:")) {
+            if let Some(value) = line
+                .strip_prefix("id: ")
+                .or_else(|| line.strip_prefix("id:"))
+            {
                 id = Some(value.trim().parse().unwrap());
-            } else if let Some(value) = line.strip_prefix("event: ").or_else(|| line.strip_prefix("event:")) {
+            } else if let Some(value) = line
+                .strip_prefix("event: ")
+                .or_else(|| line.strip_prefix("event:"))
+            {
                 kind = Some(value.trim().to_owned());
-            } else if let Some(value) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
-                return (id.unwrap(), kind.unwrap(), serde_json::from_str(value).unwrap());
+            } else if let Some(value) = line
+                .strip_prefix("data: ")
+                .or_else(|| line.strip_prefix("data:"))
+            {
+                return (
+                    id.unwrap(),
+                    kind.unwrap(),
+                    serde_json::from_str(value).unwrap(),
+                );
             }
         }
     }
@@ -444,30 +845,72 @@ fn live_updates_arrive_resume_from_last_event_id_and_respect_visibility() {
         let alice = server.user("alice", "responder");
         let carol = server.user("carol", "responder");
         let vic = server.user("vic", "viewer");
-        server.post("/api/v1/incidents", &alice, json!({ "title": "Public one" }));
-        server.post("/api/v1/incidents", &carol, json!({ "title": "Secret one", "visibility": "restricted" }));
+        server.post(
+            "/api/v1/incidents",
+            &alice,
+            json!({ "title": "Public one" }),
+        );
+        server.post(
+            "/api/v1/incidents",
+            &carol,
+            json!({ "title": "Secret one", "visibility": "restricted" }),
+        );
 
         let mut incident = EventStream::open(&server, "/api/v1/incidents/INC-1/events", &vic, None);
         let mut everything = EventStream::open(&server, "/api/v1/events?after=0", &vic, None);
         let (first, kind, data) = everything.next();
-        assert_eq!((kind.as_str(), data["incident"].as_str()), ("incident_declared", Some("INC-1")));
+        assert_eq!(
+            (kind.as_str(), data["incident"].as_str()),
+            ("incident_declared", Some("INC-1"))
+        );
 
-        server.post("/api/v1/incidents/INC-2/notes", &carol, json!({ "text": "secret note" }));
-        server.post("/api/v1/incidents/INC-1/notes", &alice, json!({ "text": "first public note" }));
+        server.post(
+            "/api/v1/incidents/INC-2/notes",
+            &carol,
+            json!({ "text": "secret note" }),
+        );
+        server.post(
+            "/api/v1/incidents/INC-1/notes",
+            &alice,
+            json!({ "text": "first public note" }),
+        );
         let (id, kind, data) = incident.next();
-        assert_eq!((kind.as_str(), data["body"]["text"].as_str()), ("note_added", Some("first public note")));
+        assert_eq!(
+            (kind.as_str(), data["body"]["text"].as_str()),
+            ("note_added", Some("first public note"))
+        );
         let (next, _, data) = everything.next();
-        assert_eq!(data["body"]["text"], "first public note", "the restricted incident's entries are skipped");
+        assert_eq!(
+            data["body"]["text"], "first public note",
+            "the restricted incident's entries are skipped"
+        );
         assert!(next > first);
 
-        server.post("/api/v1/incidents/INC-1/notes", &alice, json!({ "text": "second public note" }));
+        server.post(
+            "/api/v1/incidents/INC-1/notes",
+            &alice,
+            json!({ "text": "second public note" }),
+        );
         drop(incident);
-        let mut resumed = EventStream::open(&server, "/api/v1/incidents/INC-1/events", &vic, Some(id));
+        let mut resumed =
+            EventStream::open(&server, "/api/v1/incidents/INC-1/events", &vic, Some(id));
         let (_, _, data) = resumed.next();
-        assert_eq!(data["body"]["text"], "second public note", "resumes right after Last-Event-ID");
+        assert_eq!(
+            data["body"]["text"], "second public note",
+            "resumes right after Last-Event-ID"
+        );
 
-        let (status, _) = server.call("GET", "/api/v1/incidents/INC-2/events", Some(&vic), None, &[]);
-        assert_eq!(status, 404, "a non-member cannot subscribe to a restricted incident");
+        let (status, _) = server.call(
+            "GET",
+            "/api/v1/incidents/INC-2/events",
+            Some(&vic),
+            None,
+            &[],
+        );
+        assert_eq!(
+            status, 404,
+            "a non-member cannot subscribe to a restricted incident"
+        );
     }
 }
 
@@ -482,7 +925,16 @@ fn no_acknowledged_write_is_lost(signal: &str) {
         let mut server = Server::start(&database);
         let token = server.admin.clone();
         for n in 1..=4 {
-            assert_eq!(server.post("/api/v1/incidents", &token, json!({ "title": format!("Burst {n}") })).0, 201);
+            assert_eq!(
+                server
+                    .post(
+                        "/api/v1/incidents",
+                        &token,
+                        json!({ "title": format!("Burst {n}") })
+                    )
+                    .0,
+                201
+            );
         }
         let acknowledged = Arc::new(Mutex::new(Vec::new()));
         let started = Arc::new(AtomicBool::new(false));
@@ -517,17 +969,35 @@ fn no_acknowledged_write_is_lost(signal: &str) {
             writer.join().unwrap();
         }
         if signal == "TERM" {
-            assert!(exit.success(), "SIGTERM must stop the server cleanly, got {exit}");
+            assert!(
+                exit.success(),
+                "SIGTERM must stop the server cleanly, got {exit}"
+            );
         }
         let acknowledged = acknowledged.lock().unwrap().clone();
-        eprintln!("SIG{signal} on {}: {} writes acknowledged before the signal", if database == "sqlite" { "sqlite" } else { "postgres" }, acknowledged.len());
-        assert!(acknowledged.len() > 50, "the burst was too small to prove anything: {}", acknowledged.len());
+        eprintln!(
+            "SIG{signal} on {}: {} writes acknowledged before the signal",
+            if database == "sqlite" {
+                "sqlite"
+            } else {
+                "postgres"
+            },
+            acknowledged.len()
+        );
+        assert!(
+            acknowledged.len() > 50,
+            "the burst was too small to prove anything: {}",
+            acknowledged.len()
+        );
 
         let mut stored = std::collections::HashSet::new();
         for n in 1..=4 {
             let mut after = 0;
             loop {
-                let (status, page) = server.get(&format!("/api/v1/incidents/INC-{n}/timeline?after={after}&limit=1000"), &token);
+                let (status, page) = server.get(
+                    &format!("/api/v1/incidents/INC-{n}/timeline?after={after}&limit=1000"),
+                    &token,
+                );
                 assert_eq!(status, 200);
                 for entry in page["entries"].as_array().unwrap() {
                     if let Some(text) = entry["body"]["text"].as_str() {
@@ -540,13 +1010,26 @@ fn no_acknowledged_write_is_lost(signal: &str) {
                 }
             }
         }
-        let lost: Vec<&String> = acknowledged.iter().filter(|text| !stored.contains(*text)).collect();
-        assert!(lost.is_empty(), "{} of {} acknowledged writes lost after SIG{signal}: {:?}", lost.len(), acknowledged.len(), &lost[..lost.len().min(5)]);
+        let lost: Vec<&String> = acknowledged
+            .iter()
+            .filter(|text| !stored.contains(*text))
+            .collect();
+        assert!(
+            lost.is_empty(),
+            "{} of {} acknowledged writes lost after SIG{signal}: {:?}",
+            lost.len(),
+            acknowledged.len(),
+            &lost[..lost.len().min(5)]
+        );
         let verified = Command::new(env!("CARGO_BIN_EXE_hereby"))
             .args(["db", "verify", "--database-url", &server.url])
             .output()
             .unwrap();
-        assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stdout));
+        assert!(
+            verified.status.success(),
+            "{}",
+            String::from_utf8_lossy(&verified.stdout)
+        );
     }
 }
 
@@ -564,10 +1047,17 @@ fn sigkill_during_a_burst_loses_no_acknowledged_write() {
 fn metrics_json_logs_and_the_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hereby.db").display());
-    let init = Command::new(env!("CARGO_BIN_EXE_hereby")).args(["init", "--database-url", &url]).output().unwrap();
+    let init = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(["init", "--database-url", &url])
+        .output()
+        .unwrap();
     let token = String::from_utf8(init.stdout).unwrap().trim().to_owned();
     let config = dir.path().join("hereby.toml");
-    std::fs::write(&config, format!("database_url = \"{url}\"\nlisten = \"127.0.0.1:0\"\nlog_format = \"json\"\n")).unwrap();
+    std::fs::write(
+        &config,
+        format!("database_url = \"{url}\"\nlisten = \"127.0.0.1:0\"\nlog_format = \"json\"\n"),
+    )
+    .unwrap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_hereby"))
         .args(["serve", "--config", config.to_str().unwrap()])
@@ -585,34 +1075,68 @@ fn metrics_json_logs_and_the_config_file() {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
-    let (status, _) = send(&address, "POST", "/api/v1/incidents", Some(&token), Some(&json!({ "title": "Metered" }).to_string()), &[]).unwrap();
+    let (status, _) = send(
+        &address,
+        "POST",
+        "/api/v1/incidents",
+        Some(&token),
+        Some(&json!({ "title": "Metered" }).to_string()),
+        &[],
+    )
+    .unwrap();
     assert_eq!(status, 201);
     let mut stream = TcpStream::connect(&address).unwrap();
-    write!(stream, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut metrics = String::new();
     stream.read_to_string(&mut metrics).unwrap();
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     assert!(metrics.contains("hereby_http_requests_total{method=\"POST\",route=\"/api/v1/incidents\",status=\"201\"} 1"), "{metrics}");
-    assert!(metrics.contains("hereby_incidents{status=\"investigating\"} 1"), "{metrics}");
-    assert!(metrics.contains("hereby_events_appended_total 1"), "{metrics}");
-    assert!(metrics.contains("hereby_http_request_duration_seconds"), "{metrics}");
+    assert!(
+        metrics.contains("hereby_incidents{status=\"investigating\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hereby_events_appended_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hereby_http_request_duration_seconds"),
+        "{metrics}"
+    );
 
     // The request above was logged as one JSON object.
     let logged = loop {
         line.clear();
         assert!(stderr.read_line(&mut line).unwrap() > 0);
-        if let Ok(record) = serde_json::from_str::<Value>(&line) {
-            if record["fields"]["route"] == "/api/v1/incidents" {
-                break record;
-            }
+        if let Ok(record) = serde_json::from_str::<Value>(&line)
+            && record["fields"]["route"] == "/api/v1/incidents"
+        {
+            break record;
         }
     };
-    assert_eq!((logged["fields"]["method"].as_str(), logged["fields"]["status"].as_str()), (Some("POST"), Some("201")));
+    assert_eq!(
+        (
+            logged["fields"]["method"].as_str(),
+            logged["fields"]["status"].as_str()
+        ),
+        (Some("POST"), Some("201"))
+    );
     let _ = child.kill();
     let _ = child.wait();
 
     std::fs::write(&config, "listen = \"not an address\"\n").unwrap();
-    let bad = Command::new(env!("CARGO_BIN_EXE_hereby")).args(["serve", "--config", config.to_str().unwrap()]).output().unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("config file"), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("config file"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
 }

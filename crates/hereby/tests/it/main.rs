@@ -225,7 +225,10 @@ fn serve_answers_health_checks_and_stops_on_sigterm() {
     let mut line = String::new();
     let address = loop {
         line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "serve exited before listening");
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve exited before listening"
+        );
         if let Some(rest) = line.split("http://").nth(1) {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
