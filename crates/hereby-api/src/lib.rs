@@ -342,3 +342,25 @@ pub struct CreatedToken {
     #[serde(flatten)]
     pub record: Token,
 }
+
+/// `GET /api/v1/incidents/{id}/verify`: whether an incident's hash chain is intact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Verification {
+    pub id: String,
+    /// Events checked (up to the first broken link).
+    pub events: u64,
+    pub intact: bool,
+    /// The first broken link, e.g. `INC-2 breaks at event #2: stored hash does not match …`.
+    pub problem: Option<String>,
+    /// The head of the chain (hex SHA-256 of the last event) when intact.
+    pub head: Option<String>,
+}
+
+/// `GET /api/v1/verify` (admins): every incident's chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VerificationReport {
+    pub incidents: u64,
+    pub events: u64,
+    /// One line per damaged incident: its first broken link.
+    pub problems: Vec<String>,
+}

@@ -18,7 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::MethodRouter;
 use hereby_core::RoleCatalogue;
-use hereby_store::{Directory, Store};
+use hereby_store::{Backup, Directory, Store};
 
 /// What every handler can reach.
 #[derive(Debug)]
@@ -80,9 +80,10 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 /// Every route the server serves: method, path and handler, in one table. The router is
 /// built from it, and a test checks it against the OpenAPI document both ways.
-pub fn routes<S: Store + Directory>() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
+pub fn routes<S: Store + Directory + Backup>()
+-> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
-    use routes::{health, incidents as i, live, users as u};
+    use routes::{data, health, incidents as i, live, users as u};
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
         (Method::GET, "/readyz", get(health::readyz::<S>)),
@@ -228,6 +229,18 @@ pub fn routes<S: Store + Directory>() -> Vec<(Method, &'static str, MethodRouter
             "/api/v1/incidents/{id}/events",
             get(live::incident_events::<S>),
         ),
+        (Method::GET, "/api/v1/export", get(data::export::<S>)),
+        (
+            Method::GET,
+            "/api/v1/verify",
+            get(data::verify_everything::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/verify",
+            get(data::verify::<S>),
+        ),
+        (Method::POST, "/api/v1/backup", post(data::backup::<S>)),
         (Method::GET, "/api/v1/me", get(u::me)),
         (Method::GET, "/api/v1/users", get(u::list_users::<S>)),
         (Method::POST, "/api/v1/users", post(u::create_user::<S>)),
@@ -247,7 +260,7 @@ pub fn routes<S: Store + Directory>() -> Vec<(Method, &'static str, MethodRouter
 }
 
 /// The application router, built from [`routes`].
-pub fn app<S: Store + Directory>(state: AppState<S>) -> Router {
+pub fn app<S: Store + Directory + Backup>(state: AppState<S>) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState<S>>)> = Vec::new();
     for (_, path, handler) in routes::<S>() {
         match by_path.iter_mut().find(|(known, _)| *known == path) {
@@ -269,7 +282,7 @@ pub fn app<S: Store + Directory>(state: AppState<S>) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-pub async fn serve<S: Store + Directory>(
+pub async fn serve<S: Store + Directory + Backup>(
     listener: tokio::net::TcpListener,
     state: AppState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -6,7 +6,7 @@ use hereby_api as api;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{health, incidents, live, users};
+use crate::routes::{data, health, incidents, live, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,6 +49,10 @@ use crate::routes::{health, incidents, live, users};
         incidents::remove_member,
         live::all_events,
         live::incident_events,
+        data::export,
+        data::verify_everything,
+        data::verify,
+        data::backup,
         users::me,
         users::list_users,
         users::create_user,

@@ -312,3 +312,11 @@ impl<'a> EventColumns<'a> {
         }
     }
 }
+
+impl hereby_store::Backup for PgStore {
+    async fn backup_to(&self, _path: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::Invalid(
+            "PostgreSQL is backed up with its own tools (pg_dump, or base backups with WAL archiving)".into(),
+        ))
+    }
+}

@@ -89,18 +89,6 @@ impl SqliteStore {
     pub fn reader_pool(&self) -> &SqlitePool {
         &self.readers
     }
-
-    /// Writes a consistent copy of the whole database to `path` while the store stays online
-    /// (`VACUUM INTO`). The file must not exist yet.
-    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
-        let target = path.to_string_lossy().into_owned();
-        sqlx::query("VACUUM INTO ?")
-            .bind(target)
-            .execute(&self.readers)
-            .await
-            .map(|_| ())
-            .map_err(db)
-    }
 }
 
 hereby_store::sql_backend_common! {
@@ -233,5 +221,18 @@ impl SqliteTx {
             first_position.get_or_insert(position);
         }
         first_position.ok_or_else(|| StoreError::Invalid("a write needs at least one event".into()))
+    }
+}
+
+impl hereby_store::Backup for SqliteStore {
+    /// A consistent copy while the store stays online (`VACUUM INTO`).
+    async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        let target = path.to_string_lossy().into_owned();
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.readers)
+            .await
+            .map(|_| ())
+            .map_err(db)
     }
 }

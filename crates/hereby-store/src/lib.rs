@@ -250,3 +250,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         query: &ListQuery,
     ) -> impl Future<Output = Result<Vec<IncidentSummary>, StoreError>> + Send;
 }
+
+/// Consistent online copies of the whole database, taken while it is in use.
+pub trait Backup: Send + Sync {
+    /// Writes a copy to `path`, which must not exist yet. [`StoreError::Invalid`] when the
+    /// backend leaves backups to the database's own tools.
+    fn backup_to(
+        &self,
+        path: &std::path::Path,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -162,3 +162,9 @@ impl Directory for AnyStore {
         forward!(self, store => store.authenticate(token_hash))
     }
 }
+
+impl hereby_store::Backup for AnyStore {
+    async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        forward!(self, store => store.backup_to(path))
+    }
+}

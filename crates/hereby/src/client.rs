@@ -58,6 +58,32 @@ impl Client {
         })
     }
 
+    /// Sends a request whose answer is not JSON (an export, a backup) and returns the response
+    /// once its status is known to be a success.
+    pub(crate) async fn raw(&self, method: Method, path: &str) -> Result<reqwest::Response, Failure> {
+        let url = format!("{}/api/v1{path}", self.base);
+        let response = self
+            .http
+            .request(method, &url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| Failure::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e))))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let body = response.bytes().await.unwrap_or_default();
+        let message = serde_json::from_slice::<ErrorBody>(&body)
+            .map(|body| body.error.message)
+            .unwrap_or_else(|_| format!("{} answered {status}", self.base));
+        Err(match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Unreachable(message),
+            status if status.is_server_error() => Failure::Unreachable(message),
+            _ => Failure::Rejected(message),
+        })
+    }
+
     /// Sends a request to `path` under `/api/v1` and decodes the JSON answer.
     pub(crate) async fn send<T: DeserializeOwned>(
         &self,

@@ -172,6 +172,19 @@ pub(crate) enum ClientCommand {
     /// Your API tokens (admins: anyone's).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check hash chains on the server: one incident, or (admins) all of them.
+    Verify { incident: Option<String> },
+    /// Write every timeline entry you may see as JSON lines (to a file, with progress).
+    Export {
+        /// Write here instead of standard output; must not exist yet.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Save a consistent copy of the server's SQLite database (admins).
+    Backup {
+        /// The file to write; must not exist yet.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -584,8 +597,124 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         ClientCommand::Action(command) => action(&client, command, json).await?,
         ClientCommand::User(command) => user(&client, command, json).await?,
         ClientCommand::Token(command) => token(&client, command, json).await?,
+        ClientCommand::Verify { incident } => verify(&client, incident, json).await?,
+        ClientCommand::Export { output } => export(&client, output).await?,
+        ClientCommand::Backup { file } => backup(&client, &file).await?,
     }
     Ok(())
+}
+
+async fn verify(client: &Client, incident: Option<String>, json: bool) -> Result<(), Failure> {
+    match incident {
+        Some(incident) => {
+            let result: api::Verification =
+                client.send(Method::GET, &format!("/incidents/{}/verify", encode(&incident)), NO_BODY, None).await?;
+            if json {
+                print_json(&result);
+            } else if result.intact {
+                println!("{}: {} events, chain intact, head {}", result.id, result.events, result.head.as_deref().unwrap_or("-"));
+            }
+            match result.problem {
+                None => Ok(()),
+                Some(problem) => Err(Failure::Rejected(problem)),
+            }
+        }
+        None => {
+            let report: api::VerificationReport = client.send(Method::GET, "/verify", NO_BODY, None).await?;
+            if json {
+                print_json(&report);
+            } else if report.problems.is_empty() {
+                println!("verified {} events in {} incidents: every hash chain is intact", report.events, report.incidents);
+            }
+            if report.problems.is_empty() {
+                Ok(())
+            } else {
+                for problem in &report.problems {
+                    println!("{problem}");
+                }
+                Err(Failure::Rejected(format!("{} of {} incidents have a broken hash chain", report.problems.len(), report.incidents)))
+            }
+        }
+    }
+}
+
+/// Creates `path` for writing, refusing to overwrite anything.
+fn create_new(path: &std::path::Path) -> Result<std::fs::File, Failure> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Failure::Usage(format!("cannot create {}: {e}", path.display())))
+}
+
+async fn export(client: &Client, output: Option<std::path::PathBuf>) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let mut response = client.raw(Method::GET, "/export").await?;
+    let last = response
+        .headers()
+        .get("x-hereby-last-position")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .unwrap_or(0);
+    let (mut sink, progress): (Box<dyn std::io::Write>, Option<indicatif::ProgressBar>) = match &output {
+        Some(path) => {
+            let bar = indicatif::ProgressBar::new(last);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events ({per_sec}, {eta} left)")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            (Box::new(std::io::BufWriter::new(create_new(path)?)), Some(bar))
+        }
+        None => (Box::new(std::io::stdout().lock()), None),
+    };
+    let broken = |e: String| Failure::Unreachable(format!("the export broke off: {e}"));
+    let mut lines = 0u64;
+    while let Some(chunk) = response.chunk().await.map_err(|e| broken(e.to_string()))? {
+        sink.write_all(&chunk).map_err(|e| broken(e.to_string()))?;
+        if let Some(bar) = &progress {
+            // Progress follows the position of the last complete line written.
+            if let Some(last_line) = chunk.split(|byte| *byte == b'\n').rev().find(|line| !line.is_empty())
+                && let Ok(entry) = serde_json::from_slice::<api::TimelineEntry>(last_line)
+            {
+                bar.set_position(u64::try_from(entry.position).unwrap_or(0));
+            }
+        }
+        lines += chunk.iter().filter(|byte| **byte == b'\n').count() as u64;
+    }
+    sink.flush().map_err(|e| broken(e.to_string()))?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+        eprintln!("hereby: exported {lines} timeline entries");
+    }
+    Ok(())
+}
+
+async fn backup(client: &Client, file: &std::path::Path) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let mut sink = create_new(file)?;
+    let broken = |e: String| Failure::Unreachable(format!("the backup broke off: {e}"));
+    let result = async {
+        let mut response = client.raw(Method::POST, "/backup").await?;
+        let mut bytes = 0usize;
+        while let Some(chunk) = response.chunk().await.map_err(|e| broken(e.to_string()))? {
+            sink.write_all(&chunk).map_err(|e| broken(e.to_string()))?;
+            bytes += chunk.len();
+        }
+        sink.sync_all().map_err(|e| broken(e.to_string()))?;
+        Ok::<usize, Failure>(bytes)
+    }
+    .await;
+    match result {
+        Ok(bytes) => {
+            eprintln!("hereby: wrote {} ({bytes} bytes)", file.display());
+            Ok(())
+        }
+        Err(failure) => {
+            // A partial copy is worse than none.
+            let _ = std::fs::remove_file(file);
+            Err(failure)
+        }
+    }
 }
 
 async fn action(client: &Client, command: ActionCommand, json: bool) -> Result<(), Failure> {

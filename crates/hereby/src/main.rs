@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use hereby_store::verify_all;
+use hereby_store::{Backup, verify_all};
 
 use crate::any_store::AnyStore;
 

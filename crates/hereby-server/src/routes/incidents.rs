@@ -27,7 +27,7 @@ fn incident_id(raw: &str) -> Result<IncidentNumber, ApiError> {
 
 /// Loads an incident the caller may see. A restricted incident is visible to admins and its
 /// members only; to anyone else it does not exist.
-async fn visible<S: Store + Directory>(
+pub(crate) async fn visible<S: Store + Directory>(
     state: &AppState<S>,
     caller: &Caller,
     incident: IncidentNumber,

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use hereby_store::Backup;
 use hereby_store::conformance::Harness;
 use hereby_store_sqlite::SqliteStore;
 use sqlx::Connection;

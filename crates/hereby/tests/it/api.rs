@@ -1140,3 +1140,50 @@ fn metrics_json_logs_and_the_config_file() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+#[test]
+fn export_verify_and_backup_through_the_server() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let vic = server.user("vic", "viewer");
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(cli(&server, &alice, &["declare", "Visible to all"]).0, 0);
+        assert_eq!(cli(&server, &alice, &["declare", "Security matter", "--restricted"]).0, 0);
+        assert_eq!(cli(&server, &alice, &["note", "INC-2", "credentials rotated"]).0, 0);
+
+        let mine = dir.path().join("vic.jsonl");
+        let (code, _, stderr) = cli(&server, &vic, &["export", "--output", mine.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        let lines: Vec<Value> = std::fs::read_to_string(&mine).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 1, "a viewer's export holds only what they may see");
+        assert_eq!(lines[0]["incident"], "INC-1");
+        let (_, all, _) = cli(&server, &server.admin, &["export"]);
+        assert_eq!(all.lines().count(), 3, "{all}");
+        assert_eq!(cli(&server, &vic, &["export", "--output", mine.to_str().unwrap()]).0, 2, "an existing file is never overwritten");
+
+        let (code, stdout, _) = cli(&server, &vic, &["verify", "INC-1"]);
+        assert_eq!(code, 0);
+        assert!(stdout.starts_with("INC-1: 1 events, chain intact, head "), "{stdout}");
+        assert_eq!(cli(&server, &vic, &["verify", "INC-2"]).0, 1, "a restricted incident does not exist for a non-member");
+        let (code, stdout, _) = cli(&server, &server.admin, &["verify"]);
+        assert_eq!((code, stdout.trim()), (0, "verified 3 events in 2 incidents: every hash chain is intact"));
+        assert_eq!(cli(&server, &alice, &["verify"]).0, 3, "verifying everything is for admins");
+
+        let copy = dir.path().join("copy.db");
+        let (code, _, stderr) = cli(&server, &server.admin, &["backup", copy.to_str().unwrap()]);
+        if database == "sqlite" {
+            assert_eq!(code, 0, "{stderr}");
+            let verified = Command::new(env!("CARGO_BIN_EXE_hereby"))
+                .args(["db", "verify", "--database-url", &format!("sqlite://{}", copy.display())])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&verified.stdout), "verified 3 events in 2 incidents: every hash chain is intact\n");
+        } else {
+            assert_eq!(code, 1);
+            assert!(stderr.contains("pg_dump"), "{stderr}");
+            assert!(!copy.exists(), "no partial file is left behind");
+        }
+        assert_eq!(cli(&server, &alice, &["backup", dir.path().join("x.db").to_str().unwrap()]).0, 3);
+    }
+}
