@@ -364,3 +364,15 @@ pub struct VerificationReport {
     /// One line per damaged incident: its first broken link.
     pub problems: Vec<String>,
 }
+
+/// An attachment on an incident; its content is at `/api/v1/incidents/{id}/attachments/{sha256}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Attachment {
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    /// Hex SHA-256 of the content: its address.
+    pub sha256: String,
+    pub attached_at: String,
+    pub attached_by: String,
+}

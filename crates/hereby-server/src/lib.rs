@@ -18,7 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::MethodRouter;
 use hereby_core::RoleCatalogue;
-use hereby_store::{Backup, Directory, Store};
+use hereby_store::{Backup, Blobs, Directory, Store};
 
 /// What every handler can reach.
 #[derive(Debug)]
@@ -26,6 +26,8 @@ pub struct AppState<S> {
     pub store: S,
     pub roles: Arc<RoleCatalogue>,
     pub live: Live,
+    /// The largest attachment accepted, in bytes.
+    pub max_attachment_bytes: usize,
 }
 
 impl<S> AppState<S> {
@@ -34,6 +36,7 @@ impl<S> AppState<S> {
             store,
             roles: Arc::new(roles),
             live: Live::default(),
+            max_attachment_bytes: DEFAULT_MAX_ATTACHMENT,
         }
     }
 }
@@ -44,6 +47,7 @@ impl<S: Clone> Clone for AppState<S> {
             store: self.store.clone(),
             roles: self.roles.clone(),
             live: self.live.clone(),
+            max_attachment_bytes: self.max_attachment_bytes,
         }
     }
 }
@@ -75,15 +79,18 @@ impl Live {
     }
 }
 
+/// The default largest attachment: 25 MiB.
+pub const DEFAULT_MAX_ATTACHMENT: usize = 25 * 1024 * 1024;
+
 /// The largest request body accepted, except attachments (which have their own limit).
 pub const MAX_BODY: usize = 256 * 1024;
 
 /// Every route the server serves: method, path and handler, in one table. The router is
 /// built from it, and a test checks it against the OpenAPI document both ways.
-pub fn routes<S: Store + Directory + Backup>()
+pub fn routes<S: Store + Directory + Backup + Blobs>()
 -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
-    use routes::{data, health, incidents as i, live, users as u};
+    use routes::{attachments, data, health, incidents as i, live, users as u};
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
         (Method::GET, "/readyz", get(health::readyz::<S>)),
@@ -229,6 +236,13 @@ pub fn routes<S: Store + Directory + Backup>()
             "/api/v1/incidents/{id}/events",
             get(live::incident_events::<S>),
         ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/attachments",
+            post(attachments::upload::<S>).layer(DefaultBodyLimit::disable()),
+        ),
+        (Method::GET, "/api/v1/incidents/{id}/attachments", get(attachments::list::<S>)),
+        (Method::GET, "/api/v1/incidents/{id}/attachments/{sha256}", get(attachments::download::<S>)),
         (Method::GET, "/api/v1/export", get(data::export::<S>)),
         (
             Method::GET,
@@ -260,7 +274,7 @@ pub fn routes<S: Store + Directory + Backup>()
 }
 
 /// The application router, built from [`routes`].
-pub fn app<S: Store + Directory + Backup>(state: AppState<S>) -> Router {
+pub fn app<S: Store + Directory + Backup + Blobs>(state: AppState<S>) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState<S>>)> = Vec::new();
     for (_, path, handler) in routes::<S>() {
         match by_path.iter_mut().find(|(known, _)| *known == path) {
@@ -282,7 +296,7 @@ pub fn app<S: Store + Directory + Backup>(state: AppState<S>) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-pub async fn serve<S: Store + Directory + Backup>(
+pub async fn serve<S: Store + Directory + Backup + Blobs>(
     listener: tokio::net::TcpListener,
     state: AppState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,

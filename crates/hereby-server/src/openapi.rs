@@ -6,7 +6,7 @@ use hereby_api as api;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{data, health, incidents, live, users};
+use crate::routes::{attachments, data, health, incidents, live, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,6 +49,9 @@ use crate::routes::{data, health, incidents, live, users};
         incidents::remove_member,
         live::all_events,
         live::incident_events,
+        attachments::upload,
+        attachments::list,
+        attachments::download,
         data::export,
         data::verify_everything,
         data::verify,

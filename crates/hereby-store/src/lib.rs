@@ -260,3 +260,21 @@ pub trait Backup: Send + Sync {
         path: &std::path::Path,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// Attachment contents, addressed by their SHA-256 digest and never changed once stored.
+pub trait Blobs: Send + Sync {
+    /// Stores `content` under `sha256` (which the caller computed); storing the same content
+    /// again does nothing. Durable when it returns.
+    fn put_blob(
+        &self,
+        sha256: [u8; 32],
+        content: &[u8],
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The content stored under `sha256`, if any.
+    fn get_blob(
+        &self,
+        sha256: [u8; 32],
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+}

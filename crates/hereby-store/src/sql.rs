@@ -387,5 +387,35 @@ macro_rules! sql_backend_common {
                     .collect()
             }
         }
+
+        impl hereby_store::Blobs for $store {
+            async fn put_blob(
+                &self,
+                sha256: [u8; 32],
+                content: &[u8],
+                at: jiff::Timestamp,
+            ) -> Result<(), hereby_store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO attachments (sha256, size, content, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (sha256) DO NOTHING",
+                )
+                .bind(sha256.as_slice())
+                .bind(i64::try_from(content.len()).unwrap_or(i64::MAX))
+                .bind(content)
+                .bind(at.as_microsecond())
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                Ok(())
+            }
+
+            async fn get_blob(&self, sha256: [u8; 32]) -> Result<Option<Vec<u8>>, hereby_store::StoreError> {
+                sqlx::query_scalar("SELECT content FROM attachments WHERE sha256 = $1")
+                    .bind(sha256.as_slice())
+                    .fetch_optional(&self.readers)
+                    .await
+                    .map_err(db)
+            }
+        }
     };
 }

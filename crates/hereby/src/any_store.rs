@@ -168,3 +168,13 @@ impl hereby_store::Backup for AnyStore {
         forward!(self, store => store.backup_to(path))
     }
 }
+
+impl hereby_store::Blobs for AnyStore {
+    async fn put_blob(&self, sha256: [u8; 32], content: &[u8], at: Timestamp) -> Result<(), StoreError> {
+        forward!(self, store => store.put_blob(sha256, content, at))
+    }
+
+    async fn get_blob(&self, sha256: [u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        forward!(self, store => store.get_blob(sha256))
+    }
+}

@@ -84,6 +84,31 @@ impl Client {
         })
     }
 
+    /// Uploads `content` as the raw body of a POST and decodes the JSON answer.
+    pub(crate) async fn upload<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        media_type: &str,
+        content: Vec<u8>,
+    ) -> Result<T, Failure> {
+        let url = format!("{}/api/v1{path}", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, media_type)
+            .body(content)
+            .send()
+            .await
+            .map_err(|e| Failure::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e))))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Failure::Unreachable(format!("the answer from {} broke off: {e}", self.base)))?;
+        decode(&self.base, status, &bytes)
+    }
+
     /// Sends a request to `path` under `/api/v1` and decodes the JSON answer.
     pub(crate) async fn send<T: DeserializeOwned>(
         &self,
@@ -107,27 +132,7 @@ impl Client {
         let bytes = response.bytes().await.map_err(|e| {
             Failure::Unreachable(format!("the answer from {} broke off: {e}", self.base))
         })?;
-        if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| {
-                Failure::Unreachable(format!(
-                    "{} answered with something that is not hereby's API: {e}",
-                    self.base
-                ))
-            });
-        }
-        let message = serde_json::from_slice::<ErrorBody>(&bytes)
-            .map(|body| body.error.message)
-            .unwrap_or_else(|_| format!("{} answered {status}", self.base));
-        let code = serde_json::from_slice::<ErrorBody>(&bytes)
-            .map(|body| body.error.code)
-            .unwrap_or_default();
-        Err(match status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Unreachable(message),
-            StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => Failure::Usage(message),
-            StatusCode::UNPROCESSABLE_ENTITY if code == "invalid_value" => Failure::Usage(message),
-            status if status.is_server_error() => Failure::Unreachable(message),
-            _ => Failure::Rejected(message),
-        })
+        decode(&self.base, status, &bytes)
     }
 }
 
@@ -138,4 +143,25 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+/// Turns an answer into the expected JSON, or into a failure with the right exit code.
+fn decode<T: DeserializeOwned>(base: &str, status: StatusCode, bytes: &[u8]) -> Result<T, Failure> {
+    if status.is_success() {
+        return serde_json::from_slice(bytes).map_err(|e| {
+            Failure::Unreachable(format!("{base} answered with something that is not hereby's API: {e}"))
+        });
+    }
+    let error = serde_json::from_slice::<ErrorBody>(bytes).ok();
+    let message = error
+        .as_ref()
+        .map_or_else(|| format!("{base} answered {status}"), |body| body.error.message.clone());
+    let code = error.map(|body| body.error.code).unwrap_or_default();
+    Err(match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Unreachable(message),
+        StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => Failure::Usage(message),
+        StatusCode::UNPROCESSABLE_ENTITY if code == "invalid_value" => Failure::Usage(message),
+        status if status.is_server_error() => Failure::Unreachable(message),
+        _ => Failure::Rejected(message),
+    })
 }

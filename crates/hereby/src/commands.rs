@@ -172,6 +172,20 @@ pub(crate) enum ClientCommand {
     /// Your API tokens (admins: anyone's).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Attach a file (log, screenshot, dump) as evidence; stored by its SHA-256.
+    Attach {
+        #[command(flatten)]
+        write: Write,
+        file: std::path::PathBuf,
+        /// The name to record [default: the file's name].
+        #[arg(long)]
+        name: Option<String>,
+        /// The media type.
+        #[arg(long, default_value = "application/octet-stream")]
+        media_type: String,
+    },
+    /// List an incident's attachments.
+    Attachments { incident: String },
     /// Check hash chains on the server: one incident, or (admins) all of them.
     Verify { incident: Option<String> },
     /// Write every timeline entry you may see as JSON lines (to a file, with progress).
@@ -597,6 +611,31 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         ClientCommand::Action(command) => action(&client, command, json).await?,
         ClientCommand::User(command) => user(&client, command, json).await?,
         ClientCommand::Token(command) => token(&client, command, json).await?,
+        ClientCommand::Attach { write, file, name, media_type } => {
+            let content = std::fs::read(&file)
+                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", file.display())))?;
+            let name = name
+                .or_else(|| file.file_name().map(|name| name.to_string_lossy().into_owned()))
+                .ok_or_else(|| Failure::Usage(format!("{} has no file name; pass --name", file.display())))?;
+            let path = format!("/incidents/{}/attachments?name={}", encode(&write.incident), encode(&name));
+            let result: api::WriteResult = client.upload(&path, &media_type, content).await?;
+            print_write(&result, json);
+        }
+        ClientCommand::Attachments { incident } => {
+            let list: Vec<api::Attachment> = client
+                .send(Method::GET, &format!("/incidents/{}/attachments", encode(&incident)), NO_BODY, None)
+                .await?;
+            if json {
+                print_json(&list);
+            } else {
+                for attachment in &list {
+                    println!(
+                        "{}  {:>10}  {:<24} {}  {}",
+                        attachment.sha256, attachment.size, attachment.media_type, attachment.name, attachment.attached_by
+                    );
+                }
+            }
+        }
         ClientCommand::Verify { incident } => verify(&client, incident, json).await?,
         ClientCommand::Export { output } => export(&client, output).await?,
         ClientCommand::Backup { file } => backup(&client, &file).await?,

@@ -15,6 +15,7 @@ pub(crate) struct FileConfig {
     pub(crate) database_url: Option<String>,
     pub(crate) listen: Option<SocketAddr>,
     pub(crate) log_format: Option<LogFormat>,
+    pub(crate) max_attachment_bytes: Option<usize>,
 }
 
 impl fmt::Debug for FileConfig {
@@ -26,6 +27,7 @@ impl fmt::Debug for FileConfig {
             )
             .field("listen", &self.listen)
             .field("log_format", &self.log_format)
+            .field("max_attachment_bytes", &self.max_attachment_bytes)
             .finish()
     }
 }
@@ -48,6 +50,7 @@ impl FileConfig {
     /// database_url = "postgres://hereby@db/hereby"
     /// listen = "0.0.0.0:8080"
     /// log_format = "json"
+    /// max_attachment_bytes = 52428800
     /// ```
     pub(crate) fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)

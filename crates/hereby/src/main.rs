@@ -67,8 +67,11 @@ struct ServeArgs {
     /// Log lines as text or JSON [default: text]
     #[arg(long, env = "HEREBY_LOG_FORMAT", value_enum)]
     log_format: Option<config::LogFormat>,
-    /// A TOML file with `database_url`, `listen` and `log_format`; flags and HEREBY_*
-    /// variables override it.
+    /// The largest attachment accepted, in bytes [default: 26214400, i.e. 25 MiB]
+    #[arg(long, env = "HEREBY_MAX_ATTACHMENT_BYTES")]
+    max_attachment_bytes: Option<usize>,
+    /// A TOML file with `database_url`, `listen`, `log_format` and `max_attachment_bytes`;
+    /// flags and HEREBY_* variables override it.
     #[arg(long, env = "HEREBY_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -160,8 +163,12 @@ async fn run(cli: Cli) -> ExitCode {
                 .listen
                 .or(file.listen)
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+            let max_attachment_bytes = args
+                .max_attachment_bytes
+                .or(file.max_attachment_bytes)
+                .unwrap_or(hereby_server::DEFAULT_MAX_ATTACHMENT);
             match open(&database).await {
-                Ok(store) => serve::serve(store, listen).await,
+                Ok(store) => serve::serve(store, listen, max_attachment_bytes).await,
                 Err(code) => return code,
             }
         }

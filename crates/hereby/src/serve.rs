@@ -42,7 +42,11 @@ pub(crate) async fn first_run(store: &AnyStore, admin: &UserName) -> anyhow::Res
 }
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
-pub(crate) async fn serve(store: AnyStore, listen: SocketAddr) -> anyhow::Result<()> {
+pub(crate) async fn serve(
+    store: AnyStore,
+    listen: SocketAddr,
+    max_attachment_bytes: usize,
+) -> anyhow::Result<()> {
     let admin = UserName::parse("admin")?;
     if let FirstRun::Created { admin, token } = first_run(&store, &admin).await? {
         eprintln!(
@@ -60,7 +64,8 @@ pub(crate) async fn serve(store: AnyStore, listen: SocketAddr) -> anyhow::Result
     eprintln!(
         "hereby is listening on http://{address} (API: /api/v1, health: /healthz, readiness: /readyz)"
     );
-    let state = AppState::new(store, RoleCatalogue::default());
+    let mut state = AppState::new(store, RoleCatalogue::default());
+    state.max_attachment_bytes = max_attachment_bytes;
     hereby_server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("hereby stopped");
     Ok(())

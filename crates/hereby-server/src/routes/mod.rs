@@ -5,3 +5,4 @@ pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod live;
 pub(crate) mod users;
+pub(crate) mod attachments;

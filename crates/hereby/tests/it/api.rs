@@ -1187,3 +1187,38 @@ fn export_verify_and_backup_through_the_server() {
         assert_eq!(cli(&server, &alice, &["backup", dir.path().join("x.db").to_str().unwrap()]).0, 3);
     }
 }
+
+#[test]
+fn attachments_are_stored_by_digest_and_served_only_through_their_incident() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let dave = server.user("dave", "responder");
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("api-errors.log");
+        std::fs::write(&log, "502 upstream timed out\n".repeat(1000)).unwrap();
+        assert_eq!(cli(&server, &alice, &["declare", "Gateway errors"]).0, 0);
+        assert_eq!(cli(&server, &alice, &["declare", "Private", "--restricted"]).0, 0);
+        let (code, stdout, stderr) = cli(&server, &alice, &["attach", "INC-1", log.to_str().unwrap(), "--media-type", "text/plain"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("evidence_attached"), "{stdout}");
+        let (_, listed, _) = cli(&server, &alice, &["attachments", "INC-1", "--json"]);
+        let listed: Value = serde_json::from_str(&listed).unwrap();
+        let sha = listed[0]["sha256"].as_str().unwrap().to_owned();
+        assert_eq!((listed[0]["name"].as_str(), listed[0]["size"].as_u64()), (Some("api-errors.log"), Some(23_000)));
+
+        let mut stream = TcpStream::connect(&server.address).unwrap();
+        write!(stream, "GET /api/v1/incidents/INC-1/attachments/{sha} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {dave}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let response = String::from_utf8_lossy(&response);
+        assert!(response.starts_with("HTTP/1.1 200"), "{}", &response[..200.min(response.len())]);
+        assert!(response.contains("content-type: text/plain"));
+        assert!(response.ends_with(&"502 upstream timed out\n".repeat(1000)));
+        // The same content is not reachable through an incident that does not hold it.
+        assert_eq!(server.get(&format!("/api/v1/incidents/INC-2/attachments/{sha}"), &dave).0, 404);
+        assert_eq!(server.get(&format!("/api/v1/incidents/INC-2/attachments/{sha}"), &alice).0, 404);
+        let (code, _, _) = cli(&server, &dave, &["attach", "INC-2", log.to_str().unwrap()]);
+        assert_eq!(code, 1, "a non-member cannot attach to a restricted incident");
+    }
+}

@@ -1,0 +1,9 @@
+-- Attachment contents, addressed by their SHA-256 digest: identical files are stored once,
+-- and a stored file never changes. Which incident holds which attachment is recorded by
+-- `evidence_attached` events.
+CREATE TABLE attachments (
+    sha256     BLOB    PRIMARY KEY,
+    size       INTEGER NOT NULL,
+    content    BLOB    NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
