@@ -170,7 +170,12 @@ impl hereby_store::Backup for AnyStore {
 }
 
 impl hereby_store::Blobs for AnyStore {
-    async fn put_blob(&self, sha256: [u8; 32], content: &[u8], at: Timestamp) -> Result<(), StoreError> {
+    async fn put_blob(
+        &self,
+        sha256: [u8; 32],
+        content: &[u8],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         forward!(self, store => store.put_blob(sha256, content, at))
     }
 

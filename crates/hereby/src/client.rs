@@ -60,7 +60,11 @@ impl Client {
 
     /// Sends a request whose answer is not JSON (an export, a backup) and returns the response
     /// once its status is known to be a success.
-    pub(crate) async fn raw(&self, method: Method, path: &str) -> Result<reqwest::Response, Failure> {
+    pub(crate) async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<reqwest::Response, Failure> {
         let url = format!("{}/api/v1{path}", self.base);
         let response = self
             .http
@@ -68,7 +72,9 @@ impl Client {
             .bearer_auth(&self.token)
             .send()
             .await
-            .map_err(|e| Failure::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e))))?;
+            .map_err(|e| {
+                Failure::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e)))
+            })?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -100,12 +106,13 @@ impl Client {
             .body(content)
             .send()
             .await
-            .map_err(|e| Failure::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e))))?;
+            .map_err(|e| {
+                Failure::Unreachable(format!("cannot reach {}: {}", self.base, root_cause(&e)))
+            })?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Failure::Unreachable(format!("the answer from {} broke off: {e}", self.base)))?;
+        let bytes = response.bytes().await.map_err(|e| {
+            Failure::Unreachable(format!("the answer from {} broke off: {e}", self.base))
+        })?;
         decode(&self.base, status, &bytes)
     }
 
@@ -149,13 +156,16 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 fn decode<T: DeserializeOwned>(base: &str, status: StatusCode, bytes: &[u8]) -> Result<T, Failure> {
     if status.is_success() {
         return serde_json::from_slice(bytes).map_err(|e| {
-            Failure::Unreachable(format!("{base} answered with something that is not hereby's API: {e}"))
+            Failure::Unreachable(format!(
+                "{base} answered with something that is not hereby's API: {e}"
+            ))
         });
     }
     let error = serde_json::from_slice::<ErrorBody>(bytes).ok();
-    let message = error
-        .as_ref()
-        .map_or_else(|| format!("{base} answered {status}"), |body| body.error.message.clone());
+    let message = error.as_ref().map_or_else(
+        || format!("{base} answered {status}"),
+        |body| body.error.message.clone(),
+    );
     let code = error.map(|body| body.error.code).unwrap_or_default();
     Err(match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Unreachable(message),

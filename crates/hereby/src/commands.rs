@@ -12,17 +12,17 @@ use crate::client::{Client, Failure};
 /// Where the server is and who we are.
 #[derive(Debug, Args)]
 pub(crate) struct Connection {
-    /// The hereby server.
-    #[arg(
-        long,
-        global = true,
-        env = "HEREBY_SERVER",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    server: String,
-    /// An API token (from `hereby init`, or `hereby token create`).
+    /// The hereby server [default: from the client config file, else http://127.0.0.1:8080]
+    #[arg(long, global = true, env = "HEREBY_SERVER")]
+    server: Option<String>,
+    /// An API token (from `hereby init`, or `hereby token create`) [default: from the client
+    /// config file]
     #[arg(long, global = true, env = "HEREBY_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// The client config file, a TOML file with `server` and `token`
+    /// [default: $XDG_CONFIG_HOME/hereby/client.toml or ~/.config/hereby/client.toml]
+    #[arg(long, global = true, env = "HEREBY_CLIENT_CONFIG")]
+    client_config: Option<std::path::PathBuf>,
     /// Print the server's JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -327,9 +327,41 @@ pub(crate) enum RoleCommand {
 
 const NO_BODY: Option<&()> = None;
 
+/// What the client config file may hold.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFile {
+    server: Option<String>,
+    token: Option<String>,
+}
+
+/// Reads the client config file: the one named, or the default one if it exists.
+fn client_file(named: Option<&std::path::Path>) -> Result<ClientFile, Failure> {
+    let default = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".config"))
+        })
+        .map(|base| base.join("hereby").join("client.toml"));
+    let path = match (named, default) {
+        (Some(path), _) => path.to_path_buf(),
+        (None, Some(path)) if path.exists() => path,
+        _ => return Ok(ClientFile::default()),
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))
+}
+
 /// Runs one client command.
 pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Result<(), Failure> {
-    let client = Client::new(&connection.server, connection.token.as_deref())?;
+    let file = client_file(connection.client_config.as_deref())?;
+    let server = connection
+        .server
+        .or(file.server)
+        .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
+    let secret = connection.token.or(file.token);
+    let client = Client::new(&server, secret.as_deref())?;
     let json = connection.json;
     match command {
         ClientCommand::Declare {
@@ -611,19 +643,38 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         ClientCommand::Action(command) => action(&client, command, json).await?,
         ClientCommand::User(command) => user(&client, command, json).await?,
         ClientCommand::Token(command) => token(&client, command, json).await?,
-        ClientCommand::Attach { write, file, name, media_type } => {
+        ClientCommand::Attach {
+            write,
+            file,
+            name,
+            media_type,
+        } => {
             let content = std::fs::read(&file)
                 .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", file.display())))?;
             let name = name
-                .or_else(|| file.file_name().map(|name| name.to_string_lossy().into_owned()))
-                .ok_or_else(|| Failure::Usage(format!("{} has no file name; pass --name", file.display())))?;
-            let path = format!("/incidents/{}/attachments?name={}", encode(&write.incident), encode(&name));
+                .or_else(|| {
+                    file.file_name()
+                        .map(|name| name.to_string_lossy().into_owned())
+                })
+                .ok_or_else(|| {
+                    Failure::Usage(format!("{} has no file name; pass --name", file.display()))
+                })?;
+            let path = format!(
+                "/incidents/{}/attachments?name={}",
+                encode(&write.incident),
+                encode(&name)
+            );
             let result: api::WriteResult = client.upload(&path, &media_type, content).await?;
             print_write(&result, json);
         }
         ClientCommand::Attachments { incident } => {
             let list: Vec<api::Attachment> = client
-                .send(Method::GET, &format!("/incidents/{}/attachments", encode(&incident)), NO_BODY, None)
+                .send(
+                    Method::GET,
+                    &format!("/incidents/{}/attachments", encode(&incident)),
+                    NO_BODY,
+                    None,
+                )
                 .await?;
             if json {
                 print_json(&list);
@@ -631,7 +682,11 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 for attachment in &list {
                     println!(
                         "{}  {:>10}  {:<24} {}  {}",
-                        attachment.sha256, attachment.size, attachment.media_type, attachment.name, attachment.attached_by
+                        attachment.sha256,
+                        attachment.size,
+                        attachment.media_type,
+                        attachment.name,
+                        attachment.attached_by
                     );
                 }
             }
@@ -646,12 +701,23 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
 async fn verify(client: &Client, incident: Option<String>, json: bool) -> Result<(), Failure> {
     match incident {
         Some(incident) => {
-            let result: api::Verification =
-                client.send(Method::GET, &format!("/incidents/{}/verify", encode(&incident)), NO_BODY, None).await?;
+            let result: api::Verification = client
+                .send(
+                    Method::GET,
+                    &format!("/incidents/{}/verify", encode(&incident)),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
             if json {
                 print_json(&result);
             } else if result.intact {
-                println!("{}: {} events, chain intact, head {}", result.id, result.events, result.head.as_deref().unwrap_or("-"));
+                println!(
+                    "{}: {} events, chain intact, head {}",
+                    result.id,
+                    result.events,
+                    result.head.as_deref().unwrap_or("-")
+                );
             }
             match result.problem {
                 None => Ok(()),
@@ -659,11 +725,15 @@ async fn verify(client: &Client, incident: Option<String>, json: bool) -> Result
             }
         }
         None => {
-            let report: api::VerificationReport = client.send(Method::GET, "/verify", NO_BODY, None).await?;
+            let report: api::VerificationReport =
+                client.send(Method::GET, "/verify", NO_BODY, None).await?;
             if json {
                 print_json(&report);
             } else if report.problems.is_empty() {
-                println!("verified {} events in {} incidents: every hash chain is intact", report.events, report.incidents);
+                println!(
+                    "verified {} events in {} incidents: every hash chain is intact",
+                    report.events, report.incidents
+                );
             }
             if report.problems.is_empty() {
                 Ok(())
@@ -671,7 +741,11 @@ async fn verify(client: &Client, incident: Option<String>, json: bool) -> Result
                 for problem in &report.problems {
                     println!("{problem}");
                 }
-                Err(Failure::Rejected(format!("{} of {} incidents have a broken hash chain", report.problems.len(), report.incidents)))
+                Err(Failure::Rejected(format!(
+                    "{} of {} incidents have a broken hash chain",
+                    report.problems.len(),
+                    report.incidents
+                )))
             }
         }
     }
@@ -695,24 +769,33 @@ async fn export(client: &Client, output: Option<std::path::PathBuf>) -> Result<(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok())
         .unwrap_or(0);
-    let (mut sink, progress): (Box<dyn std::io::Write>, Option<indicatif::ProgressBar>) = match &output {
-        Some(path) => {
-            let bar = indicatif::ProgressBar::new(last);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events ({per_sec}, {eta} left)")
+    let (mut sink, progress): (Box<dyn std::io::Write>, Option<indicatif::ProgressBar>) =
+        match &output {
+            Some(path) => {
+                let bar = indicatif::ProgressBar::new(last);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} events ({per_sec}, {eta} left)",
+                    )
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            (Box::new(std::io::BufWriter::new(create_new(path)?)), Some(bar))
-        }
-        None => (Box::new(std::io::stdout().lock()), None),
-    };
+                );
+                (
+                    Box::new(std::io::BufWriter::new(create_new(path)?)),
+                    Some(bar),
+                )
+            }
+            None => (Box::new(std::io::stdout().lock()), None),
+        };
     let broken = |e: String| Failure::Unreachable(format!("the export broke off: {e}"));
     let mut lines = 0u64;
     while let Some(chunk) = response.chunk().await.map_err(|e| broken(e.to_string()))? {
         sink.write_all(&chunk).map_err(|e| broken(e.to_string()))?;
         if let Some(bar) = &progress {
             // Progress follows the position of the last complete line written.
-            if let Some(last_line) = chunk.split(|byte| *byte == b'\n').rev().find(|line| !line.is_empty())
+            if let Some(last_line) = chunk
+                .split(|byte| *byte == b'\n')
+                .rev()
+                .find(|line| !line.is_empty())
                 && let Ok(entry) = serde_json::from_slice::<api::TimelineEntry>(last_line)
             {
                 bar.set_position(u64::try_from(entry.position).unwrap_or(0));

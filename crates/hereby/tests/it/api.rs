@@ -1149,42 +1149,107 @@ fn export_verify_and_backup_through_the_server() {
         let vic = server.user("vic", "viewer");
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(cli(&server, &alice, &["declare", "Visible to all"]).0, 0);
-        assert_eq!(cli(&server, &alice, &["declare", "Security matter", "--restricted"]).0, 0);
-        assert_eq!(cli(&server, &alice, &["note", "INC-2", "credentials rotated"]).0, 0);
+        assert_eq!(
+            cli(
+                &server,
+                &alice,
+                &["declare", "Security matter", "--restricted"]
+            )
+            .0,
+            0
+        );
+        assert_eq!(
+            cli(&server, &alice, &["note", "INC-2", "credentials rotated"]).0,
+            0
+        );
 
         let mine = dir.path().join("vic.jsonl");
-        let (code, _, stderr) = cli(&server, &vic, &["export", "--output", mine.to_str().unwrap()]);
+        let (code, _, stderr) = cli(
+            &server,
+            &vic,
+            &["export", "--output", mine.to_str().unwrap()],
+        );
         assert_eq!(code, 0, "{stderr}");
-        let lines: Vec<Value> = std::fs::read_to_string(&mine).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        assert_eq!(lines.len(), 1, "a viewer's export holds only what they may see");
+        let lines: Vec<Value> = std::fs::read_to_string(&mine)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "a viewer's export holds only what they may see"
+        );
         assert_eq!(lines[0]["incident"], "INC-1");
         let (_, all, _) = cli(&server, &server.admin, &["export"]);
         assert_eq!(all.lines().count(), 3, "{all}");
-        assert_eq!(cli(&server, &vic, &["export", "--output", mine.to_str().unwrap()]).0, 2, "an existing file is never overwritten");
+        assert_eq!(
+            cli(
+                &server,
+                &vic,
+                &["export", "--output", mine.to_str().unwrap()]
+            )
+            .0,
+            2,
+            "an existing file is never overwritten"
+        );
 
         let (code, stdout, _) = cli(&server, &vic, &["verify", "INC-1"]);
         assert_eq!(code, 0);
-        assert!(stdout.starts_with("INC-1: 1 events, chain intact, head "), "{stdout}");
-        assert_eq!(cli(&server, &vic, &["verify", "INC-2"]).0, 1, "a restricted incident does not exist for a non-member");
+        assert!(
+            stdout.starts_with("INC-1: 1 events, chain intact, head "),
+            "{stdout}"
+        );
+        assert_eq!(
+            cli(&server, &vic, &["verify", "INC-2"]).0,
+            1,
+            "a restricted incident does not exist for a non-member"
+        );
         let (code, stdout, _) = cli(&server, &server.admin, &["verify"]);
-        assert_eq!((code, stdout.trim()), (0, "verified 3 events in 2 incidents: every hash chain is intact"));
-        assert_eq!(cli(&server, &alice, &["verify"]).0, 3, "verifying everything is for admins");
+        assert_eq!(
+            (code, stdout.trim()),
+            (
+                0,
+                "verified 3 events in 2 incidents: every hash chain is intact"
+            )
+        );
+        assert_eq!(
+            cli(&server, &alice, &["verify"]).0,
+            3,
+            "verifying everything is for admins"
+        );
 
         let copy = dir.path().join("copy.db");
         let (code, _, stderr) = cli(&server, &server.admin, &["backup", copy.to_str().unwrap()]);
         if database == "sqlite" {
             assert_eq!(code, 0, "{stderr}");
             let verified = Command::new(env!("CARGO_BIN_EXE_hereby"))
-                .args(["db", "verify", "--database-url", &format!("sqlite://{}", copy.display())])
+                .args([
+                    "db",
+                    "verify",
+                    "--database-url",
+                    &format!("sqlite://{}", copy.display()),
+                ])
                 .output()
                 .unwrap();
-            assert_eq!(String::from_utf8_lossy(&verified.stdout), "verified 3 events in 2 incidents: every hash chain is intact\n");
+            assert_eq!(
+                String::from_utf8_lossy(&verified.stdout),
+                "verified 3 events in 2 incidents: every hash chain is intact\n"
+            );
         } else {
             assert_eq!(code, 1);
             assert!(stderr.contains("pg_dump"), "{stderr}");
             assert!(!copy.exists(), "no partial file is left behind");
         }
-        assert_eq!(cli(&server, &alice, &["backup", dir.path().join("x.db").to_str().unwrap()]).0, 3);
+        assert_eq!(
+            cli(
+                &server,
+                &alice,
+                &["backup", dir.path().join("x.db").to_str().unwrap()]
+            )
+            .0,
+            3
+        );
     }
 }
 
@@ -1198,27 +1263,120 @@ fn attachments_are_stored_by_digest_and_served_only_through_their_incident() {
         let log = dir.path().join("api-errors.log");
         std::fs::write(&log, "502 upstream timed out\n".repeat(1000)).unwrap();
         assert_eq!(cli(&server, &alice, &["declare", "Gateway errors"]).0, 0);
-        assert_eq!(cli(&server, &alice, &["declare", "Private", "--restricted"]).0, 0);
-        let (code, stdout, stderr) = cli(&server, &alice, &["attach", "INC-1", log.to_str().unwrap(), "--media-type", "text/plain"]);
+        assert_eq!(
+            cli(&server, &alice, &["declare", "Private", "--restricted"]).0,
+            0
+        );
+        let (code, stdout, stderr) = cli(
+            &server,
+            &alice,
+            &[
+                "attach",
+                "INC-1",
+                log.to_str().unwrap(),
+                "--media-type",
+                "text/plain",
+            ],
+        );
         assert_eq!(code, 0, "{stderr}");
         assert!(stdout.contains("evidence_attached"), "{stdout}");
         let (_, listed, _) = cli(&server, &alice, &["attachments", "INC-1", "--json"]);
         let listed: Value = serde_json::from_str(&listed).unwrap();
         let sha = listed[0]["sha256"].as_str().unwrap().to_owned();
-        assert_eq!((listed[0]["name"].as_str(), listed[0]["size"].as_u64()), (Some("api-errors.log"), Some(23_000)));
+        assert_eq!(
+            (listed[0]["name"].as_str(), listed[0]["size"].as_u64()),
+            (Some("api-errors.log"), Some(23_000))
+        );
 
         let mut stream = TcpStream::connect(&server.address).unwrap();
         write!(stream, "GET /api/v1/incidents/INC-1/attachments/{sha} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {dave}\r\nConnection: close\r\n\r\n").unwrap();
         let mut response = Vec::new();
         stream.read_to_end(&mut response).unwrap();
         let response = String::from_utf8_lossy(&response);
-        assert!(response.starts_with("HTTP/1.1 200"), "{}", &response[..200.min(response.len())]);
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "{}",
+            &response[..200.min(response.len())]
+        );
         assert!(response.contains("content-type: text/plain"));
         assert!(response.ends_with(&"502 upstream timed out\n".repeat(1000)));
         // The same content is not reachable through an incident that does not hold it.
-        assert_eq!(server.get(&format!("/api/v1/incidents/INC-2/attachments/{sha}"), &dave).0, 404);
-        assert_eq!(server.get(&format!("/api/v1/incidents/INC-2/attachments/{sha}"), &alice).0, 404);
+        assert_eq!(
+            server
+                .get(&format!("/api/v1/incidents/INC-2/attachments/{sha}"), &dave)
+                .0,
+            404
+        );
+        assert_eq!(
+            server
+                .get(
+                    &format!("/api/v1/incidents/INC-2/attachments/{sha}"),
+                    &alice
+                )
+                .0,
+            404
+        );
         let (code, _, _) = cli(&server, &dave, &["attach", "INC-2", log.to_str().unwrap()]);
-        assert_eq!(code, 1, "a non-member cannot attach to a restricted incident");
+        assert_eq!(
+            code, 1,
+            "a non-member cannot attach to a restricted incident"
+        );
     }
+}
+
+#[test]
+fn the_client_reads_server_and_token_from_its_config_file() {
+    let server = Server::start("sqlite");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("client.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "server = \"http://{}\"\ntoken = \"{}\"\n",
+            server.address, server.admin
+        ),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args([
+            "--client-config",
+            config.to_str().unwrap(),
+            "declare",
+            "From the config file",
+        ])
+        .env_remove("HEREBY_TOKEN")
+        .env_remove("HEREBY_SERVER")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "INC-1\n",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // A flag beats the file.
+    let output = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args([
+            "--client-config",
+            config.to_str().unwrap(),
+            "--token",
+            "hby_wrong",
+            "list",
+        ])
+        .env_remove("HEREBY_TOKEN")
+        .env_remove("HEREBY_SERVER")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let missing = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(["--server", "http://127.0.0.1:1", "list"])
+        .env_remove("HEREBY_TOKEN")
+        .env("XDG_CONFIG_HOME", dir.path().join("nowhere"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "no token anywhere is a usage error"
+    );
 }
