@@ -290,6 +290,13 @@ pub fn app<S: Store + Directory + Backup + Blobs>(state: AppState<S>) -> Router 
     observe::init();
     router
         .fallback(|| async { error::ApiError::not_found("this route") })
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not accept that method",
+            )
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(observe::track))
         .with_state(state)

@@ -973,10 +973,11 @@ pub(crate) async fn add_action_item<S: Store + Directory>(
 pub(crate) async fn update_action_item<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
-    Path((id, item)): Path<(String, u32)>,
+    Path((id, item)): Path<(String, String)>,
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::ActionItemChange>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
+    let item = item_number(&item)?;
     let command = Command::UpdateActionItem {
         item,
         owner: request.owner.as_deref().map(Owner::parse).transpose()?,
@@ -1010,9 +1011,10 @@ pub(crate) async fn update_action_item<S: Store + Directory>(
 pub(crate) async fn complete_action_item<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
-    Path((id, item)): Path<(String, u32)>,
+    Path((id, item)): Path<(String, String)>,
     if_match: IfMatch,
 ) -> Result<Json<api::WriteResult>, ApiError> {
+    let item = item_number(&item)?;
     act(
         &state,
         &caller,
@@ -1048,10 +1050,11 @@ pub(crate) async fn complete_action_item<S: Store + Directory>(
 pub(crate) async fn wont_fix_action_item<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
-    Path((id, item)): Path<(String, u32)>,
+    Path((id, item)): Path<(String, String)>,
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::ReasonRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
+    let item = item_number(&item)?;
     let reason = required_reason(request.reason.as_deref(), "why it will not be done")?;
     act(
         &state,
@@ -1087,9 +1090,10 @@ pub(crate) async fn wont_fix_action_item<S: Store + Directory>(
 pub(crate) async fn reopen_action_item<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
-    Path((id, item)): Path<(String, u32)>,
+    Path((id, item)): Path<(String, String)>,
     if_match: IfMatch,
 ) -> Result<Json<api::WriteResult>, ApiError> {
+    let item = item_number(&item)?;
     act(
         &state,
         &caller,
@@ -1165,4 +1169,10 @@ pub(crate) async fn remove_member<S: Store + Directory>(
         person: UserName::parse(&person)?,
     };
     act(&state, &caller, &id, if_match, command).await
+}
+
+/// Parses the `{item}` path segment; anything but a number names no item.
+fn item_number(raw: &str) -> Result<u32, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::not_found(format!("action item `{raw}`")))
 }

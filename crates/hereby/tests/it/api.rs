@@ -482,6 +482,12 @@ fn bad_input_gets_the_documented_errors_and_changes_nothing() {
     );
     assert_eq!(server.get("/api/v1/incidents/banana", &token).0, 404);
     assert_eq!(server.get("/api/v1/nothing-here", &token).0, 404);
+    let (status, body) = server.call("POST", "/api/v1/incidents/INC-1/action-items/abc/done", Some(&token), None, &[]);
+    assert_eq!((status, code(&body)), (404, "not_found"), "a non-numeric item is a JSON 404");
+    let (status, body) = server.call("DELETE", "/api/v1/tokens/xyz", Some(&token), None, &[]);
+    assert_eq!((status, code(&body)), (404, "not_found"));
+    let (status, body) = server.call("PUT", "/api/v1/incidents", Some(&token), None, &[]);
+    assert_eq!((status, code(&body)), (405, "method_not_allowed"), "even a wrong method answers JSON");
     let (status, body) = server.get("/api/v1/incidents?status=sleeping", &token);
     assert_eq!((status, code(&body)), (422, "invalid_value"));
 
