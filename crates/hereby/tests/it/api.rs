@@ -966,10 +966,12 @@ fn no_acknowledged_write_is_lost(signal: &str) {
                 })
             })
             .collect();
-        while !started.load(Ordering::SeqCst) {
+        // Signal once the burst is well under way, however busy the machine is.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while acknowledged.lock().unwrap().len() < 100 && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
-        std::thread::sleep(Duration::from_millis(300));
+        assert!(started.load(Ordering::SeqCst), "no write was acknowledged");
         let exit = server.signal_and_restart(signal);
         for writer in writers {
             writer.join().unwrap();
