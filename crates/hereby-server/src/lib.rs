@@ -241,8 +241,16 @@ pub fn routes<S: Store + Directory + Backup + Blobs>()
             "/api/v1/incidents/{id}/attachments",
             post(attachments::upload::<S>).layer(DefaultBodyLimit::disable()),
         ),
-        (Method::GET, "/api/v1/incidents/{id}/attachments", get(attachments::list::<S>)),
-        (Method::GET, "/api/v1/incidents/{id}/attachments/{sha256}", get(attachments::download::<S>)),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/attachments",
+            get(attachments::list::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/attachments/{sha256}",
+            get(attachments::download::<S>),
+        ),
         (Method::GET, "/api/v1/export", get(data::export::<S>)),
         (
             Method::GET,

@@ -57,10 +57,13 @@ pub(crate) async fn upload<S: Store + Directory + Blobs>(
     params: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
     request: Request,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    caller.require(InstallationRole::Responder)?;
-    let incident = IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let incident =
+        IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
+    // Visibility before role, as in every write: see `incidents::act`.
     visible(&state, &caller, incident).await?;
+    caller.require(InstallationRole::Responder)?;
     let name = FileName::parse(&params.name)?;
     let media_type = MediaType::parse(
         request
@@ -69,17 +72,25 @@ pub(crate) async fn upload<S: Store + Directory + Blobs>(
             .and_then(|value| value.to_str().ok())
             .unwrap_or("application/octet-stream"),
     )?;
-    let content = to_bytes(request.into_body(), state.max_attachment_bytes).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("attachments may be at most {} bytes", state.max_attachment_bytes),
-        )
-    })?;
+    let content = to_bytes(request.into_body(), state.max_attachment_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "attachments may be at most {} bytes",
+                    state.max_attachment_bytes
+                ),
+            )
+        })?;
     let digest: [u8; 32] = Sha256::digest(&content).into();
     // The content is stored first: an event never points at missing bytes, and content
     // stored for a write that then fails is merely unreferenced.
-    state.store.put_blob(digest, &content, Timestamp::now()).await?;
+    state
+        .store
+        .put_blob(digest, &content, Timestamp::now())
+        .await?;
     let command = Command::AttachEvidence {
         name,
         media_type,
@@ -139,7 +150,8 @@ pub(crate) async fn list<S: Store + Directory>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<api::Attachment>>, ApiError> {
-    let incident = IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
+    let incident =
+        IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
     visible(&state, &caller, incident).await?;
     Ok(Json(attachments(&state, incident).await?))
 }
@@ -165,7 +177,8 @@ pub(crate) async fn download<S: Store + Directory + Blobs>(
     caller: Caller,
     Path((id, sha256)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let incident = IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
+    let incident =
+        IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
     visible(&state, &caller, incident).await?;
     let missing = || ApiError::not_found(format!("attachment {sha256} on {incident}"));
     // Only content attached to this incident is served through it.
@@ -177,7 +190,10 @@ pub(crate) async fn download<S: Store + Directory + Blobs>(
     let mut digest = [0u8; 32];
     hex::decode_to_slice(&attachment.sha256, &mut digest).map_err(|_| missing())?;
     let content = state.store.get_blob(digest).await?.ok_or_else(missing)?;
-    let disposition = format!("attachment; filename=\"{}\"", attachment.name.replace(['"', '\\'], "_"));
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        attachment.name.replace(['"', '\\'], "_")
+    );
     Ok((
         [
             (header::CONTENT_TYPE, attachment.media_type),

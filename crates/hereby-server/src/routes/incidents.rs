@@ -53,9 +53,11 @@ pub(crate) async fn act<S: Store + Directory>(
     if_match: IfMatch,
     command: Command,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    caller.require(InstallationRole::Responder)?;
     let incident = incident_id(raw_id)?;
+    // Visibility first: to a non-member a restricted incident does not exist, whatever
+    // their role, so they get 404 rather than 403.
     visible(state, caller, incident).await?;
+    caller.require(InstallationRole::Responder)?;
     let outcome = execute(
         &state.store,
         incident,

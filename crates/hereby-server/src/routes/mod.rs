@@ -1,8 +1,8 @@
 //! The API's routes, one module per area, merged in [`crate::app`].
 
+pub(crate) mod attachments;
 pub(crate) mod data;
 pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod live;
 pub(crate) mod users;
-pub(crate) mod attachments;

@@ -273,7 +273,9 @@ pub(crate) async fn revoke_token<S: Store + Directory>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<api::Token>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError::not_found(format!("token `{id}`")))?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("token `{id}`")))?;
     let mine = state
         .store
         .list_tokens(Some(&caller.0.name))

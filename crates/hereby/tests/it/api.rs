@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 /// A running `hereby serve` on a database of its own, with the first admin's token.
 pub(crate) struct Server {
     child: Child,
-    _stderr: BufReader<ChildStderr>,
     pub(crate) address: String,
     pub(crate) admin: String,
     /// The PostgreSQL server and scratch database to drop afterwards.
@@ -90,10 +89,9 @@ impl Server {
             admin.starts_with("hby_") && !admin.contains('\n'),
             "{admin:?}"
         );
-        let (child, stderr, address) = Self::spawn(&url);
+        let (child, address) = Self::spawn(&url);
         Self {
             child,
-            _stderr: stderr,
             address,
             admin,
             scratch,
@@ -102,7 +100,7 @@ impl Server {
         }
     }
 
-    fn spawn(url: &str) -> (Child, BufReader<ChildStderr>, String) {
+    fn spawn(url: &str) -> (Child, String) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hereby"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
             .stdout(Stdio::null())
@@ -121,7 +119,11 @@ impl Server {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
         };
-        (child, stderr, address)
+        // The server logs a line per request: keep reading, or it blocks once the pipe is full.
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+        });
+        (child, address)
     }
 
     /// Sends `signal` to the server, waits for it to exit, and starts it again on the same
@@ -133,9 +135,8 @@ impl Server {
             .unwrap();
         assert!(sent.success());
         let status = self.child.wait().unwrap();
-        let (child, stderr, address) = Self::spawn(&self.url);
+        let (child, address) = Self::spawn(&self.url);
         self.child = child;
-        self._stderr = stderr;
         self.address = address;
         status
     }
@@ -482,12 +483,26 @@ fn bad_input_gets_the_documented_errors_and_changes_nothing() {
     );
     assert_eq!(server.get("/api/v1/incidents/banana", &token).0, 404);
     assert_eq!(server.get("/api/v1/nothing-here", &token).0, 404);
-    let (status, body) = server.call("POST", "/api/v1/incidents/INC-1/action-items/abc/done", Some(&token), None, &[]);
-    assert_eq!((status, code(&body)), (404, "not_found"), "a non-numeric item is a JSON 404");
+    let (status, body) = server.call(
+        "POST",
+        "/api/v1/incidents/INC-1/action-items/abc/done",
+        Some(&token),
+        None,
+        &[],
+    );
+    assert_eq!(
+        (status, code(&body)),
+        (404, "not_found"),
+        "a non-numeric item is a JSON 404"
+    );
     let (status, body) = server.call("DELETE", "/api/v1/tokens/xyz", Some(&token), None, &[]);
     assert_eq!((status, code(&body)), (404, "not_found"));
     let (status, body) = server.call("PUT", "/api/v1/incidents", Some(&token), None, &[]);
-    assert_eq!((status, code(&body)), (405, "method_not_allowed"), "even a wrong method answers JSON");
+    assert_eq!(
+        (status, code(&body)),
+        (405, "method_not_allowed"),
+        "even a wrong method answers JSON"
+    );
     let (status, body) = server.get("/api/v1/incidents?status=sleeping", &token);
     assert_eq!((status, code(&body)), (422, "invalid_value"));
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
+mod matrix;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

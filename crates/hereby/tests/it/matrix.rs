@@ -1,0 +1,918 @@
+//! The authorization matrix: every route of the live OpenAPI document × every kind of caller
+//! × (for routes about an incident) an internal and a restricted incident, each cell with the
+//! exact status it must answer. A route the document lists but [`routes`] has no expectation
+//! for fails the test, so nobody adds a route without deciding who may call it.
+//!
+//! The rules the expectations encode:
+//! - no token, a revoked token or a disabled user's token: 401 everywhere under `/api/v1`
+//!   except the OpenAPI document; health checks and metrics are public;
+//! - a restricted incident does not exist (404, never 403) for anyone but admins and its
+//!   members, whatever they try to do with it;
+//! - viewers read what they can see and get 403 for writes;
+//! - admin-only routes answer 403 to everyone else;
+//! - whoever passes those gates gets the domain's own answer: success where the request's
+//!   values let the rule pass, or the 422 code of a rule about *who* may act (only the
+//!   Incident Commander hands off, only the recipient accepts, the commander does not
+//!   perform operations).
+//!
+//! Every write cell runs on a fresh incident of its own, so no cell depends on another; reads
+//! share one internal and one restricted incident. Live streams (`text/event-stream`) never
+//! end: for them only the status line and headers are read before the connection is dropped.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::api::{Server, databases};
+
+/// Who makes the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// The first admin (`hereby init`'s token).
+    Admin,
+    /// A responder who declared the incident: its Incident Commander.
+    Member,
+    /// A responder with nothing to do with the incident.
+    NonMember,
+    /// A viewer, never a member.
+    Viewer,
+    /// No `Authorization` header.
+    Anonymous,
+    /// A responder's revoked token.
+    Revoked,
+    /// A token of a responder who has since been disabled.
+    Disabled,
+}
+
+const CALLERS: [Caller; 7] = [
+    Caller::Admin,
+    Caller::Member,
+    Caller::NonMember,
+    Caller::Viewer,
+    Caller::Anonymous,
+    Caller::Revoked,
+    Caller::Disabled,
+];
+
+impl Caller {
+    fn label(self) -> &'static str {
+        match self {
+            Caller::Admin => "admin",
+            Caller::Member => "member (IC)",
+            Caller::NonMember => "non-member",
+            Caller::Viewer => "viewer",
+            Caller::Anonymous => "anonymous",
+            Caller::Revoked => "revoked token",
+            Caller::Disabled => "disabled user",
+        }
+    }
+
+    /// The user name behind the token, whether or not the token still works.
+    fn user(self) -> &'static str {
+        match self {
+            Caller::Admin => "root",
+            Caller::Member => "rita",
+            Caller::NonMember => "dave",
+            Caller::Viewer => "vic",
+            // No identity of its own: stands in with an uninvolved user.
+            Caller::Anonymous => "olga",
+            Caller::Revoked => "rex",
+            Caller::Disabled => "dina",
+        }
+    }
+
+    fn signed_in(self) -> bool {
+        matches!(
+            self,
+            Caller::Admin | Caller::Member | Caller::NonMember | Caller::Viewer
+        )
+    }
+
+    /// Whom a hand-off is addressed to when a cell needs one "to the caller": the caller if
+    /// they could take command, otherwise an uninvolved responder.
+    fn handoff_target(self) -> &'static str {
+        match self {
+            Caller::Admin | Caller::NonMember | Caller::Viewer => self.user(),
+            _ => "olga",
+        }
+    }
+}
+
+/// The "incident" column: what the request is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    /// Not about an incident.
+    Nothing,
+    Internal,
+    Restricted,
+    /// Token routes: the caller's own token.
+    Own,
+    /// Token routes: somebody else's.
+    Others,
+}
+
+impl Subject {
+    fn label(self) -> &'static str {
+        match self {
+            Subject::Nothing => "-",
+            Subject::Internal => "internal",
+            Subject::Restricted => "restricted",
+            Subject::Own => "own token",
+            Subject::Others => "other's token",
+        }
+    }
+
+    fn visibility(self) -> &'static str {
+        match self {
+            Subject::Restricted => "restricted",
+            _ => "internal",
+        }
+    }
+}
+
+/// What a cell must answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Status(u16),
+    /// 422 with this rejection code: the caller passed every gate and the domain answered.
+    Rule(&'static str),
+}
+
+impl Expect {
+    fn matches(self, status: u16, code: &str) -> bool {
+        match self {
+            Expect::Status(expected) => status == expected,
+            Expect::Rule(expected) => status == 422 && code == expected,
+        }
+    }
+}
+
+impl fmt::Display for Expect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expect::Status(status) => write!(f, "{status}"),
+            Expect::Rule(code) => write!(f, "422 {code}"),
+        }
+    }
+}
+
+/// A request body.
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    None,
+    /// JSON; `{n}` becomes a number unique in the run, `{visibility}` the subject's.
+    Json(&'static str),
+    /// A small text file, as an attachment upload sends it.
+    File,
+}
+
+/// A write on an incident.
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    /// What the Incident Commander does on the fresh incident first: method, path after the
+    /// incident, JSON body. `{caller}` in a body becomes [`Caller::handoff_target`].
+    setup: &'static [(&'static str, &'static str, &'static str)],
+    body: Body,
+    /// The answer to the member, who is the Incident Commander.
+    as_commander: Expect,
+    /// The answer to anyone else allowed to write: an admin, a responder on an internal
+    /// incident.
+    as_other: Expect,
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Outside the bearer-token scheme: 200 for everyone.
+    Public,
+    /// Any signed-in user; what they see is filtered, never refused.
+    SignedIn,
+    /// Admins only, with the admin's success status.
+    AdminOnly(u16),
+    /// Admins only; PostgreSQL is backed up with its own tools.
+    Backup,
+    /// Responders and admins; the subject is the new incident's visibility.
+    Declare,
+    /// Anyone for their own token, admins for anyone's (403 for others).
+    TokenCreate,
+    /// Anyone their own token; other people's tokens do not exist for non-admins (404).
+    TokenRevoke,
+    /// A read of one incident.
+    Read,
+    /// A write on one incident.
+    Write(Change),
+}
+
+impl Kind {
+    fn subjects(self) -> &'static [Subject] {
+        match self {
+            Kind::Public | Kind::SignedIn | Kind::AdminOnly(_) | Kind::Backup => {
+                &[Subject::Nothing]
+            }
+            Kind::Declare | Kind::Read | Kind::Write(_) => {
+                &[Subject::Internal, Subject::Restricted]
+            }
+            Kind::TokenCreate | Kind::TokenRevoke => &[Subject::Own, Subject::Others],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    kind: Kind,
+    body: Body,
+}
+
+const OK: Expect = Expect::Status(200);
+
+/// A write whose rule passes for everyone allowed to write.
+const fn change(body: Body) -> Kind {
+    changed_after(&[], body)
+}
+
+const fn changed_after(
+    setup: &'static [(&'static str, &'static str, &'static str)],
+    body: Body,
+) -> Kind {
+    Kind::Write(Change {
+        setup,
+        body,
+        as_commander: OK,
+        as_other: OK,
+    })
+}
+
+const ADD_ITEM: (&str, &str, &str) = (
+    "POST",
+    "/action-items",
+    r#"{"text":"add an alert","owner":"olga"}"#,
+);
+const ADD_OPERATIONS: (&str, &str, &str) =
+    ("POST", "/roles", r#"{"role":"operations","person":"olga"}"#);
+
+/// Every route with its rule. Path parameters are filled by [`fill`].
+fn routes() -> Vec<Route> {
+    use Body::{File, Json, None as NoBody};
+    let route = |method, path, kind| Route {
+        method,
+        path,
+        kind,
+        body: NoBody,
+    };
+    let with = |method, path, kind, body| Route {
+        method,
+        path,
+        kind,
+        body,
+    };
+    let incident = |method, path: &'static str, kind| Route {
+        method,
+        path,
+        kind,
+        body: match kind {
+            Kind::Write(change) => change.body,
+            _ => NoBody,
+        },
+    };
+    vec![
+        route("GET", "/healthz", Kind::Public),
+        route("GET", "/readyz", Kind::Public),
+        route("GET", "/metrics", Kind::Public),
+        route("GET", "/api/v1/openapi.json", Kind::Public),
+        with(
+            "POST",
+            "/api/v1/incidents",
+            Kind::Declare,
+            Json(r#"{"title":"Matrix declares","visibility":"{visibility}"}"#),
+        ),
+        route("GET", "/api/v1/incidents", Kind::SignedIn),
+        route("GET", "/api/v1/events", Kind::SignedIn),
+        route("GET", "/api/v1/export", Kind::SignedIn),
+        route("GET", "/api/v1/verify", Kind::AdminOnly(200)),
+        route("POST", "/api/v1/backup", Kind::Backup),
+        route("GET", "/api/v1/me", Kind::SignedIn),
+        route("GET", "/api/v1/users", Kind::AdminOnly(200)),
+        with(
+            "POST",
+            "/api/v1/users",
+            Kind::AdminOnly(201),
+            Json(r#"{"name":"new{n}"}"#),
+        ),
+        with(
+            "PATCH",
+            "/api/v1/users/{name}",
+            Kind::AdminOnly(200),
+            Json(r#"{"role":"responder"}"#),
+        ),
+        route("GET", "/api/v1/tokens", Kind::SignedIn),
+        route("POST", "/api/v1/tokens", Kind::TokenCreate),
+        route("DELETE", "/api/v1/tokens/{id}", Kind::TokenRevoke),
+        incident("GET", "/api/v1/incidents/{id}", Kind::Read),
+        incident("GET", "/api/v1/incidents/{id}/timeline", Kind::Read),
+        incident("GET", "/api/v1/incidents/{id}/events", Kind::Read),
+        incident("GET", "/api/v1/incidents/{id}/attachments", Kind::Read),
+        incident(
+            "GET",
+            "/api/v1/incidents/{id}/attachments/{sha256}",
+            Kind::Read,
+        ),
+        incident("GET", "/api/v1/incidents/{id}/verify", Kind::Read),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/notes",
+            change(Json(r#"{"text":"matrix note"}"#)),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/roles",
+            change(Json(r#"{"role":"operations","person":"olga"}"#)),
+        ),
+        incident(
+            "DELETE",
+            "/api/v1/incidents/{id}/roles/{role}/{person}",
+            changed_after(&[ADD_OPERATIONS], NoBody),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/handoff",
+            Kind::Write(Change {
+                setup: &[],
+                body: Json(r#"{"to":"olga"}"#),
+                as_commander: OK,
+                as_other: Expect::Rule("not_incident_commander"),
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/handoff/accept",
+            Kind::Write(Change {
+                setup: &[("POST", "/handoff", r#"{"to":"{caller}"}"#)],
+                body: NoBody,
+                as_commander: Expect::Rule("not_handoff_recipient"),
+                as_other: OK,
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/handoff/decline",
+            Kind::Write(Change {
+                setup: &[("POST", "/handoff", r#"{"to":"{caller}"}"#)],
+                body: NoBody,
+                as_commander: Expect::Rule("not_handoff_recipient"),
+                as_other: OK,
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/handoff/cancel",
+            Kind::Write(Change {
+                setup: &[("POST", "/handoff", r#"{"to":"olga"}"#)],
+                body: NoBody,
+                as_commander: OK,
+                as_other: Expect::Rule("not_incident_commander"),
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/severity",
+            change(Json(r#"{"severity":"SEV1","reason":"all regions"}"#)),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/status",
+            change(Json(r#"{"status":"identified"}"#)),
+        ),
+        incident("POST", "/api/v1/incidents/{id}/resolve", change(NoBody)),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/call-off",
+            change(Json(r#"{"reason":"false alarm"}"#)),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/hand-back",
+            change(Json(r#"{"reason":"support has it"}"#)),
+        ),
+        incident(
+            "PUT",
+            "/api/v1/incidents/{id}/impact",
+            change(Json(r#"{"start":"2020-01-01T00:00:00Z"}"#)),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/operations",
+            Kind::Write(Change {
+                setup: &[],
+                body: Json(r#"{"target":"db","action":"restart"}"#),
+                as_commander: Expect::Rule("ic_cannot_operate"),
+                as_other: OK,
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/links",
+            change(Json(
+                r#"{"kind":"doc","url":"https://example.com/runbook"}"#,
+            )),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/action-items",
+            change(Json(r#"{"text":"add an alert","owner":"olga"}"#)),
+        ),
+        incident(
+            "PATCH",
+            "/api/v1/incidents/{id}/action-items/{item}",
+            changed_after(&[ADD_ITEM], Json(r#"{"due":"2030-01-01"}"#)),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/action-items/{item}/done",
+            changed_after(&[ADD_ITEM], NoBody),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/action-items/{item}/wont-fix",
+            changed_after(&[ADD_ITEM], Json(r#"{"reason":"not worth it"}"#)),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/action-items/{item}/reopen",
+            changed_after(&[ADD_ITEM, ("POST", "/action-items/1/done", "")], NoBody),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/members",
+            change(Json(r#"{"person":"olga"}"#)),
+        ),
+        incident(
+            "DELETE",
+            "/api/v1/incidents/{id}/members/{person}",
+            changed_after(&[("POST", "/members", r#"{"person":"olga"}"#)], NoBody),
+        ),
+        incident("POST", "/api/v1/incidents/{id}/attachments", change(File)),
+    ]
+}
+
+/// The status a cell must answer.
+fn expected(kind: Kind, caller: Caller, subject: Subject, sqlite: bool) -> Expect {
+    use Expect::Status;
+    if let Kind::Public = kind {
+        return Status(200);
+    }
+    if !caller.signed_in() {
+        return Status(401);
+    }
+    let admin = caller == Caller::Admin;
+    // A restricted incident exists only for admins and its members.
+    let sees = admin || caller == Caller::Member || subject != Subject::Restricted;
+    match kind {
+        Kind::Public | Kind::SignedIn => Status(200),
+        Kind::AdminOnly(ok) => Status(if admin { ok } else { 403 }),
+        Kind::Backup => match (admin, sqlite) {
+            (false, _) => Status(403),
+            (true, true) => Status(200),
+            (true, false) => Expect::Rule("invalid_write"),
+        },
+        Kind::Declare => Status(if caller == Caller::Viewer { 403 } else { 201 }),
+        Kind::TokenCreate => Status(if subject == Subject::Others && !admin {
+            403
+        } else {
+            201
+        }),
+        Kind::TokenRevoke => Status(if subject == Subject::Others && !admin {
+            404
+        } else {
+            200
+        }),
+        Kind::Read => Status(if sees { 200 } else { 404 }),
+        Kind::Write(change) => {
+            if !sees {
+                Status(404)
+            } else if caller == Caller::Viewer {
+                Status(403)
+            } else if caller == Caller::Member {
+                change.as_commander
+            } else {
+                change.as_other
+            }
+        }
+    }
+}
+
+/// One request on its own connection: the status and the error code (empty when none).
+/// Streams (`text/event-stream`) never end, so for them only the status line is read.
+fn exchange(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, &[u8])>,
+) -> (u16, Value) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let content: &[u8] = match body {
+        Some((content_type, content)) => {
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+            content
+        }
+        None => b"",
+    };
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", content.len()));
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(content).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or_else(|| panic!("{method} {path}: no status line: {status_line:?}"));
+    let mut headers = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+            break;
+        }
+        headers.push_str(&line.to_ascii_lowercase());
+    }
+    if headers.contains("content-type: text/event-stream") {
+        // Dropping the connection ends the stream on the server's side.
+        return (status, Value::Null);
+    }
+    let mut payload = Vec::new();
+    reader.read_to_end(&mut payload).unwrap();
+    (
+        status,
+        serde_json::from_slice(&payload).unwrap_or(Value::Null),
+    )
+}
+
+fn code(body: &Value) -> String {
+    body["error"]["code"].as_str().unwrap_or("").to_owned()
+}
+
+/// The server, its callers' tokens and the shared incidents.
+struct World<'a> {
+    server: &'a Server,
+    sqlite: bool,
+    tokens: Vec<(Caller, Option<String>)>,
+    /// The shared incidents reads go to, each with one attachment: (id, its SHA-256).
+    internal: (String, String),
+    restricted: (String, String),
+    unique: AtomicUsize,
+}
+
+impl<'a> World<'a> {
+    fn new(server: &'a Server, sqlite: bool) -> Self {
+        let mut world = Self {
+            server,
+            sqlite,
+            tokens: Vec::new(),
+            internal: Default::default(),
+            restricted: Default::default(),
+            unique: AtomicUsize::new(0),
+        };
+        let admin = Some(server.admin.clone());
+        let rita = server.user("rita", "responder");
+        let dave = server.user("dave", "responder");
+        let vic = server.user("vic", "viewer");
+        server.user("olga", "responder");
+        server.user("scratch", "responder");
+        let dina = server.user("dina", "responder");
+        world.must(
+            "PATCH",
+            "/api/v1/users/dina",
+            &server.admin,
+            r#"{"disabled":true}"#,
+        );
+        server.user("rex", "responder");
+        let created = world.must(
+            "POST",
+            "/api/v1/tokens",
+            &server.admin,
+            r#"{"label":"soon revoked","user":"rex"}"#,
+        );
+        let rex = created["token"].as_str().unwrap().to_owned();
+        let id = created["id"].as_i64().unwrap();
+        world.must("DELETE", &format!("/api/v1/tokens/{id}"), &server.admin, "");
+        world.tokens = vec![
+            (Caller::Admin, admin),
+            (Caller::Member, Some(rita)),
+            (Caller::NonMember, Some(dave)),
+            (Caller::Viewer, Some(vic)),
+            (Caller::Anonymous, None),
+            (Caller::Revoked, Some(rex)),
+            (Caller::Disabled, Some(dina)),
+        ];
+        for subject in [Subject::Internal, Subject::Restricted] {
+            let id = world.declare(subject);
+            let (status, body) = world.call(
+                "POST",
+                &format!("/api/v1/incidents/{id}/attachments?name=evidence.txt"),
+                world.token(Caller::Member).as_deref(),
+                Body::File,
+                subject,
+            );
+            assert_eq!(status, 200, "{body}");
+            let sha256 = body["entries"][0]["body"]["sha256"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no sha256 in {body}"))
+                .to_owned();
+            match subject {
+                Subject::Internal => world.internal = (id, sha256),
+                _ => world.restricted = (id, sha256),
+            }
+        }
+        world
+    }
+
+    fn token(&self, caller: Caller) -> Option<String> {
+        self.tokens
+            .iter()
+            .find(|(who, _)| *who == caller)
+            .and_then(|(_, token)| token.clone())
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Body,
+        subject: Subject,
+    ) -> (u16, Value) {
+        let json;
+        let body = match body {
+            Body::None => None,
+            Body::Json(template) => {
+                let n = self.unique.fetch_add(1, Ordering::Relaxed);
+                json = template
+                    .replace("{n}", &n.to_string())
+                    .replace("{visibility}", subject.visibility());
+                Some(("application/json", json.as_bytes()))
+            }
+            Body::File => Some(("text/plain", b"connection refused at 09:31\n".as_slice())),
+        };
+        exchange(&self.server.address, method, path, token, body)
+    }
+
+    /// A request that must succeed, as part of setting a cell up.
+    fn must(&self, method: &str, path: &str, token: &str, body: &str) -> Value {
+        let body = (!body.is_empty()).then_some(("application/json", body.as_bytes()));
+        let (status, answer) = exchange(&self.server.address, method, path, Some(token), body);
+        assert!(
+            (200..300).contains(&status),
+            "setting up: {method} {path} answered {status}: {answer}"
+        );
+        answer
+    }
+
+    /// A fresh incident declared by the member, who becomes its Incident Commander.
+    fn declare(&self, subject: Subject) -> String {
+        let body = json!({ "title": "Matrix", "visibility": subject.visibility() }).to_string();
+        let rita = self.token(Caller::Member).unwrap();
+        let declared = self.must("POST", "/api/v1/incidents", &rita, &body);
+        declared["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs one cell: sets up what it needs, sends the request, and returns the status and
+    /// error code.
+    fn run(&self, route: &Route, caller: Caller, subject: Subject) -> (u16, String) {
+        let token = self.token(caller);
+        let mut path = route.path.to_owned();
+        match route.kind {
+            Kind::TokenCreate => {
+                let body = match subject {
+                    Subject::Own => r#"{"label":"matrix"}"#,
+                    _ => r#"{"label":"matrix","user":"olga"}"#,
+                };
+                let (status, answer) = self.call(
+                    route.method,
+                    &path,
+                    token.as_deref(),
+                    Body::Json(body),
+                    subject,
+                );
+                return (status, code(&answer));
+            }
+            Kind::TokenRevoke => {
+                let owner = match subject {
+                    Subject::Own => caller.user(),
+                    _ => "olga",
+                };
+                let body = json!({ "label": "to revoke", "user": owner }).to_string();
+                let created = self.must("POST", "/api/v1/tokens", &self.server.admin, &body);
+                let id = created["id"].as_i64().unwrap();
+                path = path.replace("{id}", &id.to_string());
+            }
+            Kind::Read => {
+                let (id, sha256) = match subject {
+                    Subject::Internal => &self.internal,
+                    _ => &self.restricted,
+                };
+                path = path.replace("{id}", id).replace("{sha256}", sha256);
+            }
+            Kind::Write(change) => {
+                let id = self.declare(subject);
+                let rita = self.token(Caller::Member).unwrap();
+                for (method, suffix, body) in change.setup {
+                    let body = body.replace("{caller}", caller.handoff_target());
+                    self.must(
+                        method,
+                        &format!("/api/v1/incidents/{id}{suffix}"),
+                        &rita,
+                        &body,
+                    );
+                }
+                path = path
+                    .replace("{id}", &id)
+                    .replace("{item}", "1")
+                    .replace("{role}", "operations")
+                    .replace("{person}", "olga");
+                if matches!(change.body, Body::File) {
+                    path.push_str("?name=evidence.txt");
+                }
+            }
+            Kind::AdminOnly(_) => path = path.replace("{name}", "scratch"),
+            Kind::Public | Kind::SignedIn | Kind::Backup | Kind::Declare => {}
+        }
+        let (status, answer) =
+            self.call(route.method, &path, token.as_deref(), route.body, subject);
+        (status, code(&answer))
+    }
+}
+
+/// Every (method, path) the live OpenAPI document lists.
+fn documented(server: &Server) -> Vec<(String, String)> {
+    let (status, document) = exchange(&server.address, "GET", "/api/v1/openapi.json", None, None);
+    assert_eq!(
+        status, 200,
+        "the OpenAPI document is served without a token"
+    );
+    let mut found = Vec::new();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        for method in operations.as_object().expect("operations").keys() {
+            if [
+                "get", "put", "post", "delete", "patch", "head", "options", "trace",
+            ]
+            .contains(&method.as_str())
+            {
+                found.push((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+struct Row {
+    database: &'static str,
+    route: Route,
+    caller: Caller,
+    subject: Subject,
+    expected: Expect,
+    actual: (u16, String),
+}
+
+/// Cells checked at the same time; group commit makes concurrent writes cheap.
+const WORKERS: usize = 8;
+
+#[test]
+fn every_route_answers_every_caller_as_decided() {
+    let table = routes();
+    let mut wrong: Vec<Row> = Vec::new();
+    let mut checked = 0;
+    for database in databases() {
+        let started = Instant::now();
+        let sqlite = database == "sqlite";
+        let name = if sqlite { "sqlite" } else { "postgres" };
+        let server = Server::start(&database);
+
+        let documented = documented(&server);
+        let undecided: Vec<String> = documented
+            .iter()
+            .filter(|(method, path)| {
+                !table
+                    .iter()
+                    .any(|route| route.method == method && route.path == path)
+            })
+            .map(|(method, path)| format!("{method} {path}"))
+            .collect();
+        assert!(
+            undecided.is_empty(),
+            "routes without a decision on who may call them; add them to `routes()` in \
+             crates/hereby/tests/it/matrix.rs:\n  {}",
+            undecided.join("\n  ")
+        );
+        let gone: Vec<String> = table
+            .iter()
+            .filter(|route| {
+                !documented
+                    .iter()
+                    .any(|(method, path)| route.method == method && route.path == path)
+            })
+            .map(|route| format!("{} {}", route.method, route.path))
+            .collect();
+        assert!(
+            gone.is_empty(),
+            "the matrix expects routes the OpenAPI document no longer lists:\n  {}",
+            gone.join("\n  ")
+        );
+
+        let world = World::new(&server, sqlite);
+        let cells: Vec<(Route, Caller, Subject)> = table
+            .iter()
+            .flat_map(|route| {
+                route.kind.subjects().iter().flat_map(move |subject| {
+                    CALLERS
+                        .iter()
+                        .map(move |caller| (*route, *caller, *subject))
+                })
+            })
+            .collect();
+        let next = AtomicUsize::new(0);
+        let rows = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..WORKERS {
+                scope.spawn(|| {
+                    while let Some((route, caller, subject)) =
+                        cells.get(next.fetch_add(1, Ordering::Relaxed)).copied()
+                    {
+                        let decided = expected(route.kind, caller, subject, world.sqlite);
+                        let actual = world.run(&route, caller, subject);
+                        rows.lock().unwrap().push(Row {
+                            database: name,
+                            route,
+                            caller,
+                            subject,
+                            expected: decided,
+                            actual,
+                        });
+                    }
+                });
+            }
+        });
+        let rows = rows.into_inner().unwrap();
+        checked += rows.len();
+        wrong.extend(
+            rows.into_iter()
+                .filter(|row| !row.expected.matches(row.actual.0, &row.actual.1)),
+        );
+        eprintln!(
+            "authorization matrix on {name}: {} cells in {:.1?}",
+            cells.len(),
+            started.elapsed()
+        );
+    }
+    if wrong.is_empty() {
+        return;
+    }
+    wrong.sort_by_key(|row| {
+        (
+            row.database,
+            row.route.path,
+            row.route.method,
+            row.caller.label(),
+        )
+    });
+    let mut report = format!(
+        "{} of {checked} cells of the authorization matrix answered otherwise than decided:\n\
+         {:<9}{:<7}{:<52}{:<15}{:<15}{:<30}actual\n",
+        wrong.len(),
+        "database",
+        "method",
+        "path",
+        "caller",
+        "incident",
+        "expected"
+    );
+    for row in &wrong {
+        let actual = format!("{} {}", row.actual.0, row.actual.1);
+        report.push_str(&format!(
+            "{:<9}{:<7}{:<52}{:<15}{:<15}{:<30}{}\n",
+            row.database,
+            row.route.method,
+            row.route.path,
+            row.caller.label(),
+            row.subject.label(),
+            row.expected.to_string(),
+            actual.trim_end()
+        ));
+    }
+    panic!("{report}");
+}
