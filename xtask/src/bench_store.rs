@@ -227,6 +227,19 @@ async fn append_direct<S: Store>(
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
+/// The store's own rates on a fresh SQLite database with `incidents` incidents, for
+/// `bench-api`: durable appends per second (`Store::append`, one note each, no conflicts) and
+/// full commands per second (load, decide, append), `total` of each by `writers` tasks.
+pub(crate) async fn sqlite_rates(incidents: u64, total: u64, writers: u64) -> Result<(f64, f64)> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let store = SqliteStore::open(&url).await?;
+    declare_many(&store, incidents, writers).await?;
+    let appends = append_direct(&store, incidents, total, writers).await?;
+    let commands = append_notes(&store, incidents, total, writers).await?;
+    Ok((appends, commands))
+}
+
 /// Mean microseconds per single-event append to one stream, measured sequentially.
 async fn append_latency<S: Store>(
     store: &S,

@@ -1,5 +1,6 @@
 //! Project chores written in Rust rather than shell: `cargo xtask <task>`.
 
+mod bench_api;
 mod bench_store;
 #[cfg(test)]
 mod tidy;
@@ -14,7 +15,14 @@ tasks:
       physical limit), append cost against stream length, and listing the 50 newest of
       100,000 incidents; SQLite and PostgreSQL side by side. PostgreSQL comes from
       HEREBY_BENCH_POSTGRES_URL, HEREBY_TEST_POSTGRES_URL or 127.0.0.1:5432 and is skipped
-      with a message when unreachable.";
+      with a message when unreachable.
+  bench-api [--notes N] [--reads N] [--lists N] [--clients N] [--binary PATH | --no-build] [--server-log FILTER]
+      The HTTP API of a release build of the server (built first with `cargo build --release
+      -p hereby` unless --no-build or --binary) on a scratch SQLite database, over loopback with
+      keep-alive clients (default 32): appending notes to 100 incidents next to the store's own
+      append rate from the same run, reading one incident's state document, and listing
+      incidents; requests/s, p50 and p99 latency, and the server's RSS afterwards. Any non-2xx
+      answer fails the task. --server-log sets the server's RUST_LOG (default: its own).";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +33,10 @@ fn main() -> Result<()> {
         Some("bench-store") => {
             let options = bench_store::Options::parse(&args[1..])?;
             runtime.block_on(bench_store::run(options))
+        }
+        Some("bench-api") => {
+            let options = bench_api::Options::parse(&args[1..])?;
+            runtime.block_on(bench_api::run(options))
         }
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
