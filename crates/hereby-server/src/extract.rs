@@ -95,8 +95,15 @@ impl<S: Store + Directory> FromRequestParts<AppState<S>> for Caller {
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or_else(ApiError::unauthorized)?;
-        match state.store.authenticate(token_digest(token)).await? {
-            Some(user) => Ok(Caller(user)),
+        let digest = token_digest(token);
+        if let Some(user) = state.sessions.get(&digest) {
+            return Ok(Caller(user));
+        }
+        match state.store.authenticate(digest).await? {
+            Some(user) => {
+                state.sessions.insert(digest, user.clone());
+                Ok(Caller(user))
+            }
             None => Err(ApiError::unauthorized()),
         }
     }
@@ -153,5 +160,47 @@ where
         ApiJson::<T>::from_request(request, state)
             .await
             .map(|ApiJson(value)| Self(value))
+    }
+}
+
+/// How long an authenticated token is trusted without asking the database again.
+const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The most tokens remembered; beyond that the cache starts over.
+const SESSION_CAPACITY: usize = 10_000;
+
+/// A short-lived memory of which token belongs to which user, so that a burst of requests
+/// does not query the database for each one. Any change to users or tokens made through this
+/// server clears it at once; a change made through another server node takes effect here
+/// within [`SESSION_TTL`].
+#[derive(Debug, Clone, Default)]
+pub struct SessionCache(std::sync::Arc<std::sync::Mutex<Sessions>>);
+
+/// Token digest → the user and when the database last vouched for them.
+type Sessions = std::collections::HashMap<[u8; 32], (User, std::time::Instant)>;
+
+impl SessionCache {
+    fn get(&self, digest: &[u8; 32]) -> Option<User> {
+        let sessions = self.0.lock().ok()?;
+        sessions
+            .get(digest)
+            .filter(|(_, at)| at.elapsed() < SESSION_TTL)
+            .map(|(user, _)| user.clone())
+    }
+
+    fn insert(&self, digest: [u8; 32], user: User) {
+        if let Ok(mut sessions) = self.0.lock() {
+            if sessions.len() >= SESSION_CAPACITY {
+                sessions.clear();
+            }
+            sessions.insert(digest, (user, std::time::Instant::now()));
+        }
+    }
+
+    /// Forgets every remembered token: after any change to users or tokens.
+    pub(crate) fn clear(&self) {
+        if let Ok(mut sessions) = self.0.lock() {
+            sessions.clear();
+        }
     }
 }

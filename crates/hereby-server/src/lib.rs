@@ -28,6 +28,8 @@ pub struct AppState<S> {
     pub live: Live,
     /// The largest attachment accepted, in bytes.
     pub max_attachment_bytes: usize,
+    /// Recently authenticated tokens.
+    pub(crate) sessions: extract::SessionCache,
 }
 
 impl<S> AppState<S> {
@@ -37,6 +39,7 @@ impl<S> AppState<S> {
             roles: Arc::new(roles),
             live: Live::default(),
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT,
+            sessions: extract::SessionCache::default(),
         }
     }
 }
@@ -48,6 +51,7 @@ impl<S: Clone> Clone for AppState<S> {
             roles: self.roles.clone(),
             live: self.live.clone(),
             max_attachment_bytes: self.max_attachment_bytes,
+            sessions: self.sessions.clone(),
         }
     }
 }

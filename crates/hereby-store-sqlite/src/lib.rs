@@ -58,7 +58,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
+        // A SQLite connection is a handle on a local file: it cannot go stale the way a
+        // network connection can, so the ping sqlx sends before every checkout buys nothing
+        // and costs two thread hand-offs per query.
         let write_pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(BUSY_TIMEOUT)
@@ -70,6 +74,7 @@ impl SqliteStore {
             .await
             .map_err(|e| fail(format!("migration failed: {e}")))?;
         let readers = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(READERS)
             .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(options.read_only(true))

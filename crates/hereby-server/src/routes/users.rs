@@ -170,6 +170,7 @@ pub(crate) async fn update_user<S: Store + Directory>(
         ));
     }
     let updated = state.store.update_user(&name, change).await?;
+    state.sessions.clear();
     Ok(Json(user(&updated)))
 }
 
@@ -287,5 +288,6 @@ pub(crate) async fn revoke_token<S: Store + Directory>(
         return Err(ApiError::not_found(format!("token {id}")));
     }
     let revoked = state.store.revoke_token(id, Timestamp::now()).await?;
+    state.sessions.clear();
     Ok(Json(token(&revoked)))
 }
