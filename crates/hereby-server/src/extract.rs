@@ -76,6 +76,15 @@ impl Caller {
     pub fn is_admin(&self) -> bool {
         self.0.role == InstallationRole::Admin
     }
+
+    /// The visibility rule: an internal incident is visible to every user; a restricted one
+    /// only to admins and its members (role holders or explicitly added). Every read, write,
+    /// stream and export asks this.
+    pub fn sees(&self, incident: &hereby_core::Incident) -> bool {
+        incident.visibility == hereby_core::types::Visibility::Internal
+            || self.is_admin()
+            || incident.is_member(&self.0.name)
+    }
 }
 
 /// The digest under which a token is stored.

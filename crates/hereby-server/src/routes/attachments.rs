@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{Caller, IfMatch};
-use crate::routes::incidents::{act, visible};
+use crate::routes::incidents::{act, incident_id, visible};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,8 +59,7 @@ pub(crate) async fn upload<S: Store + Directory + Blobs>(
 ) -> Result<Json<api::WriteResult>, ApiError> {
     let Query(params) =
         params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let incident =
-        IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
+    let incident = incident_id(&id)?;
     // Visibility before role, as in every write: see `incidents::act`.
     visible(&state, &caller, incident).await?;
     caller.require(InstallationRole::Responder)?;
@@ -150,8 +149,7 @@ pub(crate) async fn list<S: Store + Directory>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<api::Attachment>>, ApiError> {
-    let incident =
-        IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
+    let incident = incident_id(&id)?;
     visible(&state, &caller, incident).await?;
     Ok(Json(attachments(&state, incident).await?))
 }
@@ -177,8 +175,7 @@ pub(crate) async fn download<S: Store + Directory + Blobs>(
     caller: Caller,
     Path((id, sha256)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let incident =
-        IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
+    let incident = incident_id(&id)?;
     visible(&state, &caller, incident).await?;
     let missing = || ApiError::not_found(format!("attachment {sha256} on {incident}"));
     // Only content attached to this incident is served through it.

@@ -8,13 +8,14 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hereby_api as api;
-use hereby_core::types::{IncidentNumber, InstallationRole, Visibility};
+use hereby_core::types::{IncidentNumber, InstallationRole};
 use hereby_store::{Backup, Directory, Store, verify_all, verify_incident};
 
 use crate::AppState;
 use crate::convert;
 use crate::error::ApiError;
 use crate::extract::Caller;
+use crate::routes::incidents::{incident_id, may_see};
 
 /// Log entries read per step of an export.
 const PAGE: u32 = 1_000;
@@ -48,20 +49,7 @@ impl<S: Store + Directory> ExportCursor<S> {
             let may_see = match visible.get(&incident) {
                 Some(known) => *known,
                 None => {
-                    let known = self.caller.is_admin()
-                        || self
-                            .state
-                            .store
-                            .load(IncidentNumber(incident))
-                            .await
-                            .ok()
-                            .and_then(|loaded| {
-                                loaded.state.incident().map(|declared| {
-                                    declared.visibility == Visibility::Internal
-                                        || declared.is_member(&self.caller.0.name)
-                                })
-                            })
-                            .unwrap_or(false);
+                    let known = may_see(&self.state, &self.caller, IncidentNumber(incident)).await;
                     visible.insert(incident, known);
                     known
                 }
@@ -137,8 +125,7 @@ pub(crate) async fn verify<S: Store + Directory>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<api::Verification>, ApiError> {
-    let incident =
-        IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
+    let incident = incident_id(&id)?;
     crate::routes::incidents::visible(&state, &caller, incident).await?;
     let verification = match verify_incident(&state.store, incident).await? {
         Ok(events) => api::Verification {

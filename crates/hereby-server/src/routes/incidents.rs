@@ -21,7 +21,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, IfMatch, OptionalJson};
 
 /// Parses the `{id}` path segment (`INC-7` or `7`); an unparsable id is simply not found.
-fn incident_id(raw: &str) -> Result<IncidentNumber, ApiError> {
+pub(crate) fn incident_id(raw: &str) -> Result<IncidentNumber, ApiError> {
     IncidentNumber::parse(raw).map_err(|_| ApiError::not_found(format!("incident `{raw}`")))
 }
 
@@ -36,13 +36,26 @@ pub(crate) async fn visible<S: Store + Directory>(
     let IncidentState::Declared(declared) = &loaded.state else {
         return Err(ApiError::not_found(incident));
     };
-    if declared.visibility == Visibility::Restricted
-        && !caller.is_admin()
-        && !declared.is_member(&caller.0.name)
-    {
+    if !caller.sees(declared) {
         return Err(ApiError::not_found(incident));
     }
     Ok(loaded)
+}
+
+/// Whether `caller` may see `incident` now, for streams and exports that skip what they may
+/// not show instead of failing. An incident that cannot be loaded is not shown.
+pub(crate) async fn may_see<S: Store + Directory>(
+    state: &AppState<S>,
+    caller: &Caller,
+    incident: IncidentNumber,
+) -> bool {
+    match state.store.load(incident).await {
+        Ok(loaded) => loaded
+            .state
+            .incident()
+            .is_some_and(|declared| caller.sees(declared)),
+        Err(_) => false,
+    }
 }
 
 /// Runs a command on an incident the caller may see and change.

@@ -15,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use hereby_core::types::{IncidentNumber, Visibility};
+use hereby_core::types::IncidentNumber;
 use hereby_store::{Directory, Store};
 use serde::Deserialize;
 
@@ -23,6 +23,7 @@ use crate::AppState;
 use crate::convert;
 use crate::error::ApiError;
 use crate::extract::Caller;
+use crate::routes::incidents::{incident_id, may_see, visible};
 
 /// How many log entries a stream reads at a time.
 const BATCH: u32 = 500;
@@ -57,24 +58,6 @@ async fn start<S: Store + Directory>(
     match last_event_id.or(params.after) {
         Some(position) => Ok(position.max(0)),
         None => Ok(state.store.last_position().await?),
-    }
-}
-
-/// Whether `caller` may see `incident` now; checked per batch, so a removed member stops
-/// receiving a restricted incident's entries.
-async fn may_see<S: Store + Directory>(
-    state: &AppState<S>,
-    caller: &Caller,
-    incident: IncidentNumber,
-) -> bool {
-    if caller.is_admin() {
-        return true;
-    }
-    match state.store.load(incident).await {
-        Ok(loaded) => loaded.state.incident().is_some_and(|declared| {
-            declared.visibility == Visibility::Internal || declared.is_member(&caller.0.name)
-        }),
-        Err(_) => false,
     }
 }
 
@@ -199,12 +182,8 @@ pub(crate) async fn incident_events<S: Store + Directory>(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let Query(params) =
         params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let incident =
-        IncidentNumber::parse(&id).map_err(|_| ApiError::not_found(format!("incident `{id}`")))?;
-    state.store.load(incident).await?;
-    if !may_see(&state, &caller, incident).await {
-        return Err(ApiError::not_found(incident));
-    }
+    let incident = incident_id(&id)?;
+    visible(&state, &caller, incident).await?;
     let after = start(&state, &headers, &params).await?;
     let waker = state.live.subscribe();
     let cursor = Cursor {
