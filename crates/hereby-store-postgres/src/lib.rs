@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use hereby_core::chain::StoredLink;
 use hereby_core::types::IncidentNumber;
-use hereby_store::prepare::{CurrentHead, PreparedAppend, STATE_FORMAT, count};
+use hereby_store::prepare::{CurrentHead, PreparedAppend, STATE_FORMAT};
 use hereby_store::writer::{Backend, WriteTransaction, WriterHandle};
 use hereby_store::{OpenError, StoreError, redact_url};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
@@ -195,13 +195,7 @@ struct PgTx(Transaction<'static, Postgres>);
 
 impl WriteTransaction for PgTx {
     async fn next_incident_number(&mut self) -> Result<u64, StoreError> {
-        let number: i64 = sqlx::query_scalar(
-            "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
-        )
-        .fetch_one(&mut *self.0)
-        .await
-        .map_err(db)?;
-        Ok(count(number))
+        next_incident_number(&mut self.0).await
     }
 
     async fn read_head(

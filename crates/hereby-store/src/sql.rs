@@ -146,6 +146,20 @@ macro_rules! sql_backend_common {
             Ok(())
         }
 
+        /// Advances the incident counter inside a write transaction and returns the new
+        /// number; a rollback gives it back, so numbers stay gap-free.
+        async fn next_incident_number(
+            conn: &mut <$database as sqlx::Database>::Connection,
+        ) -> Result<u64, hereby_store::StoreError> {
+            let number: i64 = sqlx::query_scalar(
+                "UPDATE counters SET value = value + 1 WHERE name = 'incident_number' RETURNING value",
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+            Ok(hereby_store::prepare::count(number))
+        }
+
         /// Inserts the projection rows of a new incident: its `incidents` row and its members.
         async fn insert_incident(
             conn: &mut <$database as sqlx::Database>::Connection,
