@@ -59,6 +59,8 @@ pub(crate) struct Options {
     pub(crate) reads: u64,
     /// Reads of the incident list.
     pub(crate) lists: u64,
+    /// Reads of the incident page (HTML) of an incident with 200 timeline entries.
+    pub(crate) pages: u64,
     /// Concurrent clients, one keep-alive connection each.
     pub(crate) clients: u64,
     pub(crate) binary: Binary,
@@ -72,6 +74,7 @@ impl Options {
             notes: 8_000,
             reads: 40_000,
             lists: 10_000,
+            pages: 20_000,
             clients: 32,
             binary: Binary::Build,
             server_log: None,
@@ -83,12 +86,13 @@ impl Options {
                 "--notes" => options.notes = value()?.parse()?,
                 "--reads" => options.reads = value()?.parse()?,
                 "--lists" => options.lists = value()?.parse()?,
+                "--pages" => options.pages = value()?.parse()?,
                 "--clients" => options.clients = value()?.parse()?,
                 "--binary" => options.binary = Binary::Given(PathBuf::from(value()?)),
                 "--no-build" => options.binary = Binary::Prebuilt,
                 "--server-log" => options.server_log = Some(value()?.clone()),
                 other => anyhow::bail!(
-                    "unknown option {other}; options: --notes N --reads N --lists N --clients N --binary PATH --no-build --server-log FILTER"
+                    "unknown option {other}; options: --notes N --reads N --lists N --pages N --clients N --binary PATH --no-build --server-log FILTER"
                 ),
             }
         }
@@ -97,14 +101,18 @@ impl Options {
             "--clients must be 1 to 1000"
         );
         anyhow::ensure!(
-            options.notes >= ROUNDS && options.reads >= 1 && options.lists >= 1,
-            "--notes must be at least {ROUNDS}, --reads and --lists at least 1"
+            options.notes >= ROUNDS
+                && options.reads >= 1
+                && options.lists >= 1
+                && options.pages >= 1,
+            "--notes must be at least {ROUNDS}, --reads, --lists and --pages at least 1"
         );
         anyhow::ensure!(
             options.notes <= 1_000_000
                 && options.reads <= 10_000_000
-                && options.lists <= 10_000_000,
-            "counts are bounded: --notes at most 1000000, --reads and --lists at most 10000000"
+                && options.lists <= 10_000_000
+                && options.pages <= 10_000_000,
+            "counts are bounded: --notes at most 1000000, --reads, --lists and --pages at most 10000000"
         );
         Ok(options)
     }
@@ -401,6 +409,8 @@ fn cpu_seconds(pid: &str) -> Result<f64> {
 struct Response {
     status: u16,
     body: Vec<u8>,
+    /// The `Set-Cookie` header's value, if any (the session cookie after signing in).
+    set_cookie: Option<String>,
 }
 
 /// An open connection and what has been read from it but not yet consumed.
@@ -475,6 +485,7 @@ impl Wire {
             .and_then(|code| code.parse().ok())
             .context(format!("not an HTTP status line: {status_line:?}"))?;
         let (mut length, mut chunked, mut keep_alive) = (None, false, true);
+        let mut set_cookie = None;
         for line in lines {
             let Some((name, value)) = line.split_once(':') else {
                 continue;
@@ -486,6 +497,8 @@ impl Wire {
                 chunked = value.to_ascii_lowercase().contains("chunked");
             } else if name.eq_ignore_ascii_case("connection") {
                 keep_alive = !value.eq_ignore_ascii_case("close");
+            } else if name.eq_ignore_ascii_case("set-cookie") {
+                set_cookie = Some(value.to_owned());
             }
         }
         let body = if status < 200 || status == 204 || status == 304 {
@@ -517,7 +530,14 @@ impl Wire {
             while self.read_more().await? {}
             std::mem::take(&mut self.buffer)
         };
-        Ok((Response { status, body }, keep_alive))
+        Ok((
+            Response {
+                status,
+                body,
+                set_cookie,
+            },
+            keep_alive,
+        ))
     }
 }
 
@@ -765,6 +785,10 @@ struct Figures {
     /// Requests and failures outside the measurements (declares, warm-ups, checks).
     setup_errors: u64,
     failures: Vec<String>,
+    /// The first render of the 10,000-entry incident page, ms.
+    big_first_ms: f64,
+    /// Later renders of it, sorted, ms.
+    big_ms: Vec<f64>,
 }
 
 async fn measure(
@@ -879,6 +903,11 @@ async fn measure(
         });
     }
 
+    // (d) and (e): the incident page, as HTML, for a signed-in browser.
+    let pages = measure_pages(&pid, address, &token, options, &mut setup).await?;
+    phases.push(pages.page);
+    let (big_first_ms, big_ms) = (pages.big_first_ms, pages.big_ms);
+
     let (rss_kib, peak_rss_kib) = server.memory_kib()?;
     let mut failures = setup.failures.clone();
     for phase in &phases {
@@ -893,6 +922,212 @@ async fn measure(
         peak_rss_kib,
         setup_errors: setup.errors,
         failures,
+        big_first_ms,
+        big_ms,
+    })
+}
+
+/// A request of a signed-in browser.
+fn browser_request(
+    method: &str,
+    path: &str,
+    address: SocketAddr,
+    cookie: &str,
+    form: Option<&str>,
+) -> Vec<u8> {
+    let mut text = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nCookie: {cookie}\r\nAccept: text/html\r\n"
+    );
+    match form {
+        Some(body) => text.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )),
+        None => text.push_str("\r\n"),
+    }
+    text.into_bytes()
+}
+
+/// What the incident page measurements came to.
+struct PageFigures {
+    page: Measured,
+    /// The first render of the page of an incident with 10,000 entries, in ms.
+    big_first_ms: f64,
+    /// Later renders of it, sorted, in ms.
+    big_ms: Vec<f64>,
+}
+
+/// A note with some Markdown, as responders write them.
+fn markdown_note(n: u64) -> String {
+    format!(
+        "{{\"text\":\"Update {n}: **error rate** down to 0.4%, see [the dashboard](https://grafana.example.com/d/{n}).\\n\\n- canary at 10%\\n- `kubectl rollout status deploy/checkout`\"}}"
+    )
+}
+
+/// Appends `count` notes to `incident` through the API.
+async fn fill(
+    address: SocketAddr,
+    token: &Arc<str>,
+    incident: u64,
+    count: u64,
+    setup: &mut Outcome,
+) -> Result<()> {
+    let make: MakeRequest = {
+        let token = token.clone();
+        Arc::new(move |n| {
+            let path = format!("/api/v1/incidents/INC-{incident}/notes");
+            request("POST", &path, address, &token, Some(&markdown_note(n)))
+        })
+    };
+    let outcome = drive(address, 16, count, make).await?;
+    anyhow::ensure!(
+        outcome.errors == 0,
+        "filling INC-{incident} failed: {}",
+        outcome.failures.join("\n")
+    );
+    setup.absorb(outcome);
+    Ok(())
+}
+
+async fn measure_pages(
+    pid: &str,
+    address: SocketAddr,
+    token: &Arc<str>,
+    options: &Options,
+    setup: &mut Outcome,
+) -> Result<PageFigures> {
+    const PASSWORD: &str = "benchmark password";
+    once(
+        address,
+        &request(
+            "PUT",
+            "/api/v1/users/admin/password",
+            address,
+            token,
+            Some(&format!("{{\"password\":\"{PASSWORD}\"}}")),
+        ),
+    )
+    .await?;
+    let login = format!("username=admin&password={}", PASSWORD.replace(' ', "+"));
+    let mut connection = Connection::new(address);
+    let signed_in = tokio::time::timeout(
+        REQUEST_LIMIT,
+        connection.send(&browser_request(
+            "POST",
+            "/login",
+            address,
+            "",
+            Some(&login),
+        )),
+    )
+    .await
+    .context("no answer to sign-in in time")??;
+    let cookie = signed_in
+        .set_cookie
+        .as_deref()
+        .and_then(|value| value.split(';').next())
+        .filter(|pair| pair.starts_with("hereby_session="))
+        .with_context(|| {
+            format!(
+                "signing in gave no session cookie (status {})",
+                signed_in.status
+            )
+        })?
+        .to_owned();
+
+    eprintln!("  declaring an incident with 200 timeline entries and one with 10,000");
+    let mut numbers = Vec::new();
+    for title in [
+        "Page benchmark: 200 entries",
+        "Page benchmark: 10,000 entries",
+    ] {
+        let body = once(
+            address,
+            &request(
+                "POST",
+                "/api/v1/incidents",
+                address,
+                token,
+                Some(&format!("{{\"title\":\"{title}\"}}")),
+            ),
+        )
+        .await?;
+        let number: u64 = body
+            .split("\"number\":")
+            .nth(1)
+            .and_then(|rest| rest.split([',', '}']).next())
+            .and_then(|n| n.trim().parse().ok())
+            .context("the declare answer has no number")?;
+        numbers.push(number);
+    }
+    let (small, big) = (numbers[0], numbers[1]);
+    // The declaration is the first entry; with the IC's role event the count is at least
+    // 200 and 10,000.
+    fill(address, token, small, 199, setup).await?;
+    fill(address, token, big, 9_999, setup).await?;
+
+    let path = format!("/incidents/INC-{small}");
+    let bytes = browser_request("GET", &path, address, &cookie, None);
+    let page = String::from_utf8_lossy(&{
+        let mut connection = Connection::new(address);
+        connection.send(&bytes).await?.body
+    })
+    .into_owned();
+    anyhow::ensure!(
+        page.contains("Page benchmark: 200 entries")
+            && page.matches("class=\"entry ").count() >= 50,
+        "the incident page does not show the incident and its entries: {}",
+        page.chars().take(500).collect::<String>()
+    );
+    eprintln!(
+        "  (d) {} reads of the incident page (HTML, 200 entries) with {} clients",
+        options.pages, options.clients
+    );
+    let make: MakeRequest = Arc::new(move |_| bytes.clone());
+    setup.absorb(drive(address, options.clients, WARM_UP, make.clone()).await?);
+    let (server_before, client_before) = (cpu_seconds(pid)?, cpu_seconds("self")?);
+    let outcome = drive(address, options.clients, options.pages, make).await?;
+    let page = Measured {
+        label: "(d) GET /incidents/INC-n (HTML)",
+        outcome,
+        server_cpu: cpu_seconds(pid)? - server_before,
+        client_cpu: cpu_seconds("self")? - client_before,
+    };
+
+    eprintln!("  (e) the incident page of an incident with 10,000 entries, one request at a time");
+    let bytes = browser_request(
+        "GET",
+        &format!("/incidents/INC-{big}"),
+        address,
+        &cookie,
+        None,
+    );
+    let mut connection = Connection::new(address);
+    let _ = connection.connect().await;
+    let timed = |response: Response, started: Instant| -> Result<f64> {
+        anyhow::ensure!(
+            response.status == 200,
+            "the 10,000-entry page answered {}",
+            response.status
+        );
+        anyhow::ensure!(
+            String::from_utf8_lossy(&response.body).contains("id=\"older\""),
+            "the 10,000-entry page does not page its timeline"
+        );
+        Ok(started.elapsed().as_secs_f64() * 1000.0)
+    };
+    let started = Instant::now();
+    let big_first_ms = timed(connection.send(&bytes).await?, started)?;
+    let mut big_ms = Vec::new();
+    for _ in 0..200 {
+        let started = Instant::now();
+        big_ms.push(timed(connection.send(&bytes).await?, started)?);
+    }
+    big_ms.sort_by(f64::total_cmp);
+    Ok(PageFigures {
+        page,
+        big_first_ms,
+        big_ms,
     })
 }
 
@@ -934,6 +1169,7 @@ fn report(figures: &mut Figures, options: &Options) {
     let api_notes = notes.rate();
     let notes_p99 = notes.quantile_ms(0.99);
     let reads = figures.phases[1].outcome.rate();
+    let pages = figures.phases[3].outcome.rate();
     let ratio = api_notes / figures.store_appends;
     let rss_mib = figures.rss_kib as f64 / 1024.0;
     let row = |label: &str, value: String, goal: &str| {
@@ -969,6 +1205,26 @@ fn report(figures: &mut Figures, options: &Options) {
         "(b) state-document reads/s (goal >= 20000)",
         format!("{reads:.0}"),
         verdict(reads >= 20_000.0),
+    );
+    row(
+        "(d) incident pages/s, 200 entries (goal >= 5000)",
+        format!("{pages:.0}"),
+        verdict(pages >= 5_000.0),
+    );
+    let at = |p: f64| {
+        let index = ((figures.big_ms.len() as f64 - 1.0) * p).round() as usize;
+        figures.big_ms.get(index).copied().unwrap_or(0.0)
+    };
+    let (big_p50, big_p99) = (at(0.5), at(0.99));
+    row(
+        "(e) 10,000-entry page, ms p50 / p99 (goal < 50)",
+        format!("{big_p50:.2} / {big_p99:.2}"),
+        verdict(big_p99 < 50.0),
+    );
+    row(
+        "(e) 10,000-entry page, first render (cold cache), ms",
+        format!("{:.2}", figures.big_first_ms),
+        verdict(figures.big_first_ms < 50.0),
     );
     row(
         "server RSS after the run, MiB (goal < 64)",

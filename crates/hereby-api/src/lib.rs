@@ -50,6 +50,28 @@ pub struct NoteRequest {
     pub text: String,
 }
 
+/// `POST /api/v1/incidents/{id}/updates`: a stakeholder update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRequest {
+    /// `internal`, `service_owners`, `customers`, or `group:<name>`.
+    pub audience: String,
+    /// Markdown.
+    pub body: String,
+    /// Also show it on the public status page (the incident must be public).
+    #[serde(default)]
+    pub public: bool,
+}
+
+/// `POST /api/v1/incidents/{id}/visibility`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisibilityRequest {
+    /// `internal`, `public` or `restricted`.
+    pub visibility: String,
+    pub reason: String,
+}
+
 /// One row of the incident list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IncidentSummary {
@@ -314,6 +336,22 @@ pub struct UserChangeRequest {
     pub role: Option<String>,
     #[serde(default)]
     pub disabled: Option<bool>,
+}
+
+/// `PUT /api/v1/users/{name}/password`: your own password, or (admins) anyone's. At least 10
+/// characters and at most 1,024 bytes. Its `Debug` form hides the password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    pub password: String,
+}
+
+impl std::fmt::Debug for SetPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetPassword")
+            .field("password", &"***")
+            .finish()
+    }
 }
 
 /// `POST /api/v1/tokens`: a token for yourself, or (admins) for `user`.

@@ -5,8 +5,8 @@ use jiff::civil::Date;
 
 use crate::roles::RoleCatalogue;
 use crate::types::{
-    ActionKind, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName, Severity,
-    Sha256Hex, Status, Target, Text, Title, Url, UserName, Visibility,
+    ActionKind, Audience, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName,
+    Severity, Sha256Hex, Status, Target, Text, Title, Url, UserName, Visibility,
 };
 
 /// Everything a responder can ask of an incident.
@@ -94,6 +94,15 @@ pub enum Command {
     WontFixActionItem { item: u32, reason: Reason },
     /// Open a done or won't-fix action item again.
     ReopenActionItem { item: u32 },
+    /// Post a stakeholder update to an audience; a public one also shows on the status page,
+    /// which needs the incident to be public.
+    PostUpdate {
+        audience: Audience,
+        body: Text,
+        public: bool,
+    },
+    /// Change who may see the incident, saying why.
+    ChangeVisibility { to: Visibility, reason: Reason },
     /// Give someone access to the incident without a role (matters for restricted incidents).
     AddMember { person: UserName },
     /// Remove an explicitly added member.

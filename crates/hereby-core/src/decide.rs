@@ -9,11 +9,12 @@ use crate::event::{
     ActionItemAdded, ActionItemCompleted, ActionItemReopened, ActionItemUpdated, ActionItemWontFix,
     Event, EvidenceAttached, HandoffAccepted, HandoffCancelled, HandoffDeclined, HandoffRequested,
     ImpactWindowSet, IncidentDeclared, LinkAdded, MemberAdded, MemberRemoved, NoteAdded,
-    OperationRecorded, RoleAssigned, RoleUnassigned, SeverityChanged, StatusChanged,
+    OperationRecorded, RoleAssigned, RoleUnassigned, SeverityChanged, StatusChanged, UpdatePosted,
+    VisibilityChanged,
 };
 use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
 use crate::state::{Incident, State};
-use crate::types::{ActionKind, ActionState, Owner, Status};
+use crate::types::{ActionKind, ActionState, Owner, Status, Visibility};
 
 /// A command that breaks a rule: a stable machine-readable code and a sentence for a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +76,8 @@ rejection_codes! {
     NothingToChange => "nothing_to_change",
     AlreadyMember => "already_member",
     NotMember => "not_member",
+    NotPublic => "not_public",
+    VisibilityUnchanged => "visibility_unchanged",
 }
 
 fn reject<T>(code: RejectionCode, message: impl Into<String>) -> Result<T, Rejection> {
@@ -404,6 +407,39 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
                 require_not_closed(incident, &format!("reopen follow-up {item}"))?;
             }
             Ok(vec![Event::ActionItemReopened(ActionItemReopened { item })])
+        }
+        Command::PostUpdate {
+            audience,
+            body,
+            public,
+        } => {
+            if public && incident.visibility != Visibility::Public {
+                return reject(
+                    RejectionCode::NotPublic,
+                    format!(
+                        "the incident is {}, so a public update would not be shown; make it public first",
+                        incident.visibility
+                    ),
+                );
+            }
+            Ok(vec![Event::UpdatePosted(UpdatePosted {
+                audience,
+                body,
+                public,
+            })])
+        }
+        Command::ChangeVisibility { to, reason } => {
+            if incident.visibility == to {
+                return reject(
+                    RejectionCode::VisibilityUnchanged,
+                    format!("the incident is already {to}"),
+                );
+            }
+            Ok(vec![Event::VisibilityChanged(VisibilityChanged {
+                from: incident.visibility,
+                to,
+                reason,
+            })])
         }
         Command::AddMember { person } => {
             if incident.members.contains(&person) {

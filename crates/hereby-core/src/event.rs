@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::canonical::canonical_json;
 use crate::types::{
-    ActionKind, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName, Severity,
-    Sha256Hex, Status, Target, Text, Title, Url, UserName, Visibility,
+    ActionKind, Audience, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName,
+    Severity, Sha256Hex, Status, Target, Text, Title, Url, UserName, Visibility,
 };
 
 /// The incident was declared. Always the first event of a stream.
@@ -167,6 +167,23 @@ pub struct ActionItemReopened {
     pub item: u32,
 }
 
+/// A stakeholder update was posted to an audience.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdatePosted {
+    pub audience: Audience,
+    pub body: Text,
+    /// Shown on the public status page.
+    pub public: bool,
+}
+
+/// Who may see the incident changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisibilityChanged {
+    pub from: Visibility,
+    pub to: Visibility,
+    pub reason: Reason,
+}
+
 /// Someone was given access to the incident without holding a role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberAdded {
@@ -263,6 +280,8 @@ events! {
     ActionItemReopened => "action_item_reopened" v 1,
     MemberAdded => "member_added" v 1,
     MemberRemoved => "member_removed" v 1,
+    UpdatePosted => "update_posted" v 1,
+    VisibilityChanged => "visibility_changed" v 1,
 }
 
 /// An event together with who caused it and when: what `evolve` folds.

@@ -4,6 +4,7 @@
 //!
 //! The three functions of the decider are [`decide`], [`evolve`] and [`State::initial`].
 
+mod cadence;
 mod canonical;
 pub mod chain;
 mod command;
@@ -13,6 +14,7 @@ pub mod roles;
 mod state;
 pub mod types;
 
+pub use cadence::{Cadence, CadenceError};
 pub use canonical::canonical_json;
 pub use command::{Command, Context};
 pub use decide::{Rejection, RejectionCode, decide};

@@ -99,6 +99,10 @@ pub struct Incident {
     pub action_items: BTreeMap<u32, ActionItem>,
     /// The reason recorded when the incident was closed over open follow-ups.
     pub close_override: Option<Reason>,
+    /// When the last stakeholder update was posted, to any audience. Absent from snapshots
+    /// written before updates existed, which had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_update_at: Option<Timestamp>,
     /// How many events the stream holds: the version optimistic concurrency compares.
     pub version: u64,
 }
@@ -187,6 +191,7 @@ pub fn evolve(state: State, envelope: &Envelope) -> State {
                 members: BTreeSet::new(),
                 action_items: BTreeMap::new(),
                 close_override: None,
+                last_update_at: None,
                 version: 1,
             }))
         }
@@ -253,6 +258,8 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp) {
                 end: e.end,
             };
         }
+        Event::UpdatePosted(_) => incident.last_update_at = Some(at),
+        Event::VisibilityChanged(e) => incident.visibility = e.to,
         Event::NoteAdded(_)
         | Event::OperationRecorded(_)
         | Event::LinkAdded(_)

@@ -163,6 +163,27 @@ checked_string!(
 );
 
 checked_string!(
+    /// Who a stakeholder update is for: `internal`, `service_owners`, `customers`, or a named
+    /// subscriber group as `group:<name>`.
+    Audience,
+    |raw| {
+        let audience = raw.trim();
+        match audience {
+            "internal" | "service_owners" | "customers" => Ok(audience.to_owned()),
+            _ => match audience.strip_prefix("group:") {
+                Some(group) => checked_slug("audience", group, 64).map(|g| format!("group:{g}")),
+                None => Err(InvalidValue::new(
+                    "audience",
+                    format!(
+                        "`{audience}` is not an audience: use internal, service_owners, customers or group:<name>"
+                    ),
+                )),
+            },
+        }
+    }
+);
+
+checked_string!(
     /// The name of an affected service or component, such as `api` or `db-primary`.
     ServiceName,
     |raw| checked_slug("service", raw, 100)
@@ -342,6 +363,8 @@ named_enum!(
         Internal => "internal",
         /// Only the incident's members and admins: security incidents.
         Restricted => "restricted",
+        /// Everyone with an account, and the public status page (with its public updates).
+        Public => "public",
     }
 );
 

@@ -77,11 +77,11 @@ impl Caller {
         self.0.role == InstallationRole::Admin
     }
 
-    /// The visibility rule: an internal incident is visible to every user; a restricted one
-    /// only to admins and its members (role holders or explicitly added). Every read, write,
-    /// stream and export asks this.
+    /// The visibility rule: an internal or public incident is visible to every user; a
+    /// restricted one only to admins and its members (role holders or explicitly added).
+    /// Every read, write, stream and export asks this.
     pub fn sees(&self, incident: &hereby_core::Incident) -> bool {
-        incident.visibility == hereby_core::types::Visibility::Internal
+        incident.visibility != hereby_core::types::Visibility::Restricted
             || self.is_admin()
             || incident.is_member(&self.0.name)
     }
@@ -189,7 +189,7 @@ pub struct SessionCache(std::sync::Arc<std::sync::Mutex<Sessions>>);
 type Sessions = std::collections::HashMap<[u8; 32], (User, std::time::Instant)>;
 
 impl SessionCache {
-    fn get(&self, digest: &[u8; 32]) -> Option<User> {
+    pub(crate) fn get(&self, digest: &[u8; 32]) -> Option<User> {
         let sessions = self.0.lock().ok()?;
         sessions
             .get(digest)
@@ -197,7 +197,7 @@ impl SessionCache {
             .map(|(user, _)| user.clone())
     }
 
-    fn insert(&self, digest: [u8; 32], user: User) {
+    pub(crate) fn insert(&self, digest: [u8; 32], user: User) {
         if let Ok(mut sessions) = self.0.lock() {
             if sessions.len() >= SESSION_CAPACITY {
                 sessions.clear();

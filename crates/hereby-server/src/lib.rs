@@ -7,8 +7,10 @@ pub mod error;
 pub mod extract;
 mod observe;
 pub mod openapi;
+pub mod passwords;
 mod routes;
 pub mod tokens;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
+use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use hereby_core::RoleCatalogue;
 use hereby_store::{Backup, Blobs, Directory, Store};
@@ -30,6 +33,13 @@ pub struct AppState<S> {
     pub max_attachment_bytes: usize,
     /// Recently authenticated tokens.
     pub(crate) sessions: extract::SessionCache,
+    /// What the web pages share.
+    pub web: web::Web,
+    /// How often stakeholders are owed an update, per severity.
+    pub cadence: Arc<hereby_core::Cadence>,
+    /// The address people reach the server at (e.g. `https://hereby.example.com`), for links
+    /// in messages; `None` uses the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 impl<S> AppState<S> {
@@ -40,6 +50,9 @@ impl<S> AppState<S> {
             live: Live::default(),
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT,
             sessions: extract::SessionCache::default(),
+            web: web::Web::default(),
+            cadence: Arc::new(hereby_core::Cadence::default()),
+            public_url: None,
         }
     }
 }
@@ -52,6 +65,9 @@ impl<S: Clone> Clone for AppState<S> {
             live: self.live.clone(),
             max_attachment_bytes: self.max_attachment_bytes,
             sessions: self.sessions.clone(),
+            web: self.web.clone(),
+            cadence: self.cadence.clone(),
+            public_url: self.public_url.clone(),
         }
     }
 }
@@ -128,6 +144,16 @@ pub fn routes<S: Store + Directory + Backup + Blobs>()
             Method::POST,
             "/api/v1/incidents/{id}/notes",
             post(i::add_note::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/updates",
+            post(i::post_update::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/visibility",
+            post(i::change_visibility::<S>),
         ),
         (
             Method::POST,
@@ -275,6 +301,11 @@ pub fn routes<S: Store + Directory + Backup + Blobs>()
             "/api/v1/users/{name}",
             patch(u::update_user::<S>),
         ),
+        (
+            Method::PUT,
+            "/api/v1/users/{name}/password",
+            put(u::set_password::<S>),
+        ),
         (Method::GET, "/api/v1/tokens", get(u::list_tokens::<S>)),
         (Method::POST, "/api/v1/tokens", post(u::create_token::<S>)),
         (
@@ -285,10 +316,10 @@ pub fn routes<S: Store + Directory + Backup + Blobs>()
     ]
 }
 
-/// The application router, built from [`routes`].
+/// The application router, built from [`routes`] (the API) and the web UI's table.
 pub fn app<S: Store + Directory + Backup + Blobs>(state: AppState<S>) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState<S>>)> = Vec::new();
-    for (_, path, handler) in routes::<S>() {
+    for (_, path, handler) in routes::<S>().into_iter().chain(web::routes::<S>()) {
         match by_path.iter_mut().find(|(known, _)| *known == path) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(handler),
             None => by_path.push((path, handler)),
@@ -301,13 +332,27 @@ pub fn app<S: Store + Directory + Backup + Blobs>(state: AppState<S>) -> Router 
         });
     observe::init();
     router
-        .fallback(|| async { error::ApiError::not_found("this route") })
-        .method_not_allowed_fallback(|| async {
-            error::ApiError::new(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this route does not accept that method",
-            )
+        .fallback(|uri: axum::http::Uri| async move {
+            // People get a page; programs get the API's JSON error.
+            if uri.path().starts_with("/api/") {
+                error::ApiError::not_found("this route").into_response()
+            } else {
+                web::not_found().into_response()
+            }
+        })
+        .method_not_allowed_fallback(|uri: axum::http::Uri| async move {
+            let status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+            if uri.path().starts_with("/api/") {
+                error::ApiError::new(
+                    status,
+                    "method_not_allowed",
+                    "this route does not accept that method",
+                )
+                .into_response()
+            } else {
+                web::PageError::new(status, "This address does not take that kind of request.")
+                    .into_response()
+            }
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(observe::track))
@@ -320,7 +365,11 @@ pub async fn serve<S: Store + Directory + Backup + Blobs>(
     state: AppState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The client's address is known to handlers (the sign-in throttle counts by it).
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -119,6 +119,8 @@ hereby_store::sql_backend_common! {
     // Locks the row for the rest of the transaction (after the position counter, always).
     head_sql: "SELECT version, last_hash, state, state_format FROM incidents WHERE number = $1 FOR UPDATE",
     services_elements: "jsonb_array_elements_text(incidents.services::jsonb)",
+    // Under the "C" collation `lower` folds ASCII letters only, as SQLite's does.
+    ascii_collation: " COLLATE \"C\"",
     // SHARE ROW EXCLUSIVE conflicts with itself and with every insert, update and delete, so
     // no other transaction adds a user until this one ends; reads and the key-share locks of
     // foreign key checks still pass.
@@ -153,7 +155,7 @@ impl Backend for PgBackend {
         let rows = EventColumns::new(&p.rows);
         let query = sqlx::query(
             "SELECT hereby_extend_stream($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)",
+             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
         );
         let query = rows
             .bind(bind_incident(query, p))
@@ -171,7 +173,7 @@ impl Backend for PgBackend {
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds the 14 projection columns, title to state format, in the order the statements list them.
+/// Binds the 15 projection columns, title to summary, in the order the statements list them.
 fn bind_incident<'q>(query: PgQuery<'q>, p: &'q PreparedAppend) -> PgQuery<'q> {
     let s = &p.summary;
     query
@@ -189,6 +191,7 @@ fn bind_incident<'q>(query: PgQuery<'q>, p: &'q PreparedAppend) -> PgQuery<'q> {
         .bind(p.last_hash.as_slice())
         .bind(&p.snapshot)
         .bind(STATE_FORMAT)
+        .bind(&s.summary)
 }
 
 struct PgTx(Transaction<'static, Postgres>);
@@ -232,7 +235,8 @@ impl WriteTransaction for PgTx {
             "WITH updated AS (UPDATE incidents SET title = $11, status = $12, severity = $13, \
              potential = $14, visibility = $15, services = $16, commander = $17, roles = $18, \
              resolved_at = $19, updated_at = $20, version = $21, last_hash = $22, state = $23, \
-             state_format = $24 WHERE number = $25 AND version = $26 RETURNING number), \
+             state_format = $24, summary = $25 WHERE number = $26 AND version = $27 \
+             RETURNING number), \
              reserved AS (UPDATE counters SET value = value + $1 WHERE name = 'event_position' \
              AND EXISTS (SELECT 1 FROM updated) RETURNING value - $1 AS base) ",
             insert_events_sql!(2)

@@ -103,6 +103,8 @@ hereby_store::sql_backend_common! {
     // The transaction already holds SQLite's write lock, so the row needs no lock of its own.
     head_sql: "SELECT version, last_hash, state, state_format FROM incidents WHERE number = $1",
     services_elements: "json_each(incidents.services)",
+    // SQLite's `lower` folds ASCII letters only, whatever the collation.
+    ascii_collation: "",
     // IMMEDIATE takes the write lock at once: no other connection or process adds a user
     // until the transaction ends.
     begin_users_exclusive: "BEGIN IMMEDIATE",
@@ -170,7 +172,8 @@ impl SqliteTx {
         let updated = sqlx::query(
             "UPDATE incidents SET title = $1, status = $2, severity = $3, potential = $4, visibility = $5, \
              services = $6, commander = $7, roles = $8, resolved_at = $9, updated_at = $10, version = $11, \
-             last_hash = $12, state = $13, state_format = $14 WHERE number = $15 AND version = $16",
+             last_hash = $12, state = $13, state_format = $14, summary = $15 \
+             WHERE number = $16 AND version = $17",
         )
         .bind(&s.title)
         .bind(s.status.as_str())
@@ -186,6 +189,7 @@ impl SqliteTx {
         .bind(p.last_hash.as_slice())
         .bind(&p.snapshot)
         .bind(STATE_FORMAT)
+        .bind(&s.summary)
         .bind(int(s.number.0))
         .bind(int(expected_version))
         .execute(&mut *self.0)

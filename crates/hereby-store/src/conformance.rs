@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
             lifecycle_from_declare_to_close,
             rejected_commands_change_nothing,
             concurrent_appends_have_one_winner_per_version,
+            many_writers_on_one_incident_all_succeed,
             concurrent_declares_get_unique_gap_free_numbers,
             projection_matches_the_fold,
             hash_chain_verifies_and_tampering_is_detected,
@@ -60,6 +61,13 @@ macro_rules! conformance_tests {
             restricted_incidents_are_listed_for_members_only,
             list_filters_combine_with_pagination,
             migrating_an_older_database_fills_in_incident_members,
+            passwords_are_set_replaced_and_end_sessions,
+            web_sessions_expire_end_and_stop_for_disabled_users,
+            setup_links_are_redeemed_once,
+            concurrent_redemptions_of_a_setup_link_have_one_winner,
+            text_search_matches_title_or_summary_for_those_who_may_see,
+            summary_column_equals_the_fold_and_doctoring_is_detected,
+            migrating_an_older_database_fills_in_summaries,
         );
     };
     (@each $harness:expr; $($name:ident),+ $(,)?) => {
@@ -516,6 +524,41 @@ pub async fn concurrent_appends_have_one_winner_per_version<H: Harness>(h: &H) {
     assert_consistent(store, inc).await;
 }
 
+/// Thirty-two responders each adding ten notes to one incident at the same time, without an
+/// expected version: every command takes effect (none is lost to a race), in some order.
+pub async fn many_writers_on_one_incident_all_succeed<H: Harness>(h: &H) {
+    let store = h.store();
+    let inc = declare_one(store, "Everyone is writing").await;
+    let before = store.load(inc).await.unwrap().version;
+    let mut tasks = Vec::new();
+    for writer in 0..32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for note in 0..10 {
+                let text = Text::parse(&format!("writer {writer} note {note}")).unwrap();
+                crate::execute(
+                    &store,
+                    inc,
+                    None,
+                    Command::AddNote { text },
+                    &user("bob"),
+                    at(2),
+                    &RoleCatalogue::default(),
+                )
+                .await?;
+            }
+            Ok::<_, crate::ExecuteError>(())
+        }));
+    }
+    for task in tasks {
+        task.await
+            .unwrap()
+            .expect("every writer's notes are accepted");
+    }
+    assert_eq!(store.load(inc).await.unwrap().version, before + 320);
+    assert_consistent(store, inc).await;
+}
+
 /// Declares racing each other get the numbers 1..=n, each exactly once.
 pub async fn concurrent_declares_get_unique_gap_free_numbers<H: Harness>(h: &H) {
     let store = h.store();
@@ -902,7 +945,49 @@ pub async fn long_streams_are_read_and_verified_in_pages<H: Harness>(h: &H) {
     let page = store.read_stream(inc, 2_400, 50).await.unwrap();
     assert_eq!(page.first().map(|e| e.link.sequence), Some(2_401));
     assert_eq!(page.len(), 50);
-    assert_eq!(verify_incident(store, inc).await.unwrap(), Ok(2_501));
+    // One type of event, read without the rest: links among thousands of notes.
+    for n in [0u64, 1, 2] {
+        let link = Event::LinkAdded(hereby_core::event::LinkAdded {
+            kind: hereby_core::types::LinkKind::Ticket,
+            url: hereby_core::types::Url::parse(&format!("https://tickets.example.com/{n}"))
+                .unwrap(),
+            title: None,
+        });
+        version = store
+            .append(
+                inc,
+                version,
+                NewEvents::new(user("bob"), at(30), vec![link]),
+            )
+            .await
+            .unwrap()
+            .version;
+    }
+    let links = store
+        .read_stream_of_type(inc, "link_added", 0, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        links.iter().map(|e| e.link.sequence).collect::<Vec<_>>(),
+        vec![2_502, 2_503]
+    );
+    let rest = store
+        .read_stream_of_type(inc, "link_added", 2_503, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter().map(|e| e.link.sequence).collect::<Vec<_>>(),
+        vec![2_504]
+    );
+    assert!(
+        store
+            .read_stream_of_type(inc, "evidence_attached", 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(version, 2_504);
+    assert_eq!(verify_incident(store, inc).await.unwrap(), Ok(2_504));
     assert_consistent(store, inc).await;
 }
 
@@ -1322,13 +1407,14 @@ pub async fn migrating_an_older_database_fills_in_incident_members<H: Harness>(h
     ] {
         run(store, secret, "alice", 1, command).await.unwrap();
     }
-    // Back to the schema before migration 2, keeping the incidents.
-    for statement in [
+    // Back to the schema before migration 2, keeping the incidents: first without migration 4,
+    // which depends on it, then without 2 itself. Both run again on reopening.
+    for statement in ROLL_BACK_MIGRATION_4.iter().copied().chain([
         "DROP TABLE incident_members",
         "DROP TABLE api_tokens",
         "DROP TABLE users",
         "DELETE FROM _sqlx_migrations WHERE version = 2",
-    ] {
+    ]) {
         h.tamper(statement).await;
     }
     let migrated = h.reopen().await;
@@ -1518,4 +1604,627 @@ async fn list_in_pages<S: Store>(store: &S, query: &ListQuery, limit: u32) -> Ve
             _ => return numbers,
         }
     }
+}
+
+/// Statements that take a database back to the schema before migration 4 (web sign-in and
+/// the incidents' summary column), keeping the data that schema has.
+const ROLL_BACK_MIGRATION_4: [&str; 5] = [
+    "DROP TABLE web_sessions",
+    "DROP TABLE setup_links",
+    "ALTER TABLE users DROP COLUMN password_hash",
+    "ALTER TABLE incidents DROP COLUMN summary",
+    "DELETE FROM _sqlx_migrations WHERE version = 4",
+];
+
+/// A password hash as the server stores it; the store neither checks nor reads it.
+fn phc(n: u8) -> String {
+    format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ${n:0>43}")
+}
+
+async fn create_users<S: Directory>(store: &S, names: &[&str]) -> Vec<User> {
+    let mut users = Vec::new();
+    for name in names {
+        users.push(
+            store
+                .create_user(&user(name), InstallationRole::Responder, at(0))
+                .await
+                .unwrap(),
+        );
+    }
+    users
+}
+
+/// A password hash is read back as set, replaced by the next one, and setting one ends the
+/// user's web sessions (and only theirs).
+pub async fn passwords_are_set_replaced_and_end_sessions<H: Harness>(h: &H) {
+    let store = h.store();
+    let [bob, carol] = create_users(store, &["bob", "carol"])
+        .await
+        .try_into()
+        .unwrap();
+    assert!(!store.any_password_set().await.unwrap());
+    assert_eq!(store.password_hash(&bob.name).await.unwrap(), None);
+    let ghost = user("ghost");
+    assert_eq!(
+        store.password_hash(&ghost).await,
+        Err(StoreError::UnknownUser(ghost.clone()))
+    );
+    assert_eq!(
+        store.set_password_hash(&ghost, &phc(1)).await,
+        Err(StoreError::UnknownUser(ghost.clone()))
+    );
+    assert!(!store.any_password_set().await.unwrap());
+
+    for (n, person) in [(1, &bob), (2, &bob), (3, &carol)] {
+        store
+            .create_web_session(digest(n), &person.name, at(0), at(60))
+            .await
+            .unwrap();
+    }
+    store.set_password_hash(&bob.name, &phc(1)).await.unwrap();
+    assert_eq!(store.password_hash(&bob.name).await.unwrap(), Some(phc(1)));
+    assert_eq!(store.password_hash(&carol.name).await.unwrap(), None);
+    assert!(store.any_password_set().await.unwrap());
+    for (n, expected) in [(1, None), (2, None), (3, Some(carol.clone()))] {
+        assert_eq!(
+            store.web_session_user(digest(n), at(1)).await.unwrap(),
+            expected,
+            "session {n} after bob's password was set"
+        );
+    }
+
+    store.set_password_hash(&bob.name, &phc(2)).await.unwrap();
+    assert_eq!(store.password_hash(&bob.name).await.unwrap(), Some(phc(2)));
+    // The user row is otherwise unchanged.
+    assert_eq!(store.user(&bob.name).await.unwrap(), bob);
+    let reopened = h.reopen().await;
+    assert_eq!(
+        reopened.password_hash(&bob.name).await.unwrap(),
+        Some(phc(2))
+    );
+    assert!(reopened.any_password_set().await.unwrap());
+}
+
+/// A web session names its user until it expires or is deleted, or while the user is disabled;
+/// disabling ends it for good. Creating one clears out expired ones.
+pub async fn web_sessions_expire_end_and_stop_for_disabled_users<H: Harness>(h: &H) {
+    let store = h.store();
+    let [bob, carol] = create_users(store, &["bob", "carol"])
+        .await
+        .try_into()
+        .unwrap();
+    store
+        .create_web_session(digest(1), &bob.name, at(0), at(10))
+        .await
+        .unwrap();
+    for (minute, expected) in [(0, Some(bob.clone())), (9, Some(bob.clone())), (10, None)] {
+        assert_eq!(
+            store.web_session_user(digest(1), at(minute)).await.unwrap(),
+            expected,
+            "a session expiring at minute 10, at minute {minute}"
+        );
+    }
+    assert_eq!(
+        store.web_session_user(digest(9), at(0)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .create_web_session(digest(2), &user("ghost"), at(0), at(10))
+            .await,
+        Err(StoreError::UnknownUser(user("ghost")))
+    );
+    assert!(matches!(
+        store
+            .create_web_session(digest(1), &carol.name, at(0), at(10))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    // Creating a session deletes the expired ones: asked about a time before it expired, the
+    // first session is gone.
+    store
+        .create_web_session(digest(2), &bob.name, at(20), at(80))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.web_session_user(digest(1), at(5)).await.unwrap(),
+        None
+    );
+
+    store.delete_web_session(digest(2)).await.unwrap();
+    assert_eq!(
+        store.web_session_user(digest(2), at(21)).await.unwrap(),
+        None
+    );
+    store.delete_web_session(digest(2)).await.unwrap();
+    store.delete_web_session(digest(42)).await.unwrap();
+
+    for (n, person) in [(3, &bob), (4, &carol)] {
+        store
+            .create_web_session(digest(n), &person.name, at(30), at(90))
+            .await
+            .unwrap();
+    }
+    let change = |role, disabled| UserChange { role, disabled };
+    store
+        .update_user(&bob.name, change(Some(InstallationRole::Viewer), None))
+        .await
+        .unwrap();
+    let demoted = store.web_session_user(digest(3), at(31)).await.unwrap();
+    assert_eq!(
+        demoted.map(|u| u.role),
+        Some(InstallationRole::Viewer),
+        "a role change keeps the session and shows the new role"
+    );
+    store
+        .update_user(&bob.name, change(None, Some(true)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.web_session_user(digest(3), at(31)).await.unwrap(),
+        None
+    );
+    store
+        .update_user(&bob.name, change(None, Some(false)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.web_session_user(digest(3), at(31)).await.unwrap(),
+        None,
+        "disabling ended the session; enabling again does not bring it back"
+    );
+    assert_eq!(
+        store.web_session_user(digest(4), at(31)).await.unwrap(),
+        Some(carol)
+    );
+    let reopened = h.reopen().await;
+    store
+        .create_web_session(digest(5), &bob.name, at(40), at(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened
+            .web_session_user(digest(5), at(41))
+            .await
+            .unwrap()
+            .map(|u| u.name),
+        Some(bob.name)
+    );
+}
+
+/// A setup link names its user while valid; redeeming it sets the password, uses up every link
+/// of the user and ends their sessions, once. Expired links and disabled users' links redeem
+/// nothing and change nothing.
+pub async fn setup_links_are_redeemed_once<H: Harness>(h: &H) {
+    let store = h.store();
+    let [bob, carol, dave] = create_users(store, &["bob", "carol", "dave"])
+        .await
+        .try_into()
+        .unwrap();
+    for n in [1, 2] {
+        store
+            .create_setup_link(digest(n), &bob.name, at(0), at(60))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.setup_link_user(digest(1), at(1)).await.unwrap(),
+        Some(bob.clone())
+    );
+    assert_eq!(
+        store.setup_link_user(digest(1), at(60)).await.unwrap(),
+        None
+    );
+    assert_eq!(store.setup_link_user(digest(9), at(1)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .create_setup_link(digest(3), &user("ghost"), at(0), at(60))
+            .await,
+        Err(StoreError::UnknownUser(user("ghost")))
+    );
+    store
+        .create_web_session(digest(20), &bob.name, at(0), at(60))
+        .await
+        .unwrap();
+    store
+        .create_web_session(digest(21), &carol.name, at(0), at(60))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store
+            .redeem_setup_link(digest(1), &phc(1), at(2))
+            .await
+            .unwrap(),
+        Some(bob.clone())
+    );
+    assert_eq!(store.password_hash(&bob.name).await.unwrap(), Some(phc(1)));
+    assert_eq!(
+        store.web_session_user(digest(20), at(3)).await.unwrap(),
+        None,
+        "redeeming ends the user's sessions"
+    );
+    assert_eq!(
+        store.web_session_user(digest(21), at(3)).await.unwrap(),
+        Some(carol.clone())
+    );
+    for n in [1, 2] {
+        assert_eq!(
+            store.setup_link_user(digest(n), at(3)).await.unwrap(),
+            None,
+            "every link of the user is used up"
+        );
+        assert_eq!(
+            store
+                .redeem_setup_link(digest(n), &phc(2), at(3))
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert_eq!(store.password_hash(&bob.name).await.unwrap(), Some(phc(1)));
+
+    // Expired: nothing happens, and the link is still there for an earlier time.
+    store
+        .create_setup_link(digest(4), &carol.name, at(0), at(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_setup_link(digest(4), &phc(4), at(10))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.password_hash(&carol.name).await.unwrap(), None);
+    assert_eq!(
+        store.web_session_user(digest(21), at(3)).await.unwrap(),
+        Some(carol.clone())
+    );
+    assert_eq!(
+        store.setup_link_user(digest(4), at(9)).await.unwrap(),
+        Some(carol)
+    );
+
+    // A disabled user's link redeems nothing until they are enabled again.
+    store
+        .create_setup_link(digest(5), &dave.name, at(0), at(60))
+        .await
+        .unwrap();
+    let change = |disabled| UserChange {
+        role: None,
+        disabled: Some(disabled),
+    };
+    store.update_user(&dave.name, change(true)).await.unwrap();
+    assert_eq!(store.setup_link_user(digest(5), at(1)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .redeem_setup_link(digest(5), &phc(5), at(1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.password_hash(&dave.name).await.unwrap(), None);
+    let enabled = store.update_user(&dave.name, change(false)).await.unwrap();
+    assert_eq!(
+        store
+            .redeem_setup_link(digest(5), &phc(5), at(2))
+            .await
+            .unwrap(),
+        Some(enabled)
+    );
+    assert_eq!(store.password_hash(&dave.name).await.unwrap(), Some(phc(5)));
+}
+
+/// Redemptions of one link racing on two nodes: exactly one sets the password.
+pub async fn concurrent_redemptions_of_a_setup_link_have_one_winner<H: Harness>(h: &H) {
+    let nodes = [h.store().clone(), h.reopen().await];
+    let [erin] = create_users(&nodes[0], &["erin"]).await.try_into().unwrap();
+    for round in 0..3u8 {
+        let link = digest(100 + round);
+        nodes[0]
+            .create_setup_link(link, &erin.name, at(0), at(60))
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..8u8 {
+            let store = nodes[usize::from(n % 2)].clone();
+            tasks.push(tokio::spawn(async move {
+                let hash = phc(round * 10 + n);
+                let redeemed = store.redeem_setup_link(link, &hash, at(1)).await.unwrap();
+                redeemed.map(|user| (hash, user))
+            }));
+        }
+        let mut winners = Vec::new();
+        for task in tasks {
+            winners.extend(task.await.unwrap());
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        let (hash, user) = winners.remove(0);
+        assert_eq!(user, erin);
+        assert_eq!(
+            nodes[1].password_hash(&erin.name).await.unwrap(),
+            Some(hash)
+        );
+    }
+}
+
+/// What `ListQuery::text` must find: the needle in the title or the summary, ASCII letters in
+/// any case, every other character exactly as it is.
+fn text_matches(haystack: &str, needle: &str) -> bool {
+    haystack
+        .to_ascii_lowercase()
+        .contains(&needle.to_ascii_lowercase())
+}
+
+/// Text search looks at titles and summaries, ignores the case of ASCII letters only, takes
+/// `%`, `_` and `\` literally, and combines with the other filters, visibility above all.
+pub async fn text_search_matches_title_or_summary_for_those_who_may_see<H: Harness>(h: &H) {
+    let store = h.store();
+    // (title, summary, restricted)
+    let made: [(&str, Option<&str>, bool); 9] = [
+        (
+            "Checkout is DOWN",
+            Some("Payments fail for 50% of users"),
+            false,
+        ),
+        ("Search is slow", None, false),
+        (
+            "100% CPU on db_main",
+            Some("Replica dbxmain is fine"),
+            false,
+        ),
+        ("Lag on dbxmain", Some("Nothing else"), false),
+        ("Leaked KEYS", Some("Rotate the signing keys now"), true),
+        ("Café menu is empty", Some("ÉCLAIRS are gone"), false),
+        ("Paths like C:\\temp break", None, false),
+        (
+            "Restricted and about payments",
+            Some("PAYMENTS again"),
+            true,
+        ),
+        ("Quiet", Some("Nothing here"), false),
+    ];
+    let mut numbers = Vec::new();
+    for (title, summary, restricted) in made {
+        let command = Command::Declare {
+            title: Title::parse(title).unwrap(),
+            summary: summary.map(|s| Text::parse(s).unwrap()),
+            severity: Severity::Sev2,
+            potential: false,
+            services: vec![ServiceName::parse("checkout").unwrap()],
+            visibility: if restricted {
+                Visibility::Restricted
+            } else {
+                Visibility::Internal
+            },
+        };
+        numbers.push(declare_as(store, "alice", command).await.0);
+    }
+    run(
+        store,
+        IncidentNumber(numbers[0]),
+        "alice",
+        1,
+        Command::ChangeStatus {
+            to: Status::Identified,
+            reason: None,
+            override_open_follow_ups: false,
+        },
+    )
+    .await
+    .unwrap();
+
+    let needles = [
+        "down",
+        "DOWN",
+        "payments",
+        "PAYMENTS",
+        "50%",
+        "0%",
+        "%",
+        "_",
+        "db_main",
+        "dbxmain",
+        "db%main",
+        "keys",
+        "café",
+        "CAFÉ",
+        "Café",
+        "éclairs",
+        "Éclairs",
+        "c:\\temp",
+        "\\",
+        "nothing",
+        "",
+        "no such words",
+    ];
+    for viewer in [None, Some("alice"), Some("bob")] {
+        for needle in needles {
+            let query = ListQuery {
+                limit: 1_000,
+                visible_to: viewer.map(user),
+                text: Some(needle.to_owned()),
+                ..ListQuery::default()
+            };
+            let expected: Vec<u64> = made
+                .iter()
+                .zip(&numbers)
+                .rev()
+                .filter(|((title, summary, restricted), _)| {
+                    (text_matches(title, needle) || text_matches(summary.unwrap_or(""), needle))
+                        && (!restricted || viewer != Some("bob"))
+                })
+                .map(|(_, number)| *number)
+                .collect();
+            assert_eq!(
+                list_in_pages(store, &query, 1_000).await,
+                expected,
+                "{needle:?} for {viewer:?}"
+            );
+            assert_eq!(
+                list_in_pages(store, &query, 2).await,
+                expected,
+                "{needle:?} for {viewer:?} in pages of 2"
+            );
+        }
+    }
+    // Spelled out, the cases that differ between naive implementations.
+    let found = |needle: &str, viewer: Option<&str>, statuses: Vec<Status>| {
+        let query = ListQuery {
+            limit: 1_000,
+            visible_to: viewer.map(user),
+            text: Some(needle.to_owned()),
+            statuses,
+            ..ListQuery::default()
+        };
+        async move { list_in_pages(store, &query, 1_000).await }
+    };
+    let n = |i: usize| numbers[i];
+    assert_eq!(found("PAYMENTS", None, vec![]).await, vec![n(7), n(0)]);
+    assert_eq!(found("payments", Some("bob"), vec![]).await, vec![n(0)]);
+    assert_eq!(found("keys", Some("bob"), vec![]).await, Vec::<u64>::new());
+    assert_eq!(found("db_main", None, vec![]).await, vec![n(2)]);
+    assert_eq!(found("%", None, vec![]).await, vec![n(2), n(0)]);
+    assert_eq!(found("CAFÉ", None, vec![]).await, Vec::<u64>::new());
+    assert_eq!(found("Éclairs", None, vec![]).await, vec![n(5)]);
+    assert_eq!(
+        found("payments", None, vec![Status::Investigating]).await,
+        vec![n(7)]
+    );
+    assert_eq!(
+        found("payments", None, vec![Status::Identified]).await,
+        vec![n(0)]
+    );
+
+    let rows = store
+        .list_incidents(&ListQuery {
+            limit: 1_000,
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap();
+    let summary_of = |number: u64| {
+        rows.iter()
+            .find(|row| row.number.0 == number)
+            .map(|row| row.summary.clone())
+    };
+    assert_eq!(
+        summary_of(n(0)).as_deref(),
+        Some("Payments fail for 50% of users")
+    );
+    assert_eq!(summary_of(n(1)).as_deref(), Some(""));
+}
+
+/// The `summary` column is the fold's summary ('' for none), after the declaration and after
+/// later appends alike, and `verify` catches a doctored one.
+pub async fn summary_column_equals_the_fold_and_doctoring_is_detected<H: Harness>(h: &H) {
+    let store = h.store();
+    let with = declare_one(store, "Summarised").await;
+    let without = declare_as(
+        store,
+        "alice",
+        Command::Declare {
+            title: Title::parse("Unsummarised").unwrap(),
+            summary: None,
+            severity: Severity::Sev3,
+            potential: false,
+            services: vec![],
+            visibility: Visibility::Internal,
+        },
+    )
+    .await;
+    for inc in [with, without] {
+        // Appends through every path a backend has: the first few hit the writer's cache.
+        for n in 0..3 {
+            run(store, inc, "bob", n, note(&format!("note {n}")))
+                .await
+                .unwrap();
+        }
+        assert_consistent(store, inc).await;
+        assert_consistent(&h.reopen().await, inc).await;
+    }
+    let rows = store.list_incidents(&ListQuery::default()).await.unwrap();
+    let summaries: Vec<(u64, &str)> = rows
+        .iter()
+        .map(|row| (row.number.0, row.summary.as_str()))
+        .collect();
+    assert_eq!(
+        summaries,
+        vec![(without.0, ""), (with.0, "Checkout requests fail with 502")]
+    );
+
+    h.tamper(&format!(
+        "UPDATE incidents SET summary = 'Nothing to see' WHERE number = {}",
+        with.0
+    ))
+    .await;
+    h.tamper(&format!(
+        "UPDATE incidents SET summary = 'Made up' WHERE number = {}",
+        without.0
+    ))
+    .await;
+    for inc in [with, without] {
+        let broken = verify_incident(store, inc).await.unwrap().unwrap_err();
+        assert_eq!(
+            (broken.sequence, broken.kind),
+            (4, BreakKind::ProjectionMismatch)
+        );
+    }
+}
+
+/// A database whose incidents were written before the `summary` column existed (before
+/// migration 4) gets their summaries from the state snapshots when migrated.
+pub async fn migrating_an_older_database_fills_in_summaries<H: Harness>(h: &H) {
+    let store = h.store();
+    let with = declare_one(store, "Older with a summary").await;
+    let without = declare_as(
+        store,
+        "alice",
+        Command::Declare {
+            title: Title::parse("Older without one").unwrap(),
+            summary: None,
+            severity: Severity::Sev3,
+            potential: false,
+            services: vec![],
+            visibility: Visibility::Internal,
+        },
+    )
+    .await;
+    run(store, with, "bob", 1, note("still older"))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("bob"), InstallationRole::Responder, at(0))
+        .await
+        .unwrap();
+    for statement in ROLL_BACK_MIGRATION_4 {
+        h.tamper(statement).await;
+    }
+    let migrated = h.reopen().await;
+    assert_consistent(&migrated, with).await;
+    assert_consistent(&migrated, without).await;
+    let found = migrated
+        .list_incidents(&ListQuery {
+            text: Some("REQUESTS FAIL".into()),
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|row| row.number).collect::<Vec<_>>(),
+        vec![with]
+    );
+    // The users kept their rows and have no password yet; the new tables work.
+    assert_eq!(migrated.password_hash(&user("bob")).await.unwrap(), None);
+    migrated
+        .create_web_session(digest(1), &user("bob"), at(0), at(60))
+        .await
+        .unwrap();
+    run(&migrated, with, "bob", 2, note("after the migration"))
+        .await
+        .unwrap();
+    assert_consistent(&migrated, with).await;
+    assert_eq!(verify_all(&migrated).await.unwrap().breaks, vec![]);
 }

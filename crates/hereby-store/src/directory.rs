@@ -2,7 +2,9 @@
 //!
 //! Tokens are random secrets shown once; only their SHA-256 digest is stored, so a copy of
 //! the database does not let anyone sign in. (A digest suffices because tokens carry 256 bits
-//! of randomness; passwords, which do not, are another matter.)
+//! of randomness; passwords, which do not, are another matter: the store keeps the slow,
+//! salted hash the server made, never a password.) Web sessions and one-time setup links are
+//! random secrets like tokens and are stored the same way, by digest.
 
 use std::future::Future;
 
@@ -39,7 +41,8 @@ pub struct UserChange {
     pub disabled: Option<bool>,
 }
 
-/// The users and tokens of an installation. Every write is durable when it returns.
+/// The users, tokens, passwords, web sessions and setup links of an installation. Every write
+/// is durable when it returns.
 pub trait Directory: Clone + Send + Sync + 'static {
     /// How many users exist (zero means the installation still needs its first admin).
     fn count_users(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
@@ -69,7 +72,8 @@ pub trait Directory: Clone + Send + Sync + 'static {
     /// All users, by name.
     fn list_users(&self) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
 
-    /// Changes a user's role or disabled flag and returns the user as it is now.
+    /// Changes a user's role or disabled flag and returns the user as it is now. Disabling a
+    /// user also ends their web sessions.
     fn update_user(
         &self,
         name: &UserName,
@@ -103,5 +107,76 @@ pub trait Directory: Clone + Send + Sync + 'static {
     fn authenticate(
         &self,
         token_hash: [u8; 32],
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// The user's password hash (argon2id PHC string), `None` when they have none.
+    /// [`StoreError::UnknownUser`] if there is no such user.
+    fn password_hash(
+        &self,
+        name: &UserName,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Sets or replaces a user's password hash and ends all their web sessions, in one
+    /// transaction. [`StoreError::UnknownUser`] if there is no such user.
+    fn set_password_hash(
+        &self,
+        name: &UserName,
+        phc: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether any user has a password yet.
+    fn any_password_set(&self) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores a web session (only the digest of its secret) for `user`, valid until
+    /// `expires_at`. Also deletes the sessions that expired by `at`.
+    /// [`StoreError::UnknownUser`] if there is no such user.
+    fn create_web_session(
+        &self,
+        digest: [u8; 32],
+        user: &UserName,
+        at: Timestamp,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user of a session that has not expired at `now`, if the user is not disabled.
+    fn web_session_user(
+        &self,
+        digest: [u8; 32],
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Ends a session (idempotent).
+    fn delete_web_session(
+        &self,
+        digest: [u8; 32],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores a one-time setup link for `user` (only the digest of its secret), valid until
+    /// `expires_at`. Also deletes the links that expired by `at`.
+    /// [`StoreError::UnknownUser`] if there is no such user.
+    fn create_setup_link(
+        &self,
+        digest: [u8; 32],
+        user: &UserName,
+        at: Timestamp,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The (not disabled) user a setup link that is still valid at `now` belongs to.
+    fn setup_link_user(
+        &self,
+        digest: [u8; 32],
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Redeems a link in one transaction: if it is valid at `now` and its user is not
+    /// disabled, sets the user's password hash, deletes every setup link and every web
+    /// session of that user, and returns the user; `None` (and no change) otherwise. Of two
+    /// concurrent redemptions of one link exactly one succeeds.
+    fn redeem_setup_link(
+        &self,
+        digest: [u8; 32],
+        phc: &str,
+        now: Timestamp,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 }

@@ -13,6 +13,14 @@ use crate::{Appended, NewEvents, Store, StoreError};
 /// win, so the budget is generous and retries back off a little, with jitter.
 const MAX_ATTEMPTS: u32 = 20;
 
+/// Commands on one incident take turns within a process: each stripe admits one writer at a
+/// time for the incidents that map to it. Without turns, N responders writing to one incident
+/// at once put N appends of the same version into one group commit, of which only one can
+/// win, and a writer could lose every retry; with them, only writers on other server nodes
+/// can race, which the retries absorb.
+static TURNS: std::sync::LazyLock<Vec<tokio::sync::Mutex<()>>> =
+    std::sync::LazyLock::new(|| (0..1_024).map(|_| tokio::sync::Mutex::new(())).collect());
+
 /// Why a command did not take effect.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExecuteError {
@@ -67,6 +75,11 @@ pub async fn execute<S: Store>(
     roles: &RoleCatalogue,
 ) -> Result<Outcome, ExecuteError> {
     let ctx = Context { now, actor, roles };
+    let stripe = (incident.0 % TURNS.len() as u64) as usize;
+    let _turn = match TURNS.get(stripe) {
+        Some(turn) => Some(turn.lock().await),
+        None => None,
+    };
     let mut attempt = 0;
     loop {
         attempt += 1;

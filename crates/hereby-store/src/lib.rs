@@ -142,6 +142,8 @@ pub struct Head {
 pub struct IncidentSummary {
     pub number: IncidentNumber,
     pub title: String,
+    /// The current summary; empty when the incident has none.
+    pub summary: String,
     pub status: Status,
     pub severity: Severity,
     pub potential: bool,
@@ -172,6 +174,10 @@ pub struct ListQuery {
     /// Restricted incidents are listed only if this user is a member (holds a role or was
     /// added). `None` lists every incident: for admins and internal jobs only.
     pub visible_to: Option<UserName>,
+    /// Only incidents whose title or summary contains this text, ignoring the case of ASCII
+    /// letters (other characters match exactly, the same on every backend; `%` and `_` are
+    /// just characters).
+    pub text: Option<String>,
 }
 
 impl Default for ListQuery {
@@ -183,6 +189,7 @@ impl Default for ListQuery {
             severities: Vec::new(),
             service: None,
             visible_to: None,
+            text: None,
         }
     }
 }
@@ -220,6 +227,17 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         incident: IncidentNumber,
     ) -> impl Future<Output = Result<Head, StoreError>> + Send;
+
+    /// Up to `limit` events of one type (e.g. `link_added`) of one stream, with sequence
+    /// numbers after `after_sequence`, in order: what a page needs of a long stream without
+    /// reading all of it.
+    fn read_stream_of_type(
+        &self,
+        incident: IncidentNumber,
+        event_type: &str,
+        after_sequence: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
     /// Up to `limit` events of one stream with sequence numbers after `after_sequence`.
     fn read_stream(

@@ -220,6 +220,10 @@ pub fn summarize(number: IncidentNumber, incident: &Incident) -> IncidentSummary
     IncidentSummary {
         number,
         title: incident.title.as_str().to_owned(),
+        summary: incident
+            .summary
+            .as_ref()
+            .map_or_else(String::new, |summary| summary.as_str().to_owned()),
         status: incident.status,
         severity: incident.severity,
         potential: incident.potential,
@@ -293,6 +297,22 @@ pub fn timestamp(micros: i64) -> Result<jiff::Timestamp, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("timestamp {micros}: {e}")))
 }
 
+/// The `LIKE` pattern (with `\` as its escape character) that finds `needle` anywhere in a
+/// text whose ASCII letters were lowered: the needle's ASCII letters are lowered the same way
+/// and `%`, `_` and `\` stand for themselves.
+pub fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c.to_ascii_lowercase());
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// Converts a non-negative database integer into a count.
 pub fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
@@ -303,6 +323,7 @@ pub fn count(value: i64) -> u64 {
 pub struct RawSummary {
     pub number: i64,
     pub title: String,
+    pub summary: String,
     pub status: String,
     pub severity: String,
     pub potential: bool,
@@ -327,6 +348,7 @@ impl RawSummary {
         Ok(IncidentSummary {
             number: IncidentNumber(count(n)),
             title: self.title,
+            summary: self.summary,
             status: column(n, "status", Status::parse(&self.status))?,
             severity: column(n, "severity", Severity::parse(&self.severity))?,
             potential: self.potential,

@@ -16,7 +16,10 @@
 /// `head_sql` is the query that reads a stream's head inside a write transaction (PostgreSQL
 /// locks the row with `FOR UPDATE`); `services_elements` is the table function listing the
 /// elements of the JSON array in `incidents.services` as a column `value`;
-/// `begin_users_exclusive` is passed on to `sql_directory_common!`.
+/// `ascii_collation` is appended to a text column to make `lower` fold ASCII letters only
+/// (SQLite's `lower` does nothing else; PostgreSQL's does under `COLLATE "C"`), so text search
+/// matches the same rows on both; `begin_users_exclusive` is passed on to
+/// `sql_directory_common!`.
 #[macro_export]
 macro_rules! sql_backend_common {
     (
@@ -25,6 +28,7 @@ macro_rules! sql_backend_common {
         row: $row:ty,
         head_sql: $head_sql:literal,
         services_elements: $services_elements:literal,
+        ascii_collation: $ascii_collation:literal,
         begin_users_exclusive: $begin_users_exclusive:literal $(,)?
     ) => {
         $crate::sql_directory_common! {
@@ -169,8 +173,8 @@ macro_rules! sql_backend_common {
             sqlx::query(
                 "INSERT INTO incidents (number, title, status, severity, potential, visibility, \
                  services, commander, roles, declared_at, resolved_at, updated_at, version, \
-                 last_hash, state, state_format) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 last_hash, state, state_format, summary) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             )
             .bind(int(s.number.0))
             .bind(&s.title)
@@ -188,6 +192,7 @@ macro_rules! sql_backend_common {
             .bind(p.last_hash.as_slice())
             .bind(&p.snapshot)
             .bind(hereby_store::prepare::STATE_FORMAT)
+            .bind(&s.summary)
             .execute(&mut *conn)
             .await
             .map_err(db)?;
@@ -199,6 +204,7 @@ macro_rules! sql_backend_common {
             Ok(hereby_store::prepare::RawSummary {
                 number: row.try_get("number").map_err(db)?,
                 title: row.try_get("title").map_err(db)?,
+                summary: row.try_get("summary").map_err(db)?,
                 status: row.try_get("status").map_err(db)?,
                 severity: row.try_get("severity").map_err(db)?,
                 potential: row.try_get("potential").map_err(db)?,
@@ -299,6 +305,31 @@ macro_rules! sql_backend_common {
                 stream(&self.readers, incident, after_sequence, limit).await
             }
 
+            async fn read_stream_of_type(
+                &self,
+                incident: hereby_core::types::IncidentNumber,
+                event_type: &str,
+                after_sequence: u64,
+                limit: u32,
+            ) -> Result<Vec<hereby_store::StoredEvent>, hereby_store::StoreError> {
+                sqlx::query(
+                    "SELECT position, incident, sequence, recorded_at, actor, event_type, \
+                     event_version, body, prev_hash, hash FROM events \
+                     WHERE incident = $1 AND event_type = $2 AND sequence > $3 \
+                     ORDER BY sequence LIMIT $4",
+                )
+                .bind(int(incident.0))
+                .bind(event_type)
+                .bind(int(after_sequence))
+                .bind(i64::from(limit))
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(stored_event)
+                .collect()
+            }
+
             async fn read_all(
                 &self,
                 after_position: i64,
@@ -349,8 +380,8 @@ macro_rules! sql_backend_common {
             ) -> Result<Vec<hereby_store::IncidentSummary>, hereby_store::StoreError> {
                 // Built from fixed fragments only; every value is bound.
                 let mut sql = sqlx::QueryBuilder::<$database>::new(
-                    "SELECT number, title, status, severity, potential, visibility, services, \
-                     commander, roles, declared_at, resolved_at, updated_at, version \
+                    "SELECT number, title, summary, status, severity, potential, visibility, \
+                     services, commander, roles, declared_at, resolved_at, updated_at, version \
                      FROM incidents WHERE number < ",
                 );
                 sql.push_bind(query.before.map_or(i64::MAX, |before| int(before.0)));
@@ -380,8 +411,8 @@ macro_rules! sql_backend_common {
                     .push(")");
                 }
                 if let Some(user) = &query.visible_to {
-                    sql.push(" AND (visibility = ")
-                        .push_bind(hereby_core::types::Visibility::Internal.as_str())
+                    sql.push(" AND (visibility <> ")
+                        .push_bind(hereby_core::types::Visibility::Restricted.as_str())
                         .push(
                             " OR EXISTS (SELECT 1 FROM incident_members \
                              WHERE incident_members.incident = incidents.number \
@@ -389,6 +420,18 @@ macro_rules! sql_backend_common {
                         )
                         .push_bind(user.as_str().to_owned())
                         .push("))");
+                }
+                if let Some(text) = &query.text {
+                    let pattern = hereby_store::prepare::contains_pattern(text);
+                    sql.push(concat!(" AND (lower(title", $ascii_collation, ") LIKE "))
+                        .push_bind(pattern.clone())
+                        .push(concat!(
+                            " ESCAPE '\\' OR lower(summary",
+                            $ascii_collation,
+                            ") LIKE "
+                        ))
+                        .push_bind(pattern)
+                        .push(" ESCAPE '\\')");
                 }
                 sql.push(" ORDER BY number DESC LIMIT ")
                     .push_bind(i64::from(query.limit.min(1_000)));

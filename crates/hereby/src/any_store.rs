@@ -83,6 +83,16 @@ impl Store for AnyStore {
         forward!(self, store => store.read_stream(incident, after_sequence, limit))
     }
 
+    async fn read_stream_of_type(
+        &self,
+        incident: IncidentNumber,
+        event_type: &str,
+        after_sequence: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        forward!(self, store => store.read_stream_of_type(incident, event_type, after_sequence, limit))
+    }
+
     async fn read_all(
         &self,
         after_position: i64,
@@ -160,6 +170,67 @@ impl Directory for AnyStore {
 
     async fn authenticate(&self, token_hash: [u8; 32]) -> Result<Option<User>, StoreError> {
         forward!(self, store => store.authenticate(token_hash))
+    }
+
+    async fn password_hash(&self, name: &UserName) -> Result<Option<String>, StoreError> {
+        forward!(self, store => store.password_hash(name))
+    }
+
+    async fn set_password_hash(&self, name: &UserName, phc: &str) -> Result<(), StoreError> {
+        forward!(self, store => store.set_password_hash(name, phc))
+    }
+
+    async fn any_password_set(&self) -> Result<bool, StoreError> {
+        forward!(self, store => store.any_password_set())
+    }
+
+    async fn create_web_session(
+        &self,
+        digest: [u8; 32],
+        user: &UserName,
+        at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        forward!(self, store => store.create_web_session(digest, user, at, expires_at))
+    }
+
+    async fn web_session_user(
+        &self,
+        digest: [u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
+        forward!(self, store => store.web_session_user(digest, now))
+    }
+
+    async fn delete_web_session(&self, digest: [u8; 32]) -> Result<(), StoreError> {
+        forward!(self, store => store.delete_web_session(digest))
+    }
+
+    async fn create_setup_link(
+        &self,
+        digest: [u8; 32],
+        user: &UserName,
+        at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        forward!(self, store => store.create_setup_link(digest, user, at, expires_at))
+    }
+
+    async fn setup_link_user(
+        &self,
+        digest: [u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
+        forward!(self, store => store.setup_link_user(digest, now))
+    }
+
+    async fn redeem_setup_link(
+        &self,
+        digest: [u8; 32],
+        phc: &str,
+        now: Timestamp,
+    ) -> Result<Option<User>, StoreError> {
+        forward!(self, store => store.redeem_setup_link(digest, phc, now))
     }
 }
 

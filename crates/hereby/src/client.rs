@@ -155,6 +155,8 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 /// Turns an answer into the expected JSON, or into a failure with the right exit code.
 fn decode<T: DeserializeOwned>(base: &str, status: StatusCode, bytes: &[u8]) -> Result<T, Failure> {
     if status.is_success() {
+        // An empty answer (204 No Content) reads as JSON `null`, which `()` accepts.
+        let bytes = if bytes.is_empty() { b"null" } else { bytes };
         return serde_json::from_slice(bytes).map_err(|e| {
             Failure::Unreachable(format!(
                 "{base} answered with something that is not hereby's API: {e}"

@@ -54,8 +54,11 @@ pub(crate) enum ClientCommand {
         #[arg(long)]
         potential: bool,
         /// Visible only to its members and admins (security incidents).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "public")]
         restricted: bool,
+        /// Shown on the public status page, with its public updates.
+        #[arg(long)]
+        public: bool,
     },
     /// List incidents, newest first (active ones unless --all or --status).
     List {
@@ -82,6 +85,30 @@ pub(crate) enum ClientCommand {
         #[command(flatten)]
         write: Write,
         text: String,
+    },
+    /// Post a stakeholder update to an audience, e.g.
+    /// `hereby update INC-7 --audience customers "Checkout is slow; next update 15:00"`.
+    Update {
+        #[command(flatten)]
+        write: Write,
+        /// internal, service_owners, customers, or group:<name>
+        #[arg(long, default_value = "internal")]
+        audience: String,
+        /// Also show it on the public status page (the incident must be public).
+        #[arg(long)]
+        public: bool,
+        /// The update, in Markdown.
+        body: String,
+    },
+    /// Change who may see an incident: internal, public (also on the status page) or
+    /// restricted (members and admins only).
+    Visibility {
+        #[command(flatten)]
+        write: Write,
+        visibility: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
     },
     /// Record an operations action: what you changed, on what.
     Act {
@@ -272,6 +299,13 @@ pub(crate) enum UserCommand {
     Enable { name: String },
     /// Change a user's role.
     Role { name: String, role: String },
+    /// Set a password for signing in to the web UI: yours, or (admins) NAME's. Asks twice on
+    /// a terminal; otherwise reads one line from standard input (e.g. `… | hereby user
+    /// passwd`). At least 10 characters.
+    Passwd {
+        /// The user [default: you].
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,6 +405,7 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             services,
             potential,
             restricted,
+            public,
         } => {
             let request = api::DeclareRequest {
                 title,
@@ -378,7 +413,13 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 severity,
                 potential,
                 services,
-                visibility: restricted.then(|| "restricted".to_owned()),
+                visibility: if restricted {
+                    Some("restricted".to_owned())
+                } else if public {
+                    Some("public".to_owned())
+                } else {
+                    None
+                },
             };
             let document: api::IncidentDocument = client
                 .send(Method::POST, "/incidents", Some(&request), None)
@@ -470,6 +511,27 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         }
         ClientCommand::Note { write, text } => {
             post(&client, &write, "notes", &api::NoteRequest { text }, json).await?;
+        }
+        ClientCommand::Update {
+            write,
+            audience,
+            public,
+            body,
+        } => {
+            let request = api::UpdateRequest {
+                audience,
+                body,
+                public,
+            };
+            post(&client, &write, "updates", &request, json).await?;
+        }
+        ClientCommand::Visibility {
+            write,
+            visibility,
+            reason,
+        } => {
+            let request = api::VisibilityRequest { visibility, reason };
+            post(&client, &write, "visibility", &request, json).await?;
         }
         ClientCommand::Act {
             write,
@@ -994,6 +1056,7 @@ async fn user(client: &Client, command: UserCommand, json: bool) -> Result<(), F
                     .await?,
             ]
         }
+        UserCommand::Passwd { name } => return passwd(client, name, json).await,
     };
     if json {
         print_json(&result);
@@ -1008,6 +1071,57 @@ async fn user(client: &Client, command: UserCommand, json: bool) -> Result<(), F
         }
     }
     Ok(())
+}
+
+/// `hereby user passwd [NAME]`: the password is read first, so nothing is sent unless it is.
+async fn passwd(client: &Client, name: Option<String>, json: bool) -> Result<(), Failure> {
+    let name = match name {
+        Some(name) => name,
+        None => {
+            let me: api::User = client.send(Method::GET, "/me", NO_BODY, None).await?;
+            me.name
+        }
+    };
+    let password = read_new_password()?;
+    let path = format!("/users/{}/password", encode(&name));
+    let request = api::SetPassword { password };
+    let () = client
+        .send(Method::PUT, &path, Some(&request), None)
+        .await?;
+    if json {
+        print_json(&json!({ "user": name, "password_set": true }));
+    } else {
+        println!("password set for {name}");
+    }
+    Ok(())
+}
+
+/// A new password: typed twice without echo on a terminal, else the first line of standard
+/// input without its line ending.
+fn read_new_password() -> Result<String, Failure> {
+    use std::io::IsTerminal;
+    let unreadable = |e: std::io::Error| Failure::Usage(format!("cannot read the password: {e}"));
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password: ").map_err(unreadable)?;
+        let again = rpassword::prompt_password("Repeat it: ").map_err(unreadable)?;
+        if first != again {
+            return Err(Failure::Usage(
+                "the two passwords differ; nothing was changed".into(),
+            ));
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(unreadable)?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return Err(Failure::Usage(
+            "no password: type it at the prompt, or give it as the first line of standard input"
+                .into(),
+        ));
+    }
+    Ok(password.to_owned())
 }
 
 async fn token(client: &Client, command: TokenCommand, json: bool) -> Result<(), Failure> {

@@ -16,6 +16,7 @@ pub(crate) struct FileConfig {
     pub(crate) listen: Option<SocketAddr>,
     pub(crate) log_format: Option<LogFormat>,
     pub(crate) max_attachment_bytes: Option<usize>,
+    pub(crate) public_url: Option<String>,
 }
 
 impl fmt::Debug for FileConfig {
@@ -28,6 +29,7 @@ impl fmt::Debug for FileConfig {
             .field("listen", &self.listen)
             .field("log_format", &self.log_format)
             .field("max_attachment_bytes", &self.max_attachment_bytes)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -51,6 +53,7 @@ impl FileConfig {
     /// listen = "0.0.0.0:8080"
     /// log_format = "json"
     /// max_attachment_bytes = 52428800
+    /// public_url = "https://hereby.example.com"
     /// ```
     pub(crate) fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)

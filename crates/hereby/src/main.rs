@@ -70,8 +70,13 @@ struct ServeArgs {
     /// The largest attachment accepted, in bytes [default: 26214400, i.e. 25 MiB]
     #[arg(long, env = "HEREBY_MAX_ATTACHMENT_BYTES")]
     max_attachment_bytes: Option<usize>,
-    /// A TOML file with `database_url`, `listen`, `log_format` and `max_attachment_bytes`;
-    /// flags and HEREBY_* variables override it.
+    /// The address people reach the server at, e.g. `https://hereby.example.com`: used in
+    /// the links it prints, and an https address marks session cookies `Secure`
+    /// [default: http://<listen address>]
+    #[arg(long, env = "HEREBY_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes` and
+    /// `public_url`; flags and HEREBY_* variables override it.
     #[arg(long, env = "HEREBY_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -167,8 +172,18 @@ async fn run(cli: Cli) -> ExitCode {
                 .max_attachment_bytes
                 .or(file.max_attachment_bytes)
                 .unwrap_or(hereby_server::DEFAULT_MAX_ATTACHMENT);
+            let public_url = args
+                .public_url
+                .or(file.public_url)
+                .map(|url| url.trim_end_matches('/').to_owned());
+            if let Some(url) = &public_url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                eprintln!("hereby: --public-url must start with http:// or https://, not `{url}`");
+                return ExitCode::from(2);
+            }
             match open(&database).await {
-                Ok(store) => serve::serve(store, listen, max_attachment_bytes).await,
+                Ok(store) => serve::serve(store, listen, max_attachment_bytes, public_url).await,
                 Err(code) => return code,
             }
         }

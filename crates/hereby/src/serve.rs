@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use hereby_core::RoleCatalogue;
-use hereby_core::types::UserName;
+use hereby_core::types::{InstallationRole, UserName};
 use hereby_server::AppState;
 use hereby_server::tokens::NewToken;
 use hereby_store::Directory;
@@ -46,6 +46,7 @@ pub(crate) async fn serve(
     store: AnyStore,
     listen: SocketAddr,
     max_attachment_bytes: usize,
+    public_url: Option<String>,
 ) -> anyhow::Result<()> {
     let admin = UserName::parse("admin")?;
     if let FirstRun::Created { admin, token } = first_run(&store, &admin).await? {
@@ -61,13 +62,42 @@ pub(crate) async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr()?;
+    let public_url = public_url.unwrap_or_else(|| format!("http://{address}"));
+    if !store.any_password_set().await? {
+        setup_link(&store, &public_url).await?;
+    }
     eprintln!(
-        "hereby is listening on http://{address} (API: /api/v1, health: /healthz, readiness: /readyz)"
+        "hereby is listening on http://{address} (web UI: /, API: /api/v1, health: /healthz, readiness: /readyz)"
     );
     let mut state = AppState::new(store, RoleCatalogue::default());
     state.max_attachment_bytes = max_attachment_bytes;
+    state.web.secure_cookies = public_url.starts_with("https://");
     hereby_server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("hereby stopped");
+    Ok(())
+}
+
+/// Prints a one-time link with which the first admin chooses their password, while nobody
+/// has one yet. Each start makes a new link (earlier ones stay valid until used or expired),
+/// so a restart before the password was chosen loses nothing.
+async fn setup_link(store: &AnyStore, public_url: &str) -> anyhow::Result<()> {
+    let admin = store
+        .list_users()
+        .await?
+        .into_iter()
+        .find(|user| user.role == InstallationRole::Admin && !user.disabled);
+    let Some(admin) = admin else {
+        return Ok(());
+    };
+    let secret = hereby_server::web::new_setup_link(store, &admin.name)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot make a setup link: {}", error.message))?;
+    eprintln!(
+        "hereby: nobody has a password yet. {} can choose one with this one-time link (valid {} hours):",
+        admin.name,
+        hereby_server::web::SETUP_LINK_TTL.as_hours()
+    );
+    eprintln!("    {public_url}/setup/{secret}");
     Ok(())
 }
 

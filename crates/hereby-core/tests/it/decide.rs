@@ -1089,6 +1089,46 @@ cases! {
         "#]],
     }
 
+    post_an_update_to_customers {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", post_update("customers", "Checkout is slow; we are on it.", false)),
+        expect: expect![[r#"
+            update_posted {"audience":"customers","body":"Checkout is slow; we are on it.","public":false}
+        "#]],
+    }
+
+    a_public_update_needs_a_public_incident {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", post_update("customers", "Checkout is slow.", true)),
+        expect: expect![[r#"
+            rejected not_public: the incident is internal, so a public update would not be shown; make it public first
+        "#]],
+    }
+
+    a_public_update_on_a_public_incident {
+        given: [("alice", declare("DB down")), ("alice", visibility("public", "customers notice it"))],
+        when: ("alice", post_update("group:status-subscribers", "Checkout is slow.", true)),
+        expect: expect![[r#"
+            update_posted {"audience":"group:status-subscribers","body":"Checkout is slow.","public":true}
+        "#]],
+    }
+
+    make_an_incident_public {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", visibility("public", "customers notice it")),
+        expect: expect![[r#"
+            visibility_changed {"from":"internal","reason":"customers notice it","to":"public"}
+        "#]],
+    }
+
+    visibility_must_change {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", visibility("internal", "no reason")),
+        expect: expect![[r#"
+            rejected visibility_unchanged: the incident is already internal
+        "#]],
+    }
+
     members_are_added_after_closing {
         given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
         when: ("alice", add_member("erin")),
@@ -1123,6 +1163,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::ReopenActionItem { .. } => "ReopenActionItem",
         Command::AddMember { .. } => "AddMember",
         Command::RemoveMember { .. } => "RemoveMember",
+        Command::PostUpdate { .. } => "PostUpdate",
+        Command::ChangeVisibility { .. } => "ChangeVisibility",
     }
 }
 
@@ -1149,6 +1191,8 @@ const COMMANDS: &[&str] = &[
     "ReopenActionItem",
     "AddMember",
     "RemoveMember",
+    "PostUpdate",
+    "ChangeVisibility",
 ];
 
 #[test]

@@ -102,7 +102,50 @@ fn render(incident: &Incident) -> String {
     if let Some(reason) = &incident.close_override {
         writeln!(out, "close override: {:?}", reason.as_str()).unwrap();
     }
+    if incident.last_update_at.is_some() {
+        writeln!(
+            out,
+            "last update {}, next due {}",
+            maybe(incident.last_update_at, time),
+            maybe(
+                incident.next_update_due(&hereby_core::Cadence::default()),
+                time
+            )
+        )
+        .unwrap();
+    }
     out
+}
+
+#[test]
+fn updates_set_when_the_next_one_is_due() {
+    // SEV2 is owed an update every hour by default; steps are a minute apart from 10:00.
+    check_state(
+        &[
+            ("alice", declare("DB down")),
+            ("alice", post_update("customers", "Looking into it.", false)),
+            ("alice", visibility("public", "customers notice it")),
+            ("alice", post_update("customers", "Fix rolling out.", true)),
+        ],
+        expect![[r#"
+            DB down | investigating | SEV2 | public | services [] | summary -
+            declared 10:00 by alice, resolved -, ended -, updated 10:03, version 4
+            role incident_commander: alice
+            last update 10:03, next due 11:03
+        "#]],
+    );
+    let resolved = play(&[
+        ("alice", declare("DB down")),
+        ("alice", post_update("internal", "Done.", false)),
+        ("alice", status("resolved")),
+    ]);
+    let incident = resolved.state.incident().unwrap();
+    assert!(incident.last_update_at.is_some());
+    assert_eq!(
+        incident.next_update_due(&hereby_core::Cadence::default()),
+        None,
+        "no update is owed once resolved"
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ use hereby_core::event::{
     DecodeError, EvidenceAttached, HandoffAccepted, HandoffCancelled, HandoffDeclined,
     HandoffRequested, ImpactWindowSet, IncidentDeclared, LinkAdded, MemberAdded, MemberRemoved,
     NoteAdded, OperationRecorded, RoleAssigned, RoleUnassigned, SeverityChanged, StatusChanged,
+    UpdatePosted, VisibilityChanged,
 };
 use hereby_core::types::{
     ActionKind, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName, Severity,
@@ -131,6 +132,17 @@ fn examples() -> Vec<Event> {
         Event::MemberRemoved(MemberRemoved {
             person: user("erin"),
         }),
+        Event::UpdatePosted(UpdatePosted {
+            audience: hereby_core::types::Audience::parse("customers").unwrap(),
+            body: Text::parse("Checkout is slow for some customers; next update at 15:00.")
+                .unwrap(),
+            public: true,
+        }),
+        Event::VisibilityChanged(VisibilityChanged {
+            from: Visibility::Internal,
+            to: Visibility::Public,
+            reason: Reason::parse("customers notice it").unwrap(),
+        }),
     ]
 }
 
@@ -185,6 +197,8 @@ fn stored_format_of_every_event_type() {
         action_item_reopened v1 {"item":2}
         member_added v1 {"person":"erin"}
         member_removed v1 {"person":"erin"}
+        update_posted v1 {"audience":"customers","body":"Checkout is slow for some customers; next update at 15:00.","public":true}
+        visibility_changed v1 {"from":"internal","reason":"customers notice it","to":"public"}
     "#]]
     .assert_eq(&stored);
 }

@@ -292,6 +292,21 @@ pub(crate) fn add_member(person: &str) -> Command {
     }
 }
 
+pub(crate) fn post_update(audience: &str, body: &str, public: bool) -> Command {
+    Command::PostUpdate {
+        audience: hereby_core::types::Audience::parse(audience).unwrap(),
+        body: text(body),
+        public,
+    }
+}
+
+pub(crate) fn visibility(to: &str, why: &str) -> Command {
+    Command::ChangeVisibility {
+        to: hereby_core::types::Visibility::parse(to).unwrap(),
+        reason: reason(why),
+    }
+}
+
 pub(crate) fn remove_member(person: &str) -> Command {
     Command::RemoveMember {
         person: user(person),

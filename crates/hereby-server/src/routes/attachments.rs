@@ -83,12 +83,25 @@ pub(crate) async fn upload<S: Store + Directory + Blobs>(
                 ),
             )
         })?;
-    let digest: [u8; 32] = Sha256::digest(&content).into();
-    // The content is stored first: an event never points at missing bytes, and content
-    // stored for a write that then fails is merely unreferenced.
+    attach(&state, &caller, &id, if_match, name, media_type, &content).await
+}
+
+/// Stores `content` and records it on the incident: for the API's upload and the web form.
+/// The content is stored first: an event never points at missing bytes, and content stored
+/// for a write that then fails is merely unreferenced.
+pub(crate) async fn attach<S: Store + Directory + Blobs>(
+    state: &AppState<S>,
+    caller: &Caller,
+    id: &str,
+    if_match: IfMatch,
+    name: FileName,
+    media_type: MediaType,
+    content: &[u8],
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let digest: [u8; 32] = Sha256::digest(content).into();
     state
         .store
-        .put_blob(digest, &content, Timestamp::now())
+        .put_blob(digest, content, Timestamp::now())
         .await?;
     let command = Command::AttachEvidence {
         name,
@@ -96,7 +109,7 @@ pub(crate) async fn upload<S: Store + Directory + Blobs>(
         size: content.len() as u64,
         sha256: Sha256Hex::parse(&hex::encode(digest))?,
     };
-    act(&state, &caller, &id, if_match, command).await
+    act(state, caller, id, if_match, command).await
 }
 
 /// Every attachment recorded on an incident, oldest first.
@@ -107,11 +120,11 @@ async fn attachments<S: Store + Directory>(
     let mut found = Vec::new();
     let mut after = 0;
     loop {
-        let page = state.store.read_stream(incident, after, 1_000).await?;
+        let page = state
+            .store
+            .read_stream_of_type(incident, "evidence_attached", after, 1_000)
+            .await?;
         for stored in &page {
-            if stored.link.event_type != "evidence_attached" {
-                continue;
-            }
             let recorded = stored.decode()?;
             if let Event::EvidenceAttached(evidence) = recorded.event {
                 found.push(api::Attachment {

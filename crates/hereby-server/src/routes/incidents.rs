@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use hereby_api as api;
 use hereby_core::types::{
-    ActionKind, IncidentNumber, InstallationRole, InvalidValue, LinkKind, Owner, Reason, RoleKey,
-    ServiceName, Severity, Status, Target, Text, Title, Url, UserName, Visibility,
+    ActionKind, Audience, IncidentNumber, InstallationRole, InvalidValue, LinkKind, Owner, Reason,
+    RoleKey, ServiceName, Severity, Status, Target, Text, Title, Url, UserName, Visibility,
 };
 use hereby_core::{Command, State as IncidentState};
 use hereby_store::{Directory, ListQuery, Loaded, Store, declare, execute};
@@ -174,6 +174,8 @@ pub(crate) struct ListParams {
     /// Comma-separated severities.
     severity: Option<String>,
     service: Option<String>,
+    /// Text to find in the title or summary, ignoring case.
+    q: Option<String>,
     limit: Option<u32>,
     before: Option<u64>,
 }
@@ -188,6 +190,7 @@ pub(crate) struct ListParams {
         ("status" = Option<String>, Query, description = "Comma-separated statuses, or `active`"),
         ("severity" = Option<String>, Query, description = "Comma-separated severities"),
         ("service" = Option<String>, Query),
+        ("q" = Option<String>, Query, description = "Text to find in the title or summary, ignoring case"),
         ("limit" = Option<u32>, Query, description = "1 to 500; 50 when absent"),
         ("before" = Option<u64>, Query, description = "Only incidents numbered below this: the next page cursor"),
     ),
@@ -235,6 +238,10 @@ pub(crate) async fn list_incidents<S: Store + Directory>(
             .as_deref()
             .map(ServiceName::parse)
             .transpose()?,
+        text: params
+            .q
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty()),
         visible_to: (!caller.is_admin()).then(|| caller.0.name.clone()),
     };
     let rows = state.store.list_incidents(&query).await?;
@@ -367,6 +374,77 @@ pub(crate) async fn add_note<S: Store + Directory>(
 ) -> Result<Json<api::WriteResult>, ApiError> {
     let command = Command::AddNote {
         text: Text::parse(&request.text)?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/updates`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/updates",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::UpdateRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn post_update<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::UpdateRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::PostUpdate {
+        audience: Audience::parse(&request.audience)?,
+        body: Text::parse(&request.body)?,
+        public: request.public,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/visibility`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/visibility",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::VisibilityRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn change_visibility<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::VisibilityRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::ChangeVisibility {
+        to: Visibility::parse(&request.visibility)?,
+        reason: Reason::parse(&request.reason)?,
     };
     act(&state, &caller, &id, if_match, command).await
 }

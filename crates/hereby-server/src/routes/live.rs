@@ -35,11 +35,11 @@ const POLL: Duration = Duration::from_secs(1);
 #[serde(deny_unknown_fields)]
 pub(crate) struct LiveParams {
     /// Start after this global position (what `Last-Event-ID` does for reconnects).
-    after: Option<i64>,
+    pub(crate) after: Option<i64>,
 }
 
 /// The position to start after: `Last-Event-ID`, else `?after=`, else the end of the log.
-async fn start<S: Store + Directory>(
+pub(crate) async fn start<S: Store + Directory>(
     state: &AppState<S>,
     headers: &HeaderMap,
     params: &LiveParams,
@@ -61,13 +61,26 @@ async fn start<S: Store + Directory>(
     }
 }
 
-struct Cursor<S> {
-    state: AppState<S>,
-    caller: Caller,
-    only: Option<IncidentNumber>,
-    after: i64,
-    pending: std::collections::VecDeque<Event>,
-    waker: tokio::sync::watch::Receiver<i64>,
+/// What a stream sends for each entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// The API's JSON timeline entry, as an event named after the entry's type.
+    Api,
+    /// For the web pages: the entry as rendered HTML (`entry`), then `changed`, which tells
+    /// the page to refresh what the entry changed.
+    Html,
+    /// For the web dashboard: only `changed`, with the incident's id.
+    Changed,
+}
+
+pub(crate) struct Cursor<S> {
+    pub(crate) state: AppState<S>,
+    pub(crate) caller: Caller,
+    pub(crate) only: Option<IncidentNumber>,
+    pub(crate) after: i64,
+    pub(crate) format: Format,
+    pub(crate) pending: std::collections::VecDeque<Event>,
+    pub(crate) waker: tokio::sync::watch::Receiver<i64>,
 }
 
 impl<S: Store + Directory> Cursor<S> {
@@ -104,19 +117,41 @@ impl<S: Store + Directory> Cursor<S> {
                 let Ok(recorded) = stored.decode() else {
                     continue;
                 };
-                let entry = convert::entry(&recorded);
-                let event = Event::default()
-                    .id(stored.position.to_string())
-                    .event(entry.event_type.clone())
-                    .json_data(&entry)
-                    .ok()?;
-                self.pending.push_back(event);
+                let id = stored.position.to_string();
+                match self.format {
+                    Format::Api => {
+                        let entry = convert::entry(&recorded);
+                        let event = Event::default()
+                            .id(id)
+                            .event(entry.event_type.clone())
+                            .json_data(&entry)
+                            .ok()?;
+                        self.pending.push_back(event);
+                    }
+                    Format::Html => {
+                        let html = crate::web::entry_html(&recorded).ok()?;
+                        self.pending
+                            .push_back(Event::default().event("entry").data(html));
+                        self.pending.push_back(
+                            Event::default()
+                                .id(id)
+                                .event("changed")
+                                .data(recorded.sequence.to_string()),
+                        );
+                    }
+                    Format::Changed => self.pending.push_back(
+                        Event::default()
+                            .id(id)
+                            .event("changed")
+                            .data(incident.to_string()),
+                    ),
+                }
             }
         }
     }
 }
 
-fn stream<S: Store + Directory>(
+pub(crate) fn stream<S: Store + Directory>(
     cursor: Cursor<S>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     futures_util::stream::unfold(cursor, |mut cursor| async move {
@@ -151,6 +186,7 @@ pub(crate) async fn all_events<S: Store + Directory>(
         caller,
         only: None,
         after,
+        format: Format::Api,
         pending: Default::default(),
         waker,
     };
@@ -191,6 +227,7 @@ pub(crate) async fn incident_events<S: Store + Directory>(
         caller,
         only: Some(incident),
         after,
+        format: Format::Api,
         pending: Default::default(),
         waker,
     };

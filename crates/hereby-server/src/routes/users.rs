@@ -1,4 +1,5 @@
-//! Users (managed by admins) and API tokens (each user manages their own; admins any).
+//! Users (managed by admins), their passwords and API tokens (each user manages their own;
+//! admins anyone's).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,6 +13,7 @@ use jiff::Timestamp;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller};
+use crate::passwords;
 use crate::tokens::NewToken;
 
 fn user(user: &User) -> api::User {
@@ -172,6 +174,47 @@ pub(crate) async fn update_user<S: Store + Directory>(
     let updated = state.store.update_user(&name, change).await?;
     state.sessions.clear();
     Ok(Json(user(&updated)))
+}
+
+/// `PUT /api/v1/users/{name}/password`: sets your own password (admins: anyone's), for signing
+/// in to the web UI. Ends that user's web sessions; API tokens keep working.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{name}/password",
+    tag = "users",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path),
+    ),
+    request_body = api::SetPassword,
+    responses(
+        (status = 204, description = "The password is set"),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn set_password<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<api::SetPassword>,
+) -> Result<StatusCode, ApiError> {
+    // Who may, before anything about the user or the password is revealed.
+    if name != caller.0.name.as_str() && !caller.is_admin() {
+        return Err(ApiError::forbidden(
+            "you can set only your own password; an admin can set anyone's",
+        ));
+    }
+    let name = UserName::parse(&name).map_err(|_| ApiError::not_found(format!("user `{name}`")))?;
+    state.store.user(&name).await?;
+    passwords::check_strength(&request.password)?;
+    let phc = passwords::hash(&request.password).await?;
+    state.store.set_password_hash(&name, &phc).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/v1/tokens`: your tokens; admins see everyone's.

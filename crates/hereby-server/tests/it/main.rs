@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod web;
+
 use std::collections::BTreeSet;
 
 use axum::body::Body;

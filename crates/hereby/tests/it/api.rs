@@ -15,7 +15,10 @@ pub(crate) struct Server {
     pub(crate) admin: String,
     /// The PostgreSQL server and scratch database to drop afterwards.
     scratch: Option<(String, String)>,
-    url: String,
+    /// The database the server runs on, for tests that look at what it stored.
+    pub(crate) url: String,
+    /// The one-time setup link `serve` printed while nobody had a password.
+    pub(crate) setup_link: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -89,18 +92,19 @@ impl Server {
             admin.starts_with("hby_") && !admin.contains('\n'),
             "{admin:?}"
         );
-        let (child, address) = Self::spawn(&url);
+        let (child, address, setup_link) = Self::spawn(&url);
         Self {
             child,
             address,
             admin,
             scratch,
             url,
+            setup_link,
             _dir: dir,
         }
     }
 
-    fn spawn(url: &str) -> (Child, String) {
+    fn spawn(url: &str) -> (Child, String, Option<String>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hereby"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
             .stdout(Stdio::null())
@@ -109,13 +113,16 @@ impl Server {
             .unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
+        let mut setup_link = None;
         let address = loop {
             line.clear();
             assert!(
                 stderr.read_line(&mut line).unwrap() > 0,
                 "serve exited before listening"
             );
-            if let Some(rest) = line.split("http://").nth(1) {
+            if line.contains("/setup/") {
+                setup_link = Some(line.trim().to_owned());
+            } else if let Some(rest) = line.split("http://").nth(1) {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
         };
@@ -123,7 +130,7 @@ impl Server {
         std::thread::spawn(move || {
             let _ = std::io::copy(&mut stderr, &mut std::io::sink());
         });
-        (child, address)
+        (child, address, setup_link)
     }
 
     /// Sends `signal` to the server, waits for it to exit, and starts it again on the same
@@ -135,7 +142,7 @@ impl Server {
             .unwrap();
         assert!(sent.success());
         let status = self.child.wait().unwrap();
-        let (child, address) = Self::spawn(&self.url);
+        let (child, address, _) = Self::spawn(&self.url);
         self.child = child;
         self.address = address;
         status
@@ -577,6 +584,85 @@ fn cli(server: &Server, token: &str, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+#[test]
+fn the_cli_posts_stakeholder_updates_and_changes_visibility() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let (code, stdout, stderr) = cli(&server, &alice, &["declare", "Checkout slow"]);
+        assert_eq!((code, stdout.as_str()), (0, "INC-1\n"), "{stderr}");
+        let (code, _, stderr) = cli(
+            &server,
+            &alice,
+            &[
+                "update",
+                "INC-1",
+                "--audience",
+                "customers",
+                "Checkout is slow; next update 15:00",
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        // A public update needs a public incident: refused by the rule, exit 1, nothing written.
+        let (code, _, stderr) = cli(
+            &server,
+            &alice,
+            &[
+                "update",
+                "INC-1",
+                "--audience",
+                "customers",
+                "--public",
+                "Public words",
+            ],
+        );
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("make it public first"), "{stderr}");
+        let (code, _, stderr) = cli(
+            &server,
+            &alice,
+            &["update", "INC-1", "--audience", "everyone", "x"],
+        );
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("not an audience"), "{stderr}");
+        let (code, _, stderr) = cli(
+            &server,
+            &alice,
+            &[
+                "visibility",
+                "INC-1",
+                "public",
+                "--reason",
+                "customers notice",
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let (code, _, stderr) = cli(
+            &server,
+            &alice,
+            &[
+                "update",
+                "INC-1",
+                "--audience",
+                "customers",
+                "--public",
+                "Public words",
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let (code, stdout, _) = cli(&server, &alice, &["timeline", "INC-1", "--json"]);
+        assert_eq!(code, 0);
+        assert_eq!(stdout.matches("\"update_posted\"").count(), 2, "{stdout}");
+        assert!(stdout.contains("\"visibility_changed\""), "{stdout}");
+        let (_, stdout, _) = cli(&server, &alice, &["show", "INC-1", "--json"]);
+        assert!(
+            stdout.contains("\"visibility\": \"public\"")
+                || stdout.contains("\"visibility\":\"public\""),
+            "{stdout}"
+        );
+    }
 }
 
 #[test]
@@ -1094,6 +1180,9 @@ fn metrics_json_logs_and_the_config_file() {
     let address = loop {
         line.clear();
         assert!(stderr.read_line(&mut line).unwrap() > 0);
+        if line.contains("/setup/") {
+            continue;
+        }
         if let Some(rest) = line.split("http://").nth(1) {
             break rest.split_whitespace().next().unwrap().to_owned();
         }

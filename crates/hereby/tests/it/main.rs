@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
+mod browser;
 mod matrix;
+mod passwords;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -230,6 +232,9 @@ fn serve_answers_health_checks_and_stops_on_sigterm() {
             stderr.read_line(&mut line).unwrap() > 0,
             "serve exited before listening"
         );
+        if line.contains("/setup/") {
+            continue;
+        }
         if let Some(rest) = line.split("http://").nth(1) {
             break rest.split_whitespace().next().unwrap().to_owned();
         }

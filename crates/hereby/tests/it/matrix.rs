@@ -110,9 +110,9 @@ enum Subject {
     Nothing,
     Internal,
     Restricted,
-    /// Token routes: the caller's own token.
+    /// Token and password routes: the caller's own token or password.
     Own,
-    /// Token routes: somebody else's.
+    /// Token and password routes: somebody else's.
     Others,
 }
 
@@ -122,8 +122,8 @@ impl Subject {
             Subject::Nothing => "-",
             Subject::Internal => "internal",
             Subject::Restricted => "restricted",
-            Subject::Own => "own token",
-            Subject::Others => "other's token",
+            Subject::Own => "own",
+            Subject::Others => "someone else's",
         }
     }
 
@@ -202,6 +202,8 @@ enum Kind {
     TokenCreate,
     /// Anyone their own token; other people's tokens do not exist for non-admins (404).
     TokenRevoke,
+    /// Anyone their own password (viewers too), admins anyone's (403 for others).
+    Password,
     /// A read of one incident.
     Read,
     /// A write on one incident.
@@ -217,7 +219,9 @@ impl Kind {
             Kind::Declare | Kind::Read | Kind::Write(_) => {
                 &[Subject::Internal, Subject::Restricted]
             }
-            Kind::TokenCreate | Kind::TokenRevoke => &[Subject::Own, Subject::Others],
+            Kind::TokenCreate | Kind::TokenRevoke | Kind::Password => {
+                &[Subject::Own, Subject::Others]
+            }
         }
     }
 }
@@ -311,6 +315,12 @@ fn routes() -> Vec<Route> {
             Kind::AdminOnly(200),
             Json(r#"{"role":"responder"}"#),
         ),
+        with(
+            "PUT",
+            "/api/v1/users/{name}/password",
+            Kind::Password,
+            Json(r#"{"password":"matrix password {n}"}"#),
+        ),
         route("GET", "/api/v1/tokens", Kind::SignedIn),
         route("POST", "/api/v1/tokens", Kind::TokenCreate),
         route("DELETE", "/api/v1/tokens/{id}", Kind::TokenRevoke),
@@ -333,6 +343,16 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/incidents/{id}/roles",
             change(Json(r#"{"role":"operations","person":"olga"}"#)),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/updates",
+            change(Json(r#"{"audience":"customers","body":"matrix update"}"#)),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/visibility",
+            change(Json(r#"{"visibility":"public","reason":"matrix"}"#)),
         ),
         incident(
             "DELETE",
@@ -491,6 +511,11 @@ fn expected(kind: Kind, caller: Caller, subject: Subject, sqlite: bool) -> Expec
             404
         } else {
             200
+        }),
+        Kind::Password => Status(if subject == Subject::Others && !admin {
+            403
+        } else {
+            204
         }),
         Kind::Read => Status(if sees { 200 } else { 404 }),
         Kind::Write(change) => {
@@ -747,6 +772,13 @@ impl<'a> World<'a> {
                 if matches!(change.body, Body::File) {
                     path.push_str("?name=evidence.txt");
                 }
+            }
+            Kind::Password => {
+                let owner = match subject {
+                    Subject::Own => caller.user(),
+                    _ => "olga",
+                };
+                path = path.replace("{name}", owner);
             }
             Kind::AdminOnly(_) => path = path.replace("{name}", "scratch"),
             Kind::Public | Kind::SignedIn | Kind::Backup | Kind::Declare => {}

@@ -1,0 +1,554 @@
+//! The pages people read: the dashboard, the incident list and search, the declare form,
+//! and the incident page, which is the live Incident State Document.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use hereby_core::types::{
+    ActionKind, IncidentNumber, InstallationRole, LinkKind, ServiceName, Severity, Status,
+    Visibility,
+};
+use hereby_core::{Incident, RoleCatalogue};
+use hereby_store::{Directory, IncidentSummary, ListQuery, Store};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::render::data;
+use super::session::{Fields, Viewer};
+use super::view::{IncidentView, RECENT};
+use super::{PageError, page, render};
+use crate::AppState;
+use crate::routes::incidents::{incident_id, visible};
+
+/// Renders a template into a page.
+pub(crate) fn show(
+    status: StatusCode,
+    template: &str,
+    context: minijinja::Value,
+) -> Result<Response, PageError> {
+    let body = render::templates()
+        .get_template(template)?
+        .render(context)?;
+    Ok(page(status, body))
+}
+
+/// One row of an incident table.
+#[derive(Debug, Serialize)]
+struct Row {
+    id: String,
+    title: String,
+    status: &'static str,
+    severity: &'static str,
+    potential: bool,
+    restricted: bool,
+    services: Vec<String>,
+    commander: Option<String>,
+    age: String,
+    declared_at: String,
+    updated: String,
+    updated_at: String,
+}
+
+fn row(summary: &IncidentSummary, now: Timestamp) -> Row {
+    Row {
+        id: summary.number.to_string(),
+        title: summary.title.clone(),
+        status: summary.status.as_str(),
+        severity: summary.severity.as_str(),
+        potential: summary.potential,
+        restricted: summary.visibility == hereby_core::types::Visibility::Restricted,
+        services: summary.services.clone(),
+        commander: summary.commander.clone(),
+        age: render::age(summary.declared_at, now),
+        declared_at: render::clock(summary.declared_at),
+        updated: render::ago(summary.updated_at, now),
+        updated_at: render::clock(summary.updated_at),
+    }
+}
+
+const ACTIVE: [Status; 3] = [
+    Status::Investigating,
+    Status::Identified,
+    Status::Monitoring,
+];
+
+/// Filters of the dashboard and the incident list. Unknown values are refused with a
+/// sentence, not ignored: a filter that silently does nothing misleads.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Filters {
+    q: Option<String>,
+    status: Option<String>,
+    severity: Option<String>,
+    service: Option<String>,
+    before: Option<u64>,
+}
+
+impl Filters {
+    fn query(&self, viewer: &Viewer, limit: u32) -> Result<ListQuery, PageError> {
+        let invalid = |error: hereby_core::types::InvalidValue| {
+            PageError::new(StatusCode::BAD_REQUEST, format!("Filter: {error}."))
+        };
+        let blank = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|value| !value.is_empty())
+                .map(str::to_owned)
+        };
+        let statuses = match blank(&self.status).as_deref() {
+            None => Vec::new(),
+            Some("active") => ACTIVE.to_vec(),
+            Some(status) => vec![Status::parse(status).map_err(invalid)?],
+        };
+        let severities = match blank(&self.severity) {
+            None => Vec::new(),
+            Some(severity) => vec![Severity::parse(&severity).map_err(invalid)?],
+        };
+        Ok(ListQuery {
+            limit,
+            before: self.before.map(IncidentNumber),
+            statuses,
+            severities,
+            service: blank(&self.service)
+                .map(|service| ServiceName::parse(&service))
+                .transpose()
+                .map_err(invalid)?,
+            text: blank(&self.q),
+            visible_to: (!viewer.caller.is_admin()).then(|| viewer.user().name.clone()),
+        })
+    }
+
+    fn context(&self) -> minijinja::Value {
+        minijinja::context! {
+            q => self.q.as_deref().unwrap_or_default(),
+            status => self.status.as_deref().unwrap_or_default(),
+            severity => self.severity.as_deref().unwrap_or_default(),
+            service => self.service.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
+fn names<T: Copy>(all: &[T], name: impl Fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|value| name(*value)).collect()
+}
+
+/// The dashboard's two tables: every active incident, and the latest that ended.
+async fn dashboard_tables<S: Store + Directory>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    filters: &Filters,
+) -> Result<minijinja::Value, PageError> {
+    let now = Timestamp::now();
+    let mut active = filters.query(viewer, 200)?;
+    active.statuses = ACTIVE.to_vec();
+    let mut ended = filters.query(viewer, 10)?;
+    ended.statuses = vec![
+        Status::Resolved,
+        Status::Closed,
+        Status::CalledOff,
+        Status::HandedBack,
+    ];
+    let active = state
+        .store
+        .list_incidents(&active)
+        .await
+        .map_err(crate::error::ApiError::from)?;
+    let ended = state
+        .store
+        .list_incidents(&ended)
+        .await
+        .map_err(crate::error::ApiError::from)?;
+    // The most severe first, then the newest: what needs attention is at the top.
+    let mut active: Vec<_> = active.iter().collect();
+    active.sort_by_key(|summary| (summary.severity, std::cmp::Reverse(summary.number)));
+    Ok(minijinja::context! {
+        active => data(active.into_iter().map(|s| row(s, now)).collect::<Vec<_>>()),
+        ended => data(ended.iter().map(|s| row(s, now)).collect::<Vec<_>>()),
+    })
+}
+
+fn filter_options() -> minijinja::Value {
+    minijinja::context! {
+        severities => names(Severity::ALL, Severity::as_str),
+        statuses => names(Status::ALL, Status::as_str),
+    }
+}
+
+/// `GET /`: the dashboard.
+pub(crate) async fn dashboard<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+    filters: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let Query(filters) = filters.map_err(bad_query)?;
+    let tables = dashboard_tables(&state, &viewer, &filters).await?;
+    show(
+        StatusCode::OK,
+        "dashboard.html",
+        minijinja::context! {
+            viewer => viewer.context(),
+            tables => tables,
+            filters => filters.context(),
+            options => filter_options(),
+        },
+    )
+}
+
+/// `GET /fragments/dashboard`: the dashboard's tables, which the page refreshes live.
+pub(crate) async fn dashboard_fragment<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+    filters: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let Query(filters) = filters.map_err(bad_query)?;
+    let tables = dashboard_tables(&state, &viewer, &filters).await?;
+    show(
+        StatusCode::OK,
+        "tables.html",
+        minijinja::context! { viewer => viewer.context(), tables => tables },
+    )
+}
+
+pub(crate) fn bad_query(error: axum::extract::rejection::QueryRejection) -> PageError {
+    PageError::new(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "The address has a parameter this page does not understand: {}",
+            error.body_text()
+        ),
+    )
+}
+
+/// `GET /incidents`: every incident the viewer may see, filtered and searched, a page at
+/// a time.
+pub(crate) async fn list<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+    filters: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    const PER_PAGE: u32 = 25;
+    let Query(filters) = filters.map_err(bad_query)?;
+    let query = filters.query(&viewer, PER_PAGE)?;
+    let rows = state
+        .store
+        .list_incidents(&query)
+        .await
+        .map_err(crate::error::ApiError::from)?;
+    let now = Timestamp::now();
+    let next = (rows.len() == PER_PAGE as usize)
+        .then(|| rows.last().map(|row| row.number.0))
+        .flatten()
+        .map(|before| {
+            let mut link = format!("/incidents?before={before}");
+            for (name, value) in [
+                ("q", &filters.q),
+                ("status", &filters.status),
+                ("severity", &filters.severity),
+                ("service", &filters.service),
+            ] {
+                if let Some(value) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+                    link.push_str(&format!("&{name}={}", render::url_encode(value)));
+                }
+            }
+            link
+        });
+    show(
+        StatusCode::OK,
+        "list.html",
+        minijinja::context! {
+            viewer => viewer.context(),
+            rows => data(rows.iter().map(|s| row(s, now)).collect::<Vec<_>>()),
+            filters => filters.context(),
+            options => filter_options(),
+            next => next,
+            paged => filters.before.is_some(),
+        },
+    )
+}
+
+/// The declare form, empty or as it was sent with what was wrong.
+pub(crate) fn declare_page(
+    viewer: &Viewer,
+    status: StatusCode,
+    form: minijinja::Value,
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    show(
+        status,
+        "declare.html",
+        minijinja::context! {
+            viewer => viewer.context(),
+            form => form,
+            error => error,
+            severities => names(Severity::ALL, Severity::as_str),
+        },
+    )
+}
+
+/// `GET /incidents/new`
+pub(crate) async fn declare_form(viewer: Viewer) -> Result<Response, PageError> {
+    viewer.caller.require(InstallationRole::Responder)?;
+    declare_page(&viewer, StatusCode::OK, Fields::default().context(), None)
+}
+
+#[derive(Debug, Serialize)]
+struct RoleView<'a> {
+    key: &'a str,
+    name: &'a str,
+    multiple: bool,
+    holders: Vec<&'a str>,
+    duties: &'a [String],
+    mine: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ItemView<'a> {
+    item: u32,
+    text: &'a str,
+    owner: String,
+    due: Option<String>,
+    kind: &'static str,
+    state: &'static str,
+    tracker_url: Option<&'a str>,
+    wont_fix_reason: Option<&'a str>,
+}
+
+/// Everything the incident page and its live-refreshed state section print.
+pub(crate) fn incident_context(
+    viewer: &Viewer,
+    number: IncidentNumber,
+    incident: &Incident,
+    view: &IncidentView,
+    roles: &RoleCatalogue,
+    cadence: &hereby_core::Cadence,
+    error: Option<&str>,
+    form: minijinja::Value,
+) -> minijinja::Value {
+    let now = Timestamp::now();
+    let me = &viewer.user().name;
+    let roles: Vec<RoleView> = roles
+        .roles()
+        .iter()
+        .map(|role| {
+            let holders = incident.holders_of(role.key.as_str());
+            RoleView {
+                key: role.key.as_str(),
+                name: &role.name,
+                multiple: role.multiple_holders,
+                holders: holders.iter().map(|h| h.as_str()).collect(),
+                duties: &role.duties,
+                mine: holders.contains(me),
+            }
+        })
+        .collect();
+    let items: Vec<ItemView> = incident
+        .action_items
+        .values()
+        .map(|item| ItemView {
+            item: item.item,
+            text: item.text.as_str(),
+            owner: item.owner.to_string(),
+            due: item.due.map(|due| due.to_string()),
+            kind: item.kind.as_str(),
+            state: item.state.as_str(),
+            tracker_url: item.tracker_url.as_ref().map(|url| url.as_str()),
+            wont_fix_reason: item.wont_fix_reason.as_ref().map(|reason| reason.as_str()),
+        })
+        .collect();
+    let pending = incident.pending_handoff.as_ref().map(|pending| {
+        minijinja::context! {
+            from => pending.from.as_str(),
+            to => pending.to.as_str(),
+            since => render::ago(pending.requested_at, now),
+            for_me => &pending.to == me,
+            mine => &pending.from == me,
+        }
+    });
+    let id = number.to_string();
+    let next_due = incident.next_update_due(cadence);
+    minijinja::context! {
+        viewer => viewer.context(),
+        error => error,
+        form => form,
+        i => minijinja::context! {
+            id => &id,
+            number => number.0,
+            title => incident.title.as_str(),
+            summary => incident.summary.as_ref().map(|s| s.as_str()),
+            status => incident.status.as_str(),
+            active => ACTIVE.contains(&incident.status),
+            severity => incident.severity.as_str(),
+            potential => incident.potential,
+            visibility => incident.visibility.as_str(),
+            services => incident.services.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            age => render::age(incident.declared_at, now),
+            declared_at => render::clock(incident.declared_at),
+            declared_by => incident.declared_by.as_str(),
+            resolved_at => incident.resolved_at.map(render::clock),
+            updated => render::ago(incident.updated_at, now),
+            last_update => incident.last_update_at.map(|at| render::ago(at, now)),
+            next_update_due => next_due.map(render::clock),
+            next_update_in => next_due.map(|due| if due <= now {
+                format!("overdue by {}", render::age(due, now))
+            } else {
+                format!("in {}", render::age(now, due))
+            }),
+            update_overdue => next_due.is_some_and(|due| due <= now),
+            impact_start => incident.impact.start.map(render::clock),
+            impact_end => incident.impact.end.map(render::clock),
+            commander => incident.commander().map(|c| c.as_str()),
+            i_command => incident.commander() == Some(me),
+            roles => data(&roles),
+            pending => pending,
+            items => data(&items),
+            members => incident.members.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            links => data(&view.links),
+            evidence => data(&view.evidence),
+            version => incident.version,
+        },
+        timeline => minijinja::Value::from_safe_string(view.timeline_html()),
+        older => view.oldest_shown().filter(|oldest| *oldest > 1),
+        live_after => view.newest_position().unwrap_or(0),
+        options => minijinja::context! {
+            severities => names(Severity::ALL, Severity::as_str),
+            statuses => names(Status::ALL, Status::as_str),
+            link_kinds => names(LinkKind::ALL, LinkKind::as_str),
+            action_kinds => names(ActionKind::ALL, ActionKind::as_str),
+            visibilities => names(Visibility::ALL, Visibility::as_str),
+        },
+    }
+}
+
+/// Loads what the incident page needs, for a viewer who may see the incident.
+pub(crate) async fn load<S: Store + Directory>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    raw_id: &str,
+) -> Result<(IncidentNumber, Incident, std::sync::Arc<IncidentView>), PageError> {
+    let number = incident_id(raw_id)?;
+    let loaded = visible(state, &viewer.caller, number).await?;
+    let Some(incident) = loaded.state.incident().cloned() else {
+        return Err(PageError::not_found());
+    };
+    let view = state
+        .web
+        .views
+        .view(&state.store, number, incident.version)
+        .await?;
+    Ok((number, incident, view))
+}
+
+/// The incident page, optionally with the error of a rejected form and its values.
+pub(crate) async fn incident_page<S: Store + Directory>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    raw_id: &str,
+    status: StatusCode,
+    error: Option<&str>,
+    form: minijinja::Value,
+) -> Result<Response, PageError> {
+    let (number, incident, view) = load(state, viewer, raw_id).await?;
+    show(
+        status,
+        "incident.html",
+        incident_context(
+            viewer,
+            number,
+            &incident,
+            &view,
+            &state.roles,
+            &state.cadence,
+            error,
+            form,
+        ),
+    )
+}
+
+/// `GET /incidents/{id}`: the Incident State Document.
+pub(crate) async fn incident<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    incident_page(
+        &state,
+        &viewer,
+        &id,
+        StatusCode::OK,
+        None,
+        Fields::default().context(),
+    )
+    .await
+}
+
+/// `GET /incidents/{id}/state`: the part of the page that changes with every event, which
+/// the page fetches again when its live stream says something happened.
+pub(crate) async fn incident_state<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (number, incident, view) = load(&state, &viewer, &id).await?;
+    show(
+        StatusCode::OK,
+        "state.html",
+        incident_context(
+            &viewer,
+            number,
+            &incident,
+            &view,
+            &state.roles,
+            &state.cadence,
+            None,
+            Fields::default().context(),
+        ),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct OlderParams {
+    before: u64,
+}
+
+/// `GET /incidents/{id}/timeline?before=SEQ`: the [`RECENT`] entries before `SEQ`. htmx
+/// asks for the bare entries to append; a browser without JavaScript gets a whole page.
+pub(crate) async fn older_entries<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    params: Result<Query<OlderParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let Query(params) = params.map_err(bad_query)?;
+    let number = incident_id(&id)?;
+    let loaded = visible(&state, &viewer.caller, number).await?;
+    let Some(incident) = loaded.state.incident() else {
+        return Err(PageError::not_found());
+    };
+    let before = params.before.clamp(1, incident.version + 1);
+    let from = before.saturating_sub(RECENT as u64).max(1);
+    let stored = state
+        .store
+        .read_stream(number, from - 1, (before - from) as u32)
+        .await
+        .map_err(crate::error::ApiError::from)?;
+    let label = number.to_string();
+    let mut html = String::new();
+    for event in stored.iter().rev() {
+        let recorded = event.decode().map_err(crate::error::ApiError::from)?;
+        html.push_str(&render::entry(&recorded, &label)?);
+    }
+    let context = minijinja::context! {
+        viewer => viewer.context(),
+        id => &label,
+        title => incident.title.as_str(),
+        entries => minijinja::Value::from_safe_string(html),
+        older => (from > 1).then_some(from),
+    };
+    let template = if headers.contains_key("hx-request") {
+        "older.html"
+    } else {
+        "timeline.html"
+    };
+    show(StatusCode::OK, template, context)
+}

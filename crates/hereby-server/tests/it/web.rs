@@ -1,0 +1,2288 @@
+//! The web UI through the router, as a browser uses it: sign-in and cookies, CSRF, every
+//! page and every form, visibility of restricted incidents, paging and the live stream.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use futures_util::StreamExt;
+use hereby_core::types::{
+    IncidentNumber, InstallationRole, ServiceName, Severity, Status, Text, Title, UserName,
+    Visibility,
+};
+use hereby_core::{Command, Incident, RoleCatalogue};
+use hereby_server::{AppState, app};
+use hereby_store::{Directory, Store};
+use hereby_store_sqlite::SqliteStore;
+use jiff::Timestamp;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A router on a fresh database, with the one password hash every user of the test shares.
+struct Site {
+    router: Router,
+    store: SqliteStore,
+    roles: RoleCatalogue,
+    hash: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A signed-in browser: its session cookie and the CSRF token of its forms.
+#[derive(Debug, Clone)]
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+/// A response with its body read.
+#[derive(Debug)]
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(&name)
+            .map(|value| value.to_str().unwrap())
+            .unwrap_or_default()
+    }
+
+    fn location(&self) -> &str {
+        self.header(header::LOCATION)
+    }
+
+    fn is_redirect_to(&self, target: &str) -> bool {
+        self.status == StatusCode::SEE_OTHER && self.location() == target
+    }
+
+    /// The text of the element with `id`, up to the next `<`, as a quick look at one value.
+    fn text_of(&self, id: &str) -> &str {
+        let marker = format!("id=\"{id}\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no #{id} in\n{}", self.body));
+        let rest = &self.body[start..];
+        let open = rest.find('>').unwrap() + 1;
+        let close = rest[open..].find('<').unwrap();
+        &rest[open..open + close]
+    }
+
+    /// The part of the page from the element with `id` to the `end` after it.
+    fn section(&self, id: &str, end: &str) -> &str {
+        let marker = format!("id=\"{id}\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no #{id} in\n{}", self.body));
+        let rest = &self.body[start..];
+        let stop = rest.find(end).map_or(rest.len(), |at| at + end.len());
+        &rest[..stop]
+    }
+
+    fn assert_status(&self, status: StatusCode, what: &str) {
+        assert_eq!(
+            self.status,
+            status,
+            "{what}: {} {}\n{}",
+            self.status,
+            self.location(),
+            self.body
+        );
+    }
+}
+
+/// Undoes the HTML escaping of attribute values and text (templates escape `/` too).
+fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Form-urlencodes fields.
+fn encode(fields: &[(&str, &str)]) -> String {
+    let part = |text: &str| {
+        let mut out = String::new();
+        for byte in text.bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    out.push(byte as char)
+                }
+                b' ' => out.push('+'),
+                _ => out.push_str(&format!("%{byte:02X}")),
+            }
+        }
+        out
+    };
+    fields
+        .iter()
+        .map(|(name, value)| format!("{}={}", part(name), part(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn name(raw: &str) -> UserName {
+    UserName::parse(raw).unwrap()
+}
+
+/// The CSRF token in a page's forms.
+fn csrf_of(body: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("no CSRF token in\n{body}"))
+        + marker.len();
+    let end = body[start..].find('"').unwrap();
+    body[start..start + end].to_owned()
+}
+
+/// Counts the rows of incident tables in a page.
+fn rows(html: &str) -> usize {
+    html.matches("<tr class=\"incident\">").count()
+}
+
+fn links_to(html: &str, id: &str) -> bool {
+    html.contains(&format!("href=\"/incidents/{id}\""))
+}
+
+impl Site {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("h.db").display()))
+            .await
+            .unwrap();
+        let router = app(AppState::new(store.clone(), RoleCatalogue::default()));
+        let hash = hereby_server::passwords::hash(PASSWORD).await.unwrap();
+        Site {
+            router,
+            store,
+            roles: RoleCatalogue::default(),
+            hash,
+            _dir: dir,
+        }
+    }
+
+    /// Creates a user who signs in with [`PASSWORD`].
+    async fn user(&self, user: &str, role: InstallationRole) {
+        self.store
+            .create_user(&name(user), role, Timestamp::now())
+            .await
+            .unwrap();
+        self.store
+            .set_password_hash(&name(user), &self.hash)
+            .await
+            .unwrap();
+    }
+
+    async fn send(&self, request: Request<Body>) -> Page {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        Page {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, who: Option<&Session>, uri: &str) -> Page {
+        self.get_with(who, uri, &[]).await
+    }
+
+    async fn get_with(&self, who: Option<&Session>, uri: &str, headers: &[(&str, &str)]) -> Page {
+        let mut request = Request::get(uri);
+        if let Some(session) = who {
+            request = request.header(header::COOKIE, &session.cookie);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    /// Posts a form as it is: no CSRF token is added.
+    async fn post_raw(
+        &self,
+        cookie: Option<&str>,
+        uri: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut request =
+            Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::from(encode(fields))).unwrap())
+            .await
+    }
+
+    /// Posts a form of a signed-in page, with the session's CSRF token.
+    async fn post(&self, who: &Session, uri: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all = vec![("_csrf", who.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(Some(&who.cookie), uri, &all, &[]).await
+    }
+
+    /// Posts a form of the incident page and expects to be sent back to it.
+    async fn act(&self, who: &Session, id: &str, action: &str, fields: &[(&str, &str)]) {
+        let page = self
+            .post(who, &format!("/incidents/{id}/{action}"), fields)
+            .await;
+        assert!(
+            page.is_redirect_to(&format!("/incidents/{id}")),
+            "{action} {fields:?}: {} {}\n{}",
+            page.status,
+            page.location(),
+            page.body
+        );
+    }
+
+    async fn sign_in(&self, user: &str, next: &str, headers: &[(&str, &str)]) -> Page {
+        self.post_raw(
+            None,
+            "/login",
+            &[("username", user), ("password", PASSWORD), ("next", next)],
+            headers,
+        )
+        .await
+    }
+
+    /// Signs `user` in and reads the CSRF token of their pages.
+    async fn login(&self, user: &str) -> Session {
+        let page = self.sign_in(user, "/", &[]).await;
+        assert!(page.is_redirect_to("/"), "{page:?}");
+        self.session_from(&page).await
+    }
+
+    async fn session_from(&self, page: &Page) -> Session {
+        let cookie = page
+            .header(header::SET_COOKIE)
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(cookie.starts_with("hereby_session="), "{cookie}");
+        let home = self
+            .get_with(None, "/", &[("cookie", cookie.as_str())])
+            .await;
+        home.assert_status(StatusCode::OK, "the dashboard after sign-in");
+        Session {
+            csrf: csrf_of(&home.body),
+            cookie,
+        }
+    }
+
+    /// Declares an incident straight through the store, as `actor`.
+    async fn declare(
+        &self,
+        actor: &str,
+        title: &str,
+        severity: Severity,
+        services: &[&str],
+        summary: Option<&str>,
+    ) -> String {
+        let outcome = hereby_store::declare(
+            &self.store,
+            Command::Declare {
+                title: Title::parse(title).unwrap(),
+                summary: summary.map(|s| Text::parse(s).unwrap()),
+                severity,
+                potential: false,
+                services: services
+                    .iter()
+                    .map(|s| ServiceName::parse(s).unwrap())
+                    .collect(),
+                visibility: Visibility::Internal,
+            },
+            &name(actor),
+            Timestamp::now(),
+            &self.roles,
+        )
+        .await
+        .unwrap();
+        outcome.appended.incident.to_string()
+    }
+
+    /// Runs a command straight through the store, as `actor`.
+    async fn execute(&self, actor: &str, id: &str, command: Command) {
+        hereby_store::execute(
+            &self.store,
+            IncidentNumber::parse(id).unwrap(),
+            None,
+            command,
+            &name(actor),
+            Timestamp::now(),
+            &self.roles,
+        )
+        .await
+        .unwrap();
+    }
+
+    /// The incident page, which must be there.
+    async fn show(&self, who: &Session, id: &str) -> Page {
+        let page = self.get(Some(who), &format!("/incidents/{id}")).await;
+        page.assert_status(StatusCode::OK, "the incident page");
+        page
+    }
+
+    /// Whether incident `number` was declared.
+    async fn exists(&self, number: u64) -> bool {
+        match self.store.load(IncidentNumber(number)).await {
+            Ok(loaded) => loaded.state.incident().is_some(),
+            Err(hereby_store::StoreError::NotFound(_)) => false,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    async fn incident(&self, id: &str) -> Incident {
+        let loaded = self
+            .store
+            .load(IncidentNumber::parse(id).unwrap())
+            .await
+            .unwrap();
+        loaded.state.incident().unwrap().clone()
+    }
+
+    async fn version(&self, id: &str) -> u64 {
+        self.store
+            .load(IncidentNumber::parse(id).unwrap())
+            .await
+            .unwrap()
+            .version
+    }
+}
+
+fn status_to(to: Status, reason: Option<&str>) -> Command {
+    Command::ChangeStatus {
+        to,
+        reason: reason.map(|r| hereby_core::types::Reason::parse(r).unwrap()),
+        override_open_follow_ups: false,
+    }
+}
+
+fn multipart(csrf: &str, file_name: &str, content: &str) -> (String, String) {
+    let boundary = "hereby-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: text/plain\r\n\r\n{content}\r\n--{boundary}--\r\n"
+    );
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+// 1. Anonymous visitors.
+
+#[tokio::test]
+async fn anonymous_visitors_are_sent_to_sign_in_and_see_only_public_pages() {
+    let site = Site::new().await;
+    for (page, next) in [
+        ("/", "/"),
+        ("/incidents", "/incidents"),
+        ("/incidents/1", "/incidents/1"),
+        ("/users", "/users"),
+        ("/incidents?status=active", "/incidents%3Fstatus%3Dactive"),
+    ] {
+        let response = site.get(None, page).await;
+        assert!(
+            response.is_redirect_to(&format!("/login?next={next}")),
+            "{page}: {response:?}"
+        );
+    }
+    // htmx gets a 401 with a full-navigation redirect instead of a fragment to swap.
+    let htmx = site
+        .get_with(None, "/fragments/dashboard", &[("hx-request", "true")])
+        .await;
+    htmx.assert_status(StatusCode::UNAUTHORIZED, "an htmx request");
+    assert_eq!(
+        htmx.headers.get("hx-redirect").unwrap(),
+        "/login?next=/fragments/dashboard"
+    );
+
+    let login = site.get(None, "/login?next=/incidents/1").await;
+    login.assert_status(StatusCode::OK, "the sign-in page");
+    assert!(login.body.contains("form id=\"login\""), "{}", login.body);
+    assert!(
+        unescape(&login.body).contains("name=\"next\" value=\"/incidents/1\""),
+        "{}",
+        login.body
+    );
+    assert!(login.header(header::CONTENT_TYPE).starts_with("text/html"));
+    assert!(
+        login
+            .header(header::CONTENT_SECURITY_POLICY)
+            .contains("default-src 'self'")
+    );
+    assert_eq!(login.header(header::X_FRAME_OPTIONS), "DENY");
+    assert_eq!(login.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    // A foreign `next` is not even put into the form.
+    let foreign = site.get(None, "/login?next=//evil.example").await;
+    assert!(
+        unescape(&foreign.body).contains("name=\"next\" value=\"/\""),
+        "{}",
+        foreign.body
+    );
+
+    let missing = site.get(None, "/nope").await;
+    missing.assert_status(StatusCode::NOT_FOUND, "an unknown page");
+    assert!(
+        missing
+            .header(header::CONTENT_TYPE)
+            .starts_with("text/html")
+    );
+    assert!(
+        missing.body.contains("There is nothing here"),
+        "{}",
+        missing.body
+    );
+    assert!(
+        missing
+            .header(header::CONTENT_SECURITY_POLICY)
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(missing.header(header::X_FRAME_OPTIONS), "DENY");
+
+    let api = site.get(None, "/api/v1/nope").await;
+    api.assert_status(StatusCode::NOT_FOUND, "an unknown API route");
+    assert!(
+        api.header(header::CONTENT_TYPE)
+            .starts_with("application/json")
+    );
+    let error: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert!(error.is_object(), "{error}");
+
+    for (asset, media_type) in [
+        ("/assets/htmx.min.js", "text/javascript"),
+        ("/assets/sse.js", "text/javascript"),
+        ("/assets/pico.min.css", "text/css"),
+        ("/assets/hereby.css", "text/css"),
+    ] {
+        let response = site.get(None, asset).await;
+        response.assert_status(StatusCode::OK, asset);
+        assert!(
+            response
+                .header(header::CONTENT_TYPE)
+                .starts_with(media_type),
+            "{asset}: {}",
+            response.header(header::CONTENT_TYPE)
+        );
+        assert!(!response.body.is_empty(), "{asset}");
+    }
+    site.get(None, "/assets/nope.js")
+        .await
+        .assert_status(StatusCode::NOT_FOUND, "an unknown asset");
+
+    let wrong_method = site.post_raw(None, "/assets/htmx.min.js", &[], &[]).await;
+    wrong_method.assert_status(StatusCode::METHOD_NOT_ALLOWED, "POST to an asset");
+    assert!(
+        wrong_method
+            .header(header::CONTENT_TYPE)
+            .starts_with("text/html")
+    );
+}
+
+// 2. Signing in and out.
+
+#[tokio::test]
+async fn sign_in_checks_the_password_and_throttles_guessing() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+
+    let wrong = site
+        .post_raw(
+            None,
+            "/login",
+            &[("username", "alice"), ("password", "not the password")],
+            &[],
+        )
+        .await;
+    wrong.assert_status(StatusCode::UNAUTHORIZED, "a wrong password");
+    assert!(
+        wrong.body.contains("The username or password is not right"),
+        "{}",
+        wrong.body
+    );
+    assert!(wrong.headers.get(header::SET_COOKIE).is_none());
+    // The username stays in the form.
+    assert!(wrong.body.contains("value=\"alice\""), "{}", wrong.body);
+
+    let unknown = site
+        .post_raw(
+            None,
+            "/login",
+            &[("username", "nobody"), ("password", PASSWORD)],
+            &[],
+        )
+        .await;
+    unknown.assert_status(StatusCode::UNAUTHORIZED, "an unknown user");
+    assert!(
+        unknown
+            .body
+            .contains("The username or password is not right")
+    );
+    assert!(unknown.headers.get(header::SET_COOKIE).is_none());
+
+    // Four more failures for alice make five; the sixth attempt is refused even with the
+    // right password.
+    for _ in 0..4 {
+        let page = site
+            .post_raw(
+                None,
+                "/login",
+                &[("username", "alice"), ("password", "still wrong")],
+                &[],
+            )
+            .await;
+        page.assert_status(StatusCode::UNAUTHORIZED, "a failed sign-in");
+    }
+    let throttled = site.sign_in("alice", "/", &[]).await;
+    throttled.assert_status(StatusCode::TOO_MANY_REQUESTS, "the sixth attempt");
+    assert!(
+        throttled.body.contains("Too many failed sign-ins"),
+        "{}",
+        throttled.body
+    );
+    assert!(throttled.headers.get(header::SET_COOKIE).is_none());
+    // Another account is not affected (the name is matched case-insensitively).
+    let throttled_upper = site.sign_in("ALICE", "/", &[]).await;
+    throttled_upper.assert_status(StatusCode::TOO_MANY_REQUESTS, "the same account");
+
+    // Only local paths are followed after sign-in.
+    let local = site.sign_in("bob", "/incidents?status=active", &[]).await;
+    assert!(
+        local.is_redirect_to("/incidents?status=active"),
+        "{local:?}"
+    );
+    for foreign in [
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "evil",
+    ] {
+        let page = site.sign_in("bob", foreign, &[]).await;
+        assert!(page.is_redirect_to("/"), "{foreign}: {page:?}");
+    }
+
+    let cookie = local.header(header::SET_COOKIE);
+    assert!(cookie.starts_with("hereby_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    let behind_tls = site
+        .sign_in("bob", "/", &[("x-forwarded-proto", "https")])
+        .await;
+    assert!(
+        behind_tls.header(header::SET_COOKIE).contains("; Secure"),
+        "{behind_tls:?}"
+    );
+
+    // A form from another site cannot sign anyone in.
+    let cross = site
+        .sign_in(
+            "bob",
+            "/",
+            &[
+                ("origin", "http://evil.example"),
+                ("host", "hereby.example"),
+            ],
+        )
+        .await;
+    cross.assert_status(StatusCode::FORBIDDEN, "a cross-site sign-in");
+    assert!(cross.headers.get(header::SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let site = Site::new().await;
+    site.user("bob", InstallationRole::Responder).await;
+    let bob = site.login("bob").await;
+    let home = site.get(Some(&bob), "/").await;
+    home.assert_status(StatusCode::OK, "the dashboard");
+    assert!(home.body.contains("Sign out bob"), "{}", home.body);
+
+    // Without the CSRF token, signing out is refused and the session lives on.
+    let forged = site.post_raw(Some(&bob.cookie), "/logout", &[], &[]).await;
+    forged.assert_status(StatusCode::FORBIDDEN, "sign-out without CSRF");
+    site.get(Some(&bob), "/")
+        .await
+        .assert_status(StatusCode::OK, "still signed in");
+
+    let out = site.post(&bob, "/logout", &[]).await;
+    assert!(out.is_redirect_to("/login"), "{out:?}");
+    let cleared = out.header(header::SET_COOKIE);
+    assert!(
+        cleared.starts_with("hereby_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    let after = site.get(Some(&bob), "/").await;
+    assert!(after.is_redirect_to("/login?next=/"), "{after:?}");
+
+    // A form sent after the session ended leads back, after sign-in, to the page it was
+    // on, not to the form's address (which answers only POST).
+    let id = site
+        .declare("bob", "Disk full", Severity::Sev3, &[], None)
+        .await;
+    let stale = site
+        .post_raw(
+            Some(&bob.cookie),
+            &format!("/incidents/{id}/note"),
+            &[("_csrf", &bob.csrf), ("text", "hello")],
+            &[
+                ("host", "hereby.example"),
+                ("referer", &format!("http://hereby.example/incidents/{id}")),
+            ],
+        )
+        .await;
+    assert!(
+        stale.is_redirect_to(&format!("/login?next=/incidents/{id}")),
+        "{stale:?}"
+    );
+    for referer in ["http://evil.example/incidents/INC-1", "not a url"] {
+        let elsewhere = site
+            .post_raw(
+                Some(&bob.cookie),
+                &format!("/incidents/{id}/note"),
+                &[("_csrf", &bob.csrf), ("text", "hello")],
+                &[("host", "hereby.example"), ("referer", referer)],
+            )
+            .await;
+        assert!(elsewhere.is_redirect_to("/login?next=/"), "{elsewhere:?}");
+    }
+    assert_eq!(site.version(&id).await, 1);
+}
+
+// 3. CSRF.
+
+#[tokio::test]
+async fn forms_without_the_session_token_or_from_another_site_change_nothing() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let id = site
+        .declare("alice", "Disk full", Severity::Sev3, &[], None)
+        .await;
+    let version = site.version(&id).await;
+    let uri = format!("/incidents/{id}/note");
+
+    let missing = site
+        .post_raw(Some(&alice.cookie), &uri, &[("text", "hello")], &[])
+        .await;
+    missing.assert_status(StatusCode::FORBIDDEN, "no CSRF token");
+    assert!(
+        missing.body.contains("This form has expired"),
+        "{}",
+        missing.body
+    );
+    assert!(
+        missing
+            .header(header::CONTENT_TYPE)
+            .starts_with("text/html")
+    );
+
+    let wrong = site
+        .post_raw(
+            Some(&alice.cookie),
+            &uri,
+            &[("_csrf", &"0".repeat(64)), ("text", "hello")],
+            &[],
+        )
+        .await;
+    wrong.assert_status(StatusCode::FORBIDDEN, "a wrong CSRF token");
+
+    // The token of another session does not do either.
+    let other = site.login("alice").await;
+    assert_ne!(other.csrf, alice.csrf);
+    let stolen = site
+        .post_raw(
+            Some(&alice.cookie),
+            &uri,
+            &[("_csrf", &other.csrf), ("text", "hello")],
+            &[],
+        )
+        .await;
+    stolen.assert_status(StatusCode::FORBIDDEN, "another session's token");
+
+    let cross = site
+        .post_raw(
+            Some(&alice.cookie),
+            &uri,
+            &[("_csrf", &alice.csrf), ("text", "hello")],
+            &[
+                ("origin", "http://evil.example"),
+                ("host", "hereby.example"),
+            ],
+        )
+        .await;
+    cross.assert_status(StatusCode::FORBIDDEN, "a form from another site");
+    assert!(cross.body.contains("another site"), "{}", cross.body);
+
+    let declare = site
+        .post_raw(
+            Some(&alice.cookie),
+            "/incidents",
+            &[("title", "Forged")],
+            &[],
+        )
+        .await;
+    declare.assert_status(StatusCode::FORBIDDEN, "declaring without CSRF");
+
+    let (content_type, body) = multipart("wrong", "log.txt", "secret log");
+    let attach = site
+        .send(
+            Request::post(format!("/incidents/{id}/attachments"))
+                .header(header::COOKIE, &alice.cookie)
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    attach.assert_status(StatusCode::FORBIDDEN, "attaching without CSRF");
+
+    assert_eq!(site.version(&id).await, version, "nothing was recorded");
+    assert!(!site.exists(2).await, "nothing was declared");
+
+    // The same form from this site, with the token, works.
+    let same_site = site
+        .post_raw(
+            Some(&alice.cookie),
+            &uri,
+            &[("_csrf", &alice.csrf), ("text", "hello")],
+            &[
+                ("origin", "http://hereby.example"),
+                ("host", "hereby.example"),
+            ],
+        )
+        .await;
+    assert!(
+        same_site.is_redirect_to(&format!("/incidents/{id}")),
+        "{same_site:?}"
+    );
+    assert_eq!(site.version(&id).await, version + 1);
+}
+
+// 4. The dashboard.
+
+#[tokio::test]
+async fn the_dashboard_lists_active_incidents_most_severe_first_and_escapes_titles() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("vera", InstallationRole::Viewer).await;
+    let alice = site.login("alice").await;
+    let vera = site.login("vera").await;
+    let minor = site
+        .declare("alice", "Disk filling", Severity::Sev3, &["storage"], None)
+        .await;
+    let major = site
+        .declare(
+            "alice",
+            "Checkout down",
+            Severity::Sev1,
+            &["checkout"],
+            None,
+        )
+        .await;
+    let medium = site
+        .declare("alice", "Slow search", Severity::Sev2, &["search"], None)
+        .await;
+    let old = site
+        .declare("alice", "Old trouble", Severity::Sev1, &[], None)
+        .await;
+    site.execute("alice", &old, status_to(Status::Resolved, None))
+        .await;
+    let evil = site
+        .declare(
+            "alice",
+            "<script>alert(1)</script>",
+            Severity::Sev4,
+            &[],
+            None,
+        )
+        .await;
+
+    let page = site.get(Some(&alice), "/").await;
+    page.assert_status(StatusCode::OK, "the dashboard");
+    assert!(page.body.contains("a id=\"declare\""), "{}", page.body);
+    let active = page.section("active", "</table>");
+    assert_eq!(rows(active), 4, "{active}");
+    let at = |id: &str| {
+        active
+            .find(&format!("href=\"/incidents/{id}\""))
+            .unwrap_or_else(|| panic!("{id} missing in {active}"))
+    };
+    assert!(at(&major) < at(&medium), "{active}");
+    assert!(at(&medium) < at(&minor), "{active}");
+    assert!(at(&minor) < at(&evil), "{active}");
+    assert!(!links_to(active, &old), "{active}");
+    let ended = page.section("ended", "</table>");
+    assert!(links_to(ended, &old), "{ended}");
+    assert_eq!(rows(ended), 1);
+    assert!(page.body.contains("&lt;script&gt;alert(1)&lt;"));
+    assert!(!page.body.contains("<script>alert"), "{}", page.body);
+
+    // A viewer sees the incidents but no button to declare.
+    let viewer = site.get(Some(&vera), "/").await;
+    viewer.assert_status(StatusCode::OK, "the viewer's dashboard");
+    assert!(!viewer.body.contains("id=\"declare\""));
+    assert_eq!(rows(viewer.section("active", "</table>")), 4);
+
+    let sev1 = site.get(Some(&alice), "/?severity=SEV1").await;
+    let active = sev1.section("active", "</table>");
+    assert_eq!(rows(active), 1, "{active}");
+    assert!(links_to(active, &major));
+    assert!(links_to(sev1.section("ended", "</table>"), &old));
+    assert!(sev1.body.contains("<option selected>SEV1</option>"));
+
+    let checkout = site.get(Some(&alice), "/?service=checkout").await;
+    let active = checkout.section("active", "</table>");
+    assert_eq!(rows(active), 1, "{active}");
+    assert!(links_to(active, &major));
+    assert!(checkout.body.contains("id=\"ended-empty\""));
+
+    let nothing = site.get(Some(&alice), "/?service=nothing-here").await;
+    assert!(
+        nothing.body.contains("id=\"active-empty\""),
+        "{}",
+        nothing.body
+    );
+
+    let fragment = site.get(Some(&alice), "/fragments/dashboard").await;
+    fragment.assert_status(StatusCode::OK, "the dashboard's tables");
+    assert!(fragment.body.contains("table id=\"active\""));
+    assert!(fragment.body.contains("table id=\"ended\""));
+    assert!(!fragment.body.contains("<html"), "{}", fragment.body);
+    assert!(!fragment.body.contains("id=\"declare\""));
+    assert!(fragment.body.contains("&lt;script&gt;"));
+    assert!(!fragment.body.contains("<script>alert"));
+    let filtered = site
+        .get(Some(&alice), "/fragments/dashboard?severity=SEV2")
+        .await;
+    assert_eq!(rows(filtered.section("active", "</table>")), 1);
+
+    let bad = site.get(Some(&alice), "/?severity=SEV9").await;
+    bad.assert_status(StatusCode::BAD_REQUEST, "an unknown severity");
+
+    // The escaped title, on the list and the incident page too.
+    let list = site.get(Some(&alice), "/incidents").await;
+    assert!(list.body.contains("&lt;script&gt;alert(1)&lt;"));
+    assert!(!list.body.contains("<script>alert"));
+    let incident = site.get(Some(&alice), &format!("/incidents/{evil}")).await;
+    incident.assert_status(StatusCode::OK, "the incident page");
+    assert!(incident.body.contains("&lt;script&gt;alert(1)&lt;"));
+    assert!(
+        !incident.body.contains("<script>alert"),
+        "{}",
+        incident.body
+    );
+}
+
+// 5. Declaring.
+
+#[tokio::test]
+async fn a_responder_declares_through_the_form_and_becomes_commander() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("vera", InstallationRole::Viewer).await;
+    let alice = site.login("alice").await;
+    let vera = site.login("vera").await;
+
+    let form = site.get(Some(&alice), "/incidents/new").await;
+    form.assert_status(StatusCode::OK, "the declare form");
+    assert!(form.body.contains("form id=\"declare\""), "{}", form.body);
+
+    let refused = site.get(Some(&vera), "/incidents/new").await;
+    refused.assert_status(StatusCode::FORBIDDEN, "the declare form for a viewer");
+    assert!(
+        refused
+            .header(header::CONTENT_TYPE)
+            .starts_with("text/html")
+    );
+    assert!(refused.body.contains("id=\"error\""), "{}", refused.body);
+    let posted = site.post(&vera, "/incidents", &[("title", "Mine")]).await;
+    posted.assert_status(StatusCode::FORBIDDEN, "a viewer declaring");
+    assert!(!site.exists(1).await);
+
+    // A rejected form comes back with everything typed.
+    let empty = site
+        .post(
+            &alice,
+            "/incidents",
+            &[
+                ("title", "  "),
+                ("summary", "Payments <b>time out</b> since 14:00"),
+                ("severity", "SEV2"),
+                ("services", "payments, checkout"),
+                ("potential", "on"),
+            ],
+        )
+        .await;
+    empty.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "an empty title");
+    assert!(empty.text_of("error").contains("title"), "{}", empty.body);
+    assert!(
+        empty
+            .body
+            .contains(">Payments &lt;b&gt;time out&lt;&#x2f;b&gt; since 14:00</textarea>"),
+        "{}",
+        empty.body
+    );
+    assert!(empty.body.contains("value=\"payments, checkout\""));
+    assert!(empty.body.contains("<option selected>SEV2</option>"));
+    assert!(empty.body.contains("name=\"potential\" checked"));
+    let bad_service = site
+        .post(
+            &alice,
+            "/incidents",
+            &[("title", "Payments slow"), ("services", "Not A Slug")],
+        )
+        .await;
+    bad_service.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a bad service name");
+    assert!(bad_service.body.contains("value=\"Payments slow\""));
+
+    let declared = site
+        .post(
+            &alice,
+            "/incidents",
+            &[
+                ("title", "Payments time out"),
+                ("summary", "Since 14:00"),
+                ("severity", "SEV2"),
+                ("services", "payments, checkout"),
+            ],
+        )
+        .await;
+    assert!(declared.is_redirect_to("/incidents/INC-1"), "{declared:?}");
+
+    let page = site.get(Some(&alice), "/incidents/INC-1").await;
+    page.assert_status(StatusCode::OK, "the new incident");
+    let roles = page.section("roles", "</section>");
+    let commander = &roles[roles.find("id=\"role-incident_commander\"").unwrap()..];
+    let commander = &commander[..commander.find("</article>").unwrap()];
+    assert!(commander.contains("Incident Commander"), "{commander}");
+    assert!(
+        commander.contains("<span class=\"holders\">alice</span>"),
+        "{commander}"
+    );
+    assert!(commander.contains("This is you"), "{commander}");
+    assert!(
+        commander.contains("id=\"duties-incident_commander\""),
+        "{commander}"
+    );
+    assert!(commander.contains("Keep the incident state document open and current"));
+    assert_eq!(page.text_of("commander"), "alice");
+    assert_eq!(page.text_of("severity"), "SEV2");
+    assert_eq!(page.text_of("summary"), "Since 14:00");
+    let incident = site.incident("INC-1").await;
+    assert_eq!(incident.severity, Severity::Sev2);
+    assert_eq!(incident.visibility, Visibility::Internal);
+    assert_eq!(incident.services.len(), 2);
+    assert_eq!(incident.commander(), Some(&name("alice")));
+}
+
+// 6. The incident page and its forms.
+
+#[tokio::test]
+async fn every_form_of_the_incident_page_changes_the_incident() {
+    let site = Site::new().await;
+    for user in ["alice", "bob", "carol"] {
+        site.user(user, InstallationRole::Responder).await;
+    }
+    site.user("dave", InstallationRole::Viewer).await;
+    let alice = site.login("alice").await;
+    let bob = site.login("bob").await;
+    let carol = site.login("carol").await;
+    let id = site
+        .declare("alice", "Database down", Severity::Sev3, &[], None)
+        .await;
+
+    // Notes, in Markdown, with raw HTML shown as text.
+    site.act(&alice, &id, "note", &[("text", "Looks **bad**")])
+        .await;
+    site.act(
+        &alice,
+        &id,
+        "note",
+        &[("text", "<script>alert(1)</script>")],
+    )
+    .await;
+    let shown = site.show(&alice, &id).await;
+    assert!(
+        shown.body.contains("<strong>bad</strong>"),
+        "{}",
+        shown.body
+    );
+    assert!(shown.body.contains("&lt;script&gt;alert(1)&lt;"));
+    assert!(!shown.body.contains("<script>alert"), "{}", shown.body);
+
+    // A rejected form: the core's sentence, and what was typed is kept.
+    let ic_operates = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/operation"),
+            &[("target", "db-1"), ("action", "restarted it")],
+        )
+        .await;
+    ic_operates.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "the IC operating");
+    assert!(
+        ic_operates
+            .text_of("error")
+            .contains("the Incident Commander coordinates and does not perform operations"),
+        "{}",
+        ic_operates.body
+    );
+    assert!(ic_operates.body.contains("value=\"db-1\""));
+    assert!(ic_operates.body.contains("value=\"restarted it\""));
+    let long_note = format!("<b>keep</b> {}", "x".repeat(20_001));
+    let rejected_note = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/note"),
+            &[("text", &long_note)],
+        )
+        .await;
+    rejected_note.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a note too long");
+    assert!(rejected_note.text_of("error").contains("text"));
+    assert!(
+        rejected_note.body.contains(&format!(
+            ">&lt;b&gt;keep&lt;&#x2f;b&gt; {}</textarea>",
+            "x".repeat(20_001)
+        )),
+        "the note text is kept"
+    );
+    site.post(&alice, &format!("/incidents/{id}/frobnicate"), &[])
+        .await
+        .assert_status(StatusCode::NOT_FOUND, "an unknown action");
+    site.post(&alice, "/incidents/INC-99/note", &[("text", "hi")])
+        .await
+        .assert_status(StatusCode::NOT_FOUND, "an unknown incident");
+    site.post(&alice, "/incidents/bogus/note", &[("text", "hi")])
+        .await
+        .assert_status(StatusCode::NOT_FOUND, "a bogus incident id");
+    // A viewer may read but not act.
+    let dave = site.login("dave").await;
+    let read_only = site.show(&dave, &id).await;
+    assert!(!read_only.body.contains("id=\"note-form\""));
+    let dave_note = site
+        .post(&dave, &format!("/incidents/{id}/note"), &[("text", "hi")])
+        .await;
+    dave_note.assert_status(StatusCode::FORBIDDEN, "a viewer's note");
+
+    // Operations, with target and command as code.
+    site.act(
+        &bob,
+        &id,
+        "operation",
+        &[
+            ("target", "db-1"),
+            ("action", "restarted postgres"),
+            ("command", "systemctl restart postgresql"),
+        ],
+    )
+    .await;
+    let shown = site.show(&bob, &id).await;
+    assert!(
+        shown
+            .body
+            .contains("<code class=\"target\">db-1</code>: restarted postgres")
+    );
+    assert!(
+        shown
+            .body
+            .contains("<pre class=\"command\"><code>systemctl restart postgresql</code></pre>")
+    );
+
+    // Roles.
+    site.act(
+        &alice,
+        &id,
+        "assign",
+        &[("role", "scribe"), ("person", "carol")],
+    )
+    .await;
+    assert_eq!(
+        site.incident(&id).await.holders_of("scribe"),
+        &[name("carol")]
+    );
+    assert!(
+        site.show(&carol, &id)
+            .await
+            .section("role-scribe", "</article>")
+            .contains("This is you")
+    );
+    site.act(
+        &alice,
+        &id,
+        "unassign",
+        &[("role", "scribe"), ("person", "carol")],
+    )
+    .await;
+    assert!(site.incident(&id).await.holders_of("scribe").is_empty());
+
+    // Hand-offs: requested, cancelled, declined, accepted.
+    site.act(&alice, &id, "handoff", &[("to", "bob")]).await;
+    let for_bob = site.show(&bob, &id).await;
+    assert!(for_bob.body.contains("id=\"handoff-pending\""));
+    assert!(for_bob.body.contains("id=\"accept-handoff\""));
+    let for_carol = site.show(&carol, &id).await;
+    assert!(!for_carol.body.contains("id=\"handoff-pending\""));
+    assert!(!for_carol.body.contains("id=\"accept-handoff\""));
+    let for_alice = site.show(&alice, &id).await;
+    assert!(!for_alice.body.contains("id=\"accept-handoff\""));
+    assert!(for_alice.body.contains("id=\"cancel-handoff\""));
+    // Only the named person may accept.
+    let wrong_person = site
+        .post(&carol, &format!("/incidents/{id}/accept-handoff"), &[])
+        .await;
+    wrong_person.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "accepting for another");
+    site.act(&alice, &id, "cancel-handoff", &[]).await;
+    assert!(site.incident(&id).await.pending_handoff.is_none());
+    site.act(&alice, &id, "handoff", &[("to", "bob")]).await;
+    site.act(&bob, &id, "decline-handoff", &[("reason", "busy")])
+        .await;
+    let declined = site.incident(&id).await;
+    assert!(declined.pending_handoff.is_none());
+    assert_eq!(declined.commander(), Some(&name("alice")));
+    site.act(&alice, &id, "handoff", &[("to", "bob")]).await;
+    site.act(&bob, &id, "accept-handoff", &[]).await;
+    let accepted = site.incident(&id).await;
+    assert_eq!(accepted.commander(), Some(&name("bob")));
+    assert!(accepted.pending_handoff.is_none());
+    assert_eq!(site.show(&bob, &id).await.text_of("commander"), "bob");
+
+    // Severity, status, impact.
+    site.act(
+        &bob,
+        &id,
+        "severity",
+        &[
+            ("severity", "SEV1"),
+            ("reason", "all regions"),
+            ("potential", "on"),
+        ],
+    )
+    .await;
+    let changed = site.incident(&id).await;
+    assert_eq!(changed.severity, Severity::Sev1);
+    assert!(changed.potential);
+    site.act(&bob, &id, "status", &[("status", "identified")])
+        .await;
+    assert_eq!(site.incident(&id).await.status, Status::Identified);
+    site.act(
+        &bob,
+        &id,
+        "impact",
+        &[
+            ("start", "2024-05-01T10:00:00"),
+            ("end", "2024-05-01T11:30"),
+        ],
+    )
+    .await;
+    let impact = site.incident(&id).await.impact;
+    assert_eq!(
+        impact.start,
+        Some("2024-05-01T10:00:00Z".parse::<Timestamp>().unwrap())
+    );
+    assert_eq!(
+        impact.end,
+        Some("2024-05-01T11:30:00Z".parse::<Timestamp>().unwrap())
+    );
+    assert!(
+        site.show(&bob, &id)
+            .await
+            .text_of("impact")
+            .contains("2024-05-01 10:00:00 UTC")
+    );
+    let backwards = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/impact"),
+            &[("start", "2024-05-01T12:00"), ("end", "2024-05-01T11:00")],
+        )
+        .await;
+    backwards.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "an end before the start");
+    assert!(backwards.text_of("error").contains("before impact start"));
+
+    // Links.
+    site.act(
+        &bob,
+        &id,
+        "link",
+        &[
+            ("kind", "ticket"),
+            ("url", "https://tracker.example/T-1"),
+            ("title", "Ticket T-1"),
+        ],
+    )
+    .await;
+    let links = site.show(&bob, &id).await;
+    let links = unescape(links.section("links", "</section>"));
+    assert!(
+        links.contains("href=\"https://tracker.example/T-1\" rel=\"noopener noreferrer nofollow\">Ticket T-1</a>"),
+        "{links}"
+    );
+
+    // Action items through their whole life.
+    site.act(
+        &bob,
+        &id,
+        "action-item",
+        &[
+            ("text", "Alert on replication lag"),
+            ("owner", "carol"),
+            ("kind", "follow_up"),
+        ],
+    )
+    .await;
+    let state_of = |incident: &Incident| incident.action_items[&1].state.as_str();
+    assert_eq!(state_of(&site.incident(&id).await), "open");
+    assert!(
+        site.show(&bob, &id)
+            .await
+            .section("item-1", "</li>")
+            .contains("Alert on replication lag")
+    );
+    site.act(
+        &bob,
+        &id,
+        "action-item-update",
+        &[
+            ("item", "1"),
+            ("due", "2030-01-31"),
+            ("owner", "role:scribe"),
+        ],
+    )
+    .await;
+    let updated = site.incident(&id).await;
+    assert_eq!(
+        updated.action_items[&1].due.unwrap().to_string(),
+        "2030-01-31"
+    );
+    assert_eq!(updated.action_items[&1].owner.to_string(), "role:scribe");
+    site.act(&bob, &id, "action-item-done", &[("item", "1")])
+        .await;
+    assert_eq!(state_of(&site.incident(&id).await), "done");
+    let twice = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/action-item-done"),
+            &[("item", "1")],
+        )
+        .await;
+    twice.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "done twice");
+    site.act(&bob, &id, "action-item-reopen", &[("item", "1")])
+        .await;
+    assert_eq!(state_of(&site.incident(&id).await), "open");
+    site.act(
+        &bob,
+        &id,
+        "action-item-wont-fix",
+        &[
+            ("item", "1"),
+            ("reason", "replaced by a new alerting stack"),
+        ],
+    )
+    .await;
+    let wont = site.incident(&id).await;
+    assert_eq!(state_of(&wont), "wont_fix");
+    let bad_item = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/action-item-done"),
+            &[("item", "one")],
+        )
+        .await;
+    bad_item.assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an item that is no number",
+    );
+
+    // Members.
+    site.act(&bob, &id, "member-add", &[("person", "dave")])
+        .await;
+    assert!(site.incident(&id).await.members.contains(&name("dave")));
+    site.act(&bob, &id, "member-remove", &[("person", "dave")])
+        .await;
+    assert!(!site.incident(&id).await.members.contains(&name("dave")));
+
+    // Resolving; resolving again is refused with the core's sentence.
+    site.act(&bob, &id, "resolve", &[("reason", "failover done")])
+        .await;
+    assert_eq!(site.incident(&id).await.status, Status::Resolved);
+    let version = site.version(&id).await;
+    let again = site
+        .post(&bob, &format!("/incidents/{id}/resolve"), &[])
+        .await;
+    again.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "resolving twice");
+    assert_eq!(again.text_of("error"), "the incident is already resolved");
+    assert_eq!(site.version(&id).await, version);
+    assert!(!again.body.contains("id=\"resolve-form\""));
+
+    // Calling off needs a reason; then it works, on another incident.
+    let other = site
+        .declare("alice", "False alarm", Severity::Sev4, &[], None)
+        .await;
+    let no_reason = site
+        .post(&alice, &format!("/incidents/{other}/call-off"), &[])
+        .await;
+    no_reason.assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "calling off without reason",
+    );
+    assert!(
+        no_reason.text_of("error").contains("reason"),
+        "{}",
+        no_reason.body
+    );
+    site.act(&alice, &other, "call-off", &[("reason", "a test alert")])
+        .await;
+    assert_eq!(site.incident(&other).await.status, Status::CalledOff);
+    let third = site
+        .declare("alice", "Team issue", Severity::Sev4, &[], None)
+        .await;
+    site.act(
+        &alice,
+        &third,
+        "hand-back",
+        &[("reason", "ordinary support")],
+    )
+    .await;
+    assert_eq!(site.incident(&third).await.status, Status::HandedBack);
+
+    // Every entry is on the timeline.
+    let timeline = site.show(&bob, &id).await;
+    assert!(timeline.body.contains("took over command from alice"));
+    assert!(timeline.body.contains("declined to take over command"));
+    assert!(timeline.body.contains("withdrew the hand-off to bob"));
+    assert!(timeline.body.contains("action item #1 will not be done"));
+    assert!(
+        timeline
+            .body
+            .contains("added <strong>dave</strong> as a member")
+    );
+}
+
+#[tokio::test]
+async fn a_file_is_attached_and_downloaded() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let id = site
+        .declare("alice", "Database down", Severity::Sev3, &[], None)
+        .await;
+    let content = "2024-05-01 ERROR connection refused\n";
+    let (content_type, body) = multipart(&alice.csrf, "db.log", content);
+    let attached = site
+        .send(
+            Request::post(format!("/incidents/{id}/attachments"))
+                .header(header::COOKIE, &alice.cookie)
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        attached.is_redirect_to(&format!("/incidents/{id}")),
+        "{attached:?}"
+    );
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(content.as_bytes()))
+    };
+    let page = site.get(Some(&alice), &format!("/incidents/{id}")).await;
+    let href = format!("/incidents/{id}/attachments/{sha}");
+    assert!(
+        page.body.contains(&format!("href=\"{href}\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(">db.log</a>"));
+
+    let download = site.get(Some(&alice), &href).await;
+    download.assert_status(StatusCode::OK, "the download");
+    assert_eq!(download.body, content);
+    assert!(
+        download
+            .header(header::CONTENT_TYPE)
+            .starts_with("text/plain")
+    );
+    assert!(
+        download
+            .header(header::CONTENT_DISPOSITION)
+            .contains("db.log")
+    );
+    site.get(
+        Some(&alice),
+        &format!("/incidents/{id}/attachments/{}", "0".repeat(64)),
+    )
+    .await
+    .assert_status(StatusCode::NOT_FOUND, "an unknown attachment");
+    let anonymous = site.get(None, &href).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+
+    // A form without a file is refused on the page.
+    let (content_type, body) = multipart(&alice.csrf, "", "");
+    let empty = site
+        .send(
+            Request::post(format!("/incidents/{id}/attachments"))
+                .header(header::COOKIE, &alice.cookie)
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    empty.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "no file chosen");
+    assert!(empty.text_of("error").contains("choose a file"));
+}
+
+// 7. Visibility of restricted incidents.
+
+#[tokio::test]
+async fn a_restricted_incident_does_not_exist_for_non_members() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+    site.user("root", InstallationRole::Admin).await;
+    let alice = site.login("alice").await;
+    let bob = site.login("bob").await;
+    let root = site.login("root").await;
+    let declared = site
+        .post(
+            &alice,
+            "/incidents",
+            &[
+                ("title", "Leaked checkout credentials"),
+                ("restricted", "on"),
+            ],
+        )
+        .await;
+    assert!(declared.is_redirect_to("/incidents/INC-1"), "{declared:?}");
+    let id = "INC-1";
+    assert_eq!(site.incident(id).await.visibility, Visibility::Restricted);
+    let (content_type, body) = multipart(&alice.csrf, "evidence.txt", "evidence");
+    let attached = site
+        .send(
+            Request::post(format!("/incidents/{id}/attachments"))
+                .header(header::COOKIE, &alice.cookie)
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert!(attached.is_redirect_to("/incidents/INC-1"), "{attached:?}");
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(b"evidence"))
+    };
+    let version = site.version(id).await;
+
+    for uri in [
+        format!("/incidents/{id}"),
+        format!("/incidents/{id}/state"),
+        format!("/incidents/{id}/timeline?before=2"),
+        format!("/incidents/{id}/live"),
+        format!("/incidents/{id}/attachments/{sha}"),
+    ] {
+        let page = site.get(Some(&bob), &uri).await;
+        page.assert_status(StatusCode::NOT_FOUND, &uri);
+        assert!(page.body.contains("There is nothing here"), "{uri}");
+        assert!(!page.body.contains("Leaked"), "{uri}");
+    }
+    let actions: &[(&str, &[(&str, &str)])] = &[
+        ("note", &[("text", "hi")]),
+        ("operation", &[("target", "x"), ("action", "y")]),
+        ("assign", &[("role", "scribe"), ("person", "bob")]),
+        ("unassign", &[("role", "scribe"), ("person", "bob")]),
+        ("handoff", &[("to", "bob")]),
+        ("accept-handoff", &[]),
+        ("decline-handoff", &[]),
+        ("cancel-handoff", &[]),
+        ("severity", &[("severity", "SEV1"), ("reason", "x")]),
+        ("status", &[("status", "identified")]),
+        ("resolve", &[]),
+        ("call-off", &[("reason", "x")]),
+        ("hand-back", &[("reason", "x")]),
+        ("impact", &[("start", "2024-01-01T00:00")]),
+        ("link", &[("kind", "doc"), ("url", "https://example.com")]),
+        ("action-item", &[("text", "x"), ("owner", "bob")]),
+        ("action-item-done", &[("item", "1")]),
+        ("action-item-wont-fix", &[("item", "1"), ("reason", "x")]),
+        ("action-item-reopen", &[("item", "1")]),
+        ("action-item-update", &[("item", "1"), ("owner", "bob")]),
+        ("member-add", &[("person", "bob")]),
+        ("member-remove", &[("person", "alice")]),
+        ("frobnicate", &[]),
+    ];
+    for (action, fields) in actions {
+        let uri = format!("/incidents/{id}/{action}");
+        for fields in [*fields, &[]] {
+            let page = site.post(&bob, &uri, fields).await;
+            page.assert_status(StatusCode::NOT_FOUND, &format!("{uri} {fields:?}"));
+            assert!(!page.body.contains("Leaked"), "{uri}");
+        }
+    }
+    let (content_type, body) = multipart(&bob.csrf, "mine.txt", "mine");
+    let attach = site
+        .send(
+            Request::post(format!("/incidents/{id}/attachments"))
+                .header(header::COOKIE, &bob.cookie)
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    attach.assert_status(StatusCode::NOT_FOUND, "attaching to a restricted incident");
+    assert_eq!(site.version(id).await, version, "bob changed nothing");
+
+    for uri in [
+        "/",
+        "/fragments/dashboard",
+        "/incidents",
+        "/incidents?q=checkout",
+        "/incidents?q=leaked",
+    ] {
+        let page = site.get(Some(&bob), uri).await;
+        page.assert_status(StatusCode::OK, uri);
+        assert!(!links_to(&page.body, id), "{uri}: {}", page.body);
+        assert!(!page.body.contains("Leaked"), "{uri}");
+    }
+
+    // The dashboard's live stream does not mention it either: it signals the internal
+    // incident declared after it, and nothing before.
+    let internal = site
+        .declare("alice", "Internal one", Severity::Sev3, &[], None)
+        .await;
+    let response = site
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/live?after=0")
+                .header(header::COOKIE, &bob.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = read_events(response.into_body(), |seen| seen.contains(&internal)).await;
+    assert!(seen.contains(&format!("data: {internal}")), "{seen}");
+    assert!(!seen.contains(&format!("data: {id}\n")), "{seen}");
+
+    // The declarer and an admin see it.
+    for who in [&alice, &root] {
+        let page = site.get(Some(who), &format!("/incidents/{id}")).await;
+        page.assert_status(StatusCode::OK, "a member or admin");
+        assert!(page.body.contains("Leaked checkout credentials"));
+        assert_eq!(page.text_of("visibility"), "restricted");
+        assert!(links_to(&site.get(Some(who), "/").await.body, id));
+        assert!(links_to(
+            &site.get(Some(who), "/incidents?q=LEAKED").await.body,
+            id
+        ));
+    }
+    let admin_download = site
+        .get(Some(&root), &format!("/incidents/{id}/attachments/{sha}"))
+        .await;
+    admin_download.assert_status(StatusCode::OK, "the admin's download");
+
+    // Once added as a member, bob sees it too.
+    site.act(&alice, id, "member-add", &[("person", "bob")])
+        .await;
+    site.get(Some(&bob), &format!("/incidents/{id}"))
+        .await
+        .assert_status(StatusCode::OK, "a member");
+    site.get(Some(&bob), &format!("/incidents/{id}/state"))
+        .await
+        .assert_status(StatusCode::OK, "a member's state fragment");
+    site.get(Some(&bob), &format!("/incidents/{id}/attachments/{sha}"))
+        .await
+        .assert_status(StatusCode::OK, "a member's download");
+    assert!(links_to(&site.get(Some(&bob), "/").await.body, id));
+    assert!(links_to(
+        &site.get(Some(&bob), "/incidents?q=checkout").await.body,
+        id
+    ));
+    site.act(&bob, id, "note", &[("text", "on it")]).await;
+}
+
+// 8. The list and search.
+
+#[tokio::test]
+async fn the_incident_list_searches_filters_and_pages() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    for n in 1..=30u32 {
+        let (title, summary, severity, services): (String, Option<&str>, Severity, &[&str]) =
+            match n {
+                5 => (
+                    "Checkout failing".into(),
+                    None,
+                    Severity::Sev1,
+                    &["checkout"],
+                ),
+                7 => (
+                    "Payments slow".into(),
+                    Some("Affects the CHECKOUT page"),
+                    Severity::Sev2,
+                    &["payments"],
+                ),
+                _ => (format!("Thing {n}"), None, Severity::Sev3, &[]),
+            };
+        site.declare("alice", &title, severity, services, summary)
+            .await;
+    }
+    site.execute("alice", "INC-3", status_to(Status::Resolved, None))
+        .await;
+    site.execute("alice", "INC-7", status_to(Status::Monitoring, None))
+        .await;
+
+    let search = site.get(Some(&alice), "/incidents?q=checkout").await;
+    search.assert_status(StatusCode::OK, "a search");
+    let results = search.section("results", "</table>");
+    assert_eq!(rows(results), 2, "{results}");
+    assert!(links_to(results, "INC-5") && links_to(results, "INC-7"));
+    assert!(
+        search
+            .body
+            .contains("type=\"search\" name=\"q\" value=\"checkout\"")
+    );
+    let upper = site.get(Some(&alice), "/incidents?q=CheckOut").await;
+    assert_eq!(rows(&upper.body), 2);
+    let none = site
+        .get(Some(&alice), "/incidents?q=nothing+like+this")
+        .await;
+    assert_eq!(rows(&none.body), 0);
+    assert!(none.body.contains("id=\"results-empty\""));
+
+    let resolved = site.get(Some(&alice), "/incidents?status=resolved").await;
+    assert_eq!(rows(&resolved.body), 1);
+    assert!(links_to(&resolved.body, "INC-3"));
+    let monitoring = site.get(Some(&alice), "/incidents?status=monitoring").await;
+    assert_eq!(rows(&monitoring.body), 1);
+    assert!(links_to(&monitoring.body, "INC-7"));
+    let active = site.get(Some(&alice), "/incidents?status=active").await;
+    assert_eq!(rows(&active.body), 25, "29 active, a page of them");
+    let sev1 = site.get(Some(&alice), "/incidents?severity=SEV1").await;
+    assert_eq!(rows(&sev1.body), 1);
+    assert!(links_to(&sev1.body, "INC-5"));
+    let payments = site.get(Some(&alice), "/incidents?service=payments").await;
+    assert_eq!(rows(&payments.body), 1);
+    assert!(links_to(&payments.body, "INC-7"));
+    let combined = site
+        .get(Some(&alice), "/incidents?q=checkout&severity=SEV2")
+        .await;
+    assert_eq!(rows(&combined.body), 1);
+    assert!(links_to(&combined.body, "INC-7"));
+
+    // Pages of 25, newest first.
+    let first = site.get(Some(&alice), "/incidents").await;
+    let results = first.section("results", "</table>");
+    assert_eq!(rows(results), 25);
+    assert!(results.find("INC-30").unwrap() < results.find("INC-29").unwrap());
+    assert!(links_to(results, "INC-6") && !links_to(results, "INC-5"));
+    let next = unescape(first.section("next-page", "</a>"));
+    assert!(next.contains("href=\"/incidents?before=6\""), "{next}");
+    let second = site.get(Some(&alice), "/incidents?before=6").await;
+    second.assert_status(StatusCode::OK, "the second page");
+    assert_eq!(rows(&second.body), 5);
+    assert!(links_to(&second.body, "INC-5") && links_to(&second.body, "INC-1"));
+    assert!(!second.body.contains("id=\"next-page\""));
+    assert!(second.body.contains("<a href=\"/incidents\">Newest</a>"));
+    // Filters carry over to the next page.
+    let sev3 = site
+        .get(Some(&alice), "/incidents?severity=SEV3&q=thing")
+        .await;
+    assert_eq!(rows(&sev3.body), 25);
+    let link = unescape(sev3.section("next-page", "</a>"));
+    let start = link.find("href=\"").unwrap() + 6;
+    let href = &link[start..start + link[start..].find('"').unwrap()];
+    assert!(
+        href.contains("severity=SEV3") && href.contains("q=thing"),
+        "{href}"
+    );
+    let rest = site.get(Some(&alice), href).await;
+    rest.assert_status(StatusCode::OK, "the next filtered page");
+    assert_eq!(rows(&rest.body), 3, "28 things, 25 on the first page");
+
+    for bad in [
+        "/incidents?severity=SEV9",
+        "/incidents?status=sleeping",
+        "/incidents?service=Not%20A%20Slug",
+        "/incidents?before=soon",
+    ] {
+        let page = site.get(Some(&alice), bad).await;
+        page.assert_status(StatusCode::BAD_REQUEST, bad);
+        assert!(page.header(header::CONTENT_TYPE).starts_with("text/html"));
+        assert!(page.body.contains("id=\"error\""), "{bad}");
+    }
+    let sev9 = site.get(Some(&alice), "/incidents?severity=SEV9").await;
+    assert!(sev9.text_of("error").contains("SEV9"), "{}", sev9.body);
+}
+
+// 9. Timeline paging.
+
+#[tokio::test]
+async fn a_long_timeline_shows_the_newest_entries_and_loads_older_ones() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let id = site
+        .declare("alice", "Long one", Severity::Sev3, &[], None)
+        .await;
+    for n in 2..=120 {
+        site.execute(
+            "alice",
+            &id,
+            Command::AddNote {
+                text: Text::parse(&format!("note number {n}")).unwrap(),
+            },
+        )
+        .await;
+    }
+    assert_eq!(site.version(&id).await, 120);
+
+    let page = site.get(Some(&alice), &format!("/incidents/{id}")).await;
+    page.assert_status(StatusCode::OK, "the incident page");
+    assert_eq!(page.body.matches("class=\"entry ").count(), 50);
+    assert!(page.body.contains("id=\"entry-120\"") && page.body.contains("id=\"entry-71\""));
+    assert!(!page.body.contains("id=\"entry-70\""));
+    assert!(
+        page.body.find("note number 120").unwrap() < page.body.find("note number 71").unwrap(),
+        "newest first"
+    );
+    let older = page.section("older", "</a>");
+    assert!(
+        older.contains(&format!("href=\"/incidents/{id}/timeline?before=71\"")),
+        "{older}"
+    );
+
+    let uri = format!("/incidents/{id}/timeline?before=71");
+    let fragment = site
+        .get_with(Some(&alice), &uri, &[("hx-request", "true")])
+        .await;
+    fragment.assert_status(StatusCode::OK, "older entries for htmx");
+    assert!(!fragment.body.contains("<html"), "{}", fragment.body);
+    assert_eq!(fragment.body.matches("class=\"entry ").count(), 50);
+    assert!(fragment.body.contains("id=\"entry-70\"") && fragment.body.contains("id=\"entry-21\""));
+    assert!(!fragment.body.contains("id=\"entry-71\""));
+    assert!(fragment.body.contains("hx-swap-oob=\"true\""));
+    assert!(fragment.body.contains("timeline?before=21"));
+
+    let whole = site.get(Some(&alice), &uri).await;
+    whole.assert_status(StatusCode::OK, "older entries as a page");
+    assert!(whole.body.contains("<html"));
+    assert_eq!(whole.body.matches("class=\"entry ").count(), 50);
+    assert!(whole.section("older", "</a>").contains("before=21"));
+
+    let last = site
+        .get_with(
+            Some(&alice),
+            &format!("/incidents/{id}/timeline?before=21"),
+            &[("hx-request", "true")],
+        )
+        .await;
+    assert_eq!(last.body.matches("class=\"entry ").count(), 20);
+    assert!(last.body.contains("id=\"entry-1\""));
+    assert!(
+        last.body
+            .contains("<span id=\"older\" hx-swap-oob=\"true\"></span>")
+    );
+    let beyond = site
+        .get(
+            Some(&alice),
+            &format!("/incidents/{id}/timeline?before=1000"),
+        )
+        .await;
+    assert!(beyond.body.contains("id=\"entry-120\""));
+    site.get(Some(&alice), &format!("/incidents/{id}/timeline"))
+        .await
+        .assert_status(StatusCode::BAD_REQUEST, "no `before`");
+
+    // The state fragment is what the live page refreshes.
+    let state = site
+        .get(Some(&alice), &format!("/incidents/{id}/state"))
+        .await;
+    state.assert_status(StatusCode::OK, "the state fragment");
+    assert!(
+        state.body.starts_with("<div id=\"state\""),
+        "{}",
+        state.body
+    );
+    assert!(!state.body.contains("<html"));
+}
+
+/// The links of a long incident are listed once each, however the page's cache came to
+/// know them: read by type before the newest entries (a cold cache, or one far behind), or
+/// one event at a time while catching up.
+#[tokio::test]
+async fn links_of_a_long_timeline_are_all_listed_once() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let id = site
+        .declare("alice", "Linked one", Severity::Sev3, &[], None)
+        .await;
+    let link = |n: u32| Command::AddLink {
+        kind: hereby_core::types::LinkKind::Ticket,
+        url: hereby_core::types::Url::parse(&format!("https://tickets.example.com/T{n}")).unwrap(),
+        title: None,
+    };
+    let notes = |count: u32| {
+        let site = &site;
+        let id = &id;
+        async move {
+            for n in 0..count {
+                site.execute(
+                    "alice",
+                    id,
+                    Command::AddNote {
+                        text: Text::parse(&format!("note {n}")).unwrap(),
+                    },
+                )
+                .await;
+            }
+        }
+    };
+    let listed = |page: &Page, expected: &[u32]| {
+        let section = unescape(page.section("links", "</section>"));
+        for n in 1..=4 {
+            let found = section
+                .matches(&format!("https://tickets.example.com/T{n}\""))
+                .count();
+            let wanted = usize::from(expected.contains(&n));
+            assert_eq!(found, wanted, "T{n} listed {found} times:\n{section}");
+        }
+    };
+    site.execute("alice", &id, link(1)).await;
+    notes(100).await;
+    site.execute("alice", &id, link(2)).await;
+    let page = site.get(Some(&alice), &format!("/incidents/{id}")).await;
+    listed(&page, &[1, 2]);
+    // Far behind: the view starts over.
+    site.execute("alice", &id, link(3)).await;
+    notes(1_100).await;
+    listed(
+        &site.get(Some(&alice), &format!("/incidents/{id}")).await,
+        &[1, 2, 3],
+    );
+    // A little behind: the view catches up.
+    site.execute("alice", &id, link(4)).await;
+    listed(
+        &site.get(Some(&alice), &format!("/incidents/{id}")).await,
+        &[1, 2, 3, 4],
+    );
+}
+
+/// Stakeholder updates from the incident page: posted to an audience, shown in the timeline
+/// with their Markdown, counted as the last update (so the next one is due one interval
+/// later); a public update needs a public incident, which the visibility form makes it.
+#[tokio::test]
+async fn updates_are_posted_and_public_ones_need_a_public_incident() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let id = site
+        .declare("alice", "Checkout slow", Severity::Sev2, &[], None)
+        .await;
+    let page = site.show(&alice, &id).await;
+    assert!(
+        page.text_of("next-update").contains("none yet"),
+        "{}",
+        page.text_of("next-update")
+    );
+    assert!(page.text_of("next-update").contains("next due"));
+
+    site.act(
+        &alice,
+        &id,
+        "update",
+        &[("audience", "customers"), ("body", "We are **on it**.")],
+    )
+    .await;
+    assert!(site.incident(&id).await.last_update_at.is_some());
+    let page = site.show(&alice, &id).await;
+    assert!(page.body.contains("update to customers"), "{}", page.body);
+    assert!(page.body.contains("We are <strong>on it</strong>."));
+    assert!(page.text_of("next-update").contains("last just now"));
+
+    let version = site.version(&id).await;
+    let refused = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/update"),
+            &[
+                ("audience", "customers"),
+                ("body", "Public words"),
+                ("public", "on"),
+            ],
+        )
+        .await;
+    refused.assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a public update on an internal incident",
+    );
+    assert!(refused.text_of("error").contains("make it public first"));
+    assert!(
+        refused.body.contains("Public words"),
+        "the typed update is kept"
+    );
+    assert_eq!(site.version(&id).await, version);
+
+    site.act(
+        &alice,
+        &id,
+        "visibility",
+        &[("visibility", "public"), ("reason", "customers see it")],
+    )
+    .await;
+    site.act(
+        &alice,
+        &id,
+        "update",
+        &[
+            ("audience", "customers"),
+            ("body", "Public words"),
+            ("public", "on"),
+        ],
+    )
+    .await;
+    let page = site.show(&alice, &id).await;
+    assert!(page.body.contains("update to customers, public"));
+    assert!(page.text_of("visibility").contains("public"));
+    let bad = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/update"),
+            &[("audience", "everyone"), ("body", "x")],
+        )
+        .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "an unknown audience");
+}
+
+// 10. The Users page.
+
+#[tokio::test]
+async fn admins_manage_users_setup_links_and_tokens() {
+    let site = Site::new().await;
+    site.user("root", InstallationRole::Admin).await;
+    site.user("alice", InstallationRole::Responder).await;
+    let root = site.login("root").await;
+    let alice = site.login("alice").await;
+
+    let page = site.get(Some(&root), "/users").await;
+    page.assert_status(StatusCode::OK, "the users page");
+    let table = page.section("users", "</table>");
+    assert!(table.contains("id=\"user-root\"") && table.contains("id=\"user-alice\""));
+    let refused = site.get(Some(&alice), "/users").await;
+    refused.assert_status(StatusCode::FORBIDDEN, "the users page for a responder");
+    assert!(!refused.body.contains("id=\"users\""));
+    let refused = site
+        .post(&alice, "/users", &[("name", "mallory"), ("role", "admin")])
+        .await;
+    refused.assert_status(StatusCode::FORBIDDEN, "a responder adding a user");
+    let refused = site
+        .post(&alice, "/users/alice", &[("op", "role"), ("role", "admin")])
+        .await;
+    refused.assert_status(StatusCode::FORBIDDEN, "a responder promoting themselves");
+    assert!(site.store.user(&name("mallory")).await.is_err());
+    assert_eq!(
+        site.store.user(&name("alice")).await.unwrap().role,
+        InstallationRole::Responder
+    );
+
+    // Adding a user shows their one-time setup link.
+    let added = site
+        .post(
+            &root,
+            "/users",
+            &[("name", "newbie"), ("role", "responder")],
+        )
+        .await;
+    added.assert_status(StatusCode::OK, "adding a user");
+    let link = unescape(added.text_of("secret"));
+    assert!(link.starts_with("http://localhost/setup/"), "{link}");
+    let setup = link.trim_start_matches("http://localhost").to_owned();
+    assert!(
+        added
+            .section("users", "</table>")
+            .contains("id=\"user-newbie\"")
+    );
+    let duplicate = site
+        .post(&root, "/users", &[("name", "newbie"), ("role", "viewer")])
+        .await;
+    duplicate.assert_status(StatusCode::CONFLICT, "adding a user twice");
+    assert!(duplicate.text_of("error").contains("already exists"));
+    assert!(
+        duplicate.body.contains("value=\"newbie\""),
+        "the form is kept"
+    );
+    let bad_name = site.post(&root, "/users", &[("name", "Not A Slug")]).await;
+    bad_name.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a bad user name");
+
+    let form = site.get(None, &setup).await;
+    form.assert_status(StatusCode::OK, "the setup form");
+    assert!(form.body.contains("form id=\"setup\""));
+    assert!(form.body.contains("Choose a password for newbie"));
+    let mismatch = site
+        .post_raw(
+            None,
+            &setup,
+            &[
+                ("password", "a long password"),
+                ("confirm", "a long passw0rd"),
+            ],
+            &[],
+        )
+        .await;
+    mismatch.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "different passwords");
+    assert!(mismatch.text_of("error").contains("not the same"));
+    let short = site
+        .post_raw(
+            None,
+            &setup,
+            &[("password", "short"), ("confirm", "short")],
+            &[],
+        )
+        .await;
+    short.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a short password");
+    assert!(short.text_of("error").contains("at least 10 characters"));
+    let good = site
+        .post_raw(
+            None,
+            &setup,
+            &[
+                ("password", "a long password"),
+                ("confirm", "a long password"),
+            ],
+            &[],
+        )
+        .await;
+    assert!(good.is_redirect_to("/"), "{good:?}");
+    let newbie = site.session_from(&good).await;
+    let home = site.get(Some(&newbie), "/").await;
+    assert!(home.body.contains("Sign out newbie"));
+    site.get(None, &setup)
+        .await
+        .assert_status(StatusCode::NOT_FOUND, "a used setup link");
+    site.post_raw(
+        None,
+        &setup,
+        &[
+            ("password", "another password"),
+            ("confirm", "another password"),
+        ],
+        &[],
+    )
+    .await
+    .assert_status(StatusCode::NOT_FOUND, "using a link twice");
+    site.get(None, "/setup/not-a-real-link")
+        .await
+        .assert_status(StatusCode::NOT_FOUND, "a made-up setup link");
+
+    // Changing the role takes effect on the next request.
+    site.post(&root, "/users/newbie", &[("op", "role"), ("role", "admin")])
+        .await
+        .assert_status(StatusCode::OK, "making newbie an admin");
+    assert_eq!(
+        site.store.user(&name("newbie")).await.unwrap().role,
+        InstallationRole::Admin
+    );
+    site.get(Some(&newbie), "/users")
+        .await
+        .assert_status(StatusCode::OK, "newbie as admin");
+    site.post(
+        &root,
+        "/users/newbie",
+        &[("op", "role"), ("role", "viewer")],
+    )
+    .await
+    .assert_status(StatusCode::OK, "making newbie a viewer");
+    site.get(Some(&newbie), "/users")
+        .await
+        .assert_status(StatusCode::FORBIDDEN, "newbie as viewer");
+
+    // Disabling ends the session and refuses sign-in; enabling allows it again.
+    let disabled = site
+        .post(&root, "/users/newbie", &[("op", "disable")])
+        .await;
+    disabled.assert_status(StatusCode::OK, "disabling newbie");
+    assert!(
+        disabled
+            .section("user-newbie", "</tr>")
+            .contains("disabled")
+    );
+    assert!(site.store.user(&name("newbie")).await.unwrap().disabled);
+    let gone = site.get(Some(&newbie), "/").await;
+    assert!(gone.is_redirect_to("/login?next=/"), "{gone:?}");
+    let login = site
+        .post_raw(
+            None,
+            "/login",
+            &[("username", "newbie"), ("password", "a long password")],
+            &[],
+        )
+        .await;
+    login.assert_status(StatusCode::UNAUTHORIZED, "a disabled user signing in");
+    let myself = site.post(&root, "/users/root", &[("op", "disable")]).await;
+    myself.assert_status(StatusCode::FORBIDDEN, "disabling yourself");
+    assert!(!site.store.user(&name("root")).await.unwrap().disabled);
+    site.post(&root, "/users/newbie", &[("op", "enable")])
+        .await
+        .assert_status(StatusCode::OK, "enabling newbie");
+    assert!(!site.store.user(&name("newbie")).await.unwrap().disabled);
+    let back = site
+        .post_raw(
+            None,
+            "/login",
+            &[("username", "newbie"), ("password", "a long password")],
+            &[],
+        )
+        .await;
+    assert!(back.is_redirect_to("/"), "{back:?}");
+
+    // A new setup link, and an API token that works.
+    let relinked = site
+        .post(&root, "/users/alice", &[("op", "setup-link")])
+        .await;
+    relinked.assert_status(StatusCode::OK, "a new setup link");
+    assert!(unescape(relinked.text_of("secret")).contains("/setup/"));
+    let issued = site
+        .post(
+            &root,
+            "/users/alice",
+            &[("op", "token"), ("label", "laptop")],
+        )
+        .await;
+    issued.assert_status(StatusCode::OK, "issuing a token");
+    assert!(issued.body.contains("laptop"));
+    let token = issued.text_of("secret").to_owned();
+    let me = site
+        .get_with(
+            None,
+            "/api/v1/me",
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await;
+    me.assert_status(StatusCode::OK, "the token on the API");
+    let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+    assert_eq!(me["name"], "alice", "{me}");
+
+    for (who, fields) in [
+        ("nobody", &[("op", "disable")][..]),
+        ("nobody", &[("op", "token")][..]),
+    ] {
+        let page = site.post(&root, &format!("/users/{who}"), fields).await;
+        page.assert_status(StatusCode::NOT_FOUND, &format!("{who} {fields:?}"));
+    }
+    site.post(&root, "/users/alice", &[("op", "explode")])
+        .await
+        .assert_status(StatusCode::BAD_REQUEST, "an unknown operation");
+}
+
+// 11. The live stream.
+
+/// Reads a Server-Sent Events body until `done` says enough, or a few seconds pass.
+async fn read_events(body: Body, done: impl Fn(&str) -> bool) -> String {
+    let mut stream = body.into_data_stream();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !done(&seen) {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => break,
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn the_live_stream_sends_rendered_entries_and_changes() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let id = site
+        .declare("alice", "Live one", Severity::Sev2, &[], None)
+        .await;
+    site.execute(
+        "alice",
+        &id,
+        Command::AddNote {
+            text: Text::parse("**first** note").unwrap(),
+        },
+    )
+    .await;
+
+    let response = site
+        .router
+        .clone()
+        .oneshot(
+            Request::get(format!("/incidents/{id}/live?after=0"))
+                .header(header::COOKIE, &alice.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let seen = read_events(response.into_body(), |seen| {
+        seen.contains("<strong>first</strong>") && seen.matches("event: changed").count() >= 2
+    })
+    .await;
+    assert!(seen.contains("event: entry"), "{seen}");
+    assert!(
+        seen.contains("data: <li class=\"entry incident_declared\""),
+        "{seen}"
+    );
+    assert!(seen.contains("<strong>first</strong>"), "{seen}");
+    assert!(seen.contains("event: changed"), "{seen}");
+    assert!(seen.find("event: entry").unwrap() < seen.find("event: changed").unwrap());
+
+    // The dashboard's stream says which incident changed.
+    let response = site
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/live?after=0")
+                .header(header::COOKIE, &alice.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = read_events(response.into_body(), |seen| seen.contains(&id)).await;
+    assert!(seen.contains("event: changed"), "{seen}");
+    assert!(seen.contains(&format!("data: {id}")), "{seen}");
+
+    // Anonymous: to sign-in, not a stream.
+    let anonymous = site
+        .get(None, &format!("/incidents/{id}/live?after=0"))
+        .await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    site.get(Some(&alice), "/incidents/INC-42/live")
+        .await
+        .assert_status(StatusCode::NOT_FOUND, "the stream of an unknown incident");
+}

@@ -1,0 +1,630 @@
+//! The web UI in a real browser: headless Chromium driven over WebDriver (chromedriver, through
+//! `fantoccini`) against a real `hereby serve`, one person per browser session.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's `chromium` and
+//! `chromium-driver`; `HEREBY_CHROMIUM` and `HEREBY_CHROMEDRIVER` override the paths). Without
+//! them each test prints that it was skipped and passes, unless `HEREBY_TEST_BROWSER=required`
+//! (as in CI), when it fails. Screenshots go to `target/browser-artifacts/`.
+
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::api::Server;
+
+/// How long a wait lasts before the test fails.
+const WAIT: Duration = Duration::from_secs(10);
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The first admin, as `Server::start` creates it with `hereby init --admin root`.
+const ADMIN: &str = "root";
+const ADMIN_PASSWORD: &str = "correct horse battery staple";
+const BOB_PASSWORD: &str = "bob's long enough password";
+
+const CHROME_ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1000",
+];
+
+/// A chromedriver of this test's own, on a free loopback port, in a process group of its own
+/// so that dropping it ends chromedriver and every browser it started.
+struct Browser {
+    chromedriver: Child,
+    port: u16,
+    chromium: PathBuf,
+    /// One profile directory per session, removed after the processes are gone.
+    profiles: std::sync::Mutex<Vec<tempfile::TempDir>>,
+}
+
+fn tool(variable: &str, default: &str) -> PathBuf {
+    std::env::var_os(variable).map_or_else(|| PathBuf::from(default), PathBuf::from)
+}
+
+impl Browser {
+    /// Starts chromedriver; `None` (after saying so on stderr) when the browser is not
+    /// installed and the browser tests are not required.
+    fn start() -> Option<Self> {
+        let chromedriver = tool("HEREBY_CHROMEDRIVER", "/usr/bin/chromedriver");
+        let chromium = tool("HEREBY_CHROMIUM", "/usr/bin/chromium");
+        if !chromedriver.is_file() || !chromium.is_file() {
+            let required = std::env::var("HEREBY_TEST_BROWSER").is_ok_and(|v| v == "required");
+            assert!(
+                !required,
+                "HEREBY_TEST_BROWSER=required but {} or {} is missing \
+                 (apt-get install chromium chromium-driver)",
+                chromium.display(),
+                chromedriver.display()
+            );
+            eprintln!(
+                "skipped: browser tests need chromium and chromedriver (apt-get install chromium chromium-driver)"
+            );
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(&chromedriver)
+            .args([format!("--port={port}"), "--log-level=WARNING".to_owned()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", chromedriver.display()));
+        let deadline = Instant::now() + WAIT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("chromedriver exited before listening on port {port}: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on port {port} within {WAIT:?}"
+            );
+            std::thread::sleep(POLL);
+        }
+        Some(Self {
+            chromedriver: child,
+            port,
+            chromium,
+            profiles: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A new browser session: a Chromium of its own with a fresh profile, so its own cookies.
+    async fn session(&self) -> Client {
+        let profile = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = CHROME_ARGS.iter().map(|&a| a.to_owned()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        self.profiles.lock().unwrap().push(profile);
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": self.chromium.to_str().unwrap(),
+                "args": args,
+            },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .unwrap_or_else(|error| panic!("cannot open a browser session: {error}"))
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // The whole process group: chromedriver and the browsers it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.chromedriver.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.chromedriver.kill();
+        let _ = self.chromedriver.wait();
+    }
+}
+
+/// `<workspace>/target` (or `$CARGO_TARGET_DIR`) `/browser-artifacts`, created.
+fn artifacts() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workspace = manifest
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| manifest.join("../.."));
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace.join(dir),
+        None => workspace.join("target"),
+    };
+    let dir = target.join("browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Saves what `client` shows as `target/browser-artifacts/<name>.png`.
+async fn screenshot(client: &Client, name: &str) -> PathBuf {
+    let png = client.screenshot().await.unwrap();
+    let path = artifacts().join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap();
+    path
+}
+
+/// The page's `<main>` (or its start), for failure messages.
+async fn page_snippet(client: &Client) -> String {
+    let url = client
+        .current_url()
+        .await
+        .map_or_else(|e| format!("(no URL: {e})"), |u| u.to_string());
+    let source = client.source().await.unwrap_or_default();
+    let start = source.find("<main").unwrap_or(0);
+    let snippet: String = source[start..].chars().take(4000).collect();
+    format!("page {url}:\n{snippet}")
+}
+
+/// A failure message: `what`, the page, and a screenshot named after the test.
+async fn failure(client: &Client, what: &str) -> String {
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("browser")
+        .replace("::", "-");
+    let shot = screenshot(client, &format!("failed-{name}")).await;
+    let page = page_snippet(client).await;
+    format!("{what} (screenshot {})\n{page}", shot.display())
+}
+
+/// Waits until an element matches `css` and returns the first.
+async fn wait_for(client: &Client, css: &str, timeout: Duration) -> Element {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            return element;
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "{}",
+                failure(
+                    client,
+                    &format!("no element matches `{css}` after {timeout:?}")
+                )
+                .await
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Waits until an element matching `css` has `text` in its rendered text and returns it.
+async fn wait_for_text(client: &Client, css: &str, text: &str, timeout: Duration) -> Element {
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    loop {
+        seen.clear();
+        // Elements can be swapped out between finding and reading them: that is "not yet".
+        for element in client.find_all(Locator::Css(css)).await.unwrap_or_default() {
+            if let Ok(found) = element.text().await {
+                if found.contains(text) {
+                    return element;
+                }
+                seen.push(found);
+            }
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "{}",
+                failure(
+                    client,
+                    &format!("no `{css}` contains {text:?} after {timeout:?}; they read {seen:?}"),
+                )
+                .await
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Waits until the page's path satisfies `wanted`; returns the path.
+async fn wait_for_path(client: &Client, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(url) = client.current_url().await
+            && wanted(url.path())
+        {
+            return url.path().to_owned();
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "{}",
+                failure(client, &format!("the page never got to {what}")).await
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Opens the closed `<details>` around `element`, as a person would, by clicking its summary.
+async fn reveal(element: &Element) {
+    if let Ok(summary) = element
+        .find(Locator::XPath("ancestor::details[not(@open)][1]/summary"))
+        .await
+    {
+        summary.click().await.unwrap();
+    }
+}
+
+/// Types `text` into the field matching `css`, replacing what it held.
+async fn fill(client: &Client, css: &str, text: &str) {
+    let field = wait_for(client, css, WAIT).await;
+    reveal(&field).await;
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    let element = wait_for(client, css, WAIT).await;
+    reveal(&element).await;
+    element.click().await.unwrap();
+}
+
+/// Clicks, then accepts a confirmation dialog if the click opened one.
+async fn click_and_confirm(client: &Client, css: &str) {
+    click(client, css).await;
+    let _ = client.accept_alert().await;
+}
+
+async fn script(client: &Client, js: &str) -> Value {
+    client.execute(js, vec![]).await.unwrap()
+}
+
+/// Signs in through `/login` and waits for the dashboard.
+async fn sign_in(client: &Client, base: &str, user: &str, password: &str) {
+    client.goto(&format!("{base}/login")).await.unwrap();
+    fill(client, "form#login input[name=username]", user).await;
+    fill(client, "form#login input[name=password]", password).await;
+    click(client, "form#login button[type=submit]").await;
+    wait_for_path(client, "the dashboard after signing in", |path| path == "/").await;
+    wait_for(client, "form#logout", WAIT).await;
+}
+
+/// Sets `user`'s password through the API, as the admin.
+fn set_password(server: &Server, user: &str, password: &str) {
+    let (status, body) = server.call(
+        "PUT",
+        &format!("/api/v1/users/{user}/password"),
+        Some(&server.admin),
+        Some(&json!({ "password": password }).to_string()),
+        &[],
+    );
+    assert!(
+        (200..300).contains(&status),
+        "setting {user}'s password: {status} {body}"
+    );
+}
+
+/// Declares an incident through the dashboard's button and the declare form; returns the
+/// incident page's path.
+async fn declare(client: &Client, title: &str) -> String {
+    click(client, "a#declare").await;
+    wait_for_path(client, "the declare form", |path| path == "/incidents/new").await;
+    fill(client, "form#declare input[name=title]", title).await;
+    let severity = wait_for(client, "form#declare select[name=severity]", WAIT).await;
+    let mut chosen = false;
+    for option in severity.find_all(Locator::Css("option")).await.unwrap() {
+        if option
+            .prop("value")
+            .await
+            .unwrap()
+            .is_some_and(|value| value.eq_ignore_ascii_case("SEV2"))
+        {
+            option.click().await.unwrap();
+            chosen = true;
+        }
+    }
+    assert!(chosen, "the severity select has no SEV2 option");
+    fill(client, "form#declare input[name=services]", "checkout").await;
+    fill(
+        client,
+        "form#declare textarea[name=summary]",
+        "Payments fail at the last step",
+    )
+    .await;
+    click(client, "form#declare button[type=submit]").await;
+    wait_for_path(client, "the new incident's page", |path| {
+        path.starts_with("/incidents/") && path != "/incidents/new" && path.len() > 11
+    })
+    .await
+}
+
+/// Waits until `#roles` shows `name` as the Incident Commander: the holders of
+/// `#role-incident_commander` are exactly `name` (or, should the page lack that element,
+/// `#roles` names the role and `name`, and no longer `previous`).
+async fn wait_for_commander(client: &Client, name: &str, previous: Option<&str>) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let shown = match client
+            .find(Locator::Css("#role-incident_commander .holders"))
+            .await
+        {
+            Ok(holders) => holders.text().await.is_ok_and(|text| text.trim() == name),
+            Err(_) => match client.find(Locator::Css("#roles")).await {
+                Ok(roles) => roles.text().await.is_ok_and(|text| {
+                    text.to_lowercase().contains("incident commander")
+                        && text.contains(name)
+                        && previous.is_none_or(|p| !text.contains(p))
+                }),
+                Err(_) => false,
+            },
+        };
+        if shown {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let what = format!("#roles never showed {name} as the Incident Commander");
+            panic!("{}", failure(client, &what).await);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Fails unless the page was never reloaded or navigated since `mark`.
+async fn assert_not_navigated(client: &Client, path: &str) {
+    let marker = script(
+        client,
+        "return window.__marker === undefined ? null : window.__marker;",
+    )
+    .await;
+    let now = client.current_url().await.unwrap();
+    if marker != json!(1) || now.path() != path {
+        let what = format!(
+            "the page reloaded or navigated (marker {marker}, now at {now}); \
+             the update should have come live"
+        );
+        panic!("{}", failure(client, &what).await);
+    }
+}
+
+async fn mark(client: &Client) {
+    script(client, "window.__marker = 1; return null;").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_harness_drives_chromium_and_reaches_the_server() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let server = Server::start("sqlite");
+    let client = browser.session().await;
+
+    client
+        .goto("data:text/html,<title>t</title><p id=hello>hello <b>there</b></p>")
+        .await
+        .unwrap();
+    wait_for_text(&client, "p#hello", "hello there", WAIT).await;
+    assert_eq!(script(&client, "return 6 * 7;").await, json!(42));
+    mark(&client).await;
+    assert_eq!(script(&client, "return window.__marker;").await, json!(1));
+    let size = script(&client, "return [window.innerWidth, window.innerHeight];").await;
+    assert_eq!(size[0], json!(1280), "{size}");
+
+    client
+        .goto(&format!("http://{}/healthz", server.address))
+        .await
+        .unwrap();
+    wait_for_text(&client, "body", r#""status":"ok""#, WAIT).await;
+    let shot = screenshot(&client, "harness").await;
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{}", shot.display());
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_runs_a_whole_incident() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let server = Server::start("sqlite");
+    let base = format!("http://{}", server.address);
+    server.user("bob", "responder");
+    set_password(&server, "bob", BOB_PASSWORD);
+
+    // The admin follows the one-time link `serve` printed, chooses a password and is signed
+    // in; the link is then used up.
+    let a = browser.session().await;
+    let link = server
+        .setup_link
+        .clone()
+        .expect("serve prints a setup link while nobody has a password");
+    a.goto(&link).await.unwrap();
+    fill(&a, "form#setup input[name=password]", ADMIN_PASSWORD).await;
+    fill(&a, "form#setup input[name=confirm]", ADMIN_PASSWORD).await;
+    click(&a, "form#setup button[type=submit]").await;
+    wait_for_path(&a, "the dashboard after choosing a password", |path| {
+        path == "/"
+    })
+    .await;
+    wait_for(&a, "form#logout", WAIT).await;
+    let again = browser.session().await;
+    again.goto(&link).await.unwrap();
+    wait_for_text(&again, "#error", "not valid", WAIT).await;
+
+    // The admin declares, and becomes Incident Commander with the role's checklist.
+    a.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&a, "a#declare", WAIT).await;
+    screenshot(&a, "dashboard").await;
+    let incident = declare(&a, "Checkout is failing").await;
+    wait_for_text(&a, "h1", "Checkout is failing", WAIT).await;
+    wait_for_commander(&a, ADMIN, None).await;
+    wait_for_text(
+        &a,
+        "#duties-incident_commander li",
+        "Keep the incident state document open and current",
+        WAIT,
+    )
+    .await;
+    let duties = a
+        .find_all(Locator::Css("#duties-incident_commander li"))
+        .await
+        .unwrap();
+    assert_eq!(duties.len(), 4, "the default catalogue's four IC duties");
+
+    // Bob finds it on his dashboard and opens it.
+    let b = browser.session().await;
+    sign_in(&b, &base, "bob", BOB_PASSWORD).await;
+    wait_for_text(&b, "table#active tr.incident", "Checkout is failing", WAIT).await;
+    click(
+        &b,
+        &format!("table#active tr.incident a[href$='{incident}']"),
+    )
+    .await;
+    wait_for_path(&b, "the incident page", |path| path == incident).await;
+    wait_for_text(&b, "h1", "Checkout is failing", WAIT).await;
+    mark(&b).await;
+
+    // A note from the admin appears on Bob's page without a reload, newest first.
+    fill(
+        &a,
+        "form#note-form textarea[name=text]",
+        "rolled back the canary",
+    )
+    .await;
+    click(&a, "form#note-form button[type=submit]").await;
+    wait_for_text(&a, "ol#timeline > li.entry", "rolled back the canary", WAIT).await;
+    wait_for_text(&b, "ol#timeline > li.entry", "rolled back the canary", WAIT).await;
+    let newest = b
+        .find(Locator::Css("ol#timeline > li.entry"))
+        .await
+        .unwrap();
+    assert!(
+        newest
+            .text()
+            .await
+            .unwrap()
+            .contains("rolled back the canary"),
+        "the newest entry comes first"
+    );
+    assert_not_navigated(&b, &incident).await;
+
+    // The admin hands command to Bob, who sees the request live and accepts it.
+    fill(&a, "form#handoff-form input[name=to]", "bob").await;
+    click(&a, "form#handoff-form button[type=submit]").await;
+    wait_for(&b, "#handoff-pending button#accept-handoff", WAIT).await;
+    wait_for(&b, "#handoff-pending button#decline-handoff", WAIT).await;
+    assert_not_navigated(&b, &incident).await;
+    click(&b, "#handoff-pending button#accept-handoff").await;
+    wait_for_commander(&b, "bob", Some(ADMIN)).await;
+    mark(&a).await;
+    wait_for_commander(&a, "bob", Some(ADMIN)).await;
+    assert_not_navigated(&a, &incident).await;
+
+    // Bob resolves; both pages say so.
+    wait_for(&b, "form#resolve-form", WAIT).await;
+    if b.find(Locator::Css("form#resolve-form input[name=reason]"))
+        .await
+        .is_ok()
+    {
+        fill(
+            &b,
+            "form#resolve-form input[name=reason]",
+            "canary rolled back",
+        )
+        .await;
+    }
+    click_and_confirm(&b, "form#resolve-form button[type=submit]").await;
+    wait_for_text(&b, "#status", "resolved", WAIT).await;
+    wait_for_text(&a, "#status", "resolved", WAIT).await;
+    assert_not_navigated(&a, &incident).await;
+    assert!(
+        a.find(Locator::Css("#error")).await.is_err(),
+        "{}",
+        page_snippet(&a).await
+    );
+    screenshot(&a, "incident").await;
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_shows_an_xss_attempt_as_text() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let server = Server::start("sqlite");
+    let base = format!("http://{}", server.address);
+    set_password(&server, ADMIN, ADMIN_PASSWORD);
+
+    let a = browser.session().await;
+    sign_in(&a, &base, ADMIN, ADMIN_PASSWORD).await;
+    let title = "<script>window.__xss=2</script>";
+    let incident = declare(&a, title).await;
+    wait_for_text(&a, "h1", title, WAIT).await;
+
+    let note = r#"<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>"#;
+    fill(&a, "form#note-form textarea[name=text]", note).await;
+    click(&a, "form#note-form button[type=submit]").await;
+    let entry = wait_for_text(
+        &a,
+        "ol#timeline > li.entry",
+        "<script>window.__xss=1</script>",
+        WAIT,
+    )
+    .await;
+    let shown = entry.text().await.unwrap();
+    assert!(shown.contains("<img src=x onerror="), "{shown}");
+    assert_eq!(
+        a.find_all(Locator::Css("ol#timeline img"))
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "no image element was made from the note"
+    );
+    // Give a late `onerror` the chance to run before looking.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        script(&a, "return typeof window.__xss;").await,
+        json!("undefined"),
+        "the note arrived live"
+    );
+
+    // Once more from a fresh load of the page, then on the dashboard, where the title shows.
+    a.goto(&format!("{base}{incident}")).await.unwrap();
+    wait_for_text(&a, "h1", title, WAIT).await;
+    wait_for_text(
+        &a,
+        "ol#timeline > li.entry",
+        "<script>window.__xss=1</script>",
+        WAIT,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        script(&a, "return typeof window.__xss;").await,
+        json!("undefined"),
+        "on a fresh load of the incident page"
+    );
+    a.goto(&format!("{base}/")).await.unwrap();
+    wait_for_text(&a, "table#active tr.incident", title, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        script(&a, "return typeof window.__xss;").await,
+        json!("undefined"),
+        "on the dashboard"
+    );
+    a.close().await.unwrap();
+}
