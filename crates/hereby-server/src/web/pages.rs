@@ -4,11 +4,11 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use hereby_core::Incident;
 use hereby_core::types::{
     ActionKind, IncidentNumber, InstallationRole, LinkKind, ServiceName, Severity, Status,
     Visibility,
 };
-use hereby_core::{Incident, RoleCatalogue};
 use hereby_store::{Directory, IncidentSummary, ListQuery, Store};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -314,19 +314,19 @@ struct ItemView<'a> {
 }
 
 /// Everything the incident page and its live-refreshed state section print.
-pub(crate) fn incident_context(
+pub(crate) fn incident_context<S>(
     viewer: &Viewer,
     number: IncidentNumber,
     incident: &Incident,
     view: &IncidentView,
-    roles: &RoleCatalogue,
-    cadence: &hereby_core::Cadence,
+    state: &AppState<S>,
     error: Option<&str>,
     form: minijinja::Value,
 ) -> minijinja::Value {
     let now = Timestamp::now();
     let me = &viewer.user().name;
-    let roles: Vec<RoleView> = roles
+    let roles: Vec<RoleView> = state
+        .roles
         .roles()
         .iter()
         .map(|role| {
@@ -365,7 +365,7 @@ pub(crate) fn incident_context(
         }
     });
     let id = number.to_string();
-    let next_due = incident.next_update_due(cadence);
+    let next_due = incident.next_update_due(&state.cadence);
     minijinja::context! {
         viewer => viewer.context(),
         error => error,
@@ -451,16 +451,7 @@ pub(crate) async fn incident_page<S: Store + Directory>(
     show(
         status,
         "incident.html",
-        incident_context(
-            viewer,
-            number,
-            &incident,
-            &view,
-            &state.roles,
-            &state.cadence,
-            error,
-            form,
-        ),
+        incident_context(viewer, number, &incident, &view, state, error, form),
     )
 }
 
@@ -497,8 +488,7 @@ pub(crate) async fn incident_state<S: Store + Directory>(
             number,
             &incident,
             &view,
-            &state.roles,
-            &state.cadence,
+            &state,
             None,
             Fields::default().context(),
         ),
