@@ -414,3 +414,33 @@ pub struct Attachment {
     pub attached_at: String,
     pub attached_by: String,
 }
+
+/// A component of the public status page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Component {
+    /// A service name, as incidents name their affected services.
+    pub name: String,
+    pub description: String,
+    /// Components are shown in ascending position, then by name.
+    pub position: i64,
+    /// Set by hand: `operational`, `degraded_performance`, `partial_outage`, `major_outage`
+    /// or `under_maintenance`. Absent: derived from the active public incidents affecting it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `PUT /api/v1/components/{name}`: create or change a component. Absent fields keep their
+/// value (a new component goes last and has no description).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutComponent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
+    /// A component status to set by hand, or `auto` to derive it from incidents again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}

@@ -11,6 +11,7 @@ mod command;
 mod decide;
 pub mod event;
 pub mod roles;
+pub mod public;
 mod state;
 pub mod types;
 

@@ -529,3 +529,26 @@ mod tests {
         assert_eq!(good, Severity::Sev3);
     }
 }
+
+named_enum!(
+    /// How a component on the public status page is doing, in the value set of the
+    /// Statuspage API.
+    ComponentStatus, "component status" {
+        /// Working normally.
+        Operational => "operational",
+        /// Working, but slower or less reliable than usual.
+        DegradedPerformance => "degraded_performance",
+        /// Failing for some users or some functions.
+        PartialOutage => "partial_outage",
+        /// Failing for everyone.
+        MajorOutage => "major_outage",
+        /// Taken down or changed on purpose.
+        UnderMaintenance => "under_maintenance",
+    }
+);
+
+checked_string!(
+    /// The name of a message template, such as `first-response`.
+    TemplateName,
+    |raw| checked_slug("template", raw, 64)
+);

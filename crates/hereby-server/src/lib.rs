@@ -9,6 +9,7 @@ mod observe;
 pub mod openapi;
 pub mod passwords;
 mod routes;
+pub mod status;
 pub mod tokens;
 pub mod web;
 
@@ -21,7 +22,7 @@ use axum::http::Method;
 use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use hereby_core::RoleCatalogue;
-use hereby_store::{Backup, Blobs, Directory, Store};
+use hereby_store::{Backup, Blobs, Communications, Directory, Store};
 
 /// What every handler can reach.
 #[derive(Debug)]
@@ -40,6 +41,8 @@ pub struct AppState<S> {
     /// The address people reach the server at (e.g. `https://hereby.example.com`), for links
     /// in messages; `None` uses the request's `Host`.
     pub public_url: Option<String>,
+    /// The public status page and its snapshot.
+    pub status: status::StatusPage,
 }
 
 impl<S> AppState<S> {
@@ -53,6 +56,7 @@ impl<S> AppState<S> {
             web: web::Web::default(),
             cadence: Arc::new(hereby_core::Cadence::default()),
             public_url: None,
+            status: status::StatusPage::default(),
         }
     }
 }
@@ -68,6 +72,7 @@ impl<S: Clone> Clone for AppState<S> {
             web: self.web.clone(),
             cadence: self.cadence.clone(),
             public_url: self.public_url.clone(),
+            status: self.status.clone(),
         }
     }
 }
@@ -94,6 +99,11 @@ impl Live {
         });
     }
 
+    /// The newest position this server has written (0 before its first write).
+    pub(crate) fn newest(&self) -> i64 {
+        *self.0.borrow()
+    }
+
     pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<i64> {
         self.0.subscribe()
     }
@@ -107,7 +117,7 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 /// Every route the server serves: method, path and handler, in one table. The router is
 /// built from it, and a test checks it against the OpenAPI document both ways.
-pub fn routes<S: Store + Directory + Backup + Blobs>()
+pub fn routes<S: Store + Directory + Backup + Blobs + Communications>()
 -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
     use routes::{attachments, data, health, incidents as i, live, users as u};
@@ -293,6 +303,21 @@ pub fn routes<S: Store + Directory + Backup + Blobs>()
             get(data::verify::<S>),
         ),
         (Method::POST, "/api/v1/backup", post(data::backup::<S>)),
+        (
+            Method::GET,
+            "/api/v1/components",
+            get(status::list_components::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/components/{name}",
+            put(status::put_component::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/components/{name}",
+            delete(status::remove_component::<S>),
+        ),
         (Method::GET, "/api/v1/me", get(u::me)),
         (Method::GET, "/api/v1/users", get(u::list_users::<S>)),
         (Method::POST, "/api/v1/users", post(u::create_user::<S>)),
@@ -317,7 +342,7 @@ pub fn routes<S: Store + Directory + Backup + Blobs>()
 }
 
 /// The application router, built from [`routes`] (the API) and the web UI's table.
-pub fn app<S: Store + Directory + Backup + Blobs>(state: AppState<S>) -> Router {
+pub fn app<S: Store + Directory + Backup + Blobs + Communications>(state: AppState<S>) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState<S>>)> = Vec::new();
     for (_, path, handler) in routes::<S>().into_iter().chain(web::routes::<S>()) {
         match by_path.iter_mut().find(|(known, _)| *known == path) {
@@ -360,7 +385,7 @@ pub fn app<S: Store + Directory + Backup + Blobs>(state: AppState<S>) -> Router 
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-pub async fn serve<S: Store + Directory + Backup + Blobs>(
+pub async fn serve<S: Store + Directory + Backup + Blobs + Communications>(
     listener: tokio::net::TcpListener,
     state: AppState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,

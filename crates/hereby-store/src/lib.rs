@@ -5,12 +5,14 @@
 //! must guarantee is the [`conformance`] story, which SQLite and PostgreSQL both run.
 //! Backends do only SQL: hashing, folding and the projection row come from [`prepare`].
 
+mod communications;
 pub mod conformance;
 mod directory;
 mod error;
 mod execute;
 pub mod prepare;
 mod sql;
+mod sql_communications;
 mod sql_directory;
 mod url;
 mod verify;
@@ -25,6 +27,7 @@ use hereby_core::{Envelope, Event, State};
 use jiff::Timestamp;
 use serde::Serialize;
 
+pub use communications::{Communications, Component, StoredTemplate};
 pub use directory::{Directory, TokenRecord, User, UserChange};
 pub use error::{OpenError, StoreError};
 pub use execute::{ExecuteError, Outcome, declare, execute};
@@ -169,6 +172,8 @@ pub struct ListQuery {
     pub statuses: Vec<Status>,
     /// Only these severities; empty means any.
     pub severities: Vec<Severity>,
+    /// Only these visibilities; empty means any (within what `visible_to` allows).
+    pub visibilities: Vec<Visibility>,
     /// Only incidents affecting this service.
     pub service: Option<hereby_core::types::ServiceName>,
     /// Restricted incidents are listed only if this user is a member (holds a role or was
@@ -187,6 +192,7 @@ impl Default for ListQuery {
             before: None,
             statuses: Vec::new(),
             severities: Vec::new(),
+            visibilities: Vec::new(),
             service: None,
             visible_to: None,
             text: None,

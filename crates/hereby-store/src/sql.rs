@@ -37,6 +37,7 @@ macro_rules! sql_backend_common {
             row: $row,
             begin_users_exclusive: $begin_users_exclusive,
         }
+        $crate::sql_communications_common! { store: $store, row: $row }
 
         fn db(error: sqlx::Error) -> hereby_store::StoreError {
             hereby_store::StoreError::Database(error.to_string())
@@ -387,8 +388,13 @@ macro_rules! sql_backend_common {
                 sql.push_bind(query.before.map_or(i64::MAX, |before| int(before.0)));
                 let statuses = query.statuses.iter().map(|status| status.as_str()).collect();
                 let severities = query.severities.iter().map(|severity| severity.as_str()).collect();
-                let any_of: [(&str, Vec<&'static str>); 2] =
-                    [(" AND status IN (", statuses), (" AND severity IN (", severities)];
+                let visibilities =
+                    query.visibilities.iter().map(|visibility| visibility.as_str()).collect();
+                let any_of: [(&str, Vec<&'static str>); 3] = [
+                    (" AND status IN (", statuses),
+                    (" AND severity IN (", severities),
+                    (" AND visibility IN (", visibilities),
+                ];
                 for (column_in, values) in any_of {
                     if values.is_empty() {
                         continue;

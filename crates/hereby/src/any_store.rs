@@ -254,3 +254,38 @@ impl hereby_store::Blobs for AnyStore {
         forward!(self, store => store.get_blob(sha256))
     }
 }
+
+impl hereby_store::Communications for AnyStore {
+    async fn list_components(&self) -> Result<Vec<hereby_store::Component>, StoreError> {
+        forward!(self, store => store.list_components())
+    }
+
+    async fn put_component(
+        &self,
+        component: &hereby_store::Component,
+    ) -> Result<hereby_store::Component, StoreError> {
+        forward!(self, store => store.put_component(component))
+    }
+
+    async fn remove_component(
+        &self,
+        name: &hereby_core::types::ServiceName,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.remove_component(name))
+    }
+
+    async fn list_templates(&self) -> Result<Vec<hereby_store::StoredTemplate>, StoreError> {
+        forward!(self, store => store.list_templates())
+    }
+
+    async fn put_template(&self, template: &hereby_store::StoredTemplate) -> Result<(), StoreError> {
+        forward!(self, store => store.put_template(template))
+    }
+
+    async fn remove_template(
+        &self,
+        name: &hereby_core::types::TemplateName,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.remove_template(name))
+    }
+}

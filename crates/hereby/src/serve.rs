@@ -72,6 +72,7 @@ pub(crate) async fn serve(
     let mut state = AppState::new(store, RoleCatalogue::default());
     state.max_attachment_bytes = max_attachment_bytes;
     state.web.secure_cookies = public_url.starts_with("https://");
+    state.public_url = Some(public_url);
     hereby_server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("hereby stopped");
     Ok(())

@@ -233,6 +233,7 @@ pub(crate) async fn list_incidents<S: Store + Directory>(
         before: params.before.map(IncidentNumber),
         statuses,
         severities,
+        visibilities: Vec::new(),
         service: params
             .service
             .as_deref()

@@ -109,6 +109,7 @@ impl Filters {
             before: self.before.map(IncidentNumber),
             statuses,
             severities,
+            visibilities: Vec::new(),
             service: blank(&self.service)
                 .map(|service| ServiceName::parse(&service))
                 .transpose()

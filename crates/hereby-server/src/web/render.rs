@@ -30,6 +30,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("older.html", include_str!("templates/older.html")),
         ("timeline.html", include_str!("templates/timeline.html")),
         ("users.html", include_str!("templates/users.html")),
+        ("status.html", include_str!("templates/status.html")),
     ] {
         // The templates are part of the binary and checked by the tests, so a syntax error
         // cannot reach a running server; were one to, its pages would answer 500.

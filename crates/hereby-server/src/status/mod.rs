@@ -1,0 +1,332 @@
+//! The public status page at `/status` (no sign-in), its Statuspage-compatible JSON API under
+//! `/api/v2` and its Atom feed, plus the admin API for the page's components.
+//!
+//! Every public document is served from an in-memory snapshot ([`snapshot::Rendered`]), so a
+//! customers' refresh storm costs a few header writes per request, never a database query.
+//! The snapshot is rebuilt on the first request after it went stale: after this server
+//! appended to the log or changed a component, and at least every few seconds (which picks up
+//! what other server nodes wrote). One request rebuilds while the others wait for its result.
+
+pub(crate) mod snapshot;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hereby_api as api;
+use hereby_core::types::{ComponentStatus, InstallationRole, ServiceName};
+use hereby_store::{Communications, Component, Directory, Store};
+use jiff::Timestamp;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Caller};
+use snapshot::{Document, PageInfo, Rendered};
+
+/// The longest a snapshot is served without looking at the store again.
+const MAX_AGE: Duration = Duration::from_secs(5);
+
+/// What clients and proxies may cache: a few seconds, then revalidate with the ETag.
+const CACHE_CONTROL: &str = "public, max-age=5, must-revalidate";
+
+/// The status page's shared state: its name and the current snapshot.
+#[derive(Debug, Clone)]
+pub struct StatusPage {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    name: String,
+    started: Timestamp,
+    current: RwLock<Option<Arc<Snapshot>>>,
+    /// Bumped by every component change made through this server.
+    generation: AtomicU64,
+    /// Held by the request that rebuilds.
+    rebuild: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug)]
+struct Snapshot {
+    built: Instant,
+    /// The newest log position this server had written when the build started.
+    position: i64,
+    generation: u64,
+    rendered: Rendered,
+}
+
+impl Default for StatusPage {
+    fn default() -> Self {
+        Self::new("Service status")
+    }
+}
+
+impl StatusPage {
+    /// A status page titled `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                name: name.into(),
+                started: Timestamp::now(),
+                current: RwLock::new(None),
+                generation: AtomicU64::new(0),
+                rebuild: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    fn changed(&self) {
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn fresh(&self, position: i64) -> Option<Arc<Snapshot>> {
+        let current = self.inner.current.read().ok()?.clone()?;
+        let fresh = current.position >= position
+            && current.generation == self.inner.generation.load(Ordering::SeqCst)
+            && current.built.elapsed() < MAX_AGE;
+        fresh.then_some(current)
+    }
+}
+
+/// The current snapshot, rebuilt first if it is stale.
+async fn snapshot<S: Store + Communications>(
+    state: &AppState<S>,
+) -> Result<Arc<Snapshot>, ApiError> {
+    let page = &state.status;
+    let position = state.live.newest();
+    if let Some(fresh) = page.fresh(position) {
+        return Ok(fresh);
+    }
+    let _turn = page.inner.rebuild.lock().await;
+    // Someone else may have rebuilt while this request waited for its turn.
+    if let Some(fresh) = page.fresh(position) {
+        return Ok(fresh);
+    }
+    let generation = page.inner.generation.load(Ordering::SeqCst);
+    let info = PageInfo {
+        name: page.inner.name.clone(),
+        base_url: state
+            .public_url
+            .as_deref()
+            .unwrap_or("")
+            .trim_end_matches('/')
+            .to_owned(),
+        since: page.inner.started,
+    };
+    let rendered = snapshot::build(&state.store, &info, Timestamp::now()).await?;
+    let built = Arc::new(Snapshot {
+        built: Instant::now(),
+        position,
+        generation,
+        rendered,
+    });
+    if let Ok(mut current) = page.inner.current.write() {
+        *current = Some(built.clone());
+    }
+    Ok(built)
+}
+
+/// Serves one document with its ETag, or 304 when the client has it already.
+fn serve(document: &Document, content_type: &'static str, headers: &HeaderMap) -> Response {
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|tag| tag.trim() == document.etag || tag.trim() == "*")
+        });
+    let etag = HeaderValue::from_str(&document.etag).unwrap_or(HeaderValue::from_static("\"\""));
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+            document.body.clone(),
+        )
+            .into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::ETAG, etag);
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
+    // Anyone may read the public JSON from a browser page of their own.
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+const JSON: &str = "application/json";
+
+macro_rules! public_document {
+    ($(#[$meta:meta])* $name:ident, $field:ident, $content_type:expr) => {
+        $(#[$meta])*
+        pub(crate) async fn $name<S: Store + Communications>(
+            State(state): State<AppState<S>>,
+            headers: HeaderMap,
+        ) -> Result<Response, ApiError> {
+            let snapshot = snapshot(&state).await?;
+            Ok(serve(&snapshot.rendered.$field, $content_type, &headers))
+        }
+    };
+}
+
+public_document!(
+    /// `GET /api/v2/summary.json`: page, components, unresolved incidents and overall status.
+    summary, summary, JSON
+);
+public_document!(
+    /// `GET /api/v2/status.json`: the page's overall indicator.
+    status, status, JSON
+);
+public_document!(
+    /// `GET /api/v2/components.json`
+    components, components, JSON
+);
+public_document!(
+    /// `GET /api/v2/incidents.json`: the 50 newest public incidents of the last 90 days.
+    incidents, incidents, JSON
+);
+public_document!(
+    /// `GET /api/v2/incidents/unresolved.json`
+    unresolved, unresolved, JSON
+);
+public_document!(
+    /// `GET /status/feed.atom`
+    feed, atom, "application/atom+xml; charset=utf-8"
+);
+
+/// `GET /status`: the page people read, with the web UI's hardening headers.
+pub(crate) async fn page<S: Store + Communications>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+) -> Result<Response, crate::web::PageError> {
+    let snapshot = snapshot(&state).await?;
+    let mut response = serve(
+        &snapshot.rendered.html,
+        "text/html; charset=utf-8",
+        &headers,
+    );
+    crate::web::harden(&mut response);
+    Ok(response)
+}
+
+fn component_wire(component: &Component) -> api::Component {
+    api::Component {
+        name: component.name.to_string(),
+        description: component.description.clone(),
+        position: component.position,
+        status: component.status.map(|status| status.as_str().to_owned()),
+        created_at: component.created_at.to_string(),
+        updated_at: component.updated_at.to_string(),
+    }
+}
+
+/// `GET /api/v1/components`
+#[utoipa::path(
+    get,
+    path = "/api/v1/components",
+    tag = "status page",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The status page's components, in order", body = [api::Component]),
+        (status = 401, description = "No valid token", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn list_components<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    _caller: Caller,
+) -> Result<axum::Json<Vec<api::Component>>, ApiError> {
+    let components = state.store.list_components().await?;
+    Ok(axum::Json(components.iter().map(component_wire).collect()))
+}
+
+/// `PUT /api/v1/components/{name}`
+#[utoipa::path(
+    put,
+    path = "/api/v1/components/{name}",
+    tag = "status page",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "The component: a service name, as incidents name affected services")),
+    request_body = api::PutComponent,
+    responses(
+        (status = 200, description = "The component as stored", body = api::Component),
+        (status = 400, description = "Malformed body", body = api::ErrorBody),
+        (status = 401, description = "No valid token", body = api::ErrorBody),
+        (status = 403, description = "Not an admin", body = api::ErrorBody),
+        (status = 422, description = "Invalid name or status", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn put_component<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<api::PutComponent>,
+) -> Result<axum::Json<api::Component>, ApiError> {
+    caller.require(InstallationRole::Admin)?;
+    let name = ServiceName::parse(&name)?;
+    let status = match body.status.as_deref().map(str::trim) {
+        None | Some("" | "auto") => None,
+        Some(raw) => Some(ComponentStatus::parse(raw)?),
+    };
+    let description = body.description.unwrap_or_default().trim().to_owned();
+    if description.chars().count() > 500 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+            "the description is longer than 500 characters",
+        ));
+    }
+    let existing = state.store.list_components().await?;
+    let known = existing.iter().find(|c| c.name == name);
+    let now = Timestamp::now();
+    let position = body.position.unwrap_or_else(|| match known {
+        Some(known) => known.position,
+        None => existing.iter().map(|c| c.position).max().unwrap_or(0) + 1,
+    });
+    let component = Component {
+        name,
+        description,
+        position,
+        status,
+        created_at: known.map_or(now, |known| known.created_at),
+        updated_at: now,
+    };
+    let stored = state.store.put_component(&component).await?;
+    state.status.changed();
+    Ok(axum::Json(component_wire(&stored)))
+}
+
+/// `DELETE /api/v1/components/{name}`
+#[utoipa::path(
+    delete,
+    path = "/api/v1/components/{name}",
+    tag = "status page",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "The component")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No valid token", body = api::ErrorBody),
+        (status = 403, description = "Not an admin", body = api::ErrorBody),
+        (status = 404, description = "No such component", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn remove_component<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(InstallationRole::Admin)?;
+    let name = ServiceName::parse(&name).map_err(|_| ApiError::not_found("this component"))?;
+    if !state.store.remove_component(&name).await? {
+        return Err(ApiError::not_found("this component"));
+    }
+    state.status.changed();
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,78 @@
+//! What admins set up for keeping people informed: the components shown on the public
+//! status page and the message templates that stakeholder updates start from.
+//!
+//! Neither is part of any incident's history, so they live in plain tables beside the log,
+//! changed in place; every write is durable when it returns.
+
+use std::future::Future;
+
+use hereby_core::types::{ComponentStatus, ServiceName, TemplateName, UserName};
+use jiff::Timestamp;
+
+use crate::StoreError;
+
+/// A component of the public status page: a service the public can see, by the name
+/// incidents use for it in their affected services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    pub name: ServiceName,
+    /// A sentence for the public, possibly empty.
+    pub description: String,
+    /// Components are shown in ascending position, then by name.
+    pub position: i64,
+    /// Set by hand (e.g. `under_maintenance`); `None` derives the status from the active
+    /// public incidents that affect the component.
+    pub status: Option<ComponentStatus>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A message template stored by an admin: a new one, or one that replaces a shipped default
+/// of the same name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTemplate {
+    pub name: TemplateName,
+    pub description: String,
+    /// Template source of the subject line.
+    pub subject: String,
+    /// Template source of the body (Markdown once rendered).
+    pub body: String,
+    pub updated_at: Timestamp,
+    pub updated_by: UserName,
+}
+
+/// Status page components and message templates.
+pub trait Communications: Clone + Send + Sync + 'static {
+    /// Every component, by position then name.
+    fn list_components(&self) -> impl Future<Output = Result<Vec<Component>, StoreError>> + Send;
+
+    /// Creates the component or replaces its description, position and status (its creation
+    /// time stays). Returns the component as stored.
+    fn put_component(
+        &self,
+        component: &Component,
+    ) -> impl Future<Output = Result<Component, StoreError>> + Send;
+
+    /// Removes a component; `false` if there was none of that name.
+    fn remove_component(
+        &self,
+        name: &ServiceName,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every stored template, by name.
+    fn list_templates(
+        &self,
+    ) -> impl Future<Output = Result<Vec<StoredTemplate>, StoreError>> + Send;
+
+    /// Creates or replaces a template.
+    fn put_template(
+        &self,
+        template: &StoredTemplate,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes a stored template; `false` if there was none of that name.
+    fn remove_template(
+        &self,
+        name: &TemplateName,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}

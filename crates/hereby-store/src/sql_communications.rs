@@ -1,0 +1,168 @@
+//! The [`Communications`](crate::Communications) of a SQL backend (status page components and
+//! message templates), the same for SQLite and PostgreSQL.
+//!
+//! Written once with `$1`-style placeholders, like the rest of the shared SQL; reads use the
+//! store's `readers`, writes its `write_pool`.
+
+/// Expands the shared [`Communications`](crate::Communications) implementation. Expanded by
+/// `sql_backend_common!`, whose helper `db` it uses.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! sql_communications_common {
+    (store: $store:ty, row: $row:ty $(,)?) => {
+        /// A `status_components` row.
+        fn component_row(row: &$row) -> Result<hereby_store::Component, hereby_store::StoreError> {
+            use sqlx::Row as _;
+            let name: String = row.try_get("name").map_err(db)?;
+            let corrupt = |problem: String| {
+                hereby_store::StoreError::Corrupt(format!("component {name}: {problem}"))
+            };
+            let status: Option<String> = row.try_get("status").map_err(db)?;
+            Ok(hereby_store::Component {
+                name: hereby_core::types::ServiceName::parse(&name)
+                    .map_err(|e| corrupt(e.to_string()))?,
+                description: row.try_get("description").map_err(db)?,
+                position: row.try_get("position").map_err(db)?,
+                status: status
+                    .map(|status| hereby_core::types::ComponentStatus::parse(&status))
+                    .transpose()
+                    .map_err(|e| corrupt(e.to_string()))?,
+                created_at: hereby_store::prepare::timestamp(
+                    row.try_get("created_at").map_err(db)?,
+                )?,
+                updated_at: hereby_store::prepare::timestamp(
+                    row.try_get("updated_at").map_err(db)?,
+                )?,
+            })
+        }
+
+        /// A `message_templates` row.
+        fn template_row(
+            row: &$row,
+        ) -> Result<hereby_store::StoredTemplate, hereby_store::StoreError> {
+            use sqlx::Row as _;
+            let name: String = row.try_get("name").map_err(db)?;
+            let updated_by: String = row.try_get("updated_by").map_err(db)?;
+            let corrupt = |problem: String| {
+                hereby_store::StoreError::Corrupt(format!("template {name}: {problem}"))
+            };
+            Ok(hereby_store::StoredTemplate {
+                name: hereby_core::types::TemplateName::parse(&name)
+                    .map_err(|e| corrupt(e.to_string()))?,
+                description: row.try_get("description").map_err(db)?,
+                subject: row.try_get("subject").map_err(db)?,
+                body: row.try_get("body").map_err(db)?,
+                updated_at: hereby_store::prepare::timestamp(
+                    row.try_get("updated_at").map_err(db)?,
+                )?,
+                updated_by: hereby_core::types::UserName::parse(&updated_by)
+                    .map_err(|e| corrupt(e.to_string()))?,
+            })
+        }
+
+        impl hereby_store::Communications for $store {
+            async fn list_components(
+                &self,
+            ) -> Result<Vec<hereby_store::Component>, hereby_store::StoreError> {
+                sqlx::query(
+                    "SELECT name, description, position, status, created_at, updated_at \
+                     FROM status_components ORDER BY position, name",
+                )
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(component_row)
+                .collect()
+            }
+
+            async fn put_component(
+                &self,
+                component: &hereby_store::Component,
+            ) -> Result<hereby_store::Component, hereby_store::StoreError> {
+                let row = sqlx::query(
+                    "INSERT INTO status_components \
+                     (name, description, position, status, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (name) DO UPDATE SET description = excluded.description, \
+                     position = excluded.position, status = excluded.status, \
+                     updated_at = excluded.updated_at \
+                     RETURNING name, description, position, status, created_at, updated_at",
+                )
+                .bind(component.name.as_str())
+                .bind(component.description.as_str())
+                .bind(component.position)
+                .bind(component.status.map(|status| status.as_str()))
+                .bind(component.created_at.as_microsecond())
+                .bind(component.updated_at.as_microsecond())
+                .fetch_one(&self.write_pool)
+                .await
+                .map_err(db)?;
+                component_row(&row)
+            }
+
+            async fn remove_component(
+                &self,
+                name: &hereby_core::types::ServiceName,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let done = sqlx::query("DELETE FROM status_components WHERE name = $1")
+                    .bind(name.as_str())
+                    .execute(&self.write_pool)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_templates(
+                &self,
+            ) -> Result<Vec<hereby_store::StoredTemplate>, hereby_store::StoreError> {
+                sqlx::query(
+                    "SELECT name, description, subject, body, updated_at, updated_by \
+                     FROM message_templates ORDER BY name",
+                )
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(template_row)
+                .collect()
+            }
+
+            async fn put_template(
+                &self,
+                template: &hereby_store::StoredTemplate,
+            ) -> Result<(), hereby_store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO message_templates \
+                     (name, description, subject, body, updated_at, updated_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (name) DO UPDATE SET description = excluded.description, \
+                     subject = excluded.subject, body = excluded.body, \
+                     updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                )
+                .bind(template.name.as_str())
+                .bind(template.description.as_str())
+                .bind(template.subject.as_str())
+                .bind(template.body.as_str())
+                .bind(template.updated_at.as_microsecond())
+                .bind(template.updated_by.as_str())
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                Ok(())
+            }
+
+            async fn remove_template(
+                &self,
+                name: &hereby_core::types::TemplateName,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let done = sqlx::query("DELETE FROM message_templates WHERE name = $1")
+                    .bind(name.as_str())
+                    .execute(&self.write_pool)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+    };
+}
