@@ -444,3 +444,53 @@ pub struct PutComponent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
+
+/// A message template in effect: shipped, added by an admin, or a changed default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Template {
+    pub name: String,
+    pub description: String,
+    /// Template source of the subject line.
+    pub subject: String,
+    /// Template source of the body (Markdown once rendered).
+    pub body: String,
+    /// `default` (shipped), `custom` (added) or `changed` (a stored change of a default).
+    pub origin: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+}
+
+/// `GET /api/v1/templates`: the templates and the variables they may use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Templates {
+    pub templates: Vec<Template>,
+    pub variables: Vec<TemplateVariable>,
+}
+
+/// A variable templates may use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TemplateVariable {
+    pub name: String,
+    pub description: String,
+}
+
+/// `PUT /api/v1/templates/{name}`: add a template or change one (a shipped default is
+/// changed by storing one of its name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutTemplate {
+    #[serde(default)]
+    pub description: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// A template rendered for one incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Message {
+    pub template: String,
+    pub subject: String,
+    pub body: String,
+}

@@ -10,8 +10,8 @@ pub mod chain;
 mod command;
 mod decide;
 pub mod event;
-pub mod roles;
 pub mod public;
+pub mod roles;
 mod state;
 pub mod types;
 

@@ -116,10 +116,28 @@ mod tests {
         use Status::*;
         let table = [
             (Sev1, Investigating, false, C::MajorOutage, Impact::Critical),
-            (Sev1, Monitoring, false, C::DegradedPerformance, Impact::Critical),
+            (
+                Sev1,
+                Monitoring,
+                false,
+                C::DegradedPerformance,
+                Impact::Critical,
+            ),
             (Sev2, Identified, false, C::PartialOutage, Impact::Major),
-            (Sev3, Investigating, false, C::DegradedPerformance, Impact::Minor),
-            (Sev4, Monitoring, false, C::DegradedPerformance, Impact::Minor),
+            (
+                Sev3,
+                Investigating,
+                false,
+                C::DegradedPerformance,
+                Impact::Minor,
+            ),
+            (
+                Sev4,
+                Monitoring,
+                false,
+                C::DegradedPerformance,
+                Impact::Minor,
+            ),
             (Sev1, Resolved, false, C::Operational, Impact::Critical),
             (Sev1, Investigating, true, C::Operational, Impact::None),
             (Sev2, CalledOff, false, C::Operational, Impact::Major),
@@ -135,8 +153,14 @@ mod tests {
         assert_eq!(incident_status(Closed), "postmortem");
         assert_eq!(incident_status(HandedBack), "resolved");
         assert_eq!(incident_status(Identified), "identified");
-        assert_eq!(worse(C::UnderMaintenance, C::Operational), C::UnderMaintenance);
-        assert_eq!(worse(C::UnderMaintenance, C::PartialOutage), C::PartialOutage);
+        assert_eq!(
+            worse(C::UnderMaintenance, C::Operational),
+            C::UnderMaintenance
+        );
+        assert_eq!(
+            worse(C::UnderMaintenance, C::PartialOutage),
+            C::PartialOutage
+        );
         assert_eq!(component_impact(C::MajorOutage), Impact::Major);
     }
 }

@@ -5,6 +5,7 @@
 mod convert;
 pub mod error;
 pub mod extract;
+pub mod messages;
 mod observe;
 pub mod openapi;
 pub mod passwords;
@@ -120,7 +121,7 @@ pub const MAX_BODY: usize = 256 * 1024;
 pub fn routes<S: Store + Directory + Backup + Blobs + Communications>()
 -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
-    use routes::{attachments, data, health, incidents as i, live, users as u};
+    use routes::{attachments, data, health, incidents as i, live, templates, users as u};
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
         (Method::GET, "/readyz", get(health::readyz::<S>)),
@@ -317,6 +318,31 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications>()
             Method::DELETE,
             "/api/v1/components/{name}",
             delete(status::remove_component::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/templates",
+            get(templates::list_templates::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/templates/{name}",
+            get(templates::show_template::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/templates/{name}",
+            put(templates::put_template::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/templates/{name}",
+            delete(templates::remove_template::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/messages/{template}",
+            get(templates::preview::<S>),
         ),
         (Method::GET, "/api/v1/me", get(u::me)),
         (Method::GET, "/api/v1/users", get(u::list_users::<S>)),

@@ -6,7 +6,7 @@ use hereby_api as api;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{attachments, data, health, incidents, live, users};
+use crate::routes::{attachments, data, health, incidents, live, templates, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -69,6 +69,11 @@ use crate::routes::{attachments, data, health, incidents, live, users};
         crate::status::list_components,
         crate::status::put_component,
         crate::status::remove_component,
+        templates::list_templates,
+        templates::show_template,
+        templates::put_template,
+        templates::remove_template,
+        templates::preview,
     ),
     components(schemas(api::ErrorBody, api::ErrorDetail)),
     modifiers(&BearerToken),

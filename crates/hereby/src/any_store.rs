@@ -278,7 +278,10 @@ impl hereby_store::Communications for AnyStore {
         forward!(self, store => store.list_templates())
     }
 
-    async fn put_template(&self, template: &hereby_store::StoredTemplate) -> Result<(), StoreError> {
+    async fn put_template(
+        &self,
+        template: &hereby_store::StoredTemplate,
+    ) -> Result<(), StoreError> {
         forward!(self, store => store.put_template(template))
     }
 

@@ -97,8 +97,13 @@ pub(crate) enum ClientCommand {
         /// Also show it on the public status page (the incident must be public).
         #[arg(long)]
         public: bool,
+        /// Post a message template rendered for the incident (see `hereby template preview`)
+        /// instead of a body of your own.
+        #[arg(long, conflicts_with = "body")]
+        template: Option<String>,
         /// The update, in Markdown.
-        body: String,
+        #[arg(required_unless_present = "template")]
+        body: Option<String>,
     },
     /// Change who may see an incident: internal, public (also on the status page) or
     /// restricted (members and admins only).
@@ -125,6 +130,13 @@ pub(crate) enum ClientCommand {
     /// Roles: assign, unassign, and the two-step IC hand-off.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// The public status page's components (admins change them).
+    #[command(subcommand)]
+    Component(crate::publishing::ComponentCommand),
+    /// Message templates for stakeholder updates: list, show, preview for an incident, and
+    /// (admins) add, change or remove.
+    #[command(subcommand)]
+    Template(crate::publishing::TemplateCommand),
     /// Change the severity (a reason is required).
     Severity {
         #[command(flatten)]
@@ -359,7 +371,7 @@ pub(crate) enum RoleCommand {
     },
 }
 
-const NO_BODY: Option<&()> = None;
+pub(crate) const NO_BODY: Option<&()> = None;
 
 /// What the client config file may hold.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -516,8 +528,22 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             write,
             audience,
             public,
+            template,
             body,
         } => {
+            let body = match (template, body) {
+                (Some(template), _) => {
+                    let message =
+                        crate::publishing::preview(&client, &write.incident, &template).await?;
+                    format!("**{}**\n\n{}", message.subject, message.body.trim_end())
+                }
+                (None, Some(body)) => body,
+                (None, None) => {
+                    return Err(Failure::Usage(
+                        "give the update's text or --template".into(),
+                    ));
+                }
+            };
             let request = api::UpdateRequest {
                 audience,
                 body,
@@ -705,6 +731,12 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         ClientCommand::Action(command) => action(&client, command, json).await?,
         ClientCommand::User(command) => user(&client, command, json).await?,
         ClientCommand::Token(command) => token(&client, command, json).await?,
+        ClientCommand::Component(command) => {
+            crate::publishing::component(&client, command, json).await?
+        }
+        ClientCommand::Template(command) => {
+            crate::publishing::template(&client, command, json).await?
+        }
         ClientCommand::Attach {
             write,
             file,
@@ -1207,7 +1239,7 @@ fn print_write(result: &api::WriteResult, json: bool) {
     }
 }
 
-fn print_json(value: &impl Serialize) {
+pub(crate) fn print_json(value: &impl Serialize) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(error) => eprintln!("hereby: cannot print JSON: {error}"),
@@ -1215,7 +1247,7 @@ fn print_json(value: &impl Serialize) {
 }
 
 /// Percent-encodes a path segment or query value.
-fn encode(raw: &str) -> String {
+pub(crate) fn encode(raw: &str) -> String {
     raw.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -232,7 +232,12 @@ fn shown_components(
         .map(|component| {
             let mut derived = ComponentStatus::Operational;
             for incident in incidents.iter_mut() {
-                if incident.row.services.iter().any(|s| s == component.name.as_str()) {
+                if incident
+                    .row
+                    .services
+                    .iter()
+                    .any(|s| s == component.name.as_str())
+                {
                     incident.components.push(component.name.to_string());
                     derived = public::worse(
                         derived,
@@ -294,7 +299,12 @@ fn incident_json(
     let id = row.number.to_string();
     let affected: Vec<Value> = components
         .iter()
-        .filter(|shown| incident.components.iter().any(|c| c == shown.component.name.as_str()))
+        .filter(|shown| {
+            incident
+                .components
+                .iter()
+                .any(|c| c == shown.component.name.as_str())
+        })
         .map(component_json)
         .collect();
     let updates: Vec<Value> = incident
@@ -349,7 +359,11 @@ fn render_all(
         .iter()
         .filter(|incident| incident.unresolved())
         .map(|incident| incident.impact)
-        .chain(components.iter().map(|shown| public::component_impact(shown.status)))
+        .chain(
+            components
+                .iter()
+                .map(|shown| public::component_impact(shown.status)),
+        )
         .max()
         .unwrap_or(Impact::None);
     let page = page_json(info, updated_at);
@@ -426,7 +440,11 @@ fn html(
             })
             .collect(),
     };
-    let active: Vec<IncidentView> = incidents.iter().filter(|i| i.unresolved()).map(view).collect();
+    let active: Vec<IncidentView> = incidents
+        .iter()
+        .filter(|i| i.unresolved())
+        .map(view)
+        .collect();
     let mut history: BTreeMap<String, Vec<IncidentView>> = BTreeMap::new();
     for incident in incidents.iter().filter(|i| !i.unresolved()) {
         let day = incident.row.declared_at.strftime("%Y-%m-%d").to_string();

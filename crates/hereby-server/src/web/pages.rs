@@ -9,7 +9,7 @@ use hereby_core::types::{
     ActionKind, IncidentNumber, InstallationRole, LinkKind, ServiceName, Severity, Status,
     Visibility,
 };
-use hereby_store::{Directory, IncidentSummary, ListQuery, Store};
+use hereby_store::{Communications, Directory, IncidentSummary, ListQuery, Store};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -456,21 +456,70 @@ pub(crate) async fn incident_page<S: Store + Directory>(
     )
 }
 
-/// `GET /incidents/{id}`: the Incident State Document.
-pub(crate) async fn incident<S: Store + Directory>(
+/// What the incident page may be asked for in its query.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct IncidentQuery {
+    /// Fill the update form with this message template, rendered for the incident.
+    template: Option<String>,
+}
+
+/// `GET /incidents/{id}`: the Incident State Document. With `?template=NAME` the update form
+/// is filled with that template rendered for the incident: a preview to edit before posting.
+pub(crate) async fn incident<S: Store + Directory + Communications>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
     Path(id): Path<String>,
+    Query(query): Query<IncidentQuery>,
 ) -> Result<Response, PageError> {
-    incident_page(
-        &state,
-        &viewer,
-        &id,
-        StatusCode::OK,
-        None,
-        Fields::default().context(),
+    let (number, incident, view) = load(&state, &viewer, &id).await?;
+    let mut error = None;
+    let mut form = Fields::default().context();
+    if let Some(name) = query.template.as_deref().filter(|name| !name.is_empty()) {
+        let rendered = match crate::routes::templates::find(&state, name).await {
+            Ok(template) => crate::routes::templates::render_for(
+                &state,
+                &number.to_string(),
+                &incident,
+                &template,
+            )
+            .map_err(|e| e.to_string()),
+            Err(e) => Err(e.message),
+        };
+        match rendered {
+            Ok(message) => {
+                form = minijinja::context! {
+                    audience => "customers",
+                    body => format!("**{}**\n\n{}", message.subject, message.body.trim_end()),
+                    template => name,
+                };
+            }
+            Err(problem) => error = Some(problem),
+        }
+    }
+    let templates: Vec<String> = crate::messages::effective(
+        state
+            .store
+            .list_templates()
+            .await
+            .map_err(crate::error::ApiError::from)?,
     )
-    .await
+    .into_iter()
+    .map(|template| template.name)
+    .collect();
+    let context = incident_context(
+        &viewer,
+        number,
+        &incident,
+        &view,
+        &state,
+        error.as_deref(),
+        form,
+    );
+    show(
+        StatusCode::OK,
+        "incident.html",
+        minijinja::context! { templates => templates, ..context },
+    )
 }
 
 /// `GET /incidents/{id}/state`: the part of the page that changes with every event, which
