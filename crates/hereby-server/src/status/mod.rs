@@ -271,11 +271,19 @@ pub(crate) async fn put_component<S: Store + Directory + Communications>(
 ) -> Result<axum::Json<api::Component>, ApiError> {
     caller.require(InstallationRole::Admin)?;
     let name = ServiceName::parse(&name)?;
+    let existing = state.store.list_components().await?;
+    let known = existing.iter().find(|c| c.name == name);
+    let description = match body.description {
+        Some(description) => description.trim().to_owned(),
+        None => known
+            .map(|known| known.description.clone())
+            .unwrap_or_default(),
+    };
     let status = match body.status.as_deref().map(str::trim) {
-        None | Some("" | "auto") => None,
+        None => known.and_then(|known| known.status),
+        Some("" | "auto") => None,
         Some(raw) => Some(ComponentStatus::parse(raw)?),
     };
-    let description = body.description.unwrap_or_default().trim().to_owned();
     if description.chars().count() > 500 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -283,8 +291,6 @@ pub(crate) async fn put_component<S: Store + Directory + Communications>(
             "the description is longer than 500 characters",
         ));
     }
-    let existing = state.store.list_components().await?;
-    let known = existing.iter().find(|c| c.name == name);
     let now = Timestamp::now();
     let position = body.position.unwrap_or_else(|| match known {
         Some(known) => known.position,

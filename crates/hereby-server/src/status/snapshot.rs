@@ -513,7 +513,7 @@ fn feed(info: &PageInfo, incidents: &[PublicIncident], updated_at: Timestamp) ->
             entries.push((update.at, entry));
         }
     }
-    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    entries.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     let mut feed = atom::Feed::default();
     feed.set_id(page_url.clone());
     feed.set_title(info.name.clone());

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod messages;
 mod web;
 
 use std::collections::BTreeSet;

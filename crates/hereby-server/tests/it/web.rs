@@ -1973,6 +1973,60 @@ async fn updates_are_posted_and_public_ones_need_a_public_incident() {
     bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "an unknown audience");
 }
 
+#[tokio::test]
+async fn a_template_fills_the_update_form_and_the_status_page_is_public() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let id = site
+        .declare("alice", "Search <b>slow</b>", Severity::Sev3, &[], None)
+        .await;
+    let page = site.show(&alice, &id).await;
+    assert!(
+        page.body.contains("<option value=\"slow-service\""),
+        "{}",
+        page.body
+    );
+    let page = site
+        .get(
+            Some(&alice),
+            &format!("/incidents/{id}?template=slow-service"),
+        )
+        .await;
+    page.assert_status(StatusCode::OK, "a template preview");
+    let form = page.section("update-form", "</form>");
+    assert!(
+        form.contains("**[SEV3] Search &lt;b&gt;slow&lt;&#x2f;b&gt; is slow or not responding**"),
+        "the rendered template fills the form, escaped: {form}"
+    );
+    let page = site
+        .get(Some(&alice), &format!("/incidents/{id}?template=no-such"))
+        .await;
+    assert!(
+        page.text_of("error").contains("does not exist"),
+        "{}",
+        page.body
+    );
+
+    // The status page needs no session and shows no internal incident.
+    let status = site.get(None, "/status").await;
+    status.assert_status(StatusCode::OK, "the public status page");
+    assert!(status.body.contains("All Systems Operational"));
+    assert!(!status.body.contains("Search"), "{}", status.body);
+    assert!(
+        status
+            .header(header::CONTENT_SECURITY_POLICY)
+            .contains("default-src 'self'")
+    );
+    let json = site.get(None, "/api/v2/status.json").await;
+    json.assert_status(StatusCode::OK, "status.json");
+    assert!(
+        json.body.contains("\"indicator\":\"none\""),
+        "{}",
+        json.body
+    );
+}
+
 // 10. The Users page.
 
 #[tokio::test]

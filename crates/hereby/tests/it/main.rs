@@ -7,6 +7,7 @@ mod api;
 mod browser;
 mod matrix;
 mod passwords;
+mod status;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

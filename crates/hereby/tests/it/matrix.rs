@@ -324,6 +324,29 @@ fn routes() -> Vec<Route> {
         route("GET", "/api/v1/tokens", Kind::SignedIn),
         route("POST", "/api/v1/tokens", Kind::TokenCreate),
         route("DELETE", "/api/v1/tokens/{id}", Kind::TokenRevoke),
+        route("GET", "/api/v1/components", Kind::SignedIn),
+        with(
+            "PUT",
+            "/api/v1/components/{name}",
+            Kind::AdminOnly(200),
+            Json(r#"{"description":"matrix {n}"}"#),
+        ),
+        // The admin's PUT above made `scratch`; everyone else is refused before the lookup.
+        route("DELETE", "/api/v1/components/{name}", Kind::AdminOnly(204)),
+        route("GET", "/api/v1/templates", Kind::SignedIn),
+        route("GET", "/api/v1/templates/{name}", Kind::SignedIn),
+        with(
+            "PUT",
+            "/api/v1/templates/{name}",
+            Kind::AdminOnly(200),
+            Json(r#"{"subject":"About {{ id }}","body":"matrix {n}"}"#),
+        ),
+        route("DELETE", "/api/v1/templates/{name}", Kind::AdminOnly(204)),
+        incident(
+            "GET",
+            "/api/v1/incidents/{id}/messages/{template}",
+            Kind::Read,
+        ),
         incident("GET", "/api/v1/incidents/{id}", Kind::Read),
         incident("GET", "/api/v1/incidents/{id}/timeline", Kind::Read),
         incident("GET", "/api/v1/incidents/{id}/events", Kind::Read),
@@ -750,7 +773,10 @@ impl<'a> World<'a> {
                     Subject::Internal => &self.internal,
                     _ => &self.restricted,
                 };
-                path = path.replace("{id}", id).replace("{sha256}", sha256);
+                path = path
+                    .replace("{id}", id)
+                    .replace("{sha256}", sha256)
+                    .replace("{template}", "resolved");
             }
             Kind::Write(change) => {
                 let id = self.declare(subject);
@@ -781,7 +807,9 @@ impl<'a> World<'a> {
                 path = path.replace("{name}", owner);
             }
             Kind::AdminOnly(_) => path = path.replace("{name}", "scratch"),
-            Kind::Public | Kind::SignedIn | Kind::Backup | Kind::Declare => {}
+            // The one signed-in read of a named thing: a shipped template.
+            Kind::SignedIn => path = path.replace("{name}", "first-response"),
+            Kind::Public | Kind::Backup | Kind::Declare => {}
         }
         let (status, answer) =
             self.call(route.method, &path, token.as_deref(), route.body, subject);

@@ -1,0 +1,705 @@
+//! The public status page, its Statuspage-compatible JSON and Atom feed, the components API,
+//! and message templates, end to end: the real server on SQLite and PostgreSQL.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::api::{Server, databases};
+
+/// A GET without a token; returns the status, the headers (lower-case names) and the body.
+fn fetch(
+    address: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let response = String::from_utf8(response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+fn public_json(server: &Server, path: &str) -> Value {
+    let (status, _, body) = fetch(&server.address, path, &[]);
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn keys(value: &Value) -> BTreeSet<&str> {
+    value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+fn set(names: &[&'static str]) -> BTreeSet<&'static str> {
+    names.iter().copied().collect()
+}
+
+/// Checks a document against the field names and value sets of the Statuspage API.
+fn check_statuspage_shape(path: &str, document: &Value) {
+    let page = set(&["id", "name", "url", "time_zone", "updated_at"]);
+    let component = set(&[
+        "id",
+        "name",
+        "status",
+        "created_at",
+        "updated_at",
+        "position",
+        "description",
+        "showcase",
+        "start_date",
+        "group_id",
+        "page_id",
+        "group",
+        "only_show_if_degraded",
+    ]);
+    let incident = set(&[
+        "id",
+        "name",
+        "status",
+        "created_at",
+        "updated_at",
+        "monitoring_at",
+        "resolved_at",
+        "impact",
+        "shortlink",
+        "started_at",
+        "page_id",
+        "incident_updates",
+        "components",
+    ]);
+    let update = set(&[
+        "id",
+        "status",
+        "body",
+        "incident_id",
+        "created_at",
+        "updated_at",
+        "display_at",
+        "affected_components",
+        "deliver_notifications",
+        "custom_tweet",
+        "tweet_id",
+    ]);
+    let component_statuses = set(&[
+        "operational",
+        "degraded_performance",
+        "partial_outage",
+        "major_outage",
+        "under_maintenance",
+    ]);
+    let incident_statuses = set(&[
+        "investigating",
+        "identified",
+        "monitoring",
+        "resolved",
+        "postmortem",
+    ]);
+    let levels = set(&["none", "minor", "major", "critical"]);
+    assert_eq!(keys(&document["page"]), page, "{path} page");
+    let check_component = |c: &Value| {
+        assert_eq!(keys(c), component, "{path} component {c}");
+        assert!(
+            component_statuses.contains(c["status"].as_str().unwrap()),
+            "{path} {c}"
+        );
+    };
+    if let Some(status) = document.get("status") {
+        assert_eq!(keys(status), set(&["indicator", "description"]), "{path}");
+        assert!(
+            levels.contains(status["indicator"].as_str().unwrap()),
+            "{path}"
+        );
+    }
+    for c in document
+        .get("components")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        check_component(c);
+    }
+    for i in document
+        .get("incidents")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        assert_eq!(keys(i), incident, "{path} incident {i}");
+        assert!(
+            incident_statuses.contains(i["status"].as_str().unwrap()),
+            "{path} {i}"
+        );
+        assert!(levels.contains(i["impact"].as_str().unwrap()), "{path} {i}");
+        for u in i["incident_updates"].as_array().unwrap() {
+            assert_eq!(keys(u), update, "{path} update {u}");
+            assert!(
+                incident_statuses.contains(u["status"].as_str().unwrap()),
+                "{path} {u}"
+            );
+        }
+        i["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .for_each(check_component);
+    }
+}
+
+const DOCUMENTS: &[&str] = &[
+    "/api/v2/summary.json",
+    "/api/v2/status.json",
+    "/api/v2/components.json",
+    "/api/v2/incidents.json",
+    "/api/v2/incidents/unresolved.json",
+];
+
+/// Every public output, as text, for checking what must never appear.
+fn everything_public(server: &Server) -> String {
+    let mut all = String::new();
+    for path in DOCUMENTS.iter().chain(&["/status", "/status/feed.atom"]) {
+        let (status, _, body) = fetch(&server.address, path, &[]);
+        assert_eq!(status, 200, "{path}");
+        all.push_str(&body);
+    }
+    all
+}
+
+#[test]
+fn the_status_page_shows_public_incidents_and_their_public_updates_only() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let admin = server.admin.clone();
+        let alice = server.user("alice", "responder");
+        // Components: set by admins only.
+        for (name, body) in [
+            ("checkout", json!({ "description": "Paying for orders" })),
+            ("search", json!({ "status": "under_maintenance" })),
+            ("mail", json!({})),
+        ] {
+            let (status, reply) = server.call(
+                "PUT",
+                &format!("/api/v1/components/{name}"),
+                Some(&admin),
+                Some(&body.to_string()),
+                &[],
+            );
+            assert_eq!(status, 200, "{reply}");
+        }
+        let (status, _) = server.call("PUT", "/api/v1/components/x", Some(&alice), Some("{}"), &[]);
+        assert_eq!(status, 403);
+        let (status, reply) = server.call(
+            "PUT",
+            "/api/v1/components/checkout",
+            Some(&admin),
+            Some(r#"{"status":"on_fire"}"#),
+            &[],
+        );
+        assert_eq!(
+            (status, reply["error"]["code"].as_str()),
+            (422, Some("invalid_value"))
+        );
+        let (status, _) = server.call("DELETE", "/api/v1/components/nope", Some(&admin), None, &[]);
+        assert_eq!(status, 404);
+        let (status, _) = server.call("DELETE", "/api/v1/components/mail", Some(&admin), None, &[]);
+        assert_eq!(status, 204);
+
+        // Nothing public yet: all is well.
+        let summary = public_json(&server, "/api/v2/summary.json");
+        check_statuspage_shape("summary", &summary);
+        assert_eq!(summary["status"]["indicator"], "none");
+        assert_eq!(summary["status"]["description"], "All Systems Operational");
+        assert_eq!(summary["components"].as_array().unwrap().len(), 2);
+
+        let declare = |title: &str, body: Value| {
+            let mut request = json!({ "title": title });
+            request
+                .as_object_mut()
+                .unwrap()
+                .extend(body.as_object().unwrap().clone());
+            let (status, reply) = server.post("/api/v1/incidents", &alice, request);
+            assert_eq!(status, 201, "{reply}");
+            reply["id"].as_str().unwrap().to_owned()
+        };
+        let public = declare(
+            "Checkout is failing",
+            json!({ "severity": "SEV1", "services": ["checkout"], "visibility": "public" }),
+        );
+        let secret = declare(
+            "SECRET-MARKER breach",
+            json!({ "services": ["checkout"], "visibility": "restricted" }),
+        );
+        let internal = declare(
+            "INTERNAL-MARKER incident",
+            json!({ "services": ["checkout"] }),
+        );
+        let hidden_later = declare(
+            "UNPUBLISHED-MARKER incident",
+            json!({ "services": ["checkout"], "visibility": "public" }),
+        );
+        let update = |id: &str, body: &str, public: bool| {
+            let (status, reply) = server.post(
+                &format!("/api/v1/incidents/{id}/updates"),
+                &alice,
+                json!({ "audience": "customers", "body": body, "public": public }),
+            );
+            (status, reply)
+        };
+        assert_eq!(
+            update(&public, "Card payments fail; we are on it.", true).0,
+            200
+        );
+        assert_eq!(
+            update(&public, "INTERNAL-UPDATE-MARKER for staff", false).0,
+            200
+        );
+        let (status, reply) = update(&internal, "not public", true);
+        assert_eq!(
+            status, 422,
+            "a public update needs a public incident: {reply}"
+        );
+        assert_eq!(
+            update(&hidden_later, "UNPUBLISHED-MARKER update", true).0,
+            200
+        );
+        let (status, reply) = server.post(
+            &format!("/api/v1/incidents/{hidden_later}/visibility"),
+            &alice,
+            json!({ "visibility": "internal", "reason": "not customer-facing after all" }),
+        );
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(update(&secret, "SECRET-UPDATE-MARKER", false).0, 200);
+
+        let all = everything_public(&server);
+        for marker in [
+            "SECRET",
+            "INTERNAL-MARKER",
+            "INTERNAL-UPDATE-MARKER",
+            "UNPUBLISHED-MARKER",
+        ] {
+            assert!(!all.contains(marker), "{marker} leaked on {database}");
+        }
+        assert!(all.contains("Card payments fail; we are on it."));
+
+        for path in DOCUMENTS {
+            check_statuspage_shape(path, &public_json(&server, path));
+        }
+        let summary = public_json(&server, "/api/v2/summary.json");
+        assert_eq!(summary["status"]["indicator"], "critical");
+        let components: Vec<(&str, &str)> = summary["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap(), c["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            components,
+            [
+                ("checkout", "major_outage"),
+                ("search", "under_maintenance")
+            ]
+        );
+        let incidents = summary["incidents"].as_array().unwrap();
+        assert_eq!(incidents.len(), 1);
+        assert_eq!(incidents[0]["id"], public.as_str());
+        assert_eq!(incidents[0]["impact"], "critical");
+        assert_eq!(
+            incidents[0]["incident_updates"].as_array().unwrap().len(),
+            1
+        );
+        assert_eq!(
+            incidents[0]["incident_updates"][0]["status"],
+            "investigating"
+        );
+
+        // Monitoring leaves the component degraded; resolving ends it.
+        let (status, reply) = server.post(
+            &format!("/api/v1/incidents/{public}/status"),
+            &alice,
+            json!({ "status": "monitoring" }),
+        );
+        assert_eq!(status, 200, "{reply}");
+        let components = public_json(&server, "/api/v2/components.json");
+        assert_eq!(
+            components["components"][0]["status"],
+            "degraded_performance"
+        );
+        assert_eq!(update(&public, "A fix is out; watching.", true).0, 200);
+        let (status, reply) = server.post(
+            &format!("/api/v1/incidents/{public}/resolve"),
+            &alice,
+            json!({}),
+        );
+        assert_eq!(status, 200, "{reply}");
+        let unresolved = public_json(&server, "/api/v2/incidents/unresolved.json");
+        assert_eq!(unresolved["incidents"], json!([]));
+        let status_json = public_json(&server, "/api/v2/status.json");
+        assert_eq!(
+            status_json["status"]["indicator"], "none",
+            "maintenance is not an outage"
+        );
+        let incidents = public_json(&server, "/api/v2/incidents.json");
+        let only = &incidents["incidents"].as_array().unwrap()[..];
+        assert_eq!(only.len(), 1, "{incidents}");
+        assert_eq!(only[0]["status"], "resolved");
+        assert!(only[0]["resolved_at"].is_string());
+        assert!(only[0]["monitoring_at"].is_string());
+        let statuses: Vec<&str> = only[0]["incident_updates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            statuses,
+            ["resolved", "monitoring", "investigating"],
+            "newest first"
+        );
+
+        // The feed parses and carries the public updates, newest first.
+        let (status, headers, body) = fetch(&server.address, "/status/feed.atom", &[]);
+        assert_eq!(status, 200);
+        assert!(
+            header(&headers, "content-type")
+                .unwrap()
+                .starts_with("application/atom+xml")
+        );
+        let feed: atom_syndication::Feed = body.parse().unwrap();
+        let titles: Vec<&str> = feed.entries().iter().map(|e| e.title().as_str()).collect();
+        assert_eq!(titles.len(), 3, "{titles:?}");
+        assert!(titles[0].contains("(resolved)"), "{titles:?}");
+        assert!(titles.iter().all(|t| t.contains("Checkout is failing")));
+
+        // The HTML page shows the history and escapes what it prints.
+        let (status, headers, html) = fetch(&server.address, "/status", &[]);
+        assert_eq!(status, 200);
+        assert!(
+            header(&headers, "content-type")
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(html.contains("Past incidents (90 days)"));
+        assert!(html.contains("A fix is out; watching."));
+
+        // Conditional requests: same ETag, 304, cacheable for a few seconds.
+        for path in DOCUMENTS.iter().chain(&["/status", "/status/feed.atom"]) {
+            let (_, headers, _) = fetch(&server.address, path, &[]);
+            let etag = header(&headers, "etag").unwrap().to_owned();
+            assert!(
+                header(&headers, "cache-control")
+                    .unwrap()
+                    .contains("max-age")
+            );
+            let (status, _, body) = fetch(&server.address, path, &[("If-None-Match", &etag)]);
+            assert_eq!((status, body.as_str()), (304, ""), "{path}");
+            let (status, _, _) = fetch(&server.address, path, &[("If-None-Match", "\"other\"")]);
+            assert_eq!(status, 200, "{path}");
+        }
+    }
+}
+
+#[test]
+fn an_update_shown_publicly_is_escaped_in_html_and_feed() {
+    let server = Server::start("sqlite");
+    let alice = server.user("alice", "responder");
+    let (status, reply) = server.post(
+        "/api/v1/incidents",
+        &alice,
+        json!({ "title": "<script>alert('title')</script>", "visibility": "public" }),
+    );
+    assert_eq!(status, 201, "{reply}");
+    let id = reply["id"].as_str().unwrap().to_owned();
+    let (status, _) = server.post(
+        &format!("/api/v1/incidents/{id}/updates"),
+        &alice,
+        json!({ "audience": "customers", "public": true, "body": "<img src=x onerror=alert(1)> **bold**" }),
+    );
+    assert_eq!(status, 200);
+    let (_, _, html) = fetch(&server.address, "/status", &[]);
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+    assert!(!html.contains("<img"), "{html}");
+    assert!(html.contains("<strong>bold</strong>"), "{html}");
+    let (_, _, feed) = fetch(&server.address, "/status/feed.atom", &[]);
+    let feed: atom_syndication::Feed = feed.parse().unwrap();
+    let content = feed.entries()[0].content().unwrap().value().unwrap();
+    assert!(!content.contains("<img"), "{content}");
+}
+
+fn cli(server: &Server, token: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(args)
+        .env("HEREBY_SERVER", format!("http://{}", server.address))
+        .env("HEREBY_TOKEN", token)
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn templates_are_checked_previewed_and_posted_from_the_cli() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let admin = server.admin.clone();
+        let alice = server.user("alice", "responder");
+        let list = stdout(&cli(&server, &alice, &["template", "list"]));
+        for name in [
+            "first-response",
+            "slow-service",
+            "periodic-update",
+            "resolved",
+            "rollback-announcement",
+            "release-broadcast",
+        ] {
+            assert!(list.contains(name), "{list}");
+        }
+        let id = stdout(&cli(
+            &server,
+            &alice,
+            &[
+                "declare",
+                "Search is slow",
+                "--severity",
+                "SEV2",
+                "--service",
+                "search",
+            ],
+        ))
+        .trim()
+        .to_owned();
+        let preview = stdout(&cli(
+            &server,
+            &alice,
+            &["template", "preview", &id, "slow-service"],
+        ));
+        assert!(
+            preview.starts_with("Subject: [SEV2] search is slow or not responding\n"),
+            "{preview}"
+        );
+        assert!(preview.contains(&format!("({id})")), "{preview}");
+
+        // Saving checks the template: the line of an unknown variable, a syntax error.
+        let dir = tempfile::tempdir().unwrap();
+        let body = dir.path().join("body.md");
+        std::fs::write(&body, "Hello\nWe are on {{ titel }}.\n").unwrap();
+        let body = body.to_str().unwrap();
+        let refused = cli(
+            &server,
+            &admin,
+            &[
+                "template",
+                "set",
+                "ours",
+                "--subject",
+                "{{ id }}",
+                "--body-file",
+                body,
+            ],
+        );
+        assert_eq!(refused.status.code(), Some(1), "422 is a rejection");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("line 2 of the body: unknown variable `titel`"),
+            "{stderr}"
+        );
+        let (status, reply) = server.call(
+            "PUT",
+            "/api/v1/templates/ours",
+            Some(&admin),
+            Some(&json!({ "subject": "ok", "body": "a\n{% if id %}\nnever closed" }).to_string()),
+            &[],
+        );
+        assert_eq!(status, 422);
+        assert_eq!(reply["error"]["code"], "invalid_template");
+        assert!(
+            reply["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("of the body"),
+            "{reply}"
+        );
+        let (status, _) = server.call("GET", "/api/v1/templates/ours", Some(&alice), None, &[]);
+        assert_eq!(status, 404, "nothing was stored");
+        let (status, _) = server.call(
+            "PUT",
+            "/api/v1/templates/ours",
+            Some(&alice),
+            Some(&json!({ "subject": "ok", "body": "fine" }).to_string()),
+            &[],
+        );
+        assert_eq!(status, 403, "only admins change templates");
+
+        std::fs::write(body, "We are on {{ title }} ({{ severity }}).\n").unwrap();
+        let stored = stdout(&cli(
+            &server,
+            &admin,
+            &[
+                "template",
+                "set",
+                "ours",
+                "--subject",
+                "About {{ id }}",
+                "--body-file",
+                body,
+            ],
+        ));
+        assert!(stored.contains("ours stored (custom)"), "{stored}");
+        // A changed default, then back to the shipped one.
+        stdout(&cli(
+            &server,
+            &admin,
+            &[
+                "template",
+                "set",
+                "resolved",
+                "--subject",
+                "Fixed: {{ title }}",
+                "--body-file",
+                body,
+            ],
+        ));
+        let shown = stdout(&cli(
+            &server,
+            &alice,
+            &["--json", "template", "show", "resolved"],
+        ));
+        let shown: Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(shown["origin"], "changed");
+        stdout(&cli(&server, &admin, &["template", "remove", "resolved"]));
+        let shown = stdout(&cli(
+            &server,
+            &alice,
+            &["--json", "template", "show", "resolved"],
+        ));
+        let shown: Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(shown["origin"], "default");
+        let (status, reply) = server.call(
+            "DELETE",
+            "/api/v1/templates/resolved",
+            Some(&admin),
+            None,
+            &[],
+        );
+        assert_eq!(
+            (status, reply["error"]["code"].as_str()),
+            (409, Some("template_is_default"))
+        );
+
+        // Posting an update from a template.
+        stdout(&cli(
+            &server,
+            &alice,
+            &[
+                "update",
+                &id,
+                "--audience",
+                "customers",
+                "--template",
+                "ours",
+            ],
+        ));
+        let (_, timeline) = server.get(&format!("/api/v1/incidents/{id}/timeline"), &alice);
+        let text = timeline.to_string();
+        assert!(text.contains(&format!("**About {id}**")), "{text}");
+        assert!(text.contains("We are on Search is slow (SEV2)."), "{text}");
+        let missing = cli(
+            &server,
+            &alice,
+            &["template", "preview", &id, "no-such-template"],
+        );
+        assert_eq!(missing.status.code(), Some(1));
+    }
+}
+
+#[test]
+fn components_are_managed_from_the_cli() {
+    let server = Server::start("sqlite");
+    let admin = server.admin.clone();
+    stdout(&cli(
+        &server,
+        &admin,
+        &["component", "set", "api", "--description", "The public API"],
+    ));
+    stdout(&cli(
+        &server,
+        &admin,
+        &["component", "set", "web", "--status", "under_maintenance"],
+    ));
+    stdout(&cli(
+        &server,
+        &admin,
+        &["component", "set", "api", "--position", "5"],
+    ));
+    let list = stdout(&cli(&server, &admin, &["component", "list"]));
+    let rows: Vec<&str> = list.lines().skip(1).collect();
+    assert!(
+        rows[0].contains("web") && rows[0].contains("under_maintenance"),
+        "{list}"
+    );
+    assert!(
+        rows[1].contains("api") && rows[1].contains("auto") && rows[1].contains("The public API"),
+        "{list}"
+    );
+    let bad = cli(
+        &server,
+        &admin,
+        &["component", "set", "web", "--status", "exploded"],
+    );
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an invalid value is a usage error"
+    );
+    stdout(&cli(&server, &admin, &["component", "remove", "web"]));
+    let gone = cli(&server, &admin, &["component", "remove", "web"]);
+    assert_eq!(gone.status.code(), Some(1));
+    let summary: Value =
+        serde_json::from_str(&fetch(&server.address, "/api/v2/components.json", &[]).2).unwrap();
+    assert_eq!(summary["components"].as_array().unwrap().len(), 1);
+}
