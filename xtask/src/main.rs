@@ -1,6 +1,7 @@
 //! Project chores written in Rust rather than shell: `cargo xtask <task>`.
 
 mod bench_api;
+mod bench_status;
 mod bench_store;
 #[cfg(test)]
 mod tidy;
@@ -22,7 +23,13 @@ tasks:
       keep-alive clients (default 32): appending notes to 100 incidents next to the store's own
       append rate from the same run, reading one incident's state document, and listing
       incidents; requests/s, p50 and p99 latency, and the server's RSS afterwards. Any non-2xx
-      answer fails the task. --server-log sets the server's RUST_LOG (default: its own).";
+      answer fails the task. --server-log sets the server's RUST_LOG (default: its own).
+  bench-status [--connections N] [--seconds N] [--rounds N] [--binary PATH | --no-build] [--server-log FILTER]
+      The public status page under a refresh storm: /api/v2/summary.json and /status of a
+      release server (30 public incidents with updates, 10 components) next to nginx serving
+      the same bytes as static files, both driven by wrk with 256 connections (default),
+      alternating rounds; prints requests/s, latency and the ratio to nginx (goal >= 0.8).
+      Needs Debian's nginx and wrk.";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +44,10 @@ fn main() -> Result<()> {
         Some("bench-api") => {
             let options = bench_api::Options::parse(&args[1..])?;
             runtime.block_on(bench_api::run(options))
+        }
+        Some("bench-status") => {
+            let options = bench_status::Options::parse(&args[1..])?;
+            runtime.block_on(bench_status::run(options))
         }
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
