@@ -121,8 +121,21 @@ pub(crate) async fn put_template<S: Store + Directory + Communications>(
     Path(name): Path<String>,
     ApiJson(body): ApiJson<api::PutTemplate>,
 ) -> Result<Json<api::Template>, ApiError> {
+    Ok(Json(wire(
+        save_template(&state, &caller, &name, body).await?,
+    )))
+}
+
+/// Checks and stores a template as `caller` (an admin). The API and the web UI both save
+/// through here.
+pub(crate) async fn save_template<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    caller: &Caller,
+    name: &str,
+    body: api::PutTemplate,
+) -> Result<Template, ApiError> {
     caller.require(InstallationRole::Admin)?;
-    let name = TemplateName::parse(&name)?;
+    let name = TemplateName::parse(name)?;
     let description = body.description.trim();
     if description.chars().count() > 200 || description.contains('\n') {
         return Err(ApiError::from(hereby_core::types::InvalidValue {
@@ -142,7 +155,7 @@ pub(crate) async fn put_template<S: Store + Directory + Communications>(
             updated_by: caller.0.name.clone(),
         })
         .await?;
-    Ok(Json(wire(find(&state, name.as_str()).await?)))
+    find(state, name.as_str()).await
 }
 
 /// `DELETE /api/v1/templates/{name}`
@@ -165,11 +178,22 @@ pub(crate) async fn remove_template<S: Store + Directory + Communications>(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    delete_template(&state, &caller, &raw).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a stored template as `caller` (an admin): an added one goes, a changed default
+/// returns to the shipped one.
+pub(crate) async fn delete_template<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    caller: &Caller,
+    raw: &str,
+) -> Result<(), ApiError> {
     caller.require(InstallationRole::Admin)?;
     let name =
-        TemplateName::parse(&raw).map_err(|_| ApiError::not_found(format!("template `{raw}`")))?;
+        TemplateName::parse(raw).map_err(|_| ApiError::not_found(format!("template `{raw}`")))?;
     if state.store.remove_template(&name).await? {
-        return Ok(StatusCode::NO_CONTENT);
+        return Ok(());
     }
     if messages::is_default(&name) {
         return Err(ApiError::new(

@@ -269,8 +269,20 @@ pub(crate) async fn put_component<S: Store + Directory + Communications>(
     Path(name): Path<String>,
     ApiJson(body): ApiJson<api::PutComponent>,
 ) -> Result<axum::Json<api::Component>, ApiError> {
+    let stored = save_component(&state, &caller, &name, body).await?;
+    Ok(axum::Json(component_wire(&stored)))
+}
+
+/// Creates or changes a component as `caller` (an admin); fields left out keep their value.
+/// The API and the web UI both save through here.
+pub(crate) async fn save_component<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    caller: &Caller,
+    name: &str,
+    body: api::PutComponent,
+) -> Result<Component, ApiError> {
     caller.require(InstallationRole::Admin)?;
-    let name = ServiceName::parse(&name)?;
+    let name = ServiceName::parse(name)?;
     let existing = state.store.list_components().await?;
     let known = existing.iter().find(|c| c.name == name);
     let description = match body.description {
@@ -306,7 +318,7 @@ pub(crate) async fn put_component<S: Store + Directory + Communications>(
     };
     let stored = state.store.put_component(&component).await?;
     state.status.changed();
-    Ok(axum::Json(component_wire(&stored)))
+    Ok(stored)
 }
 
 /// `DELETE /api/v1/components/{name}`
@@ -328,11 +340,21 @@ pub(crate) async fn remove_component<S: Store + Directory + Communications>(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    delete_component(&state, &caller, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a component as `caller` (an admin); 404 when there is none of that name.
+pub(crate) async fn delete_component<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    caller: &Caller,
+    name: &str,
+) -> Result<(), ApiError> {
     caller.require(InstallationRole::Admin)?;
-    let name = ServiceName::parse(&name).map_err(|_| ApiError::not_found("this component"))?;
+    let name = ServiceName::parse(name).map_err(|_| ApiError::not_found("this component"))?;
     if !state.store.remove_component(&name).await? {
         return Err(ApiError::not_found("this component"));
     }
     state.status.changed();
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -9,6 +9,7 @@ mod live;
 mod pages;
 pub(crate) mod render;
 mod session;
+mod settings;
 mod users;
 mod view;
 
@@ -124,6 +125,12 @@ pub(crate) fn routes<S: Store + Directory + Backup + Blobs + hereby_store::Commu
         (Method::GET, "/users", get(users::users_page::<S>)),
         (Method::POST, "/users", post(users::add_user::<S>)),
         (Method::POST, "/users/{name}", post(users::change_user::<S>)),
+        (Method::GET, "/settings", get(settings::settings_page::<S>)),
+        (
+            Method::POST,
+            "/settings/{kind}/{name}",
+            post(settings::change::<S>),
+        ),
     ]
 }
 

@@ -31,6 +31,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("timeline.html", include_str!("templates/timeline.html")),
         ("users.html", include_str!("templates/users.html")),
         ("status.html", include_str!("templates/status.html")),
+        ("settings.html", include_str!("templates/settings.html")),
     ] {
         // The templates are part of the binary and checked by the tests, so a syntax error
         // cannot reach a running server; were one to, its pages would answer 500.

@@ -2027,6 +2027,147 @@ async fn a_template_fills_the_update_form_and_the_status_page_is_public() {
     );
 }
 
+#[tokio::test]
+async fn admins_manage_components_and_templates_on_the_settings_page() {
+    let site = Site::new().await;
+    site.user("root", InstallationRole::Admin).await;
+    site.user("alice", InstallationRole::Responder).await;
+    let root = site.login("root").await;
+    let alice = site.login("alice").await;
+    let refused = site.get(Some(&alice), "/settings").await;
+    refused.assert_status(StatusCode::FORBIDDEN, "a responder on the settings page");
+    let refused = site
+        .post(&alice, "/settings/components/new", &[("name", "api")])
+        .await;
+    refused.assert_status(StatusCode::FORBIDDEN, "a responder adding a component");
+
+    let page = site.get(Some(&root), "/settings").await;
+    page.assert_status(StatusCode::OK, "the settings page");
+    assert!(
+        page.body.contains("id=\"template-first-response\""),
+        "{}",
+        page.body
+    );
+    let added = site
+        .post(
+            &root,
+            "/settings/components/new",
+            &[
+                ("name", "checkout"),
+                ("description", "<b>Paying</b>"),
+                ("status", "auto"),
+            ],
+        )
+        .await;
+    assert!(added.is_redirect_to("/settings#components"), "{added:?}");
+    let bad = site
+        .post(
+            &root,
+            "/settings/components/checkout",
+            &[
+                ("description", "x"),
+                ("position", "first"),
+                ("status", "auto"),
+            ],
+        )
+        .await;
+    bad.assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a position that is no number",
+    );
+    assert!(bad.text_of("error").contains("not a whole number"));
+    let changed = site
+        .post(
+            &root,
+            "/settings/components/checkout",
+            &[
+                ("description", "<b>Paying</b>"),
+                ("position", "3"),
+                ("status", "under_maintenance"),
+            ],
+        )
+        .await;
+    assert!(
+        changed.is_redirect_to("/settings#components"),
+        "{changed:?}"
+    );
+    let page = site.get(Some(&root), "/settings").await;
+    let row = page.section("component-checkout", "</tr>");
+    assert!(
+        row.contains("&lt;b&gt;Paying&lt;&#x2f;b&gt;"),
+        "escaped: {row}"
+    );
+    assert!(
+        row.contains("<option selected>under_maintenance</option>"),
+        "{row}"
+    );
+    let status = site.get(None, "/api/v2/components.json").await;
+    assert!(
+        status.body.contains("\"status\":\"under_maintenance\""),
+        "{}",
+        status.body
+    );
+
+    // Templates: a mistake is refused with its line and the typed text kept.
+    let refused = site
+        .post(
+            &root,
+            "/settings/templates/new",
+            &[
+                ("name", "ours"),
+                ("subject", "Hi"),
+                ("body", "one\r\n{{ nope }}"),
+            ],
+        )
+        .await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "an unknown variable");
+    assert!(
+        refused
+            .text_of("error")
+            .contains("line 2 of the body: unknown variable `nope`"),
+        "{}",
+        refused.text_of("error")
+    );
+    assert!(
+        refused.body.contains("{{ nope }}"),
+        "the typed body is kept"
+    );
+    let saved = site
+        .post(
+            &root,
+            "/settings/templates/new",
+            &[
+                ("name", "ours"),
+                ("subject", "About {{ id }}"),
+                ("body", "We are on it."),
+            ],
+        )
+        .await;
+    assert!(saved.is_redirect_to("/settings#templates"), "{saved:?}");
+    let page = site.get(Some(&root), "/settings").await;
+    assert!(
+        page.section("template-ours", "</details>")
+            .contains("(custom)")
+    );
+    let removed = site
+        .post(&root, "/settings/templates/ours", &[("op", "remove")])
+        .await;
+    assert!(removed.is_redirect_to("/settings#templates"), "{removed:?}");
+    let page = site.get(Some(&root), "/settings").await;
+    assert!(!page.body.contains("template-ours"));
+    let shipped = site
+        .post(&root, "/settings/templates/resolved", &[("op", "remove")])
+        .await;
+    shipped.assert_status(StatusCode::CONFLICT, "removing a shipped template");
+    let removed = site
+        .post(&root, "/settings/components/checkout", &[("op", "remove")])
+        .await;
+    assert!(
+        removed.is_redirect_to("/settings#components"),
+        "{removed:?}"
+    );
+}
+
 // 10. The Users page.
 
 #[tokio::test]

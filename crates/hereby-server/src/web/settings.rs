@@ -1,0 +1,156 @@
+//! The Status page and templates page for admins: the public status page's components and
+//! the message templates, changed through the same functions as the API.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use hereby_api as api;
+use hereby_core::types::{ComponentStatus, InstallationRole};
+use hereby_store::{Communications, Directory, Store};
+use serde::Serialize;
+
+use super::PageError;
+use super::pages::show;
+use super::render::data;
+use super::session::{Fields, SignedForm, Viewer};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::routes::templates::{delete_template, save_template};
+use crate::status::{delete_component, save_component};
+
+#[derive(Debug, Serialize)]
+struct ComponentRow {
+    name: String,
+    description: String,
+    position: i64,
+    status: &'static str,
+}
+
+async fn settings_view<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    status: StatusCode,
+    error: Option<&str>,
+    form: minijinja::Value,
+) -> Result<Response, PageError> {
+    viewer.caller.require(InstallationRole::Admin)?;
+    let components: Vec<ComponentRow> = state
+        .store
+        .list_components()
+        .await
+        .map_err(ApiError::from)?
+        .into_iter()
+        .map(|component| ComponentRow {
+            name: component.name.to_string(),
+            description: component.description,
+            position: component.position,
+            status: component.status.map_or("auto", ComponentStatus::as_str),
+        })
+        .collect();
+    let templates =
+        crate::messages::effective(state.store.list_templates().await.map_err(ApiError::from)?);
+    let statuses: Vec<&str> = std::iter::once("auto")
+        .chain(ComponentStatus::ALL.iter().map(|status| status.as_str()))
+        .collect();
+    show(
+        status,
+        "settings.html",
+        minijinja::context! {
+            viewer => viewer.context(),
+            components => data(&components),
+            templates => data(&templates),
+            variables => crate::messages::VARIABLES.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+            statuses => statuses,
+            error => error,
+            form => form,
+        },
+    )
+}
+
+/// `GET /settings`
+pub(crate) async fn settings_page<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+) -> Result<Response, PageError> {
+    settings_view(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        None,
+        Fields::default().context(),
+    )
+    .await
+}
+
+/// `POST /settings/{kind}/{name}`: `kind` is `components` or `templates`; `op` is `save`
+/// (the default) or `remove`. A new one is posted with its name in the form, to
+/// `/settings/{kind}/new`.
+pub(crate) async fn change<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    Path((kind, name)): Path<(String, String)>,
+    SignedForm { viewer, fields }: SignedForm,
+) -> Response {
+    let name = if name == "new" {
+        fields.get("name").unwrap_or_default().to_owned()
+    } else {
+        name
+    };
+    let caller = &viewer.caller;
+    let remove = fields.get("op") == Some("remove");
+    let position = fields
+        .get("position")
+        .map(|raw| {
+            raw.parse::<i64>().map_err(|_| {
+                ApiError::from(hereby_core::types::InvalidValue {
+                    field: "position",
+                    problem: format!("`{raw}` is not a whole number"),
+                })
+            })
+        })
+        .transpose();
+    let result = match (kind.as_str(), remove) {
+        ("components", false) => match position {
+            Ok(position) => save_component(
+                &state,
+                caller,
+                &name,
+                api::PutComponent {
+                    description: Some(fields.get("description").unwrap_or_default().to_owned()),
+                    position,
+                    status: Some(fields.get("status").unwrap_or("auto").to_owned()),
+                },
+            )
+            .await
+            .map(drop),
+            Err(error) => Err(error),
+        },
+        ("components", true) => delete_component(&state, caller, &name).await,
+        ("templates", false) => save_template(
+            &state,
+            caller,
+            &name,
+            api::PutTemplate {
+                description: fields.get("description").unwrap_or_default().to_owned(),
+                subject: fields.get("subject").unwrap_or_default().to_owned(),
+                // Browsers send CRLF line ends; templates keep plain newlines.
+                body: fields.get("body").unwrap_or_default().replace("\r\n", "\n"),
+            },
+        )
+        .await
+        .map(drop),
+        ("templates", true) => delete_template(&state, caller, &name).await,
+        _ => Err(ApiError::not_found("this setting")),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/settings#{kind}")).into_response(),
+        Err(error) => settings_view(
+            &state,
+            &viewer,
+            error.status,
+            Some(&error.message),
+            fields.context(),
+        )
+        .await
+        .unwrap_or_else(IntoResponse::into_response),
+    }
+}
