@@ -360,6 +360,9 @@ fn sample() -> BTreeMap<&'static str, String> {
         .collect()
 }
 
+/// How many instructions one rendering may run: far more than any message needs.
+const FUEL: u64 = 200_000;
+
 /// The longest subject and body a template may have or produce.
 const MAX_SUBJECT: usize = 300;
 const MAX_BODY: usize = 20_000;
@@ -444,6 +447,9 @@ fn render_parts(
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Templates are written by admins but rendered on every preview: a runaway loop must end
+    // with an error, not hold a server thread.
+    env.set_fuel(Some(FUEL));
     // Plain text: nothing is escaped here; HTML views sanitise the Markdown themselves.
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env
@@ -511,6 +517,11 @@ mod tests {
                 "subject: must render to a single line",
             ),
             ("  ", "body", "subject: must not be empty"),
+            (
+                "ok",
+                "{% for a in range(1000) %}{% for b in range(1000) %}x{% endfor %}{% endfor %}",
+                "line 1 of the body: ",
+            ),
         ];
         for (subject, body, expected) in cases {
             let error = check(subject, body).expect_err(body);

@@ -82,12 +82,19 @@ impl StatusPage {
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn fresh(&self, position: i64) -> Option<Arc<Snapshot>> {
+    /// The current snapshot if it includes this server's writes up to `position` and its
+    /// component changes; `aged` tells whether it is also older than [`MAX_AGE`].
+    fn current(&self, position: i64) -> Option<(Arc<Snapshot>, bool)> {
         let current = self.inner.current.read().ok()?.clone()?;
-        let fresh = current.position >= position
-            && current.generation == self.inner.generation.load(Ordering::SeqCst)
-            && current.built.elapsed() < MAX_AGE;
-        fresh.then_some(current)
+        let complete = current.position >= position
+            && current.generation == self.inner.generation.load(Ordering::SeqCst);
+        let aged = current.built.elapsed() >= MAX_AGE;
+        complete.then_some((current, aged))
+    }
+
+    fn fresh(&self, position: i64) -> Option<Arc<Snapshot>> {
+        self.current(position)
+            .and_then(|(current, aged)| (!aged).then_some(current))
     }
 }
 
@@ -97,10 +104,17 @@ async fn snapshot<S: Store + Communications>(
 ) -> Result<Arc<Snapshot>, ApiError> {
     let page = &state.status;
     let position = state.live.newest();
-    if let Some(fresh) = page.fresh(position) {
-        return Ok(fresh);
-    }
-    let _turn = page.inner.rebuild.lock().await;
+    let _turn = match page.current(position) {
+        Some((current, false)) => return Ok(current),
+        // Only too old (other nodes may have written): one request rebuilds while the others
+        // keep getting the current snapshot instead of waiting for it.
+        Some((current, true)) => match page.inner.rebuild.try_lock() {
+            Ok(turn) => turn,
+            Err(_) => return Ok(current),
+        },
+        // Missing this server's own writes: wait, so that a writer reads what it wrote.
+        None => page.inner.rebuild.lock().await,
+    };
     // Someone else may have rebuilt while this request waited for its turn.
     if let Some(fresh) = page.fresh(position) {
         return Ok(fresh);
