@@ -407,7 +407,8 @@ pub fn app<S: Store + Directory + Backup + Blobs + Communications>(state: AppSta
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(observe::track))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(status::public_routes(&state))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
@@ -416,6 +417,12 @@ pub async fn serve<S: Store + Directory + Backup + Blobs + Communications>(
     state: AppState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
+    // Responses go out as soon as they are written: without this, the last segment of a
+    // large answer can wait for the client's acknowledgement of the previous ones.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     // The client's address is known to handlers (the sign-in throttle counts by it).
     axum::serve(
         listener,

@@ -66,6 +66,7 @@ pub(crate) async fn metrics<S: Store + Directory>(State(state): State<AppState<S
         )
             .into_response();
     };
+    state.status.report_metrics();
     if let Ok(counts) = state.store.count_by_status().await {
         for status in hereby_core::types::Status::ALL {
             let count = counts

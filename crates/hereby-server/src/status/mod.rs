@@ -32,6 +32,58 @@ const MAX_AGE: Duration = Duration::from_secs(5);
 /// What clients and proxies may cache: a few seconds, then revalidate with the ETag.
 const CACHE_CONTROL: &str = "public, max-age=5, must-revalidate";
 
+/// The public documents, by path: what [`public_routes`] serves and `/metrics` counts.
+const DOCUMENTS: [&str; 7] = [
+    "/status",
+    "/status/feed.atom",
+    "/api/v2/summary.json",
+    "/api/v2/status.json",
+    "/api/v2/components.json",
+    "/api/v2/incidents.json",
+    "/api/v2/incidents/unresolved.json",
+];
+
+/// The public status page's routes. They are served outside the request-logging middleware:
+/// under a refresh storm a log line and labelled metrics per anonymous read would cost more
+/// than serving the read itself, so each document only bumps a counter of its own, which
+/// `/metrics` reports as `hereby_status_requests_total{document}`.
+///
+/// They have a state of their own, one `Arc` cloned per request, rather than the whole
+/// [`AppState`].
+pub(crate) fn public_routes<S: Store + Communications>(state: &AppState<S>) -> axum::Router {
+    use axum::routing::get;
+    let public = Arc::new(Public {
+        page: state.status.clone(),
+        store: state.store.clone(),
+        live: state.live.clone(),
+        base_url: state
+            .public_url
+            .as_deref()
+            .unwrap_or("")
+            .trim_end_matches('/')
+            .to_owned(),
+    });
+    axum::Router::new()
+        .route(DOCUMENTS[0], get(page::<S>))
+        .route(DOCUMENTS[1], get(feed::<S>))
+        .route(DOCUMENTS[2], get(summary::<S>))
+        .route(DOCUMENTS[3], get(status::<S>))
+        .route(DOCUMENTS[4], get(components::<S>))
+        .route(DOCUMENTS[5], get(incidents::<S>))
+        .route(DOCUMENTS[6], get(unresolved::<S>))
+        .with_state(public)
+}
+
+/// What the public documents need: the page, the store to rebuild from, and this server's
+/// newest write.
+#[derive(Debug)]
+pub(crate) struct Public<S> {
+    page: StatusPage,
+    store: S,
+    live: crate::Live,
+    base_url: String,
+}
+
 /// The status page's shared state: its name and the current snapshot.
 #[derive(Debug, Clone)]
 pub struct StatusPage {
@@ -47,6 +99,8 @@ struct Inner {
     generation: AtomicU64,
     /// Held by the request that rebuilds.
     rebuild: tokio::sync::Mutex<()>,
+    /// Requests served, per entry of [`DOCUMENTS`].
+    served: [AtomicU64; DOCUMENTS.len()],
 }
 
 #[derive(Debug)]
@@ -74,7 +128,22 @@ impl StatusPage {
                 current: RwLock::new(None),
                 generation: AtomicU64::new(0),
                 rebuild: tokio::sync::Mutex::new(()),
+                served: Default::default(),
             }),
+        }
+    }
+
+    /// Sets the `hereby_status_requests_total` counters, at scrape time.
+    pub(crate) fn report_metrics(&self) {
+        for (path, served) in DOCUMENTS.iter().zip(&self.inner.served) {
+            metrics::counter!("hereby_status_requests_total", "document" => *path)
+                .absolute(served.load(Ordering::Relaxed));
+        }
+    }
+
+    fn count(&self, document: usize) {
+        if let Some(served) = self.inner.served.get(document) {
+            served.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -100,10 +169,10 @@ impl StatusPage {
 
 /// The current snapshot, rebuilt first if it is stale.
 async fn snapshot<S: Store + Communications>(
-    state: &AppState<S>,
+    public: &Public<S>,
 ) -> Result<Arc<Snapshot>, ApiError> {
-    let page = &state.status;
-    let position = state.live.newest();
+    let page = &public.page;
+    let position = public.live.newest();
     let _turn = match page.current(position) {
         Some((current, false)) => return Ok(current),
         // Only too old (other nodes may have written): one request rebuilds while the others
@@ -122,15 +191,10 @@ async fn snapshot<S: Store + Communications>(
     let generation = page.inner.generation.load(Ordering::SeqCst);
     let info = PageInfo {
         name: page.inner.name.clone(),
-        base_url: state
-            .public_url
-            .as_deref()
-            .unwrap_or("")
-            .trim_end_matches('/')
-            .to_owned(),
+        base_url: public.base_url.clone(),
         since: page.inner.started,
     };
-    let rendered = snapshot::build(&state.store, &info, Timestamp::now()).await?;
+    let rendered = snapshot::build(&public.store, &info, Timestamp::now()).await?;
     let built = Arc::new(Snapshot {
         built: Instant::now(),
         position,
@@ -150,9 +214,9 @@ fn serve(document: &Document, content_type: &'static str, headers: &HeaderMap) -
         .and_then(|value| value.to_str().ok())
         .is_some_and(|tags| {
             tags.split(',')
-                .any(|tag| tag.trim() == document.etag || tag.trim() == "*")
+                .any(|tag| tag.trim().as_bytes() == document.etag.as_bytes() || tag.trim() == "*")
         });
-    let etag = HeaderValue::from_str(&document.etag).unwrap_or(HeaderValue::from_static("\"\""));
+    let etag = document.etag.clone();
     let mut response = if unchanged {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -179,13 +243,14 @@ fn serve(document: &Document, content_type: &'static str, headers: &HeaderMap) -
 const JSON: &str = "application/json";
 
 macro_rules! public_document {
-    ($(#[$meta:meta])* $name:ident, $field:ident, $content_type:expr) => {
+    ($(#[$meta:meta])* $name:ident, $field:ident, $index:literal, $content_type:expr) => {
         $(#[$meta])*
         pub(crate) async fn $name<S: Store + Communications>(
-            State(state): State<AppState<S>>,
+            State(public): State<Arc<Public<S>>>,
             headers: HeaderMap,
         ) -> Result<Response, ApiError> {
-            let snapshot = snapshot(&state).await?;
+            public.page.count($index);
+            let snapshot = snapshot(&public).await?;
             Ok(serve(&snapshot.rendered.$field, $content_type, &headers))
         }
     };
@@ -193,35 +258,36 @@ macro_rules! public_document {
 
 public_document!(
     /// `GET /api/v2/summary.json`: page, components, unresolved incidents and overall status.
-    summary, summary, JSON
+    summary, summary, 2, JSON
 );
 public_document!(
     /// `GET /api/v2/status.json`: the page's overall indicator.
-    status, status, JSON
+    status, status, 3, JSON
 );
 public_document!(
     /// `GET /api/v2/components.json`
-    components, components, JSON
+    components, components, 4, JSON
 );
 public_document!(
     /// `GET /api/v2/incidents.json`: the 50 newest public incidents of the last 90 days.
-    incidents, incidents, JSON
+    incidents, incidents, 5, JSON
 );
 public_document!(
     /// `GET /api/v2/incidents/unresolved.json`
-    unresolved, unresolved, JSON
+    unresolved, unresolved, 6, JSON
 );
 public_document!(
     /// `GET /status/feed.atom`
-    feed, atom, "application/atom+xml; charset=utf-8"
+    feed, atom, 1, "application/atom+xml; charset=utf-8"
 );
 
 /// `GET /status`: the page people read, with the web UI's hardening headers.
 pub(crate) async fn page<S: Store + Communications>(
-    State(state): State<AppState<S>>,
+    State(public): State<Arc<Public<S>>>,
     headers: HeaderMap,
 ) -> Result<Response, crate::web::PageError> {
-    let snapshot = snapshot(&state).await?;
+    public.page.count(0);
+    let snapshot = snapshot(&public).await?;
     let mut response = serve(
         &snapshot.rendered.html,
         "text/html; charset=utf-8",

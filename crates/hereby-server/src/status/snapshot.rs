@@ -44,14 +44,18 @@ pub(crate) struct PageInfo {
 #[derive(Debug, Clone)]
 pub(crate) struct Document {
     pub(crate) body: Bytes,
-    pub(crate) etag: String,
+    /// The quoted tag, made once so that serving it is a copy.
+    pub(crate) etag: axum::http::HeaderValue,
 }
 
 impl Document {
     fn new(body: Vec<u8>) -> Self {
         let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", hex::encode(&digest[..16]));
         Self {
-            etag: format!("\"{}\"", hex::encode(&digest[..16])),
+            // Hex digits and quotes are always a valid header value.
+            etag: axum::http::HeaderValue::from_str(&etag)
+                .unwrap_or(axum::http::HeaderValue::from_static("\"\"")),
             body: Bytes::from(body),
         }
     }

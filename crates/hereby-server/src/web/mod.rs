@@ -47,37 +47,6 @@ pub(crate) fn routes<S: Store + Directory + Backup + Blobs + hereby_store::Commu
             get(pages::dashboard_fragment::<S>),
         ),
         (Method::GET, "/live", get(live::everything::<S>)),
-        (Method::GET, "/status", get(crate::status::page::<S>)),
-        (
-            Method::GET,
-            "/status/feed.atom",
-            get(crate::status::feed::<S>),
-        ),
-        (
-            Method::GET,
-            "/api/v2/summary.json",
-            get(crate::status::summary::<S>),
-        ),
-        (
-            Method::GET,
-            "/api/v2/status.json",
-            get(crate::status::status::<S>),
-        ),
-        (
-            Method::GET,
-            "/api/v2/components.json",
-            get(crate::status::components::<S>),
-        ),
-        (
-            Method::GET,
-            "/api/v2/incidents.json",
-            get(crate::status::incidents::<S>),
-        ),
-        (
-            Method::GET,
-            "/api/v2/incidents/unresolved.json",
-            get(crate::status::unresolved::<S>),
-        ),
         (Method::GET, "/login", get(session::login_form)),
         (Method::POST, "/login", post(session::login::<S>)),
         (Method::POST, "/logout", post(session::logout::<S>)),

@@ -371,6 +371,11 @@ fn the_status_page_shows_public_incidents_and_their_public_updates_only() {
         assert_eq!(status, 200, "{reply}");
         let unresolved = public_json(&server, "/api/v2/incidents/unresolved.json");
         assert_eq!(unresolved["incidents"], json!([]));
+        let components = public_json(&server, "/api/v2/components.json");
+        assert_eq!(
+            components["components"][0]["status"], "operational",
+            "the active internal and restricted incidents on checkout do not count"
+        );
         let status_json = public_json(&server, "/api/v2/status.json");
         assert_eq!(
             status_json["status"]["indicator"], "none",
