@@ -5,6 +5,7 @@
 mod convert;
 pub mod error;
 pub mod extract;
+pub mod notify;
 mod observe;
 pub mod openapi;
 pub mod passwords;
@@ -21,7 +22,7 @@ use axum::http::Method;
 use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use hereby_core::RoleCatalogue;
-use hereby_store::{Backup, Blobs, Directory, Store};
+use hereby_store::{Backup, Blobs, Directory, Notifications, Store};
 
 /// What every handler can reach.
 #[derive(Debug)]
@@ -40,6 +41,8 @@ pub struct AppState<S> {
     /// The address people reach the server at (e.g. `https://hereby.example.com`), for links
     /// in messages; `None` uses the request's `Host`.
     pub public_url: Option<String>,
+    /// Wakes this node's delivery worker when something was queued.
+    pub outbox: notify::Outbox,
 }
 
 impl<S> AppState<S> {
@@ -53,6 +56,7 @@ impl<S> AppState<S> {
             web: web::Web::default(),
             cadence: Arc::new(hereby_core::Cadence::default()),
             public_url: None,
+            outbox: notify::Outbox::default(),
         }
     }
 }
@@ -68,6 +72,7 @@ impl<S: Clone> Clone for AppState<S> {
             web: self.web.clone(),
             cadence: self.cadence.clone(),
             public_url: self.public_url.clone(),
+            outbox: self.outbox.clone(),
         }
     }
 }
@@ -107,10 +112,10 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 /// Every route the server serves: method, path and handler, in one table. The router is
 /// built from it, and a test checks it against the OpenAPI document both ways.
-pub fn routes<S: Store + Directory + Backup + Blobs>()
+pub fn routes<S: Store + Directory + Backup + Blobs + Notifications>()
 -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
-    use routes::{attachments, data, health, incidents as i, live, users as u};
+    use routes::{attachments, data, health, incidents as i, live, notifications as n, users as u};
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
         (Method::GET, "/readyz", get(health::readyz::<S>)),
@@ -313,11 +318,53 @@ pub fn routes<S: Store + Directory + Backup + Blobs>()
             "/api/v1/tokens/{id}",
             delete(u::revoke_token::<S>),
         ),
+        (
+            Method::PUT,
+            "/api/v1/users/{name}/email",
+            put(n::set_email::<S>),
+        ),
+        (Method::GET, "/api/v1/channels", get(n::list_channels::<S>)),
+        (Method::POST, "/api/v1/channels", post(n::create_channel::<S>)),
+        (
+            Method::DELETE,
+            "/api/v1/channels/{id}",
+            delete(n::delete_channel::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/channels/{id}/test",
+            post(n::test_channel::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/subscriptions",
+            get(n::list_subscriptions::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/subscriptions",
+            post(n::create_subscription::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/subscriptions/{id}",
+            delete(n::delete_subscription::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/deliveries",
+            get(n::list_deliveries::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/deliveries/{id}/retry",
+            post(n::retry_delivery::<S>),
+        ),
     ]
 }
 
 /// The application router, built from [`routes`] (the API) and the web UI's table.
-pub fn app<S: Store + Directory + Backup + Blobs>(state: AppState<S>) -> Router {
+pub fn app<S: Store + Directory + Backup + Blobs + Notifications>(state: AppState<S>) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState<S>>)> = Vec::new();
     for (_, path, handler) in routes::<S>().into_iter().chain(web::routes::<S>()) {
         match by_path.iter_mut().find(|(known, _)| *known == path) {
@@ -360,7 +407,7 @@ pub fn app<S: Store + Directory + Backup + Blobs>(state: AppState<S>) -> Router 
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-pub async fn serve<S: Store + Directory + Backup + Blobs>(
+pub async fn serve<S: Store + Directory + Backup + Blobs + Notifications>(
     listener: tokio::net::TcpListener,
     state: AppState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,

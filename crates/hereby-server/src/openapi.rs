@@ -6,7 +6,7 @@ use hereby_api as api;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{attachments, data, health, incidents, live, users};
+use crate::routes::{attachments, data, health, incidents, live, notifications, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -66,6 +66,16 @@ use crate::routes::{attachments, data, health, incidents, live, users};
         users::list_tokens,
         users::create_token,
         users::revoke_token,
+        notifications::set_email,
+        notifications::create_channel,
+        notifications::list_channels,
+        notifications::delete_channel,
+        notifications::test_channel,
+        notifications::create_subscription,
+        notifications::list_subscriptions,
+        notifications::delete_subscription,
+        notifications::list_deliveries,
+        notifications::retry_delivery,
     ),
     components(schemas(api::ErrorBody, api::ErrorDetail)),
     modifiers(&BearerToken),

@@ -5,4 +5,5 @@ pub(crate) mod data;
 pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod live;
+pub(crate) mod notifications;
 pub(crate) mod users;
