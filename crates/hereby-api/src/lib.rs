@@ -160,6 +160,9 @@ pub struct IncidentDocument {
     pub action_items: Vec<ActionItem>,
     /// People added explicitly; role holders are members through their role.
     pub members: Vec<String>,
+    /// When stakeholders are next owed an update (by the severity's cadence, while active).
+    #[serde(default)]
+    pub next_update_due: Option<String>,
 }
 
 /// One event of an incident's timeline.
