@@ -199,6 +199,15 @@ pub(crate) enum ClientCommand {
     /// Your API tokens (admins: anyone's).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Notification channels: signed webhooks, Slack/Mattermost, e-mail (admins).
+    #[command(subcommand)]
+    Channel(crate::notify_commands::ChannelCommand),
+    /// Which events go to which channel (admins).
+    #[command(subcommand)]
+    Subscription(crate::notify_commands::SubscriptionCommand),
+    /// The notification outbox: list deliveries, retry a dead one (admins).
+    #[command(subcommand)]
+    Delivery(crate::notify_commands::DeliveryCommand),
     /// Attach a file (log, screenshot, dump) as evidence; stored by its SHA-256.
     Attach {
         #[command(flatten)]
@@ -306,6 +315,9 @@ pub(crate) enum UserCommand {
         /// The user [default: you].
         name: Option<String>,
     },
+    /// Set where NAME's personal notifications (a role given to them, update reminders) are
+    /// e-mailed; without an address, clear it. Your own, or (admins) anyone's.
+    Email { name: String, address: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -359,7 +371,7 @@ pub(crate) enum RoleCommand {
     },
 }
 
-const NO_BODY: Option<&()> = None;
+pub(crate) const NO_BODY: Option<&()> = None;
 
 /// What the client config file may hold.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -705,6 +717,15 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         ClientCommand::Action(command) => action(&client, command, json).await?,
         ClientCommand::User(command) => user(&client, command, json).await?,
         ClientCommand::Token(command) => token(&client, command, json).await?,
+        ClientCommand::Channel(command) => {
+            crate::notify_commands::channel(&client, command, json).await?;
+        }
+        ClientCommand::Subscription(command) => {
+            crate::notify_commands::subscription(&client, command, json).await?;
+        }
+        ClientCommand::Delivery(command) => {
+            crate::notify_commands::delivery(&client, command, json).await?;
+        }
         ClientCommand::Attach {
             write,
             file,
@@ -1057,6 +1078,9 @@ async fn user(client: &Client, command: UserCommand, json: bool) -> Result<(), F
             ]
         }
         UserCommand::Passwd { name } => return passwd(client, name, json).await,
+        UserCommand::Email { name, address } => {
+            return crate::notify_commands::user_email(client, name, address, json).await;
+        }
     };
     if json {
         print_json(&result);
@@ -1207,7 +1231,7 @@ fn print_write(result: &api::WriteResult, json: bool) {
     }
 }
 
-fn print_json(value: &impl Serialize) {
+pub(crate) fn print_json(value: &impl Serialize) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(error) => eprintln!("hereby: cannot print JSON: {error}"),
@@ -1215,7 +1239,7 @@ fn print_json(value: &impl Serialize) {
 }
 
 /// Percent-encodes a path segment or query value.
-fn encode(raw: &str) -> String {
+pub(crate) fn encode(raw: &str) -> String {
     raw.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -6,6 +6,7 @@ mod any_store;
 mod client;
 mod commands;
 mod config;
+mod notify_commands;
 mod serve;
 
 use std::net::SocketAddr;

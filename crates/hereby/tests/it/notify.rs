@@ -849,3 +849,66 @@ fn e_mail_goes_through_a_real_smtp_server() {
         assert!(messages.iter().all(|m| !m["data"].as_str().unwrap().contains("only for us")));
     }
 }
+
+fn cli(server: &Server, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(["--server", &format!("http://{}", server.address), "--token", &server.admin])
+        .args(args)
+        .env_remove("HEREBY_TOKEN")
+        .env_remove("HEREBY_SERVER")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_command_line_configures_notifications() {
+    let server = Server::start_with("sqlite", FAST);
+    let _carol = server.user("carol", "responder");
+    let receiver = Receiver::start();
+    let url = receiver.url();
+    let added = cli(
+        &server,
+        &["channel", "add", "ops", "--kind", "webhook", "--url", &url, "--secret", SECRET],
+    );
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let refused = cli(&server, &["channel", "add", "odd", "--kind", "pigeon"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pigeon"));
+    let listed = cli(&server, &["channel", "list"]);
+    let text = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(text.contains("ops") && text.contains(&url), "{text}");
+    assert!(!text.contains(SECRET) && !text.contains("odd"), "{text}");
+    let subscribed = cli(
+        &server,
+        &["subscription", "add", "ops", "--events", "declared,resolved"],
+    );
+    assert!(subscribed.status.success(), "{}", String::from_utf8_lossy(&subscribed.stderr));
+    let listed = cli(&server, &["subscription", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("declared,resolved"));
+    let email = cli(&server, &["user", "email", "carol", "carol@example.com"]);
+    assert!(email.status.success(), "{}", String::from_utf8_lossy(&email.stderr));
+
+    let test = cli(&server, &["channel", "test", "1"]);
+    assert!(test.status.success(), "{}", String::from_utf8_lossy(&test.stderr));
+    let got = receiver.wait_for(Duration::from_secs(10), |all| !all.is_empty());
+    assert_eq!(got[0].json()["kind"], "test");
+    assert!(got[0].signed_with(SECRET));
+    declare(&server, &server.admin, "Checkout fails", "SEV2");
+    receiver.wait_for(Duration::from_secs(10), |all| all.len() >= 2);
+    let start = Instant::now();
+    loop {
+        let listed = cli(&server, &["--json", "delivery", "list", "--state", "delivered"]);
+        let list: Value = serde_json::from_slice(&listed.stdout).unwrap();
+        if list.as_array().unwrap().len() == 2 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{list}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let retried = cli(&server, &["delivery", "retry", "1"]);
+    assert_eq!(retried.status.code(), Some(1), "a delivered message is not sent again");
+    let removed = cli(&server, &["channel", "remove", "1"]);
+    assert!(removed.status.success());
+    let listed = cli(&server, &["--json", "subscription", "list"]);
+    assert_eq!(serde_json::from_slice::<Value>(&listed.stdout).unwrap(), json!([]));
+}
