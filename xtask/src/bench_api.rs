@@ -150,7 +150,7 @@ fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> Result<ExitSt
     }
 }
 
-fn locate_binary(binary: &Binary) -> Result<PathBuf> {
+pub(crate) fn locate_binary(binary: &Binary) -> Result<PathBuf> {
     let root = workspace_root();
     let path = match binary {
         Binary::Given(path) => path.clone(),
@@ -198,7 +198,7 @@ fn scrub(command: &mut Command, server_log: Option<&str>) {
 }
 
 /// `hereby init`: creates the database and returns the first admin's token.
-fn init(binary: &Path, url: &str, scratch: &Path) -> Result<String> {
+pub(crate) fn init(binary: &Path, url: &str, scratch: &Path) -> Result<String> {
     let stdout_path = scratch.join("init.stdout");
     let stderr_path = scratch.join("init.stderr");
     let mut command = Command::new(binary);
@@ -226,14 +226,14 @@ fn init(binary: &Path, url: &str, scratch: &Path) -> Result<String> {
 }
 
 /// A running `hereby serve`, stopped (or at worst killed) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
     stopped: bool,
 }
 
 impl Server {
-    fn start(binary: &Path, url: &str, server_log: Option<&str>) -> Result<(Self, SocketAddr)> {
+    pub(crate) fn start(binary: &Path, url: &str, server_log: Option<&str>) -> Result<(Self, SocketAddr)> {
         let mut command = Command::new(binary);
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
@@ -309,12 +309,12 @@ impl Server {
         Ok((server, address))
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// The last lines the server wrote to stderr.
-    fn tail(&self) -> String {
+    pub(crate) fn tail(&self) -> String {
         self.stderr_tail
             .lock()
             .map(|tail| tail.iter().cloned().collect::<Vec<_>>().join("\n"))
@@ -340,7 +340,7 @@ impl Server {
     }
 
     /// SIGTERM, then waits for a graceful stop.
-    async fn stop(&mut self) -> Result<ExitStatus> {
+    pub(crate) async fn stop(&mut self) -> Result<ExitStatus> {
         if let Some(status) = self.child.try_wait()? {
             self.stopped = true;
             anyhow::bail!("the server had already exited ({status}):\n{}", self.tail());
@@ -587,7 +587,7 @@ impl Connection {
 }
 
 /// The bytes of one request.
-fn request(
+pub(crate) fn request(
     method: &str,
     path: &str,
     address: SocketAddr,
@@ -749,7 +749,7 @@ async fn drive(
 }
 
 /// One request, which must succeed; returns its body.
-async fn once(address: SocketAddr, bytes: &[u8]) -> Result<String> {
+pub(crate) async fn once(address: SocketAddr, bytes: &[u8]) -> Result<String> {
     let mut connection = Connection::new(address);
     let response = tokio::time::timeout(REQUEST_LIMIT, connection.send(bytes))
         .await

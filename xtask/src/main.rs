@@ -1,6 +1,7 @@
 //! Project chores written in Rust rather than shell: `cargo xtask <task>`.
 
 mod bench_api;
+mod bench_fanout;
 mod bench_store;
 #[cfg(test)]
 mod tidy;
@@ -22,7 +23,11 @@ tasks:
       keep-alive clients (default 32): appending notes to 100 incidents next to the store's own
       append rate from the same run, reading one incident's state document, and listing
       incidents; requests/s, p50 and p99 latency, and the server's RSS afterwards. Any non-2xx
-      answer fails the task. --server-log sets the server's RUST_LOG (default: its own).";
+      answer fails the task. --server-log sets the server's RUST_LOG (default: its own).
+  bench-fanout [--subscribers N] [--changes N] [--binary PATH | --no-build]
+      Notification fan-out of the release server on SQLite: N webhook subscribers (default
+      100, one channel each) on a loopback receiver; the time from the API call changing an
+      incident's status to each subscriber's receipt, p50/p99/max, against the 1 s p99 goal.";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +42,10 @@ fn main() -> Result<()> {
         Some("bench-api") => {
             let options = bench_api::Options::parse(&args[1..])?;
             runtime.block_on(bench_api::run(options))
+        }
+        Some("bench-fanout") => {
+            let options = bench_fanout::Options::parse(&args[1..])?;
+            runtime.block_on(bench_fanout::run(options))
         }
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
