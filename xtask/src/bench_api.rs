@@ -233,7 +233,11 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) fn start(binary: &Path, url: &str, server_log: Option<&str>) -> Result<(Self, SocketAddr)> {
+    pub(crate) fn start(
+        binary: &Path,
+        url: &str,
+        server_log: Option<&str>,
+    ) -> Result<(Self, SocketAddr)> {
         let mut command = Command::new(binary);
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])

@@ -128,10 +128,22 @@ pub(crate) async fn run(options: Options) -> Result<()> {
         options.subscribers,
         options.changes
     );
-    println!("deliveries received                            {:>10}", latencies.len());
-    println!("status change -> webhook received, p50 (ms)    {:>10.1}", ms(p50));
-    println!("status change -> webhook received, p99 (ms)    {:>10.1}", ms(p99));
-    println!("status change -> webhook received, max (ms)    {:>10.1}", ms(max));
+    println!(
+        "deliveries received                            {:>10}",
+        latencies.len()
+    );
+    println!(
+        "status change -> webhook received, p50 (ms)    {:>10.1}",
+        ms(p50)
+    );
+    println!(
+        "status change -> webhook received, p99 (ms)    {:>10.1}",
+        ms(p99)
+    );
+    println!(
+        "status change -> webhook received, max (ms)    {:>10.1}",
+        ms(max)
+    );
     println!(
         "status change -> last subscriber, mean (ms)    {:>10.1}",
         ms(wall) / options.changes as f64
@@ -142,7 +154,10 @@ pub(crate) async fn run(options: Options) -> Result<()> {
         if p99 < TARGET { "ok" } else { "MISSED" }
     );
     let status = stopped?;
-    anyhow::ensure!(status.success(), "the server did not stop cleanly ({status})");
+    anyhow::ensure!(
+        status.success(),
+        "the server did not stop cleanly ({status})"
+    );
     Ok(())
 }
 
@@ -168,12 +183,21 @@ async fn measure(
         let channel = format!(
             r#"{{"name":"subscriber-{n}","kind":"webhook","url":"http://{hook}/hook/{n}","secret":"bench-secret-0123456789"}}"#
         );
-        once(address, &request("POST", "/api/v1/channels", address, token, Some(&channel))).await?;
-        let subscription =
-            format!(r#"{{"channel":"subscriber-{n}","events":["status_changed"]}}"#);
         once(
             address,
-            &request("POST", "/api/v1/subscriptions", address, token, Some(&subscription)),
+            &request("POST", "/api/v1/channels", address, token, Some(&channel)),
+        )
+        .await?;
+        let subscription = format!(r#"{{"channel":"subscriber-{n}","events":["status_changed"]}}"#);
+        once(
+            address,
+            &request(
+                "POST",
+                "/api/v1/subscriptions",
+                address,
+                token,
+                Some(&subscription),
+            ),
         )
         .await?;
     }
@@ -188,17 +212,26 @@ async fn measure(
                 "/api/v1/incidents",
                 address,
                 token,
-                Some(&format!(r#"{{"title":"Fan-out {change}","severity":"SEV2"}}"#)),
+                Some(&format!(
+                    r#"{{"title":"Fan-out {change}","severity":"SEV2"}}"#
+                )),
             ),
         )
         .await?;
         let declared: serde_json::Value = serde_json::from_str(&declared)?;
-        let id = declared["id"].as_str().context("no incident id")?.to_owned();
+        let id = declared["id"]
+            .as_str()
+            .context("no incident id")?
+            .to_owned();
         let status = statuses[(change as usize) % statuses.len()];
         let body = format!(r#"{{"status":"{status}"}}"#);
         let path = format!("/api/v1/incidents/{id}/status");
         let started = Instant::now();
-        once(address, &request("POST", &path, address, token, Some(&body))).await?;
+        once(
+            address,
+            &request("POST", &path, address, token, Some(&body)),
+        )
+        .await?;
         loop {
             let got = receipts
                 .lock()
@@ -206,7 +239,10 @@ async fn measure(
                 .unwrap_or_default();
             if got.len() as u64 >= options.subscribers {
                 latencies.extend(got.iter().map(|at| at.duration_since(started)));
-                wall += got.iter().max().map_or(Duration::ZERO, |at| at.duration_since(started));
+                wall += got
+                    .iter()
+                    .max()
+                    .map_or(Duration::ZERO, |at| at.duration_since(started));
                 break;
             }
             anyhow::ensure!(

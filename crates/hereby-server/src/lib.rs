@@ -324,7 +324,11 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Notifications>()
             put(n::set_email::<S>),
         ),
         (Method::GET, "/api/v1/channels", get(n::list_channels::<S>)),
-        (Method::POST, "/api/v1/channels", post(n::create_channel::<S>)),
+        (
+            Method::POST,
+            "/api/v1/channels",
+            post(n::create_channel::<S>),
+        ),
         (
             Method::DELETE,
             "/api/v1/channels/{id}",

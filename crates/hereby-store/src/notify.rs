@@ -136,9 +136,14 @@ pub struct Delivery {
 pub enum DeliveryOutcome {
     Delivered,
     /// Failed; try again at `at`.
-    Retry { at: Timestamp, error: String },
+    Retry {
+        at: Timestamp,
+        error: String,
+    },
     /// Failed for the last time.
-    Dead { error: String },
+    Dead {
+        error: String,
+    },
 }
 
 /// The reminder job of an incident: due at `due`, or cancelled when `None`.
@@ -199,10 +204,8 @@ pub trait Notifications: Clone + Send + Sync + 'static {
     fn subscriptions(&self) -> impl Future<Output = Result<Vec<Subscription>, StoreError>> + Send;
 
     /// Deletes a subscription; `false` if there was none.
-    fn delete_subscription(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_subscription(&self, id: i64)
+    -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Sets (or with `None` clears) a user's notification address.
     /// [`StoreError::UnknownUser`] if there is no such user.
@@ -213,7 +216,8 @@ pub trait Notifications: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every user with an address, as (name, address), of users that are not disabled.
-    fn user_emails(&self) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    fn user_emails(&self)
+    -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
 
     /// The position in the event log up to which notifications were queued.
     fn dispatch_cursor(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;

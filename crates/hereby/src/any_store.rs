@@ -366,7 +366,11 @@ impl hereby_store::Notifications for AnyStore {
         forward!(self, store => store.claim_jobs(now, lease_until, limit))
     }
 
-    async fn finish_job(&self, done: &hereby_store::JobDone, at: Timestamp) -> Result<(), StoreError> {
+    async fn finish_job(
+        &self,
+        done: &hereby_store::JobDone,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         forward!(self, store => store.finish_job(done, at))
     }
 }

@@ -317,7 +317,10 @@ pub(crate) enum UserCommand {
     },
     /// Set where NAME's personal notifications (a role given to them, update reminders) are
     /// e-mailed; without an address, clear it. Your own, or (admins) anyone's.
-    Email { name: String, address: Option<String> },
+    Email {
+        name: String,
+        address: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

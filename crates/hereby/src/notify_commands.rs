@@ -96,7 +96,10 @@ pub(crate) enum DeliveryCommand {
 }
 
 fn print_channels(channels: &[api::Channel]) {
-    println!("{:>4}  {:<20} {:<8} {:<4} TARGET", "ID", "NAME", "KIND", "PERS");
+    println!(
+        "{:>4}  {:<20} {:<8} {:<4} TARGET",
+        "ID", "NAME", "KIND", "PERS"
+    );
     for c in channels {
         println!(
             "{:>4}  {:<20} {:<8} {:<4} {}",
@@ -149,7 +152,10 @@ pub(crate) async fn channel(
             if json {
                 print_json(&created);
             } else {
-                println!("channel {} ({}) added: {}", created.id, created.name, created.target);
+                println!(
+                    "channel {} ({}) added: {}",
+                    created.id, created.name, created.target
+                );
             }
         }
         ChannelCommand::List => {
@@ -231,7 +237,10 @@ pub(crate) async fn subscription(
             if json {
                 print_json(&list);
             } else {
-                println!("{:>4}  {:<20} {:<7} {:<24} EVENTS", "ID", "CHANNEL", "SCOPE", "RECIPIENT");
+                println!(
+                    "{:>4}  {:<20} {:<7} {:<24} EVENTS",
+                    "ID", "CHANNEL", "SCOPE", "RECIPIENT"
+                );
                 for s in &list {
                     let mut events = s.events.join(",");
                     if let Some(audience) = &s.audience {
@@ -249,7 +258,12 @@ pub(crate) async fn subscription(
         }
         SubscriptionCommand::Remove { id } => {
             let () = client
-                .send(Method::DELETE, &format!("/subscriptions/{id}"), NO_BODY, None)
+                .send(
+                    Method::DELETE,
+                    &format!("/subscriptions/{id}"),
+                    NO_BODY,
+                    None,
+                )
                 .await?;
             if json {
                 print_json(&json!({ "removed": id }));
@@ -276,7 +290,12 @@ pub(crate) async fn delivery(
         }
         DeliveryCommand::Retry { id } => vec![
             client
-                .send(Method::POST, &format!("/deliveries/{id}/retry"), NO_BODY, None)
+                .send(
+                    Method::POST,
+                    &format!("/deliveries/{id}/retry"),
+                    NO_BODY,
+                    None,
+                )
                 .await?,
         ],
     };
@@ -315,7 +334,9 @@ pub(crate) async fn user_email(
     let request = api::SetEmail {
         email: email.clone(),
     };
-    let () = client.send(Method::PUT, &path, Some(&request), None).await?;
+    let () = client
+        .send(Method::PUT, &path, Some(&request), None)
+        .await?;
     if json {
         print_json(&json!({ "user": name, "email": email }));
     } else {

@@ -58,19 +58,20 @@ impl Notifying {
             None => hereby_core::Cadence::default(),
         };
         let defaults = hereby_server::notify::Settings::default();
-        let duration = |flag: &Option<String>, key: &Option<String>, name: &str, default| {
-            match flag.as_ref().or(key.as_ref()) {
-                Some(raw) => crate::config::parse_duration(raw)
-                    .map_err(|e| format!("{name}: {e}"))
-                    .and_then(|d| {
-                        if d.is_zero() && name != "notify_backoff" {
-                            Err(format!("{name} must be longer than zero"))
-                        } else {
-                            Ok(d)
-                        }
-                    }),
-                None => Ok(default),
-            }
+        let duration = |flag: &Option<String>, key: &Option<String>, name: &str, default| match flag
+            .as_ref()
+            .or(key.as_ref())
+        {
+            Some(raw) => crate::config::parse_duration(raw)
+                .map_err(|e| format!("{name}: {e}"))
+                .and_then(|d| {
+                    if d.is_zero() && name != "notify_backoff" {
+                        Err(format!("{name} must be longer than zero"))
+                    } else {
+                        Ok(d)
+                    }
+                }),
+            None => Ok(default),
         };
         let max_attempts = args
             .notify_max_attempts

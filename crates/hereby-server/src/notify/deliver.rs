@@ -41,7 +41,11 @@ pub fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
 }
 
 /// What to record after an attempt that ended with `result`.
-pub fn outcome(result: Result<(), String>, delivery: &Delivery, settings: &Settings) -> DeliveryOutcome {
+pub fn outcome(
+    result: Result<(), String>,
+    delivery: &Delivery,
+    settings: &Settings,
+) -> DeliveryOutcome {
     match result {
         Ok(()) => DeliveryOutcome::Delivered,
         Err(error) => {
@@ -51,9 +55,7 @@ pub fn outcome(result: Result<(), String>, delivery: &Delivery, settings: &Setti
             } else {
                 let wait = backoff(attempts, settings.backoff_base, settings.backoff_max);
                 let wait = SignedDuration::try_from(wait).unwrap_or(SignedDuration::MAX);
-                let at = Timestamp::now()
-                    .checked_add(wait)
-                    .unwrap_or(Timestamp::MAX);
+                let at = Timestamp::now().checked_add(wait).unwrap_or(Timestamp::MAX);
                 DeliveryOutcome::Retry { at, error }
             }
         }

@@ -121,10 +121,9 @@ pub fn render(
             format!("you are now {role}"),
             format!("{person}, you were given the {role} role on this incident."),
         ),
-        Happening::RoleAssigned { role, person } => (
-            format!("{person} is now {role}"),
-            String::new(),
-        ),
+        Happening::RoleAssigned { role, person } => {
+            (format!("{person} is now {role}"), String::new())
+        }
         Happening::Reminder { person, due } => (
             "stakeholder update overdue".to_owned(),
             format!(
@@ -173,12 +172,14 @@ pub fn render(
     });
     if let Value::Object(fields) = &mut payload {
         let detail = match happening {
-            Happening::SeverityChanged { from, to, reason } => {
-                Some(("severity", json!({ "from": from, "to": to, "reason": reason })))
-            }
-            Happening::StatusChanged { from, to, reason } => {
-                Some(("status", json!({ "from": from, "to": to, "reason": reason })))
-            }
+            Happening::SeverityChanged { from, to, reason } => Some((
+                "severity",
+                json!({ "from": from, "to": to, "reason": reason }),
+            )),
+            Happening::StatusChanged { from, to, reason } => Some((
+                "status",
+                json!({ "from": from, "to": to, "reason": reason }),
+            )),
             Happening::UpdatePosted {
                 audience,
                 body,

@@ -135,6 +135,9 @@ async fn deliverer<S: Store + Notifications>(
     let http = match reqwest::Client::builder()
         .timeout(settings.timeout)
         .user_agent(concat!("hereby/", env!("CARGO_PKG_VERSION")))
+        // A receiver answers where it was configured; a redirect elsewhere is a failure, not
+        // a reason to send the signed body to another address.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
     {
         Ok(http) => http,
@@ -161,8 +164,7 @@ async fn deliverer<S: Store + Notifications>(
                         let channels: HashMap<_, _> =
                             channels.into_iter().map(|c| (c.id, Arc::new(c))).collect();
                         for delivery in claimed {
-                            let Some(channel) = channels.get(&delivery.channel_id).cloned()
-                            else {
+                            let Some(channel) = channels.get(&delivery.channel_id).cloned() else {
                                 // The channel was removed (its rows go with it).
                                 continue;
                             };

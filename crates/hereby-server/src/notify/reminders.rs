@@ -72,10 +72,18 @@ async fn run<S: Store + Notifications>(
     let incident = match state.store.load(number).await {
         Ok(loaded) => match loaded.state {
             State::Declared(incident) => incident,
-            State::Initial => return state.store.finish_job(&finish(None, None, vec![]), now).await,
+            State::Initial => {
+                return state
+                    .store
+                    .finish_job(&finish(None, None, vec![]), now)
+                    .await;
+            }
         },
         Err(StoreError::NotFound(_)) => {
-            return state.store.finish_job(&finish(None, None, vec![]), now).await;
+            return state
+                .store
+                .finish_job(&finish(None, None, vec![]), now)
+                .await;
         }
         Err(error) => return Err(error),
     };
@@ -85,7 +93,10 @@ async fn run<S: Store + Notifications>(
         incident.next_update_due(&state.cadence),
         state.cadence.interval(incident.severity),
     ) else {
-        return state.store.finish_job(&finish(None, job.last_key.clone(), vec![]), now).await;
+        return state
+            .store
+            .finish_job(&finish(None, job.last_key.clone(), vec![]), now)
+            .await;
     };
     if due > now {
         return state
@@ -109,7 +120,8 @@ async fn run<S: Store + Notifications>(
             .await;
     }
     let person = reminded(&incident).cloned();
-    let deliveries = reminder_deliveries(state, number, &incident, person.as_ref(), due, &key, now).await?;
+    let deliveries =
+        reminder_deliveries(state, number, &incident, person.as_ref(), due, &key, now).await?;
     let count = deliveries.len();
     state
         .store
@@ -189,9 +201,7 @@ async fn record<S: Store + Notifications>(
 ) {
     let who = person.map_or_else(|| "nobody (no commander)".to_owned(), ToString::to_string);
     let due = due.round(jiff::Unit::Second).unwrap_or(due);
-    let text = format!(
-        "Reminder sent to {who}: the stakeholder update due at {due} is overdue."
-    );
+    let text = format!("Reminder sent to {who}: the stakeholder update due at {due} is overdue.");
     let (Ok(actor), Ok(text)) = (UserName::parse(SYSTEM_ACTOR), Text::parse(&text)) else {
         return;
     };

@@ -342,7 +342,10 @@ pub(crate) async fn create_subscription<S: Store + Directory + Notifications>(
         if !KINDS.contains(&event) {
             return Err(invalid(
                 "events",
-                format!("`{event}` is not a notification kind: use {}", KINDS.join(", ")),
+                format!(
+                    "`{event}` is not a notification kind: use {}",
+                    KINDS.join(", ")
+                ),
             )
             .into());
         }

@@ -346,7 +346,11 @@ fn routes() -> Vec<Route> {
         ),
         route("DELETE", "/api/v1/subscriptions/{id}", Kind::AdminOnly(404)),
         route("GET", "/api/v1/deliveries", Kind::AdminOnly(200)),
-        route("POST", "/api/v1/deliveries/{id}/retry", Kind::AdminOnly(404)),
+        route(
+            "POST",
+            "/api/v1/deliveries/{id}/retry",
+            Kind::AdminOnly(404),
+        ),
         route("GET", "/api/v1/tokens", Kind::SignedIn),
         route("POST", "/api/v1/tokens", Kind::TokenCreate),
         route("DELETE", "/api/v1/tokens/{id}", Kind::TokenRevoke),

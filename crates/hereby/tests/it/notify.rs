@@ -116,7 +116,11 @@ impl Receiver {
     }
 
     /// Waits until `done` holds for what was received, or fails after `limit`.
-    pub(crate) fn wait_for(&self, limit: Duration, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    pub(crate) fn wait_for(
+        &self,
+        limit: Duration,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
         let start = Instant::now();
         loop {
             let all = self.all();
@@ -127,7 +131,13 @@ impl Receiver {
                 start.elapsed() < limit,
                 "the receiver did not get what was expected within {limit:?}; got {} requests: {:#?}",
                 all.len(),
-                all.iter().map(|r| (r.status, r.header("idempotency-key").to_owned(), r.body.clone())).collect::<Vec<_>>()
+                all.iter()
+                    .map(|r| (
+                        r.status,
+                        r.header("idempotency-key").to_owned(),
+                        r.body.clone()
+                    ))
+                    .collect::<Vec<_>>()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -235,7 +245,10 @@ fn wait_for_deliveries(
         if done(&list) {
             return list;
         }
-        assert!(start.elapsed() < limit, "deliveries never got there: {list:#?}");
+        assert!(
+            start.elapsed() < limit,
+            "deliveries never got there: {list:#?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -259,12 +272,30 @@ fn webhooks_are_signed_retried_after_500s_and_dead_lettered() {
         // Bad settings are refused and change nothing.
         for (body, expected) in [
             (json!({ "name": "x", "kind": "pigeon" }), 422),
-            (json!({ "name": "x", "kind": "webhook", "url": "http://127.0.0.1:1/", "secret": "short" }), 422),
-            (json!({ "name": "x", "kind": "webhook", "url": "ftp://example.com/", "secret": SECRET }), 422),
-            (json!({ "name": "Bad Name", "kind": "slack", "url": "http://127.0.0.1:1/" }), 422),
-            (json!({ "name": "x", "kind": "email", "host": "127.0.0.1", "from": "not an address" }), 422),
-            (json!({ "name": "x", "kind": "slack", "url": "http://127.0.0.1:1/", "personal": true }), 422),
-            (json!({ "name": "x", "kind": "slack", "colour": "red" }), 400),
+            (
+                json!({ "name": "x", "kind": "webhook", "url": "http://127.0.0.1:1/", "secret": "short" }),
+                422,
+            ),
+            (
+                json!({ "name": "x", "kind": "webhook", "url": "ftp://example.com/", "secret": SECRET }),
+                422,
+            ),
+            (
+                json!({ "name": "Bad Name", "kind": "slack", "url": "http://127.0.0.1:1/" }),
+                422,
+            ),
+            (
+                json!({ "name": "x", "kind": "email", "host": "127.0.0.1", "from": "not an address" }),
+                422,
+            ),
+            (
+                json!({ "name": "x", "kind": "slack", "url": "http://127.0.0.1:1/", "personal": true }),
+                422,
+            ),
+            (
+                json!({ "name": "x", "kind": "slack", "colour": "red" }),
+                400,
+            ),
         ] {
             let (status, answer) = server.post("/api/v1/channels", &server.admin, body.clone());
             assert_eq!(status, expected, "{body} → {answer}");
@@ -282,20 +313,39 @@ fn webhooks_are_signed_retried_after_500s_and_dead_lettered() {
         // A receiver that fails twice, then accepts.
         let flaky = Receiver::start();
         flaky.answer(&[500, 500]);
-        webhook(&server, "flaky", &flaky.url(), &["declared", "status_changed"]);
+        webhook(
+            &server,
+            "flaky",
+            &flaky.url(),
+            &["declared", "status_changed"],
+        );
         for (body, expected) in [
             (json!({ "channel": "flaky", "events": ["exploded"] }), 422),
             (json!({ "channel": "flaky", "events": [] }), 422),
             (json!({ "channel": "nope", "events": ["declared"] }), 422),
-            (json!({ "channel": "flaky", "events": ["declared"], "recipient": "a@example.com" }), 422),
-            (json!({ "channel": "flaky", "events": ["declared"], "scope": "galaxy" }), 422),
-            (json!({ "channel": "flaky", "events": ["update_posted"], "audience": "martians" }), 422),
+            (
+                json!({ "channel": "flaky", "events": ["declared"], "recipient": "a@example.com" }),
+                422,
+            ),
+            (
+                json!({ "channel": "flaky", "events": ["declared"], "scope": "galaxy" }),
+                422,
+            ),
+            (
+                json!({ "channel": "flaky", "events": ["update_posted"], "audience": "martians" }),
+                422,
+            ),
         ] {
-            let (status, answer) = server.post("/api/v1/subscriptions", &server.admin, body.clone());
+            let (status, answer) =
+                server.post("/api/v1/subscriptions", &server.admin, body.clone());
             assert_eq!(status, expected, "{body} → {answer}");
         }
         let (_, subscriptions) = server.get("/api/v1/subscriptions", &server.admin);
-        assert_eq!(subscriptions.as_array().unwrap().len(), 1, "{subscriptions}");
+        assert_eq!(
+            subscriptions.as_array().unwrap().len(),
+            1,
+            "{subscriptions}"
+        );
 
         let incident = declare(&server, &alice, "Checkout fails", "SEV2");
         let got = flaky.wait_for(Duration::from_secs(20), |all| {
@@ -309,7 +359,11 @@ fn webhooks_are_signed_retried_after_500s_and_dead_lettered() {
         let key = got[0].header("idempotency-key").to_owned();
         assert!(!key.is_empty());
         for request in &got {
-            assert_eq!(request.header("idempotency-key"), key, "one key for every attempt");
+            assert_eq!(
+                request.header("idempotency-key"),
+                key,
+                "one key for every attempt"
+            );
             assert!(request.signed_with(SECRET), "bad signature: {request:?}");
             assert!(!request.signed_with("some-other-secret-entirely"));
             let sent: i64 = request.header("x-hereby-timestamp").parse().unwrap();
@@ -323,13 +377,19 @@ fn webhooks_are_signed_retried_after_500s_and_dead_lettered() {
         assert_eq!(payload["incident"]["title"], "Checkout fails");
         assert_eq!(payload["incident"]["severity"], "SEV2");
         assert!(
-            payload["incident"]["url"].as_str().unwrap().ends_with(&format!("/incidents/{incident}")),
+            payload["incident"]["url"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/incidents/{incident}")),
             "{payload}"
         );
         let listed = wait_for_deliveries(&server, Duration::from_secs(5), |list| {
             list.iter().any(|d| d["state"] == "delivered")
         });
-        let delivered = listed.iter().find(|d| d["idempotency_key"] == key.as_str()).unwrap();
+        let delivered = listed
+            .iter()
+            .find(|d| d["idempotency_key"] == key.as_str())
+            .unwrap();
         assert_eq!(delivered["attempts"], 3, "{delivered}");
         assert_eq!(delivered["state"], "delivered");
 
@@ -366,7 +426,9 @@ fn webhooks_are_signed_retried_after_500s_and_dead_lettered() {
                 d["state"] == "pending"
                     && d["attempts"].as_u64().unwrap_or(0) >= 2
                     && d["incident"] == late_incident.as_str()
-                    && d["last_error"].as_str().is_some_and(|e| e.contains("connect"))
+                    && d["last_error"]
+                        .as_str()
+                        .is_some_and(|e| e.contains("connect"))
             })
         });
         let late = Receiver::start_on(port);
@@ -379,7 +441,8 @@ fn webhooks_are_signed_retried_after_500s_and_dead_lettered() {
         // retries it once the receiver is back.
         let dead_incident = declare(&server, &alice, "Payments time out", "SEV1");
         let listed = wait_for_deliveries(&server, Duration::from_secs(20), |list| {
-            list.iter().any(|d| d["state"] == "dead" && d["incident"] == dead_incident.as_str())
+            list.iter()
+                .any(|d| d["state"] == "dead" && d["incident"] == dead_incident.as_str())
         });
         let dead = listed
             .iter()
@@ -404,9 +467,13 @@ fn webhooks_are_signed_retried_after_500s_and_dead_lettered() {
         assert_eq!(status, 200, "{retried}");
         assert_eq!(retried["state"], "pending");
         let got = back.wait_for(Duration::from_secs(10), |all| !all.is_empty());
-        assert_eq!(got[0].header("idempotency-key"), dead["idempotency_key"].as_str().unwrap());
+        assert_eq!(
+            got[0].header("idempotency-key"),
+            dead["idempotency_key"].as_str().unwrap()
+        );
         let listed = wait_for_deliveries(&server, Duration::from_secs(5), |list| {
-            list.iter().any(|d| d["id"] == id && d["state"] == "delivered")
+            list.iter()
+                .any(|d| d["id"] == id && d["state"] == "delivered")
         });
         assert!(listed.iter().any(|d| d["id"] == id));
         let (status, answer) = server.post(
@@ -427,14 +494,22 @@ fn restricted_incidents_and_public_scope_are_respected() {
         let alice = server.user("alice", "responder");
         let everything = Receiver::start();
         let public = Receiver::start();
-        webhook(&server, "all", &everything.url(), &["declared", "update_posted"]);
+        webhook(
+            &server,
+            "all",
+            &everything.url(),
+            &["declared", "update_posted"],
+        );
         let (status, channel) = server.post(
             "/api/v1/channels",
             &server.admin,
             json!({ "name": "status-page", "kind": "slack", "url": public.url() }),
         );
         assert_eq!(status, 201, "{channel}");
-        assert_eq!(channel["target"], format!("http://127.0.0.1:{}/…", public.port));
+        assert_eq!(
+            channel["target"],
+            format!("http://127.0.0.1:{}/…", public.port)
+        );
         let (status, _) = server.post(
             "/api/v1/subscriptions",
             &server.admin,
@@ -472,7 +547,13 @@ fn restricted_incidents_and_public_scope_are_respected() {
         // Deliveries run in parallel (up to the channel's concurrency), so order is not kept.
         let mut about: Vec<String> = got
             .iter()
-            .map(|r| format!("{} {}", r.json()["incident"]["id"].as_str().unwrap(), r.json()["kind"].as_str().unwrap()))
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r.json()["incident"]["id"].as_str().unwrap(),
+                    r.json()["kind"].as_str().unwrap()
+                )
+            })
             .collect();
         about.sort();
         assert_eq!(
@@ -491,11 +572,27 @@ fn restricted_incidents_and_public_scope_are_respected() {
             .map(|r| r.json()["text"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(texts.len(), 2, "{texts:?}");
-        assert!(texts.iter().any(|t| t.contains("INC-3") && t.contains("declared")), "{texts:?}");
-        assert!(texts.iter().any(|t| t.contains("public words")), "{texts:?}");
-        assert!(texts.iter().all(|t| !t.contains("private words")), "{texts:?}");
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("INC-3") && t.contains("declared")),
+            "{texts:?}"
+        );
+        assert!(
+            texts.iter().any(|t| t.contains("public words")),
+            "{texts:?}"
+        );
+        assert!(
+            texts.iter().all(|t| !t.contains("private words")),
+            "{texts:?}"
+        );
         assert!(got.iter().all(|r| !r.body.contains("Secret breach")));
-        assert!(everything.all().iter().all(|r| !r.body.contains("Secret breach")));
+        assert!(
+            everything
+                .all()
+                .iter()
+                .all(|r| !r.body.contains("Secret breach"))
+        );
     }
 }
 
@@ -518,7 +615,8 @@ fn a_restart_with_deliveries_pending_loses_nothing_and_keeps_the_keys() {
         // Some deliveries are queued and failing by now; the last events may not even be
         // dispatched yet when the server is killed.
         wait_for_deliveries(&server, Duration::from_secs(10), |list| {
-            list.iter().any(|d| d["attempts"].as_u64().unwrap_or(0) >= 1)
+            list.iter()
+                .any(|d| d["attempts"].as_u64().unwrap_or(0) >= 1)
         });
         let before: HashSet<String> = deliveries(&server, "")
             .iter()
@@ -542,8 +640,15 @@ fn a_restart_with_deliveries_pending_loses_nothing_and_keeps_the_keys() {
             .iter()
             .map(|r| r.header("idempotency-key").to_owned())
             .collect();
-        assert_eq!(keys.len(), 6, "five declarations and one severity change: {keys:?}");
-        assert!(before.is_subset(&keys), "keys queued before the crash are the keys sent: {before:?} vs {keys:?}");
+        assert_eq!(
+            keys.len(),
+            6,
+            "five declarations and one severity change: {keys:?}"
+        );
+        assert!(
+            before.is_subset(&keys),
+            "keys queued before the crash are the keys sent: {before:?} vs {keys:?}"
+        );
         let mut declared: Vec<String> = got
             .iter()
             .filter(|r| r.json()["kind"] == "declared")
@@ -595,7 +700,10 @@ fn reminders_fire_after_the_interval_and_follow_updates() {
         );
         let first = got[0].json();
         assert_eq!(first["kind"], "reminder", "{first}");
-        assert_eq!(first["reminder"]["person"], "carol", "the communications role holder");
+        assert_eq!(
+            first["reminder"]["person"], "carol",
+            "the communications role holder"
+        );
         let first_due = first["reminder"]["due"].as_str().unwrap().to_owned();
         let (_, timeline) = server.get(&format!("/api/v1/incidents/{incident}/timeline"), &alice);
         assert!(
@@ -617,10 +725,16 @@ fn reminders_fire_after_the_interval_and_follow_updates() {
         let next_due = next["reminder"]["due"].as_str().unwrap();
         assert_ne!(next_due, first_due, "{next}");
         assert!(
-            got[count..].iter().all(|r| r.json()["reminder"]["due"] != first_due.as_str()),
+            got[count..]
+                .iter()
+                .all(|r| r.json()["reminder"]["due"] != first_due.as_str()),
             "no reminder about the old due time after the update"
         );
-        let shown: jiff::Timestamp = document["next_update_due"].as_str().unwrap().parse().unwrap();
+        let shown: jiff::Timestamp = document["next_update_due"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         let reminded: jiff::Timestamp = next_due.parse().unwrap();
         assert_eq!(
             shown.as_second(),
@@ -629,25 +743,35 @@ fn reminders_fire_after_the_interval_and_follow_updates() {
         );
 
         // Resolved: no more reminders.
-        let (status, _) = server.post(&format!("/api/v1/incidents/{incident}/resolve"), &alice, json!({}));
+        let (status, _) = server.post(
+            &format!("/api/v1/incidents/{incident}/resolve"),
+            &alice,
+            json!({}),
+        );
         assert_eq!(status, 200);
         std::thread::sleep(Duration::from_millis(300));
         let settled = receiver.all().len();
         std::thread::sleep(Duration::from_millis(2_500));
-        assert_eq!(receiver.all().len(), settled, "a resolved incident owes no updates");
+        assert_eq!(
+            receiver.all().len(),
+            settled,
+            "a resolved incident owes no updates"
+        );
     }
 }
 
 /// A Python with aiosmtpd: Debian's `/usr/bin/python3` (python3-aiosmtpd) or whichever
 /// `python3` is first on the PATH.
 fn python_with_aiosmtpd() -> Option<String> {
-    ["/usr/bin/python3", "python3"].into_iter().find_map(|python| {
-        let ok = std::process::Command::new(python)
-            .args(["-c", "import aiosmtpd"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        ok.then(|| python.to_owned())
-    })
+    ["/usr/bin/python3", "python3"]
+        .into_iter()
+        .find_map(|python| {
+            let ok = std::process::Command::new(python)
+                .args(["-c", "import aiosmtpd"])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            ok.then(|| python.to_owned())
+        })
 }
 
 const SMTP_SERVER: &str = r#"
@@ -806,7 +930,10 @@ fn e_mail_goes_through_a_real_smtp_server() {
             json!({ "role": "communications", "person": "carol" }),
         );
         assert_eq!(status, 200);
-        for (audience, body) in [("internal", "only for us"), ("customers", "A fix is rolling out")] {
+        for (audience, body) in [
+            ("internal", "only for us"),
+            ("customers", "A fix is rolling out"),
+        ] {
             let (status, _) = server.post(
                 &format!("/api/v1/incidents/{incident}/updates"),
                 &alice,
@@ -820,39 +947,80 @@ fn e_mail_goes_through_a_real_smtp_server() {
             if messages.len() >= 3 {
                 break messages;
             }
-            assert!(start.elapsed() < Duration::from_secs(20), "mail did not arrive: {messages:#?}");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "mail did not arrive: {messages:#?}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         };
         std::thread::sleep(Duration::from_millis(500));
-        let messages = if smtp.messages().len() > messages.len() { smtp.messages() } else { messages };
+        let messages = if smtp.messages().len() > messages.len() {
+            smtp.messages()
+        } else {
+            messages
+        };
         assert_eq!(messages.len(), 3, "{messages:#?}");
         let find = |to: &str, subject: &str| {
             messages
                 .iter()
                 .find(|m| {
                     m["to"] == json!([to])
-                        && m["data"].as_str().unwrap().contains(&format!("Subject: {subject}"))
+                        && m["data"]
+                            .as_str()
+                            .unwrap()
+                            .contains(&format!("Subject: {subject}"))
                 })
                 .unwrap_or_else(|| panic!("no mail to {to} about {subject}: {messages:#?}"))
                 .clone()
         };
-        let declared = find("status@example.com", &format!("[{incident}] Checkout fails: declared (SEV2)"));
+        let declared = find(
+            "status@example.com",
+            &format!("[{incident}] Checkout fails: declared (SEV2)"),
+        );
         assert_eq!(declared["from"], "hereby@example.com");
         let data = declared["data"].as_str().unwrap();
-        assert!(data.contains(&format!("{incident}: Checkout fails")), "{data}");
+        assert!(
+            data.contains(&format!("{incident}: Checkout fails")),
+            "{data}"
+        );
         assert!(data.contains("Severity: SEV2"), "{data}");
         assert!(data.contains(&format!("/incidents/{incident}")), "{data}");
-        let update = find("status@example.com", &format!("[{incident}] Checkout fails: update for customers"));
-        assert!(update["data"].as_str().unwrap().contains("A fix is rolling out"));
-        let role = find("carol@example.com", &format!("[{incident}] Checkout fails: you are now communications"));
-        assert!(role["data"].as_str().unwrap().contains("carol, you were given the communications role"));
-        assert!(messages.iter().all(|m| !m["data"].as_str().unwrap().contains("only for us")));
+        let update = find(
+            "status@example.com",
+            &format!("[{incident}] Checkout fails: update for customers"),
+        );
+        assert!(
+            update["data"]
+                .as_str()
+                .unwrap()
+                .contains("A fix is rolling out")
+        );
+        let role = find(
+            "carol@example.com",
+            &format!("[{incident}] Checkout fails: you are now communications"),
+        );
+        assert!(
+            role["data"]
+                .as_str()
+                .unwrap()
+                .contains("carol, you were given the communications role")
+        );
+        assert!(
+            messages
+                .iter()
+                .all(|m| !m["data"].as_str().unwrap().contains("only for us"))
+        );
     }
 }
 
 fn cli(server: &Server, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_hereby"))
-        .args(["--server", &format!("http://{}", server.address), "--token", &server.admin])
+        .args([
+            "--server",
+            &format!("http://{}", server.address),
+            "--token",
+            &server.admin,
+        ])
         .args(args)
         .env_remove("HEREBY_TOKEN")
         .env_remove("HEREBY_SERVER")
@@ -868,11 +1036,22 @@ fn the_command_line_configures_notifications() {
     let url = receiver.url();
     let added = cli(
         &server,
-        &["channel", "add", "ops", "--kind", "webhook", "--url", &url, "--secret", SECRET],
+        &[
+            "channel", "add", "ops", "--kind", "webhook", "--url", &url, "--secret", SECRET,
+        ],
     );
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     let refused = cli(&server, &["channel", "add", "odd", "--kind", "pigeon"]);
-    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     assert!(String::from_utf8_lossy(&refused.stderr).contains("pigeon"));
     let listed = cli(&server, &["channel", "list"]);
     let text = String::from_utf8_lossy(&listed.stdout).into_owned();
@@ -880,16 +1059,34 @@ fn the_command_line_configures_notifications() {
     assert!(!text.contains(SECRET) && !text.contains("odd"), "{text}");
     let subscribed = cli(
         &server,
-        &["subscription", "add", "ops", "--events", "declared,resolved"],
+        &[
+            "subscription",
+            "add",
+            "ops",
+            "--events",
+            "declared,resolved",
+        ],
     );
-    assert!(subscribed.status.success(), "{}", String::from_utf8_lossy(&subscribed.stderr));
+    assert!(
+        subscribed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&subscribed.stderr)
+    );
     let listed = cli(&server, &["subscription", "list"]);
     assert!(String::from_utf8_lossy(&listed.stdout).contains("declared,resolved"));
     let email = cli(&server, &["user", "email", "carol", "carol@example.com"]);
-    assert!(email.status.success(), "{}", String::from_utf8_lossy(&email.stderr));
+    assert!(
+        email.status.success(),
+        "{}",
+        String::from_utf8_lossy(&email.stderr)
+    );
 
     let test = cli(&server, &["channel", "test", "1"]);
-    assert!(test.status.success(), "{}", String::from_utf8_lossy(&test.stderr));
+    assert!(
+        test.status.success(),
+        "{}",
+        String::from_utf8_lossy(&test.stderr)
+    );
     let got = receiver.wait_for(Duration::from_secs(10), |all| !all.is_empty());
     assert_eq!(got[0].json()["kind"], "test");
     assert!(got[0].signed_with(SECRET));
@@ -897,7 +1094,10 @@ fn the_command_line_configures_notifications() {
     receiver.wait_for(Duration::from_secs(10), |all| all.len() >= 2);
     let start = Instant::now();
     loop {
-        let listed = cli(&server, &["--json", "delivery", "list", "--state", "delivered"]);
+        let listed = cli(
+            &server,
+            &["--json", "delivery", "list", "--state", "delivered"],
+        );
         let list: Value = serde_json::from_slice(&listed.stdout).unwrap();
         if list.as_array().unwrap().len() == 2 {
             break;
@@ -906,9 +1106,16 @@ fn the_command_line_configures_notifications() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let retried = cli(&server, &["delivery", "retry", "1"]);
-    assert_eq!(retried.status.code(), Some(1), "a delivered message is not sent again");
+    assert_eq!(
+        retried.status.code(),
+        Some(1),
+        "a delivered message is not sent again"
+    );
     let removed = cli(&server, &["channel", "remove", "1"]);
     assert!(removed.status.success());
     let listed = cli(&server, &["--json", "subscription", "list"]);
-    assert_eq!(serde_json::from_slice::<Value>(&listed.stdout).unwrap(), json!([]));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&listed.stdout).unwrap(),
+        json!([])
+    );
 }
