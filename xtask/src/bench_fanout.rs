@@ -203,7 +203,7 @@ async fn measure(
     }
     let mut latencies = Vec::new();
     let mut wall = Duration::ZERO;
-    let statuses = ["identified", "monitoring", "investigating"];
+    let statuses = ["identified", "monitoring"];
     for change in 0..options.changes {
         let declared = once(
             address,
