@@ -113,7 +113,7 @@ impl Server {
         }
     }
 
-    fn spawn(url: &str, extra: &[String]) -> (Child, String, Option<String>) {
+    pub(crate) fn spawn(url: &str, extra: &[String]) -> (Child, String, Option<String>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hereby"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
             .args(extra)

@@ -1119,3 +1119,60 @@ fn the_command_line_configures_notifications() {
         json!([])
     );
 }
+
+#[test]
+fn two_nodes_on_one_postgresql_database_send_each_notification_once() {
+    let Ok(postgres) = std::env::var("HEREBY_TEST_POSTGRES_URL") else {
+        eprintln!("two-node notification test skipped: HEREBY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let server = Server::start_with(&postgres, FAST);
+    let extra: Vec<String> = FAST.iter().map(|a| (*a).to_owned()).collect();
+    let (mut second, second_address, _) = Server::spawn(&server.url, &extra);
+    let alice = server.user("alice", "responder");
+    let receiver = Receiver::start();
+    webhook(&server, "both", &receiver.url(), &["declared"]);
+    // Declarations alternate between the nodes; both nodes dispatch and deliver.
+    let mut incidents = Vec::new();
+    for n in 0..20 {
+        let address = if n % 2 == 0 {
+            server.address.as_str()
+        } else {
+            second_address.as_str()
+        };
+        let body = json!({ "title": format!("Node test {n}") }).to_string();
+        let (status, declared) = crate::api::send(
+            address,
+            "POST",
+            "/api/v1/incidents",
+            Some(&alice),
+            Some(&body),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{declared}");
+        incidents.push(declared["id"].as_str().unwrap().to_owned());
+    }
+    let got = receiver.wait_for(Duration::from_secs(20), |all| all.len() >= 20);
+    // Give a stray duplicate the time to show up.
+    std::thread::sleep(Duration::from_millis(1_500));
+    let got = if receiver.all().len() > got.len() {
+        receiver.all()
+    } else {
+        got
+    };
+    let _ = second.kill();
+    let _ = second.wait();
+    let mut received: Vec<String> = got
+        .iter()
+        .map(|r| r.json()["incident"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    received.sort();
+    incidents.sort();
+    assert_eq!(
+        received, incidents,
+        "each declaration announced exactly once"
+    );
+    let keys: HashSet<&str> = got.iter().map(|r| r.header("idempotency-key")).collect();
+    assert_eq!(keys.len(), 20);
+}
