@@ -857,7 +857,9 @@ fn e_mail_goes_through_a_real_smtp_server() {
     };
     for database in databases() {
         let smtp = SmtpServer::start(&python);
-        let server = Server::start_with(&database, FAST);
+        let mut settings = FAST.to_vec();
+        settings.extend(["--cadence", "SEV2=3s"]);
+        let server = Server::start_with(&database, &settings);
         let alice = server.user("alice", "responder");
         let _carol = server.user("carol", "responder");
         let (status, channel) = server.post(
@@ -1010,7 +1012,46 @@ fn e_mail_goes_through_a_real_smtp_server() {
                 .iter()
                 .all(|m| !m["data"].as_str().unwrap().contains("only for us"))
         );
+
+        // Three seconds after the last update, the communications role holder is reminded at
+        // her own address.
+        let messages = loop {
+            let messages = smtp.messages();
+            if messages.len() >= 4 {
+                break messages;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no reminder: {messages:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let reminder = find_in(
+            &messages,
+            "carol@example.com",
+            &format!("[{incident}] Checkout fails: stakeholder update overdue"),
+        );
+        assert!(
+            reminder["data"]
+                .as_str()
+                .unwrap()
+                .contains("carol: a stakeholder update was due at")
+        );
     }
+}
+
+fn find_in(messages: &[Value], to: &str, subject: &str) -> Value {
+    messages
+        .iter()
+        .find(|m| {
+            m["to"] == json!([to])
+                && m["data"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("Subject: {subject}"))
+        })
+        .unwrap_or_else(|| panic!("no mail to {to} about {subject}: {messages:#?}"))
+        .clone()
 }
 
 fn cli(server: &Server, args: &[&str]) -> std::process::Output {
