@@ -66,8 +66,17 @@ pub(crate) struct Receiver {
     pub(crate) port: u16,
     pub(crate) received: Arc<Mutex<Vec<Received>>>,
     answers: Arc<Mutex<VecDeque<u16>>>,
+    /// How long each request is held before the answer, and the most held at once.
+    pacing: Arc<Pacing>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct Pacing {
+    hold: Mutex<Duration>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
 }
 
 impl Receiver {
@@ -81,16 +90,23 @@ impl Receiver {
         let received = Arc::new(Mutex::new(Vec::new()));
         let answers = Arc::new(Mutex::new(VecDeque::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let pacing = Arc::new(Pacing::default());
         let thread = {
-            let (received, answers, stop) = (received.clone(), answers.clone(), stop.clone());
+            let (received, answers, stop, pacing) = (
+                received.clone(),
+                answers.clone(),
+                stop.clone(),
+                pacing.clone(),
+            );
             std::thread::spawn(move || {
                 for stream in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         return;
                     }
                     let Ok(stream) = stream else { continue };
-                    let (received, answers) = (received.clone(), answers.clone());
-                    std::thread::spawn(move || serve_one(stream, &received, &answers));
+                    let (received, answers, pacing) =
+                        (received.clone(), answers.clone(), pacing.clone());
+                    std::thread::spawn(move || serve_one(stream, &received, &answers, &pacing));
                 }
             })
         };
@@ -98,6 +114,7 @@ impl Receiver {
             port,
             received,
             answers,
+            pacing,
             stop,
             thread: Some(thread),
         }
@@ -109,6 +126,16 @@ impl Receiver {
 
     pub(crate) fn answer(&self, statuses: &[u16]) {
         self.answers.lock().unwrap().extend(statuses);
+    }
+
+    /// Holds every request this long before answering.
+    fn hold(&self, hold: Duration) {
+        *self.pacing.hold.lock().unwrap() = hold;
+    }
+
+    /// The most requests that were being answered at once.
+    fn most_at_once(&self) -> usize {
+        self.pacing.most.load(Ordering::SeqCst)
     }
 
     pub(crate) fn all(&self) -> Vec<Received> {
@@ -155,7 +182,12 @@ impl Drop for Receiver {
     }
 }
 
-fn serve_one(stream: TcpStream, received: &Mutex<Vec<Received>>, answers: &Mutex<VecDeque<u16>>) {
+fn serve_one(
+    stream: TcpStream,
+    received: &Mutex<Vec<Received>>,
+    answers: &Mutex<VecDeque<u16>>,
+    pacing: &Pacing,
+) {
     let mut reader = BufReader::new(stream);
     let mut headers = HashMap::new();
     let mut line = String::new();
@@ -183,6 +215,11 @@ fn serve_one(stream: TcpStream, received: &Mutex<Vec<Received>>, answers: &Mutex
     if reader.read_exact(&mut body).is_err() {
         return;
     }
+    let now = pacing.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    pacing.most.fetch_max(now, Ordering::SeqCst);
+    let hold = *pacing.hold.lock().unwrap();
+    std::thread::sleep(hold);
+    pacing.in_flight.fetch_sub(1, Ordering::SeqCst);
     let status = answers.lock().unwrap().pop_front().unwrap_or(200);
     received.lock().unwrap().push(Received {
         at: Instant::now(),
@@ -1216,4 +1253,39 @@ fn two_nodes_on_one_postgresql_database_send_each_notification_once() {
     );
     let keys: HashSet<&str> = got.iter().map(|r| r.header("idempotency-key")).collect();
     assert_eq!(keys.len(), 20);
+}
+
+#[test]
+fn a_channel_never_has_more_deliveries_in_flight_than_its_limit() {
+    let server = Server::start_with("sqlite", FAST);
+    let receiver = Receiver::start();
+    receiver.hold(Duration::from_millis(300));
+    let (status, channel) = server.post(
+        "/api/v1/channels",
+        &server.admin,
+        json!({ "name": "narrow", "kind": "webhook", "url": receiver.url(), "secret": SECRET, "concurrency": 2 }),
+    );
+    assert_eq!(status, 201, "{channel}");
+    assert_eq!(channel["concurrency"], 2);
+    let (status, _) = server.post(
+        "/api/v1/channels",
+        &server.admin,
+        json!({ "name": "wide", "kind": "webhook", "url": receiver.url(), "secret": SECRET, "concurrency": 65 }),
+    );
+    assert_eq!(status, 422, "at most 64");
+    let (status, _) = server.post(
+        "/api/v1/subscriptions",
+        &server.admin,
+        json!({ "channel": "narrow", "events": ["declared"] }),
+    );
+    assert_eq!(status, 201);
+    for n in 0..6 {
+        declare(&server, &server.admin, &format!("Burst {n}"), "SEV3");
+    }
+    receiver.wait_for(Duration::from_secs(20), |all| all.len() >= 6);
+    assert_eq!(
+        receiver.most_at_once(),
+        2,
+        "six deliveries held 300 ms each go two at a time, never more"
+    );
 }
