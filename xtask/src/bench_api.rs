@@ -318,7 +318,7 @@ impl Server {
     }
 
     /// The last lines the server wrote to stderr.
-    fn tail(&self) -> String {
+    pub(crate) fn tail(&self) -> String {
         self.stderr_tail
             .lock()
             .map(|tail| tail.iter().cloned().collect::<Vec<_>>().join("\n"))
@@ -591,7 +591,7 @@ impl Connection {
 }
 
 /// The bytes of one request.
-fn request(
+pub(crate) fn request(
     method: &str,
     path: &str,
     address: SocketAddr,
@@ -753,7 +753,7 @@ async fn drive(
 }
 
 /// One request, which must succeed; returns its body.
-async fn once(address: SocketAddr, bytes: &[u8]) -> Result<String> {
+pub(crate) async fn once(address: SocketAddr, bytes: &[u8]) -> Result<String> {
     let mut connection = Connection::new(address);
     let response = tokio::time::timeout(REQUEST_LIMIT, connection.send(bytes))
         .await

@@ -1,6 +1,7 @@
 //! Project chores written in Rust rather than shell: `cargo xtask <task>`.
 
 mod bench_api;
+mod bench_fanout;
 mod bench_status;
 mod bench_store;
 #[cfg(test)]
@@ -29,7 +30,11 @@ tasks:
       release server (30 public incidents with updates, 10 components) next to nginx serving
       the same bytes as static files, both driven by wrk with 256 connections (default),
       alternating rounds; prints requests/s, latency and the ratio to nginx (goal >= 0.8).
-      Needs Debian's nginx and wrk.";
+      Needs Debian's nginx and wrk.
+  bench-fanout [--subscribers N] [--changes N] [--binary PATH | --no-build]
+      Notification fan-out of the release server on SQLite: N webhook subscribers (default
+      100, one channel each) on a loopback receiver; the time from the API call changing an
+      incident's status to each subscriber's receipt, p50/p99/max, against the 1 s p99 goal.";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,6 +53,10 @@ fn main() -> Result<()> {
         Some("bench-status") => {
             let options = bench_status::Options::parse(&args[1..])?;
             runtime.block_on(bench_status::run(options))
+        }
+        Some("bench-fanout") => {
+            let options = bench_fanout::Options::parse(&args[1..])?;
+            runtime.block_on(bench_fanout::run(options))
         }
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");

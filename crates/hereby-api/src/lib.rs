@@ -160,6 +160,9 @@ pub struct IncidentDocument {
     pub action_items: Vec<ActionItem>,
     /// People added explicitly; role holders are members through their role.
     pub members: Vec<String>,
+    /// When stakeholders are next owed an update (by the severity's cadence, while active).
+    #[serde(default)]
+    pub next_update_due: Option<String>,
 }
 
 /// One event of an incident's timeline.
@@ -493,4 +496,116 @@ pub struct Message {
     pub template: String,
     pub subject: String,
     pub body: String,
+}
+
+/// `POST /api/v1/channels` (admins): a webhook (`url`, `secret`), a Slack/Mattermost
+/// incoming webhook (`url`), or an SMTP server (`host`, `port`, `tls`, `username`,
+/// `password`, `from`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRequest {
+    /// A unique name, e.g. `ops-webhook`.
+    pub name: String,
+    /// `webhook`, `slack` or `email`.
+    pub kind: String,
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The webhook signing secret (at least 16 characters).
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `none`, `starttls` (default) or `tls`.
+    #[serde(default)]
+    pub tls: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The sender address of e-mails.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// An e-mail channel that carries personal notifications (a role given to you, update
+    /// reminders) to users' own addresses.
+    #[serde(default)]
+    pub personal: bool,
+    /// Deliveries in flight at once on this channel, per server node (1–64, default 4).
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+}
+
+/// A channel as the API shows it: never its secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Channel {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    /// Where messages go, without secrets.
+    pub target: String,
+    pub personal: bool,
+    pub concurrency: u32,
+    pub created_at: String,
+}
+
+/// `POST /api/v1/subscriptions` (admins): which events go to a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionRequest {
+    /// The channel's id or name.
+    pub channel: String,
+    /// The e-mail address, for e-mail channels (required there, refused elsewhere).
+    #[serde(default)]
+    pub recipient: Option<String>,
+    /// Any of `declared`, `severity_changed`, `status_changed`, `update_posted`, `resolved`,
+    /// `role_assigned`, `reminder`.
+    pub events: Vec<String>,
+    /// Only updates to this audience (`internal`, `customers`, `group:<name>` …).
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// `all` (default: every incident except restricted ones) or `public` (status-page
+    /// subscribers: public incidents and public updates only).
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Subscription {
+    pub id: i64,
+    pub channel_id: i64,
+    pub channel: String,
+    pub recipient: Option<String>,
+    pub events: Vec<String>,
+    pub audience: Option<String>,
+    pub scope: String,
+    pub created_at: String,
+}
+
+/// A queued notification and how its delivery went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    pub id: i64,
+    /// Sent as `Idempotency-Key`; the same for every attempt.
+    pub idempotency_key: String,
+    pub channel_id: i64,
+    pub recipient: Option<String>,
+    /// e.g. `INC-7`.
+    pub incident: Option<String>,
+    pub kind: String,
+    pub subject: String,
+    /// `pending`, `delivered` or `dead`.
+    pub state: String,
+    pub attempts: u32,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+/// `PUT /api/v1/users/{name}/email`: where personal notifications go (`null` clears it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetEmail {
+    pub email: Option<String>,
 }

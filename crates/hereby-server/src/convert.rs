@@ -33,8 +33,10 @@ pub(crate) fn document(
     number: IncidentNumber,
     incident: &Incident,
     roles: &RoleCatalogue,
+    cadence: &hereby_core::Cadence,
 ) -> api::IncidentDocument {
     api::IncidentDocument {
+        next_update_due: incident.next_update_due(cadence).map(time),
         id: number.to_string(),
         number: number.0,
         version: incident.version,

@@ -6,6 +6,7 @@ mod convert;
 pub mod error;
 pub mod extract;
 pub mod messages;
+pub mod notify;
 mod observe;
 pub mod openapi;
 pub mod passwords;
@@ -23,7 +24,7 @@ use axum::http::Method;
 use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use hereby_core::RoleCatalogue;
-use hereby_store::{Backup, Blobs, Communications, Directory, Store};
+use hereby_store::{Backup, Blobs, Communications, Directory, Notifications, Store};
 
 /// What every handler can reach.
 #[derive(Debug)]
@@ -44,6 +45,8 @@ pub struct AppState<S> {
     pub public_url: Option<String>,
     /// The public status page and its snapshot.
     pub status: status::StatusPage,
+    /// Wakes this node's delivery worker when something was queued.
+    pub outbox: notify::Outbox,
 }
 
 impl<S> AppState<S> {
@@ -58,6 +61,7 @@ impl<S> AppState<S> {
             cadence: Arc::new(hereby_core::Cadence::default()),
             public_url: None,
             status: status::StatusPage::default(),
+            outbox: notify::Outbox::default(),
         }
     }
 }
@@ -74,6 +78,7 @@ impl<S: Clone> Clone for AppState<S> {
             cadence: self.cadence.clone(),
             public_url: self.public_url.clone(),
             status: self.status.clone(),
+            outbox: self.outbox.clone(),
         }
     }
 }
@@ -118,10 +123,12 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 /// Every route the server serves: method, path and handler, in one table. The router is
 /// built from it, and a test checks it against the OpenAPI document both ways.
-pub fn routes<S: Store + Directory + Backup + Blobs + Communications>()
+pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notifications>()
 -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
-    use routes::{attachments, data, health, incidents as i, live, templates, users as u};
+    use routes::{
+        attachments, data, health, incidents as i, live, notifications as n, templates, users as u,
+    };
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
         (Method::GET, "/readyz", get(health::readyz::<S>)),
@@ -364,11 +371,59 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications>()
             "/api/v1/tokens/{id}",
             delete(u::revoke_token::<S>),
         ),
+        (
+            Method::PUT,
+            "/api/v1/users/{name}/email",
+            put(n::set_email::<S>),
+        ),
+        (Method::GET, "/api/v1/channels", get(n::list_channels::<S>)),
+        (
+            Method::POST,
+            "/api/v1/channels",
+            post(n::create_channel::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/channels/{id}",
+            delete(n::delete_channel::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/channels/{id}/test",
+            post(n::test_channel::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/subscriptions",
+            get(n::list_subscriptions::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/subscriptions",
+            post(n::create_subscription::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/subscriptions/{id}",
+            delete(n::delete_subscription::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/deliveries",
+            get(n::list_deliveries::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/deliveries/{id}/retry",
+            post(n::retry_delivery::<S>),
+        ),
     ]
 }
 
 /// The application router, built from [`routes`] (the API) and the web UI's table.
-pub fn app<S: Store + Directory + Backup + Blobs + Communications>(state: AppState<S>) -> Router {
+pub fn app<S: Store + Directory + Backup + Blobs + Communications + Notifications>(
+    state: AppState<S>,
+) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState<S>>)> = Vec::new();
     for (_, path, handler) in routes::<S>().into_iter().chain(web::routes::<S>()) {
         match by_path.iter_mut().find(|(known, _)| *known == path) {
@@ -412,7 +467,7 @@ pub fn app<S: Store + Directory + Backup + Blobs + Communications>(state: AppSta
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-pub async fn serve<S: Store + Directory + Backup + Blobs + Communications>(
+pub async fn serve<S: Store + Directory + Backup + Blobs + Communications + Notifications>(
     listener: tokio::net::TcpListener,
     state: AppState<S>,
     shutdown: impl Future<Output = ()> + Send + 'static,

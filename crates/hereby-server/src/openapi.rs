@@ -6,7 +6,7 @@ use hereby_api as api;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{attachments, data, health, incidents, live, templates, users};
+use crate::routes::{attachments, data, health, incidents, live, notifications, templates, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -74,6 +74,16 @@ use crate::routes::{attachments, data, health, incidents, live, templates, users
         templates::put_template,
         templates::remove_template,
         templates::preview,
+        notifications::set_email,
+        notifications::create_channel,
+        notifications::list_channels,
+        notifications::delete_channel,
+        notifications::test_channel,
+        notifications::create_subscription,
+        notifications::list_subscriptions,
+        notifications::delete_subscription,
+        notifications::list_deliveries,
+        notifications::retry_delivery,
     ),
     components(schemas(api::ErrorBody, api::ErrorDetail)),
     modifiers(&BearerToken),

@@ -125,6 +125,12 @@ hereby_store::sql_backend_common! {
     // no other transaction adds a user until this one ends; reads and the key-share locks of
     // foreign key checks still pass.
     begin_users_exclusive: "BEGIN; LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE",
+    begin_write: "BEGIN",
+    // The cursor row is locked first: a second node's dispatcher waits, then finds the cursor
+    // moved and queues nothing.
+    begin_dispatch: "BEGIN; SELECT position FROM notification_cursor WHERE id = 1 FOR UPDATE",
+    // Nodes claim disjoint rows without waiting for each other.
+    skip_locked: " FOR UPDATE SKIP LOCKED",
 }
 
 struct PgBackend {

@@ -108,6 +108,11 @@ hereby_store::sql_backend_common! {
     // IMMEDIATE takes the write lock at once: no other connection or process adds a user
     // until the transaction ends.
     begin_users_exclusive: "BEGIN IMMEDIATE",
+    // Every notification write transaction takes the write lock at once, as above; with one
+    // writer at a time the dispatcher's cursor needs no lock of its own, nor claims any.
+    begin_write: "BEGIN IMMEDIATE",
+    begin_dispatch: "BEGIN IMMEDIATE",
+    skip_locked: "",
 }
 
 struct SqliteBackend {

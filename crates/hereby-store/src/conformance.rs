@@ -26,7 +26,7 @@ use crate::{
 /// What a backend's test provides: a store on a fresh, private database, raw SQL access to
 /// damage it, and a way to open the same database again.
 pub trait Harness: Send + Sync {
-    type S: Store + Directory;
+    type S: Store + Directory + crate::Notifications;
     /// The store under test.
     fn store(&self) -> &Self::S;
     /// Runs one SQL statement directly against the database, bypassing the store and the
@@ -68,6 +68,11 @@ macro_rules! conformance_tests {
             text_search_matches_title_or_summary_for_those_who_may_see,
             summary_column_equals_the_fold_and_doctoring_is_detected,
             migrating_an_older_database_fills_in_summaries,
+            outbox_queues_each_key_once_and_dispatch_moves_the_cursor_once,
+            deliveries_are_claimed_leased_retried_and_dead_lettered,
+            concurrent_claims_never_share_a_delivery,
+            reminder_jobs_are_armed_claimed_and_cancelled,
+            notification_addresses_and_channel_removal,
         );
     };
     (@each $harness:expr; $($name:ident),+ $(,)?) => {
@@ -2227,4 +2232,502 @@ pub async fn migrating_an_older_database_fills_in_summaries<H: Harness>(h: &H) {
         .unwrap();
     assert_consistent(&migrated, with).await;
     assert_eq!(verify_all(&migrated).await.unwrap().breaks, vec![]);
+}
+
+// Notifications: channels, subscriptions, the outbox and the job table.
+
+fn delivery(key: &str, channel_id: i64) -> crate::NewDelivery {
+    crate::NewDelivery {
+        key: key.to_owned(),
+        channel_id,
+        recipient: None,
+        incident: Some(1),
+        kind: "declared".to_owned(),
+        subject: format!("subject {key}"),
+        body: "body".to_owned(),
+        payload: "{}".to_owned(),
+    }
+}
+
+async fn channel<S: crate::Notifications>(store: &S, name: &str) -> crate::Channel {
+    store
+        .create_channel(
+            &crate::NewChannel {
+                name: name.to_owned(),
+                kind: "webhook".to_owned(),
+                config: "{}".to_owned(),
+                personal: false,
+                concurrency: 3,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+}
+
+fn later(at: Timestamp, seconds: i64) -> Timestamp {
+    at.checked_add(jiff::SignedDuration::from_secs(seconds))
+        .unwrap()
+}
+
+pub async fn outbox_queues_each_key_once_and_dispatch_moves_the_cursor_once<H: Harness>(h: &H) {
+    use crate::Notifications;
+    let store = h.store();
+    let hook = channel(store, "hook").await;
+    assert_eq!(hook.concurrency, 3);
+    assert!(matches!(
+        store
+            .create_channel(
+                &crate::NewChannel {
+                    name: "hook".into(),
+                    kind: "slack".into(),
+                    config: "{}".into(),
+                    personal: false,
+                    concurrency: 1,
+                },
+                Timestamp::now()
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store
+            .create_subscription(
+                &crate::NewSubscription {
+                    channel_id: 9_999,
+                    recipient: None,
+                    events: vec!["declared".into()],
+                    audience: None,
+                    scope: "all".into(),
+                },
+                Timestamp::now()
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let subscription = store
+        .create_subscription(
+            &crate::NewSubscription {
+                channel_id: hook.id,
+                recipient: None,
+                events: vec!["declared".into(), "resolved".into()],
+                audience: Some("customers".into()),
+                scope: "public".into(),
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.subscriptions().await.unwrap(),
+        vec![subscription.clone()]
+    );
+    assert_eq!(subscription.events, vec!["declared", "resolved"]);
+
+    assert_eq!(
+        store.dispatch_cursor().await.unwrap(),
+        0,
+        "a fresh log starts at 0"
+    );
+    declare_sample(store).await;
+    let end = store.last_position().await.unwrap();
+    let now = Timestamp::now();
+    let batch = [delivery("1:s1", hook.id), delivery("1:s2", hook.id)];
+    assert!(
+        store
+            .commit_dispatch(0, end, &batch, &[], now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.dispatch_cursor().await.unwrap(), end);
+    // A second dispatcher that read the same cursor queues nothing.
+    let other = h.reopen().await;
+    assert!(
+        !other
+            .commit_dispatch(0, end, &[delivery("1:s3", hook.id)], &[], now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.dispatch_cursor().await.unwrap(), end);
+    // The same key again is no new delivery.
+    let added = store
+        .enqueue(&[delivery("1:s1", hook.id), delivery("test", hook.id)], now)
+        .await
+        .unwrap();
+    assert_eq!(added, 1);
+    let all = store.deliveries(None, 100).await.unwrap();
+    let mut keys: Vec<&str> = all.iter().map(|d| d.key.as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, vec!["1:s1", "1:s2", "test"]);
+    assert!(
+        all.iter()
+            .all(|d| d.state == crate::DeliveryState::Pending && d.attempts == 0)
+    );
+    assert!(matches!(
+        store.enqueue(&[delivery("lost", 9_999)], now).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+pub async fn deliveries_are_claimed_leased_retried_and_dead_lettered<H: Harness>(h: &H) {
+    use crate::{DeliveryOutcome, DeliveryState, Notifications};
+    let store = h.store();
+    let hook = channel(store, "hook").await;
+    let now = Timestamp::now();
+    store
+        .enqueue(
+            &[
+                delivery("a", hook.id),
+                delivery("b", hook.id),
+                delivery("c", hook.id),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_deliveries(now, later(now, 60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(
+        store
+            .claim_deliveries(now, later(now, 60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let other = h.reopen().await;
+    assert!(
+        other
+            .claim_deliveries(later(now, 1), later(now, 61), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let id = |key: &str| claimed.iter().find(|d| d.key == key).unwrap().id;
+    store
+        .finish_delivery(id("a"), &DeliveryOutcome::Delivered, now)
+        .await
+        .unwrap();
+    store
+        .finish_delivery(
+            id("b"),
+            &DeliveryOutcome::Retry {
+                at: later(now, 3_600),
+                error: "HTTP 500".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .finish_delivery(
+            id("c"),
+            &DeliveryOutcome::Dead {
+                error: "gone".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    // After the lease: the retry is not due yet, the others are finished.
+    assert!(
+        store
+            .claim_deliveries(later(now, 120), later(now, 180), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let b = store.delivery(id("b")).await.unwrap().unwrap();
+    assert_eq!(
+        (b.state, b.attempts, b.last_error.as_deref()),
+        (DeliveryState::Pending, 1, Some("HTTP 500"))
+    );
+    let due = store
+        .claim_deliveries(later(now, 3_600), later(now, 3_660), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        vec!["b"]
+    );
+    // A crashed worker's claim lapses and the delivery comes back, same key.
+    let again = store
+        .claim_deliveries(later(now, 3_700), later(now, 3_760), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        vec!["b"]
+    );
+
+    let dead = store
+        .deliveries(Some(DeliveryState::Dead), 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].attempts, dead[0].last_error.as_deref()),
+        (1, Some("gone"))
+    );
+    assert!(dead[0].finished_at.is_some());
+    let retried = store.retry_delivery(id("c"), now).await.unwrap().unwrap();
+    assert_eq!(
+        (retried.state, retried.attempts, retried.finished_at),
+        (DeliveryState::Pending, 0, None)
+    );
+    assert_eq!(
+        store.retry_delivery(id("a"), now).await.unwrap(),
+        None,
+        "delivered stays delivered"
+    );
+    assert_eq!(store.retry_delivery(9_999, now).await.unwrap(), None);
+    let delivered = store
+        .deliveries(Some(DeliveryState::Delivered), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        delivered.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        vec!["a"]
+    );
+    let claimed = store
+        .claim_deliveries(later(now, 10), later(now, 70), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        vec!["c"]
+    );
+}
+
+pub async fn concurrent_claims_never_share_a_delivery<H: Harness>(h: &H) {
+    use crate::Notifications;
+    let store = h.store();
+    let hook = channel(store, "hook").await;
+    let now = Timestamp::now();
+    let batch: Vec<_> = (0..60)
+        .map(|n| delivery(&format!("k{n}"), hook.id))
+        .collect();
+    store.enqueue(&batch, now).await.unwrap();
+    let nodes = [store.clone(), h.reopen().await, h.reopen().await];
+    let mut tasks = Vec::new();
+    for node in nodes {
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claimed = node.claim_deliveries(now, later(now, 60), 7).await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|d| d.key));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(all.len(), 60, "every delivery claimed exactly once");
+    assert_eq!(distinct.len(), 60);
+}
+
+pub async fn reminder_jobs_are_armed_claimed_and_cancelled<H: Harness>(h: &H) {
+    use crate::{JobChange, JobDone, Notifications};
+    let store = h.store();
+    let hook = channel(store, "hook").await;
+    // Stored times are microseconds.
+    let now = Timestamp::from_microsecond(Timestamp::now().as_microsecond()).unwrap();
+    let due = later(now, 60);
+    store
+        .commit_dispatch(
+            0,
+            0,
+            &[],
+            &[JobChange {
+                incident: 7,
+                due: Some(due),
+            }],
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_jobs(now, later(now, 30), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    let jobs = store.claim_jobs(due, later(due, 30), 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        (
+            jobs[0].incident,
+            jobs[0].due_at,
+            jobs[0].last_key.as_deref()
+        ),
+        (7, due, None)
+    );
+    assert!(
+        store
+            .claim_jobs(due, later(due, 30), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let next = later(due, 60);
+    store
+        .finish_job(
+            &JobDone {
+                id: jobs[0].id,
+                claimed_due: due,
+                next: Some(next),
+                last_key: Some("p0".into()),
+                deliveries: vec![delivery("reminder:7:p0", hook.id)],
+            },
+            due,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.deliveries(None, 10).await.unwrap().len(), 1);
+    assert!(
+        store
+            .claim_jobs(later(due, 59), later(due, 90), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let jobs = store.claim_jobs(next, later(next, 30), 10).await.unwrap();
+    assert_eq!(jobs[0].last_key.as_deref(), Some("p0"));
+    // The dispatcher moves the job while it runs (an update was posted): its time stands.
+    let moved = later(next, 600);
+    store
+        .commit_dispatch(
+            0,
+            0,
+            &[],
+            &[JobChange {
+                incident: 7,
+                due: Some(moved),
+            }],
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .finish_job(
+            &JobDone {
+                id: jobs[0].id,
+                claimed_due: next,
+                next: Some(later(next, 60)),
+                last_key: Some("p1".into()),
+                deliveries: vec![],
+            },
+            next,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_jobs(later(next, 120), later(next, 150), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let jobs = store.claim_jobs(moved, later(moved, 30), 10).await.unwrap();
+    assert_eq!((jobs.len(), jobs[0].last_key.as_deref()), (1, Some("p1")));
+    // Cancelled (resolved): never claimed again, until re-armed.
+    store
+        .commit_dispatch(
+            0,
+            0,
+            &[],
+            &[JobChange {
+                incident: 7,
+                due: None,
+            }],
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_jobs(later(moved, 999), later(moved, 1_030), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn notification_addresses_and_channel_removal<H: Harness>(h: &H) {
+    use crate::Notifications;
+    let store = h.store();
+    create_users(store, &["carol", "dave"]).await;
+    let ghost = UserName::parse("ghost").unwrap();
+    assert!(matches!(
+        store.set_user_email(&ghost, Some("g@example.com")).await,
+        Err(StoreError::UnknownUser(_))
+    ));
+    let carol = UserName::parse("carol").unwrap();
+    let dave = UserName::parse("dave").unwrap();
+    store
+        .set_user_email(&carol, Some("carol@example.com"))
+        .await
+        .unwrap();
+    store
+        .set_user_email(&dave, Some("dave@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_emails().await.unwrap(),
+        vec![
+            ("carol".to_owned(), "carol@example.com".to_owned()),
+            ("dave".to_owned(), "dave@example.com".to_owned())
+        ]
+    );
+    store.set_user_email(&carol, None).await.unwrap();
+    store
+        .update_user(
+            &dave,
+            UserChange {
+                role: None,
+                disabled: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_emails().await.unwrap(),
+        vec![],
+        "cleared, and disabled users get nothing"
+    );
+
+    let hook = channel(store, "hook").await;
+    store
+        .create_subscription(
+            &crate::NewSubscription {
+                channel_id: hook.id,
+                recipient: None,
+                events: vec!["declared".into()],
+                audience: None,
+                scope: "all".into(),
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    store
+        .enqueue(&[delivery("x", hook.id)], Timestamp::now())
+        .await
+        .unwrap();
+    assert!(store.delete_channel(hook.id).await.unwrap());
+    assert!(!store.delete_channel(hook.id).await.unwrap());
+    assert!(store.subscriptions().await.unwrap().is_empty());
+    assert!(store.deliveries(None, 10).await.unwrap().is_empty());
+    assert!(store.channels().await.unwrap().is_empty());
 }

@@ -10,10 +10,12 @@ pub mod conformance;
 mod directory;
 mod error;
 mod execute;
+mod notify;
 pub mod prepare;
 mod sql;
 mod sql_communications;
 mod sql_directory;
+mod sql_notify;
 mod url;
 mod verify;
 pub mod writer;
@@ -31,6 +33,10 @@ pub use communications::{Communications, Component, StoredTemplate};
 pub use directory::{Directory, TokenRecord, User, UserChange};
 pub use error::{OpenError, StoreError};
 pub use execute::{ExecuteError, Outcome, declare, execute};
+pub use notify::{
+    Channel, Delivery, DeliveryOutcome, DeliveryState, Job, JobChange, JobDone, NewChannel,
+    NewDelivery, NewSubscription, Notifications, Subscription,
+};
 pub use url::redact_url;
 pub use verify::{VerifyReport, verify_all, verify_incident};
 

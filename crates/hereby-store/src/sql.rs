@@ -19,7 +19,8 @@
 /// `ascii_collation` is appended to a text column to make `lower` fold ASCII letters only
 /// (SQLite's `lower` does nothing else; PostgreSQL's does under `COLLATE "C"`), so text search
 /// matches the same rows on both; `begin_users_exclusive` is passed on to
-/// `sql_directory_common!`.
+/// `sql_directory_common!`; `begin_write`, `begin_dispatch` and `skip_locked` to
+/// `sql_notify_common!`.
 #[macro_export]
 macro_rules! sql_backend_common {
     (
@@ -29,7 +30,10 @@ macro_rules! sql_backend_common {
         head_sql: $head_sql:literal,
         services_elements: $services_elements:literal,
         ascii_collation: $ascii_collation:literal,
-        begin_users_exclusive: $begin_users_exclusive:literal $(,)?
+        begin_users_exclusive: $begin_users_exclusive:literal,
+        begin_write: $begin_write:literal,
+        begin_dispatch: $begin_dispatch:literal,
+        skip_locked: $skip_locked:literal $(,)?
     ) => {
         $crate::sql_directory_common! {
             store: $store,
@@ -38,6 +42,15 @@ macro_rules! sql_backend_common {
             begin_users_exclusive: $begin_users_exclusive,
         }
         $crate::sql_communications_common! { store: $store, row: $row }
+
+        $crate::sql_notify_common! {
+            store: $store,
+            database: $database,
+            row: $row,
+            begin_write: $begin_write,
+            begin_dispatch: $begin_dispatch,
+            skip_locked: $skip_locked,
+        }
 
         fn db(error: sqlx::Error) -> hereby_store::StoreError {
             hereby_store::StoreError::Database(error.to_string())

@@ -292,3 +292,123 @@ impl hereby_store::Communications for AnyStore {
         forward!(self, store => store.remove_template(name))
     }
 }
+
+impl hereby_store::Notifications for AnyStore {
+    async fn create_channel(
+        &self,
+        channel: &hereby_store::NewChannel,
+        at: Timestamp,
+    ) -> Result<hereby_store::Channel, StoreError> {
+        forward!(self, store => store.create_channel(channel, at))
+    }
+
+    async fn channels(&self) -> Result<Vec<hereby_store::Channel>, StoreError> {
+        forward!(self, store => store.channels())
+    }
+
+    async fn delete_channel(&self, id: i64) -> Result<bool, StoreError> {
+        forward!(self, store => store.delete_channel(id))
+    }
+
+    async fn create_subscription(
+        &self,
+        subscription: &hereby_store::NewSubscription,
+        at: Timestamp,
+    ) -> Result<hereby_store::Subscription, StoreError> {
+        forward!(self, store => store.create_subscription(subscription, at))
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<hereby_store::Subscription>, StoreError> {
+        forward!(self, store => store.subscriptions())
+    }
+
+    async fn delete_subscription(&self, id: i64) -> Result<bool, StoreError> {
+        forward!(self, store => store.delete_subscription(id))
+    }
+
+    async fn set_user_email(&self, name: &UserName, email: Option<&str>) -> Result<(), StoreError> {
+        forward!(self, store => store.set_user_email(name, email))
+    }
+
+    async fn user_emails(&self) -> Result<Vec<(String, String)>, StoreError> {
+        forward!(self, store => store.user_emails())
+    }
+
+    async fn dispatch_cursor(&self) -> Result<i64, StoreError> {
+        forward!(self, store => store.dispatch_cursor())
+    }
+
+    async fn commit_dispatch(
+        &self,
+        from: i64,
+        to: i64,
+        deliveries: &[hereby_store::NewDelivery],
+        jobs: &[hereby_store::JobChange],
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.commit_dispatch(from, to, deliveries, jobs, at))
+    }
+
+    async fn enqueue(
+        &self,
+        deliveries: &[hereby_store::NewDelivery],
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        forward!(self, store => store.enqueue(deliveries, at))
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<hereby_store::Delivery>, StoreError> {
+        forward!(self, store => store.claim_deliveries(now, lease_until, limit))
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        outcome: &hereby_store::DeliveryOutcome,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        forward!(self, store => store.finish_delivery(id, outcome, at))
+    }
+
+    async fn delivery(&self, id: i64) -> Result<Option<hereby_store::Delivery>, StoreError> {
+        forward!(self, store => store.delivery(id))
+    }
+
+    async fn deliveries(
+        &self,
+        state: Option<hereby_store::DeliveryState>,
+        limit: u32,
+    ) -> Result<Vec<hereby_store::Delivery>, StoreError> {
+        forward!(self, store => store.deliveries(state, limit))
+    }
+
+    async fn retry_delivery(
+        &self,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<Option<hereby_store::Delivery>, StoreError> {
+        forward!(self, store => store.retry_delivery(id, now))
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<hereby_store::Job>, StoreError> {
+        forward!(self, store => store.claim_jobs(now, lease_until, limit))
+    }
+
+    async fn finish_job(
+        &self,
+        done: &hereby_store::JobDone,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        forward!(self, store => store.finish_job(done, at))
+    }
+}

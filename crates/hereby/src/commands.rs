@@ -211,6 +211,15 @@ pub(crate) enum ClientCommand {
     /// Your API tokens (admins: anyone's).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Notification channels: signed webhooks, Slack/Mattermost, e-mail (admins).
+    #[command(subcommand)]
+    Channel(crate::notify_commands::ChannelCommand),
+    /// Which events go to which channel (admins).
+    #[command(subcommand)]
+    Subscription(crate::notify_commands::SubscriptionCommand),
+    /// The notification outbox: list deliveries, retry a dead one (admins).
+    #[command(subcommand)]
+    Delivery(crate::notify_commands::DeliveryCommand),
     /// Attach a file (log, screenshot, dump) as evidence; stored by its SHA-256.
     Attach {
         #[command(flatten)]
@@ -317,6 +326,12 @@ pub(crate) enum UserCommand {
     Passwd {
         /// The user [default: you].
         name: Option<String>,
+    },
+    /// Set where NAME's personal notifications (a role given to them, update reminders) are
+    /// e-mailed; without an address, clear it. Your own, or (admins) anyone's.
+    Email {
+        name: String,
+        address: Option<String>,
     },
 }
 
@@ -737,6 +752,15 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         ClientCommand::Template(command) => {
             crate::publishing::template(&client, command, json).await?
         }
+        ClientCommand::Channel(command) => {
+            crate::notify_commands::channel(&client, command, json).await?;
+        }
+        ClientCommand::Subscription(command) => {
+            crate::notify_commands::subscription(&client, command, json).await?;
+        }
+        ClientCommand::Delivery(command) => {
+            crate::notify_commands::delivery(&client, command, json).await?;
+        }
         ClientCommand::Attach {
             write,
             file,
@@ -1089,6 +1113,9 @@ async fn user(client: &Client, command: UserCommand, json: bool) -> Result<(), F
             ]
         }
         UserCommand::Passwd { name } => return passwd(client, name, json).await,
+        UserCommand::Email { name, address } => {
+            return crate::notify_commands::user_email(client, name, address, json).await;
+        }
     };
     if json {
         print_json(&result);

@@ -17,6 +17,12 @@ pub(crate) struct FileConfig {
     pub(crate) log_format: Option<LogFormat>,
     pub(crate) max_attachment_bytes: Option<usize>,
     pub(crate) public_url: Option<String>,
+    pub(crate) cadence: Option<String>,
+    pub(crate) notify_max_attempts: Option<u32>,
+    pub(crate) notify_backoff: Option<String>,
+    pub(crate) notify_backoff_max: Option<String>,
+    pub(crate) notify_lease: Option<String>,
+    pub(crate) notify_timeout: Option<String>,
 }
 
 impl fmt::Debug for FileConfig {
@@ -30,6 +36,12 @@ impl fmt::Debug for FileConfig {
             .field("log_format", &self.log_format)
             .field("max_attachment_bytes", &self.max_attachment_bytes)
             .field("public_url", &self.public_url)
+            .field("cadence", &self.cadence)
+            .field("notify_max_attempts", &self.notify_max_attempts)
+            .field("notify_backoff", &self.notify_backoff)
+            .field("notify_backoff_max", &self.notify_backoff_max)
+            .field("notify_lease", &self.notify_lease)
+            .field("notify_timeout", &self.notify_timeout)
             .finish()
     }
 }
@@ -54,6 +66,10 @@ impl FileConfig {
     /// log_format = "json"
     /// max_attachment_bytes = 52428800
     /// public_url = "https://hereby.example.com"
+    /// cadence = "SEV1=30m,SEV2=1h,SEV3=4h,SEV4=none"
+    /// notify_max_attempts = 8
+    /// notify_backoff = "2s"
+    /// notify_backoff_max = "15m"
     /// ```
     pub(crate) fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
@@ -74,4 +90,50 @@ pub(crate) fn init_logging(format: LogFormat) {
         LogFormat::Text => builder.with_ansi(false).try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// A duration such as `250ms`, `2s`, `15m` or `1h`.
+pub(crate) fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+    let raw = raw.trim();
+    let split = raw
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{raw}` needs a unit: ms, s, m or h"))?;
+    let (number, unit) = raw.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a duration like 500ms, 2s, 15m or 1h"))?;
+    let millis = match unit {
+        "ms" => Some(number),
+        "s" => number.checked_mul(1_000),
+        "m" => number.checked_mul(60_000),
+        "h" => number.checked_mul(3_600_000),
+        _ => None,
+    }
+    .ok_or_else(|| format!("`{raw}` is not a duration like 500ms, 2s, 15m or 1h"))?;
+    Ok(std::time::Duration::from_millis(millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("250ms"),
+            Ok(std::time::Duration::from_millis(250))
+        );
+        assert_eq!(parse_duration("2s"), Ok(std::time::Duration::from_secs(2)));
+        assert_eq!(
+            parse_duration("15m"),
+            Ok(std::time::Duration::from_secs(900))
+        );
+        assert_eq!(
+            parse_duration("1h"),
+            Ok(std::time::Duration::from_secs(3_600))
+        );
+        for bad in ["", "5", "s", "2d", "-1s", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

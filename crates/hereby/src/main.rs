@@ -6,6 +6,7 @@ mod any_store;
 mod client;
 mod commands;
 mod config;
+mod notify_commands;
 mod publishing;
 mod serve;
 
@@ -62,7 +63,7 @@ struct DatabaseArgs {
 }
 
 #[derive(Debug, Args)]
-struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// The database: `sqlite://PATH` (created if missing) or `postgres://USER:PASSWORD@HOST/DB`
     /// [default: sqlite://hereby.db]
     #[arg(long, env = "HEREBY_DATABASE_URL")]
@@ -81,8 +82,30 @@ struct ServeArgs {
     /// [default: http://<listen address>]
     #[arg(long, env = "HEREBY_PUBLIC_URL")]
     public_url: Option<String>,
-    /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes` and
-    /// `public_url`; flags and HEREBY_* variables override it.
+    /// How often stakeholders are owed an update, per severity
+    /// [default: SEV1=30m,SEV2=1h,SEV3=4h,SEV4=none]
+    #[arg(long, env = "HEREBY_CADENCE")]
+    cadence: Option<String>,
+    /// Attempts before a notification is given up (dead) [default: 8]
+    #[arg(long, env = "HEREBY_NOTIFY_MAX_ATTEMPTS")]
+    notify_max_attempts: Option<u32>,
+    /// The first retry of a notification waits up to this long, each next one up to twice as
+    /// long [default: 2s]
+    #[arg(long, env = "HEREBY_NOTIFY_BACKOFF")]
+    notify_backoff: Option<String>,
+    /// The longest wait between attempts [default: 15m]
+    #[arg(long, env = "HEREBY_NOTIFY_BACKOFF_MAX")]
+    notify_backoff_max: Option<String>,
+    /// How long a worker holds a claimed delivery or job before another may take it
+    /// [default: 2m]
+    #[arg(long, env = "HEREBY_NOTIFY_LEASE")]
+    notify_lease: Option<String>,
+    /// Time limit of one delivery attempt [default: 10s]
+    #[arg(long, env = "HEREBY_NOTIFY_TIMEOUT")]
+    notify_timeout: Option<String>,
+    /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
+    /// `public_url`, `cadence` and the `notify_*` settings; flags and HEREBY_* variables
+    /// override it.
     #[arg(long, env = "HEREBY_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -164,6 +187,13 @@ async fn run(cli: Cli) -> ExitCode {
                 None => config::FileConfig::default(),
             };
             config::init_logging(args.log_format.or(file.log_format).unwrap_or_default());
+            let notifications = match serve::Notifying::from_settings(&args, &file) {
+                Ok(notifications) => notifications,
+                Err(message) => {
+                    eprintln!("hereby: {message}");
+                    return ExitCode::from(2);
+                }
+            };
             let database = DatabaseArgs {
                 database_url: args
                     .database_url
@@ -189,7 +219,16 @@ async fn run(cli: Cli) -> ExitCode {
                 return ExitCode::from(2);
             }
             match open(&database).await {
-                Ok(store) => serve::serve(store, listen, max_attachment_bytes, public_url).await,
+                Ok(store) => {
+                    serve::serve(
+                        store,
+                        listen,
+                        max_attachment_bytes,
+                        public_url,
+                        notifications,
+                    )
+                    .await
+                }
                 Err(code) => return code,
             }
         }

@@ -41,12 +41,85 @@ pub(crate) async fn first_run(store: &AnyStore, admin: &UserName) -> anyhow::Res
     }
 }
 
-/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+/// The cadence and the notification workers' settings.
+pub(crate) struct Notifying {
+    cadence: hereby_core::Cadence,
+    settings: hereby_server::notify::Settings,
+}
+
+impl Notifying {
+    /// Flags and variables first, then the file, then the defaults.
+    pub(crate) fn from_settings(
+        args: &crate::ServeArgs,
+        file: &crate::config::FileConfig,
+    ) -> Result<Self, String> {
+        let cadence = match args.cadence.as_ref().or(file.cadence.as_ref()) {
+            Some(raw) => hereby_core::Cadence::parse(raw).map_err(|e| e.to_string())?,
+            None => hereby_core::Cadence::default(),
+        };
+        let defaults = hereby_server::notify::Settings::default();
+        let duration = |flag: &Option<String>, key: &Option<String>, name: &str, default| match flag
+            .as_ref()
+            .or(key.as_ref())
+        {
+            Some(raw) => crate::config::parse_duration(raw)
+                .map_err(|e| format!("{name}: {e}"))
+                .and_then(|d| {
+                    if d.is_zero() && name != "notify_backoff" {
+                        Err(format!("{name} must be longer than zero"))
+                    } else {
+                        Ok(d)
+                    }
+                }),
+            None => Ok(default),
+        };
+        let max_attempts = args
+            .notify_max_attempts
+            .or(file.notify_max_attempts)
+            .unwrap_or(defaults.max_attempts);
+        if max_attempts == 0 {
+            return Err("notify_max_attempts must be at least 1".into());
+        }
+        let settings = hereby_server::notify::Settings {
+            max_attempts,
+            backoff_base: duration(
+                &args.notify_backoff,
+                &file.notify_backoff,
+                "notify_backoff",
+                defaults.backoff_base,
+            )?,
+            backoff_max: duration(
+                &args.notify_backoff_max,
+                &file.notify_backoff_max,
+                "notify_backoff_max",
+                defaults.backoff_max,
+            )?,
+            lease: duration(
+                &args.notify_lease,
+                &file.notify_lease,
+                "notify_lease",
+                defaults.lease,
+            )?,
+            timeout: duration(
+                &args.notify_timeout,
+                &file.notify_timeout,
+                "notify_timeout",
+                defaults.timeout,
+            )?,
+            poll: defaults.poll,
+        };
+        Ok(Self { cadence, settings })
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish and stops the
+/// notification workers.
 pub(crate) async fn serve(
     store: AnyStore,
     listen: SocketAddr,
     max_attachment_bytes: usize,
     public_url: Option<String>,
+    notifying: Notifying,
 ) -> anyhow::Result<()> {
     let admin = UserName::parse("admin")?;
     if let FirstRun::Created { admin, token } = first_run(&store, &admin).await? {
@@ -72,8 +145,12 @@ pub(crate) async fn serve(
     let mut state = AppState::new(store, RoleCatalogue::default());
     state.max_attachment_bytes = max_attachment_bytes;
     state.web.secure_cookies = public_url.starts_with("https://");
+    state.cadence = std::sync::Arc::new(notifying.cadence);
     state.public_url = Some(public_url);
-    hereby_server::serve(listener, state, shutdown_signal()).await?;
+    let workers = hereby_server::notify::start(state.clone(), notifying.settings);
+    let served = hereby_server::serve(listener, state, shutdown_signal()).await;
+    workers.stop().await;
+    served?;
     eprintln!("hereby stopped");
     Ok(())
 }

@@ -161,7 +161,12 @@ pub(crate) async fn declare_incident<S: Store + Directory>(
     Ok((
         StatusCode::CREATED,
         headers,
-        Json(convert::document(number, incident, &state.roles)),
+        Json(convert::document(
+            number,
+            incident,
+            &state.roles,
+            &state.cadence,
+        )),
     ))
 }
 
@@ -287,7 +292,12 @@ pub(crate) async fn show_incident<S: Store + Directory>(
     }
     Ok((
         headers,
-        Json(convert::document(incident, declared, &state.roles)),
+        Json(convert::document(
+            incident,
+            declared,
+            &state.roles,
+            &state.cadence,
+        )),
     ))
 }
 

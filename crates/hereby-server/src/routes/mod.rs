@@ -5,5 +5,6 @@ pub(crate) mod data;
 pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod live;
+pub(crate) mod notifications;
 pub(crate) mod templates;
 pub(crate) mod users;

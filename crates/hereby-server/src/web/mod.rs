@@ -36,8 +36,9 @@ pub struct Web {
 }
 
 /// The web routes, like [`crate::routes`] one table of method, path and handler.
-pub(crate) fn routes<S: Store + Directory + Backup + Blobs + hereby_store::Communications>()
--> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
+pub(crate) fn routes<
+    S: Store + Directory + Backup + Blobs + hereby_store::Communications + hereby_store::Notifications,
+>() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{get, post};
     vec![
         (Method::GET, "/", get(pages::dashboard::<S>)),

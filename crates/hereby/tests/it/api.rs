@@ -19,6 +19,8 @@ pub(crate) struct Server {
     pub(crate) url: String,
     /// The one-time setup link `serve` printed while nobody had a password.
     pub(crate) setup_link: Option<String>,
+    /// Extra `serve` arguments, kept for restarts.
+    extra: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -68,6 +70,12 @@ fn scratch_postgres(server_url: &str) -> (String, String) {
 
 impl Server {
     pub(crate) fn start(database: &str) -> Self {
+        Self::start_with(database, &[])
+    }
+
+    /// Starts a server with extra `serve` arguments (e.g. faster retries).
+    pub(crate) fn start_with(database: &str, extra: &[&str]) -> Self {
+        let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
         let dir = tempfile::tempdir().unwrap();
         let (url, scratch) = if database == "sqlite" {
             (
@@ -92,7 +100,7 @@ impl Server {
             admin.starts_with("hby_") && !admin.contains('\n'),
             "{admin:?}"
         );
-        let (child, address, setup_link) = Self::spawn(&url);
+        let (child, address, setup_link) = Self::spawn(&url, &extra);
         Self {
             child,
             address,
@@ -100,13 +108,15 @@ impl Server {
             scratch,
             url,
             setup_link,
+            extra,
             _dir: dir,
         }
     }
 
-    fn spawn(url: &str) -> (Child, String, Option<String>) {
+    pub(crate) fn spawn(url: &str, extra: &[String]) -> (Child, String, Option<String>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hereby"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -142,7 +152,7 @@ impl Server {
             .unwrap();
         assert!(sent.success());
         let status = self.child.wait().unwrap();
-        let (child, address, _) = Self::spawn(&self.url);
+        let (child, address, _) = Self::spawn(&self.url, &self.extra);
         self.child = child;
         self.address = address;
         status

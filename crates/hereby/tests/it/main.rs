@@ -6,6 +6,7 @@
 mod api;
 mod browser;
 mod matrix;
+mod notify;
 mod passwords;
 mod status;
 

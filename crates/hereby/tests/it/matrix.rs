@@ -321,6 +321,36 @@ fn routes() -> Vec<Route> {
             Kind::Password,
             Json(r#"{"password":"matrix password {n}"}"#),
         ),
+        with(
+            "PUT",
+            "/api/v1/users/{name}/email",
+            Kind::Password,
+            Json(r#"{"email":"matrix{n}@example.com"}"#),
+        ),
+        route("GET", "/api/v1/channels", Kind::AdminOnly(200)),
+        with(
+            "POST",
+            "/api/v1/channels",
+            Kind::AdminOnly(201),
+            Json(r#"{"name":"matrix{n}","kind":"slack","url":"http://127.0.0.1:9/hook"}"#),
+        ),
+        // Admins pass the gate and learn the channel does not exist.
+        route("DELETE", "/api/v1/channels/{id}", Kind::AdminOnly(404)),
+        route("POST", "/api/v1/channels/{id}/test", Kind::AdminOnly(404)),
+        route("GET", "/api/v1/subscriptions", Kind::AdminOnly(200)),
+        with(
+            "POST",
+            "/api/v1/subscriptions",
+            Kind::AdminOnly(422),
+            Json(r#"{"channel":"no-such-channel","events":["declared"]}"#),
+        ),
+        route("DELETE", "/api/v1/subscriptions/{id}", Kind::AdminOnly(404)),
+        route("GET", "/api/v1/deliveries", Kind::AdminOnly(200)),
+        route(
+            "POST",
+            "/api/v1/deliveries/{id}/retry",
+            Kind::AdminOnly(404),
+        ),
         route("GET", "/api/v1/tokens", Kind::SignedIn),
         route("POST", "/api/v1/tokens", Kind::TokenCreate),
         route("DELETE", "/api/v1/tokens/{id}", Kind::TokenRevoke),
@@ -806,7 +836,9 @@ impl<'a> World<'a> {
                 };
                 path = path.replace("{name}", owner);
             }
-            Kind::AdminOnly(_) => path = path.replace("{name}", "scratch"),
+            Kind::AdminOnly(_) => {
+                path = path.replace("{name}", "scratch").replace("{id}", "999999");
+            }
             // The one signed-in read of a named thing: a shipped template.
             Kind::SignedIn => path = path.replace("{name}", "first-response"),
             Kind::Public | Kind::Backup | Kind::Declare => {}

@@ -1,0 +1,206 @@
+//! Channel settings: what each kind of channel needs, checked when an admin configures it,
+//! and what the API may show of them (never a secret).
+
+use hereby_core::types::InvalidValue;
+use serde::{Deserialize, Serialize};
+
+/// A value an admin gave that cannot be used.
+pub fn invalid(field: &'static str, problem: impl Into<String>) -> InvalidValue {
+    InvalidValue {
+        field,
+        problem: problem.into(),
+    }
+}
+
+/// How the connection to an SMTP server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on the same host or a test server).
+    None,
+    /// Plain connection upgraded with STARTTLS, which must succeed.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+impl SmtpTls {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw {
+            "none" => Ok(SmtpTls::None),
+            "starttls" => Ok(SmtpTls::Starttls),
+            "tls" => Ok(SmtpTls::Tls),
+            _ => Err(invalid(
+                "tls",
+                format!("`{raw}` is not a TLS mode: use none, starttls or tls"),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpTls::None => "none",
+            SmtpTls::Starttls => "starttls",
+            SmtpTls::Tls => "tls",
+        }
+    }
+
+    /// The usual port for the mode.
+    fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        }
+    }
+}
+
+/// A channel's settings as stored (JSON in the channel's `config`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ChannelConfig {
+    /// Signed JSON posted to a URL.
+    Webhook { url: String, secret: String },
+    /// A Slack or Mattermost incoming webhook: `{"text": …}`. The URL is the secret.
+    Slack { url: String },
+    /// E-mail through an SMTP server.
+    Email {
+        host: String,
+        port: u16,
+        tls: SmtpTls,
+        username: Option<String>,
+        password: Option<String>,
+        from: String,
+    },
+}
+
+/// What an admin asks for, before checking.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelInput {
+    pub kind: String,
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub tls: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: Option<String>,
+}
+
+fn required(field: &'static str, value: Option<String>) -> Result<String, InvalidValue> {
+    value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| invalid(field, "is required for this kind of channel"))
+}
+
+fn http_url(raw: String) -> Result<String, InvalidValue> {
+    let url = reqwest::Url::parse(&raw)
+        .map_err(|e| invalid("url", format!("`{raw}` is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(
+            "url",
+            format!("`{raw}` must be an http:// or https:// address"),
+        ));
+    }
+    Ok(raw)
+}
+
+/// Checks an e-mail address (a bare address or `Name <address>`).
+pub fn mailbox(field: &'static str, raw: &str) -> Result<String, InvalidValue> {
+    let raw = raw.trim();
+    raw.parse::<lettre::message::Mailbox>()
+        .map_err(|_| invalid(field, format!("`{raw}` is not an e-mail address")))?;
+    Ok(raw.to_owned())
+}
+
+impl ChannelConfig {
+    /// Checks what an admin gave for a channel of `input.kind`.
+    pub fn from_input(input: ChannelInput) -> Result<Self, InvalidValue> {
+        match input.kind.as_str() {
+            "webhook" => {
+                let url = http_url(required("url", input.url)?)?;
+                let secret = required("secret", input.secret)?;
+                if secret.len() < 16 {
+                    return Err(invalid(
+                        "secret",
+                        "must be at least 16 characters: receivers check signatures with it",
+                    ));
+                }
+                Ok(ChannelConfig::Webhook { url, secret })
+            }
+            "slack" => Ok(ChannelConfig::Slack {
+                url: http_url(required("url", input.url)?)?,
+            }),
+            "email" => {
+                let host = required("host", input.host)?;
+                let tls = match input.tls.as_deref() {
+                    Some(raw) => SmtpTls::parse(raw)?,
+                    None => SmtpTls::Starttls,
+                };
+                let port = input.port.unwrap_or(tls.default_port());
+                if port == 0 {
+                    return Err(invalid("port", "must be between 1 and 65535"));
+                }
+                let from = mailbox("from", &required("from", input.from)?)?;
+                let (username, password) = match (input.username, input.password) {
+                    (Some(user), Some(password)) => (Some(user), Some(password)),
+                    (None, None) => (None, None),
+                    _ => {
+                        return Err(invalid(
+                            "username",
+                            "give both a user name and a password, or neither",
+                        ));
+                    }
+                };
+                Ok(ChannelConfig::Email {
+                    host,
+                    port,
+                    tls,
+                    username,
+                    password,
+                    from,
+                })
+            }
+            other => Err(invalid(
+                "kind",
+                format!("`{other}` is not a channel kind: use webhook, slack or email"),
+            )),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ChannelConfig::Webhook { .. } => "webhook",
+            ChannelConfig::Slack { .. } => "slack",
+            ChannelConfig::Email { .. } => "email",
+        }
+    }
+
+    /// Where messages go, without secrets: a Slack URL's path is its secret, so only its
+    /// origin is shown; SMTP passwords and webhook secrets are never shown.
+    pub fn target(&self) -> String {
+        match self {
+            ChannelConfig::Webhook { url, .. } => url.clone(),
+            ChannelConfig::Slack { url } => match reqwest::Url::parse(url) {
+                Ok(parsed) => format!("{}/…", parsed.origin().ascii_serialization()),
+                Err(_) => "…".to_owned(),
+            },
+            ChannelConfig::Email {
+                host,
+                port,
+                tls,
+                username,
+                from,
+                ..
+            } => {
+                let user = username
+                    .as_deref()
+                    .map(|u| format!("{u}@"))
+                    .unwrap_or_default();
+                format!("smtp://{user}{host}:{port} ({}), from {from}", tls.as_str())
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The dispatcher: follows the event log from the persisted cursor and turns each event into
+//! the deliveries it owes (one per matching subscription, and personal ones), re-arming the
+//! incident's reminder job, all committed with the cursor's move in one transaction.
+
+use std::collections::HashMap;
+
+use hereby_core::event::Event;
+use hereby_core::types::{IncidentNumber, Status, Visibility};
+use hereby_core::{Incident, State};
+use hereby_store::{
+    Channel, JobChange, NewDelivery, Notifications, RecordedEvent, Store, StoreError, Subscription,
+};
+use jiff::Timestamp;
+
+use super::message::{Happening, render};
+use crate::AppState;
+
+/// How many events one dispatch transaction covers at most.
+const BATCH: u32 = 256;
+
+/// The configuration the dispatcher matches events against, read once per batch.
+pub(crate) struct Routing {
+    pub(crate) channels: HashMap<i64, Channel>,
+    pub(crate) subscriptions: Vec<Subscription>,
+    /// User name → notification address.
+    pub(crate) emails: HashMap<String, String>,
+}
+
+impl Routing {
+    pub(crate) async fn load<S: Notifications>(store: &S) -> Result<Self, StoreError> {
+        Ok(Self {
+            channels: store
+                .channels()
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c))
+                .collect(),
+            subscriptions: store.subscriptions().await?,
+            emails: store.user_emails().await?.into_iter().collect(),
+        })
+    }
+
+    /// The e-mail channels that carry personal notifications.
+    pub(crate) fn personal_channels(&self) -> impl Iterator<Item = &Channel> {
+        self.channels
+            .values()
+            .filter(|c| c.personal && c.kind == "email")
+    }
+
+    /// Whether a subscription gets a notification of `happening` about `incident`. Restricted
+    /// incidents never go to subscriptions: their members hear through personal notifications.
+    pub(crate) fn wants(
+        &self,
+        subscription: &Subscription,
+        happening: &Happening,
+        incident: &Incident,
+    ) -> bool {
+        if !self.channels.contains_key(&subscription.channel_id)
+            || incident.visibility == Visibility::Restricted
+        {
+            return false;
+        }
+        let kind = happening.kind();
+        let listed = |k: &str| subscription.events.iter().any(|e| e == k);
+        if !(listed(kind) || (kind == "resolved" && listed("status_changed"))) {
+            return false;
+        }
+        if let Happening::UpdatePosted {
+            audience, public, ..
+        } = happening
+        {
+            if subscription
+                .audience
+                .as_ref()
+                .is_some_and(|wanted| wanted != audience)
+            {
+                return false;
+            }
+            if subscription.scope == "public" && !public {
+                return false;
+            }
+        }
+        if subscription.scope == "public" {
+            return incident.visibility == Visibility::Public && kind != "reminder";
+        }
+        true
+    }
+}
+
+/// What an event means for notifications, if anything.
+fn happening(event: &Event) -> Option<Happening> {
+    Some(match event {
+        Event::IncidentDeclared(_) => Happening::Declared,
+        Event::SeverityChanged(e) => Happening::SeverityChanged {
+            from: e.from.as_str().to_owned(),
+            to: e.to.as_str().to_owned(),
+            reason: e.reason.to_string(),
+        },
+        Event::StatusChanged(e) if e.to == Status::Resolved => Happening::Resolved,
+        Event::StatusChanged(e) => Happening::StatusChanged {
+            from: e.from.as_str().to_owned(),
+            to: e.to.as_str().to_owned(),
+            reason: e.reason.as_ref().map(ToString::to_string),
+        },
+        Event::UpdatePosted(e) => Happening::UpdatePosted {
+            audience: e.audience.to_string(),
+            body: e.body.to_string(),
+            public: e.public,
+        },
+        Event::RoleAssigned(e) => Happening::RoleAssigned {
+            role: e.role.to_string(),
+            person: e.person.to_string(),
+        },
+        _ => return None,
+    })
+}
+
+/// Whether an event moves when the next stakeholder update is due.
+fn moves_cadence(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::IncidentDeclared(_)
+            | Event::UpdatePosted(_)
+            | Event::SeverityChanged(_)
+            | Event::StatusChanged(_)
+    )
+}
+
+/// The deliveries one event owes.
+pub(crate) fn plan(
+    recorded: &RecordedEvent,
+    incident: &Incident,
+    routing: &Routing,
+    public_url: Option<&str>,
+) -> Vec<NewDelivery> {
+    let Some(happening) = happening(&recorded.event) else {
+        return Vec::new();
+    };
+    let number = recorded.incident;
+    let mut deliveries = Vec::new();
+    let shared = render(&happening, number, incident, recorded.at, public_url, false);
+    for subscription in &routing.subscriptions {
+        if routing.wants(subscription, &happening, incident) {
+            deliveries.push(NewDelivery {
+                key: format!("{}:s{}", recorded.position, subscription.id),
+                channel_id: subscription.channel_id,
+                recipient: subscription.recipient.clone(),
+                incident: Some(number.0),
+                kind: shared.kind.to_owned(),
+                subject: shared.subject.clone(),
+                body: shared.body.clone(),
+                payload: shared.payload.clone(),
+            });
+        }
+    }
+    // "A role was given to you" goes to that person's own address, restricted incidents
+    // included: holding a role makes them a member.
+    if let Happening::RoleAssigned { person, .. } = &happening
+        && let Some(address) = routing.emails.get(person)
+    {
+        let personal = render(&happening, number, incident, recorded.at, public_url, true);
+        for channel in routing.personal_channels() {
+            deliveries.push(NewDelivery {
+                key: format!("{}:p{}:{person}", recorded.position, channel.id),
+                channel_id: channel.id,
+                recipient: Some(address.clone()),
+                incident: Some(number.0),
+                kind: personal.kind.to_owned(),
+                subject: personal.subject.clone(),
+                body: personal.body.clone(),
+                payload: personal.payload.clone(),
+            });
+        }
+    }
+    deliveries
+}
+
+/// Dispatches the events after the cursor, one batch. Returns how many events were covered
+/// (0 when the log had nothing new) and how many deliveries were queued.
+pub(crate) async fn dispatch_once<S: Store + Notifications>(
+    state: &AppState<S>,
+) -> Result<(usize, usize), StoreError> {
+    let store = &state.store;
+    let cursor = store.dispatch_cursor().await?;
+    let stored = store.read_all(cursor, BATCH).await?;
+    let Some(last) = stored.last().map(|e| e.position) else {
+        return Ok((0, 0));
+    };
+    let routing = Routing::load(store).await?;
+    let mut incidents: HashMap<IncidentNumber, Option<Box<Incident>>> = HashMap::new();
+    let mut deliveries = Vec::new();
+    let mut jobs: Vec<JobChange> = Vec::new();
+    for event in &stored {
+        let recorded = event.decode()?;
+        let wanted = happening(&recorded.event).is_some();
+        let cadence = moves_cadence(&recorded.event);
+        if !wanted && !cadence {
+            continue;
+        }
+        // The incident as it is now: a notification never reveals more than its current
+        // visibility allows (an incident restricted since is not announced).
+        let incident = match incidents.get(&recorded.incident) {
+            Some(known) => known.clone(),
+            None => {
+                let loaded = match store.load(recorded.incident).await?.state {
+                    State::Declared(incident) => Some(incident),
+                    State::Initial => None,
+                };
+                incidents.insert(recorded.incident, loaded.clone());
+                loaded
+            }
+        };
+        let Some(incident) = incident else { continue };
+        if wanted {
+            deliveries.extend(plan(
+                &recorded,
+                &incident,
+                &routing,
+                state.public_url.as_deref(),
+            ));
+        }
+        if cadence {
+            jobs.retain(|job| job.incident != recorded.incident.0);
+            jobs.push(JobChange {
+                incident: recorded.incident.0,
+                due: incident.next_update_due(&state.cadence),
+            });
+        }
+    }
+    let queued = deliveries.len();
+    if store
+        .commit_dispatch(cursor, last, &deliveries, &jobs, Timestamp::now())
+        .await?
+    {
+        Ok((stored.len(), queued))
+    } else {
+        // Another node dispatched this range first; the next round reads on from there.
+        Ok((stored.len(), 0))
+    }
+}

@@ -1,0 +1,215 @@
+//! What a notification says: a subject and a plain-text (Markdown) body per kind of event,
+//! and the JSON a webhook receives. Rendered once, when the notification is queued, so a
+//! retry sends exactly what the first attempt sent.
+
+use hereby_core::Incident;
+use hereby_core::types::IncidentNumber;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+/// The kinds of notification a subscription can ask for.
+pub const KINDS: &[&str] = &[
+    "declared",
+    "severity_changed",
+    "status_changed",
+    "update_posted",
+    "resolved",
+    "role_assigned",
+    "reminder",
+];
+
+/// What happened, with what a message needs to say about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Happening {
+    Declared,
+    SeverityChanged {
+        from: String,
+        to: String,
+        reason: String,
+    },
+    StatusChanged {
+        from: String,
+        to: String,
+        reason: Option<String>,
+    },
+    UpdatePosted {
+        audience: String,
+        body: String,
+        public: bool,
+    },
+    Resolved,
+    RoleAssigned {
+        role: String,
+        person: String,
+    },
+    Reminder {
+        person: Option<String>,
+        due: Timestamp,
+    },
+    /// An admin's test of a channel.
+    Test,
+}
+
+impl Happening {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Happening::Declared => "declared",
+            Happening::SeverityChanged { .. } => "severity_changed",
+            Happening::StatusChanged { .. } => "status_changed",
+            Happening::UpdatePosted { .. } => "update_posted",
+            Happening::Resolved => "resolved",
+            Happening::RoleAssigned { .. } => "role_assigned",
+            Happening::Reminder { .. } => "reminder",
+            Happening::Test => "test",
+        }
+    }
+}
+
+/// A rendered notification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub kind: &'static str,
+    pub subject: String,
+    pub body: String,
+    pub payload: String,
+}
+
+/// The link to an incident's page, when the server's address is known.
+pub fn incident_link(public_url: Option<&str>, number: IncidentNumber) -> Option<String> {
+    public_url.map(|base| format!("{}/incidents/{number}", base.trim_end_matches('/')))
+}
+
+/// Renders a notification about `incident`. `personal` words a role assignment for the
+/// person who got the role.
+pub fn render(
+    happening: &Happening,
+    number: IncidentNumber,
+    incident: &Incident,
+    at: Timestamp,
+    public_url: Option<&str>,
+    personal: bool,
+) -> Message {
+    let title = incident.title.as_str();
+    let (headline, detail) = match happening {
+        Happening::Declared => (
+            format!("declared ({})", incident.severity.as_str()),
+            incident
+                .summary
+                .as_ref()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        Happening::SeverityChanged { from, to, reason } => (
+            format!("severity {from} → {to}"),
+            format!("Reason: {reason}"),
+        ),
+        Happening::StatusChanged { from, to, reason } => (
+            format!("status {from} → {to}"),
+            reason
+                .as_ref()
+                .map(|r| format!("Reason: {r}"))
+                .unwrap_or_default(),
+        ),
+        Happening::UpdatePosted { audience, body, .. } => {
+            (format!("update for {audience}"), body.clone())
+        }
+        Happening::Resolved => (
+            "resolved".to_owned(),
+            "Service is restored. Follow-up work continues in the post-mortem.".to_owned(),
+        ),
+        Happening::RoleAssigned { role, person } if personal => (
+            format!("you are now {role}"),
+            format!("{person}, you were given the {role} role on this incident."),
+        ),
+        Happening::RoleAssigned { role, person } => {
+            (format!("{person} is now {role}"), String::new())
+        }
+        Happening::Reminder { person, due } => (
+            "stakeholder update overdue".to_owned(),
+            format!(
+                "{}a stakeholder update was due at {due} and none has been posted since.",
+                person
+                    .as_ref()
+                    .map(|p| format!("{p}: "))
+                    .unwrap_or_default()
+            ),
+        ),
+        Happening::Test => (
+            "test notification".to_owned(),
+            "This is a test of the channel's settings; no incident changed.".to_owned(),
+        ),
+    };
+    let subject = format!("[{number}] {title}: {headline}");
+    let link = incident_link(public_url, number);
+    let mut body = format!(
+        "{number}: {title}\nSeverity: {}\nStatus: {}\n",
+        incident.severity.as_str(),
+        incident.status.as_str()
+    );
+    if !detail.is_empty() {
+        body.push('\n');
+        body.push_str(&detail);
+        body.push('\n');
+    }
+    if let Some(link) = &link {
+        body.push('\n');
+        body.push_str(link);
+        body.push('\n');
+    }
+    let mut payload = json!({
+        "kind": happening.kind(),
+        "at": at.to_string(),
+        "subject": subject,
+        "text": body,
+        "incident": {
+            "id": number.to_string(),
+            "title": title,
+            "severity": incident.severity.as_str(),
+            "status": incident.status.as_str(),
+            "visibility": incident.visibility.as_str(),
+            "url": link,
+        },
+    });
+    if let Value::Object(fields) = &mut payload {
+        let detail = match happening {
+            Happening::SeverityChanged { from, to, reason } => Some((
+                "severity",
+                json!({ "from": from, "to": to, "reason": reason }),
+            )),
+            Happening::StatusChanged { from, to, reason } => Some((
+                "status",
+                json!({ "from": from, "to": to, "reason": reason }),
+            )),
+            Happening::UpdatePosted {
+                audience,
+                body,
+                public,
+            } => Some((
+                "update",
+                json!({ "audience": audience, "body": body, "public": public }),
+            )),
+            Happening::RoleAssigned { role, person } => {
+                Some(("role", json!({ "role": role, "person": person })))
+            }
+            Happening::Reminder { person, due } => Some((
+                "reminder",
+                json!({ "person": person, "due": due.to_string() }),
+            )),
+            _ => None,
+        };
+        if let Some((name, value)) = detail {
+            fields.insert(name.to_owned(), value);
+        }
+    }
+    Message {
+        kind: happening.kind(),
+        subject,
+        body,
+        payload: payload.to_string(),
+    }
+}
+
+/// A Slack or Mattermost incoming-webhook body.
+pub fn slack_body(subject: &str, body: &str) -> String {
+    json!({ "text": format!("*{subject}*\n{body}") }).to_string()
+}

@@ -1,0 +1,297 @@
+//! Notifications as the store keeps them: channels, subscriptions, the delivery outbox, the
+//! dispatcher's cursor over the event log, and the job table for cadence reminders.
+//!
+//! The event log is the outbox's source: every event is written durably with its projection,
+//! and a dispatcher follows the log from a persisted cursor. [`Notifications::commit_dispatch`]
+//! queues the deliveries derived from a range of events, re-arms reminder jobs and moves the
+//! cursor in one transaction, and only if the cursor is still where the dispatcher read it:
+//! a crash before that commit loses nothing (the range is read again), and two dispatchers
+//! (two nodes) cannot both queue the same range. Idempotency keys are unique, so queuing a
+//! notification again inserts nothing.
+
+use std::future::Future;
+
+use hereby_core::types::UserName;
+use jiff::Timestamp;
+
+use crate::StoreError;
+
+/// A configured destination. `config` is JSON whose shape depends on `kind` (the server
+/// parses and checks it); it may hold secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: i64,
+    pub name: String,
+    /// `webhook`, `slack` or `email`.
+    pub kind: String,
+    pub config: String,
+    /// An e-mail channel that carries notifications addressed to a person.
+    pub personal: bool,
+    /// At most this many deliveries in flight at once on this channel, per server node.
+    pub concurrency: u32,
+    pub created_at: Timestamp,
+}
+
+/// A channel to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChannel {
+    pub name: String,
+    pub kind: String,
+    pub config: String,
+    pub personal: bool,
+    pub concurrency: u32,
+}
+
+/// Which notifications go to a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: i64,
+    pub channel_id: i64,
+    /// The e-mail address, for e-mail channels.
+    pub recipient: Option<String>,
+    /// Notification kinds, e.g. `declared`, `status_changed`.
+    pub events: Vec<String>,
+    /// Only updates to this audience (for `update_posted`).
+    pub audience: Option<String>,
+    /// `all` or `public`.
+    pub scope: String,
+    pub created_at: Timestamp,
+}
+
+/// A subscription to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSubscription {
+    pub channel_id: i64,
+    pub recipient: Option<String>,
+    pub events: Vec<String>,
+    pub audience: Option<String>,
+    pub scope: String,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    /// Gave up after the last attempt; an admin may retry it.
+    Dead,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Dead => "dead",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "pending" => Some(DeliveryState::Pending),
+            "delivered" => Some(DeliveryState::Delivered),
+            "dead" => Some(DeliveryState::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// A message to queue, already rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// Deterministic, so the same notification queued twice is one row.
+    pub key: String,
+    pub channel_id: i64,
+    pub recipient: Option<String>,
+    pub incident: Option<u64>,
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+    /// The JSON a webhook receives.
+    pub payload: String,
+}
+
+/// A queued message and how its delivery went so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub key: String,
+    pub channel_id: i64,
+    pub recipient: Option<String>,
+    pub incident: Option<u64>,
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+    pub payload: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    /// Failed; try again at `at`.
+    Retry {
+        at: Timestamp,
+        error: String,
+    },
+    /// Failed for the last time.
+    Dead {
+        error: String,
+    },
+}
+
+/// The reminder job of an incident: due at `due`, or cancelled when `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobChange {
+    pub incident: u64,
+    pub due: Option<Timestamp>,
+}
+
+/// A claimed job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub incident: u64,
+    pub due_at: Timestamp,
+    pub attempts: u32,
+    /// The overdue period last reminded of.
+    pub last_key: Option<String>,
+}
+
+/// How a job run ended: re-armed for `next`, or done (`None`), with the deliveries it
+/// queued and the period it reminded of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobDone {
+    pub id: i64,
+    /// The due time the job had when claimed: if the dispatcher moved it meanwhile, the
+    /// dispatcher's time stands.
+    pub claimed_due: Timestamp,
+    pub next: Option<Timestamp>,
+    pub last_key: Option<String>,
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// The notification tables. Every write is durable when it returns.
+pub trait Notifications: Clone + Send + Sync + 'static {
+    /// Creates a channel; a taken name is [`StoreError::Invalid`].
+    fn create_channel(
+        &self,
+        channel: &NewChannel,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<Channel, StoreError>> + Send;
+
+    /// Every channel, by id.
+    fn channels(&self) -> impl Future<Output = Result<Vec<Channel>, StoreError>> + Send;
+
+    /// Deletes a channel with its subscriptions and deliveries; `false` if there was none.
+    fn delete_channel(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Creates a subscription; an unknown channel is [`StoreError::Invalid`].
+    fn create_subscription(
+        &self,
+        subscription: &NewSubscription,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<Subscription, StoreError>> + Send;
+
+    /// Every subscription, by id.
+    fn subscriptions(&self) -> impl Future<Output = Result<Vec<Subscription>, StoreError>> + Send;
+
+    /// Deletes a subscription; `false` if there was none.
+    fn delete_subscription(&self, id: i64)
+    -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Sets (or with `None` clears) a user's notification address.
+    /// [`StoreError::UnknownUser`] if there is no such user.
+    fn set_user_email(
+        &self,
+        name: &UserName,
+        email: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every user with an address, as (name, address), of users that are not disabled.
+    fn user_emails(&self)
+    -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+
+    /// The position in the event log up to which notifications were queued.
+    fn dispatch_cursor(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// In one transaction, if the cursor is still at `from`: queues `deliveries` (keys already
+    /// queued are skipped), re-arms or cancels the reminder jobs, and moves the cursor to `to`.
+    /// `false` (nothing written) if the cursor had moved: someone else dispatched that range.
+    fn commit_dispatch(
+        &self,
+        from: i64,
+        to: i64,
+        deliveries: &[NewDelivery],
+        jobs: &[JobChange],
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Queues deliveries now (keys already queued are skipped); returns how many were new.
+    fn enqueue(
+        &self,
+        deliveries: &[NewDelivery],
+        at: Timestamp,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Claims up to `limit` pending deliveries due by `now` that nobody holds, until
+    /// `lease_until`: a crashed worker's claims become claimable again after that.
+    fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+
+    /// Records one attempt's outcome and releases the claim.
+    fn finish_delivery(
+        &self,
+        id: i64,
+        outcome: &DeliveryOutcome,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// One delivery.
+    fn delivery(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<Delivery>, StoreError>> + Send;
+
+    /// Deliveries, newest first, optionally in one state.
+    fn deliveries(
+        &self,
+        state: Option<DeliveryState>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+
+    /// Makes a pending or dead delivery due at `now` (a dead one starts its attempts over);
+    /// `None` if it does not exist or was delivered.
+    fn retry_delivery(
+        &self,
+        id: i64,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<Delivery>, StoreError>> + Send;
+
+    /// Claims up to `limit` pending jobs due by `now`, until `lease_until`.
+    fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
+
+    /// Records a job run: queues its deliveries and re-arms or ends the job, in one
+    /// transaction.
+    fn finish_job(
+        &self,
+        done: &JobDone,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,531 @@
+//! The [`Notifications`](crate::Notifications) of a SQL backend, the same for SQLite and
+//! PostgreSQL, written once like `sql.rs`.
+//!
+//! Reads use the store's `readers`, writes its `write_pool`. Claims are one `UPDATE … WHERE id
+//! IN (SELECT … LIMIT n) RETURNING …`: on PostgreSQL the inner select takes `FOR UPDATE SKIP
+//! LOCKED`, so several nodes claim disjoint rows without waiting for each other; SQLite has
+//! one writer at a time and needs nothing more.
+
+/// Expands the shared [`Notifications`](crate::Notifications) implementation. Expanded by
+/// `sql_backend_common!`, whose helpers (`db`, `int`) it uses. `begin_dispatch` starts a
+/// transaction that holds the dispatcher's cursor against every other dispatcher until it
+/// ends; `skip_locked` is appended to the select of rows to claim.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! sql_notify_common {
+    (
+        store: $store:ty,
+        database: $database:ty,
+        row: $row:ty,
+        begin_write: $begin_write:literal,
+        begin_dispatch: $begin_dispatch:literal,
+        skip_locked: $skip_locked:literal $(,)?
+    ) => {
+        const DELIVERY_COLUMNS: &str = "id, idempotency_key, channel_id, recipient, incident, kind, \
+             subject, body, payload, state, attempts, next_attempt_at, last_error, created_at, \
+             finished_at";
+
+        fn channel_row(row: &$row) -> Result<hereby_store::Channel, hereby_store::StoreError> {
+            use sqlx::Row as _;
+            let concurrency: i64 = row.try_get("concurrency").map_err(db)?;
+            Ok(hereby_store::Channel {
+                id: row.try_get("id").map_err(db)?,
+                name: row.try_get("name").map_err(db)?,
+                kind: row.try_get("kind").map_err(db)?,
+                config: row.try_get("config").map_err(db)?,
+                personal: row.try_get("personal").map_err(db)?,
+                concurrency: u32::try_from(concurrency).unwrap_or(1).max(1),
+                created_at: hereby_store::prepare::timestamp(row.try_get("created_at").map_err(db)?)?,
+            })
+        }
+
+        fn subscription_row(
+            row: &$row,
+        ) -> Result<hereby_store::Subscription, hereby_store::StoreError> {
+            use sqlx::Row as _;
+            let id: i64 = row.try_get("id").map_err(db)?;
+            let events: String = row.try_get("events").map_err(db)?;
+            Ok(hereby_store::Subscription {
+                id,
+                channel_id: row.try_get("channel_id").map_err(db)?,
+                recipient: row.try_get("recipient").map_err(db)?,
+                events: serde_json::from_str(&events).map_err(|e| {
+                    hereby_store::StoreError::Corrupt(format!("subscription {id}: {e}"))
+                })?,
+                audience: row.try_get("audience").map_err(db)?,
+                scope: row.try_get("scope").map_err(db)?,
+                created_at: hereby_store::prepare::timestamp(row.try_get("created_at").map_err(db)?)?,
+            })
+        }
+
+        fn delivery_row(row: &$row) -> Result<hereby_store::Delivery, hereby_store::StoreError> {
+            use sqlx::Row as _;
+            let id: i64 = row.try_get("id").map_err(db)?;
+            let state: String = row.try_get("state").map_err(db)?;
+            let attempts: i64 = row.try_get("attempts").map_err(db)?;
+            let incident: Option<i64> = row.try_get("incident").map_err(db)?;
+            let finished_at: Option<i64> = row.try_get("finished_at").map_err(db)?;
+            Ok(hereby_store::Delivery {
+                id,
+                key: row.try_get("idempotency_key").map_err(db)?,
+                channel_id: row.try_get("channel_id").map_err(db)?,
+                recipient: row.try_get("recipient").map_err(db)?,
+                incident: incident.map(hereby_store::prepare::count),
+                kind: row.try_get("kind").map_err(db)?,
+                subject: row.try_get("subject").map_err(db)?,
+                body: row.try_get("body").map_err(db)?,
+                payload: row.try_get("payload").map_err(db)?,
+                state: hereby_store::DeliveryState::parse(&state).ok_or_else(|| {
+                    hereby_store::StoreError::Corrupt(format!("delivery {id}: state `{state}`"))
+                })?,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                next_attempt_at: hereby_store::prepare::timestamp(
+                    row.try_get("next_attempt_at").map_err(db)?,
+                )?,
+                last_error: row.try_get("last_error").map_err(db)?,
+                created_at: hereby_store::prepare::timestamp(row.try_get("created_at").map_err(db)?)?,
+                finished_at: finished_at.map(hereby_store::prepare::timestamp).transpose()?,
+            })
+        }
+
+        /// Inserts deliveries, skipping keys already queued; returns how many were new.
+        async fn insert_deliveries(
+            conn: &mut <$database as sqlx::Database>::Connection,
+            deliveries: &[hereby_store::NewDelivery],
+            at: jiff::Timestamp,
+        ) -> Result<u64, hereby_store::StoreError> {
+            let mut inserted = 0;
+            for d in deliveries {
+                let done = sqlx::query(
+                    "INSERT INTO notification_deliveries (idempotency_key, channel_id, recipient, \
+                     incident, kind, subject, body, payload, state, attempts, next_attempt_at, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9) \
+                     ON CONFLICT (idempotency_key) DO NOTHING",
+                )
+                .bind(&d.key)
+                .bind(d.channel_id)
+                .bind(&d.recipient)
+                .bind(d.incident.map(int))
+                .bind(&d.kind)
+                .bind(&d.subject)
+                .bind(&d.body)
+                .bind(&d.payload)
+                .bind(at.as_microsecond())
+                .execute(&mut *conn)
+                .await
+                .map_err(|error| match &error {
+                    // The channel was removed meanwhile: the message has nowhere to go.
+                    sqlx::Error::Database(e) if e.is_foreign_key_violation() => {
+                        hereby_store::StoreError::Invalid(format!(
+                            "channel {} no longer exists",
+                            d.channel_id
+                        ))
+                    }
+                    _ => db(error),
+                })?;
+                inserted += done.rows_affected();
+            }
+            Ok(inserted)
+        }
+
+        impl hereby_store::Notifications for $store {
+            async fn create_channel(
+                &self,
+                channel: &hereby_store::NewChannel,
+                at: jiff::Timestamp,
+            ) -> Result<hereby_store::Channel, hereby_store::StoreError> {
+                let row = sqlx::query(
+                    "INSERT INTO notification_channels (name, kind, config, personal, concurrency, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     RETURNING id, name, kind, config, personal, concurrency, created_at",
+                )
+                .bind(&channel.name)
+                .bind(&channel.kind)
+                .bind(&channel.config)
+                .bind(channel.personal)
+                .bind(i64::from(channel.concurrency))
+                .bind(at.as_microsecond())
+                .fetch_one(&self.write_pool)
+                .await
+                .map_err(|error| match &error {
+                    sqlx::Error::Database(e) if e.is_unique_violation() => {
+                        hereby_store::StoreError::Invalid(format!(
+                            "a channel named `{}` already exists",
+                            channel.name
+                        ))
+                    }
+                    _ => db(error),
+                })?;
+                channel_row(&row)
+            }
+
+            async fn channels(&self) -> Result<Vec<hereby_store::Channel>, hereby_store::StoreError> {
+                sqlx::query(
+                    "SELECT id, name, kind, config, personal, concurrency, created_at \
+                     FROM notification_channels ORDER BY id",
+                )
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(channel_row)
+                .collect()
+            }
+
+            async fn delete_channel(&self, id: i64) -> Result<bool, hereby_store::StoreError> {
+                let done = sqlx::query("DELETE FROM notification_channels WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write_pool)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn create_subscription(
+                &self,
+                s: &hereby_store::NewSubscription,
+                at: jiff::Timestamp,
+            ) -> Result<hereby_store::Subscription, hereby_store::StoreError> {
+                let events = serde_json::to_string(&s.events)
+                    .map_err(|e| hereby_store::StoreError::Invalid(e.to_string()))?;
+                let row = sqlx::query(
+                    "INSERT INTO notification_subscriptions (channel_id, recipient, events, \
+                     audience, scope, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     RETURNING id, channel_id, recipient, events, audience, scope, created_at",
+                )
+                .bind(s.channel_id)
+                .bind(&s.recipient)
+                .bind(events)
+                .bind(&s.audience)
+                .bind(&s.scope)
+                .bind(at.as_microsecond())
+                .fetch_one(&self.write_pool)
+                .await
+                .map_err(|error| match &error {
+                    sqlx::Error::Database(e) if e.is_foreign_key_violation() => {
+                        hereby_store::StoreError::Invalid(format!(
+                            "channel {} does not exist",
+                            s.channel_id
+                        ))
+                    }
+                    _ => db(error),
+                })?;
+                subscription_row(&row)
+            }
+
+            async fn subscriptions(
+                &self,
+            ) -> Result<Vec<hereby_store::Subscription>, hereby_store::StoreError> {
+                sqlx::query(
+                    "SELECT id, channel_id, recipient, events, audience, scope, created_at \
+                     FROM notification_subscriptions ORDER BY id",
+                )
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(subscription_row)
+                .collect()
+            }
+
+            async fn delete_subscription(&self, id: i64) -> Result<bool, hereby_store::StoreError> {
+                let done = sqlx::query("DELETE FROM notification_subscriptions WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write_pool)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn set_user_email(
+                &self,
+                name: &hereby_core::types::UserName,
+                email: Option<&str>,
+            ) -> Result<(), hereby_store::StoreError> {
+                let done = sqlx::query("UPDATE users SET email = $1 WHERE name = $2")
+                    .bind(email)
+                    .bind(name.as_str())
+                    .execute(&self.write_pool)
+                    .await
+                    .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Err(hereby_store::StoreError::UnknownUser(name.clone()));
+                }
+                Ok(())
+            }
+
+            async fn user_emails(&self) -> Result<Vec<(String, String)>, hereby_store::StoreError> {
+                use sqlx::Row as _;
+                sqlx::query(
+                    "SELECT name, email FROM users WHERE email IS NOT NULL AND disabled = $1 \
+                     ORDER BY name",
+                )
+                .bind(false)
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(|row| Ok((row.try_get("name").map_err(db)?, row.try_get("email").map_err(db)?)))
+                .collect()
+            }
+
+            async fn dispatch_cursor(&self) -> Result<i64, hereby_store::StoreError> {
+                sqlx::query_scalar("SELECT position FROM notification_cursor WHERE id = 1")
+                    .fetch_one(&self.readers)
+                    .await
+                    .map_err(db)
+            }
+
+            async fn commit_dispatch(
+                &self,
+                from: i64,
+                to: i64,
+                deliveries: &[hereby_store::NewDelivery],
+                jobs: &[hereby_store::JobChange],
+                at: jiff::Timestamp,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let mut tx = self.write_pool.begin_with($begin_dispatch).await.map_err(db)?;
+                let current: i64 =
+                    sqlx::query_scalar("SELECT position FROM notification_cursor WHERE id = 1")
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                if current != from {
+                    return Ok(false);
+                }
+                insert_deliveries(&mut tx, deliveries, at).await?;
+                for job in jobs {
+                    match job.due {
+                        Some(due) => {
+                            sqlx::query(
+                                "INSERT INTO jobs (kind, incident, due_at, state, attempts) \
+                                 VALUES ('reminder', $1, $2, 'pending', 0) \
+                                 ON CONFLICT (kind, incident) DO UPDATE SET due_at = $2, \
+                                 state = 'pending', claimed_until = NULL",
+                            )
+                            .bind(int(job.incident))
+                            .bind(due.as_microsecond())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                        }
+                        None => {
+                            sqlx::query(
+                                "UPDATE jobs SET state = 'done', claimed_until = NULL \
+                                 WHERE kind = 'reminder' AND incident = $1",
+                            )
+                            .bind(int(job.incident))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                        }
+                    }
+                }
+                sqlx::query("UPDATE notification_cursor SET position = $1 WHERE id = 1")
+                    .bind(to)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                Ok(true)
+            }
+
+            async fn enqueue(
+                &self,
+                deliveries: &[hereby_store::NewDelivery],
+                at: jiff::Timestamp,
+            ) -> Result<u64, hereby_store::StoreError> {
+                let mut tx = self.write_pool.begin_with($begin_write).await.map_err(db)?;
+                let inserted = insert_deliveries(&mut tx, deliveries, at).await?;
+                tx.commit().await.map_err(db)?;
+                Ok(inserted)
+            }
+
+            async fn claim_deliveries(
+                &self,
+                now: jiff::Timestamp,
+                lease_until: jiff::Timestamp,
+                limit: u32,
+            ) -> Result<Vec<hereby_store::Delivery>, hereby_store::StoreError> {
+                let sql = format!(
+                    "UPDATE notification_deliveries SET claimed_until = $1 WHERE id IN \
+                     (SELECT id FROM notification_deliveries WHERE state = 'pending' \
+                     AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $2) \
+                     ORDER BY next_attempt_at, id LIMIT $3{}) RETURNING {DELIVERY_COLUMNS}",
+                    $skip_locked
+                );
+                let mut claimed = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(lease_until.as_microsecond())
+                    .bind(now.as_microsecond())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.write_pool)
+                    .await
+                    .map_err(db)?
+                    .iter()
+                    .map(delivery_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
+                Ok(claimed)
+            }
+
+            async fn finish_delivery(
+                &self,
+                id: i64,
+                outcome: &hereby_store::DeliveryOutcome,
+                at: jiff::Timestamp,
+            ) -> Result<(), hereby_store::StoreError> {
+                use hereby_store::DeliveryOutcome as O;
+                let (state, next, error, finished) = match outcome {
+                    O::Delivered => ("delivered", at, None, Some(at)),
+                    O::Retry { at: next, error } => ("pending", *next, Some(error.as_str()), None),
+                    O::Dead { error } => ("dead", at, Some(error.as_str()), Some(at)),
+                };
+                sqlx::query(
+                    "UPDATE notification_deliveries SET state = $1, attempts = attempts + 1, \
+                     next_attempt_at = $2, last_error = $3, finished_at = $4, claimed_until = NULL \
+                     WHERE id = $5 AND state = 'pending'",
+                )
+                .bind(state)
+                .bind(next.as_microsecond())
+                .bind(error)
+                .bind(finished.map(|t| t.as_microsecond()))
+                .bind(id)
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                Ok(())
+            }
+
+            async fn delivery(
+                &self,
+                id: i64,
+            ) -> Result<Option<hereby_store::Delivery>, hereby_store::StoreError> {
+                let sql = format!("SELECT {DELIVERY_COLUMNS} FROM notification_deliveries WHERE id = $1");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .fetch_optional(&self.readers)
+                    .await
+                    .map_err(db)?
+                    .as_ref()
+                    .map(delivery_row)
+                    .transpose()
+            }
+
+            async fn deliveries(
+                &self,
+                state: Option<hereby_store::DeliveryState>,
+                limit: u32,
+            ) -> Result<Vec<hereby_store::Delivery>, hereby_store::StoreError> {
+                let sql = format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM notification_deliveries \
+                     WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(state.map(|s| s.as_str()))
+                    .bind(i64::from(limit.min(1_000)))
+                    .fetch_all(&self.readers)
+                    .await
+                    .map_err(db)?
+                    .iter()
+                    .map(delivery_row)
+                    .collect()
+            }
+
+            async fn retry_delivery(
+                &self,
+                id: i64,
+                now: jiff::Timestamp,
+            ) -> Result<Option<hereby_store::Delivery>, hereby_store::StoreError> {
+                let sql = format!(
+                    "UPDATE notification_deliveries SET \
+                     attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END, \
+                     state = 'pending', next_attempt_at = $1, finished_at = NULL, claimed_until = NULL \
+                     WHERE id = $2 AND state <> 'delivered' RETURNING {DELIVERY_COLUMNS}"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(now.as_microsecond())
+                    .bind(id)
+                    .fetch_optional(&self.write_pool)
+                    .await
+                    .map_err(db)?
+                    .as_ref()
+                    .map(delivery_row)
+                    .transpose()
+            }
+
+            async fn claim_jobs(
+                &self,
+                now: jiff::Timestamp,
+                lease_until: jiff::Timestamp,
+                limit: u32,
+            ) -> Result<Vec<hereby_store::Job>, hereby_store::StoreError> {
+                use sqlx::Row as _;
+                let sql = format!(
+                    "UPDATE jobs SET claimed_until = $1, attempts = attempts + 1 WHERE id IN \
+                     (SELECT id FROM jobs WHERE state = 'pending' AND due_at <= $2 \
+                     AND (claimed_until IS NULL OR claimed_until <= $2) \
+                     ORDER BY due_at, id LIMIT $3{}) \
+                     RETURNING id, kind, incident, due_at, attempts, last_key",
+                    $skip_locked
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(lease_until.as_microsecond())
+                    .bind(now.as_microsecond())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.write_pool)
+                    .await
+                    .map_err(db)?;
+                let mut jobs = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let attempts: i64 = row.try_get("attempts").map_err(db)?;
+                    jobs.push(hereby_store::Job {
+                        id: row.try_get("id").map_err(db)?,
+                        kind: row.try_get("kind").map_err(db)?,
+                        incident: hereby_store::prepare::count(row.try_get("incident").map_err(db)?),
+                        due_at: hereby_store::prepare::timestamp(row.try_get("due_at").map_err(db)?)?,
+                        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                        last_key: row.try_get("last_key").map_err(db)?,
+                    });
+                }
+                jobs.sort_by_key(|job| (job.due_at, job.id));
+                Ok(jobs)
+            }
+
+            async fn finish_job(
+                &self,
+                done: &hereby_store::JobDone,
+                at: jiff::Timestamp,
+            ) -> Result<(), hereby_store::StoreError> {
+                let mut tx = self.write_pool.begin_with($begin_write).await.map_err(db)?;
+                // The job row first: on PostgreSQL that locks it against a dispatcher
+                // re-arming it at the same moment.
+                let (state, due) = match done.next {
+                    Some(next) => ("pending", next),
+                    None => ("done", done.claimed_due),
+                };
+                sqlx::query(
+                    "UPDATE jobs SET state = $1, due_at = $2, last_key = $3, attempts = 0, \
+                     claimed_until = NULL WHERE id = $4 AND due_at = $5",
+                )
+                .bind(state)
+                .bind(due.as_microsecond())
+                .bind(&done.last_key)
+                .bind(done.id)
+                .bind(done.claimed_due.as_microsecond())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                // Keep the period reminded of even when the dispatcher moved the job.
+                sqlx::query("UPDATE jobs SET last_key = $1 WHERE id = $2")
+                    .bind(&done.last_key)
+                    .bind(done.id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                insert_deliveries(&mut tx, &done.deliveries, at).await?;
+                tx.commit().await.map_err(db)?;
+                Ok(())
+            }
+        }
+    };
+}
