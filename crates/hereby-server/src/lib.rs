@@ -85,18 +85,32 @@ impl<S: Clone> Clone for AppState<S> {
 
 /// Wakes live streams when this server appends: it carries the newest position written.
 #[derive(Debug, Clone)]
-pub struct Live(Arc<tokio::sync::watch::Sender<i64>>);
+pub struct Live(Arc<LiveInner>);
+
+#[derive(Debug)]
+struct LiveInner {
+    sender: tokio::sync::watch::Sender<i64>,
+    /// The same position, for readers that only look (the status page on every request):
+    /// an atomic load, where the watch channel would take a lock.
+    newest: std::sync::atomic::AtomicI64,
+}
 
 impl Default for Live {
     fn default() -> Self {
-        Self(Arc::new(tokio::sync::watch::Sender::new(0)))
+        Self(Arc::new(LiveInner {
+            sender: tokio::sync::watch::Sender::new(0),
+            newest: std::sync::atomic::AtomicI64::new(0),
+        }))
     }
 }
 
 impl Live {
     /// Tells waiting streams that the log grew to `position`.
     pub fn notify(&self, position: i64) {
-        self.0.send_if_modified(|newest| {
+        self.0
+            .newest
+            .fetch_max(position, std::sync::atomic::Ordering::SeqCst);
+        self.0.sender.send_if_modified(|newest| {
             let grew = position > *newest;
             if grew {
                 *newest = position;
@@ -107,11 +121,11 @@ impl Live {
 
     /// The newest position this server has written (0 before its first write).
     pub(crate) fn newest(&self) -> i64 {
-        *self.0.borrow()
+        self.0.newest.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<i64> {
-        self.0.subscribe()
+        self.0.sender.subscribe()
     }
 }
 

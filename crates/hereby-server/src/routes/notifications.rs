@@ -21,7 +21,7 @@ use crate::extract::{ApiJson, Caller};
 use crate::notify::channel::{ChannelConfig, ChannelInput, invalid, mailbox};
 use crate::notify::message::KINDS;
 
-fn channel(channel: &Channel) -> api::Channel {
+pub(crate) fn channel(channel: &Channel) -> api::Channel {
     let target = serde_json::from_str::<ChannelConfig>(&channel.config)
         .map(|config| config.target())
         .unwrap_or_else(|_| "(unreadable settings)".to_owned());
@@ -36,7 +36,7 @@ fn channel(channel: &Channel) -> api::Channel {
     }
 }
 
-fn subscription(subscription: &Subscription, channels: &[Channel]) -> api::Subscription {
+pub(crate) fn subscription(subscription: &Subscription, channels: &[Channel]) -> api::Subscription {
     api::Subscription {
         id: subscription.id,
         channel_id: subscription.channel_id,
@@ -53,7 +53,7 @@ fn subscription(subscription: &Subscription, channels: &[Channel]) -> api::Subsc
     }
 }
 
-fn delivery(delivery: &Delivery) -> api::Delivery {
+pub(crate) fn delivery(delivery: &Delivery) -> api::Delivery {
     api::Delivery {
         id: delivery.id,
         idempotency_key: delivery.key.clone(),
@@ -519,15 +519,25 @@ pub(crate) async fn retry_delivery<S: Store + Directory + Notifications>(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<Json<api::Delivery>, ApiError> {
+    Ok(Json(delivery(&retry(&state, &caller, &raw).await?)))
+}
+
+/// Makes a pending or dead delivery due now, as `caller` (an admin), and wakes the worker.
+/// The API and the web UI both retry through here.
+pub(crate) async fn retry<S: Store + Directory + Notifications>(
+    state: &AppState<S>,
+    caller: &Caller,
+    raw: &str,
+) -> Result<Delivery, ApiError> {
     caller.require(InstallationRole::Admin)?;
-    let id = id(&raw, "delivery")?;
+    let id = id(raw, "delivery")?;
     if state.store.delivery(id).await?.is_none() {
         return Err(ApiError::not_found(format!("delivery {id}")));
     }
     match state.store.retry_delivery(id, Timestamp::now()).await? {
         Some(retried) => {
             state.outbox.wake();
-            Ok(Json(delivery(&retried)))
+            Ok(retried)
         }
         None => Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -155,6 +155,7 @@ pub(crate) async fn save_template<S: Store + Directory + Communications>(
             updated_by: caller.0.name.clone(),
         })
         .await?;
+    state.web.template_names.clear();
     find(state, name.as_str()).await
 }
 
@@ -193,6 +194,7 @@ pub(crate) async fn delete_template<S: Store + Directory + Communications>(
     let name =
         TemplateName::parse(raw).map_err(|_| ApiError::not_found(format!("template `{raw}`")))?;
     if state.store.remove_template(&name).await? {
+        state.web.template_names.clear();
         return Ok(());
     }
     if messages::is_default(&name) {

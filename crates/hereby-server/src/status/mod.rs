@@ -247,11 +247,11 @@ macro_rules! public_document {
         $(#[$meta])*
         pub(crate) async fn $name<S: Store + Communications>(
             State(public): State<Arc<Public<S>>>,
-            headers: HeaderMap,
+            request: axum::extract::Request,
         ) -> Result<Response, ApiError> {
             public.page.count($index);
             let snapshot = snapshot(&public).await?;
-            Ok(serve(&snapshot.rendered.$field, $content_type, &headers))
+            Ok(serve(&snapshot.rendered.$field, $content_type, request.headers()))
         }
     };
 }
@@ -284,14 +284,14 @@ public_document!(
 /// `GET /status`: the page people read, with the web UI's hardening headers.
 pub(crate) async fn page<S: Store + Communications>(
     State(public): State<Arc<Public<S>>>,
-    headers: HeaderMap,
+    request: axum::extract::Request,
 ) -> Result<Response, crate::web::PageError> {
     public.page.count(0);
     let snapshot = snapshot(&public).await?;
     let mut response = serve(
         &snapshot.rendered.html,
         "text/html; charset=utf-8",
-        &headers,
+        request.headers(),
     );
     crate::web::harden(&mut response);
     Ok(response)

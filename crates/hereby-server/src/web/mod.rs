@@ -30,9 +30,52 @@ pub struct Web {
     pub(crate) views: view::ViewCache,
     pub(crate) throttle: session::Throttle,
     pub(crate) sessions: crate::extract::SessionCache,
+    /// The names of the message templates, for the incident page's update form.
+    pub(crate) template_names: TemplateNames,
     /// Mark session cookies `Secure` even without `X-Forwarded-Proto: https` (set when the
     /// public URL is https).
     pub secure_cookies: bool,
+}
+
+/// The message templates' names, kept for a few seconds so that the incident page, which
+/// offers them on every view, reads them from memory. Changes through this server clear it;
+/// other nodes' changes show within [`TemplateNames::TTL`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TemplateNames(
+    std::sync::Arc<std::sync::RwLock<Option<(std::time::Instant, std::sync::Arc<Vec<String>>)>>>,
+);
+
+impl TemplateNames {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+    /// The names, read from the store when the kept ones are missing or too old.
+    pub(crate) async fn get<S: hereby_store::Communications>(
+        &self,
+        store: &S,
+    ) -> Result<std::sync::Arc<Vec<String>>, ApiError> {
+        if let Ok(kept) = self.0.read()
+            && let Some((at, names)) = kept.as_ref()
+            && at.elapsed() < Self::TTL
+        {
+            return Ok(names.clone());
+        }
+        let names: Vec<String> = crate::messages::effective(store.list_templates().await?)
+            .into_iter()
+            .map(|template| template.name)
+            .collect();
+        let names = std::sync::Arc::new(names);
+        if let Ok(mut kept) = self.0.write() {
+            *kept = Some((std::time::Instant::now(), names.clone()));
+        }
+        Ok(names)
+    }
+
+    /// Forgets the kept names, after a template changed.
+    pub(crate) fn clear(&self) {
+        if let Ok(mut kept) = self.0.write() {
+            *kept = None;
+        }
+    }
 }
 
 /// The web routes, like [`crate::routes`] one table of method, path and handler.

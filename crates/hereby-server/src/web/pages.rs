@@ -496,16 +496,7 @@ pub(crate) async fn incident<S: Store + Directory + Communications>(
             Err(problem) => error = Some(problem),
         }
     }
-    let templates: Vec<String> = crate::messages::effective(
-        state
-            .store
-            .list_templates()
-            .await
-            .map_err(crate::error::ApiError::from)?,
-    )
-    .into_iter()
-    .map(|template| template.name)
-    .collect();
+    let templates = state.web.template_names.get(&state.store).await?;
     let context = incident_context(
         &viewer,
         number,
@@ -518,7 +509,7 @@ pub(crate) async fn incident<S: Store + Directory + Communications>(
     show(
         StatusCode::OK,
         "incident.html",
-        minijinja::context! { templates => templates, ..context },
+        minijinja::context! { templates => data(templates.as_slice()), ..context },
     )
 }
 

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hereby_api as api;
 use hereby_core::types::{ComponentStatus, InstallationRole};
-use hereby_store::{Communications, Directory, Store};
+use hereby_store::{Communications, DeliveryState, Directory, Notifications, Store};
 use serde::Serialize;
 
 use super::PageError;
@@ -15,7 +15,11 @@ use super::render::data;
 use super::session::{Fields, SignedForm, Viewer};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::routes::notifications;
 use crate::routes::templates::{delete_template, save_template};
+
+/// How many dead and how many pending deliveries the page lists.
+const UNDELIVERED_SHOWN: u32 = 50;
 use crate::status::{delete_component, save_component};
 
 #[derive(Debug, Serialize)]
@@ -26,7 +30,7 @@ struct ComponentRow {
     status: &'static str,
 }
 
-async fn settings_view<S: Store + Directory + Communications>(
+async fn settings_view<S: Store + Directory + Communications + Notifications>(
     state: &AppState<S>,
     viewer: &Viewer,
     status: StatusCode,
@@ -49,6 +53,29 @@ async fn settings_view<S: Store + Directory + Communications>(
         .collect();
     let templates =
         crate::messages::effective(state.store.list_templates().await.map_err(ApiError::from)?);
+    let channels = state.store.channels().await.map_err(ApiError::from)?;
+    let subscriptions: Vec<api::Subscription> = state
+        .store
+        .subscriptions()
+        .await
+        .map_err(ApiError::from)?
+        .iter()
+        .map(|s| notifications::subscription(s, &channels))
+        .collect();
+    // What needs an admin's eye: dead letters first, then what is still waiting.
+    let mut undelivered = Vec::new();
+    for wanted in [DeliveryState::Dead, DeliveryState::Pending] {
+        undelivered.extend(
+            state
+                .store
+                .deliveries(Some(wanted), UNDELIVERED_SHOWN)
+                .await
+                .map_err(ApiError::from)?
+                .iter()
+                .map(notifications::delivery),
+        );
+    }
+    let channels: Vec<api::Channel> = channels.iter().map(notifications::channel).collect();
     let statuses: Vec<&str> = std::iter::once("auto")
         .chain(ComponentStatus::ALL.iter().map(|status| status.as_str()))
         .collect();
@@ -61,6 +88,9 @@ async fn settings_view<S: Store + Directory + Communications>(
             templates => data(&templates),
             variables => crate::messages::VARIABLES.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
             statuses => statuses,
+            channels => data(&channels),
+            subscriptions => data(&subscriptions),
+            undelivered => data(&undelivered),
             error => error,
             form => form,
         },
@@ -68,7 +98,7 @@ async fn settings_view<S: Store + Directory + Communications>(
 }
 
 /// `GET /settings`
-pub(crate) async fn settings_page<S: Store + Directory + Communications>(
+pub(crate) async fn settings_page<S: Store + Directory + Communications + Notifications>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
@@ -82,10 +112,10 @@ pub(crate) async fn settings_page<S: Store + Directory + Communications>(
     .await
 }
 
-/// `POST /settings/{kind}/{name}`: `kind` is `components` or `templates`; `op` is `save`
-/// (the default) or `remove`. A new one is posted with its name in the form, to
+/// `POST /settings/{kind}/{name}`: `kind` is `components` or `templates`, with `op` `save`
+/// (the default) or `remove`; or `deliveries`, which retries delivery `name` now. A new one is posted with its name in the form, to
 /// `/settings/{kind}/new`.
-pub(crate) async fn change<S: Store + Directory + Communications>(
+pub(crate) async fn change<S: Store + Directory + Communications + Notifications>(
     State(state): State<AppState<S>>,
     Path((kind, name)): Path<(String, String)>,
     SignedForm { viewer, fields }: SignedForm,
@@ -139,6 +169,7 @@ pub(crate) async fn change<S: Store + Directory + Communications>(
         .await
         .map(drop),
         ("templates", true) => delete_template(&state, caller, &name).await,
+        ("deliveries", _) => notifications::retry(&state, caller, &name).await.map(drop),
         _ => Err(ApiError::not_found("this setting")),
     };
     match result {

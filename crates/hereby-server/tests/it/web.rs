@@ -13,7 +13,7 @@ use hereby_core::types::{
 };
 use hereby_core::{Command, Incident, RoleCatalogue};
 use hereby_server::{AppState, app};
-use hereby_store::{Directory, Store};
+use hereby_store::{Directory, Notifications, Store};
 use hereby_store_sqlite::SqliteStore;
 use jiff::Timestamp;
 use tower::ServiceExt;
@@ -2166,6 +2166,86 @@ async fn admins_manage_components_and_templates_on_the_settings_page() {
         removed.is_redirect_to("/settings#components"),
         "{removed:?}"
     );
+
+    // Notifications: channels shown without secrets, a dead letter retried from the page.
+    let channel = site
+        .store
+        .create_channel(
+            &hereby_store::NewChannel {
+                name: "ops-hook".into(),
+                kind: "webhook".into(),
+                config: r#"{"url":"http://127.0.0.1:9/hook","secret":"SECRET-VALUE"}"#.into(),
+                personal: false,
+                concurrency: 4,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let now = Timestamp::now();
+    site.store
+        .enqueue(
+            &[hereby_store::NewDelivery {
+                key: "web-test".into(),
+                channel_id: channel.id,
+                recipient: None,
+                incident: None,
+                kind: "test".into(),
+                subject: "A <test> message".into(),
+                body: "body".into(),
+                payload: "{}".into(),
+            }],
+            now,
+        )
+        .await
+        .unwrap();
+    let id = site.store.deliveries(None, 10).await.unwrap()[0].id;
+    let claimed = site
+        .store
+        .claim_deliveries(now, now + jiff::SignedDuration::from_mins(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    site.store
+        .finish_delivery(
+            id,
+            &hereby_store::DeliveryOutcome::Dead {
+                error: "connection refused".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let page = site.get(Some(&root), "/settings").await;
+    assert!(page.section("channels", "</table>").contains("ops-hook"));
+    assert!(
+        !page.body.contains("SECRET-VALUE"),
+        "secrets are never shown"
+    );
+    let row = page.section(&format!("delivery-{id}"), "</tr>").to_owned();
+    assert!(
+        row.contains("dead") && row.contains("connection refused"),
+        "{row}"
+    );
+    assert!(row.contains("A &lt;test&gt; message"), "{row}");
+    let retried = site
+        .post(&root, &format!("/settings/deliveries/{id}"), &[])
+        .await;
+    assert!(
+        retried.is_redirect_to("/settings#deliveries"),
+        "{retried:?}"
+    );
+    let delivery = site.store.delivery(id).await.unwrap().unwrap();
+    assert_eq!(delivery.state, hereby_store::DeliveryState::Pending);
+    let missing = site.post(&root, "/settings/deliveries/999999", &[]).await;
+    missing.assert_status(
+        StatusCode::NOT_FOUND,
+        "retrying a delivery that does not exist",
+    );
+    let refused = site
+        .post(&alice, &format!("/settings/deliveries/{id}"), &[])
+        .await;
+    refused.assert_status(StatusCode::FORBIDDEN, "a responder retrying a delivery");
 }
 
 // 10. The Users page.
