@@ -41,9 +41,10 @@ pub struct Web {
 /// offers them on every view, reads them from memory. Changes through this server clear it;
 /// other nodes' changes show within [`TemplateNames::TTL`].
 #[derive(Debug, Clone, Default)]
-pub(crate) struct TemplateNames(
-    std::sync::Arc<std::sync::RwLock<Option<(std::time::Instant, std::sync::Arc<Vec<String>>)>>>,
-);
+pub(crate) struct TemplateNames(std::sync::Arc<std::sync::RwLock<Option<KeptNames>>>);
+
+/// When the names were read, and the names.
+type KeptNames = (std::time::Instant, std::sync::Arc<Vec<String>>);
 
 impl TemplateNames {
     const TTL: std::time::Duration = std::time::Duration::from_secs(5);
