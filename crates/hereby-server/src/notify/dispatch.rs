@@ -175,15 +175,60 @@ pub(crate) fn plan(
     deliveries
 }
 
+/// How long the dispatcher may read ahead of the persisted cursor over events that owe
+/// nothing before it writes the cursor down.
+const PERSIST_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How far the dispatcher has read past the persisted cursor without writing it down.
+///
+/// Most events (notes, operations) owe no notification. Moving the cursor durably after each
+/// of them would cost a durable commit per append, on the same single writer the appends
+/// use. Instead the dispatcher reads on in memory and writes the cursor together with the
+/// next delivery or job it queues, or after [`PERSIST_EVERY`]. A crash in between loses
+/// nothing: those events are read again and owe nothing again.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    /// (the persisted cursor this was read from, the position read up to)
+    ahead: Option<(i64, i64)>,
+    persisted_at: std::time::Instant,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self {
+            ahead: None,
+            persisted_at: std::time::Instant::now(),
+        }
+    }
+}
+
 /// Dispatches the events after the cursor, one batch. Returns how many events were covered
 /// (0 when the log had nothing new) and how many deliveries were queued.
 pub(crate) async fn dispatch_once<S: Store + Notifications>(
     state: &AppState<S>,
+    progress: &mut Progress,
 ) -> Result<(usize, usize), StoreError> {
     let store = &state.store;
     let cursor = store.dispatch_cursor().await?;
-    let stored = store.read_all(cursor, BATCH).await?;
+    // Read on from where this dispatcher got to, unless someone else moved the cursor since.
+    let start = match progress.ahead {
+        Some((from, read_to)) if from == cursor => read_to,
+        _ => {
+            progress.ahead = None;
+            cursor
+        }
+    };
+    let stored = store.read_all(start, BATCH).await?;
     let Some(last) = stored.last().map(|e| e.position) else {
+        if let Some((from, read_to)) = progress.ahead
+            && progress.persisted_at.elapsed() >= PERSIST_EVERY
+        {
+            store
+                .commit_dispatch(from, read_to, &[], &[], Timestamp::now())
+                .await?;
+            progress.ahead = None;
+            progress.persisted_at = std::time::Instant::now();
+        }
         return Ok((0, 0));
     };
     let routing = Routing::load(store).await?;
@@ -227,11 +272,19 @@ pub(crate) async fn dispatch_once<S: Store + Notifications>(
             });
         }
     }
+    if deliveries.is_empty() && jobs.is_empty() && progress.persisted_at.elapsed() < PERSIST_EVERY {
+        progress.ahead = Some((cursor, last));
+        return Ok((stored.len(), 0));
+    }
     let queued = deliveries.len();
-    if store
+    // From the persisted cursor: the range read ahead owed nothing, so this one commit covers
+    // it too.
+    let moved = store
         .commit_dispatch(cursor, last, &deliveries, &jobs, Timestamp::now())
-        .await?
-    {
+        .await?;
+    progress.ahead = None;
+    progress.persisted_at = std::time::Instant::now();
+    if moved {
         Ok((stored.len(), queued))
     } else {
         // Another node dispatched this range first; the next round reads on from there.

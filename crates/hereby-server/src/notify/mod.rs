@@ -104,8 +104,9 @@ async fn dispatcher<S: Store + Notifications>(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut live = state.live.subscribe();
+    let mut progress = dispatch::Progress::default();
     loop {
-        match dispatch::dispatch_once(&state).await {
+        match dispatch::dispatch_once(&state, &mut progress).await {
             Ok((events, queued)) => {
                 if queued > 0 {
                     state.outbox.wake();
