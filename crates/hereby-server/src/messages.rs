@@ -425,11 +425,31 @@ fn render_parts(
     variables: &BTreeMap<&'static str, String>,
 ) -> Result<Message, TemplateError> {
     let env = environment();
-    let one = |part: &'static str, source: &str| {
-        env.render_str(source, variables)
-            .map_err(|error| template_error(part, &error))
+    let one = |part: &'static str, source: &str, max: usize| {
+        let template = env
+            .template_from_str(source)
+            .map_err(|error| template_error(part, &error))?;
+        // Written into a bounded buffer: fuel counts instructions, not bytes, and one
+        // instruction (`"x" * 100000000`) can make a very long string.
+        let mut out = Bounded {
+            bytes: Vec::new(),
+            max,
+            overflowed: false,
+        };
+        match template.render_captured_to(
+            minijinja::Value::from(minijinja::value::Serde(variables)),
+            &mut out,
+        ) {
+            Ok(_) => Ok(String::from_utf8_lossy(&out.bytes).into_owned()),
+            Err(_) if out.overflowed => Err(TemplateError {
+                part,
+                line: None,
+                problem: format!("renders to more than {max} bytes"),
+            }),
+            Err(error) => Err(template_error(part, &error)),
+        }
     };
-    let subject = one("subject", subject)?;
+    let subject = one("subject", subject, MAX_SUBJECT)?;
     let subject = subject.trim().to_owned();
     if subject.contains('\n') {
         return Err(TemplateError {
@@ -440,8 +460,30 @@ fn render_parts(
     }
     Ok(Message {
         subject,
-        body: one("body", body)?,
+        body: one("body", body, MAX_BODY)?,
     })
+}
+
+/// A buffer that refuses to grow past `max` bytes.
+struct Bounded {
+    bytes: Vec<u8>,
+    max: usize,
+    overflowed: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.max {
+            self.overflowed = true;
+            return Err(std::io::Error::other("the message is too long"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn environment() -> Environment<'static> {
@@ -521,6 +563,16 @@ mod tests {
                 "ok",
                 "{% for a in range(1000) %}{% for b in range(1000) %}x{% endfor %}{% endfor %}",
                 "line 1 of the body: ",
+            ),
+            (
+                "ok",
+                "{{ 'x' * 30000 }}",
+                "body: renders to more than 20000 bytes",
+            ),
+            (
+                "{{ 'x' * 400 }}",
+                "body",
+                "subject: renders to more than 300 bytes",
             ),
         ];
         for (subject, body, expected) in cases {

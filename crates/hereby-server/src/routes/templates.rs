@@ -144,19 +144,31 @@ pub(crate) async fn save_template<S: Store + Directory + Communications>(
         }));
     }
     messages::check(&body.subject, &body.body)?;
-    state
-        .store
-        .put_template(&StoredTemplate {
-            name: name.clone(),
-            description: description.to_owned(),
-            subject: body.subject,
-            body: body.body,
-            updated_at: Timestamp::now(),
-            updated_by: caller.0.name.clone(),
-        })
-        .await?;
+    let stored = StoredTemplate {
+        name,
+        description: description.to_owned(),
+        subject: body.subject,
+        body: body.body,
+        updated_at: Timestamp::now(),
+        updated_by: caller.0.name.clone(),
+    };
+    state.store.put_template(&stored).await?;
     state.web.template_names.clear();
-    find(state, name.as_str()).await
+    // What was stored, as it is now in effect (not read back: a concurrent removal must not
+    // turn a successful save into a 404).
+    Ok(Template {
+        origin: if messages::is_default(&stored.name) {
+            "changed"
+        } else {
+            "custom"
+        },
+        name: stored.name.to_string(),
+        description: stored.description,
+        subject: stored.subject,
+        body: stored.body,
+        updated_at: Some(stored.updated_at),
+        updated_by: Some(stored.updated_by.to_string()),
+    })
 }
 
 /// `DELETE /api/v1/templates/{name}`

@@ -386,7 +386,12 @@ pub(crate) async fn save_component<S: Store + Directory + Communications>(
     let now = Timestamp::now();
     let position = body.position.unwrap_or_else(|| match known {
         Some(known) => known.position,
-        None => existing.iter().map(|c| c.position).max().unwrap_or(0) + 1,
+        None => existing
+            .iter()
+            .map(|c| c.position)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1),
     });
     let component = Component {
         name,

@@ -2044,6 +2044,13 @@ async fn admins_manage_components_and_templates_on_the_settings_page() {
     let page = site.get(Some(&root), "/settings").await;
     page.assert_status(StatusCode::OK, "the settings page");
     assert!(
+        page.body
+            .contains("<title>Status page and templates · hereby</title>"),
+        "{}",
+        page.body
+    );
+    assert_eq!(page.body.matches("id=\"deliveries\"").count(), 1);
+    assert!(
         page.body.contains("id=\"template-first-response\""),
         "{}",
         page.body

@@ -361,8 +361,9 @@ fn routes() -> Vec<Route> {
             Kind::AdminOnly(200),
             Json(r#"{"description":"matrix {n}"}"#),
         ),
-        // The admin's PUT above made `scratch`; everyone else is refused before the lookup.
-        route("DELETE", "/api/v1/components/{name}", Kind::AdminOnly(204)),
+        // Deletes name something never made (cells run concurrently, so a PUT's `scratch`
+        // may or may not exist yet); everyone but the admin is refused before the lookup.
+        route("DELETE", "/api/v1/components/{name}", Kind::AdminOnly(404)),
         route("GET", "/api/v1/templates", Kind::SignedIn),
         route("GET", "/api/v1/templates/{name}", Kind::SignedIn),
         with(
@@ -371,7 +372,7 @@ fn routes() -> Vec<Route> {
             Kind::AdminOnly(200),
             Json(r#"{"subject":"About {{ id }}","body":"matrix {n}"}"#),
         ),
-        route("DELETE", "/api/v1/templates/{name}", Kind::AdminOnly(204)),
+        route("DELETE", "/api/v1/templates/{name}", Kind::AdminOnly(404)),
         incident(
             "GET",
             "/api/v1/incidents/{id}/messages/{template}",
@@ -837,7 +838,12 @@ impl<'a> World<'a> {
                 path = path.replace("{name}", owner);
             }
             Kind::AdminOnly(_) => {
-                path = path.replace("{name}", "scratch").replace("{id}", "999999");
+                let name = if route.method == "DELETE" {
+                    "never-made"
+                } else {
+                    "scratch"
+                };
+                path = path.replace("{name}", name).replace("{id}", "999999");
             }
             // The one signed-in read of a named thing: a shipped template.
             Kind::SignedIn => path = path.replace("{name}", "first-response"),
