@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use hereby_core::types::{IncidentNumber, Severity, Text, Title, UserName, Visibility};
-use hereby_core::{Command, RoleCatalogue};
+use hereby_core::{Command, Policy};
 use hereby_store::{ListQuery, NewEvents, Store, declare, execute};
 use hereby_store_postgres::PgStore;
 use hereby_store_sqlite::SqliteStore;
@@ -134,7 +134,7 @@ async fn declare_many<S: Store>(store: &S, count: u64, writers: u64) -> Result<f
                 declaration(n)?,
                 &user("bench"),
                 Timestamp::now(),
-                &RoleCatalogue::default(),
+                &Policy::default(),
             )
             .await?;
             Ok(())
@@ -164,7 +164,7 @@ async fn append_notes<S: Store>(
                 command,
                 &user("bench"),
                 Timestamp::now(),
-                &RoleCatalogue::default(),
+                &Policy::default(),
             )
             .await?;
             Ok(())
@@ -255,7 +255,7 @@ async fn append_latency<S: Store>(
             note(&format!("latency probe {n}"))?,
             &user("bench"),
             Timestamp::now(),
-            &RoleCatalogue::default(),
+            &Policy::default(),
         )
         .await?;
     }

@@ -241,7 +241,7 @@ pub struct StatusRequest {
     pub reason: Option<String>,
     /// Close although follow-ups are open (needs a reason).
     #[serde(default)]
-    pub override_open_follow_ups: bool,
+    pub override_close_checks: bool,
 }
 
 /// `PUT /api/v1/incidents/{id}/impact`: RFC 3339 times.

@@ -3,10 +3,12 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 
+use crate::event::FollowUpOutcome;
 use crate::roles::RoleCatalogue;
 use crate::types::{
-    ActionKind, Audience, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName,
-    Severity, Sha256Hex, Status, Target, Text, Title, Url, UserName, Visibility,
+    ActionKind, Audience, Document, EntryMark, FileName, LinkKind, MediaType, Owner, Reason,
+    RoleKey, ServiceName, Severity, Sha256Hex, Status, Target, TemplateName, Text, Title, Url,
+    UserName, Visibility,
 };
 
 /// Everything a responder can ask of an incident.
@@ -41,11 +43,11 @@ pub enum Command {
         reason: Reason,
     },
     /// Move the status. `called_off`, `handed_back` and reopening a resolved incident need a
-    /// reason; closing over open follow-ups needs `override_open_follow_ups` and a reason.
+    /// reason; closing over open follow-ups needs `override_close_checks` and a reason.
     ChangeStatus {
         to: Status,
         reason: Option<Reason>,
-        override_open_follow_ups: bool,
+        override_close_checks: bool,
     },
     /// Record when the impact started and ended.
     SetImpactWindow {
@@ -107,12 +109,74 @@ pub enum Command {
     AddMember { person: UserName },
     /// Remove an explicitly added member.
     RemoveMember { person: UserName },
+    /// Start the post-mortem from a draft written from the timeline (by the edge, with a
+    /// template). Only once the incident is no longer being responded to.
+    DraftPostmortem {
+        template: TemplateName,
+        body: Document,
+    },
+    /// Save a new revision of the post-mortem. With `base_revision`, the edit is refused if
+    /// someone else saved in between.
+    RevisePostmortem {
+        body: Document,
+        base_revision: Option<u32>,
+        comment: Option<Reason>,
+    },
+    /// Hand running the review to someone else (the owner or the Incident Commander).
+    DelegatePostmortem { to: UserName },
+    /// The owner asks for reviews.
+    SubmitPostmortem,
+    /// A reviewer comments on the current revision.
+    CommentPostmortem { text: Text },
+    /// A reviewer (not the owner) approves the current revision.
+    ApprovePostmortem,
+    /// The owner ends the review, once someone approved the current revision.
+    MarkPostmortemReviewed,
+    /// The owner publishes the reviewed post-mortem.
+    PublishPostmortem,
+    /// Star a timeline entry, leave it out of the post-mortem's timeline, or make it plain.
+    MarkTimelineEntry { sequence: u64, mark: EntryMark },
+    /// Set or move the next review meeting.
+    ScheduleReviewMeeting { at: Timestamp },
+    /// Record a review meeting: who came, and what became of each follow-up discussed. The
+    /// next meeting is scheduled while any follow-up stays open.
+    RecordReviewMeeting {
+        attendees: Vec<UserName>,
+        notes: Option<Text>,
+        outcomes: Vec<FollowUpOutcome>,
+    },
 }
 
-/// What `decide` needs besides the state and the command: who asks, when, and the roles in use.
+/// The installation's rules that commands are decided with: the roles in use and how often
+/// post-mortem review meetings recur.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub roles: RoleCatalogue,
+    /// From resolution to the first review meeting, and from each meeting to the next while
+    /// follow-ups stay open.
+    pub review_interval: jiff::SignedDuration,
+}
+
+impl Policy {
+    /// Thirty days between review meetings, as the source practice recommends.
+    pub const DEFAULT_REVIEW_INTERVAL: jiff::SignedDuration =
+        jiff::SignedDuration::from_hours(30 * 24);
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            roles: RoleCatalogue::default(),
+            review_interval: Self::DEFAULT_REVIEW_INTERVAL,
+        }
+    }
+}
+
+/// What `decide` needs besides the state and the command: who asks, when, and the
+/// installation's policy.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     pub now: Timestamp,
     pub actor: &'a UserName,
-    pub roles: &'a RoleCatalogue,
+    pub policy: &'a Policy,
 }

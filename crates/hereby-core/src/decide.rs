@@ -14,7 +14,7 @@ use crate::event::{
 };
 use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
 use crate::state::{Incident, State};
-use crate::types::{ActionKind, ActionState, Owner, Status, Visibility};
+use crate::types::{ActionKind, ActionState, Owner, PostmortemStatus, Status, Visibility};
 
 /// A command that breaks a rule: a stable machine-readable code and a sentence for a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,9 +78,21 @@ rejection_codes! {
     NotMember => "not_member",
     NotPublic => "not_public",
     VisibilityUnchanged => "visibility_unchanged",
+    IncidentActive => "incident_active",
+    PostmortemExists => "postmortem_exists",
+    NoPostmortem => "no_postmortem",
+    PostmortemState => "postmortem_state",
+    StaleRevision => "stale_revision",
+    NotReviewOwner => "not_review_owner",
+    OwnerCannotApprove => "owner_cannot_approve",
+    AlreadyApproved => "already_approved",
+    ApprovalRequired => "approval_required",
+    PostmortemNotReviewed => "postmortem_not_reviewed",
+    UnknownTimelineEntry => "unknown_timeline_entry",
+    InvalidReviewMeeting => "invalid_review_meeting",
 }
 
-fn reject<T>(code: RejectionCode, message: impl Into<String>) -> Result<T, Rejection> {
+pub(crate) fn reject<T>(code: RejectionCode, message: impl Into<String>) -> Result<T, Rejection> {
     Err(Rejection {
         code,
         message: message.into(),
@@ -110,7 +122,7 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
         Command::Declare { .. } => reject(RejectionCode::AlreadyDeclared, "already declared"),
         Command::AssignRole { role, person } => {
             require_open_for_response(incident, "change roles")?;
-            let Some(definition) = ctx.roles.get(&role) else {
+            let Some(definition) = ctx.policy.roles.get(&role) else {
                 return unknown_role(&role, ctx);
             };
             if role.as_str() == INCIDENT_COMMANDER {
@@ -147,7 +159,7 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
         }
         Command::UnassignRole { role, person } => {
             require_open_for_response(incident, "change roles")?;
-            let Some(definition) = ctx.roles.get(&role) else {
+            let Some(definition) = ctx.policy.roles.get(&role) else {
                 return unknown_role(&role, ctx);
             };
             if role.as_str() == INCIDENT_COMMANDER {
@@ -202,6 +214,7 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             let pending = require_recipient(incident, ctx)?;
             let mut events = Vec::new();
             if let Some(operations) = ctx
+                .policy
                 .roles
                 .roles()
                 .iter()
@@ -264,8 +277,14 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
         Command::ChangeStatus {
             to,
             reason,
-            override_open_follow_ups,
-        } => change_status(incident, to, reason, override_open_follow_ups),
+            override_close_checks,
+        } => {
+            let mut events = change_status(incident, to, reason, override_close_checks)?;
+            if to == Status::Resolved {
+                events.extend(crate::review::first_meeting(incident, ctx));
+            }
+            Ok(events)
+        }
         Command::SetImpactWindow { start, end } => {
             require_open_for_response(incident, "change the impact window")?;
             if start.is_none() && end.is_some() {
@@ -461,6 +480,20 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             }
             Ok(vec![Event::MemberRemoved(MemberRemoved { person })])
         }
+        Command::DraftPostmortem { .. }
+        | Command::RevisePostmortem { .. }
+        | Command::DelegatePostmortem { .. }
+        | Command::SubmitPostmortem
+        | Command::CommentPostmortem { .. }
+        | Command::ApprovePostmortem
+        | Command::MarkPostmortemReviewed
+        | Command::PublishPostmortem
+        | Command::MarkTimelineEntry { .. } => {
+            crate::review::decide_postmortem(incident, command, ctx)
+        }
+        Command::ScheduleReviewMeeting { .. } | Command::RecordReviewMeeting { .. } => {
+            crate::review::decide_meeting(incident, command, ctx)
+        }
     }
 }
 
@@ -493,7 +526,7 @@ fn change_status(
     incident: &Incident,
     to: Status,
     reason: Option<crate::types::Reason>,
-    override_open_follow_ups: bool,
+    override_close_checks: bool,
 ) -> Result<Vec<Event>, Rejection> {
     let from = incident.status;
     if from.is_final() {
@@ -537,7 +570,9 @@ fn change_status(
     let needs_reason = match to {
         Status::CalledOff | Status::HandedBack => Some("say why it is not an incident after all"),
         _ if from == Status::Resolved && to.is_active() => Some("say why the incident is reopened"),
-        _ if override_open_follow_ups => Some("say why closing over open follow-ups is acceptable"),
+        _ if override_close_checks => Some(
+            "say why closing without a reviewed post-mortem or over open follow-ups is acceptable",
+        ),
         _ => None,
     };
     if let (Some(why), None) = (needs_reason, &reason) {
@@ -547,9 +582,32 @@ fn change_status(
         );
     }
     let mut overridden_follow_ups = Vec::new();
+    let mut overrode_postmortem = false;
     if to == Status::Closed {
+        let reviewed = incident.postmortem.as_ref().is_some_and(|postmortem| {
+            matches!(
+                postmortem.status,
+                PostmortemStatus::Reviewed | PostmortemStatus::Published
+            )
+        });
+        if !reviewed && !override_close_checks {
+            let state = match &incident.postmortem {
+                None => "has not been drafted".to_owned(),
+                Some(postmortem) => format!(
+                    "is still {}",
+                    crate::review::status_words(postmortem.status)
+                ),
+            };
+            return reject(
+                RejectionCode::PostmortemNotReviewed,
+                format!(
+                    "the post-mortem {state}; an incident closes once its post-mortem is reviewed, or with an explicit override and a reason"
+                ),
+            );
+        }
+        overrode_postmortem = !reviewed;
         let open: Vec<u32> = incident.open_follow_ups().map(|item| item.item).collect();
-        if !open.is_empty() && !override_open_follow_ups {
+        if !open.is_empty() && !override_close_checks {
             let list: Vec<String> = open.iter().map(u32::to_string).collect();
             return reject(
                 RejectionCode::OpenFollowUps,
@@ -566,6 +624,7 @@ fn change_status(
         to,
         reason,
         overridden_follow_ups,
+        overrode_postmortem,
     })])
 }
 
@@ -637,7 +696,13 @@ fn require_recipient<'a>(
 }
 
 fn unknown_role<T>(role: &crate::types::RoleKey, ctx: Context<'_>) -> Result<T, Rejection> {
-    let known: Vec<&str> = ctx.roles.roles().iter().map(|r| r.key.as_str()).collect();
+    let known: Vec<&str> = ctx
+        .policy
+        .roles
+        .roles()
+        .iter()
+        .map(|r| r.key.as_str())
+        .collect();
     reject(
         RejectionCode::UnknownRole,
         format!(
@@ -649,7 +714,7 @@ fn unknown_role<T>(role: &crate::types::RoleKey, ctx: Context<'_>) -> Result<T, 
 
 fn check_owner(owner: &Owner, ctx: Context<'_>) -> Result<(), Rejection> {
     match owner {
-        Owner::Role(role) if ctx.roles.get(role).is_none() => unknown_role(role, ctx),
+        Owner::Role(role) if ctx.policy.roles.get(role).is_none() => unknown_role(role, ctx),
         _ => Ok(()),
     }
 }

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::canonical::canonical_json;
 use crate::types::{
-    ActionKind, Audience, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName,
-    Severity, Sha256Hex, Status, Target, Text, Title, Url, UserName, Visibility,
+    ActionKind, Audience, Document, EntryMark, FileName, LinkKind, MediaType, Owner, Reason,
+    ReviewDecision, RoleKey, ServiceName, Severity, Sha256Hex, Status, Target, TemplateName, Text,
+    Title, Url, UserName, Visibility,
 };
 
 /// The incident was declared. Always the first event of a stream.
@@ -88,6 +89,9 @@ pub struct StatusChanged {
     /// Follow-up items that were still open when the incident was closed by override.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overridden_follow_ups: Vec<u32>,
+    /// The incident was closed by override without a reviewed post-mortem.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overrode_postmortem: bool,
 }
 
 /// When the impact started and ended, as opposed to when it was reported or declared.
@@ -196,6 +200,99 @@ pub struct MemberRemoved {
     pub person: UserName,
 }
 
+/// The post-mortem's first draft was written from the timeline. It is revision 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostmortemDrafted {
+    /// The post-mortem template the draft started from.
+    pub template: TemplateName,
+    pub body: Document,
+    /// Who runs the review: the Incident Commander unless delegated.
+    pub owner: UserName,
+}
+
+/// The post-mortem was edited: a new revision with the whole new text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostmortemRevised {
+    pub revision: u32,
+    pub body: Document,
+    /// What changed, in the editor's words.
+    pub comment: Option<Reason>,
+}
+
+/// Running the post-mortem's review passed to someone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostmortemOwnerChanged {
+    pub from: UserName,
+    pub to: UserName,
+}
+
+/// The owner asked for reviews of a revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostmortemSubmitted {
+    pub revision: u32,
+}
+
+/// A reviewer commented on a revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostmortemCommented {
+    pub revision: u32,
+    pub text: Text,
+}
+
+/// A reviewer approved a revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostmortemApproved {
+    pub revision: u32,
+}
+
+/// The owner accepted the approved revision: the review is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostmortemReviewed {
+    pub revision: u32,
+}
+
+/// The reviewed post-mortem became the published record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostmortemPublished {
+    pub revision: u32,
+}
+
+/// A timeline entry was starred, excluded from the post-mortem's timeline, or made plain again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntryMarked {
+    /// The entry's sequence number in the incident's stream.
+    pub sequence: u64,
+    pub mark: EntryMark,
+}
+
+/// A post-mortem review meeting was set for a time (first set, or moved).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewMeetingScheduled {
+    /// Meetings are numbered per incident from 1.
+    pub meeting: u32,
+    pub at: Timestamp,
+}
+
+/// What a review meeting decided about one follow-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpOutcome {
+    pub item: u32,
+    pub decision: ReviewDecision,
+    /// Why it will not be done (for won't fix).
+    pub reason: Option<Reason>,
+    /// The new due date (for still open).
+    pub due: Option<Date>,
+}
+
+/// A review meeting took place. The follow-ups' new states follow as their own events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewMeetingHeld {
+    pub meeting: u32,
+    pub attendees: Vec<UserName>,
+    pub notes: Option<Text>,
+    pub outcomes: Vec<FollowUpOutcome>,
+}
+
 /// Why a stored event could not be turned back into an [`Event`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -282,6 +379,17 @@ events! {
     MemberRemoved => "member_removed" v 1,
     UpdatePosted => "update_posted" v 1,
     VisibilityChanged => "visibility_changed" v 1,
+    PostmortemDrafted => "postmortem_drafted" v 1,
+    PostmortemRevised => "postmortem_revised" v 1,
+    PostmortemOwnerChanged => "postmortem_owner_changed" v 1,
+    PostmortemSubmitted => "postmortem_submitted" v 1,
+    PostmortemCommented => "postmortem_commented" v 1,
+    PostmortemApproved => "postmortem_approved" v 1,
+    PostmortemReviewed => "postmortem_reviewed" v 1,
+    PostmortemPublished => "postmortem_published" v 1,
+    TimelineEntryMarked => "timeline_entry_marked" v 1,
+    ReviewMeetingScheduled => "review_meeting_scheduled" v 1,
+    ReviewMeetingHeld => "review_meeting_held" v 1,
 }
 
 /// An event together with who caused it and when: what `evolve` folds.

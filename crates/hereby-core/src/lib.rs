@@ -9,16 +9,22 @@ mod canonical;
 pub mod chain;
 mod command;
 mod decide;
+pub mod draft;
 pub mod event;
+pub mod lint;
 pub mod public;
+pub mod review;
 pub mod roles;
 mod state;
 pub mod types;
 
 pub use cadence::{Cadence, CadenceError};
 pub use canonical::canonical_json;
-pub use command::{Command, Context};
+pub use command::{Command, Context, Policy};
 pub use decide::{Rejection, RejectionCode, decide};
 pub use event::{Envelope, Event};
 pub use roles::RoleCatalogue;
-pub use state::{ActionItem, ImpactWindow, Incident, PendingHandoff, State, evolve};
+pub use state::{
+    ActionItem, HeldMeeting, ImpactWindow, Incident, PendingHandoff, Postmortem, ReviewMeetings,
+    State, evolve,
+};

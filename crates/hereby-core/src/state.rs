@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::event::{Envelope, Event};
 use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
 use crate::types::{
-    ActionKind, ActionState, Owner, Reason, RoleKey, ServiceName, Severity, Status, Text, Title,
-    Url, UserName, Visibility,
+    ActionKind, ActionState, EntryMark, Owner, PostmortemStatus, Reason, RoleKey, ServiceName,
+    Severity, Status, TemplateName, Text, Title, Url, UserName, Visibility,
 };
 
 /// The state `decide` checks commands against: nothing yet, or a declared incident.
@@ -74,6 +74,51 @@ pub struct ActionItem {
     pub updated_at: Timestamp,
 }
 
+/// Where the post-mortem stands. Its text lives in the stream (the event at
+/// `body_sequence`), so the snapshot stays small however long the document grows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Postmortem {
+    pub status: PostmortemStatus,
+    /// Who runs the review.
+    pub owner: UserName,
+    pub template: TemplateName,
+    /// Counts saves from 1 (the draft).
+    pub revision: u32,
+    /// The stream sequence of the event that holds the current text.
+    pub body_sequence: u64,
+    pub revised_at: Timestamp,
+    pub revised_by: UserName,
+    /// Who approved the current revision; an edit clears it.
+    pub approvals: BTreeSet<UserName>,
+    pub comments: u32,
+    pub reviewed_at: Option<Timestamp>,
+    pub published_at: Option<Timestamp>,
+}
+
+/// A review meeting that took place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldMeeting {
+    pub meeting: u32,
+    pub at: Timestamp,
+    /// The stream sequence of its record, for the minutes.
+    pub sequence: u64,
+}
+
+/// The post-mortem review meetings: the next one, and those held.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewMeetings {
+    /// The next meeting's number and time, while one is planned.
+    pub next: Option<(u32, Timestamp)>,
+    pub held: Vec<HeldMeeting>,
+}
+
+impl ReviewMeetings {
+    /// Nothing planned and nothing held.
+    pub fn is_empty(&self) -> bool {
+        self.next.is_none() && self.held.is_empty()
+    }
+}
+
 /// A declared incident: everything the rules need and the state document shows at a glance.
 /// The full history stays in the event stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +148,15 @@ pub struct Incident {
     /// written before updates existed, which had none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_update_at: Option<Timestamp>,
+    /// The post-mortem, once drafted. Absent from older snapshots, which had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postmortem: Option<Postmortem>,
+    /// Review meetings planned and held.
+    #[serde(default, skip_serializing_if = "ReviewMeetings::is_empty")]
+    pub reviews: ReviewMeetings,
+    /// Timeline entries starred or excluded for the post-mortem, by stream sequence.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub timeline_marks: BTreeMap<u64, EntryMark>,
     /// How many events the stream holds: the version optimistic concurrency compares.
     pub version: u64,
 }
@@ -192,12 +246,15 @@ pub fn evolve(state: State, envelope: &Envelope) -> State {
                 action_items: BTreeMap::new(),
                 close_override: None,
                 last_update_at: None,
+                postmortem: None,
+                reviews: ReviewMeetings::default(),
+                timeline_marks: BTreeMap::new(),
                 version: 1,
             }))
         }
         (State::Initial, _) => State::Initial,
         (State::Declared(mut incident), event) => {
-            apply(&mut incident, event, at);
+            apply(&mut incident, event, at, &envelope.actor);
             incident.version += 1;
             incident.updated_at = at;
             State::Declared(incident)
@@ -205,7 +262,9 @@ pub fn evolve(state: State, envelope: &Envelope) -> State {
     }
 }
 
-fn apply(incident: &mut Incident, event: &Event, at: Timestamp) {
+fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName) {
+    // The stream sequence of the event being applied: the version counts the events before it.
+    let sequence = incident.version + 1;
     match event {
         Event::IncidentDeclared(_) => {}
         Event::RoleAssigned(e) => {
@@ -248,8 +307,15 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp) {
                 incident.ended_at = Some(at);
                 incident.pending_handoff = None;
             }
-            if e.to == Status::Closed && !e.overridden_follow_ups.is_empty() {
+            if e.to == Status::Closed
+                && (!e.overridden_follow_ups.is_empty() || e.overrode_postmortem)
+            {
                 incident.close_override = e.reason.clone();
+            }
+            // Review meetings follow a resolved incident: reopening or ending it cancels the
+            // planned one, and resolving it again plans a new one.
+            if e.to != Status::Resolved {
+                incident.reviews.next = None;
             }
         }
         Event::ImpactWindowSet(e) => {
@@ -314,6 +380,86 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp) {
         Event::MemberRemoved(e) => {
             incident.members.remove(&e.person);
         }
+        Event::PostmortemDrafted(e) => {
+            incident.postmortem = Some(Postmortem {
+                status: PostmortemStatus::Draft,
+                owner: e.owner.clone(),
+                template: e.template.clone(),
+                revision: 1,
+                body_sequence: sequence,
+                revised_at: at,
+                revised_by: actor.clone(),
+                approvals: BTreeSet::new(),
+                comments: 0,
+                reviewed_at: None,
+                published_at: None,
+            });
+        }
+        Event::PostmortemRevised(e) => {
+            if let Some(postmortem) = &mut incident.postmortem {
+                postmortem.revision = e.revision;
+                postmortem.body_sequence = sequence;
+                postmortem.revised_at = at;
+                postmortem.revised_by = actor.clone();
+                postmortem.approvals.clear();
+                if postmortem.status == PostmortemStatus::Reviewed {
+                    postmortem.status = PostmortemStatus::InReview;
+                    postmortem.reviewed_at = None;
+                }
+            }
+        }
+        Event::PostmortemOwnerChanged(e) => {
+            if let Some(postmortem) = &mut incident.postmortem {
+                postmortem.owner = e.to.clone();
+            }
+        }
+        Event::PostmortemSubmitted(_) => {
+            set_postmortem_status(incident, PostmortemStatus::InReview)
+        }
+        Event::PostmortemCommented(_) => {
+            if let Some(postmortem) = &mut incident.postmortem {
+                postmortem.comments += 1;
+            }
+        }
+        Event::PostmortemApproved(_) => {
+            if let Some(postmortem) = &mut incident.postmortem {
+                postmortem.approvals.insert(actor.clone());
+            }
+        }
+        Event::PostmortemReviewed(_) => {
+            set_postmortem_status(incident, PostmortemStatus::Reviewed);
+            if let Some(postmortem) = &mut incident.postmortem {
+                postmortem.reviewed_at = Some(at);
+            }
+        }
+        Event::PostmortemPublished(_) => {
+            set_postmortem_status(incident, PostmortemStatus::Published);
+            if let Some(postmortem) = &mut incident.postmortem {
+                postmortem.published_at = Some(at);
+            }
+        }
+        Event::TimelineEntryMarked(e) => {
+            if e.mark == EntryMark::Plain {
+                incident.timeline_marks.remove(&e.sequence);
+            } else {
+                incident.timeline_marks.insert(e.sequence, e.mark);
+            }
+        }
+        Event::ReviewMeetingScheduled(e) => incident.reviews.next = Some((e.meeting, e.at)),
+        Event::ReviewMeetingHeld(e) => {
+            incident.reviews.next = None;
+            incident.reviews.held.push(HeldMeeting {
+                meeting: e.meeting,
+                at,
+                sequence,
+            });
+        }
+    }
+}
+
+fn set_postmortem_status(incident: &mut Incident, status: PostmortemStatus) {
+    if let Some(postmortem) = &mut incident.postmortem {
+        postmortem.status = status;
     }
 }
 

@@ -552,3 +552,48 @@ checked_string!(
     TemplateName,
     |raw| checked_slug("template", raw, 64)
 );
+
+checked_string!(
+    /// A whole document in Markdown, such as a post-mortem: up to 8,000,000 characters, so that
+    /// the timeline of a very long incident fits.
+    Document,
+    |raw| checked_text("body", raw, 8_000_000, true)
+);
+
+named_enum!(
+    /// Where a post-mortem is in its review.
+    PostmortemStatus, "post-mortem status" {
+        /// Being written; its owner submits it for review.
+        Draft => "draft",
+        /// Reviewers comment and approve; edits clear earlier approvals.
+        InReview => "in_review",
+        /// The review owner accepted it after at least one approval.
+        Reviewed => "reviewed",
+        /// Shared as the lasting record; no longer edited.
+        Published => "published",
+    }
+);
+
+named_enum!(
+    /// How a timeline entry appears in the post-mortem's timeline.
+    EntryMark, "mark" {
+        /// Shown as usual.
+        Plain => "plain",
+        /// Shown and highlighted as a key moment.
+        Starred => "starred",
+        /// Left out.
+        Excluded => "excluded",
+    }
+);
+
+named_enum!(
+    /// What a review meeting decided about one follow-up.
+    ReviewDecision, "decision" {
+        /// The work is done.
+        Done => "done",
+        /// The work will not be done, for a stated reason.
+        WontFix => "wont_fix",
+        /// Still open, with a new due date.
+        Open => "open",
+    }
+);

@@ -23,14 +23,15 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
-use hereby_core::RoleCatalogue;
+use hereby_core::Policy;
 use hereby_store::{Backup, Blobs, Communications, Directory, Notifications, Store};
 
 /// What every handler can reach.
 #[derive(Debug)]
 pub struct AppState<S> {
     pub store: S,
-    pub roles: Arc<RoleCatalogue>,
+    /// The roles in use and the review-meeting interval.
+    pub policy: Arc<Policy>,
     pub live: Live,
     /// The largest attachment accepted, in bytes.
     pub max_attachment_bytes: usize,
@@ -50,10 +51,10 @@ pub struct AppState<S> {
 }
 
 impl<S> AppState<S> {
-    pub fn new(store: S, roles: RoleCatalogue) -> Self {
+    pub fn new(store: S, policy: Policy) -> Self {
         Self {
             store,
-            roles: Arc::new(roles),
+            policy: Arc::new(policy),
             live: Live::default(),
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT,
             sessions: extract::SessionCache::default(),
@@ -70,7 +71,7 @@ impl<S: Clone> Clone for AppState<S> {
     fn clone(&self) -> Self {
         Self {
             store: self.store.clone(),
-            roles: self.roles.clone(),
+            policy: self.policy.clone(),
             live: self.live.clone(),
             max_attachment_bytes: self.max_attachment_bytes,
             sessions: self.sessions.clone(),

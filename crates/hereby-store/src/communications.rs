@@ -1,7 +1,8 @@
-//! What admins set up for keeping people informed: the components shown on the public
-//! status page and the message templates that stakeholder updates start from.
+//! What admins set up: the components shown on the public status page, the message templates
+//! that stakeholder updates start from, and named settings of other kinds (post-mortem
+//! templates, the linter's blame rules).
 //!
-//! Neither is part of any incident's history, so they live in plain tables beside the log,
+//! None is part of any incident's history, so they live in plain tables beside the log,
 //! changed in place; every write is durable when it returns.
 
 use std::future::Future;
@@ -41,7 +42,20 @@ pub struct StoredTemplate {
     pub updated_by: UserName,
 }
 
-/// Status page components and message templates.
+/// A named setting of some kind, such as a post-mortem template: the store keeps its value as
+/// text and leaves checking it to the server, which knows each kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSetting {
+    /// The kind, such as `postmortem_template`.
+    pub kind: String,
+    /// Unique within its kind.
+    pub name: String,
+    pub value: String,
+    pub updated_at: Timestamp,
+    pub updated_by: UserName,
+}
+
+/// Status page components, message templates and other admin settings.
 pub trait Communications: Clone + Send + Sync + 'static {
     /// Every component, by position then name.
     fn list_components(&self) -> impl Future<Output = Result<Vec<Component>, StoreError>> + Send;
@@ -74,5 +88,24 @@ pub trait Communications: Clone + Send + Sync + 'static {
     fn remove_template(
         &self,
         name: &TemplateName,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every setting of one kind, by name.
+    fn list_settings(
+        &self,
+        kind: &str,
+    ) -> impl Future<Output = Result<Vec<AdminSetting>, StoreError>> + Send;
+
+    /// Creates or replaces a setting.
+    fn put_setting(
+        &self,
+        setting: &AdminSetting,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes a setting; `false` if there was none of that kind and name.
+    fn remove_setting(
+        &self,
+        kind: &str,
+        name: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -13,7 +13,7 @@ use hereby_core::types::{
     Status, Target, Text, Title, UserName, Visibility,
 };
 use hereby_core::{
-    Command, Event, Incident, RejectionCode, RoleCatalogue, State, event::NoteAdded, evolve,
+    Command, Event, Incident, RejectionCode, State, event::NoteAdded, evolve,
 };
 use jiff::Timestamp;
 
@@ -147,7 +147,7 @@ async fn declare_as<S: Store>(store: &S, actor: &str, declaration: Command) -> I
         declaration,
         &user(actor),
         at(0),
-        &RoleCatalogue::default(),
+        &hereby_core::Policy::default(),
     )
     .await
     .unwrap()
@@ -169,7 +169,7 @@ async fn run<S: Store>(
         command,
         &user(actor),
         at(minute),
-        &RoleCatalogue::default(),
+        &hereby_core::Policy::default(),
     )
     .await
 }
@@ -361,7 +361,7 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
         Command::ChangeStatus {
             to: Status::Resolved,
             reason: None,
-            override_open_follow_ups: false,
+            override_close_checks: false,
         },
     )
     .await
@@ -374,7 +374,7 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
         Command::ChangeStatus {
             to: Status::Closed,
             reason: None,
-            override_open_follow_ups: false,
+            override_close_checks: false,
         },
     )
     .await;
@@ -398,7 +398,7 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
         Command::ChangeStatus {
             to: Status::Closed,
             reason: None,
-            override_open_follow_ups: false,
+            override_close_checks: false,
         },
     )
     .await
@@ -469,7 +469,7 @@ pub async fn rejected_commands_change_nothing<H: Harness>(h: &H) {
         note("x"),
         &user("bob"),
         at(3),
-        &RoleCatalogue::default(),
+        &hereby_core::Policy::default(),
     )
     .await;
     assert!(matches!(
@@ -548,7 +548,7 @@ pub async fn many_writers_on_one_incident_all_succeed<H: Harness>(h: &H) {
                     Command::AddNote { text },
                     &user("bob"),
                     at(2),
-                    &RoleCatalogue::default(),
+                    &hereby_core::Policy::default(),
                 )
                 .await?;
             }
@@ -677,7 +677,7 @@ pub async fn projection_matches_the_fold<H: Harness>(h: &H) {
                 Command::ChangeStatus {
                     to: Status::Identified,
                     reason: None,
-                    override_open_follow_ups: false,
+                    override_close_checks: false,
                 },
             )
             .await
@@ -691,7 +691,7 @@ pub async fn projection_matches_the_fold<H: Harness>(h: &H) {
                     Command::ChangeStatus {
                         to: Status::CalledOff,
                         reason: reason("false alarm"),
-                        override_open_follow_ups: false,
+                        override_close_checks: false,
                     },
                 )
                 .await
@@ -896,7 +896,7 @@ fn decl_event() -> Event {
         hereby_core::Context {
             now: at(0),
             actor: &user("bob"),
-            roles: &RoleCatalogue::default(),
+            policy: &hereby_core::Policy::default(),
         },
     )
     .unwrap()
@@ -1498,7 +1498,7 @@ pub async fn list_filters_combine_with_pagination<H: Harness>(h: &H) {
                 let change = Command::ChangeStatus {
                     to,
                     reason: None,
-                    override_open_follow_ups: false,
+                    override_close_checks: false,
                 };
                 run(store, number, "alice", 1, change).await.unwrap();
                 status = to;
@@ -2015,7 +2015,7 @@ pub async fn text_search_matches_title_or_summary_for_those_who_may_see<H: Harne
         Command::ChangeStatus {
             to: Status::Identified,
             reason: None,
-            override_open_follow_ups: false,
+            override_close_checks: false,
         },
     )
     .await

@@ -1,7 +1,7 @@
 //! Running a command end to end: load the state, decide, append with optimistic concurrency.
 
 use hereby_core::types::{IncidentNumber, UserName};
-use hereby_core::{Command, Context, Rejection, RoleCatalogue, State, decide};
+use hereby_core::{Command, Context, Policy, Rejection, State, decide};
 use jiff::Timestamp;
 
 use crate::{Appended, NewEvents, Store, StoreError};
@@ -46,9 +46,9 @@ pub async fn declare<S: Store>(
     command: Command,
     actor: &UserName,
     now: Timestamp,
-    roles: &RoleCatalogue,
+    policy: &Policy,
 ) -> Result<Outcome, ExecuteError> {
-    let ctx = Context { now, actor, roles };
+    let ctx = Context { now, actor, policy };
     let events = decide(&State::initial(), command, ctx).map_err(ExecuteError::Rejected)?;
     let appended = store
         .declare(NewEvents::new(actor.clone(), now, events))
@@ -72,9 +72,9 @@ pub async fn execute<S: Store>(
     command: Command,
     actor: &UserName,
     now: Timestamp,
-    roles: &RoleCatalogue,
+    policy: &Policy,
 ) -> Result<Outcome, ExecuteError> {
-    let ctx = Context { now, actor, roles };
+    let ctx = Context { now, actor, policy };
     let stripe = (incident.0 % TURNS.len() as u64) as usize;
     let _turn = match TURNS.get(stripe) {
         Some(turn) => Some(turn.lock().await),

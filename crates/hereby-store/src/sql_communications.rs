@@ -163,6 +163,76 @@ macro_rules! sql_communications_common {
                     .map_err(db)?;
                 Ok(done.rows_affected() > 0)
             }
+
+            async fn list_settings(
+                &self,
+                kind: &str,
+            ) -> Result<Vec<hereby_store::AdminSetting>, hereby_store::StoreError> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT kind, name, value, updated_at, updated_by \
+                     FROM admin_settings WHERE kind = $1 ORDER BY name",
+                )
+                .bind(kind)
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?;
+                rows.iter()
+                    .map(|row| {
+                        let name: String = row.try_get("name").map_err(db)?;
+                        let updated_by: String = row.try_get("updated_by").map_err(db)?;
+                        Ok(hereby_store::AdminSetting {
+                            kind: row.try_get("kind").map_err(db)?,
+                            value: row.try_get("value").map_err(db)?,
+                            updated_at: hereby_store::prepare::timestamp(
+                                row.try_get("updated_at").map_err(db)?,
+                            )?,
+                            updated_by: hereby_core::types::UserName::parse(&updated_by)
+                                .map_err(|e| {
+                                    hereby_store::StoreError::Corrupt(format!(
+                                        "setting {kind}/{name}: {e}"
+                                    ))
+                                })?,
+                            name,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn put_setting(
+                &self,
+                setting: &hereby_store::AdminSetting,
+            ) -> Result<(), hereby_store::StoreError> {
+                sqlx::query(
+                    "INSERT INTO admin_settings (kind, name, value, updated_at, updated_by) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (kind, name) DO UPDATE SET value = excluded.value, \
+                     updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                )
+                .bind(setting.kind.as_str())
+                .bind(setting.name.as_str())
+                .bind(setting.value.as_str())
+                .bind(setting.updated_at.as_microsecond())
+                .bind(setting.updated_by.as_str())
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                Ok(())
+            }
+
+            async fn remove_setting(
+                &self,
+                kind: &str,
+                name: &str,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let done = sqlx::query("DELETE FROM admin_settings WHERE kind = $1 AND name = $2")
+                    .bind(kind)
+                    .bind(name)
+                    .execute(&self.write_pool)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
         }
     };
 }

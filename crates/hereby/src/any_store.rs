@@ -291,6 +291,21 @@ impl hereby_store::Communications for AnyStore {
     ) -> Result<bool, StoreError> {
         forward!(self, store => store.remove_template(name))
     }
+
+    async fn list_settings(
+        &self,
+        kind: &str,
+    ) -> Result<Vec<hereby_store::AdminSetting>, StoreError> {
+        forward!(self, store => store.list_settings(kind))
+    }
+
+    async fn put_setting(&self, setting: &hereby_store::AdminSetting) -> Result<(), StoreError> {
+        forward!(self, store => store.put_setting(setting))
+    }
+
+    async fn remove_setting(&self, kind: &str, name: &str) -> Result<bool, StoreError> {
+        forward!(self, store => store.remove_setting(kind, name))
+    }
 }
 
 impl hereby_store::Notifications for AnyStore {

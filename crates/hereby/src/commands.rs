@@ -160,7 +160,7 @@ pub(crate) enum ClientCommand {
         reason: Option<String>,
         /// Close although follow-ups are open (needs --reason).
         #[arg(long)]
-        override_open_follow_ups: bool,
+        override_close_checks: bool,
     },
     /// Service is back to normal.
     Resolve {
@@ -677,12 +677,12 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             write,
             status,
             reason,
-            override_open_follow_ups,
+            override_close_checks,
         } => {
             let request = api::StatusRequest {
                 status,
                 reason,
-                override_open_follow_ups,
+                override_close_checks,
             };
             post(&client, &write, "status", &request, json).await?;
         }

@@ -23,6 +23,7 @@ pub(crate) struct FileConfig {
     pub(crate) notify_backoff_max: Option<String>,
     pub(crate) notify_lease: Option<String>,
     pub(crate) notify_timeout: Option<String>,
+    pub(crate) review_interval: Option<String>,
 }
 
 impl fmt::Debug for FileConfig {
@@ -42,6 +43,7 @@ impl fmt::Debug for FileConfig {
             .field("notify_backoff_max", &self.notify_backoff_max)
             .field("notify_lease", &self.notify_lease)
             .field("notify_timeout", &self.notify_timeout)
+            .field("review_interval", &self.review_interval)
             .finish()
     }
 }
@@ -70,6 +72,7 @@ impl FileConfig {
     /// notify_max_attempts = 8
     /// notify_backoff = "2s"
     /// notify_backoff_max = "15m"
+    /// review_interval = "30d"
     /// ```
     pub(crate) fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
@@ -97,7 +100,7 @@ pub(crate) fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
     let raw = raw.trim();
     let split = raw
         .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("`{raw}` needs a unit: ms, s, m or h"))?;
+        .ok_or_else(|| format!("`{raw}` needs a unit: ms, s, m, h or d"))?;
     let (number, unit) = raw.split_at(split);
     let number: u64 = number
         .parse()
@@ -107,6 +110,7 @@ pub(crate) fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
         "s" => number.checked_mul(1_000),
         "m" => number.checked_mul(60_000),
         "h" => number.checked_mul(3_600_000),
+        "d" => number.checked_mul(86_400_000),
         _ => None,
     }
     .ok_or_else(|| format!("`{raw}` is not a duration like 500ms, 2s, 15m or 1h"))?;

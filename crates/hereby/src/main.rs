@@ -103,9 +103,13 @@ pub(crate) struct ServeArgs {
     /// Time limit of one delivery attempt [default: 10s]
     #[arg(long, env = "HEREBY_NOTIFY_TIMEOUT")]
     notify_timeout: Option<String>,
+    /// From an incident's resolution to its first post-mortem review meeting, and from each
+    /// meeting to the next while follow-ups stay open [default: 30d]
+    #[arg(long, env = "HEREBY_REVIEW_INTERVAL")]
+    review_interval: Option<String>,
     /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
-    /// `public_url`, `cadence` and the `notify_*` settings; flags and HEREBY_* variables
-    /// override it.
+    /// `public_url`, `cadence`, `review_interval` and the `notify_*` settings; flags and
+    /// HEREBY_* variables override it.
     #[arg(long, env = "HEREBY_CONFIG")]
     config: Option<PathBuf>,
 }

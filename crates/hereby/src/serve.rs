@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 
-use hereby_core::RoleCatalogue;
 use hereby_core::types::{InstallationRole, UserName};
 use hereby_server::AppState;
 use hereby_server::tokens::NewToken;
@@ -41,9 +40,10 @@ pub(crate) async fn first_run(store: &AnyStore, admin: &UserName) -> anyhow::Res
     }
 }
 
-/// The cadence and the notification workers' settings.
+/// The cadence, the review-meeting interval and the notification workers' settings.
 pub(crate) struct Notifying {
     cadence: hereby_core::Cadence,
+    review_interval: jiff::SignedDuration,
     settings: hereby_server::notify::Settings,
 }
 
@@ -108,7 +108,22 @@ impl Notifying {
             )?,
             poll: defaults.poll,
         };
-        Ok(Self { cadence, settings })
+        let review_interval = match args.review_interval.as_ref().or(file.review_interval.as_ref()) {
+            Some(raw) => crate::config::parse_duration(raw)
+                .map_err(|e| format!("review_interval: {e}"))
+                .and_then(|d| {
+                    jiff::SignedDuration::try_from(d)
+                        .ok()
+                        .filter(|d| d.as_secs() >= 60)
+                        .ok_or_else(|| "review_interval must be at least 1m".to_owned())
+                })?,
+            None => hereby_core::Policy::DEFAULT_REVIEW_INTERVAL,
+        };
+        Ok(Self {
+            cadence,
+            review_interval,
+            settings,
+        })
     }
 }
 
@@ -142,7 +157,11 @@ pub(crate) async fn serve(
     eprintln!(
         "hereby is listening on http://{address} (web UI: /, API: /api/v1, health: /healthz, readiness: /readyz)"
     );
-    let mut state = AppState::new(store, RoleCatalogue::default());
+    let policy = hereby_core::Policy {
+        review_interval: notifying.review_interval,
+        ..hereby_core::Policy::default()
+    };
+    let mut state = AppState::new(store, policy);
     state.max_attachment_bytes = max_attachment_bytes;
     state.web.secure_cookies = public_url.starts_with("https://");
     state.cadence = std::sync::Arc::new(notifying.cadence);

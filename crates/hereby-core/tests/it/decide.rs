@@ -459,7 +459,7 @@ cases! {
     }
 
     no_severity_change_once_ended {
-        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", close_override("no post-mortem in this story"))],
         when: ("alice", severity("SEV3", false, "in hindsight")),
         expect: expect![[r#"
             rejected incident_ended: the incident is closed; you can no longer change severity
@@ -489,6 +489,7 @@ cases! {
         when: ("alice", status("resolved")),
         expect: expect![[r#"
             status_changed {"from":"monitoring","reason":null,"to":"resolved"}
+            review_meeting_scheduled {"at":"2024-05-31T10:02:00Z","meeting":1}
         "#]],
     }
 
@@ -497,11 +498,19 @@ cases! {
         when: ("bob", status("resolved")),
         expect: expect![[r#"
             status_changed {"from":"investigating","reason":null,"to":"resolved"}
+            review_meeting_scheduled {"at":"2024-05-31T10:01:00Z","meeting":1}
         "#]],
     }
 
     close_a_resolved_incident {
-        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", status("resolved")),
+            ("alice", draft()),
+            ("alice", submit()),
+            ("bob", approve()),
+            ("alice", mark_reviewed()),
+        ],
         when: ("alice", status("closed")),
         expect: expect![[r#"
             status_changed {"from":"resolved","reason":null,"to":"closed"}
@@ -589,7 +598,7 @@ cases! {
     }
 
     a_closed_incident_stays_closed {
-        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", close_override("no post-mortem in this story"))],
         when: ("alice", status_with_reason("investigating", "it is back")),
         expect: expect![[r#"
             rejected incident_ended: the incident is closed; its status can no longer change
@@ -618,6 +627,10 @@ cases! {
             ("alice", add_item_follow_up("alert on replication lag", "role:operations")),
             ("alice", add_item_follow_up("document failover", "bob")),
             ("alice", status("resolved")),
+            ("alice", draft()),
+            ("alice", submit()),
+            ("bob", approve()),
+            ("alice", mark_reviewed()),
         ],
         when: ("alice", status("closed")),
         expect: expect![[r#"
@@ -637,7 +650,7 @@ cases! {
         ],
         when: ("alice", close_override("tracked in the platform backlog")),
         expect: expect![[r#"
-            status_changed {"from":"resolved","overridden_follow_ups":[1,4],"reason":"tracked in the platform backlog","to":"closed"}
+            status_changed {"from":"resolved","overridden_follow_ups":[1,4],"overrode_postmortem":true,"reason":"tracked in the platform backlog","to":"closed"}
         "#]],
     }
 
@@ -649,7 +662,7 @@ cases! {
         ],
         when: ("alice", close_override_without_reason()),
         expect: expect![[r#"
-            rejected reason_required: moving to closed needs a reason: say why closing over open follow-ups is acceptable
+            rejected reason_required: moving to closed needs a reason: say why closing without a reviewed post-mortem or over open follow-ups is acceptable
         "#]],
     }
 
@@ -657,7 +670,7 @@ cases! {
         given: [("alice", declare("DB down")), ("alice", status("resolved"))],
         when: ("alice", close_override("just in case")),
         expect: expect![[r#"
-            status_changed {"from":"resolved","reason":"just in case","to":"closed"}
+            status_changed {"from":"resolved","overrode_postmortem":true,"reason":"just in case","to":"closed"}
         "#]],
     }
 
@@ -666,6 +679,10 @@ cases! {
             ("alice", declare("DB down")),
             ("alice", add_item_task("restart the replica", "carol")),
             ("alice", status("resolved")),
+            ("alice", draft()),
+            ("alice", submit()),
+            ("bob", approve()),
+            ("alice", mark_reviewed()),
         ],
         when: ("alice", status("closed")),
         expect: expect![[r#"
@@ -681,6 +698,10 @@ cases! {
             ("bob", complete(1)),
             ("bob", wont_fix(2, "not worth it")),
             ("alice", status("resolved")),
+            ("alice", draft()),
+            ("alice", submit()),
+            ("bob", approve()),
+            ("alice", mark_reviewed()),
         ],
         when: ("alice", status("closed")),
         expect: expect![[r#"
@@ -805,7 +826,7 @@ cases! {
     }
 
     no_operations_once_ended {
-        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", close_override("no post-mortem in this story"))],
         when: ("bob", op("db-primary", "restart")),
         expect: expect![[r#"
             rejected incident_ended: the incident is closed; you can no longer record operations
@@ -829,7 +850,7 @@ cases! {
     }
 
     notes_go_on_after_closing {
-        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", close_override("no post-mortem in this story"))],
         when: ("bob", note("post-mortem reviewed")),
         expect: expect![[r#"
             note_added {"text":"post-mortem reviewed"}
@@ -837,7 +858,7 @@ cases! {
     }
 
     links_go_on_after_closing {
-        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", close_override("no post-mortem in this story"))],
         when: ("bob", link("pr", "https://git.example/db/pull/7")),
         expect: expect![[r#"
             link_added {"kind":"pr","title":null,"url":"https://git.example/db/pull/7"}
@@ -1010,7 +1031,7 @@ cases! {
     }
 
     no_follow_up_is_added_after_closing {
-        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", close_override("no post-mortem in this story"))],
         when: ("alice", add_item_follow_up("alert on replication lag", "role:operations")),
         expect: expect![[r#"
             rejected incident_ended: the incident is closed; you can no longer add follow-ups
@@ -1018,7 +1039,7 @@ cases! {
     }
 
     a_task_is_still_added_after_closing {
-        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", close_override("no post-mortem in this story"))],
         when: ("alice", add_item_task("archive the dashboards", "bob")),
         expect: expect![[r#"
             action_item_added {"due":null,"item":1,"kind":"task","owner":{"user":"bob"},"text":"archive the dashboards","tracker_url":null}
@@ -1031,7 +1052,7 @@ cases! {
             ("alice", add_item_follow_up("alert on replication lag", "role:operations")),
             ("bob", complete(1)),
             ("alice", status("resolved")),
-            ("alice", status("closed")),
+            ("alice", close_override("no post-mortem in this story")),
         ],
         when: ("bob", reopen(1)),
         expect: expect![[r#"
@@ -1130,10 +1151,298 @@ cases! {
     }
 
     members_are_added_after_closing {
-        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", status("closed"))],
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", close_override("no post-mortem in this story"))],
         when: ("alice", add_member("erin")),
         expect: expect![[r#"
             member_added {"person":"erin"}
+        "#]],
+    }
+
+    // ---- post-mortem ------------------------------------------------------------------------
+
+    draft_the_postmortem_once_resolved {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("bob", draft()),
+        expect: expect![[r##"
+            postmortem_drafted {"body":"# Draft\n\nWritten from the timeline.","owner":"alice","template":"full"}
+        "##]],
+    }
+
+    a_called_off_incident_can_have_a_postmortem {
+        given: [("alice", declare("DB down")), ("alice", status_with_reason("called_off", "a test alert"))],
+        when: ("alice", draft()),
+        expect: expect![[r##"
+            postmortem_drafted {"body":"# Draft\n\nWritten from the timeline.","owner":"alice","template":"full"}
+        "##]],
+    }
+
+    no_postmortem_while_the_response_goes_on {
+        given: [("alice", declare("DB down")), ("alice", status("monitoring"))],
+        when: ("alice", draft()),
+        expect: expect![[r#"
+            rejected incident_active: the incident is monitoring; draft the post-mortem once it is resolved or called off
+        "#]],
+    }
+
+    only_one_draft {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft())],
+        when: ("bob", draft()),
+        expect: expect![[r#"
+            rejected postmortem_exists: the post-mortem already exists (revision 1, draft); edit it instead
+        "#]],
+    }
+
+    revise_the_draft {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft())],
+        when: ("bob", revise("# Better draft", Some(1))),
+        expect: expect![[r##"
+            postmortem_revised {"body":"# Better draft","comment":null,"revision":2}
+        "##]],
+    }
+
+    a_stale_edit_is_refused {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("bob", revise("# Bob's edit", None))],
+        when: ("carol", revise("# Carol's edit", Some(1))),
+        expect: expect![[r#"
+            rejected stale_revision: you edited revision 1, but revision 2 was saved since (by bob); merge your change into it
+        "#]],
+    }
+
+    nothing_to_edit_before_the_draft {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("bob", revise("# Text", None)),
+        expect: expect![[r#"
+            rejected no_postmortem: there is no post-mortem yet; draft one first
+        "#]],
+    }
+
+    the_owner_submits {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft())],
+        when: ("alice", submit()),
+        expect: expect![[r#"
+            postmortem_submitted {"revision":1}
+        "#]],
+    }
+
+    only_the_owner_submits {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft())],
+        when: ("bob", submit()),
+        expect: expect![[r#"
+            rejected not_review_owner: only the review owner (alice) can submit it for review
+        "#]],
+    }
+
+    the_owner_delegates_the_review {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft())],
+        when: ("alice", delegate_review("dave")),
+        expect: expect![[r#"
+            postmortem_owner_changed {"from":"alice","to":"dave"}
+        "#]],
+    }
+
+    delegating_to_the_owner_changes_nothing {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft())],
+        when: ("alice", delegate_review("alice")),
+        expect: expect![[r#"
+            rejected nothing_to_change: alice already owns the review
+        "#]],
+    }
+
+    a_reviewer_comments {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit())],
+        when: ("bob", comment("The impact start is the first alert, not the first report.")),
+        expect: expect![[r#"
+            postmortem_commented {"revision":1,"text":"The impact start is the first alert, not the first report."}
+        "#]],
+    }
+
+    a_reviewer_approves {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit())],
+        when: ("bob", approve()),
+        expect: expect![[r#"
+            postmortem_approved {"revision":1}
+        "#]],
+    }
+
+    approving_needs_a_submitted_postmortem {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft())],
+        when: ("bob", approve()),
+        expect: expect![[r#"
+            rejected postmortem_state: the post-mortem is a draft; only a post-mortem in review can be approved
+        "#]],
+    }
+
+    the_owner_cannot_approve {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit())],
+        when: ("alice", approve()),
+        expect: expect![[r#"
+            rejected owner_cannot_approve: the review owner cannot approve their own review; ask a reviewer to approve
+        "#]],
+    }
+
+    one_approval_per_reviewer_and_revision {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit()), ("bob", approve())],
+        when: ("bob", approve()),
+        expect: expect![[r#"
+            rejected already_approved: you already approved revision 1
+        "#]],
+    }
+
+    an_edit_clears_approvals {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit()), ("bob", approve()), ("carol", revise("# Fixed the impact start", None))],
+        when: ("alice", mark_reviewed()),
+        expect: expect![[r#"
+            rejected approval_required: nobody has approved revision 2 yet; a reviewer must approve it first
+        "#]],
+    }
+
+    the_owner_marks_it_reviewed_after_an_approval {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit()), ("bob", approve())],
+        when: ("alice", mark_reviewed()),
+        expect: expect![[r#"
+            postmortem_reviewed {"revision":1}
+        "#]],
+    }
+
+    a_delegated_owner_runs_the_review {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", delegate_review("dave")), ("dave", submit()), ("alice", approve())],
+        when: ("dave", mark_reviewed()),
+        expect: expect![[r#"
+            postmortem_reviewed {"revision":1}
+        "#]],
+    }
+
+    publish_a_reviewed_postmortem {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit()), ("bob", approve()), ("alice", mark_reviewed())],
+        when: ("alice", publish()),
+        expect: expect![[r#"
+            postmortem_published {"revision":1}
+        "#]],
+    }
+
+    a_published_postmortem_no_longer_changes {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit()), ("bob", approve()), ("alice", mark_reviewed()), ("alice", publish())],
+        when: ("bob", revise("# Late edit", None)),
+        expect: expect![[r#"
+            rejected postmortem_state: the post-mortem is published and no longer changes
+        "#]],
+    }
+
+    closing_needs_a_reviewed_postmortem {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit())],
+        when: ("alice", status("closed")),
+        expect: expect![[r#"
+            rejected postmortem_not_reviewed: the post-mortem is still in review; an incident closes once its post-mortem is reviewed, or with an explicit override and a reason
+        "#]],
+    }
+
+    closing_without_a_postmortem_by_override {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", close_override("a duplicate of INC-3, reviewed there")),
+        expect: expect![[r#"
+            status_changed {"from":"resolved","overrode_postmortem":true,"reason":"a duplicate of INC-3, reviewed there","to":"closed"}
+        "#]],
+    }
+
+    star_a_timeline_entry {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("bob", mark_entry(2, "starred")),
+        expect: expect![[r#"
+            timeline_entry_marked {"mark":"starred","sequence":2}
+        "#]],
+    }
+
+    no_such_timeline_entry {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("bob", mark_entry(9, "excluded")),
+        expect: expect![[r#"
+            rejected unknown_timeline_entry: there is no timeline entry #9; entries are numbered 1 to 3
+        "#]],
+    }
+
+    // ---- review meetings --------------------------------------------------------------------
+
+    resolving_schedules_the_first_review_meeting {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob"))],
+        when: ("alice", status("resolved")),
+        expect: expect![[r#"
+            status_changed {"from":"investigating","reason":null,"to":"resolved"}
+            review_meeting_scheduled {"at":"2024-05-31T10:02:00Z","meeting":1}
+        "#]],
+    }
+
+    move_the_next_meeting {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", schedule_meeting("2024-06-03T15:00")),
+        expect: expect![[r#"
+            review_meeting_scheduled {"at":"2024-06-03T15:00:00Z","meeting":1}
+        "#]],
+    }
+
+    a_meeting_is_not_set_in_the_past {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", schedule_meeting("2024-04-01T15:00")),
+        expect: expect![[r#"
+            rejected invalid_review_meeting: 2024-04-01T15:00:00Z is not in the future
+        "#]],
+    }
+
+    a_meeting_with_open_follow_ups_schedules_the_next {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up("alert on replication lag", "bob")),
+            ("alice", add_item_follow_up("document failover", "carol")),
+            ("alice", add_item_follow_up("rewrite the storage layer", "dave")),
+            ("alice", status("resolved")),
+        ],
+        when: ("alice", record_meeting(&["alice", "bob", "carol"], &[(1, "done", ""), (2, "open", "2024-07-01"), (3, "wont_fix", "replaced by the new cluster")])),
+        expect: expect![[r#"
+            review_meeting_held {"attendees":["alice","bob","carol"],"meeting":1,"notes":null,"outcomes":[{"decision":"done","due":null,"item":1,"reason":null},{"decision":"open","due":"2024-07-01","item":2,"reason":null},{"decision":"wont_fix","due":null,"item":3,"reason":"replaced by the new cluster"}]}
+            action_item_completed {"item":1}
+            action_item_updated {"due":"2024-07-01","item":2,"owner":null,"tracker_url":null}
+            action_item_wont_fix {"item":3,"reason":"replaced by the new cluster"}
+            review_meeting_scheduled {"at":"2024-05-31T10:05:00Z","meeting":2}
+        "#]],
+    }
+
+    the_last_meeting_schedules_no_other {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up("alert on replication lag", "bob")),
+            ("alice", status("resolved")),
+        ],
+        when: ("alice", record_meeting(&["alice", "bob"], &[(1, "done", "")])),
+        expect: expect![[r#"
+            review_meeting_held {"attendees":["alice","bob"],"meeting":1,"notes":null,"outcomes":[{"decision":"done","due":null,"item":1,"reason":null}]}
+            action_item_completed {"item":1}
+        "#]],
+    }
+
+    a_meeting_needs_attendees {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("alice", record_meeting(&[], &[])),
+        expect: expect![[r#"
+            rejected invalid_review_meeting: name who attended the meeting
+        "#]],
+    }
+
+    still_open_needs_a_new_due_date {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up("alert on replication lag", "bob")),
+            ("alice", status("resolved")),
+        ],
+        when: ("alice", record_meeting(&["alice"], &[(1, "open", "")])),
+        expect: expect![[r#"
+            rejected invalid_review_meeting: follow-up 1 stays open: give it a new due date
+        "#]],
+    }
+
+    meetings_follow_resolved_incidents_only {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", record_meeting(&["alice"], &[])),
+        expect: expect![[r#"
+            rejected invalid_review_meeting: review meetings follow a resolved incident until it is closed; this one is investigating
         "#]],
     }
 }
@@ -1165,6 +1474,17 @@ fn command_name(command: &Command) -> &'static str {
         Command::RemoveMember { .. } => "RemoveMember",
         Command::PostUpdate { .. } => "PostUpdate",
         Command::ChangeVisibility { .. } => "ChangeVisibility",
+        Command::DraftPostmortem { .. } => "DraftPostmortem",
+        Command::RevisePostmortem { .. } => "RevisePostmortem",
+        Command::DelegatePostmortem { .. } => "DelegatePostmortem",
+        Command::SubmitPostmortem => "SubmitPostmortem",
+        Command::CommentPostmortem { .. } => "CommentPostmortem",
+        Command::ApprovePostmortem => "ApprovePostmortem",
+        Command::MarkPostmortemReviewed => "MarkPostmortemReviewed",
+        Command::PublishPostmortem => "PublishPostmortem",
+        Command::MarkTimelineEntry { .. } => "MarkTimelineEntry",
+        Command::ScheduleReviewMeeting { .. } => "ScheduleReviewMeeting",
+        Command::RecordReviewMeeting { .. } => "RecordReviewMeeting",
     }
 }
 
@@ -1193,6 +1513,17 @@ const COMMANDS: &[&str] = &[
     "RemoveMember",
     "PostUpdate",
     "ChangeVisibility",
+    "DraftPostmortem",
+    "RevisePostmortem",
+    "DelegatePostmortem",
+    "SubmitPostmortem",
+    "CommentPostmortem",
+    "ApprovePostmortem",
+    "MarkPostmortemReviewed",
+    "PublishPostmortem",
+    "MarkTimelineEntry",
+    "ScheduleReviewMeeting",
+    "RecordReviewMeeting",
 ];
 
 #[test]

@@ -252,13 +252,14 @@ fn resolving_and_closing_set_their_times() {
             ("alice", status("monitoring")),
             ("alice", impact(Some("09:30"), Some("10:02"))),
             ("alice", status("resolved")),
-            ("alice", status("closed")),
+            ("alice", close_override("no post-mortem in this story")),
         ],
         expect![[r#"
             DB down | closed | SEV2 | internal | services [] | summary -
-            declared 10:00 by alice, resolved 10:04, ended 10:05, updated 10:05, version 6
+            declared 10:00 by alice, resolved 10:04, ended 10:05, updated 10:05, version 7
             role incident_commander: alice
             impact 09:30 .. 10:02
+            close override: "no post-mortem in this story"
         "#]],
     );
 }
@@ -273,7 +274,7 @@ fn reopening_clears_the_resolution_time() {
         ],
         expect![[r#"
             DB down | identified | SEV2 | internal | services [] | summary -
-            declared 10:00 by alice, resolved -, ended -, updated 10:02, version 3
+            declared 10:00 by alice, resolved -, ended -, updated 10:02, version 4
             role incident_commander: alice
         "#]],
     );
@@ -311,7 +312,7 @@ fn closing_over_open_follow_ups_records_the_override() {
         ],
         expect![[r#"
             DB down | closed | SEV2 | internal | services [] | summary -
-            declared 10:00 by alice, resolved 10:03, ended 10:04, updated 10:05, version 6
+            declared 10:00 by alice, resolved 10:03, ended 10:04, updated 10:05, version 7
             role incident_commander: alice
             item 1: follow_up done "alert on replication lag" owner role:operations due - tracker - wont_fix_reason - (created 10:01, updated 10:05)
             item 2: task open "restart the replica" owner carol due - tracker - wont_fix_reason - (created 10:02, updated 10:02)
@@ -330,8 +331,9 @@ fn an_override_with_nothing_open_is_not_recorded_as_one() {
         ],
         expect![[r#"
             DB down | closed | SEV2 | internal | services [] | summary -
-            declared 10:00 by alice, resolved 10:01, ended 10:02, updated 10:02, version 3
+            declared 10:00 by alice, resolved 10:01, ended 10:02, updated 10:02, version 4
             role incident_commander: alice
+            close override: "just in case"
         "#]],
     );
 }

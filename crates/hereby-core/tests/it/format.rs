@@ -13,10 +13,16 @@ use hereby_core::event::{
     NoteAdded, OperationRecorded, RoleAssigned, RoleUnassigned, SeverityChanged, StatusChanged,
     UpdatePosted, VisibilityChanged,
 };
+use hereby_core::event::{
+    FollowUpOutcome, PostmortemApproved, PostmortemCommented, PostmortemDrafted,
+    PostmortemOwnerChanged, PostmortemPublished, PostmortemReviewed, PostmortemRevised,
+    PostmortemSubmitted, ReviewMeetingHeld, ReviewMeetingScheduled, TimelineEntryMarked,
+};
 use hereby_core::types::{
     ActionKind, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName, Severity,
     Sha256Hex, Status, Target, Text, Title, Url, Visibility,
 };
+use hereby_core::types::{Document, EntryMark, ReviewDecision, TemplateName};
 
 use crate::support::*;
 
@@ -76,12 +82,14 @@ fn examples() -> Vec<Event> {
             to: Status::Identified,
             reason: None,
             overridden_follow_ups: Vec::new(),
+            overrode_postmortem: false,
         }),
         Event::StatusChanged(StatusChanged {
             from: Status::Resolved,
             to: Status::Closed,
             reason: Some(reason("tracked in the platform backlog")),
             overridden_follow_ups: vec![1, 4],
+            overrode_postmortem: true,
         }),
         Event::ImpactWindowSet(ImpactWindowSet {
             start: Some(at("09:30")),
@@ -143,6 +151,56 @@ fn examples() -> Vec<Event> {
             to: Visibility::Public,
             reason: Reason::parse("customers notice it").unwrap(),
         }),
+        Event::PostmortemDrafted(PostmortemDrafted {
+            template: TemplateName::parse("full").unwrap(),
+            body: Document::parse("# INC-7: DB down\n\n## Summary\n").unwrap(),
+            owner: user("alice"),
+        }),
+        Event::PostmortemRevised(PostmortemRevised {
+            revision: 2,
+            body: Document::parse("# INC-7: DB down\n\n## Summary\nThe primary filled its disk.")
+                .unwrap(),
+            comment: Some(reason("summary written")),
+        }),
+        Event::PostmortemOwnerChanged(PostmortemOwnerChanged {
+            from: user("alice"),
+            to: user("dave"),
+        }),
+        Event::PostmortemSubmitted(PostmortemSubmitted { revision: 2 }),
+        Event::PostmortemCommented(PostmortemCommented {
+            revision: 2,
+            text: text("Impact started with the first alert."),
+        }),
+        Event::PostmortemApproved(PostmortemApproved { revision: 2 }),
+        Event::PostmortemReviewed(PostmortemReviewed { revision: 2 }),
+        Event::PostmortemPublished(PostmortemPublished { revision: 2 }),
+        Event::TimelineEntryMarked(TimelineEntryMarked {
+            sequence: 4,
+            mark: EntryMark::Starred,
+        }),
+        Event::ReviewMeetingScheduled(ReviewMeetingScheduled {
+            meeting: 1,
+            at: at("15:00"),
+        }),
+        Event::ReviewMeetingHeld(ReviewMeetingHeld {
+            meeting: 1,
+            attendees: vec![user("alice"), user("bob")],
+            notes: Some(text("Replication alerting is live.")),
+            outcomes: vec![
+                FollowUpOutcome {
+                    item: 1,
+                    decision: ReviewDecision::Done,
+                    reason: None,
+                    due: None,
+                },
+                FollowUpOutcome {
+                    item: 2,
+                    decision: ReviewDecision::Open,
+                    reason: None,
+                    due: Some("2024-07-01".parse().unwrap()),
+                },
+            ],
+        }),
     ]
 }
 
@@ -174,7 +232,7 @@ fn stored_format_of_every_event_type() {
             )
         })
         .collect();
-    expect![[r#"
+    expect![[r##"
         incident_declared v1 {"commander":"alice","potential":false,"services":["api","db-primary"],"severity":"SEV1","summary":"Primary refuses connections.\nReplicas lag.","title":"DB down","visibility":"restricted"}
         role_assigned v1 {"person":"bob","role":"operations"}
         role_unassigned v1 {"person":"carol","role":"scribe"}
@@ -184,7 +242,7 @@ fn stored_format_of_every_event_type() {
         handoff_cancelled v1 {"to":"dave"}
         severity_changed v1 {"from":"SEV2","potential":true,"reason":"could spread to all regions","to":"SEV1"}
         status_changed v1 {"from":"investigating","reason":null,"to":"identified"}
-        status_changed v1 {"from":"resolved","overridden_follow_ups":[1,4],"reason":"tracked in the platform backlog","to":"closed"}
+        status_changed v1 {"from":"resolved","overridden_follow_ups":[1,4],"overrode_postmortem":true,"reason":"tracked in the platform backlog","to":"closed"}
         impact_window_set v1 {"end":"2024-05-01T10:02:00Z","start":"2024-05-01T09:30:00Z"}
         note_added v1 {"text":"lag is 40s; \"quoted\" and ü"}
         operation_recorded v1 {"action":"promote to primary","command":"pg_ctl promote","target":"db-replica-2"}
@@ -199,7 +257,18 @@ fn stored_format_of_every_event_type() {
         member_removed v1 {"person":"erin"}
         update_posted v1 {"audience":"customers","body":"Checkout is slow for some customers; next update at 15:00.","public":true}
         visibility_changed v1 {"from":"internal","reason":"customers notice it","to":"public"}
-    "#]]
+        postmortem_drafted v1 {"body":"# INC-7: DB down\n\n## Summary","owner":"alice","template":"full"}
+        postmortem_revised v1 {"body":"# INC-7: DB down\n\n## Summary\nThe primary filled its disk.","comment":"summary written","revision":2}
+        postmortem_owner_changed v1 {"from":"alice","to":"dave"}
+        postmortem_submitted v1 {"revision":2}
+        postmortem_commented v1 {"revision":2,"text":"Impact started with the first alert."}
+        postmortem_approved v1 {"revision":2}
+        postmortem_reviewed v1 {"revision":2}
+        postmortem_published v1 {"revision":2}
+        timeline_entry_marked v1 {"mark":"starred","sequence":4}
+        review_meeting_scheduled v1 {"at":"2024-05-01T15:00:00Z","meeting":1}
+        review_meeting_held v1 {"attendees":["alice","bob"],"meeting":1,"notes":"Replication alerting is live.","outcomes":[{"decision":"done","due":null,"item":1,"reason":null},{"decision":"open","due":"2024-07-01","item":2,"reason":null}]}
+    "##]]
     .assert_eq(&stored);
 }
 

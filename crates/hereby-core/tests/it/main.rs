@@ -4,5 +4,6 @@
 mod decide;
 mod evolve;
 mod format;
+mod lint;
 mod properties;
 mod support;

@@ -5,11 +5,11 @@
 use hereby_core::chain::{ChainVerifier, GENESIS, Hash, StoredLink};
 use hereby_core::roles::{INCIDENT_COMMANDER, OPERATIONS};
 use hereby_core::types::{
-    ActionKind, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, Severity, Sha256Hex, Status,
-    Target, Text, Title, Url, UserName,
+    ActionKind, FileName, LinkKind, MediaType, Owner, PostmortemStatus, Reason, RoleKey, Severity,
+    Sha256Hex, Status, Target, Text, Title, Url, UserName,
 };
 use hereby_core::{
-    Command, Context, Envelope, Event, Incident, RoleCatalogue, State, decide, evolve,
+    Command, Context, Envelope, Event, Incident, Policy, RoleCatalogue, State, decide, evolve,
 };
 use jiff::SignedDuration;
 use proptest::prelude::*;
@@ -108,10 +108,10 @@ fn command() -> impl Strategy<Value = Command> {
             |(severity, potential, reason)| Command::ChangeSeverity { severity, potential, reason }
         ),
         6 => (status(), prop::option::of(reason()), any::<bool>()).prop_map(
-            |(to, reason, override_open_follow_ups)| Command::ChangeStatus {
+            |(to, reason, override_close_checks)| Command::ChangeStatus {
                 to,
                 reason,
-                override_open_follow_ups,
+                override_close_checks,
             }
         ),
         2 => (impact_time(), impact_time())
@@ -158,6 +158,25 @@ fn command() -> impl Strategy<Value = Command> {
         2 => item().prop_map(|item| Command::ReopenActionItem { item }),
         1 => person().prop_map(|person| Command::AddMember { person }),
         1 => person().prop_map(|person| Command::RemoveMember { person }),
+        2 => Just(crate::support::draft()),
+        1 => Just(crate::support::revise("# Edited", None)),
+        2 => Just(crate::support::submit()),
+        3 => Just(crate::support::approve()),
+        2 => Just(crate::support::mark_reviewed()),
+        1 => Just(crate::support::publish()),
+        1 => person().prop_map(|to| Command::DelegatePostmortem { to }),
+        1 => (1..=8u64, prop::sample::select(&["plain", "starred", "excluded"][..]))
+            .prop_map(|(sequence, mark)| crate::support::mark_entry(sequence, mark)),
+        1 => (item(), prop::sample::select(&["done", "open", "wont_fix"][..])).prop_map(
+            |(item, decision)| {
+                let detail = match decision {
+                    "open" => "2024-07-01",
+                    "wont_fix" => "tracked elsewhere",
+                    _ => "",
+                };
+                crate::support::record_meeting(&["alice", "bob"], &[(item, decision, detail)])
+            }
+        ),
     ]
 }
 
@@ -264,6 +283,46 @@ fn check_invariants(state: &State, recorded: usize) -> Result<(), TestCaseError>
     if incident.close_override.is_some() {
         prop_assert_eq!(incident.status, Status::Closed);
     }
+    let reviewed = incident.postmortem.as_ref().is_some_and(|postmortem| {
+        matches!(
+            postmortem.status,
+            PostmortemStatus::Reviewed | PostmortemStatus::Published
+        )
+    });
+    if incident.status == Status::Closed {
+        prop_assert!(
+            reviewed || incident.close_override.is_some(),
+            "closed without a reviewed post-mortem and no override"
+        );
+    }
+    if let Some(postmortem) = &incident.postmortem {
+        if reviewed {
+            prop_assert!(
+                !postmortem.approvals.is_empty(),
+                "reviewed without approval"
+            );
+        }
+        prop_assert!(postmortem.body_sequence <= incident.version);
+        prop_assert!(!incident.status.is_active() || postmortem.revision >= 1);
+    }
+    if incident.reviews.next.is_some() {
+        prop_assert!(
+            !incident.status.is_final(),
+            "a review meeting planned for an ended incident"
+        );
+    }
+    let meetings: Vec<u32> = incident
+        .reviews
+        .held
+        .iter()
+        .map(|held| held.meeting)
+        .collect();
+    let expected_meetings: Vec<u32> = (1..=u32::try_from(meetings.len()).unwrap()).collect();
+    prop_assert_eq!(
+        meetings,
+        expected_meetings,
+        "meetings are not numbered 1..n"
+    );
 
     // Closed is only reached from resolved, and the resolution time is kept; the side exits
     // are only reached from active statuses, which have none.
@@ -313,7 +372,7 @@ fn check_invariants(state: &State, recorded: usize) -> Result<(), TestCaseError>
 /// Runs the steps, checking after each one that a rejection changed nothing and that the
 /// state keeps every invariant. Returns the final state and every recorded envelope.
 fn run(steps: &[(Who, Command)]) -> Result<(State, Vec<Envelope>), TestCaseError> {
-    let roles = RoleCatalogue::default();
+    let policy = Policy::default();
     let mut state = State::initial();
     let mut envelopes = Vec::new();
     for (index, (who, command)) in steps.iter().enumerate() {
@@ -322,7 +381,7 @@ fn run(steps: &[(Who, Command)]) -> Result<(State, Vec<Envelope>), TestCaseError
         let ctx = Context {
             now,
             actor,
-            roles: &roles,
+            policy: &policy,
         };
         let before = state.clone();
         let outcome = decide(&state, command.clone(), ctx);

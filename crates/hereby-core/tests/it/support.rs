@@ -1,12 +1,12 @@
 //! Small constructors that let a test case read as data, and the runner that applies a story.
 
+use hereby_core::event::FollowUpOutcome;
 use hereby_core::types::{
     ActionKind, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName, Severity,
     Sha256Hex, Status, Target, Text, Title, Url, UserName, Visibility,
 };
-use hereby_core::{
-    Command, Context, Envelope, Event, Rejection, RoleCatalogue, State, decide, evolve,
-};
+use hereby_core::types::{Document, EntryMark, ReviewDecision, TemplateName};
+use hereby_core::{Command, Context, Envelope, Event, Policy, Rejection, State, decide, evolve};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
@@ -136,7 +136,7 @@ pub(crate) fn status(to: &str) -> Command {
     Command::ChangeStatus {
         to: Status::parse(to).unwrap(),
         reason: None,
-        override_open_follow_ups: false,
+        override_close_checks: false,
     }
 }
 
@@ -144,7 +144,7 @@ pub(crate) fn status_with_reason(to: &str, why: &str) -> Command {
     Command::ChangeStatus {
         to: Status::parse(to).unwrap(),
         reason: Some(reason(why)),
-        override_open_follow_ups: false,
+        override_close_checks: false,
     }
 }
 
@@ -153,7 +153,7 @@ pub(crate) fn close_override(why: &str) -> Command {
     Command::ChangeStatus {
         to: Status::Closed,
         reason: Some(reason(why)),
-        override_open_follow_ups: true,
+        override_close_checks: true,
     }
 }
 
@@ -162,7 +162,7 @@ pub(crate) fn close_override_without_reason() -> Command {
     Command::ChangeStatus {
         to: Status::Closed,
         reason: None,
-        override_open_follow_ups: true,
+        override_close_checks: true,
     }
 }
 
@@ -325,7 +325,7 @@ pub(crate) struct Story {
 /// Decides and evolves each step in order, one minute apart from [`t0`]. Every step must
 /// succeed: a story is the setup of a case, not its subject.
 pub(crate) fn play(given: &[Step]) -> Story {
-    let roles = RoleCatalogue::default();
+    let policy = Policy::default();
     let mut story = Story {
         state: State::initial(),
         envelopes: Vec::new(),
@@ -336,7 +336,7 @@ pub(crate) fn play(given: &[Step]) -> Story {
         let ctx = Context {
             now,
             actor: &actor,
-            roles: &roles,
+            policy: &policy,
         };
         let events = decide(&story.state, command.clone(), ctx).unwrap_or_else(|rejection| {
             panic!(
@@ -360,13 +360,13 @@ pub(crate) fn play(given: &[Step]) -> Story {
 /// Plays `given`, then decides `when` one minute after the last step.
 pub(crate) fn decide_after(given: &[Step], when: &Step) -> Result<Vec<Event>, Rejection> {
     let story = play(given);
-    let roles = RoleCatalogue::default();
+    let policy = Policy::default();
     let (actor, command) = when;
     let actor = user(actor);
     let ctx = Context {
         now: step_time(given.len()),
         actor: &actor,
-        roles: &roles,
+        policy: &policy,
     };
     decide(&story.state, command.clone(), ctx)
 }
@@ -380,5 +380,84 @@ pub(crate) fn render_outcome(outcome: &Result<Vec<Event>, Rejection>) -> String 
             rejection.code.as_str(),
             rejection.message
         ),
+    }
+}
+
+/// Drafts the post-mortem from the `full` template with a stand-in text.
+pub(crate) fn draft() -> Command {
+    Command::DraftPostmortem {
+        template: TemplateName::parse("full").unwrap(),
+        body: Document::parse("# Draft\n\nWritten from the timeline.").unwrap(),
+    }
+}
+
+/// Saves a new revision, optionally naming the revision it was edited from.
+pub(crate) fn revise(body: &str, base: Option<u32>) -> Command {
+    Command::RevisePostmortem {
+        body: Document::parse(body).unwrap(),
+        base_revision: base,
+        comment: None,
+    }
+}
+
+pub(crate) fn delegate_review(to: &str) -> Command {
+    Command::DelegatePostmortem { to: user(to) }
+}
+
+pub(crate) fn submit() -> Command {
+    Command::SubmitPostmortem
+}
+
+pub(crate) fn comment(raw: &str) -> Command {
+    Command::CommentPostmortem { text: text(raw) }
+}
+
+pub(crate) fn approve() -> Command {
+    Command::ApprovePostmortem
+}
+
+pub(crate) fn mark_reviewed() -> Command {
+    Command::MarkPostmortemReviewed
+}
+
+pub(crate) fn publish() -> Command {
+    Command::PublishPostmortem
+}
+
+/// Marks timeline entry `sequence` as `plain`, `starred` or `excluded`.
+pub(crate) fn mark_entry(sequence: u64, mark: &str) -> Command {
+    Command::MarkTimelineEntry {
+        sequence,
+        mark: EntryMark::parse(mark).unwrap(),
+    }
+}
+
+/// Moves the next review meeting to `YYYY-MM-DDTHH:MM` (UTC).
+pub(crate) fn schedule_meeting(when: &str) -> Command {
+    Command::ScheduleReviewMeeting {
+        at: format!("{when}:00Z").parse().unwrap(),
+    }
+}
+
+/// Records a meeting with `attendees` and outcomes like `(1, "done", "")`,
+/// `(2, "wont_fix", "reason")` or `(3, "open", "2024-07-01")`.
+pub(crate) fn record_meeting(attendees: &[&str], outcomes: &[(u32, &str, &str)]) -> Command {
+    Command::RecordReviewMeeting {
+        attendees: attendees.iter().map(|name| user(name)).collect(),
+        notes: None,
+        outcomes: outcomes
+            .iter()
+            .map(|(item, decision, detail)| {
+                let decision = ReviewDecision::parse(decision).unwrap();
+                FollowUpOutcome {
+                    item: *item,
+                    decision,
+                    reason: (decision == ReviewDecision::WontFix && !detail.is_empty())
+                        .then(|| reason(detail)),
+                    due: (decision == ReviewDecision::Open && !detail.is_empty())
+                        .then(|| date(detail)),
+                }
+            })
+            .collect(),
     }
 }

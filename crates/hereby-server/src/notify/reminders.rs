@@ -212,7 +212,7 @@ async fn record<S: Store + Notifications>(
         Command::AddNote { text },
         &actor,
         Timestamp::now(),
-        &state.roles,
+        &state.policy,
     )
     .await
     {

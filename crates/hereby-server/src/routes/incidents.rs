@@ -78,7 +78,7 @@ pub(crate) async fn act<S: Store + Directory>(
         command,
         &caller.0.name,
         Timestamp::now(),
-        &state.roles,
+        &state.policy,
     )
     .await?;
     if let Some(last) = outcome.appended.events.last() {
@@ -143,7 +143,7 @@ pub(crate) async fn declare_incident<S: Store + Directory>(
         command,
         &caller.0.name,
         Timestamp::now(),
-        &state.roles,
+        &state.policy,
     )
     .await?;
     let number = outcome.appended.incident;
@@ -164,7 +164,7 @@ pub(crate) async fn declare_incident<S: Store + Directory>(
         Json(convert::document(
             number,
             incident,
-            &state.roles,
+            &state.policy.roles,
             &state.cadence,
         )),
     ))
@@ -295,7 +295,7 @@ pub(crate) async fn show_incident<S: Store + Directory>(
         Json(convert::document(
             incident,
             declared,
-            &state.roles,
+            &state.policy.roles,
             &state.cadence,
         )),
     ))
@@ -481,7 +481,7 @@ fn status_change(to: Status, reason: Option<Reason>) -> Command {
     Command::ChangeStatus {
         to,
         reason,
-        override_open_follow_ups: false,
+        override_close_checks: false,
     }
 }
 
@@ -760,7 +760,7 @@ pub(crate) async fn change_status<S: Store + Directory>(
     let command = Command::ChangeStatus {
         to: Status::parse(&request.status)?,
         reason: reason(request.reason.as_deref())?,
-        override_open_follow_ups: request.override_open_follow_ups,
+        override_close_checks: request.override_close_checks,
     };
     act(&state, &caller, &id, if_match, command).await
 }

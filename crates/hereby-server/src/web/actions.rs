@@ -107,22 +107,22 @@ fn command(action: &str, fields: &Fields) -> Result<Command, ApiError> {
         "status" => Command::ChangeStatus {
             to: Status::parse(required(fields, "status")?)?,
             reason: reason()?,
-            override_open_follow_ups: fields.checked("override"),
+            override_close_checks: fields.checked("override"),
         },
         "resolve" => Command::ChangeStatus {
             to: Status::Resolved,
             reason: reason()?,
-            override_open_follow_ups: false,
+            override_close_checks: false,
         },
         "call-off" => Command::ChangeStatus {
             to: Status::CalledOff,
             reason: Some(Reason::parse(required(fields, "reason")?)?),
-            override_open_follow_ups: false,
+            override_close_checks: false,
         },
         "hand-back" => Command::ChangeStatus {
             to: Status::HandedBack,
             reason: Some(Reason::parse(required(fields, "reason")?)?),
-            override_open_follow_ups: false,
+            override_close_checks: false,
         },
         "impact" => Command::SetImpactWindow {
             start: optional(fields, "start", time("start"))?,
@@ -256,7 +256,7 @@ pub(crate) async fn declare<S: Store + Directory>(
             command,
             &viewer.user().name,
             Timestamp::now(),
-            &state.roles,
+            &state.policy,
         )
         .await
         .map_err(ApiError::from),

@@ -327,7 +327,7 @@ pub(crate) fn incident_context<S>(
     let now = Timestamp::now();
     let me = &viewer.user().name;
     let roles: Vec<RoleView> = state
-        .roles
+        .policy.roles
         .roles()
         .iter()
         .map(|role| {

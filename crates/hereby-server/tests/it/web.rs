@@ -371,7 +371,7 @@ fn status_to(to: Status, reason: Option<&str>) -> Command {
     Command::ChangeStatus {
         to,
         reason: reason.map(|r| hereby_core::types::Reason::parse(r).unwrap()),
-        override_open_follow_ups: false,
+        override_close_checks: false,
     }
 }
 

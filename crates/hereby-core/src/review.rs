@@ -1,0 +1,485 @@
+//! The post-mortem's review workflow and the follow-up review meetings: the rules for both,
+//! and the meeting agenda.
+//!
+//! A post-mortem moves `draft → in_review → reviewed → published`. Its owner (the Incident
+//! Commander unless delegated) submits it, reviewers comment and approve, and only the owner
+//! marks it reviewed, after at least one approval of the current revision. Every save is a new
+//! revision and clears earlier approvals. Review meetings start one interval after resolution
+//! and recur one interval after each meeting while any follow-up is still open.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Serialize;
+
+use crate::command::{Command, Context};
+use crate::decide::{Rejection, RejectionCode, reject};
+use crate::event::{
+    ActionItemCompleted, ActionItemUpdated, ActionItemWontFix, Event, PostmortemApproved,
+    PostmortemCommented, PostmortemDrafted, PostmortemOwnerChanged, PostmortemPublished,
+    PostmortemReviewed, PostmortemRevised, PostmortemSubmitted, ReviewMeetingHeld,
+    ReviewMeetingScheduled, TimelineEntryMarked,
+};
+use crate::state::{Incident, Postmortem};
+use crate::types::{
+    ActionKind, ActionState, EntryMark, Owner, PostmortemStatus, ReviewDecision, Status, Url,
+};
+
+/// Decides the post-mortem commands.
+pub(crate) fn decide_postmortem(
+    incident: &Incident,
+    command: Command,
+    ctx: Context<'_>,
+) -> Result<Vec<Event>, Rejection> {
+    match command {
+        Command::DraftPostmortem { template, body } => {
+            if incident.status.is_active() {
+                return reject(
+                    RejectionCode::IncidentActive,
+                    format!(
+                        "the incident is {}; draft the post-mortem once it is resolved or called off",
+                        incident.status
+                    ),
+                );
+            }
+            if let Some(postmortem) = &incident.postmortem {
+                return reject(
+                    RejectionCode::PostmortemExists,
+                    format!(
+                        "the post-mortem already exists (revision {}, {}); edit it instead",
+                        postmortem.revision, postmortem.status
+                    ),
+                );
+            }
+            let owner = incident
+                .commander()
+                .cloned()
+                .unwrap_or_else(|| ctx.actor.clone());
+            Ok(vec![Event::PostmortemDrafted(PostmortemDrafted {
+                template,
+                body,
+                owner,
+            })])
+        }
+        Command::RevisePostmortem {
+            body,
+            base_revision,
+            comment,
+        } => {
+            let postmortem = require_postmortem(incident)?;
+            if postmortem.status == PostmortemStatus::Published {
+                return reject(
+                    RejectionCode::PostmortemState,
+                    "the post-mortem is published and no longer changes",
+                );
+            }
+            if let Some(base) = base_revision
+                && base != postmortem.revision
+            {
+                return reject(
+                    RejectionCode::StaleRevision,
+                    format!(
+                        "you edited revision {base}, but revision {} was saved since (by {}); merge your change into it",
+                        postmortem.revision, postmortem.revised_by
+                    ),
+                );
+            }
+            Ok(vec![Event::PostmortemRevised(PostmortemRevised {
+                revision: postmortem.revision.saturating_add(1),
+                body,
+                comment,
+            })])
+        }
+        Command::DelegatePostmortem { to } => {
+            let postmortem = require_postmortem(incident)?;
+            require_not_published(postmortem, "change its owner")?;
+            let allowed = &postmortem.owner == ctx.actor || incident.commander() == Some(ctx.actor);
+            if !allowed {
+                return reject(
+                    RejectionCode::NotReviewOwner,
+                    format!(
+                        "only the review owner ({}) or the Incident Commander can hand the review on",
+                        postmortem.owner
+                    ),
+                );
+            }
+            if postmortem.owner == to {
+                return reject(
+                    RejectionCode::NothingToChange,
+                    format!("{to} already owns the review"),
+                );
+            }
+            Ok(vec![Event::PostmortemOwnerChanged(
+                PostmortemOwnerChanged {
+                    from: postmortem.owner.clone(),
+                    to,
+                },
+            )])
+        }
+        Command::SubmitPostmortem => {
+            let postmortem = require_postmortem(incident)?;
+            require_owner(postmortem, ctx, "submit it for review")?;
+            require_status(postmortem, PostmortemStatus::Draft, "submitted for review")?;
+            Ok(vec![Event::PostmortemSubmitted(PostmortemSubmitted {
+                revision: postmortem.revision,
+            })])
+        }
+        Command::CommentPostmortem { text } => {
+            let postmortem = require_postmortem(incident)?;
+            require_not_published(postmortem, "comment on it")?;
+            Ok(vec![Event::PostmortemCommented(PostmortemCommented {
+                revision: postmortem.revision,
+                text,
+            })])
+        }
+        Command::ApprovePostmortem => {
+            let postmortem = require_postmortem(incident)?;
+            require_status(postmortem, PostmortemStatus::InReview, "approved")?;
+            if &postmortem.owner == ctx.actor {
+                return reject(
+                    RejectionCode::OwnerCannotApprove,
+                    "the review owner cannot approve their own review; ask a reviewer to approve",
+                );
+            }
+            if postmortem.approvals.contains(ctx.actor) {
+                return reject(
+                    RejectionCode::AlreadyApproved,
+                    format!("you already approved revision {}", postmortem.revision),
+                );
+            }
+            Ok(vec![Event::PostmortemApproved(PostmortemApproved {
+                revision: postmortem.revision,
+            })])
+        }
+        Command::MarkPostmortemReviewed => {
+            let postmortem = require_postmortem(incident)?;
+            require_owner(postmortem, ctx, "mark it reviewed")?;
+            require_status(postmortem, PostmortemStatus::InReview, "marked reviewed")?;
+            if postmortem.approvals.is_empty() {
+                return reject(
+                    RejectionCode::ApprovalRequired,
+                    format!(
+                        "nobody has approved revision {} yet; a reviewer must approve it first",
+                        postmortem.revision
+                    ),
+                );
+            }
+            Ok(vec![Event::PostmortemReviewed(PostmortemReviewed {
+                revision: postmortem.revision,
+            })])
+        }
+        Command::PublishPostmortem => {
+            let postmortem = require_postmortem(incident)?;
+            require_owner(postmortem, ctx, "publish it")?;
+            require_status(postmortem, PostmortemStatus::Reviewed, "published")?;
+            Ok(vec![Event::PostmortemPublished(PostmortemPublished {
+                revision: postmortem.revision,
+            })])
+        }
+        Command::MarkTimelineEntry { sequence, mark } => {
+            if sequence == 0 || sequence > incident.version {
+                return reject(
+                    RejectionCode::UnknownTimelineEntry,
+                    format!(
+                        "there is no timeline entry #{sequence}; entries are numbered 1 to {}",
+                        incident.version
+                    ),
+                );
+            }
+            let current = incident
+                .timeline_marks
+                .get(&sequence)
+                .copied()
+                .unwrap_or(EntryMark::Plain);
+            if current == mark {
+                return reject(
+                    RejectionCode::NothingToChange,
+                    format!("timeline entry #{sequence} is already {mark}"),
+                );
+            }
+            Ok(vec![Event::TimelineEntryMarked(TimelineEntryMarked {
+                sequence,
+                mark,
+            })])
+        }
+        _ => reject(RejectionCode::NothingToChange, "not a post-mortem command"),
+    }
+}
+
+/// The first review meeting, one interval after resolution, unless one is already planned.
+pub(crate) fn first_meeting(incident: &Incident, ctx: Context<'_>) -> Option<Event> {
+    if incident.reviews.next.is_some() {
+        return None;
+    }
+    Some(Event::ReviewMeetingScheduled(ReviewMeetingScheduled {
+        meeting: next_meeting_number(incident),
+        at: after_interval(ctx),
+    }))
+}
+
+/// Decides scheduling and recording review meetings.
+pub(crate) fn decide_meeting(
+    incident: &Incident,
+    command: Command,
+    ctx: Context<'_>,
+) -> Result<Vec<Event>, Rejection> {
+    if incident.status != Status::Resolved {
+        return reject(
+            RejectionCode::InvalidReviewMeeting,
+            format!(
+                "review meetings follow a resolved incident until it is closed; this one is {}",
+                incident.status
+            ),
+        );
+    }
+    match command {
+        Command::ScheduleReviewMeeting { at } => {
+            if at <= ctx.now {
+                return reject(
+                    RejectionCode::InvalidReviewMeeting,
+                    format!("{at} is not in the future"),
+                );
+            }
+            let meeting = match incident.reviews.next {
+                Some((meeting, planned)) if planned == at => {
+                    return reject(
+                        RejectionCode::NothingToChange,
+                        format!("review meeting {meeting} is already set for {at}"),
+                    );
+                }
+                Some((meeting, _)) => meeting,
+                None => next_meeting_number(incident),
+            };
+            Ok(vec![Event::ReviewMeetingScheduled(
+                ReviewMeetingScheduled { meeting, at },
+            )])
+        }
+        Command::RecordReviewMeeting {
+            mut attendees,
+            notes,
+            outcomes,
+        } => {
+            attendees.sort();
+            attendees.dedup();
+            if attendees.is_empty() {
+                return reject(
+                    RejectionCode::InvalidReviewMeeting,
+                    "name who attended the meeting",
+                );
+            }
+            let meeting = incident
+                .reviews
+                .next
+                .map_or_else(|| next_meeting_number(incident), |(meeting, _)| meeting);
+            let mut events = vec![Event::ReviewMeetingHeld(ReviewMeetingHeld {
+                meeting,
+                attendees,
+                notes,
+                outcomes: outcomes.clone(),
+            })];
+            let mut decided = std::collections::BTreeSet::new();
+            for outcome in &outcomes {
+                if !decided.insert(outcome.item) {
+                    return reject(
+                        RejectionCode::InvalidReviewMeeting,
+                        format!("follow-up {} has two outcomes; give one", outcome.item),
+                    );
+                }
+                let Some(item) = incident.action_items.get(&outcome.item) else {
+                    return reject(
+                        RejectionCode::UnknownActionItem,
+                        format!("there is no action item {} on this incident", outcome.item),
+                    );
+                };
+                if item.kind != ActionKind::FollowUp || item.state != ActionState::Open {
+                    return reject(
+                        RejectionCode::ActionItemState,
+                        format!(
+                            "action item {} is a {} that is {}; meetings decide open follow-ups",
+                            item.item,
+                            item.kind.as_str().replace('_', "-"),
+                            item.state
+                        ),
+                    );
+                }
+                events.push(match outcome.decision {
+                    ReviewDecision::Done => {
+                        Event::ActionItemCompleted(ActionItemCompleted { item: item.item })
+                    }
+                    ReviewDecision::WontFix => {
+                        let Some(reason) = outcome.reason.clone() else {
+                            return reject(
+                                RejectionCode::ReasonRequired,
+                                format!("follow-up {}: say why it will not be done", item.item),
+                            );
+                        };
+                        Event::ActionItemWontFix(ActionItemWontFix {
+                            item: item.item,
+                            reason,
+                        })
+                    }
+                    ReviewDecision::Open => {
+                        let Some(due) = outcome.due else {
+                            return reject(
+                                RejectionCode::InvalidReviewMeeting,
+                                format!(
+                                    "follow-up {} stays open: give it a new due date",
+                                    item.item
+                                ),
+                            );
+                        };
+                        if item.due == Some(due) {
+                            continue;
+                        }
+                        Event::ActionItemUpdated(ActionItemUpdated {
+                            item: item.item,
+                            owner: None,
+                            due: Some(due),
+                            tracker_url: None,
+                        })
+                    }
+                });
+            }
+            let still_open = incident.open_follow_ups().any(|item| {
+                outcomes
+                    .iter()
+                    .find(|outcome| outcome.item == item.item)
+                    .is_none_or(|outcome| outcome.decision == ReviewDecision::Open)
+            });
+            if still_open {
+                events.push(Event::ReviewMeetingScheduled(ReviewMeetingScheduled {
+                    meeting: meeting.saturating_add(1),
+                    at: after_interval(ctx),
+                }));
+            }
+            Ok(events)
+        }
+        _ => reject(
+            RejectionCode::NothingToChange,
+            "not a review meeting command",
+        ),
+    }
+}
+
+/// One follow-up as a review meeting's agenda shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgendaItem {
+    pub item: u32,
+    pub text: String,
+    pub owner: Owner,
+    pub state: ActionState,
+    pub due: Option<Date>,
+    pub tracker_url: Option<Url>,
+    /// Whole days since the follow-up was added (until it was settled, for settled ones).
+    pub days_open: i64,
+    /// Open and past its due date.
+    pub overdue: bool,
+}
+
+/// Every follow-up of the incident, open ones first, as of `now`.
+pub fn agenda(incident: &Incident, now: Timestamp) -> Vec<AgendaItem> {
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let mut items: Vec<AgendaItem> = incident
+        .action_items
+        .values()
+        .filter(|item| item.kind == ActionKind::FollowUp)
+        .map(|item| {
+            let until = if item.state == ActionState::Open {
+                now
+            } else {
+                item.updated_at
+            };
+            AgendaItem {
+                item: item.item,
+                text: item.text.as_str().to_owned(),
+                owner: item.owner.clone(),
+                state: item.state,
+                due: item.due,
+                tracker_url: item.tracker_url.clone(),
+                days_open: until.duration_since(item.created_at).as_secs() / 86_400,
+                overdue: item.state == ActionState::Open && item.due.is_some_and(|due| due < today),
+            }
+        })
+        .collect();
+    items.sort_by_key(|item| (item.state != ActionState::Open, item.item));
+    items
+}
+
+/// Whether every follow-up is done or won't fix: the incident may close (given a reviewed
+/// post-mortem).
+pub fn follow_ups_settled(incident: &Incident) -> bool {
+    incident.open_follow_ups().next().is_none()
+}
+
+fn next_meeting_number(incident: &Incident) -> u32 {
+    incident
+        .reviews
+        .held
+        .last()
+        .map_or(1, |held| held.meeting.saturating_add(1))
+}
+
+fn after_interval(ctx: Context<'_>) -> Timestamp {
+    ctx.now
+        .checked_add(ctx.policy.review_interval)
+        .unwrap_or(ctx.now)
+}
+
+fn require_postmortem(incident: &Incident) -> Result<&Postmortem, Rejection> {
+    incident.postmortem.as_ref().ok_or_else(|| Rejection {
+        code: RejectionCode::NoPostmortem,
+        message: "there is no post-mortem yet; draft one first".to_owned(),
+    })
+}
+
+fn require_owner(postmortem: &Postmortem, ctx: Context<'_>, what: &str) -> Result<(), Rejection> {
+    if &postmortem.owner != ctx.actor {
+        return reject(
+            RejectionCode::NotReviewOwner,
+            format!("only the review owner ({}) can {what}", postmortem.owner),
+        );
+    }
+    Ok(())
+}
+
+fn require_status(
+    postmortem: &Postmortem,
+    wanted: PostmortemStatus,
+    doing: &str,
+) -> Result<(), Rejection> {
+    if postmortem.status != wanted {
+        return reject(
+            RejectionCode::PostmortemState,
+            format!(
+                "the post-mortem is {}; only {} can be {doing}",
+                status_words(postmortem.status),
+                match wanted {
+                    PostmortemStatus::Draft => "a draft",
+                    PostmortemStatus::InReview => "a post-mortem in review",
+                    PostmortemStatus::Reviewed => "a reviewed post-mortem",
+                    PostmortemStatus::Published => "a published post-mortem",
+                }
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The status as words in a sentence: `in review` rather than `in_review`.
+pub fn status_words(status: PostmortemStatus) -> &'static str {
+    match status {
+        PostmortemStatus::Draft => "a draft",
+        PostmortemStatus::InReview => "in review",
+        PostmortemStatus::Reviewed => "reviewed",
+        PostmortemStatus::Published => "published",
+    }
+}
+
+fn require_not_published(postmortem: &Postmortem, what: &str) -> Result<(), Rejection> {
+    if postmortem.status == PostmortemStatus::Published {
+        return reject(
+            RejectionCode::PostmortemState,
+            format!("the post-mortem is published; you can no longer {what}"),
+        );
+    }
+    Ok(())
+}

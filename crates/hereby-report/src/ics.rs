@@ -1,0 +1,1 @@
+//! Invitations to post-mortem review meetings as iCalendar (RFC 5545) files.
