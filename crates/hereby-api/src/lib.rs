@@ -395,6 +395,10 @@ pub struct Verification {
     pub problem: Option<String>,
     /// The head of the chain (hex SHA-256 of the last event) when intact.
     pub head: Option<String>,
+    /// With `?at=N`: the hash of event N when the chain is intact up to it, which an export's
+    /// footer names as the head it was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_at: Option<String>,
 }
 
 /// `GET /api/v1/verify` (admins): every incident's chain.
@@ -608,4 +612,282 @@ pub struct Delivery {
 #[serde(deny_unknown_fields)]
 pub struct SetEmail {
     pub email: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/postmortem`: draft the post-mortem from the timeline.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftRequest {
+    /// The post-mortem template to start from [default: `full`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+}
+
+/// `GET /api/v1/incidents/{id}/postmortem`: the post-mortem and where its review stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Postmortem {
+    pub id: String,
+    /// `draft`, `in_review`, `reviewed` or `published`.
+    pub status: String,
+    /// Who runs the review.
+    pub owner: String,
+    pub template: String,
+    /// Pass back as `base_revision` when saving an edit.
+    pub revision: u32,
+    pub revised_at: String,
+    pub revised_by: String,
+    /// Who approved the current revision.
+    pub approvals: Vec<String>,
+    pub comments: u32,
+    pub reviewed_at: Option<String>,
+    pub published_at: Option<String>,
+    /// The Markdown text.
+    pub body: String,
+}
+
+/// `PUT /api/v1/incidents/{id}/postmortem`: save a new revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevisePostmortem {
+    pub body: String,
+    /// The revision this edit started from; a newer saved revision refuses the edit
+    /// (`stale_revision`) instead of overwriting it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_revision: Option<u32>,
+    /// What changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// `PUT /api/v1/incidents/{id}/postmortem/owner`: hand the review to someone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerRequest {
+    pub owner: String,
+}
+
+/// One saved revision of a post-mortem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Revision {
+    pub revision: u32,
+    pub at: String,
+    pub by: String,
+    pub comment: Option<String>,
+    /// The timeline entry that holds it.
+    pub sequence: u64,
+}
+
+/// A reviewer's comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReviewComment {
+    pub revision: u32,
+    pub at: String,
+    pub by: String,
+    pub text: String,
+}
+
+/// `GET /api/v1/incidents/{id}/postmortem/revisions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Revisions {
+    pub revisions: Vec<Revision>,
+    pub comments: Vec<ReviewComment>,
+}
+
+/// `GET /api/v1/incidents/{id}/postmortem/diff?from=1&to=2`: a unified diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RevisionDiff {
+    pub from: u32,
+    pub to: u32,
+    pub diff: String,
+}
+
+/// One thing the post-mortem linter found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Finding {
+    /// `blame` (language that points at a person) or `name` (a real name in the body).
+    pub kind: String,
+    pub line: usize,
+    pub column: usize,
+    pub text: String,
+    pub message: String,
+    pub suggestion: String,
+    /// For a name: the role variable to write instead.
+    pub replacement: Option<String>,
+}
+
+/// `GET /api/v1/incidents/{id}/postmortem/lint`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LintReport {
+    pub revision: u32,
+    pub findings: Vec<Finding>,
+    /// The body with every real name replaced by its role variable: save it to accept the
+    /// substitutions. Absent when there is nothing to replace.
+    pub substituted: Option<String>,
+}
+
+/// `PUT /api/v1/incidents/{id}/timeline/{sequence}/mark`: star an entry, exclude it from the
+/// post-mortem's timeline, or make it plain again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRequest {
+    /// `starred`, `excluded` or `plain`.
+    pub mark: String,
+}
+
+/// A post-mortem template in effect: shipped, added by an admin, or a changed default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PostmortemTemplate {
+    pub name: String,
+    pub description: String,
+    /// minijinja source rendering to Markdown.
+    pub body: String,
+    /// `default`, `custom` or `changed`.
+    pub origin: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+}
+
+/// `GET /api/v1/postmortem-templates`: the templates and the variables they may use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PostmortemTemplates {
+    pub templates: Vec<PostmortemTemplate>,
+    pub variables: Vec<TemplateVariable>,
+}
+
+/// `PUT /api/v1/postmortem-templates/{name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutPostmortemTemplate {
+    #[serde(default)]
+    pub description: String,
+    pub body: String,
+}
+
+/// One rule of the blame-language check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BlameRule {
+    /// Words matched case-insensitively; `{person}` stands for anyone's name or role
+    /// variable, `*` for one word.
+    pub pattern: String,
+    pub suggestion: String,
+    /// `default` (shipped) or `custom` (added by an admin).
+    #[serde(default)]
+    pub origin: String,
+}
+
+/// `GET /api/v1/blame-rules`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BlameRules {
+    pub rules: Vec<BlameRule>,
+}
+
+/// `PUT /api/v1/blame-rules`: add a rule or change a custom rule's suggestion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutBlameRule {
+    pub pattern: String,
+    pub suggestion: String,
+}
+
+/// One follow-up on a review meeting's agenda.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AgendaItem {
+    pub item: u32,
+    pub text: String,
+    /// A user, or `role:<key>`.
+    pub owner: String,
+    /// `open`, `done` or `wont_fix`.
+    pub state: String,
+    pub due: Option<String>,
+    pub tracker_url: Option<String>,
+    pub days_open: i64,
+    pub overdue: bool,
+}
+
+/// A review meeting that took place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HeldMeeting {
+    pub meeting: u32,
+    pub at: String,
+    pub attendees: Vec<String>,
+    pub notes: Option<String>,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// What a meeting decided about one follow-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    pub item: u32,
+    /// `done`, `wont_fix` (with `reason`) or `open` (with a new `due` date).
+    pub decision: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+}
+
+/// The next review meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NextMeeting {
+    pub meeting: u32,
+    pub at: String,
+    /// The invitation as iCalendar.
+    pub ics_url: String,
+}
+
+/// `GET /api/v1/incidents/{id}/reviews`: the agenda, the next meeting and the minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Reviews {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub next: Option<NextMeeting>,
+    pub agenda: Vec<AgendaItem>,
+    pub held: Vec<HeldMeeting>,
+    /// Every follow-up is done or won't fix.
+    pub follow_ups_settled: bool,
+    /// `draft`, `in_review`, `reviewed`, `published`, or absent before a draft.
+    pub postmortem_status: Option<String>,
+    /// The incident may be closed now without an override.
+    pub closable: bool,
+}
+
+/// `POST /api/v1/incidents/{id}/reviews`: record a meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordMeeting {
+    pub attendees: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub outcomes: Vec<Outcome>,
+}
+
+/// `PUT /api/v1/incidents/{id}/reviews/next`: set or move the next meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleMeeting {
+    /// RFC 3339, e.g. `2026-12-30T15:00:00Z`.
+    pub at: String,
+}
+
+/// One incident in the review overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReviewOverviewRow {
+    pub id: String,
+    pub title: String,
+    pub next_meeting: Option<String>,
+    pub open_follow_ups: u32,
+    pub overdue_follow_ups: Vec<AgendaItem>,
+    pub postmortem_status: Option<String>,
+}
+
+/// `GET /api/v1/reviews`: upcoming review meetings and overdue follow-ups across incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReviewOverview {
+    /// Resolved incidents with a meeting planned or follow-ups open, soonest meeting first.
+    pub incidents: Vec<ReviewOverviewRow>,
 }

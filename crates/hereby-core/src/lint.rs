@@ -828,12 +828,8 @@ impl CompiledRule {
                 if f.get(at) != Some(&'\'') {
                     return None;
                 }
-                if f.get(at + 1) == Some(&'s') {
-                    if let Some(end) = next(at + 2) {
-                        return Some(end);
-                    }
-                }
-                next(at + 1)
+                let with_s = (f.get(at + 1) == Some(&'s')).then(|| next(at + 2));
+                with_s.flatten().or_else(|| next(at + 1))
             }
         }
     }
@@ -863,16 +859,17 @@ fn blame_spans<'r>(
     for rule in rules {
         let mut i = 0;
         while i < f.len() {
-            if text.zones[i] == Zone::Prose {
-                if let Some(end) = rule.match_at(f, i, persons) {
-                    if end > i && text.all(i, end, |zone| zone == Zone::Prose) {
-                        spans.push((i, end, rule));
-                        i = end;
-                        continue;
-                    }
+            let end = (text.zones[i] == Zone::Prose)
+                .then(|| rule.match_at(f, i, persons))
+                .flatten()
+                .filter(|&end| end > i && text.all(i, end, |zone| zone == Zone::Prose));
+            match end {
+                Some(end) => {
+                    spans.push((i, end, rule));
+                    i = end;
                 }
+                None => i += 1,
             }
-            i += 1;
         }
     }
     spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
@@ -928,7 +925,9 @@ fn name_spans(text: &Text, people: &[Person]) -> Vec<NameSpan> {
         .filter(|role| !role.is_empty())
         .collect();
 
-    // A role variable in the text is the blameless way to name someone: its words are not names.
+    // A role variable in the text is the blameless way to name someone: no name may start or
+    // end inside one. Besides role words, this keeps `substitute_names` idempotent: an inserted
+    // "Operations A" followed by "Lee" must not become the name "A Lee" on a second pass.
     let mut shielded = vec![false; f.len()];
     for i in 0..f.len() {
         if !left_boundary(f, i) {
@@ -936,7 +935,7 @@ fn name_spans(text: &Text, people: &[Person]) -> Vec<NameSpan> {
         }
         for role in &roles {
             if let Some(end) = match_phrase(f, i, role).filter(|&end| right_boundary(f, end)) {
-                let _ = end;
+                shielded[i..end].fill(true);
             }
         }
     }
@@ -950,7 +949,7 @@ fn name_spans(text: &Text, people: &[Person]) -> Vec<NameSpan> {
         .filter(|(name, _)| !name.is_empty() && !words_of(name).all(|w| role_words.contains(&w)))
         .collect();
     // Longest first, so "Bob Stone" wins over "Bob"; stable, so ties go to the earlier person.
-    names.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    names.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
 
     let checked = |zone: Zone| matches!(zone, Zone::Prose | Zone::Code);
     let mut spans = Vec::new();

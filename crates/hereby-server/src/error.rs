@@ -56,6 +56,19 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A failure of the server itself, not of the request; logged by the caller's middleware.
+    pub fn internal(message: impl Into<String>) -> Self {
+        let message = message.into();
+        tracing::error!(%message, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed to answer; nothing was changed",
+        )
+    }
+}
+
 impl From<InvalidValue> for ApiError {
     fn from(invalid: InvalidValue) -> Self {
         Self::new(

@@ -10,6 +10,7 @@ pub mod notify;
 mod observe;
 pub mod openapi;
 pub mod passwords;
+pub mod postmortem;
 mod routes;
 pub mod status;
 pub mod tokens;
@@ -142,7 +143,8 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
 -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
     use routes::{
-        attachments, data, health, incidents as i, live, notifications as n, templates, users as u,
+        attachments, data, health, incidents as i, live, notifications as n, postmortems as pm,
+        reviews as rv, templates, users as u,
     };
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
@@ -366,6 +368,132 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
             "/api/v1/incidents/{id}/messages/{template}",
             get(templates::preview::<S>),
         ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/postmortem",
+            post(pm::draft::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/postmortem",
+            get(pm::show::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/{id}/postmortem",
+            put(pm::revise::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/postmortem/timeline",
+            post(pm::refresh_timeline::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/{id}/postmortem/owner",
+            put(pm::delegate::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/postmortem/submit",
+            post(pm::submit::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/postmortem/approve",
+            post(pm::approve::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/postmortem/reviewed",
+            post(pm::mark_reviewed::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/postmortem/publish",
+            post(pm::publish::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/postmortem/comments",
+            post(pm::comment::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/postmortem/revisions",
+            get(pm::revisions::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/postmortem/diff",
+            get(pm::diff::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/postmortem/lint",
+            get(pm::lint_postmortem::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/postmortem/export",
+            get(pm::export::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/{id}/timeline/{sequence}/mark",
+            put(pm::mark_entry::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/postmortem-templates",
+            get(pm::list_templates::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/postmortem-templates/{name}",
+            put(pm::put_template::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/postmortem-templates/{name}",
+            delete(pm::delete_template::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/blame-rules",
+            get(pm::list_blame_rules::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/blame-rules",
+            put(pm::put_blame_rule::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/blame-rules",
+            delete(pm::delete_blame_rule::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/reviews",
+            get(rv::show::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/reviews",
+            post(rv::record::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/{id}/reviews/next",
+            put(rv::schedule::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/reviews/next.ics",
+            get(rv::next_ics::<S>),
+        ),
+        (Method::GET, "/api/v1/reviews", get(rv::overview::<S>)),
         (Method::GET, "/api/v1/me", get(u::me)),
         (Method::GET, "/api/v1/users", get(u::list_users::<S>)),
         (Method::POST, "/api/v1/users", post(u::create_user::<S>)),

@@ -431,17 +431,13 @@ fn render_parts(
             .map_err(|error| template_error(part, &error))?;
         // Written into a bounded buffer: fuel counts instructions, not bytes, and one
         // instruction (`"x" * 100000000`) can make a very long string.
-        let mut out = Bounded {
-            bytes: Vec::new(),
-            max,
-            overflowed: false,
-        };
+        let mut out = Bounded::new(max);
         match template.render_captured_to(
             minijinja::Value::from(minijinja::value::Serde(variables)),
             &mut out,
         ) {
-            Ok(_) => Ok(String::from_utf8_lossy(&out.bytes).into_owned()),
-            Err(_) if out.overflowed => Err(TemplateError {
+            Ok(_) => Ok(out.into_string()),
+            Err(_) if out.overflowed() => Err(TemplateError {
                 part,
                 line: None,
                 problem: format!("renders to more than {max} bytes"),
@@ -465,10 +461,30 @@ fn render_parts(
 }
 
 /// A buffer that refuses to grow past `max` bytes.
-struct Bounded {
+pub(crate) struct Bounded {
     bytes: Vec<u8>,
     max: usize,
     overflowed: bool,
+}
+
+impl Bounded {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            bytes: Vec::new(),
+            max,
+            overflowed: false,
+        }
+    }
+
+    /// Whether a write was refused for going past the limit.
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// What was written, as text.
+    pub(crate) fn into_string(self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
 }
 
 impl std::io::Write for Bounded {
@@ -497,7 +513,7 @@ fn environment() -> Environment<'static> {
     env
 }
 
-fn template_error(part: &'static str, error: &minijinja::Error) -> TemplateError {
+pub(crate) fn template_error(part: &'static str, error: &minijinja::Error) -> TemplateError {
     TemplateError {
         part,
         line: error.line(),
@@ -508,7 +524,7 @@ fn template_error(part: &'static str, error: &minijinja::Error) -> TemplateError
 }
 
 /// The first line (counting from 1) on which `name` appears as a whole word.
-fn line_of(source: &str, name: &str) -> Option<usize> {
+pub(crate) fn line_of(source: &str, name: &str) -> Option<usize> {
     source
         .lines()
         .position(|line| {

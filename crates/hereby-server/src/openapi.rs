@@ -6,7 +6,10 @@ use hereby_api as api;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{attachments, data, health, incidents, live, notifications, templates, users};
+use crate::routes::{
+    attachments, data, health, incidents, live, notifications, postmortems, reviews, templates,
+    users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -84,6 +87,32 @@ use crate::routes::{attachments, data, health, incidents, live, notifications, t
         notifications::delete_subscription,
         notifications::list_deliveries,
         notifications::retry_delivery,
+        postmortems::draft,
+        postmortems::show,
+        postmortems::revise,
+        postmortems::refresh_timeline,
+        postmortems::delegate,
+        postmortems::submit,
+        postmortems::approve,
+        postmortems::mark_reviewed,
+        postmortems::publish,
+        postmortems::comment,
+        postmortems::revisions,
+        postmortems::diff,
+        postmortems::lint_postmortem,
+        postmortems::export,
+        postmortems::mark_entry,
+        postmortems::list_templates,
+        postmortems::put_template,
+        postmortems::delete_template,
+        postmortems::list_blame_rules,
+        postmortems::put_blame_rule,
+        postmortems::delete_blame_rule,
+        reviews::show,
+        reviews::record,
+        reviews::schedule,
+        reviews::next_ics,
+        reviews::overview,
     ),
     components(schemas(api::ErrorBody, api::ErrorDetail)),
     modifiers(&BearerToken),

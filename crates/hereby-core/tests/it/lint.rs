@@ -411,9 +411,11 @@ fn names_outside_people_are_reported_with_their_role() {
     );
 }
 
-/// Each case: a body and the (line, column, text) of every name finding.
-const NAME_CASES: &[(&str, &[(usize, usize, &str)])] = &[
-    // Columns count characters, not bytes: “Über” is 6 characters but 10 bytes before the name.
+/// A body and the (line, column, text) of every name finding in it.
+type NameCase = (&'static str, &'static [(usize, usize, &'static str)]);
+
+const NAME_CASES: &[NameCase] = &[
+    // Columns count characters, not bytes: the 9 characters before the name are 16 bytes.
     ("“Über” — José", &[(1, 10, "José")]),
     ("ñ\nüü bob", &[(2, 4, "bob")]),
     // A display name is one finding, not its first word; it may break over a line.

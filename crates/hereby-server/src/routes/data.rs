@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hereby_api as api;
@@ -107,13 +107,21 @@ pub(crate) async fn export<S: Store + Directory>(
         .into_response())
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct VerifyQuery {
+    at: Option<u64>,
+}
+
 /// `GET /api/v1/incidents/{id}/verify`
 #[utoipa::path(
     get,
     path = "/api/v1/incidents/{id}/verify",
     tag = "data",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+        ("at" = Option<u64>, Query, description = "Also give the hash of event N, to compare with an export's footer"),
+    ),
     responses(
         (status = 200, body = api::Verification),
         (status = 401, body = api::ErrorBody),
@@ -124,23 +132,42 @@ pub(crate) async fn verify<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(query): Query<VerifyQuery>,
 ) -> Result<Json<api::Verification>, ApiError> {
     let incident = incident_id(&id)?;
     crate::routes::incidents::visible(&state, &caller, incident).await?;
     let verification = match verify_incident(&state.store, incident).await? {
-        Ok(events) => api::Verification {
-            id: incident.to_string(),
-            events,
-            intact: true,
-            problem: None,
-            head: Some(hex::encode(state.store.head(incident).await?.last_hash)),
-        },
+        Ok(events) => {
+            let hash_at = match query.at {
+                Some(at) if at >= 1 && at <= events => state
+                    .store
+                    .read_stream(incident, at - 1, 1)
+                    .await?
+                    .first()
+                    .map(|stored| hex::encode(&stored.link.hash)),
+                Some(at) => {
+                    return Err(ApiError::not_found(format!(
+                        "event {at} of {incident} (it has {events})"
+                    )));
+                }
+                None => None,
+            };
+            api::Verification {
+                id: incident.to_string(),
+                events,
+                intact: true,
+                problem: None,
+                head: Some(hex::encode(state.store.head(incident).await?.last_hash)),
+                hash_at,
+            }
+        }
         Err(broken) => api::Verification {
             id: incident.to_string(),
             events: broken.sequence.saturating_sub(1),
             intact: false,
             problem: Some(broken.to_string()),
             head: None,
+            hash_at: None,
         },
     };
     Ok(Json(verification))

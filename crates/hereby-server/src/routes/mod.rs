@@ -6,5 +6,7 @@ pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod live;
 pub(crate) mod notifications;
+pub(crate) mod postmortems;
+pub(crate) mod reviews;
 pub(crate) mod templates;
 pub(crate) mod users;
