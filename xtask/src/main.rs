@@ -2,6 +2,7 @@
 
 mod bench_api;
 mod bench_fanout;
+mod bench_postmortem;
 mod bench_status;
 mod bench_store;
 #[cfg(test)]
@@ -34,7 +35,12 @@ tasks:
   bench-fanout [--subscribers N] [--changes N] [--binary PATH | --no-build]
       Notification fan-out of the release server on SQLite: N webhook subscribers (default
       100, one channel each) on a loopback receiver; the time from the API call changing an
-      incident's status to each subscriber's receipt, p50/p99/max, against the 1 s p99 goal.";
+      incident's status to each subscriber's receipt, p50/p99/max, against the 1 s p99 goal.
+  bench-postmortem [--entries N] [--rounds N] [--binary PATH | --no-build]
+      Post-mortems of an incident with a long timeline (default 10,000 entries) on a release
+      server with SQLite: drafting it from the timeline, writing the timeline section again,
+      exporting Markdown and PDF, and linting, each as a whole HTTP request; against the goals
+      of < 200 ms for the Markdown and < 2 s for the PDF.";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,6 +63,10 @@ fn main() -> Result<()> {
         Some("bench-fanout") => {
             let options = bench_fanout::Options::parse(&args[1..])?;
             runtime.block_on(bench_fanout::run(options))
+        }
+        Some("bench-postmortem") => {
+            let options = bench_postmortem::Options::parse(&args[1..])?;
+            runtime.block_on(bench_postmortem::run(options))
         }
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");

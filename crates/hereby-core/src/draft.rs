@@ -211,7 +211,7 @@ pub fn role_variables(entries: &[Entry<'_>], roles: &RoleCatalogue) -> RoleVaria
 }
 
 /// `A` … `Z`, then `AA`, `AB` …
-fn letters(index: usize) -> String {
+pub fn letters(index: usize) -> String {
     let mut n = index;
     let mut out = Vec::new();
     loop {

@@ -381,7 +381,7 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
         (
             Method::PUT,
             "/api/v1/incidents/{id}/postmortem",
-            put(pm::revise::<S>),
+            put(pm::revise::<S>).layer(DefaultBodyLimit::max(postmortem::MAX_REQUEST)),
         ),
         (
             Method::POST,

@@ -24,6 +24,9 @@ use crate::messages::{Bounded, TemplateError, template_error};
 pub const TEMPLATE_KIND: &str = "postmortem_template";
 /// The settings kind admins' blame rules are stored under.
 pub const BLAME_RULE_KIND: &str = "blame_rule";
+/// The largest request that saves a post-mortem: the 8,000,000 characters a document may hold
+/// are up to four times as many bytes in UTF-8, and JSON escaping adds a little.
+pub const MAX_REQUEST: usize = 40 * 1024 * 1024;
 /// The template a draft starts from unless another is named.
 pub const DEFAULT_TEMPLATE: &str = "full";
 
@@ -339,6 +342,26 @@ pub async fn draft_body<S: Store + Directory + Communications>(
         .into_iter()
         .map(|event| (event.sequence, event.into_envelope()))
         .collect();
+    let users: Vec<String> = store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|user| user.name.to_string())
+        .collect();
+    Ok(compose(number, incident, &envelopes, roles, template, &users)?)
+}
+
+/// The draft of an incident's post-mortem from its events (with their sequence numbers), in
+/// `template`, with the names of `users` and of everyone who took part replaced by role
+/// variables outside the People section. Pure: what [`draft_body`] does after reading.
+pub fn compose(
+    number: IncidentNumber,
+    incident: &Incident,
+    envelopes: &[(u64, Envelope)],
+    roles: &hereby_core::RoleCatalogue,
+    template: &Template,
+    users: &[String],
+) -> Result<String, TemplateError> {
     let listed: Vec<draft::Entry<'_>> = envelopes
         .iter()
         .map(|(sequence, envelope)| draft::Entry {
@@ -346,10 +369,62 @@ pub async fn draft_body<S: Store + Directory + Communications>(
             envelope,
         })
         .collect();
-    let (facts, variables) = draft::facts(number, incident, &listed, roles);
-    let body = render(&template.body, &facts)?;
-    let people = people(store, &variables).await?;
+    let (mut facts, variables) = draft::facts(number, incident, &listed, roles);
+    let mut people = known_people(users, &variables);
+    let mut body = render(&template.body, &facts)?;
+    // People the record mentions who had no part (a name typed into a note) get a variable
+    // of their own and a row in the People section, so that no name is left in the text.
+    let mut mentioned: Vec<String> = Vec::new();
+    for finding in lint::lint(&body, &[], &people) {
+        if finding.replacement.is_some() {
+            continue;
+        }
+        let written = finding.text.to_lowercase();
+        if let Some(person) = people
+            .iter()
+            .find(|person| person.names.iter().any(|name| name.to_lowercase() == written))
+            && let Some(name) = person.names.first()
+            && !mentioned.contains(name)
+        {
+            mentioned.push(name.clone());
+        }
+    }
+    if !mentioned.is_empty() {
+        for (index, name) in mentioned.iter().enumerate() {
+            let variable = format!("Person {}", draft::letters(index));
+            facts.people.push(draft::PersonRow {
+                variable: variable.clone(),
+                person: name.clone(),
+                role: "mentioned in the record".to_owned(),
+                from: String::new(),
+                to: String::new(),
+            });
+            if let Some(person) = people
+                .iter_mut()
+                .find(|person| person.names.first() == Some(name))
+            {
+                person.role_variable = Some(variable);
+            }
+        }
+        body = render(&template.body, &facts)?;
+    }
     Ok(lint::substitute_names(&body, &people))
+}
+
+/// Every user, with the role variable of those who took part.
+fn known_people(users: &[String], variables: &RoleVariables) -> Vec<Person> {
+    let mut by_name: BTreeMap<String, Option<String>> =
+        users.iter().map(|name| (name.clone(), None)).collect();
+    for (person, variable) in variables.iter() {
+        by_name.insert(person.to_string(), Some(variable.to_owned()));
+    }
+    by_name
+        .into_iter()
+        .map(|(name, role_variable)| Person {
+            names: vec![name],
+            role_variable,
+        })
+        .collect()
 }
 
 /// Everyone the linter should recognise: every user of the installation, with the role
@@ -358,22 +433,13 @@ pub async fn people<S: Directory>(
     store: &S,
     variables: &RoleVariables,
 ) -> Result<Vec<Person>, StoreError> {
-    let mut by_name: BTreeMap<String, Option<String>> = store
+    let users: Vec<String> = store
         .list_users()
         .await?
         .into_iter()
-        .map(|user| (user.name.to_string(), None))
+        .map(|user| user.name.to_string())
         .collect();
-    for (person, variable) in variables.iter() {
-        by_name.insert(person.to_string(), Some(variable.to_owned()));
-    }
-    Ok(by_name
-        .into_iter()
-        .map(|(name, role_variable)| Person {
-            names: vec![name],
-            role_variable,
-        })
-        .collect())
+    Ok(known_people(&users, variables))
 }
 
 /// The role variables of the incident's people, from its stream.
@@ -594,6 +660,11 @@ pub fn wire(number: IncidentNumber, postmortem: &Postmortem, body: String) -> he
         published_at: postmortem.published_at.map(|at| at.to_string()),
         body,
     }
+}
+
+/// The shipped template of that name, for tests and benchmarks that render without a store.
+pub fn shipped(name: &str) -> Option<Template> {
+    effective(&[]).into_iter().find(|template| template.name == name)
 }
 
 /// Finds a template by name among those in effect.
