@@ -42,29 +42,29 @@ pub fn html_page(meta: &ReportMeta, markdown: &str) -> String {
 
 /// The Markdown as HTML, images turned into links, then cleaned by ammonia.
 fn sanitised_body(meta: &ReportMeta, markdown: &str) -> String {
-    let mut in_image = false;
-    let events = markdown_events(markdown, &meta.title).map(move |event| match event {
-        Event::Start(Tag::Image {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => {
-            in_image = true;
-            Event::Start(Tag::Link {
+    let events = markdown_events(markdown, &meta.title).flat_map(|event| {
+        let (first, second) = match event {
+            Event::Start(Tag::Image {
                 link_type,
                 dest_url,
                 title,
                 id,
-            })
-        }
-        Event::End(TagEnd::Image) => {
-            in_image = false;
-            Event::End(TagEnd::Link)
-        }
-        // An image's alt text may hold emphasis; inside the link it is plain text.
-        Event::Text(text) if in_image => Event::Text(CowStr::from(format!("[image: {text}]"))),
-        other => other,
+            }) => (
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                }),
+                Some(Event::Text(CowStr::Borrowed("[image: "))),
+            ),
+            Event::End(TagEnd::Image) => (
+                Event::Text(CowStr::Borrowed("]")),
+                Some(Event::End(TagEnd::Link)),
+            ),
+            other => (other, None),
+        };
+        std::iter::once(first).chain(second)
     });
     let mut raw = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut raw, events);

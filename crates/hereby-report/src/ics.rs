@@ -59,7 +59,10 @@ pub fn review_invite(invite: &ReviewInvite) -> String {
     line(&format!("DTSTAMP:{}", utc(invite.stamp)));
     line(&format!("DTSTART:{}", utc(invite.starts_at)));
     let length = SignedDuration::from_mins(i64::from(invite.duration_minutes));
-    let ends_at = invite.starts_at.checked_add(length).unwrap_or(Timestamp::MAX);
+    let ends_at = invite
+        .starts_at
+        .checked_add(length)
+        .unwrap_or(Timestamp::MAX);
     line(&format!("DTEND:{}", utc(ends_at)));
     line(&format!("SUMMARY:{}", escape_text(&invite.summary)));
 

@@ -28,11 +28,11 @@ pub struct ReportMeta {
 
 /// The footer line every export carries: which timeline the document was made from and how a
 /// reader checks it, e.g. "Timeline INC-7 at event 42, hash-chain head 3fa2… — check it with
-/// `hereby verify INC-7 --head 3fa2…`" (the head in full both times).
+/// `hereby verify INC-7 --at 42 --head 3fa2…`" (the head in full both times).
 pub fn footer_line(meta: &ReportMeta) -> String {
     format!(
         "Timeline {incident} at event {version}, hash-chain head {head} — check it with \
-         `hereby verify {incident} --head {head}`",
+         `hereby verify {incident} --at {version} --head {head}`",
         incident = meta.incident,
         version = meta.chain_version,
         head = meta.chain_head,
@@ -112,7 +112,7 @@ mod tests {
             footer_line(&meta()),
             format!(
                 "Timeline INC-7 at event 42, hash-chain head {head} — check it with \
-                 `hereby verify INC-7 --head {head}`"
+                 `hereby verify INC-7 --at 42 --head {head}`"
             )
         );
     }

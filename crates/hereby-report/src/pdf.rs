@@ -89,7 +89,9 @@ fn write(fonts: &Fonts, meta: &ReportMeta, laid: Laid) -> Result<Vec<u8>, PdfErr
     let mut catalog_writer = pdf.catalog(catalog);
     catalog_writer.pages(tree);
     if let Some(root) = outline {
-        catalog_writer.outlines(root).page_mode(PageMode::UseOutlines);
+        catalog_writer
+            .outlines(root)
+            .page_mode(PageMode::UseOutlines);
     }
     catalog_writer.finish();
 
@@ -159,12 +161,11 @@ fn write_font(
 ) -> Result<(), PdfError> {
     let face = fonts.face(id);
     let used: Vec<(u16, char)> = laid.usage.used(id).collect();
-    let program = fonts::subset(face, used.iter().map(|&(gid, _)| gid)).map_err(|reason| {
-        PdfError::Font {
+    let program =
+        fonts::subset(face, used.iter().map(|&(gid, _)| gid)).map_err(|reason| PdfError::Font {
             font: face.base_name,
             reason,
-        }
-    })?;
+        })?;
     let base_name = format!("{}+{}", subset_tag(&used), face.base_name);
     let base_name = Name(base_name.as_bytes());
     let (cid, descriptor, file, to_unicode) = (refs.next(), refs.next(), refs.next(), refs.next());

@@ -26,7 +26,7 @@ use crate::{
 /// What a backend's test provides: a store on a fresh, private database, raw SQL access to
 /// damage it, and a way to open the same database again.
 pub trait Harness: Send + Sync {
-    type S: Store + Directory + crate::Notifications;
+    type S: Store + Directory + crate::Notifications + crate::Communications;
     /// The store under test.
     fn store(&self) -> &Self::S;
     /// Runs one SQL statement directly against the database, bypassing the store and the
@@ -56,6 +56,7 @@ macro_rules! conformance_tests {
             long_streams_are_read_and_verified_in_pages,
             two_nodes_appending_to_the_same_incidents_stay_consistent,
             users_are_created_listed_and_updated,
+            admin_settings_are_kept_by_kind_and_name,
             tokens_authenticate_until_revoked_or_disabled,
             first_admin_is_created_once_under_concurrency,
             restricted_incidents_are_listed_for_members_only,
@@ -366,6 +367,37 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
     )
     .await
     .unwrap();
+    // Closing waits for a reviewed post-mortem: drafted, submitted by its owner (the IC),
+    // approved by a reviewer, marked reviewed.
+    let not_reviewed = run(
+        store,
+        inc,
+        "dave",
+        8,
+        Command::ChangeStatus {
+            to: Status::Closed,
+            reason: None,
+            override_close_checks: false,
+        },
+    )
+    .await;
+    assert!(
+        matches!(not_reviewed, Err(ExecuteError::Rejected(r)) if r.code == RejectionCode::PostmortemNotReviewed)
+    );
+    for (actor, command) in [
+        (
+            "dave",
+            Command::DraftPostmortem {
+                template: hereby_core::types::TemplateName::parse("full").unwrap(),
+                body: hereby_core::types::Document::parse("# INC-1\n\n## Timeline\n").unwrap(),
+            },
+        ),
+        ("dave", Command::SubmitPostmortem),
+        ("bob", Command::ApprovePostmortem),
+        ("dave", Command::MarkPostmortemReviewed),
+    ] {
+        run(store, inc, actor, 8, command).await.unwrap();
+    }
     let refused = run(
         store,
         inc,
@@ -409,7 +441,8 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
     assert_eq!(incident.severity, Severity::Sev1);
     assert_eq!(incident.commander(), Some(&user("dave")));
     assert_eq!(incident.resolved_at, Some(at(7)));
-    assert_eq!(closed.appended.version, 12);
+    assert_eq!(closed.appended.version, 17);
+    assert_eq!(incident.reviews.next, None, "closing cancels the planned review meeting");
     assert_consistent(store, inc).await;
     let row = &store.list_incidents(&ListQuery::default()).await.unwrap()[0];
     assert_eq!(
@@ -2730,4 +2763,48 @@ pub async fn notification_addresses_and_channel_removal<H: Harness>(h: &H) {
     assert!(store.subscriptions().await.unwrap().is_empty());
     assert!(store.deliveries(None, 10).await.unwrap().is_empty());
     assert!(store.channels().await.unwrap().is_empty());
+}
+
+pub async fn admin_settings_are_kept_by_kind_and_name<H: Harness>(h: &H) {
+    use crate::{AdminSetting, Communications};
+    let store = h.store();
+    let setting = |kind: &str, name: &str, value: &str| AdminSetting {
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+        value: value.to_owned(),
+        updated_at: at(1),
+        updated_by: user("alice"),
+    };
+    store
+        .put_setting(&setting("postmortem_template", "long", "first"))
+        .await
+        .unwrap();
+    store
+        .put_setting(&setting("blame_rule", "long", "a rule"))
+        .await
+        .unwrap();
+    store
+        .put_setting(&setting("postmortem_template", "long", "second"))
+        .await
+        .unwrap();
+    store
+        .put_setting(&setting("postmortem_template", "brief", "third"))
+        .await
+        .unwrap();
+    let templates = store.list_settings("postmortem_template").await.unwrap();
+    let names: Vec<(&str, &str)> = templates
+        .iter()
+        .map(|s| (s.name.as_str(), s.value.as_str()))
+        .collect();
+    assert_eq!(names, [("brief", "third"), ("long", "second")]);
+    assert!(store.remove_setting("postmortem_template", "long").await.unwrap());
+    assert!(!store.remove_setting("postmortem_template", "long").await.unwrap());
+    let rules = store.list_settings("blame_rule").await.unwrap();
+    assert_eq!(rules.len(), 1, "another kind's setting of the same name stays");
+    let reopened = h.reopen().await;
+    assert_eq!(
+        reopened.list_settings("postmortem_template").await.unwrap().len(),
+        1,
+        "settings are durable"
+    );
 }

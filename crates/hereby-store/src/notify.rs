@@ -1,5 +1,6 @@
 //! Notifications as the store keeps them: channels, subscriptions, the delivery outbox, the
-//! dispatcher's cursor over the event log, and the job table for cadence reminders.
+//! dispatcher's cursor over the event log, and the job table for reminders (stakeholder-update
+//! cadence, post-mortem review meetings).
 //!
 //! The event log is the outbox's source: every event is written durably with its projection,
 //! and a dispatcher follows the log from a persisted cursor. [`Notifications::commit_dispatch`]
@@ -111,6 +112,24 @@ pub struct NewDelivery {
     pub payload: String,
 }
 
+/// A file that goes with a delivery: an e-mail carries it as an attachment (other channels
+/// carry what they need of it in their payload, rendered when it was queued).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// E.g. `inc-7-review-2.ics`.
+    pub file_name: String,
+    /// E.g. `text/calendar; method=REQUEST`.
+    pub media_type: String,
+    pub content: String,
+}
+
+/// A message to queue with a file attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedDelivery {
+    pub delivery: NewDelivery,
+    pub attachment: Attachment,
+}
+
 /// A queued message and how its delivery went so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -123,6 +142,8 @@ pub struct Delivery {
     pub subject: String,
     pub body: String,
     pub payload: String,
+    /// The file sent along, if any.
+    pub attachment: Option<Attachment>,
     pub state: DeliveryState,
     pub attempts: u32,
     pub next_attempt_at: Timestamp,
@@ -153,6 +174,39 @@ pub struct JobChange {
     pub due: Option<Timestamp>,
 }
 
+/// What a job does. An incident has at most one job of each kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Reminds of an overdue stakeholder update (the cadence).
+    Reminder,
+    /// Reminds the owners of open follow-ups of the next post-mortem review meeting.
+    Review,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Reminder => "reminder",
+            JobKind::Review => "review",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "reminder" => Some(JobKind::Reminder),
+            "review" => Some(JobKind::Review),
+            _ => None,
+        }
+    }
+}
+
+/// A job of a given kind to re-arm or cancel: [`JobChange`] with its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindedJobChange {
+    pub kind: JobKind,
+    pub change: JobChange,
+}
+
 /// A claimed job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -161,7 +215,7 @@ pub struct Job {
     pub incident: u64,
     pub due_at: Timestamp,
     pub attempts: u32,
-    /// The overdue period last reminded of.
+    /// What the job last reminded of (the overdue period, the meeting).
     pub last_key: Option<String>,
 }
 
@@ -223,14 +277,25 @@ pub trait Notifications: Clone + Send + Sync + 'static {
     fn dispatch_cursor(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
     /// In one transaction, if the cursor is still at `from`: queues `deliveries` (keys already
-    /// queued are skipped), re-arms or cancels the reminder jobs, and moves the cursor to `to`.
-    /// `false` (nothing written) if the cursor had moved: someone else dispatched that range.
+    /// queued are skipped), re-arms or cancels the incidents' cadence reminder jobs
+    /// ([`JobKind::Reminder`]), and moves the cursor to `to`. `false` (nothing written) if the
+    /// cursor had moved: someone else dispatched that range.
     fn commit_dispatch(
         &self,
         from: i64,
         to: i64,
         deliveries: &[NewDelivery],
         jobs: &[JobChange],
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// [`Notifications::commit_dispatch`] with jobs of any kind.
+    fn commit_dispatch_jobs(
+        &self,
+        from: i64,
+        to: i64,
+        deliveries: &[NewDelivery],
+        jobs: &[KindedJobChange],
         at: Timestamp,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -294,4 +359,14 @@ pub trait Notifications: Clone + Send + Sync + 'static {
         done: &JobDone,
         at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// [`Notifications::finish_job`] that also queues `attached`, deliveries with a file, in
+    /// the same transaction. Returns how many deliveries (of both) were new: none when a run
+    /// before this one already queued them.
+    fn finish_job_attached(
+        &self,
+        done: &JobDone,
+        attached: &[AttachedDelivery],
+        at: Timestamp,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

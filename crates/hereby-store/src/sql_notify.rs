@@ -22,8 +22,8 @@ macro_rules! sql_notify_common {
         skip_locked: $skip_locked:literal $(,)?
     ) => {
         const DELIVERY_COLUMNS: &str = "id, idempotency_key, channel_id, recipient, incident, kind, \
-             subject, body, payload, state, attempts, next_attempt_at, last_error, created_at, \
-             finished_at";
+             subject, body, payload, attachment_name, attachment_type, attachment_content, state, \
+             attempts, next_attempt_at, last_error, created_at, finished_at";
 
         fn channel_row(row: &$row) -> Result<hereby_store::Channel, hereby_store::StoreError> {
             use sqlx::Row as _;
@@ -65,6 +65,21 @@ macro_rules! sql_notify_common {
             let attempts: i64 = row.try_get("attempts").map_err(db)?;
             let incident: Option<i64> = row.try_get("incident").map_err(db)?;
             let finished_at: Option<i64> = row.try_get("finished_at").map_err(db)?;
+            let attachment_name: Option<String> = row.try_get("attachment_name").map_err(db)?;
+            let attachment = match attachment_name {
+                Some(file_name) => Some(hereby_store::Attachment {
+                    file_name,
+                    media_type: row
+                        .try_get::<Option<String>, _>("attachment_type")
+                        .map_err(db)?
+                        .unwrap_or_default(),
+                    content: row
+                        .try_get::<Option<String>, _>("attachment_content")
+                        .map_err(db)?
+                        .unwrap_or_default(),
+                }),
+                None => None,
+            };
             Ok(hereby_store::Delivery {
                 id,
                 key: row.try_get("idempotency_key").map_err(db)?,
@@ -75,6 +90,7 @@ macro_rules! sql_notify_common {
                 subject: row.try_get("subject").map_err(db)?,
                 body: row.try_get("body").map_err(db)?,
                 payload: row.try_get("payload").map_err(db)?,
+                attachment,
                 state: hereby_store::DeliveryState::parse(&state).ok_or_else(|| {
                     hereby_store::StoreError::Corrupt(format!("delivery {id}: state `{state}`"))
                 })?,
@@ -94,12 +110,25 @@ macro_rules! sql_notify_common {
             deliveries: &[hereby_store::NewDelivery],
             at: jiff::Timestamp,
         ) -> Result<u64, hereby_store::StoreError> {
+            insert_attached(conn, deliveries.iter().map(|d| (d, None)), at).await
+        }
+
+        /// Inserts deliveries, each with its attachment if it has one, skipping keys already
+        /// queued; returns how many were new.
+        async fn insert_attached<'a>(
+            conn: &mut <$database as sqlx::Database>::Connection,
+            deliveries: impl Iterator<
+                Item = (&'a hereby_store::NewDelivery, Option<&'a hereby_store::Attachment>),
+            >,
+            at: jiff::Timestamp,
+        ) -> Result<u64, hereby_store::StoreError> {
             let mut inserted = 0;
-            for d in deliveries {
+            for (d, attachment) in deliveries {
                 let done = sqlx::query(
                     "INSERT INTO notification_deliveries (idempotency_key, channel_id, recipient, \
-                     incident, kind, subject, body, payload, state, attempts, next_attempt_at, \
-                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9) \
+                     incident, kind, subject, body, payload, attachment_name, attachment_type, \
+                     attachment_content, state, attempts, next_attempt_at, created_at) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 0, $12, $12) \
                      ON CONFLICT (idempotency_key) DO NOTHING",
                 )
                 .bind(&d.key)
@@ -110,6 +139,9 @@ macro_rules! sql_notify_common {
                 .bind(&d.subject)
                 .bind(&d.body)
                 .bind(&d.payload)
+                .bind(attachment.map(|a| a.file_name.as_str()))
+                .bind(attachment.map(|a| a.media_type.as_str()))
+                .bind(attachment.map(|a| a.content.as_str()))
                 .bind(at.as_microsecond())
                 .execute(&mut *conn)
                 .await
@@ -284,6 +316,24 @@ macro_rules! sql_notify_common {
                 jobs: &[hereby_store::JobChange],
                 at: jiff::Timestamp,
             ) -> Result<bool, hereby_store::StoreError> {
+                let jobs: Vec<hereby_store::KindedJobChange> = jobs
+                    .iter()
+                    .map(|change| hereby_store::KindedJobChange {
+                        kind: hereby_store::JobKind::Reminder,
+                        change: change.clone(),
+                    })
+                    .collect();
+                self.commit_dispatch_jobs(from, to, deliveries, &jobs, at).await
+            }
+
+            async fn commit_dispatch_jobs(
+                &self,
+                from: i64,
+                to: i64,
+                deliveries: &[hereby_store::NewDelivery],
+                jobs: &[hereby_store::KindedJobChange],
+                at: jiff::Timestamp,
+            ) -> Result<bool, hereby_store::StoreError> {
                 let mut tx = self.write_pool.begin_with($begin_dispatch).await.map_err(db)?;
                 let current: i64 =
                     sqlx::query_scalar("SELECT position FROM notification_cursor WHERE id = 1")
@@ -295,15 +345,16 @@ macro_rules! sql_notify_common {
                 }
                 insert_deliveries(&mut tx, deliveries, at).await?;
                 for job in jobs {
-                    match job.due {
+                    match job.change.due {
                         Some(due) => {
                             sqlx::query(
                                 "INSERT INTO jobs (kind, incident, due_at, state, attempts) \
-                                 VALUES ('reminder', $1, $2, 'pending', 0) \
-                                 ON CONFLICT (kind, incident) DO UPDATE SET due_at = $2, \
+                                 VALUES ($1, $2, $3, 'pending', 0) \
+                                 ON CONFLICT (kind, incident) DO UPDATE SET due_at = $3, \
                                  state = 'pending', claimed_until = NULL",
                             )
-                            .bind(int(job.incident))
+                            .bind(job.kind.as_str())
+                            .bind(int(job.change.incident))
                             .bind(due.as_microsecond())
                             .execute(&mut *tx)
                             .await
@@ -312,9 +363,10 @@ macro_rules! sql_notify_common {
                         None => {
                             sqlx::query(
                                 "UPDATE jobs SET state = 'done', claimed_until = NULL \
-                                 WHERE kind = 'reminder' AND incident = $1",
+                                 WHERE kind = $1 AND incident = $2",
                             )
-                            .bind(int(job.incident))
+                            .bind(job.kind.as_str())
+                            .bind(int(job.change.incident))
                             .execute(&mut *tx)
                             .await
                             .map_err(db)?;
@@ -496,6 +548,15 @@ macro_rules! sql_notify_common {
                 done: &hereby_store::JobDone,
                 at: jiff::Timestamp,
             ) -> Result<(), hereby_store::StoreError> {
+                self.finish_job_attached(done, &[], at).await.map(|_| ())
+            }
+
+            async fn finish_job_attached(
+                &self,
+                done: &hereby_store::JobDone,
+                attached: &[hereby_store::AttachedDelivery],
+                at: jiff::Timestamp,
+            ) -> Result<u64, hereby_store::StoreError> {
                 let mut tx = self.write_pool.begin_with($begin_write).await.map_err(db)?;
                 // The job row first: on PostgreSQL that locks it against a dispatcher
                 // re-arming it at the same moment.
@@ -522,9 +583,11 @@ macro_rules! sql_notify_common {
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
-                insert_deliveries(&mut tx, &done.deliveries, at).await?;
+                let plain = done.deliveries.iter().map(|d| (d, None));
+                let with_files = attached.iter().map(|a| (&a.delivery, Some(&a.attachment)));
+                let inserted = insert_attached(&mut tx, plain.chain(with_files), at).await?;
                 tx.commit().await.map_err(db)?;
-                Ok(())
+                Ok(inserted)
             }
         }
     };

@@ -187,15 +187,15 @@ impl Fonts {
                 text: c,
             };
         }
-        if font != FontId::Regular {
-            if let Some((gid, advance)) = self.face(FontId::Regular).glyph(c) {
-                return Mapped {
-                    font: FontId::Regular,
-                    gid,
-                    advance,
-                    text: c,
-                };
-            }
+        if font != FontId::Regular
+            && let Some((gid, advance)) = self.face(FontId::Regular).glyph(c)
+        {
+            return Mapped {
+                font: FontId::Regular,
+                gid,
+                advance,
+                text: c,
+            };
         }
         let (gid, advance) = self.face(font).ascii[usize::from(b'?')];
         Mapped {
@@ -312,10 +312,8 @@ pub(super) fn subset(face: &FontFace, used: impl Iterator<Item = u16>) -> Result
         } else {
             continue;
         };
-        if !kept {
-            if let Some(bytes) = new_hmtx.get_mut(range) {
-                bytes.fill(0);
-            }
+        if !kept && let Some(bytes) = new_hmtx.get_mut(range) {
+            bytes.fill(0);
         }
     }
 
@@ -339,7 +337,7 @@ pub(super) fn subset(face: &FontFace, used: impl Iterator<Item = u16>) -> Result
             tables.push((*tag, data.to_vec()));
         }
     }
-    tables.sort_by(|a, b| a.0.cmp(&b.0));
+    tables.sort_by_key(|(tag, _)| *tag);
     Ok(assemble(tables))
 }
 
@@ -465,13 +463,25 @@ mod tests {
         let a = fonts.map(FontId::Regular, 'A').gid;
         let u_umlaut = fonts.map(FontId::Regular, 'ü').gid;
         let bytes = subset(face, [a, u_umlaut].into_iter()).expect("subset");
-        assert!(bytes.len() < SOURCES[0].data.len() / 4, "{} bytes", bytes.len());
+        assert!(
+            bytes.len() < SOURCES[0].data.len() / 4,
+            "{} bytes",
+            bytes.len()
+        );
         let parsed = Face::parse(&bytes, 0).expect("subset parses");
         assert_eq!(parsed.number_of_glyphs(), face.num_glyphs);
         assert!(parsed.outline_glyph(GlyphId(a), &mut Sink(0)).is_some());
-        assert!(parsed.outline_glyph(GlyphId(u_umlaut), &mut Sink(0)).is_some());
+        assert!(
+            parsed
+                .outline_glyph(GlyphId(u_umlaut), &mut Sink(0))
+                .is_some()
+        );
         let unused = fonts.map(FontId::Regular, 'B').gid;
-        assert!(parsed.outline_glyph(GlyphId(unused), &mut Sink(0)).is_none());
+        assert!(
+            parsed
+                .outline_glyph(GlyphId(unused), &mut Sink(0))
+                .is_none()
+        );
         assert_eq!(checksum(&bytes), 0xB1B0_AFBA);
     }
 

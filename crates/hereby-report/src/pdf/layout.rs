@@ -290,7 +290,7 @@ impl<'f> Layout<'f> {
     }
 
     fn push_break(&mut self) {
-        if let Some(space) = self.fonts_space(self.inline_size) {
+        if let Some(space) = self.space_glyph(self.inline_size) {
             self.inline.push(G {
                 kind: Kind::Break,
                 advance: 0.0,
@@ -299,7 +299,7 @@ impl<'f> Layout<'f> {
         }
     }
 
-    fn fonts_space(&mut self, size: f32) -> Option<G> {
+    fn space_glyph(&mut self, size: f32) -> Option<G> {
         let mut one = Vec::with_capacity(1);
         self.shape(&mut one, " ", self.style(), size);
         one.pop()
@@ -507,9 +507,7 @@ impl<'f> Layout<'f> {
             if style.link != 0 {
                 let rect = [x1, baseline - 0.25 * size, x2, baseline + 0.9 * size];
                 match page.links.last_mut() {
-                    Some((last, index))
-                        if *index == style.link && (last[2] - x1).abs() < 0.01 =>
-                    {
+                    Some((last, index)) if *index == style.link && (last[2] - x1).abs() < 0.01 => {
                         last[2] = x2;
                     }
                     _ => page.links.push((rect, style.link)),
@@ -638,11 +636,7 @@ impl<'f> Layout<'f> {
 
     fn start(&mut self, tag: Tag<'_>) {
         match tag {
-            Tag::Paragraph => {
-                if self.table.is_none() {
-                    self.flush_inline(ITEM_GAP);
-                }
-            }
+            Tag::Paragraph if self.table.is_none() => self.flush_inline(ITEM_GAP),
             Tag::Heading { level, .. } => {
                 self.flush_inline(PARAGRAPH_GAP);
                 let (level, size, before) = match level {
@@ -672,9 +666,7 @@ impl<'f> Layout<'f> {
                 if self.lists.is_empty() {
                     self.want_space(PARAGRAPH_GAP);
                 }
-                self.lists.push(ListLevel {
-                    next_number: first,
-                });
+                self.lists.push(ListLevel { next_number: first });
                 self.indents.push(LIST_INDENT);
             }
             Tag::Item => {
@@ -741,15 +733,13 @@ impl<'f> Layout<'f> {
 
     fn end(&mut self, tag: TagEnd) {
         match tag {
-            TagEnd::Paragraph => {
-                if self.table.is_none() {
-                    let gap = if self.lists.is_empty() {
-                        PARAGRAPH_GAP
-                    } else {
-                        ITEM_GAP + 2.0
-                    };
-                    self.flush_inline(gap);
-                }
+            TagEnd::Paragraph if self.table.is_none() => {
+                let gap = if self.lists.is_empty() {
+                    PARAGRAPH_GAP
+                } else {
+                    ITEM_GAP + 2.0
+                };
+                self.flush_inline(gap);
             }
             TagEnd::Heading(_) => self.end_heading(),
             TagEnd::BlockQuote(_) => {
@@ -980,14 +970,9 @@ impl<'f> Layout<'f> {
                 // After a page break inside the body, the header rows come again (unless they
                 // would fill most of a page themselves).
                 if !header && repeat_header {
-                    for h in 0..table.header_rows {
-                        layout.table_row(
-                            &geometry,
-                            &table.rows[h],
-                            &laid[h],
-                            true,
-                            |_| {},
-                        );
+                    let header_rows = table.rows.iter().zip(&laid).take(table.header_rows);
+                    for (cells, lines) in header_rows {
+                        layout.table_row(&geometry, cells, lines, true, |_| {});
                     }
                 }
             });
@@ -1046,14 +1031,25 @@ impl<'f> Layout<'f> {
                         _ => 0.0,
                     };
                     let baseline = first_baseline - i as f32 * CELL_LEADING;
-                    self.emit(glyphs, cell_x + CELL_PAD_X + offset.max(0.0), baseline, CELL);
+                    self.emit(
+                        glyphs,
+                        cell_x + CELL_PAD_X + offset.max(0.0),
+                        baseline,
+                        CELL,
+                    );
                 }
                 cell_x += width;
             }
             // The grid: top and bottom of this piece of the row, and the column edges.
             let page = self.page();
             page.rect(Color::Rule, geometry.x, top - 0.25, total_width, 0.5);
-            page.rect(Color::Rule, geometry.x, top - height - 0.25, total_width, 0.5);
+            page.rect(
+                Color::Rule,
+                geometry.x,
+                top - height - 0.25,
+                total_width,
+                0.5,
+            );
             let mut edge = geometry.x;
             page.rect(Color::Rule, edge - 0.25, top - height, 0.5, height);
             for width in geometry.widths {
@@ -1303,7 +1299,10 @@ mod tests {
         let mut lines = Vec::new();
         break_lines(&g, width, &mut lines);
         let chars: Vec<char> = text.chars().collect();
-        lines.iter().map(|r| chars[r.clone()].iter().collect()).collect()
+        lines
+            .iter()
+            .map(|r| chars[r.clone()].iter().collect())
+            .collect()
     }
 
     #[test]
