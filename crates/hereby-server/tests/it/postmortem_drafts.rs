@@ -237,7 +237,7 @@ fn sev1_with_hand_off() -> (State, Vec<(u64, Envelope)>) {
             41,
             "erin",
             Command::MarkTimelineEntry {
-                sequence: 14,
+                sequence: 12,
                 mark: EntryMark::Starred,
             },
         ),
@@ -245,7 +245,7 @@ fn sev1_with_hand_off() -> (State, Vec<(u64, Envelope)>) {
             42,
             "erin",
             Command::MarkTimelineEntry {
-                sequence: 9,
+                sequence: 7,
                 mark: EntryMark::Excluded,
             },
         ),
@@ -338,7 +338,7 @@ fn a_sev1_with_hand_off_and_roll_back() {
     assert!(body.contains("| Incident Commander A | alice |"), "{body}");
     assert!(body.contains("| Incident Commander B | erin |"), "{body}");
     assert!(body.contains("★ **2026-11-02 10:18** — Operations B on `checkout-api`"), "{body}");
-    assert!(body.contains("1 entries were left out"), "{body}");
+    assert!(body.contains("1 entry was left out"), "{body}");
     assert!(!body.contains("Raised the connection pool"), "{body}");
 }
 
