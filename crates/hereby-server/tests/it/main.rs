@@ -3,13 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod messages;
+mod postmortem_drafts;
 mod web;
 
 use std::collections::BTreeSet;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use hereby_core::RoleCatalogue;
 use hereby_server::openapi::ApiDoc;
 use hereby_server::{AppState, app, routes};
 use hereby_store_sqlite::SqliteStore;
@@ -53,7 +53,7 @@ async fn every_documented_operation_is_routed_and_guarded() {
     let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("h.db").display()))
         .await
         .unwrap();
-    let router = app(AppState::new(store, RoleCatalogue::default()));
+    let router = app(AppState::new(store, hereby_core::Policy::default()));
     for (method, path) in documented() {
         let concrete = path
             .replace("{id}", "1")

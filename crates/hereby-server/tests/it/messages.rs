@@ -2,13 +2,13 @@
 //! variables hold.
 
 use hereby_core::types::{RoleKey, ServiceName, Severity, Text, Title, UserName, Visibility};
-use hereby_core::{Cadence, Command, Context, Envelope, RoleCatalogue, State, decide, evolve};
+use hereby_core::{Cadence, Command, Context, Envelope, Policy, State, decide, evolve};
 use hereby_server::messages;
 use jiff::{SignedDuration, Timestamp};
 
 /// Runs commands as `actor`, one minute apart from `start`, and returns the final state.
 fn story(start: Timestamp, steps: Vec<(&str, Command)>) -> State {
-    let roles = RoleCatalogue::default();
+    let policy = Policy::default();
     let mut state = State::initial();
     for (index, (actor, command)) in steps.into_iter().enumerate() {
         let actor = UserName::parse(actor).unwrap();
@@ -16,7 +16,7 @@ fn story(start: Timestamp, steps: Vec<(&str, Command)>) -> State {
         let context = Context {
             now,
             actor: &actor,
-            roles: &roles,
+            policy: &policy,
         };
         for event in decide(&state, command, context).unwrap() {
             state = evolve(
