@@ -51,7 +51,10 @@ impl Options {
 pub(crate) async fn run(options: Options) -> Result<()> {
     let binary = locate_binary(&options.binary)?;
     let scratch = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", scratch.path().join("postmortem.db").display());
+    let url = format!(
+        "sqlite://{}",
+        scratch.path().join("postmortem.db").display()
+    );
     let token = init(&binary, &url, scratch.path())?;
     let (mut server, address) = Server::start(&binary, &url, None)?;
     let measured = measure(address, &token, &options).await;

@@ -6,4 +6,5 @@ mod evolve;
 mod format;
 mod lint;
 mod properties;
+mod review_cycle;
 mod support;

@@ -60,7 +60,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("visibility", "internal, restricted or public"),
     ("services", "the affected services (a list)"),
     ("declared_at", "when it was declared (UTC)"),
-    ("resolved_at", "when service was restored (UTC; none before)"),
+    (
+        "resolved_at",
+        "when service was restored (UTC; none before)",
+    ),
     (
         "impact",
         "start, end, duration_minutes and recorded (false when declaration and resolution stand in)",
@@ -89,7 +92,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "attachments: name, media_type, size, sha256, added_by, at",
     ),
     ("links", "links: kind, url, title"),
-    ("participants", "the role variables of everyone who took part"),
+    (
+        "participants",
+        "the role variables of everyone who took part",
+    ),
 ];
 
 /// A post-mortem template in effect.
@@ -225,7 +231,10 @@ pub fn render(body: &str, facts: &DraftFacts) -> Result<String, TemplateError> {
         .template_from_str(body)
         .map_err(|error| template_error("body", &error))?;
     let mut out = Bounded::new(MAX_OUTPUT);
-    match template.render_captured_to(minijinja::Value::from(minijinja::value::Serde(facts)), &mut out) {
+    match template.render_captured_to(
+        minijinja::Value::from(minijinja::value::Serde(facts)),
+        &mut out,
+    ) {
         Ok(_) => Ok(out.into_string()),
         Err(_) if out.overflowed() => Err(TemplateError {
             part: "body",
@@ -348,7 +357,9 @@ pub async fn draft_body<S: Store + Directory + Communications>(
         .into_iter()
         .map(|user| user.name.to_string())
         .collect();
-    Ok(compose(number, incident, &envelopes, roles, template, &users)?)
+    Ok(compose(
+        number, incident, &envelopes, roles, template, &users,
+    )?)
 }
 
 /// The draft of an incident's post-mortem from its events (with their sequence numbers), in
@@ -380,10 +391,12 @@ pub fn compose(
             continue;
         }
         let written = finding.text.to_lowercase();
-        if let Some(person) = people
-            .iter()
-            .find(|person| person.names.iter().any(|name| name.to_lowercase() == written))
-            && let Some(name) = person.names.first()
+        if let Some(person) = people.iter().find(|person| {
+            person
+                .names
+                .iter()
+                .any(|name| name.to_lowercase() == written)
+        }) && let Some(name) = person.names.first()
             && !mentioned.contains(name)
         {
             mentioned.push(name.clone());
@@ -645,7 +658,11 @@ pub fn document(body: &str) -> Result<Document, ApiError> {
 }
 
 /// The wire shape of a post-mortem with its text.
-pub fn wire(number: IncidentNumber, postmortem: &Postmortem, body: String) -> hereby_api::Postmortem {
+pub fn wire(
+    number: IncidentNumber,
+    postmortem: &Postmortem,
+    body: String,
+) -> hereby_api::Postmortem {
     hereby_api::Postmortem {
         id: number.to_string(),
         status: postmortem.status.to_string(),
@@ -664,7 +681,9 @@ pub fn wire(number: IncidentNumber, postmortem: &Postmortem, body: String) -> he
 
 /// The shipped template of that name, for tests and benchmarks that render without a store.
 pub fn shipped(name: &str) -> Option<Template> {
-    effective(&[]).into_iter().find(|template| template.name == name)
+    effective(&[])
+        .into_iter()
+        .find(|template| template.name == name)
 }
 
 /// Finds a template by name among those in effect.
@@ -700,13 +719,16 @@ mod tests {
         assert!(unknown.problem.contains("unknown variable `nope`"));
         assert!(check("{% for x in timeline %}").is_err());
         assert!(check("   ").is_err());
-        let runaway = check("{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}");
+        let runaway = check(
+            "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+        );
         assert!(runaway.is_err());
     }
 
     #[test]
     fn the_timeline_section_is_replaced_and_the_rest_kept() {
-        let current = "# T\n\n## Summary\nMine.\n\n## Timeline\nold 1\nold 2\n\n## Analysis\nOurs.\n";
+        let current =
+            "# T\n\n## Summary\nMine.\n\n## Timeline\nold 1\nold 2\n\n## Analysis\nOurs.\n";
         let fresh = "# T\n\n## Summary\n_x_\n\n## Timeline\nnew 1\n\n## Analysis\n_y_\n";
         assert_eq!(
             replace_timeline(current, fresh).unwrap(),

@@ -91,9 +91,14 @@ pub(crate) async fn draft<S: Store + Directory + Communications>(
         },
     )
     .map_err(|rejection| ApiError::from(hereby_store::ExecuteError::Rejected(rejection)))?;
-    let body =
-        postmortem::draft_body(&state.store, &state.policy.roles, number, incident, &template)
-            .await?;
+    let body = postmortem::draft_body(
+        &state.store,
+        &state.policy.roles,
+        number,
+        incident,
+        &template,
+    )
+    .await?;
     let command = Command::DraftPostmortem {
         template: name,
         body: postmortem::document(&body)?,
@@ -216,9 +221,14 @@ pub(crate) async fn refresh_timeline<S: Store + Directory + Communications>(
         return Err(ApiError::not_found(number));
     };
     let (_, template) = postmortem::find_template(&state.store, current.template.as_str()).await?;
-    let fresh =
-        postmortem::draft_body(&state.store, &state.policy.roles, number, incident, &template)
-            .await?;
+    let fresh = postmortem::draft_body(
+        &state.store,
+        &state.policy.roles,
+        number,
+        incident,
+        &template,
+    )
+    .await?;
     let body = postmortem::body_at(&state.store, number, current.body_sequence).await?;
     let merged = postmortem::replace_timeline(&body, &fresh)?;
     let command = Command::RevisePostmortem {
@@ -608,7 +618,10 @@ pub(crate) async fn export<S: Store + Directory>(
             );
             (
                 [
-                    (header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_TYPE,
+                        "text/markdown; charset=utf-8".to_owned(),
+                    ),
                     (header::CONTENT_DISPOSITION, attachment("md")),
                 ],
                 text,
@@ -789,7 +802,9 @@ pub(crate) async fn delete_template<S: Store + Directory + Communications>(
     if state.store.remove_setting(TEMPLATE_KIND, &name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found(format!("stored post-mortem template `{name}`")))
+        Err(ApiError::not_found(format!(
+            "stored post-mortem template `{name}`"
+        )))
     }
 }
 
@@ -846,8 +861,9 @@ pub(crate) async fn put_blame_rule<S: Store + Directory + Communications>(
         pattern: request.pattern.trim().to_owned(),
         suggestion: request.suggestion.trim().to_owned(),
     };
-    lint::check_rule(&rule)
-        .map_err(|problem| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_rule", problem))?;
+    lint::check_rule(&rule).map_err(|problem| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_rule", problem)
+    })?;
     if lint::default_blame_rules()
         .iter()
         .any(|shipped| shipped.pattern.eq_ignore_ascii_case(&rule.pattern))

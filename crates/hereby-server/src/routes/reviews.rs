@@ -10,8 +10,7 @@ use hereby_api as api;
 use hereby_core::event::FollowUpOutcome;
 use hereby_core::review::{AgendaItem, agenda, follow_ups_settled};
 use hereby_core::types::{
-    IncidentNumber, Owner, PostmortemStatus, Reason, ReviewDecision, Status,
-    Text, UserName,
+    IncidentNumber, Owner, PostmortemStatus, Reason, ReviewDecision, Status, Text, UserName,
 };
 use hereby_core::{Command, Event, Incident};
 use hereby_store::{Directory, ListQuery, Notifications, Store, StoreError};
@@ -177,12 +176,12 @@ pub(crate) async fn record<S: Store + Directory>(
                     .due
                     .as_deref()
                     .map(|raw| {
-                        raw.trim().parse::<Date>().map_err(|_| {
-                            hereby_core::types::InvalidValue {
+                        raw.trim()
+                            .parse::<Date>()
+                            .map_err(|_| hereby_core::types::InvalidValue {
                                 field: "due",
                                 problem: format!("`{raw}` is not a date like 2026-12-31"),
-                            }
-                        })
+                            })
                     })
                     .transpose()?,
             })
@@ -274,11 +273,18 @@ pub(crate) async fn invitation<S: Store + Notifications>(
     for item in incident.open_follow_ups() {
         match &item.owner {
             Owner::User(user) => invite(user),
-            Owner::Role(role) => incident.holders_of(role.as_str()).iter().for_each(&mut invite),
+            Owner::Role(role) => incident
+                .holders_of(role.as_str())
+                .iter()
+                .for_each(&mut invite),
         }
     }
     let organizer = invited.first().map(person);
-    let base = state.public_url.as_deref().unwrap_or("").trim_end_matches('/');
+    let base = state
+        .public_url
+        .as_deref()
+        .unwrap_or("")
+        .trim_end_matches('/');
     let mut description = format!(
         "Review meeting {meeting} of the post-mortem of {number}: {}.\nThe follow-ups:\n",
         incident.title
@@ -294,7 +300,9 @@ pub(crate) async fn invitation<S: Store + Notifications>(
             item.text,
             item.owner,
             item.state,
-            item.due.map(|due| format!(", due {due}")).unwrap_or_default(),
+            item.due
+                .map(|due| format!(", due {due}"))
+                .unwrap_or_default(),
             if item.overdue { " (overdue)" } else { "" },
             item.days_open,
             item.tracker_url
@@ -311,7 +319,10 @@ pub(crate) async fn invitation<S: Store + Notifications>(
         .unwrap_or("hereby.invalid");
     Ok(Some(hereby_report::ics::review_invite(
         &hereby_report::ics::ReviewInvite {
-            uid: format!("{}-review-{meeting}@{host}", number.to_string().to_lowercase()),
+            uid: format!(
+                "{}-review-{meeting}@{host}",
+                number.to_string().to_lowercase()
+            ),
             // Each move of the meeting is a new event on the timeline; the version number
             // tells calendars that this invitation replaces the earlier ones.
             sequence: u32::try_from(incident.version % u64::from(u32::MAX)).unwrap_or(0),
@@ -358,7 +369,10 @@ pub(crate) async fn next_ics<S: Store + Directory + Notifications>(
         .ok_or_else(|| ApiError::not_found(format!("a planned review meeting of {number}")))?;
     Ok((
         [
-            (header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8".to_owned(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!(

@@ -106,9 +106,18 @@ fn called_off() -> (State, Vec<(u64, Envelope)>) {
         (
             0,
             "alice",
-            declare("Login page slow", Severity::Sev3, &["login"], Visibility::Internal),
+            declare(
+                "Login page slow",
+                Severity::Sev3,
+                &["login"],
+                Visibility::Internal,
+            ),
         ),
-        (4, "alice", note("Looks like a CDN hiccup; bob is checking the edge logs.")),
+        (
+            4,
+            "alice",
+            note("Looks like a CDN hiccup; bob is checking the edge logs."),
+        ),
         (
             9,
             "alice",
@@ -146,12 +155,20 @@ fn sev1_with_hand_off() -> (State, Vec<(u64, Envelope)>) {
         (
             6,
             "bob",
-            op("db-primary", "Restarted the database primary.", Some("systemctl restart mysql")),
+            op(
+                "db-primary",
+                "Restarted the database primary.",
+                Some("systemctl restart mysql"),
+            ),
         ),
         (
             8,
             "carol",
-            op("checkout-api", "Raised the connection pool from 50 to 200.", None),
+            op(
+                "checkout-api",
+                "Raised the connection pool from 50 to 200.",
+                None,
+            ),
         ),
         (
             10,
@@ -167,8 +184,10 @@ fn sev1_with_hand_off() -> (State, Vec<(u64, Envelope)>) {
             "dave",
             Command::PostUpdate {
                 audience: Audience::parse("customers").unwrap(),
-                body: Text::parse("Checkout is failing for customers in Europe. Next update in 30 minutes.")
-                    .unwrap(),
+                body: Text::parse(
+                    "Checkout is failing for customers in Europe. Next update in 30 minutes.",
+                )
+                .unwrap(),
                 public: false,
             },
         ),
@@ -189,7 +208,11 @@ fn sev1_with_hand_off() -> (State, Vec<(u64, Envelope)>) {
                 Some("deployctl rollback checkout-api --to `3.4.0`"),
             ),
         ),
-        (20, "bob", note("Error rate back to normal after carol's roll-back.\nWatching for 15 minutes.")),
+        (
+            20,
+            "bob",
+            note("Error rate back to normal after carol's roll-back.\nWatching for 15 minutes."),
+        ),
         (
             21,
             "bob",
@@ -230,7 +253,11 @@ fn sev1_with_hand_off() -> (State, Vec<(u64, Envelope)>) {
         (
             31,
             "erin",
-            follow_up("Alert on EU checkout errors within 2 minutes", "role:operations", None),
+            follow_up(
+                "Alert on EU checkout errors within 2 minutes",
+                "role:operations",
+                None,
+            ),
         ),
         (40, "erin", status(Status::Resolved, None)),
         (
@@ -268,9 +295,17 @@ fn restricted_security() -> (State, Vec<(u64, Envelope)>) {
         (
             3,
             "grace",
-            op("api-keys", "Revoked the leaked key and issued a new one.", Some("keyctl revoke ak_live_3f")),
+            op(
+                "api-keys",
+                "Revoked the leaked key and issued a new one.",
+                Some("keyctl revoke ak_live_3f"),
+            ),
         ),
-        (5, "grace", note("No use of the key in the access logs; heidi confirmed from the audit trail.")),
+        (
+            5,
+            "grace",
+            note("No use of the key in the access logs; heidi confirmed from the audit trail."),
+        ),
         (
             8,
             "frank",
@@ -305,15 +340,16 @@ fn outside_people(body: &str) -> String {
 fn assert_blameless(body: &str) {
     let rest = outside_people(body);
     for user in USERS {
-        let named = rest
-            .match_indices(user)
-            .any(|(at, _)| {
-                let before = rest[..at].chars().next_back();
-                let after = rest[at + user.len()..].chars().next();
-                let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
-                !word(before) && !word(after)
-            });
-        assert!(!named, "`{user}` appears outside the People section:\n{rest}");
+        let named = rest.match_indices(user).any(|(at, _)| {
+            let before = rest[..at].chars().next_back();
+            let after = rest[at + user.len()..].chars().next();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+            !word(before) && !word(after)
+        });
+        assert!(
+            !named,
+            "`{user}` appears outside the People section:\n{rest}"
+        );
     }
 }
 
@@ -337,7 +373,10 @@ fn a_sev1_with_hand_off_and_roll_back() {
     // excluded entry is left out and counted.
     assert!(body.contains("| Incident Commander A | alice |"), "{body}");
     assert!(body.contains("| Incident Commander B | erin |"), "{body}");
-    assert!(body.contains("★ **2026-11-02 10:18** — Operations B on `checkout-api`"), "{body}");
+    assert!(
+        body.contains("★ **2026-11-02 10:18** — Operations B on `checkout-api`"),
+        "{body}"
+    );
     assert!(body.contains("1 entry was left out"), "{body}");
     assert!(!body.contains("Raised the connection pool"), "{body}");
 }
@@ -351,5 +390,9 @@ fn the_short_template_shows_the_starred_moments() {
 
 #[test]
 fn a_restricted_security_incident() {
-    check("full", &restricted_security(), expect_file!["drafts/security.md"]);
+    check(
+        "full",
+        &restricted_security(),
+        expect_file!["drafts/security.md"],
+    );
 }

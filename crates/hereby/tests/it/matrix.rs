@@ -260,6 +260,11 @@ const ADD_ITEM: (&str, &str, &str) = (
 );
 const ADD_OPERATIONS: (&str, &str, &str) =
     ("POST", "/roles", r#"{"role":"operations","person":"olga"}"#);
+const RESOLVE: (&str, &str, &str) = ("POST", "/resolve", "");
+const DRAFT: (&str, &str, &str) = ("POST", "/postmortem", "");
+const SUBMIT: (&str, &str, &str) = ("POST", "/postmortem/submit", "");
+/// A resolved incident with a post-mortem in review, whose owner is the member (the IC).
+const IN_REVIEW: &[(&str, &str, &str)] = &[RESOLVE, DRAFT, SUBMIT];
 
 /// Every route with its rule. Path parameters are filled by [`fill`].
 fn routes() -> Vec<Route> {
@@ -532,6 +537,134 @@ fn routes() -> Vec<Route> {
             changed_after(&[("POST", "/members", r#"{"person":"olga"}"#)], NoBody),
         ),
         incident("POST", "/api/v1/incidents/{id}/attachments", change(File)),
+        route("GET", "/api/v1/postmortem-templates", Kind::SignedIn),
+        with(
+            "PUT",
+            "/api/v1/postmortem-templates/{name}",
+            Kind::AdminOnly(200),
+            Json(r##"{"body":"# {{ incident }}: matrix {n}\n\n## Timeline\n"}"##),
+        ),
+        route(
+            "DELETE",
+            "/api/v1/postmortem-templates/{name}",
+            Kind::AdminOnly(404),
+        ),
+        route("GET", "/api/v1/blame-rules", Kind::SignedIn),
+        with(
+            "PUT",
+            "/api/v1/blame-rules",
+            Kind::AdminOnly(200),
+            Json(
+                r#"{"pattern":"matrix{n} dropped the ball","suggestion":"Say what the system allowed."}"#,
+            ),
+        ),
+        route("DELETE", "/api/v1/blame-rules", Kind::AdminOnly(404)),
+        route("GET", "/api/v1/reviews", Kind::SignedIn),
+        incident("GET", "/api/v1/incidents/{id}/postmortem", Kind::Read),
+        incident(
+            "GET",
+            "/api/v1/incidents/{id}/postmortem/revisions",
+            Kind::Read,
+        ),
+        incident("GET", "/api/v1/incidents/{id}/postmortem/diff", Kind::Read),
+        incident("GET", "/api/v1/incidents/{id}/postmortem/lint", Kind::Read),
+        incident(
+            "GET",
+            "/api/v1/incidents/{id}/postmortem/export",
+            Kind::Read,
+        ),
+        incident("GET", "/api/v1/incidents/{id}/reviews", Kind::Read),
+        incident("GET", "/api/v1/incidents/{id}/reviews/next.ics", Kind::Read),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/postmortem",
+            changed_after(&[RESOLVE], Json(r#"{"template":"short"}"#)),
+        ),
+        incident(
+            "PUT",
+            "/api/v1/incidents/{id}/postmortem",
+            changed_after(
+                &[RESOLVE, DRAFT],
+                Json(r##"{"body":"# Edited in the matrix"}"##),
+            ),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/postmortem/timeline",
+            changed_after(&[RESOLVE, DRAFT], NoBody),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/postmortem/comments",
+            changed_after(&[RESOLVE, DRAFT], Json(r#"{"text":"matrix comment"}"#)),
+        ),
+        // Only the review's owner (the member, as IC) runs the workflow; the owner does not
+        // approve their own review.
+        incident(
+            "PUT",
+            "/api/v1/incidents/{id}/postmortem/owner",
+            Kind::Write(Change {
+                setup: &[RESOLVE, DRAFT],
+                body: Json(r#"{"owner":"olga"}"#),
+                as_commander: OK,
+                as_other: Expect::Rule("not_review_owner"),
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/postmortem/submit",
+            Kind::Write(Change {
+                setup: &[RESOLVE, DRAFT],
+                body: NoBody,
+                as_commander: OK,
+                as_other: Expect::Rule("not_review_owner"),
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/postmortem/approve",
+            Kind::Write(Change {
+                setup: IN_REVIEW,
+                body: NoBody,
+                as_commander: Expect::Rule("owner_cannot_approve"),
+                as_other: OK,
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/postmortem/reviewed",
+            Kind::Write(Change {
+                setup: IN_REVIEW,
+                body: NoBody,
+                as_commander: Expect::Rule("approval_required"),
+                as_other: Expect::Rule("not_review_owner"),
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/postmortem/publish",
+            Kind::Write(Change {
+                setup: IN_REVIEW,
+                body: NoBody,
+                as_commander: Expect::Rule("postmortem_state"),
+                as_other: Expect::Rule("not_review_owner"),
+            }),
+        ),
+        incident(
+            "PUT",
+            "/api/v1/incidents/{id}/timeline/{sequence}/mark",
+            change(Json(r#"{"mark":"starred"}"#)),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/reviews",
+            changed_after(&[RESOLVE], Json(r#"{"attendees":["olga"]}"#)),
+        ),
+        incident(
+            "PUT",
+            "/api/v1/incidents/{id}/reviews/next",
+            changed_after(&[RESOLVE], Json(r#"{"at":"2030-01-01T00:00:00Z"}"#)),
+        ),
     ]
 }
 
@@ -712,6 +845,21 @@ impl<'a> World<'a> {
                 .as_str()
                 .unwrap_or_else(|| panic!("no sha256 in {body}"))
                 .to_owned();
+            // Resolved with a drafted post-mortem, so its reads (and the planned review
+            // meeting's invitation) have something to show.
+            let rita = world.token(Caller::Member).unwrap();
+            world.must(
+                "POST",
+                &format!("/api/v1/incidents/{id}/resolve"),
+                &rita,
+                "",
+            );
+            world.must(
+                "POST",
+                &format!("/api/v1/incidents/{id}/postmortem"),
+                &rita,
+                "",
+            );
             match subject {
                 Subject::Internal => world.internal = (id, sha256),
                 _ => world.restricted = (id, sha256),
@@ -823,6 +971,7 @@ impl<'a> World<'a> {
                 }
                 path = path
                     .replace("{id}", &id)
+                    .replace("{sequence}", "1")
                     .replace("{item}", "1")
                     .replace("{role}", "operations")
                     .replace("{person}", "olga");
@@ -844,6 +993,9 @@ impl<'a> World<'a> {
                     "scratch"
                 };
                 path = path.replace("{name}", name).replace("{id}", "999999");
+                if route.method == "DELETE" && path == "/api/v1/blame-rules" {
+                    path.push_str("?pattern=never-made");
+                }
             }
             // The one signed-in read of a named thing: a shipped template.
             Kind::SignedIn => path = path.replace("{name}", "first-response"),
