@@ -578,7 +578,12 @@ fn routes() -> Vec<Route> {
         incident(
             "POST",
             "/api/v1/incidents/{id}/postmortem",
-            changed_after(&[RESOLVE], Json(r#"{"template":"short"}"#)),
+            Kind::Write(Change {
+                setup: &[RESOLVE],
+                body: Json(r#"{"template":"short"}"#),
+                as_commander: Expect::Status(201),
+                as_other: Expect::Status(201),
+            }),
         ),
         incident(
             "PUT",
