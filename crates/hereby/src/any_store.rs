@@ -364,6 +364,17 @@ impl hereby_store::Notifications for AnyStore {
         forward!(self, store => store.commit_dispatch(from, to, deliveries, jobs, at))
     }
 
+    async fn commit_dispatch_jobs(
+        &self,
+        from: i64,
+        to: i64,
+        deliveries: &[hereby_store::NewDelivery],
+        jobs: &[hereby_store::KindedJobChange],
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.commit_dispatch_jobs(from, to, deliveries, jobs, at))
+    }
+
     async fn enqueue(
         &self,
         deliveries: &[hereby_store::NewDelivery],
@@ -425,5 +436,14 @@ impl hereby_store::Notifications for AnyStore {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         forward!(self, store => store.finish_job(done, at))
+    }
+
+    async fn finish_job_attached(
+        &self,
+        done: &hereby_store::JobDone,
+        attached: &[hereby_store::AttachedDelivery],
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        forward!(self, store => store.finish_job_attached(done, attached, at))
     }
 }

@@ -158,7 +158,8 @@ pub(crate) enum ClientCommand {
         status: String,
         #[arg(long)]
         reason: Option<String>,
-        /// Close although follow-ups are open (needs --reason).
+        /// Close although the post-mortem is not reviewed or follow-ups are open (needs
+        /// --reason, which the timeline keeps).
         #[arg(long)]
         override_close_checks: bool,
     },
@@ -234,14 +235,33 @@ pub(crate) enum ClientCommand {
     },
     /// List an incident's attachments.
     Attachments { incident: String },
-    /// Check hash chains on the server: one incident, or (admins) all of them.
-    Verify { incident: Option<String> },
+    /// Check hash chains on the server: one incident, or (admins) all of them. With --head,
+    /// check a post-mortem export against its footer ("Timeline INC-7 at event N, hash-chain
+    /// head HEX"): `hereby verify INC-7 --head HEX --at N`.
+    Verify {
+        incident: Option<String>,
+        /// The hash-chain head an export's footer names; succeed only if event N of the
+        /// incident's intact chain has exactly this hash.
+        #[arg(long, requires = "incident")]
+        head: Option<String>,
+        /// The event number in the footer [default: the incident's latest event].
+        #[arg(long, requires = "head")]
+        at: Option<u64>,
+    },
     /// Write every timeline entry you may see as JSON lines (to a file, with progress).
     Export {
         /// Write here instead of standard output; must not exist yet.
         #[arg(long, short)]
         output: Option<std::path::PathBuf>,
     },
+    /// Post-mortems: draft from the timeline, edit, lint, review, export; templates and
+    /// blame rules.
+    #[command(subcommand)]
+    Postmortem(crate::postmortem_commands::PostmortemCommand),
+    /// Post-mortem review meetings: upcoming ones, an incident's agenda and minutes, record a
+    /// meeting, move the next one, its calendar invitation.
+    #[command(subcommand)]
+    Review(crate::postmortem_commands::ReviewCommand),
     /// Save a consistent copy of the server's SQLite database (admins).
     Backup {
         /// The file to write; must not exist yet.
@@ -809,7 +829,20 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 }
             }
         }
-        ClientCommand::Verify { incident } => verify(&client, incident, json).await?,
+        ClientCommand::Verify {
+            incident: Some(incident),
+            head: Some(head),
+            at,
+        } => {
+            crate::postmortem_commands::verify_export(&client, &incident, &head, at, json).await?;
+        }
+        ClientCommand::Verify { incident, .. } => verify(&client, incident, json).await?,
+        ClientCommand::Postmortem(command) => {
+            crate::postmortem_commands::postmortem(&client, command, json).await?;
+        }
+        ClientCommand::Review(command) => {
+            crate::postmortem_commands::review(&client, command, json).await?;
+        }
         ClientCommand::Export { output } => export(&client, output).await?,
         ClientCommand::Backup { file } => backup(&client, &file).await?,
     }
@@ -870,7 +903,7 @@ async fn verify(client: &Client, incident: Option<String>, json: bool) -> Result
 }
 
 /// Creates `path` for writing, refusing to overwrite anything.
-fn create_new(path: &std::path::Path) -> Result<std::fs::File, Failure> {
+pub(crate) fn create_new(path: &std::path::Path) -> Result<std::fs::File, Failure> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

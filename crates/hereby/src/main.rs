@@ -7,6 +7,7 @@ mod client;
 mod commands;
 mod config;
 mod notify_commands;
+mod postmortem_commands;
 mod publishing;
 mod serve;
 
@@ -107,6 +108,10 @@ pub(crate) struct ServeArgs {
     /// meeting to the next while follow-ups stay open [default: 30d]
     #[arg(long, env = "HEREBY_REVIEW_INTERVAL")]
     review_interval: Option<String>,
+    /// How long before a post-mortem review meeting the owners of open follow-ups are
+    /// reminded; at once when the meeting is set closer than that [default: 2d]
+    #[arg(long, env = "HEREBY_REVIEW_REMINDER_LEAD")]
+    review_reminder_lead: Option<String>,
     /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
     /// `public_url`, `cadence`, `review_interval` and the `notify_*` settings; flags and
     /// HEREBY_* variables override it.

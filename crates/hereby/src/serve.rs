@@ -107,6 +107,12 @@ impl Notifying {
                 defaults.timeout,
             )?,
             poll: defaults.poll,
+            review_lead: duration(
+                &args.review_reminder_lead,
+                &None,
+                "review_reminder_lead",
+                defaults.review_lead,
+            )?,
         };
         let review_interval = match args.review_interval.as_ref().or(file.review_interval.as_ref()) {
             Some(raw) => crate::config::parse_duration(raw)

@@ -1,5 +1,6 @@
-//! Sending: signed webhooks, Slack/Mattermost incoming webhooks and SMTP e-mail, with
-//! exponential backoff and full jitter between attempts, and a dead letter after the last.
+//! Sending: signed webhooks, Slack/Mattermost incoming webhooks and SMTP e-mail (with the
+//! delivery's attachment, if it has one), with exponential backoff and full jitter between
+//! attempts, and a dead letter after the last.
 
 use std::time::Duration;
 
@@ -135,8 +136,8 @@ async fn email(
     delivery: &Delivery,
     timeout: Duration,
 ) -> Result<(), String> {
-    use lettre::message::Mailbox;
     use lettre::message::header::ContentType;
+    use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
     use lettre::transport::smtp::authentication::Credentials;
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -153,14 +154,29 @@ async fn email(
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '.' })
         .collect();
-    let message = Message::builder()
+    let builder = Message::builder()
         .from(from)
         .to(to)
         .subject(&delivery.subject)
-        .message_id(Some(format!("<{id}@hereby>")))
-        .header(ContentType::TEXT_PLAIN)
-        .body(delivery.body.clone())
-        .map_err(|e| format!("cannot build the e-mail: {e}"))?;
+        .message_id(Some(format!("<{id}@hereby>")));
+    let message = match &delivery.attachment {
+        None => builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(delivery.body.clone()),
+        Some(file) => {
+            let media_type = ContentType::parse(&file.media_type)
+                .map_err(|e| format!("attachment type `{}`: {e}", file.media_type))?;
+            builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(delivery.body.clone()))
+                    .singlepart(
+                        Attachment::new(file.file_name.clone())
+                            .body(file.content.clone(), media_type),
+                    ),
+            )
+        }
+    }
+    .map_err(|e| format!("cannot build the e-mail: {e}"))?;
     let builder = match tls {
         SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
         SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)

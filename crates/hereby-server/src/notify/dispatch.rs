@@ -1,6 +1,7 @@
 //! The dispatcher: follows the event log from the persisted cursor and turns each event into
 //! the deliveries it owes (one per matching subscription, and personal ones), re-arming the
-//! incident's reminder job, all committed with the cursor's move in one transaction.
+//! incident's reminder jobs (the update cadence, the next review meeting), all committed with
+//! the cursor's move in one transaction.
 
 use std::collections::HashMap;
 
@@ -8,7 +9,8 @@ use hereby_core::event::Event;
 use hereby_core::types::{IncidentNumber, Status, Visibility};
 use hereby_core::{Incident, State};
 use hereby_store::{
-    Channel, JobChange, NewDelivery, Notifications, RecordedEvent, Store, StoreError, Subscription,
+    Channel, JobChange, JobKind, KindedJobChange, NewDelivery, Notifications, RecordedEvent, Store,
+    StoreError, Subscription,
 };
 use jiff::Timestamp;
 
@@ -62,7 +64,12 @@ impl Routing {
         }
         let kind = happening.kind();
         let listed = |k: &str| subscription.events.iter().any(|e| e == k);
-        if !(listed(kind) || (kind == "resolved" && listed("status_changed"))) {
+        let also = match kind {
+            "resolved" => "status_changed",
+            "review_reminder" => "reminder",
+            _ => kind,
+        };
+        if !(listed(kind) || listed(also)) {
             return false;
         }
         if let Happening::UpdatePosted {
@@ -81,7 +88,9 @@ impl Routing {
             }
         }
         if subscription.scope == "public" {
-            return incident.visibility == Visibility::Public && kind != "reminder";
+            return incident.visibility == Visibility::Public
+                && kind != "reminder"
+                && kind != "review_reminder";
         }
         true
     }
@@ -123,6 +132,15 @@ fn moves_cadence(event: &Event) -> bool {
             | Event::UpdatePosted(_)
             | Event::SeverityChanged(_)
             | Event::StatusChanged(_)
+    )
+}
+
+/// Whether an event moves (or cancels) the reminder before the next review meeting: the
+/// meeting was set, moved or held, or the incident reopened or ended.
+fn moves_review(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::ReviewMeetingScheduled(_) | Event::ReviewMeetingHeld(_) | Event::StatusChanged(_)
     )
 }
 
@@ -207,6 +225,7 @@ impl Default for Progress {
 pub(crate) async fn dispatch_once<S: Store + Notifications>(
     state: &AppState<S>,
     progress: &mut Progress,
+    review_lead: std::time::Duration,
 ) -> Result<(usize, usize), StoreError> {
     let store = &state.store;
     let cursor = store.dispatch_cursor().await?;
@@ -234,12 +253,17 @@ pub(crate) async fn dispatch_once<S: Store + Notifications>(
     let routing = Routing::load(store).await?;
     let mut incidents: HashMap<IncidentNumber, Option<Box<Incident>>> = HashMap::new();
     let mut deliveries = Vec::new();
-    let mut jobs: Vec<JobChange> = Vec::new();
+    let mut jobs: Vec<KindedJobChange> = Vec::new();
+    let mut rearm = |kind: JobKind, change: JobChange| {
+        jobs.retain(|job| job.kind != kind || job.change.incident != change.incident);
+        jobs.push(KindedJobChange { kind, change });
+    };
     for event in &stored {
         let recorded = event.decode()?;
         let wanted = happening(&recorded.event).is_some();
         let cadence = moves_cadence(&recorded.event);
-        if !wanted && !cadence {
+        let review = moves_review(&recorded.event);
+        if !wanted && !cadence && !review {
             continue;
         }
         // The incident as it is now: a notification never reveals more than its current
@@ -265,11 +289,24 @@ pub(crate) async fn dispatch_once<S: Store + Notifications>(
             ));
         }
         if cadence {
-            jobs.retain(|job| job.incident != recorded.incident.0);
-            jobs.push(JobChange {
-                incident: recorded.incident.0,
-                due: incident.next_update_due(&state.cadence),
-            });
+            rearm(
+                JobKind::Reminder,
+                JobChange {
+                    incident: recorded.incident.0,
+                    due: incident.next_update_due(&state.cadence),
+                },
+            );
+        }
+        if review {
+            // From the incident as it is now, like everything here: a later move or a held
+            // meeting in this batch gives the same answer.
+            rearm(
+                JobKind::Review,
+                JobChange {
+                    incident: recorded.incident.0,
+                    due: super::reviews::reminder_due(&incident, review_lead),
+                },
+            );
         }
     }
     if deliveries.is_empty() && jobs.is_empty() && progress.persisted_at.elapsed() < PERSIST_EVERY {
@@ -280,7 +317,7 @@ pub(crate) async fn dispatch_once<S: Store + Notifications>(
     // From the persisted cursor: the range read ahead owed nothing, so this one commit covers
     // it too.
     let moved = store
-        .commit_dispatch(cursor, last, &deliveries, &jobs, Timestamp::now())
+        .commit_dispatch_jobs(cursor, last, &deliveries, &jobs, Timestamp::now())
         .await?;
     progress.ahead = None;
     progress.persisted_at = std::time::Instant::now();

@@ -3,6 +3,7 @@
 //! retry sends exactly what the first attempt sent.
 
 use hereby_core::Incident;
+use hereby_core::review::AgendaItem;
 use hereby_core::types::IncidentNumber;
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -16,6 +17,7 @@ pub const KINDS: &[&str] = &[
     "resolved",
     "role_assigned",
     "reminder",
+    "review_reminder",
 ];
 
 /// What happened, with what a message needs to say about it.
@@ -46,6 +48,18 @@ pub enum Happening {
         person: Option<String>,
         due: Timestamp,
     },
+    /// A post-mortem review meeting is coming up. Subscriptions that ask for `reminder` get
+    /// it too.
+    ReviewReminder {
+        meeting: u32,
+        at: Timestamp,
+        /// The person reminded of their own follow-ups; `None` for a subscription's notice.
+        person: Option<String>,
+        /// The open follow-ups: the person's own, or every one for a subscription.
+        follow_ups: Vec<AgendaItem>,
+        /// The meeting's iCalendar invitation, which a webhook receives as `ics`.
+        ics: Option<String>,
+    },
     /// An admin's test of a channel.
     Test,
 }
@@ -60,6 +74,7 @@ impl Happening {
             Happening::Resolved => "resolved",
             Happening::RoleAssigned { .. } => "role_assigned",
             Happening::Reminder { .. } => "reminder",
+            Happening::ReviewReminder { .. } => "review_reminder",
             Happening::Test => "test",
         }
     }
@@ -134,6 +149,13 @@ pub fn render(
                     .unwrap_or_default()
             ),
         ),
+        Happening::ReviewReminder {
+            meeting,
+            at,
+            person,
+            follow_ups,
+            ..
+        } => review_text(*meeting, *at, person.as_deref(), follow_ups),
         Happening::Test => (
             "test notification".to_owned(),
             "This is a test of the channel's settings; no incident changed.".to_owned(),
@@ -195,10 +217,35 @@ pub fn render(
                 "reminder",
                 json!({ "person": person, "due": due.to_string() }),
             )),
+            Happening::ReviewReminder {
+                meeting,
+                at,
+                person,
+                follow_ups,
+                ..
+            } => Some((
+                "review",
+                json!({
+                    "meeting": meeting,
+                    "at": at.to_string(),
+                    "person": person,
+                    "follow_ups": follow_ups.iter().map(|item| json!({
+                        "item": item.item,
+                        "text": item.text,
+                        "owner": item.owner.to_string(),
+                        "due": item.due.map(|due| due.to_string()),
+                        "overdue": item.overdue,
+                        "tracker_url": item.tracker_url.as_ref().map(ToString::to_string),
+                    })).collect::<Vec<_>>(),
+                }),
+            )),
             _ => None,
         };
         if let Some((name, value)) = detail {
             fields.insert(name.to_owned(), value);
+        }
+        if let Happening::ReviewReminder { ics: Some(ics), .. } = happening {
+            fields.insert("ics".to_owned(), Value::String(ics.clone()));
         }
     }
     Message {
@@ -207,6 +254,54 @@ pub fn render(
         body,
         payload: payload.to_string(),
     }
+}
+
+/// A meeting time as messages show it, e.g. `2026-05-04 10:00 UTC`.
+pub fn meeting_time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The headline and the text of a review-meeting reminder.
+fn review_text(
+    meeting: u32,
+    at: Timestamp,
+    person: Option<&str>,
+    follow_ups: &[AgendaItem],
+) -> (String, String) {
+    let when = meeting_time(at);
+    let mut detail = match person {
+        Some(person) => format!(
+            "{person}, post-mortem review meeting {meeting} is on {when}. Your open follow-ups:\n"
+        ),
+        None => format!("Post-mortem review meeting {meeting} is on {when}. Open follow-ups:\n"),
+    };
+    for item in follow_ups {
+        detail.push_str(&format!("- #{} {}", item.item, item.text));
+        match (&item.owner, person) {
+            (hereby_core::types::Owner::User(_), Some(_)) => {}
+            (owner, Some(_)) => detail.push_str(&format!(" (as {owner})")),
+            (owner, None) => detail.push_str(&format!(" (owner {owner})")),
+        }
+        match item.due {
+            Some(due) if item.overdue => detail.push_str(&format!(", due {due}: OVERDUE")),
+            Some(due) => detail.push_str(&format!(", due {due}")),
+            None => detail.push_str(", no due date"),
+        }
+        if let Some(url) = &item.tracker_url {
+            detail.push_str(&format!(", {url}"));
+        }
+        detail.push('\n');
+    }
+    if person.is_some() {
+        detail.push_str(
+            "\nPlease bring them up to date before the meeting; the invitation is attached.",
+        );
+    }
+    let headline = match person {
+        Some(_) => format!("review meeting {meeting} on {when}, your follow-ups"),
+        None => format!("review meeting {meeting} on {when}"),
+    };
+    (headline, detail.trim_end().to_owned())
 }
 
 /// A Slack or Mattermost incoming-webhook body.

@@ -1,5 +1,6 @@
 //! Outgoing notifications: the dispatcher that turns the event log into queued deliveries,
-//! the worker that sends them with retries, and the runner of cadence-reminder jobs. All
+//! the worker that sends them with retries, and the runner of reminder jobs (the update
+//! cadence, and follow-ups before post-mortem review meetings). All
 //! three run inside `hereby serve` and keep every piece of state in the database, so a
 //! restart (or a crash) loses nothing and a second node shares the work.
 
@@ -8,6 +9,7 @@ pub mod deliver;
 mod dispatch;
 pub mod message;
 mod reminders;
+mod reviews;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,6 +40,9 @@ pub struct Settings {
     pub timeout: Duration,
     /// How often workers look for due work when nothing wakes them.
     pub poll: Duration,
+    /// How long before a post-mortem review meeting the owners of open follow-ups are
+    /// reminded (at once when the meeting is set closer than that).
+    pub review_lead: Duration,
 }
 
 impl Default for Settings {
@@ -49,6 +54,7 @@ impl Default for Settings {
             lease: Duration::from_secs(120),
             timeout: Duration::from_secs(10),
             poll: Duration::from_millis(500),
+            review_lead: Duration::from_secs(2 * 24 * 60 * 60),
         }
     }
 }
@@ -85,7 +91,7 @@ fn later(now: Timestamp, by: Duration) -> Timestamp {
         .unwrap_or(Timestamp::MAX)
 }
 
-/// Starts the dispatcher, the delivery worker and the reminder runner.
+/// Starts the dispatcher, the delivery worker and the reminder runner (of both kinds of job).
 pub fn start<S: Store + Notifications>(state: AppState<S>, settings: Settings) -> Workers {
     // reqwest is built without a crypto provider of its own: use ring, like the client.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -106,7 +112,7 @@ async fn dispatcher<S: Store + Notifications>(
     let mut live = state.live.subscribe();
     let mut progress = dispatch::Progress::default();
     loop {
-        match dispatch::dispatch_once(&state, &mut progress).await {
+        match dispatch::dispatch_once(&state, &mut progress, settings.review_lead).await {
             Ok((events, queued)) => {
                 if queued > 0 {
                     state.outbox.wake();

@@ -2,13 +2,14 @@
 //! update is overdue, the communications role holder (or, without one, the Incident
 //! Commander) is reminded through their own address and every subscription that asked for
 //! reminders, and a note on the timeline records it. Once per overdue period: again after
-//! another interval while no update comes.
+//! another interval while no update comes. The runner here also runs the jobs of the
+//! reminders before review meetings (`reviews.rs`).
 
 use std::sync::Arc;
 
 use hereby_core::types::{IncidentNumber, Text, UserName, Visibility};
 use hereby_core::{Command, Incident, State};
-use hereby_store::{Job, JobDone, NewDelivery, Notifications, Store, StoreError};
+use hereby_store::{Job, JobDone, JobKind, NewDelivery, Notifications, Store, StoreError};
 use jiff::Timestamp;
 use tokio::sync::watch;
 
@@ -33,9 +34,25 @@ pub(crate) async fn runner<S: Store + Notifications>(
         {
             Ok(jobs) => {
                 for job in jobs {
-                    if let Err(error) = run(&state, &job, now).await {
+                    let ran = match JobKind::parse(&job.kind) {
+                        Some(JobKind::Reminder) => run(&state, &job, now).await,
+                        Some(JobKind::Review) => {
+                            super::reviews::run(&state, &job, now, settings.review_lead).await
+                        }
+                        None => {
+                            // Written by a newer server: left for one that knows it.
+                            tracing::warn!(kind = %job.kind, "a job of an unknown kind");
+                            continue;
+                        }
+                    };
+                    if let Err(error) = ran {
                         // The claim lapses and the job runs again after its lease.
-                        tracing::warn!(incident = job.incident, %error, "reminder job failed");
+                        tracing::warn!(
+                            incident = job.incident,
+                            kind = %job.kind,
+                            %error,
+                            "reminder job failed"
+                        );
                     }
                 }
             }
@@ -202,7 +219,16 @@ async fn record<S: Store + Notifications>(
     let who = person.map_or_else(|| "nobody (no commander)".to_owned(), ToString::to_string);
     let due = due.round(jiff::Unit::Second).unwrap_or(due);
     let text = format!("Reminder sent to {who}: the stakeholder update due at {due} is overdue.");
-    let (Ok(actor), Ok(text)) = (UserName::parse(SYSTEM_ACTOR), Text::parse(&text)) else {
+    note(state, number, &text).await;
+}
+
+/// Adds a note to the incident's timeline as [`SYSTEM_ACTOR`].
+pub(super) async fn note<S: Store + Notifications>(
+    state: &AppState<S>,
+    number: IncidentNumber,
+    text: &str,
+) {
+    let (Ok(actor), Ok(text)) = (UserName::parse(SYSTEM_ACTOR), Text::parse(text)) else {
         return;
     };
     match hereby_store::execute(

@@ -8,10 +8,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use hereby_core::Command;
 use hereby_core::types::{
-    ActionKind, Audience, FileName, InstallationRole, InvalidValue, LinkKind, MediaType, Owner,
-    Reason, RoleKey, ServiceName, Severity, Status, Target, Text, Title, Url, UserName, Visibility,
+    ActionKind, Audience, EntryMark, FileName, InstallationRole, InvalidValue, LinkKind, MediaType,
+    Owner, Reason, RoleKey, ServiceName, Severity, Status, Target, Text, Title, Url, UserName,
+    Visibility,
 };
-use hereby_store::{Blobs, Directory, Store, declare as declare_incident};
+use hereby_store::{Blobs, Communications, Directory, Store, declare as declare_incident};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
@@ -24,7 +25,7 @@ use crate::extract::IfMatch;
 use crate::routes::incidents::{act, incident_id, visible};
 
 /// A required field, or a sentence naming it.
-fn required<'a>(fields: &'a Fields, name: &'static str) -> Result<&'a str, ApiError> {
+pub(crate) fn required<'a>(fields: &'a Fields, name: &'static str) -> Result<&'a str, ApiError> {
     fields.get(name).ok_or_else(|| {
         ApiError::from(InvalidValue {
             field: name,
@@ -58,7 +59,7 @@ fn date(raw: &str) -> Result<Date, InvalidValue> {
 }
 
 /// A time from a `datetime-local` field (read as UTC, which the page says) or RFC 3339.
-fn time(field: &'static str) -> impl Fn(&str) -> Result<Timestamp, InvalidValue> {
+pub(crate) fn time(field: &'static str) -> impl Fn(&str) -> Result<Timestamp, InvalidValue> {
     move |raw| {
         raw.parse::<Timestamp>()
             .or_else(|_| {
@@ -171,13 +172,22 @@ fn command(action: &str, fields: &Fields) -> Result<Command, ApiError> {
         "member-remove" => Command::RemoveMember {
             person: UserName::parse(required(fields, "person")?)?,
         },
+        "mark" => Command::MarkTimelineEntry {
+            sequence: required(fields, "sequence")?.parse().map_err(|_| {
+                ApiError::from(InvalidValue {
+                    field: "sequence",
+                    problem: "must be a timeline entry's number".into(),
+                })
+            })?,
+            mark: EntryMark::parse(required(fields, "mark")?)?,
+        },
         _ => return Err(ApiError::not_found("this form")),
     })
 }
 
 /// After a form: back to the incident page on success; on a rejection, the page again with
 /// the reason and what was typed.
-async fn after<S: Store + Directory>(
+async fn after<S: Store + Directory + Communications>(
     state: &AppState<S>,
     viewer: &Viewer,
     id: &str,
@@ -203,7 +213,7 @@ async fn after<S: Store + Directory>(
 }
 
 /// `POST /incidents/{id}/{action}`: every form of the incident page.
-pub(crate) async fn act_on_incident<S: Store + Directory>(
+pub(crate) async fn act_on_incident<S: Store + Directory + Communications>(
     State(state): State<AppState<S>>,
     Path((id, action)): Path<(String, String)>,
     SignedForm { viewer, fields }: SignedForm,
@@ -281,7 +291,7 @@ pub(crate) async fn declare<S: Store + Directory>(
 }
 
 /// `POST /incidents/{id}/attachments`: the attach-file form (multipart).
-pub(crate) async fn attach<S: Store + Directory + Blobs>(
+pub(crate) async fn attach<S: Store + Directory + Blobs + Communications>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
     headers: HeaderMap,

@@ -7,7 +7,9 @@ mod actions;
 mod assets;
 mod live;
 mod pages;
+mod postmortems;
 pub(crate) mod render;
+mod reviews;
 mod session;
 mod settings;
 mod users;
@@ -84,7 +86,7 @@ pub(crate) fn routes<
     S: Store + Directory + Backup + Blobs + hereby_store::Communications + hereby_store::Notifications,
 >() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{get, post};
-    vec![
+    let mut routes = vec![
         (Method::GET, "/", get(pages::dashboard::<S>)),
         (
             Method::GET,
@@ -136,6 +138,57 @@ pub(crate) fn routes<
             "/incidents/{id}/{action}",
             post(actions::act_on_incident::<S>),
         ),
+        (
+            Method::GET,
+            "/incidents/{id}/postmortem",
+            get(postmortems::page::<S>),
+        ),
+        (
+            Method::POST,
+            "/incidents/{id}/postmortem/draft",
+            post(postmortems::draft::<S>),
+        ),
+        (
+            Method::GET,
+            "/incidents/{id}/postmortem/edit",
+            get(postmortems::edit_form::<S>),
+        ),
+        (
+            Method::POST,
+            "/incidents/{id}/postmortem/edit",
+            post(postmortems::save::<S>),
+        ),
+        (
+            Method::GET,
+            "/incidents/{id}/postmortem/diff",
+            get(postmortems::diff::<S>),
+        ),
+        (
+            Method::POST,
+            "/incidents/{id}/postmortem/{step}",
+            post(postmortems::step::<S>),
+        ),
+        (
+            Method::GET,
+            "/incidents/{id}/reviews",
+            get(reviews::page::<S>),
+        ),
+        (
+            Method::POST,
+            "/incidents/{id}/reviews/schedule",
+            post(reviews::schedule::<S>),
+        ),
+        (
+            Method::POST,
+            "/incidents/{id}/reviews/record",
+            post(reviews::record::<S>),
+        ),
+        (
+            Method::GET,
+            "/incidents/{id}/reviews/next.ics",
+            get(reviews::invitation::<S>),
+        ),
+        (Method::GET, "/reviews", get(reviews::overview::<S>)),
         (Method::GET, "/users", get(users::users_page::<S>)),
         (Method::POST, "/users", post(users::add_user::<S>)),
         (Method::POST, "/users/{name}", post(users::change_user::<S>)),
@@ -145,7 +198,21 @@ pub(crate) fn routes<
             "/settings/{kind}/{name}",
             post(settings::change::<S>),
         ),
-    ]
+    ];
+    for (path, query) in postmortems::EXPORTS {
+        routes.push((
+            Method::GET,
+            path,
+            get(
+                move |state: axum::extract::State<AppState<S>>,
+                      viewer: session::Viewer,
+                      id: axum::extract::Path<String>| {
+                    postmortems::export::<S>(state, viewer, id, query)
+                },
+            ),
+        ));
+    }
+    routes
 }
 
 use hereby_store::Backup;

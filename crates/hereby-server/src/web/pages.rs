@@ -315,7 +315,7 @@ struct ItemView<'a> {
 }
 
 /// Everything the incident page and its live-refreshed state section print.
-pub(crate) fn incident_context<S>(
+pub(crate) async fn incident_context<S: Communications>(
     viewer: &Viewer,
     number: IncidentNumber,
     incident: &Incident,
@@ -323,11 +323,12 @@ pub(crate) fn incident_context<S>(
     state: &AppState<S>,
     error: Option<&str>,
     form: minijinja::Value,
-) -> minijinja::Value {
+) -> Result<minijinja::Value, PageError> {
     let now = Timestamp::now();
     let me = &viewer.user().name;
     let roles: Vec<RoleView> = state
-        .policy.roles
+        .policy
+        .roles
         .roles()
         .iter()
         .map(|role| {
@@ -367,7 +368,18 @@ pub(crate) fn incident_context<S>(
     });
     let id = number.to_string();
     let next_due = incident.next_update_due(&state.cadence);
-    minijinja::context! {
+    let drafting = !incident.status.is_active() && incident.postmortem.is_none();
+    // The templates are read only where the draft form shows: not on every live refresh of
+    // an active incident.
+    let draft_templates = if drafting && viewer.caller.0.role >= InstallationRole::Responder {
+        super::postmortems::template_choices(&state.store).await?
+    } else {
+        Vec::new()
+    };
+    let csrf =
+        (viewer.caller.0.role >= InstallationRole::Responder).then_some(viewer.csrf.as_str());
+    let timeline = view.timeline_html(&incident.timeline_marks, &id, csrf)?;
+    Ok(minijinja::context! {
         viewer => viewer.context(),
         error => error,
         form => form,
@@ -406,8 +418,22 @@ pub(crate) fn incident_context<S>(
             links => data(&view.links),
             evidence => data(&view.evidence),
             version => incident.version,
+            postmortem => super::postmortems::summary(incident.postmortem.as_ref(), me),
+            drafting => drafting,
+            next_review => incident.reviews.next.map(|(meeting, at)| minijinja::context! {
+                meeting => meeting,
+                at => render::clock(at),
+                at_iso => at.to_string(),
+                when => if at <= now {
+                    format!("{} ago", render::age(at, now))
+                } else {
+                    format!("in {}", render::age(now, at))
+                },
+            }),
+            reviews_held => incident.reviews.held.len(),
         },
-        timeline => minijinja::Value::from_safe_string(view.timeline_html()),
+        draft_templates => data(&draft_templates),
+        timeline => minijinja::Value::from_safe_string(timeline),
         older => view.oldest_shown().filter(|oldest| *oldest > 1),
         live_after => view.newest_position().unwrap_or(0),
         options => minijinja::context! {
@@ -417,7 +443,7 @@ pub(crate) fn incident_context<S>(
             action_kinds => names(ActionKind::ALL, ActionKind::as_str),
             visibilities => names(Visibility::ALL, Visibility::as_str),
         },
-    }
+    })
 }
 
 /// Loads what the incident page needs, for a viewer who may see the incident.
@@ -440,7 +466,7 @@ pub(crate) async fn load<S: Store + Directory>(
 }
 
 /// The incident page, optionally with the error of a rejected form and its values.
-pub(crate) async fn incident_page<S: Store + Directory>(
+pub(crate) async fn incident_page<S: Store + Directory + Communications>(
     state: &AppState<S>,
     viewer: &Viewer,
     raw_id: &str,
@@ -449,11 +475,8 @@ pub(crate) async fn incident_page<S: Store + Directory>(
     form: minijinja::Value,
 ) -> Result<Response, PageError> {
     let (number, incident, view) = load(state, viewer, raw_id).await?;
-    show(
-        status,
-        "incident.html",
-        incident_context(viewer, number, &incident, &view, state, error, form),
-    )
+    let context = incident_context(viewer, number, &incident, &view, state, error, form).await?;
+    show(status, "incident.html", context)
 }
 
 /// What the incident page may be asked for in its query.
@@ -505,7 +528,8 @@ pub(crate) async fn incident<S: Store + Directory + Communications>(
         &state,
         error.as_deref(),
         form,
-    );
+    )
+    .await?;
     show(
         StatusCode::OK,
         "incident.html",
@@ -515,25 +539,23 @@ pub(crate) async fn incident<S: Store + Directory + Communications>(
 
 /// `GET /incidents/{id}/state`: the part of the page that changes with every event, which
 /// the page fetches again when its live stream says something happened.
-pub(crate) async fn incident_state<S: Store + Directory>(
+pub(crate) async fn incident_state<S: Store + Directory + Communications>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let (number, incident, view) = load(&state, &viewer, &id).await?;
-    show(
-        StatusCode::OK,
-        "state.html",
-        incident_context(
-            &viewer,
-            number,
-            &incident,
-            &view,
-            &state,
-            None,
-            Fields::default().context(),
-        ),
+    let context = incident_context(
+        &viewer,
+        number,
+        &incident,
+        &view,
+        &state,
+        None,
+        Fields::default().context(),
     )
+    .await?;
+    show(StatusCode::OK, "state.html", context)
 }
 
 #[derive(Debug, Deserialize)]
@@ -564,11 +586,14 @@ pub(crate) async fn older_entries<S: Store + Directory>(
         .await
         .map_err(crate::error::ApiError::from)?;
     let label = number.to_string();
-    let mut html = String::new();
+    let mut shown = Vec::with_capacity(stored.len());
     for event in stored.iter().rev() {
         let recorded = event.decode().map_err(crate::error::ApiError::from)?;
-        html.push_str(&render::entry(&recorded, &label)?);
+        shown.push(render::ShownEntry::of(&recorded, &label)?);
     }
+    let csrf =
+        (viewer.caller.0.role >= InstallationRole::Responder).then_some(viewer.csrf.as_str());
+    let html = render::entries(&shown, &incident.timeline_marks, &label, csrf)?;
     let context = minijinja::context! {
         viewer => viewer.context(),
         id => &label,

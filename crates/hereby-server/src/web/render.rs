@@ -3,7 +3,10 @@
 
 use std::sync::LazyLock;
 
+use std::collections::BTreeMap;
+
 use hereby_core::Event;
+use hereby_core::types::EntryMark;
 use hereby_store::RecordedEvent;
 use jiff::Timestamp;
 use minijinja::Environment;
@@ -27,11 +30,27 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("incident.html", include_str!("templates/incident.html")),
         ("state.html", include_str!("templates/state.html")),
         ("entry.html", include_str!("templates/entry.html")),
+        ("entry_what.html", include_str!("templates/entry_what.html")),
+        ("entries.html", include_str!("templates/entries.html")),
         ("older.html", include_str!("templates/older.html")),
         ("timeline.html", include_str!("templates/timeline.html")),
         ("users.html", include_str!("templates/users.html")),
         ("status.html", include_str!("templates/status.html")),
         ("settings.html", include_str!("templates/settings.html")),
+        ("postmortem.html", include_str!("templates/postmortem.html")),
+        (
+            "postmortem_edit.html",
+            include_str!("templates/postmortem_edit.html"),
+        ),
+        (
+            "postmortem_diff.html",
+            include_str!("templates/postmortem_diff.html"),
+        ),
+        ("reviews.html", include_str!("templates/reviews.html")),
+        (
+            "reviews_overview.html",
+            include_str!("templates/reviews_overview.html"),
+        ),
     ] {
         // The templates are part of the binary and checked by the tests, so a syntax error
         // cannot reach a running server; were one to, its pages would answer 500.
@@ -137,46 +156,108 @@ pub(crate) fn age(since: Timestamp, now: Timestamp) -> String {
     }
 }
 
-/// One timeline entry, as the entry template reads it.
+/// One timeline entry, as the template of what happened reads it.
 #[derive(Debug, Serialize)]
-struct EntryView<'a> {
+struct EntryView {
     sequence: u64,
-    position: i64,
-    at: String,
-    at_iso: String,
-    actor: &'a str,
     kind: &'static str,
     body: serde_json::Value,
     /// The note's text as sanitised HTML, for notes only.
     note_html: Option<minijinja::Value>,
 }
 
-/// Renders one timeline entry as an `<li>`. Notes go through [`markdown`]; everything else
-/// is printed by the auto-escaping template.
-pub(crate) fn entry(recorded: &RecordedEvent, incident: &str) -> Result<String, minijinja::Error> {
-    let note_html = match &recorded.event {
-        Event::NoteAdded(note) => Some(minijinja::Value::from_safe_string(markdown(
-            note.text.as_str(),
-        ))),
-        Event::UpdatePosted(update) => Some(minijinja::Value::from_safe_string(markdown(
-            update.body.as_str(),
-        ))),
-        _ => None,
-    };
-    let view = EntryView {
-        sequence: recorded.sequence,
-        position: recorded.position,
-        at: clock(recorded.at),
-        at_iso: recorded.at.to_string(),
-        actor: recorded.actor.as_str(),
-        kind: recorded.event.event_type(),
-        body: serde_json::from_str(&recorded.event.canonical_body())
-            .unwrap_or(serde_json::Value::Null),
-        note_html,
-    };
+/// A timeline entry ready to be shown: what happened is rendered once (and cached by the
+/// incident page's view); who, when, and the entry's post-mortem mark are added per page.
+#[derive(Debug, Clone)]
+pub(crate) struct ShownEntry {
+    pub(crate) sequence: u64,
+    pub(crate) kind: &'static str,
+    at: String,
+    at_iso: String,
+    actor: String,
+    /// What happened, as HTML from the auto-escaping template.
+    what: std::sync::Arc<str>,
+}
+
+impl ShownEntry {
+    /// Renders what happened in `recorded`. Notes and updates go through [`markdown`];
+    /// everything else is printed by the auto-escaping template.
+    pub(crate) fn of(recorded: &RecordedEvent, incident: &str) -> Result<Self, minijinja::Error> {
+        let note_html = match &recorded.event {
+            Event::NoteAdded(note) => Some(minijinja::Value::from_safe_string(markdown(
+                note.text.as_str(),
+            ))),
+            Event::UpdatePosted(update) => Some(minijinja::Value::from_safe_string(markdown(
+                update.body.as_str(),
+            ))),
+            _ => None,
+        };
+        let view = EntryView {
+            sequence: recorded.sequence,
+            kind: recorded.event.event_type(),
+            body: serde_json::from_str(&recorded.event.canonical_body())
+                .unwrap_or(serde_json::Value::Null),
+            note_html,
+        };
+        let what = templates()
+            .get_template("entry_what.html")?
+            .render(minijinja::context! { e => data(&view), incident => incident })?;
+        Ok(Self {
+            sequence: recorded.sequence,
+            kind: recorded.event.event_type(),
+            at: clock(recorded.at),
+            at_iso: recorded.at.to_string(),
+            actor: recorded.actor.to_string(),
+            what: what.into(),
+        })
+    }
+
+    fn value(&self, mark: EntryMark) -> minijinja::Value {
+        minijinja::context! {
+            sequence => self.sequence,
+            kind => self.kind,
+            at => &self.at,
+            at_iso => &self.at_iso,
+            actor => &self.actor,
+            what => minijinja::Value::from_safe_string(self.what.to_string()),
+            mark => mark.as_str(),
+        }
+    }
+}
+
+/// Renders entries as the timeline's `<li>`s, each with its post-mortem mark (★ for starred,
+/// muted for excluded) and, when `csrf` is given (a responder's page), the buttons that mark
+/// it.
+pub(crate) fn entries<'a>(
+    shown: impl IntoIterator<Item = &'a ShownEntry>,
+    marks: &BTreeMap<u64, EntryMark>,
+    incident: &str,
+    csrf: Option<&str>,
+) -> Result<String, minijinja::Error> {
+    let entries: Vec<minijinja::Value> = shown
+        .into_iter()
+        .map(|entry| {
+            let mark = marks
+                .get(&entry.sequence)
+                .copied()
+                .unwrap_or(EntryMark::Plain);
+            entry.value(mark)
+        })
+        .collect();
     templates()
-        .get_template("entry.html")?
-        .render(minijinja::context! { e => data(&view), incident => incident })
+        .get_template("entries.html")?
+        .render(minijinja::context! {
+            entries => entries,
+            incident => incident,
+            csrf => csrf,
+        })
+}
+
+/// Renders one timeline entry as an `<li>`, unmarked and without buttons: what the live
+/// stream sends to every viewer.
+pub(crate) fn entry(recorded: &RecordedEvent, incident: &str) -> Result<String, minijinja::Error> {
+    let shown = ShownEntry::of(recorded, incident)?;
+    entries([&shown], &BTreeMap::new(), incident, None)
 }
 
 #[cfg(test)]
@@ -229,9 +310,18 @@ mod tests {
             "incident.html",
             "state.html",
             "entry.html",
+            "entry_what.html",
+            "entries.html",
             "older.html",
             "timeline.html",
             "users.html",
+            "status.html",
+            "settings.html",
+            "postmortem.html",
+            "postmortem_edit.html",
+            "postmortem_diff.html",
+            "reviews.html",
+            "reviews_overview.html",
         ] {
             assert!(
                 templates().get_template(name).is_ok(),

@@ -172,6 +172,30 @@ impl Fields {
             .filter(|value| !value.is_empty())
     }
 
+    /// A field's value as sent, untrimmed (a document's leading spaces may matter).
+    pub(crate) fn raw(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Every non-blank value of a field that may repeat (a multiple select), trimmed.
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(key, _)| key == name)
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// Every field as sent, in order.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+    }
+
     /// Whether a checkbox was ticked.
     pub(crate) fn checked(&self, name: &str) -> bool {
         self.get(name).is_some()

@@ -30,7 +30,7 @@ const CAPACITY: usize = 512;
 pub(crate) struct RenderedEntry {
     pub(crate) sequence: u64,
     pub(crate) position: i64,
-    pub(crate) html: Arc<str>,
+    pub(crate) shown: render::ShownEntry,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,7 +94,7 @@ impl IncidentView {
         label: &str,
     ) -> Result<(), ApiError> {
         self.collect(recorded);
-        let html = render::entry(recorded, label).map_err(|error| {
+        let shown = render::ShownEntry::of(recorded, label).map_err(|error| {
             tracing::error!(%error, "a timeline entry could not be rendered");
             ApiError::new(
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,7 +106,7 @@ impl IncidentView {
         self.recent.push_back(RenderedEntry {
             sequence: recorded.sequence,
             position,
-            html: html.into(),
+            shown,
         });
         while self.recent.len() > RECENT {
             self.recent.pop_front();
@@ -114,13 +114,20 @@ impl IncidentView {
         Ok(())
     }
 
-    /// The newest entries' HTML, newest first, joined.
-    pub(crate) fn timeline_html(&self) -> String {
-        let mut html = String::with_capacity(self.recent.iter().map(|e| e.html.len()).sum());
-        for entry in self.recent.iter().rev() {
-            html.push_str(&entry.html);
-        }
-        html
+    /// The newest entries' HTML, newest first, each with its post-mortem mark and, for a
+    /// responder (`csrf`), the buttons that mark it.
+    pub(crate) fn timeline_html(
+        &self,
+        marks: &std::collections::BTreeMap<u64, hereby_core::types::EntryMark>,
+        label: &str,
+        csrf: Option<&str>,
+    ) -> Result<String, minijinja::Error> {
+        render::entries(
+            self.recent.iter().rev().map(|entry| &entry.shown),
+            marks,
+            label,
+            csrf,
+        )
     }
 
     /// The oldest entry shown, where "older entries" continue.

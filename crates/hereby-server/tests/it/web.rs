@@ -11,7 +11,7 @@ use hereby_core::types::{
     IncidentNumber, InstallationRole, ServiceName, Severity, Status, Text, Title, UserName,
     Visibility,
 };
-use hereby_core::{Command, Incident, RoleCatalogue};
+use hereby_core::{Command, Incident};
 use hereby_server::{AppState, app};
 use hereby_store::{Directory, Notifications, Store};
 use hereby_store_sqlite::SqliteStore;
@@ -24,7 +24,7 @@ const PASSWORD: &str = "correct horse battery staple";
 struct Site {
     router: Router,
     store: SqliteStore,
-    roles: RoleCatalogue,
+    policy: hereby_core::Policy,
     hash: String,
     _dir: tempfile::TempDir,
 }
@@ -159,12 +159,12 @@ impl Site {
         let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("h.db").display()))
             .await
             .unwrap();
-        let router = app(AppState::new(store.clone(), RoleCatalogue::default()));
+        let router = app(AppState::new(store.clone(), hereby_core::Policy::default()));
         let hash = hereby_server::passwords::hash(PASSWORD).await.unwrap();
         Site {
             router,
             store,
-            roles: RoleCatalogue::default(),
+            policy: hereby_core::Policy::default(),
             hash,
             _dir: dir,
         }
@@ -311,7 +311,7 @@ impl Site {
             },
             &name(actor),
             Timestamp::now(),
-            &self.roles,
+            &self.policy,
         )
         .await
         .unwrap();
@@ -327,7 +327,7 @@ impl Site {
             command,
             &name(actor),
             Timestamp::now(),
-            &self.roles,
+            &self.policy,
         )
         .await
         .unwrap();
@@ -2567,4 +2567,1279 @@ async fn the_live_stream_sends_rendered_entries_and_changes() {
     site.get(Some(&alice), "/incidents/INC-42/live")
         .await
         .assert_status(StatusCode::NOT_FOUND, "the stream of an unknown incident");
+}
+
+// Post-mortems and review meetings.
+
+/// Adds a follow-up action item straight through the store.
+async fn follow_up(site: &Site, id: &str, text: &str, owner: &str, due: Option<&str>) {
+    site.execute(
+        "alice",
+        id,
+        Command::AddActionItem {
+            text: Text::parse(text).unwrap(),
+            owner: hereby_core::types::Owner::parse(owner).unwrap(),
+            due: due.map(|due| due.parse().unwrap()),
+            kind: hereby_core::types::ActionKind::FollowUp,
+            tracker_url: Some(
+                hereby_core::types::Url::parse("https://tracker.example/T-1").unwrap(),
+            ),
+        },
+    )
+    .await;
+}
+
+/// Alice declares and leads an incident with a note and an operation by Bob, and resolves it;
+/// returns its id.
+async fn resolved_incident(site: &Site, title: &str) -> String {
+    let id = site
+        .declare("alice", title, Severity::Sev2, &["checkout"], None)
+        .await;
+    site.execute(
+        "alice",
+        &id,
+        Command::AssignRole {
+            role: hereby_core::types::RoleKey::parse("operations").unwrap(),
+            person: name("bob"),
+        },
+    )
+    .await;
+    site.execute(
+        "bob",
+        &id,
+        Command::RecordOperation {
+            target: hereby_core::types::Target::parse("db-1").unwrap(),
+            action: Text::parse("restarted the primary").unwrap(),
+            command: None,
+        },
+    )
+    .await;
+    site.execute(
+        "alice",
+        &id,
+        Command::AddNote {
+            text: Text::parse("the replica lag alarm fired").unwrap(),
+        },
+    )
+    .await;
+    site.execute("alice", &id, status_to(Status::Resolved, Some("restarted")))
+        .await;
+    id
+}
+
+/// Drafts the post-mortem through the incident page's form, as `who`.
+async fn draft(site: &Site, who: &Session, id: &str, template: &str) {
+    let drafted = site
+        .post(
+            who,
+            &format!("/incidents/{id}/postmortem/draft"),
+            &[("template", template)],
+        )
+        .await;
+    assert!(
+        drafted.is_redirect_to(&format!("/incidents/{id}/postmortem")),
+        "{drafted:?}"
+    );
+}
+
+/// Posts a form of the post-mortem page and expects to be sent back to it.
+async fn postmortem_step(
+    site: &Site,
+    who: &Session,
+    id: &str,
+    step: &str,
+    fields: &[(&str, &str)],
+) {
+    let page = site
+        .post(who, &format!("/incidents/{id}/postmortem/{step}"), fields)
+        .await;
+    assert!(
+        page.is_redirect_to(&format!("/incidents/{id}/postmortem")),
+        "{step} {fields:?}: {} {}\n{}",
+        page.status,
+        page.location(),
+        page.body
+    );
+}
+
+async fn postmortem_page(site: &Site, who: &Session, id: &str) -> Page {
+    let page = site
+        .get(Some(who), &format!("/incidents/{id}/postmortem"))
+        .await;
+    page.assert_status(StatusCode::OK, "the post-mortem page");
+    page
+}
+
+async fn current_body(site: &Site, id: &str) -> String {
+    let postmortem = site.incident(id).await.postmortem.unwrap();
+    hereby_server::postmortem::body_at(
+        &site.store,
+        IncidentNumber::parse(id).unwrap(),
+        postmortem.body_sequence,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_incident_page_drafts_the_postmortem_once_the_incident_is_over() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+    site.user("dave", InstallationRole::Viewer).await;
+    let alice = site.login("alice").await;
+    let dave = site.login("dave").await;
+    let id = site
+        .declare("alice", "Checkout fails", Severity::Sev2, &[], None)
+        .await;
+
+    // While the incident is active there is no panel, and the core refuses a draft.
+    let active = site.show(&alice, &id).await;
+    assert!(!active.body.contains("id=\"draft-form\""));
+    assert!(!active.body.contains("id=\"postmortem\""));
+    let early = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/postmortem/draft"),
+            &[("template", "full")],
+        )
+        .await;
+    early.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a draft while active");
+    assert!(
+        early.text_of("error").contains("once it is resolved"),
+        "{}",
+        early.body
+    );
+    site.get(Some(&alice), &format!("/incidents/{id}/postmortem"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND, "no post-mortem yet");
+
+    // Once resolved: the draft form with the templates in effect; the viewer sees none.
+    site.execute("alice", &id, status_to(Status::Resolved, Some("fixed")))
+        .await;
+    let resolved = site.show(&alice, &id).await;
+    let form = resolved.section("draft-form", "</form>");
+    assert!(form.contains("<option value=\"full\" selected>"), "{form}");
+    assert!(form.contains("<option value=\"short\""), "{form}");
+    assert!(resolved.text_of("reviews-line").contains("next, meeting 1"));
+    assert!(
+        resolved
+            .body
+            .contains(&format!("href=\"/incidents/{id}/reviews\""))
+    );
+    let viewer = site.show(&dave, &id).await;
+    assert!(!viewer.body.contains("id=\"draft-form\""));
+    assert!(viewer.body.contains("No post-mortem yet."));
+    // The live-refreshed state section carries the same panel.
+    let state = site
+        .get(Some(&alice), &format!("/incidents/{id}/state"))
+        .await;
+    assert!(state.body.contains("id=\"draft-form\""));
+
+    // An unknown template is named on the incident page; a viewer may not draft.
+    let unknown = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/postmortem/draft"),
+            &[("template", "nope")],
+        )
+        .await;
+    unknown.assert_status(StatusCode::NOT_FOUND, "an unknown template");
+    assert!(
+        unknown.text_of("error").contains("nope"),
+        "{}",
+        unknown.body
+    );
+    assert!(unknown.body.contains("id=\"draft-form\""));
+    site.post(
+        &dave,
+        &format!("/incidents/{id}/postmortem/draft"),
+        &[("template", "full")],
+    )
+    .await
+    .assert_status(StatusCode::FORBIDDEN, "a viewer's draft");
+
+    draft(&site, &alice, &id, "short").await;
+    let postmortem = site.incident(&id).await.postmortem.unwrap();
+    assert_eq!(postmortem.template.as_str(), "short");
+    assert_eq!(postmortem.owner, name("alice"));
+    let page = postmortem_page(&site, &alice, &id).await;
+    assert_eq!(page.text_of("pm-status"), "draft");
+    assert_eq!(page.text_of("pm-owner"), "alice");
+
+    // The incident page now summarises it and links to it; a second draft is refused.
+    let summarised = site.show(&alice, &id).await;
+    assert!(!summarised.body.contains("id=\"draft-form\""));
+    assert_eq!(summarised.text_of("postmortem-status"), "draft");
+    let summary = summarised.section("postmortem-summary", "</p>");
+    assert!(summary.contains("revision 1"), "{summary}");
+    assert!(
+        summary.contains("owner <strong>alice</strong> (you)"),
+        "{summary}"
+    );
+    assert!(summary.contains("no approvals yet"), "{summary}");
+    assert!(summarised.body.contains(&format!(
+        "id=\"postmortem-link\" href=\"/incidents/{id}/postmortem\""
+    )));
+    let again = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/postmortem/draft"),
+            &[("template", "full")],
+        )
+        .await;
+    again.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a second draft");
+    assert!(again.text_of("error").contains("already exists"));
+    // The timeline says so, with a link.
+    assert!(
+        summarised
+            .body
+            .contains("drafted the <a href=\"/incidents/")
+    );
+}
+
+#[tokio::test]
+async fn timeline_entries_are_starred_excluded_and_made_plain_for_the_postmortem() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+    site.user("dave", InstallationRole::Viewer).await;
+    let alice = site.login("alice").await;
+    let dave = site.login("dave").await;
+    let id = resolved_incident(&site, "Replica lag").await;
+    // Entries: 1 declared, 2 role, 3 operation, 4 note, 5 resolved (+ 6 the meeting).
+    let shown = site.show(&alice, &id).await;
+    let entry = shown.section("entry-4", "</li>");
+    assert!(
+        entry.contains("action=\"/incidents/INC-1/mark\""),
+        "{entry}"
+    );
+    assert!(entry.contains("name=\"sequence\" value=\"4\""), "{entry}");
+    assert!(entry.contains("value=\"starred\""), "{entry}");
+    assert!(entry.contains("value=\"excluded\""), "{entry}");
+    assert!(!entry.contains("value=\"plain\""), "{entry}");
+    assert!(!site.show(&dave, &id).await.body.contains("/mark\""));
+
+    site.act(
+        &alice,
+        &id,
+        "mark",
+        &[("sequence", "3"), ("mark", "starred")],
+    )
+    .await;
+    site.act(
+        &alice,
+        &id,
+        "mark",
+        &[("sequence", "4"), ("mark", "excluded")],
+    )
+    .await;
+    let marks = site.incident(&id).await.timeline_marks;
+    assert_eq!(marks.len(), 2, "{marks:?}");
+    let shown = site.show(&alice, &id).await;
+    let starred = shown.section("entry-3", "</li>");
+    assert!(
+        shown
+            .body
+            .contains("class=\"entry operation_recorded starred\" id=\"entry-3\""),
+        "{starred}"
+    );
+    assert!(starred.contains("★"), "{starred}");
+    assert!(!starred.contains("value=\"starred\""), "{starred}");
+    assert!(starred.contains("value=\"plain\""), "{starred}");
+    let excluded = shown.section("entry-4", "</li>");
+    assert!(
+        shown
+            .body
+            .contains("class=\"entry note_added excluded muted\" id=\"entry-4\""),
+        "{excluded}"
+    );
+    assert!(
+        excluded.contains("left out of the post-mortem"),
+        "{excluded}"
+    );
+    assert!(!excluded.contains("★"), "{excluded}");
+    assert!(!shown.section("entry-2", "</li>").contains("★"));
+    // The older-entries page shows the marks too.
+    let older = site
+        .get(Some(&alice), &format!("/incidents/{id}/timeline?before=5"))
+        .await;
+    older.assert_status(StatusCode::OK, "older entries");
+    assert!(older.section("entry-3", "</li>").contains("★"));
+    assert!(older.body.contains("excluded muted\" id=\"entry-4\""));
+
+    // The draft follows the marks: the starred operation highlighted, the note left out.
+    draft(&site, &alice, &id, "full").await;
+    let body = current_body(&site, &id).await;
+    assert!(body.contains("★ **"), "{body}");
+    assert!(!body.contains("replica lag alarm"), "{body}");
+    assert!(body.contains("1 entry was left out"), "{body}");
+
+    // Made plain again, then the timeline section is rewritten as a new revision.
+    site.act(&alice, &id, "mark", &[("sequence", "4"), ("mark", "plain")])
+        .await;
+    assert!(
+        site.show(&alice, &id)
+            .await
+            .body
+            .contains("class=\"entry note_added\" id=\"entry-4\"")
+    );
+    postmortem_step(&site, &alice, &id, "timeline", &[]).await;
+    let postmortem = site.incident(&id).await.postmortem.unwrap();
+    assert_eq!(postmortem.revision, 2);
+    let body = current_body(&site, &id).await;
+    assert!(body.contains("replica lag alarm"), "{body}");
+
+    // Marking an entry that does not exist, or the same mark twice, says why.
+    let missing = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/mark"),
+            &[("sequence", "999"), ("mark", "starred")],
+        )
+        .await;
+    missing.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "an unknown entry");
+    assert!(missing.text_of("error").contains("no timeline entry #999"));
+    let twice = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/mark"),
+            &[("sequence", "3"), ("mark", "starred")],
+        )
+        .await;
+    twice.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "the same mark");
+    assert!(twice.text_of("error").contains("already starred"));
+    let bogus = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/mark"),
+            &[("sequence", "3"), ("mark", "glowing")],
+        )
+        .await;
+    bogus.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "an unknown mark");
+    site.post(
+        &dave,
+        &format!("/incidents/{id}/mark"),
+        &[("sequence", "2"), ("mark", "starred")],
+    )
+    .await
+    .assert_status(StatusCode::FORBIDDEN, "a viewer's mark");
+}
+
+#[tokio::test]
+async fn the_postmortem_page_runs_the_review_and_refuses_invalid_steps_with_reasons() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+    site.user("dave", InstallationRole::Viewer).await;
+    let alice = site.login("alice").await;
+    let bob = site.login("bob").await;
+    let dave = site.login("dave").await;
+    let id = resolved_incident(&site, "Payments declined").await;
+    draft(&site, &alice, &id, "full").await;
+
+    // The owner may submit; a reviewer may not yet approve; the viewer gets no buttons.
+    let owners = postmortem_page(&site, &alice, &id).await;
+    assert!(owners.body.contains("id=\"submit-form\""));
+    assert!(!owners.body.contains("id=\"approve-form\""));
+    assert!(owners.body.contains("id=\"edit-link\""));
+    assert!(owners.body.contains("id=\"comment-form\""));
+    assert!(owners.body.contains("id=\"timeline-form\""));
+    let reviewers = postmortem_page(&site, &bob, &id).await;
+    assert!(!reviewers.body.contains("id=\"submit-form\""));
+    assert!(!reviewers.body.contains("id=\"approve-form\""));
+    let viewers = postmortem_page(&site, &dave, &id).await;
+    for form in [
+        "submit-form",
+        "edit-link",
+        "comment-form",
+        "timeline-form",
+        "names-form",
+    ] {
+        assert!(!viewers.body.contains(&format!("id=\"{form}\"")), "{form}");
+    }
+    assert!(viewers.body.contains("id=\"postmortem-body\""));
+    // The Markdown is rendered.
+    assert!(owners.body.contains("<h2>Timeline</h2>"), "{}", owners.body);
+
+    // A step the core refuses shows its reason on the page, as the incident page does.
+    let early = site
+        .post(&bob, &format!("/incidents/{id}/postmortem/approve"), &[])
+        .await;
+    early.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "approving a draft");
+    assert!(
+        early.text_of("error").contains("approved"),
+        "{}",
+        early.body
+    );
+    assert!(early.body.contains("id=\"postmortem-body\""));
+    let not_owner = site
+        .post(&bob, &format!("/incidents/{id}/postmortem/submit"), &[])
+        .await;
+    not_owner.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "bob submitting");
+    assert!(
+        not_owner.text_of("error").contains("alice"),
+        "{}",
+        not_owner.body
+    );
+
+    postmortem_step(&site, &alice, &id, "submit", &[]).await;
+    let in_review = postmortem_page(&site, &alice, &id).await;
+    assert_eq!(in_review.text_of("pm-status"), "in review");
+    assert!(!in_review.body.contains("id=\"reviewed-form\""));
+    assert!(in_review.body.contains("id=\"awaiting-approval\""));
+    let own = site
+        .post(&alice, &format!("/incidents/{id}/postmortem/approve"), &[])
+        .await;
+    own.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "the owner approving");
+    assert!(
+        own.text_of("error")
+            .contains("cannot approve their own review")
+    );
+    let unapproved = site
+        .post(&alice, &format!("/incidents/{id}/postmortem/reviewed"), &[])
+        .await;
+    unapproved.assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "reviewed without approval",
+    );
+    assert!(
+        unapproved
+            .text_of("error")
+            .contains("nobody has approved revision 1")
+    );
+
+    // Bob comments (Markdown, escaped) and approves; the comment form keeps refused text.
+    postmortem_step(
+        &site,
+        &bob,
+        &id,
+        "comment",
+        &[("text", "Add the **alarm** <b>threshold</b>")],
+    )
+    .await;
+    let empty = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/postmortem/comment"),
+            &[("text", " ")],
+        )
+        .await;
+    empty.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "an empty comment");
+    let approving = postmortem_page(&site, &bob, &id).await;
+    assert!(approving.body.contains("id=\"approve-form\""));
+    let comments = approving.section("comments", "</section>");
+    assert!(comments.contains("<strong>alarm</strong>"), "{comments}");
+    assert!(comments.contains("&lt;b&gt;threshold"), "{comments}");
+    assert!(comments.contains("on revision 1"), "{comments}");
+    postmortem_step(&site, &bob, &id, "approve", &[]).await;
+    let approved = postmortem_page(&site, &bob, &id).await;
+    assert!(
+        !approved.body.contains("id=\"approve-form\""),
+        "approved once"
+    );
+    assert_eq!(approved.text_of("pm-approvals"), "bob");
+    let twice = site
+        .post(&bob, &format!("/incidents/{id}/postmortem/approve"), &[])
+        .await;
+    twice.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "approving twice");
+    assert!(twice.text_of("error").contains("already approved"));
+
+    // The owner marks it reviewed and publishes; then nothing changes it any more.
+    let ready = postmortem_page(&site, &alice, &id).await;
+    assert!(ready.body.contains("id=\"reviewed-form\""));
+    postmortem_step(&site, &alice, &id, "reviewed", &[]).await;
+    let reviewed = postmortem_page(&site, &alice, &id).await;
+    assert_eq!(reviewed.text_of("pm-status"), "reviewed");
+    assert!(reviewed.body.contains("id=\"publish-form\""));
+    let bob_publishes = site
+        .post(&bob, &format!("/incidents/{id}/postmortem/publish"), &[])
+        .await;
+    bob_publishes.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "bob publishing");
+    postmortem_step(&site, &alice, &id, "publish", &[]).await;
+    let published = postmortem_page(&site, &alice, &id).await;
+    assert_eq!(published.text_of("pm-status"), "published");
+    for form in ["publish-form", "edit-link", "comment-form", "timeline-form"] {
+        assert!(
+            !published.body.contains(&format!("id=\"{form}\"")),
+            "{form}"
+        );
+    }
+    let late = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/postmortem/comment"),
+            &[("text", "one more thing")],
+        )
+        .await;
+    late.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a comment once published");
+    assert!(late.text_of("error").contains("published"));
+
+    site.post(
+        &dave,
+        &format!("/incidents/{id}/postmortem/comment"),
+        &[("text", "hi")],
+    )
+    .await
+    .assert_status(StatusCode::FORBIDDEN, "a viewer's comment");
+    site.post(
+        &alice,
+        &format!("/incidents/{id}/postmortem/frobnicate"),
+        &[],
+    )
+    .await
+    .assert_status(StatusCode::NOT_FOUND, "an unknown step");
+    let state = site.incident(&id).await.postmortem.unwrap();
+    assert_eq!(
+        state.status,
+        hereby_core::types::PostmortemStatus::Published
+    );
+    assert_eq!(state.comments, 1);
+}
+
+#[tokio::test]
+async fn the_review_is_handed_on_by_its_owner() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let bob = site.login("bob").await;
+    let id = resolved_incident(&site, "Queue stuck").await;
+    draft(&site, &alice, &id, "short").await;
+    assert!(
+        !postmortem_page(&site, &bob, &id)
+            .await
+            .body
+            .contains("id=\"delegate-form\"")
+    );
+    let unknown = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/postmortem/delegate"),
+            &[("owner", "zed")],
+        )
+        .await;
+    unknown.assert_status(StatusCode::NOT_FOUND, "an unknown new owner");
+    assert!(unknown.text_of("error").contains("zed"), "{}", unknown.body);
+    assert!(
+        unknown.body.contains("value=\"zed\""),
+        "what was typed is kept"
+    );
+    postmortem_step(&site, &alice, &id, "delegate", &[("owner", "bob")]).await;
+    assert_eq!(
+        site.incident(&id).await.postmortem.unwrap().owner,
+        name("bob")
+    );
+    assert!(
+        postmortem_page(&site, &bob, &id)
+            .await
+            .body
+            .contains("id=\"submit-form\"")
+    );
+}
+
+#[tokio::test]
+async fn editing_saves_revisions_and_a_stale_save_keeps_the_text() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let bob = site.login("bob").await;
+    let id = resolved_incident(&site, "Cache stampede").await;
+    draft(&site, &alice, &id, "short").await;
+    let original = current_body(&site, &id).await;
+
+    let form = site
+        .get(Some(&alice), &format!("/incidents/{id}/postmortem/edit"))
+        .await;
+    form.assert_status(StatusCode::OK, "the edit page");
+    assert!(form.body.contains("name=\"base_revision\" value=\"1\""));
+    let textarea = form.section("edit-body", "</textarea>");
+    let shown =
+        textarea[textarea.find('>').unwrap() + 1..textarea.len() - "</textarea>".len()].to_owned();
+    assert_eq!(unescape(&shown), original);
+
+    // Alice saves (the browser sends CR LF); the text is kept with LF, as revision 2.
+    let alices = format!(
+        "{}\r\nAlice's addition.\r\n",
+        original.trim_end().replace('\n', "\r\n")
+    );
+    let saved = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/postmortem/edit"),
+            &[
+                ("body", &alices),
+                ("base_revision", "1"),
+                ("comment", "added a line"),
+            ],
+        )
+        .await;
+    assert!(
+        saved.is_redirect_to(&format!("/incidents/{id}/postmortem")),
+        "{saved:?}"
+    );
+    let revision_two = current_body(&site, &id).await;
+    assert!(!revision_two.contains('\r'));
+    assert!(
+        revision_two.ends_with("Alice's addition."),
+        "{revision_two}"
+    );
+    let page = postmortem_page(&site, &alice, &id).await;
+    let history = page.section("revisions", "</section>");
+    assert!(history.contains("added a line"), "{history}");
+    assert!(history.contains("the draft"), "{history}");
+    let diff_link = format!("/incidents/{id}/postmortem/diff?from=1&amp;to=2");
+    assert!(history.contains(&diff_link), "{history}");
+
+    // The diff between consecutive revisions, in a <pre>.
+    let diff = site
+        .get(
+            Some(&alice),
+            &format!("/incidents/{id}/postmortem/diff?from=1&to=2"),
+        )
+        .await;
+    diff.assert_status(StatusCode::OK, "the diff");
+    let pre = unescape(diff.section("diff", "</pre>"));
+    assert!(pre.contains("+Alice's addition."), "{pre}");
+    assert!(pre.contains("--- revision 1"), "{pre}");
+    assert!(pre.contains("+++ revision 2"), "{pre}");
+    site.get(
+        Some(&alice),
+        &format!("/incidents/{id}/postmortem/diff?from=1&to=9"),
+    )
+    .await
+    .assert_status(StatusCode::NOT_FOUND, "a revision that does not exist");
+    site.get(
+        Some(&alice),
+        &format!("/incidents/{id}/postmortem/diff?from=x"),
+    )
+    .await
+    .assert_status(StatusCode::BAD_REQUEST, "a bogus revision");
+
+    // Bob, still on revision 1, saves: refused, his text kept, what changed since shown.
+    let bobs = format!("{original}\nBob's <b>line</b>.\n");
+    let stale = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/postmortem/edit"),
+            &[
+                ("body", &bobs),
+                ("base_revision", "1"),
+                ("comment", "bob's edit"),
+            ],
+        )
+        .await;
+    stale.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a stale save");
+    assert!(
+        stale
+            .text_of("error")
+            .contains("you edited revision 1, but revision 2 was saved since (by alice)"),
+        "{}",
+        stale.body
+    );
+    let kept = stale.section("edit-body", "</textarea>");
+    assert!(
+        kept.contains("Bob&#x27;s &lt;b&gt;line&lt;&#x2f;b&gt;."),
+        "{kept}"
+    );
+    assert!(
+        stale.body.contains("value=\"bob&#x27;s edit\""),
+        "the comment is kept"
+    );
+    assert!(stale.body.contains("name=\"base_revision\" value=\"2\""));
+    let since = unescape(stale.section("since-diff", "</pre>"));
+    assert!(since.contains("+Alice's addition."), "{since}");
+    assert_eq!(site.incident(&id).await.postmortem.unwrap().revision, 2);
+    // Saving again on the current revision goes through.
+    let merged = format!("{revision_two}\nBob's line.\n");
+    let saved = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/postmortem/edit"),
+            &[("body", &merged), ("base_revision", "2")],
+        )
+        .await;
+    assert!(
+        saved.is_redirect_to(&format!("/incidents/{id}/postmortem")),
+        "{saved:?}"
+    );
+    assert_eq!(current_body(&site, &id).await, merged.trim_end());
+
+    // An empty text is refused and says which field.
+    let empty = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/postmortem/edit"),
+            &[("body", "  "), ("base_revision", "3")],
+        )
+        .await;
+    empty.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "an empty body");
+    assert!(empty.text_of("error").contains("body"), "{}", empty.body);
+}
+
+#[tokio::test]
+async fn the_linter_lists_findings_and_the_name_substitutions_are_saved() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let id = resolved_incident(&site, "Disk full").await;
+    draft(&site, &alice, &id, "short").await;
+    let clean = postmortem_page(&site, &alice, &id).await;
+    assert!(clean.body.contains("id=\"no-findings\""), "{}", clean.body);
+    assert!(!clean.body.contains("id=\"names-form\""));
+
+    let body = format!(
+        "{}\n\nIt was human error: bob restarted db-1 late.\n",
+        current_body(&site, &id).await.trim_end()
+    );
+    let saved = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/postmortem/edit"),
+            &[("body", &body), ("base_revision", "1")],
+        )
+        .await;
+    assert!(
+        saved.is_redirect_to(&format!("/incidents/{id}/postmortem")),
+        "{saved:?}"
+    );
+    let page = postmortem_page(&site, &alice, &id).await;
+    let findings = page.section("findings", "</table>");
+    let line = body.lines().count();
+    assert!(findings.contains("class=\"finding blame\""), "{findings}");
+    assert!(findings.contains("<q>human error</q>"), "{findings}");
+    assert!(findings.contains("class=\"finding name\""), "{findings}");
+    assert!(findings.contains("<q>bob</q>"), "{findings}");
+    assert!(findings.contains(&format!("<td>{line}:")), "{findings}");
+    assert!(page.body.contains("id=\"names-form\""));
+
+    postmortem_step(&site, &alice, &id, "names", &[]).await;
+    let postmortem = site.incident(&id).await.postmortem.unwrap();
+    assert_eq!(postmortem.revision, 3);
+    let replaced = current_body(&site, &id).await;
+    assert!(!replaced.contains("bob restarted"), "{replaced}");
+    assert!(replaced.contains("restarted db-1 late"), "{replaced}");
+    let after = postmortem_page(&site, &alice, &id).await;
+    assert!(!after.body.contains("id=\"names-form\""));
+    assert!(
+        after
+            .section("revisions", "</section>")
+            .contains("real names replaced by role variables")
+    );
+    let nothing = site
+        .post(&alice, &format!("/incidents/{id}/postmortem/names"), &[])
+        .await;
+    nothing.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "nothing to replace");
+    assert!(nothing.text_of("error").contains("nothing to replace"));
+}
+
+#[tokio::test]
+async fn a_postmortem_body_is_sanitised_and_exported_to_a_signed_in_viewer() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("dave", InstallationRole::Viewer).await;
+    let alice = site.login("alice").await;
+    let dave = site.login("dave").await;
+    let id = resolved_incident(&site, "Login <script>x</script> loop").await;
+    draft(&site, &alice, &id, "short").await;
+    let body = "# Review\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n\
+                [click](javascript:alert(3)) and **bold**\n";
+    let saved = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/postmortem/edit"),
+            &[("body", body), ("base_revision", "1")],
+        )
+        .await;
+    assert!(
+        saved.is_redirect_to(&format!("/incidents/{id}/postmortem")),
+        "{saved:?}"
+    );
+    for who in [&alice, &dave] {
+        let page = postmortem_page(&site, who, &id).await;
+        let article = page.section("postmortem-body", "</article>");
+        assert!(article.contains("&lt;script&gt;alert(1)&lt;"), "{article}");
+        assert!(!page.body.contains("<script>alert"), "{}", page.body);
+        assert!(!page.body.contains("<img"), "{article}");
+        assert!(!page.body.contains("javascript:"), "{article}");
+        assert!(article.contains("<strong>bold</strong>"), "{article}");
+        assert!(
+            page.body.contains("Login &lt;script&gt;x&lt;"),
+            "the title is escaped"
+        );
+        assert!(!page.body.contains("<script>x"), "the title is escaped");
+    }
+    // The edit page shows the raw text, escaped, in the textarea.
+    let edit = site
+        .get(Some(&alice), &format!("/incidents/{id}/postmortem/edit"))
+        .await;
+    assert!(
+        edit.section("edit-body", "</textarea>")
+            .contains("&lt;script&gt;alert(1)")
+    );
+    assert!(!edit.body.contains("<script>alert"));
+
+    // The exports, to a signed-in viewer through the session.
+    let markdown = site
+        .get(
+            Some(&dave),
+            &format!("/incidents/{id}/postmortem/export.md"),
+        )
+        .await;
+    markdown.assert_status(StatusCode::OK, "the Markdown export");
+    assert!(
+        markdown
+            .header(header::CONTENT_TYPE)
+            .starts_with("text/markdown")
+    );
+    assert!(
+        markdown
+            .header(header::CONTENT_DISPOSITION)
+            .contains("inc-1-postmortem-r2.md")
+    );
+    assert!(
+        markdown.body.contains("<script>alert(1)</script>"),
+        "Markdown is the text"
+    );
+    assert!(markdown.body.contains("INC-1"), "{}", markdown.body);
+    let html = site
+        .get(
+            Some(&dave),
+            &format!("/incidents/{id}/postmortem/export.html"),
+        )
+        .await;
+    html.assert_status(StatusCode::OK, "the HTML export");
+    assert!(html.header(header::CONTENT_TYPE).starts_with("text/html"));
+    assert!(
+        !html.body.contains("<script>alert"),
+        "the HTML export is sanitised"
+    );
+    let json = site
+        .get(
+            Some(&dave),
+            &format!("/incidents/{id}/postmortem/export.json"),
+        )
+        .await;
+    json.assert_status(StatusCode::OK, "the JSON export");
+    let document: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(document["revision"], 2);
+    assert_eq!(document["body"], body.trim_end(), "stored as a trimmed document");
+    let pdf = site
+        .get(
+            Some(&dave),
+            &format!("/incidents/{id}/postmortem/export.pdf"),
+        )
+        .await;
+    pdf.assert_status(StatusCode::OK, "the PDF export");
+    assert_eq!(pdf.header(header::CONTENT_TYPE), "application/pdf");
+    assert!(
+        pdf.body.starts_with("%PDF"),
+        "{}",
+        &pdf.body[..20.min(pdf.body.len())]
+    );
+    // Without a session: to the sign-in page.
+    let anonymous = site
+        .get(None, &format!("/incidents/{id}/postmortem/export.md"))
+        .await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert!(anonymous.location().starts_with("/login"), "{anonymous:?}");
+    site.get(Some(&dave), "/incidents/INC-9/postmortem/export.md")
+        .await
+        .assert_status(StatusCode::NOT_FOUND, "no such incident");
+}
+
+#[tokio::test]
+async fn a_restricted_incidents_postmortem_and_reviews_do_not_exist_for_non_members() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+    site.user("root", InstallationRole::Admin).await;
+    let alice = site.login("alice").await;
+    let bob = site.login("bob").await;
+    let root = site.login("root").await;
+    let declared = site
+        .post(
+            &alice,
+            "/incidents",
+            &[("title", "Leaked signing key"), ("restricted", "on")],
+        )
+        .await;
+    assert!(declared.is_redirect_to("/incidents/INC-1"), "{declared:?}");
+    let id = "INC-1";
+    follow_up(&site, id, "Rotate every key", "alice", Some("2020-01-01")).await;
+    site.execute("alice", id, status_to(Status::Resolved, Some("rotated")))
+        .await;
+    draft(&site, &alice, id, "full").await;
+    postmortem_step(&site, &alice, id, "comment", &[("text", "secret detail")]).await;
+    let version = site.version(id).await;
+
+    for uri in [
+        format!("/incidents/{id}/postmortem"),
+        format!("/incidents/{id}/postmortem/edit"),
+        format!("/incidents/{id}/postmortem/diff?from=1&to=1"),
+        format!("/incidents/{id}/postmortem/export.md"),
+        format!("/incidents/{id}/postmortem/export.html"),
+        format!("/incidents/{id}/postmortem/export.pdf"),
+        format!("/incidents/{id}/postmortem/export.json"),
+        format!("/incidents/{id}/reviews"),
+        format!("/incidents/{id}/reviews/next.ics"),
+    ] {
+        let page = site.get(Some(&bob), &uri).await;
+        page.assert_status(StatusCode::NOT_FOUND, &uri);
+        assert!(page.body.contains("There is nothing here"), "{uri}");
+        assert!(!page.body.contains("Leaked"), "{uri}");
+        assert!(!page.body.contains("secret"), "{uri}");
+        // The members and admins see it.
+        site.get(Some(&alice), &uri)
+            .await
+            .assert_status(StatusCode::OK, &uri);
+        site.get(Some(&root), &uri)
+            .await
+            .assert_status(StatusCode::OK, &uri);
+    }
+    let forms: &[(&str, &[(&str, &str)])] = &[
+        ("postmortem/draft", &[("template", "full")]),
+        (
+            "postmortem/edit",
+            &[("body", "mine"), ("base_revision", "1")],
+        ),
+        ("postmortem/submit", &[]),
+        ("postmortem/approve", &[]),
+        ("postmortem/reviewed", &[]),
+        ("postmortem/publish", &[]),
+        ("postmortem/comment", &[("text", "hi")]),
+        ("postmortem/timeline", &[]),
+        ("postmortem/names", &[]),
+        ("postmortem/delegate", &[("owner", "bob")]),
+        ("mark", &[("sequence", "1"), ("mark", "starred")]),
+        ("reviews/schedule", &[("at", "2099-01-01T10:00")]),
+        (
+            "reviews/record",
+            &[("attendees", "bob"), ("decision-1", "done")],
+        ),
+    ];
+    for (form, fields) in forms {
+        let uri = format!("/incidents/{id}/{form}");
+        let page = site.post(&bob, &uri, fields).await;
+        page.assert_status(StatusCode::NOT_FOUND, &uri);
+        assert!(!page.body.contains("Leaked"), "{uri}");
+    }
+    assert_eq!(site.version(id).await, version, "nothing changed");
+    // Nor is it in bob's overview of reviews; alice's lists it.
+    let overview = site.get(Some(&bob), "/reviews").await;
+    overview.assert_status(StatusCode::OK, "bob's reviews");
+    assert!(!overview.body.contains("Leaked"), "{}", overview.body);
+    assert!(overview.body.contains("id=\"upcoming-empty\""));
+    assert!(overview.body.contains("id=\"overdue-empty\""));
+    let overview = site.get(Some(&alice), "/reviews").await;
+    assert!(
+        overview.body.contains("Leaked signing key"),
+        "{}",
+        overview.body
+    );
+    assert!(
+        overview
+            .section("overdue-table", "</table>")
+            .contains("Rotate every key")
+    );
+}
+
+#[tokio::test]
+async fn review_meetings_are_moved_recorded_and_listed_across_incidents() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+    site.user("dave", InstallationRole::Viewer).await;
+    let alice = site.login("alice").await;
+    let dave = site.login("dave").await;
+    let id = site
+        .declare("alice", "Search is slow", Severity::Sev3, &[], None)
+        .await;
+    follow_up(&site, &id, "Add an index", "bob", Some("2020-01-01")).await;
+    follow_up(&site, &id, "Load-test search", "alice", Some("2099-06-01")).await;
+    follow_up(
+        &site,
+        &id,
+        "Write a runbook",
+        "role:incident_commander",
+        None,
+    )
+    .await;
+    site.execute("alice", &id, status_to(Status::Resolved, Some("reindexed")))
+        .await;
+    let other = site
+        .declare("alice", "Mail delayed", Severity::Sev3, &[], None)
+        .await;
+    site.execute(
+        "alice",
+        &other,
+        status_to(Status::Resolved, Some("drained")),
+    )
+    .await;
+
+    let page = site
+        .get(Some(&alice), &format!("/incidents/{id}/reviews"))
+        .await;
+    page.assert_status(StatusCode::OK, "the reviews page");
+    // The agenda: every follow-up, the overdue one marked, with its tracker link.
+    let agenda = page.section("agenda-table", "</table>");
+    let overdue = page.section("follow-up-1", "</tr>");
+    assert!(
+        overdue.contains("class=\"follow-up open overdue\""),
+        "{overdue}"
+    );
+    assert!(
+        overdue.contains("Add an index") && overdue.contains("bob"),
+        "{overdue}"
+    );
+    assert!(
+        overdue.contains("2020-01-01 <strong>overdue</strong>"),
+        "{overdue}"
+    );
+    assert!(
+        overdue.contains("href=\"https:&#x2f;&#x2f;tracker.example&#x2f;T-1\""),
+        "{overdue}"
+    );
+    assert!(!page.section("follow-up-2", "</tr>").contains("overdue"));
+    assert!(agenda.contains("role:incident_commander"), "{agenda}");
+    // The next meeting, planned at resolution, with its invitation.
+    let next = site.incident(&id).await.reviews.next.unwrap();
+    assert_eq!(next.0, 1);
+    assert!(
+        page.section("next-meeting", "</section>")
+            .contains(&next.1.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+    );
+    let ics = site
+        .get(Some(&dave), &format!("/incidents/{id}/reviews/next.ics"))
+        .await;
+    ics.assert_status(StatusCode::OK, "the invitation");
+    assert!(
+        ics.header(header::CONTENT_TYPE)
+            .starts_with("text/calendar")
+    );
+    assert!(
+        ics.body.contains("BEGIN:VCALENDAR") && ics.body.contains("Search is slow"),
+        "{}",
+        ics.body
+    );
+    assert!(
+        page.text_of("closable").contains("Not closable yet"),
+        "{}",
+        page.body
+    );
+    // A viewer reads the page without forms.
+    let read_only = site
+        .get(Some(&dave), &format!("/incidents/{id}/reviews"))
+        .await;
+    read_only.assert_status(StatusCode::OK, "a viewer's reviews page");
+    assert!(!read_only.body.contains("id=\"record-form\""));
+    assert!(!read_only.body.contains("id=\"schedule-form\""));
+
+    // Moving the meeting: a datetime-local read as UTC; a time past is refused.
+    let moved = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/reviews/schedule"),
+            &[("at", "2099-01-02T15:30")],
+        )
+        .await;
+    assert!(
+        moved.is_redirect_to(&format!("/incidents/{id}/reviews")),
+        "{moved:?}"
+    );
+    let next = site.incident(&id).await.reviews.next.unwrap();
+    assert_eq!(next.1, "2099-01-02T15:30:00Z".parse::<Timestamp>().unwrap());
+    let page = site
+        .get(Some(&alice), &format!("/incidents/{id}/reviews"))
+        .await;
+    assert_eq!(page.text_of("next-at"), "2099-01-02 15:30:00 UTC");
+    assert!(page.body.contains("value=\"2099-01-02T15:30\""));
+    let past = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/reviews/schedule"),
+            &[("at", "2001-01-01T10:00")],
+        )
+        .await;
+    past.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a meeting in the past");
+    assert!(
+        past.text_of("error").contains("not in the future"),
+        "{}",
+        past.body
+    );
+    assert!(
+        past.body.contains("value=\"2001-01-01T10:00\""),
+        "what was typed is kept"
+    );
+    let bogus = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/reviews/schedule"),
+            &[("at", "soon")],
+        )
+        .await;
+    bogus.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "not a time");
+
+    // The overview: soonest meeting first, and the overdue follow-up.
+    let overview = site.get(Some(&dave), "/reviews").await;
+    overview.assert_status(StatusCode::OK, "the overview");
+    assert!(
+        overview
+            .body
+            .contains("id=\"nav-reviews\" href=\"/reviews\"")
+    );
+    let upcoming = overview.section("upcoming-table", "</table>");
+    let (first, second) = (
+        upcoming.find(&format!("review-{other}")).unwrap(),
+        upcoming.find(&format!("review-{id}")).unwrap(),
+    );
+    assert!(first < second, "the sooner meeting first: {upcoming}");
+    assert!(upcoming.contains("2099-01-02 15:30:00 UTC"), "{upcoming}");
+    let overdue = overview.section("overdue-table", "</table>");
+    assert!(overdue.contains("Add an index"), "{overdue}");
+    assert!(!overdue.contains("Load-test"), "{overdue}");
+
+    // Recording a meeting: a refused one keeps what was chosen and typed.
+    let refused = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/reviews/record"),
+            &[
+                ("attendees", "alice"),
+                ("attendees", "bob"),
+                ("attendees_other", "carol"),
+                ("notes", "Index **first**."),
+                ("decision-1", "done"),
+                ("decision-2", "wont_fix"),
+                ("decision-3", ""),
+            ],
+        )
+        .await;
+    refused.assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "won't fix without a reason",
+    );
+    assert!(
+        refused
+            .text_of("error")
+            .contains("say why it will not be done"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("<option value=\"alice\" selected>"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("<option value=\"bob\" selected>"));
+    assert!(refused.body.contains("value=\"carol\""));
+    assert!(refused.body.contains("Index **first**.</textarea>"));
+    assert!(
+        refused
+            .section("decision-2", "</div>")
+            .contains("<option value=\"wont_fix\" selected>")
+    );
+    assert!(site.incident(&id).await.reviews.held.is_empty());
+    let nobody = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/reviews/record"),
+            &[("notes", "x")],
+        )
+        .await;
+    nobody.assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a meeting without attendees",
+    );
+    assert!(nobody.text_of("error").contains("attended"));
+
+    let recorded = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/reviews/record"),
+            &[
+                ("attendees", "alice"),
+                ("attendees", "bob"),
+                ("attendees_other", "carol, alice"),
+                ("notes", "Index **first**."),
+                ("decision-1", "done"),
+                ("decision-2", "wont_fix"),
+                ("reason-2", "search moves to a new cluster"),
+                ("decision-3", "open"),
+                ("due-3", "2099-12-31"),
+            ],
+        )
+        .await;
+    assert!(
+        recorded.is_redirect_to(&format!("/incidents/{id}/reviews")),
+        "{recorded:?}"
+    );
+    let incident = site.incident(&id).await;
+    assert_eq!(incident.reviews.held.len(), 1);
+    assert_eq!(incident.reviews.next.unwrap().0, 2, "item 3 is still open");
+    let page = site
+        .get(Some(&alice), &format!("/incidents/{id}/reviews"))
+        .await;
+    let minutes = page.section("meeting-1", "</article>");
+    assert!(
+        minutes.contains("attended by alice, bob, carol"),
+        "{minutes}"
+    );
+    assert!(
+        minutes.contains("Index <strong>first</strong>."),
+        "{minutes}"
+    );
+    assert!(minutes.contains("#1: done"), "{minutes}");
+    assert!(
+        minutes.contains("#2: won&#x27;t fix — search moves to a new cluster"),
+        "{minutes}"
+    );
+    assert!(
+        minutes.contains("#3: still open, due 2099-12-31"),
+        "{minutes}"
+    );
+    assert!(
+        page.section("follow-up-1", "</tr>")
+            .contains("class=\"follow-up done\"")
+    );
+    let decisions = page.section("decisions", "</fieldset>");
+    assert!(
+        decisions.contains("decision-3") && !decisions.contains("decision-1\""),
+        "{decisions}"
+    );
+    assert!(page.text_of("closable").contains("Not closable yet"));
+
+    // The last follow-up settled and the post-mortem reviewed: the incident may close.
+    site.post(
+        &alice,
+        &format!("/incidents/{id}/reviews/record"),
+        &[("attendees", "alice"), ("decision-3", "done")],
+    )
+    .await;
+    draft(&site, &alice, &id, "short").await;
+    let bob = site.login("bob").await;
+    postmortem_step(&site, &alice, &id, "submit", &[]).await;
+    postmortem_step(&site, &bob, &id, "approve", &[]).await;
+    postmortem_step(&site, &alice, &id, "reviewed", &[]).await;
+    let page = site
+        .get(Some(&alice), &format!("/incidents/{id}/reviews"))
+        .await;
+    assert!(
+        page.section("closable", "</p>")
+            .contains("The incident can be closed now"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"no-meeting\""), "{}", page.body);
+    // The incident page's line points here.
+    let incident_page = site.show(&alice, &id).await;
+    assert!(
+        incident_page
+            .text_of("reviews-line")
+            .contains("none planned; 2 held"),
+        "{}",
+        incident_page.text_of("reviews-line")
+    );
 }

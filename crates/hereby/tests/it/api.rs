@@ -576,7 +576,7 @@ fn init_refuses_a_second_first_admin() {
 }
 
 /// Runs the real CLI against `server` with `token`.
-fn cli(server: &Server, token: &str, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn cli(server: &Server, token: &str, args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_hereby"))
         .args([
             "--server",
@@ -765,13 +765,18 @@ fn the_cli_runs_an_incident_and_reports_failures_with_exit_codes() {
             "{listed}"
         );
         let (_, timeline, _) = cli(&server, &alice, &["timeline", "INC-1", "--json"]);
+        let timeline = serde_json::from_str::<Value>(&timeline).unwrap();
+        let types: Vec<&str> = timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|entry| entry["type"].as_str())
+            .collect();
+        assert_eq!(types.len(), 9, "{types:?}");
         assert_eq!(
-            serde_json::from_str::<Value>(&timeline)
-                .unwrap()
-                .as_array()
-                .unwrap()
-                .len(),
-            8
+            types.last(),
+            Some(&"review_meeting_scheduled"),
+            "resolving plans the first post-mortem review meeting"
         );
 
         assert_eq!(
@@ -800,6 +805,17 @@ fn the_cli_runs_an_incident_and_reports_failures_with_exit_codes() {
             ),
             "{items}"
         );
+        // Closing needs a reviewed post-mortem (bob, the Incident Commander, owns the review)
+        // and settled follow-ups.
+        for (who, step) in [
+            (&bob, "draft"),
+            (&bob, "submit"),
+            (&alice, "approve"),
+            (&bob, "reviewed"),
+        ] {
+            let (code, _, stderr) = cli(&server, who, &["postmortem", step, "INC-1"]);
+            assert_eq!(code, 0, "postmortem {step}: {stderr}");
+        }
         let (code, _, stderr) = cli(&server, &bob, &["status", "INC-1", "closed"]);
         assert_eq!(code, 1, "{stderr}");
         assert!(

@@ -628,3 +628,161 @@ async fn browser_shows_an_xss_attempt_as_text() {
     );
     a.close().await.unwrap();
 }
+
+/// Picks the option with `value` in the select matching `css` (in a multiple select, adds it
+/// to the selection), as a person clicking it would.
+async fn choose(client: &Client, css: &str, value: &str) {
+    let select = wait_for(client, css, WAIT).await;
+    reveal(&select).await;
+    for option in select.find_all(Locator::Css("option")).await.unwrap() {
+        if option.prop("value").await.unwrap().as_deref() == Some(value) {
+            option.click().await.unwrap();
+            return;
+        }
+    }
+    panic!(
+        "{}",
+        failure(client, &format!("`{css}` has no option {value:?}")).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_takes_a_postmortem_through_review_and_a_review_meeting() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let server = Server::start("sqlite");
+    let base = format!("http://{}", server.address);
+    set_password(&server, ADMIN, ADMIN_PASSWORD);
+    server.user("bob", "responder");
+    set_password(&server, "bob", BOB_PASSWORD);
+
+    // The admin declares, adds a follow-up and resolves; the incident page then offers the
+    // draft, live.
+    let a = browser.session().await;
+    sign_in(&a, &base, ADMIN, ADMIN_PASSWORD).await;
+    let incident = declare(&a, "Orders stuck in the queue").await;
+    wait_for_text(&a, "h1", "Orders stuck in the queue", WAIT).await;
+    fill(
+        &a,
+        "form#action-item-form input[name=text]",
+        "Alert on queue depth",
+    )
+    .await;
+    fill(&a, "form#action-item-form input[name=owner]", "bob").await;
+    choose(&a, "form#action-item-form select[name=kind]", "follow_up").await;
+    click(&a, "form#action-item-form button[type=submit]").await;
+    wait_for_text(&a, "#item-1", "Alert on queue depth", WAIT).await;
+    fill(
+        &a,
+        "form#resolve-form input[name=reason]",
+        "the consumer was restarted",
+    )
+    .await;
+    click_and_confirm(&a, "form#resolve-form button[type=submit]").await;
+    wait_for_text(&a, "#status", "resolved", WAIT).await;
+    wait_for(&a, "form#draft-form select[name=template]", WAIT).await;
+    wait_for_text(&a, "#reviews-line", "next, meeting 1", WAIT).await;
+
+    // The declaration is starred on the timeline, then the draft is written from the full
+    // template.
+    click(&a, "li#entry-1 form.mark button[name=mark][value=starred]").await;
+    wait_for(&a, "li#entry-1.starred strong.star", WAIT).await;
+    choose(&a, "form#draft-form select[name=template]", "full").await;
+    click(&a, "form#draft-form button[type=submit]").await;
+    let postmortem = format!("{incident}/postmortem");
+    wait_for_path(&a, "the post-mortem page", |path| path == postmortem).await;
+    wait_for_text(&a, "#pm-status", "draft", WAIT).await;
+    wait_for_text(&a, "#postmortem-body h2", "Timeline", WAIT).await;
+    wait_for_text(&a, "#postmortem-body", "★", WAIT).await;
+
+    // Edit: a line appended to the text, saved as revision 2 with a comment.
+    click(&a, "a#edit-link").await;
+    wait_for_path(&a, "the edit page", |path| {
+        path.ends_with("/postmortem/edit")
+    })
+    .await;
+    let body = wait_for(&a, "form#edit-form textarea[name=body]", WAIT).await;
+    body.send_keys("\nThe consumer had no liveness probe.")
+        .await
+        .unwrap();
+    fill(&a, "form#edit-form input[name=comment]", "added the cause").await;
+    click(&a, "form#edit-form button[type=submit]").await;
+    wait_for_path(&a, "the post-mortem page after saving", |path| {
+        path == postmortem
+    })
+    .await;
+    wait_for_text(&a, "#pm-revision", "2", WAIT).await;
+    wait_for_text(
+        &a,
+        "#postmortem-body",
+        "The consumer had no liveness probe.",
+        WAIT,
+    )
+    .await;
+    wait_for_text(&a, "#revisions", "added the cause", WAIT).await;
+
+    // Submit for review; Bob approves in his own browser; the admin marks it reviewed.
+    click(&a, "form#submit-form button[type=submit]").await;
+    wait_for_text(&a, "#pm-status", "in review", WAIT).await;
+    wait_for(&a, "#awaiting-approval", WAIT).await;
+    let b = browser.session().await;
+    sign_in(&b, &base, "bob", BOB_PASSWORD).await;
+    b.goto(&format!("{base}{postmortem}")).await.unwrap();
+    wait_for_text(&b, "#pm-status", "in review", WAIT).await;
+    fill(
+        &b,
+        "form#comment-form textarea[name=text]",
+        "Looks right to me.",
+    )
+    .await;
+    click(&b, "form#comment-form button[type=submit]").await;
+    wait_for_text(&b, "#comments", "Looks right to me.", WAIT).await;
+    click(&b, "form#approve-form button[type=submit]").await;
+    wait_for_text(&b, "#pm-approvals", "bob", WAIT).await;
+    a.goto(&format!("{base}{postmortem}")).await.unwrap();
+    click(&a, "form#reviewed-form button[type=submit]").await;
+    wait_for_text(&a, "#pm-status", "reviewed", WAIT).await;
+    assert!(
+        a.find(Locator::Css("#error")).await.is_err(),
+        "{}",
+        page_snippet(&a).await
+    );
+
+    // The review meeting: the admin and Bob attended; the follow-up is done.
+    click(&a, "nav[aria-label=breadcrumb] a[href$='/reviews']").await;
+    wait_for_path(&a, "the reviews page", |path| path.ends_with("/reviews")).await;
+    wait_for_text(&a, "#follow-up-1", "Alert on queue depth", WAIT).await;
+    wait_for(&a, "#ics-link", WAIT).await;
+    choose(&a, "form#record-form select[name=attendees]", ADMIN).await;
+    fill(&a, "form#record-form input[name=attendees_other]", "bob").await;
+    fill(
+        &a,
+        "form#record-form textarea[name=notes]",
+        "The alert is live.",
+    )
+    .await;
+    choose(&a, "form#record-form select[name=decision-1]", "done").await;
+    click(&a, "form#record-form button[type=submit]").await;
+    wait_for_text(&a, "#meeting-1", "attended by bob, root", WAIT).await;
+    wait_for_text(&a, "#meeting-1", "#1: done", WAIT).await;
+    wait_for_text(&a, "#closable", "can be closed now", WAIT).await;
+    assert!(
+        a.find(Locator::Css("#error")).await.is_err(),
+        "{}",
+        page_snippet(&a).await
+    );
+
+    // The overview lists nothing left to review; the post-mortem page, as it now reads.
+    click(&a, "a#nav-reviews").await;
+    wait_for_path(&a, "the reviews overview", |path| path == "/reviews").await;
+    wait_for(&a, "#upcoming-empty", WAIT).await;
+    a.goto(&format!("{base}{postmortem}")).await.unwrap();
+    wait_for_text(&a, "#pm-status", "reviewed", WAIT).await;
+    wait_for(&a, "form#publish-form", WAIT).await;
+    let shot = screenshot(&a, "postmortem").await;
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{}", shot.display());
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}

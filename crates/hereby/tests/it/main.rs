@@ -8,6 +8,8 @@ mod browser;
 mod matrix;
 mod notify;
 mod passwords;
+mod postmortem_cli;
+mod review_reminders;
 mod status;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hereby_core::types::{Severity, Text, Title, UserName, Visibility};
-use hereby_core::{Command as Cmd, RoleCatalogue};
+use hereby_core::{Command as Cmd, Policy};
 use hereby_store_sqlite::SqliteStore;
 use sqlx::Connection;
 
@@ -47,7 +49,7 @@ async fn seed(url: &str, incidents: usize) {
             },
             &UserName::parse("alice").unwrap(),
             jiff::Timestamp::now(),
-            &RoleCatalogue::default(),
+            &Policy::default(),
         )
         .await
         .unwrap();
@@ -60,7 +62,7 @@ async fn seed(url: &str, incidents: usize) {
             },
             &UserName::parse("bob").unwrap(),
             jiff::Timestamp::now(),
-            &RoleCatalogue::default(),
+            &Policy::default(),
         )
         .await
         .unwrap();

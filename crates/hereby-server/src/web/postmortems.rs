@@ -1,0 +1,651 @@
+//! The post-mortem pages: reading one (its Markdown rendered and sanitised, the workflow
+//! buttons the viewer may use, the linter's findings, comments and revisions), editing it,
+//! diffs between revisions and the exports, and the forms that draft it and move it through
+//! review. Every change runs through the API's own handlers or its `act`, so visibility,
+//! installation roles and the core's rules are exactly the API's.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use hereby_core::lint::{self, BlameRule, FindingKind};
+use hereby_core::types::{
+    IncidentNumber, InstallationRole, InvalidValue, PostmortemStatus, Reason, Text, UserName,
+};
+use hereby_core::{Command, Incident, Postmortem};
+use hereby_store::{Communications, Directory, Store};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::PageError;
+use super::actions::required;
+use super::pages::{bad_query, incident_page, show};
+use super::render::{self, data};
+use super::session::{Fields, SignedForm, Viewer};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, IfMatch, OptionalJson};
+use crate::postmortem;
+use crate::routes::incidents::{act, incident_id, visible};
+use crate::routes::postmortems as api_postmortems;
+
+/// A post-mortem template the draft form offers.
+#[derive(Debug, Serialize)]
+pub(crate) struct TemplateChoice {
+    name: String,
+    description: String,
+}
+
+/// The post-mortem templates in effect, for the incident page's draft form.
+pub(crate) async fn template_choices<S: Communications>(
+    store: &S,
+) -> Result<Vec<TemplateChoice>, ApiError> {
+    let stored = store.list_settings(postmortem::TEMPLATE_KIND).await?;
+    Ok(postmortem::effective(&stored)
+        .into_iter()
+        .map(|template| TemplateChoice {
+            name: template.name,
+            description: template.description,
+        })
+        .collect())
+}
+
+/// A post-mortem status as people read it.
+fn label(status: PostmortemStatus) -> &'static str {
+    match status {
+        PostmortemStatus::Draft => "draft",
+        PostmortemStatus::InReview => "in review",
+        PostmortemStatus::Reviewed => "reviewed",
+        PostmortemStatus::Published => "published",
+    }
+}
+
+/// What the incident page says about its post-mortem.
+pub(crate) fn summary(postmortem: Option<&Postmortem>, me: &UserName) -> Option<minijinja::Value> {
+    postmortem.map(|postmortem| {
+        minijinja::context! {
+            status => postmortem.status.as_str(),
+            label => label(postmortem.status),
+            owner => postmortem.owner.as_str(),
+            mine => &postmortem.owner == me,
+            revision => postmortem.revision,
+            approvals => postmortem.approvals.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            comments => postmortem.comments,
+            revised_at => render::clock(postmortem.revised_at),
+            revised_by => postmortem.revised_by.as_str(),
+        }
+    })
+}
+
+/// The incident, which the viewer may see, and its post-mortem; a sentence when it has none.
+async fn with_postmortem<S: Store + Directory>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    raw_id: &str,
+) -> Result<(IncidentNumber, Incident, Postmortem), PageError> {
+    let number = incident_id(raw_id)?;
+    let loaded = state.store.load(number).await.map_err(ApiError::from)?;
+    let Some(incident) = loaded.state.incident().cloned() else {
+        return Err(PageError::not_found());
+    };
+    let Some(postmortem) = incident.postmortem.clone() else {
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "{number} has no post-mortem yet. Once the incident is resolved or called off, \
+                 draft it from the incident page."
+            ),
+        ));
+    };
+    Ok((number, incident, postmortem))
+}
+
+/// The linter's findings in `body`, and `body` with every known person's name replaced by
+/// their role variable.
+async fn lint_of<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    number: IncidentNumber,
+    body: &str,
+) -> Result<(Vec<lint::Finding>, String), ApiError> {
+    let variables = postmortem::role_variables(&state.store, &state.policy.roles, number).await?;
+    let people = postmortem::people(&state.store, &variables).await?;
+    let rules: Vec<BlameRule> = postmortem::blame_rules(&state.store)
+        .await?
+        .into_iter()
+        .map(|(rule, _)| rule)
+        .collect();
+    Ok((
+        lint::lint(body, &rules, &people),
+        lint::substitute_names(body, &people),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+struct FindingRow {
+    line: usize,
+    column: usize,
+    kind: &'static str,
+    text: String,
+    message: String,
+    suggestion: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RevisionRow {
+    revision: u32,
+    at: String,
+    by: String,
+    comment: Option<String>,
+    /// The revision before it, for the diff link.
+    previous: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct CommentRow {
+    revision: u32,
+    at: String,
+    by: String,
+    text_html: minijinja::Value,
+}
+
+/// The workflow steps the viewer may take now. The core decides again when one is sent.
+#[derive(Debug, Serialize)]
+struct Steps {
+    edit: bool,
+    submit: bool,
+    approve: bool,
+    reviewed: bool,
+    /// The owner waits for a reviewer's approval before marking it reviewed.
+    awaiting_approval: bool,
+    publish: bool,
+    delegate: bool,
+}
+
+fn steps(viewer: &Viewer, incident: &Incident, postmortem: &Postmortem) -> Steps {
+    let me = &viewer.user().name;
+    let responder = viewer.user().role >= InstallationRole::Responder;
+    let owner = responder && &postmortem.owner == me;
+    let open = responder && postmortem.status != PostmortemStatus::Published;
+    let in_review = postmortem.status == PostmortemStatus::InReview;
+    Steps {
+        edit: open,
+        submit: owner && postmortem.status == PostmortemStatus::Draft,
+        approve: responder && !owner && in_review && !postmortem.approvals.contains(me),
+        reviewed: owner && in_review && !postmortem.approvals.is_empty(),
+        awaiting_approval: owner && in_review && postmortem.approvals.is_empty(),
+        publish: owner && postmortem.status == PostmortemStatus::Reviewed,
+        delegate: open && (owner || incident.commander() == Some(me)),
+    }
+}
+
+/// The facts of the incident and its post-mortem every post-mortem page heads with.
+fn heading(
+    number: IncidentNumber,
+    incident: &Incident,
+    postmortem: &Postmortem,
+) -> minijinja::Value {
+    minijinja::context! {
+        id => number.to_string(),
+        title => incident.title.as_str(),
+        status => incident.status.as_str(),
+        visibility => incident.visibility.as_str(),
+        pm => minijinja::context! {
+            status => postmortem.status.as_str(),
+            label => label(postmortem.status),
+            owner => postmortem.owner.as_str(),
+            template => postmortem.template.as_str(),
+            revision => postmortem.revision,
+            revised_at => render::clock(postmortem.revised_at),
+            revised_by => postmortem.revised_by.as_str(),
+            approvals => postmortem.approvals.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            comments => postmortem.comments,
+            reviewed_at => postmortem.reviewed_at.map(render::clock),
+            published_at => postmortem.published_at.map(render::clock),
+        },
+    }
+}
+
+/// The post-mortem page, optionally with a rejected form's reason and its values.
+async fn postmortem_page<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    raw_id: &str,
+    status: StatusCode,
+    error: Option<&str>,
+    form: minijinja::Value,
+) -> Result<Response, PageError> {
+    let (number, incident, postmortem) = with_postmortem(state, viewer, raw_id).await?;
+    let body = postmortem::body_at(&state.store, number, postmortem.body_sequence).await?;
+    let (revisions, comments) = postmortem::history(&state.store, number)
+        .await
+        .map_err(ApiError::from)?;
+    let (findings, substituted) = lint_of(state, number, &body).await?;
+    let findings: Vec<FindingRow> = findings
+        .into_iter()
+        .map(|finding| FindingRow {
+            line: finding.line,
+            column: finding.column,
+            kind: match finding.kind {
+                FindingKind::Blame => "blame",
+                FindingKind::Name => "name",
+            },
+            text: finding.text,
+            message: finding.message,
+            suggestion: finding.suggestion,
+        })
+        .collect();
+    let mut previous = None;
+    let mut revision_rows = Vec::with_capacity(revisions.len());
+    for record in &revisions {
+        revision_rows.push(RevisionRow {
+            revision: record.revision,
+            at: render::clock(record.at),
+            by: record.by.to_string(),
+            comment: record.comment.clone(),
+            previous,
+        });
+        previous = Some(record.revision);
+    }
+    revision_rows.reverse();
+    let comment_rows: Vec<CommentRow> = comments
+        .iter()
+        .map(|comment| CommentRow {
+            revision: comment.revision,
+            at: render::clock(comment.at),
+            by: comment.by.to_string(),
+            text_html: minijinja::Value::from_safe_string(render::markdown(&comment.text)),
+        })
+        .collect();
+    show(
+        status,
+        "postmortem.html",
+        minijinja::context! {
+            viewer => viewer.context(),
+            error => error,
+            form => form,
+            i => heading(number, &incident, &postmortem),
+            body_html => minijinja::Value::from_safe_string(body.clone()),
+            steps => data(steps(viewer, &incident, &postmortem)),
+            findings => data(&findings),
+            substitutions => substituted != body,
+            revisions => data(&revision_rows),
+            comments => data(&comment_rows),
+        },
+    )
+}
+
+/// `GET /incidents/{id}/postmortem`
+pub(crate) async fn page<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    postmortem_page(
+        &state,
+        &viewer,
+        &id,
+        StatusCode::OK,
+        None,
+        Fields::default().context(),
+    )
+    .await
+}
+
+/// `POST /incidents/{id}/postmortem/draft`: the incident page's draft form, through the
+/// API's handler (the template's rendering, the name substitutions, the core's rules). A
+/// refusal shows the incident page again with the reason.
+pub(crate) async fn draft<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    SignedForm { viewer, fields }: SignedForm,
+) -> Response {
+    let request = hereby_api::DraftRequest {
+        template: fields.get("template").map(str::to_owned),
+    };
+    let drafted = api_postmortems::draft(
+        State(state.clone()),
+        viewer.caller.clone(),
+        Path(id.clone()),
+        OptionalJson(request),
+    )
+    .await
+    .map(|_| ());
+    match drafted {
+        Ok(()) => Redirect::to(&format!("/incidents/{id}/postmortem")).into_response(),
+        // The incident page checks visibility again: 404 for an incident the viewer may not
+        // see, whatever else was wrong.
+        Err(error) => incident_page(
+            &state,
+            &viewer,
+            &id,
+            error.status,
+            Some(&error.message),
+            fields.context(),
+        )
+        .await
+        .unwrap_or_else(IntoResponse::into_response),
+    }
+}
+
+/// Replaces every known person's name in the current revision by their role variable, as a
+/// new revision.
+async fn accept_names<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<(), ApiError> {
+    let number = incident_id(id)?;
+    let loaded = visible(state, &viewer.caller, number).await?;
+    viewer.caller.require(InstallationRole::Responder)?;
+    let Some(current) = loaded
+        .state
+        .incident()
+        .and_then(|incident| incident.postmortem.clone())
+    else {
+        return Err(ApiError::not_found(format!("post-mortem of {number}")));
+    };
+    let body = postmortem::body_at(&state.store, number, current.body_sequence).await?;
+    let (_, substituted) = lint_of(state, number, &body).await?;
+    if substituted == body {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nothing_to_change",
+            "the post-mortem names nobody outside its People section; nothing to replace",
+        ));
+    }
+    let command = Command::RevisePostmortem {
+        body: postmortem::document(&substituted)?,
+        base_revision: Some(current.revision),
+        comment: Some(Reason::parse("real names replaced by role variables")?),
+    };
+    act(
+        state,
+        &viewer.caller,
+        id,
+        IfMatch(Some(loaded.version)),
+        command,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// `POST /incidents/{id}/postmortem/{step}`: the post-mortem page's forms. On success back to
+/// the page; a refusal shows the page again with the core's reason and what was typed.
+pub(crate) async fn step<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    Path((id, step)): Path<(String, String)>,
+    SignedForm { viewer, fields }: SignedForm,
+) -> Response {
+    let caller = &viewer.caller;
+    let run = |command: Command| act(&state, caller, &id, IfMatch(None), command);
+    let result = match step.as_str() {
+        "submit" => run(Command::SubmitPostmortem).await.map(|_| ()),
+        "approve" => run(Command::ApprovePostmortem).await.map(|_| ()),
+        "reviewed" => run(Command::MarkPostmortemReviewed).await.map(|_| ()),
+        "publish" => run(Command::PublishPostmortem).await.map(|_| ()),
+        "comment" => match required(&fields, "text").and_then(|text| Ok(Text::parse(text)?)) {
+            Ok(text) => run(Command::CommentPostmortem { text }).await.map(|_| ()),
+            Err(error) => Err(error),
+        },
+        "timeline" => api_postmortems::refresh_timeline(
+            State(state.clone()),
+            caller.clone(),
+            Path(id.clone()),
+        )
+        .await
+        .map(|_| ()),
+        "names" => accept_names(&state, &viewer, &id).await,
+        "delegate" => match required(&fields, "owner") {
+            Ok(owner) => api_postmortems::delegate(
+                State(state.clone()),
+                caller.clone(),
+                IfMatch(None),
+                Path(id.clone()),
+                ApiJson(hereby_api::OwnerRequest {
+                    owner: owner.to_owned(),
+                }),
+            )
+            .await
+            .map(|_| ()),
+            Err(error) => Err(error),
+        },
+        _ => Err(ApiError::not_found("this form")),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/incidents/{id}/postmortem")).into_response(),
+        // The page checks visibility again: an incident the viewer may not see answers 404
+        // whatever went wrong with the form.
+        Err(error) => postmortem_page(
+            &state,
+            &viewer,
+            &id,
+            error.status,
+            Some(&error.message),
+            fields.context(),
+        )
+        .await
+        .unwrap_or_else(IntoResponse::into_response),
+    }
+}
+
+/// What the edit page shows besides the form: the revision saved since the editor started,
+/// when their save was refused as stale.
+struct Since {
+    revision: u32,
+    by: String,
+    diff: String,
+}
+
+/// The edit page: the text (the current revision's, or what the editor sent), the revision
+/// it is based on, and after a stale save what changed since.
+#[allow(clippy::too_many_arguments)]
+fn edit_page(
+    viewer: &Viewer,
+    number: IncidentNumber,
+    incident: &Incident,
+    postmortem: &Postmortem,
+    status: StatusCode,
+    error: Option<&str>,
+    body: &str,
+    base_revision: u32,
+    comment: Option<&str>,
+    since: Option<Since>,
+) -> Result<Response, PageError> {
+    show(
+        status,
+        "postmortem_edit.html",
+        minijinja::context! {
+            viewer => viewer.context(),
+            error => error,
+            i => heading(number, incident, postmortem),
+            body => body,
+            base_revision => base_revision,
+            comment => comment,
+            published => postmortem.status == PostmortemStatus::Published,
+            responder => viewer.user().role >= InstallationRole::Responder,
+            since => since.map(|since| minijinja::context! {
+                revision => since.revision,
+                by => since.by,
+                diff => since.diff,
+            }),
+        },
+    )
+}
+
+/// `GET /incidents/{id}/postmortem/edit`
+pub(crate) async fn edit_form<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let (number, incident, postmortem) = with_postmortem(&state, &viewer, &id).await?;
+    let body = postmortem::body_at(&state.store, number, postmortem.body_sequence).await?;
+    edit_page(
+        &viewer,
+        number,
+        &incident,
+        &postmortem,
+        StatusCode::OK,
+        None,
+        &body,
+        postmortem.revision,
+        None,
+        None,
+    )
+}
+
+/// A unified diff from `old` to `new`.
+fn unified(old: &str, new: &str, from: &str, to: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(from, to)
+        .to_string()
+}
+
+/// `POST /incidents/{id}/postmortem/edit`: saves the text as a new revision. A save based
+/// on an older revision is refused (`stale_revision`); the page then keeps the editor's text,
+/// shows what changed since their revision, and bases the form on the current one, so that
+/// saving again after merging replaces it knowingly. Nothing typed is lost.
+pub(crate) async fn save<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    SignedForm { viewer, fields }: SignedForm,
+) -> Response {
+    // Browsers send a textarea's lines ending in CR LF; the drafts end them in LF, and so
+    // must every revision, or a diff would show every line changed.
+    let text = fields.raw("body").unwrap_or_default().replace("\r\n", "\n");
+    let comment = fields.get("comment").map(str::to_owned);
+    let base: Option<u32> = fields.get("base_revision").and_then(|raw| raw.parse().ok());
+    let command = (|| -> Result<Command, ApiError> {
+        Ok(Command::RevisePostmortem {
+            body: postmortem::document(&text)?,
+            base_revision: Some(base.ok_or_else(|| {
+                ApiError::from(InvalidValue {
+                    field: "base_revision",
+                    problem: "is required: reload the edit page".into(),
+                })
+            })?),
+            comment: comment.as_deref().map(Reason::parse).transpose()?,
+        })
+    })();
+    let result = match command {
+        Ok(command) => act(&state, &viewer.caller, &id, IfMatch(None), command)
+            .await
+            .map(|_| ()),
+        Err(error) => Err(error),
+    };
+    let error = match result {
+        Ok(()) => return Redirect::to(&format!("/incidents/{id}/postmortem")).into_response(),
+        Err(error) if error.status == StatusCode::NOT_FOUND => {
+            return PageError::from(error).into_response();
+        }
+        Err(error) => error,
+    };
+    let shown = async {
+        let (number, incident, postmortem) = with_postmortem(&state, &viewer, &id).await?;
+        let mut since = None;
+        let mut base_revision = base.unwrap_or(postmortem.revision);
+        if error.code == "stale_revision"
+            && let Some(old) = base
+        {
+            let (revisions, _) = postmortem::history(&state.store, number)
+                .await
+                .map_err(ApiError::from)?;
+            let sequence_of = |wanted: u32| {
+                revisions
+                    .iter()
+                    .find(|record| record.revision == wanted)
+                    .map(|record| record.sequence)
+            };
+            let old_body = match sequence_of(old) {
+                Some(sequence) => postmortem::body_at(&state.store, number, sequence).await?,
+                None => String::new(),
+            };
+            let current =
+                postmortem::body_at(&state.store, number, postmortem.body_sequence).await?;
+            since = Some(Since {
+                revision: postmortem.revision,
+                by: postmortem.revised_by.to_string(),
+                diff: unified(
+                    &old_body,
+                    &current,
+                    &format!("revision {old} (yours started here)"),
+                    &format!("revision {}", postmortem.revision),
+                ),
+            });
+            base_revision = postmortem.revision;
+        }
+        edit_page(
+            &viewer,
+            number,
+            &incident,
+            &postmortem,
+            error.status,
+            Some(&error.message),
+            &text,
+            base_revision,
+            comment.as_deref(),
+            since,
+        )
+    };
+    shown.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /incidents/{id}/postmortem/diff?from=N&to=M`: a unified diff between two revisions,
+/// through the API's handler.
+pub(crate) async fn diff<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    query: Result<Query<api_postmortems::DiffQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let query = query.map_err(bad_query)?;
+    let (number, incident, postmortem) = with_postmortem(&state, &viewer, &id).await?;
+    let axum::Json(diff) =
+        api_postmortems::diff(State(state.clone()), viewer.caller.clone(), Path(id), query).await?;
+    show(
+        StatusCode::OK,
+        "postmortem_diff.html",
+        minijinja::context! {
+            viewer => viewer.context(),
+            i => heading(number, &incident, &postmortem),
+            from => diff.from,
+            to => diff.to,
+            diff => diff.diff,
+        },
+    )
+}
+
+/// The export formats, as the web routes name them and as the API's export takes them.
+pub(crate) const EXPORTS: [(&str, &str); 4] = [
+    ("/incidents/{id}/postmortem/export.md", "/?format=md"),
+    ("/incidents/{id}/postmortem/export.html", "/?format=html"),
+    ("/incidents/{id}/postmortem/export.pdf", "/?format=pdf"),
+    ("/incidents/{id}/postmortem/export.json", "/?format=json"),
+];
+
+/// `GET /incidents/{id}/postmortem/export.{md,html,pdf,json}`: a download for a signed-in
+/// viewer who may see the incident, through the API's export (the same rendering, footer
+/// and PDF off the async threads). `query` is the API's query for the format.
+pub(crate) async fn export<S: Store + Directory>(
+    state: State<AppState<S>>,
+    viewer: Viewer,
+    path: Path<String>,
+    query: &'static str,
+) -> Response {
+    let format = match Query::try_from_uri(&Uri::from_static(query)) {
+        Ok(format) => format,
+        Err(rejection) => return bad_query(rejection).into_response(),
+    };
+    match api_postmortems::export(state, viewer.caller, path, format).await {
+        Ok(response) => response,
+        Err(error) => PageError::from(error).into_response(),
+    }
+}
+
+/// When a time in the API's RFC 3339 shape is, as the pages print times.
+pub(crate) fn when(raw: &str) -> String {
+    raw.parse::<Timestamp>()
+        .map(render::clock)
+        .unwrap_or_else(|_| raw.to_owned())
+}
