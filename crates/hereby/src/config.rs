@@ -136,7 +136,11 @@ mod tests {
             parse_duration("1h"),
             Ok(std::time::Duration::from_secs(3_600))
         );
-        for bad in ["", "5", "s", "2d", "-1s", "1.5s"] {
+        assert_eq!(
+            parse_duration("30d"),
+            Ok(std::time::Duration::from_secs(30 * 86_400))
+        );
+        for bad in ["", "5", "s", "2w", "-1s", "1.5s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

@@ -83,7 +83,7 @@ async fn with_postmortem<S: Store + Directory>(
     raw_id: &str,
 ) -> Result<(IncidentNumber, Incident, Postmortem), PageError> {
     let number = incident_id(raw_id)?;
-    let loaded = state.store.load(number).await.map_err(ApiError::from)?;
+    let loaded = visible(state, &viewer.caller, number).await?;
     let Some(incident) = loaded.state.incident().cloned() else {
         return Err(PageError::not_found());
     };
@@ -263,7 +263,7 @@ async fn postmortem_page<S: Store + Directory + Communications>(
             error => error,
             form => form,
             i => heading(number, &incident, &postmortem),
-            body_html => minijinja::Value::from_safe_string(body.clone()),
+            body_html => minijinja::Value::from_safe_string(render::markdown(&body)),
             steps => data(steps(viewer, &incident, &postmortem)),
             findings => data(&findings),
             substitutions => substituted != body,

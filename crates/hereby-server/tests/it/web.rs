@@ -3425,7 +3425,11 @@ async fn a_postmortem_body_is_sanitised_and_exported_to_a_signed_in_viewer() {
     json.assert_status(StatusCode::OK, "the JSON export");
     let document: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     assert_eq!(document["revision"], 2);
-    assert_eq!(document["body"], body.trim_end(), "stored as a trimmed document");
+    assert_eq!(
+        document["body"],
+        body.trim_end(),
+        "stored as a trimmed document"
+    );
     let pdf = site
         .get(
             Some(&dave),

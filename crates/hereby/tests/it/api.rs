@@ -356,7 +356,9 @@ fn a_whole_incident_from_declare_to_resolve_with_a_hand_off() {
                 "handoff_accepted",
                 "severity_changed",
                 "note_added",
-                "status_changed"
+                "status_changed",
+                // Resolving plans the first post-mortem review meeting.
+                "review_meeting_scheduled"
             ]
         );
         let (_, list) = server.get("/api/v1/incidents?status=resolved", &alice);
