@@ -239,8 +239,9 @@ pub struct StatusRequest {
     pub status: String,
     #[serde(default)]
     pub reason: Option<String>,
-    /// Close although follow-ups are open (needs a reason).
+    /// Close although the post-mortem is not reviewed or follow-ups are open (needs a reason).
     #[serde(default)]
+    #[serde(alias = "override_open_follow_ups")]
     pub override_close_checks: bool,
 }
 

@@ -645,9 +645,22 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Multi-line text as the continuation of a list item: later lines indented by two spaces.
+/// Multi-line text as the continuation of a list item: later lines indented by two spaces,
+/// and a line that would read as a heading escaped, so that a note cannot open a section of
+/// its own (a `## People` in a note would otherwise shield the names after it).
 fn indented(text: &str) -> String {
-    text.trim().replace("\r\n", "\n").replace('\n', "\n  ")
+    text.trim()
+        .replace("\r\n", "\n")
+        .lines()
+        .map(|line| {
+            if line.trim_start().starts_with('#') {
+                format!("\\{}", line.trim_start())
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n  ")
 }
 
 /// An inline code span that survives backticks in the text.

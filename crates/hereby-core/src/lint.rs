@@ -276,8 +276,16 @@ pub fn lint(body: &str, rules: &[BlameRule], people: &[Person]) -> Vec<Finding> 
 /// It replaces exactly what [`lint`] reports with a replacement, so after it runs, `lint` finds
 /// no name it could fix; running it twice changes nothing more.
 pub fn substitute_names(body: &str, people: &[Person]) -> String {
+    substitute_names_reporting(body, people).0
+}
+
+/// [`substitute_names`], also saying which people (indices into `people`) are named in the
+/// text without a role variable to put in their place, in order of first mention: one pass
+/// where drafting would otherwise need two.
+pub fn substitute_names_reporting(body: &str, people: &[Person]) -> (String, Vec<usize>) {
     let text = Text::new(body);
     let mut out = String::with_capacity(body.len());
+    let mut unmapped = Vec::new();
     let mut cursor = 0;
     for span in name_spans(&text, people) {
         let role = people
@@ -285,14 +293,18 @@ pub fn substitute_names(body: &str, people: &[Person]) -> String {
             .and_then(|person| person.role_variable.as_deref())
             .map(str::trim)
             .filter(|role| !role.is_empty());
-        if let Some(role) = role {
-            out.extend(text.original.get(cursor..span.start).unwrap_or_default());
-            out.push_str(role);
-            cursor = span.end;
+        match role {
+            Some(role) => {
+                out.extend(text.original.get(cursor..span.start).unwrap_or_default());
+                out.push_str(role);
+                cursor = span.end;
+            }
+            None if !unmapped.contains(&span.person) => unmapped.push(span.person),
+            None => {}
         }
     }
     out.extend(text.original.get(cursor..).unwrap_or_default());
-    out
+    (out, unmapped)
 }
 
 // ---- folding and boundaries -----------------------------------------------------------------
@@ -855,20 +867,28 @@ fn blame_spans<'r>(
     persons: &[Vec<char>],
 ) -> Vec<(usize, usize, &'r CompiledRule)> {
     let f = &text.folded;
+    // Matches start at words in prose only: finding those once, and skipping a rule at once
+    // where its first letter differs, keeps the check linear in practice on long documents.
+    let starts: Vec<usize> = (0..f.len())
+        .filter(|&i| text.zones[i] == Zone::Prose && left_boundary(f, i))
+        .collect();
     let mut spans = Vec::new();
     for rule in rules {
-        let mut i = 0;
-        while i < f.len() {
-            let end = (text.zones[i] == Zone::Prose)
-                .then(|| rule.match_at(f, i, persons))
-                .flatten()
+        let first = match rule.words.first().and_then(|pieces| pieces.first()) {
+            Some(Piece::Literal(chars)) => chars.first().copied(),
+            _ => None,
+        };
+        let mut resume = 0;
+        for &i in &starts {
+            if i < resume || first.is_some_and(|c| f.get(i) != Some(&c)) {
+                continue;
+            }
+            let end = rule
+                .match_at(f, i, persons)
                 .filter(|&end| end > i && text.all(i, end, |zone| zone == Zone::Prose));
-            match end {
-                Some(end) => {
-                    spans.push((i, end, rule));
-                    i = end;
-                }
-                None => i += 1,
+            if let Some(end) = end {
+                spans.push((i, end, rule));
+                resume = end;
             }
         }
     }

@@ -72,6 +72,12 @@ pub(crate) fn decide_postmortem(
                     "the post-mortem is published and no longer changes",
                 );
             }
+            if incident.status == Status::Closed {
+                return reject(
+                    RejectionCode::IncidentEnded,
+                    "the incident is closed on this reviewed post-mortem, which no longer changes",
+                );
+            }
             if let Some(base) = base_revision
                 && base != postmortem.revision
             {
@@ -106,6 +112,16 @@ pub(crate) fn decide_postmortem(
                 return reject(
                     RejectionCode::NothingToChange,
                     format!("{to} already owns the review"),
+                );
+            }
+            if incident.visibility == crate::types::Visibility::Restricted
+                && !incident.is_member(&to)
+            {
+                return reject(
+                    RejectionCode::NotMember,
+                    format!(
+                        "{to} is not a member of this restricted incident; add them as a member first"
+                    ),
                 );
             }
             Ok(vec![Event::PostmortemOwnerChanged(
@@ -154,11 +170,17 @@ pub(crate) fn decide_postmortem(
             let postmortem = require_postmortem(incident)?;
             require_owner(postmortem, ctx, "mark it reviewed")?;
             require_status(postmortem, PostmortemStatus::InReview, "marked reviewed")?;
-            if postmortem.approvals.is_empty() {
+            // The owner's own approval (given before the review was handed to them) does
+            // not count: someone else must have approved.
+            if postmortem
+                .approvals
+                .iter()
+                .all(|approver| approver == &postmortem.owner)
+            {
                 return reject(
                     RejectionCode::ApprovalRequired,
                     format!(
-                        "nobody has approved revision {} yet; a reviewer must approve it first",
+                        "no reviewer besides the owner has approved revision {} yet; a reviewer must approve it first",
                         postmortem.revision
                     ),
                 );

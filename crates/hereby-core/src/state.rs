@@ -411,6 +411,9 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
         Event::PostmortemOwnerChanged(e) => {
             if let Some(postmortem) = &mut incident.postmortem {
                 postmortem.owner = e.to.clone();
+                // The owner does not review their own work, even with an approval given
+                // before the review was handed to them.
+                postmortem.approvals.remove(&e.to);
             }
         }
         Event::PostmortemSubmitted(_) => {

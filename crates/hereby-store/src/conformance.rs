@@ -12,9 +12,7 @@ use hereby_core::types::{
     ActionKind, IncidentNumber, InstallationRole, Owner, Reason, RoleKey, ServiceName, Severity,
     Status, Target, Text, Title, UserName, Visibility,
 };
-use hereby_core::{
-    Command, Event, Incident, RejectionCode, State, event::NoteAdded, evolve,
-};
+use hereby_core::{Command, Event, Incident, RejectionCode, State, event::NoteAdded, evolve};
 use jiff::Timestamp;
 
 use crate::prepare::{replay, summarize};
@@ -442,7 +440,10 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
     assert_eq!(incident.commander(), Some(&user("dave")));
     assert_eq!(incident.resolved_at, Some(at(7)));
     assert_eq!(closed.appended.version, 17);
-    assert_eq!(incident.reviews.next, None, "closing cancels the planned review meeting");
+    assert_eq!(
+        incident.reviews.next, None,
+        "closing cancels the planned review meeting"
+    );
     assert_consistent(store, inc).await;
     let row = &store.list_incidents(&ListQuery::default()).await.unwrap()[0];
     assert_eq!(
@@ -2797,13 +2798,31 @@ pub async fn admin_settings_are_kept_by_kind_and_name<H: Harness>(h: &H) {
         .map(|s| (s.name.as_str(), s.value.as_str()))
         .collect();
     assert_eq!(names, [("brief", "third"), ("long", "second")]);
-    assert!(store.remove_setting("postmortem_template", "long").await.unwrap());
-    assert!(!store.remove_setting("postmortem_template", "long").await.unwrap());
+    assert!(
+        store
+            .remove_setting("postmortem_template", "long")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .remove_setting("postmortem_template", "long")
+            .await
+            .unwrap()
+    );
     let rules = store.list_settings("blame_rule").await.unwrap();
-    assert_eq!(rules.len(), 1, "another kind's setting of the same name stays");
+    assert_eq!(
+        rules.len(),
+        1,
+        "another kind's setting of the same name stays"
+    );
     let reopened = h.reopen().await;
     assert_eq!(
-        reopened.list_settings("postmortem_template").await.unwrap().len(),
+        reopened
+            .list_settings("postmortem_template")
+            .await
+            .unwrap()
+            .len(),
         1,
         "settings are durable"
     );

@@ -187,12 +187,13 @@ macro_rules! sql_communications_common {
                             updated_at: hereby_store::prepare::timestamp(
                                 row.try_get("updated_at").map_err(db)?,
                             )?,
-                            updated_by: hereby_core::types::UserName::parse(&updated_by)
-                                .map_err(|e| {
+                            updated_by: hereby_core::types::UserName::parse(&updated_by).map_err(
+                                |e| {
                                     hereby_store::StoreError::Corrupt(format!(
                                         "setting {kind}/{name}: {e}"
                                     ))
-                                })?,
+                                },
+                            )?,
                             name,
                         })
                     })

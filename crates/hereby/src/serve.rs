@@ -114,7 +114,11 @@ impl Notifying {
                 defaults.review_lead,
             )?,
         };
-        let review_interval = match args.review_interval.as_ref().or(file.review_interval.as_ref()) {
+        let review_interval = match args
+            .review_interval
+            .as_ref()
+            .or(file.review_interval.as_ref())
+        {
             Some(raw) => crate::config::parse_duration(raw)
                 .map_err(|e| format!("review_interval: {e}"))
                 .and_then(|d| {

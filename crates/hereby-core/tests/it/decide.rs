@@ -1292,7 +1292,7 @@ cases! {
         given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit()), ("bob", approve()), ("carol", revise("# Fixed the impact start", None))],
         when: ("alice", mark_reviewed()),
         expect: expect![[r#"
-            rejected approval_required: nobody has approved revision 2 yet; a reviewer must approve it first
+            rejected approval_required: no reviewer besides the owner has approved revision 2 yet; a reviewer must approve it first
         "#]],
     }
 
@@ -1357,6 +1357,30 @@ cases! {
         when: ("bob", mark_entry(9, "excluded")),
         expect: expect![[r#"
             rejected unknown_timeline_entry: there is no timeline entry #9; entries are numbered 1 to 3
+        "#]],
+    }
+
+    an_approval_by_the_new_owner_does_not_count {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit()), ("bob", approve()), ("alice", delegate_review("bob"))],
+        when: ("bob", mark_reviewed()),
+        expect: expect![[r#"
+            rejected approval_required: no reviewer besides the owner has approved revision 1 yet; a reviewer must approve it first
+        "#]],
+    }
+
+    a_restricted_review_stays_with_members {
+        given: [("alice", declare_full("Leaked key", "a key was pushed", hereby_core::types::Severity::Sev2, false, &[], hereby_core::types::Visibility::Restricted)), ("alice", status("resolved")), ("alice", draft())],
+        when: ("alice", delegate_review("mallory")),
+        expect: expect![[r#"
+            rejected not_member: mallory is not a member of this restricted incident; add them as a member first
+        "#]],
+    }
+
+    a_closed_incidents_postmortem_no_longer_changes {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit()), ("bob", approve()), ("alice", mark_reviewed()), ("alice", status("closed"))],
+        when: ("bob", revise("# After closing", None)),
+        expect: expect![[r#"
+            rejected incident_ended: the incident is closed on this reviewed post-mortem, which no longer changes
         "#]],
     }
 

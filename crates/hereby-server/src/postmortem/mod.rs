@@ -315,7 +315,22 @@ fn sample() -> DraftFacts {
     }
 }
 
-/// Every event of an incident's stream, in order.
+/// Event types a draft leaves out.
+const SKIPPED: &[&str] = &[
+    "postmortem_drafted",
+    "postmortem_revised",
+    "postmortem_owner_changed",
+    "postmortem_submitted",
+    "postmortem_commented",
+    "postmortem_approved",
+    "postmortem_reviewed",
+    "postmortem_published",
+    "timeline_entry_marked",
+    "review_meeting_scheduled",
+    "review_meeting_held",
+];
+
+/// Every event of an incident's stream that a draft tells of, in order.
 pub async fn entries<S: Store>(
     store: &S,
     incident: IncidentNumber,
@@ -327,9 +342,14 @@ pub async fn entries<S: Store>(
         let page = store.read_stream(incident, after, PAGE).await?;
         let done = page.len() < PAGE as usize;
         for stored in &page {
-            let event = stored.decode()?;
-            after = event.sequence;
-            all.push(event);
+            after = stored.link.sequence;
+            // The post-mortem's own events (each revision holds the whole text) and the
+            // review meetings are not part of what a draft tells: not decoding them spares
+            // parsing megabytes per revision.
+            if SKIPPED.contains(&stored.link.event_type.as_str()) {
+                continue;
+            }
+            all.push(stored.decode()?);
         }
         if done {
             return Ok(all);
@@ -382,45 +402,28 @@ pub fn compose(
         .collect();
     let (mut facts, variables) = draft::facts(number, incident, &listed, roles);
     let mut people = known_people(users, &variables);
-    let mut body = render(&template.body, &facts)?;
+    let body = render(&template.body, &facts)?;
+    let (substituted, mentioned) = lint::substitute_names_reporting(&body, &people);
+    if mentioned.is_empty() {
+        return Ok(substituted);
+    }
     // People the record mentions who had no part (a name typed into a note) get a variable
     // of their own and a row in the People section, so that no name is left in the text.
-    let mut mentioned: Vec<String> = Vec::new();
-    for finding in lint::lint(&body, &[], &people) {
-        if finding.replacement.is_some() {
+    for (index, person) in mentioned.into_iter().enumerate() {
+        let Some(person) = people.get_mut(person) else {
             continue;
-        }
-        let written = finding.text.to_lowercase();
-        if let Some(person) = people.iter().find(|person| {
-            person
-                .names
-                .iter()
-                .any(|name| name.to_lowercase() == written)
-        }) && let Some(name) = person.names.first()
-            && !mentioned.contains(name)
-        {
-            mentioned.push(name.clone());
-        }
+        };
+        let variable = format!("Person {}", draft::letters(index));
+        facts.people.push(draft::PersonRow {
+            variable: variable.clone(),
+            person: person.names.first().cloned().unwrap_or_default(),
+            role: "mentioned in the record".to_owned(),
+            from: String::new(),
+            to: String::new(),
+        });
+        person.role_variable = Some(variable);
     }
-    if !mentioned.is_empty() {
-        for (index, name) in mentioned.iter().enumerate() {
-            let variable = format!("Person {}", draft::letters(index));
-            facts.people.push(draft::PersonRow {
-                variable: variable.clone(),
-                person: name.clone(),
-                role: "mentioned in the record".to_owned(),
-                from: String::new(),
-                to: String::new(),
-            });
-            if let Some(person) = people
-                .iter_mut()
-                .find(|person| person.names.first() == Some(name))
-            {
-                person.role_variable = Some(variable);
-            }
-        }
-        body = render(&template.body, &facts)?;
-    }
+    let body = render(&template.body, &facts)?;
     Ok(lint::substitute_names(&body, &people))
 }
 
@@ -650,6 +653,19 @@ pub fn replace_timeline(current: &str, fresh: &str) -> Result<String, ApiError> 
         &fresh[fresh_start..fresh_end],
         &current[end..]
     ))
+}
+
+/// A unified diff of two revisions. Bounded in time: past a second the diff algorithm gives a
+/// coarser (still correct) answer instead of holding the server on two huge, very different
+/// texts.
+pub fn unified_diff(old: &str, new: &str, from: &str, to: &str) -> String {
+    similar::TextDiff::configure()
+        .timeout(std::time::Duration::from_secs(1))
+        .diff_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(from, to)
+        .to_string()
 }
 
 /// A checked document, or a clear error when the text is empty or too long.

@@ -450,11 +450,12 @@ pub(crate) async fn diff<S: Store + Directory>(
         revision_sequence(&state, number, to).await?,
     )
     .await?;
-    let diff = similar::TextDiff::from_lines(&old, &new)
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("revision {from}"), &format!("revision {to}"))
-        .to_string();
+    let diff = postmortem::unified_diff(
+        &old,
+        &new,
+        &format!("revision {from}"),
+        &format!("revision {to}"),
+    );
     Ok(Json(api::RevisionDiff { from, to, diff }))
 }
 

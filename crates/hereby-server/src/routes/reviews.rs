@@ -279,6 +279,10 @@ pub(crate) async fn invitation<S: Store + Notifications>(
                 .for_each(&mut invite),
         }
     }
+    // Only members hear of a restricted incident, in the invitation as everywhere else.
+    if incident.visibility == hereby_core::types::Visibility::Restricted {
+        invited.retain(|name| incident.is_member(name));
+    }
     let organizer = invited.first().map(person);
     let base = state
         .public_url

@@ -156,7 +156,9 @@ pub(crate) fn routes<
         (
             Method::POST,
             "/incidents/{id}/postmortem/edit",
-            post(postmortems::save::<S>),
+            post(postmortems::save::<S>).layer(axum::extract::DefaultBodyLimit::max(
+                crate::postmortem::MAX_REQUEST,
+            )),
         ),
         (
             Method::GET,

@@ -495,11 +495,7 @@ pub(crate) async fn edit_form<S: Store + Directory>(
 
 /// A unified diff from `old` to `new`.
 fn unified(old: &str, new: &str, from: &str, to: &str) -> String {
-    similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(from, to)
-        .to_string()
+    postmortem::unified_diff(old, new, from, to)
 }
 
 /// `POST /incidents/{id}/postmortem/edit`: saves the text as a new revision. A save based

@@ -118,6 +118,13 @@ fn called_off() -> (State, Vec<(u64, Envelope)>) {
             "alice",
             note("Looks like a CDN hiccup; bob is checking the edge logs."),
         ),
+        // A heading in a note must not open a section of the draft: names after it are still
+        // replaced.
+        (
+            6,
+            "alice",
+            note("## People\ncarol restarted the edge cache."),
+        ),
         (
             9,
             "alice",
