@@ -93,6 +93,33 @@ pub(crate) async fn run(options: Options) -> Result<()> {
 
 type Figure = (&'static str, Vec<Duration>, Option<Duration>);
 
+/// The route and body of timeline entry `n`.
+fn entry(n: u64) -> (&'static str, String) {
+    if n % 500 == 0 {
+        (
+            "/action-items",
+            format!(
+                r#"{{"text":"Follow-up {n}: alert earlier on checkout errors","owner":"admin","kind":"follow_up"}}"#
+            ),
+        )
+    } else if n % 50 == 0 {
+        (
+            "/updates",
+            format!(
+                r#"{{"audience":"internal","body":"Update {n}: still working on it; next update in 30 minutes."}}"#
+            ),
+        )
+    } else {
+        (
+            "/notes",
+            format!(
+                r#"{{"text":"Note {n}: error rate at {}% on the EU checkout pods; connection pool saturated."}}"#,
+                n % 97
+            ),
+        )
+    }
+}
+
 async fn timed(address: SocketAddr, bytes: Vec<u8>) -> Result<(Duration, usize)> {
     let started = Instant::now();
     let body = once(address, &bytes).await?;
@@ -117,35 +144,35 @@ async fn measure(address: SocketAddr, token: &str, options: &Options) -> Result<
     let started = Instant::now();
     // One entry is the declaration and one the resolution; the rest are mostly notes, with a
     // stakeholder update every 50 and a follow-up every 500 so the draft has every section.
-    for n in 2..options.entries {
-        let (route, body) = if n % 500 == 0 {
-            (
-                "/action-items",
-                format!(
-                    r#"{{"text":"Follow-up {n}: alert earlier on checkout errors","owner":"admin","kind":"follow_up"}}"#
-                ),
-            )
-        } else if n % 50 == 0 {
-            (
-                "/updates",
-                format!(
-                    r#"{{"audience":"internal","body":"Update {n}: still working on it; next update in 30 minutes."}}"#
-                ),
-            )
-        } else {
-            (
-                "/notes",
-                format!(
-                    r#"{{"text":"Note {n}: error rate at {}% on the EU checkout pods; connection pool saturated."}}"#,
-                    n % 97
-                ),
-            )
-        };
-        once(
-            address,
-            &request("POST", &path(route), address, token, Some(&body)),
-        )
-        .await?;
+    // Sixteen writers at once: each write is a durable commit, which group commit shares.
+    const WRITERS: u64 = 16;
+    let mut writers = Vec::new();
+    for writer in 0..WRITERS {
+        let token = token.to_owned();
+        let base = path("");
+        let entries = options.entries;
+        writers.push(tokio::spawn(async move {
+            let mut n = 2 + writer;
+            while n < entries {
+                let (route, body) = entry(n);
+                once(
+                    address,
+                    &request(
+                        "POST",
+                        &format!("{base}{route}"),
+                        address,
+                        &token,
+                        Some(&body),
+                    ),
+                )
+                .await?;
+                n += WRITERS;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for writer in writers {
+        writer.await??;
     }
     once(
         address,

@@ -221,7 +221,7 @@ pub struct Finding {
 /// starts first (then the longest) is kept, so one phrase gives one finding.
 pub fn lint(body: &str, rules: &[BlameRule], people: &[Person]) -> Vec<Finding> {
     let text = Text::new(body);
-    let persons = person_phrases(people);
+    let persons = Persons::new(people);
     let mut found: Vec<(usize, usize, Finding)> = Vec::new();
 
     let compiled: Vec<CompiledRule> = rules.iter().filter_map(|rule| compile(rule).ok()).collect();
@@ -784,7 +784,7 @@ fn parse_word(word: &str) -> Result<Vec<Piece>, String> {
 
 impl CompiledRule {
     /// The end of a match starting at `start`, trying longer names first.
-    fn match_at(&self, f: &[char], start: usize, persons: &[Vec<char>]) -> Option<usize> {
+    fn match_at(&self, f: &[char], start: usize, persons: &Persons) -> Option<usize> {
         if !left_boundary(f, start) {
             return None;
         }
@@ -797,7 +797,7 @@ impl CompiledRule {
         word: usize,
         piece: usize,
         at: usize,
-        persons: &[Vec<char>],
+        persons: &Persons,
     ) -> Option<usize> {
         let Some(pieces) = self.words.get(word) else {
             return right_boundary(f, at).then_some(at);
@@ -833,7 +833,7 @@ impl CompiledRule {
                 (end > at).then(|| next(end)).flatten()
             }
             Piece::Person => persons
-                .iter()
+                .starting_with(f.get(at).copied())
                 .filter_map(|name| match_phrase(f, at, name))
                 .find_map(next),
             Piece::Possessive => {
@@ -848,6 +848,36 @@ impl CompiledRule {
 }
 
 /// Every phrase `{person}` stands for, longest first.
+/// The phrases `{person}` stands for, indexed by their first character: a rule tries at each
+/// word only the few that can start there, not every user of a large installation.
+struct Persons {
+    phrases: Vec<Vec<char>>,
+    by_first: std::collections::HashMap<char, Vec<usize>>,
+}
+
+impl Persons {
+    fn new(people: &[Person]) -> Self {
+        let phrases = person_phrases(people);
+        let mut by_first: std::collections::HashMap<char, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (index, phrase) in phrases.iter().enumerate() {
+            if let Some(&first) = phrase.first() {
+                by_first.entry(first).or_default().push(index);
+            }
+        }
+        Self { phrases, by_first }
+    }
+
+    /// The phrases starting with `first`, longest first.
+    fn starting_with(&self, first: Option<char>) -> impl Iterator<Item = &Vec<char>> {
+        first
+            .and_then(|c| self.by_first.get(&c))
+            .into_iter()
+            .flatten()
+            .filter_map(|&index| self.phrases.get(index))
+    }
+}
+
 fn person_phrases(people: &[Person]) -> Vec<Vec<char>> {
     let mut phrases: Vec<Vec<char>> = people
         .iter()
@@ -864,7 +894,7 @@ fn person_phrases(people: &[Person]) -> Vec<Vec<char>> {
 fn blame_spans<'r>(
     text: &Text,
     rules: &'r [CompiledRule],
-    persons: &[Vec<char>],
+    persons: &Persons,
 ) -> Vec<(usize, usize, &'r CompiledRule)> {
     let f = &text.folded;
     // Matches start at words in prose only: finding those once, and skipping a rule at once
@@ -970,6 +1000,15 @@ fn name_spans(text: &Text, people: &[Person]) -> Vec<NameSpan> {
         .collect();
     // Longest first, so "Bob Stone" wins over "Bob"; stable, so ties go to the earlier person.
     names.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+    // Indexed by first character (keeping that order), so each word tries only the names
+    // that can start there.
+    let mut names_by_first: std::collections::HashMap<char, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (index, (name, _)) in names.iter().enumerate() {
+        if let Some(&first) = name.first() {
+            names_by_first.entry(first).or_default().push(index);
+        }
+    }
 
     let checked = |zone: Zone| matches!(zone, Zone::Prose | Zone::Code);
     let mut spans = Vec::new();
@@ -979,7 +1018,13 @@ fn name_spans(text: &Text, people: &[Person]) -> Vec<NameSpan> {
             i += 1;
             continue;
         }
-        let found = names.iter().find_map(|(name, person)| {
+        let candidates = f
+            .get(i)
+            .and_then(|c| names_by_first.get(c))
+            .into_iter()
+            .flatten()
+            .filter_map(|&index| names.get(index));
+        let found = candidates.into_iter().find_map(|(name, person)| {
             let end = match_phrase(f, i, name)?;
             let clear = right_boundary(f, end)
                 && text.all(i, end, checked)

@@ -499,6 +499,32 @@ pub async fn blame_rules<S: Communications>(
     Ok(rules)
 }
 
+/// The linter's findings in `body`, and `body` with every known person's name replaced by
+/// their role variable. The check runs off the async threads: it takes a while on the text of
+/// a long incident.
+pub async fn lint_body<S: Store + Directory + Communications>(
+    store: &S,
+    roles: &hereby_core::RoleCatalogue,
+    number: IncidentNumber,
+    body: String,
+) -> Result<(Vec<lint::Finding>, String), ApiError> {
+    let variables = role_variables(store, roles, number).await?;
+    let people = people(store, &variables).await?;
+    let rules: Vec<BlameRule> = blame_rules(store)
+        .await?
+        .into_iter()
+        .map(|(rule, _)| rule)
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        (
+            lint::lint(&body, &rules, &people),
+            lint::substitute_names(&body, &people),
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the linter stopped: {e}")))
+}
+
 /// The text of one revision: the body of the event at `sequence`.
 pub async fn body_at<S: Store>(
     store: &S,

@@ -479,15 +479,8 @@ pub(crate) async fn lint_postmortem<S: Store + Directory + Communications>(
 ) -> Result<Json<api::LintReport>, ApiError> {
     let (number, _, postmortem) = with_postmortem(&state, &caller, &id).await?;
     let body = postmortem::body_at(&state.store, number, postmortem.body_sequence).await?;
-    let variables = postmortem::role_variables(&state.store, &state.policy.roles, number).await?;
-    let people = postmortem::people(&state.store, &variables).await?;
-    let rules: Vec<BlameRule> = postmortem::blame_rules(&state.store)
-        .await?
-        .into_iter()
-        .map(|(rule, _)| rule)
-        .collect();
-    let findings = lint::lint(&body, &rules, &people);
-    let substituted = lint::substitute_names(&body, &people);
+    let (findings, substituted) =
+        postmortem::lint_body(&state.store, &state.policy.roles, number, body.clone()).await?;
     Ok(Json(api::LintReport {
         revision: postmortem.revision,
         findings: findings

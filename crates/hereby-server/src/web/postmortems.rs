@@ -7,7 +7,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use hereby_core::lint::{self, BlameRule, FindingKind};
+use hereby_core::lint::{self, FindingKind};
 use hereby_core::types::{
     IncidentNumber, InstallationRole, InvalidValue, PostmortemStatus, Reason, Text, UserName,
 };
@@ -106,17 +106,7 @@ async fn lint_of<S: Store + Directory + Communications>(
     number: IncidentNumber,
     body: &str,
 ) -> Result<(Vec<lint::Finding>, String), ApiError> {
-    let variables = postmortem::role_variables(&state.store, &state.policy.roles, number).await?;
-    let people = postmortem::people(&state.store, &variables).await?;
-    let rules: Vec<BlameRule> = postmortem::blame_rules(&state.store)
-        .await?
-        .into_iter()
-        .map(|(rule, _)| rule)
-        .collect();
-    Ok((
-        lint::lint(body, &rules, &people),
-        lint::substitute_names(body, &people),
-    ))
+    postmortem::lint_body(&state.store, &state.policy.roles, number, body.to_owned()).await
 }
 
 #[derive(Debug, Serialize)]
