@@ -95,14 +95,14 @@ type Figure = (&'static str, Vec<Duration>, Option<Duration>);
 
 /// The route and body of timeline entry `n`.
 fn entry(n: u64) -> (&'static str, String) {
-    if n % 500 == 0 {
+    if n.is_multiple_of(500) {
         (
             "/action-items",
             format!(
                 r#"{{"text":"Follow-up {n}: alert earlier on checkout errors","owner":"admin","kind":"follow_up"}}"#
             ),
         )
-    } else if n % 50 == 0 {
+    } else if n.is_multiple_of(50) {
         (
             "/updates",
             format!(

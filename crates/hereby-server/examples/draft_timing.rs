@@ -41,14 +41,14 @@ fn main() {
                 reason: None,
                 override_close_checks: false,
             },
-            n if n % 500 == 0 => Command::AddActionItem {
+            n if n.is_multiple_of(500) => Command::AddActionItem {
                 text: Text::parse(&format!("Follow-up {n}: alert earlier")).unwrap(),
                 owner: Owner::parse("alice").unwrap(),
                 due: None,
                 kind: ActionKind::FollowUp,
                 tracker_url: None,
             },
-            n if n % 50 == 0 => Command::PostUpdate {
+            n if n.is_multiple_of(50) => Command::PostUpdate {
                 audience: Audience::parse("internal").unwrap(),
                 body: Text::parse(&format!("Update {n}: still working on it.")).unwrap(),
                 public: false,

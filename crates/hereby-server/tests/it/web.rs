@@ -3006,7 +3006,7 @@ async fn the_postmortem_page_runs_the_review_and_refuses_invalid_steps_with_reas
     assert!(
         unapproved
             .text_of("error")
-            .contains("nobody has approved revision 1")
+            .contains("no reviewer besides the owner has approved revision 1")
     );
 
     // Bob comments (Markdown, escaped) and approves; the comment form keeps refused text.

@@ -609,7 +609,8 @@ fn routes() -> Vec<Route> {
             "PUT",
             "/api/v1/incidents/{id}/postmortem/owner",
             Kind::Write(Change {
-                setup: &[RESOLVE, DRAFT],
+                // The new owner must be a member of a restricted incident.
+                setup: &[RESOLVE, DRAFT, ("POST", "/members", r#"{"person":"olga"}"#)],
                 body: Json(r#"{"owner":"olga"}"#),
                 as_commander: OK,
                 as_other: Expect::Rule("not_review_owner"),
