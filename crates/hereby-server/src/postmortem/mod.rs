@@ -334,7 +334,7 @@ const SKIPPED: &[&str] = &[
 pub async fn entries<S: Store>(
     store: &S,
     incident: IncidentNumber,
-) -> Result<Vec<RecordedEvent>, StoreError> {
+) -> Result<Vec<(u64, Envelope)>, StoreError> {
     const PAGE: u32 = 2_000;
     let mut all = Vec::new();
     let mut after = 0;
@@ -349,7 +349,8 @@ pub async fn entries<S: Store>(
             if SKIPPED.contains(&stored.link.event_type.as_str()) {
                 continue;
             }
-            all.push(stored.decode()?);
+            let event: RecordedEvent = stored.decode()?;
+            all.push((event.sequence, event.into_envelope()));
         }
         if done {
             return Ok(all);
@@ -366,11 +367,7 @@ pub async fn draft_body<S: Store + Directory + Communications>(
     incident: &Incident,
     template: &Template,
 ) -> Result<String, ApiError> {
-    let recorded = entries(store, number).await?;
-    let envelopes: Vec<(u64, Envelope)> = recorded
-        .into_iter()
-        .map(|event| (event.sequence, event.into_envelope()))
-        .collect();
+    let envelopes = entries(store, number).await?;
     let users: Vec<String> = store
         .list_users()
         .await?
@@ -393,14 +390,8 @@ pub fn compose(
     template: &Template,
     users: &[String],
 ) -> Result<String, TemplateError> {
-    let listed: Vec<draft::Entry<'_>> = envelopes
-        .iter()
-        .map(|(sequence, envelope)| draft::Entry {
-            sequence: *sequence,
-            envelope,
-        })
-        .collect();
-    let (mut facts, variables) = draft::facts(number, incident, &listed, roles);
+    let entries = listed(envelopes);
+    let (mut facts, variables) = draft::facts(number, incident, &entries, roles);
     let mut people = known_people(users, &variables);
     let body = render(&template.body, &facts)?;
     let (substituted, mentioned) = lint::substitute_names_reporting(&body, &people);
@@ -464,19 +455,19 @@ pub async fn role_variables<S: Store>(
     roles: &hereby_core::RoleCatalogue,
     number: IncidentNumber,
 ) -> Result<RoleVariables, StoreError> {
-    let recorded = entries(store, number).await?;
-    let envelopes: Vec<(u64, Envelope)> = recorded
-        .into_iter()
-        .map(|event| (event.sequence, event.into_envelope()))
-        .collect();
-    let listed: Vec<draft::Entry<'_>> = envelopes
+    let envelopes = entries(store, number).await?;
+    Ok(draft::role_variables(&listed(&envelopes), roles))
+}
+
+/// The events as the drafting functions take them.
+fn listed(envelopes: &[(u64, Envelope)]) -> Vec<draft::Entry<'_>> {
+    envelopes
         .iter()
         .map(|(sequence, envelope)| draft::Entry {
             sequence: *sequence,
             envelope,
         })
-        .collect();
-    Ok(draft::role_variables(&listed, roles))
+        .collect()
 }
 
 /// The shipped blame rules and the admins' own.
