@@ -557,6 +557,31 @@ pub struct CommentRecord {
     pub text: String,
 }
 
+/// Every event of one type in an incident's stream, in order, read a page at a time.
+pub async fn all_of_type<S: Store>(
+    store: &S,
+    incident: IncidentNumber,
+    event_type: &str,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    const PAGE: u32 = 500;
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .read_stream_of_type(incident, event_type, after, PAGE)
+            .await?;
+        let done = page.len() < PAGE as usize;
+        for stored in &page {
+            let event = stored.decode()?;
+            after = event.sequence;
+            all.push(event);
+        }
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
 /// Every revision and comment of the post-mortem, from the stream.
 pub async fn history<S: Store>(
     store: &S,
@@ -564,58 +589,34 @@ pub async fn history<S: Store>(
 ) -> Result<(Vec<RevisionRecord>, Vec<CommentRecord>), StoreError> {
     let mut revisions = Vec::new();
     for event_type in ["postmortem_drafted", "postmortem_revised"] {
-        let mut after = 0;
-        loop {
-            let page = store
-                .read_stream_of_type(incident, event_type, after, 500)
-                .await?;
-            let done = page.len() < 500;
-            for stored in &page {
-                let event = stored.decode()?;
-                after = event.sequence;
-                let (revision, comment) = match &event.event {
-                    Event::PostmortemDrafted(_) => (1, None),
-                    Event::PostmortemRevised(revised) => (
-                        revised.revision,
-                        revised.comment.as_ref().map(|c| c.to_string()),
-                    ),
-                    _ => continue,
-                };
-                revisions.push(RevisionRecord {
-                    revision,
-                    sequence: event.sequence,
-                    at: event.at,
-                    by: event.actor,
-                    comment,
-                });
-            }
-            if done {
-                break;
-            }
+        for event in all_of_type(store, incident, event_type).await? {
+            let (revision, comment) = match &event.event {
+                Event::PostmortemDrafted(_) => (1, None),
+                Event::PostmortemRevised(revised) => (
+                    revised.revision,
+                    revised.comment.as_ref().map(|c| c.to_string()),
+                ),
+                _ => continue,
+            };
+            revisions.push(RevisionRecord {
+                revision,
+                sequence: event.sequence,
+                at: event.at,
+                by: event.actor,
+                comment,
+            });
         }
     }
     revisions.sort_by_key(|record| record.revision);
     let mut comments = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store
-            .read_stream_of_type(incident, "postmortem_commented", after, 500)
-            .await?;
-        let done = page.len() < 500;
-        for stored in &page {
-            let event = stored.decode()?;
-            after = event.sequence;
-            if let Event::PostmortemCommented(commented) = event.event {
-                comments.push(CommentRecord {
-                    revision: commented.revision,
-                    at: event.at,
-                    by: event.actor,
-                    text: commented.text.to_string(),
-                });
-            }
-        }
-        if done {
-            break;
+    for event in all_of_type(store, incident, "postmortem_commented").await? {
+        if let Event::PostmortemCommented(commented) = event.event {
+            comments.push(CommentRecord {
+                revision: commented.revision,
+                at: event.at,
+                by: event.actor,
+                text: commented.text.to_string(),
+            });
         }
     }
     Ok((revisions, comments))

@@ -56,38 +56,27 @@ async fn minutes<S: Store>(
     number: IncidentNumber,
 ) -> Result<Vec<api::HeldMeeting>, StoreError> {
     let mut held = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store
-            .read_stream_of_type(number, "review_meeting_held", after, 200)
-            .await?;
-        let done = page.len() < 200;
-        for stored in &page {
-            let event = stored.decode()?;
-            after = event.sequence;
-            if let Event::ReviewMeetingHeld(meeting) = event.event {
-                held.push(api::HeldMeeting {
-                    meeting: meeting.meeting,
-                    at: event.at.to_string(),
-                    attendees: meeting.attendees.iter().map(|a| a.to_string()).collect(),
-                    notes: meeting.notes.map(|n| n.to_string()),
-                    outcomes: meeting
-                        .outcomes
-                        .into_iter()
-                        .map(|outcome| api::Outcome {
-                            item: outcome.item,
-                            decision: outcome.decision.to_string(),
-                            reason: outcome.reason.map(|r| r.to_string()),
-                            due: outcome.due.map(|d| d.to_string()),
-                        })
-                        .collect(),
-                });
-            }
-        }
-        if done {
-            return Ok(held);
+    for event in crate::postmortem::all_of_type(store, number, "review_meeting_held").await? {
+        if let Event::ReviewMeetingHeld(meeting) = event.event {
+            held.push(api::HeldMeeting {
+                meeting: meeting.meeting,
+                at: event.at.to_string(),
+                attendees: meeting.attendees.iter().map(|a| a.to_string()).collect(),
+                notes: meeting.notes.map(|n| n.to_string()),
+                outcomes: meeting
+                    .outcomes
+                    .into_iter()
+                    .map(|outcome| api::Outcome {
+                        item: outcome.item,
+                        decision: outcome.decision.to_string(),
+                        reason: outcome.reason.map(|r| r.to_string()),
+                        due: outcome.due.map(|d| d.to_string()),
+                    })
+                    .collect(),
+            });
         }
     }
+    Ok(held)
 }
 
 /// `GET /api/v1/incidents/{id}/reviews`
