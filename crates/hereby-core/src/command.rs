@@ -4,11 +4,13 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::event::FollowUpOutcome;
+use crate::ladder::{ReleaseFacts, ReleaseRef};
 use crate::roles::RoleCatalogue;
+use crate::severity::{Checklist, SeverityRules};
 use crate::types::{
-    ActionKind, Audience, Document, EntryMark, FileName, LinkKind, MediaType, Owner, Reason,
-    RoleKey, ServiceName, Severity, Sha256Hex, Status, Target, TemplateName, Text, Title, Url,
-    UserName, Visibility,
+    ActionKind, Audience, Document, EntryMark, FileName, FollowUpOption, LinkKind, MediaType,
+    Owner, Reason, RoleKey, ServiceName, Severity, Sha256Hex, Status, Target, TemplateName, Text,
+    Title, Url, UserName, Visibility,
 };
 
 /// Everything a responder can ask of an incident.
@@ -56,11 +58,54 @@ pub enum Command {
     },
     /// Add a free-text note to the timeline.
     AddNote { text: Text },
-    /// Record a change made to production: on what, what was done, and the command used.
+    /// Record a change made to production: on what, what was done, the command used, and who
+    /// agreed to it as witness.
     RecordOperation {
         target: Target,
         action: Text,
         command: Option<Text>,
+        witness: Option<UserName>,
+    },
+    /// Say what you are about to change before changing it.
+    AnnounceIntent {
+        target: Target,
+        action: Text,
+        witness: Option<UserName>,
+    },
+    /// Carry out an announced intent: it becomes an operation.
+    CompleteIntent {
+        intent: u32,
+        command: Option<Text>,
+        witness: Option<UserName>,
+    },
+    /// Drop an announced intent without changing anything.
+    AbandonIntent { intent: u32, reason: Option<Reason> },
+    /// The IC requires (or stops requiring) a witness for operations on SEV1 and SEV2.
+    RequireWitness { required: bool },
+    /// The IC acknowledges the changes so far, and any collision among them.
+    AcknowledgeChanges,
+    /// Put on the timeline that the Incident Commander tried to do operations work (which was
+    /// refused). Recorded by the edge after refusing the operation.
+    NoteOperationAttempt { target: Target, action: Text },
+    /// Answer the severity checklist; the rules suggest a severity, and `chosen` (the
+    /// suggestion when absent) becomes the incident's severity. A choice that differs from
+    /// the suggestion needs a reason.
+    EvaluateSeverity {
+        checklist: Checklist,
+        chosen: Option<Severity>,
+        reason: Option<Reason>,
+    },
+    /// Name the release suspected of introducing the fault, or clear it.
+    SetSuspectRelease {
+        release: Option<ReleaseRef>,
+        reason: Option<Reason>,
+    },
+    /// Take the task force's follow-up decision, with its motivation. `facts` is what the
+    /// release record says about the suspect release's service.
+    RecordDecision {
+        option: FollowUpOption,
+        motivation: Reason,
+        facts: ReleaseFacts,
     },
     /// Link an external ticket, release, pull request, document or chat.
     AddLink {
@@ -155,12 +200,23 @@ pub struct Policy {
     /// From resolution to the first review meeting, and from each meeting to the next while
     /// follow-ups stay open.
     pub review_interval: jiff::SignedDuration,
+    /// The rules that suggest a severity from the checklist.
+    pub severity_rules: SeverityRules,
+    /// Changes by two people this close together collide.
+    pub collision_window: jiff::SignedDuration,
+    /// How long a SEV1 or SEV2 may go without operations and communications holders before
+    /// the page flags it.
+    pub staffing_grace: jiff::SignedDuration,
 }
 
 impl Policy {
     /// Thirty days between review meetings, as the source practice recommends.
     pub const DEFAULT_REVIEW_INTERVAL: jiff::SignedDuration =
         jiff::SignedDuration::from_hours(30 * 24);
+    /// Ten minutes, as the issue of change collisions suggests.
+    pub const DEFAULT_COLLISION_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+    /// Fifteen minutes to staff a serious incident.
+    pub const DEFAULT_STAFFING_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_mins(15);
 }
 
 impl Default for Policy {
@@ -168,6 +224,9 @@ impl Default for Policy {
         Self {
             roles: RoleCatalogue::default(),
             review_interval: Self::DEFAULT_REVIEW_INTERVAL,
+            severity_rules: SeverityRules::default(),
+            collision_window: Self::DEFAULT_COLLISION_WINDOW,
+            staffing_grace: Self::DEFAULT_STAFFING_GRACE,
         }
     }
 }

@@ -9,8 +9,8 @@ use crate::event::{
     ActionItemAdded, ActionItemCompleted, ActionItemReopened, ActionItemUpdated, ActionItemWontFix,
     Event, EvidenceAttached, HandoffAccepted, HandoffCancelled, HandoffDeclined, HandoffRequested,
     ImpactWindowSet, IncidentDeclared, LinkAdded, MemberAdded, MemberRemoved, NoteAdded,
-    OperationRecorded, RoleAssigned, RoleUnassigned, SeverityChanged, StatusChanged, UpdatePosted,
-    VisibilityChanged,
+    RecoveryUnattributed, RoleAssigned, RoleUnassigned, SeverityChanged, StatusChanged,
+    UpdatePosted, VisibilityChanged,
 };
 use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
 use crate::state::{Incident, State};
@@ -90,6 +90,12 @@ rejection_codes! {
     PostmortemNotReviewed => "postmortem_not_reviewed",
     UnknownTimelineEntry => "unknown_timeline_entry",
     InvalidReviewMeeting => "invalid_review_meeting",
+    RollbackNotApplicable => "rollback_not_applicable",
+    WitnessRequired => "witness_required",
+    WitnessIsActor => "witness_is_actor",
+    UnknownIntent => "unknown_intent",
+    IntentState => "intent_state",
+    NotIntentOwner => "not_intent_owner",
 }
 
 pub(crate) fn reject<T>(code: RejectionCode, message: impl Into<String>) -> Result<T, Rejection> {
@@ -280,6 +286,14 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             override_close_checks,
         } => {
             let mut events = change_status(incident, to, reason, override_close_checks)?;
+            if matches!(to, Status::Monitoring | Status::Resolved) {
+                let collisions = crate::changes::unattributed(incident, ctx.policy, ctx.now);
+                if !collisions.is_empty() {
+                    events.push(Event::RecoveryUnattributed(RecoveryUnattributed {
+                        collisions,
+                    }));
+                }
+            }
             if to == Status::Resolved {
                 events.extend(crate::review::first_meeting(incident, ctx));
             }
@@ -318,23 +332,22 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             Ok(vec![Event::ImpactWindowSet(ImpactWindowSet { start, end })])
         }
         Command::AddNote { text } => Ok(vec![Event::NoteAdded(NoteAdded { text })]),
-        Command::RecordOperation {
-            target,
-            action,
-            command,
-        } => {
-            require_open_for_response(incident, "record operations")?;
-            if incident.commander() == Some(ctx.actor) {
-                return reject(
-                    RejectionCode::IcCannotOperate,
-                    "the Incident Commander coordinates and does not perform operations; ask someone in the operations role, or hand off command first",
-                );
-            }
-            Ok(vec![Event::OperationRecorded(OperationRecorded {
-                target,
-                action,
-                command,
-            })])
+        Command::RecordOperation { .. }
+        | Command::AnnounceIntent { .. }
+        | Command::CompleteIntent { .. }
+        | Command::AbandonIntent { .. }
+        | Command::RequireWitness { .. }
+        | Command::AcknowledgeChanges
+        | Command::NoteOperationAttempt { .. } => {
+            crate::changes::decide_change(incident, command, ctx)
+        }
+        Command::EvaluateSeverity {
+            checklist,
+            chosen,
+            reason,
+        } => crate::severity::decide_evaluation(incident, checklist, chosen, reason, ctx),
+        Command::SetSuspectRelease { .. } | Command::RecordDecision { .. } => {
+            crate::ladder::decide_follow_up(incident, command, ctx)
         }
         Command::AddLink { kind, url, title } => {
             Ok(vec![Event::LinkAdded(LinkAdded { kind, url, title })])
@@ -632,7 +645,7 @@ fn change_status(
 /// the incident is closed, called off or handed back. Notes, links, evidence, members and
 /// action items go on, since follow-up work outlives the incident (but see
 /// [`require_not_closed`]).
-fn require_open_for_response(incident: &Incident, what: &str) -> Result<(), Rejection> {
+pub(crate) fn require_open_for_response(incident: &Incident, what: &str) -> Result<(), Rejection> {
     if incident.status.is_final() {
         return reject(
             RejectionCode::IncidentEnded,
@@ -657,7 +670,7 @@ fn require_not_closed(incident: &Incident, what: &str) -> Result<(), Rejection> 
     Ok(())
 }
 
-fn require_commander<'a>(
+pub(crate) fn require_commander<'a>(
     incident: &'a Incident,
     ctx: Context<'_>,
     what: &str,

@@ -402,12 +402,19 @@ pub fn facts(
             Event::NoteAdded(e) => Some(format!("{actor}: {}", indented(e.text.as_str()))),
             Event::OperationRecorded(e) => {
                 let line = format!(
-                    "{actor} on {}: {}{}",
+                    "{actor} on {}: {}{}{}{}",
                     code_span(e.target.as_str()),
                     indented(e.action.as_str()),
                     e.command
                         .as_ref()
                         .map(|c| format!(" Command: {}", code_span(&one_line(c.as_str()))))
+                        .unwrap_or_default(),
+                    e.intent
+                        .map(|n| format!(" (announced as intent {n})"))
+                        .unwrap_or_default(),
+                    e.witness
+                        .as_ref()
+                        .map(|w| format!(" Witness: {}.", who(w)))
                         .unwrap_or_default()
                 );
                 operations.push(line_for(entry, "operation_recorded", &line, false));
@@ -490,7 +497,71 @@ pub fn facts(
                 e.to,
                 one_line(e.reason.as_str())
             )),
-            Event::MemberAdded(_)
+            Event::IntentAnnounced(e) => Some(format!(
+                "{actor} announced intent {} on {}: {}",
+                e.intent,
+                code_span(e.target.as_str()),
+                indented(e.action.as_str())
+            )),
+            Event::IntentAbandoned(e) => Some(format!(
+                "{actor} abandoned intent {}{}.",
+                e.intent,
+                e.reason
+                    .as_ref()
+                    .map(|r| format!(": “{}”", one_line(r.as_str())))
+                    .unwrap_or_default()
+            )),
+            Event::ChangeCollisionFlagged(e) => Some(format!(
+                "Change collision {}: {actor} on {} and {} on {} changed things in the same window; a recovery cannot be attributed to either.",
+                e.collision,
+                code_span(e.target.as_str()),
+                who(&e.earlier_by),
+                code_span(e.earlier_target.as_str())
+            )),
+            Event::ChangesAcknowledged(e) if !e.collisions.is_empty() => Some(format!(
+                "{actor} acknowledged change collision {}.",
+                numbers(&e.collisions)
+            )),
+            Event::RecoveryUnattributed(e) => Some(format!(
+                "Cause unattributed: the recovery came within the window of change collision {}.",
+                numbers(&e.collisions)
+            )),
+            Event::IcOperationAttempted(e) => Some(format!(
+                "{actor}, as Incident Commander, was stopped from operating on {}: the commander coordinates, others operate.",
+                code_span(e.target.as_str())
+            )),
+            Event::SeverityEvaluated(e) => {
+                let reason = e
+                    .reason
+                    .as_ref()
+                    .map_or_else(String::new, |r| format!(": “{}”", one_line(r.as_str())));
+                severity_history.push(SeverityStep {
+                    at: minute(at),
+                    severity: e.chosen.to_string(),
+                    potential: !e.checklist.live,
+                    reason: format!("checklist, rule “{}”", e.rule),
+                });
+                Some(format!(
+                    "{actor} evaluated the severity with the checklist: the rules suggest {} (rule “{}”); chosen {}{reason}.",
+                    e.suggested, e.rule, e.chosen
+                ))
+            }
+            Event::SuspectReleaseSet(e) => Some(match &e.release {
+                Some(release) => format!("{actor} named {release} as the suspect release."),
+                None => format!("{actor} cleared the suspect release."),
+            }),
+            Event::DecisionRecorded(e) => Some(format!(
+                "{actor} decided: {}{}: “{}”.",
+                e.option.as_str().replace('_', " "),
+                e.roll_back_to
+                    .as_ref()
+                    .map(|to| format!(" to {to}"))
+                    .unwrap_or_default(),
+                one_line(e.motivation.as_str())
+            )),
+            Event::WitnessRuleChanged(_)
+            | Event::ChangesAcknowledged(_)
+            | Event::MemberAdded(_)
             | Event::MemberRemoved(_)
             | Event::PostmortemDrafted(_)
             | Event::PostmortemRevised(_)
@@ -676,4 +747,13 @@ fn code_span(text: &str) -> String {
 
 fn escape_brackets(text: &str) -> String {
     text.replace('[', "\\[").replace(']', "\\]")
+}
+
+/// Numbers as `1`, `1 and 2` or `1, 2 and 3`.
+fn numbers(list: &[u32]) -> String {
+    let words: Vec<String> = list.iter().map(u32::to_string).collect();
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => words.join(""),
+    }
 }

@@ -10,10 +10,12 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::canonical::canonical_json;
+use crate::ladder::ReleaseRef;
+use crate::severity::Checklist;
 use crate::types::{
-    ActionKind, Audience, Document, EntryMark, FileName, LinkKind, MediaType, Owner, Reason,
-    ReviewDecision, RoleKey, ServiceName, Severity, Sha256Hex, Status, Target, TemplateName, Text,
-    Title, Url, UserName, Visibility,
+    ActionKind, Audience, Document, EntryMark, FileName, FollowUpOption, LinkKind, MediaType,
+    Owner, Reason, ReviewDecision, RoleKey, ServiceName, Severity, Sha256Hex, Status, Target,
+    TemplateName, Text, Title, Url, UserName, Visibility,
 };
 
 /// The incident was declared. Always the first event of a stream.
@@ -113,6 +115,102 @@ pub struct OperationRecorded {
     pub target: Target,
     pub action: Text,
     pub command: Option<Text>,
+    /// The announced intent this operation carried out. Absent before intents existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<u32>,
+    /// Who agreed to the change and watched it being made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<UserName>,
+}
+
+/// Someone said what they are about to change, before changing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentAnnounced {
+    /// Intents are numbered per incident from 1.
+    pub intent: u32,
+    pub target: Target,
+    pub action: Text,
+    pub witness: Option<UserName>,
+}
+
+/// An announced intent was dropped without changing anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentAbandoned {
+    pub intent: u32,
+    pub reason: Option<Reason>,
+}
+
+/// The Incident Commander started or stopped requiring a witness for operations on SEV1 and
+/// SEV2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WitnessRuleChanged {
+    pub required: bool,
+}
+
+/// Two people changed (or announced changes to) production within the collision window: a
+/// recovery cannot be attributed to either change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeCollisionFlagged {
+    /// Collisions are numbered per incident from 1.
+    pub collision: u32,
+    /// Stream sequences of the earlier and the later change.
+    pub earlier: u64,
+    pub later: u64,
+    pub earlier_by: UserName,
+    pub earlier_target: Target,
+    /// The later change's target; its author is the event's actor.
+    pub target: Target,
+}
+
+/// The Incident Commander acknowledged the changes so far; collisions listed are settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangesAcknowledged {
+    pub collisions: Vec<u32>,
+}
+
+/// Service recovered within the window of these collisions: the cause is unattributed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryUnattributed {
+    pub collisions: Vec<u32>,
+}
+
+/// The Incident Commander tried to record operations work, which was refused: they
+/// coordinate, others operate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IcOperationAttempted {
+    pub target: Target,
+    pub action: Text,
+}
+
+/// The severity checklist was answered; the rules suggested a severity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeverityEvaluated {
+    pub checklist: Checklist,
+    pub suggested: Severity,
+    /// The rule that fired, or `default`.
+    pub rule: String,
+    pub chosen: Severity,
+    /// Why the chosen severity differs from the suggestion.
+    pub reason: Option<Reason>,
+}
+
+/// The release suspected of introducing the fault was named, or cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuspectReleaseSet {
+    pub release: Option<ReleaseRef>,
+    pub reason: Option<Reason>,
+}
+
+/// The task force took a follow-up decision. Its generated action items follow as their own
+/// events, numbered `items`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecorded {
+    /// Decisions are numbered per incident from 1; a later one revises the earlier.
+    pub decision: u32,
+    pub option: FollowUpOption,
+    pub motivation: Reason,
+    pub roll_back_to: Option<ReleaseRef>,
+    pub items: Vec<u32>,
 }
 
 /// A link to a ticket, release, pull request, document or chat.
@@ -390,6 +488,16 @@ events! {
     TimelineEntryMarked => "timeline_entry_marked" v 1,
     ReviewMeetingScheduled => "review_meeting_scheduled" v 1,
     ReviewMeetingHeld => "review_meeting_held" v 1,
+    IntentAnnounced => "intent_announced" v 1,
+    IntentAbandoned => "intent_abandoned" v 1,
+    WitnessRuleChanged => "witness_rule_changed" v 1,
+    ChangeCollisionFlagged => "change_collision" v 1,
+    ChangesAcknowledged => "changes_acknowledged" v 1,
+    RecoveryUnattributed => "recovery_unattributed" v 1,
+    IcOperationAttempted => "ic_operation_attempted" v 1,
+    SeverityEvaluated => "severity_evaluated" v 1,
+    SuspectReleaseSet => "suspect_release_set" v 1,
+    DecisionRecorded => "decision_recorded" v 1,
 }
 
 /// An event together with who caused it and when: what `evolve` folds.

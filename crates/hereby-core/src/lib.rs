@@ -7,14 +7,17 @@
 mod cadence;
 mod canonical;
 pub mod chain;
+pub mod changes;
 mod command;
 mod decide;
 pub mod draft;
 pub mod event;
+pub mod ladder;
 pub mod lint;
 pub mod public;
 pub mod review;
 pub mod roles;
+pub mod severity;
 mod state;
 pub mod types;
 
@@ -25,6 +28,6 @@ pub use decide::{Rejection, RejectionCode, decide};
 pub use event::{Envelope, Event};
 pub use roles::RoleCatalogue;
 pub use state::{
-    ActionItem, HeldMeeting, ImpactWindow, Incident, PendingHandoff, Postmortem, ReviewMeetings,
-    State, evolve,
+    ActionItem, ChangeMark, Collision, Decision, Evaluation, HeldMeeting, ImpactWindow, Incident,
+    Intent, PendingHandoff, Postmortem, ReviewMeetings, State, evolve,
 };

@@ -7,10 +7,12 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Envelope, Event};
+use crate::ladder::ReleaseRef;
 use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
 use crate::types::{
-    ActionKind, ActionState, EntryMark, Owner, PostmortemStatus, Reason, RoleKey, ServiceName,
-    Severity, Status, TemplateName, Text, Title, Url, UserName, Visibility,
+    ActionKind, ActionState, EntryMark, FollowUpOption, IntentState, Owner, PostmortemStatus,
+    Reason, RoleKey, ServiceName, Severity, Status, Target, TemplateName, Text, Title, Url,
+    UserName, Visibility,
 };
 
 /// The state `decide` checks commands against: nothing yet, or a declared incident.
@@ -104,6 +106,72 @@ pub struct HeldMeeting {
     pub sequence: u64,
 }
 
+/// The latest severity evaluation: what the rules suggested and what was chosen. The answers
+/// themselves are in the evaluation's event, at `sequence`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub suggested: Severity,
+    pub rule: String,
+    pub chosen: Severity,
+    pub reason: Option<Reason>,
+    pub at: Timestamp,
+    pub by: UserName,
+    pub sequence: u64,
+}
+
+/// A follow-up decision and the action items it generated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub decision: u32,
+    pub option: FollowUpOption,
+    pub motivation: Reason,
+    pub roll_back_to: Option<ReleaseRef>,
+    pub items: Vec<u32>,
+    pub at: Timestamp,
+    pub by: UserName,
+}
+
+/// An announced intent to change something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    pub intent: u32,
+    pub target: Target,
+    pub action: Text,
+    pub by: UserName,
+    pub at: Timestamp,
+    pub witness: Option<UserName>,
+    pub state: IntentState,
+}
+
+/// A change to production (an operation) or an announced one (an intent), as collision
+/// detection sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeMark {
+    pub sequence: u64,
+    pub at: Timestamp,
+    pub by: UserName,
+    pub target: Target,
+    /// The intent announced or carried out by this change.
+    pub intent: Option<u32>,
+}
+
+/// Two changes by different people in one window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collision {
+    pub collision: u32,
+    pub at: Timestamp,
+    pub earlier: u64,
+    pub later: u64,
+    pub people: [UserName; 2],
+    pub acknowledged: bool,
+    /// A recovery fell in the collision's window, so its cause cannot be attributed.
+    pub unattributed: bool,
+}
+
+/// How many change marks the state keeps: collisions only look back one window, and no team
+/// makes this many changes in one.
+const KEPT_CHANGE_MARKS: usize = 200;
+
 /// The post-mortem review meetings: the next one, and those held.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewMeetings {
@@ -157,6 +225,30 @@ pub struct Incident {
     /// Timeline entries starred or excluded for the post-mortem, by stream sequence.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub timeline_marks: BTreeMap<u64, EntryMark>,
+    /// The latest severity evaluation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+    /// The release suspected of introducing the fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspect_release: Option<ReleaseRef>,
+    /// Follow-up decisions, oldest first; the last one stands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<Decision>,
+    /// Announced intents by number.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub intents: BTreeMap<u32, Intent>,
+    /// Recent changes and intents, for collision detection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<ChangeMark>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collisions: Vec<Collision>,
+    /// The stream sequence of the IC's last acknowledgement of changes: earlier changes no
+    /// longer collide with new ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes_acknowledged_at: Option<u64>,
+    /// Operations on SEV1 and SEV2 need a witness.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub witness_required: bool,
     /// How many events the stream holds: the version optimistic concurrency compares.
     pub version: u64,
 }
@@ -200,6 +292,26 @@ impl Incident {
         self.action_items
             .values()
             .filter(|item| item.kind == ActionKind::FollowUp && item.state == ActionState::Open)
+    }
+
+    /// Announced intents not yet carried out or dropped.
+    pub fn open_intents(&self) -> impl Iterator<Item = &Intent> {
+        self.intents
+            .values()
+            .filter(|intent| intent.state == IntentState::Open)
+    }
+
+    /// Collisions the Incident Commander has not acknowledged.
+    pub fn open_collisions(&self) -> impl Iterator<Item = &Collision> {
+        self.collisions.iter().filter(|c| !c.acknowledged)
+    }
+
+    fn push_change(&mut self, mark: ChangeMark) {
+        self.changes.push(mark);
+        if self.changes.len() > KEPT_CHANGE_MARKS {
+            let extra = self.changes.len() - KEPT_CHANGE_MARKS;
+            self.changes.drain(..extra);
+        }
     }
 
     fn role_mut(&mut self, role: &RoleKey) -> &mut Vec<UserName> {
@@ -249,6 +361,14 @@ pub fn evolve(state: State, envelope: &Envelope) -> State {
                 postmortem: None,
                 reviews: ReviewMeetings::default(),
                 timeline_marks: BTreeMap::new(),
+                evaluation: None,
+                suspect_release: None,
+                decisions: Vec::new(),
+                intents: BTreeMap::new(),
+                changes: Vec::new(),
+                collisions: Vec::new(),
+                changes_acknowledged_at: None,
+                witness_required: false,
                 version: 1,
             }))
         }
@@ -327,9 +447,95 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
         Event::UpdatePosted(_) => incident.last_update_at = Some(at),
         Event::VisibilityChanged(e) => incident.visibility = e.to,
         Event::NoteAdded(_)
-        | Event::OperationRecorded(_)
         | Event::LinkAdded(_)
-        | Event::EvidenceAttached(_) => {}
+        | Event::EvidenceAttached(_)
+        | Event::IcOperationAttempted(_) => {}
+        Event::OperationRecorded(e) => {
+            if let Some(intent) = e.intent.and_then(|n| incident.intents.get_mut(&n)) {
+                intent.state = IntentState::Done;
+            }
+            incident.push_change(ChangeMark {
+                sequence,
+                at,
+                by: actor.clone(),
+                target: e.target.clone(),
+                intent: e.intent,
+            });
+        }
+        Event::IntentAnnounced(e) => {
+            incident.intents.insert(
+                e.intent,
+                Intent {
+                    intent: e.intent,
+                    target: e.target.clone(),
+                    action: e.action.clone(),
+                    by: actor.clone(),
+                    at,
+                    witness: e.witness.clone(),
+                    state: IntentState::Open,
+                },
+            );
+            incident.push_change(ChangeMark {
+                sequence,
+                at,
+                by: actor.clone(),
+                target: e.target.clone(),
+                intent: Some(e.intent),
+            });
+        }
+        Event::IntentAbandoned(e) => {
+            if let Some(intent) = incident.intents.get_mut(&e.intent) {
+                intent.state = IntentState::Abandoned;
+            }
+        }
+        Event::WitnessRuleChanged(e) => incident.witness_required = e.required,
+        Event::ChangeCollisionFlagged(e) => incident.collisions.push(Collision {
+            collision: e.collision,
+            at,
+            earlier: e.earlier,
+            later: e.later,
+            people: [e.earlier_by.clone(), actor.clone()],
+            acknowledged: false,
+            unattributed: false,
+        }),
+        Event::ChangesAcknowledged(e) => {
+            incident.changes_acknowledged_at = Some(sequence);
+            for collision in &mut incident.collisions {
+                if e.collisions.contains(&collision.collision) {
+                    collision.acknowledged = true;
+                }
+            }
+        }
+        Event::RecoveryUnattributed(e) => {
+            for collision in &mut incident.collisions {
+                if e.collisions.contains(&collision.collision) {
+                    collision.unattributed = true;
+                }
+            }
+        }
+        Event::SeverityEvaluated(e) => {
+            incident.severity = e.chosen;
+            incident.potential = !e.checklist.live;
+            incident.evaluation = Some(Evaluation {
+                suggested: e.suggested,
+                rule: e.rule.clone(),
+                chosen: e.chosen,
+                reason: e.reason.clone(),
+                at,
+                by: actor.clone(),
+                sequence,
+            });
+        }
+        Event::SuspectReleaseSet(e) => incident.suspect_release = e.release.clone(),
+        Event::DecisionRecorded(e) => incident.decisions.push(Decision {
+            decision: e.decision,
+            option: e.option,
+            motivation: e.motivation.clone(),
+            roll_back_to: e.roll_back_to.clone(),
+            items: e.items.clone(),
+            at,
+            by: actor.clone(),
+        }),
         Event::ActionItemAdded(e) => {
             incident.action_items.insert(
                 e.item,

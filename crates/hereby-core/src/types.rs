@@ -597,3 +597,75 @@ named_enum!(
         Open => "open",
     }
 );
+
+named_enum!(
+    /// How much a service matters, from a service catalogue entry: `critical` is the most.
+    Criticality, "criticality" {
+        Critical => "critical",
+        High => "high",
+        Normal => "normal",
+        Low => "low",
+    }
+);
+
+impl Criticality {
+    /// Whether this criticality is `other` or more critical. `Critical` is declared first, so
+    /// the derived order puts the most critical lowest.
+    pub fn at_least(self, other: Criticality) -> bool {
+        self <= other
+    }
+}
+
+named_enum!(
+    /// The rungs of the follow-up decision, from least to most perturbation: pick the lowest
+    /// one that works.
+    FollowUpOption, "option" {
+        /// Hand the problem back to normal support.
+        DoNothing => "do_nothing",
+        /// Tell the affected users about the problem and its workaround.
+        InformationBroadcast => "information_broadcast",
+        /// Go back to the release before the one that introduced the fault.
+        RollBack => "roll_back",
+        /// Ship a fix outside the normal release cycle.
+        FastTrackedRelease => "fast_tracked_release",
+    }
+);
+
+checked_string!(
+    /// A released version of a service, as the release pipeline names it (`3.4.1`,
+    /// `2024-05-01.2`, `v7+build.5`): one word of up to 100 characters.
+    ReleaseVersion,
+    |raw| {
+        checked_text("version", raw, 100, false).and_then(|version| {
+            if version.chars().any(char::is_whitespace) {
+                Err(InvalidValue::new("version", "must be one word without spaces"))
+            } else {
+                Ok(version)
+            }
+        })
+    }
+);
+
+checked_string!(
+    /// A site or region affected by an incident, such as `eu-west` or `Stockholm office`.
+    Site,
+    |raw| checked_text("site", raw, 100, false)
+);
+
+checked_string!(
+    /// The name of a team that owns a service, such as `payments`.
+    TeamName,
+    |raw| checked_text("team", raw, 100, false)
+);
+
+named_enum!(
+    /// Where an announced intent to change something stands.
+    IntentState, "intent state" {
+        /// Announced, not yet carried out.
+        Open => "open",
+        /// Carried out: an operation was recorded for it.
+        Done => "done",
+        /// Not carried out after all.
+        Abandoned => "abandoned",
+    }
+);

@@ -1469,6 +1469,421 @@ cases! {
             rejected invalid_review_meeting: review meetings follow a resolved incident until it is closed; this one is investigating
         "#]],
     }
+    // ---- intents, witnesses and change collisions ----------------------------------------
+
+    operation_names_its_witness {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", op_witnessed("mysql-primary", "restart", "carol")),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart","command":null,"target":"mysql-primary","witness":"carol"}
+        "#]],
+    }
+
+    nobody_witnesses_their_own_change {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", op_witnessed("mysql-primary", "restart", "bob")),
+        expect: expect![[r#"
+            rejected witness_is_actor: a witness is a second person who agreed to the change; name someone other than yourself
+        "#]],
+    }
+
+    the_commander_requires_witnesses {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", require_witness(true)),
+        expect: expect![[r#"
+            witness_rule_changed {"required":true}
+        "#]],
+    }
+
+    only_the_commander_sets_the_witness_rule {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", require_witness(true)),
+        expect: expect![[r#"
+            rejected not_incident_commander: only the Incident Commander (alice) can change the witness rule
+        "#]],
+    }
+
+    witness_rule_unchanged_is_refused {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", require_witness(false)),
+        expect: expect![[r#"
+            rejected nothing_to_change: operations already need no witness
+        "#]],
+    }
+
+    unwitnessed_operation_on_sev1_is_refused_when_required {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", severity("SEV1", false, "all logins fail")),
+            ("alice", require_witness(true)),
+        ],
+        when: ("bob", op("mysql-primary", "restart")),
+        expect: expect![[r#"
+            rejected witness_required: on this SEV1 incident the Incident Commander requires a witness for every operation: name the person who agreed to the change and watches it being made
+        "#]],
+    }
+
+    witnessed_operation_on_sev1_passes_when_required {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", severity("SEV1", false, "all logins fail")),
+            ("alice", require_witness(true)),
+        ],
+        when: ("bob", op_witnessed("mysql-primary", "restart", "carol")),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart","command":null,"target":"mysql-primary","witness":"carol"}
+        "#]],
+    }
+
+    witness_rule_does_not_apply_below_sev2 {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", require_witness(true)),
+            ("alice", severity("SEV3", false, "one report only")),
+        ],
+        when: ("bob", op("mysql-primary", "restart")),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart","command":null,"target":"mysql-primary"}
+        "#]],
+    }
+
+    announce_an_intent {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", intent_witnessed("mysql-primary", "about to restart the MySQL primary", "carol")),
+        expect: expect![[r#"
+            intent_announced {"action":"about to restart the MySQL primary","intent":1,"target":"mysql-primary","witness":"carol"}
+        "#]],
+    }
+
+    the_commander_does_not_announce_changes {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", intent("mysql-primary", "restart")),
+        expect: expect![[r#"
+            rejected ic_cannot_operate: the Incident Commander coordinates and does not perform operations; ask someone in the operations role, or hand off command first
+        "#]],
+    }
+
+    intent_done_becomes_the_operation_with_its_witness {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", require_witness(true)),
+            ("alice", severity("SEV1", false, "all logins fail")),
+            ("bob", intent_witnessed("mysql-primary", "restart the primary", "carol")),
+        ],
+        when: ("bob", intent_done(1)),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart the primary","command":"systemctl restart mysql","intent":1,"target":"mysql-primary","witness":"carol"}
+        "#]],
+    }
+
+    abandon_an_intent {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", intent("mysql-primary", "restart the primary")),
+        ],
+        when: ("bob", intent_abandoned(1)),
+        expect: expect![[r#"
+            intent_abandoned {"intent":1,"reason":"replica caught up by itself"}
+        "#]],
+    }
+
+    the_commander_can_abandon_any_intent {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", intent("mysql-primary", "restart the primary")),
+        ],
+        when: ("alice", intent_abandoned(1)),
+        expect: expect![[r#"
+            intent_abandoned {"intent":1,"reason":"replica caught up by itself"}
+        "#]],
+    }
+
+    only_the_announcer_carries_out_an_intent {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", intent("mysql-primary", "restart the primary")),
+        ],
+        when: ("carol", intent_done(1)),
+        expect: expect![[r#"
+            rejected not_intent_owner: intent 1 was announced by bob; only they can carry it out (announce your own intent instead)
+        "#]],
+    }
+
+    a_done_intent_is_not_done_again {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", intent("mysql-primary", "restart the primary")),
+            ("bob", intent_done(1)),
+        ],
+        when: ("bob", intent_abandoned(1)),
+        expect: expect![[r#"
+            rejected intent_state: intent 1 is already done; only open intents can be marked abandoned
+        "#]],
+    }
+
+    unknown_intent {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", intent_done(3)),
+        expect: expect![[r#"
+            rejected unknown_intent: there is no intent 3 on this incident
+        "#]],
+    }
+
+    same_person_changing_twice_is_no_collision {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", op("mysql-primary", "restart")),
+        ],
+        when: ("bob", op("mysql-replica", "restart")),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart","command":null,"target":"mysql-replica"}
+        "#]],
+    }
+
+    two_people_changing_in_one_window_collide {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", op("mysql-primary", "raise max_connections")),
+        ],
+        when: ("carol", op("api", "restart")),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart","command":null,"target":"api"}
+            change_collision {"collision":1,"earlier":2,"earlier_by":"bob","earlier_target":"mysql-primary","later":3,"target":"api"}
+        "#]],
+    }
+
+    an_overlapping_intent_is_flagged_before_the_change {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", op("mysql-primary", "raise max_connections")),
+        ],
+        when: ("carol", intent("api", "restart the API pods")),
+        expect: expect![[r#"
+            intent_announced {"action":"restart the API pods","intent":1,"target":"api","witness":null}
+            change_collision {"collision":1,"earlier":2,"earlier_by":"bob","earlier_target":"mysql-primary","later":3,"target":"api"}
+        "#]],
+    }
+
+    carrying_out_a_flagged_intent_does_not_flag_it_again {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", op("mysql-primary", "raise max_connections")),
+            ("carol", intent("api", "restart the API pods")),
+        ],
+        when: ("carol", intent_done(1)),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart the API pods","command":"systemctl restart mysql","intent":1,"target":"api"}
+        "#]],
+    }
+
+    an_abandoned_intent_collides_with_nothing {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", intent("mysql-primary", "raise max_connections")),
+            ("bob", intent_abandoned(1)),
+        ],
+        when: ("carol", op("api", "restart")),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart","command":null,"target":"api"}
+        "#]],
+    }
+
+    acknowledged_in_between_is_no_collision {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", op("mysql-primary", "raise max_connections")),
+            ("alice", acknowledge_changes()),
+        ],
+        when: ("carol", op("api", "restart")),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart","command":null,"target":"api"}
+        "#]],
+    }
+
+    changes_outside_the_window_do_not_collide {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", op("mysql-primary", "raise max_connections")),
+            ("alice", note("1")), ("alice", note("2")), ("alice", note("3")),
+            ("alice", note("4")), ("alice", note("5")), ("alice", note("6")),
+            ("alice", note("7")), ("alice", note("8")), ("alice", note("9")),
+            ("alice", note("10")),
+        ],
+        when: ("carol", op("api", "restart")),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart","command":null,"target":"api"}
+        "#]],
+    }
+
+    the_commander_acknowledges_a_collision {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", op("mysql-primary", "raise max_connections")),
+            ("carol", op("api", "restart")),
+        ],
+        when: ("alice", acknowledge_changes()),
+        expect: expect![[r#"
+            changes_acknowledged {"collisions":[1]}
+        "#]],
+    }
+
+    nothing_to_acknowledge {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", acknowledge_changes()),
+        expect: expect![[r#"
+            rejected nothing_to_change: no change or collision since the last acknowledgement
+        "#]],
+    }
+
+    recovery_within_a_collision_window_is_unattributed {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", op("mysql-primary", "raise max_connections")),
+            ("carol", op("api", "restart")),
+        ],
+        when: ("alice", status("monitoring")),
+        expect: expect![[r#"
+            status_changed {"from":"investigating","reason":null,"to":"monitoring"}
+            recovery_unattributed {"collisions":[1]}
+        "#]],
+    }
+
+    the_commanders_operation_attempt_is_recorded {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", operation_attempt("mysql-primary", "restart")),
+        expect: expect![[r#"
+            ic_operation_attempted {"action":"restart","target":"mysql-primary"}
+        "#]],
+    }
+
+    only_the_commanders_attempt_is_recorded {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", operation_attempt("mysql-primary", "restart")),
+        expect: expect![[r#"
+            rejected not_incident_commander: only an attempt by the Incident Commander to do operations work is recorded
+        "#]],
+    }
+
+    // ---- severity checklist ---------------------------------------------------------------
+
+    evaluation_takes_the_suggestion {
+        given: [("alice", declare("Logins fail"))],
+        when: ("bob", evaluate(checklist(true, Some(40), &["eu-west"], &["sso:critical", "api:high"], (true, false, false)), None, None)),
+        expect: expect![[r#"
+            severity_evaluated {"checklist":{"availability":true,"data_loss_or_security":false,"live":true,"services":[{"criticality":"high","service":"api"},{"criticality":"critical","service":"sso"}],"sites":["eu-west"],"users_affected":40,"users_estimated":false,"workaround":false},"chosen":"SEV1","reason":null,"rule":"critical service unavailable without a workaround","suggested":"SEV1"}
+        "#]],
+    }
+
+    choosing_other_than_the_suggestion_needs_a_reason {
+        given: [("alice", declare("Logins fail"))],
+        when: ("bob", evaluate(checklist(true, Some(40), &[], &["api:normal"], (true, false, true)), Some("SEV1"), None)),
+        expect: expect![[r#"
+            rejected reason_required: the rules suggest SEV3 (rule “users affected”); choosing SEV1 instead needs a reason
+        "#]],
+    }
+
+    choosing_other_than_the_suggestion_with_a_reason {
+        given: [("alice", declare("Logins fail"))],
+        when: ("bob", evaluate(checklist(true, Some(40), &[], &["api:normal"], (true, false, true)), Some("SEV2"), Some("the CEO is among them"))),
+        expect: expect![[r#"
+            severity_evaluated {"checklist":{"availability":true,"data_loss_or_security":false,"live":true,"services":[{"criticality":"normal","service":"api"}],"sites":[],"users_affected":40,"users_estimated":false,"workaround":true},"chosen":"SEV2","reason":"the CEO is among them","rule":"users affected","suggested":"SEV3"}
+        "#]],
+    }
+
+    // ---- releases and the follow-up decision ---------------------------------------------
+
+    name_the_suspect_release {
+        given: [("alice", declare("Logins fail"))],
+        when: ("bob", suspect("api", "3.4.1")),
+        expect: expect![[r#"
+            suspect_release_set {"reason":null,"release":{"service":"api","version":"3.4.1"}}
+        "#]],
+    }
+
+    suspect_release_unchanged {
+        given: [("alice", declare("Logins fail")), ("bob", suspect("api", "3.4.1"))],
+        when: ("bob", suspect("api", "3.4.1")),
+        expect: expect![[r#"
+            rejected nothing_to_change: api 3.4.1 is already the suspect release
+        "#]],
+    }
+
+    decide_to_do_nothing {
+        given: [("alice", declare("Logins fail"))],
+        when: ("alice", decision("do_nothing", None, None)),
+        expect: expect![[r#"
+            decision_recorded {"decision":1,"items":[1,2],"motivation":"the least disruptive step that restores service","option":"do_nothing","roll_back_to":null}
+            action_item_added {"due":null,"item":1,"kind":"task","owner":{"role":"incident_commander"},"text":"Open a support ticket that carries what is known","tracker_url":null}
+            action_item_added {"due":null,"item":2,"kind":"task","owner":{"role":"incident_commander"},"text":"Hand the incident back to normal support, naming the ticket","tracker_url":null}
+        "#]],
+    }
+
+    decide_to_broadcast {
+        given: [("alice", declare("Logins fail"))],
+        when: ("alice", decision("information_broadcast", None, None)),
+        expect: expect![[r#"
+            decision_recorded {"decision":1,"items":[1,2,3],"motivation":"the least disruptive step that restores service","option":"information_broadcast","roll_back_to":null}
+            action_item_added {"due":null,"item":1,"kind":"task","owner":{"role":"operations_manager"},"text":"Agree the broadcast's audience and the workaround it describes","tracker_url":null}
+            action_item_added {"due":null,"item":2,"kind":"task","owner":{"role":"communications"},"text":"Send the information broadcast to the affected users","tracker_url":null}
+            action_item_added {"due":null,"item":3,"kind":"task","owner":{"role":"incident_commander"},"text":"Resolve the incident once the broadcast is out and support knows the workaround","tracker_url":null}
+        "#]],
+    }
+
+    roll_back_without_a_suspect_release_is_not_applicable {
+        given: [("alice", declare("Logins fail"))],
+        when: ("alice", decision("roll_back", Some("3.4.1"), Some("3.4.0"))),
+        expect: expect![[r#"
+            rejected rollback_not_applicable: No suspect release is named: a roll-back only helps when the latest release introduced the fault. Name the suspect release first.
+        "#]],
+    }
+
+    roll_back_of_a_latent_fault_is_not_applicable {
+        given: [("alice", declare("Logins fail")), ("bob", suspect("api", "3.3.0"))],
+        when: ("alice", decision("roll_back", Some("3.4.1"), Some("3.2.9"))),
+        expect: expect![[r#"
+            rejected rollback_not_applicable: Latent fault: the suspect release api 3.3.0 is not the latest release of api (3.4.1), so rolling back the latest release would not remove the fault.
+        "#]],
+    }
+
+    roll_back_names_the_previous_version {
+        given: [("alice", declare("Logins fail")), ("bob", suspect("api", "3.4.1"))],
+        when: ("alice", decision("roll_back", Some("3.4.1"), Some("3.4.0"))),
+        expect: expect![[r#"
+            decision_recorded {"decision":1,"items":[1,2,3,4],"motivation":"the least disruptive step that restores service","option":"roll_back","roll_back_to":{"service":"api","version":"3.4.0"}}
+            action_item_added {"due":null,"item":1,"kind":"task","owner":{"role":"release_manager"},"text":"Roll back api from 3.4.1 to 3.4.0","tracker_url":null}
+            action_item_added {"due":null,"item":2,"kind":"task","owner":{"role":"communications"},"text":"Announce the roll-back to the affected users before it starts","tracker_url":null}
+            action_item_added {"due":null,"item":3,"kind":"task","owner":{"role":"operations_manager"},"text":"Confirm the service is back to normal after the roll-back","tracker_url":null}
+            action_item_added {"due":null,"item":4,"kind":"task","owner":{"role":"incident_commander"},"text":"Resolve the incident once the roll-back is confirmed","tracker_url":null}
+        "#]],
+    }
+
+    decide_to_fast_track_a_release {
+        given: [("alice", declare("Logins fail"))],
+        when: ("alice", decision("fast_tracked_release", None, None)),
+        expect: expect![[r#"
+            decision_recorded {"decision":1,"items":[1,2,3],"motivation":"the least disruptive step that restores service","option":"fast_tracked_release","roll_back_to":null}
+            action_item_added {"due":null,"item":1,"kind":"task","owner":{"role":"release_manager"},"text":"Build, test and ship a fast-tracked release with the fix","tracker_url":null}
+            action_item_added {"due":null,"item":2,"kind":"task","owner":{"role":"communications"},"text":"Tell the affected users when the fixed release is out","tracker_url":null}
+            action_item_added {"due":null,"item":3,"kind":"task","owner":{"role":"incident_commander"},"text":"Resolve the incident once the fixed release is verified in production","tracker_url":null}
+        "#]],
+    }
+
+    a_revised_decision_drops_the_earlier_plan {
+        given: [
+            ("alice", declare("Logins fail")),
+            ("alice", decision("information_broadcast", None, None)),
+            ("alice", complete(2)),
+        ],
+        when: ("alice", decision("fast_tracked_release", None, None)),
+        expect: expect![[r#"
+            action_item_wont_fix {"item":1,"reason":"superseded by decision 2 (fast tracked release)"}
+            action_item_wont_fix {"item":3,"reason":"superseded by decision 2 (fast tracked release)"}
+            decision_recorded {"decision":2,"items":[4,5,6],"motivation":"the least disruptive step that restores service","option":"fast_tracked_release","roll_back_to":null}
+            action_item_added {"due":null,"item":4,"kind":"task","owner":{"role":"release_manager"},"text":"Build, test and ship a fast-tracked release with the fix","tracker_url":null}
+            action_item_added {"due":null,"item":5,"kind":"task","owner":{"role":"communications"},"text":"Tell the affected users when the fixed release is out","tracker_url":null}
+            action_item_added {"due":null,"item":6,"kind":"task","owner":{"role":"incident_commander"},"text":"Resolve the incident once the fixed release is verified in production","tracker_url":null}
+        "#]],
+    }
 }
 
 /// The name of a command's variant. The match is exhaustive, so a new command does not
@@ -1509,6 +1924,15 @@ fn command_name(command: &Command) -> &'static str {
         Command::MarkTimelineEntry { .. } => "MarkTimelineEntry",
         Command::ScheduleReviewMeeting { .. } => "ScheduleReviewMeeting",
         Command::RecordReviewMeeting { .. } => "RecordReviewMeeting",
+        Command::AnnounceIntent { .. } => "AnnounceIntent",
+        Command::CompleteIntent { .. } => "CompleteIntent",
+        Command::AbandonIntent { .. } => "AbandonIntent",
+        Command::RequireWitness { .. } => "RequireWitness",
+        Command::AcknowledgeChanges => "AcknowledgeChanges",
+        Command::NoteOperationAttempt { .. } => "NoteOperationAttempt",
+        Command::EvaluateSeverity { .. } => "EvaluateSeverity",
+        Command::SetSuspectRelease { .. } => "SetSuspectRelease",
+        Command::RecordDecision { .. } => "RecordDecision",
     }
 }
 
@@ -1548,6 +1972,15 @@ const COMMANDS: &[&str] = &[
     "MarkTimelineEntry",
     "ScheduleReviewMeeting",
     "RecordReviewMeeting",
+    "AnnounceIntent",
+    "CompleteIntent",
+    "AbandonIntent",
+    "RequireWitness",
+    "AcknowledgeChanges",
+    "NoteOperationAttempt",
+    "EvaluateSeverity",
+    "SetSuspectRelease",
+    "RecordDecision",
 ];
 
 #[test]

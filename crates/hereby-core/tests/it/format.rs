@@ -14,15 +14,22 @@ use hereby_core::event::{
     UpdatePosted, VisibilityChanged,
 };
 use hereby_core::event::{
+    ChangeCollisionFlagged, ChangesAcknowledged, DecisionRecorded, IcOperationAttempted,
+    IntentAbandoned, IntentAnnounced, RecoveryUnattributed, SeverityEvaluated, SuspectReleaseSet,
+    WitnessRuleChanged,
+};
+use hereby_core::event::{
     FollowUpOutcome, PostmortemApproved, PostmortemCommented, PostmortemDrafted,
     PostmortemOwnerChanged, PostmortemPublished, PostmortemReviewed, PostmortemRevised,
     PostmortemSubmitted, ReviewMeetingHeld, ReviewMeetingScheduled, TimelineEntryMarked,
 };
+use hereby_core::ladder::ReleaseRef;
 use hereby_core::types::{
     ActionKind, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName, Severity,
     Sha256Hex, Status, Target, Text, Title, Url, Visibility,
 };
 use hereby_core::types::{Document, EntryMark, ReviewDecision, TemplateName};
+use hereby_core::types::{FollowUpOption, ReleaseVersion};
 
 use crate::support::*;
 
@@ -102,6 +109,74 @@ fn examples() -> Vec<Event> {
             target: Target::parse("db-replica-2").unwrap(),
             action: text("promote to primary"),
             command: Some(text("pg_ctl promote")),
+            intent: None,
+            witness: None,
+        }),
+        Event::OperationRecorded(OperationRecorded {
+            target: Target::parse("mysql-primary").unwrap(),
+            action: text("restart"),
+            command: None,
+            intent: Some(2),
+            witness: Some(user("carol")),
+        }),
+        Event::IntentAnnounced(IntentAnnounced {
+            intent: 2,
+            target: Target::parse("mysql-primary").unwrap(),
+            action: text("about to restart the primary"),
+            witness: Some(user("carol")),
+        }),
+        Event::IntentAbandoned(IntentAbandoned {
+            intent: 3,
+            reason: Some(reason("replica caught up")),
+        }),
+        Event::WitnessRuleChanged(WitnessRuleChanged { required: true }),
+        Event::ChangeCollisionFlagged(ChangeCollisionFlagged {
+            collision: 1,
+            earlier: 5,
+            later: 7,
+            earlier_by: user("bob"),
+            earlier_target: Target::parse("mysql-primary").unwrap(),
+            target: Target::parse("api").unwrap(),
+        }),
+        Event::ChangesAcknowledged(ChangesAcknowledged {
+            collisions: vec![1],
+        }),
+        Event::RecoveryUnattributed(RecoveryUnattributed {
+            collisions: vec![1, 2],
+        }),
+        Event::IcOperationAttempted(IcOperationAttempted {
+            target: Target::parse("mysql-primary").unwrap(),
+            action: text("restart"),
+        }),
+        Event::SeverityEvaluated(SeverityEvaluated {
+            checklist: checklist(
+                true,
+                Some(40),
+                &["eu-west"],
+                &["sso:critical", "wiki"],
+                (true, false, false),
+            ),
+            suggested: Severity::Sev1,
+            rule: "critical service unavailable without a workaround".to_owned(),
+            chosen: Severity::Sev2,
+            reason: Some(reason("only the login page of one region")),
+        }),
+        Event::SuspectReleaseSet(SuspectReleaseSet {
+            release: Some(ReleaseRef {
+                service: ServiceName::parse("api").unwrap(),
+                version: ReleaseVersion::parse("3.4.1").unwrap(),
+            }),
+            reason: None,
+        }),
+        Event::DecisionRecorded(DecisionRecorded {
+            decision: 1,
+            option: FollowUpOption::RollBack,
+            motivation: reason("3.4.1 broke logins; 3.4.0 was fine"),
+            roll_back_to: Some(ReleaseRef {
+                service: ServiceName::parse("api").unwrap(),
+                version: ReleaseVersion::parse("3.4.0").unwrap(),
+            }),
+            items: vec![1, 2],
         }),
         Event::LinkAdded(LinkAdded {
             kind: LinkKind::PullRequest,
@@ -246,6 +321,17 @@ fn stored_format_of_every_event_type() {
         impact_window_set v1 {"end":"2024-05-01T10:02:00Z","start":"2024-05-01T09:30:00Z"}
         note_added v1 {"text":"lag is 40s; \"quoted\" and ü"}
         operation_recorded v1 {"action":"promote to primary","command":"pg_ctl promote","target":"db-replica-2"}
+        operation_recorded v1 {"action":"restart","command":null,"intent":2,"target":"mysql-primary","witness":"carol"}
+        intent_announced v1 {"action":"about to restart the primary","intent":2,"target":"mysql-primary","witness":"carol"}
+        intent_abandoned v1 {"intent":3,"reason":"replica caught up"}
+        witness_rule_changed v1 {"required":true}
+        change_collision v1 {"collision":1,"earlier":5,"earlier_by":"bob","earlier_target":"mysql-primary","later":7,"target":"api"}
+        changes_acknowledged v1 {"collisions":[1]}
+        recovery_unattributed v1 {"collisions":[1,2]}
+        ic_operation_attempted v1 {"action":"restart","target":"mysql-primary"}
+        severity_evaluated v1 {"checklist":{"availability":true,"data_loss_or_security":false,"live":true,"services":[{"criticality":"critical","service":"sso"},{"criticality":null,"service":"wiki"}],"sites":["eu-west"],"users_affected":40,"users_estimated":false,"workaround":false},"chosen":"SEV2","reason":"only the login page of one region","rule":"critical service unavailable without a workaround","suggested":"SEV1"}
+        suspect_release_set v1 {"reason":null,"release":{"service":"api","version":"3.4.1"}}
+        decision_recorded v1 {"decision":1,"items":[1,2],"motivation":"3.4.1 broke logins; 3.4.0 was fine","option":"roll_back","roll_back_to":{"service":"api","version":"3.4.0"}}
         link_added v1 {"kind":"pr","title":"Fix failover","url":"https://git.example/db/pull/7"}
         evidence_attached v1 {"media_type":"text/plain","name":"pg.log","sha256":"0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f","size":4096}
         action_item_added v1 {"due":"2024-06-01","item":1,"kind":"follow_up","owner":{"role":"operations"},"text":"alert on replication lag","tracker_url":"https://tracker.example/T-2"}

@@ -4,6 +4,7 @@
 mod decide;
 mod evolve;
 mod format;
+mod judgement;
 mod lint;
 mod properties;
 mod review_cycle;

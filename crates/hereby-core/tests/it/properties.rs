@@ -122,6 +122,7 @@ fn command() -> impl Strategy<Value = Command> {
                 target: Target::parse("db-primary").unwrap(),
                 action,
                 command,
+                witness: None,
             }
         }),
         1 => (prop::sample::select(LinkKind::ALL), url()).prop_map(|(kind, url)| {

@@ -1,10 +1,13 @@
 //! Small constructors that let a test case read as data, and the runner that applies a story.
 
 use hereby_core::event::FollowUpOutcome;
+use hereby_core::ladder::{ReleaseFacts, ReleaseRef};
+use hereby_core::severity::{AffectedService, Checklist};
 use hereby_core::types::{
     ActionKind, FileName, LinkKind, MediaType, Owner, Reason, RoleKey, ServiceName, Severity,
     Sha256Hex, Status, Target, Text, Title, Url, UserName, Visibility,
 };
+use hereby_core::types::{Criticality, FollowUpOption, ReleaseVersion, Site};
 use hereby_core::types::{Document, EntryMark, ReviewDecision, TemplateName};
 use hereby_core::{Command, Context, Envelope, Event, Policy, Rejection, State, decide, evolve};
 use jiff::civil::Date;
@@ -183,6 +186,126 @@ pub(crate) fn op(target: &str, action: &str) -> Command {
         target: Target::parse(target).unwrap(),
         action: text(action),
         command: None,
+        witness: None,
+    }
+}
+
+/// An operation with a witness.
+pub(crate) fn op_witnessed(target: &str, action: &str, witness: &str) -> Command {
+    Command::RecordOperation {
+        target: Target::parse(target).unwrap(),
+        action: text(action),
+        command: None,
+        witness: Some(user(witness)),
+    }
+}
+
+pub(crate) fn intent(target: &str, action: &str) -> Command {
+    Command::AnnounceIntent {
+        target: Target::parse(target).unwrap(),
+        action: text(action),
+        witness: None,
+    }
+}
+
+pub(crate) fn intent_witnessed(target: &str, action: &str, witness: &str) -> Command {
+    Command::AnnounceIntent {
+        target: Target::parse(target).unwrap(),
+        action: text(action),
+        witness: Some(user(witness)),
+    }
+}
+
+pub(crate) fn intent_done(intent: u32) -> Command {
+    Command::CompleteIntent {
+        intent,
+        command: Some(text("systemctl restart mysql")),
+        witness: None,
+    }
+}
+
+pub(crate) fn intent_abandoned(intent: u32) -> Command {
+    Command::AbandonIntent {
+        intent,
+        reason: Some(reason("replica caught up by itself")),
+    }
+}
+
+pub(crate) fn require_witness(required: bool) -> Command {
+    Command::RequireWitness { required }
+}
+
+pub(crate) fn acknowledge_changes() -> Command {
+    Command::AcknowledgeChanges
+}
+
+pub(crate) fn operation_attempt(target: &str, action: &str) -> Command {
+    Command::NoteOperationAttempt {
+        target: Target::parse(target).unwrap(),
+        action: text(action),
+    }
+}
+
+/// Checklist answers: live or not, users, sites, services as `name:criticality` (or just
+/// `name` when not in the catalogue), then availability, data loss or security, workaround.
+pub(crate) fn checklist(
+    live: bool,
+    users: Option<u64>,
+    sites: &[&str],
+    services: &[&str],
+    flags: (bool, bool, bool),
+) -> Checklist {
+    Checklist {
+        live,
+        users_affected: users,
+        users_estimated: false,
+        sites: sites.iter().map(|s| Site::parse(s).unwrap()).collect(),
+        services: services
+            .iter()
+            .map(|raw| {
+                let (name, criticality) = raw.split_once(':').map_or((*raw, None), |(n, c)| {
+                    (n, Some(Criticality::parse(c).unwrap()))
+                });
+                AffectedService {
+                    service: ServiceName::parse(name).unwrap(),
+                    criticality,
+                }
+            })
+            .collect(),
+        availability: flags.0,
+        data_loss_or_security: flags.1,
+        workaround: flags.2,
+    }
+}
+
+pub(crate) fn evaluate(answers: Checklist, chosen: Option<&str>, why: Option<&str>) -> Command {
+    Command::EvaluateSeverity {
+        checklist: answers,
+        chosen: chosen.map(|s| Severity::parse(s).unwrap()),
+        reason: why.map(reason),
+    }
+}
+
+pub(crate) fn suspect(service: &str, version: &str) -> Command {
+    Command::SetSuspectRelease {
+        release: Some(ReleaseRef {
+            service: ServiceName::parse(service).unwrap(),
+            version: ReleaseVersion::parse(version).unwrap(),
+        }),
+        reason: None,
+    }
+}
+
+/// A follow-up decision, with what the release record says: the latest release of the
+/// suspect's service and the one before the suspect.
+pub(crate) fn decision(option: &str, latest: Option<&str>, before: Option<&str>) -> Command {
+    Command::RecordDecision {
+        option: FollowUpOption::parse(option).unwrap(),
+        motivation: reason("the least disruptive step that restores service"),
+        facts: ReleaseFacts {
+            latest: latest.map(|v| ReleaseVersion::parse(v).unwrap()),
+            before_suspect: before.map(|v| ReleaseVersion::parse(v).unwrap()),
+        },
     }
 }
 
@@ -191,6 +314,7 @@ pub(crate) fn op_with_command(target: &str, action: &str, command: &str) -> Comm
         target: Target::parse(target).unwrap(),
         action: text(action),
         command: Some(text(command)),
+        witness: None,
     }
 }
 
