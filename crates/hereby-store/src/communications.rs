@@ -7,7 +7,7 @@
 
 use std::future::Future;
 
-use hereby_core::types::{ComponentStatus, ServiceName, TemplateName, UserName};
+use hereby_core::types::{ComponentStatus, ReleaseVersion, ServiceName, TemplateName, UserName};
 use jiff::Timestamp;
 
 use crate::StoreError;
@@ -55,7 +55,30 @@ pub struct AdminSetting {
     pub updated_by: UserName,
 }
 
-/// Status page components, message templates and other admin settings.
+/// A deployment of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub service: ServiceName,
+    pub version: ReleaseVersion,
+    /// When it went live.
+    pub deployed_at: Timestamp,
+    pub recorded_at: Timestamp,
+    pub recorded_by: UserName,
+    /// Free text from the pipeline (a changelog link, a commit), possibly empty.
+    pub notes: String,
+}
+
+/// Which releases to list: of these services (all when empty), deployed in `[from, to]`,
+/// newest first, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseQuery {
+    pub services: Vec<ServiceName>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub limit: u32,
+}
+
+/// Status page components, message templates, other admin settings and releases.
 pub trait Communications: Clone + Send + Sync + 'static {
     /// Every component, by position then name.
     fn list_components(&self) -> impl Future<Output = Result<Vec<Component>, StoreError>> + Send;
@@ -101,6 +124,25 @@ pub trait Communications: Clone + Send + Sync + 'static {
         &self,
         setting: &AdminSetting,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Creates or replaces several settings at once: all of them, or none when it fails.
+    fn put_settings(
+        &self,
+        settings: &[AdminSetting],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a deployment; `false` when the same deployment (service, version and time)
+    /// was already recorded, which leaves the first record as it was.
+    fn record_release(
+        &self,
+        release: &Release,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Releases matching the query, newest deployment first.
+    fn list_releases(
+        &self,
+        query: &ReleaseQuery,
+    ) -> impl Future<Output = Result<Vec<Release>, StoreError>> + Send;
 
     /// Removes a setting; `false` if there was none of that kind and name.
     fn remove_setting(

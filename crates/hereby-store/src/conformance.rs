@@ -55,6 +55,7 @@ macro_rules! conformance_tests {
             two_nodes_appending_to_the_same_incidents_stay_consistent,
             users_are_created_listed_and_updated,
             admin_settings_are_kept_by_kind_and_name,
+            releases_are_recorded_once_and_listed_newest_first,
             tokens_authenticate_until_revoked_or_disabled,
             first_admin_is_created_once_under_concurrency,
             restricted_incidents_are_listed_for_members_only,
@@ -284,6 +285,7 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
             target: Target::parse("checkout-db primary").unwrap(),
             action: Text::parse("Failed over to the replica").unwrap(),
             command: Some(Text::parse("pg_ctl promote").unwrap()),
+            witness: None,
         },
     )
     .await
@@ -469,6 +471,7 @@ pub async fn rejected_commands_change_nothing<H: Harness>(h: &H) {
             target: Target::parse("auth").unwrap(),
             action: Text::parse("restart").unwrap(),
             command: None,
+            witness: None,
         },
     )
     .await;
@@ -2825,5 +2828,104 @@ pub async fn admin_settings_are_kept_by_kind_and_name<H: Harness>(h: &H) {
             .len(),
         1,
         "settings are durable"
+    );
+}
+
+pub async fn releases_are_recorded_once_and_listed_newest_first<H: Harness>(h: &H) {
+    use crate::{AdminSetting, Communications, Release, ReleaseQuery};
+    use hereby_core::types::{ReleaseVersion, ServiceName};
+    let store = h.store();
+    let release = |service: &str, version: &str, minute: i64| Release {
+        service: ServiceName::parse(service).unwrap(),
+        version: ReleaseVersion::parse(version).unwrap(),
+        deployed_at: at(minute),
+        recorded_at: at(minute),
+        recorded_by: user("ci"),
+        notes: format!("deploy {version}"),
+    };
+    assert!(
+        store
+            .record_release(&release("api", "3.4.0", 10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_release(&release("api", "3.4.1", 20))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_release(&release("web", "7", 15))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_release(&release("api", "3.4.1", 20))
+            .await
+            .unwrap(),
+        "a retried pipeline call records the deployment once"
+    );
+    let versions = |releases: Vec<Release>| -> Vec<String> {
+        releases
+            .iter()
+            .map(|r| format!("{} {}", r.service, r.version))
+            .collect()
+    };
+    let query = |services: &[&str], from: Option<i64>, to: Option<i64>, limit: u32| ReleaseQuery {
+        services: services
+            .iter()
+            .map(|s| ServiceName::parse(s).unwrap())
+            .collect(),
+        from: from.map(at),
+        to: to.map(at),
+        limit,
+    };
+    let all = store
+        .list_releases(&query(&[], None, None, 10))
+        .await
+        .unwrap();
+    assert_eq!(versions(all), ["api 3.4.1", "web 7", "api 3.4.0"]);
+    let api = store
+        .list_releases(&query(&["api"], None, None, 10))
+        .await
+        .unwrap();
+    assert_eq!(versions(api), ["api 3.4.1", "api 3.4.0"]);
+    let window = store
+        .list_releases(&query(&["api", "web"], Some(12), Some(20), 10))
+        .await
+        .unwrap();
+    assert_eq!(versions(window), ["api 3.4.1", "web 7"]);
+    let latest = store
+        .list_releases(&query(&["api"], None, Some(19), 1))
+        .await
+        .unwrap();
+    assert_eq!(versions(latest), ["api 3.4.0"]);
+
+    let setting = |name: &str| AdminSetting {
+        kind: "service".to_owned(),
+        name: name.to_owned(),
+        value: "{}".to_owned(),
+        updated_at: at(1),
+        updated_by: user("alice"),
+    };
+    store
+        .put_settings(&[setting("api"), setting("web")])
+        .await
+        .unwrap();
+    let reopened = h.reopen().await;
+    assert_eq!(reopened.list_settings("service").await.unwrap().len(), 2);
+    assert_eq!(
+        versions(
+            reopened
+                .list_releases(&query(&[], None, None, 10))
+                .await
+                .unwrap()
+        )
+        .len(),
+        3,
+        "releases are durable"
     );
 }

@@ -29,7 +29,9 @@ use hereby_core::{Envelope, Event, State};
 use jiff::Timestamp;
 use serde::Serialize;
 
-pub use communications::{AdminSetting, Communications, Component, StoredTemplate};
+pub use communications::{
+    AdminSetting, Communications, Component, Release, ReleaseQuery, StoredTemplate,
+};
 pub use directory::{Directory, TokenRecord, User, UserChange};
 pub use error::{OpenError, StoreError};
 pub use execute::{ExecuteError, Outcome, declare, execute};

@@ -221,6 +221,112 @@ macro_rules! sql_communications_common {
                 Ok(())
             }
 
+            async fn put_settings(
+                &self,
+                settings: &[hereby_store::AdminSetting],
+            ) -> Result<(), hereby_store::StoreError> {
+                let mut tx = self.write_pool.begin().await.map_err(db)?;
+                for setting in settings {
+                    sqlx::query(
+                        "INSERT INTO admin_settings (kind, name, value, updated_at, updated_by) \
+                         VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (kind, name) DO UPDATE SET value = excluded.value, \
+                         updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                    )
+                    .bind(setting.kind.as_str())
+                    .bind(setting.name.as_str())
+                    .bind(setting.value.as_str())
+                    .bind(setting.updated_at.as_microsecond())
+                    .bind(setting.updated_by.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                }
+                tx.commit().await.map_err(db)
+            }
+
+            async fn record_release(
+                &self,
+                release: &hereby_store::Release,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO releases \
+                     (service, version, deployed_at, recorded_at, recorded_by, notes) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (service, deployed_at, version) DO NOTHING",
+                )
+                .bind(release.service.as_str())
+                .bind(release.version.as_str())
+                .bind(release.deployed_at.as_microsecond())
+                .bind(release.recorded_at.as_microsecond())
+                .bind(release.recorded_by.as_str())
+                .bind(release.notes.as_str())
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_releases(
+                &self,
+                query: &hereby_store::ReleaseQuery,
+            ) -> Result<Vec<hereby_store::Release>, hereby_store::StoreError> {
+                use sqlx::Row as _;
+                // One query per service keeps the SQL the same on both backends (no array
+                // binding); the page asks for a handful of services at most.
+                let services: Vec<Option<&str>> = if query.services.is_empty() {
+                    vec![None]
+                } else {
+                    query.services.iter().map(|s| Some(s.as_str())).collect()
+                };
+                let mut releases = Vec::new();
+                for service in services {
+                    let rows = sqlx::query(
+                        "SELECT service, version, deployed_at, recorded_at, recorded_by, notes \
+                         FROM releases \
+                         WHERE ($1 IS NULL OR service = $1) AND deployed_at >= $2 AND deployed_at <= $3 \
+                         ORDER BY deployed_at DESC, version DESC LIMIT $4",
+                    )
+                    .bind(service)
+                    .bind(query.from.map_or(i64::MIN, |t| t.as_microsecond()))
+                    .bind(query.to.map_or(i64::MAX, |t| t.as_microsecond()))
+                    .bind(i64::from(query.limit))
+                    .fetch_all(&self.readers)
+                    .await
+                    .map_err(db)?;
+                    for row in &rows {
+                        let service: String = row.try_get("service").map_err(db)?;
+                        let version: String = row.try_get("version").map_err(db)?;
+                        let recorded_by: String = row.try_get("recorded_by").map_err(db)?;
+                        let corrupt = |problem: String| {
+                            hereby_store::StoreError::Corrupt(format!(
+                                "release {service} {version}: {problem}"
+                            ))
+                        };
+                        releases.push(hereby_store::Release {
+                            service: hereby_core::types::ServiceName::parse(&service)
+                                .map_err(|e| corrupt(e.to_string()))?,
+                            version: hereby_core::types::ReleaseVersion::parse(&version)
+                                .map_err(|e| corrupt(e.to_string()))?,
+                            deployed_at: hereby_store::prepare::timestamp(
+                                row.try_get("deployed_at").map_err(db)?,
+                            )?,
+                            recorded_at: hereby_store::prepare::timestamp(
+                                row.try_get("recorded_at").map_err(db)?,
+                            )?,
+                            recorded_by: hereby_core::types::UserName::parse(&recorded_by)
+                                .map_err(|e| corrupt(e.to_string()))?,
+                            notes: row.try_get("notes").map_err(db)?,
+                        });
+                    }
+                }
+                releases.sort_by(|a, b| {
+                    (b.deployed_at, &b.version).cmp(&(a.deployed_at, &a.version))
+                });
+                releases.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
+                Ok(releases)
+            }
+
             async fn remove_setting(
                 &self,
                 kind: &str,

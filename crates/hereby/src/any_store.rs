@@ -299,6 +299,24 @@ impl hereby_store::Communications for AnyStore {
         forward!(self, store => store.list_settings(kind))
     }
 
+    async fn put_settings(
+        &self,
+        settings: &[hereby_store::AdminSetting],
+    ) -> Result<(), StoreError> {
+        forward!(self, store => store.put_settings(settings))
+    }
+
+    async fn record_release(&self, release: &hereby_store::Release) -> Result<bool, StoreError> {
+        forward!(self, store => store.record_release(release))
+    }
+
+    async fn list_releases(
+        &self,
+        query: &hereby_store::ReleaseQuery,
+    ) -> Result<Vec<hereby_store::Release>, StoreError> {
+        forward!(self, store => store.list_releases(query))
+    }
+
     async fn put_setting(&self, setting: &hereby_store::AdminSetting) -> Result<(), StoreError> {
         forward!(self, store => store.put_setting(setting))
     }
