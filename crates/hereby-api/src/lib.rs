@@ -163,6 +163,323 @@ pub struct IncidentDocument {
     /// When stakeholders are next owed an update (by the severity's cadence, while active).
     #[serde(default)]
     pub next_update_due: Option<String>,
+    /// The latest severity evaluation with the checklist.
+    #[serde(default)]
+    pub evaluation: Option<EvaluationView>,
+    /// The release suspected of introducing the fault.
+    #[serde(default)]
+    pub suspect_release: Option<ReleaseRef>,
+    /// The follow-up decision that stands (the latest).
+    #[serde(default)]
+    pub decision: Option<DecisionView>,
+    /// Announced intents not yet done or abandoned.
+    #[serde(default)]
+    pub open_intents: Vec<IntentView>,
+    /// Change collisions the Incident Commander has not acknowledged.
+    #[serde(default)]
+    pub open_collisions: Vec<CollisionView>,
+    /// Every change collision, acknowledged or not.
+    #[serde(default)]
+    pub collisions: Vec<CollisionView>,
+    /// Operations on SEV1/SEV2 need a witness.
+    #[serde(default)]
+    pub witness_required: bool,
+    /// Roles a SEV1/SEV2 still has nobody in after the grace period (operations,
+    /// communications).
+    #[serde(default)]
+    pub unstaffed_roles: Vec<String>,
+}
+
+/// A release named by service and version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseRef {
+    pub service: String,
+    pub version: String,
+}
+
+/// The latest severity evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EvaluationView {
+    pub suggested: String,
+    /// The rule that fired, or `default`.
+    pub rule: String,
+    pub chosen: String,
+    pub reason: Option<String>,
+    pub at: String,
+    pub by: String,
+}
+
+/// A follow-up decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DecisionView {
+    pub decision: u32,
+    /// `do_nothing`, `information_broadcast`, `roll_back` or `fast_tracked_release`.
+    pub option: String,
+    pub motivation: String,
+    pub roll_back_to: Option<ReleaseRef>,
+    /// The action items it generated.
+    pub items: Vec<u32>,
+    pub at: String,
+    pub by: String,
+}
+
+/// An announced intent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IntentView {
+    pub intent: u32,
+    pub target: String,
+    pub action: String,
+    pub by: String,
+    pub at: String,
+    pub witness: Option<String>,
+    /// `open`, `done` or `abandoned`.
+    pub state: String,
+}
+
+/// Two changes by different people in one window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CollisionView {
+    pub collision: u32,
+    pub at: String,
+    pub people: Vec<String>,
+    /// Stream sequences of the earlier and later change.
+    pub earlier: u64,
+    pub later: u64,
+    pub acknowledged: bool,
+    /// A recovery fell within its window: the cause is unattributed.
+    pub unattributed: bool,
+}
+
+/// A service of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Service {
+    pub name: String,
+    pub owner_team: String,
+    /// `critical`, `high`, `normal` or `low`.
+    pub criticality: String,
+    /// The longest unavailability the service may have, e.g. `30m` or `4h`.
+    pub max_unavailability: Option<String>,
+    /// Seen by customers (`true`) or internal only.
+    pub public: bool,
+    /// Services this one needs.
+    pub depends_on: Vec<String>,
+    /// The bar above which a problem is an incident rather than a support ticket.
+    pub incident_definition: Option<String>,
+    pub description: Option<String>,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+/// `PUT /api/v1/services/{name}` (admins), and one entry of an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutService {
+    pub owner_team: String,
+    pub criticality: String,
+    #[serde(default)]
+    pub max_unavailability: Option<String>,
+    #[serde(default)]
+    pub public: bool,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub incident_definition: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// One service of an import, named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedService {
+    pub name: String,
+    #[serde(flatten)]
+    pub service: PutService,
+}
+
+/// `POST /api/v1/services/import` (admins): all services are stored, or none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportServices {
+    pub services: Vec<ImportedService>,
+}
+
+/// `GET /api/v1/services`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Services {
+    pub services: Vec<Service>,
+}
+
+/// `POST /api/v1/releases`: a deployment, recorded by a pipeline or by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    pub service: String,
+    pub version: String,
+    /// When it went live (RFC 3339); now when absent.
+    #[serde(default)]
+    pub at: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// A recorded deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Release {
+    pub service: String,
+    pub version: String,
+    pub at: String,
+    pub recorded_by: String,
+    pub notes: String,
+}
+
+/// A list of releases, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Releases {
+    pub releases: Vec<Release>,
+}
+
+/// `GET /api/v1/incidents/{id}/releases`: releases of the affected services in the 48 hours
+/// before impact start (or declaration) and since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IncidentReleases {
+    pub from: String,
+    pub to: String,
+    pub suspect: Option<ReleaseRef>,
+    pub releases: Vec<Release>,
+}
+
+/// `POST /api/v1/incidents/{id}/suspect-release`: name a recorded release as suspect, or
+/// clear it (both fields absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuspectRequest {
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/evaluation`: the severity checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationRequest {
+    /// Hurting users now (`false`: a potential problem).
+    pub live: bool,
+    #[serde(default)]
+    pub users_affected: Option<u64>,
+    #[serde(default)]
+    pub users_estimated: bool,
+    #[serde(default)]
+    pub sites: Vec<String>,
+    /// Affected services; the incident's own when empty. Criticality comes from the
+    /// catalogue.
+    #[serde(default)]
+    pub services: Vec<String>,
+    pub availability: bool,
+    pub data_loss_or_security: bool,
+    pub workaround: bool,
+    /// The severity to set; the suggestion when absent.
+    #[serde(default)]
+    pub chosen: Option<String>,
+    /// Needed when `chosen` differs from the suggestion.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The answer to an evaluation: the suggestion, its rule, and the write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EvaluationResult {
+    pub suggested: String,
+    pub rule: String,
+    pub chosen: String,
+    pub write: WriteResult,
+}
+
+/// `GET /api/v1/severity-rules`: the rules in force, as TOML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SeverityRules {
+    pub toml: String,
+}
+
+/// One rung of the follow-up ladder for an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Rung {
+    pub option: String,
+    pub applicable: bool,
+    pub note: String,
+    pub actions: Vec<PlannedAction>,
+    /// The message template drafted with the decision.
+    pub template: Option<String>,
+    pub roll_back_to: Option<ReleaseRef>,
+}
+
+/// An action a decision generates, owned by a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlannedAction {
+    pub text: String,
+    pub role: String,
+}
+
+/// `GET /api/v1/incidents/{id}/ladder`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Ladder {
+    pub guidance: String,
+    pub rungs: Vec<Rung>,
+    pub current: Option<DecisionView>,
+}
+
+/// `POST /api/v1/incidents/{id}/decisions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub option: String,
+    pub motivation: String,
+}
+
+/// The answer to a decision: the write, and a message drafted from the matching template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DecisionResult {
+    pub write: WriteResult,
+    pub message_draft: Option<Message>,
+}
+
+/// `POST /api/v1/incidents/{id}/intents`: what you are about to change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntentRequest {
+    pub target: String,
+    pub action: String,
+    #[serde(default)]
+    pub witness: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/intents/{intent}/done`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntentDone {
+    #[serde(default)]
+    pub command: Option<String>,
+    /// Replaces the witness named with the intent.
+    #[serde(default)]
+    pub witness: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/intents/{intent}/abandon`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntentAbandon {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `PUT /api/v1/incidents/{id}/witness-rule` (the Incident Commander).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessRule {
+    pub required: bool,
 }
 
 /// One event of an incident's timeline.
@@ -263,6 +580,9 @@ pub struct OperationRequest {
     pub action: String,
     #[serde(default)]
     pub command: Option<String>,
+    /// Who agreed to the change and watches it being made.
+    #[serde(default)]
+    pub witness: Option<String>,
 }
 
 /// `POST /api/v1/incidents/{id}/links`

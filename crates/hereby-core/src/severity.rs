@@ -204,3 +204,43 @@ pub(crate) fn decide_evaluation(
         reason,
     })])
 }
+
+impl SeverityRules {
+    /// The rules as TOML that [`SeverityRules::from_toml`] reads back.
+    pub fn to_toml(&self) -> String {
+        // JSON string literals are valid TOML basic strings.
+        let quoted = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
+        let mut out = format!("default = {}\n", quoted(self.default.as_str()));
+        for rule in &self.rules {
+            out.push_str("\n[[rule]]\n");
+            out.push_str(&format!("name = {}\n", quoted(&rule.name)));
+            out.push_str(&format!("severity = {}\n", quoted(rule.severity.as_str())));
+            let flags = [
+                ("live", rule.live),
+                ("availability", rule.availability),
+                ("data_loss_or_security", rule.data_loss_or_security),
+                ("workaround", rule.workaround),
+            ];
+            for (key, value) in flags {
+                if let Some(value) = value {
+                    out.push_str(&format!("{key} = {value}\n"));
+                }
+            }
+            for (key, value) in [
+                ("users_at_least", rule.users_at_least),
+                ("sites_at_least", rule.sites_at_least),
+            ] {
+                if let Some(value) = value {
+                    out.push_str(&format!("{key} = {value}\n"));
+                }
+            }
+            if let Some(least) = rule.criticality_at_least {
+                out.push_str(&format!(
+                    "criticality_at_least = {}\n",
+                    quoted(least.as_str())
+                ));
+            }
+        }
+        out
+    }
+}

@@ -1,8 +1,8 @@
 //! Explicit conversions between the domain and the wire shapes of `hereby-api`.
 
 use hereby_api as api;
+use hereby_core::Incident;
 use hereby_core::types::IncidentNumber;
-use hereby_core::{Incident, RoleCatalogue};
 use hereby_store::{IncidentSummary, RecordedEvent};
 use jiff::Timestamp;
 
@@ -32,10 +32,32 @@ pub(crate) fn summary(row: &IncidentSummary) -> api::IncidentSummary {
 pub(crate) fn document(
     number: IncidentNumber,
     incident: &Incident,
-    roles: &RoleCatalogue,
+    policy: &hereby_core::Policy,
     cadence: &hereby_core::Cadence,
 ) -> api::IncidentDocument {
+    let roles = &policy.roles;
     api::IncidentDocument {
+        evaluation: incident
+            .evaluation
+            .as_ref()
+            .map(|evaluation| api::EvaluationView {
+                suggested: evaluation.suggested.as_str().to_owned(),
+                rule: evaluation.rule.clone(),
+                chosen: evaluation.chosen.as_str().to_owned(),
+                reason: evaluation.reason.as_ref().map(ToString::to_string),
+                at: time(evaluation.at),
+                by: evaluation.by.to_string(),
+            }),
+        suspect_release: incident.suspect_release.as_ref().map(release_ref),
+        decision: incident.decisions.last().map(decision),
+        open_intents: incident.open_intents().map(intent).collect(),
+        open_collisions: incident.open_collisions().map(collision).collect(),
+        collisions: incident.collisions.iter().map(collision).collect(),
+        witness_required: incident.witness_required,
+        unstaffed_roles: hereby_core::changes::unstaffed_roles(incident, policy, Timestamp::now())
+            .into_iter()
+            .map(ToString::to_string)
+            .collect(),
         next_update_due: incident.next_update_due(cadence).map(time),
         id: number.to_string(),
         number: number.0,
@@ -104,5 +126,58 @@ pub(crate) fn entry(event: &RecordedEvent) -> api::TimelineEntry {
         event_type: event.event.event_type().to_owned(),
         body: serde_json::from_str(&event.event.canonical_body())
             .unwrap_or(serde_json::Value::Null),
+    }
+}
+
+pub(crate) fn release_ref(release: &hereby_core::ladder::ReleaseRef) -> api::ReleaseRef {
+    api::ReleaseRef {
+        service: release.service.to_string(),
+        version: release.version.to_string(),
+    }
+}
+
+pub(crate) fn decision(decision: &hereby_core::Decision) -> api::DecisionView {
+    api::DecisionView {
+        decision: decision.decision,
+        option: decision.option.as_str().to_owned(),
+        motivation: decision.motivation.to_string(),
+        roll_back_to: decision.roll_back_to.as_ref().map(release_ref),
+        items: decision.items.clone(),
+        at: time(decision.at),
+        by: decision.by.to_string(),
+    }
+}
+
+pub(crate) fn intent(intent: &hereby_core::Intent) -> api::IntentView {
+    api::IntentView {
+        intent: intent.intent,
+        target: intent.target.to_string(),
+        action: intent.action.to_string(),
+        by: intent.by.to_string(),
+        at: time(intent.at),
+        witness: intent.witness.as_ref().map(ToString::to_string),
+        state: intent.state.as_str().to_owned(),
+    }
+}
+
+pub(crate) fn collision(collision: &hereby_core::Collision) -> api::CollisionView {
+    api::CollisionView {
+        collision: collision.collision,
+        at: time(collision.at),
+        people: collision.people.iter().map(ToString::to_string).collect(),
+        earlier: collision.earlier,
+        later: collision.later,
+        acknowledged: collision.acknowledged,
+        unattributed: collision.unattributed,
+    }
+}
+
+pub(crate) fn release(release: &hereby_store::Release) -> api::Release {
+    api::Release {
+        service: release.service.to_string(),
+        version: release.version.to_string(),
+        at: time(release.deployed_at),
+        recorded_by: release.recorded_by.to_string(),
+        notes: release.notes.clone(),
     }
 }

@@ -50,6 +50,13 @@ impl ApiError {
         )
     }
 
+    /// The same error with `what` it is about put in front of the message, for one item of
+    /// a list.
+    pub fn prefixed(mut self, what: &str) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
     /// 400: the request is not well-formed.
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)

@@ -2,6 +2,7 @@
 //! the visibility rules for restricted incidents, and health checks. Built apart from serving
 //! it ([`app`] and [`serve`]), so tests drive the same router the binary serves.
 
+mod catalogue;
 mod convert;
 pub mod error;
 pub mod extract;
@@ -143,8 +144,8 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
 -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
     use routes::{
-        attachments, data, health, incidents as i, live, notifications as n, postmortems as pm,
-        reviews as rv, templates, users as u,
+        attachments, data, decisions as d, health, incidents as i, live, notifications as n,
+        postmortems as pm, reviews as rv, services as sv, templates, users as u,
     };
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
@@ -294,6 +295,88 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
             Method::DELETE,
             "/api/v1/incidents/{id}/members/{person}",
             delete(i::remove_member::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/evaluation",
+            post(d::evaluate::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/releases",
+            get(d::incident_releases::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/suspect-release",
+            post(d::set_suspect::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/ladder",
+            get(d::show_ladder::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/decisions",
+            post(d::record_decision::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/intents",
+            post(d::announce_intent::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/intents/{intent}/done",
+            post(d::complete_intent::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/intents/{intent}/abandon",
+            post(d::abandon_intent::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/{id}/witness-rule",
+            put(d::set_witness_rule::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/changes/acknowledge",
+            post(d::acknowledge_changes::<S>),
+        ),
+        (Method::GET, "/api/v1/services", get(sv::list_services::<S>)),
+        (
+            Method::POST,
+            "/api/v1/services/import",
+            post(sv::import_services::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/services/{name}",
+            get(sv::show_service::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/services/{name}",
+            put(sv::put_service::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/services/{name}",
+            delete(sv::remove_service::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/releases",
+            post(sv::record_release::<S>),
+        ),
+        (Method::GET, "/api/v1/releases", get(sv::list_releases::<S>)),
+        (
+            Method::GET,
+            "/api/v1/severity-rules",
+            get(sv::severity_rules::<S>),
         ),
         (Method::GET, "/api/v1/events", get(live::all_events::<S>)),
         (

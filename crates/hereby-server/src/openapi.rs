@@ -7,8 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    attachments, data, health, incidents, live, notifications, postmortems, reviews, templates,
-    users,
+    attachments, data, decisions, health, incidents, live, notifications, postmortems, reviews,
+    services, templates, users,
 };
 
 #[derive(OpenApi)]
@@ -113,6 +113,24 @@ use crate::routes::{
         reviews::schedule,
         reviews::next_ics,
         reviews::overview,
+        decisions::evaluate,
+        decisions::incident_releases,
+        decisions::set_suspect,
+        decisions::show_ladder,
+        decisions::record_decision,
+        decisions::announce_intent,
+        decisions::complete_intent,
+        decisions::abandon_intent,
+        decisions::set_witness_rule,
+        decisions::acknowledge_changes,
+        services::list_services,
+        services::show_service,
+        services::put_service,
+        services::remove_service,
+        services::import_services,
+        services::record_release,
+        services::list_releases,
+        services::severity_rules,
     ),
     components(schemas(api::ErrorBody, api::ErrorDetail)),
     modifiers(&BearerToken),

@@ -9,8 +9,8 @@ use hereby_core::types::{
     ActionKind, Audience, IncidentNumber, InstallationRole, InvalidValue, LinkKind, Owner, Reason,
     RoleKey, ServiceName, Severity, Status, Target, Text, Title, Url, UserName, Visibility,
 };
-use hereby_core::{Command, State as IncidentState};
-use hereby_store::{Directory, ListQuery, Loaded, Store, declare, execute};
+use hereby_core::{Command, RejectionCode, State as IncidentState};
+use hereby_store::{Directory, ExecuteError, ListQuery, Loaded, Store, declare, execute};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -71,7 +71,13 @@ pub(crate) async fn act<S: Store + Directory>(
     // their role, so they get 404 rather than 403.
     visible(state, caller, incident).await?;
     caller.require(InstallationRole::Responder)?;
-    let outcome = execute(
+    // What an Incident Commander tried to change, should the attempt be refused.
+    let attempt = match &command {
+        Command::RecordOperation { target, action, .. }
+        | Command::AnnounceIntent { target, action, .. } => Some((target.clone(), action.clone())),
+        _ => None,
+    };
+    let outcome = match execute(
         &state.store,
         incident,
         if_match.0,
@@ -80,7 +86,34 @@ pub(crate) async fn act<S: Store + Directory>(
         Timestamp::now(),
         &state.policy,
     )
-    .await?;
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(ExecuteError::Rejected(rejection))
+            if rejection.code == RejectionCode::IcCannotOperate && attempt.is_some() =>
+        {
+            // Role discipline: the commander is told, and the timeline keeps the attempt.
+            if let Some((target, action)) = attempt {
+                let noted = execute(
+                    &state.store,
+                    incident,
+                    None,
+                    Command::NoteOperationAttempt { target, action },
+                    &caller.0.name,
+                    Timestamp::now(),
+                    &state.policy,
+                )
+                .await;
+                if let Ok(noted) = &noted
+                    && let Some(last) = noted.appended.events.last()
+                {
+                    state.live.notify(last.position);
+                }
+            }
+            return Err(ExecuteError::Rejected(rejection).into());
+        }
+        Err(error) => return Err(error.into()),
+    };
     if let Some(last) = outcome.appended.events.last() {
         state.live.notify(last.position);
     }
@@ -164,7 +197,7 @@ pub(crate) async fn declare_incident<S: Store + Directory>(
         Json(convert::document(
             number,
             incident,
-            &state.policy.roles,
+            &state.policy,
             &state.cadence,
         )),
     ))
@@ -295,7 +328,7 @@ pub(crate) async fn show_incident<S: Store + Directory>(
         Json(convert::document(
             incident,
             declared,
-            &state.policy.roles,
+            &state.policy,
             &state.cadence,
         )),
     ))
@@ -957,6 +990,13 @@ pub(crate) async fn record_operation<S: Store + Directory>(
         target: Target::parse(&request.target)?,
         action: Text::parse(&request.action)?,
         command: request.command.as_deref().map(Text::parse).transpose()?,
+        witness: request
+            .witness
+            .as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(UserName::parse)
+            .transpose()?,
     };
     act(&state, &caller, &id, if_match, command).await
 }

@@ -2,11 +2,13 @@
 
 pub(crate) mod attachments;
 pub(crate) mod data;
+pub(crate) mod decisions;
 pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod live;
 pub(crate) mod notifications;
 pub(crate) mod postmortems;
 pub(crate) mod reviews;
+pub(crate) mod services;
 pub(crate) mod templates;
 pub(crate) mod users;

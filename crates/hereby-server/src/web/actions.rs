@@ -43,10 +43,15 @@ fn optional<T>(
 }
 
 fn item(fields: &Fields) -> Result<u32, ApiError> {
-    required(fields, "item")?.parse().map_err(|_| {
+    number(fields, "item")
+}
+
+/// A required number field, such as an action item's or an intent's.
+fn number(fields: &Fields, name: &'static str) -> Result<u32, ApiError> {
+    required(fields, name)?.parse().map_err(|_| {
         ApiError::from(InvalidValue {
-            field: "item",
-            problem: "must be an action item number".into(),
+            field: name,
+            problem: "must be a number".into(),
         })
     })
 }
@@ -85,7 +90,26 @@ fn command(action: &str, fields: &Fields) -> Result<Command, ApiError> {
             target: Target::parse(required(fields, "target")?)?,
             action: Text::parse(required(fields, "action")?)?,
             command: optional(fields, "command", Text::parse)?,
+            witness: optional(fields, "witness", UserName::parse)?,
         },
+        "intent" => Command::AnnounceIntent {
+            target: Target::parse(required(fields, "target")?)?,
+            action: Text::parse(required(fields, "action")?)?,
+            witness: optional(fields, "witness", UserName::parse)?,
+        },
+        "intent-done" => Command::CompleteIntent {
+            intent: number(fields, "intent")?,
+            command: optional(fields, "command", Text::parse)?,
+            witness: optional(fields, "witness", UserName::parse)?,
+        },
+        "intent-abandon" => Command::AbandonIntent {
+            intent: number(fields, "intent")?,
+            reason: reason()?,
+        },
+        "witness-rule" => Command::RequireWitness {
+            required: fields.checked("required"),
+        },
+        "acknowledge-changes" => Command::AcknowledgeChanges,
         "assign" => Command::AssignRole {
             role: RoleKey::parse(required(fields, "role")?)?,
             person: UserName::parse(required(fields, "person")?)?,
@@ -218,7 +242,13 @@ pub(crate) async fn act_on_incident<S: Store + Directory + Communications>(
     Path((id, action)): Path<(String, String)>,
     SignedForm { viewer, fields }: SignedForm,
 ) -> Response {
-    let result = match command(&action, &fields) {
+    let parsed = match action.as_str() {
+        "evaluate" | "decide" | "suspect" => {
+            super::judgement::command(&state, &viewer, &id, &action, &fields).await
+        }
+        _ => command(&action, &fields),
+    };
+    let result = match parsed {
         Ok(command) => act(&state, &viewer.caller, &id, IfMatch(None), command)
             .await
             .map(|_| ()),

@@ -5,6 +5,7 @@
 
 mod actions;
 mod assets;
+mod judgement;
 mod live;
 mod pages;
 mod postmortems;

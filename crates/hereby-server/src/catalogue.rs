@@ -1,0 +1,228 @@
+//! The service catalogue and the release record as the server reads them: services are admin
+//! settings of kind `service` (checked here, stored as JSON), releases have their own table.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use hereby_api as api;
+use hereby_core::Incident;
+use hereby_core::ladder::ReleaseFacts;
+use hereby_core::severity::AffectedService;
+use hereby_core::types::{Criticality, ReleaseVersion, ServiceName, TeamName, Text, UserName};
+use hereby_store::{AdminSetting, Communications, Release, ReleaseQuery};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// The admin-setting kind services are stored under.
+pub(crate) const SERVICE_KIND: &str = "service";
+
+/// How far before impact start the incident page looks for releases.
+pub(crate) const RELEASE_LOOKBACK: SignedDuration = SignedDuration::from_hours(48);
+
+/// A checked catalogue entry, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ServiceEntry {
+    pub(crate) owner_team: TeamName,
+    pub(crate) criticality: Criticality,
+    /// Friendly duration text as given (`30m`), checked to parse.
+    pub(crate) max_unavailability: Option<String>,
+    pub(crate) public: bool,
+    pub(crate) depends_on: Vec<ServiceName>,
+    pub(crate) incident_definition: Option<Text>,
+    pub(crate) description: Option<Text>,
+}
+
+impl ServiceEntry {
+    /// Checks a request's fields; `name` is the service's own name, which it may not depend on.
+    pub(crate) fn check(name: &ServiceName, request: &api::PutService) -> Result<Self, ApiError> {
+        let max_unavailability = match request.max_unavailability.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => {
+                let parsed: SignedDuration = raw.parse().map_err(|_| {
+                    invalid(format!(
+                        "max_unavailability: `{raw}` is not a duration such as `30m`, `4h` or `1d`"
+                    ))
+                })?;
+                if parsed.is_negative() || parsed.is_zero() {
+                    return Err(invalid("max_unavailability: must be longer than zero"));
+                }
+                Some(raw.to_owned())
+            }
+        };
+        let mut depends_on = request
+            .depends_on
+            .iter()
+            .map(|raw| ServiceName::parse(raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        depends_on.sort();
+        depends_on.dedup();
+        if depends_on.contains(name) {
+            return Err(invalid(format!(
+                "depends_on: {name} cannot depend on itself"
+            )));
+        }
+        let optional_text = |raw: &Option<String>| -> Result<Option<Text>, ApiError> {
+            match raw.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(text) => Ok(Some(Text::parse(text)?)),
+            }
+        };
+        Ok(Self {
+            owner_team: TeamName::parse(&request.owner_team)?,
+            criticality: Criticality::parse(&request.criticality)?,
+            max_unavailability,
+            public: request.public,
+            depends_on,
+            incident_definition: optional_text(&request.incident_definition)?,
+            description: optional_text(&request.description)?,
+        })
+    }
+
+    pub(crate) fn setting(&self, name: &ServiceName, by: &UserName, at: Timestamp) -> AdminSetting {
+        AdminSetting {
+            kind: SERVICE_KIND.to_owned(),
+            name: name.to_string(),
+            // A struct of strings, booleans and lists always serializes.
+            value: serde_json::to_string(self).unwrap_or_default(),
+            updated_at: at,
+            updated_by: by.clone(),
+        }
+    }
+
+    pub(crate) fn wire(&self, name: &str, at: Timestamp, by: &UserName) -> api::Service {
+        api::Service {
+            name: name.to_owned(),
+            owner_team: self.owner_team.to_string(),
+            criticality: self.criticality.as_str().to_owned(),
+            max_unavailability: self.max_unavailability.clone(),
+            public: self.public,
+            depends_on: self.depends_on.iter().map(ToString::to_string).collect(),
+            incident_definition: self.incident_definition.as_ref().map(ToString::to_string),
+            description: self.description.as_ref().map(ToString::to_string),
+            updated_at: at.to_string(),
+            updated_by: by.to_string(),
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message)
+}
+
+/// Every service of the catalogue, by name, as the API shows it.
+pub(crate) async fn services<S: Communications>(
+    store: &S,
+) -> Result<BTreeMap<String, (ServiceEntry, api::Service)>, ApiError> {
+    let settings = store.list_settings(SERVICE_KIND).await?;
+    let mut services = BTreeMap::new();
+    for setting in settings {
+        let entry: ServiceEntry = serde_json::from_str(&setting.value).map_err(|e| {
+            ApiError::internal(format!(
+                "stored service {} is unreadable: {e}",
+                setting.name
+            ))
+        })?;
+        let wire = entry.wire(&setting.name, setting.updated_at, &setting.updated_by);
+        services.insert(setting.name, (entry, wire));
+    }
+    Ok(services)
+}
+
+/// The named services with their catalogue criticality (none for a service not catalogued).
+pub(crate) async fn affected<S: Communications>(
+    store: &S,
+    names: &[ServiceName],
+) -> Result<Vec<AffectedService>, ApiError> {
+    let catalogue = services(store).await?;
+    Ok(names
+        .iter()
+        .map(|name| AffectedService {
+            service: name.clone(),
+            criticality: catalogue
+                .get(name.as_str())
+                .map(|(entry, _)| entry.criticality),
+        })
+        .collect())
+}
+
+/// What the release record says about the incident's suspect release: its service's latest
+/// release, and the release of that service deployed before the suspect one.
+pub(crate) async fn release_facts<S: Communications>(
+    store: &S,
+    incident: &Incident,
+    now: Timestamp,
+) -> Result<ReleaseFacts, ApiError> {
+    let Some(suspect) = &incident.suspect_release else {
+        return Ok(ReleaseFacts::default());
+    };
+    let history = store
+        .list_releases(&ReleaseQuery {
+            services: vec![suspect.service.clone()],
+            from: None,
+            to: Some(now),
+            limit: 500,
+        })
+        .await?;
+    let latest = history.first().map(|release| release.version.clone());
+    let before_suspect = history
+        .iter()
+        .position(|release| release.version == suspect.version)
+        .and_then(|index| {
+            history[index..]
+                .iter()
+                .find(|release| release.version != suspect.version)
+        })
+        .map(|release| release.version.clone());
+    Ok(ReleaseFacts {
+        latest,
+        before_suspect,
+    })
+}
+
+/// Whether `version` of `service` is on record.
+pub(crate) async fn recorded<S: Communications>(
+    store: &S,
+    service: &ServiceName,
+    version: &ReleaseVersion,
+) -> Result<bool, ApiError> {
+    let history = store
+        .list_releases(&ReleaseQuery {
+            services: vec![service.clone()],
+            from: None,
+            to: None,
+            limit: 10_000,
+        })
+        .await?;
+    Ok(history.iter().any(|release| &release.version == version))
+}
+
+/// The releases of the incident's services from 48 hours before impact start (or the
+/// declaration, while impact start is unknown) to `now`.
+pub(crate) async fn around_impact<S: Communications>(
+    store: &S,
+    incident: &Incident,
+    now: Timestamp,
+) -> Result<(Timestamp, Vec<Release>), ApiError> {
+    let start = incident.impact.start.unwrap_or(incident.declared_at);
+    let from = start - RELEASE_LOOKBACK;
+    let mut services = incident.services.clone();
+    if let Some(suspect) = &incident.suspect_release
+        && !services.contains(&suspect.service)
+    {
+        services.push(suspect.service.clone());
+    }
+    if services.is_empty() {
+        return Ok((from, Vec::new()));
+    }
+    let releases = store
+        .list_releases(&ReleaseQuery {
+            services,
+            from: Some(from),
+            to: Some(now),
+            limit: 200,
+        })
+        .await?;
+    Ok((from, releases))
+}

@@ -1,0 +1,517 @@
+//! Judgement under pressure on one incident: the severity checklist, releases and the suspect
+//! one, the follow-up decision ladder, announced intents, the witness rule and acknowledging
+//! changes. Each write is a command decided in the core; the edge looks up what the core
+//! cannot know (catalogue criticalities, the release record).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use hereby_api as api;
+use hereby_core::Command;
+use hereby_core::ladder::{self, ReleaseRef};
+use hereby_core::severity::Checklist;
+use hereby_core::types::{
+    FollowUpOption, Reason, ReleaseVersion, ServiceName, Severity, Site, Target, Text, UserName,
+};
+use hereby_store::{Communications, Directory, Store};
+use jiff::Timestamp;
+
+use crate::AppState;
+use crate::catalogue;
+use crate::convert;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Caller, IfMatch};
+use crate::routes::incidents::{act, incident_id, visible};
+
+fn optional<T>(
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, hereby_core::types::InvalidValue>,
+) -> Result<Option<T>, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => Ok(Some(parse(text)?)),
+    }
+}
+
+/// The evaluation command for a checklist: each affected service (the incident's own when
+/// none is named) with its criticality from the catalogue.
+pub(crate) async fn evaluation_command<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    caller: &Caller,
+    id: &str,
+    request: &api::EvaluationRequest,
+) -> Result<Command, ApiError> {
+    let number = incident_id(id)?;
+    let loaded = visible(state, caller, number).await?;
+    let Some(incident) = loaded.state.incident() else {
+        return Err(ApiError::not_found(number));
+    };
+    let names = if request.services.is_empty() {
+        incident.services.clone()
+    } else {
+        request
+            .services
+            .iter()
+            .map(|raw| ServiceName::parse(raw))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let sites = request
+        .sites
+        .iter()
+        .map(|raw| Site::parse(raw))
+        .collect::<Result<Vec<_>, _>>()?;
+    let checklist = Checklist {
+        live: request.live,
+        users_affected: request.users_affected,
+        users_estimated: request.users_estimated,
+        sites,
+        services: catalogue::affected(&state.store, &names).await?,
+        availability: request.availability,
+        data_loss_or_security: request.data_loss_or_security,
+        workaround: request.workaround,
+    };
+    Ok(Command::EvaluateSeverity {
+        checklist,
+        chosen: optional(request.chosen.as_deref(), Severity::parse)?,
+        reason: optional(request.reason.as_deref(), Reason::parse)?,
+    })
+}
+
+/// `POST /api/v1/incidents/{id}/evaluation`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/evaluation",
+    tag = "decisions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    request_body = api::EvaluationRequest,
+    responses(
+        (status = 200, body = api::EvaluationResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, description = "A value is invalid, or a severity other than the suggestion was chosen without a reason", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn evaluate<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::EvaluationRequest>,
+) -> Result<Json<api::EvaluationResult>, ApiError> {
+    let command = evaluation_command(&state, &caller, &id, &request).await?;
+    let Json(write) = act(&state, &caller, &id, if_match, command).await?;
+    let evaluated = write
+        .entries
+        .iter()
+        .find(|entry| entry.event_type == "severity_evaluated")
+        .map(|entry| entry.body.clone())
+        .unwrap_or_default();
+    let field = |name: &str| evaluated[name].as_str().unwrap_or_default().to_owned();
+    Ok(Json(api::EvaluationResult {
+        suggested: field("suggested"),
+        rule: field("rule"),
+        chosen: field("chosen"),
+        write,
+    }))
+}
+
+/// `GET /api/v1/incidents/{id}/releases`
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}/releases",
+    tag = "decisions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    responses(
+        (status = 200, description = "Releases of the affected services from 48 hours before impact start", body = api::IncidentReleases),
+        (status = 401, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn incident_releases<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<api::IncidentReleases>, ApiError> {
+    let number = incident_id(&id)?;
+    let loaded = visible(&state, &caller, number).await?;
+    let Some(incident) = loaded.state.incident() else {
+        return Err(ApiError::not_found(number));
+    };
+    let now = Timestamp::now();
+    let (from, releases) = catalogue::around_impact(&state.store, incident, now).await?;
+    Ok(Json(api::IncidentReleases {
+        from: from.to_string(),
+        to: now.to_string(),
+        suspect: incident.suspect_release.as_ref().map(convert::release_ref),
+        releases: releases.iter().map(convert::release).collect(),
+    }))
+}
+
+/// The command naming a recorded release as suspect, or clearing it.
+pub(crate) async fn suspect_command<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    caller: &Caller,
+    id: &str,
+    request: &api::SuspectRequest,
+) -> Result<Command, ApiError> {
+    let service = optional(request.service.as_deref(), ServiceName::parse)?;
+    let version = optional(request.version.as_deref(), ReleaseVersion::parse)?;
+    let release = match (service, version) {
+        (None, None) => None,
+        (Some(service), Some(version)) => Some(ReleaseRef { service, version }),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_value",
+                "name the suspect release with both service and version, or neither to clear it",
+            ));
+        }
+    };
+    if let Some(release) = &release {
+        // Visibility before anything about the release record is revealed.
+        visible(state, caller, incident_id(id)?).await?;
+        if !catalogue::recorded(&state.store, &release.service, &release.version).await? {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_release",
+                format!(
+                    "{release} is not on record; record it first (hereby release record --service {} --version {})",
+                    release.service, release.version
+                ),
+            ));
+        }
+    }
+    Ok(Command::SetSuspectRelease {
+        release,
+        reason: optional(request.reason.as_deref(), Reason::parse)?,
+    })
+}
+
+/// `POST /api/v1/incidents/{id}/suspect-release`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/suspect-release",
+    tag = "decisions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    request_body = api::SuspectRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, description = "Not a recorded release, or nothing changes", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn set_suspect<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::SuspectRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = suspect_command(&state, &caller, &id, &request).await?;
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `GET /api/v1/incidents/{id}/ladder`
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}/ladder",
+    tag = "decisions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    responses(
+        (status = 200, description = "Each follow-up option, lowest perturbation first, with whether it applies and the actions it would set in motion", body = api::Ladder),
+        (status = 401, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn show_ladder<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<api::Ladder>, ApiError> {
+    let number = incident_id(&id)?;
+    let loaded = visible(&state, &caller, number).await?;
+    let Some(incident) = loaded.state.incident() else {
+        return Err(ApiError::not_found(number));
+    };
+    let facts = catalogue::release_facts(&state.store, incident, Timestamp::now()).await?;
+    Ok(Json(api::Ladder {
+        guidance: ladder::GUIDANCE.to_owned(),
+        rungs: ladder::ladder(incident, &facts)
+            .into_iter()
+            .map(|rung| api::Rung {
+                option: rung.option.as_str().to_owned(),
+                applicable: rung.applicable,
+                note: rung.note,
+                actions: rung
+                    .actions
+                    .into_iter()
+                    .map(|action| api::PlannedAction {
+                        text: action.text,
+                        role: action.role.to_owned(),
+                    })
+                    .collect(),
+                template: rung.template.map(str::to_owned),
+                roll_back_to: rung.roll_back_to.as_ref().map(convert::release_ref),
+            })
+            .collect(),
+        current: incident.decisions.last().map(convert::decision),
+    }))
+}
+
+/// The decision command, with what the release record says, and the template of the message
+/// drafted with it.
+pub(crate) async fn decision_command<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    caller: &Caller,
+    id: &str,
+    request: &api::DecisionRequest,
+) -> Result<(Command, Option<&'static str>), ApiError> {
+    let option = FollowUpOption::parse(&request.option)?;
+    let motivation = Reason::parse(&request.motivation).map_err(|e| {
+        ApiError::from(e).prefixed("motivation (say why this rung is the right one)")
+    })?;
+    let number = incident_id(id)?;
+    let loaded = visible(state, caller, number).await?;
+    let Some(incident) = loaded.state.incident() else {
+        return Err(ApiError::not_found(number));
+    };
+    let facts = catalogue::release_facts(&state.store, incident, Timestamp::now()).await?;
+    let template = ladder::rung(incident, option, &facts).template;
+    Ok((
+        Command::RecordDecision {
+            option,
+            motivation,
+            facts,
+        },
+        template,
+    ))
+}
+
+/// `POST /api/v1/incidents/{id}/decisions`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/decisions",
+    tag = "decisions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    request_body = api::DecisionRequest,
+    responses(
+        (status = 200, description = "The decision, its generated action items, and a message drafted from the matching template", body = api::DecisionResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, description = "Invalid option or motivation, or a roll-back that does not apply", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn record_decision<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::DecisionRequest>,
+) -> Result<Json<api::DecisionResult>, ApiError> {
+    let number = incident_id(&id)?;
+    let (command, template) = decision_command(&state, &caller, &id, &request).await?;
+    let Json(write) = act(&state, &caller, &id, if_match, command).await?;
+    // The draft is rendered for the incident as it is after the decision.
+    let message_draft = match template {
+        Some(name) => {
+            let after = visible(&state, &caller, number).await?;
+            let template = crate::routes::templates::find(&state, name).await?;
+            match after.state.incident() {
+                Some(incident) => Some(crate::routes::templates::render_for(
+                    &state,
+                    &number.to_string(),
+                    incident,
+                    &template,
+                )?),
+                None => None,
+            }
+        }
+        None => None,
+    };
+    Ok(Json(api::DecisionResult {
+        write,
+        message_draft,
+    }))
+}
+
+/// `POST /api/v1/incidents/{id}/intents`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/intents",
+    tag = "decisions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    request_body = api::IntentRequest,
+    responses(
+        (status = 200, description = "Announced; a `change_collision` entry among the entries warns of another person's change in the same window", body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn announce_intent<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::IntentRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::AnnounceIntent {
+        target: Target::parse(&request.target)?,
+        action: Text::parse(&request.action)?,
+        witness: optional(request.witness.as_deref(), UserName::parse)?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/intents/{intent}/done`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/intents/{intent}/done",
+    tag = "decisions",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+        ("intent" = u32, Path, description = "The intent's number"),
+    ),
+    request_body = api::IntentDone,
+    responses(
+        (status = 200, description = "Carried out: the intent became an operation", body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn complete_intent<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path((id, intent)): Path<(String, u32)>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::IntentDone>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::CompleteIntent {
+        intent,
+        command: optional(request.command.as_deref(), Text::parse)?,
+        witness: optional(request.witness.as_deref(), UserName::parse)?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/intents/{intent}/abandon`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/intents/{intent}/abandon",
+    tag = "decisions",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+        ("intent" = u32, Path, description = "The intent's number"),
+    ),
+    request_body = api::IntentAbandon,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn abandon_intent<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path((id, intent)): Path<(String, u32)>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::IntentAbandon>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::AbandonIntent {
+        intent,
+        reason: optional(request.reason.as_deref(), Reason::parse)?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `PUT /api/v1/incidents/{id}/witness-rule` (the Incident Commander)
+#[utoipa::path(
+    put,
+    path = "/api/v1/incidents/{id}/witness-rule",
+    tag = "decisions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    request_body = api::WitnessRule,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn set_witness_rule<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::WitnessRule>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::RequireWitness {
+        required: request.required,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/changes/acknowledge` (the Incident Commander)
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/changes/acknowledge",
+    tag = "decisions",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    responses(
+        (status = 200, description = "Changes so far acknowledged, open collisions settled", body = api::WriteResult),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn acknowledge_changes<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    act(&state, &caller, &id, if_match, Command::AcknowledgeChanges).await
+}
