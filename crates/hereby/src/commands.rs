@@ -115,18 +115,12 @@ pub(crate) enum ClientCommand {
         #[arg(long)]
         reason: String,
     },
-    /// Record an operations action: what you changed, on what.
-    Act {
-        #[command(flatten)]
-        write: Write,
-        #[arg(long)]
-        target: String,
-        #[arg(long)]
-        action: String,
-        /// The command you ran.
-        #[arg(long)]
-        command: Option<String>,
-    },
+    /// Record an operations action (what you changed, on what), or announce it first with
+    /// --intent; then `act done` or `act abandon` it. The Incident Commander acknowledges
+    /// changes with `act ack` and may require a witness with `act require-witness`.
+    Act(crate::judgement_commands::ActArgs),
+    #[command(flatten)]
+    Judgement(crate::judgement_commands::JudgementCommand),
     /// Roles: assign, unassign, and the two-step IC hand-off.
     #[command(subcommand)]
     Role(RoleCommand),
@@ -594,24 +588,9 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             let request = api::VisibilityRequest { visibility, reason };
             post(&client, &write, "visibility", &request, json).await?;
         }
-        ClientCommand::Act {
-            write,
-            target,
-            action,
-            command,
-        } => {
-            post(
-                &client,
-                &write,
-                "operations",
-                &api::OperationRequest {
-                    target,
-                    action,
-                    command,
-                },
-                json,
-            )
-            .await?;
+        ClientCommand::Act(args) => crate::judgement_commands::act(&client, args, json).await?,
+        ClientCommand::Judgement(command) => {
+            crate::judgement_commands::run(&client, command, json).await?;
         }
         ClientCommand::Role(RoleCommand::Assign {
             write,

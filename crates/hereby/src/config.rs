@@ -24,6 +24,9 @@ pub(crate) struct FileConfig {
     pub(crate) notify_lease: Option<String>,
     pub(crate) notify_timeout: Option<String>,
     pub(crate) review_interval: Option<String>,
+    pub(crate) severity_rules: Option<std::path::PathBuf>,
+    pub(crate) collision_window: Option<String>,
+    pub(crate) staffing_grace: Option<String>,
 }
 
 impl fmt::Debug for FileConfig {
@@ -44,6 +47,9 @@ impl fmt::Debug for FileConfig {
             .field("notify_lease", &self.notify_lease)
             .field("notify_timeout", &self.notify_timeout)
             .field("review_interval", &self.review_interval)
+            .field("severity_rules", &self.severity_rules)
+            .field("collision_window", &self.collision_window)
+            .field("staffing_grace", &self.staffing_grace)
             .finish()
     }
 }

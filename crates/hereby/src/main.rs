@@ -6,6 +6,7 @@ mod any_store;
 mod client;
 mod commands;
 mod config;
+mod judgement_commands;
 mod notify_commands;
 mod postmortem_commands;
 mod publishing;
@@ -112,8 +113,21 @@ pub(crate) struct ServeArgs {
     /// reminded; at once when the meeting is set closer than that [default: 2d]
     #[arg(long, env = "HEREBY_REVIEW_REMINDER_LEAD")]
     review_reminder_lead: Option<String>,
+    /// A TOML file of severity rules that suggest a severity from the checklist's answers
+    /// (see `hereby severity-rules` for the shipped ones) [default: the shipped rules]
+    #[arg(long, env = "HEREBY_SEVERITY_RULES")]
+    severity_rules: Option<PathBuf>,
+    /// Changes (or announced intents) by two different people this close together, without
+    /// the Incident Commander acknowledging in between, are a change collision [default: 10m]
+    #[arg(long, env = "HEREBY_COLLISION_WINDOW")]
+    collision_window: Option<String>,
+    /// How long a SEV1/SEV2 may have nobody in operations or communications before its page
+    /// flags it [default: 15m]
+    #[arg(long, env = "HEREBY_STAFFING_GRACE")]
+    staffing_grace: Option<String>,
     /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
-    /// `public_url`, `cadence`, `review_interval` and the `notify_*` settings; flags and
+    /// `public_url`, `cadence`, `review_interval`, `severity_rules`, `collision_window`,
+    /// `staffing_grace` and the `notify_*` settings; flags and
     /// HEREBY_* variables override it.
     #[arg(long, env = "HEREBY_CONFIG")]
     config: Option<PathBuf>,

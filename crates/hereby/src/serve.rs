@@ -44,6 +44,9 @@ pub(crate) async fn first_run(store: &AnyStore, admin: &UserName) -> anyhow::Res
 pub(crate) struct Notifying {
     cadence: hereby_core::Cadence,
     review_interval: jiff::SignedDuration,
+    severity_rules: hereby_core::severity::SeverityRules,
+    collision_window: jiff::SignedDuration,
+    staffing_grace: jiff::SignedDuration,
     settings: hereby_server::notify::Settings,
 }
 
@@ -129,9 +132,45 @@ impl Notifying {
                 })?,
             None => hereby_core::Policy::DEFAULT_REVIEW_INTERVAL,
         };
+        let severity_rules = match args.severity_rules.as_ref().or(file.severity_rules.as_ref()) {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("severity_rules: cannot read {}: {e}", path.display()))?;
+                hereby_core::severity::SeverityRules::from_toml(&text)
+                    .map_err(|e| format!("severity_rules {}: {e}", path.display()))?
+            }
+            None => hereby_core::severity::SeverityRules::default(),
+        };
+        let window = |flag: &Option<String>, key: &Option<String>, name: &str, default| match flag
+            .as_ref()
+            .or(key.as_ref())
+        {
+            Some(raw) => crate::config::parse_duration(raw)
+                .map_err(|e| format!("{name}: {e}"))
+                .and_then(|d| {
+                    jiff::SignedDuration::try_from(d)
+                        .ok()
+                        .filter(|d| d.is_positive())
+                        .ok_or_else(|| format!("{name} must be longer than zero"))
+                }),
+            None => Ok(default),
+        };
         Ok(Self {
             cadence,
             review_interval,
+            severity_rules,
+            collision_window: window(
+                &args.collision_window,
+                &file.collision_window,
+                "collision_window",
+                hereby_core::Policy::DEFAULT_COLLISION_WINDOW,
+            )?,
+            staffing_grace: window(
+                &args.staffing_grace,
+                &file.staffing_grace,
+                "staffing_grace",
+                hereby_core::Policy::DEFAULT_STAFFING_GRACE,
+            )?,
             settings,
         })
     }
@@ -169,6 +208,9 @@ pub(crate) async fn serve(
     );
     let policy = hereby_core::Policy {
         review_interval: notifying.review_interval,
+        severity_rules: notifying.severity_rules,
+        collision_window: notifying.collision_window,
+        staffing_grace: notifying.staffing_grace,
         ..hereby_core::Policy::default()
     };
     let mut state = AppState::new(store, policy);
