@@ -90,15 +90,23 @@ impl Routing {
         if subscription.scope == "public" {
             return incident.visibility == Visibility::Public
                 && kind != "reminder"
-                && kind != "review_reminder";
+                && kind != "review_reminder"
+                && kind != "change_collision";
         }
         true
     }
 }
 
-/// What an event means for notifications, if anything.
-fn happening(event: &Event) -> Option<Happening> {
+/// What an event (recorded by `actor`) means for notifications, if anything.
+fn happening(event: &Event, actor: &str) -> Option<Happening> {
     Some(match event {
+        Event::ChangeCollisionFlagged(e) => Happening::ChangeCollision {
+            collision: e.collision,
+            earlier_by: e.earlier_by.to_string(),
+            earlier_target: e.earlier_target.to_string(),
+            later_by: actor.to_owned(),
+            target: e.target.to_string(),
+        },
         Event::IncidentDeclared(_) => Happening::Declared,
         Event::SeverityChanged(e) => Happening::SeverityChanged {
             from: e.from.as_str().to_owned(),
@@ -151,7 +159,7 @@ pub(crate) fn plan(
     routing: &Routing,
     public_url: Option<&str>,
 ) -> Vec<NewDelivery> {
-    let Some(happening) = happening(&recorded.event) else {
+    let Some(happening) = happening(&recorded.event, recorded.actor.as_str()) else {
         return Vec::new();
     };
     let number = recorded.incident;
@@ -171,9 +179,14 @@ pub(crate) fn plan(
             });
         }
     }
-    // "A role was given to you" goes to that person's own address, restricted incidents
-    // included: holding a role makes them a member.
-    if let Happening::RoleAssigned { person, .. } = &happening
+    // "A role was given to you" goes to that person's own address, and a change collision to
+    // the Incident Commander's, restricted incidents included: both are members.
+    let personal_to = match &happening {
+        Happening::RoleAssigned { person, .. } => Some(person.clone()),
+        Happening::ChangeCollision { .. } => incident.commander().map(ToString::to_string),
+        _ => None,
+    };
+    if let Some(person) = &personal_to
         && let Some(address) = routing.emails.get(person)
     {
         let personal = render(&happening, number, incident, recorded.at, public_url, true);
@@ -260,7 +273,7 @@ pub(crate) async fn dispatch_once<S: Store + Notifications>(
     };
     for event in &stored {
         let recorded = event.decode()?;
-        let wanted = happening(&recorded.event).is_some();
+        let wanted = happening(&recorded.event, recorded.actor.as_str()).is_some();
         let cadence = moves_cadence(&recorded.event);
         let review = moves_review(&recorded.event);
         if !wanted && !cadence && !review {

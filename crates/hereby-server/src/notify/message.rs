@@ -18,6 +18,7 @@ pub const KINDS: &[&str] = &[
     "role_assigned",
     "reminder",
     "review_reminder",
+    "change_collision",
 ];
 
 /// What happened, with what a message needs to say about it.
@@ -60,6 +61,14 @@ pub enum Happening {
         /// The meeting's iCalendar invitation, which a webhook receives as `ics`.
         ics: Option<String>,
     },
+    /// Two people changed production in the same window; the Incident Commander hears of it.
+    ChangeCollision {
+        collision: u32,
+        earlier_by: String,
+        earlier_target: String,
+        later_by: String,
+        target: String,
+    },
     /// An admin's test of a channel.
     Test,
 }
@@ -75,6 +84,7 @@ impl Happening {
             Happening::RoleAssigned { .. } => "role_assigned",
             Happening::Reminder { .. } => "reminder",
             Happening::ReviewReminder { .. } => "review_reminder",
+            Happening::ChangeCollision { .. } => "change_collision",
             Happening::Test => "test",
         }
     }
@@ -156,6 +166,18 @@ pub fn render(
             follow_ups,
             ..
         } => review_text(*meeting, *at, person.as_deref(), follow_ups),
+        Happening::ChangeCollision {
+            collision,
+            earlier_by,
+            earlier_target,
+            later_by,
+            target,
+        } => (
+            format!("change collision {collision}"),
+            format!(
+                "{later_by} changed {target} and {earlier_by} changed {earlier_target} in the same window, without an acknowledgement in between: a recovery cannot be attributed to either change. Coordinate the changes and acknowledge them on the incident."
+            ),
+        ),
         Happening::Test => (
             "test notification".to_owned(),
             "This is a test of the channel's settings; no incident changed.".to_owned(),
@@ -213,6 +235,20 @@ pub fn render(
             Happening::RoleAssigned { role, person } => {
                 Some(("role", json!({ "role": role, "person": person })))
             }
+            Happening::ChangeCollision {
+                collision,
+                earlier_by,
+                earlier_target,
+                later_by,
+                target,
+            } => Some((
+                "collision",
+                json!({
+                    "collision": collision,
+                    "earlier": { "by": earlier_by, "target": earlier_target },
+                    "later": { "by": later_by, "target": target },
+                }),
+            )),
             Happening::Reminder { person, due } => Some((
                 "reminder",
                 json!({ "person": person, "due": due.to_string() }),

@@ -86,15 +86,27 @@ pub(crate) async fn put_service<S: Store + Directory + Communications>(
     Path(name): Path<String>,
     ApiJson(request): ApiJson<api::PutService>,
 ) -> Result<Json<api::Service>, ApiError> {
+    save_service(&state, &caller, &name, &request)
+        .await
+        .map(Json)
+}
+
+/// Checks and stores one service (admins): the API's and the web form's way in.
+pub(crate) async fn save_service<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    caller: &Caller,
+    name: &str,
+    request: &api::PutService,
+) -> Result<api::Service, ApiError> {
     caller.require(InstallationRole::Admin)?;
-    let name = ServiceName::parse(&name)?;
-    let entry = ServiceEntry::check(&name, &request)?;
+    let name = ServiceName::parse(name)?;
+    let entry = ServiceEntry::check(&name, request)?;
     let now = Timestamp::now();
     state
         .store
         .put_setting(&entry.setting(&name, &caller.0.name, now))
         .await?;
-    Ok(Json(entry.wire(name.as_str(), now, &caller.0.name)))
+    Ok(entry.wire(name.as_str(), now, &caller.0.name))
 }
 
 /// `DELETE /api/v1/services/{name}` (admins)

@@ -258,7 +258,7 @@ pub(crate) async fn act_on_incident<S: Store + Directory + Communications>(
 }
 
 /// `POST /incidents`: the declare form.
-pub(crate) async fn declare<S: Store + Directory>(
+pub(crate) async fn declare<S: Store + Directory + Communications>(
     State(state): State<AppState<S>>,
     SignedForm { viewer, fields }: SignedForm,
 ) -> Response {
@@ -311,11 +311,13 @@ pub(crate) async fn declare<S: Store + Directory>(
             Redirect::to(&format!("/incidents/{}", outcome.appended.incident)).into_response()
         }
         Err(error) => declare_page(
+            &state.store,
             &viewer,
             error.status,
             fields.context(),
             Some(&error.message),
         )
+        .await
         .unwrap_or_else(IntoResponse::into_response),
     }
 }

@@ -106,7 +106,9 @@ pub(crate) fn routes<
         (Method::POST, "/setup/{secret}", post(session::setup::<S>)),
         (Method::GET, "/assets/{file}", get(assets::asset)),
         (Method::GET, "/incidents", get(pages::list::<S>)),
-        (Method::GET, "/incidents/new", get(pages::declare_form)),
+        (Method::GET, "/incidents/new", get(pages::declare_form::<S>)),
+        (Method::GET, "/services", get(judgement::services_page::<S>)),
+        (Method::POST, "/services", post(judgement::put_service::<S>)),
         (Method::POST, "/incidents", post(actions::declare::<S>)),
         (Method::GET, "/incidents/{id}", get(pages::incident::<S>)),
         (

@@ -268,16 +268,19 @@ pub(crate) async fn list<S: Store + Directory>(
 }
 
 /// The declare form, empty or as it was sent with what was wrong.
-pub(crate) fn declare_page(
+pub(crate) async fn declare_page<S: Communications>(
+    store: &S,
     viewer: &Viewer,
     status: StatusCode,
     form: minijinja::Value,
     error: Option<&str>,
 ) -> Result<Response, PageError> {
+    let catalogue = super::judgement::declare_context(store).await?;
     show(
         status,
         "declare.html",
         minijinja::context! {
+            catalogue => catalogue,
             viewer => viewer.context(),
             form => form,
             error => error,
@@ -287,9 +290,19 @@ pub(crate) fn declare_page(
 }
 
 /// `GET /incidents/new`
-pub(crate) async fn declare_form(viewer: Viewer) -> Result<Response, PageError> {
+pub(crate) async fn declare_form<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+) -> Result<Response, PageError> {
     viewer.caller.require(InstallationRole::Responder)?;
-    declare_page(&viewer, StatusCode::OK, Fields::default().context(), None)
+    declare_page(
+        &state.store,
+        &viewer,
+        StatusCode::OK,
+        Fields::default().context(),
+        None,
+    )
+    .await
 }
 
 #[derive(Debug, Serialize)]
@@ -379,7 +392,9 @@ pub(crate) async fn incident_context<S: Communications>(
     let csrf =
         (viewer.caller.0.role >= InstallationRole::Responder).then_some(viewer.csrf.as_str());
     let timeline = view.timeline_html(&incident.timeline_marks, &id, csrf)?;
+    let judgement = super::judgement::page_context(state, incident, me, now).await?;
     Ok(minijinja::context! {
+        j => judgement,
         viewer => viewer.context(),
         error => error,
         form => form,

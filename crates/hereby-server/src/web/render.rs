@@ -35,6 +35,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("older.html", include_str!("templates/older.html")),
         ("timeline.html", include_str!("templates/timeline.html")),
         ("users.html", include_str!("templates/users.html")),
+        ("services.html", include_str!("templates/services.html")),
         ("status.html", include_str!("templates/status.html")),
         ("settings.html", include_str!("templates/settings.html")),
         ("postmortem.html", include_str!("templates/postmortem.html")),
