@@ -198,6 +198,8 @@ enum Kind {
     Backup,
     /// Responders and admins; the subject is the new incident's visibility.
     Declare,
+    /// Responders and admins, on nothing incident-scoped, with the success status.
+    Responder(u16),
     /// Anyone for their own token, admins for anyone's (403 for others).
     TokenCreate,
     /// Anyone their own token; other people's tokens do not exist for non-admins (404).
@@ -213,9 +215,11 @@ enum Kind {
 impl Kind {
     fn subjects(self) -> &'static [Subject] {
         match self {
-            Kind::Public | Kind::SignedIn | Kind::AdminOnly(_) | Kind::Backup => {
-                &[Subject::Nothing]
-            }
+            Kind::Public
+            | Kind::SignedIn
+            | Kind::AdminOnly(_)
+            | Kind::Backup
+            | Kind::Responder(_) => &[Subject::Nothing],
             Kind::Declare | Kind::Read | Kind::Write(_) => {
                 &[Subject::Internal, Subject::Restricted]
             }
@@ -671,6 +675,99 @@ fn routes() -> Vec<Route> {
             "/api/v1/incidents/{id}/reviews/next",
             changed_after(&[RESOLVE], Json(r#"{"at":"2030-01-01T00:00:00Z"}"#)),
         ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/evaluation",
+            change(Json(
+                r#"{"live":true,"availability":true,"data_loss_or_security":false,"workaround":true}"#,
+            )),
+        ),
+        incident("GET", "/api/v1/incidents/{id}/releases", Kind::Read),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/suspect-release",
+            change(Json(r#"{"service":"api","version":"1.0"}"#)),
+        ),
+        incident("GET", "/api/v1/incidents/{id}/ladder", Kind::Read),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/decisions",
+            change(Json(r#"{"option":"do_nothing","motivation":"matrix"}"#)),
+        ),
+        // The member is the Incident Commander, who announces and makes no changes.
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/intents",
+            Kind::Write(Change {
+                setup: &[],
+                body: Json(r#"{"target":"db","action":"restart"}"#),
+                as_commander: Expect::Rule("ic_cannot_operate"),
+                as_other: OK,
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/intents/{intent}/done",
+            Kind::Write(Change {
+                setup: &[],
+                body: Json("{}"),
+                as_commander: Expect::Rule("ic_cannot_operate"),
+                as_other: Expect::Rule("unknown_intent"),
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/intents/{intent}/abandon",
+            Kind::Write(Change {
+                setup: &[],
+                body: Json("{}"),
+                as_commander: Expect::Rule("unknown_intent"),
+                as_other: Expect::Rule("unknown_intent"),
+            }),
+        ),
+        incident(
+            "PUT",
+            "/api/v1/incidents/{id}/witness-rule",
+            Kind::Write(Change {
+                setup: &[],
+                body: Json(r#"{"required":true}"#),
+                as_commander: OK,
+                as_other: Expect::Rule("not_incident_commander"),
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/changes/acknowledge",
+            Kind::Write(Change {
+                setup: &[],
+                body: NoBody,
+                as_commander: Expect::Rule("nothing_to_change"),
+                as_other: Expect::Rule("not_incident_commander"),
+            }),
+        ),
+        route("GET", "/api/v1/services", Kind::SignedIn),
+        route("GET", "/api/v1/services/{name}", Kind::SignedIn),
+        with(
+            "PUT",
+            "/api/v1/services/{name}",
+            Kind::AdminOnly(200),
+            Json(r#"{"owner_team":"matrix","criticality":"low","description":"matrix {n}"}"#),
+        ),
+        route("DELETE", "/api/v1/services/{name}", Kind::AdminOnly(404)),
+        with(
+            "POST",
+            "/api/v1/services/import",
+            Kind::AdminOnly(200),
+            Json(r#"{"services":[{"name":"imported","owner_team":"matrix","criticality":"low"}]}"#),
+        ),
+        with(
+            "POST",
+            "/api/v1/releases",
+            Kind::Responder(201),
+            Json(r#"{"service":"matrix","version":"m{n}"}"#),
+        ),
+        route("GET", "/api/v1/releases", Kind::SignedIn),
+        route("GET", "/api/v1/severity-rules", Kind::SignedIn),
     ]
 }
 
@@ -695,6 +792,7 @@ fn expected(kind: Kind, caller: Caller, subject: Subject, sqlite: bool) -> Expec
             (true, false) => Expect::Rule("invalid_write"),
         },
         Kind::Declare => Status(if caller == Caller::Viewer { 403 } else { 201 }),
+        Kind::Responder(ok) => Status(if caller == Caller::Viewer { 403 } else { ok }),
         Kind::TokenCreate => Status(if subject == Subject::Others && !admin {
             403
         } else {
@@ -837,6 +935,18 @@ impl<'a> World<'a> {
             (Caller::Revoked, Some(rex)),
             (Caller::Disabled, Some(dina)),
         ];
+        world.must(
+            "PUT",
+            "/api/v1/services/catalogued",
+            &server.admin,
+            r#"{"owner_team":"matrix","criticality":"high"}"#,
+        );
+        world.must(
+            "POST",
+            "/api/v1/releases",
+            &server.admin,
+            r#"{"service":"api","version":"1.0"}"#,
+        );
         for subject in [Subject::Internal, Subject::Restricted] {
             let id = world.declare(subject);
             let (status, body) = world.call(
@@ -979,6 +1089,7 @@ impl<'a> World<'a> {
                     .replace("{id}", &id)
                     .replace("{sequence}", "1")
                     .replace("{item}", "1")
+                    .replace("{intent}", "1")
                     .replace("{role}", "operations")
                     .replace("{person}", "olga");
                 if matches!(change.body, Body::File) {
@@ -1003,9 +1114,16 @@ impl<'a> World<'a> {
                     path.push_str("?pattern=never-made");
                 }
             }
-            // The one signed-in read of a named thing: a shipped template.
-            Kind::SignedIn => path = path.replace("{name}", "first-response"),
-            Kind::Public | Kind::Backup | Kind::Declare => {}
+            // The signed-in reads of a named thing: a shipped template, a catalogued service.
+            Kind::SignedIn => {
+                let name = if path.starts_with("/api/v1/services") {
+                    "catalogued"
+                } else {
+                    "first-response"
+                };
+                path = path.replace("{name}", name);
+            }
+            Kind::Public | Kind::Backup | Kind::Declare | Kind::Responder(_) => {}
         }
         let (status, answer) =
             self.call(route.method, &path, token.as_deref(), route.body, subject);
