@@ -80,6 +80,7 @@ fn op(target: &str, action: &str, command: Option<&str>) -> Command {
         target: Target::parse(target).unwrap(),
         action: Text::parse(action).unwrap(),
         command: command.map(|c| Text::parse(c).unwrap()),
+        witness: None,
     }
 }
 

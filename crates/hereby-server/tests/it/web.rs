@@ -155,16 +155,20 @@ fn links_to(html: &str, id: &str) -> bool {
 
 impl Site {
     async fn new() -> Self {
+        Self::with_policy(hereby_core::Policy::default()).await
+    }
+
+    async fn with_policy(policy: hereby_core::Policy) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("h.db").display()))
             .await
             .unwrap();
-        let router = app(AppState::new(store.clone(), hereby_core::Policy::default()));
+        let router = app(AppState::new(store.clone(), policy.clone()));
         let hash = hereby_server::passwords::hash(PASSWORD).await.unwrap();
         Site {
             router,
             store,
-            policy: hereby_core::Policy::default(),
+            policy,
             hash,
             _dir: dir,
         }
@@ -2611,6 +2615,7 @@ async fn resolved_incident(site: &Site, title: &str) -> String {
             target: hereby_core::types::Target::parse("db-1").unwrap(),
             action: Text::parse("restarted the primary").unwrap(),
             command: None,
+            witness: None,
         },
     )
     .await;
@@ -3846,4 +3851,228 @@ async fn review_meetings_are_moved_recorded_and_listed_across_incidents() {
         "{}",
         incident_page.text_of("reviews-line")
     );
+}
+
+#[tokio::test]
+async fn the_judgement_forms_render_and_submit() {
+    use hereby_store::{Communications, Release};
+    let site = Site::with_policy(hereby_core::Policy {
+        // Flag unstaffed roles at once, so the page shows the warning.
+        staffing_grace: jiff::SignedDuration::ZERO,
+        ..hereby_core::Policy::default()
+    })
+    .await;
+    site.user("alice", InstallationRole::Admin).await;
+    site.user("bob", InstallationRole::Responder).await;
+    site.user("carol", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let bob = site.login("bob").await;
+    let carol = site.login("carol").await;
+
+    // The catalogue page and its form; the bar shows at declaration.
+    let saved = site
+        .post(
+            &alice,
+            "/services",
+            &[
+                ("name", "api"),
+                ("owner_team", "platform"),
+                ("criticality", "critical"),
+                ("max_unavailability", "30m"),
+                ("incident_definition", "≥ 2 users cannot log in"),
+            ],
+        )
+        .await;
+    assert!(saved.is_redirect_to("/services"), "{}", saved.body);
+    let refused = site
+        .post(
+            &alice,
+            "/services",
+            &[
+                ("name", "web"),
+                ("owner_team", "web"),
+                ("criticality", "urgent"),
+            ],
+        )
+        .await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a bad criticality");
+    assert!(refused.text_of("error").contains("criticality"));
+    site.post(
+        &bob,
+        "/services",
+        &[("name", "x"), ("owner_team", "x"), ("criticality", "low")],
+    )
+    .await
+    .assert_status(StatusCode::FORBIDDEN, "a responder changing the catalogue");
+    let services = site.get(Some(&bob), "/services").await;
+    assert!(
+        services
+            .section("service-api", "</tr>")
+            .contains("≥ 2 users cannot log in")
+    );
+    assert!(!services.body.contains("service-web"));
+    let declare = site.get(Some(&bob), "/incidents/new").await;
+    assert!(
+        declare
+            .section("incident-definitions", "</details>")
+            .contains("≥ 2 users cannot log in")
+    );
+
+    let id = site
+        .declare("alice", "Logins fail", Severity::Sev2, &["api"], None)
+        .await;
+    for (version, hours) in [("3.4.0", 5), ("3.4.1", 1)] {
+        let at = Timestamp::now() - jiff::SignedDuration::from_hours(hours);
+        site.store
+            .record_release(&Release {
+                service: ServiceName::parse("api").unwrap(),
+                version: hereby_core::types::ReleaseVersion::parse(version).unwrap(),
+                deployed_at: at,
+                recorded_at: at,
+                recorded_by: name("ci"),
+                notes: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let page = site.show(&alice, &id).await;
+    assert!(
+        page.text_of("unstaffed")
+            .contains("operations or communications")
+    );
+    assert!(
+        page.section("service-bars", "</dl>")
+            .contains("≥ 2 users cannot log in")
+    );
+    assert!(page.section("releases", "</details>").contains("3.4.1"));
+    assert!(
+        page.body
+            .contains("class=\"rung not-applicable\" id=\"rung-roll_back\"")
+    );
+
+    site.act(
+        &bob,
+        &id,
+        "evaluate",
+        &[
+            ("live", "live"),
+            ("users_affected", "40"),
+            ("availability", "on"),
+        ],
+    )
+    .await;
+    let evaluated = site.show(&bob, &id).await;
+    assert!(
+        unescape(evaluated.section("evaluation", "</p>"))
+            .contains("critical service unavailable without a workaround"),
+        "{}",
+        evaluated.section("evaluation", "</p>")
+    );
+    let differs = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/evaluate"),
+            &[("live", "live"), ("chosen", "SEV4")],
+        )
+        .await;
+    differs.assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "another severity, no reason",
+    );
+    assert!(differs.text_of("error").contains("needs a reason"));
+
+    site.act(&bob, &id, "suspect", &[("release", "api 3.4.1")])
+        .await;
+    let suspected = site.show(&bob, &id).await;
+    assert!(
+        suspected
+            .body
+            .contains("class=\"rung\" id=\"rung-roll_back\"")
+    );
+    site.act(
+        &alice,
+        &id,
+        "decide",
+        &[
+            ("option", "roll_back"),
+            ("motivation", "3.4.1 broke logins"),
+        ],
+    )
+    .await;
+    let decided = site.show(&alice, &id).await;
+    assert!(unescape(decided.section("decision", "</p>")).contains("roll back"));
+    assert!(decided.body.contains("?template=rollback-announcement"));
+    let draft = site
+        .get(
+            Some(&alice),
+            &format!("/incidents/{id}?template=rollback-announcement"),
+        )
+        .await;
+    draft.assert_status(StatusCode::OK, "the message draft");
+    assert!(draft.body.contains(&id));
+    site.post(
+        &alice,
+        &format!("/incidents/{id}/decide"),
+        &[("option", "do_nothing")],
+    )
+    .await
+    .assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a decision without motivation",
+    );
+
+    // Intents, a collision, the commander's acknowledgement and the witness rule.
+    site.act(
+        &bob,
+        &id,
+        "intent",
+        &[
+            ("target", "mysql-primary"),
+            ("action", "restart the primary"),
+        ],
+    )
+    .await;
+    site.act(
+        &carol,
+        &id,
+        "intent",
+        &[("target", "api"), ("action", "restart the API pods")],
+    )
+    .await;
+    let colliding = site.show(&alice, &id).await;
+    assert!(
+        colliding
+            .section("collisions", "</article>")
+            .contains("bob and carol")
+    );
+    assert!(colliding.body.contains("id=\"acknowledge-form\""));
+    assert!(
+        colliding
+            .section("intents", "</article>")
+            .contains("restart the primary")
+    );
+    site.act(&alice, &id, "acknowledge-changes", &[]).await;
+    site.act(
+        &bob,
+        &id,
+        "intent-done",
+        &[("intent", "1"), ("witness", "carol")],
+    )
+    .await;
+    site.act(&carol, &id, "intent-abandon", &[("intent", "2")])
+        .await;
+    site.act(&alice, &id, "witness-rule", &[("required", "on")])
+        .await;
+    let after = site.show(&alice, &id).await;
+    assert!(!after.body.contains("id=\"collisions\""));
+    assert!(!after.body.contains("id=\"intents\""));
+    let unwitnessed = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/operation"),
+            &[("target", "api"), ("action", "flush the cache")],
+        )
+        .await;
+    unwitnessed.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "no witness on a SEV2");
+    assert!(unwitnessed.text_of("error").contains("witness"));
 }
