@@ -92,7 +92,12 @@ pub(crate) async fn page_context<S: Communications>(
     now: jiff::Timestamp,
 ) -> Result<minijinja::Value, ApiError> {
     use crate::web::render;
-    let catalogue = crate::catalogue::services(&state.store).await?;
+    // Most incidents on a busy page name no service: they cost no catalogue read.
+    let catalogue = if incident.services.is_empty() {
+        Default::default()
+    } else {
+        crate::catalogue::services(&state.store).await?
+    };
     let services: Vec<minijinja::Value> = incident
         .services
         .iter()
