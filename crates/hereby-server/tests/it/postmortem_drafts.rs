@@ -271,8 +271,9 @@ fn sev1_with_hand_off() -> (State, Vec<(u64, Envelope)>) {
         (
             41,
             "erin",
+            // Entry 8 is the change collision of bob's and carol's changes at 10:06 and 10:08.
             Command::MarkTimelineEntry {
-                sequence: 12,
+                sequence: 13,
                 mark: EntryMark::Starred,
             },
         ),

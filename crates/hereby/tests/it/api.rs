@@ -350,6 +350,8 @@ fn a_whole_incident_from_declare_to_resolve_with_a_hand_off() {
             [
                 "incident_declared",
                 "role_assigned",
+                // The commander's refused attempt to operate stays on the timeline.
+                "ic_operation_attempted",
                 "operation_recorded",
                 "handoff_requested",
                 "role_unassigned",
@@ -774,7 +776,9 @@ fn the_cli_runs_an_incident_and_reports_failures_with_exit_codes() {
             .iter()
             .filter_map(|entry| entry["type"].as_str())
             .collect();
-        assert_eq!(types.len(), 9, "{types:?}");
+        // Nine entries and the commander's refused attempt to operate.
+        assert_eq!(types.len(), 10, "{types:?}");
+        assert!(types.contains(&"ic_operation_attempted"), "{types:?}");
         assert_eq!(
             types.last(),
             Some(&"review_meeting_scheduled"),
