@@ -132,7 +132,11 @@ impl Notifying {
                 })?,
             None => hereby_core::Policy::DEFAULT_REVIEW_INTERVAL,
         };
-        let severity_rules = match args.severity_rules.as_ref().or(file.severity_rules.as_ref()) {
+        let severity_rules = match args
+            .severity_rules
+            .as_ref()
+            .or(file.severity_rules.as_ref())
+        {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| format!("severity_rules: cannot read {}: {e}", path.display()))?;

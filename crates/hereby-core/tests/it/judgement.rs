@@ -208,13 +208,21 @@ fn rungs(
         .collect()
 }
 
+/// A story, the latest release, the release before the suspect, and whether roll-back applies.
+type Row<'a> = (&'a [Step], Option<&'a str>, Option<&'a str>, bool);
+
 #[test]
 fn the_ladder_says_when_a_roll_back_applies() {
     let declared = ("alice", declare("Logins fail"));
     let suspect_latest = ("bob", suspect("api", "3.4.1"));
     // (story, latest release, release before the suspect, roll-back applicable?)
-    let table: [(&[Step], Option<&str>, Option<&str>, bool); 5] = [
-        (&[declared.clone()], Some("3.4.1"), Some("3.4.0"), false),
+    let table: [Row; 5] = [
+        (
+            std::slice::from_ref(&declared),
+            Some("3.4.1"),
+            Some("3.4.0"),
+            false,
+        ),
         (
             &[declared.clone(), suspect_latest.clone()],
             Some("3.4.1"),
@@ -316,11 +324,14 @@ fn serious_incidents_flag_unstaffed_roles_after_the_grace_period() {
     };
     let sev2 = ("alice", declare("DB down"));
     assert_eq!(
-        names(&[sev2.clone()], declared_at + SignedDuration::from_mins(5)),
+        names(
+            std::slice::from_ref(&sev2),
+            declared_at + SignedDuration::from_mins(5)
+        ),
         Vec::<String>::new()
     );
     assert_eq!(
-        names(&[sev2.clone()], later),
+        names(std::slice::from_ref(&sev2), later),
         ["operations", "communications"]
     );
     assert_eq!(
