@@ -204,21 +204,7 @@ macro_rules! sql_communications_common {
                 &self,
                 setting: &hereby_store::AdminSetting,
             ) -> Result<(), hereby_store::StoreError> {
-                sqlx::query(
-                    "INSERT INTO admin_settings (kind, name, value, updated_at, updated_by) \
-                     VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (kind, name) DO UPDATE SET value = excluded.value, \
-                     updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-                )
-                .bind(setting.kind.as_str())
-                .bind(setting.name.as_str())
-                .bind(setting.value.as_str())
-                .bind(setting.updated_at.as_microsecond())
-                .bind(setting.updated_by.as_str())
-                .execute(&self.write_pool)
-                .await
-                .map_err(db)?;
-                Ok(())
+                self.put_settings(std::slice::from_ref(setting)).await
             }
 
             async fn put_settings(

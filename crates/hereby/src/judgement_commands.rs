@@ -173,7 +173,7 @@ pub(crate) struct EvaluateArgs {
     #[arg(long, conflicts_with_all = ["incident", "live", "potential"])]
     rules: bool,
     /// The problem hurts users now.
-    #[arg(long, required_unless_present_any = ["potential", "rules"], conflicts_with = "potential")]
+    #[arg(long, conflicts_with = "potential")]
     live: bool,
     /// The problem may happen but hurts nobody yet.
     #[arg(long)]
@@ -214,8 +214,8 @@ pub(crate) struct EvaluateArgs {
 #[command(
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Examples:\n  hereby act INC-7 --target mysql --action \"restarted the primary\" --command \"systemctl restart mysql\"\n  hereby act INC-7 --target mysql --intent \"about to restart the MySQL primary\" --witness bob\n  hereby act done INC-7 1 --command \"systemctl restart mysql\"\n  hereby act abandon INC-7 1 --reason \"load dropped by itself\"\n\nA change by someone else within 10 minutes of yours (since the Incident Commander last \
-                  ran `hereby act ack`) is a change collision: a recovery in that window cannot be \
+    after_help = "Examples:\n  hereby act INC-7 --target mysql --action \"restarted the primary\" --command \"systemctl restart mysql\"\n  hereby act INC-7 --target mysql --intent \"about to restart the MySQL primary\" --witness bob\n  hereby act done INC-7 1 --command \"systemctl restart mysql\"\n  hereby act abandon INC-7 1 --reason \"load dropped by itself\"\n\nA change by someone else within the collision window (10 minutes by default) of yours, \
+                  since the Incident Commander last ran `hereby act ack`, is a change collision: a recovery in that window cannot be \
                   attributed to either change. hereby warns both of you and tells the Incident \
                   Commander."
 )]
@@ -747,7 +747,7 @@ fn print_releases(releases: &[api::Release], suspect: impl Fn(&api::Release) -> 
         "SERVICE", "VERSION", "DEPLOYED", "RECORDED BY"
     );
     for release in releases {
-        println!(
+        let row = format!(
             "{} {:<20} {:<16} {:<26} {:<14} {}",
             if suspect(release) { "*" } else { " " },
             release.service,
@@ -756,6 +756,7 @@ fn print_releases(releases: &[api::Release], suspect: impl Fn(&api::Release) -> 
             release.recorded_by,
             release.notes.lines().next().unwrap_or("")
         );
+        println!("{}", row.trim_end());
     }
 }
 
@@ -774,6 +775,11 @@ async fn evaluate(client: &Client, args: EvaluateArgs, json: bool) -> Result<(),
         }
         return Ok(());
     };
+    if !args.live && !args.potential {
+        return Err(Failure::Usage(
+            "say whether the problem is --live (hurting users now) or --potential (not yet)".into(),
+        ));
+    }
     let request = api::EvaluationRequest {
         live: args.live,
         users_affected: args.users,
@@ -936,7 +942,7 @@ async fn decide(
             draft.body.trim_end()
         );
         println!(
-            "\npost it with `hereby update {id} --template {} --audience AUDIENCE` (internal, service_owners, customers or group:NAME; --public also shows it on the status page)",
+            "\npost it with `hereby update {id} --template {} --audience AUDIENCE` (internal, service_owners, customers or group:NAME; --public also shows it on the status page); to fill in its <placeholders> first, post your edited text with `hereby update {id} --audience AUDIENCE \"TEXT\"`",
             draft.template
         );
     }

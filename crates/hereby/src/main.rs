@@ -114,7 +114,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "HEREBY_REVIEW_REMINDER_LEAD")]
     review_reminder_lead: Option<String>,
     /// A TOML file of severity rules that suggest a severity from the checklist's answers
-    /// (see `hereby severity-rules` for the shipped ones) [default: the shipped rules]
+    /// (see `hereby evaluate --rules` for the ones in force) [default: the shipped rules]
     #[arg(long, env = "HEREBY_SEVERITY_RULES")]
     severity_rules: Option<PathBuf>,
     /// Changes (or announced intents) by two different people this close together, without

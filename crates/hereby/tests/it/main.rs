@@ -4,8 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api;
-mod judgement;
 mod browser;
+mod judgement;
+mod judgement_cli;
 mod matrix;
 mod notify;
 mod passwords;
