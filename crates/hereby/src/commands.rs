@@ -469,6 +469,27 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 print_json(&document);
             } else {
                 println!("{}", document.id);
+                // Each service's bar, so the declarer can check this is an incident and not a
+                // support ticket. Only a reminder: the declaration is already made.
+                if !document.services.is_empty()
+                    && let Ok(catalogue) = client
+                        .send::<api::Services>(Method::GET, "/services", None::<&()>, None)
+                        .await
+                {
+                    for name in &document.services {
+                        match catalogue.services.iter().find(|s| &s.name == name) {
+                            Some(service) => eprintln!(
+                                "{name} ({}): an incident when {}",
+                                service.criticality,
+                                service
+                                    .incident_definition
+                                    .as_deref()
+                                    .unwrap_or("(no definition recorded)")
+                            ),
+                            None => eprintln!("{name}: not in the service catalogue"),
+                        }
+                    }
+                }
             }
         }
         ClientCommand::List {

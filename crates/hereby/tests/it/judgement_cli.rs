@@ -385,20 +385,28 @@ fn incident_with_releases(server: &Server, dir: &std::path::Path) -> String {
             ],
         );
     }
-    assert_eq!(
-        ok(
-            server,
-            &alice,
-            &[
-                "declare",
-                "Logins fail",
-                "--severity",
-                "SEV2",
-                "--service",
-                "api",
-            ],
-        ),
-        "INC-1\n"
+    let (declared, bars) = ok_both(
+        server,
+        &alice,
+        &[
+            "declare",
+            "Logins fail",
+            "--severity",
+            "SEV2",
+            "--service",
+            "api",
+            "--service",
+            "wiki",
+        ],
+    );
+    assert_eq!(declared, "INC-1\n");
+    assert!(
+        bars.contains("api (critical): an incident when ≥ 2 users cannot log in"),
+        "the declarer sees the service's incident definition: {bars}"
+    );
+    assert!(
+        bars.contains("wiki: not in the service catalogue"),
+        "{bars}"
     );
     alice
 }
