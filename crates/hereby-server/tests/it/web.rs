@@ -4002,6 +4002,19 @@ async fn the_judgement_forms_render_and_submit() {
     let decided = site.show(&alice, &id).await;
     assert!(unescape(decided.section("decision", "</p>")).contains("roll back"));
     assert!(decided.body.contains("?template=rollback-announcement"));
+    // The timeline words the new entries, owners by role included.
+    assert!(
+        decided
+            .body
+            .contains("for role release manager: Roll back api from 3.4.1 to 3.4.0")
+    );
+    assert!(
+        unescape(&decided.body).contains("named <strong>api 3.4.1</strong> the suspect release")
+    );
+    assert!(
+        unescape(&decided.body)
+            .contains("rule “critical service unavailable without a workaround”")
+    );
     let draft = site
         .get(
             Some(&alice),
@@ -4046,6 +4059,7 @@ async fn the_judgement_forms_render_and_submit() {
             .contains("bob and carol")
     );
     assert!(colliding.body.contains("id=\"acknowledge-form\""));
+    assert!(colliding.body.contains("change collision 1</strong>"));
     assert!(
         colliding
             .section("intents", "</article>")

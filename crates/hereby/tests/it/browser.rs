@@ -786,3 +786,113 @@ async fn browser_takes_a_postmortem_through_review_and_a_review_meeting() {
     a.close().await.unwrap();
     b.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_evaluates_decides_and_sees_a_change_collision_live() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let server = Server::start("sqlite");
+    let base = format!("http://{}", server.address);
+    set_password(&server, ADMIN, ADMIN_PASSWORD);
+    let bob = server.user("bob", "responder");
+    let carol = server.user("carol", "responder");
+    let (status, _) = server.call(
+        "PUT",
+        "/api/v1/services/checkout",
+        Some(&server.admin),
+        Some(
+            &json!({ "owner_team": "payments", "criticality": "critical",
+                     "incident_definition": "any customer cannot pay" })
+            .to_string(),
+        ),
+        &[],
+    );
+    assert_eq!(status, 200);
+    for (version, hours) in [("1.0", 5), ("1.1", 1)] {
+        let at = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(hours)).to_string();
+        let (status, body) = server.post(
+            "/api/v1/releases",
+            &server.admin,
+            json!({ "service": "checkout", "version": version, "at": at }),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+
+    let a = browser.session().await;
+    sign_in(&a, &base, ADMIN, ADMIN_PASSWORD).await;
+    a.goto(&format!("{base}/incidents/new")).await.unwrap();
+    wait_for_text(&a, "#incident-definitions", "any customer cannot pay", WAIT).await;
+    a.goto(&format!("{base}/")).await.unwrap();
+    let incident = declare(&a, "Payments fail").await;
+    let id = incident.trim_start_matches("/incidents/").to_owned();
+    wait_for_text(&a, "#service-bars", "any customer cannot pay", WAIT).await;
+
+    // The checklist suggests a severity from the catalogue's criticality.
+    fill(&a, "form#evaluate-form input[name=users_affected]", "40").await;
+    click(&a, "form#evaluate-form input[name=availability]").await;
+    click(&a, "form#evaluate-form button[type=submit]").await;
+    wait_for_text(
+        &a,
+        "#evaluation",
+        "critical service unavailable without a workaround",
+        WAIT,
+    )
+    .await;
+    wait_for_text(&a, "#severity", "SEV1", WAIT).await;
+
+    // The latest release is the suspect: rolling back applies, and names 1.0.
+    click(&a, "#releases form button[type=submit]").await;
+    wait_for_text(&a, "#releases", "suspect", WAIT).await;
+    choose(&a, "form#decide-form select[name=option]", "roll_back").await;
+    fill(
+        &a,
+        "form#decide-form input[name=motivation]",
+        "1.1 broke payments; 1.0 was fine",
+    )
+    .await;
+    click(&a, "form#decide-form button[type=submit]").await;
+    wait_for_text(&a, "#decision", "roll back to checkout 1.0", WAIT).await;
+    script(&a, "document.getElementById('judgement').scrollIntoView();").await;
+    screenshot(&a, "judgement-panel").await;
+    click(&a, "a#draft-message").await;
+    let draft = wait_for(&a, "form#update-form textarea[name=body]", WAIT).await;
+    let text = draft.prop("value").await.unwrap().unwrap_or_default();
+    assert!(
+        text.contains(&id),
+        "the roll-back announcement is drafted: {text}"
+    );
+    screenshot(&a, "judgement").await;
+
+    // Two people change things in one window: the commander's open page warns at once.
+    let (status, _) = server.post(
+        &format!("/api/v1/incidents/{id}/intents"),
+        &bob,
+        json!({ "target": "checkout-db", "action": "about to fail over the database" }),
+    );
+    assert_eq!(status, 200);
+    let (status, answer) = server.post(
+        &format!("/api/v1/incidents/{id}/operations"),
+        &carol,
+        json!({ "target": "checkout-api", "action": "restarted the pods" }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    wait_for_text(&a, "#collisions", "bob and carol", WAIT).await;
+    wait_for_text(&a, "#intents", "about to fail over the database", WAIT).await;
+    click(&a, "form#acknowledge-form button[type=submit]").await;
+    let deadline = Instant::now() + WAIT;
+    while !a
+        .find_all(Locator::Css("#collisions"))
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            failure(&a, "the warning stays after the acknowledgement").await
+        );
+        tokio::time::sleep(POLL).await;
+    }
+    a.close().await.unwrap();
+}
