@@ -35,22 +35,31 @@ pub(crate) fn collision(
     sequence: u64,
     completes: Option<u32>,
 ) -> Option<ChangeCollisionFlagged> {
-    let announced = completes.and_then(|intent| {
-        incident
-            .changes
-            .iter()
-            .find(|mark| mark.intent == Some(intent) && &mark.by == actor)
-            .map(|mark| mark.sequence)
-    });
-    let already_flagged = |earlier: &ChangeMark| {
-        announced.is_some_and(|announced| {
-            incident.collisions.iter().any(|c| {
-                (c.earlier == earlier.sequence && c.later == announced)
-                    || (c.earlier == announced && c.later == earlier.sequence)
-            })
+    // A change and the announcement of the intent it carries out are one change: a pair
+    // flagged through either is not flagged again.
+    let announcement = |intent: Option<u32>| {
+        intent.and_then(|intent| {
+            incident
+                .changes
+                .iter()
+                .find(|mark| mark.intent == Some(intent))
+                .map(|mark| mark.sequence)
         })
     };
-    let since = at - policy.collision_window;
+    let new_side = [Some(sequence), announcement(completes)];
+    let already_flagged = |earlier: &ChangeMark| {
+        let old_side = [Some(earlier.sequence), announcement(earlier.intent)];
+        incident.collisions.iter().any(|c| {
+            let pairs = |a: u64, b: u64| {
+                old_side.contains(&Some(a)) && new_side.contains(&Some(b))
+                    || old_side.contains(&Some(b)) && new_side.contains(&Some(a))
+            };
+            pairs(c.earlier, c.later)
+        })
+    };
+    let since = at
+        .checked_sub(policy.collision_window)
+        .unwrap_or(Timestamp::MIN);
     let earlier = incident.changes.iter().rev().find(|mark| {
         &mark.by != actor
             && mark.at >= since
@@ -85,7 +94,14 @@ pub(crate) fn unattributed(incident: &Incident, policy: &Policy, at: Timestamp) 
     incident
         .collisions
         .iter()
-        .filter(|c| !c.unattributed && c.at + policy.collision_window >= at)
+        .filter(|c| {
+            !c.unattributed
+                && !c.dropped
+                && c.at
+                    .checked_add(policy.collision_window)
+                    .unwrap_or(Timestamp::MAX)
+                    >= at
+        })
         .map(|c| c.collision)
         .collect()
 }
@@ -100,7 +116,11 @@ pub fn unstaffed_roles<'a>(
     let serious = matches!(incident.severity, Severity::Sev1 | Severity::Sev2);
     if !serious
         || !incident.status.is_active()
-        || now < incident.declared_at + policy.staffing_grace
+        || now
+            < incident
+                .declared_at
+                .checked_add(policy.staffing_grace)
+                .unwrap_or(Timestamp::MAX)
     {
         return Vec::new();
     }

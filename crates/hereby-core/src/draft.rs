@@ -535,12 +535,6 @@ pub fn facts(
                     .reason
                     .as_ref()
                     .map_or_else(String::new, |r| format!(": “{}”", one_line(r.as_str())));
-                severity_history.push(SeverityStep {
-                    at: minute(at),
-                    severity: e.chosen.to_string(),
-                    potential: !e.checklist.live,
-                    reason: format!("checklist, rule “{}”", e.rule),
-                });
                 Some(format!(
                     "{actor} evaluated the severity with the checklist: the rules suggest {} (rule “{}”); chosen {}{reason}.",
                     e.suggested, e.rule, e.chosen

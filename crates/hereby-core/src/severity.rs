@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::Context;
 use crate::decide::{Rejection, RejectionCode, reject, require_open_for_response};
-use crate::event::{Event, SeverityEvaluated};
+use crate::event::{Event, SeverityChanged, SeverityEvaluated};
 use crate::state::Incident;
 use crate::types::{Criticality, Reason, ServiceName, Severity, Site};
 
@@ -185,6 +185,8 @@ pub(crate) fn decide_evaluation(
     require_open_for_response(incident, "evaluate severity")?;
     checklist.services.sort_by(|a, b| a.service.cmp(&b.service));
     checklist.services.dedup_by(|a, b| a.service == b.service);
+    checklist.sites.sort();
+    checklist.sites.dedup();
     let suggestion = ctx.policy.severity_rules.suggest(&checklist);
     let chosen = chosen.unwrap_or(suggestion.severity);
     if chosen != suggestion.severity && reason.is_none() {
@@ -196,13 +198,35 @@ pub(crate) fn decide_evaluation(
             ),
         );
     }
-    Ok(vec![Event::SeverityEvaluated(SeverityEvaluated {
+    let potential = !checklist.live;
+    // A changed severity is also a severity change, so that everything that follows one
+    // (notifications, the update cadence, the severity history) follows this one too.
+    let change = (chosen != incident.severity || potential != incident.potential)
+        .then(|| {
+            let why = match &reason {
+                Some(reason) => format!("checklist: {reason}"),
+                None => format!("checklist, rule “{}”", suggestion.rule),
+            };
+            Reason::parse(&why).ok()
+        })
+        .flatten()
+        .map(|reason| {
+            Event::SeverityChanged(SeverityChanged {
+                from: incident.severity,
+                to: chosen,
+                potential,
+                reason,
+            })
+        });
+    let mut events = vec![Event::SeverityEvaluated(SeverityEvaluated {
         checklist,
         suggested: suggestion.severity,
         rule: suggestion.rule,
         chosen,
         reason,
-    })])
+    })];
+    events.extend(change);
+    Ok(events)
 }
 
 impl SeverityRules {

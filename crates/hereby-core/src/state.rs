@@ -166,6 +166,9 @@ pub struct Collision {
     pub acknowledged: bool,
     /// A recovery fell in the collision's window, so its cause cannot be attributed.
     pub unattributed: bool,
+    /// One side was an intent abandoned afterwards: only one change was made after all.
+    #[serde(default)]
+    pub dropped: bool,
 }
 
 /// How many change marks the state keeps: collisions only look back one window, and no team
@@ -303,7 +306,9 @@ impl Incident {
 
     /// Collisions the Incident Commander has not acknowledged.
     pub fn open_collisions(&self) -> impl Iterator<Item = &Collision> {
-        self.collisions.iter().filter(|c| !c.acknowledged)
+        self.collisions
+            .iter()
+            .filter(|c| !c.acknowledged && !c.dropped)
     }
 
     fn push_change(&mut self, mark: ChangeMark) {
@@ -487,6 +492,18 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
             if let Some(intent) = incident.intents.get_mut(&e.intent) {
                 intent.state = IntentState::Abandoned;
             }
+            let announced = incident
+                .changes
+                .iter()
+                .find(|mark| mark.intent == Some(e.intent))
+                .map(|mark| mark.sequence);
+            if let Some(announced) = announced {
+                for collision in &mut incident.collisions {
+                    if collision.earlier == announced || collision.later == announced {
+                        collision.dropped = true;
+                    }
+                }
+            }
         }
         Event::WitnessRuleChanged(e) => incident.witness_required = e.required,
         Event::ChangeCollisionFlagged(e) => incident.collisions.push(Collision {
@@ -497,6 +514,7 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
             people: [e.earlier_by.clone(), actor.clone()],
             acknowledged: false,
             unattributed: false,
+            dropped: false,
         }),
         Event::ChangesAcknowledged(e) => {
             incident.changes_acknowledged_at = Some(sequence);

@@ -18,6 +18,9 @@ use crate::error::ApiError;
 /// The admin-setting kind services are stored under.
 pub(crate) const SERVICE_KIND: &str = "service";
 
+/// How far ahead of the server's clock a release may be recorded.
+pub(crate) const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
+
 /// How far before impact start the incident page looks for releases.
 pub(crate) const RELEASE_LOOKBACK: SignedDuration = SignedDuration::from_hours(48);
 
@@ -42,7 +45,7 @@ impl ServiceEntry {
             Some(raw) => {
                 let parsed: SignedDuration = raw.parse().map_err(|_| {
                     invalid(format!(
-                        "max_unavailability: `{raw}` is not a duration such as `30m`, `4h` or `1d`"
+                        "max_unavailability: `{raw}` is not a duration such as `30m`, `4h` or `2h 30m`"
                     ))
                 })?;
                 if parsed.is_negative() || parsed.is_zero() {
@@ -161,7 +164,8 @@ pub(crate) async fn release_facts<S: Communications>(
         .list_releases(&ReleaseQuery {
             services: vec![suspect.service.clone()],
             from: None,
-            to: Some(now),
+            // Pipelines' clocks may run a little ahead; `record_release` accepts that much.
+            to: Some(now.checked_add(CLOCK_SKEW).unwrap_or(now)),
             limit: 500,
         })
         .await?;
@@ -206,7 +210,9 @@ pub(crate) async fn around_impact<S: Communications>(
     now: Timestamp,
 ) -> Result<(Timestamp, Vec<Release>), ApiError> {
     let start = incident.impact.start.unwrap_or(incident.declared_at);
-    let from = start - RELEASE_LOOKBACK;
+    let from = start
+        .checked_sub(RELEASE_LOOKBACK)
+        .unwrap_or(Timestamp::MIN);
     let mut services = incident.services.clone();
     if let Some(suspect) = &incident.suspect_release
         && !services.contains(&suspect.service)

@@ -12,7 +12,9 @@ use crate::{Appended, IncidentSummary, NewEvents, RecordedEvent, StoreError};
 
 /// The format of the state snapshot kept in the `incidents` row. A snapshot in another format
 /// is ignored and the state is rebuilt from the stream, so bumping this is always safe.
-pub const STATE_FORMAT: i64 = 1;
+/// Format 2: the state keeps change marks built from operations (for change collisions), so
+/// snapshots of format 1 are rebuilt from their streams.
+pub const STATE_FORMAT: i64 = 2;
 
 /// A stream's head as read inside the write transaction.
 #[derive(Debug, Clone)]

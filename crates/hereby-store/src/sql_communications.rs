@@ -271,7 +271,7 @@ macro_rules! sql_communications_common {
                         "SELECT service, version, deployed_at, recorded_at, recorded_by, notes \
                          FROM releases \
                          WHERE ($1 IS NULL OR service = $1) AND deployed_at >= $2 AND deployed_at <= $3 \
-                         ORDER BY deployed_at DESC, version DESC LIMIT $4",
+                         ORDER BY deployed_at DESC, recorded_at DESC LIMIT $4",
                     )
                     .bind(service)
                     .bind(query.from.map_or(i64::MIN, |t| t.as_microsecond()))
@@ -307,7 +307,7 @@ macro_rules! sql_communications_common {
                     }
                 }
                 releases.sort_by(|a, b| {
-                    (b.deployed_at, &b.version).cmp(&(a.deployed_at, &a.version))
+                    (b.deployed_at, b.recorded_at).cmp(&(a.deployed_at, a.recorded_at))
                 });
                 releases.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
                 Ok(releases)

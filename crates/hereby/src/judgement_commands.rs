@@ -131,7 +131,8 @@ pub(crate) enum ServiceCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ReleaseCommand {
     /// Record a deployment: `hereby release record --service api --version 3.4.1`.
-    /// Recording the same deployment twice (a retried pipeline) keeps one record.
+    /// Recording the same deployment twice (same service, version and --at) keeps one
+    /// record; give --at when a pipeline may retry, since without it each call is stamped now.
     Record {
         /// The service deployed.
         #[arg(long)]
@@ -216,7 +217,7 @@ pub(crate) struct EvaluateArgs {
     subcommand_negates_reqs = true,
     after_help = "Examples:\n  hereby act INC-7 --target mysql --action \"restarted the primary\" --command \"systemctl restart mysql\"\n  hereby act INC-7 --target mysql --intent \"about to restart the MySQL primary\" --witness bob\n  hereby act done INC-7 1 --command \"systemctl restart mysql\"\n  hereby act abandon INC-7 1 --reason \"load dropped by itself\"\n\nA change by someone else within the collision window (10 minutes by default) of yours, \
                   since the Incident Commander last ran `hereby act ack`, is a change collision: a recovery in that window cannot be \
-                  attributed to either change. hereby warns both of you and tells the Incident \
+                  attributed to either change. hereby warns whoever records the second change and tells the Incident \
                   Commander."
 )]
 pub(crate) struct ActArgs {
@@ -1094,7 +1095,7 @@ fn warn_collisions(result: &api::WriteResult) {
         }
         let body = &entry.body;
         eprintln!(
-            "warning: change collision {}: {} on {} and {} on {} in the same window — recovery cannot be attributed to either; the Incident Commander has been told",
+            "warning: change collision {}: {} on {} and {} on {} in the same window — recovery cannot be attributed to either; the Incident Commander is notified (by e-mail, when they have an address)",
             number_of(body, "collision"),
             entry.actor,
             text_of(body, "target"),

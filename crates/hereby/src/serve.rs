@@ -154,8 +154,8 @@ impl Notifying {
                 .and_then(|d| {
                     jiff::SignedDuration::try_from(d)
                         .ok()
-                        .filter(|d| d.is_positive())
-                        .ok_or_else(|| format!("{name} must be longer than zero"))
+                        .filter(|d| d.is_positive() && d.as_secs() <= 7 * 24 * 3600)
+                        .ok_or_else(|| format!("{name} must be longer than zero and at most 7d"))
                 }),
             None => Ok(default),
         };

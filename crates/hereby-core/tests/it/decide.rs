@@ -1771,6 +1771,7 @@ cases! {
         when: ("bob", evaluate(checklist(true, Some(40), &["eu-west"], &["sso:critical", "api:high"], (true, false, false)), None, None)),
         expect: expect![[r#"
             severity_evaluated {"checklist":{"availability":true,"data_loss_or_security":false,"live":true,"services":[{"criticality":"high","service":"api"},{"criticality":"critical","service":"sso"}],"sites":["eu-west"],"users_affected":40,"users_estimated":false,"workaround":false},"chosen":"SEV1","reason":null,"rule":"critical service unavailable without a workaround","suggested":"SEV1"}
+            severity_changed {"from":"SEV2","potential":false,"reason":"checklist, rule “critical service unavailable without a workaround”","to":"SEV1"}
         "#]],
     }
 
@@ -1882,6 +1883,40 @@ cases! {
             action_item_added {"due":null,"item":4,"kind":"task","owner":{"role":"release_manager"},"text":"Build, test and ship a fast-tracked release with the fix","tracker_url":null}
             action_item_added {"due":null,"item":5,"kind":"task","owner":{"role":"communications"},"text":"Tell the affected users when the fixed release is out","tracker_url":null}
             action_item_added {"due":null,"item":6,"kind":"task","owner":{"role":"incident_commander"},"text":"Resolve the incident once the fixed release is verified in production","tracker_url":null}
+        "#]],
+    }
+    two_carried_out_intents_collide_once {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", intent("mysql-primary", "restart the primary")),
+            ("carol", intent("api", "restart the API pods")),
+            ("bob", intent_done(1)),
+        ],
+        when: ("carol", intent_done(2)),
+        expect: expect![[r#"
+            operation_recorded {"action":"restart the API pods","command":"systemctl restart mysql","intent":2,"target":"api"}
+        "#]],
+    }
+
+    a_collision_with_an_abandoned_intent_does_not_make_recovery_unattributed {
+        given: [
+            ("alice", declare("DB down")),
+            ("bob", intent("mysql-primary", "restart the primary")),
+            ("carol", op("api", "restart")),
+            ("bob", intent_abandoned(1)),
+        ],
+        when: ("alice", status("monitoring")),
+        expect: expect![[r#"
+            status_changed {"from":"investigating","reason":null,"to":"monitoring"}
+        "#]],
+    }
+
+    evaluation_that_changes_the_severity_is_a_severity_change {
+        given: [("alice", declare("Logins fail"))],
+        when: ("bob", evaluate(checklist(true, Some(40), &["eu-west", "eu-west"], &["sso:critical"], (true, false, false)), None, None)),
+        expect: expect![[r#"
+            severity_evaluated {"checklist":{"availability":true,"data_loss_or_security":false,"live":true,"services":[{"criticality":"critical","service":"sso"}],"sites":["eu-west"],"users_affected":40,"users_estimated":false,"workaround":false},"chosen":"SEV1","reason":null,"rule":"critical service unavailable without a workaround","suggested":"SEV1"}
+            severity_changed {"from":"SEV2","potential":false,"reason":"checklist, rule “critical service unavailable without a workaround”","to":"SEV1"}
         "#]],
     }
 }

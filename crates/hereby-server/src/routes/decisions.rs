@@ -329,21 +329,11 @@ pub(crate) async fn record_decision<S: Store + Directory + Communications>(
     let number = incident_id(&id)?;
     let (command, template) = decision_command(&state, &caller, &id, &request).await?;
     let Json(write) = act(&state, &caller, &id, if_match, command).await?;
-    // The draft is rendered for the incident as it is after the decision.
+    // The draft is rendered for the incident as it is after the decision. The decision is
+    // already recorded, so a template that fails to render only costs the draft: failing the
+    // request would invite a retry that records the decision twice.
     let message_draft = match template {
-        Some(name) => {
-            let after = visible(&state, &caller, number).await?;
-            let template = crate::routes::templates::find(&state, name).await?;
-            match after.state.incident() {
-                Some(incident) => Some(crate::routes::templates::render_for(
-                    &state,
-                    &number.to_string(),
-                    incident,
-                    &template,
-                )?),
-                None => None,
-            }
-        }
+        Some(name) => draft_message(&state, &caller, number, name).await,
         None => None,
     };
     Ok(Json(api::DecisionResult {
@@ -514,4 +504,23 @@ pub(crate) async fn acknowledge_changes<S: Store + Directory>(
     if_match: IfMatch,
 ) -> Result<Json<api::WriteResult>, ApiError> {
     act(&state, &caller, &id, if_match, Command::AcknowledgeChanges).await
+}
+
+/// The message drafted from `template` for the incident as it stands, if it renders.
+async fn draft_message<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    caller: &Caller,
+    number: hereby_core::types::IncidentNumber,
+    template: &str,
+) -> Option<api::Message> {
+    let after = visible(state, caller, number).await.ok()?;
+    let incident = after.state.incident()?;
+    let template = crate::routes::templates::find(state, template).await.ok()?;
+    match crate::routes::templates::render_for(state, &number.to_string(), incident, &template) {
+        Ok(message) => Some(message),
+        Err(error) => {
+            tracing::warn!(%number, %error, "the decision's message draft does not render");
+            None
+        }
+    }
 }

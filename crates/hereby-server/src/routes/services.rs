@@ -219,7 +219,7 @@ pub(crate) async fn record_release<S: Store + Directory + Communications>(
             )
         })?,
     };
-    if deployed_at > now + jiff::SignedDuration::from_mins(5) {
+    if deployed_at > now + crate::catalogue::CLOCK_SKEW {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_value",

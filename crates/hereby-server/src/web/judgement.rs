@@ -207,7 +207,7 @@ pub(crate) async fn page_context<S: Communications>(
         open_collisions => incident.open_collisions().count(),
         witness_required => incident.witness_required,
         unstaffed => unstaffed,
-        staffing_grace => render::age(now - state.policy.staffing_grace, now),
+        staffing_grace => render::age(now.checked_sub(state.policy.staffing_grace).unwrap_or(now), now),
     })
 }
 

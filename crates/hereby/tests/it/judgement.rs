@@ -285,6 +285,17 @@ fn checklist_suspect_release_and_the_ladder_through_the_api() {
         let (_, document) = server.get(&at(""), &rita);
         assert_eq!(document["decision"]["option"], "roll_back");
         assert_eq!(document["decision"]["roll_back_to"]["version"], "3.4.0");
+
+        // An impact start at the edge of time still gives a releases window, not a crash.
+        let (status, body) = put(
+            &server,
+            &at("/impact"),
+            &rita,
+            json!({ "start": "-009999-01-03T00:00:00Z" }),
+        );
+        assert_eq!(status, 200, "{body}");
+        let (status, around) = server.get(&at("/releases"), &rita);
+        assert_eq!(status, 200, "{around}");
     }
 }
 
@@ -395,13 +406,19 @@ fn intents_witnesses_collisions_and_role_discipline_through_the_api() {
             done["entries"][0]["body"]["witness"], "wendy",
             "the intent's witness"
         );
-        let (status, abandoned) = server.post(
+        // Carol carries out her intent too: the pair was flagged once, at her announcement.
+        let (status, carried) = server.post(
+            &at("/intents/2/done"),
+            &carol,
+            json!({ "witness": "wendy" }),
+        );
+        assert_eq!(status, 200, "{carried}");
+        assert_eq!(entry_types(&carried), ["operation_recorded"]);
+        let (status, again) = server.post(
             &at("/intents/2/abandon"),
             &carol,
-            json!({ "reason": "bob's restart is enough" }),
+            json!({ "reason": "already done" }),
         );
-        assert_eq!(status, 200, "{abandoned}");
-        let (status, again) = server.post(&at("/intents/2/done"), &carol, json!({}));
         assert_eq!(status, 422);
         assert_eq!(again["error"]["code"], "intent_state");
 

@@ -790,7 +790,7 @@ fn intents_witnesses_and_change_collisions_through_act() {
         );
         assert_eq!(
             warning,
-            "warning: change collision 1: carol on cache and bob on mysql in the same window — recovery cannot be attributed to either; the Incident Commander has been told\n"
+            "warning: change collision 1: carol on cache and bob on mysql in the same window — recovery cannot be attributed to either; the Incident Commander is notified (by e-mail, when they have an address)\n"
         );
         let document = json_of(&ok(&server, &alice, &["show", "INC-1", "--json"]));
         assert_eq!(document["open_collisions"].as_array().unwrap().len(), 1);
