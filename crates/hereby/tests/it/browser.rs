@@ -856,15 +856,34 @@ async fn browser_evaluates_decides_and_sees_a_change_collision_live() {
     script(&a, "document.getElementById('judgement').scrollIntoView();").await;
     screenshot(&a, "judgement-panel").await;
     click(&a, "a#draft-message").await;
-    let draft = wait_for(&a, "form#update-form textarea[name=body]", WAIT).await;
-    let text = draft.prop("value").await.unwrap().unwrap_or_default();
-    assert!(
-        text.contains(&id),
-        "the roll-back announcement is drafted: {text}"
-    );
+    // The link loads a new page: read the field until it holds the draft, since the old
+    // page's field may still be found while the new one loads.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = match a
+            .find(Locator::Css("form#update-form textarea[name=body]"))
+            .await
+        {
+            Ok(field) => field.prop("value").await.ok().flatten().unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains("roll-back") && text.contains(&id) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            failure(&a, "the roll-back announcement is never drafted").await
+        );
+        tokio::time::sleep(POLL).await;
+    }
     screenshot(&a, "judgement").await;
 
-    // Two people change things in one window: the commander's open page warns at once.
+    // Two people change things in one window: the commander's open page warns at once. The
+    // page is loaded afresh and its live stream given a moment to connect first.
+    a.goto(&format!("{base}{incident}")).await.unwrap();
+    wait_for_text(&a, "#decision", "roll back to checkout 1.0", WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let (status, _) = server.post(
         &format!("/api/v1/incidents/{id}/intents"),
         &bob,
