@@ -32,10 +32,10 @@ pub(crate) struct Connection {
 #[derive(Debug, Args)]
 pub(crate) struct Write {
     /// The incident, e.g. INC-7.
-    incident: String,
+    pub(crate) incident: String,
     /// Only if the incident is still at this version (from `show`); otherwise exit 1.
     #[arg(long)]
-    if_match: Option<u64>,
+    pub(crate) if_match: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -1278,15 +1278,25 @@ async fn post(
     body: &(impl Serialize + Sync),
     json: bool,
 ) -> Result<(), Failure> {
-    let path = format!("/incidents/{}/{action}", encode(&write.incident));
     let result: api::WriteResult = client
-        .send(Method::POST, &path, Some(body), write.if_match)
+        .send(
+            Method::POST,
+            &incident_path(&write.incident, action),
+            Some(body),
+            write.if_match,
+        )
         .await?;
     print_write(&result, json);
     Ok(())
 }
 
-fn print_write(result: &api::WriteResult, json: bool) {
+/// The API path `/incidents/{id}/{rest}`, with the id encoded.
+pub(crate) fn incident_path(incident: &str, rest: &str) -> String {
+    format!("/incidents/{}/{rest}", encode(incident))
+}
+
+/// Prints what a write added, one entry a line (or the whole answer as JSON).
+pub(crate) fn print_write(result: &api::WriteResult, json: bool) {
     if json {
         print_json(result);
         return;

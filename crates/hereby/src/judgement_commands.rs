@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::client::{Client, Failure};
-use crate::commands::{NO_BODY, encode, print_json};
+use crate::commands::{NO_BODY, Write, encode, incident_path, print_json, print_write};
 
 /// The top-level commands this module adds next to `act`.
 #[derive(Debug, Subcommand)]
@@ -30,7 +30,7 @@ pub(crate) enum JudgementCommand {
     /// decide`) offers a roll-back only when the suspect is the service's latest release.
     Suspect {
         #[command(flatten)]
-        write: IncidentWrite,
+        write: Write,
         /// The service of the suspect release.
         #[arg(long, requires = "version", required_unless_present = "clear")]
         service: Option<String>,
@@ -54,7 +54,7 @@ pub(crate) enum JudgementCommand {
     /// its action items and drafts the matching message.
     Decide {
         #[command(flatten)]
-        write: IncidentWrite,
+        write: Write,
         /// The rung to take: do_nothing, information_broadcast, roll_back or
         /// fast_tracked_release.
         #[arg(long, requires = "motivation", value_parser = ["do_nothing", "information_broadcast", "roll_back", "fast_tracked_release"])]
@@ -63,16 +63,6 @@ pub(crate) enum JudgementCommand {
         #[arg(long, requires = "option")]
         motivation: Option<String>,
     },
-}
-
-/// An incident to write to, and the version it must still be at.
-#[derive(Debug, Args)]
-pub(crate) struct IncidentWrite {
-    /// The incident, e.g. INC-7.
-    incident: String,
-    /// Only if the incident is still at this version (from `show`); otherwise exit 1.
-    #[arg(long)]
-    if_match: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,7 +243,7 @@ pub(crate) enum ActCommand {
     /// You carried out your announced intent N: record it as an operation.
     Done {
         #[command(flatten)]
-        write: IncidentWrite,
+        write: Write,
         /// The intent's number (printed when you announced it).
         intent: u32,
         /// The command you ran.
@@ -267,7 +257,7 @@ pub(crate) enum ActCommand {
     /// Commander).
     Abandon {
         #[command(flatten)]
-        write: IncidentWrite,
+        write: Write,
         /// The intent's number.
         intent: u32,
         /// Why.
@@ -278,13 +268,13 @@ pub(crate) enum ActCommand {
     /// Commander). Changes before this no longer collide with later ones.
     Ack {
         #[command(flatten)]
-        write: IncidentWrite,
+        write: Write,
     },
     /// Require a witness for every operation while the incident is SEV1 or SEV2 (the
     /// Incident Commander); with --off, stop requiring one.
     RequireWitness {
         #[command(flatten)]
-        write: IncidentWrite,
+        write: Write,
         /// Stop requiring a witness.
         #[arg(long)]
         off: bool,
@@ -428,14 +418,10 @@ pub(crate) async fn run(
     }
 }
 
-fn incident_path(incident: &str, rest: &str) -> String {
-    format!("/incidents/{}/{rest}", encode(incident))
-}
-
 /// Posts a write to `/incidents/{id}/{rest}` and returns its result.
 async fn post(
     client: &Client,
-    write: &IncidentWrite,
+    write: &Write,
     rest: &str,
     body: &(impl Serialize + Sync),
 ) -> Result<api::WriteResult, Failure> {
@@ -470,16 +456,6 @@ fn owner_of(body: &Value) -> String {
         },
         Some(other) => other.to_string(),
         None => "-".to_owned(),
-    }
-}
-
-/// Prints the entries a write added, one a line, as the other write commands do.
-fn print_entries(result: &api::WriteResult) {
-    for entry in &result.entries {
-        println!(
-            "{} #{} {} {}",
-            result.id, entry.sequence, entry.event_type, entry.body
-        );
     }
 }
 
@@ -874,7 +850,7 @@ fn print_ladder(incident: &str, ladder: &api::Ladder) {
 
 async fn decide(
     client: &Client,
-    write: &IncidentWrite,
+    write: &Write,
     option: String,
     motivation: String,
     json: bool,
@@ -1038,7 +1014,7 @@ pub(crate) async fn act(client: &Client, args: ActArgs, json: bool) -> Result<()
                         .into(),
                 ));
             };
-            let write = IncidentWrite {
+            let write = Write {
                 incident,
                 if_match: args.if_match,
             };
@@ -1072,7 +1048,7 @@ pub(crate) async fn act(client: &Client, args: ActArgs, json: bool) -> Result<()
     if json {
         print_json(&result);
     } else {
-        print_entries(&result);
+        print_write(&result, false);
         for entry in &result.entries {
             if entry.event_type == "intent_announced" {
                 let intent = number_of(&entry.body, "intent");

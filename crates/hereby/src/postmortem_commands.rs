@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::client::{Client, Failure};
-use crate::commands::{NO_BODY, create_new, encode, print_json};
+use crate::commands::{NO_BODY, create_new, encode, incident_path, print_json};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum PostmortemCommand {
@@ -240,10 +240,6 @@ fn numbered(raw: &str) -> Result<(u32, String), String> {
         return Err(format!("`{raw}` has nothing after `=`"));
     }
     Ok((item, value.to_owned()))
-}
-
-fn incident_path(incident: &str, rest: &str) -> String {
-    format!("/incidents/{}/{rest}", encode(incident))
 }
 
 /// The revision a write produced, from the entries it added.
