@@ -118,11 +118,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "HEREBY_SEVERITY_RULES")]
     severity_rules: Option<PathBuf>,
     /// Changes (or announced intents) by two different people this close together, without
-    /// the Incident Commander acknowledging in between, are a change collision [default: 10m]
+    /// the Incident Commander acknowledging in between, are a change collision (at most 7d)
+    /// [default: 10m]
     #[arg(long, env = "HEREBY_COLLISION_WINDOW")]
     collision_window: Option<String>,
     /// How long a SEV1/SEV2 may have nobody in operations or communications before its page
-    /// flags it [default: 15m]
+    /// flags it (at most 7d) [default: 15m]
     #[arg(long, env = "HEREBY_STAFFING_GRACE")]
     staffing_grace: Option<String>,
     /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
