@@ -277,6 +277,14 @@ impl Incident {
             .is_some_and(|holders| holders.contains(person))
     }
 
+    /// The visibility rule, written once for every output: an internal or public incident
+    /// is visible to every user; a restricted one only to admins and its members.
+    pub fn visible_to(&self, person: &UserName, role: crate::types::InstallationRole) -> bool {
+        self.visibility != crate::types::Visibility::Restricted
+            || role == crate::types::InstallationRole::Admin
+            || self.is_member(person)
+    }
+
     /// Members see restricted incidents: anyone holding a role, or added explicitly.
     pub fn is_member(&self, person: &UserName) -> bool {
         self.members.contains(person) || self.roles.values().any(|holders| holders.contains(person))

@@ -3,7 +3,9 @@
 use hereby_api as api;
 use hereby_core::Incident;
 use hereby_core::types::IncidentNumber;
-use hereby_store::{IncidentSummary, RecordedEvent};
+use hereby_store::{Channel, Delivery, IncidentSummary, RecordedEvent, Subscription};
+
+use crate::channels::ChannelConfig;
 use jiff::Timestamp;
 
 fn time(at: Timestamp) -> String {
@@ -180,4 +182,85 @@ pub(crate) fn release(release: &hereby_store::Release) -> api::Release {
         recorded_by: release.recorded_by.to_string(),
         notes: release.notes.clone(),
     }
+}
+
+/// A channel as the API shows it: its target, never a secret.
+pub(crate) fn channel(channel: &Channel) -> api::Channel {
+    let target = serde_json::from_str::<ChannelConfig>(&channel.config)
+        .map(|config| config.target())
+        .unwrap_or_else(|_| "(unreadable settings)".to_owned());
+    api::Channel {
+        id: channel.id,
+        name: channel.name.clone(),
+        kind: channel.kind.clone(),
+        target,
+        personal: channel.personal,
+        concurrency: channel.concurrency,
+        created_at: channel.created_at.to_string(),
+    }
+}
+
+/// A subscription, with its channel's name.
+pub(crate) fn subscription(subscription: &Subscription, channels: &[Channel]) -> api::Subscription {
+    api::Subscription {
+        id: subscription.id,
+        channel_id: subscription.channel_id,
+        channel: channels
+            .iter()
+            .find(|c| c.id == subscription.channel_id)
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
+        recipient: subscription.recipient.clone(),
+        events: subscription.events.clone(),
+        audience: subscription.audience.clone(),
+        scope: subscription.scope.clone(),
+        created_at: subscription.created_at.to_string(),
+    }
+}
+
+/// A delivery of the outbox.
+pub(crate) fn delivery(delivery: &Delivery) -> api::Delivery {
+    api::Delivery {
+        id: delivery.id,
+        idempotency_key: delivery.key.clone(),
+        channel_id: delivery.channel_id,
+        recipient: delivery.recipient.clone(),
+        incident: delivery.incident.map(|n| format!("INC-{n}")),
+        kind: delivery.kind.clone(),
+        subject: delivery.subject.clone(),
+        state: delivery.state.as_str().to_owned(),
+        attempts: delivery.attempts,
+        next_attempt_at: delivery.next_attempt_at.to_string(),
+        last_error: delivery.last_error.clone(),
+        created_at: delivery.created_at.to_string(),
+        finished_at: delivery.finished_at.map(|t| t.to_string()),
+    }
+}
+
+/// What a write answers: the incident, its new version and the entries appended.
+pub(crate) fn write_result(outcome: &hereby_app::Outcome) -> api::WriteResult {
+    api::WriteResult {
+        id: outcome.incident.to_string(),
+        version: outcome.version,
+        entries: outcome.events.iter().map(entry).collect(),
+    }
+}
+
+/// An attachment's content as a download, never rendered by the browser as a page.
+pub(crate) fn download(attachment: api::Attachment, content: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        attachment.name.replace(['"', '\\'], "_")
+    );
+    (
+        [
+            (header::CONTENT_TYPE, attachment.media_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        axum::body::Body::from(content),
+    )
+        .into_response()
 }

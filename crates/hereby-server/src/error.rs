@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hereby_api::{ErrorBody, ErrorDetail};
+use hereby_app::AppError;
 use hereby_core::types::InvalidValue;
 use hereby_store::{ExecuteError, StoreError};
 
@@ -137,6 +138,31 @@ impl From<ExecuteError> for ApiError {
                 rejection.message,
             ),
             ExecuteError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::NotFound(what) => Self::not_found(what),
+            AppError::Forbidden(message) => Self::forbidden(message),
+            AppError::Rejected(rejection) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                rejection.code.as_str(),
+                rejection.message,
+            ),
+            AppError::Invalid(invalid) => invalid.into(),
+            AppError::Template(error) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_template",
+                error.to_string(),
+            ),
+            AppError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            AppError::Refused { code, message } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            AppError::Store(store) => store.into(),
         }
     }
 }

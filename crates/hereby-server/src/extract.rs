@@ -57,20 +57,14 @@ where
     }
 }
 
-/// The authenticated user making the request.
+/// The authenticated user making the request, and the sign-in they made it with.
 #[derive(Debug, Clone)]
-pub struct Caller(pub User);
+pub struct Caller(pub User, pub hereby_app::Credential);
 
 impl Caller {
     /// Refuses callers whose installation role is below `needed`.
     pub fn require(&self, needed: InstallationRole) -> Result<(), ApiError> {
-        if self.0.role >= needed {
-            return Ok(());
-        }
-        Err(ApiError::forbidden(match needed {
-            InstallationRole::Admin => "only admins can do this",
-            _ => "viewers can read incidents but not change them",
-        }))
+        Ok(hereby_app::require(&self.0, needed)?)
     }
 
     pub fn is_admin(&self) -> bool {
@@ -81,10 +75,14 @@ impl Caller {
     /// restricted one only to admins and its members (role holders or explicitly added).
     /// Every read, write, stream and export asks this.
     pub fn sees(&self, incident: &hereby_core::Incident) -> bool {
-        incident.visibility != hereby_core::types::Visibility::Restricted
-            || self.is_admin()
-            || incident.is_member(&self.0.name)
+        incident.visible_to(&self.0.name, self.0.role)
     }
+}
+
+/// Parses an incident id from a path (`INC-7` or `7`); an unparsable id is simply not found.
+pub fn incident_id(raw: &str) -> Result<hereby_core::types::IncidentNumber, ApiError> {
+    hereby_core::types::IncidentNumber::parse(raw)
+        .map_err(|_| ApiError::not_found(format!("incident `{raw}`")))
 }
 
 /// The digest under which a token is stored.
@@ -106,12 +104,12 @@ impl<S: Store + Directory> FromRequestParts<AppState<S>> for Caller {
             .ok_or_else(ApiError::unauthorized)?;
         let digest = token_digest(token);
         if let Some(user) = state.sessions.get(&digest) {
-            return Ok(Caller(user));
+            return Ok(Caller(user, hereby_app::Credential::Token(digest)));
         }
         match state.store.authenticate(digest).await? {
             Some(user) => {
                 state.sessions.insert(digest, user.clone());
-                Ok(Caller(user))
+                Ok(Caller(user, hereby_app::Credential::Token(digest)))
             }
             None => Err(ApiError::unauthorized()),
         }

@@ -2,23 +2,23 @@
 //! the visibility rules for restricted incidents, and health checks. Built apart from serving
 //! it ([`app`] and [`serve`]), so tests drive the same router the binary serves.
 
-mod catalogue;
+pub mod channels;
 mod convert;
 pub mod error;
 pub mod extract;
-pub mod messages;
+mod html;
 pub mod notify;
 mod observe;
 pub mod openapi;
 pub mod passwords;
 pub mod postmortem;
 mod routes;
+mod sse;
 pub mod status;
 pub mod tokens;
 pub mod web;
 
 use std::future::Future;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -28,107 +28,52 @@ use axum::routing::MethodRouter;
 use hereby_core::Policy;
 use hereby_store::{Backup, Blobs, Communications, Directory, Notifications, Store};
 
-/// What every handler can reach.
+/// What every handler can reach: the application (store, policies, event feed) and what
+/// the HTTP edges keep of their own.
 #[derive(Debug)]
 pub struct AppState<S> {
-    pub store: S,
-    /// The roles in use and the review-meeting interval.
-    pub policy: Arc<Policy>,
-    pub live: Live,
+    pub app: hereby_app::App<S>,
     /// The largest attachment accepted, in bytes.
     pub max_attachment_bytes: usize,
     /// Recently authenticated tokens.
     pub(crate) sessions: extract::SessionCache,
     /// What the web pages share.
     pub web: web::Web,
-    /// How often stakeholders are owed an update, per severity.
-    pub cadence: Arc<hereby_core::Cadence>,
-    /// The address people reach the server at (e.g. `https://hereby.example.com`), for links
-    /// in messages; `None` uses the request's `Host`.
-    pub public_url: Option<String>,
     /// The public status page and its snapshot.
     pub status: status::StatusPage,
-    /// Wakes this node's delivery worker when something was queued.
-    pub outbox: notify::Outbox,
 }
 
-impl<S> AppState<S> {
+impl<S: Store> AppState<S> {
     pub fn new(store: S, policy: Policy) -> Self {
         Self {
-            store,
-            policy: Arc::new(policy),
-            live: Live::default(),
+            app: hereby_app::App::new(store, policy),
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT,
             sessions: extract::SessionCache::default(),
             web: web::Web::default(),
-            cadence: Arc::new(hereby_core::Cadence::default()),
-            public_url: None,
             status: status::StatusPage::default(),
-            outbox: notify::Outbox::default(),
         }
+    }
+}
+
+/// Handlers read the application's parts directly (`state.store`, `state.policy`): the
+/// server's state is the application plus the edges' own parts.
+impl<S> std::ops::Deref for AppState<S> {
+    type Target = hereby_app::App<S>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.app
     }
 }
 
 impl<S: Clone> Clone for AppState<S> {
     fn clone(&self) -> Self {
         Self {
-            store: self.store.clone(),
-            policy: self.policy.clone(),
-            live: self.live.clone(),
+            app: self.app.clone(),
             max_attachment_bytes: self.max_attachment_bytes,
             sessions: self.sessions.clone(),
             web: self.web.clone(),
-            cadence: self.cadence.clone(),
-            public_url: self.public_url.clone(),
             status: self.status.clone(),
-            outbox: self.outbox.clone(),
         }
-    }
-}
-
-/// Wakes live streams when this server appends: it carries the newest position written.
-#[derive(Debug, Clone)]
-pub struct Live(Arc<LiveInner>);
-
-#[derive(Debug)]
-struct LiveInner {
-    sender: tokio::sync::watch::Sender<i64>,
-    /// The same position, for readers that only look (the status page on every request):
-    /// an atomic load, where the watch channel would take a lock.
-    newest: std::sync::atomic::AtomicI64,
-}
-
-impl Default for Live {
-    fn default() -> Self {
-        Self(Arc::new(LiveInner {
-            sender: tokio::sync::watch::Sender::new(0),
-            newest: std::sync::atomic::AtomicI64::new(0),
-        }))
-    }
-}
-
-impl Live {
-    /// Tells waiting streams that the log grew to `position`.
-    pub fn notify(&self, position: i64) {
-        self.0
-            .newest
-            .fetch_max(position, std::sync::atomic::Ordering::SeqCst);
-        self.0.sender.send_if_modified(|newest| {
-            let grew = position > *newest;
-            if grew {
-                *newest = position;
-            }
-            grew
-        });
-    }
-
-    /// The newest position this server has written (0 before its first write).
-    pub(crate) fn newest(&self) -> i64 {
-        self.0.newest.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<i64> {
-        self.0.sender.subscribe()
     }
 }
 
@@ -682,7 +627,7 @@ pub fn app<S: Store + Directory + Backup + Blobs + Communications + Notification
                 )
                 .into_response()
             } else {
-                web::PageError::new(status, "This address does not take that kind of request.")
+                html::PageError::new(status, "This address does not take that kind of request.")
                     .into_response()
             }
         })
@@ -704,6 +649,9 @@ pub async fn serve<S: Store + Directory + Backup + Blobs + Communications + Noti
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    // The feed reads the log from now on, so the status page and the first live stream find
+    // it running.
+    state.app.start_feed();
     // The client's address is known to handlers (the sign-in throttle counts by it).
     axum::serve(
         listener,

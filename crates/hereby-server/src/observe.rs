@@ -51,11 +51,6 @@ pub(crate) async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// Counts appended events.
-pub(crate) fn appended(events: usize) {
-    metrics::counter!("hereby_events_appended_total").increment(events as u64);
-}
-
 /// `GET /metrics`: Prometheus text format, with incidents by status read at scrape time.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", description = "Prometheus metrics")))]
 pub(crate) async fn metrics<S: Store + Directory>(State(state): State<AppState<S>>) -> Response {

@@ -131,6 +131,51 @@ hereby_store::sql_backend_common! {
     begin_dispatch: "BEGIN; SELECT position FROM notification_cursor WHERE id = 1 FOR UPDATE",
     // Nodes claim disjoint rows without waiting for each other.
     skip_locked: " FOR UPDATE SKIP LOCKED",
+    wake_on_commits: listen_for_commits,
+}
+
+/// The channel the `events` table's trigger notifies after each commit that inserted events
+/// (migration 0011); PostgreSQL delivers it to every listening connection of every node.
+const EVENTS_CHANNEL: &str = "hereby_events";
+
+/// Wakes `wake` on every notification of [`EVENTS_CHANNEL`], from a connection of its own.
+/// A lost connection is opened again; since notifications sent meanwhile are lost, `wake` is
+/// woken after each reconnection too, and the reader's safety poll covers the rest.
+fn listen_for_commits(store: &PgStore, wake: std::sync::Arc<tokio::sync::Notify>) -> bool {
+    let pool = store.readers.clone();
+    tokio::spawn(async move {
+        loop {
+            let listener = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                listener.listen(EVENTS_CHANNEL).await?;
+                Ok::<_, sqlx::Error>(listener)
+            };
+            match listener.await {
+                Ok(mut listener) => {
+                    wake.notify_one();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(_)) => wake.notify_one(),
+                            // The connection was lost; `try_recv` reconnects on the next call.
+                            Ok(None) => wake.notify_one(),
+                            Err(error) => {
+                                tracing::warn!(%error, "lost the commit notifications; reconnecting");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for commit notifications; retrying");
+                }
+            }
+            if pool.is_closed() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    true
 }
 
 struct PgBackend {

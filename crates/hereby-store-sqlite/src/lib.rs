@@ -113,6 +113,8 @@ hereby_store::sql_backend_common! {
     begin_write: "BEGIN IMMEDIATE",
     begin_dispatch: "BEGIN IMMEDIATE",
     skip_locked: "",
+    // One server process is the only writer of a SQLite database.
+    wake_on_commits: hereby_store::no_commit_signal,
 }
 
 struct SqliteBackend {

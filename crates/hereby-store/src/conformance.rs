@@ -151,7 +151,6 @@ async fn declare_as<S: Store>(store: &S, actor: &str, declaration: Command) -> I
     )
     .await
     .unwrap()
-    .appended
     .incident
 }
 
@@ -441,7 +440,7 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
     assert_eq!(incident.severity, Severity::Sev1);
     assert_eq!(incident.commander(), Some(&user("dave")));
     assert_eq!(incident.resolved_at, Some(at(7)));
-    assert_eq!(closed.appended.version, 17);
+    assert_eq!(closed.version, 17);
     assert_eq!(
         incident.reviews.next, None,
         "closing cancels the planned review meeting"

@@ -4,7 +4,7 @@ use hereby_core::types::{IncidentNumber, UserName};
 use hereby_core::{Command, Context, Policy, Rejection, State, decide};
 use jiff::Timestamp;
 
-use crate::{Appended, NewEvents, Store, StoreError};
+use crate::{Appended, Loaded, NewEvents, Store, StoreError};
 
 /// How often a write without an explicit expected version is tried before a lost race is
 /// reported. Each retry decides again against the newer state, so a rule that now fails is
@@ -32,13 +32,8 @@ pub enum ExecuteError {
     Store(#[from] StoreError),
 }
 
-/// What a successful command did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub appended: Appended,
-    /// The incident's state after the command.
-    pub state: State,
-}
+/// What a successful command did: the appended events and the incident's state after them.
+pub type Outcome = Appended;
 
 /// Declares a new incident. `command` must be [`Command::Declare`].
 pub async fn declare<S: Store>(
@@ -53,11 +48,7 @@ pub async fn declare<S: Store>(
     let appended = store
         .declare(NewEvents::new(actor.clone(), now, events))
         .await?;
-    let loaded = store.load(appended.incident).await?;
-    Ok(Outcome {
-        appended,
-        state: loaded.state,
-    })
+    Ok(appended)
 }
 
 /// Runs `command` on an existing incident.
@@ -74,6 +65,38 @@ pub async fn execute<S: Store>(
     now: Timestamp,
     policy: &Policy,
 ) -> Result<Outcome, ExecuteError> {
+    execute_admitted(
+        store,
+        incident,
+        expected_version,
+        command,
+        actor,
+        now,
+        policy,
+        |_| Ok(()),
+    )
+    .await
+}
+
+/// [`execute`], with `admit` asked about each loaded snapshot before the command is decided
+/// against it: the caller's own checks (who may see and change the incident) run on the very
+/// state the command is decided on, so the incident is loaded once per attempt, not once for
+/// the checks and again for the command.
+#[allow(clippy::too_many_arguments)]
+pub async fn execute_admitted<S, E>(
+    store: &S,
+    incident: IncidentNumber,
+    expected_version: Option<u64>,
+    command: Command,
+    actor: &UserName,
+    now: Timestamp,
+    policy: &Policy,
+    admit: impl Fn(&Loaded) -> Result<(), E>,
+) -> Result<Outcome, E>
+where
+    S: Store,
+    E: From<ExecuteError>,
+{
     let ctx = Context { now, actor, policy };
     let stripe = (incident.0 % TURNS.len() as u64) as usize;
     let _turn = match TURNS.get(stripe) {
@@ -83,39 +106,28 @@ pub async fn execute<S: Store>(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let loaded = store.load(incident).await?;
+        let loaded = store.load(incident).await.map_err(ExecuteError::from)?;
+        admit(&loaded)?;
         if let Some(expected) = expected_version
             && expected != loaded.version
         {
-            return Err(StoreError::Conflict {
+            return Err(ExecuteError::from(StoreError::Conflict {
                 incident,
                 expected,
                 actual: loaded.version,
-            }
+            })
             .into());
         }
         let events = decide(&loaded.state, command.clone(), ctx).map_err(ExecuteError::Rejected)?;
         let batch = NewEvents::new(actor.clone(), now, events);
-        match store.append(incident, loaded.version, batch.clone()).await {
-            Ok(appended) => {
-                let state = batch.events.iter().fold(loaded.state, |state, event| {
-                    hereby_core::evolve(
-                        state,
-                        &hereby_core::Envelope {
-                            at: batch.at,
-                            actor: batch.actor.clone(),
-                            event: event.clone(),
-                        },
-                    )
-                });
-                return Ok(Outcome { appended, state });
-            }
+        match store.append(incident, loaded.version, batch).await {
+            Ok(appended) => return Ok(appended),
             Err(StoreError::Conflict { .. })
                 if expected_version.is_none() && attempt < MAX_ATTEMPTS =>
             {
                 tokio::time::sleep(backoff(attempt)).await;
             }
-            Err(error) => return Err(error.into()),
+            Err(error) => return Err(ExecuteError::from(error).into()),
         }
     }
 }

@@ -34,7 +34,7 @@ pub use communications::{
 };
 pub use directory::{Directory, TokenRecord, User, UserChange};
 pub use error::{OpenError, StoreError};
-pub use execute::{ExecuteError, Outcome, declare, execute};
+pub use execute::{ExecuteError, Outcome, declare, execute, execute_admitted};
 pub use notify::{
     AttachedDelivery, Attachment, Channel, Delivery, DeliveryOutcome, DeliveryState, Job,
     JobChange, JobDone, JobKind, KindedJobChange, NewChannel, NewDelivery, NewSubscription,
@@ -132,6 +132,9 @@ pub struct Appended {
     /// The stream's version after the append: its number of events.
     pub version: u64,
     pub events: Vec<RecordedEvent>,
+    /// The incident's state after the append, as the writer folded it: callers need not
+    /// load or fold it again.
+    pub state: State,
 }
 
 /// An incident's current state as the store keeps it, with the version it corresponds to.
@@ -282,6 +285,18 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         query: &ListQuery,
     ) -> impl Future<Output = Result<Vec<IncidentSummary>, StoreError>> + Send;
+
+    /// Starts waking `wake` after every commit that appended events, whichever connection or
+    /// server node made it, where the backend can tell (PostgreSQL's `LISTEN/NOTIFY`); must be
+    /// called inside a Tokio runtime. Returns whether it could: a backend that cannot leaves a
+    /// reader to its own process's appends and a poll.
+    fn wake_on_commits(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> bool;
+}
+
+/// [`Store::wake_on_commits`] for a backend with no signal of other writers' commits (SQLite,
+/// where one server process is the only writer).
+pub fn no_commit_signal<S>(_store: &S, _wake: std::sync::Arc<tokio::sync::Notify>) -> bool {
+    false
 }
 
 /// Consistent online copies of the whole database, taken while it is in use.

@@ -203,6 +203,7 @@ impl PreparedAppend {
             incident: self.incident,
             version: self.version,
             events,
+            state: self.state,
         }
     }
 }

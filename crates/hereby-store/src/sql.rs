@@ -33,7 +33,8 @@ macro_rules! sql_backend_common {
         begin_users_exclusive: $begin_users_exclusive:literal,
         begin_write: $begin_write:literal,
         begin_dispatch: $begin_dispatch:literal,
-        skip_locked: $skip_locked:literal $(,)?
+        skip_locked: $skip_locked:literal,
+        wake_on_commits: $wake_on_commits:path $(,)?
     ) => {
         $crate::sql_directory_common! {
             store: $store,
@@ -234,6 +235,10 @@ macro_rules! sql_backend_common {
         }
 
         impl hereby_store::Store for $store {
+            fn wake_on_commits(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> bool {
+                $wake_on_commits(self, wake)
+            }
+
             async fn declare(
                 &self,
                 batch: hereby_store::NewEvents,

@@ -112,6 +112,13 @@ impl Store for AnyStore {
     async fn list_incidents(&self, query: &ListQuery) -> Result<Vec<IncidentSummary>, StoreError> {
         forward!(self, store => store.list_incidents(query))
     }
+
+    fn wake_on_commits(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> bool {
+        match self {
+            AnyStore::Sqlite(store) => store.wake_on_commits(wake),
+            AnyStore::Postgres(store) => store.wake_on_commits(wake),
+        }
+    }
 }
 
 impl Directory for AnyStore {

@@ -220,8 +220,8 @@ pub(crate) async fn serve(
     let mut state = AppState::new(store, policy);
     state.max_attachment_bytes = max_attachment_bytes;
     state.web.secure_cookies = public_url.starts_with("https://");
-    state.cadence = std::sync::Arc::new(notifying.cadence);
-    state.public_url = Some(public_url);
+    state.app.cadence = std::sync::Arc::new(notifying.cadence);
+    state.app.public_url = Some(public_url);
     let workers = hereby_server::notify::start(state.clone(), notifying.settings);
     let served = hereby_server::serve(listener, state, shutdown_signal()).await;
     workers.stop().await;

@@ -10,8 +10,8 @@ use jiff::{SignedDuration, Timestamp};
 use sha2::Sha256;
 
 use super::Settings;
-use super::channel::{ChannelConfig, SmtpTls};
-use super::message::slack_body;
+use crate::channels::{ChannelConfig, SmtpTls};
+use hereby_app::message::slack_body;
 
 /// The signature a webhook receiver checks: hex HMAC-SHA256 with the channel's secret over
 /// `<timestamp>.<raw body>`, where the timestamp is the `X-Hereby-Timestamp` header.

@@ -14,8 +14,8 @@ use hereby_store::{
 };
 use jiff::Timestamp;
 
-use super::message::{Happening, render};
 use crate::AppState;
+use hereby_app::message::{Happening, render};
 
 /// How many events one dispatch transaction covers at most.
 const BATCH: u32 = 256;

@@ -4,10 +4,8 @@
 //! three run inside `hereby serve` and keep every piece of state in the database, so a
 //! restart (or a crash) loses nothing and a second node shares the work.
 
-pub mod channel;
 pub mod deliver;
 mod dispatch;
-pub mod message;
 mod reminders;
 mod reviews;
 
@@ -17,7 +15,7 @@ use std::time::Duration;
 
 use hereby_store::{Delivery, Notifications, Store};
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::AppState;
@@ -56,16 +54,6 @@ impl Default for Settings {
             poll: Duration::from_millis(500),
             review_lead: Duration::from_secs(2 * 24 * 60 * 60),
         }
-    }
-}
-
-/// Wakes the delivery worker when something was queued on this node.
-#[derive(Debug, Clone, Default)]
-pub struct Outbox(Arc<Notify>);
-
-impl Outbox {
-    pub fn wake(&self) {
-        self.0.notify_one();
     }
 }
 
@@ -109,7 +97,9 @@ async fn dispatcher<S: Store + Notifications>(
     settings: Arc<Settings>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut live = state.live.subscribe();
+    // The dispatcher's cursor is durable in the database; the feed only wakes it, so it
+    // reads the log when something was appended here or on another node, not on a timer.
+    let mut feed = state.app.subscribe(state.feed.published(), None);
     let mut progress = dispatch::Progress::default();
     loop {
         match dispatch::dispatch_once(&state, &mut progress, settings.review_lead).await {
@@ -124,7 +114,7 @@ async fn dispatcher<S: Store + Notifications>(
             Err(error) => tracing::warn!(%error, "notification dispatch failed; retrying"),
         }
         tokio::select! {
-            _ = live.changed() => {}
+            _ = feed.changed() => {}
             () = tokio::time::sleep(settings.poll) => {}
             _ = stop.changed() => return,
         }
@@ -204,7 +194,7 @@ async fn deliverer<S: Store + Notifications>(
             continue;
         }
         tokio::select! {
-            () = state.outbox.0.notified() => {}
+            () = state.outbox.notified() => {}
             () = tokio::time::sleep(settings.poll) => {}
             _ = stop.changed() => break,
         }

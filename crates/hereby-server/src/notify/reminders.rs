@@ -13,9 +13,9 @@ use hereby_store::{Job, JobDone, JobKind, NewDelivery, Notifications, Store, Sto
 use jiff::Timestamp;
 use tokio::sync::watch;
 
-use super::message::{Happening, render};
 use super::{Routing, Settings, later};
 use crate::AppState;
+use hereby_app::message::{Happening, render};
 
 /// The name reminders are recorded under on the timeline.
 pub(super) const SYSTEM_ACTOR: &str = "hereby";
@@ -231,22 +231,11 @@ pub(super) async fn note<S: Store + Notifications>(
     let (Ok(actor), Ok(text)) = (UserName::parse(SYSTEM_ACTOR), Text::parse(text)) else {
         return;
     };
-    match hereby_store::execute(
-        &state.store,
-        number,
-        None,
-        Command::AddNote { text },
-        &actor,
-        Timestamp::now(),
-        &state.policy,
-    )
-    .await
+    if let Err(error) = state
+        .app
+        .record(&actor, number, Command::AddNote { text })
+        .await
     {
-        Ok(outcome) => {
-            if let Some(last) = outcome.appended.events.last() {
-                state.live.notify(last.position);
-            }
-        }
-        Err(error) => tracing::warn!(%number, %error, "cannot note a reminder on the timeline"),
+        tracing::warn!(%number, %error, "cannot note a reminder on the timeline");
     }
 }

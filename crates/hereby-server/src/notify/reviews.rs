@@ -23,9 +23,9 @@ use hereby_store::{
 use jiff::{SignedDuration, Timestamp};
 
 use super::Routing;
-use super::message::{Happening, meeting_time, render};
 use super::reminders::note;
 use crate::AppState;
+use hereby_app::message::{Happening, meeting_time, render};
 
 /// The media type of the invitation attached to the e-mails.
 const INVITATION_TYPE: &str = "text/calendar; method=REQUEST; charset=utf-8";
@@ -262,7 +262,7 @@ pub(super) async fn run<S: Store + Notifications>(
         return state.store.finish_job(&finish(None, last), now).await;
     }
     let routing = Routing::load(&state.store).await?;
-    let ics = crate::routes::reviews::invitation(state, number, &incident, now).await?;
+    let ics = state.app.review_invitation(number, &incident, now).await?;
     let mut plan = plan(
         number,
         &incident,

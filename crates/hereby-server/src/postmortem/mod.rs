@@ -18,7 +18,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::messages::{Bounded, TemplateError, template_error};
+use hereby_app::messages::{Bounded, TemplateError, template_error};
 
 /// The settings kind post-mortem templates are stored under.
 pub const TEMPLATE_KIND: &str = "postmortem_template";
@@ -214,7 +214,7 @@ pub fn check(body: &str) -> Result<(), TemplateError> {
     if let Some(name) = unknown.first() {
         return Err(TemplateError {
             part: "body",
-            line: crate::messages::line_of(body, name),
+            line: hereby_app::messages::line_of(body, name),
             problem: format!(
                 "unknown variable `{name}`; the variables are {}",
                 known.into_iter().collect::<Vec<_>>().join(", ")

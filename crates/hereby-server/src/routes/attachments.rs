@@ -3,22 +3,19 @@
 //! caller may see.
 
 use axum::Json;
-use axum::body::{Body, to_bytes};
+use axum::body::to_bytes;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use hereby_api as api;
-use hereby_core::types::{FileName, IncidentNumber, InstallationRole, MediaType, Sha256Hex};
-use hereby_core::{Command, Event};
+use hereby_core::types::{FileName, InstallationRole, MediaType};
 use hereby_store::{Blobs, Directory, Store};
-use jiff::Timestamp;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::incident_id;
 use crate::extract::{Caller, IfMatch};
-use crate::routes::incidents::{act, incident_id, visible};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,8 +57,8 @@ pub(crate) async fn upload<S: Store + Directory + Blobs>(
     let Query(params) =
         params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let incident = incident_id(&id)?;
-    // Visibility before role, as in every write: see `incidents::act`.
-    visible(&state, &caller, incident).await?;
+    // Visibility before role, as in every write, before the body is read.
+    state.app.visible(&caller.0, incident).await?;
     caller.require(InstallationRole::Responder)?;
     let name = FileName::parse(&params.name)?;
     let media_type = MediaType::parse(
@@ -83,65 +80,11 @@ pub(crate) async fn upload<S: Store + Directory + Blobs>(
                 ),
             )
         })?;
-    attach(&state, &caller, &id, if_match, name, media_type, &content).await
-}
-
-/// Stores `content` and records it on the incident: for the API's upload and the web form.
-/// The content is stored first: an event never points at missing bytes, and content stored
-/// for a write that then fails is merely unreferenced.
-pub(crate) async fn attach<S: Store + Directory + Blobs>(
-    state: &AppState<S>,
-    caller: &Caller,
-    id: &str,
-    if_match: IfMatch,
-    name: FileName,
-    media_type: MediaType,
-    content: &[u8],
-) -> Result<Json<api::WriteResult>, ApiError> {
-    let digest: [u8; 32] = Sha256::digest(content).into();
-    state
-        .store
-        .put_blob(digest, content, Timestamp::now())
+    let outcome = state
+        .app
+        .attach(&caller.0, incident, if_match.0, name, media_type, &content)
         .await?;
-    let command = Command::AttachEvidence {
-        name,
-        media_type,
-        size: content.len() as u64,
-        sha256: Sha256Hex::parse(&hex::encode(digest))?,
-    };
-    act(state, caller, id, if_match, command).await
-}
-
-/// Every attachment recorded on an incident, oldest first.
-async fn attachments<S: Store + Directory>(
-    state: &AppState<S>,
-    incident: IncidentNumber,
-) -> Result<Vec<api::Attachment>, ApiError> {
-    let mut found = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = state
-            .store
-            .read_stream_of_type(incident, "evidence_attached", after, 1_000)
-            .await?;
-        for stored in &page {
-            let recorded = stored.decode()?;
-            if let Event::EvidenceAttached(evidence) = recorded.event {
-                found.push(api::Attachment {
-                    name: evidence.name.to_string(),
-                    media_type: evidence.media_type.to_string(),
-                    size: evidence.size,
-                    sha256: evidence.sha256.to_string(),
-                    attached_at: recorded.at.to_string(),
-                    attached_by: recorded.actor.to_string(),
-                });
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == 1_000 => after = last.link.sequence,
-            _ => return Ok(found),
-        }
-    }
+    Ok(Json(crate::convert::write_result(&outcome)))
 }
 
 /// `GET /api/v1/incidents/{id}/attachments`
@@ -163,8 +106,7 @@ pub(crate) async fn list<S: Store + Directory>(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<api::Attachment>>, ApiError> {
     let incident = incident_id(&id)?;
-    visible(&state, &caller, incident).await?;
-    Ok(Json(attachments(&state, incident).await?))
+    Ok(Json(state.app.attachments(&caller.0, incident).await?))
 }
 
 /// `GET /api/v1/incidents/{id}/attachments/{sha256}`: the content, as uploaded.
@@ -189,28 +131,6 @@ pub(crate) async fn download<S: Store + Directory + Blobs>(
     Path((id, sha256)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let incident = incident_id(&id)?;
-    visible(&state, &caller, incident).await?;
-    let missing = || ApiError::not_found(format!("attachment {sha256} on {incident}"));
-    // Only content attached to this incident is served through it.
-    let attachment = attachments(&state, incident)
-        .await?
-        .into_iter()
-        .find(|attachment| attachment.sha256 == sha256.to_ascii_lowercase())
-        .ok_or_else(missing)?;
-    let mut digest = [0u8; 32];
-    hex::decode_to_slice(&attachment.sha256, &mut digest).map_err(|_| missing())?;
-    let content = state.store.get_blob(digest).await?.ok_or_else(missing)?;
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        attachment.name.replace(['"', '\\'], "_")
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, attachment.media_type),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        ],
-        Body::from(content),
-    )
-        .into_response())
+    let (attachment, content) = state.app.attachment(&caller.0, incident, &sha256).await?;
+    Ok(crate::convert::download(attachment, content))
 }

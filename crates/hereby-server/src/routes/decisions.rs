@@ -5,19 +5,14 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use hereby_api as api;
 use hereby_core::Command;
-use hereby_core::ladder::{self, ReleaseRef};
-use hereby_core::severity::Checklist;
-use hereby_core::types::{
-    FollowUpOption, Reason, ReleaseVersion, ServiceName, Severity, Site, Target, Text, UserName,
-};
+use hereby_core::ladder::{self};
+use hereby_core::types::{Reason, Target, Text, UserName};
 use hereby_store::{Communications, Directory, Store};
 use jiff::Timestamp;
 
 use crate::AppState;
-use crate::catalogue;
 use crate::convert;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, IfMatch};
@@ -31,50 +26,6 @@ fn optional<T>(
         None | Some("") => Ok(None),
         Some(text) => Ok(Some(parse(text)?)),
     }
-}
-
-/// The evaluation command for a checklist: each affected service (the incident's own when
-/// none is named) with its criticality from the catalogue.
-pub(crate) async fn evaluation_command<S: Store + Directory + Communications>(
-    state: &AppState<S>,
-    caller: &Caller,
-    id: &str,
-    request: &api::EvaluationRequest,
-) -> Result<Command, ApiError> {
-    let number = incident_id(id)?;
-    let loaded = visible(state, caller, number).await?;
-    let Some(incident) = loaded.state.incident() else {
-        return Err(ApiError::not_found(number));
-    };
-    let names = if request.services.is_empty() {
-        incident.services.clone()
-    } else {
-        request
-            .services
-            .iter()
-            .map(|raw| ServiceName::parse(raw))
-            .collect::<Result<Vec<_>, _>>()?
-    };
-    let sites = request
-        .sites
-        .iter()
-        .map(|raw| Site::parse(raw))
-        .collect::<Result<Vec<_>, _>>()?;
-    let checklist = Checklist {
-        live: request.live,
-        users_affected: request.users_affected,
-        users_estimated: request.users_estimated,
-        sites,
-        services: catalogue::affected(&state.store, &names).await?,
-        availability: request.availability,
-        data_loss_or_security: request.data_loss_or_security,
-        workaround: request.workaround,
-    };
-    Ok(Command::EvaluateSeverity {
-        checklist,
-        chosen: optional(request.chosen.as_deref(), Severity::parse)?,
-        reason: optional(request.reason.as_deref(), Reason::parse)?,
-    })
 }
 
 /// `POST /api/v1/incidents/{id}/evaluation`
@@ -103,7 +54,10 @@ pub(crate) async fn evaluate<S: Store + Directory + Communications>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::EvaluationRequest>,
 ) -> Result<Json<api::EvaluationResult>, ApiError> {
-    let command = evaluation_command(&state, &caller, &id, &request).await?;
+    let command = state
+        .app
+        .evaluation_command(&caller.0, incident_id(&id)?, &request)
+        .await?;
     let Json(write) = act(&state, &caller, &id, if_match, command).await?;
     let evaluated = write
         .entries
@@ -144,53 +98,14 @@ pub(crate) async fn incident_releases<S: Store + Directory + Communications>(
         return Err(ApiError::not_found(number));
     };
     let now = Timestamp::now();
-    let (from, releases) = catalogue::around_impact(&state.store, incident, now).await?;
+    let (from, releases) =
+        hereby_app::catalogue::around_impact(&state.store, incident, now).await?;
     Ok(Json(api::IncidentReleases {
         from: from.to_string(),
         to: now.to_string(),
         suspect: incident.suspect_release.as_ref().map(convert::release_ref),
         releases: releases.iter().map(convert::release).collect(),
     }))
-}
-
-/// The command naming a recorded release as suspect, or clearing it.
-pub(crate) async fn suspect_command<S: Store + Directory + Communications>(
-    state: &AppState<S>,
-    caller: &Caller,
-    id: &str,
-    request: &api::SuspectRequest,
-) -> Result<Command, ApiError> {
-    let service = optional(request.service.as_deref(), ServiceName::parse)?;
-    let version = optional(request.version.as_deref(), ReleaseVersion::parse)?;
-    let release = match (service, version) {
-        (None, None) => None,
-        (Some(service), Some(version)) => Some(ReleaseRef { service, version }),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_value",
-                "name the suspect release with both service and version, or neither to clear it",
-            ));
-        }
-    };
-    if let Some(release) = &release {
-        // Visibility before anything about the release record is revealed.
-        visible(state, caller, incident_id(id)?).await?;
-        if !catalogue::recorded(&state.store, &release.service, &release.version).await? {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_release",
-                format!(
-                    "{release} is not on record; record it first (hereby release record --service {} --version {})",
-                    release.service, release.version
-                ),
-            ));
-        }
-    }
-    Ok(Command::SetSuspectRelease {
-        release,
-        reason: optional(request.reason.as_deref(), Reason::parse)?,
-    })
 }
 
 /// `POST /api/v1/incidents/{id}/suspect-release`
@@ -219,7 +134,10 @@ pub(crate) async fn set_suspect<S: Store + Directory + Communications>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::SuspectRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = suspect_command(&state, &caller, &id, &request).await?;
+    let command = state
+        .app
+        .suspect_command(&caller.0, incident_id(&id)?, &request)
+        .await?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -246,7 +164,8 @@ pub(crate) async fn show_ladder<S: Store + Directory + Communications>(
     let Some(incident) = loaded.state.incident() else {
         return Err(ApiError::not_found(number));
     };
-    let facts = catalogue::release_facts(&state.store, incident, Timestamp::now()).await?;
+    let facts =
+        hereby_app::catalogue::release_facts(&state.store, incident, Timestamp::now()).await?;
     Ok(Json(api::Ladder {
         guidance: ladder::GUIDANCE.to_owned(),
         rungs: ladder::ladder(incident, &facts)
@@ -269,35 +188,6 @@ pub(crate) async fn show_ladder<S: Store + Directory + Communications>(
             .collect(),
         current: incident.decisions.last().map(convert::decision),
     }))
-}
-
-/// The decision command, with what the release record says, and the template of the message
-/// drafted with it.
-pub(crate) async fn decision_command<S: Store + Directory + Communications>(
-    state: &AppState<S>,
-    caller: &Caller,
-    id: &str,
-    request: &api::DecisionRequest,
-) -> Result<(Command, Option<&'static str>), ApiError> {
-    let option = FollowUpOption::parse(&request.option)?;
-    let motivation = Reason::parse(&request.motivation).map_err(|e| {
-        ApiError::from(e).prefixed("motivation (say why this rung is the right one)")
-    })?;
-    let number = incident_id(id)?;
-    let loaded = visible(state, caller, number).await?;
-    let Some(incident) = loaded.state.incident() else {
-        return Err(ApiError::not_found(number));
-    };
-    let facts = catalogue::release_facts(&state.store, incident, Timestamp::now()).await?;
-    let template = ladder::rung(incident, option, &facts).template;
-    Ok((
-        Command::RecordDecision {
-            option,
-            motivation,
-            facts,
-        },
-        template,
-    ))
 }
 
 /// `POST /api/v1/incidents/{id}/decisions`
@@ -327,7 +217,10 @@ pub(crate) async fn record_decision<S: Store + Directory + Communications>(
     ApiJson(request): ApiJson<api::DecisionRequest>,
 ) -> Result<Json<api::DecisionResult>, ApiError> {
     let number = incident_id(&id)?;
-    let (command, template) = decision_command(&state, &caller, &id, &request).await?;
+    let (command, template) = state
+        .app
+        .decision_command(&caller.0, incident_id(&id)?, &request)
+        .await?;
     let Json(write) = act(&state, &caller, &id, if_match, command).await?;
     // The draft is rendered for the incident as it is after the decision. The decision is
     // already recorded, so a template that fails to render only costs the draft: failing the
@@ -515,9 +408,13 @@ async fn draft_message<S: Store + Directory + Communications>(
 ) -> Option<api::Message> {
     let after = visible(state, caller, number).await.ok()?;
     let incident = after.state.incident()?;
-    let template = crate::routes::templates::find(state, template).await.ok()?;
-    match crate::routes::templates::render_for(state, &number.to_string(), incident, &template) {
-        Ok(message) => Some(message),
+    let template = state.app.template(template).await.ok()?;
+    match state.app.render_message(number, incident, &template) {
+        Ok(message) => Some(api::Message {
+            template: template.name,
+            subject: message.subject,
+            body: message.body,
+        }),
         Err(error) => {
             tracing::warn!(%number, %error, "the decision's message draft does not render");
             None

@@ -5,12 +5,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use hereby_api as api;
+use hereby_core::Command;
 use hereby_core::types::{
     ActionKind, Audience, IncidentNumber, InstallationRole, InvalidValue, LinkKind, Owner, Reason,
     RoleKey, ServiceName, Severity, Status, Target, Text, Title, Url, UserName, Visibility,
 };
-use hereby_core::{Command, RejectionCode, State as IncidentState};
-use hereby_store::{Directory, ExecuteError, ListQuery, Loaded, Store, declare, execute};
+use hereby_store::{Directory, ListQuery, Loaded, Store};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -20,10 +20,7 @@ use crate::convert;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, IfMatch, OptionalJson};
 
-/// Parses the `{id}` path segment (`INC-7` or `7`); an unparsable id is simply not found.
-pub(crate) fn incident_id(raw: &str) -> Result<IncidentNumber, ApiError> {
-    IncidentNumber::parse(raw).map_err(|_| ApiError::not_found(format!("incident `{raw}`")))
-}
+pub(crate) use crate::extract::incident_id;
 
 /// Loads an incident the caller may see. A restricted incident is visible to admins and its
 /// members only; to anyone else it does not exist.
@@ -32,33 +29,21 @@ pub(crate) async fn visible<S: Store + Directory>(
     caller: &Caller,
     incident: IncidentNumber,
 ) -> Result<Loaded, ApiError> {
-    let loaded = state.store.load(incident).await?;
-    let IncidentState::Declared(declared) = &loaded.state else {
-        return Err(ApiError::not_found(incident));
-    };
-    if !caller.sees(declared) {
-        return Err(ApiError::not_found(incident));
-    }
-    Ok(loaded)
+    Ok(state.app.visible(&caller.0, incident).await?)
 }
 
 /// Whether `caller` may see `incident` now, for streams and exports that skip what they may
-/// not show instead of failing. An incident that cannot be loaded is not shown.
+/// not show instead of failing.
 pub(crate) async fn may_see<S: Store + Directory>(
     state: &AppState<S>,
     caller: &Caller,
     incident: IncidentNumber,
 ) -> bool {
-    match state.store.load(incident).await {
-        Ok(loaded) => loaded
-            .state
-            .incident()
-            .is_some_and(|declared| caller.sees(declared)),
-        Err(_) => false,
-    }
+    state.app.may_see(&caller.0, incident).await
 }
 
-/// Runs a command on an incident the caller may see and change.
+/// Runs a command on an incident the caller may see and change, and answers with what was
+/// appended.
 pub(crate) async fn act<S: Store + Directory>(
     state: &AppState<S>,
     caller: &Caller,
@@ -67,62 +52,11 @@ pub(crate) async fn act<S: Store + Directory>(
     command: Command,
 ) -> Result<Json<api::WriteResult>, ApiError> {
     let incident = incident_id(raw_id)?;
-    // Visibility first: to a non-member a restricted incident does not exist, whatever
-    // their role, so they get 404 rather than 403.
-    visible(state, caller, incident).await?;
-    caller.require(InstallationRole::Responder)?;
-    // What an Incident Commander tried to change, should the attempt be refused.
-    let attempt = match &command {
-        Command::RecordOperation { target, action, .. }
-        | Command::AnnounceIntent { target, action, .. } => Some((target.clone(), action.clone())),
-        _ => None,
-    };
-    let outcome = match execute(
-        &state.store,
-        incident,
-        if_match.0,
-        command,
-        &caller.0.name,
-        Timestamp::now(),
-        &state.policy,
-    )
-    .await
-    {
-        Ok(outcome) => outcome,
-        Err(ExecuteError::Rejected(rejection))
-            if rejection.code == RejectionCode::IcCannotOperate && attempt.is_some() =>
-        {
-            // Role discipline: the commander is told, and the timeline keeps the attempt.
-            if let Some((target, action)) = attempt {
-                let noted = execute(
-                    &state.store,
-                    incident,
-                    None,
-                    Command::NoteOperationAttempt { target, action },
-                    &caller.0.name,
-                    Timestamp::now(),
-                    &state.policy,
-                )
-                .await;
-                if let Ok(noted) = &noted
-                    && let Some(last) = noted.appended.events.last()
-                {
-                    state.live.notify(last.position);
-                }
-            }
-            return Err(ExecuteError::Rejected(rejection).into());
-        }
-        Err(error) => return Err(error.into()),
-    };
-    if let Some(last) = outcome.appended.events.last() {
-        state.live.notify(last.position);
-    }
-    crate::observe::appended(outcome.appended.events.len());
-    Ok(Json(api::WriteResult {
-        id: incident.to_string(),
-        version: outcome.appended.version,
-        entries: outcome.appended.events.iter().map(convert::entry).collect(),
-    }))
+    let outcome = state
+        .app
+        .act(&caller.0, incident, if_match.0, command)
+        .await?;
+    Ok(Json(convert::write_result(&outcome)))
 }
 
 /// `POST /api/v1/incidents`
@@ -171,19 +105,8 @@ pub(crate) async fn declare_incident<S: Store + Directory>(
             .transpose()?
             .unwrap_or(Visibility::Internal),
     };
-    let outcome = declare(
-        &state.store,
-        command,
-        &caller.0.name,
-        Timestamp::now(),
-        &state.policy,
-    )
-    .await?;
-    let number = outcome.appended.incident;
-    if let Some(last) = outcome.appended.events.last() {
-        state.live.notify(last.position);
-    }
-    crate::observe::appended(outcome.appended.events.len());
+    let outcome = state.app.declare(&caller.0, command).await?;
+    let number = outcome.incident;
     let Some(incident) = outcome.state.incident() else {
         return Err(ApiError::not_found(number));
     };

@@ -8,68 +8,18 @@ use axum::response::IntoResponse;
 use hereby_api as api;
 use hereby_core::types::{Audience, InstallationRole, UserName};
 use hereby_store::{
-    Channel, Delivery, DeliveryState, Directory, NewChannel, NewDelivery, NewSubscription,
-    Notifications, Store, Subscription,
+    DeliveryState, Directory, NewChannel, NewDelivery, NewSubscription, Notifications, Store,
 };
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
+use crate::channels::{ChannelConfig, ChannelInput, invalid, mailbox};
+use crate::convert::{channel, delivery, subscription};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller};
-use crate::notify::channel::{ChannelConfig, ChannelInput, invalid, mailbox};
-use crate::notify::message::KINDS;
-
-pub(crate) fn channel(channel: &Channel) -> api::Channel {
-    let target = serde_json::from_str::<ChannelConfig>(&channel.config)
-        .map(|config| config.target())
-        .unwrap_or_else(|_| "(unreadable settings)".to_owned());
-    api::Channel {
-        id: channel.id,
-        name: channel.name.clone(),
-        kind: channel.kind.clone(),
-        target,
-        personal: channel.personal,
-        concurrency: channel.concurrency,
-        created_at: channel.created_at.to_string(),
-    }
-}
-
-pub(crate) fn subscription(subscription: &Subscription, channels: &[Channel]) -> api::Subscription {
-    api::Subscription {
-        id: subscription.id,
-        channel_id: subscription.channel_id,
-        channel: channels
-            .iter()
-            .find(|c| c.id == subscription.channel_id)
-            .map(|c| c.name.clone())
-            .unwrap_or_default(),
-        recipient: subscription.recipient.clone(),
-        events: subscription.events.clone(),
-        audience: subscription.audience.clone(),
-        scope: subscription.scope.clone(),
-        created_at: subscription.created_at.to_string(),
-    }
-}
-
-pub(crate) fn delivery(delivery: &Delivery) -> api::Delivery {
-    api::Delivery {
-        id: delivery.id,
-        idempotency_key: delivery.key.clone(),
-        channel_id: delivery.channel_id,
-        recipient: delivery.recipient.clone(),
-        incident: delivery.incident.map(|n| format!("INC-{n}")),
-        kind: delivery.kind.clone(),
-        subject: delivery.subject.clone(),
-        state: delivery.state.as_str().to_owned(),
-        attempts: delivery.attempts,
-        next_attempt_at: delivery.next_attempt_at.to_string(),
-        last_error: delivery.last_error.clone(),
-        created_at: delivery.created_at.to_string(),
-        finished_at: delivery.finished_at.map(|t| t.to_string()),
-    }
-}
+use hereby_app::message::KINDS;
 
 /// A numeric id from the path; anything else names nothing.
 fn id(raw: &str, what: &str) -> Result<i64, ApiError> {
@@ -519,32 +469,10 @@ pub(crate) async fn retry_delivery<S: Store + Directory + Notifications>(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<Json<api::Delivery>, ApiError> {
-    Ok(Json(delivery(&retry(&state, &caller, &raw).await?)))
-}
-
-/// Makes a pending or dead delivery due now, as `caller` (an admin), and wakes the worker.
-/// The API and the web UI both retry through here.
-pub(crate) async fn retry<S: Store + Directory + Notifications>(
-    state: &AppState<S>,
-    caller: &Caller,
-    raw: &str,
-) -> Result<Delivery, ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    let id = id(raw, "delivery")?;
-    if state.store.delivery(id).await?.is_none() {
-        return Err(ApiError::not_found(format!("delivery {id}")));
-    }
-    match state.store.retry_delivery(id, Timestamp::now()).await? {
-        Some(retried) => {
-            state.outbox.wake();
-            Ok(retried)
-        }
-        None => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_delivered",
-            format!("delivery {id} was delivered; there is nothing to retry"),
-        )),
-    }
+    let id = id(&raw, "delivery")?;
+    Ok(Json(delivery(
+        &state.app.retry_delivery(&caller.0, id).await?,
+    )))
 }
 
 /// `PUT /api/v1/users/{name}/email`: your own notification address, or (admins) anyone's.

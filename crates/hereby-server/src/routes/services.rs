@@ -12,10 +12,10 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::catalogue::{SERVICE_KIND, ServiceEntry, services};
 use crate::convert;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller};
+use hereby_app::catalogue::{SERVICE_KIND, ServiceEntry, services};
 
 /// `GET /api/v1/services`
 #[utoipa::path(
@@ -86,27 +86,9 @@ pub(crate) async fn put_service<S: Store + Directory + Communications>(
     Path(name): Path<String>,
     ApiJson(request): ApiJson<api::PutService>,
 ) -> Result<Json<api::Service>, ApiError> {
-    save_service(&state, &caller, &name, &request)
-        .await
-        .map(Json)
-}
-
-/// Checks and stores one service (admins): the API's and the web form's way in.
-pub(crate) async fn save_service<S: Store + Directory + Communications>(
-    state: &AppState<S>,
-    caller: &Caller,
-    name: &str,
-    request: &api::PutService,
-) -> Result<api::Service, ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    let name = ServiceName::parse(name)?;
-    let entry = ServiceEntry::check(&name, request)?;
-    let now = Timestamp::now();
-    state
-        .store
-        .put_setting(&entry.setting(&name, &caller.0.name, now))
-        .await?;
-    Ok(entry.wire(name.as_str(), now, &caller.0.name))
+    Ok(Json(
+        state.app.save_service(&caller.0, &name, &request).await?,
+    ))
 }
 
 /// `DELETE /api/v1/services/{name}` (admins)
@@ -174,7 +156,7 @@ pub(crate) async fn import_services<S: Store + Directory + Communications>(
                 "the name appears twice in the import",
             )));
         }
-        let entry = ServiceEntry::check(&name, &imported.service).map_err(at)?;
+        let entry = ServiceEntry::check(&name, &imported.service).map_err(|e| at(e.into()))?;
         settings.push(entry.setting(&name, &caller.0.name, now));
     }
     state.store.put_settings(&settings).await?;
@@ -219,7 +201,7 @@ pub(crate) async fn record_release<S: Store + Directory + Communications>(
             )
         })?,
     };
-    if deployed_at > now + crate::catalogue::CLOCK_SKEW {
+    if deployed_at > now + hereby_app::catalogue::CLOCK_SKEW {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_value",

@@ -5,15 +5,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use hereby_api as api;
-use hereby_core::types::{InstallationRole, TemplateName};
-use hereby_store::{Communications, Directory, Store, StoredTemplate};
-use jiff::Timestamp;
+use hereby_store::{Communications, Directory, Store};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::incident_id;
 use crate::extract::{ApiJson, Caller};
-use crate::messages::{self, Template, TemplateError};
-use crate::routes::incidents::{incident_id, visible};
+use crate::routes::incidents::visible;
+use hereby_app::messages::{self, Template, TemplateError};
 
 fn wire(template: Template) -> api::Template {
     api::Template {
@@ -29,25 +28,8 @@ fn wire(template: Template) -> api::Template {
 
 impl From<TemplateError> for ApiError {
     fn from(error: TemplateError) -> Self {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_template",
-            error.to_string(),
-        )
+        hereby_app::AppError::from(error).into()
     }
-}
-
-/// The template of that name in effect, or 404.
-pub(crate) async fn find<S: Communications>(
-    state: &AppState<S>,
-    raw: &str,
-) -> Result<Template, ApiError> {
-    let not_found = || ApiError::not_found(format!("template `{raw}`"));
-    let name = TemplateName::parse(raw).map_err(|_| not_found())?;
-    messages::effective(state.store.list_templates().await?)
-        .into_iter()
-        .find(|template| template.name == name.as_str())
-        .ok_or_else(not_found)
 }
 
 /// `GET /api/v1/templates`
@@ -65,7 +47,7 @@ pub(crate) async fn list_templates<S: Store + Directory + Communications>(
     State(state): State<AppState<S>>,
     _caller: Caller,
 ) -> Result<Json<api::Templates>, ApiError> {
-    let templates = messages::effective(state.store.list_templates().await?);
+    let templates = state.app.templates().await?;
     Ok(Json(api::Templates {
         templates: templates.into_iter().map(wire).collect(),
         variables: messages::VARIABLES
@@ -96,7 +78,7 @@ pub(crate) async fn show_template<S: Store + Directory + Communications>(
     _caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<api::Template>, ApiError> {
-    Ok(Json(wire(find(&state, &name).await?)))
+    Ok(Json(wire(state.app.template(&name).await?)))
 }
 
 /// `PUT /api/v1/templates/{name}`
@@ -121,54 +103,11 @@ pub(crate) async fn put_template<S: Store + Directory + Communications>(
     Path(name): Path<String>,
     ApiJson(body): ApiJson<api::PutTemplate>,
 ) -> Result<Json<api::Template>, ApiError> {
-    Ok(Json(wire(
-        save_template(&state, &caller, &name, body).await?,
-    )))
-}
-
-/// Checks and stores a template as `caller` (an admin). The API and the web UI both save
-/// through here.
-pub(crate) async fn save_template<S: Store + Directory + Communications>(
-    state: &AppState<S>,
-    caller: &Caller,
-    name: &str,
-    body: api::PutTemplate,
-) -> Result<Template, ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    let name = TemplateName::parse(name)?;
-    let description = body.description.trim();
-    if description.chars().count() > 200 || description.contains('\n') {
-        return Err(ApiError::from(hereby_core::types::InvalidValue {
-            field: "description",
-            problem: "must be one line of at most 200 characters".into(),
-        }));
-    }
-    messages::check(&body.subject, &body.body)?;
-    let stored = StoredTemplate {
-        name,
-        description: description.to_owned(),
-        subject: body.subject,
-        body: body.body,
-        updated_at: Timestamp::now(),
-        updated_by: caller.0.name.clone(),
-    };
-    state.store.put_template(&stored).await?;
-    state.web.template_names.clear();
-    // What was stored, as it is now in effect (not read back: a concurrent removal must not
-    // turn a successful save into a 404).
-    Ok(Template {
-        origin: if messages::is_default(&stored.name) {
-            "changed"
-        } else {
-            "custom"
-        },
-        name: stored.name.to_string(),
-        description: stored.description,
-        subject: stored.subject,
-        body: stored.body,
-        updated_at: Some(stored.updated_at),
-        updated_by: Some(stored.updated_by.to_string()),
-    })
+    let template = state
+        .app
+        .save_template(&caller.0, &name, &body.description, body.subject, body.body)
+        .await?;
+    Ok(Json(wire(template)))
 }
 
 /// `DELETE /api/v1/templates/{name}`
@@ -191,32 +130,8 @@ pub(crate) async fn remove_template<S: Store + Directory + Communications>(
     caller: Caller,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    delete_template(&state, &caller, &raw).await?;
+    state.app.delete_template(&caller.0, &raw).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Removes a stored template as `caller` (an admin): an added one goes, a changed default
-/// returns to the shipped one.
-pub(crate) async fn delete_template<S: Store + Directory + Communications>(
-    state: &AppState<S>,
-    caller: &Caller,
-    raw: &str,
-) -> Result<(), ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    let name =
-        TemplateName::parse(raw).map_err(|_| ApiError::not_found(format!("template `{raw}`")))?;
-    if state.store.remove_template(&name).await? {
-        state.web.template_names.clear();
-        return Ok(());
-    }
-    if messages::is_default(&name) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "template_is_default",
-            format!("`{name}` is a shipped template; change it instead of removing it"),
-        ));
-    }
-    Err(ApiError::not_found(format!("template `{raw}`")))
 }
 
 /// `GET /api/v1/incidents/{id}/messages/{template}`
@@ -246,33 +161,14 @@ pub(crate) async fn preview<S: Store + Directory + Communications>(
     let Some(incident) = loaded.state.incident() else {
         return Err(ApiError::not_found(number));
     };
-    let template = find(&state, &template).await?;
-    Ok(Json(render_for(
-        &state,
-        &number.to_string(),
-        incident,
-        &template,
-    )?))
-}
-
-/// Renders `template` for an incident, with links under the server's public address.
-pub(crate) fn render_for<S>(
-    state: &AppState<S>,
-    id: &str,
-    incident: &hereby_core::Incident,
-    template: &Template,
-) -> Result<api::Message, TemplateError> {
-    let variables = messages::variables(
-        id,
-        incident,
-        &state.cadence,
-        state.public_url.as_deref().unwrap_or(""),
-        Timestamp::now(),
-    );
-    let message = messages::render(&template.subject, &template.body, &variables)?;
-    Ok(api::Message {
-        template: template.name.clone(),
+    let template = state.app.template(&template).await?;
+    let message = state
+        .app
+        .render_message(number, incident, &template)
+        .map_err(hereby_app::AppError::from)?;
+    Ok(Json(api::Message {
+        template: template.name,
         subject: message.subject,
         body: message.body,
-    })
+    }))
 }

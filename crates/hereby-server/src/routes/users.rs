@@ -173,6 +173,9 @@ pub(crate) async fn update_user<S: Store + Directory>(
     }
     let updated = state.store.update_user(&name, change).await?;
     state.sessions.clear();
+    // Open live streams were authorised for the old role (or an enabled user): end them.
+    state.web.sessions.clear();
+    state.feed.revoke_user(&name);
     Ok(Json(user(&updated)))
 }
 
@@ -214,6 +217,9 @@ pub(crate) async fn set_password<S: Store + Directory>(
     passwords::check_strength(&request.password)?;
     let phc = passwords::hash(&request.password).await?;
     state.store.set_password_hash(&name, &phc).await?;
+    // The user's web sessions ended with the new password: so do the pages they had open.
+    state.web.sessions.clear();
+    state.feed.revoke_user(&name);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -332,5 +338,8 @@ pub(crate) async fn revoke_token<S: Store + Directory>(
     }
     let revoked = state.store.revoke_token(id, Timestamp::now()).await?;
     state.sessions.clear();
+    // A stream does not know which of its user's tokens opened it: all of theirs end, and the
+    // clients with a valid token reconnect.
+    state.feed.revoke_user(&revoked.user);
     Ok(Json(token(&revoked)))
 }

@@ -17,7 +17,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hereby_api as api;
-use hereby_core::types::{ComponentStatus, InstallationRole, ServiceName};
 use hereby_store::{Communications, Component, Directory, Store};
 use jiff::Timestamp;
 
@@ -54,8 +53,7 @@ pub(crate) fn public_routes<S: Store + Communications>(state: &AppState<S>) -> a
     use axum::routing::get;
     let public = Arc::new(Public {
         page: state.status.clone(),
-        store: state.store.clone(),
-        live: state.live.clone(),
+        app: state.app.clone(),
         base_url: state
             .public_url
             .as_deref()
@@ -74,13 +72,13 @@ pub(crate) fn public_routes<S: Store + Communications>(state: &AppState<S>) -> a
         .with_state(public)
 }
 
-/// What the public documents need: the page, the store to rebuild from, and this server's
-/// newest write.
+/// What the public documents need: the page, and the application it is built from.
 #[derive(Debug)]
 pub(crate) struct Public<S> {
     page: StatusPage,
-    store: S,
-    live: crate::Live,
+    /// The store to rebuild from, the feed's newest position (this server's writes, and
+    /// other nodes' once the feed has read them), and the settings' generation.
+    app: hereby_app::App<S>,
     base_url: String,
 }
 
@@ -95,8 +93,6 @@ struct Inner {
     name: String,
     started: Timestamp,
     current: RwLock<Option<Arc<Snapshot>>>,
-    /// Bumped by every component change made through this server.
-    generation: AtomicU64,
     /// Held by the request that rebuilds.
     rebuild: tokio::sync::Mutex<()>,
     /// Requests served, per entry of [`DOCUMENTS`].
@@ -106,7 +102,7 @@ struct Inner {
 #[derive(Debug)]
 struct Snapshot {
     built: Instant,
-    /// The newest log position this server had written when the build started.
+    /// The newest log position the feed knew of when the build started.
     position: i64,
     generation: u64,
     rendered: Rendered,
@@ -126,7 +122,6 @@ impl StatusPage {
                 name: name.into(),
                 started: Timestamp::now(),
                 current: RwLock::new(None),
-                generation: AtomicU64::new(0),
                 rebuild: tokio::sync::Mutex::new(()),
                 served: Default::default(),
             }),
@@ -147,22 +142,17 @@ impl StatusPage {
         }
     }
 
-    fn changed(&self) {
-        self.inner.generation.fetch_add(1, Ordering::SeqCst);
-    }
-
     /// The current snapshot if it includes this server's writes up to `position` and its
     /// component changes; `aged` tells whether it is also older than [`MAX_AGE`].
-    fn current(&self, position: i64) -> Option<(Arc<Snapshot>, bool)> {
+    fn current(&self, position: i64, generation: u64) -> Option<(Arc<Snapshot>, bool)> {
         let current = self.inner.current.read().ok()?.clone()?;
-        let complete = current.position >= position
-            && current.generation == self.inner.generation.load(Ordering::SeqCst);
+        let complete = current.position >= position && current.generation == generation;
         let aged = current.built.elapsed() >= MAX_AGE;
         complete.then_some((current, aged))
     }
 
-    fn fresh(&self, position: i64) -> Option<Arc<Snapshot>> {
-        self.current(position)
+    fn fresh(&self, position: i64, generation: u64) -> Option<Arc<Snapshot>> {
+        self.current(position, generation)
             .and_then(|(current, aged)| (!aged).then_some(current))
     }
 }
@@ -172,8 +162,9 @@ async fn snapshot<S: Store + Communications>(
     public: &Public<S>,
 ) -> Result<Arc<Snapshot>, ApiError> {
     let page = &public.page;
-    let position = public.live.newest();
-    let _turn = match page.current(position) {
+    let position = public.app.feed.newest();
+    let generation = public.app.settings_generation();
+    let _turn = match page.current(position, generation) {
         Some((current, false)) => return Ok(current),
         // Only too old (other nodes may have written): one request rebuilds while the others
         // keep getting the current snapshot instead of waiting for it.
@@ -185,16 +176,15 @@ async fn snapshot<S: Store + Communications>(
         None => page.inner.rebuild.lock().await,
     };
     // Someone else may have rebuilt while this request waited for its turn.
-    if let Some(fresh) = page.fresh(position) {
+    if let Some(fresh) = page.fresh(position, generation) {
         return Ok(fresh);
     }
-    let generation = page.inner.generation.load(Ordering::SeqCst);
     let info = PageInfo {
         name: page.inner.name.clone(),
         base_url: public.base_url.clone(),
         since: page.inner.started,
     };
-    let rendered = snapshot::build(&public.store, &info, Timestamp::now()).await?;
+    let rendered = snapshot::build(&public.app.store, &info, Timestamp::now()).await?;
     let built = Arc::new(Snapshot {
         built: Instant::now(),
         position,
@@ -285,7 +275,7 @@ public_document!(
 pub(crate) async fn page<S: Store + Communications>(
     State(public): State<Arc<Public<S>>>,
     request: axum::extract::Request,
-) -> Result<Response, crate::web::PageError> {
+) -> Result<Response, crate::html::PageError> {
     public.page.count(0);
     let snapshot = snapshot(&public).await?;
     let mut response = serve(
@@ -293,7 +283,7 @@ pub(crate) async fn page<S: Store + Communications>(
         "text/html; charset=utf-8",
         request.headers(),
     );
-    crate::web::harden(&mut response);
+    crate::html::harden(&mut response);
     Ok(response)
 }
 
@@ -349,61 +339,13 @@ pub(crate) async fn put_component<S: Store + Directory + Communications>(
     Path(name): Path<String>,
     ApiJson(body): ApiJson<api::PutComponent>,
 ) -> Result<axum::Json<api::Component>, ApiError> {
-    let stored = save_component(&state, &caller, &name, body).await?;
+    let change = hereby_app::ComponentChange {
+        description: body.description,
+        position: body.position,
+        status: body.status,
+    };
+    let stored = state.app.save_component(&caller.0, &name, change).await?;
     Ok(axum::Json(component_wire(&stored)))
-}
-
-/// Creates or changes a component as `caller` (an admin); fields left out keep their value.
-/// The API and the web UI both save through here.
-pub(crate) async fn save_component<S: Store + Directory + Communications>(
-    state: &AppState<S>,
-    caller: &Caller,
-    name: &str,
-    body: api::PutComponent,
-) -> Result<Component, ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    let name = ServiceName::parse(name)?;
-    let existing = state.store.list_components().await?;
-    let known = existing.iter().find(|c| c.name == name);
-    let description = match body.description {
-        Some(description) => description.trim().to_owned(),
-        None => known
-            .map(|known| known.description.clone())
-            .unwrap_or_default(),
-    };
-    let status = match body.status.as_deref().map(str::trim) {
-        None => known.and_then(|known| known.status),
-        Some("" | "auto") => None,
-        Some(raw) => Some(ComponentStatus::parse(raw)?),
-    };
-    if description.chars().count() > 500 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_value",
-            "the description is longer than 500 characters",
-        ));
-    }
-    let now = Timestamp::now();
-    let position = body.position.unwrap_or_else(|| match known {
-        Some(known) => known.position,
-        None => existing
-            .iter()
-            .map(|c| c.position)
-            .max()
-            .unwrap_or(0)
-            .saturating_add(1),
-    });
-    let component = Component {
-        name,
-        description,
-        position,
-        status,
-        created_at: known.map_or(now, |known| known.created_at),
-        updated_at: now,
-    };
-    let stored = state.store.put_component(&component).await?;
-    state.status.changed();
-    Ok(stored)
 }
 
 /// `DELETE /api/v1/components/{name}`
@@ -425,21 +367,6 @@ pub(crate) async fn remove_component<S: Store + Directory + Communications>(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    delete_component(&state, &caller, &name).await?;
+    state.app.delete_component(&caller.0, &name).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Removes a component as `caller` (an admin); 404 when there is none of that name.
-pub(crate) async fn delete_component<S: Store + Directory + Communications>(
-    state: &AppState<S>,
-    caller: &Caller,
-    name: &str,
-) -> Result<(), ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    let name = ServiceName::parse(name).map_err(|_| ApiError::not_found("this component"))?;
-    if !state.store.remove_component(&name).await? {
-        return Err(ApiError::not_found("this component"));
-    }
-    state.status.changed();
-    Ok(())
 }

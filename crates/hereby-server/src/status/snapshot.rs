@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::web::render;
+use crate::html::render;
 
 /// How far back the page's history reaches.
 pub(crate) const HISTORY: SignedDuration = SignedDuration::from_hours(90 * 24);

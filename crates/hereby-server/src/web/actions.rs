@@ -12,17 +12,17 @@ use hereby_core::types::{
     Owner, Reason, RoleKey, ServiceName, Severity, Status, Target, Text, Title, Url, UserName,
     Visibility,
 };
-use hereby_store::{Blobs, Communications, Directory, Store, declare as declare_incident};
+use hereby_store::{Blobs, Communications, Directory, Store};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
 use super::PageError;
 use super::pages::{declare_page, incident_page};
 use super::session::{Fields, SignedForm, Viewer};
+use super::{act, visible};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::IfMatch;
-use crate::routes::incidents::{act, incident_id, visible};
+use crate::extract::incident_id;
 
 /// A required field, or a sentence naming it.
 pub(crate) fn required<'a>(fields: &'a Fields, name: &'static str) -> Result<&'a str, ApiError> {
@@ -249,7 +249,7 @@ pub(crate) async fn act_on_incident<S: Store + Directory + Communications>(
         _ => command(&action, &fields),
     };
     let result = match parsed {
-        Ok(command) => act(&state, &viewer.caller, &id, IfMatch(None), command)
+        Ok(command) => act(&state, &viewer.caller, &id, None, command)
             .await
             .map(|_| ()),
         Err(error) => Err(error),
@@ -291,25 +291,15 @@ pub(crate) async fn declare<S: Store + Directory + Communications>(
         })
     })();
     let outcome = match parsed {
-        Ok(command) => declare_incident(
-            &state.store,
-            command,
-            &viewer.user().name,
-            Timestamp::now(),
-            &state.policy,
-        )
-        .await
-        .map_err(ApiError::from),
+        Ok(command) => state
+            .app
+            .declare(viewer.user(), command)
+            .await
+            .map_err(ApiError::from),
         Err(error) => Err(error),
     };
     match outcome {
-        Ok(outcome) => {
-            if let Some(last) = outcome.appended.events.last() {
-                state.live.notify(last.position);
-            }
-            crate::observe::appended(outcome.appended.events.len());
-            Redirect::to(&format!("/incidents/{}", outcome.appended.incident)).into_response()
-        }
+        Ok(outcome) => Redirect::to(&format!("/incidents/{}", outcome.incident)).into_response(),
         Err(error) => declare_page(
             &state.store,
             &viewer,
@@ -394,28 +384,38 @@ async fn upload<S: Store + Directory + Blobs>(
             problem: "choose a file to attach".into(),
         }));
     };
-    crate::routes::attachments::attach(
-        state,
-        &viewer.caller,
-        id,
-        IfMatch(None),
-        FileName::parse(&name)?,
-        MediaType::parse(&media_type)?,
-        &content,
-    )
-    .await
-    .map(|_| ())
+    state
+        .app
+        .attach(
+            viewer.user(),
+            incident_id(id)?,
+            None,
+            FileName::parse(&name)?,
+            MediaType::parse(&media_type)?,
+            &content,
+        )
+        .await
+        .map(|_| ())
+        .map_err(ApiError::from)
 }
 
 /// `GET /incidents/{id}/attachments/{sha256}`: a download, for a viewer who may see the
-/// incident, through the same handler as the API.
+/// incident.
 pub(crate) async fn download<S: Store + Directory + Blobs>(
-    state: State<AppState<S>>,
+    State(state): State<AppState<S>>,
     viewer: Viewer,
-    path: Path<(String, String)>,
+    Path((id, sha256)): Path<(String, String)>,
 ) -> Response {
-    match crate::routes::attachments::download(state, viewer.caller, path).await {
-        Ok(response) => response,
+    let found = match incident_id(&id) {
+        Ok(incident) => state
+            .app
+            .attachment(viewer.user(), incident, &sha256)
+            .await
+            .map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    match found {
+        Ok((attachment, content)) => crate::convert::download(attachment, content),
         Err(error) => PageError::from(error).into_response(),
     }
 }

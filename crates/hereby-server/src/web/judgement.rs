@@ -9,7 +9,7 @@ use hereby_store::{Communications, Directory, Store};
 use super::session::{Fields, Viewer};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::routes::decisions::{decision_command, evaluation_command, suspect_command};
+use crate::extract::incident_id;
 
 /// A list typed into one field, separated by commas.
 fn list(fields: &Fields, name: &str) -> Vec<String> {
@@ -55,16 +55,23 @@ pub(crate) async fn command<S: Store + Directory + Communications>(
                 chosen: text("chosen"),
                 reason: text("reason"),
             };
-            evaluation_command(state, &viewer.caller, id, &request).await
+            state
+                .app
+                .evaluation_command(viewer.user(), incident_id(id)?, &request)
+                .await
+                .map_err(ApiError::from)
         }
         "decide" => {
             let request = api::DecisionRequest {
                 option: fields.get("option").unwrap_or_default().to_owned(),
                 motivation: fields.get("motivation").unwrap_or_default().to_owned(),
             };
-            decision_command(state, &viewer.caller, id, &request)
+            state
+                .app
+                .decision_command(viewer.user(), incident_id(id)?, &request)
                 .await
                 .map(|(command, _)| command)
+                .map_err(ApiError::from)
         }
         _ => {
             let release = fields.get("release").unwrap_or_default();
@@ -77,7 +84,11 @@ pub(crate) async fn command<S: Store + Directory + Communications>(
                 version,
                 reason: text("reason"),
             };
-            suspect_command(state, &viewer.caller, id, &request).await
+            state
+                .app
+                .suspect_command(viewer.user(), incident_id(id)?, &request)
+                .await
+                .map_err(ApiError::from)
         }
     }
 }
@@ -91,12 +102,12 @@ pub(crate) async fn page_context<S: Communications>(
     me: &hereby_core::types::UserName,
     now: jiff::Timestamp,
 ) -> Result<minijinja::Value, ApiError> {
-    use crate::web::render;
+    use crate::html::render;
     // Most incidents on a busy page name no service: they cost no catalogue read.
     let catalogue = if incident.services.is_empty() {
         Default::default()
     } else {
-        crate::catalogue::services(&state.store).await?
+        hereby_app::catalogue::services(&state.store).await?
     };
     let services: Vec<minijinja::Value> = incident
         .services
@@ -113,7 +124,7 @@ pub(crate) async fn page_context<S: Communications>(
             None => minijinja::context! { name => name.as_str(), known => false },
         })
         .collect();
-    let facts = crate::catalogue::release_facts(&state.store, incident, now).await?;
+    let facts = hereby_app::catalogue::release_facts(&state.store, incident, now).await?;
     let rungs: Vec<minijinja::Value> = hereby_core::ladder::ladder(incident, &facts)
         .into_iter()
         .map(|rung| minijinja::context! {
@@ -125,7 +136,8 @@ pub(crate) async fn page_context<S: Communications>(
             template => rung.template,
         })
         .collect();
-    let (from, releases) = crate::catalogue::around_impact(&state.store, incident, now).await?;
+    let (from, releases) =
+        hereby_app::catalogue::around_impact(&state.store, incident, now).await?;
     let suspect = incident.suspect_release.as_ref();
     let releases: Vec<minijinja::Value> = releases
         .iter()
@@ -215,7 +227,7 @@ pub(crate) async fn page_context<S: Communications>(
 pub(crate) async fn declare_context<S: Communications>(
     store: &S,
 ) -> Result<Vec<minijinja::Value>, ApiError> {
-    let catalogue = crate::catalogue::services(store).await?;
+    let catalogue = hereby_app::catalogue::services(store).await?;
     Ok(catalogue
         .into_iter()
         .map(|(name, (entry, _))| {
@@ -236,7 +248,7 @@ async fn services_view<S: Store + Directory + Communications>(
     error: Option<&str>,
     form: minijinja::Value,
 ) -> Result<axum::response::Response, super::PageError> {
-    let catalogue = crate::catalogue::services(&state.store).await?;
+    let catalogue = hereby_app::catalogue::services(&state.store).await?;
     let services: Vec<api::Service> = catalogue.into_values().map(|(_, wire)| wire).collect();
     super::pages::show(
         status,
@@ -283,7 +295,12 @@ pub(crate) async fn put_service<S: Store + Directory + Communications>(
         description: fields.get("description").map(str::to_owned),
     };
     let name = fields.get("name").unwrap_or_default();
-    match crate::routes::services::save_service(&state, &viewer.caller, name, &request).await {
+    match state
+        .app
+        .save_service(viewer.user(), name, &request)
+        .await
+        .map_err(crate::error::ApiError::from)
+    {
         Ok(_) => axum::response::Redirect::to("/services").into_response(),
         Err(error) => services_view(
             &state,

@@ -9,22 +9,49 @@ mod judgement;
 mod live;
 mod pages;
 mod postmortems;
-pub(crate) mod render;
 mod reviews;
 mod session;
 mod settings;
 mod users;
 mod view;
 
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::Method;
 use axum::routing::MethodRouter;
 use hereby_store::{Blobs, Directory, Store};
 
 use crate::AppState;
 use crate::error::ApiError;
+pub use crate::html::PageError;
+pub(crate) use crate::html::page;
+pub(crate) use crate::html::render;
 
 pub use session::{SETUP_LINK_TTL, new_setup_link};
+
+/// Runs a command from a page's form on the incident `raw_id` names, through the application
+/// layer with the viewer's visibility and permission; `expected_version` when the form was
+/// filled in against a version that must still be current.
+pub(crate) async fn act<S: Store>(
+    state: &AppState<S>,
+    caller: &crate::extract::Caller,
+    raw_id: &str,
+    expected_version: Option<u64>,
+    command: hereby_core::Command,
+) -> Result<hereby_app::Outcome, ApiError> {
+    let incident = crate::extract::incident_id(raw_id)?;
+    Ok(state
+        .app
+        .act(&caller.0, incident, expected_version, command)
+        .await?)
+}
+
+/// Loads an incident the viewer may see; to anyone else it does not exist.
+pub(crate) async fn visible<S: Store>(
+    state: &AppState<S>,
+    caller: &crate::extract::Caller,
+    incident: hereby_core::types::IncidentNumber,
+) -> Result<hereby_store::Loaded, ApiError> {
+    Ok(state.app.visible(&caller.0, incident).await?)
+}
 
 /// What the web pages share: the cache of rendered timelines, the sign-in throttle and
 /// recently seen sessions. (The templates are compiled into the binary and shared by all.)
@@ -33,53 +60,9 @@ pub struct Web {
     pub(crate) views: view::ViewCache,
     pub(crate) throttle: session::Throttle,
     pub(crate) sessions: crate::extract::SessionCache,
-    /// The names of the message templates, for the incident page's update form.
-    pub(crate) template_names: TemplateNames,
     /// Mark session cookies `Secure` even without `X-Forwarded-Proto: https` (set when the
     /// public URL is https).
     pub secure_cookies: bool,
-}
-
-/// The message templates' names, kept for a few seconds so that the incident page, which
-/// offers them on every view, reads them from memory. Changes through this server clear it;
-/// other nodes' changes show within [`TemplateNames::TTL`].
-#[derive(Debug, Clone, Default)]
-pub(crate) struct TemplateNames(std::sync::Arc<std::sync::RwLock<Option<KeptNames>>>);
-
-/// When the names were read, and the names.
-type KeptNames = (std::time::Instant, std::sync::Arc<Vec<String>>);
-
-impl TemplateNames {
-    const TTL: std::time::Duration = std::time::Duration::from_secs(5);
-
-    /// The names, read from the store when the kept ones are missing or too old.
-    pub(crate) async fn get<S: hereby_store::Communications>(
-        &self,
-        store: &S,
-    ) -> Result<std::sync::Arc<Vec<String>>, ApiError> {
-        if let Ok(kept) = self.0.read()
-            && let Some((at, names)) = kept.as_ref()
-            && at.elapsed() < Self::TTL
-        {
-            return Ok(names.clone());
-        }
-        let names: Vec<String> = crate::messages::effective(store.list_templates().await?)
-            .into_iter()
-            .map(|template| template.name)
-            .collect();
-        let names = std::sync::Arc::new(names);
-        if let Ok(mut kept) = self.0.write() {
-            *kept = Some((std::time::Instant::now(), names.clone()));
-        }
-        Ok(names)
-    }
-
-    /// Forgets the kept names, after a template changed.
-    pub(crate) fn clear(&self) {
-        if let Ok(mut kept) = self.0.write() {
-            *kept = None;
-        }
-    }
 }
 
 /// The web routes, like [`crate::routes`] one table of method, path and handler.
@@ -221,104 +204,6 @@ pub(crate) fn routes<
 }
 
 use hereby_store::Backup;
-
-/// Headers every page carries: no framing, no sniffing, scripts only from this server.
-pub(crate) fn harden(response: &mut Response) {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-}
-
-/// A page that could not be shown: a status and a sentence for the person reading it.
-#[derive(Debug)]
-pub struct PageError {
-    status: StatusCode,
-    message: String,
-}
-
-impl PageError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "There is nothing here: the page does not exist, or you may not see it.",
-        )
-    }
-}
-
-impl From<ApiError> for PageError {
-    fn from(error: ApiError) -> Self {
-        if error.status == StatusCode::NOT_FOUND {
-            return Self::not_found();
-        }
-        Self::new(error.status, error.message)
-    }
-}
-
-impl From<minijinja::Error> for PageError {
-    fn from(error: minijinja::Error) -> Self {
-        tracing::error!(%error, "a page template failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "This page could not be drawn. The error is in the server log.",
-        )
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        let title = self.status.canonical_reason().unwrap_or("Error").to_owned();
-        let body = render::templates()
-            .get_template("error.html")
-            .and_then(|template| {
-                template.render(minijinja::context! {
-                    title => &title,
-                    message => &self.message,
-                    status => self.status.as_u16(),
-                })
-            })
-            .unwrap_or_else(|_| {
-                format!(
-                    "<!doctype html><title>{}</title><p>{}</p>",
-                    render::escape(&title),
-                    render::escape(&self.message)
-                )
-            });
-        let mut response = (self.status, Html(body)).into_response();
-        harden(&mut response);
-        response
-    }
-}
-
-/// An HTML page with the hardening headers.
-pub(crate) fn page(status: StatusCode, body: String) -> Response {
-    let mut response = (status, Html(body)).into_response();
-    harden(&mut response);
-    response
-}
 
 /// A timeline entry as the incident page shows it, for the live stream.
 pub(crate) fn entry_html(

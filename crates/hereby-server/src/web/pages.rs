@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 use super::render::data;
 use super::session::{Fields, Viewer};
 use super::view::{IncidentView, RECENT};
+use super::visible;
 use super::{PageError, page, render};
 use crate::AppState;
-use crate::routes::incidents::{incident_id, visible};
+use crate::extract::incident_id;
 
 /// Renders a template into a page.
 pub(crate) fn show(
@@ -513,15 +514,12 @@ pub(crate) async fn incident<S: Store + Directory + Communications>(
     let mut error = None;
     let mut form = Fields::default().context();
     if let Some(name) = query.template.as_deref().filter(|name| !name.is_empty()) {
-        let rendered = match crate::routes::templates::find(&state, name).await {
-            Ok(template) => crate::routes::templates::render_for(
-                &state,
-                &number.to_string(),
-                &incident,
-                &template,
-            )
-            .map_err(|e| e.to_string()),
-            Err(e) => Err(e.message),
+        let rendered = match state.app.template(name).await {
+            Ok(template) => state
+                .app
+                .render_message(number, &incident, &template)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(crate::error::ApiError::from(e).message),
         };
         match rendered {
             Ok(message) => {
@@ -534,7 +532,11 @@ pub(crate) async fn incident<S: Store + Directory + Communications>(
             Err(problem) => error = Some(problem),
         }
     }
-    let templates = state.web.template_names.get(&state.store).await?;
+    let templates = state
+        .app
+        .template_names()
+        .await
+        .map_err(crate::error::ApiError::from)?;
     let context = incident_context(
         &viewer,
         number,

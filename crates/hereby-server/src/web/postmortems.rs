@@ -21,11 +21,12 @@ use super::actions::required;
 use super::pages::{bad_query, incident_page, show};
 use super::render::{self, data};
 use super::session::{Fields, SignedForm, Viewer};
+use super::{act, visible};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::incident_id;
 use crate::extract::{ApiJson, IfMatch, OptionalJson};
 use crate::postmortem;
-use crate::routes::incidents::{act, incident_id, visible};
 use crate::routes::postmortems as api_postmortems;
 
 /// A post-mortem template the draft form offers.
@@ -347,15 +348,9 @@ async fn accept_names<S: Store + Directory + Communications>(
         base_revision: Some(current.revision),
         comment: Some(Reason::parse("real names replaced by role variables")?),
     };
-    act(
-        state,
-        &viewer.caller,
-        id,
-        IfMatch(Some(loaded.version)),
-        command,
-    )
-    .await
-    .map(|_| ())
+    act(state, &viewer.caller, id, Some(loaded.version), command)
+        .await
+        .map(|_| ())
 }
 
 /// `POST /incidents/{id}/postmortem/{step}`: the post-mortem page's forms. On success back to
@@ -366,7 +361,7 @@ pub(crate) async fn step<S: Store + Directory + Communications>(
     SignedForm { viewer, fields }: SignedForm,
 ) -> Response {
     let caller = &viewer.caller;
-    let run = |command: Command| act(&state, caller, &id, IfMatch(None), command);
+    let run = |command: Command| act(&state, caller, &id, None, command);
     let result = match step.as_str() {
         "submit" => run(Command::SubmitPostmortem).await.map(|_| ()),
         "approve" => run(Command::ApprovePostmortem).await.map(|_| ()),
@@ -515,7 +510,7 @@ pub(crate) async fn save<S: Store + Directory>(
         })
     })();
     let result = match command {
-        Ok(command) => act(&state, &viewer.caller, &id, IfMatch(None), command)
+        Ok(command) => act(&state, &viewer.caller, &id, None, command)
             .await
             .map(|_| ()),
         Err(error) => Err(error),

@@ -13,6 +13,7 @@ use hereby_store::{Directory, Notifications, Store};
 use serde::Serialize;
 
 use super::PageError;
+use super::act;
 use super::actions::time;
 use super::pages::show;
 use super::postmortems::when;
@@ -21,7 +22,6 @@ use super::session::{Fields, SignedForm, Viewer};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, IfMatch};
-use crate::routes::incidents::act;
 use crate::routes::reviews as api_reviews;
 
 #[derive(Debug, Serialize)]
@@ -229,7 +229,7 @@ pub(crate) async fn schedule<S: Store + Directory>(
             &state,
             &viewer.caller,
             &id,
-            IfMatch(None),
+            None,
             Command::ScheduleReviewMeeting { at },
         )
         .await

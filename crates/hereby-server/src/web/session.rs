@@ -152,7 +152,7 @@ impl<S: Store + Directory> FromRequestParts<AppState<S>> for Viewer {
             },
         };
         Ok(Viewer {
-            caller: Caller(user),
+            caller: Caller(user, hereby_app::Credential::WebSession(digest)),
             csrf: csrf_token(secret),
         })
     }
@@ -534,6 +534,10 @@ pub(crate) async fn logout<S: Store + Directory>(
             return PageError::from(crate::error::ApiError::from(error)).into_response();
         }
         state.web.sessions.clear();
+        // Live pages opened with this session end now, not at their next reconnect.
+        state
+            .feed
+            .revoke(hereby_app::Credential::WebSession(token_digest(secret)));
     }
     let mut response = Redirect::to("/login").into_response();
     if let Some(cookie) = session_cookie("", 0, over_https(&headers, state.web.secure_cookies)) {

@@ -15,12 +15,9 @@ use super::render::data;
 use super::session::{Fields, SignedForm, Viewer};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::routes::notifications;
-use crate::routes::templates::{delete_template, save_template};
 
 /// How many dead and how many pending deliveries the page lists.
 const UNDELIVERED_SHOWN: u32 = 50;
-use crate::status::{delete_component, save_component};
 
 #[derive(Debug, Serialize)]
 struct ComponentRow {
@@ -51,8 +48,7 @@ async fn settings_view<S: Store + Directory + Communications + Notifications>(
             status: component.status.map_or("auto", ComponentStatus::as_str),
         })
         .collect();
-    let templates =
-        crate::messages::effective(state.store.list_templates().await.map_err(ApiError::from)?);
+    let templates = state.app.templates().await.map_err(ApiError::from)?;
     let channels = state.store.channels().await.map_err(ApiError::from)?;
     let subscriptions: Vec<api::Subscription> = state
         .store
@@ -60,7 +56,7 @@ async fn settings_view<S: Store + Directory + Communications + Notifications>(
         .await
         .map_err(ApiError::from)?
         .iter()
-        .map(|s| notifications::subscription(s, &channels))
+        .map(|s| crate::convert::subscription(s, &channels))
         .collect();
     // What needs an admin's eye: dead letters first, then what is still waiting.
     let mut undelivered = Vec::new();
@@ -72,10 +68,10 @@ async fn settings_view<S: Store + Directory + Communications + Notifications>(
                 .await
                 .map_err(ApiError::from)?
                 .iter()
-                .map(notifications::delivery),
+                .map(crate::convert::delivery),
         );
     }
-    let channels: Vec<api::Channel> = channels.iter().map(notifications::channel).collect();
+    let channels: Vec<api::Channel> = channels.iter().map(crate::convert::channel).collect();
     let statuses: Vec<&str> = std::iter::once("auto")
         .chain(ComponentStatus::ALL.iter().map(|status| status.as_str()))
         .collect();
@@ -86,7 +82,7 @@ async fn settings_view<S: Store + Directory + Communications + Notifications>(
             viewer => viewer.context(),
             components => data(&components),
             templates => data(&templates),
-            variables => crate::messages::VARIABLES.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+            variables => hereby_app::messages::VARIABLES.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
             statuses => statuses,
             channels => data(&channels),
             subscriptions => data(&subscriptions),
@@ -140,36 +136,54 @@ pub(crate) async fn change<S: Store + Directory + Communications + Notifications
         .transpose();
     let result = match (kind.as_str(), remove) {
         ("components", false) => match position {
-            Ok(position) => save_component(
-                &state,
-                caller,
-                &name,
-                api::PutComponent {
-                    description: Some(fields.get("description").unwrap_or_default().to_owned()),
-                    position,
-                    status: Some(fields.get("status").unwrap_or("auto").to_owned()),
-                },
-            )
-            .await
-            .map(drop),
+            Ok(position) => state
+                .app
+                .save_component(
+                    &caller.0,
+                    &name,
+                    hereby_app::ComponentChange {
+                        description: Some(fields.get("description").unwrap_or_default().to_owned()),
+                        position,
+                        status: Some(fields.get("status").unwrap_or("auto").to_owned()),
+                    },
+                )
+                .await
+                .map(drop)
+                .map_err(ApiError::from),
             Err(error) => Err(error),
         },
-        ("components", true) => delete_component(&state, caller, &name).await,
-        ("templates", false) => save_template(
-            &state,
-            caller,
-            &name,
-            api::PutTemplate {
-                description: fields.get("description").unwrap_or_default().to_owned(),
-                subject: fields.get("subject").unwrap_or_default().to_owned(),
+        ("components", true) => state
+            .app
+            .delete_component(&caller.0, &name)
+            .await
+            .map_err(ApiError::from),
+        ("templates", false) => state
+            .app
+            .save_template(
+                &caller.0,
+                &name,
+                fields.get("description").unwrap_or_default(),
+                fields.get("subject").unwrap_or_default().to_owned(),
                 // Browsers send CRLF line ends; templates keep plain newlines.
-                body: fields.get("body").unwrap_or_default().replace("\r\n", "\n"),
-            },
-        )
-        .await
-        .map(drop),
-        ("templates", true) => delete_template(&state, caller, &name).await,
-        ("deliveries", _) => notifications::retry(&state, caller, &name).await.map(drop),
+                fields.get("body").unwrap_or_default().replace("\r\n", "\n"),
+            )
+            .await
+            .map(drop)
+            .map_err(ApiError::from),
+        ("templates", true) => state
+            .app
+            .delete_template(&caller.0, &name)
+            .await
+            .map_err(ApiError::from),
+        ("deliveries", _) => match name.parse::<i64>() {
+            Ok(id) => state
+                .app
+                .retry_delivery(&caller.0, id)
+                .await
+                .map(drop)
+                .map_err(ApiError::from),
+            Err(_) => Err(ApiError::not_found(format!("delivery `{name}`"))),
+        },
         _ => Err(ApiError::not_found("this setting")),
     };
     match result {

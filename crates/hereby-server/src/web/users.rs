@@ -171,6 +171,7 @@ pub(crate) async fn change_user<S: Store + Directory>(
                 state.store.update_user(name, change).await?;
                 state.sessions.clear();
                 state.web.sessions.clear();
+                state.feed.revoke_user(name);
                 Ok::<_, ApiError>(None)
             }
         };

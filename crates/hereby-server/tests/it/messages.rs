@@ -1,9 +1,9 @@
 //! The shipped message templates rendered for a recorded incident (snapshots), and what the
 //! variables hold.
 
+use hereby_app::messages;
 use hereby_core::types::{RoleKey, ServiceName, Severity, Text, Title, UserName, Visibility};
 use hereby_core::{Cadence, Command, Context, Envelope, Policy, State, decide, evolve};
-use hereby_server::messages;
 use jiff::{SignedDuration, Timestamp};
 
 /// Runs commands as `actor`, one minute apart from `start`, and returns the final state.

@@ -319,7 +319,7 @@ impl Site {
         )
         .await
         .unwrap();
-        outcome.appended.incident.to_string()
+        outcome.incident.to_string()
     }
 
     /// Runs a command straight through the store, as `actor`.

@@ -57,7 +57,7 @@ async fn seed(url: &str, incidents: usize) {
         .unwrap();
         hereby_store::execute(
             &store,
-            declared.appended.incident,
+            declared.incident,
             None,
             Cmd::AddNote {
                 text: Text::parse("checking the load balancer").unwrap(),

@@ -461,14 +461,14 @@ fn render_parts(
 }
 
 /// A buffer that refuses to grow past `max` bytes.
-pub(crate) struct Bounded {
+pub struct Bounded {
     bytes: Vec<u8>,
     max: usize,
     overflowed: bool,
 }
 
 impl Bounded {
-    pub(crate) fn new(max: usize) -> Self {
+    pub fn new(max: usize) -> Self {
         Self {
             bytes: Vec::new(),
             max,
@@ -477,12 +477,12 @@ impl Bounded {
     }
 
     /// Whether a write was refused for going past the limit.
-    pub(crate) fn overflowed(&self) -> bool {
+    pub fn overflowed(&self) -> bool {
         self.overflowed
     }
 
     /// What was written, as text.
-    pub(crate) fn into_string(self) -> String {
+    pub fn into_string(self) -> String {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
 }
@@ -513,7 +513,7 @@ fn environment() -> Environment<'static> {
     env
 }
 
-pub(crate) fn template_error(part: &'static str, error: &minijinja::Error) -> TemplateError {
+pub fn template_error(part: &'static str, error: &minijinja::Error) -> TemplateError {
     TemplateError {
         part,
         line: error.line(),
@@ -524,7 +524,7 @@ pub(crate) fn template_error(part: &'static str, error: &minijinja::Error) -> Te
 }
 
 /// The first line (counting from 1) on which `name` appears as a whole word.
-pub(crate) fn line_of(source: &str, name: &str) -> Option<usize> {
+pub fn line_of(source: &str, name: &str) -> Option<usize> {
     source
         .lines()
         .position(|line| {

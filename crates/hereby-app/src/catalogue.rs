@@ -1,9 +1,9 @@
-//! The service catalogue and the release record as the server reads them: services are admin
-//! settings of kind `service` (checked here, stored as JSON), releases have their own table.
+//! The service catalogue and the release record as the application reads them: services are
+//! admin settings of kind `service` (checked here, stored as JSON), releases have their own
+//! table.
 
 use std::collections::BTreeMap;
 
-use axum::http::StatusCode;
 use hereby_api as api;
 use hereby_core::Incident;
 use hereby_core::ladder::ReleaseFacts;
@@ -13,33 +13,33 @@ use hereby_store::{AdminSetting, Communications, Release, ReleaseQuery};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use crate::AppError;
 
 /// The admin-setting kind services are stored under.
-pub(crate) const SERVICE_KIND: &str = "service";
+pub const SERVICE_KIND: &str = "service";
 
 /// How far ahead of the server's clock a release may be recorded.
-pub(crate) const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
+pub const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 
 /// How far before impact start the incident page looks for releases.
-pub(crate) const RELEASE_LOOKBACK: SignedDuration = SignedDuration::from_hours(48);
+pub const RELEASE_LOOKBACK: SignedDuration = SignedDuration::from_hours(48);
 
 /// A checked catalogue entry, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct ServiceEntry {
-    pub(crate) owner_team: TeamName,
-    pub(crate) criticality: Criticality,
+pub struct ServiceEntry {
+    pub owner_team: TeamName,
+    pub criticality: Criticality,
     /// Friendly duration text as given (`30m`), checked to parse.
-    pub(crate) max_unavailability: Option<String>,
-    pub(crate) public: bool,
-    pub(crate) depends_on: Vec<ServiceName>,
-    pub(crate) incident_definition: Option<Text>,
-    pub(crate) description: Option<Text>,
+    pub max_unavailability: Option<String>,
+    pub public: bool,
+    pub depends_on: Vec<ServiceName>,
+    pub incident_definition: Option<Text>,
+    pub description: Option<Text>,
 }
 
 impl ServiceEntry {
     /// Checks a request's fields; `name` is the service's own name, which it may not depend on.
-    pub(crate) fn check(name: &ServiceName, request: &api::PutService) -> Result<Self, ApiError> {
+    pub fn check(name: &ServiceName, request: &api::PutService) -> Result<Self, AppError> {
         let max_unavailability = match request.max_unavailability.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(raw) => {
@@ -66,7 +66,7 @@ impl ServiceEntry {
                 "depends_on: {name} cannot depend on itself"
             )));
         }
-        let optional_text = |raw: &Option<String>| -> Result<Option<Text>, ApiError> {
+        let optional_text = |raw: &Option<String>| -> Result<Option<Text>, AppError> {
             match raw.as_deref().map(str::trim) {
                 None | Some("") => Ok(None),
                 Some(text) => Ok(Some(Text::parse(text)?)),
@@ -83,7 +83,7 @@ impl ServiceEntry {
         })
     }
 
-    pub(crate) fn setting(&self, name: &ServiceName, by: &UserName, at: Timestamp) -> AdminSetting {
+    pub fn setting(&self, name: &ServiceName, by: &UserName, at: Timestamp) -> AdminSetting {
         AdminSetting {
             kind: SERVICE_KIND.to_owned(),
             name: name.to_string(),
@@ -94,7 +94,7 @@ impl ServiceEntry {
         }
     }
 
-    pub(crate) fn wire(&self, name: &str, at: Timestamp, by: &UserName) -> api::Service {
+    pub fn wire(&self, name: &str, at: Timestamp, by: &UserName) -> api::Service {
         api::Service {
             name: name.to_owned(),
             owner_team: self.owner_team.to_string(),
@@ -110,22 +110,25 @@ impl ServiceEntry {
     }
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message)
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::Refused {
+        code: "invalid_value",
+        message: message.into(),
+    }
 }
 
 /// Every service of the catalogue, by name, as the API shows it.
-pub(crate) async fn services<S: Communications>(
+pub async fn services<S: Communications>(
     store: &S,
-) -> Result<BTreeMap<String, (ServiceEntry, api::Service)>, ApiError> {
+) -> Result<BTreeMap<String, (ServiceEntry, api::Service)>, AppError> {
     let settings = store.list_settings(SERVICE_KIND).await?;
     let mut services = BTreeMap::new();
     for setting in settings {
         let entry: ServiceEntry = serde_json::from_str(&setting.value).map_err(|e| {
-            ApiError::internal(format!(
+            AppError::Store(hereby_store::StoreError::Corrupt(format!(
                 "stored service {} is unreadable: {e}",
                 setting.name
-            ))
+            )))
         })?;
         let wire = entry.wire(&setting.name, setting.updated_at, &setting.updated_by);
         services.insert(setting.name, (entry, wire));
@@ -134,10 +137,10 @@ pub(crate) async fn services<S: Communications>(
 }
 
 /// The named services with their catalogue criticality (none for a service not catalogued).
-pub(crate) async fn affected<S: Communications>(
+pub async fn affected<S: Communications>(
     store: &S,
     names: &[ServiceName],
-) -> Result<Vec<AffectedService>, ApiError> {
+) -> Result<Vec<AffectedService>, AppError> {
     let catalogue = services(store).await?;
     Ok(names
         .iter()
@@ -152,11 +155,11 @@ pub(crate) async fn affected<S: Communications>(
 
 /// What the release record says about the incident's suspect release: its service's latest
 /// release, and the release of that service deployed before the suspect one.
-pub(crate) async fn release_facts<S: Communications>(
+pub async fn release_facts<S: Communications>(
     store: &S,
     incident: &Incident,
     now: Timestamp,
-) -> Result<ReleaseFacts, ApiError> {
+) -> Result<ReleaseFacts, AppError> {
     let Some(suspect) = &incident.suspect_release else {
         return Ok(ReleaseFacts::default());
     };
@@ -186,11 +189,11 @@ pub(crate) async fn release_facts<S: Communications>(
 }
 
 /// Whether `version` of `service` is on record.
-pub(crate) async fn recorded<S: Communications>(
+pub async fn recorded<S: Communications>(
     store: &S,
     service: &ServiceName,
     version: &ReleaseVersion,
-) -> Result<bool, ApiError> {
+) -> Result<bool, AppError> {
     let history = store
         .list_releases(&ReleaseQuery {
             services: vec![service.clone()],
@@ -204,11 +207,11 @@ pub(crate) async fn recorded<S: Communications>(
 
 /// The releases of the incident's services from 48 hours before impact start (or the
 /// declaration, while impact start is unknown) to `now`.
-pub(crate) async fn around_impact<S: Communications>(
+pub async fn around_impact<S: Communications>(
     store: &S,
     incident: &Incident,
     now: Timestamp,
-) -> Result<(Timestamp, Vec<Release>), ApiError> {
+) -> Result<(Timestamp, Vec<Release>), AppError> {
     let start = incident.impact.start.unwrap_or(incident.declared_at);
     let from = start
         .checked_sub(RELEASE_LOOKBACK)
@@ -231,4 +234,23 @@ pub(crate) async fn around_impact<S: Communications>(
         })
         .await?;
     Ok((from, releases))
+}
+
+impl<S: Communications> crate::App<S> {
+    /// Adds or changes a service of the catalogue as `actor` (an admin), checked first.
+    pub async fn save_service(
+        &self,
+        actor: &hereby_store::User,
+        name: &str,
+        request: &api::PutService,
+    ) -> Result<api::Service, AppError> {
+        crate::require(actor, hereby_core::types::InstallationRole::Admin)?;
+        let name = ServiceName::parse(name)?;
+        let entry = ServiceEntry::check(&name, request)?;
+        let now = Timestamp::now();
+        self.store
+            .put_setting(&entry.setting(&name, &actor.name, now))
+            .await?;
+        Ok(entry.wire(name.as_str(), now, &actor.name))
+    }
 }

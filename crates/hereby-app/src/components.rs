@@ -1,0 +1,85 @@
+//! The status page's components as admins keep them: saving one (fields left out keep their
+//! value) and removing one. The API and the settings page both go through here; the status
+//! page hears of each change through [`App::settings_generation`].
+
+use hereby_core::types::{ComponentStatus, InstallationRole, InvalidValue, ServiceName};
+use hereby_store::{Communications, Component, Store, User};
+use jiff::Timestamp;
+
+use crate::{App, AppError, require};
+
+/// The longest component description, in characters.
+const DESCRIPTION_MAX: usize = 500;
+
+/// A change to a component; `None` keeps what is stored (or the default for a new one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ComponentChange {
+    pub description: Option<String>,
+    pub position: Option<i64>,
+    /// A status set by hand, or `auto` (or empty) to derive it from incidents again.
+    pub status: Option<String>,
+}
+
+impl<S: Store + Communications> App<S> {
+    /// Creates or changes a component as `actor` (an admin).
+    pub async fn save_component(
+        &self,
+        actor: &User,
+        name: &str,
+        change: ComponentChange,
+    ) -> Result<Component, AppError> {
+        require(actor, InstallationRole::Admin)?;
+        let name = ServiceName::parse(name)?;
+        let existing = self.store.list_components().await?;
+        let known = existing.iter().find(|c| c.name == name);
+        let description = match change.description {
+            Some(description) => description.trim().to_owned(),
+            None => known
+                .map(|known| known.description.clone())
+                .unwrap_or_default(),
+        };
+        let status = match change.status.as_deref().map(str::trim) {
+            None => known.and_then(|known| known.status),
+            Some("" | "auto") => None,
+            Some(raw) => Some(ComponentStatus::parse(raw)?),
+        };
+        if description.chars().count() > DESCRIPTION_MAX {
+            return Err(AppError::Invalid(InvalidValue {
+                field: "description",
+                problem: format!("is longer than {DESCRIPTION_MAX} characters"),
+            }));
+        }
+        let now = Timestamp::now();
+        let position = change.position.unwrap_or_else(|| match known {
+            Some(known) => known.position,
+            None => existing
+                .iter()
+                .map(|c| c.position)
+                .max()
+                .unwrap_or(0)
+                .saturating_add(1),
+        });
+        let component = Component {
+            name,
+            description,
+            position,
+            status,
+            created_at: known.map_or(now, |known| known.created_at),
+            updated_at: now,
+        };
+        let stored = self.store.put_component(&component).await?;
+        self.settings_changed();
+        Ok(stored)
+    }
+
+    /// Removes a component as `actor` (an admin).
+    pub async fn delete_component(&self, actor: &User, name: &str) -> Result<(), AppError> {
+        require(actor, InstallationRole::Admin)?;
+        let name = ServiceName::parse(name).map_err(|_| AppError::not_found("this component"))?;
+        if !self.store.remove_component(&name).await? {
+            return Err(AppError::not_found("this component"));
+        }
+        self.settings_changed();
+        Ok(())
+    }
+}

@@ -1,0 +1,124 @@
+//! The application layer: what every edge of hereby asks of the system. The JSON API, the
+//! web UI, the status page, the background workers (and later alert intake and chat) call
+//! these functions and never each other; this crate knows no HTTP, SQL or markup.
+//!
+//! An incident command travels edge → [`App::act`] → [`hereby_core::decide`] → the store
+//! once: the incident is loaded once per attempt, the visibility and permission checks run on
+//! that snapshot, the command is decided against the same snapshot, and the state the writer
+//! folded is returned. After-write effects (waking the event feed, counting appends) happen
+//! here, in one place. [`Feed`] is the process's one reader of the event log.
+
+mod attachments;
+pub mod catalogue;
+mod components;
+mod deliveries;
+mod error;
+mod feed;
+mod incidents;
+mod judgement;
+pub mod message;
+pub mod messages;
+mod reviews;
+mod templates;
+
+use std::sync::Arc;
+
+use hereby_core::types::InstallationRole;
+use hereby_core::{Cadence, Policy};
+use hereby_store::{Store, User};
+
+pub use components::ComponentChange;
+pub use error::AppError;
+pub use feed::{Credential, Feed, FeedEvent, Subscription};
+pub use hereby_store::Outcome;
+
+/// The application: the store and the installation's policies, shared by every edge.
+#[derive(Debug)]
+pub struct App<S> {
+    pub store: S,
+    /// The roles in use and the review-meeting interval.
+    pub policy: Arc<Policy>,
+    /// How often stakeholders are owed an update, per severity.
+    pub cadence: Arc<Cadence>,
+    /// The process's one reader of the event log.
+    pub feed: Feed,
+    /// The address people reach the server at (e.g. `https://hereby.example.com`), for links
+    /// in messages and invitations; `None` where unknown (an HTTP edge then uses the
+    /// request's `Host`).
+    pub public_url: Option<String>,
+    /// The message templates' names, kept briefly.
+    template_names: templates::TemplateNames,
+    /// Wakes this process's delivery worker when something was queued.
+    pub outbox: Outbox,
+    /// Bumped by every change of settings made through this process.
+    settings: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<S: Store> App<S> {
+    pub fn new(store: S, policy: Policy) -> Self {
+        Self {
+            store,
+            policy: Arc::new(policy),
+            cadence: Arc::new(Cadence::default()),
+            feed: Feed::default(),
+            public_url: None,
+            template_names: Default::default(),
+            settings: Default::default(),
+            outbox: Outbox::default(),
+        }
+    }
+}
+
+impl<S: Clone> Clone for App<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            policy: self.policy.clone(),
+            cadence: self.cadence.clone(),
+            feed: self.feed.clone(),
+            public_url: self.public_url.clone(),
+            template_names: self.template_names.clone(),
+            settings: self.settings.clone(),
+            outbox: self.outbox.clone(),
+        }
+    }
+}
+
+impl<S> App<S> {
+    /// A number that grows with every change of settings made through this process (status
+    /// page components, templates): caches built from settings compare it.
+    pub fn settings_generation(&self) -> u64 {
+        self.settings.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn settings_changed(&self) {
+        self.settings
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Wakes the delivery worker of this process when something was queued.
+#[derive(Debug, Clone, Default)]
+pub struct Outbox(Arc<tokio::sync::Notify>);
+
+impl Outbox {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+
+    /// Waits for the next [`Outbox::wake`].
+    pub async fn notified(&self) {
+        self.0.notified().await;
+    }
+}
+
+/// Refuses actors whose installation role is below `needed`.
+pub fn require(actor: &User, needed: InstallationRole) -> Result<(), AppError> {
+    if actor.role >= needed {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(match needed {
+        InstallationRole::Admin => "only admins can do this",
+        _ => "viewers can read incidents but not change them",
+    }))
+}
