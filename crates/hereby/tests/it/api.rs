@@ -920,19 +920,33 @@ fn completions_are_generated_for_each_shell() {
 }
 
 /// A raw Server-Sent Events reader over loopback.
-struct EventStream {
+pub(crate) struct EventStream {
     lines: BufReader<TcpStream>,
 }
 
 impl EventStream {
-    fn open(server: &Server, path: &str, token: &str, last_event_id: Option<i64>) -> Self {
-        let mut stream = TcpStream::connect(&server.address).unwrap();
+    pub(crate) fn open(
+        server: &Server,
+        path: &str,
+        token: &str,
+        last_event_id: Option<i64>,
+    ) -> Self {
+        Self::open_at(&server.address, path, token, last_event_id)
+    }
+
+    /// Opens a stream on the server at `address` (another node of the same database).
+    pub(crate) fn open_at(
+        address: &str,
+        path: &str,
+        token: &str,
+        last_event_id: Option<i64>,
+    ) -> Self {
+        let mut stream = TcpStream::connect(address).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         let mut request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n",
-            server.address
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n",
         );
         if let Some(id) = last_event_id {
             request.push_str(&format!("Last-Event-ID: {id}\r\n"));
@@ -946,8 +960,23 @@ impl EventStream {
         Self { lines }
     }
 
+    /// Whether the server ended the stream within the read timeout (events before the end
+    /// are skipped).
+    pub(crate) fn ends(&mut self) -> bool {
+        loop {
+            let mut line = String::new();
+            match self.lines.read_line(&mut line) {
+                Ok(0) => return true,
+                // The terminating chunk of a response whose body ended.
+                Ok(_) if line.trim_end() == "0" => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// The next event as (id, type, data), skipping keep-alives and chunk framing.
-    fn next(&mut self) -> (i64, String, Value) {
+    pub(crate) fn next(&mut self) -> (i64, String, Value) {
         let (mut id, mut kind) = (None, None);
         loop {
             let mut line = String::new();

@@ -7,6 +7,7 @@ mod api;
 mod browser;
 mod judgement;
 mod judgement_cli;
+mod live;
 mod matrix;
 mod notify;
 mod passwords;
