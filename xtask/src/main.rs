@@ -2,6 +2,7 @@
 
 mod bench_api;
 mod bench_fanout;
+mod bench_live;
 mod bench_postmortem;
 mod bench_status;
 mod bench_store;
@@ -36,6 +37,13 @@ tasks:
       Notification fan-out of the release server on SQLite: N webhook subscribers (default
       100, one channel each) on a loopback receiver; the time from the API call changing an
       incident's status to each subscriber's receipt, p50/p99/max, against the 1 s p99 goal.
+  bench-live [--watchers N] [--notes N] [--interval-ms N] [--postgres-url URL | --no-postgres] [--binary PATH | --no-build]
+      Live streams of a release server: N Server-Sent Events watchers (default 10,000) of one
+      incident on one SQLite node, then on PostgreSQL, while notes are written (default 50, one
+      every 100 ms): commit -> delivery at the last watcher (p50/p99/max, goal p99 < 100 ms)
+      and the server's RSS, against 10 watchers; database transactions per note with 10 and
+      with N watchers (PostgreSQL's pg_stat_database; must not grow with watchers); and a note
+      written on one PostgreSQL node and watched on a second (goal p99 < 100 ms).
   bench-postmortem [--entries N] [--rounds N] [--binary PATH | --no-build]
       Post-mortems of an incident with a long timeline (default 10,000 entries) on a release
       server with SQLite: drafting it from the timeline, writing the timeline section again,
@@ -63,6 +71,10 @@ fn main() -> Result<()> {
         Some("bench-fanout") => {
             let options = bench_fanout::Options::parse(&args[1..])?;
             runtime.block_on(bench_fanout::run(options))
+        }
+        Some("bench-live") => {
+            let options = bench_live::Options::parse(&args[1..])?;
+            runtime.block_on(bench_live::run(options))
         }
         Some("bench-postmortem") => {
             let options = bench_postmortem::Options::parse(&args[1..])?;

@@ -2496,6 +2496,34 @@ async fn read_events(body: Body, done: impl Fn(&str) -> bool) -> String {
 }
 
 #[tokio::test]
+async fn signing_out_ends_the_pages_live_streams() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let response = site
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/live")
+                .header(header::COOKIE, &alice.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut stream = response.into_body().into_data_stream();
+    let out = site.post(&alice, "/logout", &[]).await;
+    assert!(out.is_redirect_to("/login"), "{out:?}");
+    // The stream ends (no more chunks) instead of staying open until the client leaves.
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the live stream outlived the sign-out");
+}
+
+#[tokio::test]
 async fn the_live_stream_sends_rendered_entries_and_changes() {
     let site = Site::new().await;
     site.user("alice", InstallationRole::Responder).await;
