@@ -1256,6 +1256,125 @@ fn two_nodes_on_one_postgresql_database_send_each_notification_once() {
 }
 
 #[test]
+fn a_node_killed_under_write_load_loses_nothing_and_the_survivor_delivers() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let Ok(postgres) = std::env::var("HEREBY_TEST_POSTGRES_URL") else {
+        eprintln!("two-node SIGKILL test skipped: HEREBY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let server = Server::start_with(&postgres, FAST);
+    let extra: Vec<String> = FAST.iter().map(|a| (*a).to_owned()).collect();
+    let (mut doomed, doomed_address, _) = Server::spawn(&server.url, &extra);
+    let receiver = Receiver::start();
+    webhook(&server, "all", &receiver.url(), &["declared"]);
+
+    // Four writers declare incidents on both nodes in turn; once the doomed node is gone,
+    // its turns fail (never acknowledged) and the writers go on with the survivor.
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let killed = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let nodes = [server.address.clone(), doomed_address.clone()];
+            let token = server.admin.clone();
+            let (acknowledged, killed) = (acknowledged.clone(), killed.clone());
+            std::thread::spawn(move || {
+                let mut after_kill = 0;
+                for n in 0..400 {
+                    let title = format!("writer {writer} incident {n}");
+                    let body = json!({ "title": title }).to_string();
+                    let node = &nodes[n % 2];
+                    match crate::api::send(
+                        node,
+                        "POST",
+                        "/api/v1/incidents",
+                        Some(&token),
+                        Some(&body),
+                        &[],
+                    ) {
+                        Ok((201, _)) => acknowledged.lock().unwrap().push(title),
+                        Ok((status, body)) => panic!("unexpected {status}: {body}"),
+                        // The doomed node is gone: this one was never acknowledged.
+                        Err(_) => {}
+                    }
+                    if killed.load(Ordering::SeqCst) {
+                        after_kill += 1;
+                        if after_kill == 20 {
+                            return;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while acknowledged.lock().unwrap().len() < 40 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    doomed.kill().unwrap();
+    doomed.wait().unwrap();
+    killed.store(true, Ordering::SeqCst);
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 40, "too few writes to prove anything");
+
+    // Nothing acknowledged is lost, and the chains verify.
+    let (status, listed) = server.get("/api/v1/incidents?limit=1000", &server.admin);
+    assert_eq!(status, 200);
+    let stored: HashSet<String> = listed["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|incident| incident["title"].as_str().unwrap().to_owned())
+        .collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|t| !stored.contains(*t))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    let verified = std::process::Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(["db", "verify", "--database-url", &server.url])
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+
+    // The survivor announces every stored declaration (what the dead node had claimed, once
+    // its lease ran out): one notification each, however often a delivery cut short by the
+    // kill had to be sent again (then with the same idempotency key).
+    let got = receiver.wait_for(Duration::from_secs(60), |all| {
+        all.iter()
+            .map(|r| r.header("idempotency-key").to_owned())
+            .collect::<HashSet<_>>()
+            .len()
+            >= stored.len()
+    });
+    let keys: HashSet<String> = got
+        .iter()
+        .map(|r| r.header("idempotency-key").to_owned())
+        .collect();
+    let announced: HashSet<String> = got
+        .iter()
+        .map(|r| r.json()["incident"]["title"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(announced, stored, "every stored declaration is announced");
+    assert_eq!(keys.len(), stored.len(), "one notification per declaration");
+    eprintln!(
+        "SIGKILL of one of two nodes: {} declarations acknowledged, {} stored, {} webhook requests for {} notifications",
+        acknowledged.len(),
+        stored.len(),
+        got.len(),
+        keys.len()
+    );
+}
+
+#[test]
 fn a_channel_never_has_more_deliveries_in_flight_than_its_limit() {
     let server = Server::start_with("sqlite", FAST);
     let receiver = Receiver::start();
