@@ -1,5 +1,6 @@
 //! Observability: Prometheus metrics at `/metrics` and one structured log line per request,
-//! both recorded by one middleware.
+//! both recorded by one middleware; gauges of incidents and notification deliveries are read
+//! from the store at scrape time.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -8,7 +9,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hereby_store::{Directory, Store};
+use hereby_store::{DeliveryState, Directory, Notifications, Store};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::AppState;
@@ -51,9 +52,12 @@ pub(crate) async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`: Prometheus text format, with incidents by status read at scrape time.
+/// `GET /metrics`: Prometheus text format, with incidents by status and the pending and dead
+/// notification deliveries read at scrape time.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", description = "Prometheus metrics")))]
-pub(crate) async fn metrics<S: Store + Directory>(State(state): State<AppState<S>>) -> Response {
+pub(crate) async fn metrics<S: Store + Directory + Notifications>(
+    State(state): State<AppState<S>>,
+) -> Response {
     let Some(handle) = recorder() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -69,6 +73,17 @@ pub(crate) async fn metrics<S: Store + Directory>(State(state): State<AppState<S
                 .find(|(s, _)| s == status)
                 .map_or(0, |(_, n)| *n);
             metrics::gauge!("hereby_incidents", "status" => status.as_str()).set(count as f64);
+        }
+    }
+    // Deliveries waiting to be sent (a backlog, or a receiver that is down) and deliveries
+    // given up on (each needs an admin's look). Both counts come from an index.
+    for (delivery_state, gauge) in [
+        (DeliveryState::Pending, "hereby_deliveries_pending"),
+        (DeliveryState::Dead, "hereby_deliveries_dead"),
+    ] {
+        match state.store.count_deliveries(delivery_state).await {
+            Ok(count) => metrics::gauge!(gauge).set(count as f64),
+            Err(error) => tracing::warn!(%error, gauge, "cannot count deliveries for /metrics"),
         }
     }
     (

@@ -70,6 +70,8 @@ macro_rules! conformance_tests {
             migrating_an_older_database_fills_in_summaries,
             outbox_queues_each_key_once_and_dispatch_moves_the_cursor_once,
             deliveries_are_claimed_leased_retried_and_dead_lettered,
+            a_lapsed_claim_cannot_record_an_outcome,
+            claims_take_no_more_than_each_channel_may_send,
             concurrent_claims_never_share_a_delivery,
             reminder_jobs_are_armed_claimed_and_cancelled,
             notification_addresses_and_channel_removal,
@@ -2406,9 +2408,10 @@ pub async fn outbox_queues_each_key_once_and_dispatch_moves_the_cursor_once<H: H
 }
 
 pub async fn deliveries_are_claimed_leased_retried_and_dead_lettered<H: Harness>(h: &H) {
-    use crate::{DeliveryOutcome, DeliveryState, Notifications};
+    use crate::{ClaimLimits, DeliveryOutcome, DeliveryState, Notifications};
     let store = h.store();
     let hook = channel(store, "hook").await;
+    let all = ClaimLimits::one_channel(hook.id, 10);
     let now = Timestamp::now();
     store
         .enqueue(
@@ -2421,14 +2424,21 @@ pub async fn deliveries_are_claimed_leased_retried_and_dead_lettered<H: Harness>
         )
         .await
         .unwrap();
+    assert_eq!(
+        store
+            .count_deliveries(DeliveryState::Pending)
+            .await
+            .unwrap(),
+        3
+    );
     let claimed = store
-        .claim_deliveries(now, later(now, 60), 10)
+        .claim_deliveries(now, later(now, 60), &all)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 3);
     assert!(
         store
-            .claim_deliveries(now, later(now, 60), 10)
+            .claim_deliveries(now, later(now, 60), &all)
             .await
             .unwrap()
             .is_empty(),
@@ -2437,41 +2447,75 @@ pub async fn deliveries_are_claimed_leased_retried_and_dead_lettered<H: Harness>
     let other = h.reopen().await;
     assert!(
         other
-            .claim_deliveries(later(now, 1), later(now, 61), 10)
+            .claim_deliveries(later(now, 1), later(now, 61), &all)
             .await
             .unwrap()
             .is_empty()
     );
-    let id = |key: &str| claimed.iter().find(|d| d.key == key).unwrap().id;
-    store
-        .finish_delivery(id("a"), &DeliveryOutcome::Delivered, now)
-        .await
-        .unwrap();
-    store
-        .finish_delivery(
-            id("b"),
-            &DeliveryOutcome::Retry {
-                at: later(now, 3_600),
-                error: "HTTP 500".into(),
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    store
-        .finish_delivery(
-            id("c"),
-            &DeliveryOutcome::Dead {
-                error: "gone".into(),
-            },
-            now,
-        )
-        .await
-        .unwrap();
+    let claim = |key: &str| {
+        claimed
+            .iter()
+            .find(|c| c.delivery.key == key)
+            .unwrap()
+            .claim()
+    };
+    let id = |key: &str| claim(key).delivery;
+    assert!(
+        store
+            .finish_delivery(claim("a"), &DeliveryOutcome::Delivered, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .finish_delivery(
+                claim("b"),
+                &DeliveryOutcome::Retry {
+                    at: later(now, 3_600),
+                    error: "HTTP 500".into(),
+                },
+                now,
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .finish_delivery(
+                claim("c"),
+                &DeliveryOutcome::Dead {
+                    error: "gone".into(),
+                },
+                now,
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .finish_delivery(claim("b"), &DeliveryOutcome::Delivered, now)
+            .await
+            .unwrap(),
+        "one claim records one outcome"
+    );
+    assert_eq!(
+        (
+            store
+                .count_deliveries(DeliveryState::Pending)
+                .await
+                .unwrap(),
+            store.count_deliveries(DeliveryState::Dead).await.unwrap(),
+            store
+                .count_deliveries(DeliveryState::Delivered)
+                .await
+                .unwrap(),
+        ),
+        (1, 1, 1)
+    );
     // After the lease: the retry is not due yet, the others are finished.
     assert!(
         store
-            .claim_deliveries(later(now, 120), later(now, 180), 10)
+            .claim_deliveries(later(now, 120), later(now, 180), &all)
             .await
             .unwrap()
             .is_empty()
@@ -2482,20 +2526,25 @@ pub async fn deliveries_are_claimed_leased_retried_and_dead_lettered<H: Harness>
         (DeliveryState::Pending, 1, Some("HTTP 500"))
     );
     let due = store
-        .claim_deliveries(later(now, 3_600), later(now, 3_660), 10)
+        .claim_deliveries(later(now, 3_600), later(now, 3_660), &all)
         .await
         .unwrap();
     assert_eq!(
-        due.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        due.iter()
+            .map(|c| c.delivery.key.as_str())
+            .collect::<Vec<_>>(),
         vec!["b"]
     );
     // A crashed worker's claim lapses and the delivery comes back, same key.
     let again = store
-        .claim_deliveries(later(now, 3_700), later(now, 3_760), 10)
+        .claim_deliveries(later(now, 3_700), later(now, 3_760), &all)
         .await
         .unwrap();
     assert_eq!(
-        again.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        again
+            .iter()
+            .map(|c| c.delivery.key.as_str())
+            .collect::<Vec<_>>(),
         vec!["b"]
     );
 
@@ -2515,6 +2564,10 @@ pub async fn deliveries_are_claimed_leased_retried_and_dead_lettered<H: Harness>
         (DeliveryState::Pending, 0, None)
     );
     assert_eq!(
+        store.count_deliveries(DeliveryState::Dead).await.unwrap(),
+        0
+    );
+    assert_eq!(
         store.retry_delivery(id("a"), now).await.unwrap(),
         None,
         "delivered stays delivered"
@@ -2529,17 +2582,173 @@ pub async fn deliveries_are_claimed_leased_retried_and_dead_lettered<H: Harness>
         vec!["a"]
     );
     let claimed = store
-        .claim_deliveries(later(now, 10), later(now, 70), 10)
+        .claim_deliveries(later(now, 10), later(now, 70), &all)
         .await
         .unwrap();
     assert_eq!(
-        claimed.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        claimed
+            .iter()
+            .map(|c| c.delivery.key.as_str())
+            .collect::<Vec<_>>(),
         vec!["c"]
     );
 }
 
+/// A worker whose lease lapsed while it was still busy must not record its outcome over the
+/// attempt of the worker that claimed the delivery after it.
+pub async fn a_lapsed_claim_cannot_record_an_outcome<H: Harness>(h: &H) {
+    use crate::{ClaimLimits, DeliveryOutcome, DeliveryState, Notifications};
+    let store = h.store();
+    let hook = channel(store, "hook").await;
+    let all = ClaimLimits::one_channel(hook.id, 10);
+    let now = Timestamp::now();
+    store
+        .enqueue(&[delivery("slow", hook.id)], now)
+        .await
+        .unwrap();
+    let first = store
+        .claim_deliveries(now, later(now, 60), &all)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let before = store.delivery(first[0].delivery.id).await.unwrap().unwrap();
+    // The first claimant's lease lapses; a second node claims the delivery.
+    let other = h.reopen().await;
+    let second = other
+        .claim_deliveries(later(now, 61), later(now, 121), &all)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].delivery.id, first[0].delivery.id);
+    assert_ne!(second[0].token, first[0].token, "a new claim, a new token");
+    // The first claimant's outcome is refused and changes nothing.
+    assert!(
+        !store
+            .finish_delivery(
+                first[0].claim(),
+                &DeliveryOutcome::Dead {
+                    error: "stale".into()
+                },
+                later(now, 62),
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.delivery(first[0].delivery.id).await.unwrap().unwrap(),
+        before
+    );
+    assert!(
+        store
+            .claim_deliveries(later(now, 62), later(now, 122), &all)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the second claim still holds it"
+    );
+    // The second claimant's outcome is the one recorded.
+    assert!(
+        other
+            .finish_delivery(
+                second[0].claim(),
+                &DeliveryOutcome::Delivered,
+                later(now, 63)
+            )
+            .await
+            .unwrap()
+    );
+    let done = store.delivery(first[0].delivery.id).await.unwrap().unwrap();
+    assert_eq!(
+        (done.state, done.attempts, done.last_error.as_deref()),
+        (DeliveryState::Delivered, 1, None)
+    );
+    // A claimant that comes back even later is refused as well.
+    assert!(
+        !store
+            .finish_delivery(
+                first[0].claim(),
+                &DeliveryOutcome::Delivered,
+                later(now, 64)
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.delivery(first[0].delivery.id).await.unwrap().unwrap(),
+        done
+    );
+}
+
+/// A claim takes no more of a channel's deliveries than the worker may send on it at once,
+/// none of channels it does not list, and no more than its total.
+pub async fn claims_take_no_more_than_each_channel_may_send<H: Harness>(h: &H) {
+    use crate::{ClaimLimits, Notifications};
+    let store = h.store();
+    let narrow = channel(store, "narrow").await;
+    let wide = channel(store, "wide").await;
+    let full = channel(store, "full").await;
+    let now = Timestamp::now();
+    let mut batch = Vec::new();
+    for (name, id) in [("narrow", narrow.id), ("wide", wide.id), ("full", full.id)] {
+        batch.extend((0..4).map(|n| delivery(&format!("{name}-{n}"), id)));
+    }
+    store.enqueue(&batch, now).await.unwrap();
+    let keys = |claimed: &[crate::ClaimedDelivery]| {
+        claimed
+            .iter()
+            .map(|c| c.delivery.key.clone())
+            .collect::<Vec<_>>()
+    };
+    let claimed = store
+        .claim_deliveries(
+            now,
+            later(now, 60),
+            &ClaimLimits {
+                total: 5,
+                channels: vec![(narrow.id, 1), (wide.id, 10)],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&claimed),
+        vec!["narrow-0", "wide-0", "wide-1", "wide-2", "wide-3"],
+        "one of the narrow channel, the wide one's four, none of the full one"
+    );
+    let claimed = store
+        .claim_deliveries(
+            now,
+            later(now, 60),
+            &ClaimLimits {
+                total: 2,
+                channels: vec![(full.id, 3), (narrow.id, 3)],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&claimed),
+        vec!["full-0", "full-1"],
+        "the total ends the claim"
+    );
+    assert!(
+        store
+            .claim_deliveries(
+                now,
+                later(now, 60),
+                &ClaimLimits {
+                    total: 0,
+                    channels: vec![(narrow.id, 3)],
+                },
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 pub async fn concurrent_claims_never_share_a_delivery<H: Harness>(h: &H) {
-    use crate::Notifications;
+    use crate::{ClaimLimits, Notifications};
     let store = h.store();
     let hook = channel(store, "hook").await;
     let now = Timestamp::now();
@@ -2550,14 +2759,18 @@ pub async fn concurrent_claims_never_share_a_delivery<H: Harness>(h: &H) {
     let nodes = [store.clone(), h.reopen().await, h.reopen().await];
     let mut tasks = Vec::new();
     for node in nodes {
+        let limits = ClaimLimits::one_channel(hook.id, 7);
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let claimed = node.claim_deliveries(now, later(now, 60), 7).await.unwrap();
+                let claimed = node
+                    .claim_deliveries(now, later(now, 60), &limits)
+                    .await
+                    .unwrap();
                 if claimed.is_empty() {
                     return mine;
                 }
-                mine.extend(claimed.into_iter().map(|d| d.key));
+                mine.extend(claimed.into_iter().map(|c| c.delivery.key));
             }
         }));
     }

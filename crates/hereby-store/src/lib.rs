@@ -36,9 +36,9 @@ pub use directory::{Directory, TokenRecord, User, UserChange};
 pub use error::{OpenError, StoreError};
 pub use execute::{ExecuteError, Outcome, declare, execute, execute_admitted};
 pub use notify::{
-    AttachedDelivery, Attachment, Channel, Delivery, DeliveryOutcome, DeliveryState, Job,
-    JobChange, JobDone, JobKind, KindedJobChange, NewChannel, NewDelivery, NewSubscription,
-    Notifications, Subscription,
+    AttachedDelivery, Attachment, Channel, Claim, ClaimLimits, ClaimedDelivery, Delivery,
+    DeliveryOutcome, DeliveryState, Job, JobChange, JobDone, JobKind, KindedJobChange, NewChannel,
+    NewDelivery, NewSubscription, Notifications, Subscription,
 };
 pub use url::redact_url;
 pub use verify::{VerifyReport, verify_all, verify_incident};

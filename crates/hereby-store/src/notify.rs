@@ -152,6 +152,52 @@ pub struct Delivery {
     pub finished_at: Option<Timestamp>,
 }
 
+/// How many deliveries one claim may take: at most the listed number of each listed channel
+/// (a channel not listed gets none), and at most `total` in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimLimits {
+    pub total: u32,
+    /// (channel id, most of that channel's deliveries to take), in the order to serve them
+    /// while `total` lasts.
+    pub channels: Vec<(i64, u32)>,
+}
+
+impl ClaimLimits {
+    /// Up to `limit` deliveries of one channel.
+    pub fn one_channel(channel_id: i64, limit: u32) -> Self {
+        Self {
+            total: limit,
+            channels: vec![(channel_id, limit)],
+        }
+    }
+}
+
+/// One claim of one delivery. A delivery's token moves on with every claim and every recorded
+/// outcome and never comes back, so a worker whose lease lapsed while another claimed the
+/// delivery holds a token that no longer matches, and its outcome is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub delivery: i64,
+    pub token: i64,
+}
+
+/// A delivery claimed for one attempt, with the token its outcome must present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    pub delivery: Delivery,
+    pub token: i64,
+}
+
+impl ClaimedDelivery {
+    /// The claim to finish the attempt with.
+    pub fn claim(&self) -> Claim {
+        Claim {
+            delivery: self.delivery.id,
+            token: self.token,
+        }
+    }
+}
+
 /// How one attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryOutcome {
@@ -306,22 +352,33 @@ pub trait Notifications: Clone + Send + Sync + 'static {
         at: Timestamp,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Claims up to `limit` pending deliveries due by `now` that nobody holds, until
-    /// `lease_until`: a crashed worker's claims become claimable again after that.
+    /// Claims pending deliveries due by `now` that nobody holds, within `limits`, until
+    /// `lease_until`: a crashed worker's claims become claimable again after that. Each claim
+    /// gets a new token, oldest due first within a channel.
     fn claim_deliveries(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+        limits: &ClaimLimits,
+    ) -> impl Future<Output = Result<Vec<ClaimedDelivery>, StoreError>> + Send;
 
-    /// Records one attempt's outcome and releases the claim.
+    /// Records one attempt's outcome and releases the claim, if the delivery still holds
+    /// `claim`'s token. `false`, and nothing recorded, if it does not: the lease lapsed and the
+    /// delivery was claimed again (or finished, or removed), so this attempt's outcome is not
+    /// the one that counts.
     fn finish_delivery(
         &self,
-        id: i64,
+        claim: Claim,
         outcome: &DeliveryOutcome,
         at: Timestamp,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// How many deliveries are in `state`. Cheap for pending and dead deliveries, which an
+    /// index finds without reading the delivered ones.
+    fn count_deliveries(
+        &self,
+        state: DeliveryState,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// One delivery.
     fn delivery(

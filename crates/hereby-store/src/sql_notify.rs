@@ -4,7 +4,9 @@
 //! Reads use the store's `readers`, writes its `write_pool`. Claims are one `UPDATE … WHERE id
 //! IN (SELECT … LIMIT n) RETURNING …`: on PostgreSQL the inner select takes `FOR UPDATE SKIP
 //! LOCKED`, so several nodes claim disjoint rows without waiting for each other; SQLite has
-//! one writer at a time and needs nothing more.
+//! one writer at a time and needs nothing more. A claim moves the row's `claim_token` on, and
+//! an outcome is recorded only with the token of the newest claim, so a worker whose lease
+//! lapsed cannot overwrite what the worker that claimed the delivery after it records.
 
 /// Expands the shared [`Notifications`](crate::Notifications) implementation. Expanded by
 /// `sql_backend_common!`, whose helpers (`db`, `int`) it uses. `begin_dispatch` starts a
@@ -397,55 +399,103 @@ macro_rules! sql_notify_common {
                 &self,
                 now: jiff::Timestamp,
                 lease_until: jiff::Timestamp,
-                limit: u32,
-            ) -> Result<Vec<hereby_store::Delivery>, hereby_store::StoreError> {
-                let sql = format!(
-                    "UPDATE notification_deliveries SET claimed_until = $1 WHERE id IN \
+                limits: &hereby_store::ClaimLimits,
+            ) -> Result<Vec<hereby_store::ClaimedDelivery>, hereby_store::StoreError> {
+                use sqlx::Row as _;
+                let sql: std::sync::Arc<str> = format!(
+                    "UPDATE notification_deliveries SET claimed_until = $1, \
+                     claim_token = claim_token + 1 WHERE id IN \
                      (SELECT id FROM notification_deliveries WHERE state = 'pending' \
-                     AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $2) \
-                     ORDER BY next_attempt_at, id LIMIT $3{}) RETURNING {DELIVERY_COLUMNS}",
+                     AND channel_id = $3 AND next_attempt_at <= $2 \
+                     AND (claimed_until IS NULL OR claimed_until <= $2) \
+                     ORDER BY next_attempt_at, id LIMIT $4{}) \
+                     RETURNING {DELIVERY_COLUMNS}, claim_token",
                     $skip_locked
-                );
-                let mut claimed = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(lease_until.as_microsecond())
-                    .bind(now.as_microsecond())
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.write_pool)
-                    .await
-                    .map_err(db)?
-                    .iter()
-                    .map(delivery_row)
-                    .collect::<Result<Vec<_>, _>>()?;
-                claimed.sort_by_key(|d| (d.next_attempt_at, d.id));
+                )
+                .into();
+                let mut claimed = Vec::new();
+                let mut left = limits.total;
+                if left == 0 || limits.channels.iter().all(|(_, limit)| *limit == 0) {
+                    return Ok(claimed);
+                }
+                // One transaction, one statement per channel: each channel gets no more than
+                // its own limit, and the deliveries of all of them are claimed at once.
+                let mut tx = self.write_pool.begin_with($begin_write).await.map_err(db)?;
+                for &(channel_id, limit) in &limits.channels {
+                    let take = limit.min(left);
+                    if take == 0 {
+                        continue;
+                    }
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(lease_until.as_microsecond())
+                        .bind(now.as_microsecond())
+                        .bind(channel_id)
+                        .bind(i64::from(take))
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    left = left.saturating_sub(u32::try_from(rows.len()).unwrap_or(u32::MAX));
+                    let mut these = rows
+                        .iter()
+                        .map(|row| {
+                            Ok(hereby_store::ClaimedDelivery {
+                                delivery: delivery_row(row)?,
+                                token: row.try_get("claim_token").map_err(db)?,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, hereby_store::StoreError>>()?;
+                    these.sort_by_key(|c| (c.delivery.next_attempt_at, c.delivery.id));
+                    claimed.extend(these);
+                    if left == 0 {
+                        break;
+                    }
+                }
+                tx.commit().await.map_err(db)?;
                 Ok(claimed)
             }
 
             async fn finish_delivery(
                 &self,
-                id: i64,
+                claim: hereby_store::Claim,
                 outcome: &hereby_store::DeliveryOutcome,
                 at: jiff::Timestamp,
-            ) -> Result<(), hereby_store::StoreError> {
+            ) -> Result<bool, hereby_store::StoreError> {
                 use hereby_store::DeliveryOutcome as O;
                 let (state, next, error, finished) = match outcome {
                     O::Delivered => ("delivered", at, None, Some(at)),
                     O::Retry { at: next, error } => ("pending", *next, Some(error.as_str()), None),
                     O::Dead { error } => ("dead", at, Some(error.as_str()), Some(at)),
                 };
-                sqlx::query(
+                // The token moves on here too, so one claim records one outcome at most.
+                let done = sqlx::query(
                     "UPDATE notification_deliveries SET state = $1, attempts = attempts + 1, \
-                     next_attempt_at = $2, last_error = $3, finished_at = $4, claimed_until = NULL \
-                     WHERE id = $5 AND state = 'pending'",
+                     next_attempt_at = $2, last_error = $3, finished_at = $4, claimed_until = NULL, \
+                     claim_token = claim_token + 1 \
+                     WHERE id = $5 AND claim_token = $6 AND state = 'pending'",
                 )
                 .bind(state)
                 .bind(next.as_microsecond())
                 .bind(error)
                 .bind(finished.map(|t| t.as_microsecond()))
-                .bind(id)
+                .bind(claim.delivery)
+                .bind(claim.token)
                 .execute(&self.write_pool)
                 .await
                 .map_err(db)?;
-                Ok(())
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn count_deliveries(
+                &self,
+                state: hereby_store::DeliveryState,
+            ) -> Result<u64, hereby_store::StoreError> {
+                let count: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM notification_deliveries WHERE state = $1")
+                        .bind(state.as_str())
+                        .fetch_one(&self.readers)
+                        .await
+                        .map_err(db)?;
+                Ok(u64::try_from(count).unwrap_or(0))
             }
 
             async fn delivery(

@@ -412,18 +412,25 @@ impl hereby_store::Notifications for AnyStore {
         &self,
         now: Timestamp,
         lease_until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<hereby_store::Delivery>, StoreError> {
-        forward!(self, store => store.claim_deliveries(now, lease_until, limit))
+        limits: &hereby_store::ClaimLimits,
+    ) -> Result<Vec<hereby_store::ClaimedDelivery>, StoreError> {
+        forward!(self, store => store.claim_deliveries(now, lease_until, limits))
     }
 
     async fn finish_delivery(
         &self,
-        id: i64,
+        claim: hereby_store::Claim,
         outcome: &hereby_store::DeliveryOutcome,
         at: Timestamp,
-    ) -> Result<(), StoreError> {
-        forward!(self, store => store.finish_delivery(id, outcome, at))
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.finish_delivery(claim, outcome, at))
+    }
+
+    async fn count_deliveries(
+        &self,
+        state: hereby_store::DeliveryState,
+    ) -> Result<u64, StoreError> {
+        forward!(self, store => store.count_deliveries(state))
     }
 
     async fn delivery(&self, id: i64) -> Result<Option<hereby_store::Delivery>, StoreError> {

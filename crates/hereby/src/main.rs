@@ -98,8 +98,8 @@ pub(crate) struct ServeArgs {
     /// The longest wait between attempts [default: 15m]
     #[arg(long, env = "HEREBY_NOTIFY_BACKOFF_MAX")]
     notify_backoff_max: Option<String>,
-    /// How long a worker holds a claimed delivery or job before another may take it
-    /// [default: 2m]
+    /// How long a worker holds a claimed delivery or job before another may take it; a
+    /// delivery attempt is cut short when only a quarter of its lease is left [default: 2m]
     #[arg(long, env = "HEREBY_NOTIFY_LEASE")]
     notify_lease: Option<String>,
     /// Time limit of one delivery attempt [default: 10s]

@@ -63,7 +63,8 @@ pub fn outcome(
     }
 }
 
-/// Sends one delivery through its channel. `Err` carries a reason for `last_error`.
+/// Sends one delivery through its channel, each request or SMTP command within `timeout`.
+/// `Err` carries a reason for `last_error`.
 pub async fn send(
     http: &reqwest::Client,
     channel: &Channel,
@@ -83,6 +84,7 @@ pub async fn send(
                 .header("X-Hereby-Signature", signature(&secret, timestamp, &body))
                 .header("X-Hereby-Event", &delivery.kind)
                 .header("Idempotency-Key", &delivery.key)
+                .timeout(timeout)
                 .body(body);
             http_result(request.send().await)
         }
@@ -91,6 +93,7 @@ pub async fn send(
                 .post(&url)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .header("Idempotency-Key", &delivery.key)
+                .timeout(timeout)
                 .body(slack_body(&delivery.subject, &delivery.body));
             http_result(request.send().await)
         }

@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hereby_store::{Delivery, Notifications, Store};
+use hereby_store::{ClaimLimits, ClaimedDelivery, DeliveryOutcome, Notifications, Store};
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::AppState;
@@ -32,7 +32,8 @@ pub struct Settings {
     /// The longest wait between attempts.
     pub backoff_max: Duration,
     /// How long a claimed delivery or job stays reserved for the worker that claimed it:
-    /// after that (a crashed worker) another may take it.
+    /// after that (a crashed worker) another may take it. A delivery attempt is cut short
+    /// when only a quarter of its lease is left, so the lease should be well above `timeout`.
     pub lease: Duration,
     /// Time limit of one attempt (an HTTP request, an SMTP conversation).
     pub timeout: Duration,
@@ -121,9 +122,20 @@ async fn dispatcher<S: Store + Notifications>(
     }
 }
 
-/// How many deliveries one claim takes at most.
-const CLAIM: u32 = 256;
+/// At most this many deliveries in flight at once on one node, over all channels.
+const IN_FLIGHT: usize = 64;
 
+// A claimed delivery must never wait: its lease runs from the moment it is claimed, and a
+// delivery that waited behind a concurrency limit until its lease lapsed would be claimed
+// again (by this node or another) and sent twice. So the worker holds the permits before it
+// claims: it counts the free permits of the node-wide limit and of each channel's limit, asks
+// the store for no more than that per channel and in all, and takes a permit of each kind for
+// every delivery it got before starting it. Only this loop takes permits (attempts only give
+// them back), so every permit it counted is still free when it takes it, and an attempt
+// starts as soon as its delivery is claimed. The alternative, one claim over all channels
+// that skips the saturated ones, could still hand a channel more deliveries than it has
+// room for; claiming per channel in one transaction costs one statement per channel with
+// room, and no more round trips than before.
 async fn deliverer<S: Store + Notifications>(
     state: AppState<S>,
     settings: Arc<Settings>,
@@ -143,57 +155,41 @@ async fn deliverer<S: Store + Notifications>(
             return;
         }
     };
+    let node = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut limits: HashMap<i64, Arc<Semaphore>> = HashMap::new();
     let mut in_flight = JoinSet::new();
+    let mut round = 0_usize;
     loop {
         while in_flight.try_join_next().is_some() {}
-        let now = Timestamp::now();
-        let claimed = state
-            .store
-            .claim_deliveries(now, later(now, settings.lease), CLAIM)
-            .await;
-        let count = match claimed {
-            Ok(claimed) if claimed.is_empty() => 0,
-            Ok(claimed) => {
-                let count = claimed.len();
-                match state.store.channels().await {
-                    Ok(channels) => {
-                        let channels: HashMap<_, _> =
-                            channels.into_iter().map(|c| (c.id, Arc::new(c))).collect();
-                        for delivery in claimed {
-                            let Some(channel) = channels.get(&delivery.channel_id).cloned() else {
-                                // The channel was removed (its rows go with it).
-                                continue;
-                            };
-                            let limit = limits
-                                .entry(channel.id)
-                                .or_insert_with(|| {
-                                    Arc::new(Semaphore::new(channel.concurrency as usize))
-                                })
-                                .clone();
-                            in_flight.spawn(attempt(
-                                state.store.clone(),
-                                http.clone(),
-                                settings.clone(),
-                                channel,
-                                delivery,
-                                limit,
-                            ));
-                        }
-                    }
-                    Err(error) => tracing::warn!(%error, "cannot read notification channels"),
+        match state.store.channels().await {
+            Ok(channels) => {
+                let channels: HashMap<i64, Arc<hereby_store::Channel>> =
+                    channels.into_iter().map(|c| (c.id, Arc::new(c))).collect();
+                // A removed channel's deliveries went with it; attempts under way keep their
+                // own handle on its limit.
+                limits.retain(|id, _| channels.contains_key(id));
+                let started = claim_and_start(
+                    &state.store,
+                    &http,
+                    &settings,
+                    &channels,
+                    &node,
+                    &mut limits,
+                    round,
+                    &mut in_flight,
+                )
+                .await;
+                round = round.wrapping_add(1);
+                if let Err(error) = started {
+                    tracing::warn!(%error, "cannot claim deliveries; retrying");
                 }
-                count
             }
-            Err(error) => {
-                tracing::warn!(%error, "cannot claim deliveries; retrying");
-                0
-            }
-        };
-        if count == CLAIM as usize {
-            continue;
+            Err(error) => tracing::warn!(%error, "cannot read notification channels"),
         }
+        // Whatever was due and had room was claimed: more work comes with a finished attempt
+        // (its permits are free again), a delivery queued on this node, or the next poll.
         tokio::select! {
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             () = state.outbox.notified() => {}
             () = tokio::time::sleep(settings.poll) => {}
             _ = stop.changed() => break,
@@ -206,21 +202,126 @@ async fn deliverer<S: Store + Notifications>(
     in_flight.abort_all();
 }
 
-/// One attempt at one delivery, within its channel's concurrency limit.
+/// Claims as many due deliveries as there are free permits (per channel and on the node) and
+/// starts an attempt for each, holding its permits.
+#[allow(clippy::too_many_arguments)]
+async fn claim_and_start<S: Notifications>(
+    store: &S,
+    http: &reqwest::Client,
+    settings: &Arc<Settings>,
+    channels: &HashMap<i64, Arc<hereby_store::Channel>>,
+    node: &Arc<Semaphore>,
+    limits: &mut HashMap<i64, Arc<Semaphore>>,
+    round: usize,
+    in_flight: &mut JoinSet<()>,
+) -> Result<(), hereby_store::StoreError> {
+    let total = u32::try_from(node.available_permits()).unwrap_or(u32::MAX);
+    let mut room: Vec<(i64, u32)> = channels
+        .values()
+        .filter_map(|channel| {
+            let limit = limits
+                .entry(channel.id)
+                .or_insert_with(|| Arc::new(Semaphore::new(channel.concurrency.max(1) as usize)));
+            let free = u32::try_from(limit.available_permits()).unwrap_or(u32::MAX);
+            (free > 0).then_some((channel.id, free))
+        })
+        .collect();
+    if total == 0 || room.is_empty() {
+        return Ok(());
+    }
+    // When the node-wide limit is what runs out, the channels listed first are served first:
+    // start each round with another channel, so none waits behind the others for long.
+    room.sort_unstable_by_key(|(id, _)| *id);
+    let first = round % room.len();
+    room.rotate_left(first);
+    let now = Timestamp::now();
+    let lease_until = later(now, settings.lease);
+    let claimed = store
+        .claim_deliveries(
+            now,
+            lease_until,
+            &ClaimLimits {
+                total,
+                channels: room,
+            },
+        )
+        .await?;
+    for claimed in claimed {
+        let delivery = &claimed.delivery;
+        let (Some(channel), Some(limit)) = (
+            channels.get(&delivery.channel_id),
+            limits.get(&delivery.channel_id),
+        ) else {
+            // Cannot happen: the claim named only channels just read, each with its limit.
+            continue;
+        };
+        let (Ok(on_node), Ok(on_channel)) = (
+            node.clone().try_acquire_owned(),
+            limit.clone().try_acquire_owned(),
+        ) else {
+            // Not reachable either, as explained above `deliverer`. Were it reached, the
+            // delivery is not sent now; its claim lapses and it is tried again after the
+            // lease, with the same key.
+            tracing::warn!(
+                delivery = delivery.id,
+                channel = %channel.name,
+                "claimed a delivery without a free permit; it is tried again after its lease"
+            );
+            continue;
+        };
+        in_flight.spawn(attempt(
+            store.clone(),
+            http.clone(),
+            settings.clone(),
+            channel.clone(),
+            claimed,
+            lease_until,
+            [on_node, on_channel],
+        ));
+    }
+    Ok(())
+}
+
+/// How long an attempt starting at `now` may take on a claim held until `lease_until`.
+///
+/// The attempt must be over, and its outcome recorded, before the lease ends: after that
+/// another worker may claim the delivery and send it while this attempt is still open. The
+/// last quarter of the lease is kept for recording the outcome and for the clocks of several
+/// nodes disagreeing a little; the configured timeout applies when it is shorter.
+fn attempt_budget(now: Timestamp, lease_until: Timestamp, settings: &Settings) -> Duration {
+    let left = Duration::try_from(lease_until.duration_since(now)).unwrap_or(Duration::ZERO);
+    left.saturating_sub(settings.lease / 4)
+        .min(settings.timeout)
+}
+
+/// One attempt at one claimed delivery, holding its permits (node and channel) throughout.
 async fn attempt<S: Notifications>(
     store: S,
     http: reqwest::Client,
     settings: Arc<Settings>,
     channel: Arc<hereby_store::Channel>,
-    delivery: Delivery,
-    limit: Arc<Semaphore>,
+    claimed: ClaimedDelivery,
+    lease_until: Timestamp,
+    _permits: [OwnedSemaphorePermit; 2],
 ) {
-    let Ok(_permit) = limit.acquire_owned().await else {
+    let delivery = &claimed.delivery;
+    let budget = attempt_budget(Timestamp::now(), lease_until, &settings);
+    if budget.is_zero() {
+        // Only a stalled node gets here; sending now could overlap another claim's attempt.
+        tracing::warn!(
+            delivery = delivery.id,
+            channel = %channel.name,
+            "the claim ran out before the attempt began; it is tried again after its lease"
+        );
         return;
-    };
-    let result = deliver::send(&http, &channel, &delivery, settings.timeout).await;
+    }
+    // The channel's own time limits (an HTTP timeout, SMTP's per command) are bounded by the
+    // budget as well, but only this bounds the attempt as a whole.
+    let result = tokio::time::timeout(budget, deliver::send(&http, &channel, delivery, budget))
+        .await
+        .unwrap_or_else(|_| Err("the receiver did not answer in time".into()));
     if let Err(error) = &result {
-        tracing::info!(
+        tracing::warn!(
             delivery = delivery.id,
             channel = %channel.name,
             attempt = delivery.attempts + 1,
@@ -228,12 +329,69 @@ async fn attempt<S: Notifications>(
             "delivery failed"
         );
     }
-    let outcome = deliver::outcome(result, &delivery, &settings);
-    if let Err(error) = store
-        .finish_delivery(delivery.id, &outcome, Timestamp::now())
+    let outcome = deliver::outcome(result, delivery, &settings);
+    match store
+        .finish_delivery(claimed.claim(), &outcome, Timestamp::now())
         .await
     {
+        Ok(true) => {
+            if let DeliveryOutcome::Dead { error } = &outcome {
+                tracing::error!(
+                    delivery = delivery.id,
+                    channel = %channel.name,
+                    attempts = delivery.attempts + 1,
+                    %error,
+                    "delivery is dead: no more attempts; an admin may retry it"
+                );
+            }
+        }
+        Ok(false) => tracing::warn!(
+            delivery = delivery.id,
+            channel = %channel.name,
+            "the claim on a delivery was lost before its outcome was recorded; another \
+             attempt holds it now, and this outcome is dropped"
+        ),
         // The claim lapses and the delivery is tried again, with the same key.
-        tracing::warn!(delivery = delivery.id, %error, "cannot record a delivery's outcome");
+        Err(error) => {
+            tracing::warn!(delivery = delivery.id, %error, "cannot record a delivery's outcome");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attempt_ends_a_quarter_of_the_lease_before_the_lease_does() {
+        let settings = Settings {
+            lease: Duration::from_secs(8),
+            timeout: Duration::from_secs(10),
+            ..Settings::default()
+        };
+        let now = Timestamp::from_second(1_790_000_000).unwrap();
+        let budget =
+            |held: u64| attempt_budget(now, later(now, Duration::from_secs(held)), &settings);
+        assert_eq!(budget(8), Duration::from_secs(6), "the lease binds");
+        assert_eq!(budget(3), Duration::from_secs(1));
+        assert_eq!(budget(2), Duration::ZERO, "nothing left to send in");
+        assert_eq!(
+            attempt_budget(
+                later(now, Duration::from_secs(9)),
+                later(now, Duration::from_secs(8)),
+                &settings
+            ),
+            Duration::ZERO,
+            "a lapsed lease"
+        );
+        let generous = Settings {
+            lease: Duration::from_secs(120),
+            ..settings
+        };
+        assert_eq!(
+            attempt_budget(now, later(now, Duration::from_secs(120)), &generous),
+            Duration::from_secs(10),
+            "the timeout binds"
+        );
     }
 }

@@ -144,10 +144,12 @@ async fn run<S: Store + Notifications>(
         .store
         .finish_job(&finish(Some(next), Some(key), deliveries), now)
         .await?;
+    // The timeline hears of the reminder before the delivery worker is woken, so that
+    // whoever gets the reminder finds it on the incident.
+    record(state, number, person.as_ref(), due).await;
     if count > 0 {
         state.outbox.wake();
     }
-    record(state, number, person.as_ref(), due).await;
     Ok(())
 }
 

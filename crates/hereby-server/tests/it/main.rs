@@ -1,7 +1,9 @@
-//! Server tests that need no running process: the OpenAPI document against the router.
+//! Server tests that need no running process: the OpenAPI document against the router, and
+//! the delivery worker against a webhook receiver on loopback.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod deliveries;
 mod messages;
 mod postmortem_drafts;
 mod web;

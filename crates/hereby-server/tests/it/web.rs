@@ -2213,20 +2213,26 @@ async fn admins_manage_components_and_templates_on_the_settings_page() {
     let id = site.store.deliveries(None, 10).await.unwrap()[0].id;
     let claimed = site
         .store
-        .claim_deliveries(now, now + jiff::SignedDuration::from_mins(1), 10)
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 1);
-    site.store
-        .finish_delivery(
-            id,
-            &hereby_store::DeliveryOutcome::Dead {
-                error: "connection refused".into(),
-            },
+        .claim_deliveries(
             now,
+            now + jiff::SignedDuration::from_mins(1),
+            &hereby_store::ClaimLimits::one_channel(channel.id, 10),
         )
         .await
         .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(
+        site.store
+            .finish_delivery(
+                claimed[0].claim(),
+                &hereby_store::DeliveryOutcome::Dead {
+                    error: "connection refused".into(),
+                },
+                now,
+            )
+            .await
+            .unwrap()
+    );
     let page = site.get(Some(&root), "/settings").await;
     assert!(page.section("channels", "</table>").contains("ops-hook"));
     assert!(

@@ -1223,9 +1223,14 @@ fn metrics_json_logs_and_the_config_file() {
         .unwrap();
     let token = String::from_utf8(init.stdout).unwrap().trim().to_owned();
     let config = dir.path().join("hereby.toml");
+    // One attempt per notification, so a refused one is dead at once; a minute per attempt,
+    // so one sent to a receiver that never answers stays pending while the test looks.
     std::fs::write(
         &config,
-        format!("database_url = \"{url}\"\nlisten = \"127.0.0.1:0\"\nlog_format = \"json\"\n"),
+        format!(
+            "database_url = \"{url}\"\nlisten = \"127.0.0.1:0\"\nlog_format = \"json\"\n\
+             notify_max_attempts = 1\nnotify_timeout = \"60s\"\n"
+        ),
     )
     .unwrap();
 
@@ -1248,6 +1253,53 @@ fn metrics_json_logs_and_the_config_file() {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
+    let scrape = || {
+        let mut stream = TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut metrics = String::new();
+        stream.read_to_string(&mut metrics).unwrap();
+        assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+        metrics
+    };
+    let metrics = scrape();
+    assert!(metrics.contains("hereby_deliveries_pending 0"), "{metrics}");
+    assert!(metrics.contains("hereby_deliveries_dead 0"), "{metrics}");
+
+    // Two webhooks for the declaration below: one refused (nobody listens on its port) and
+    // one whose receiver takes the connection and never answers.
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let refused_url = format!("http://{}/hook", refused.local_addr().unwrap());
+    drop(refused);
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}/hook", silent.local_addr().unwrap());
+    for (name, hook) in [("refused", &refused_url), ("silent", &silent_url)] {
+        let channel = json!({ "name": name, "kind": "webhook", "url": hook, "secret": "a-webhook-secret-of-some-length" });
+        let (status, answer) = send(
+            &address,
+            "POST",
+            "/api/v1/channels",
+            Some(&token),
+            Some(&channel.to_string()),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{answer}");
+        let subscription = json!({ "channel": name, "events": ["declared"] });
+        let (status, answer) = send(
+            &address,
+            "POST",
+            "/api/v1/subscriptions",
+            Some(&token),
+            Some(&subscription.to_string()),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{answer}");
+    }
     let (status, _) = send(
         &address,
         "POST",
@@ -1258,15 +1310,22 @@ fn metrics_json_logs_and_the_config_file() {
     )
     .unwrap();
     assert_eq!(status, 201);
-    let mut stream = TcpStream::connect(&address).unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut metrics = String::new();
-    stream.read_to_string(&mut metrics).unwrap();
-    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    // Both notifications are queued in one transaction; once the refused one is dead, the
+    // silent one is still waiting for its answer.
+    let started = std::time::Instant::now();
+    let metrics = loop {
+        let metrics = scrape();
+        if metrics.contains("hereby_deliveries_dead 1") {
+            break metrics;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the refused delivery never went dead: {metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(metrics.contains("hereby_deliveries_pending 1"), "{metrics}");
+    drop(silent);
     assert!(metrics.contains("hereby_http_requests_total{method=\"POST\",route=\"/api/v1/incidents\",status=\"201\"} 1"), "{metrics}");
     assert!(
         metrics.contains("hereby_incidents{status=\"investigating\"} 1"),
