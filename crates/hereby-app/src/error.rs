@@ -34,6 +34,10 @@ pub enum AppError {
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The system failed, not the request (a renderer gave up, a worker thread stopped): the
+    /// edge says so without the details, which are for the log.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl AppError {

@@ -18,6 +18,8 @@ mod incidents;
 mod judgement;
 pub mod message;
 pub mod messages;
+pub mod postmortem;
+mod postmortems;
 mod reviews;
 mod templates;
 
@@ -31,6 +33,7 @@ pub use components::ComponentChange;
 pub use error::AppError;
 pub use feed::{Credential, Feed, FeedEvent, Subscription};
 pub use hereby_store::Outcome;
+pub use postmortems::{Download, ExportFormat, Linted};
 
 /// The application: the store and the installation's policies, shared by every edge.
 #[derive(Debug)]

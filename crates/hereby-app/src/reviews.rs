@@ -1,13 +1,23 @@
-//! Post-mortem review meetings: the calendar invitation to an incident's next meeting, the
-//! same for the API, the web UI and the reminders the workers send.
+//! Post-mortem review meetings: an incident's agenda, minutes and next meeting, recording a
+//! meeting, the calendar invitation to the next one (the same for the API, the web UI and the
+//! reminders the workers send), and the overview of upcoming meetings and overdue follow-ups
+//! across the incidents someone may see.
 
-use hereby_core::Incident;
-use hereby_core::review::agenda;
-use hereby_core::types::{IncidentNumber, Owner, UserName};
-use hereby_store::{Notifications, Store, StoreError};
+use hereby_api as api;
+use hereby_core::event::FollowUpOutcome;
+use hereby_core::review::{AgendaItem, agenda, closable, follow_ups_settled};
+use hereby_core::types::{
+    ActionState, IncidentNumber, InstallationRole, InvalidValue, Owner, Reason, ReviewDecision,
+    Status, Text, UserName,
+};
+use hereby_core::{Command, Event, Incident};
+use hereby_store::{ListQuery, Notifications, Outcome, Store, StoreError, User};
 use jiff::Timestamp;
+use jiff::civil::Date;
 
-use crate::App;
+use crate::postmortem::all_of_type;
+use crate::postmortems::Download;
+use crate::{App, AppError};
 
 /// How long a review meeting is, in the invitation.
 const MEETING_MINUTES: u32 = 45;
@@ -114,5 +124,222 @@ impl<S: Store + Notifications> App<S> {
                 attendees: invited.iter().map(person).collect(),
             },
         )))
+    }
+}
+
+/// Incidents read at a time for the overview.
+const OVERVIEW_PAGE: u32 = 500;
+
+fn wire_agenda(item: AgendaItem) -> api::AgendaItem {
+    api::AgendaItem {
+        item: item.item,
+        text: item.text,
+        owner: item.owner.to_string(),
+        state: item.state.to_string(),
+        due: item.due.map(|due| due.to_string()),
+        tracker_url: item.tracker_url.map(|url| url.to_string()),
+        days_open: item.days_open,
+        overdue: item.overdue,
+    }
+}
+
+/// The minutes of every meeting held, from the stream.
+async fn minutes<S: Store>(
+    store: &S,
+    number: IncidentNumber,
+) -> Result<Vec<api::HeldMeeting>, StoreError> {
+    let mut held = Vec::new();
+    for event in all_of_type(store, number, "review_meeting_held").await? {
+        if let Event::ReviewMeetingHeld(meeting) = event.event {
+            held.push(api::HeldMeeting {
+                meeting: meeting.meeting,
+                at: event.at.to_string(),
+                attendees: meeting.attendees.iter().map(|a| a.to_string()).collect(),
+                notes: meeting.notes.map(|n| n.to_string()),
+                outcomes: meeting
+                    .outcomes
+                    .into_iter()
+                    .map(|outcome| api::Outcome {
+                        item: outcome.item,
+                        decision: outcome.decision.to_string(),
+                        reason: outcome.reason.map(|r| r.to_string()),
+                        due: outcome.due.map(|d| d.to_string()),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(held)
+}
+
+/// The command that records the meeting a request describes.
+fn meeting_command(request: &api::RecordMeeting) -> Result<Command, InvalidValue> {
+    let attendees = request
+        .attendees
+        .iter()
+        .map(|name| UserName::parse(name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcomes = request
+        .outcomes
+        .iter()
+        .map(|outcome| {
+            Ok(FollowUpOutcome {
+                item: outcome.item,
+                decision: ReviewDecision::parse(&outcome.decision)?,
+                reason: outcome.reason.as_deref().map(Reason::parse).transpose()?,
+                due: outcome
+                    .due
+                    .as_deref()
+                    .map(|raw| {
+                        raw.trim().parse::<Date>().map_err(|_| InvalidValue {
+                            field: "due",
+                            problem: format!("`{raw}` is not a date like 2026-12-31"),
+                        })
+                    })
+                    .transpose()?,
+            })
+        })
+        .collect::<Result<Vec<_>, InvalidValue>>()?;
+    Ok(Command::RecordReviewMeeting {
+        attendees,
+        notes: request.notes.as_deref().map(Text::parse).transpose()?,
+        outcomes,
+    })
+}
+
+impl<S: Store> App<S> {
+    /// An incident's reviews: the agenda (every follow-up, open ones first), the next meeting,
+    /// the minutes of those held, and whether it may close now.
+    pub async fn reviews(
+        &self,
+        actor: &User,
+        number: IncidentNumber,
+    ) -> Result<api::Reviews, AppError> {
+        let loaded = self.visible(actor, number).await?;
+        let Some(incident) = loaded.state.incident() else {
+            return Err(AppError::not_found(number));
+        };
+        let now = Timestamp::now();
+        Ok(api::Reviews {
+            id: number.to_string(),
+            title: incident.title.to_string(),
+            status: incident.status.to_string(),
+            next: incident.reviews.next.map(|(meeting, at)| api::NextMeeting {
+                meeting,
+                at: at.to_string(),
+                ics_url: format!("/api/v1/incidents/{number}/reviews/next.ics"),
+            }),
+            agenda: agenda(incident, now).into_iter().map(wire_agenda).collect(),
+            held: minutes(&self.store, number).await?,
+            follow_ups_settled: follow_ups_settled(incident),
+            postmortem_status: incident
+                .postmortem
+                .as_ref()
+                .map(|postmortem| postmortem.status.to_string()),
+            closable: closable(incident),
+        })
+    }
+
+    /// Records a review meeting as `actor`: who came, and what became of each follow-up
+    /// discussed. While a follow-up stays open, the next meeting is scheduled.
+    pub async fn record_review_meeting(
+        &self,
+        actor: &User,
+        number: IncidentNumber,
+        expected_version: Option<u64>,
+        request: &api::RecordMeeting,
+    ) -> Result<Outcome, AppError> {
+        let command = meeting_command(request)?;
+        self.act(actor, number, expected_version, command).await
+    }
+
+    /// Resolved incidents `actor` may see with a meeting planned or follow-ups open, soonest
+    /// meeting first, with their overdue follow-ups.
+    pub async fn reviews_overview(&self, actor: &User) -> Result<api::ReviewOverview, AppError> {
+        let now = Timestamp::now();
+        let admin = actor.role == InstallationRole::Admin;
+        let mut rows = Vec::new();
+        let mut before = None;
+        loop {
+            let page = self
+                .store
+                .list_incidents(&ListQuery {
+                    limit: OVERVIEW_PAGE,
+                    before,
+                    statuses: vec![Status::Resolved],
+                    visible_to: (!admin).then(|| actor.name.clone()),
+                    ..ListQuery::default()
+                })
+                .await?;
+            let done = page.len() < OVERVIEW_PAGE as usize;
+            for summary in &page {
+                before = Some(summary.number);
+                let loaded = self.store.load(summary.number).await?;
+                let Some(incident) = loaded.state.incident() else {
+                    continue;
+                };
+                // Checked again on the loaded state, as every list does: the row may be older.
+                if !incident.visible_to(&actor.name, actor.role) {
+                    continue;
+                }
+                let items = agenda(incident, now);
+                let open = items
+                    .iter()
+                    .filter(|item| item.state == ActionState::Open)
+                    .count();
+                if incident.reviews.next.is_none() && open == 0 {
+                    continue;
+                }
+                rows.push((
+                    incident.reviews.next.map(|(_, at)| at),
+                    api::ReviewOverviewRow {
+                        id: summary.number.to_string(),
+                        title: incident.title.to_string(),
+                        next_meeting: incident.reviews.next.map(|(_, at)| at.to_string()),
+                        open_follow_ups: u32::try_from(open).unwrap_or(u32::MAX),
+                        overdue_follow_ups: items
+                            .into_iter()
+                            .filter(|item| item.overdue)
+                            .map(wire_agenda)
+                            .collect(),
+                        postmortem_status: incident
+                            .postmortem
+                            .as_ref()
+                            .map(|postmortem| postmortem.status.to_string()),
+                    },
+                ));
+            }
+            if done {
+                break;
+            }
+        }
+        rows.sort_by_key(|(next, row)| (next.is_none(), *next, row.id.clone()));
+        Ok(api::ReviewOverview {
+            incidents: rows.into_iter().map(|(_, row)| row).collect(),
+        })
+    }
+}
+
+impl<S: Store + Notifications> App<S> {
+    /// The invitation to the next review meeting of an incident `actor` may see; not found
+    /// when none is planned.
+    pub async fn next_meeting_ics(
+        &self,
+        actor: &User,
+        number: IncidentNumber,
+    ) -> Result<Download, AppError> {
+        let loaded = self.visible(actor, number).await?;
+        let Some(incident) = loaded.state.incident() else {
+            return Err(AppError::not_found(number));
+        };
+        let ics = self
+            .review_invitation(number, incident, Timestamp::now())
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("a planned review meeting of {number}")))?;
+        Ok(Download {
+            content: ics.into_bytes(),
+            media_type: "text/calendar; charset=utf-8",
+            file_name: format!("{}-review.ics", number.to_string().to_lowercase()),
+        })
     }
 }

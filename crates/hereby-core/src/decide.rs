@@ -535,7 +535,7 @@ fn declare(command: Command, ctx: Context<'_>) -> Result<Vec<Event>, Rejection> 
     })])
 }
 
-fn change_status(
+pub(crate) fn change_status(
     incident: &Incident,
     to: Status,
     reason: Option<crate::types::Reason>,

@@ -14,6 +14,7 @@ pub mod draft;
 pub mod event;
 pub mod ladder;
 pub mod lint;
+pub mod offers;
 pub mod public;
 pub mod review;
 pub mod roles;

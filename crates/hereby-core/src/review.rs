@@ -432,6 +432,13 @@ pub fn follow_ups_settled(incident: &Incident) -> bool {
     incident.open_follow_ups().next().is_none()
 }
 
+/// Whether the incident may close now without an override: resolved, its post-mortem
+/// reviewed or published, and every follow-up settled. Asked of the closing rule itself, so
+/// what a page or the API says about closing never differs from what closing then does.
+pub fn closable(incident: &Incident) -> bool {
+    crate::decide::change_status(incident, Status::Closed, None, false).is_ok()
+}
+
 fn next_meeting_number(incident: &Incident) -> u32 {
     incident
         .reviews

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use hereby_app::postmortem;
 use hereby_core::draft;
 use hereby_core::lint;
 use hereby_core::types::{
@@ -14,7 +15,6 @@ use hereby_core::types::{
     Visibility,
 };
 use hereby_core::{Command, Context, Envelope, Policy, State, decide, evolve};
-use hereby_server::postmortem;
 use jiff::{SignedDuration, Timestamp};
 
 fn main() {

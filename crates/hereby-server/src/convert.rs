@@ -1,4 +1,5 @@
-//! Explicit conversions between the domain and the wire shapes of `hereby-api`.
+//! Explicit conversions between the domain and the wire shapes of `hereby-api`, and the
+//! application's downloads as HTTP responses.
 
 use hereby_api as api;
 use hereby_core::Incident;
@@ -261,6 +262,24 @@ pub(crate) fn download(attachment: api::Attachment, content: Vec<u8>) -> axum::r
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
         axum::body::Body::from(content),
+    )
+        .into_response()
+}
+
+/// A file the application made (a post-mortem export, a meeting invitation) as a download:
+/// its media type, and a name to save it under rather than a page to show.
+pub(crate) fn file(download: hereby_app::Download) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, download.media_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", download.file_name),
+            ),
+        ],
+        axum::body::Body::from(download.content),
     )
         .into_response()
 }

@@ -163,6 +163,7 @@ impl From<AppError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
             AppError::Store(store) => store.into(),
+            AppError::Internal(message) => Self::internal(message),
         }
     }
 }

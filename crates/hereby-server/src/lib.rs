@@ -11,7 +11,6 @@ pub mod notify;
 mod observe;
 pub mod openapi;
 pub mod passwords;
-pub mod postmortem;
 mod routes;
 mod sse;
 pub mod status;
@@ -409,7 +408,7 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
         (
             Method::PUT,
             "/api/v1/incidents/{id}/postmortem",
-            put(pm::revise::<S>).layer(DefaultBodyLimit::max(postmortem::MAX_REQUEST)),
+            put(pm::revise::<S>).layer(DefaultBodyLimit::max(hereby_app::postmortem::MAX_REQUEST)),
         ),
         (
             Method::POST,

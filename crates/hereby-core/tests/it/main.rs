@@ -6,6 +6,7 @@ mod evolve;
 mod format;
 mod judgement;
 mod lint;
+mod offers;
 mod properties;
 mod review_cycle;
 mod support;

@@ -3,41 +3,23 @@
 //! rules admins keep.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hereby_api as api;
+use hereby_app::ExportFormat;
+use hereby_app::postmortem;
 use hereby_core::Command;
-use hereby_core::lint::{self, BlameRule, FindingKind};
-use hereby_core::types::{
-    EntryMark, IncidentNumber, InstallationRole, Reason, TemplateName, Text, UserName,
-};
-use hereby_store::{AdminSetting, Communications, Directory, Loaded, Store};
-use jiff::Timestamp;
+use hereby_core::lint::FindingKind;
+use hereby_core::types::{EntryMark, Reason, Text};
+use hereby_store::{Communications, Directory, Store};
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::convert;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, IfMatch, OptionalJson};
-use crate::postmortem::{self, StoredTemplate, TEMPLATE_KIND};
-use crate::routes::incidents::{act, incident_id, visible};
-
-/// The incident (which the caller may see) and its post-mortem, or 404 when there is none.
-async fn with_postmortem<S: Store + Directory>(
-    state: &AppState<S>,
-    caller: &Caller,
-    raw_id: &str,
-) -> Result<(IncidentNumber, Loaded, hereby_core::Postmortem), ApiError> {
-    let number = incident_id(raw_id)?;
-    let loaded = visible(state, caller, number).await?;
-    let postmortem = loaded
-        .state
-        .incident()
-        .and_then(|incident| incident.postmortem.clone())
-        .ok_or_else(|| ApiError::not_found(format!("post-mortem of {number}")))?;
-    Ok((number, loaded, postmortem))
-}
+use crate::routes::incidents::{act, incident_id};
 
 /// `POST /api/v1/incidents/{id}/postmortem`
 #[utoipa::path(
@@ -62,49 +44,11 @@ pub(crate) async fn draft<S: Store + Directory + Communications>(
     Path(id): Path<String>,
     OptionalJson(request): OptionalJson<api::DraftRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let number = incident_id(&id)?;
-    let loaded = visible(&state, &caller, number).await?;
-    caller.require(InstallationRole::Responder)?;
-    let Some(incident) = loaded.state.incident() else {
-        return Err(ApiError::not_found(number));
-    };
-    let (name, template) = postmortem::find_template(
-        &state.store,
-        request
-            .template
-            .as_deref()
-            .unwrap_or(postmortem::DEFAULT_TEMPLATE),
-    )
-    .await?;
-    // The rules (resolved, not drafted yet) are decided again with the body below; checking
-    // them first spares rendering a long timeline only to be refused.
-    hereby_core::decide(
-        &loaded.state,
-        Command::DraftPostmortem {
-            template: name.clone(),
-            body: postmortem::document("-")?,
-        },
-        hereby_core::Context {
-            now: Timestamp::now(),
-            actor: &caller.0.name,
-            policy: &state.policy,
-        },
-    )
-    .map_err(|rejection| ApiError::from(hereby_store::ExecuteError::Rejected(rejection)))?;
-    let body = postmortem::draft_body(
-        &state.store,
-        &state.policy.roles,
-        number,
-        incident,
-        &template,
-    )
-    .await?;
-    let command = Command::DraftPostmortem {
-        template: name,
-        body: postmortem::document(&body)?,
-    };
-    let written = act(&state, &caller, &id, IfMatch(Some(loaded.version)), command).await?;
-    Ok((StatusCode::CREATED, written))
+    let outcome = state
+        .app
+        .draft_postmortem(&caller.0, incident_id(&id)?, request.template.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(convert::write_result(&outcome))))
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,30 +79,11 @@ pub(crate) async fn show<S: Store + Directory>(
     Path(id): Path<String>,
     Query(query): Query<RevisionQuery>,
 ) -> Result<Json<api::Postmortem>, ApiError> {
-    let (number, _, postmortem) = with_postmortem(&state, &caller, &id).await?;
-    let sequence = match query.revision {
-        None => postmortem.body_sequence,
-        Some(wanted) => revision_sequence(&state, number, wanted).await?,
-    };
-    let body = postmortem::body_at(&state.store, number, sequence).await?;
-    let mut wire = postmortem::wire(number, &postmortem, body);
-    if let Some(wanted) = query.revision {
-        wire.revision = wanted;
-    }
-    Ok(Json(wire))
-}
-
-async fn revision_sequence<S: Store>(
-    state: &AppState<S>,
-    number: IncidentNumber,
-    wanted: u32,
-) -> Result<u64, ApiError> {
-    let (revisions, _) = postmortem::history(&state.store, number).await?;
-    revisions
-        .iter()
-        .find(|record| record.revision == wanted)
-        .map(|record| record.sequence)
-        .ok_or_else(|| ApiError::not_found(format!("revision {wanted} of {number}'s post-mortem")))
+    let postmortem = state
+        .app
+        .postmortem(&caller.0, incident_id(&id)?, query.revision)
+        .await?;
+    Ok(Json(postmortem))
 }
 
 /// `PUT /api/v1/incidents/{id}/postmortem`
@@ -215,28 +140,11 @@ pub(crate) async fn refresh_timeline<S: Store + Directory + Communications>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let (number, loaded, current) = with_postmortem(&state, &caller, &id).await?;
-    caller.require(InstallationRole::Responder)?;
-    let Some(incident) = loaded.state.incident() else {
-        return Err(ApiError::not_found(number));
-    };
-    let (_, template) = postmortem::find_template(&state.store, current.template.as_str()).await?;
-    let fresh = postmortem::draft_body(
-        &state.store,
-        &state.policy.roles,
-        number,
-        incident,
-        &template,
-    )
-    .await?;
-    let body = postmortem::body_at(&state.store, number, current.body_sequence).await?;
-    let merged = postmortem::replace_timeline(&body, &fresh)?;
-    let command = Command::RevisePostmortem {
-        body: postmortem::document(&merged)?,
-        base_revision: Some(current.revision),
-        comment: Some(Reason::parse("timeline written again from the events")?),
-    };
-    act(&state, &caller, &id, IfMatch(Some(loaded.version)), command).await
+    let outcome = state
+        .app
+        .refresh_postmortem_timeline(&caller.0, incident_id(&id)?)
+        .await?;
+    Ok(Json(convert::write_result(&outcome)))
 }
 
 /// `PUT /api/v1/incidents/{id}/postmortem/owner`
@@ -264,17 +172,11 @@ pub(crate) async fn delegate<S: Store + Directory>(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<api::OwnerRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let to = UserName::parse(&request.owner)?;
-    // An unknown user is answered 404 here rather than becoming an owner nobody can be.
-    state.store.user(&to).await?;
-    act(
-        &state,
-        &caller,
-        &id,
-        if_match,
-        Command::DelegatePostmortem { to },
-    )
-    .await
+    let outcome = state
+        .app
+        .delegate_postmortem(&caller.0, incident_id(&id)?, if_match.0, &request.owner)
+        .await?;
+    Ok(Json(convert::write_result(&outcome)))
 }
 
 /// The workflow steps without a body: submit, approve, mark reviewed, publish.
@@ -381,8 +283,10 @@ pub(crate) async fn revisions<S: Store + Directory>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<api::Revisions>, ApiError> {
-    let (number, _, _) = with_postmortem(&state, &caller, &id).await?;
-    let (revisions, comments) = postmortem::history(&state.store, number).await?;
+    let (revisions, comments) = state
+        .app
+        .postmortem_history(&caller.0, incident_id(&id)?)
+        .await?;
     Ok(Json(api::Revisions {
         revisions: revisions
             .into_iter()
@@ -435,28 +339,11 @@ pub(crate) async fn diff<S: Store + Directory>(
     Path(id): Path<String>,
     Query(query): Query<DiffQuery>,
 ) -> Result<Json<api::RevisionDiff>, ApiError> {
-    let (number, _, postmortem) = with_postmortem(&state, &caller, &id).await?;
-    let to = query.to.unwrap_or(postmortem.revision);
-    let from = query.from.unwrap_or(to.saturating_sub(1).max(1));
-    let old = postmortem::body_at(
-        &state.store,
-        number,
-        revision_sequence(&state, number, from).await?,
-    )
-    .await?;
-    let new = postmortem::body_at(
-        &state.store,
-        number,
-        revision_sequence(&state, number, to).await?,
-    )
-    .await?;
-    let diff = postmortem::unified_diff(
-        &old,
-        &new,
-        &format!("revision {from}"),
-        &format!("revision {to}"),
-    );
-    Ok(Json(api::RevisionDiff { from, to, diff }))
+    let diff = state
+        .app
+        .postmortem_diff(&caller.0, incident_id(&id)?, query.from, query.to)
+        .await?;
+    Ok(Json(diff))
 }
 
 /// `GET /api/v1/incidents/{id}/postmortem/lint`
@@ -477,13 +364,14 @@ pub(crate) async fn lint_postmortem<S: Store + Directory + Communications>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<api::LintReport>, ApiError> {
-    let (number, _, postmortem) = with_postmortem(&state, &caller, &id).await?;
-    let body = postmortem::body_at(&state.store, number, postmortem.body_sequence).await?;
-    let (findings, substituted) =
-        postmortem::lint_body(&state.store, &state.policy.roles, number, body.clone()).await?;
+    let linted = state
+        .app
+        .postmortem_lint(&caller.0, incident_id(&id)?)
+        .await?;
     Ok(Json(api::LintReport {
-        revision: postmortem.revision,
-        findings: findings
+        revision: linted.revision,
+        findings: linted
+            .findings
             .into_iter()
             .map(|finding| api::Finding {
                 kind: match finding.kind {
@@ -499,7 +387,7 @@ pub(crate) async fn lint_postmortem<S: Store + Directory + Communications>(
                 replacement: finding.replacement,
             })
             .collect(),
-        substituted: (substituted != body).then_some(substituted),
+        substituted: (linted.substituted != linted.body).then_some(linted.substituted),
     }))
 }
 
@@ -531,123 +419,18 @@ pub(crate) async fn export<S: Store + Directory>(
     Path(id): Path<String>,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let format = query.format.as_deref().unwrap_or("md");
-    if !matches!(format, "md" | "markdown" | "json" | "html" | "pdf") {
-        return Err(ApiError::bad_request(
+    let raw = query.format.as_deref().unwrap_or("md");
+    let format = ExportFormat::parse(raw).ok_or_else(|| {
+        ApiError::bad_request(
             "unknown_format",
-            format!("`{format}` is not an export format: use md, json, html or pdf"),
-        ));
-    }
-    let (number, loaded, postmortem) = with_postmortem(&state, &caller, &id).await?;
-    let Some(incident) = loaded.state.incident() else {
-        return Err(ApiError::not_found(number));
-    };
-    let body = postmortem::body_at(&state.store, number, postmortem.body_sequence).await?;
-    let head = state.store.head(number).await?;
-    let meta = hereby_report::ReportMeta {
-        incident: number.to_string(),
-        title: postmortem::title(number, incident),
-        state: postmortem.status.to_string(),
-        revision: postmortem.revision,
-        chain_head: hex::encode(&head.last_hash),
-        chain_version: head.version,
-        generated_at: Timestamp::now().to_string(),
-    };
-    let file = format!("{}-postmortem-r{}", number, postmortem.revision).to_lowercase();
-    let attachment = |extension: &str| format!("attachment; filename=\"{file}.{extension}\"");
-    let response = match format {
-        "json" => {
-            let document = serde_json::json!({
-                "id": number.to_string(),
-                "title": meta.title,
-                "status": meta.state,
-                "revision": postmortem.revision,
-                "owner": postmortem.owner.to_string(),
-                "approvals": postmortem.approvals.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-                "reviewed_at": postmortem.reviewed_at.map(|at| at.to_string()),
-                "published_at": postmortem.published_at.map(|at| at.to_string()),
-                "chain": { "version": head.version, "head": meta.chain_head },
-                "generated_at": meta.generated_at,
-                "sections": sections(&body),
-                "body": body,
-                "footer": hereby_report::footer_line(&meta),
-            });
-            (
-                [
-                    (header::CONTENT_TYPE, "application/json".to_owned()),
-                    (header::CONTENT_DISPOSITION, attachment("json")),
-                ],
-                Json(document),
-            )
-                .into_response()
-        }
-        "html" => (
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
-                (header::CONTENT_DISPOSITION, attachment("html")),
-            ],
-            hereby_report::html::html_page(&meta, &body),
+            format!("`{raw}` is not an export format: use md, json, html or pdf"),
         )
-            .into_response(),
-        "pdf" => {
-            // Laying out a long timeline takes a while: off the async threads.
-            let pdf = tokio::task::spawn_blocking(move || hereby_report::pdf::pdf(&meta, &body))
-                .await
-                .map_err(|e| ApiError::internal(format!("PDF rendering stopped: {e}")))?
-                .map_err(|e| ApiError::internal(format!("PDF rendering failed: {e}")))?;
-            (
-                [
-                    (header::CONTENT_TYPE, "application/pdf".to_owned()),
-                    (header::CONTENT_DISPOSITION, attachment("pdf")),
-                ],
-                Body::from(pdf),
-            )
-                .into_response()
-        }
-        _ => {
-            let text = format!(
-                "{}\n\n---\n\n{}\n",
-                body.trim_end(),
-                hereby_report::footer_line(&meta)
-            );
-            (
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        "text/markdown; charset=utf-8".to_owned(),
-                    ),
-                    (header::CONTENT_DISPOSITION, attachment("md")),
-                ],
-                text,
-            )
-                .into_response()
-        }
-    };
-    Ok(response)
-}
-
-/// The body split at its level-2 headings: `[{heading, markdown}]`, for readers of the JSON
-/// export who want one section.
-fn sections(body: &str) -> Vec<serde_json::Value> {
-    let mut out = Vec::new();
-    let mut heading = String::new();
-    let mut text = String::new();
-    let mut in_fence = false;
-    for line in body.lines() {
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-        }
-        if !in_fence && let Some(title) = line.strip_prefix("## ") {
-            out.push(serde_json::json!({ "heading": heading, "markdown": text.trim() }));
-            heading = title.trim().to_owned();
-            text.clear();
-            continue;
-        }
-        text.push_str(line);
-        text.push('\n');
-    }
-    out.push(serde_json::json!({ "heading": heading, "markdown": text.trim() }));
-    out
+    })?;
+    let download = state
+        .app
+        .postmortem_export(&caller.0, incident_id(&id)?, format)
+        .await?;
+    Ok(convert::file(download))
 }
 
 /// `PUT /api/v1/incidents/{id}/timeline/{sequence}/mark`
@@ -711,12 +494,9 @@ pub(crate) async fn list_templates<S: Store + Directory + Communications>(
     State(state): State<AppState<S>>,
     _caller: Caller,
 ) -> Result<Json<api::PostmortemTemplates>, ApiError> {
-    let stored = state.store.list_settings(TEMPLATE_KIND).await?;
+    let templates = state.app.postmortem_templates().await?;
     Ok(Json(api::PostmortemTemplates {
-        templates: postmortem::effective(&stored)
-            .into_iter()
-            .map(wire_template)
-            .collect(),
+        templates: templates.into_iter().map(wire_template).collect(),
         variables: postmortem::VARIABLES
             .iter()
             .map(|(name, description)| api::TemplateVariable {
@@ -749,27 +529,10 @@ pub(crate) async fn put_template<S: Store + Directory + Communications>(
     Path(name): Path<String>,
     ApiJson(request): ApiJson<api::PutPostmortemTemplate>,
 ) -> Result<Json<api::PostmortemTemplate>, ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    let name = TemplateName::parse(&name)?;
-    postmortem::check(&request.body)?;
-    let setting = AdminSetting {
-        kind: TEMPLATE_KIND.to_owned(),
-        name: name.to_string(),
-        value: serde_json::to_string(&StoredTemplate {
-            description: request.description.trim().to_owned(),
-            body: request.body,
-        })
-        .map_err(|e| ApiError::internal(e.to_string()))?,
-        updated_at: Timestamp::now(),
-        updated_by: caller.0.name.clone(),
-    };
-    state.store.put_setting(&setting).await?;
-    // Answered from what was stored, not read back: a concurrent removal must not turn a
-    // successful save into a 404.
-    let template = postmortem::effective(std::slice::from_ref(&setting))
-        .into_iter()
-        .find(|template| template.name == setting.name)
-        .ok_or_else(|| ApiError::internal("a stored template did not read back"))?;
+    let template = state
+        .app
+        .save_postmortem_template(&caller.0, &name, &request.description, request.body)
+        .await?;
     Ok(Json(wire_template(template)))
 }
 
@@ -792,14 +555,11 @@ pub(crate) async fn delete_template<S: Store + Directory + Communications>(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    if state.store.remove_setting(TEMPLATE_KIND, &name).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!(
-            "stored post-mortem template `{name}`"
-        )))
-    }
+    state
+        .app
+        .remove_postmortem_template(&caller.0, &name)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/v1/blame-rules`
@@ -817,7 +577,7 @@ pub(crate) async fn list_blame_rules<S: Store + Directory + Communications>(
     State(state): State<AppState<S>>,
     _caller: Caller,
 ) -> Result<Json<api::BlameRules>, ApiError> {
-    let rules = postmortem::blame_rules(&state.store).await?;
+    let rules = state.app.blame_rules().await?;
     Ok(Json(api::BlameRules {
         rules: rules
             .into_iter()
@@ -850,33 +610,9 @@ pub(crate) async fn put_blame_rule<S: Store + Directory + Communications>(
     caller: Caller,
     ApiJson(request): ApiJson<api::PutBlameRule>,
 ) -> Result<Json<api::BlameRule>, ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    let rule = BlameRule {
-        pattern: request.pattern.trim().to_owned(),
-        suggestion: request.suggestion.trim().to_owned(),
-    };
-    lint::check_rule(&rule).map_err(|problem| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_rule", problem)
-    })?;
-    if lint::default_blame_rules()
-        .iter()
-        .any(|shipped| shipped.pattern.eq_ignore_ascii_case(&rule.pattern))
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_rule",
-            format!("`{}` is already a shipped rule", rule.pattern),
-        ));
-    }
-    state
-        .store
-        .put_setting(&AdminSetting {
-            kind: postmortem::BLAME_RULE_KIND.to_owned(),
-            name: rule.pattern.clone(),
-            value: rule.suggestion.clone(),
-            updated_at: Timestamp::now(),
-            updated_by: caller.0.name.clone(),
-        })
+    let rule = state
+        .app
+        .save_blame_rule(&caller.0, &request.pattern, &request.suggestion)
         .await?;
     Ok(Json(api::BlameRule {
         pattern: rule.pattern,
@@ -910,17 +646,9 @@ pub(crate) async fn delete_blame_rule<S: Store + Directory + Communications>(
     caller: Caller,
     Query(query): Query<PatternQuery>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    if state
-        .store
-        .remove_setting(postmortem::BLAME_RULE_KIND, query.pattern.trim())
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!(
-            "added blame rule `{}`",
-            query.pattern.trim()
-        )))
-    }
+    state
+        .app
+        .remove_blame_rule(&caller.0, &query.pattern)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

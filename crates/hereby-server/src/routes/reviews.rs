@@ -4,77 +4,17 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::Response;
 use hereby_api as api;
-use hereby_core::event::FollowUpOutcome;
-use hereby_core::review::{AgendaItem, agenda, follow_ups_settled};
-use hereby_core::types::{
-    IncidentNumber, PostmortemStatus, Reason, ReviewDecision, Status, Text, UserName,
-};
-use hereby_core::{Command, Event, Incident};
-use hereby_store::{Directory, ListQuery, Notifications, Store, StoreError};
+use hereby_core::Command;
+use hereby_store::{Directory, Notifications, Store};
 use jiff::Timestamp;
-use jiff::civil::Date;
 
 use crate::AppState;
+use crate::convert;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, IfMatch};
-use crate::routes::incidents::{act, incident_id, visible};
-
-fn wire_agenda(item: AgendaItem) -> api::AgendaItem {
-    api::AgendaItem {
-        item: item.item,
-        text: item.text,
-        owner: item.owner.to_string(),
-        state: item.state.to_string(),
-        due: item.due.map(|due| due.to_string()),
-        tracker_url: item.tracker_url.map(|url| url.to_string()),
-        days_open: item.days_open,
-        overdue: item.overdue,
-    }
-}
-
-/// Whether the incident may close now without an override.
-fn closable(incident: &Incident) -> bool {
-    incident.status == Status::Resolved
-        && follow_ups_settled(incident)
-        && incident.postmortem.as_ref().is_some_and(|postmortem| {
-            matches!(
-                postmortem.status,
-                PostmortemStatus::Reviewed | PostmortemStatus::Published
-            )
-        })
-}
-
-/// The minutes of every meeting held, from the stream.
-async fn minutes<S: Store>(
-    store: &S,
-    number: IncidentNumber,
-) -> Result<Vec<api::HeldMeeting>, StoreError> {
-    let mut held = Vec::new();
-    for event in crate::postmortem::all_of_type(store, number, "review_meeting_held").await? {
-        if let Event::ReviewMeetingHeld(meeting) = event.event {
-            held.push(api::HeldMeeting {
-                meeting: meeting.meeting,
-                at: event.at.to_string(),
-                attendees: meeting.attendees.iter().map(|a| a.to_string()).collect(),
-                notes: meeting.notes.map(|n| n.to_string()),
-                outcomes: meeting
-                    .outcomes
-                    .into_iter()
-                    .map(|outcome| api::Outcome {
-                        item: outcome.item,
-                        decision: outcome.decision.to_string(),
-                        reason: outcome.reason.map(|r| r.to_string()),
-                        due: outcome.due.map(|d| d.to_string()),
-                    })
-                    .collect(),
-            });
-        }
-    }
-    Ok(held)
-}
+use crate::routes::incidents::{act, incident_id};
 
 /// `GET /api/v1/incidents/{id}/reviews`
 #[utoipa::path(
@@ -94,30 +34,8 @@ pub(crate) async fn show<S: Store + Directory>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<api::Reviews>, ApiError> {
-    let number = incident_id(&id)?;
-    let loaded = visible(&state, &caller, number).await?;
-    let Some(incident) = loaded.state.incident() else {
-        return Err(ApiError::not_found(number));
-    };
-    let now = Timestamp::now();
-    Ok(Json(api::Reviews {
-        id: number.to_string(),
-        title: incident.title.to_string(),
-        status: incident.status.to_string(),
-        next: incident.reviews.next.map(|(meeting, at)| api::NextMeeting {
-            meeting,
-            at: at.to_string(),
-            ics_url: format!("/api/v1/incidents/{number}/reviews/next.ics"),
-        }),
-        agenda: agenda(incident, now).into_iter().map(wire_agenda).collect(),
-        held: minutes(&state.store, number).await?,
-        follow_ups_settled: follow_ups_settled(incident),
-        postmortem_status: incident
-            .postmortem
-            .as_ref()
-            .map(|postmortem| postmortem.status.to_string()),
-        closable: closable(incident),
-    }))
+    let reviews = state.app.reviews(&caller.0, incident_id(&id)?).await?;
+    Ok(Json(reviews))
 }
 
 /// `POST /api/v1/incidents/{id}/reviews`
@@ -145,40 +63,11 @@ pub(crate) async fn record<S: Store + Directory>(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<api::RecordMeeting>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let attendees = request
-        .attendees
-        .iter()
-        .map(|name| UserName::parse(name))
-        .collect::<Result<Vec<_>, _>>()?;
-    let outcomes = request
-        .outcomes
-        .iter()
-        .map(|outcome| {
-            Ok(FollowUpOutcome {
-                item: outcome.item,
-                decision: ReviewDecision::parse(&outcome.decision)?,
-                reason: outcome.reason.as_deref().map(Reason::parse).transpose()?,
-                due: outcome
-                    .due
-                    .as_deref()
-                    .map(|raw| {
-                        raw.trim()
-                            .parse::<Date>()
-                            .map_err(|_| hereby_core::types::InvalidValue {
-                                field: "due",
-                                problem: format!("`{raw}` is not a date like 2026-12-31"),
-                            })
-                    })
-                    .transpose()?,
-            })
-        })
-        .collect::<Result<Vec<_>, hereby_core::types::InvalidValue>>()?;
-    let command = Command::RecordReviewMeeting {
-        attendees,
-        notes: request.notes.as_deref().map(Text::parse).transpose()?,
-        outcomes,
-    };
-    act(&state, &caller, &id, if_match, command).await
+    let outcome = state
+        .app
+        .record_review_meeting(&caller.0, incident_id(&id)?, if_match.0, &request)
+        .await?;
+    Ok(Json(convert::write_result(&outcome)))
 }
 
 /// `PUT /api/v1/incidents/{id}/reviews/next`
@@ -245,33 +134,12 @@ pub(crate) async fn next_ics<S: Store + Directory + Notifications>(
     State(state): State<AppState<S>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
-    let number = incident_id(&id)?;
-    let loaded = visible(&state, &caller, number).await?;
-    let Some(incident) = loaded.state.incident() else {
-        return Err(ApiError::not_found(number));
-    };
-    let ics = state
+) -> Result<Response, ApiError> {
+    let invitation = state
         .app
-        .review_invitation(number, incident, Timestamp::now())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("a planned review meeting of {number}")))?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "text/calendar; charset=utf-8".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"{}-review.ics\"",
-                    number.to_string().to_lowercase()
-                ),
-            ),
-        ],
-        ics,
-    ))
+        .next_meeting_ics(&caller.0, incident_id(&id)?)
+        .await?;
+    Ok(convert::file(invitation))
 }
 
 /// `GET /api/v1/reviews`
@@ -289,64 +157,6 @@ pub(crate) async fn overview<S: Store + Directory>(
     State(state): State<AppState<S>>,
     caller: Caller,
 ) -> Result<Json<api::ReviewOverview>, ApiError> {
-    let now = Timestamp::now();
-    let mut rows = Vec::new();
-    let mut before = None;
-    loop {
-        let page = state
-            .store
-            .list_incidents(&ListQuery {
-                limit: 500,
-                before,
-                statuses: vec![Status::Resolved],
-                visible_to: (!caller.is_admin()).then(|| caller.0.name.clone()),
-                ..ListQuery::default()
-            })
-            .await?;
-        let done = page.len() < 500;
-        for summary in &page {
-            before = Some(summary.number);
-            let loaded = state.store.load(summary.number).await?;
-            let Some(incident) = loaded.state.incident() else {
-                continue;
-            };
-            // Checked again on the loaded state, as every list does: the row may be older.
-            if !caller.sees(incident) {
-                continue;
-            }
-            let items = agenda(incident, now);
-            let open = items
-                .iter()
-                .filter(|item| item.state == hereby_core::types::ActionState::Open)
-                .count();
-            if incident.reviews.next.is_none() && open == 0 {
-                continue;
-            }
-            rows.push((
-                incident.reviews.next.map(|(_, at)| at),
-                api::ReviewOverviewRow {
-                    id: summary.number.to_string(),
-                    title: incident.title.to_string(),
-                    next_meeting: incident.reviews.next.map(|(_, at)| at.to_string()),
-                    open_follow_ups: u32::try_from(open).unwrap_or(u32::MAX),
-                    overdue_follow_ups: items
-                        .into_iter()
-                        .filter(|item| item.overdue)
-                        .map(wire_agenda)
-                        .collect(),
-                    postmortem_status: incident
-                        .postmortem
-                        .as_ref()
-                        .map(|postmortem| postmortem.status.to_string()),
-                },
-            ));
-        }
-        if done {
-            break;
-        }
-    }
-    rows.sort_by_key(|(next, row)| (next.is_none(), *next, row.id.clone()));
-    Ok(Json(api::ReviewOverview {
-        incidents: rows.into_iter().map(|(_, row)| row).collect(),
-    }))
+    let overview = state.app.reviews_overview(&caller.0).await?;
+    Ok(Json(overview))
 }

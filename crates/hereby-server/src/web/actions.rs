@@ -1,5 +1,5 @@
 //! The forms of the incident page: each turns its fields into a core command and runs it
-//! through the same path as the API ([`crate::routes::incidents::act`]). On success the
+//! through the same path as the API ([`hereby_app::App::act`]). On success the
 //! browser goes back to the incident page; a rejected command shows the page again with the
 //! core's reason and the form's values, so nothing typed is lost.
 

@@ -65,7 +65,7 @@ pub struct Web {
     pub secure_cookies: bool,
 }
 
-/// The web routes, like [`crate::routes`] one table of method, path and handler.
+/// The web routes, like the API's one table of method, path and handler.
 pub(crate) fn routes<
     S: Store + Directory + Backup + Blobs + hereby_store::Communications + hereby_store::Notifications,
 >() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
@@ -143,7 +143,7 @@ pub(crate) fn routes<
             Method::POST,
             "/incidents/{id}/postmortem/edit",
             post(postmortems::save::<S>).layer(axum::extract::DefaultBodyLimit::max(
-                crate::postmortem::MAX_REQUEST,
+                hereby_app::postmortem::MAX_REQUEST,
             )),
         ),
         (
@@ -187,7 +187,7 @@ pub(crate) fn routes<
             post(settings::change::<S>),
         ),
     ];
-    for (path, query) in postmortems::EXPORTS {
+    for (path, format) in postmortems::EXPORTS {
         routes.push((
             Method::GET,
             path,
@@ -195,7 +195,7 @@ pub(crate) fn routes<
                 move |state: axum::extract::State<AppState<S>>,
                       viewer: session::Viewer,
                       id: axum::extract::Path<String>| {
-                    postmortems::export::<S>(state, viewer, id, query)
+                    postmortems::export::<S>(state, viewer, id, format)
                 },
             ),
         ));

@@ -386,7 +386,7 @@ pub(crate) async fn incident_context<S: Communications>(
     // The templates are read only where the draft form shows: not on every live refresh of
     // an active incident.
     let draft_templates = if drafting && viewer.caller.0.role >= InstallationRole::Responder {
-        super::postmortems::template_choices(&state.store).await?
+        super::postmortems::template_choices(state).await?
     } else {
         Vec::new()
     };

@@ -1,20 +1,26 @@
 //! The post-mortem pages: reading one (its Markdown rendered and sanitised, the workflow
 //! buttons the viewer may use, the linter's findings, comments and revisions), editing it,
 //! diffs between revisions and the exports, and the forms that draft it and move it through
-//! review. Every change runs through the API's own handlers or its `act`, so visibility,
-//! installation roles and the core's rules are exactly the API's.
+//! review. Every read and change goes through the application layer, so visibility,
+//! installation roles and the core's rules are exactly the API's; the buttons shown are the
+//! steps the core would accept now.
+
+use std::collections::BTreeSet;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use hereby_core::lint::{self, FindingKind};
+use hereby_app::postmortem;
+use hereby_app::{AppError, ExportFormat};
+use hereby_core::lint::FindingKind;
+use hereby_core::offers::PostmortemStep;
 use hereby_core::types::{
     IncidentNumber, InstallationRole, InvalidValue, PostmortemStatus, Reason, Text, UserName,
 };
 use hereby_core::{Command, Incident, Postmortem};
-use hereby_store::{Communications, Directory, Store};
+use hereby_store::{Communications, Directory, Loaded, Store};
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::PageError;
 use super::actions::required;
@@ -23,11 +29,9 @@ use super::render::{self, data};
 use super::session::{Fields, SignedForm, Viewer};
 use super::{act, visible};
 use crate::AppState;
+use crate::convert;
 use crate::error::ApiError;
 use crate::extract::incident_id;
-use crate::extract::{ApiJson, IfMatch, OptionalJson};
-use crate::postmortem;
-use crate::routes::postmortems as api_postmortems;
 
 /// A post-mortem template the draft form offers.
 #[derive(Debug, Serialize)]
@@ -38,10 +42,12 @@ pub(crate) struct TemplateChoice {
 
 /// The post-mortem templates in effect, for the incident page's draft form.
 pub(crate) async fn template_choices<S: Communications>(
-    store: &S,
-) -> Result<Vec<TemplateChoice>, ApiError> {
-    let stored = store.list_settings(postmortem::TEMPLATE_KIND).await?;
-    Ok(postmortem::effective(&stored)
+    state: &AppState<S>,
+) -> Result<Vec<TemplateChoice>, AppError> {
+    Ok(state
+        .app
+        .postmortem_templates()
+        .await?
         .into_iter()
         .map(|template| TemplateChoice {
             name: template.name,
@@ -77,12 +83,13 @@ pub(crate) fn summary(postmortem: Option<&Postmortem>, me: &UserName) -> Option<
     })
 }
 
-/// The incident, which the viewer may see, and its post-mortem; a sentence when it has none.
+/// The incident, which the viewer may see, as loaded, and its post-mortem; a sentence when it
+/// has none.
 async fn with_postmortem<S: Store + Directory>(
     state: &AppState<S>,
     viewer: &Viewer,
     raw_id: &str,
-) -> Result<(IncidentNumber, Incident, Postmortem), PageError> {
+) -> Result<(IncidentNumber, Loaded, Incident, Postmortem), PageError> {
     let number = incident_id(raw_id)?;
     let loaded = visible(state, &viewer.caller, number).await?;
     let Some(incident) = loaded.state.incident().cloned() else {
@@ -97,17 +104,7 @@ async fn with_postmortem<S: Store + Directory>(
             ),
         ));
     };
-    Ok((number, incident, postmortem))
-}
-
-/// The linter's findings in `body`, and `body` with every known person's name replaced by
-/// their role variable.
-async fn lint_of<S: Store + Directory + Communications>(
-    state: &AppState<S>,
-    number: IncidentNumber,
-    body: &str,
-) -> Result<(Vec<lint::Finding>, String), ApiError> {
-    postmortem::lint_body(&state.store, &state.policy.roles, number, body.to_owned()).await
+    Ok((number, loaded, incident, postmortem))
 }
 
 #[derive(Debug, Serialize)]
@@ -138,33 +135,37 @@ struct CommentRow {
     text_html: minijinja::Value,
 }
 
-/// The workflow steps the viewer may take now. The core decides again when one is sent.
+/// The workflow steps the viewer may take now, as the application answers (the core's rules
+/// for anyone whose installation role allows changes). The core decides again when one is
+/// sent.
 #[derive(Debug, Serialize)]
 struct Steps {
     edit: bool,
     submit: bool,
     approve: bool,
     reviewed: bool,
-    /// The owner waits for a reviewer's approval before marking it reviewed.
+    /// The owner waits for a reviewer's approval before marking it reviewed: a hint, not an
+    /// action.
     awaiting_approval: bool,
     publish: bool,
     delegate: bool,
+    comment: bool,
 }
 
-fn steps(viewer: &Viewer, incident: &Incident, postmortem: &Postmortem) -> Steps {
-    let me = &viewer.user().name;
-    let responder = viewer.user().role >= InstallationRole::Responder;
-    let owner = responder && &postmortem.owner == me;
-    let open = responder && postmortem.status != PostmortemStatus::Published;
-    let in_review = postmortem.status == PostmortemStatus::InReview;
+fn steps(viewer: &Viewer, postmortem: &Postmortem, offered: &BTreeSet<PostmortemStep>) -> Steps {
+    let user = viewer.user();
+    let waiting_owner = user.role >= InstallationRole::Responder
+        && postmortem.owner == user.name
+        && postmortem.status == PostmortemStatus::InReview;
     Steps {
-        edit: open,
-        submit: owner && postmortem.status == PostmortemStatus::Draft,
-        approve: responder && !owner && in_review && !postmortem.approvals.contains(me),
-        reviewed: owner && in_review && !postmortem.approvals.is_empty(),
-        awaiting_approval: owner && in_review && postmortem.approvals.is_empty(),
-        publish: owner && postmortem.status == PostmortemStatus::Reviewed,
-        delegate: open && (owner || incident.commander() == Some(me)),
+        edit: offered.contains(&PostmortemStep::Edit),
+        submit: offered.contains(&PostmortemStep::Submit),
+        approve: offered.contains(&PostmortemStep::Approve),
+        reviewed: offered.contains(&PostmortemStep::MarkReviewed),
+        awaiting_approval: waiting_owner && !offered.contains(&PostmortemStep::MarkReviewed),
+        publish: offered.contains(&PostmortemStep::Publish),
+        delegate: offered.contains(&PostmortemStep::Delegate),
+        comment: offered.contains(&PostmortemStep::Comment),
     }
 }
 
@@ -204,13 +205,13 @@ async fn postmortem_page<S: Store + Directory + Communications>(
     error: Option<&str>,
     form: minijinja::Value,
 ) -> Result<Response, PageError> {
-    let (number, incident, postmortem) = with_postmortem(state, viewer, raw_id).await?;
-    let body = postmortem::body_at(&state.store, number, postmortem.body_sequence).await?;
-    let (revisions, comments) = postmortem::history(&state.store, number)
-        .await
-        .map_err(ApiError::from)?;
-    let (findings, substituted) = lint_of(state, number, &body).await?;
-    let findings: Vec<FindingRow> = findings
+    let (number, loaded, incident, postmortem) = with_postmortem(state, viewer, raw_id).await?;
+    let user = viewer.user();
+    let linted = state.app.postmortem_lint(user, number).await?;
+    let (revisions, comments) = state.app.postmortem_history(user, number).await?;
+    let offered = state.app.postmortem_steps(user, &loaded);
+    let findings: Vec<FindingRow> = linted
+        .findings
         .into_iter()
         .map(|finding| FindingRow {
             line: finding.line,
@@ -254,10 +255,10 @@ async fn postmortem_page<S: Store + Directory + Communications>(
             error => error,
             form => form,
             i => heading(number, &incident, &postmortem),
-            body_html => minijinja::Value::from_safe_string(render::markdown(&body)),
-            steps => data(steps(viewer, &incident, &postmortem)),
+            body_html => minijinja::Value::from_safe_string(render::markdown(&linted.body)),
+            steps => data(steps(viewer, &postmortem, &offered)),
             findings => data(&findings),
-            substitutions => substituted != body,
+            substitutions => linted.substituted != linted.body,
             revisions => data(&revision_rows),
             comments => data(&comment_rows),
         },
@@ -282,24 +283,21 @@ pub(crate) async fn page<S: Store + Directory + Communications>(
 }
 
 /// `POST /incidents/{id}/postmortem/draft`: the incident page's draft form, through the
-/// API's handler (the template's rendering, the name substitutions, the core's rules). A
+/// application (the template's rendering, the name substitutions, the core's rules). A
 /// refusal shows the incident page again with the reason.
 pub(crate) async fn draft<S: Store + Directory + Communications>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
     SignedForm { viewer, fields }: SignedForm,
 ) -> Response {
-    let request = hereby_api::DraftRequest {
-        template: fields.get("template").map(str::to_owned),
-    };
-    let drafted = api_postmortems::draft(
-        State(state.clone()),
-        viewer.caller.clone(),
-        Path(id.clone()),
-        OptionalJson(request),
-    )
-    .await
-    .map(|_| ());
+    let drafted = async {
+        state
+            .app
+            .draft_postmortem(viewer.user(), incident_id(&id)?, fields.get("template"))
+            .await?;
+        Ok::<(), ApiError>(())
+    }
+    .await;
     match drafted {
         Ok(()) => Redirect::to(&format!("/incidents/{id}/postmortem")).into_response(),
         // The incident page checks visibility again: 404 for an incident the viewer may not
@@ -317,42 +315,6 @@ pub(crate) async fn draft<S: Store + Directory + Communications>(
     }
 }
 
-/// Replaces every known person's name in the current revision by their role variable, as a
-/// new revision.
-async fn accept_names<S: Store + Directory + Communications>(
-    state: &AppState<S>,
-    viewer: &Viewer,
-    id: &str,
-) -> Result<(), ApiError> {
-    let number = incident_id(id)?;
-    let loaded = visible(state, &viewer.caller, number).await?;
-    viewer.caller.require(InstallationRole::Responder)?;
-    let Some(current) = loaded
-        .state
-        .incident()
-        .and_then(|incident| incident.postmortem.clone())
-    else {
-        return Err(ApiError::not_found(format!("post-mortem of {number}")));
-    };
-    let body = postmortem::body_at(&state.store, number, current.body_sequence).await?;
-    let (_, substituted) = lint_of(state, number, &body).await?;
-    if substituted == body {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "nothing_to_change",
-            "the post-mortem names nobody outside its People section; nothing to replace",
-        ));
-    }
-    let command = Command::RevisePostmortem {
-        body: postmortem::document(&substituted)?,
-        base_revision: Some(current.revision),
-        comment: Some(Reason::parse("real names replaced by role variables")?),
-    };
-    act(state, &viewer.caller, id, Some(loaded.version), command)
-        .await
-        .map(|_| ())
-}
-
 /// `POST /incidents/{id}/postmortem/{step}`: the post-mortem page's forms. On success back to
 /// the page; a refusal shows the page again with the core's reason and what was typed.
 pub(crate) async fn step<S: Store + Directory + Communications>(
@@ -360,41 +322,42 @@ pub(crate) async fn step<S: Store + Directory + Communications>(
     Path((id, step)): Path<(String, String)>,
     SignedForm { viewer, fields }: SignedForm,
 ) -> Response {
-    let caller = &viewer.caller;
-    let run = |command: Command| act(&state, caller, &id, None, command);
-    let result = match step.as_str() {
-        "submit" => run(Command::SubmitPostmortem).await.map(|_| ()),
-        "approve" => run(Command::ApprovePostmortem).await.map(|_| ()),
-        "reviewed" => run(Command::MarkPostmortemReviewed).await.map(|_| ()),
-        "publish" => run(Command::PublishPostmortem).await.map(|_| ()),
-        "comment" => match required(&fields, "text").and_then(|text| Ok(Text::parse(text)?)) {
-            Ok(text) => run(Command::CommentPostmortem { text }).await.map(|_| ()),
-            Err(error) => Err(error),
-        },
-        "timeline" => api_postmortems::refresh_timeline(
-            State(state.clone()),
-            caller.clone(),
-            Path(id.clone()),
-        )
-        .await
-        .map(|_| ()),
-        "names" => accept_names(&state, &viewer, &id).await,
-        "delegate" => match required(&fields, "owner") {
-            Ok(owner) => api_postmortems::delegate(
-                State(state.clone()),
-                caller.clone(),
-                IfMatch(None),
-                Path(id.clone()),
-                ApiJson(hereby_api::OwnerRequest {
-                    owner: owner.to_owned(),
-                }),
-            )
-            .await
-            .map(|_| ()),
-            Err(error) => Err(error),
-        },
-        _ => Err(ApiError::not_found("this form")),
-    };
+    let user = viewer.user();
+    let run = |command: Command| act(&state, &viewer.caller, &id, None, command);
+    let result = async {
+        match step.as_str() {
+            "submit" => run(Command::SubmitPostmortem).await?,
+            "approve" => run(Command::ApprovePostmortem).await?,
+            "reviewed" => run(Command::MarkPostmortemReviewed).await?,
+            "publish" => run(Command::PublishPostmortem).await?,
+            "comment" => {
+                let text = Text::parse(required(&fields, "text")?)?;
+                run(Command::CommentPostmortem { text }).await?
+            }
+            "timeline" => {
+                state
+                    .app
+                    .refresh_postmortem_timeline(user, incident_id(&id)?)
+                    .await?
+            }
+            "names" => {
+                state
+                    .app
+                    .accept_postmortem_names(user, incident_id(&id)?)
+                    .await?
+            }
+            "delegate" => {
+                let owner = required(&fields, "owner")?;
+                state
+                    .app
+                    .delegate_postmortem(user, incident_id(&id)?, None, owner)
+                    .await?
+            }
+            _ => return Err(ApiError::not_found("this form")),
+        };
+        Ok(())
+    }
+    .await;
     match result {
         Ok(()) => Redirect::to(&format!("/incidents/{id}/postmortem")).into_response(),
         // The page checks visibility again: an incident the viewer may not see answers 404
@@ -434,6 +397,7 @@ fn edit_page(
     base_revision: u32,
     comment: Option<&str>,
     since: Option<Since>,
+    editable: bool,
 ) -> Result<Response, PageError> {
     show(
         status,
@@ -447,6 +411,7 @@ fn edit_page(
             comment => comment,
             published => postmortem.status == PostmortemStatus::Published,
             responder => viewer.user().role >= InstallationRole::Responder,
+            editable => editable,
             since => since.map(|since| minijinja::context! {
                 revision => since.revision,
                 by => since.by,
@@ -462,8 +427,15 @@ pub(crate) async fn edit_form<S: Store + Directory>(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let (number, incident, postmortem) = with_postmortem(&state, &viewer, &id).await?;
-    let body = postmortem::body_at(&state.store, number, postmortem.body_sequence).await?;
+    let (number, loaded, incident, postmortem) = with_postmortem(&state, &viewer, &id).await?;
+    let body = state
+        .app
+        .postmortem_text(viewer.user(), number, None)
+        .await?;
+    let editable = state
+        .app
+        .postmortem_steps(viewer.user(), &loaded)
+        .contains(&PostmortemStep::Edit);
     edit_page(
         &viewer,
         number,
@@ -475,12 +447,8 @@ pub(crate) async fn edit_form<S: Store + Directory>(
         postmortem.revision,
         None,
         None,
+        editable,
     )
-}
-
-/// A unified diff from `old` to `new`.
-fn unified(old: &str, new: &str, from: &str, to: &str) -> String {
-    postmortem::unified_diff(old, new, from, to)
 }
 
 /// `POST /incidents/{id}/postmortem/edit`: saves the text as a new revision. A save based
@@ -523,31 +491,24 @@ pub(crate) async fn save<S: Store + Directory>(
         Err(error) => error,
     };
     let shown = async {
-        let (number, incident, postmortem) = with_postmortem(&state, &viewer, &id).await?;
+        let (number, loaded, incident, postmortem) = with_postmortem(&state, &viewer, &id).await?;
+        let user = viewer.user();
         let mut since = None;
         let mut base_revision = base.unwrap_or(postmortem.revision);
         if error.code == "stale_revision"
             && let Some(old) = base
         {
-            let (revisions, _) = postmortem::history(&state.store, number)
-                .await
-                .map_err(ApiError::from)?;
-            let sequence_of = |wanted: u32| {
-                revisions
-                    .iter()
-                    .find(|record| record.revision == wanted)
-                    .map(|record| record.sequence)
+            // A revision that does not exist (a base typed by hand) is compared as empty.
+            let old_body = match state.app.postmortem_text(user, number, Some(old)).await {
+                Ok(body) => body,
+                Err(AppError::NotFound(_)) => String::new(),
+                Err(error) => return Err(PageError::from(error)),
             };
-            let old_body = match sequence_of(old) {
-                Some(sequence) => postmortem::body_at(&state.store, number, sequence).await?,
-                None => String::new(),
-            };
-            let current =
-                postmortem::body_at(&state.store, number, postmortem.body_sequence).await?;
+            let current = state.app.postmortem_text(user, number, None).await?;
             since = Some(Since {
                 revision: postmortem.revision,
                 by: postmortem.revised_by.to_string(),
-                diff: unified(
+                diff: postmortem::unified_diff(
                     &old_body,
                     &current,
                     &format!("revision {old} (yours started here)"),
@@ -567,23 +528,35 @@ pub(crate) async fn save<S: Store + Directory>(
             base_revision,
             comment.as_deref(),
             since,
+            state
+                .app
+                .postmortem_steps(user, &loaded)
+                .contains(&PostmortemStep::Edit),
         )
     };
     shown.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// `GET /incidents/{id}/postmortem/diff?from=N&to=M`: a unified diff between two revisions,
-/// through the API's handler.
+/// Which revisions a diff compares.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DiffQuery {
+    from: Option<u32>,
+    to: Option<u32>,
+}
+
+/// `GET /incidents/{id}/postmortem/diff?from=N&to=M`: a unified diff between two revisions.
 pub(crate) async fn diff<S: Store + Directory>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
     Path(id): Path<String>,
-    query: Result<Query<api_postmortems::DiffQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let query = query.map_err(bad_query)?;
-    let (number, incident, postmortem) = with_postmortem(&state, &viewer, &id).await?;
-    let axum::Json(diff) =
-        api_postmortems::diff(State(state.clone()), viewer.caller.clone(), Path(id), query).await?;
+    let Query(query) = query.map_err(bad_query)?;
+    let (number, _, incident, postmortem) = with_postmortem(&state, &viewer, &id).await?;
+    let diff = state
+        .app
+        .postmortem_diff(viewer.user(), number, query.from, query.to)
+        .await?;
     show(
         StatusCode::OK,
         "postmortem_diff.html",
@@ -597,30 +570,38 @@ pub(crate) async fn diff<S: Store + Directory>(
     )
 }
 
-/// The export formats, as the web routes name them and as the API's export takes them.
-pub(crate) const EXPORTS: [(&str, &str); 4] = [
-    ("/incidents/{id}/postmortem/export.md", "/?format=md"),
-    ("/incidents/{id}/postmortem/export.html", "/?format=html"),
-    ("/incidents/{id}/postmortem/export.pdf", "/?format=pdf"),
-    ("/incidents/{id}/postmortem/export.json", "/?format=json"),
+/// The export formats, by the web route that downloads each.
+pub(crate) const EXPORTS: [(&str, ExportFormat); 4] = [
+    (
+        "/incidents/{id}/postmortem/export.md",
+        ExportFormat::Markdown,
+    ),
+    ("/incidents/{id}/postmortem/export.html", ExportFormat::Html),
+    ("/incidents/{id}/postmortem/export.pdf", ExportFormat::Pdf),
+    ("/incidents/{id}/postmortem/export.json", ExportFormat::Json),
 ];
 
 /// `GET /incidents/{id}/postmortem/export.{md,html,pdf,json}`: a download for a signed-in
-/// viewer who may see the incident, through the API's export (the same rendering, footer
-/// and PDF off the async threads). `query` is the API's query for the format.
+/// viewer who may see the incident, the same file the API's export gives.
 pub(crate) async fn export<S: Store + Directory>(
-    state: State<AppState<S>>,
+    State(state): State<AppState<S>>,
     viewer: Viewer,
-    path: Path<String>,
-    query: &'static str,
+    Path(id): Path<String>,
+    format: ExportFormat,
 ) -> Response {
-    let format = match Query::try_from_uri(&Uri::from_static(query)) {
-        Ok(format) => format,
-        Err(rejection) => return bad_query(rejection).into_response(),
-    };
-    match api_postmortems::export(state, viewer.caller, path, format).await {
-        Ok(response) => response,
-        Err(error) => PageError::from(error).into_response(),
+    let download = async {
+        let number = incident_id(&id)?;
+        Ok::<_, PageError>(
+            state
+                .app
+                .postmortem_export(viewer.user(), number, format)
+                .await?,
+        )
+    }
+    .await;
+    match download {
+        Ok(download) => convert::file(download),
+        Err(error) => error.into_response(),
     }
 }
 

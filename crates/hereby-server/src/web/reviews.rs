@@ -1,7 +1,7 @@
 //! The review-meeting pages: an incident's agenda, next meeting (with its invitation), the
 //! forms that move the next meeting and record one, the minutes of those held; and the
 //! overview of upcoming meetings and overdue follow-ups across the incidents the viewer may
-//! see. Reads and writes go through the API's own handlers, so the rules are the API's.
+//! see. Reads and writes go through the application layer, so the rules are the API's.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,9 +20,9 @@ use super::postmortems::when;
 use super::render::{self, data};
 use super::session::{Fields, SignedForm, Viewer};
 use crate::AppState;
+use crate::convert;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, IfMatch};
-use crate::routes::reviews as api_reviews;
+use crate::extract::incident_id;
 
 #[derive(Debug, Serialize)]
 struct AgendaRow {
@@ -87,12 +87,10 @@ async fn reviews_page<S: Store + Directory>(
     error: Option<&str>,
     fields: &Fields,
 ) -> Result<Response, PageError> {
-    let axum::Json(reviews) = api_reviews::show(
-        State(state.clone()),
-        viewer.caller.clone(),
-        Path(raw_id.to_owned()),
-    )
-    .await?;
+    let reviews = state
+        .app
+        .reviews(viewer.user(), incident_id(raw_id)?)
+        .await?;
     let responder = viewer.user().role >= InstallationRole::Responder;
     let users: Vec<String> = if responder {
         state
@@ -290,34 +288,38 @@ fn meeting(fields: &Fields) -> api::RecordMeeting {
     }
 }
 
-/// `POST /incidents/{id}/reviews/record`: records a meeting through the API's handler.
+/// `POST /incidents/{id}/reviews/record`: records a meeting.
 pub(crate) async fn record<S: Store + Directory>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
     SignedForm { viewer, fields }: SignedForm,
 ) -> Response {
-    let result = api_reviews::record(
-        State(state.clone()),
-        viewer.caller.clone(),
-        IfMatch(None),
-        Path(id.clone()),
-        ApiJson(meeting(&fields)),
-    )
-    .await
-    .map(|_| ());
+    let result = async {
+        state
+            .app
+            .record_review_meeting(viewer.user(), incident_id(&id)?, None, &meeting(&fields))
+            .await?;
+        Ok::<(), ApiError>(())
+    }
+    .await;
     after(&state, &viewer, &id, &fields, result).await
 }
 
-/// `GET /incidents/{id}/reviews/next.ics`: the next meeting's invitation, through the API's
-/// handler, for a signed-in viewer who may see the incident.
+/// `GET /incidents/{id}/reviews/next.ics`: the next meeting's invitation, the same file the
+/// API gives, for a signed-in viewer who may see the incident.
 pub(crate) async fn invitation<S: Store + Directory + Notifications>(
-    state: State<AppState<S>>,
+    State(state): State<AppState<S>>,
     viewer: Viewer,
-    path: Path<String>,
+    Path(id): Path<String>,
 ) -> Response {
-    match api_reviews::next_ics(state, viewer.caller, path).await {
-        Ok(response) => response.into_response(),
-        Err(error) => PageError::from(error).into_response(),
+    let invitation = async {
+        let number = incident_id(&id)?;
+        Ok::<_, PageError>(state.app.next_meeting_ics(viewer.user(), number).await?)
+    }
+    .await;
+    match invitation {
+        Ok(invitation) => convert::file(invitation),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -346,7 +348,7 @@ pub(crate) async fn overview<S: Store + Directory>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
-    let axum::Json(overview) = api_reviews::overview(State(state), viewer.caller.clone()).await?;
+    let overview = state.app.reviews_overview(viewer.user()).await?;
     let now = jiff::Timestamp::now();
     let mut upcoming = Vec::new();
     let mut overdue = Vec::new();

@@ -4,13 +4,13 @@
 //! a role variable.
 
 use expect_test::{ExpectFile, expect_file};
+use hereby_app::postmortem;
 use hereby_core::types::{
     ActionKind, Audience, EntryMark, FileName, IncidentNumber, LinkKind, MediaType, Owner, Reason,
     RoleKey, ServiceName, Severity, Sha256Hex, Status, Target, Text, Title, Url, UserName,
     Visibility,
 };
 use hereby_core::{Command, Context, Envelope, Policy, State, decide, evolve};
-use hereby_server::postmortem;
 use jiff::{SignedDuration, Timestamp};
 
 /// Everyone in the directory of these stories, including people who never took part.

@@ -18,6 +18,8 @@ use hereby_store_sqlite::SqliteStore;
 use jiff::Timestamp;
 use tower::ServiceExt;
 
+mod postmortem_offers;
+
 const PASSWORD: &str = "correct horse battery staple";
 
 /// A router on a fresh database, with the one password hash every user of the test shares.
@@ -2711,7 +2713,7 @@ async fn postmortem_page(site: &Site, who: &Session, id: &str) -> Page {
 
 async fn current_body(site: &Site, id: &str) -> String {
     let postmortem = site.incident(id).await.postmortem.unwrap();
-    hereby_server::postmortem::body_at(
+    hereby_app::postmortem::body_at(
         &site.store,
         IncidentNumber::parse(id).unwrap(),
         postmortem.body_sequence,

@@ -1,6 +1,7 @@
-//! Post-mortems at the edge: the shipped templates and admins' own, rendering a draft from the
-//! timeline's facts, reading revisions back from the stream, the linter's people and rules,
-//! and the exports (Markdown, JSON, HTML, PDF) with the hash-chain footer.
+//! Post-mortems over the store: the shipped templates and admins' own, rendering a draft from
+//! the timeline's facts, reading revisions back from the stream, the linter's people and
+//! rules, the Timeline section rewrite and diffs between revisions. What the edges ask of
+//! post-mortems ([`crate::App`]'s methods in `postmortems.rs`) is built from these.
 //!
 //! Templates are minijinja text rendering Markdown, like message templates, but over the
 //! drafting facts of `hereby_core::draft` and with a budget sized for a timeline of many
@@ -17,8 +18,8 @@ use jiff::Timestamp;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
-use hereby_app::messages::{Bounded, TemplateError, template_error};
+use crate::AppError;
+use crate::messages::{Bounded, TemplateError, template_error};
 
 /// The settings kind post-mortem templates are stored under.
 pub const TEMPLATE_KIND: &str = "postmortem_template";
@@ -214,7 +215,7 @@ pub fn check(body: &str) -> Result<(), TemplateError> {
     if let Some(name) = unknown.first() {
         return Err(TemplateError {
             part: "body",
-            line: hereby_app::messages::line_of(body, name),
+            line: crate::messages::line_of(body, name),
             problem: format!(
                 "unknown variable `{name}`; the variables are {}",
                 known.into_iter().collect::<Vec<_>>().join(", ")
@@ -366,7 +367,7 @@ pub async fn draft_body<S: Store + Directory + Communications>(
     number: IncidentNumber,
     incident: &Incident,
     template: &Template,
-) -> Result<String, ApiError> {
+) -> Result<String, AppError> {
     let envelopes = entries(store, number).await?;
     let users: Vec<String> = store
         .list_users()
@@ -498,7 +499,7 @@ pub async fn lint_body<S: Store + Directory + Communications>(
     roles: &hereby_core::RoleCatalogue,
     number: IncidentNumber,
     body: String,
-) -> Result<(Vec<lint::Finding>, String), ApiError> {
+) -> Result<(Vec<lint::Finding>, String), AppError> {
     let variables = role_variables(store, roles, number).await?;
     let people = people(store, &variables).await?;
     let rules: Vec<BlameRule> = blame_rules(store)
@@ -513,7 +514,7 @@ pub async fn lint_body<S: Store + Directory + Communications>(
         )
     })
     .await
-    .map_err(|e| ApiError::internal(format!("the linter stopped: {e}")))
+    .map_err(|e| AppError::Internal(format!("the linter stopped: {e}")))
 }
 
 /// The text of one revision: the body of the event at `sequence`.
@@ -521,7 +522,7 @@ pub async fn body_at<S: Store>(
     store: &S,
     incident: IncidentNumber,
     sequence: u64,
-) -> Result<String, ApiError> {
+) -> Result<String, AppError> {
     let stored = store
         .read_stream(incident, sequence.saturating_sub(1), 1)
         .await?;
@@ -532,7 +533,7 @@ pub async fn body_at<S: Store>(
     match event.map(|event| event.event) {
         Some(Event::PostmortemDrafted(drafted)) => Ok(drafted.body.to_string()),
         Some(Event::PostmortemRevised(revised)) => Ok(revised.body.to_string()),
-        _ => Err(ApiError::from(StoreError::Corrupt(format!(
+        _ => Err(AppError::Store(StoreError::Corrupt(format!(
             "{incident} event #{sequence} is not a post-mortem revision"
         )))),
     }
@@ -654,13 +655,10 @@ fn section_start(body: &str, heading: &str) -> Option<usize> {
 
 /// `current` with its Timeline section replaced by the one in `fresh`, so that stars and
 /// exclusions made after drafting reach the text without losing anyone's edits elsewhere.
-pub fn replace_timeline(current: &str, fresh: &str) -> Result<String, ApiError> {
-    let missing = |which: &str| {
-        ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "no_timeline_section",
-            format!("the {which} has no `## Timeline` section to replace"),
-        )
+pub fn replace_timeline(current: &str, fresh: &str) -> Result<String, AppError> {
+    let missing = |which: &str| AppError::Refused {
+        code: "no_timeline_section",
+        message: format!("the {which} has no `## Timeline` section to replace"),
     };
     let (start, end) = timeline_section(current).ok_or_else(|| missing("post-mortem"))?;
     let (fresh_start, fresh_end) =
@@ -687,7 +685,7 @@ pub fn unified_diff(old: &str, new: &str, from: &str, to: &str) -> String {
 }
 
 /// A checked document, or a clear error when the text is empty or too long.
-pub fn document(body: &str) -> Result<Document, ApiError> {
+pub fn document(body: &str) -> Result<Document, AppError> {
     Ok(Document::parse(body)?)
 }
 
@@ -724,8 +722,8 @@ pub fn shipped(name: &str) -> Option<Template> {
 pub async fn find_template<S: Communications>(
     store: &S,
     raw: &str,
-) -> Result<(TemplateName, Template), ApiError> {
-    let not_found = || ApiError::not_found(format!("post-mortem template `{raw}`"));
+) -> Result<(TemplateName, Template), AppError> {
+    let not_found = || AppError::not_found(format!("post-mortem template `{raw}`"));
     let name = TemplateName::parse(raw).map_err(|_| not_found())?;
     let stored = store.list_settings(TEMPLATE_KIND).await?;
     let template = effective(&stored)
