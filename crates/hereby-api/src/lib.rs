@@ -257,7 +257,8 @@ pub struct Service {
     pub owner_team: String,
     /// `critical`, `high`, `normal` or `low`.
     pub criticality: String,
-    /// The longest unavailability the service may have, e.g. `30m` or `4h`.
+    /// The longest unavailability the service may have, a duration such as `30m`, `4h` or
+    /// `1h30m`.
     pub max_unavailability: Option<String>,
     /// Seen by customers (`true`) or internal only.
     pub public: bool,

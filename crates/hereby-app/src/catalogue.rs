@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use hereby_api as api;
 use hereby_core::Incident;
+use hereby_core::duration::Duration;
 use hereby_core::ladder::ReleaseFacts;
 use hereby_core::severity::AffectedService;
 use hereby_core::types::{Criticality, ReleaseVersion, ServiceName, TeamName, Text, UserName};
@@ -29,7 +30,7 @@ pub const RELEASE_LOOKBACK: SignedDuration = SignedDuration::from_hours(48);
 pub struct ServiceEntry {
     pub owner_team: TeamName,
     pub criticality: Criticality,
-    /// Friendly duration text as given (`30m`), checked to parse.
+    /// Duration text as given (`30m`), checked to parse in the one duration grammar.
     pub max_unavailability: Option<String>,
     pub public: bool,
     pub depends_on: Vec<ServiceName>,
@@ -43,12 +44,9 @@ impl ServiceEntry {
         let max_unavailability = match request.max_unavailability.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(raw) => {
-                let parsed: SignedDuration = raw.parse().map_err(|_| {
-                    invalid(format!(
-                        "max_unavailability: `{raw}` is not a duration such as `30m`, `4h` or `2h 30m`"
-                    ))
-                })?;
-                if parsed.is_negative() || parsed.is_zero() {
+                let parsed = Duration::parse(raw)
+                    .map_err(|error| invalid(format!("max_unavailability: {error}")))?;
+                if parsed.is_zero() {
                     return Err(invalid("max_unavailability: must be longer than zero"));
                 }
                 Some(raw.to_owned())

@@ -3,6 +3,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::duration::Duration;
 use crate::state::Incident;
 use crate::types::Severity;
 
@@ -12,10 +13,25 @@ pub struct Cadence {
     intervals: [Option<SignedDuration>; 4],
 }
 
-/// Why a cadence setting could not be read.
+/// Why a cadence setting could not be read: the part that failed and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cadence `{0}`: write it like `SEV1=30m,SEV2=1h,SEV3=4h,SEV4=none`")]
-pub struct CadenceError(pub String);
+#[error("cadence `{part}`: {problem}")]
+pub struct CadenceError {
+    part: String,
+    problem: String,
+}
+
+impl CadenceError {
+    fn new(part: &str, problem: impl Into<String>) -> Self {
+        Self {
+            part: part.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// How a cadence is written, for the messages about its shape.
+const SHAPE: &str = "write it like `SEV1=30m,SEV2=1h,SEV3=4h,SEV4=none`";
 
 impl Default for Cadence {
     /// SEV1 every 30 minutes, SEV2 every hour, SEV3 every 4 hours, SEV4 none.
@@ -40,35 +56,37 @@ fn index(severity: Severity) -> usize {
     }
 }
 
-/// A duration like `90s`, `30m`, `4h` or `none`.
-fn interval(raw: &str) -> Option<Option<SignedDuration>> {
+/// An interval in the one duration grammar ([`crate::duration`]) of at least a second, or
+/// `none`. Reminders are jobs in the database, so an interval shorter than a second would only
+/// keep the dispatcher busy; the cadence never accepted one.
+fn interval(raw: &str) -> Result<Option<SignedDuration>, String> {
     let raw = raw.trim();
     if raw.eq_ignore_ascii_case("none") {
-        return Some(None);
+        return Ok(None);
     }
-    let split = raw.len().checked_sub(1)?;
-    let (number, unit) = raw.split_at(split);
-    let number: i64 = number.parse().ok().filter(|n| *n > 0)?;
-    let seconds = match unit {
-        "s" => number,
-        "m" => number.checked_mul(60)?,
-        "h" => number.checked_mul(3_600)?,
-        _ => return None,
-    };
-    Some(Some(SignedDuration::from_secs(seconds)))
+    let duration = Duration::parse(raw).map_err(|e| e.to_string())?.signed();
+    if duration < SignedDuration::from_secs(1) {
+        return Err("an interval must be at least 1s (or `none`)".to_owned());
+    }
+    Ok(Some(duration))
 }
 
 impl Cadence {
     /// Reads `SEV1=30m,SEV2=1h,SEV3=4h,SEV4=none`; severities not named keep their default.
+    /// Each interval is a duration in the grammar every setting uses (`90s`, `1h30m`, `1d`).
     pub fn parse(raw: &str) -> Result<Self, CadenceError> {
         let mut cadence = Self::default();
         for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (severity, value) = part
                 .split_once('=')
-                .ok_or_else(|| CadenceError(part.to_owned()))?;
-            let severity =
-                Severity::parse(severity.trim()).map_err(|_| CadenceError(part.to_owned()))?;
-            let value = interval(value).ok_or_else(|| CadenceError(part.to_owned()))?;
+                .ok_or_else(|| CadenceError::new(part, SHAPE))?;
+            let severity = Severity::parse(severity.trim()).map_err(|_| {
+                CadenceError::new(
+                    part,
+                    format!("`{}` is not a severity; {SHAPE}", severity.trim()),
+                )
+            })?;
+            let value = interval(value).map_err(|problem| CadenceError::new(part, problem))?;
             cadence.intervals[index(severity)] = value;
         }
         Ok(cadence)
@@ -106,22 +124,28 @@ mod tests {
             Some(SignedDuration::from_mins(30))
         );
         assert_eq!(cadence.interval(Severity::Sev4), None);
-        let custom = Cadence::parse("SEV3=2s, sev4=15m, SEV1=none").unwrap_or_default();
+        let custom = Cadence::parse("SEV3=2s, sev4=1d, SEV2=1h30m, SEV1=none").unwrap_or_default();
         assert_eq!(
             custom.interval(Severity::Sev3),
             Some(SignedDuration::from_secs(2))
         );
         assert_eq!(
             custom.interval(Severity::Sev4),
-            Some(SignedDuration::from_mins(15))
+            Some(SignedDuration::from_hours(24))
         );
         assert_eq!(custom.interval(Severity::Sev1), None);
         assert_eq!(
             custom.interval(Severity::Sev2),
-            Some(SignedDuration::from_hours(1))
+            Some(SignedDuration::from_mins(90))
         );
         for bad in [
-            "SEV5=1h", "SEV1", "SEV1=0m", "SEV1=3d", "SEV1=-1h", "SEV1=m",
+            "SEV5=1h",
+            "SEV1",
+            "SEV1=0m",
+            "SEV1=-1h",
+            "SEV1=m",
+            "SEV1=1.5h",
+            "SEV1=999ms",
         ] {
             assert!(Cadence::parse(bad).is_err(), "{bad}");
         }

@@ -11,6 +11,7 @@ pub mod changes;
 mod command;
 mod decide;
 pub mod draft;
+pub mod duration;
 pub mod event;
 pub mod ladder;
 pub mod lint;

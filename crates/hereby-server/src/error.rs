@@ -1,5 +1,9 @@
 //! `ApiError`: every failure of a request as `{"error": {"code", "message"}}` with the right
-//! status. Internal details (database messages, damaged rows) never reach the client.
+//! status. Internal details (database messages, damaged rows) never reach the client; the
+//! ways to make a 5xx here (`internal`, `unavailable`, a failed store) log them instead, since
+//! the request's own log line has only the status.
+
+use std::fmt;
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -65,15 +69,41 @@ impl ApiError {
 }
 
 impl ApiError {
-    /// A failure of the server itself, not of the request; logged by the caller's middleware.
-    pub fn internal(message: impl Into<String>) -> Self {
-        let message = message.into();
-        tracing::error!(%message, "internal error");
-        Self::new(
+    /// 500: a failure of the server itself, not of the request. `detail` is logged at ERROR
+    /// for the operator; the client learns only that nothing was changed.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        Self::failed(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "the server failed to answer; nothing was changed",
+            &detail,
         )
+    }
+
+    /// 503: something the request needs is unavailable for now, and trying again may work.
+    /// `detail` (the underlying error) is logged at WARN; the client gets only `message`.
+    pub fn unavailable(code: &str, message: impl Into<String>, detail: impl fmt::Display) -> Self {
+        let error = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
+        tracing::warn!(
+            status = error.status.as_u16(),
+            code = %error.code,
+            error = %detail,
+            "a request could not be served for now"
+        );
+        error
+    }
+
+    /// A 5xx whose cause the operator must look into, logged at ERROR with `detail`.
+    fn failed(status: StatusCode, code: &str, message: &str, detail: &dyn fmt::Display) -> Self {
+        let error = Self::new(status, code, message);
+        tracing::error!(
+            status = error.status.as_u16(),
+            code = %error.code,
+            error = %detail,
+            "the server failed a request"
+        );
+        error
     }
 }
 
@@ -115,15 +145,20 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(message) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_write", message)
             }
-            StoreError::Corrupt(_) => Self::new(
+            StoreError::Corrupt(_) => Self::failed(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "stored_data_damaged",
                 "stored data could not be read; an administrator can run `hereby db verify`",
+                &error,
             ),
-            StoreError::Database(_) => Self::new(
+            // Logged at ERROR, not WARN, although the client is told to try again: this variant
+            // carries failed SQL as well as an unreachable database, and the two cannot be told
+            // apart here.
+            StoreError::Database(_) => Self::failed(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "database_unavailable",
                 "the database did not answer; nothing was changed, try again",
+                &error,
             ),
         }
     }
@@ -178,5 +213,146 @@ impl IntoResponse for ApiError {
             },
         };
         (self.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A log destination the test can read back.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut buffer) = self.0.lock() {
+                buffer.extend_from_slice(bytes);
+            }
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Buffer {
+        fn text(&self) -> String {
+            self.0
+                .lock()
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default()
+        }
+    }
+
+    /// Runs `make` with a subscriber that writes every event as text into a buffer, and
+    /// returns what it made with the log lines.
+    fn logged(make: impl FnOnce() -> ApiError) -> (ApiError, String) {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        let error = tracing::subscriber::with_default(subscriber, make);
+        (error, buffer.text())
+    }
+
+    async fn body(error: ApiError) -> String {
+        let bytes = axum::body::to_bytes(error.into_response().into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// What a database might say: a host, a user, a table.
+    const DETAIL: &str = "password authentication failed for user \"hereby\" at 10.0.0.7:5432";
+
+    /// A way the server fails, and how its log line must look.
+    struct Case {
+        name: &'static str,
+        make: fn() -> ApiError,
+        status: u16,
+        level: &'static str,
+    }
+
+    const CASES: &[Case] = &[
+        Case {
+            name: "database",
+            make: || StoreError::Database(DETAIL.to_owned()).into(),
+            status: 503,
+            level: "ERROR",
+        },
+        Case {
+            name: "damaged row",
+            make: || StoreError::Corrupt(DETAIL.to_owned()).into(),
+            status: 500,
+            level: "ERROR",
+        },
+        Case {
+            name: "database under execute",
+            make: || ExecuteError::Store(StoreError::Database(DETAIL.to_owned())).into(),
+            status: 503,
+            level: "ERROR",
+        },
+        Case {
+            name: "internal",
+            make: || ApiError::internal(DETAIL),
+            status: 500,
+            level: "ERROR",
+        },
+        Case {
+            name: "unavailable",
+            make: || ApiError::unavailable("busy", "try again", DETAIL),
+            status: 503,
+            level: "WARN",
+        },
+    ];
+
+    #[tokio::test]
+    async fn server_failures_are_logged_with_their_detail_and_never_sent() {
+        for &Case {
+            name,
+            make,
+            status,
+            level,
+        } in CASES
+        {
+            let (error, log) = logged(make);
+            assert_eq!(error.status.as_u16(), status, "{name}");
+            assert!(log.contains(level), "{name} is logged at {level}: {log}");
+            assert!(log.contains(DETAIL), "{name} logs the detail: {log}");
+            assert!(
+                log.contains(&format!("status={status}")),
+                "{name} logs its status: {log}"
+            );
+            let sent = body(error).await;
+            assert!(
+                !sent.contains("10.0.0.7") && !sent.contains("password"),
+                "{name} keeps the detail from the client: {sent}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_client_s_own_mistakes_are_not_logged() {
+        let (error, log) = logged(|| {
+            StoreError::Conflict {
+                incident: hereby_core::types::IncidentNumber(7),
+                expected: 3,
+                actual: 4,
+            }
+            .into()
+        });
+        assert_eq!(error.status, StatusCode::CONFLICT);
+        assert_eq!(log, "");
+        let (error, log) = logged(|| StoreError::Invalid("an empty batch".to_owned()).into());
+        assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(log, "");
     }
 }

@@ -4,7 +4,6 @@
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, PasswordHash};
-use axum::http::StatusCode;
 use hereby_core::types::InvalidValue;
 
 use crate::error::ApiError;
@@ -32,11 +31,11 @@ pub fn check_strength(password: &str) -> Result<(), InvalidValue> {
     Ok(())
 }
 
-fn unavailable() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
+fn unavailable(detail: impl std::fmt::Display) -> ApiError {
+    ApiError::unavailable(
         "hashing_unavailable",
         "the password could not be hashed right now; nothing was changed, try again",
+        detail,
     )
 }
 
@@ -47,10 +46,10 @@ pub async fn hash(password: &str) -> Result<String, ApiError> {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
-            .map_err(|_| unavailable())
+            .map_err(unavailable)
     })
     .await
-    .map_err(|_| unavailable())?
+    .map_err(unavailable)?
 }
 
 /// Whether `password` matches the stored hash. A damaged hash matches nothing.

@@ -10,10 +10,14 @@ pub struct NewToken {
 }
 
 impl NewToken {
-    /// 32 random bytes from the operating system, as `hby_` and 64 hex digits.
+    /// 32 random bytes from the operating system, as `hby_` and 64 hex digits. A failure is
+    /// logged here with the system's reason, since the server's handlers drop it and answer
+    /// with a generic 503.
     pub fn generate() -> Result<Self, getrandom::Error> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)?;
+        getrandom::fill(&mut bytes).inspect_err(|error| {
+            tracing::error!(%error, "the operating system's random source failed");
+        })?;
         Ok(Self {
             secret: format!("hby_{}", hex::encode(bytes)),
         })

@@ -2,10 +2,13 @@
 //!
 //! A backend stores events in an append-only, hash-chained log and keeps the `incidents`
 //! projection in the same transaction. What a backend must do is the [`Store`] trait; what it
-//! must guarantee is the [`conformance`] story, which SQLite and PostgreSQL both run.
+//! must guarantee is the `conformance` story, which SQLite and PostgreSQL both run in their
+//! tests (compiled only with this crate's `conformance` feature, which their dev-dependencies
+//! turn on).
 //! Backends do only SQL: hashing, folding and the projection row come from [`prepare`].
 
 mod communications;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod directory;
 mod error;
@@ -212,7 +215,7 @@ impl Default for ListQuery {
     }
 }
 
-/// The durable event store. Implementations must pass the [`conformance`] story.
+/// The durable event store. Implementations must pass the `conformance` story.
 ///
 /// Every write is acknowledged only after its transaction is durably committed; the
 /// projection rows (the `incidents` row and the incident's members) are written in the same

@@ -80,6 +80,8 @@ impl FileConfig {
     /// notify_backoff_max = "15m"
     /// review_interval = "30d"
     /// ```
+    ///
+    /// Durations are read by [`hereby_core::duration`], the grammar every setting shares.
     pub(crate) fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
@@ -99,55 +101,4 @@ pub(crate) fn init_logging(format: LogFormat) {
         LogFormat::Text => builder.with_ansi(false).try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
-}
-
-/// A duration such as `250ms`, `2s`, `15m` or `1h`.
-pub(crate) fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
-    let raw = raw.trim();
-    let split = raw
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("`{raw}` needs a unit: ms, s, m, h or d"))?;
-    let (number, unit) = raw.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{raw}` is not a duration like 500ms, 2s, 15m or 1h"))?;
-    let millis = match unit {
-        "ms" => Some(number),
-        "s" => number.checked_mul(1_000),
-        "m" => number.checked_mul(60_000),
-        "h" => number.checked_mul(3_600_000),
-        "d" => number.checked_mul(86_400_000),
-        _ => None,
-    }
-    .ok_or_else(|| format!("`{raw}` is not a duration like 500ms, 2s, 15m or 1h"))?;
-    Ok(std::time::Duration::from_millis(millis))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(
-            parse_duration("250ms"),
-            Ok(std::time::Duration::from_millis(250))
-        );
-        assert_eq!(parse_duration("2s"), Ok(std::time::Duration::from_secs(2)));
-        assert_eq!(
-            parse_duration("15m"),
-            Ok(std::time::Duration::from_secs(900))
-        );
-        assert_eq!(
-            parse_duration("1h"),
-            Ok(std::time::Duration::from_secs(3_600))
-        );
-        assert_eq!(
-            parse_duration("30d"),
-            Ok(std::time::Duration::from_secs(30 * 86_400))
-        );
-        for bad in ["", "5", "s", "2w", "-1s", "1.5s"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -78,7 +78,8 @@ pub(crate) enum ServiceCommand {
         /// How much it matters; the severity rules use the most critical affected service.
         #[arg(long, value_parser = ["critical", "high", "normal", "low"])]
         criticality: String,
-        /// The longest unavailability it may have, e.g. `30m` or `4h`.
+        /// The longest unavailability it may have, a duration such as `30m`, `4h` or
+        /// `1h30m`.
         #[arg(long)]
         max_unavailability: Option<String>,
         /// Seen by customers [default: internal only].

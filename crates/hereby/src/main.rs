@@ -40,6 +40,9 @@ struct Cli {
 enum Command {
     /// Run the hereby server on a database (created and migrated on first start; on an empty
     /// database the first admin `admin` is created and their API token printed once).
+    #[command(
+        after_help = "Durations (the cadence's intervals, --notify-backoff, --notify-backoff-max, --notify-lease, --notify-timeout, --review-interval, --review-reminder-lead, --collision-window, --staffing-grace) are whole numbers with a unit (w, d, h, m, s or ms), largest unit first: 500ms, 30s, 10m, 2h, 1d, 1w, 1h30m or 2h 30m. A day is 24 hours, a week 7 days."
+    )]
     Serve(ServeArgs),
     /// Create and migrate a database with its first admin, and print that admin's API token as
     /// the only line on standard output.
@@ -84,8 +87,8 @@ pub(crate) struct ServeArgs {
     /// [default: http://<listen address>]
     #[arg(long, env = "HEREBY_PUBLIC_URL")]
     public_url: Option<String>,
-    /// How often stakeholders are owed an update, per severity
-    /// [default: SEV1=30m,SEV2=1h,SEV3=4h,SEV4=none]
+    /// How often stakeholders are owed an update, per severity: a duration of at least 1s, or
+    /// `none` [default: SEV1=30m,SEV2=1h,SEV3=4h,SEV4=none]
     #[arg(long, env = "HEREBY_CADENCE")]
     cadence: Option<String>,
     /// Attempts before a notification is given up (dead) [default: 8]

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use hereby_core::duration::Duration;
 use hereby_core::types::{InstallationRole, UserName};
 use hereby_server::AppState;
 use hereby_server::tokens::NewToken;
@@ -65,13 +66,13 @@ impl Notifying {
             .as_ref()
             .or(key.as_ref())
         {
-            Some(raw) => crate::config::parse_duration(raw)
+            Some(raw) => Duration::parse(raw)
                 .map_err(|e| format!("{name}: {e}"))
                 .and_then(|d| {
                     if d.is_zero() && name != "notify_backoff" {
                         Err(format!("{name} must be longer than zero"))
                     } else {
-                        Ok(d)
+                        Ok(d.std())
                     }
                 }),
             None => Ok(default),
@@ -122,11 +123,10 @@ impl Notifying {
             .as_ref()
             .or(file.review_interval.as_ref())
         {
-            Some(raw) => crate::config::parse_duration(raw)
+            Some(raw) => Duration::parse(raw)
                 .map_err(|e| format!("review_interval: {e}"))
                 .and_then(|d| {
-                    jiff::SignedDuration::try_from(d)
-                        .ok()
+                    Some(d.signed())
                         .filter(|d| d.as_secs() >= 60)
                         .ok_or_else(|| "review_interval must be at least 1m".to_owned())
                 })?,
@@ -149,11 +149,10 @@ impl Notifying {
             .as_ref()
             .or(key.as_ref())
         {
-            Some(raw) => crate::config::parse_duration(raw)
+            Some(raw) => Duration::parse(raw)
                 .map_err(|e| format!("{name}: {e}"))
                 .and_then(|d| {
-                    jiff::SignedDuration::try_from(d)
-                        .ok()
+                    Some(d.signed())
                         .filter(|d| d.is_positive() && d.as_secs() <= 7 * 24 * 3600)
                         .ok_or_else(|| format!("{name} must be longer than zero and at most 7d"))
                 }),

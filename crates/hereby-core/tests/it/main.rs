@@ -1,7 +1,9 @@
-//! hereby-core's test suite: the rules as data, the persisted format, and properties.
+//! hereby-core's test suite: the rules as data, the persisted format, the duration grammar,
+//! and properties.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod decide;
+mod duration;
 mod evolve;
 mod format;
 mod judgement;

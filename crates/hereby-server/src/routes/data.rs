@@ -222,7 +222,8 @@ pub(crate) async fn backup<S: Store + Directory + Backup>(
     let path =
         std::env::temp_dir().join(format!("hereby-backup-{}-{nanos}.db", std::process::id()));
     state.store.backup_to(&path).await?;
-    let unavailable = |_| {
+    let unavailable = |error: std::io::Error| {
+        tracing::warn!(%error, "a backup could not be read back");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "backup_unavailable",

@@ -30,7 +30,11 @@ pub(crate) async fn readyz<S: Store + Directory>(
         limit: 1,
         ..ListQuery::default()
     };
-    match state.store.list_incidents(&probe).await {
+    let answer = state.store.list_incidents(&probe).await;
+    if let Err(error) = &answer {
+        tracing::warn!(%error, "not ready: the database did not answer");
+    }
+    match answer {
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
