@@ -231,6 +231,8 @@ fn memory_mib(pid: u32) -> Result<(f64, f64)> {
 /// One server, `watchers` watchers of INC-1, `notes` notes: the delivery latencies, the
 /// notes missing, the server's memory while they watch.
 struct Round {
+    /// Database transactions while the notes were written and delivered (PostgreSQL only).
+    transactions: Option<i64>,
     latencies: Vec<Duration>,
     missing: usize,
     rss_mib: f64,
@@ -243,6 +245,7 @@ async fn round(
     token: &str,
     watchers: usize,
     options: &Options,
+    mut database: Option<(&mut sqlx::PgConnection, &str)>,
 ) -> Result<Round> {
     let arrivals: Arrivals = Arc::default();
     let tasks = watch(
@@ -253,13 +256,30 @@ async fn round(
         arrivals.clone(),
     )
     .await?;
+    // Counted only while notes are written and delivered, not while the watchers connect
+    // (each connection authenticates and loads the incident once).
+    let before = match database.as_mut() {
+        Some((admin, name)) => {
+            tokio::time::sleep(STATS_FLUSH).await;
+            Some(transactions(admin, name).await?)
+        }
+        None => None,
+    };
     let written = write_notes(address, token, options.notes, options.interval).await?;
     let (latencies, missing) = deliveries(&written, &arrivals, watchers).await;
+    let transactions = match (database.as_mut(), before) {
+        (Some((admin, name)), Some(before)) => {
+            tokio::time::sleep(STATS_FLUSH).await;
+            Some(transactions(admin, name).await? - before)
+        }
+        _ => None,
+    };
     let (rss_mib, peak_mib) = memory_mib(pid)?;
     for task in tasks {
         task.abort();
     }
     Ok(Round {
+        transactions,
         latencies,
         missing,
         rss_mib,
@@ -327,13 +347,18 @@ async fn postgres(binary: &std::path::Path, server_url: &str, options: &Options)
         // Database transactions per note with few and with many watchers on one node.
         let mut per_note = Vec::new();
         for watchers in [10, options.watchers] {
-            tokio::time::sleep(STATS_FLUSH).await;
-            let before = transactions(&mut admin, &database).await?;
-            let measured = round(first_address, first.pid(), &token, watchers, options).await?;
-            tokio::time::sleep(STATS_FLUSH).await;
-            let after = transactions(&mut admin, &database).await?;
+            let measured = round(
+                first_address,
+                first.pid(),
+                &token,
+                watchers,
+                options,
+                Some((&mut admin, &database)),
+            )
+            .await?;
             print_round(&format!("postgres, one node, {watchers} watchers"), &measured);
-            per_note.push((watchers, (after - before) as f64 / options.notes as f64));
+            let transactions = measured.transactions.unwrap_or_default();
+            per_note.push((watchers, transactions as f64 / options.notes as f64));
         }
         for (watchers, transactions) in &per_note {
             println!(
@@ -361,6 +386,7 @@ async fn postgres(binary: &std::path::Path, server_url: &str, options: &Options)
         print_round(
             &format!("postgres, node 1 -> node 2, {watchers} watchers"),
             &Round {
+                transactions: None,
                 latencies,
                 missing,
                 rss_mib: rss,
@@ -395,7 +421,7 @@ pub(crate) async fn run(options: Options) -> Result<()> {
     declare(address, &token).await?;
     let result = async {
         for watchers in [10, options.watchers] {
-            let measured = round(address, server.pid(), &token, watchers, &options).await?;
+            let measured = round(address, server.pid(), &token, watchers, &options, None).await?;
             print_round(&format!("sqlite, one node, {watchers} watchers"), &measured);
         }
         Ok::<_, anyhow::Error>(())
