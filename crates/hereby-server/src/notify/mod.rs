@@ -8,6 +8,7 @@ pub mod deliver;
 mod dispatch;
 mod reminders;
 mod reviews;
+mod timeline;
 
 use std::collections::HashMap;
 use std::sync::Arc;

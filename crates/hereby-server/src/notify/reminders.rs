@@ -7,18 +7,16 @@
 
 use std::sync::Arc;
 
-use hereby_core::types::{IncidentNumber, Text, UserName, Visibility};
-use hereby_core::{Command, Incident, State};
+use hereby_core::types::{IncidentNumber, UserName, Visibility};
+use hereby_core::{Incident, State};
 use hereby_store::{Job, JobDone, JobKind, NewDelivery, Notifications, Store, StoreError};
 use jiff::Timestamp;
 use tokio::sync::watch;
 
+use super::timeline::note;
 use super::{Routing, Settings, later};
 use crate::AppState;
 use hereby_app::message::{Happening, render};
-
-/// The name reminders are recorded under on the timeline.
-pub(super) const SYSTEM_ACTOR: &str = "hereby";
 
 pub(crate) async fn runner<S: Store + Notifications>(
     state: AppState<S>,
@@ -222,22 +220,4 @@ async fn record<S: Store + Notifications>(
     let due = due.round(jiff::Unit::Second).unwrap_or(due);
     let text = format!("Reminder sent to {who}: the stakeholder update due at {due} is overdue.");
     note(state, number, &text).await;
-}
-
-/// Adds a note to the incident's timeline as [`SYSTEM_ACTOR`].
-pub(super) async fn note<S: Store + Notifications>(
-    state: &AppState<S>,
-    number: IncidentNumber,
-    text: &str,
-) {
-    let (Ok(actor), Ok(text)) = (UserName::parse(SYSTEM_ACTOR), Text::parse(text)) else {
-        return;
-    };
-    if let Err(error) = state
-        .app
-        .record(&actor, number, Command::AddNote { text })
-        .await
-    {
-        tracing::warn!(%number, %error, "cannot note a reminder on the timeline");
-    }
 }

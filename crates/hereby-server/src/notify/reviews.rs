@@ -23,7 +23,7 @@ use hereby_store::{
 use jiff::{SignedDuration, Timestamp};
 
 use super::Routing;
-use super::reminders::note;
+use super::timeline::note;
 use crate::AppState;
 use hereby_app::message::{Happening, meeting_time, render};
 

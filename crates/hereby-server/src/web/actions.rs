@@ -19,20 +19,10 @@ use jiff::civil::Date;
 use super::PageError;
 use super::pages::{declare_page, incident_page};
 use super::session::{Fields, SignedForm, Viewer};
-use super::{act, visible};
+use super::{act, required, visible};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::incident_id;
-
-/// A required field, or a sentence naming it.
-pub(crate) fn required<'a>(fields: &'a Fields, name: &'static str) -> Result<&'a str, ApiError> {
-    fields.get(name).ok_or_else(|| {
-        ApiError::from(InvalidValue {
-            field: name,
-            problem: "is required".into(),
-        })
-    })
-}
 
 fn optional<T>(
     fields: &Fields,

@@ -250,7 +250,7 @@ async fn services_view<S: Store + Directory + Communications>(
 ) -> Result<axum::response::Response, super::PageError> {
     let catalogue = hereby_app::catalogue::services(&state.store).await?;
     let services: Vec<api::Service> = catalogue.into_values().map(|(_, wire)| wire).collect();
-    super::pages::show(
+    super::show(
         status,
         "services.html",
         minijinja::context! {

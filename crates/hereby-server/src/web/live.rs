@@ -13,7 +13,7 @@ use hereby_app::FeedEvent;
 use hereby_store::{Directory, Store};
 
 use super::PageError;
-use super::pages::bad_query;
+use super::bad_query;
 use super::session::Viewer;
 use crate::AppState;
 use crate::extract::incident_id;

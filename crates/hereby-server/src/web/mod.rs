@@ -15,7 +15,8 @@ mod settings;
 mod users;
 mod view;
 
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
 use axum::routing::MethodRouter;
 use hereby_store::{Blobs, Directory, Store};
 
@@ -215,4 +216,39 @@ pub(crate) fn entry_html(
 /// The page for an address that leads nowhere.
 pub(crate) fn not_found() -> PageError {
     PageError::not_found()
+}
+
+/// Renders a template into a page.
+pub(crate) fn show(
+    status: StatusCode,
+    template: &str,
+    context: minijinja::Value,
+) -> Result<Response, PageError> {
+    let body = render::templates()
+        .get_template(template)?
+        .render(context)?;
+    Ok(page(status, body))
+}
+
+pub(crate) fn bad_query(error: axum::extract::rejection::QueryRejection) -> PageError {
+    PageError::new(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "The address has a parameter this page does not understand: {}",
+            error.body_text()
+        ),
+    )
+}
+
+/// A required field, or a sentence naming it.
+pub(crate) fn required<'a>(
+    fields: &'a session::Fields,
+    name: &'static str,
+) -> Result<&'a str, ApiError> {
+    fields.get(name).ok_or_else(|| {
+        ApiError::from(hereby_core::types::InvalidValue {
+            field: name,
+            problem: "is required".into(),
+        })
+    })
 }

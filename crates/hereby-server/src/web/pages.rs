@@ -17,21 +17,9 @@ use super::render::data;
 use super::session::{Fields, Viewer};
 use super::view::{IncidentView, RECENT};
 use super::visible;
-use super::{PageError, page, render};
+use super::{PageError, bad_query, render, show};
 use crate::AppState;
 use crate::extract::incident_id;
-
-/// Renders a template into a page.
-pub(crate) fn show(
-    status: StatusCode,
-    template: &str,
-    context: minijinja::Value,
-) -> Result<Response, PageError> {
-    let body = render::templates()
-        .get_template(template)?
-        .render(context)?;
-    Ok(page(status, body))
-}
 
 /// One row of an incident table.
 #[derive(Debug, Serialize)]
@@ -211,16 +199,6 @@ pub(crate) async fn dashboard_fragment<S: Store + Directory>(
     )
 }
 
-pub(crate) fn bad_query(error: axum::extract::rejection::QueryRejection) -> PageError {
-    PageError::new(
-        StatusCode::BAD_REQUEST,
-        format!(
-            "The address has a parameter this page does not understand: {}",
-            error.body_text()
-        ),
-    )
-}
-
 /// `GET /incidents`: every incident the viewer may see, filtered and searched, a page at
 /// a time.
 pub(crate) async fn list<S: Store + Directory>(
@@ -386,7 +364,7 @@ pub(crate) async fn incident_context<S: Communications>(
     // The templates are read only where the draft form shows: not on every live refresh of
     // an active incident.
     let draft_templates = if drafting && viewer.caller.0.role >= InstallationRole::Responder {
-        super::postmortems::template_choices(state).await?
+        template_choices(state).await?
     } else {
         Vec::new()
     };
@@ -434,7 +412,7 @@ pub(crate) async fn incident_context<S: Communications>(
             links => data(&view.links),
             evidence => data(&view.evidence),
             version => incident.version,
-            postmortem => super::postmortems::summary(incident.postmortem.as_ref(), me),
+            postmortem => summary(incident.postmortem.as_ref(), me),
             drafting => drafting,
             next_review => incident.reviews.next.map(|(meeting, at)| minijinja::context! {
                 meeting => meeting,
@@ -624,4 +602,57 @@ pub(crate) async fn older_entries<S: Store + Directory>(
         "timeline.html"
     };
     show(StatusCode::OK, template, context)
+}
+
+/// A post-mortem template the draft form offers.
+#[derive(Debug, Serialize)]
+pub(crate) struct TemplateChoice {
+    name: String,
+    description: String,
+}
+
+/// The post-mortem templates in effect, for the incident page's draft form.
+pub(crate) async fn template_choices<S: Communications>(
+    state: &AppState<S>,
+) -> Result<Vec<TemplateChoice>, hereby_app::AppError> {
+    Ok(state
+        .app
+        .postmortem_templates()
+        .await?
+        .into_iter()
+        .map(|template| TemplateChoice {
+            name: template.name,
+            description: template.description,
+        })
+        .collect())
+}
+
+/// A post-mortem status as people read it.
+pub(crate) fn label(status: hereby_core::types::PostmortemStatus) -> &'static str {
+    match status {
+        hereby_core::types::PostmortemStatus::Draft => "draft",
+        hereby_core::types::PostmortemStatus::InReview => "in review",
+        hereby_core::types::PostmortemStatus::Reviewed => "reviewed",
+        hereby_core::types::PostmortemStatus::Published => "published",
+    }
+}
+
+/// What the incident page says about its post-mortem.
+pub(crate) fn summary(
+    postmortem: Option<&hereby_core::Postmortem>,
+    me: &hereby_core::types::UserName,
+) -> Option<minijinja::Value> {
+    postmortem.map(|postmortem| {
+        minijinja::context! {
+            status => postmortem.status.as_str(),
+            label => label(postmortem.status),
+            owner => postmortem.owner.as_str(),
+            mine => &postmortem.owner == me,
+            revision => postmortem.revision,
+            approvals => postmortem.approvals.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            comments => postmortem.comments,
+            revised_at => render::clock(postmortem.revised_at),
+            revised_by => postmortem.revised_by.as_str(),
+        }
+    })
 }

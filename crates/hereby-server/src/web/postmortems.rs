@@ -15,7 +15,7 @@ use hereby_app::{AppError, ExportFormat};
 use hereby_core::lint::FindingKind;
 use hereby_core::offers::PostmortemStep;
 use hereby_core::types::{
-    IncidentNumber, InstallationRole, InvalidValue, PostmortemStatus, Reason, Text, UserName,
+    IncidentNumber, InstallationRole, InvalidValue, PostmortemStatus, Reason, Text,
 };
 use hereby_core::{Command, Incident, Postmortem};
 use hereby_store::{Communications, Directory, Loaded, Store};
@@ -23,65 +23,15 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::PageError;
-use super::actions::required;
-use super::pages::{bad_query, incident_page, show};
+use super::pages::{incident_page, label};
 use super::render::{self, data};
 use super::session::{Fields, SignedForm, Viewer};
 use super::{act, visible};
+use super::{bad_query, required, show};
 use crate::AppState;
 use crate::convert;
 use crate::error::ApiError;
 use crate::extract::incident_id;
-
-/// A post-mortem template the draft form offers.
-#[derive(Debug, Serialize)]
-pub(crate) struct TemplateChoice {
-    name: String,
-    description: String,
-}
-
-/// The post-mortem templates in effect, for the incident page's draft form.
-pub(crate) async fn template_choices<S: Communications>(
-    state: &AppState<S>,
-) -> Result<Vec<TemplateChoice>, AppError> {
-    Ok(state
-        .app
-        .postmortem_templates()
-        .await?
-        .into_iter()
-        .map(|template| TemplateChoice {
-            name: template.name,
-            description: template.description,
-        })
-        .collect())
-}
-
-/// A post-mortem status as people read it.
-fn label(status: PostmortemStatus) -> &'static str {
-    match status {
-        PostmortemStatus::Draft => "draft",
-        PostmortemStatus::InReview => "in review",
-        PostmortemStatus::Reviewed => "reviewed",
-        PostmortemStatus::Published => "published",
-    }
-}
-
-/// What the incident page says about its post-mortem.
-pub(crate) fn summary(postmortem: Option<&Postmortem>, me: &UserName) -> Option<minijinja::Value> {
-    postmortem.map(|postmortem| {
-        minijinja::context! {
-            status => postmortem.status.as_str(),
-            label => label(postmortem.status),
-            owner => postmortem.owner.as_str(),
-            mine => &postmortem.owner == me,
-            revision => postmortem.revision,
-            approvals => postmortem.approvals.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            comments => postmortem.comments,
-            revised_at => render::clock(postmortem.revised_at),
-            revised_by => postmortem.revised_by.as_str(),
-        }
-    })
-}
 
 /// The incident, which the viewer may see, as loaded, and its post-mortem; a sentence when it
 /// has none.

@@ -15,10 +15,10 @@ use serde::Serialize;
 use super::PageError;
 use super::act;
 use super::actions::time;
-use super::pages::show;
 use super::postmortems::when;
 use super::render::{self, data};
 use super::session::{Fields, SignedForm, Viewer};
+use super::show;
 use crate::AppState;
 use crate::convert;
 use crate::error::ApiError;
@@ -221,7 +221,7 @@ pub(crate) async fn schedule<S: Store + Directory>(
     SignedForm { viewer, fields }: SignedForm,
 ) -> Response {
     let result = async {
-        let raw = super::actions::required(&fields, "at")?;
+        let raw = super::required(&fields, "at")?;
         let at = time("at")(raw)?;
         act(
             &state,

@@ -10,9 +10,9 @@ use hereby_store::{Communications, DeliveryState, Directory, Notifications, Stor
 use serde::Serialize;
 
 use super::PageError;
-use super::pages::show;
 use super::render::data;
 use super::session::{Fields, SignedForm, Viewer};
+use super::show;
 use crate::AppState;
 use crate::error::ApiError;
 

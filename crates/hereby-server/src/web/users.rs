@@ -10,9 +10,9 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::PageError;
-use super::pages::show;
 use super::render::data;
 use super::session::{Fields, SignedForm, Viewer, new_setup_link};
+use super::show;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::tokens::NewToken;
