@@ -326,7 +326,7 @@ impl Server {
     }
 
     /// Resident and peak resident memory in KiB, from `/proc/<pid>/status`.
-    fn memory_kib(&self) -> Result<(u64, u64)> {
+    pub(crate) fn memory_kib(&self) -> Result<(u64, u64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
         let field = |name: &str| -> Result<u64> {
             let line = status

@@ -99,7 +99,7 @@ async fn receive(mut stream: TcpStream, receipts: Receipts) -> Result<()> {
     }
 }
 
-fn quantile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn quantile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

@@ -201,31 +201,15 @@ async fn deliveries(
     (latencies, missing)
 }
 
-fn quantile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((sorted.len() as f64) * p).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1_000.0
+/// The quantile `p` of sorted latencies, in milliseconds.
+fn quantile_ms(sorted: &[Duration], p: f64) -> f64 {
+    crate::bench_fanout::quantile(sorted, p).as_secs_f64() * 1_000.0
 }
 
-/// Resident and peak resident memory of a process in MiB.
-fn memory_mib(pid: u32) -> Result<(f64, f64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let field = |name: &str| -> Result<f64> {
-        let line = status
-            .lines()
-            .find(|line| line.starts_with(name))
-            .context(format!("no {name}"))?;
-        let kib: f64 = line
-            .trim_start_matches(name)
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()?;
-        Ok(kib / 1_024.0)
-    };
-    Ok((field("VmRSS:")?, field("VmHWM:")?))
+/// A server's resident and peak resident memory in MiB.
+fn memory_mib(server: &Server) -> Result<(f64, f64)> {
+    let (rss, peak) = server.memory_kib()?;
+    Ok((rss as f64 / 1_024.0, peak as f64 / 1_024.0))
 }
 
 /// One server, `watchers` watchers of INC-1, `notes` notes: the delivery latencies, the
@@ -241,7 +225,7 @@ struct Round {
 
 async fn round(
     address: SocketAddr,
-    pid: u32,
+    server: &Server,
     token: &str,
     watchers: usize,
     options: &Options,
@@ -274,7 +258,7 @@ async fn round(
         }
         _ => None,
     };
-    let (rss_mib, peak_mib) = memory_mib(pid)?;
+    let (rss_mib, peak_mib) = memory_mib(server)?;
     for task in tasks {
         task.abort();
     }
@@ -311,8 +295,8 @@ async fn transactions(admin: &mut sqlx::PgConnection, database: &str) -> Result<
 fn print_round(label: &str, round: &Round) {
     println!(
         "{label:<44} p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms  missing {}  RSS {:.0} MiB (peak {:.0})",
-        quantile(&round.latencies, 0.50),
-        quantile(&round.latencies, 0.99),
+        quantile_ms(&round.latencies, 0.50),
+        quantile_ms(&round.latencies, 0.99),
         round
             .latencies
             .last()
@@ -349,7 +333,7 @@ async fn postgres(binary: &std::path::Path, server_url: &str, options: &Options)
         for watchers in [10, options.watchers] {
             let measured = round(
                 first_address,
-                first.pid(),
+                &first,
                 &token,
                 watchers,
                 options,
@@ -382,7 +366,7 @@ async fn postgres(binary: &std::path::Path, server_url: &str, options: &Options)
         for task in tasks {
             task.abort();
         }
-        let (rss, peak) = memory_mib(second.pid())?;
+        let (rss, peak) = memory_mib(&second)?;
         print_round(
             &format!("postgres, node 1 -> node 2, {watchers} watchers"),
             &Round {
@@ -421,7 +405,7 @@ pub(crate) async fn run(options: Options) -> Result<()> {
     declare(address, &token).await?;
     let result = async {
         for watchers in [10, options.watchers] {
-            let measured = round(address, server.pid(), &token, watchers, &options, None).await?;
+            let measured = round(address, &server, &token, watchers, &options, None).await?;
             print_round(&format!("sqlite, one node, {watchers} watchers"), &measured);
         }
         Ok::<_, anyhow::Error>(())
