@@ -1,10 +1,22 @@
 //! The JSON shapes of the HTTP API under `/api/v1`: what the server sends and accepts, and
-//! what the command-line client reads and writes. Plain data with serde; checking values and
-//! turning them into domain commands is the server's job, at the edge.
+//! what the command-line client reads and writes. Plain data with serde, and the one parser
+//! that turns an incident request into a core command (`Command::try_from(request)`), which
+//! the API's handlers and the web UI's forms share.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+
+mod commands;
+mod settings;
+pub mod vocabulary;
+
+pub use commands::{RequestError, time};
+
+pub use settings::{
+    BlameRuleValue, Setting, SettingKind, SettingKindInfo, SettingKinds, SettingOrigin,
+    SettingValue, Settings,
+};
 
 /// Every error response: `{"error": {"code": "…", "message": "…"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -32,6 +44,7 @@ pub struct DeclareRequest {
     pub summary: Option<String>,
     /// `SEV1` … `SEV4`; `SEV3` when absent.
     #[serde(default)]
+    #[schema(value_type = Option<vocabulary::SeverityName>)]
     pub severity: Option<String>,
     /// The problem may happen but is not hurting anyone yet.
     #[serde(default)]
@@ -40,6 +53,7 @@ pub struct DeclareRequest {
     pub services: Vec<String>,
     /// `internal` (default) or `restricted` (members and admins only).
     #[serde(default)]
+    #[schema(value_type = Option<vocabulary::VisibilityName>)]
     pub visibility: Option<String>,
 }
 
@@ -68,6 +82,7 @@ pub struct UpdateRequest {
 #[serde(deny_unknown_fields)]
 pub struct VisibilityRequest {
     /// `internal`, `public` or `restricted`.
+    #[schema(value_type = vocabulary::VisibilityName)]
     pub visibility: String,
     pub reason: String,
 }
@@ -79,9 +94,12 @@ pub struct IncidentSummary {
     pub id: String,
     pub number: u64,
     pub title: String,
+    #[schema(value_type = vocabulary::IncidentStatus)]
     pub status: String,
+    #[schema(value_type = vocabulary::SeverityName)]
     pub severity: String,
     pub potential: bool,
+    #[schema(value_type = vocabulary::VisibilityName)]
     pub visibility: String,
     pub services: Vec<String>,
     pub commander: Option<String>,
@@ -126,8 +144,10 @@ pub struct ActionItem {
     pub owner: String,
     pub due: Option<String>,
     /// `task` or `follow_up`.
+    #[schema(value_type = vocabulary::ActionItemKind)]
     pub kind: String,
     /// `open`, `done` or `wont_fix`.
+    #[schema(value_type = vocabulary::ActionItemState)]
     pub state: String,
     pub tracker_url: Option<String>,
     pub wont_fix_reason: Option<String>,
@@ -142,9 +162,12 @@ pub struct IncidentDocument {
     pub version: u64,
     pub title: String,
     pub summary: Option<String>,
+    #[schema(value_type = vocabulary::IncidentStatus)]
     pub status: String,
+    #[schema(value_type = vocabulary::SeverityName)]
     pub severity: String,
     pub potential: bool,
+    #[schema(value_type = vocabulary::VisibilityName)]
     pub visibility: String,
     pub services: Vec<String>,
     pub declared_at: String,
@@ -256,6 +279,7 @@ pub struct Service {
     pub name: String,
     pub owner_team: String,
     /// `critical`, `high`, `normal` or `low`.
+    #[schema(value_type = vocabulary::CriticalityName)]
     pub criticality: String,
     /// The longest unavailability the service may have, a duration such as `30m`, `4h` or
     /// `1h30m`.
@@ -276,6 +300,7 @@ pub struct Service {
 #[serde(deny_unknown_fields)]
 pub struct PutService {
     pub owner_team: String,
+    #[schema(value_type = vocabulary::CriticalityName)]
     pub criticality: String,
     #[serde(default)]
     pub max_unavailability: Option<String>,
@@ -543,6 +568,7 @@ pub struct ReasonRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeverityRequest {
+    #[schema(value_type = vocabulary::SeverityName)]
     pub severity: String,
     /// Unchanged when absent.
     #[serde(default)]
@@ -554,6 +580,7 @@ pub struct SeverityRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
+    #[schema(value_type = vocabulary::IncidentStatus)]
     pub status: String,
     #[serde(default)]
     pub reason: Option<String>,
@@ -591,6 +618,7 @@ pub struct OperationRequest {
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
     /// `ticket`, `release`, `pr`, `doc` or `chat`.
+    #[schema(value_type = vocabulary::LinkKindName)]
     pub kind: String,
     pub url: String,
     #[serde(default)]
@@ -609,6 +637,7 @@ pub struct ActionItemRequest {
     pub due: Option<String>,
     /// `task` (default) or `follow_up`.
     #[serde(default)]
+    #[schema(value_type = Option<vocabulary::ActionItemKind>)]
     pub kind: Option<String>,
     #[serde(default)]
     pub tracker_url: Option<String>,
@@ -638,6 +667,7 @@ pub struct MemberRequest {
 pub struct User {
     pub name: String,
     /// `admin`, `responder` or `viewer`.
+    #[schema(value_type = vocabulary::UserRole)]
     pub role: String,
     pub disabled: bool,
     pub created_at: String,
@@ -650,6 +680,7 @@ pub struct NewUserRequest {
     pub name: String,
     /// `responder` when absent.
     #[serde(default)]
+    #[schema(value_type = Option<vocabulary::UserRole>)]
     pub role: Option<String>,
 }
 
@@ -658,6 +689,7 @@ pub struct NewUserRequest {
 #[serde(deny_unknown_fields)]
 pub struct UserChangeRequest {
     #[serde(default)]
+    #[schema(value_type = Option<vocabulary::UserRole>)]
     pub role: Option<String>,
     #[serde(default)]
     pub disabled: Option<bool>,
@@ -755,6 +787,7 @@ pub struct Component {
     /// Set by hand: `operational`, `degraded_performance`, `partial_outage`, `major_outage`
     /// or `under_maintenance`. Absent: derived from the active public incidents affecting it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<vocabulary::ComponentStatusName>)]
     pub status: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -833,6 +866,7 @@ pub struct ChannelRequest {
     /// A unique name, e.g. `ops-webhook`.
     pub name: String,
     /// `webhook`, `slack` or `email`.
+    #[schema(value_type = vocabulary::ChannelKind)]
     pub kind: String,
     #[serde(default)]
     pub url: Option<String>,
@@ -845,6 +879,7 @@ pub struct ChannelRequest {
     pub port: Option<u16>,
     /// `none`, `starttls` (default) or `tls`.
     #[serde(default)]
+    #[schema(value_type = Option<vocabulary::SmtpTls>)]
     pub tls: Option<String>,
     #[serde(default)]
     pub username: Option<String>,
@@ -867,6 +902,7 @@ pub struct ChannelRequest {
 pub struct Channel {
     pub id: i64,
     pub name: String,
+    #[schema(value_type = vocabulary::ChannelKind)]
     pub kind: String,
     /// Where messages go, without secrets.
     pub target: String,
@@ -886,6 +922,7 @@ pub struct SubscriptionRequest {
     pub recipient: Option<String>,
     /// Any of `declared`, `severity_changed`, `status_changed`, `update_posted`, `resolved`,
     /// `role_assigned`, `reminder`.
+    #[schema(value_type = Vec<vocabulary::NotificationEvent>)]
     pub events: Vec<String>,
     /// Only updates to this audience (`internal`, `customers`, `group:<name>` …).
     #[serde(default)]
@@ -893,6 +930,7 @@ pub struct SubscriptionRequest {
     /// `all` (default: every incident except restricted ones) or `public` (status-page
     /// subscribers: public incidents and public updates only).
     #[serde(default)]
+    #[schema(value_type = Option<vocabulary::SubscriptionScope>)]
     pub scope: Option<String>,
 }
 
@@ -902,8 +940,10 @@ pub struct Subscription {
     pub channel_id: i64,
     pub channel: String,
     pub recipient: Option<String>,
+    #[schema(value_type = Vec<vocabulary::NotificationEvent>)]
     pub events: Vec<String>,
     pub audience: Option<String>,
+    #[schema(value_type = vocabulary::SubscriptionScope)]
     pub scope: String,
     pub created_at: String,
 }
@@ -921,6 +961,7 @@ pub struct Delivery {
     pub kind: String,
     pub subject: String,
     /// `pending`, `delivered` or `dead`.
+    #[schema(value_type = vocabulary::DeliveryState)]
     pub state: String,
     pub attempts: u32,
     pub next_attempt_at: String,
@@ -950,6 +991,7 @@ pub struct DraftRequest {
 pub struct Postmortem {
     pub id: String,
     /// `draft`, `in_review`, `reviewed` or `published`.
+    #[schema(value_type = vocabulary::PostmortemStatusName)]
     pub status: String,
     /// Who runs the review.
     pub owner: String,
@@ -1053,6 +1095,7 @@ pub struct LintReport {
 #[serde(deny_unknown_fields)]
 pub struct MarkRequest {
     /// `starred`, `excluded` or `plain`.
+    #[schema(value_type = vocabulary::TimelineMark)]
     pub mark: String,
 }
 
@@ -1172,6 +1215,7 @@ pub struct Reviews {
     /// Every follow-up is done or won't fix.
     pub follow_ups_settled: bool,
     /// `draft`, `in_review`, `reviewed`, `published`, or absent before a draft.
+    #[schema(value_type = Option<vocabulary::PostmortemStatusName>)]
     pub postmortem_status: Option<String>,
     /// The incident may be closed now without an override.
     pub closable: bool,
@@ -1204,6 +1248,7 @@ pub struct ReviewOverviewRow {
     pub next_meeting: Option<String>,
     pub open_follow_ups: u32,
     pub overdue_follow_ups: Vec<AgendaItem>,
+    #[schema(value_type = Option<vocabulary::PostmortemStatusName>)]
     pub postmortem_status: Option<String>,
 }
 

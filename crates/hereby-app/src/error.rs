@@ -47,6 +47,18 @@ impl AppError {
     }
 }
 
+impl From<hereby_api::RequestError> for AppError {
+    fn from(error: hereby_api::RequestError) -> Self {
+        match error {
+            hereby_api::RequestError::Invalid(invalid) => Self::Invalid(invalid),
+            refused @ hereby_api::RequestError::ReasonRequired(_) => Self::Refused {
+                code: "reason_required",
+                message: refused.to_string(),
+            },
+        }
+    }
+}
+
 impl From<ExecuteError> for AppError {
     fn from(error: ExecuteError) -> Self {
         match error {

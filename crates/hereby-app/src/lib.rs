@@ -21,6 +21,7 @@ pub mod messages;
 pub mod postmortem;
 mod postmortems;
 mod reviews;
+mod settings;
 mod templates;
 
 use std::sync::Arc;

@@ -8,18 +8,8 @@ use hereby_core::types::IncidentNumber;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-/// The kinds of notification a subscription can ask for.
-pub const KINDS: &[&str] = &[
-    "declared",
-    "severity_changed",
-    "status_changed",
-    "update_posted",
-    "resolved",
-    "role_assigned",
-    "reminder",
-    "review_reminder",
-    "change_collision",
-];
+/// The kinds of notification a subscription can ask for (the API document lists the same).
+pub const KINDS: &[&str] = hereby_api::vocabulary::NOTIFICATION_EVENTS;
 
 /// What happened, with what a message needs to say about it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -41,7 +41,9 @@ pub enum Command {
     /// Re-evaluate severity and/or the potential flag.
     ChangeSeverity {
         severity: Severity,
-        potential: bool,
+        /// Whether the problem is only potential (not hurting anyone yet); unchanged when
+        /// `None`.
+        potential: Option<bool>,
         reason: Reason,
     },
     /// Move the status. `called_off`, `handed_back` and reopening a resolved incident need a

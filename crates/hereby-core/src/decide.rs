@@ -264,6 +264,7 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             reason,
         } => {
             require_open_for_response(incident, "change severity")?;
+            let potential = potential.unwrap_or(incident.potential);
             if severity == incident.severity && potential == incident.potential {
                 return reject(
                     RejectionCode::SeverityUnchanged,

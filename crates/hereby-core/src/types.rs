@@ -16,7 +16,7 @@ pub struct InvalidValue {
 }
 
 impl InvalidValue {
-    fn new(field: &'static str, problem: impl Into<String>) -> Self {
+    pub fn new(field: &'static str, problem: impl Into<String>) -> Self {
         Self {
             field,
             problem: problem.into(),

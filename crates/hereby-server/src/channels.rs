@@ -204,3 +204,36 @@ impl ChannelConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The API document lists the channel kinds and TLS modes; each listed word must be one
+    /// this checker knows, and a word it does not list must be refused as a kind.
+    #[test]
+    fn the_documented_words_are_the_accepted_ones() {
+        for kind in hereby_api::vocabulary::CHANNEL_KINDS {
+            let refusal = ChannelConfig::from_input(ChannelInput {
+                kind: (*kind).to_owned(),
+                url: None,
+                secret: None,
+                host: None,
+                port: None,
+                tls: None,
+                username: None,
+                password: None,
+                from: None,
+            })
+            .expect_err("nothing but the kind is given");
+            assert_ne!(
+                refusal.field, "kind",
+                "{kind} is documented but not accepted"
+            );
+        }
+        for mode in hereby_api::vocabulary::SMTP_TLS_MODES {
+            assert_eq!(SmtpTls::parse(mode).map(SmtpTls::as_str), Ok(*mode));
+        }
+        assert!(SmtpTls::parse("ssl").is_err());
+    }
+}

@@ -177,6 +177,12 @@ impl From<ExecuteError> for ApiError {
     }
 }
 
+impl From<hereby_api::RequestError> for ApiError {
+    fn from(error: hereby_api::RequestError) -> Self {
+        AppError::from(error).into()
+    }
+}
+
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         match error {

@@ -89,7 +89,7 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
     use axum::routing::{delete, get, patch, post, put};
     use routes::{
         attachments, data, decisions as d, health, incidents as i, live, notifications as n,
-        postmortems as pm, reviews as rv, services as sv, templates, users as u,
+        postmortems as pm, reviews as rv, services as sv, settings as st, templates, users as u,
     };
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
@@ -289,6 +289,27 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
             Method::POST,
             "/api/v1/incidents/{id}/changes/acknowledge",
             post(d::acknowledge_changes::<S>),
+        ),
+        (Method::GET, "/api/v1/settings", get(st::list_kinds::<S>)),
+        (
+            Method::GET,
+            "/api/v1/settings/{kind}",
+            get(st::list_settings::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/settings/{kind}/{name}",
+            get(st::show_setting::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/settings/{kind}/{name}",
+            put(st::put_setting::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/settings/{kind}/{name}",
+            delete(st::remove_setting::<S>),
         ),
         (Method::GET, "/api/v1/services", get(sv::list_services::<S>)),
         (

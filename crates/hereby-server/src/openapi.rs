@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     attachments, data, decisions, health, incidents, live, notifications, postmortems, reviews,
-    services, templates, users,
+    services, settings, templates, users,
 };
 
 #[derive(OpenApi)]
@@ -123,6 +123,11 @@ use crate::routes::{
         decisions::abandon_intent,
         decisions::set_witness_rule,
         decisions::acknowledge_changes,
+        settings::list_kinds,
+        settings::list_settings,
+        settings::show_setting,
+        settings::put_setting,
+        settings::remove_setting,
         services::list_services,
         services::show_service,
         services::put_service,

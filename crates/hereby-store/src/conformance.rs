@@ -322,7 +322,7 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
         5,
         Command::ChangeSeverity {
             severity: Severity::Sev1,
-            potential: false,
+            potential: Some(false),
             reason: Reason::parse("All regions affected").unwrap(),
         },
     )

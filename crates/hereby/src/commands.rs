@@ -131,6 +131,10 @@ pub(crate) enum ClientCommand {
     /// (admins) add, change or remove.
     #[command(subcommand)]
     Template(crate::publishing::TemplateCommand),
+    /// Named admin settings of every kind (message and post-mortem templates, blame rules,
+    /// services): list the kinds, list, show, and (admins) set or remove one.
+    #[command(subcommand)]
+    Setting(crate::settings_commands::SettingCommand),
     /// Change the severity (a reason is required).
     Severity {
         #[command(flatten)]
@@ -771,6 +775,9 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         }
         ClientCommand::Template(command) => {
             crate::publishing::template(&client, command, json).await?
+        }
+        ClientCommand::Setting(command) => {
+            crate::settings_commands::setting(&client, command, json).await?;
         }
         ClientCommand::Channel(command) => {
             crate::notify_commands::channel(&client, command, json).await?;

@@ -11,6 +11,7 @@ mod notify_commands;
 mod postmortem_commands;
 mod publishing;
 mod serve;
+mod settings_commands;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

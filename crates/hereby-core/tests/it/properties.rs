@@ -104,7 +104,7 @@ fn command() -> impl Strategy<Value = Command> {
         4 => Just(Command::AcceptHandoff),
         1 => prop::option::of(reason()).prop_map(|reason| Command::DeclineHandoff { reason }),
         1 => Just(Command::CancelHandoff),
-        1 => (prop::sample::select(Severity::ALL), any::<bool>(), reason()).prop_map(
+        1 => (prop::sample::select(Severity::ALL), prop::option::of(any::<bool>()), reason()).prop_map(
             |(severity, potential, reason)| Command::ChangeSeverity { severity, potential, reason }
         ),
         6 => (status(), prop::option::of(reason()), any::<bool>()).prop_map(

@@ -130,7 +130,7 @@ pub(crate) fn cancel_handoff() -> Command {
 pub(crate) fn severity(severity: &str, potential: bool, why: &str) -> Command {
     Command::ChangeSeverity {
         severity: Severity::parse(severity).unwrap(),
-        potential,
+        potential: Some(potential),
         reason: reason(why),
     }
 }

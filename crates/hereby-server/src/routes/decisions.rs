@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use hereby_api as api;
 use hereby_core::Command;
 use hereby_core::ladder::{self};
-use hereby_core::types::{Reason, Target, Text, UserName};
 use hereby_store::{Communications, Directory, Store};
 use jiff::Timestamp;
 
@@ -17,16 +16,6 @@ use crate::convert;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, IfMatch};
 use crate::routes::incidents::{act, incident_id, visible};
-
-fn optional<T>(
-    raw: Option<&str>,
-    parse: impl Fn(&str) -> Result<T, hereby_core::types::InvalidValue>,
-) -> Result<Option<T>, ApiError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => Ok(Some(parse(text)?)),
-    }
-}
 
 /// `POST /api/v1/incidents/{id}/evaluation`
 #[utoipa::path(
@@ -261,11 +250,7 @@ pub(crate) async fn announce_intent<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::IntentRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::AnnounceIntent {
-        target: Target::parse(&request.target)?,
-        action: Text::parse(&request.action)?,
-        witness: optional(request.witness.as_deref(), UserName::parse)?,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -298,11 +283,7 @@ pub(crate) async fn complete_intent<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::IntentDone>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::CompleteIntent {
-        intent,
-        command: optional(request.command.as_deref(), Text::parse)?,
-        witness: optional(request.witness.as_deref(), UserName::parse)?,
-    };
+    let command = request.command(intent)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -335,10 +316,7 @@ pub(crate) async fn abandon_intent<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::IntentAbandon>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::AbandonIntent {
-        intent,
-        reason: optional(request.reason.as_deref(), Reason::parse)?,
-    };
+    let command = request.command(intent)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -368,9 +346,7 @@ pub(crate) async fn set_witness_rule<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::WitnessRule>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::RequireWitness {
-        required: request.required,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
 }
 

@@ -6,13 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use hereby_api as api;
 use hereby_core::Command;
-use hereby_core::types::{
-    ActionKind, Audience, IncidentNumber, InstallationRole, InvalidValue, LinkKind, Owner, Reason,
-    RoleKey, ServiceName, Severity, Status, Target, Text, Title, Url, UserName, Visibility,
-};
+use hereby_core::types::{IncidentNumber, InstallationRole, ServiceName, Severity, Status};
 use hereby_store::{Directory, ListQuery, Loaded, Store};
-use jiff::Timestamp;
-use jiff::civil::Date;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -83,28 +78,7 @@ pub(crate) async fn declare_incident<S: Store + Directory>(
     ApiJson(request): ApiJson<api::DeclareRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(InstallationRole::Responder)?;
-    let command = Command::Declare {
-        title: Title::parse(&request.title)?,
-        summary: request.summary.as_deref().map(Text::parse).transpose()?,
-        severity: request
-            .severity
-            .as_deref()
-            .map(Severity::parse)
-            .transpose()?
-            .unwrap_or(Severity::Sev3),
-        potential: request.potential,
-        services: request
-            .services
-            .iter()
-            .map(|s| ServiceName::parse(s))
-            .collect::<Result<_, _>>()?,
-        visibility: request
-            .visibility
-            .as_deref()
-            .map(Visibility::parse)
-            .transpose()?
-            .unwrap_or(Visibility::Internal),
-    };
+    let command = Command::try_from(request)?;
     let outcome = state.app.declare(&caller.0, command).await?;
     let number = outcome.incident;
     let Some(incident) = outcome.state.incident() else {
@@ -339,9 +313,7 @@ pub(crate) async fn add_note<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::NoteRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::AddNote {
-        text: Text::parse(&request.text)?,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -373,11 +345,7 @@ pub(crate) async fn post_update<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::UpdateRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::PostUpdate {
-        audience: Audience::parse(&request.audience)?,
-        body: Text::parse(&request.body)?,
-        public: request.public,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -409,36 +377,8 @@ pub(crate) async fn change_visibility<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::VisibilityRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::ChangeVisibility {
-        to: Visibility::parse(&request.visibility)?,
-        reason: Reason::parse(&request.reason)?,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
-}
-
-/// Parses an optional reason.
-fn reason(raw: Option<&str>) -> Result<Option<Reason>, ApiError> {
-    Ok(raw.map(Reason::parse).transpose()?)
-}
-
-/// Parses a reason the route itself requires.
-fn required_reason(raw: Option<&str>, why: &str) -> Result<Reason, ApiError> {
-    match raw {
-        Some(raw) => Ok(Reason::parse(raw)?),
-        None => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "reason_required",
-            format!("give a reason: {why}"),
-        )),
-    }
-}
-
-fn status_change(to: Status, reason: Option<Reason>) -> Command {
-    Command::ChangeStatus {
-        to,
-        reason,
-        override_close_checks: false,
-    }
 }
 
 /// `POST /api/v1/incidents/{id}/roles`
@@ -469,10 +409,7 @@ pub(crate) async fn assign_role<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::RoleRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::AssignRole {
-        role: RoleKey::parse(&request.role)?,
-        person: UserName::parse(&request.person)?,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -504,10 +441,7 @@ pub(crate) async fn unassign_role<S: Store + Directory>(
     Path((id, role, person)): Path<(String, String, String)>,
     if_match: IfMatch,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::UnassignRole {
-        role: RoleKey::parse(&role)?,
-        person: UserName::parse(&person)?,
-    };
+    let command = api::RoleRequest { role, person }.unassign()?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -539,9 +473,7 @@ pub(crate) async fn request_handoff<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::HandoffRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::RequestHandoff {
-        to: UserName::parse(&request.to)?,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -602,9 +534,7 @@ pub(crate) async fn decline_handoff<S: Store + Directory>(
     if_match: IfMatch,
     OptionalJson(request): OptionalJson<api::ReasonRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::DeclineHandoff {
-        reason: reason(request.reason.as_deref())?,
-    };
+    let command = request.decline_handoff()?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -665,23 +595,7 @@ pub(crate) async fn change_severity<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::SeverityRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let severity = Severity::parse(&request.severity)?;
-    let reason = Reason::parse(&request.reason)?;
-    let potential = match request.potential {
-        Some(potential) => potential,
-        None => {
-            let loaded = visible(&state, &caller, incident_id(&id)?).await?;
-            loaded
-                .state
-                .incident()
-                .is_some_and(|incident| incident.potential)
-        }
-    };
-    let command = Command::ChangeSeverity {
-        severity,
-        potential,
-        reason,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -713,11 +627,7 @@ pub(crate) async fn change_status<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::StatusRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::ChangeStatus {
-        to: Status::parse(&request.status)?,
-        reason: reason(request.reason.as_deref())?,
-        override_close_checks: request.override_close_checks,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -749,7 +659,7 @@ pub(crate) async fn resolve<S: Store + Directory>(
     if_match: IfMatch,
     OptionalJson(request): OptionalJson<api::ReasonRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = status_change(Status::Resolved, reason(request.reason.as_deref())?);
+    let command = request.change_status(Status::Resolved)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -781,15 +691,8 @@ pub(crate) async fn call_off<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::ReasonRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let reason = required_reason(request.reason.as_deref(), "why it is not an incident")?;
-    act(
-        &state,
-        &caller,
-        &id,
-        if_match,
-        status_change(Status::CalledOff, Some(reason)),
-    )
-    .await
+    let command = request.change_status(Status::CalledOff)?;
+    act(&state, &caller, &id, if_match, command).await
 }
 
 /// `POST /api/v1/incidents/{id}/hand-back`: back to ordinary support.
@@ -820,30 +723,8 @@ pub(crate) async fn hand_back<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::ReasonRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let reason = required_reason(
-        request.reason.as_deref(),
-        "why ordinary support can take it",
-    )?;
-    act(
-        &state,
-        &caller,
-        &id,
-        if_match,
-        status_change(Status::HandedBack, Some(reason)),
-    )
-    .await
-}
-
-fn timestamp(field: &'static str, raw: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
-    raw.map(|raw| {
-        raw.parse::<Timestamp>().map_err(|_| {
-            ApiError::from(InvalidValue {
-                field,
-                problem: format!("`{raw}` is not an RFC 3339 time like 2026-11-21T09:30:00Z"),
-            })
-        })
-    })
-    .transpose()
+    let command = request.change_status(Status::HandedBack)?;
+    act(&state, &caller, &id, if_match, command).await
 }
 
 /// `PUT /api/v1/incidents/{id}/impact`
@@ -874,10 +755,7 @@ pub(crate) async fn set_impact<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::ImpactRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::SetImpactWindow {
-        start: timestamp("start", request.start.as_deref())?,
-        end: timestamp("end", request.end.as_deref())?,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -909,18 +787,7 @@ pub(crate) async fn record_operation<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::OperationRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::RecordOperation {
-        target: Target::parse(&request.target)?,
-        action: Text::parse(&request.action)?,
-        command: request.command.as_deref().map(Text::parse).transpose()?,
-        witness: request
-            .witness
-            .as_deref()
-            .map(str::trim)
-            .filter(|w| !w.is_empty())
-            .map(UserName::parse)
-            .transpose()?,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -952,24 +819,8 @@ pub(crate) async fn add_link<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::LinkRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::AddLink {
-        kind: LinkKind::parse(&request.kind)?,
-        url: Url::parse(&request.url)?,
-        title: request.title.as_deref().map(Title::parse).transpose()?,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
-}
-
-fn due_date(raw: Option<&str>) -> Result<Option<Date>, ApiError> {
-    raw.map(|raw| {
-        raw.parse::<Date>().map_err(|_| {
-            ApiError::from(InvalidValue {
-                field: "due",
-                problem: format!("`{raw}` is not a date like 2026-12-01"),
-            })
-        })
-    })
-    .transpose()
 }
 
 /// `POST /api/v1/incidents/{id}/action-items`
@@ -1000,18 +851,7 @@ pub(crate) async fn add_action_item<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::ActionItemRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::AddActionItem {
-        text: Text::parse(&request.text)?,
-        owner: Owner::parse(&request.owner)?,
-        due: due_date(request.due.as_deref())?,
-        kind: request
-            .kind
-            .as_deref()
-            .map(ActionKind::parse)
-            .transpose()?
-            .unwrap_or(ActionKind::Task),
-        tracker_url: request.tracker_url.as_deref().map(Url::parse).transpose()?,
-    };
+    let command = Command::try_from(request)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -1045,12 +885,7 @@ pub(crate) async fn update_action_item<S: Store + Directory>(
     ApiJson(request): ApiJson<api::ActionItemChange>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
     let item = item_number(&item)?;
-    let command = Command::UpdateActionItem {
-        item,
-        owner: request.owner.as_deref().map(Owner::parse).transpose()?,
-        due: due_date(request.due.as_deref())?,
-        tracker_url: request.tracker_url.as_deref().map(Url::parse).transpose()?,
-    };
+    let command = request.command(item)?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -1122,15 +957,8 @@ pub(crate) async fn wont_fix_action_item<S: Store + Directory>(
     ApiJson(request): ApiJson<api::ReasonRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
     let item = item_number(&item)?;
-    let reason = required_reason(request.reason.as_deref(), "why it will not be done")?;
-    act(
-        &state,
-        &caller,
-        &id,
-        if_match,
-        Command::WontFixActionItem { item, reason },
-    )
-    .await
+    let command = request.wont_fix(item)?;
+    act(&state, &caller, &id, if_match, command).await
 }
 
 /// `POST /api/v1/incidents/{id}/action-items/{item}/reopen`
@@ -1199,9 +1027,7 @@ pub(crate) async fn add_member<S: Store + Directory>(
     if_match: IfMatch,
     ApiJson(request): ApiJson<api::MemberRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::AddMember {
-        person: UserName::parse(&request.person)?,
-    };
+    let command = request.add()?;
     act(&state, &caller, &id, if_match, command).await
 }
 
@@ -1232,9 +1058,7 @@ pub(crate) async fn remove_member<S: Store + Directory>(
     Path((id, person)): Path<(String, String)>,
     if_match: IfMatch,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::RemoveMember {
-        person: UserName::parse(&person)?,
-    };
+    let command = api::MemberRequest { person }.remove()?;
     act(&state, &caller, &id, if_match, command).await
 }
 

@@ -10,5 +10,6 @@ pub(crate) mod notifications;
 pub(crate) mod postmortems;
 pub(crate) mod reviews;
 pub(crate) mod services;
+pub(crate) mod settings;
 pub(crate) mod templates;
 pub(crate) mod users;

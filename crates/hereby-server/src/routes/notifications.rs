@@ -320,7 +320,7 @@ pub(crate) async fn create_subscription<S: Store + Directory + Notifications>(
         .transpose()?
         .map(|a| a.to_string());
     let scope = request.scope.unwrap_or_else(|| "all".to_owned());
-    if !matches!(scope.as_str(), "all" | "public") {
+    if !api::vocabulary::SUBSCRIPTION_SCOPES.contains(&scope.as_str()) {
         return Err(invalid(
             "scope",
             format!("`{scope}` is not a scope: use all or public"),

@@ -11,7 +11,7 @@ use hereby_app::ExportFormat;
 use hereby_app::postmortem;
 use hereby_core::Command;
 use hereby_core::lint::FindingKind;
-use hereby_core::types::{EntryMark, Reason, Text};
+use hereby_core::types::{Reason, Text};
 use hereby_store::{Communications, Directory, Store};
 use serde::Deserialize;
 
@@ -461,10 +461,7 @@ pub(crate) async fn mark_entry<S: Store + Directory>(
     Path((id, sequence)): Path<(String, u64)>,
     ApiJson(request): ApiJson<api::MarkRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
-    let command = Command::MarkTimelineEntry {
-        sequence,
-        mark: EntryMark::parse(&request.mark)?,
-    };
+    let command = request.command(sequence)?;
     act(&state, &caller, &id, if_match, command).await
 }
 

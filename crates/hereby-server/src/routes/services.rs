@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::convert;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller};
-use hereby_app::catalogue::{SERVICE_KIND, ServiceEntry, services};
+use hereby_app::catalogue::services;
 
 /// `GET /api/v1/services`
 #[utoipa::path(
@@ -110,12 +110,11 @@ pub(crate) async fn remove_service<S: Store + Directory + Communications>(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    if state.store.remove_setting(SERVICE_KIND, &name).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!("service `{name}`")))
-    }
+    state
+        .app
+        .remove_setting(&caller.0, api::SettingKind::Service, &name)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /api/v1/services/import` (admins): every service is checked first; all are stored
@@ -140,29 +139,11 @@ pub(crate) async fn import_services<S: Store + Directory + Communications>(
     caller: Caller,
     ApiJson(request): ApiJson<api::ImportServices>,
 ) -> Result<Json<api::Services>, ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    let now = Timestamp::now();
-    let mut settings = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for (index, imported) in request.services.iter().enumerate() {
-        let at = |error: ApiError| {
-            error.prefixed(&format!("service {} (`{}`)", index + 1, imported.name))
-        };
-        let name = ServiceName::parse(&imported.name).map_err(|e| at(e.into()))?;
-        if !seen.insert(name.clone()) {
-            return Err(at(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_value",
-                "the name appears twice in the import",
-            )));
-        }
-        let entry = ServiceEntry::check(&name, &imported.service).map_err(|e| at(e.into()))?;
-        settings.push(entry.setting(&name, &caller.0.name, now));
-    }
-    state.store.put_settings(&settings).await?;
-    let services = services(&state.store).await?;
     Ok(Json(api::Services {
-        services: services.into_values().map(|(_, wire)| wire).collect(),
+        services: state
+            .app
+            .import_services(&caller.0, &request.services)
+            .await?,
     }))
 }
 

@@ -7,16 +7,11 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use hereby_core::Command;
-use hereby_core::types::{
-    ActionKind, Audience, EntryMark, FileName, InstallationRole, InvalidValue, LinkKind, MediaType,
-    Owner, Reason, RoleKey, ServiceName, Severity, Status, Target, Text, Title, Url, UserName,
-    Visibility,
-};
+use hereby_core::types::{FileName, InstallationRole, InvalidValue, MediaType, Status};
 use hereby_store::{Blobs, Communications, Directory, Store};
-use jiff::Timestamp;
-use jiff::civil::Date;
 
 use super::PageError;
+use super::form::request;
 use super::pages::{declare_page, incident_page};
 use super::session::{Fields, SignedForm, Viewer};
 use super::{act, required, visible};
@@ -24,20 +19,8 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::incident_id;
 
-fn optional<T>(
-    fields: &Fields,
-    name: &str,
-    parse: impl Fn(&str) -> Result<T, InvalidValue>,
-) -> Result<Option<T>, ApiError> {
-    Ok(fields.get(name).map(parse).transpose()?)
-}
-
-fn item(fields: &Fields) -> Result<u32, ApiError> {
-    number(fields, "item")
-}
-
 /// A required number field, such as an action item's or an intent's.
-fn number(fields: &Fields, name: &'static str) -> Result<u32, ApiError> {
+fn number<T: std::str::FromStr>(fields: &Fields, name: &'static str) -> Result<T, ApiError> {
     required(fields, name)?.parse().map_err(|_| {
         ApiError::from(InvalidValue {
             field: name,
@@ -46,155 +29,58 @@ fn number(fields: &Fields, name: &'static str) -> Result<u32, ApiError> {
     })
 }
 
-fn date(raw: &str) -> Result<Date, InvalidValue> {
-    raw.parse().map_err(|_| InvalidValue {
-        field: "due",
-        problem: "must be a date, e.g. 2026-12-01".into(),
-    })
-}
-
-/// A time from a `datetime-local` field (read as UTC, which the page says) or RFC 3339.
-pub(crate) fn time(field: &'static str) -> impl Fn(&str) -> Result<Timestamp, InvalidValue> {
-    move |raw| {
-        raw.parse::<Timestamp>()
-            .or_else(|_| {
-                raw.parse::<jiff::civil::DateTime>()
-                    .and_then(|local| local.to_zoned(jiff::tz::TimeZone::UTC))
-                    .map(|zoned| zoned.timestamp())
-            })
-            .map_err(|_| InvalidValue {
-                field,
-                problem: "must be a time, e.g. 2026-11-22 14:05 (UTC)".into(),
-            })
-    }
-}
-
-/// The command a form of the incident page asks for.
+/// The command a form of the incident page asks for: the form is read into the API's request
+/// type for the same action and made into a command by the same parser. Numbers the API
+/// takes from the path (an action item's, an intent's, a timeline entry's) are fields here.
 fn command(action: &str, fields: &Fields) -> Result<Command, ApiError> {
-    let reason = || optional(fields, "reason", Reason::parse);
+    use hereby_api as api;
     Ok(match action {
-        "note" => Command::AddNote {
-            text: Text::parse(required(fields, "text")?)?,
-        },
-        "operation" => Command::RecordOperation {
-            target: Target::parse(required(fields, "target")?)?,
-            action: Text::parse(required(fields, "action")?)?,
-            command: optional(fields, "command", Text::parse)?,
-            witness: optional(fields, "witness", UserName::parse)?,
-        },
-        "intent" => Command::AnnounceIntent {
-            target: Target::parse(required(fields, "target")?)?,
-            action: Text::parse(required(fields, "action")?)?,
-            witness: optional(fields, "witness", UserName::parse)?,
-        },
-        "intent-done" => Command::CompleteIntent {
-            intent: number(fields, "intent")?,
-            command: optional(fields, "command", Text::parse)?,
-            witness: optional(fields, "witness", UserName::parse)?,
-        },
-        "intent-abandon" => Command::AbandonIntent {
-            intent: number(fields, "intent")?,
-            reason: reason()?,
-        },
-        "witness-rule" => Command::RequireWitness {
-            required: fields.checked("required"),
-        },
+        "note" => Command::try_from(request::<api::NoteRequest>(fields, &[])?)?,
+        "operation" => Command::try_from(request::<api::OperationRequest>(fields, &[])?)?,
+        "intent" => Command::try_from(request::<api::IntentRequest>(fields, &[])?)?,
+        "intent-done" => {
+            request::<api::IntentDone>(fields, &["intent"])?.command(number(fields, "intent")?)?
+        }
+        "intent-abandon" => request::<api::IntentAbandon>(fields, &["intent"])?
+            .command(number(fields, "intent")?)?,
+        "witness-rule" => Command::try_from(request::<api::WitnessRule>(fields, &[])?)?,
         "acknowledge-changes" => Command::AcknowledgeChanges,
-        "assign" => Command::AssignRole {
-            role: RoleKey::parse(required(fields, "role")?)?,
-            person: UserName::parse(required(fields, "person")?)?,
-        },
-        "unassign" => Command::UnassignRole {
-            role: RoleKey::parse(required(fields, "role")?)?,
-            person: UserName::parse(required(fields, "person")?)?,
-        },
-        "handoff" => Command::RequestHandoff {
-            to: UserName::parse(required(fields, "to")?)?,
-        },
+        "assign" => Command::try_from(request::<api::RoleRequest>(fields, &[])?)?,
+        "unassign" => request::<api::RoleRequest>(fields, &[])?.unassign()?,
+        "handoff" => Command::try_from(request::<api::HandoffRequest>(fields, &[])?)?,
         "accept-handoff" => Command::AcceptHandoff,
-        "decline-handoff" => Command::DeclineHandoff { reason: reason()? },
+        "decline-handoff" => request::<api::ReasonRequest>(fields, &[])?.decline_handoff()?,
         "cancel-handoff" => Command::CancelHandoff,
-        "severity" => Command::ChangeSeverity {
-            severity: Severity::parse(required(fields, "severity")?)?,
-            potential: fields.checked("potential"),
-            reason: Reason::parse(required(fields, "reason")?)?,
-        },
-        "status" => Command::ChangeStatus {
-            to: Status::parse(required(fields, "status")?)?,
-            reason: reason()?,
-            override_close_checks: fields.checked("override"),
-        },
-        "resolve" => Command::ChangeStatus {
-            to: Status::Resolved,
-            reason: reason()?,
-            override_close_checks: false,
-        },
-        "call-off" => Command::ChangeStatus {
-            to: Status::CalledOff,
-            reason: Some(Reason::parse(required(fields, "reason")?)?),
-            override_close_checks: false,
-        },
-        "hand-back" => Command::ChangeStatus {
-            to: Status::HandedBack,
-            reason: Some(Reason::parse(required(fields, "reason")?)?),
-            override_close_checks: false,
-        },
-        "impact" => Command::SetImpactWindow {
-            start: optional(fields, "start", time("start"))?,
-            end: optional(fields, "end", time("end"))?,
-        },
-        "link" => Command::AddLink {
-            kind: LinkKind::parse(required(fields, "kind")?)?,
-            url: Url::parse(required(fields, "url")?)?,
-            title: optional(fields, "title", Title::parse)?,
-        },
-        "action-item" => Command::AddActionItem {
-            text: Text::parse(required(fields, "text")?)?,
-            owner: Owner::parse(required(fields, "owner")?)?,
-            due: optional(fields, "due", date)?,
-            kind: optional(fields, "kind", ActionKind::parse)?.unwrap_or(ActionKind::Task),
-            tracker_url: optional(fields, "tracker_url", Url::parse)?,
-        },
-        "action-item-update" => Command::UpdateActionItem {
-            item: item(fields)?,
-            owner: optional(fields, "owner", Owner::parse)?,
-            due: optional(fields, "due", date)?,
-            tracker_url: optional(fields, "tracker_url", Url::parse)?,
-        },
+        "severity" => Command::try_from(request::<api::SeverityRequest>(fields, &[])?)?,
+        "status" => Command::try_from(request::<api::StatusRequest>(fields, &[])?)?,
+        "resolve" => request::<api::ReasonRequest>(fields, &[])?.change_status(Status::Resolved)?,
+        "call-off" => {
+            request::<api::ReasonRequest>(fields, &[])?.change_status(Status::CalledOff)?
+        }
+        "hand-back" => {
+            request::<api::ReasonRequest>(fields, &[])?.change_status(Status::HandedBack)?
+        }
+        "impact" => Command::try_from(request::<api::ImpactRequest>(fields, &[])?)?,
+        "link" => Command::try_from(request::<api::LinkRequest>(fields, &[])?)?,
+        "action-item" => Command::try_from(request::<api::ActionItemRequest>(fields, &[])?)?,
+        "action-item-update" => {
+            request::<api::ActionItemChange>(fields, &["item"])?.command(number(fields, "item")?)?
+        }
         "action-item-done" => Command::CompleteActionItem {
-            item: item(fields)?,
+            item: number(fields, "item")?,
         },
-        "action-item-wont-fix" => Command::WontFixActionItem {
-            item: item(fields)?,
-            reason: Reason::parse(required(fields, "reason")?)?,
-        },
+        "action-item-wont-fix" => {
+            request::<api::ReasonRequest>(fields, &["item"])?.wont_fix(number(fields, "item")?)?
+        }
         "action-item-reopen" => Command::ReopenActionItem {
-            item: item(fields)?,
+            item: number(fields, "item")?,
         },
-        "update" => Command::PostUpdate {
-            audience: Audience::parse(fields.get("audience").unwrap_or("internal"))?,
-            body: Text::parse(required(fields, "body")?)?,
-            public: fields.checked("public"),
-        },
-        "visibility" => Command::ChangeVisibility {
-            to: Visibility::parse(required(fields, "visibility")?)?,
-            reason: Reason::parse(required(fields, "reason")?)?,
-        },
-        "member-add" => Command::AddMember {
-            person: UserName::parse(required(fields, "person")?)?,
-        },
-        "member-remove" => Command::RemoveMember {
-            person: UserName::parse(required(fields, "person")?)?,
-        },
-        "mark" => Command::MarkTimelineEntry {
-            sequence: required(fields, "sequence")?.parse().map_err(|_| {
-                ApiError::from(InvalidValue {
-                    field: "sequence",
-                    problem: "must be a timeline entry's number".into(),
-                })
-            })?,
-            mark: EntryMark::parse(required(fields, "mark")?)?,
-        },
+        "update" => Command::try_from(request::<api::UpdateRequest>(fields, &["template"])?)?,
+        "visibility" => Command::try_from(request::<api::VisibilityRequest>(fields, &[])?)?,
+        "member-add" => request::<api::MemberRequest>(fields, &[])?.add()?,
+        "member-remove" => request::<api::MemberRequest>(fields, &[])?.remove()?,
+        "mark" => request::<api::MarkRequest>(fields, &["sequence"])?
+            .command(number(fields, "sequence")?)?,
         _ => return Err(ApiError::not_found("this form")),
     })
 }
@@ -254,31 +140,10 @@ pub(crate) async fn declare<S: Store + Directory + Communications>(
 ) -> Response {
     let parsed = (|| -> Result<Command, ApiError> {
         viewer.caller.require(InstallationRole::Responder)?;
-        Ok(Command::Declare {
-            title: Title::parse(required(&fields, "title")?)?,
-            summary: optional(&fields, "summary", Text::parse)?,
-            severity: optional(&fields, "severity", Severity::parse)?.unwrap_or(Severity::Sev3),
-            potential: fields.checked("potential"),
-            services: fields
-                .get("services")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|service| !service.is_empty())
-                .map(ServiceName::parse)
-                .collect::<Result<_, _>>()?,
-            visibility: match (fields.checked("restricted"), fields.checked("public")) {
-                (true, true) => {
-                    return Err(ApiError::from(InvalidValue {
-                        field: "visibility",
-                        problem: "an incident cannot be both restricted and public".into(),
-                    }));
-                }
-                (true, false) => Visibility::Restricted,
-                (false, true) => Visibility::Public,
-                (false, false) => Visibility::Internal,
-            },
-        })
+        Ok(Command::try_from(request::<hereby_api::DeclareRequest>(
+            &fields,
+            &[],
+        )?)?)
     })();
     let outcome = match parsed {
         Ok(command) => state

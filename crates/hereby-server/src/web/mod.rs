@@ -5,6 +5,7 @@
 
 mod actions;
 mod assets;
+mod form;
 mod judgement;
 mod live;
 mod pages;

@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use super::PageError;
 use super::act;
-use super::actions::time;
 use super::postmortems::when;
 use super::render::{self, data};
 use super::session::{Fields, SignedForm, Viewer};
@@ -23,6 +22,7 @@ use crate::AppState;
 use crate::convert;
 use crate::error::ApiError;
 use crate::extract::incident_id;
+use hereby_api::time;
 
 #[derive(Debug, Serialize)]
 struct AgendaRow {

@@ -163,6 +163,12 @@ impl<S: Store + Directory> FromRequestParts<AppState<S>> for Viewer {
 pub(crate) struct Fields(Vec<(String, String)>);
 
 impl Fields {
+    /// Fields as a form sends them, in order.
+    #[cfg(test)]
+    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs)
+    }
+
     /// A field's value, trimmed; `None` when missing or blank.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0

@@ -183,7 +183,7 @@ fn sev1_with_hand_off() -> (State, Vec<(u64, Envelope)>) {
             "alice",
             Command::ChangeSeverity {
                 severity: Severity::Sev1,
-                potential: false,
+                potential: Some(false),
                 reason: Reason::parse("every EU customer is affected").unwrap(),
             },
         ),

@@ -1471,7 +1471,7 @@ async fn a_restricted_incident_does_not_exist_for_non_members() {
             "/incidents",
             &[
                 ("title", "Leaked checkout credentials"),
-                ("restricted", "on"),
+                ("visibility", "restricted"),
             ],
         )
         .await;
@@ -3508,7 +3508,10 @@ async fn a_restricted_incidents_postmortem_and_reviews_do_not_exist_for_non_memb
         .post(
             &alice,
             "/incidents",
-            &[("title", "Leaked signing key"), ("restricted", "on")],
+            &[
+                ("title", "Leaked signing key"),
+                ("visibility", "restricted"),
+            ],
         )
         .await;
     assert!(declared.is_redirect_to("/incidents/INC-1"), "{declared:?}");

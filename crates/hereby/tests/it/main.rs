@@ -13,6 +13,7 @@ mod notify;
 mod passwords;
 mod postmortem_cli;
 mod review_reminders;
+mod settings;
 mod status;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -745,6 +745,20 @@ fn routes() -> Vec<Route> {
                 as_other: Expect::Rule("not_incident_commander"),
             }),
         ),
+        route("GET", "/api/v1/settings", Kind::SignedIn),
+        route("GET", "/api/v1/settings/{kind}", Kind::SignedIn),
+        route("GET", "/api/v1/settings/{kind}/{name}", Kind::SignedIn),
+        with(
+            "PUT",
+            "/api/v1/settings/{kind}/{name}",
+            Kind::AdminOnly(200),
+            Json(r#"{"subject":"Matrix {n}: {{ title }}","body":"matrix {n}"}"#),
+        ),
+        route(
+            "DELETE",
+            "/api/v1/settings/{kind}/{name}",
+            Kind::AdminOnly(404),
+        ),
         route("GET", "/api/v1/services", Kind::SignedIn),
         route("GET", "/api/v1/services/{name}", Kind::SignedIn),
         with(
@@ -1109,7 +1123,10 @@ impl<'a> World<'a> {
                 } else {
                     "scratch"
                 };
-                path = path.replace("{name}", name).replace("{id}", "999999");
+                path = path
+                    .replace("{kind}", "message_template")
+                    .replace("{name}", name)
+                    .replace("{id}", "999999");
                 if route.method == "DELETE" && path == "/api/v1/blame-rules" {
                     path.push_str("?pattern=never-made");
                 }
@@ -1121,7 +1138,9 @@ impl<'a> World<'a> {
                 } else {
                     "first-response"
                 };
-                path = path.replace("{name}", name);
+                path = path
+                    .replace("{kind}", "message_template")
+                    .replace("{name}", name);
             }
             Kind::Public | Kind::Backup | Kind::Declare | Kind::Responder(_) => {}
         }

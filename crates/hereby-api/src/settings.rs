@@ -1,0 +1,155 @@
+//! Named admin settings under one route family, `/api/v1/settings/{kind}/{name}`: each kind
+//! has its own value shape, shipped defaults where it has any, and the same list, show, put
+//! and remove verbs.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{PutPostmortemTemplate, PutService, PutTemplate};
+
+/// The kinds of named setting an admin manages. Each has a value shape of its own (see
+/// [`SettingValue`]).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingKind {
+    /// A stakeholder-update template (`subject`, `body`, `description`); shipped defaults
+    /// may be changed.
+    MessageTemplate,
+    /// A post-mortem template (`body`, `description`); shipped defaults may be changed.
+    PostmortemTemplate,
+    /// A blame-language rule of the post-mortem linter, named by its pattern
+    /// (`suggestion`); shipped rules stay as they are.
+    BlameRule,
+    /// A service of the catalogue (`owner_team`, `criticality`, …).
+    Service,
+}
+
+impl SettingKind {
+    /// Every kind, in the order they are listed.
+    pub const ALL: [SettingKind; 4] = [
+        SettingKind::MessageTemplate,
+        SettingKind::PostmortemTemplate,
+        SettingKind::BlameRule,
+        SettingKind::Service,
+    ];
+
+    /// The spelling in paths, on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SettingKind::MessageTemplate => "message_template",
+            SettingKind::PostmortemTemplate => "postmortem_template",
+            SettingKind::BlameRule => "blame_rule",
+            SettingKind::Service => "service",
+        }
+    }
+
+    /// Parses a kind, accepting `-` for `_` and a trailing `s` (`message-templates`), so a
+    /// person typing it is not refused over spelling.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let wanted = raw.trim().to_ascii_lowercase().replace('-', "_");
+        let wanted = wanted.strip_suffix('s').unwrap_or(&wanted);
+        Self::ALL.into_iter().find(|kind| kind.as_str() == wanted)
+    }
+}
+
+impl std::fmt::Display for SettingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a setting in effect comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingOrigin {
+    /// Shipped with hereby and unchanged.
+    Default,
+    /// Added by an admin.
+    Custom,
+    /// A shipped default an admin changed; removing it brings the shipped one back.
+    Changed,
+}
+
+/// A blame rule's value: its name is the pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlameRuleValue {
+    /// What to write instead.
+    pub suggestion: String,
+}
+
+/// The value of a setting: its shape depends on the kind in the path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SettingValue {
+    /// `message_template`.
+    MessageTemplate(PutTemplate),
+    /// `postmortem_template`.
+    PostmortemTemplate(PutPostmortemTemplate),
+    /// `blame_rule`.
+    BlameRule(BlameRuleValue),
+    /// `service`.
+    Service(PutService),
+}
+
+/// One setting in effect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Setting {
+    pub kind: SettingKind,
+    pub name: String,
+    pub origin: SettingOrigin,
+    pub value: SettingValue,
+    /// When an admin last stored it; absent for an unchanged default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+}
+
+/// `GET /api/v1/settings/{kind}`: every setting of the kind in effect, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Settings {
+    pub kind: SettingKind,
+    pub settings: Vec<Setting>,
+}
+
+/// What one kind of setting is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SettingKindInfo {
+    pub kind: SettingKind,
+    /// A sentence on what it is for.
+    pub description: String,
+    /// What a name of this kind may be.
+    pub names: String,
+    /// Which fields its value has.
+    pub fields: String,
+    /// How many shipped defaults it has.
+    pub shipped: usize,
+    /// How many admins stored (added or changed).
+    pub stored: usize,
+}
+
+/// `GET /api/v1/settings`: the kinds of setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SettingKinds {
+    pub kinds: Vec<SettingKindInfo>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse_as_people_type_them() {
+        for kind in SettingKind::ALL {
+            assert_eq!(SettingKind::parse(kind.as_str()), Some(kind));
+            let plural = format!("{}s", kind.as_str().replace('_', "-"));
+            assert_eq!(SettingKind::parse(&plural), Some(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+        assert_eq!(SettingKind::parse("template"), None);
+    }
+}

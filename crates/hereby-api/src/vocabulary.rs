@@ -1,0 +1,118 @@
+//! The closed sets of words the API speaks (severities, statuses, visibilities, installation
+//! roles, channel kinds, subscription scopes, notification events …) as named enums in the
+//! OpenAPI document. The wire keeps them as strings so that the server, not the JSON decoder,
+//! refuses a wrong one with its own message; the lists come from the core where the core
+//! owns the word, so the document cannot drift from the rules.
+
+use std::borrow::Cow;
+
+use hereby_core::types::{
+    ActionKind, ActionState, ComponentStatus, Criticality, EntryMark, InstallationRole, LinkKind,
+    PostmortemStatus, Severity, Status, Visibility,
+};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{PartialSchema, ToSchema};
+
+/// The kinds of notification channel.
+pub const CHANNEL_KINDS: &[&str] = &["webhook", "slack", "email"];
+
+/// How an e-mail channel's connection is secured.
+pub const SMTP_TLS_MODES: &[&str] = &["none", "starttls", "tls"];
+
+/// Which incidents a subscription hears of: `all` (every incident except restricted ones) or
+/// `public` (status-page subscribers: public incidents and public updates only).
+pub const SUBSCRIPTION_SCOPES: &[&str] = &["all", "public"];
+
+/// The kinds of notification a subscription can ask for.
+pub const NOTIFICATION_EVENTS: &[&str] = &[
+    "declared",
+    "severity_changed",
+    "status_changed",
+    "update_posted",
+    "resolved",
+    "role_assigned",
+    "reminder",
+    "review_reminder",
+    "change_collision",
+];
+
+/// Where a notification's delivery stands.
+pub const DELIVERY_STATES: &[&str] = &["pending", "delivered", "dead"];
+
+fn words(description: &str, words: impl IntoIterator<Item = &'static str>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::String))
+        .description(Some(description))
+        .enum_values(Some(words))
+        .into()
+}
+
+/// Declares a schema-only type: a named enum of words in the OpenAPI document.
+macro_rules! vocabulary {
+    ($($(#[$meta:meta])* $name:ident = $description:literal, $words:expr;)+) => {
+        $(
+            $(#[$meta])*
+            #[doc = $description]
+            pub struct $name;
+
+            impl PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    words($description, $words)
+                }
+            }
+
+            impl ToSchema for $name {
+                fn name() -> Cow<'static, str> {
+                    Cow::Borrowed(stringify!($name))
+                }
+            }
+        )+
+
+        /// Every vocabulary's name and words, for checking the document against them.
+        pub fn all() -> Vec<(&'static str, Vec<&'static str>)> {
+            vec![$((stringify!($name), $words.into_iter().collect())),+]
+        }
+    };
+}
+
+vocabulary! {
+    SeverityName = "How bad it is: SEV1 is the most severe.", Severity::ALL.iter().map(|v| v.as_str());
+    IncidentStatus = "Where an incident is in its life.", Status::ALL.iter().map(|v| v.as_str());
+    VisibilityName = "Who may see an incident: everyone with an account (internal), only its members and admins (restricted), or also the public status page (public).", Visibility::ALL.iter().map(|v| v.as_str());
+    UserRole = "What a user may do in the whole installation.", InstallationRole::ALL.iter().map(|v| v.as_str());
+    LinkKindName = "What an external link points at.", LinkKind::ALL.iter().map(|v| v.as_str());
+    ActionItemKind = "Work during the incident (task) or a longer-term follow-up.", ActionKind::ALL.iter().map(|v| v.as_str());
+    ActionItemState = "Where an action item stands.", ActionState::ALL.iter().map(|v| v.as_str());
+    ComponentStatusName = "A status-page component's status.", ComponentStatus::ALL.iter().map(|v| v.as_str());
+    PostmortemStatusName = "Where a post-mortem's review stands.", PostmortemStatus::ALL.iter().map(|v| v.as_str());
+    TimelineMark = "How a timeline entry appears in the post-mortem: starred, excluded or plain.", EntryMark::ALL.iter().map(|v| v.as_str());
+    CriticalityName = "How critical a service is.", Criticality::ALL.iter().map(|v| v.as_str());
+    ChannelKind = "The kind of notification channel.", CHANNEL_KINDS.iter().copied();
+    SmtpTls = "How an e-mail channel's connection is secured.", SMTP_TLS_MODES.iter().copied();
+    SubscriptionScope = "Which incidents a subscription hears of: all (except restricted ones) or public (public incidents and public updates only).", SUBSCRIPTION_SCOPES.iter().copied();
+    NotificationEvent = "A kind of notification a subscription can ask for.", NOTIFICATION_EVENTS.iter().copied();
+    DeliveryState = "Where a notification's delivery stands.", DELIVERY_STATES.iter().copied();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vocabulary_is_a_named_string_enum() {
+        for (name, words) in all() {
+            assert!(!words.is_empty(), "{name} has no words");
+            let mut sorted = words.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), words.len(), "{name} repeats a word");
+        }
+        let RefOr::T(Schema::Object(object)) = SeverityName::schema() else {
+            panic!("a vocabulary is an inline object schema");
+        };
+        let values = object.enum_values.expect("an enum");
+        assert_eq!(values.len(), Severity::ALL.len());
+        assert_eq!(values[0], serde_json::json!("SEV1"));
+    }
+}
