@@ -11,7 +11,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Once, Weak};
+use std::any::Any;
+use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
 use hereby_core::Incident;
@@ -43,9 +44,52 @@ pub struct FeedEvent {
     /// each subscriber decides visibility without asking the database; `None` when it could
     /// not be read, and then nobody is shown the event.
     pub incident: Option<Arc<Incident>>,
+    /// What the edges made of this event, made once for every stream that sends it.
+    pub renderings: Renderings,
+}
+
+/// An event's renderings by the edges (an API stream's JSON, a page's HTML), each kept under
+/// a name of the edge's choosing: ten thousand watchers of one incident share one rendering
+/// instead of making ten thousand.
+#[derive(Clone, Default)]
+pub struct Renderings(Arc<Mutex<Vec<(&'static str, Arc<dyn Any + Send + Sync>)>>>);
+
+impl std::fmt::Debug for Renderings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self
+            .0
+            .lock()
+            .map(|kept| kept.iter().map(|(name, _)| *name).collect())
+            .unwrap_or_default();
+        f.debug_tuple("Renderings").field(&names).finish()
+    }
 }
 
 impl FeedEvent {
+    /// The rendering kept under `name`, made by `render` the first time it is asked for.
+    /// The lock is held while rendering so that concurrent streams wait for the one
+    /// rendering rather than each making their own.
+    pub fn rendered<T: Send + Sync + 'static>(
+        &self,
+        name: &'static str,
+        render: impl FnOnce(&FeedEvent) -> T,
+    ) -> Arc<T> {
+        let Ok(mut kept) = self.renderings.0.lock() else {
+            // A rendering panicked while holding the lock: render without keeping it.
+            return Arc::new(render(self));
+        };
+        if let Some(found) = kept
+            .iter()
+            .find(|(kept_name, _)| *kept_name == name)
+            .and_then(|(_, value)| value.clone().downcast::<T>().ok())
+        {
+            return found;
+        }
+        let made = Arc::new(render(self));
+        kept.push((name, made.clone()));
+        made
+    }
+
     /// Whether `user` may see this event: the incident's visibility rule.
     pub fn visible_to(&self, user: &User) -> bool {
         self.incident
@@ -226,7 +270,11 @@ async fn read_batch<S: Store>(
                 incident
             }
         };
-        batch.push(FeedEvent { event, incident });
+        batch.push(FeedEvent {
+            event,
+            incident,
+            renderings: Renderings::default(),
+        });
     }
     Ok(batch)
 }
@@ -354,5 +402,54 @@ impl<S: Store> Subscription<S> {
             Revocation::User(revoked) => revoked == user,
             Revocation::Credential(revoked) => revoked == credential,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use hereby_core::event::{Event, NoteAdded};
+    use hereby_core::types::Text;
+
+    use super::*;
+
+    fn note() -> FeedEvent {
+        FeedEvent {
+            event: RecordedEvent {
+                position: 7,
+                incident: IncidentNumber(1),
+                sequence: 2,
+                at: jiff::Timestamp::UNIX_EPOCH,
+                actor: UserName::parse("alice").unwrap(),
+                event: Event::NoteAdded(NoteAdded {
+                    text: Text::parse("checking the load balancer").unwrap(),
+                }),
+                hash: [0; 32],
+            },
+            incident: None,
+            renderings: Renderings::default(),
+        }
+    }
+
+    #[test]
+    fn each_rendering_is_made_once_for_every_stream_that_shares_the_event() {
+        let event = Arc::new(note());
+        let made = AtomicUsize::new(0);
+        let render = |event: &FeedEvent| {
+            made.fetch_add(1, Ordering::SeqCst);
+            format!("entry {}", event.event.position)
+        };
+        let first = event.rendered("json", render);
+        let second = event.rendered("json", render);
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+        assert!(Arc::ptr_eq(&first, &second));
+        // Another name is another rendering, and a name asked for with another type does not
+        // hand out the first one's value.
+        let other = event.rendered("html", |_| 42_u32);
+        assert_eq!(*other, 42);
+        let mistyped = event.rendered("json", |_| 1_u8);
+        assert_eq!(*mistyped, 1);
+        assert_eq!(made.load(Ordering::SeqCst), 1);
     }
 }

@@ -32,7 +32,7 @@ use hereby_store::{Store, User};
 
 pub use components::ComponentChange;
 pub use error::AppError;
-pub use feed::{Credential, Feed, FeedEvent, Subscription};
+pub use feed::{Credential, Feed, FeedEvent, Renderings, Subscription};
 pub use hereby_store::Outcome;
 pub use postmortems::{Download, ExportFormat, Linted};
 

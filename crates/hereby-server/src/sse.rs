@@ -56,17 +56,20 @@ pub(crate) fn subscribe<S: Store>(
     app.subscribe(after, Some((caller.0.name.clone(), caller.1.clone())))
 }
 
+/// How a stream writes a feed event: a name under which the writing is kept with the event
+/// (so every stream of the same kind shares it) and the function that writes it.
+pub(crate) type Writer = (&'static str, fn(&FeedEvent) -> Vec<Event>);
+
 /// The SSE events for the feed events `caller` may see (of one incident, with `only`), each
-/// written by `write`.
-pub(crate) fn stream<S, W>(
+/// written once per feed event by `write` for all the streams that use the same writer.
+pub(crate) fn stream<S>(
     subscription: Subscription<S>,
     caller: User,
     only: Option<IncidentNumber>,
-    write: W,
+    write: Writer,
 ) -> impl Stream<Item = Result<Event, Infallible>>
 where
     S: Store,
-    W: Fn(&FeedEvent) -> Vec<Event> + Send + 'static,
 {
     let state = Live {
         subscription,
@@ -82,16 +85,16 @@ where
 }
 
 /// One open stream.
-struct Live<S, W> {
+struct Live<S> {
     subscription: Subscription<S>,
     caller: User,
     only: Option<IncidentNumber>,
-    write: W,
+    write: Writer,
     /// Written events not sent yet (one feed event may make several).
     pending: std::collections::VecDeque<Event>,
 }
 
-impl<S: Store, W: Fn(&FeedEvent) -> Vec<Event>> Live<S, W> {
+impl<S: Store> Live<S> {
     /// The next SSE event; `None` ends the stream.
     async fn next(&mut self) -> Option<Event> {
         loop {
@@ -104,7 +107,9 @@ impl<S: Store, W: Fn(&FeedEvent) -> Vec<Event>> Live<S, W> {
             {
                 continue;
             }
-            self.pending.extend((self.write)(&next));
+            let (name, write) = self.write;
+            self.pending
+                .extend(next.rendered(name, write).iter().cloned());
         }
     }
 }

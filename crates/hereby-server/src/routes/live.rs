@@ -57,7 +57,7 @@ pub(crate) async fn all_events<S: Store + Directory>(
         params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let after = start(&state, &headers, &params).await?;
     let subscription = subscribe(&state, &caller, after);
-    let events = stream(subscription, caller.0, None, json_entry);
+    let events = stream(subscription, caller.0, None, ("api-entry", json_entry));
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
@@ -90,6 +90,11 @@ pub(crate) async fn incident_events<S: Store + Directory>(
     state.app.visible(&caller.0, incident).await?;
     let after = start(&state, &headers, &params).await?;
     let subscription = subscribe(&state, &caller, after);
-    let events = stream(subscription, caller.0, Some(incident), json_entry);
+    let events = stream(
+        subscription,
+        caller.0,
+        Some(incident),
+        ("api-entry", json_entry),
+    );
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }

@@ -65,7 +65,7 @@ pub(crate) async fn incident<S: Store + Directory>(
         subscription,
         viewer.caller.0,
         Some(incident),
-        rendered_entry,
+        ("web-entry", rendered_entry),
     );
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
@@ -80,6 +80,11 @@ pub(crate) async fn everything<S: Store + Directory>(
     let Query(params) = params.map_err(bad_query)?;
     let after = start(&state, &headers, &params).await?;
     let subscription = subscribe(&state, &viewer.caller, after);
-    let events = stream(subscription, viewer.caller.0, None, changed_incident);
+    let events = stream(
+        subscription,
+        viewer.caller.0,
+        None,
+        ("web-changed", changed_incident),
+    );
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
