@@ -10,6 +10,7 @@
 mod communications;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod copy;
 mod directory;
 mod error;
 mod execute;
@@ -17,6 +18,7 @@ mod notify;
 pub mod prepare;
 mod sql;
 mod sql_communications;
+mod sql_copy;
 mod sql_directory;
 mod sql_notify;
 mod url;
