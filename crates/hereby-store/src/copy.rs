@@ -301,9 +301,9 @@ pub const TABLES: &[Table] = &[
         key: &["sha256"],
         seeded: false,
         only: None,
-        // An attachment may be as large as the server accepts (25 MiB by default): a few at a
-        // time keep the memory a copy needs small.
-        batch: 4,
+        // An attachment may be as large as the server accepts (25 MiB by default): one at a
+        // time keeps the memory a copy needs small, at the cost of a round trip per file.
+        batch: 1,
     },
     Table {
         name: "status_components",
@@ -652,7 +652,7 @@ pub async fn check_source<S: Tables>(source: &S) -> Result<(), CopyError> {
         }
         Some(_) => {}
     }
-    check_schema("source", &source.columns().await?)
+    check_schema("source", &source.columns().await?, Extra::Refused)
 }
 
 /// Checks that the target may receive a copy of `source`: another database, not migrated
@@ -700,13 +700,26 @@ pub async fn check_target<S: Tables, T: Tables>(source: &S, target: &T) -> Resul
     }
 }
 
-/// Compares a database's tables and columns with [`TABLES`], both ways.
+/// Whether a database may have tables [`TABLES`] does not name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Extra {
+    /// A source's: their rows would be left behind.
+    Refused,
+    /// A target's (empty, or it would have been refused): the copy does not touch them.
+    Allowed,
+}
+
+/// Compares a database's tables and columns with [`TABLES`]: every table must have exactly
+/// the columns named there, and a source no other table.
 fn check_schema(
     side: &'static str,
     actual: &BTreeMap<String, BTreeSet<String>>,
+    extra: Extra,
 ) -> Result<(), CopyError> {
     let unknown = |problem: String| CopyError::UnknownSchema { side, problem };
-    if let Some(extra) = actual.keys().find(|name| table(name).is_none()) {
+    if extra == Extra::Refused
+        && let Some(extra) = actual.keys().find(|name| table(name).is_none())
+    {
         return Err(unknown(format!(
             "it has a table `{extra}` this hereby does not know"
         )));
@@ -746,7 +759,7 @@ pub async fn copy<S: Tables, T: Tables>(
     target: &T,
     mut progress: impl FnMut(CopyProgress<'_>),
 ) -> Result<CopyReport, CopyError> {
-    check_schema("target", &target.columns().await?)?;
+    check_schema("target", &target.columns().await?, Extra::Allowed)?;
     let mut reading = source.snapshot().await?;
     let mut plan = Vec::with_capacity(TABLES.len());
     for table in TABLES {

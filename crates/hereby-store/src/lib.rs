@@ -6,6 +6,7 @@
 //! tests (compiled only with this crate's `conformance` feature, which their dev-dependencies
 //! turn on).
 //! Backends do only SQL: hashing, folding and the projection row come from [`prepare`].
+//! [`copy`] moves a whole database into another, empty one of either backend, row for row.
 
 mod communications;
 #[cfg(feature = "conformance")]

@@ -67,7 +67,7 @@ pub(crate) async fn run(from: &str, to: &str) -> ExitCode {
             );
         }
     };
-    let copy_time = started.elapsed();
+    print_summary(from, to, &report, started.elapsed());
 
     let verifying = Instant::now();
     let store = match AnyStore::open(to).await {
@@ -78,7 +78,6 @@ pub(crate) async fn run(from: &str, to: &str) -> ExitCode {
         Ok(verified) => verified,
         Err(error) => return fail(FAILED, &format!("cannot verify the copy: {error}")),
     };
-    print_summary(from, to, &report, copy_time);
     if !verified.breaks.is_empty() {
         for broken in &verified.breaks {
             println!("{broken}");

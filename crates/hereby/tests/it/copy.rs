@@ -405,7 +405,7 @@ fn a_copy_to_postgresql_and_back_keeps_everything_and_serves_on() {
 
     let dir = tempfile::tempdir().unwrap();
     let back = format!("sqlite://{}", dir.path().join("back.db").display());
-    let postgres = ScratchPg::new("the PostgreSQL leg of the round trip (SQLite to SQLite only)");
+    let postgres = ScratchPg::new("PostgreSQL in the round trip (copied SQLite to SQLite instead)");
     match &postgres {
         Some(postgres) => {
             let there = db_copy(&original.url, &postgres.url);
@@ -530,6 +530,21 @@ fn a_target_that_holds_anything_is_refused_and_left_as_it_was() {
             .unwrap()
     });
     assert_eq!(tables, ["notes"], "nothing was migrated into it");
+
+    // An empty table of somebody else's holds nothing: the copy goes in beside it.
+    let beside = format!("sqlite://{}", dir.path().join("beside.db").display());
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::sqlite::SqliteConnection::connect(&format!("{beside}?mode=rwc"))
+            .await
+            .unwrap();
+        sqlx::raw_sql("CREATE TABLE notes (text TEXT)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    let copied = db_copy(&source, &beside);
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
 
     // A copy into an empty database goes through, once.
     let empty = format!("sqlite://{}", dir.path().join("empty.db").display());
