@@ -176,7 +176,7 @@ impl Shown {
                     let bar = indicatif::ProgressBar::new(total);
                     bar.set_style(
                         indicatif::ProgressStyle::with_template(
-                            "{bar:40} {pos}/{len} rows ({per_sec}, {eta} left) {msg}",
+                            "{bar:40} {human_pos}/{human_len} rows ({eta} left): {msg}",
                         )
                         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                     );

@@ -161,8 +161,10 @@ enum DbCommand {
         #[arg(long)]
         to: PathBuf,
     },
-    /// Copy everything in one database into another, empty one (SQLite to PostgreSQL or back),
-    /// then verify every hash chain of the copy. Stop every server on the source first.
+    /// Copy everything into another, empty database (SQLite to PostgreSQL or back) and verify it.
+    ///
+    /// Every row of every table is copied, then every hash chain of the copy is verified. Stop
+    /// every server on the source first.
     #[command(after_help = COPY_HELP)]
     Copy {
         /// The database to copy: `sqlite://PATH` (which must exist) or
