@@ -570,6 +570,12 @@ pub enum CopyError {
         expected: u64,
         copied: u64,
     },
+    /// The copy was committed, but counting the target again did not agree: the target holds
+    /// it as it is and must be emptied before another try.
+    #[error(
+        "the copy was committed but does not check out ({0}); empty the target before trying again"
+    )]
+    Committed(Box<CopyError>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -789,10 +795,16 @@ pub async fn copy<S: Tables, T: Tables>(
         let mut copied = 0;
         let mut after: Option<Vec<Value>> = None;
         loop {
-            let rows = reading.read(table, after.as_deref(), table.batch).await?;
+            let rows = reading
+                .read(table, after.as_deref(), table.batch)
+                .await
+                .map_err(|error| naming("reading", table, error))?;
             let Some(last) = rows.last() else { break };
             after = Some(table.key_of(last));
-            writing.write(table, &rows).await?;
+            writing
+                .write(table, &rows)
+                .await
+                .map_err(|error| naming("writing", table, error))?;
             copied += rows.len() as u64;
             progress(CopyProgress::Copied {
                 table,
@@ -815,8 +827,26 @@ pub async fn copy<S: Tables, T: Tables>(
     writing.commit().await?;
     drop(reading);
 
+    recount(target, &plan)
+        .await
+        .map_err(|error| CopyError::Committed(Box::new(error)))?;
+    Ok(CopyReport { tables: plan })
+}
+
+/// Says which table a database error came from (the database's own message rarely does).
+fn naming(doing: &str, table: &Table, error: StoreError) -> StoreError {
+    match error {
+        StoreError::Database(problem) => {
+            StoreError::Database(format!("{doing} {}: {problem}", table.name))
+        }
+        other => other,
+    }
+}
+
+/// Counts every table of the committed target again: each must hold what the source did.
+async fn recount<T: Tables>(target: &T, plan: &[TableRows]) -> Result<(), CopyError> {
     let mut counting = target.snapshot().await?;
-    for planned in &plan {
+    for planned in plan {
         let rows = counting.count(planned.table).await?;
         if rows != planned.rows {
             return Err(CopyError::Mismatch {
@@ -826,7 +856,7 @@ pub async fn copy<S: Tables, T: Tables>(
             });
         }
     }
-    Ok(CopyReport { tables: plan })
+    Ok(())
 }
 
 /// Every row of every table of `tables`, in key order, table by table: for comparing two

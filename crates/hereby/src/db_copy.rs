@@ -57,6 +57,9 @@ pub(crate) async fn run(from: &str, to: &str) -> ExitCode {
     shown.finish();
     let report = match copied {
         Ok(report) => report,
+        Err(error @ CopyError::Committed(_)) => {
+            return fail(FAILED, &format!("{}: {error}", redact_url(to)));
+        }
         Err(error) => {
             return fail(
                 FAILED,
@@ -85,9 +88,10 @@ pub(crate) async fn run(from: &str, to: &str) -> ExitCode {
         return fail(
             FAILED,
             &format!(
-                "{} of {} incidents of the copy have a broken hash chain",
+                "{} of {} incidents of the copy in {} have a broken hash chain",
                 verified.breaks.len(),
-                verified.incidents
+                verified.incidents,
+                redact_url(to)
             ),
         );
     }

@@ -577,6 +577,49 @@ fn a_target_that_holds_anything_is_refused_and_left_as_it_was() {
 }
 
 #[test]
+fn a_copy_that_fails_leaves_the_target_empty_for_another_try() {
+    let Some(postgres) = ScratchPg::new("a copy that fails halfway") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("sqlite://{}", dir.path().join("source.db").display());
+    let runtime = runtime();
+    runtime.block_on(seed(&source, 3));
+    // SQLite keeps a NUL character in text, PostgreSQL refuses it: the copy fails at
+    // `releases`, after the incidents and their events were written.
+    let set_notes = |notes: &'static str| {
+        runtime.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::sqlite::SqliteConnection::connect(&source)
+                .await
+                .unwrap();
+            sqlx::raw_sql(notes).execute(&mut conn).await.unwrap();
+        });
+    };
+    set_notes(
+        "INSERT INTO releases (service, version, deployed_at, recorded_at, recorded_by, notes) \
+         VALUES ('checkout', 'v1', 1, 1, 'alice', 'rolled out' || char(0))",
+    );
+    let failed = db_copy(&source, &postgres.url);
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = text(&failed.stderr);
+    assert!(
+        stderr.contains("hereby: copied 6 events\n")
+            && stderr.contains("the copy failed and nothing of it was kept in"),
+        "{stderr}"
+    );
+    for (table, rows) in rows_of(&postgres.url) {
+        let seeded = ["counters", "notification_cursor"].contains(&table);
+        assert_eq!(rows.is_empty(), !seeded, "{table} after the failed copy");
+    }
+
+    set_notes("UPDATE releases SET notes = 'rolled out'");
+    let copied = db_copy(&source, &postgres.url);
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
+    assert_same_rows(&source, &postgres.url);
+}
+
+#[test]
 fn a_database_is_never_copied_onto_itself() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hereby.db").display());
