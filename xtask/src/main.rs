@@ -1,6 +1,7 @@
 //! Project chores written in Rust rather than shell: `cargo xtask <task>`.
 
 mod bench_api;
+mod bench_copy;
 mod bench_fanout;
 mod bench_live;
 mod bench_postmortem;
@@ -48,7 +49,13 @@ tasks:
       Post-mortems of an incident with a long timeline (default 10,000 entries) on a release
       server with SQLite: drafting it from the timeline, writing the timeline section again,
       exporting Markdown and PDF, and linting, each as a whole HTTP request; against the goals
-      of < 200 ms for the Markdown and < 2 s for the PDF.";
+      of < 200 ms for the Markdown and < 2 s for the PDF.
+  bench-copy [--events N] [--postgres-url URL | --no-postgres] [--binary PATH | --no-build]
+      `hereby db copy` of a release build: a SQLite database of N events (default 50,000, in
+      incidents of 100) copied to a scratch PostgreSQL database and back, each direction timed
+      from start to exit (checks, copy, verification of every chain). PostgreSQL comes from
+      HEREBY_BENCH_POSTGRES_URL, HEREBY_TEST_POSTGRES_URL or 127.0.0.1:5432; --no-postgres
+      copies SQLite to SQLite.";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -79,6 +86,10 @@ fn main() -> Result<()> {
         Some("bench-postmortem") => {
             let options = bench_postmortem::Options::parse(&args[1..])?;
             runtime.block_on(bench_postmortem::run(options))
+        }
+        Some("bench-copy") => {
+            let options = bench_copy::Options::parse(&args[1..])?;
+            runtime.block_on(bench_copy::run(options))
         }
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");

@@ -9,6 +9,8 @@
 //! Connections run with `synchronous_commit = on` whatever the server default, so a commit
 //! that returned is on disk.
 
+mod copy;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -34,6 +36,8 @@ macro_rules! insert_events_sql {
          RETURNING position"
     };
 }
+
+pub use copy::{PgTables, PgTablesTx};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

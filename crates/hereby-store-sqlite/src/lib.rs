@@ -6,6 +6,8 @@
 //! after a power loss, which would break our promise that an acknowledged write is kept.)
 //! Group commit makes the cost of that sync shared by every append in a batch.
 
+mod copy;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -19,6 +21,8 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
+
+pub use copy::{SqliteTables, SqliteTablesTx};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -6,10 +6,12 @@
 //! tests (compiled only with this crate's `conformance` feature, which their dev-dependencies
 //! turn on).
 //! Backends do only SQL: hashing, folding and the projection row come from [`prepare`].
+//! [`copy`] moves a whole database into another, empty one of either backend, row for row.
 
 mod communications;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod copy;
 mod directory;
 mod error;
 mod execute;
@@ -17,6 +19,7 @@ mod notify;
 pub mod prepare;
 mod sql;
 mod sql_communications;
+mod sql_copy;
 mod sql_directory;
 mod sql_notify;
 mod url;

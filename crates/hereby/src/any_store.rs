@@ -1,12 +1,13 @@
 //! One store type for the binary: SQLite or PostgreSQL, chosen by the database URL at run time.
 
 use hereby_core::types::{IncidentNumber, InstallationRole, UserName};
+use hereby_store::copy::{Access, Row, SchemaVersion, Table, Tables, TablesTx, Value};
 use hereby_store::{
     Appended, Directory, Head, IncidentSummary, ListQuery, Loaded, NewEvents, Store, StoreError,
     StoredEvent, TokenRecord, User, UserChange,
 };
-use hereby_store_postgres::PgStore;
-use hereby_store_sqlite::SqliteStore;
+use hereby_store_postgres::{PgStore, PgTables, PgTablesTx};
+use hereby_store_sqlite::{SqliteStore, SqliteTables, SqliteTablesTx};
 use jiff::Timestamp;
 
 /// The configured backend.
@@ -39,6 +40,117 @@ impl AnyStore {
                 hereby_store::redact_url(url)
             )))
         }
+    }
+}
+
+/// A database as tables of rows, SQLite or PostgreSQL by URL: what `hereby db copy` reads and
+/// writes.
+#[derive(Debug, Clone)]
+pub(crate) enum AnyTables {
+    Sqlite(SqliteTables),
+    Postgres(PgTables),
+}
+
+impl AnyTables {
+    /// Connects to the database `url` names, without migrating it: `sqlite://…` or
+    /// `postgres://…`.
+    pub(crate) async fn connect(url: &str, access: Access) -> Result<Self, OpenFailure> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            PgTables::connect(url, access)
+                .await
+                .map(AnyTables::Postgres)
+                .map_err(|e| OpenFailure(e.to_string()))
+        } else if url.starts_with("sqlite:") {
+            SqliteTables::connect(url, access)
+                .await
+                .map(AnyTables::Sqlite)
+                .map_err(|e| OpenFailure(e.to_string()))
+        } else {
+            Err(OpenFailure(format!(
+                "cannot open database {}: the URL must start with sqlite:// or postgres://",
+                hereby_store::redact_url(url)
+            )))
+        }
+    }
+}
+
+/// A transaction of [`AnyTables`].
+pub(crate) enum AnyTablesTx {
+    Sqlite(SqliteTablesTx),
+    Postgres(PgTablesTx),
+}
+
+/// Forwards a method to whichever backend the tables or their transaction are on.
+macro_rules! forward_tables {
+    ($self:ident, $enum:ident, $tables:ident => $call:expr) => {
+        match $self {
+            $enum::Sqlite($tables) => $call.await,
+            $enum::Postgres($tables) => $call.await,
+        }
+    };
+}
+
+impl Tables for AnyTables {
+    type Tx = AnyTablesTx;
+
+    async fn identity(&self) -> Result<String, StoreError> {
+        forward_tables!(self, AnyTables, tables => tables.identity())
+    }
+
+    async fn schema_version(&self) -> Result<SchemaVersion, StoreError> {
+        forward_tables!(self, AnyTables, tables => tables.schema_version())
+    }
+
+    async fn columns(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>, StoreError>
+    {
+        forward_tables!(self, AnyTables, tables => tables.columns())
+    }
+
+    async fn contents(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        forward_tables!(self, AnyTables, tables => tables.contents())
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        forward_tables!(self, AnyTables, tables => tables.migrate())
+    }
+
+    async fn snapshot(&self) -> Result<AnyTablesTx, StoreError> {
+        match self {
+            AnyTables::Sqlite(tables) => tables.snapshot().await.map(AnyTablesTx::Sqlite),
+            AnyTables::Postgres(tables) => tables.snapshot().await.map(AnyTablesTx::Postgres),
+        }
+    }
+
+    async fn load(&self) -> Result<AnyTablesTx, StoreError> {
+        match self {
+            AnyTables::Sqlite(tables) => tables.load().await.map(AnyTablesTx::Sqlite),
+            AnyTables::Postgres(tables) => tables.load().await.map(AnyTablesTx::Postgres),
+        }
+    }
+}
+
+impl TablesTx for AnyTablesTx {
+    async fn count(&mut self, table: &Table) -> Result<u64, StoreError> {
+        forward_tables!(self, AnyTablesTx, tx => tx.count(table))
+    }
+
+    async fn read(
+        &mut self,
+        table: &Table,
+        after: Option<&[Value]>,
+        limit: u32,
+    ) -> Result<Vec<Row>, StoreError> {
+        forward_tables!(self, AnyTablesTx, tx => tx.read(table, after, limit))
+    }
+
+    async fn write(&mut self, table: &Table, rows: &[Row]) -> Result<(), StoreError> {
+        forward_tables!(self, AnyTablesTx, tx => tx.write(table, rows))
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        forward_tables!(self, AnyTablesTx, tx => tx.commit())
     }
 }
 

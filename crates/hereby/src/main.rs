@@ -6,6 +6,7 @@ mod any_store;
 mod client;
 mod commands;
 mod config;
+mod db_copy;
 mod judgement_commands;
 mod notify_commands;
 mod postmortem_commands;
@@ -161,7 +162,32 @@ enum DbCommand {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Copy everything into another, empty database (SQLite to PostgreSQL or back) and verify it.
+    ///
+    /// Every row of every table is copied, then every hash chain of the copy is verified. Stop
+    /// every server on the source first.
+    #[command(after_help = COPY_HELP)]
+    Copy {
+        /// The database to copy: `sqlite://PATH` (which must exist) or
+        /// `postgres://USER:PASSWORD@HOST/DB`. It is only read.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The database to copy into: `sqlite://PATH` (created if missing) or
+        /// `postgres://USER:PASSWORD@HOST/DB` (an existing, empty database). It is migrated
+        /// first and must hold nothing.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
+
+const COPY_HELP: &str = "Everything is copied as it is: events with their positions, sequence numbers, hashes and times; incidents and their members; users, API tokens, web sessions and setup links; status page components, message templates, admin settings and releases; attachments; notification channels, subscriptions, the delivery outbox, the dispatcher's cursor and jobs. Ids are kept, so API tokens keep working, signed-in browsers stay signed in, and pending notifications are sent once, by the server that runs on the copy.
+
+The source is read in one consistent snapshot, and must be migrated to this version of hereby. The target is written in one transaction: a copy that fails leaves it empty. A target that already holds anything is refused, and so is a copy of a database onto itself.
+
+Progress goes to standard error (a bar on a terminal); the rows copied per table and the verification go to standard output. Exit codes: 0 copied and verified, 1 refused or not verified, 2 usage (e.g. the same database twice), 3 a database could not be opened or migrated.
+
+Example, moving to PostgreSQL with the server stopped:
+  hereby db copy --from sqlite:///var/lib/hereby/hereby.db --to postgres://hereby:secret@db.internal/hereby";
 
 /// Exit code for a database that cannot be opened or migrated.
 const UNREACHABLE: u8 = 3;
@@ -324,6 +350,7 @@ async fn run(cli: Cli) -> ExitCode {
                 Err(error) => Err(error.into()),
             }
         }
+        Command::Db(DbCommand::Copy { from, to }) => return db_copy::run(&from, &to).await,
         Command::Db(DbCommand::Backup { database, to }) => match open(&database).await {
             Ok(AnyStore::Sqlite(store)) => {
                 if to.exists() {

@@ -39,7 +39,7 @@ pub(crate) fn databases() -> Vec<String> {
     }
 }
 
-fn scratch_postgres(server_url: &str) -> (String, String) {
+pub(crate) fn scratch_postgres(server_url: &str) -> (String, String) {
     let database = format!(
         "hereby_api_{}_{}",
         std::process::id(),
@@ -113,6 +113,23 @@ impl Server {
         }
     }
 
+    /// Starts a server on a database that already holds an installation (a copy, say), whose
+    /// admin token is `admin`. The database is the caller's to remove.
+    pub(crate) fn open(url: &str, admin: &str, extra: &[&str]) -> Self {
+        let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+        let (child, address, setup_link) = Self::spawn(url, &extra);
+        Self {
+            child,
+            address,
+            admin: admin.to_owned(),
+            scratch: None,
+            url: url.to_owned(),
+            setup_link,
+            extra,
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
     pub(crate) fn spawn(url: &str, extra: &[String]) -> (Child, String, Option<String>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hereby"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
@@ -141,6 +158,17 @@ impl Server {
             let _ = std::io::copy(&mut stderr, &mut std::io::sink());
         });
         (child, address, setup_link)
+    }
+
+    /// Stops the server as an operator would (SIGTERM) and waits for it to exit; its database
+    /// stays until the server is dropped.
+    pub(crate) fn stop(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap()
     }
 
     /// Sends `signal` to the server, waits for it to exit, and starts it again on the same

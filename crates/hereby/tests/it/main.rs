@@ -5,6 +5,7 @@
 
 mod api;
 mod browser;
+mod copy;
 mod judgement;
 mod judgement_cli;
 mod live;

@@ -235,7 +235,7 @@ fn serve_one(
 }
 
 /// A loopback port nobody listens on (for now).
-fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
@@ -265,13 +265,13 @@ pub(crate) fn webhook(server: &Server, name: &str, url: &str, events: &[&str]) -
     id
 }
 
-fn deliveries(server: &Server, query: &str) -> Vec<Value> {
+pub(crate) fn deliveries(server: &Server, query: &str) -> Vec<Value> {
     let (status, list) = server.get(&format!("/api/v1/deliveries{query}"), &server.admin);
     assert_eq!(status, 200, "{list}");
     list.as_array().unwrap().clone()
 }
 
-fn wait_for_deliveries(
+pub(crate) fn wait_for_deliveries(
     server: &Server,
     limit: Duration,
     done: impl Fn(&[Value]) -> bool,
@@ -290,7 +290,7 @@ fn wait_for_deliveries(
     }
 }
 
-fn declare(server: &Server, token: &str, title: &str, severity: &str) -> String {
+pub(crate) fn declare(server: &Server, token: &str, title: &str, severity: &str) -> String {
     let (status, declared) = server.post(
         "/api/v1/incidents",
         token,
