@@ -9,9 +9,9 @@
 //! [`CAPACITY`] events), reads what it missed from the log itself and then rejoins; global
 //! positions are gap-free, so a subscriber always knows whether it missed anything.
 
+use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::any::Any;
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
@@ -133,6 +133,10 @@ struct Inner {
     jumped: tokio::sync::watch::Sender<u64>,
     /// The newest position known to be written: by this process, or published.
     newest: AtomicI64,
+    /// The state of each incident this process just wrote, as its writer folded it, with the
+    /// position of the write's last event: the tailer takes it instead of loading the incident
+    /// again when no later event of the incident is in the batch it publishes.
+    written: Mutex<HashMap<IncidentNumber, (i64, Arc<Incident>)>>,
     started: Once,
 }
 
@@ -145,6 +149,7 @@ impl Default for Feed {
             published: AtomicI64::new(0),
             jumped: tokio::sync::watch::Sender::new(0),
             newest: AtomicI64::new(0),
+            written: Mutex::default(),
             started: Once::new(),
         }))
     }
@@ -153,7 +158,16 @@ impl Default for Feed {
 impl Feed {
     /// Tells the feed that this process appended up to `position`: the tailer reads it at
     /// once.
-    pub fn appended(&self, position: i64) {
+    /// With the incident's state after the write, the tailer need not load it.
+    pub fn appended(&self, position: i64, written: Option<(IncidentNumber, Arc<Incident>)>) {
+        if let (Some((incident, state)), Ok(mut kept)) = (written, self.0.written.lock()) {
+            let newer = kept
+                .get(&incident)
+                .is_none_or(|(kept_position, _)| *kept_position < position);
+            if newer {
+                kept.insert(incident, (position, state));
+            }
+        }
         self.0.newest.fetch_max(position, Ordering::SeqCst);
         self.0.wake.notify_one();
     }
@@ -215,7 +229,7 @@ async fn tail<S: Store>(store: S, feed: Weak<Inner>, poll: Duration) {
         let Some(inner) = feed.upgrade() else {
             return;
         };
-        match read_batch(&store, after, BATCH).await {
+        match read_batch(&store, after, BATCH, &inner.written).await {
             Ok(batch) if !batch.is_empty() => {
                 for event in batch {
                     after = event.event.position;
@@ -224,6 +238,10 @@ async fn tail<S: Store>(store: S, feed: Weak<Inner>, poll: Duration) {
                     inner.published.store(after, Ordering::SeqCst);
                     inner.newest.fetch_max(after, Ordering::SeqCst);
                     let _ = inner.events.send(Arc::new(event));
+                }
+                // States of writes the batch has passed are of no more use.
+                if let Ok(mut kept) = inner.written.lock() {
+                    kept.retain(|_, (position, _)| *position > after);
                 }
                 continue;
             }
@@ -239,14 +257,30 @@ async fn tail<S: Store>(store: S, feed: Weak<Inner>, poll: Duration) {
     }
 }
 
-/// Up to `limit` events after `after`, each with its incident (read once per incident).
+/// Up to `limit` events after `after`, each with its incident: the state this process's own
+/// write left (from `written`) where no later event of the incident is in the batch, else
+/// read once per incident.
 async fn read_batch<S: Store>(
     store: &S,
     after: i64,
     limit: u32,
+    written: &Mutex<HashMap<IncidentNumber, (i64, Arc<Incident>)>>,
 ) -> Result<Vec<FeedEvent>, StoreError> {
     let stored = store.read_all(after, limit).await?;
     let mut incidents: HashMap<IncidentNumber, Option<Arc<Incident>>> = HashMap::new();
+    let mut last_of: HashMap<IncidentNumber, i64> = HashMap::new();
+    for row in &stored {
+        last_of.insert(IncidentNumber(row.link.incident), row.position);
+    }
+    if let Ok(kept) = written.lock() {
+        for (incident, last) in &last_of {
+            if let Some((position, state)) = kept.get(incident)
+                && position >= last
+            {
+                incidents.insert(*incident, Some(state.clone()));
+            }
+        }
+    }
     let mut batch = Vec::with_capacity(stored.len());
     for row in stored {
         let event = match row.decode() {
@@ -334,7 +368,9 @@ impl<S: Store> Subscription<S> {
                 }
             }
             if self.after < self.feed.published() {
-                match read_batch(&self.store, self.after, BATCH).await {
+                // A subscriber catching up loads each incident itself: the states kept for the
+                // tailer are the tailer's.
+                match read_batch(&self.store, self.after, BATCH, &Mutex::default()).await {
                     Ok(batch) if !batch.is_empty() => {
                         self.backlog = batch.into_iter().map(Arc::new).collect();
                         continue;

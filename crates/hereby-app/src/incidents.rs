@@ -2,6 +2,8 @@
 //! checks on the snapshot it is decided against, recording the work of the system itself, and
 //! loading an incident for someone who may see it.
 
+use std::sync::Arc;
+
 use hereby_core::types::{IncidentNumber, InstallationRole, UserName};
 use hereby_core::{Command, RejectionCode, State};
 use hereby_store::{Loaded, Outcome, Store, User, execute_admitted};
@@ -137,7 +139,11 @@ impl<S: Store> App<S> {
     /// appends are counted.
     fn written(&self, outcome: &Outcome) {
         if let Some(last) = outcome.events.last() {
-            self.feed.appended(last.position);
+            let state = outcome
+                .state
+                .incident()
+                .map(|incident| (outcome.incident, Arc::new(incident.clone())));
+            self.feed.appended(last.position, state);
         }
         metrics::counter!("hereby_events_appended_total").increment(outcome.events.len() as u64);
     }
