@@ -52,7 +52,13 @@ pub struct FeedEvent {
 /// a name of the edge's choosing: ten thousand watchers of one incident share one rendering
 /// instead of making ten thousand.
 #[derive(Clone, Default)]
-pub struct Renderings(Arc<Mutex<Vec<(&'static str, Arc<dyn Any + Send + Sync>)>>>);
+pub struct Renderings(Arc<Mutex<Vec<(&'static str, Rendering)>>>);
+
+/// One rendering, of whatever type its edge made.
+type Rendering = Arc<dyn Any + Send + Sync>;
+
+/// The states of incidents this process wrote, with the position of each write's last event.
+type WrittenStates = Mutex<HashMap<IncidentNumber, (i64, Arc<Incident>)>>;
 
 impl std::fmt::Debug for Renderings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -136,7 +142,7 @@ struct Inner {
     /// The state of each incident this process just wrote, as its writer folded it, with the
     /// position of the write's last event: the tailer takes it instead of loading the incident
     /// again when no later event of the incident is in the batch it publishes.
-    written: Mutex<HashMap<IncidentNumber, (i64, Arc<Incident>)>>,
+    written: WrittenStates,
     started: Once,
 }
 
@@ -264,7 +270,7 @@ async fn read_batch<S: Store>(
     store: &S,
     after: i64,
     limit: u32,
-    written: &Mutex<HashMap<IncidentNumber, (i64, Arc<Incident>)>>,
+    written: &WrittenStates,
 ) -> Result<Vec<FeedEvent>, StoreError> {
     let stored = store.read_all(after, limit).await?;
     let mut incidents: HashMap<IncidentNumber, Option<Arc<Incident>>> = HashMap::new();
