@@ -59,7 +59,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "next_update_due",
-        "when the next update is owed (UTC; empty when none is)",
+        "when the next update will follow: the time of rendering plus the severity's update interval (UTC; empty when none is owed)",
     ),
     ("now", "the time of rendering (UTC)"),
 ];
@@ -343,7 +343,7 @@ pub fn variables(
         (
             "next_update_due",
             incident
-                .next_update_due(cadence)
+                .next_update_promised(cadence, now)
                 .map(clock)
                 .unwrap_or_default(),
         ),

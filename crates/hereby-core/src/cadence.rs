@@ -110,6 +110,17 @@ impl Incident {
         let since = self.last_update_at.unwrap_or(self.declared_at);
         since.checked_add(interval).ok()
     }
+
+    /// When an update posted at `now` promises the next one: `now` plus the severity's
+    /// interval, while the incident is active. Never a time already past, however late this
+    /// update is (the owed time, [`Incident::next_update_due`], may be). `None` once it is
+    /// resolved or ended, or when its severity has no cadence.
+    pub fn next_update_promised(&self, cadence: &Cadence, now: Timestamp) -> Option<Timestamp> {
+        if !self.status.is_active() {
+            return None;
+        }
+        now.checked_add(cadence.interval(self.severity)?).ok()
+    }
 }
 
 #[cfg(test)]

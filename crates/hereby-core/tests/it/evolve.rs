@@ -149,6 +149,36 @@ fn updates_set_when_the_next_one_is_due() {
 }
 
 #[test]
+fn a_late_update_promises_the_next_one_from_its_own_time() {
+    // SEV2 is owed an update an hour after the declaration (11:00); one posted at 11:20 owes
+    // the next at 12:20, never a time already past.
+    let played = play(&[("alice", declare("DB down"))]);
+    let incident = played.state.incident().unwrap();
+    let cadence = hereby_core::Cadence::default();
+    let owed = incident.next_update_due(&cadence).unwrap();
+    let late = owed
+        .checked_add(jiff::SignedDuration::from_mins(20))
+        .unwrap();
+    let promised = incident.next_update_promised(&cadence, late).unwrap();
+    assert_eq!(
+        promised,
+        late.checked_add(jiff::SignedDuration::from_hours(1))
+            .unwrap()
+    );
+    assert!(promised > late && owed < late);
+    let resolved = play(&[("alice", declare("DB down")), ("alice", status("resolved"))]);
+    assert_eq!(
+        resolved
+            .state
+            .incident()
+            .unwrap()
+            .next_update_promised(&cadence, late),
+        None,
+        "nothing is promised once resolved"
+    );
+}
+
+#[test]
 fn a_fresh_incident() {
     check_state(
         &[("alice", declare("DB down"))],

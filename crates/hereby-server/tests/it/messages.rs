@@ -113,8 +113,9 @@ fn variables_follow_the_incident() {
         ("impact_end", ""),
         ("url", "/incidents/INC-42"),
         ("last_update", ""),
-        // SEV1: an update is owed 30 minutes after the declaration while none was posted.
-        ("next_update_due", "2026-03-02 09:44 UTC"),
+        // SEV1: an update posted now promises the next 30 minutes from now, not from the
+        // declaration (which would be 09:44).
+        ("next_update_due", "2026-03-02 09:50 UTC"),
     ];
     for (name, value) in expected {
         assert_eq!(variables[name], value, "{name}");
