@@ -224,6 +224,11 @@ async fn run(cli: Cli) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Command::Client(command) => {
+            // A client's output is often piped (`hereby timeline INC-1 | head -1`): when the
+            // reader goes away, end quietly as other command-line tools do instead of
+            // panicking on the failed write. Only the client does this; the server must
+            // survive a peer that hangs up.
+            sigpipe::reset();
             return match commands::run(cli.connection, command).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(failure) => failure.report(),

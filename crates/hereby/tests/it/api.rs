@@ -1640,3 +1640,58 @@ fn the_client_reads_server_and_token_from_its_config_file() {
         "no token anywhere is a usage error"
     );
 }
+
+/// `hereby timeline INC-1 | head -1`: the reader goes away after one line and the client ends
+/// quietly (killed by SIGPIPE as other command-line tools are, or done), never with a panic.
+#[test]
+fn a_closed_pipe_ends_the_client_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let server = Server::start("sqlite");
+    let token = server.admin.clone();
+    let (status, _) = server.post(
+        "/api/v1/incidents",
+        &token,
+        json!({ "title": "Checkout is down" }),
+    );
+    assert_eq!(status, 201);
+    // Well over a pipe's 64 KiB buffer, so the client is still writing when the reader goes.
+    let long = "the load balancer drops connections ".repeat(50);
+    for _ in 0..60 {
+        let (status, body) = server.post(
+            "/api/v1/incidents/INC-1/notes",
+            &token,
+            json!({ "text": long }),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args([
+            "--server",
+            &format!("http://{}", server.address),
+            "--token",
+            &token,
+            "timeline",
+            "INC-1",
+        ])
+        .env_remove("HEREBY_TOKEN")
+        .env_remove("HEREBY_SERVER")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    // The reader is dropped here, closing the pipe.
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        output.status.success() || output.status.signal() == Some(13),
+        "ended with {:?}: {stderr}",
+        output.status
+    );
+}
