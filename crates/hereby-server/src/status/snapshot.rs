@@ -521,6 +521,12 @@ fn feed(info: &PageInfo, incidents: &[PublicIncident], updated_at: Timestamp) ->
     let mut feed = atom::Feed::default();
     feed.set_id(page_url.clone());
     feed.set_title(info.name.clone());
+    // RFC 4287 requires an author for every entry; the page itself speaks for all of them.
+    feed.set_authors(vec![atom::Person {
+        name: info.name.clone(),
+        uri: Some(page_url.clone()),
+        ..atom::Person::default()
+    }]);
     feed.set_updated(fixed(updated_at));
     feed.set_links(vec![
         atom::Link {

@@ -412,6 +412,9 @@ fn the_status_page_shows_public_incidents_and_their_public_updates_only() {
         assert_eq!(titles.len(), 3, "{titles:?}");
         assert!(titles[0].contains("(resolved)"), "{titles:?}");
         assert!(titles.iter().all(|t| t.contains("Checkout is failing")));
+        // RFC 4287 wants an author for every entry: the feed's own stands for all of them.
+        let authors: Vec<&str> = feed.authors().iter().map(|a| a.name()).collect();
+        assert_eq!(authors, ["Service status"], "{body}");
 
         // The HTML page shows the history and escapes what it prints.
         let (status, headers, html) = fetch(&server.address, "/status", &[]);
