@@ -430,6 +430,28 @@ pub struct SeverityRules {
     pub toml: String,
 }
 
+/// `GET /api/v1/permissions`: who may do what on an incident, as the installation configured
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PermissionTable {
+    /// One row per capability, in table order.
+    pub rows: Vec<PermissionRow>,
+    /// The same table as TOML, for `hereby serve --permissions FILE`.
+    pub toml: String,
+}
+
+/// One row of the permission table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PermissionRow {
+    /// `status`, `severity`, `visibility`, `roles`, `handoff`, `decisions`, `updates`,
+    /// `operations` or `notes`.
+    pub capability: String,
+    /// Role keys on the incident, `admin` or `anyone`.
+    pub who: Vec<String>,
+    /// What the capability covers.
+    pub covers: String,
+}
+
 /// One rung of the follow-up ladder for an incident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Rung {

@@ -4,7 +4,7 @@
 use hereby_api as api;
 use hereby_core::types::{FileName, IncidentNumber, MediaType, Sha256Hex};
 use hereby_core::{Command, Event};
-use hereby_store::{Blobs, Outcome, Store, User};
+use hereby_store::{Blobs, Directory, Outcome, Store, User};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
@@ -13,11 +13,12 @@ use crate::{App, AppError};
 /// Events read at a time while listing attachments.
 const PAGE: u32 = 1_000;
 
-impl<S: Store + Blobs> App<S> {
-    /// Stores `content` and records it on the incident as `actor`. Visibility and permission
-    /// are checked before anything is stored; the content is stored before the event, so an
-    /// event never points at missing bytes (content stored for a write that then fails is
-    /// merely unreferenced).
+impl<S: Store + Blobs + Directory> App<S> {
+    /// Stores `content` and records it on the incident as `actor`. Visibility, permission and
+    /// the incident's rules are checked before anything is stored, so a refused upload leaves
+    /// nothing behind; the content is stored before the event, so an event never points at
+    /// missing bytes (content stored for a write that then loses a race is merely
+    /// unreferenced).
     pub async fn attach(
         &self,
         actor: &User,
@@ -27,18 +28,19 @@ impl<S: Store + Blobs> App<S> {
         media_type: MediaType,
         content: &[u8],
     ) -> Result<Outcome, AppError> {
-        self.visible(actor, incident).await?;
+        let loaded = self.visible(actor, incident).await?;
         crate::require(actor, hereby_core::types::InstallationRole::Responder)?;
         let digest: [u8; 32] = Sha256::digest(content).into();
-        self.store
-            .put_blob(digest, content, Timestamp::now())
-            .await?;
         let command = Command::AttachEvidence {
             name,
             media_type,
             size: content.len() as u64,
             sha256: Sha256Hex::parse(&hex::encode(digest))?,
         };
+        self.rehearse(actor, incident, &loaded, expected_version, &command)?;
+        self.store
+            .put_blob(digest, content, Timestamp::now())
+            .await?;
         self.act(actor, incident, expected_version, command).await
     }
 }

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use hereby_core::Incident;
 use hereby_core::types::{IncidentNumber, InstallationRole, UserName};
 use hereby_core::{Command, RejectionCode, State};
-use hereby_store::{Loaded, Outcome, Store, User, execute_admitted};
+use hereby_store::{Directory, Loaded, Outcome, Store, User, execute_admitted};
 use jiff::Timestamp;
 
 use crate::{App, AppError, require};
@@ -26,11 +27,15 @@ impl<S: Store> App<S> {
         self.written(&outcome);
         Ok(outcome)
     }
+}
 
+impl<S: Store + Directory> App<S> {
     /// Runs `command` on an incident `actor` may see and change. Visibility comes first: to a
     /// non-member a restricted incident does not exist, whatever their role, so they are told
-    /// it is not found rather than forbidden. With `expected_version`, the command is decided
-    /// only against that version.
+    /// it is not found rather than forbidden. Then the core's permission table says whether
+    /// the actor may do this on this incident, on the same snapshot the command is decided
+    /// against. Everyone the command names must be an enabled user. With `expected_version`,
+    /// the command is decided only against that version.
     pub async fn act(
         &self,
         actor: &User,
@@ -46,9 +51,21 @@ impl<S: Store> App<S> {
             }
             _ => None,
         };
+        self.check_people(&command.people()).await?;
+        let asked = command.clone();
         let admit = |loaded: &Loaded| {
-            admit_visible(actor, incident, &loaded.state)?;
-            require(actor, InstallationRole::Responder)
+            let declared = admit_visible(actor, incident, &loaded.state)?;
+            require(actor, InstallationRole::Responder)?;
+            self.policy
+                .permissions
+                .authorize(
+                    declared,
+                    &asked,
+                    &actor.name,
+                    actor.role,
+                    &self.policy.roles,
+                )
+                .map_err(AppError::Rejected)
         };
         let result = execute_admitted(
             &self.store,
@@ -88,6 +105,50 @@ impl<S: Store> App<S> {
         }
     }
 
+    /// Decides `command` against a snapshot without writing anything, with every check
+    /// [`App::act`] makes, so that work done before the write (storing an attachment's bytes)
+    /// is not done for a command that would be refused.
+    pub fn rehearse(
+        &self,
+        actor: &User,
+        incident: IncidentNumber,
+        loaded: &Loaded,
+        expected_version: Option<u64>,
+        command: &Command,
+    ) -> Result<(), AppError> {
+        let declared = admit_visible(actor, incident, &loaded.state)?;
+        require(actor, InstallationRole::Responder)?;
+        if let Some(expected) = expected_version
+            && expected != loaded.version
+        {
+            return Err(AppError::Store(hereby_store::StoreError::Conflict {
+                incident,
+                expected,
+                actual: loaded.version,
+            }));
+        }
+        self.policy
+            .permissions
+            .authorize(
+                declared,
+                command,
+                &actor.name,
+                actor.role,
+                &self.policy.roles,
+            )
+            .map_err(AppError::Rejected)?;
+        let context = hereby_core::Context {
+            now: Timestamp::now(),
+            actor: &actor.name,
+            policy: &self.policy,
+        };
+        hereby_core::decide(&loaded.state, command.clone(), context)
+            .map(|_| ())
+            .map_err(AppError::Rejected)
+    }
+}
+
+impl<S: Store> App<S> {
     /// Runs a command on behalf of the system or of a person whose right to it was settled
     /// elsewhere (reminders noted on the timeline, a refused attempt kept): no visibility or
     /// installation-role check, the core's rules still apply.
@@ -135,9 +196,13 @@ impl<S: Store> App<S> {
         }
     }
 
-    /// The effects of every write, in one place: the event feed hears of it at once, and the
-    /// appends are counted.
+    /// The effects of every write, in one place: the event feed hears of it at once, the
+    /// pending hand-offs this process shows are updated at once (other nodes' writes arrive
+    /// through the feed), and the appends are counted.
     fn written(&self, outcome: &Outcome) {
+        if let Some(incident) = outcome.state.incident() {
+            self.handoffs.update(outcome.incident, incident);
+        }
         if let Some(last) = outcome.events.last() {
             let state = outcome
                 .state
@@ -150,9 +215,13 @@ impl<S: Store> App<S> {
 }
 
 /// Refuses an incident `actor` may not see, as not found.
-fn admit_visible(actor: &User, incident: IncidentNumber, state: &State) -> Result<(), AppError> {
+fn admit_visible<'a>(
+    actor: &User,
+    incident: IncidentNumber,
+    state: &'a State,
+) -> Result<&'a Incident, AppError> {
     match state.incident() {
-        Some(declared) if declared.visible_to(&actor.name, actor.role) => Ok(()),
+        Some(declared) if declared.visible_to(&actor.name, actor.role) => Ok(declared),
         _ => Err(AppError::not_found(incident)),
     }
 }

@@ -14,10 +14,12 @@ mod components;
 mod deliveries;
 mod error;
 mod feed;
+mod handoffs;
 mod incidents;
 mod judgement;
 pub mod message;
 pub mod messages;
+mod people;
 pub mod postmortem;
 mod postmortems;
 mod reviews;
@@ -33,7 +35,9 @@ use hereby_store::{Store, User};
 pub use components::ComponentChange;
 pub use error::AppError;
 pub use feed::{Credential, Feed, FeedEvent, Renderings, Subscription};
+pub use handoffs::AskedToCommand;
 pub use hereby_store::Outcome;
+pub use people::closest;
 pub use postmortems::{Download, ExportFormat, Linted};
 
 /// The application: the store and the installation's policies, shared by every edge.
@@ -56,6 +60,8 @@ pub struct App<S> {
     pub outbox: Outbox,
     /// Bumped by every change of settings made through this process.
     settings: Arc<std::sync::atomic::AtomicU64>,
+    /// Hand-offs waiting for an answer, kept by the event feed.
+    handoffs: Arc<handoffs::HandoffIndex>,
 }
 
 impl<S: Store> App<S> {
@@ -69,6 +75,7 @@ impl<S: Store> App<S> {
             template_names: Default::default(),
             settings: Default::default(),
             outbox: Outbox::default(),
+            handoffs: Default::default(),
         }
     }
 }
@@ -84,6 +91,7 @@ impl<S: Clone> Clone for App<S> {
             template_names: self.template_names.clone(),
             settings: self.settings.clone(),
             outbox: self.outbox.clone(),
+            handoffs: self.handoffs.clone(),
         }
     }
 }

@@ -59,6 +59,16 @@ pub enum Happening {
         later_by: String,
         target: String,
     },
+    /// Someone is asked to take command; they hear of it at their own address.
+    HandoffRequested {
+        from: String,
+        to: String,
+    },
+    /// The person asked to take command said no; the commander hears of it.
+    HandoffDeclined {
+        to: String,
+        reason: Option<String>,
+    },
     /// An admin's test of a channel.
     Test,
 }
@@ -75,6 +85,8 @@ impl Happening {
             Happening::Reminder { .. } => "reminder",
             Happening::ReviewReminder { .. } => "review_reminder",
             Happening::ChangeCollision { .. } => "change_collision",
+            Happening::HandoffRequested { .. } => "handoff_requested",
+            Happening::HandoffDeclined { .. } => "handoff_declined",
             Happening::Test => "test",
         }
     }
@@ -168,6 +180,23 @@ pub fn render(
                 "{later_by} changed {target} and {earlier_by} changed {earlier_target} in the same window, without an acknowledgement in between: a recovery cannot be attributed to either change. Coordinate the changes and acknowledge them on the incident."
             ),
         ),
+        Happening::HandoffRequested { from, to } => (
+            format!("{from} asks you to take command"),
+            format!(
+                "{to}, {from} asks you to take over as Incident Commander of {number}. Nothing changes until you accept: accept or decline on the incident's page (or `hereby role accept {number}`, `hereby role decline {number} --reason …`)."
+            ),
+        ),
+        Happening::HandoffDeclined { to, reason } => (
+            format!("{to} declined command"),
+            match reason {
+                Some(reason) => format!(
+                    "{to} declined to take command of {number}: {reason}\nYou are still the Incident Commander; ask someone else."
+                ),
+                None => format!(
+                    "{to} declined to take command of {number}.\nYou are still the Incident Commander; ask someone else."
+                ),
+            },
+        ),
         Happening::Test => (
             "test notification".to_owned(),
             "This is a test of the channel's settings; no incident changed.".to_owned(),
@@ -225,6 +254,13 @@ pub fn render(
             Happening::RoleAssigned { role, person } => {
                 Some(("role", json!({ "role": role, "person": person })))
             }
+            Happening::HandoffRequested { from, to } => {
+                Some(("handoff", json!({ "from": from, "to": to })))
+            }
+            Happening::HandoffDeclined { to, reason } => Some((
+                "handoff",
+                json!({ "to": to, "declined": true, "reason": reason }),
+            )),
             Happening::ChangeCollision {
                 collision,
                 earlier_by,

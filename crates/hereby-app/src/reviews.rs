@@ -207,7 +207,7 @@ fn meeting_command(request: &api::RecordMeeting) -> Result<Command, InvalidValue
     })
 }
 
-impl<S: Store> App<S> {
+impl<S: Store + hereby_store::Directory> App<S> {
     /// An incident's reviews: the agenda (every follow-up, open ones first), the next meeting,
     /// the minutes of those held, and whether it may close now.
     pub async fn reviews(

@@ -194,6 +194,32 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The people a command puts to work or lets in (a role holder, a hand-off's recipient, a
+    /// witness, an owner, a member, attendees), each of whom must be a user of the
+    /// installation. People a command only lets go of (unassigning, removing a member) are
+    /// not listed: someone since disabled can still be relieved.
+    pub fn people(&self) -> Vec<&UserName> {
+        match self {
+            Command::AssignRole { person, .. } | Command::AddMember { person } => vec![person],
+            Command::RequestHandoff { to } | Command::DelegatePostmortem { to } => vec![to],
+            Command::RecordOperation { witness, .. }
+            | Command::AnnounceIntent { witness, .. }
+            | Command::CompleteIntent { witness, .. } => witness.iter().collect(),
+            Command::AddActionItem {
+                owner: Owner::User(owner),
+                ..
+            }
+            | Command::UpdateActionItem {
+                owner: Some(Owner::User(owner)),
+                ..
+            } => vec![owner],
+            Command::RecordReviewMeeting { attendees, .. } => attendees.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// The installation's rules that commands are decided with: the roles in use and how often
 /// post-mortem review meetings recur.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,6 +235,8 @@ pub struct Policy {
     /// How long a SEV1 or SEV2 may go without operations and communications holders before
     /// the page flags it.
     pub staffing_grace: jiff::SignedDuration,
+    /// Who may do what on an incident.
+    pub permissions: crate::permissions::Permissions,
 }
 
 impl Policy {
@@ -229,6 +257,7 @@ impl Default for Policy {
             severity_rules: SeverityRules::default(),
             collision_window: Self::DEFAULT_COLLISION_WINDOW,
             staffing_grace: Self::DEFAULT_STAFFING_GRACE,
+            permissions: crate::permissions::Permissions::default(),
         }
     }
 }

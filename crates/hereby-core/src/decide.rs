@@ -96,6 +96,7 @@ rejection_codes! {
     UnknownIntent => "unknown_intent",
     IntentState => "intent_state",
     NotIntentOwner => "not_intent_owner",
+    NotPermitted => "not_permitted",
 }
 
 pub(crate) fn reject<T>(code: RejectionCode, message: impl Into<String>) -> Result<T, Rejection> {
@@ -184,7 +185,14 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
         }
         Command::RequestHandoff { to } => {
             require_open_for_response(incident, "hand off command")?;
-            let commander = require_commander(incident, ctx, "request a hand-off")?;
+            // Who may ask is the permission table's rule (the commander and admins by
+            // default); the request is always on the current commander's behalf.
+            let Some(commander) = incident.commander() else {
+                return reject(
+                    RejectionCode::NotIncidentCommander,
+                    "this incident has no Incident Commander to hand off from",
+                );
+            };
             if &to == commander {
                 return reject(
                     RejectionCode::HandoffToSelf,
@@ -246,18 +254,15 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
                 reason,
             })])
         }
-        Command::CancelHandoff => {
-            require_commander(incident, ctx, "cancel a hand-off")?;
-            match &incident.pending_handoff {
-                Some(pending) => Ok(vec![Event::HandoffCancelled(HandoffCancelled {
-                    to: pending.to.clone(),
-                })]),
-                None => reject(
-                    RejectionCode::NoPendingHandoff,
-                    "no hand-off is waiting for an answer",
-                ),
-            }
-        }
+        Command::CancelHandoff => match &incident.pending_handoff {
+            Some(pending) => Ok(vec![Event::HandoffCancelled(HandoffCancelled {
+                to: pending.to.clone(),
+            })]),
+            None => reject(
+                RejectionCode::NoPendingHandoff,
+                "no hand-off is waiting for an answer",
+            ),
+        },
         Command::ChangeSeverity {
             severity,
             potential,

@@ -16,6 +16,7 @@ pub mod event;
 pub mod ladder;
 pub mod lint;
 pub mod offers;
+pub mod permissions;
 pub mod public;
 pub mod review;
 pub mod roles;
@@ -28,6 +29,7 @@ pub use canonical::canonical_json;
 pub use command::{Command, Context, Policy};
 pub use decide::{Rejection, RejectionCode, decide};
 pub use event::{Envelope, Event};
+pub use permissions::{Capability, Permissions};
 pub use roles::RoleCatalogue;
 pub use state::{
     ActionItem, ChangeMark, Collision, Decision, Evaluation, HeldMeeting, ImpactWindow, Incident,

@@ -285,16 +285,24 @@ impl Incident {
             || self.is_member(person)
     }
 
-    /// Members see restricted incidents: anyone holding a role, or added explicitly.
+    /// Members see restricted incidents: anyone holding a role, added explicitly, or asked
+    /// to take command (who must see what they are asked to take on).
     pub fn is_member(&self, person: &UserName) -> bool {
-        self.members.contains(person) || self.roles.values().any(|holders| holders.contains(person))
+        self.members.contains(person)
+            || self.roles.values().any(|holders| holders.contains(person))
+            || self
+                .pending_handoff
+                .as_ref()
+                .is_some_and(|pending| &pending.to == person)
     }
 
-    /// Every member: role holders and people added explicitly, each once, in name order.
+    /// Every member: role holders, people added explicitly and the person asked to take
+    /// command, each once, in name order.
     pub fn all_members(&self) -> BTreeSet<&UserName> {
         self.members
             .iter()
             .chain(self.roles.values().flatten())
+            .chain(self.pending_handoff.as_ref().map(|pending| &pending.to))
             .collect()
     }
 

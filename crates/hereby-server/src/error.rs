@@ -164,14 +164,23 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// A rule of the core refused the command: 403 when the rule is about who may act on
+    /// the incident (the permission table), 422 for every other rule.
+    fn rejected(rejection: hereby_core::Rejection) -> Self {
+        let status = if rejection.code == hereby_core::RejectionCode::NotPermitted {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        Self::new(status, rejection.code.as_str(), rejection.message)
+    }
+}
+
 impl From<ExecuteError> for ApiError {
     fn from(error: ExecuteError) -> Self {
         match error {
-            ExecuteError::Rejected(rejection) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                rejection.code.as_str(),
-                rejection.message,
-            ),
+            ExecuteError::Rejected(rejection) => Self::rejected(rejection),
             ExecuteError::Store(store) => store.into(),
         }
     }
@@ -188,11 +197,7 @@ impl From<AppError> for ApiError {
         match error {
             AppError::NotFound(what) => Self::not_found(what),
             AppError::Forbidden(message) => Self::forbidden(message),
-            AppError::Rejected(rejection) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                rejection.code.as_str(),
-                rejection.message,
-            ),
+            AppError::Rejected(rejection) => Self::rejected(rejection),
             AppError::Invalid(invalid) => invalid.into(),
             AppError::Template(error) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

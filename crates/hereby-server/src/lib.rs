@@ -343,6 +343,11 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
             "/api/v1/severity-rules",
             get(sv::severity_rules::<S>),
         ),
+        (
+            Method::GET,
+            "/api/v1/permissions",
+            get(sv::permissions::<S>),
+        ),
         (Method::GET, "/api/v1/events", get(live::all_events::<S>)),
         (
             Method::GET,

@@ -136,6 +136,7 @@ use crate::routes::{
         services::record_release,
         services::list_releases,
         services::severity_rules,
+        services::permissions,
     ),
     components(schemas(api::ErrorBody, api::ErrorDetail)),
     modifiers(&BearerToken),

@@ -1401,12 +1401,26 @@ pub async fn restricted_incidents_are_listed_for_members_only<H: Harness>(h: &H)
         ("alice", remove("carol"), "carol", true),
         ("alice", unassign("scribe", "carol"), "carol", false),
         ("alice", unassign("operations", "bob"), "bob", false),
-        // Command changes hands: the new IC becomes a member, the old one stops being one.
+        // The person asked to take command sees what they are asked to take on, and stops
+        // seeing it when they decline; command changes hands: the new IC stays a member, the
+        // old one stops being one.
         (
             "alice",
             Command::RequestHandoff { to: user("dave") },
             "dave",
+            true,
+        ),
+        (
+            "dave",
+            Command::DeclineHandoff { reason: None },
+            "dave",
             false,
+        ),
+        (
+            "alice",
+            Command::RequestHandoff { to: user("dave") },
+            "dave",
+            true,
         ),
         ("dave", Command::AcceptHandoff, "dave", true),
         ("dave", add("erin"), "alice", false),

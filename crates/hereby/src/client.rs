@@ -80,10 +80,17 @@ impl Client {
         }
         let status = response.status();
         let body = response.bytes().await.unwrap_or_default();
-        let message = serde_json::from_slice::<ErrorBody>(&body)
-            .map(|body| body.error.message)
-            .unwrap_or_else(|_| format!("{} answered {status}", self.base));
+        let error = serde_json::from_slice::<ErrorBody>(&body).ok();
+        let code = error.as_ref().map(|body| body.error.code.clone());
+        let message = error.map_or_else(
+            || format!("{} answered {status}", self.base),
+            |body| body.error.message,
+        );
         Err(match status {
+            // The permission table refused: a rule about who may act, like any other rule.
+            StatusCode::FORBIDDEN if code.as_deref() == Some("not_permitted") => {
+                Failure::Rejected(message)
+            }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Unreachable(message),
             status if status.is_server_error() => Failure::Unreachable(message),
             _ => Failure::Rejected(message),
@@ -170,6 +177,7 @@ fn decode<T: DeserializeOwned>(base: &str, status: StatusCode, bytes: &[u8]) -> 
     );
     let code = error.map(|body| body.error.code).unwrap_or_default();
     Err(match status {
+        StatusCode::FORBIDDEN if code == "not_permitted" => Failure::Rejected(message),
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Unreachable(message),
         StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE => Failure::Usage(message),
         StatusCode::UNPROCESSABLE_ENTITY if code == "invalid_value" => Failure::Usage(message),

@@ -219,6 +219,13 @@ pub(crate) enum ClientCommand {
     /// The notification outbox: list deliveries, retry a dead one (admins).
     #[command(subcommand)]
     Delivery(crate::notify_commands::DeliveryCommand),
+    /// Who may do what on an incident: the permission table in force (set with `hereby serve
+    /// --permissions FILE`). With --toml, the table as a file to start your own from.
+    Permissions {
+        /// Print the table as TOML instead of a table.
+        #[arg(long)]
+        toml: bool,
+    },
     /// Attach a file (log, screenshot, dump) as evidence; stored by its SHA-256.
     Attach {
         #[command(flatten)]
@@ -811,6 +818,26 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             );
             let result: api::WriteResult = client.upload(&path, &media_type, content).await?;
             print_write(&result, json);
+        }
+        ClientCommand::Permissions { toml } => {
+            let table: api::PermissionTable = client
+                .send(Method::GET, "/permissions", NO_BODY, None)
+                .await?;
+            if json {
+                print_json(&table);
+            } else if toml {
+                print!("{}", table.toml);
+            } else {
+                println!("{:<11} {:<45} covers", "capability", "who may");
+                for row in &table.rows {
+                    println!(
+                        "{:<11} {:<45} {}",
+                        row.capability,
+                        row.who.join(", "),
+                        row.covers
+                    );
+                }
+            }
         }
         ClientCommand::Attachments { incident } => {
             let list: Vec<api::Attachment> = client
@@ -1408,8 +1435,8 @@ fn print_document(document: &api::IncidentDocument) {
     }
     if let Some(pending) = &document.pending_handoff {
         println!(
-            "\nhand-off from {} to {} waiting since {}",
-            pending.from, pending.to, pending.requested_at
+            "\nhand-off: {} asks {} to take command (waiting since {}); {} answers with `hereby role accept {}` or `hereby role decline {}`",
+            pending.from, pending.to, pending.requested_at, pending.to, document.id, document.id
         );
     }
     if !document.action_items.is_empty() {

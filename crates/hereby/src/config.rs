@@ -25,6 +25,7 @@ pub(crate) struct FileConfig {
     pub(crate) notify_timeout: Option<String>,
     pub(crate) review_interval: Option<String>,
     pub(crate) severity_rules: Option<std::path::PathBuf>,
+    pub(crate) permissions: Option<std::path::PathBuf>,
     pub(crate) collision_window: Option<String>,
     pub(crate) staffing_grace: Option<String>,
 }
@@ -48,6 +49,7 @@ impl fmt::Debug for FileConfig {
             .field("notify_timeout", &self.notify_timeout)
             .field("review_interval", &self.review_interval)
             .field("severity_rules", &self.severity_rules)
+            .field("permissions", &self.permissions)
             .field("collision_window", &self.collision_window)
             .field("staffing_grace", &self.staffing_grace)
             .finish()

@@ -122,6 +122,11 @@ pub(crate) struct ServeArgs {
     /// (see `hereby evaluate --rules` for the ones in force) [default: the shipped rules]
     #[arg(long, env = "HEREBY_SEVERITY_RULES")]
     severity_rules: Option<PathBuf>,
+    /// A TOML file saying who may do what on an incident (status, severity, roles, updates,
+    /// operations, …); rows left out keep the shipped ones (see `hereby permissions` for the
+    /// table in force) [default: the shipped table]
+    #[arg(long, env = "HEREBY_PERMISSIONS")]
+    permissions: Option<PathBuf>,
     /// Changes (or announced intents) by two different people this close together, without
     /// the Incident Commander acknowledging in between, are a change collision (at most 7d)
     /// [default: 10m]
@@ -132,8 +137,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "HEREBY_STAFFING_GRACE")]
     staffing_grace: Option<String>,
     /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
-    /// `public_url`, `cadence`, `review_interval`, `severity_rules`, `collision_window`,
-    /// `staffing_grace` and the `notify_*` settings; flags and
+    /// `public_url`, `cadence`, `review_interval`, `severity_rules`, `permissions`,
+    /// `collision_window`, `staffing_grace` and the `notify_*` settings; flags and
     /// HEREBY_* variables override it.
     #[arg(long, env = "HEREBY_CONFIG")]
     config: Option<PathBuf>,

@@ -46,6 +46,7 @@ pub(crate) struct Notifying {
     cadence: hereby_core::Cadence,
     review_interval: jiff::SignedDuration,
     severity_rules: hereby_core::severity::SeverityRules,
+    permissions: hereby_core::Permissions,
     collision_window: jiff::SignedDuration,
     staffing_grace: jiff::SignedDuration,
     settings: hereby_server::notify::Settings,
@@ -145,6 +146,19 @@ impl Notifying {
             }
             None => hereby_core::severity::SeverityRules::default(),
         };
+        let permissions = match args.permissions.as_ref().or(file.permissions.as_ref()) {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("permissions: cannot read {}: {e}", path.display()))?;
+                let table = hereby_core::Permissions::from_toml(&text)
+                    .map_err(|e| format!("permissions {}: {e}", path.display()))?;
+                table
+                    .check_roles(&hereby_core::RoleCatalogue::default())
+                    .map_err(|e| format!("permissions {}: {e}", path.display()))?;
+                table
+            }
+            None => hereby_core::Permissions::default(),
+        };
         let window = |flag: &Option<String>, key: &Option<String>, name: &str, default| match flag
             .as_ref()
             .or(key.as_ref())
@@ -162,6 +176,7 @@ impl Notifying {
             cadence,
             review_interval,
             severity_rules,
+            permissions,
             collision_window: window(
                 &args.collision_window,
                 &file.collision_window,
@@ -212,6 +227,7 @@ pub(crate) async fn serve(
     let policy = hereby_core::Policy {
         review_interval: notifying.review_interval,
         severity_rules: notifying.severity_rules,
+        permissions: notifying.permissions,
         collision_window: notifying.collision_window,
         staffing_grace: notifying.staffing_grace,
         ..hereby_core::Policy::default()

@@ -218,14 +218,6 @@ cases! {
         "#]],
     }
 
-    only_the_commander_requests_a_handoff {
-        given: [("alice", declare("DB down"))],
-        when: ("bob", handoff("dave")),
-        expect: expect![[r#"
-            rejected not_incident_commander: only the Incident Commander (alice) can request a hand-off
-        "#]],
-    }
-
     no_handoff_to_oneself {
         given: [("alice", declare("DB down"))],
         when: ("alice", handoff("alice")),
@@ -256,14 +248,6 @@ cases! {
         when: ("dave", accept_handoff()),
         expect: expect![[r#"
             rejected not_handoff_recipient: the pending hand-off is addressed to carol, not to dave
-        "#]],
-    }
-
-    command_does_not_change_until_accepted {
-        given: [("alice", declare("DB down")), ("alice", handoff("dave"))],
-        when: ("dave", cancel_handoff()),
-        expect: expect![[r#"
-            rejected not_incident_commander: only the Incident Commander (alice) can cancel a hand-off
         "#]],
     }
 
@@ -321,14 +305,6 @@ cases! {
         when: ("alice", op("db-primary", "restart")),
         expect: expect![[r#"
             operation_recorded {"action":"restart","command":null,"target":"db-primary"}
-        "#]],
-    }
-
-    the_former_commander_no_longer_commands {
-        given: [("alice", declare("DB down")), ("alice", handoff("dave")), ("dave", accept_handoff())],
-        when: ("alice", handoff("bob")),
-        expect: expect![[r#"
-            rejected not_incident_commander: only the Incident Commander (dave) can request a hand-off
         "#]],
     }
 
@@ -2043,9 +2019,11 @@ fn every_rejection_code_has_a_case() {
         .filter_map(|case| decide_after(&case.given, &case.when).err())
         .map(|rejection| rejection.code)
         .collect();
+    // `not_permitted` is the permission table's answer, not `decide`'s: its cases are in
+    // permissions.rs.
     let missing: Vec<&str> = RejectionCode::ALL
         .iter()
-        .filter(|code| !produced.contains(code))
+        .filter(|code| **code != RejectionCode::NotPermitted && !produced.contains(code))
         .map(|code| code.as_str())
         .collect();
     assert!(missing.is_empty(), "no case produces {missing:?}");

@@ -9,6 +9,7 @@ mod format;
 mod judgement;
 mod lint;
 mod offers;
+mod permissions;
 mod properties;
 mod review_cycle;
 mod support;

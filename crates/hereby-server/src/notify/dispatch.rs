@@ -128,6 +128,14 @@ fn happening(event: &Event, actor: &str) -> Option<Happening> {
             role: e.role.to_string(),
             person: e.person.to_string(),
         },
+        Event::HandoffRequested(e) => Happening::HandoffRequested {
+            from: e.from.to_string(),
+            to: e.to.to_string(),
+        },
+        Event::HandoffDeclined(e) => Happening::HandoffDeclined {
+            to: e.to.to_string(),
+            reason: e.reason.as_ref().map(ToString::to_string),
+        },
         _ => return None,
     })
 }
@@ -179,11 +187,16 @@ pub(crate) fn plan(
             });
         }
     }
-    // "A role was given to you" goes to that person's own address, and a change collision to
-    // the Incident Commander's, restricted incidents included: both are members.
+    // "A role was given to you" and "you are asked to take command" go to that person's own
+    // address; a change collision and a declined hand-off to the Incident Commander's,
+    // restricted incidents included: all of them are members (the person asked to take
+    // command may see the incident, or could not accept).
     let personal_to = match &happening {
         Happening::RoleAssigned { person, .. } => Some(person.clone()),
-        Happening::ChangeCollision { .. } => incident.commander().map(ToString::to_string),
+        Happening::HandoffRequested { to, .. } => Some(to.clone()),
+        Happening::ChangeCollision { .. } | Happening::HandoffDeclined { .. } => {
+            incident.commander().map(ToString::to_string)
+        }
         _ => None,
     };
     if let Some(person) = &personal_to

@@ -283,3 +283,36 @@ pub(crate) async fn severity_rules<S: Store + Directory>(
         toml: state.policy.severity_rules.to_toml(),
     })
 }
+
+/// `GET /api/v1/permissions`
+#[utoipa::path(
+    get,
+    path = "/api/v1/permissions",
+    tag = "services",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Who may do what on an incident", body = api::PermissionTable),
+        (status = 401, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn permissions<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    _caller: Caller,
+) -> Json<api::PermissionTable> {
+    let table = &state.policy.permissions;
+    Json(api::PermissionTable {
+        rows: hereby_core::Capability::ALL
+            .into_iter()
+            .map(|capability| api::PermissionRow {
+                capability: capability.as_str().to_owned(),
+                who: table
+                    .holders(capability)
+                    .iter()
+                    .map(|holder| holder.as_str().to_owned())
+                    .collect(),
+                covers: capability.covers().to_owned(),
+            })
+            .collect(),
+        toml: table.to_toml(),
+    })
+}

@@ -32,7 +32,7 @@ pub use session::{SETUP_LINK_TTL, new_setup_link};
 /// Runs a command from a page's form on the incident `raw_id` names, through the application
 /// layer with the viewer's visibility and permission; `expected_version` when the form was
 /// filled in against a version that must still be current.
-pub(crate) async fn act<S: Store>(
+pub(crate) async fn act<S: Store + hereby_store::Directory>(
     state: &AppState<S>,
     caller: &crate::extract::Caller,
     raw_id: &str,

@@ -470,7 +470,33 @@ pub(crate) async fn incident_page<S: Store + Directory + Communications>(
 ) -> Result<Response, PageError> {
     let (number, incident, view) = load(state, viewer, raw_id).await?;
     let context = incident_context(viewer, number, &incident, &view, state, error, form).await?;
-    show(status, "incident.html", context)
+    let people = people(state, viewer).await?;
+    show(
+        status,
+        "incident.html",
+        minijinja::context! { people => people, ..context },
+    )
+}
+
+/// The names a responder may put in a form that names a person (a role, a hand-off, a
+/// witness, an owner, a member): every enabled user, offered as a `<datalist>`. Viewers fill
+/// in no such forms and get none.
+pub(crate) async fn people<S: Directory>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+) -> Result<Vec<String>, PageError> {
+    if viewer.user().role < hereby_core::types::InstallationRole::Responder {
+        return Ok(Vec::new());
+    }
+    Ok(state
+        .store
+        .list_users()
+        .await
+        .map_err(crate::error::ApiError::from)?
+        .into_iter()
+        .filter(|user| !user.disabled)
+        .map(|user| user.name.to_string())
+        .collect())
 }
 
 /// What the incident page may be asked for in its query.
@@ -525,10 +551,11 @@ pub(crate) async fn incident<S: Store + Directory + Communications>(
         form,
     )
     .await?;
+    let people = people(&state, &viewer).await?;
     show(
         StatusCode::OK,
         "incident.html",
-        minijinja::context! { templates => data(templates.as_slice()), ..context },
+        minijinja::context! { templates => data(templates.as_slice()), people => people, ..context },
     )
 }
 

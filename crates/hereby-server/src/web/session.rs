@@ -46,6 +46,8 @@ pub(crate) struct Viewer {
     pub(crate) caller: Caller,
     /// The token every form of this session carries.
     pub(crate) csrf: String,
+    /// Hand-offs waiting for this person's answer, which every page shows.
+    pub(crate) asked_to_command: Vec<hereby_app::AskedToCommand>,
 }
 
 impl Viewer {
@@ -62,6 +64,11 @@ impl Viewer {
             admin => user.role == InstallationRole::Admin,
             responder => user.role >= InstallationRole::Responder,
             csrf => &self.csrf,
+            handoffs => self.asked_to_command.iter().map(|asked| minijinja::context! {
+                id => asked.incident.to_string(),
+                title => &asked.title,
+                from => asked.from.as_str(),
+            }).collect::<Vec<_>>(),
         }
     }
 }
@@ -151,9 +158,11 @@ impl<S: Store + Directory> FromRequestParts<AppState<S>> for Viewer {
                 }
             },
         };
+        let asked_to_command = state.app.handoffs_for(&user).await;
         Ok(Viewer {
             caller: Caller(user, hereby_app::Credential::WebSession(digest)),
             csrf: csrf_token(secret),
+            asked_to_command,
         })
     }
 }

@@ -1033,6 +1033,19 @@ async fn every_form_of_the_incident_page_changes_the_incident() {
     );
     assert!(shown.body.contains("&lt;script&gt;alert(1)&lt;"));
     assert!(!shown.body.contains("<script>alert"), "{}", shown.body);
+    // Forms that name a person offer the enabled users.
+    let people = shown.section("people", "</datalist>");
+    for user in ["alice", "bob", "carol"] {
+        assert!(
+            people.contains(&format!("<option value=\"{user}\">")),
+            "{people}"
+        );
+    }
+    assert!(
+        shown
+            .body
+            .contains("<input list=\"people\" autocomplete=\"off\" name=\"person\" required>")
+    );
 
     // A rejected form: the core's sentence, and what was typed is kept.
     let ic_operates = site
@@ -1086,6 +1099,31 @@ async fn every_form_of_the_incident_page_changes_the_incident() {
         .post(&dave, &format!("/incidents/{id}/note"), &[("text", "hi")])
         .await;
     dave_note.assert_status(StatusCode::FORBIDDEN, "a viewer's note");
+
+    // Only Operations changes production: the page says who can, and keeps what was typed.
+    let not_operations = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/operation"),
+            &[("target", "db-1"), ("action", "restarted postgres")],
+        )
+        .await;
+    not_operations.assert_status(StatusCode::FORBIDDEN, "a responder without operations");
+    assert!(
+        not_operations
+            .text_of("error")
+            .contains("only Operations (nobody holds it now) can change production for this incident; ask alice to give you Operations"),
+        "{}",
+        not_operations.body
+    );
+    assert!(not_operations.body.contains("value=\"restarted postgres\""));
+    site.act(
+        &alice,
+        &id,
+        "assign",
+        &[("role", "operations"), ("person", "bob")],
+    )
+    .await;
 
     // Operations, with target and command as code.
     site.act(
@@ -3599,6 +3637,7 @@ async fn review_meetings_are_moved_recorded_and_listed_across_incidents() {
     let site = Site::new().await;
     site.user("alice", InstallationRole::Responder).await;
     site.user("bob", InstallationRole::Responder).await;
+    site.user("carol", InstallationRole::Responder).await;
     site.user("dave", InstallationRole::Viewer).await;
     let alice = site.login("alice").await;
     let dave = site.login("dave").await;
@@ -3989,17 +4028,24 @@ async fn the_judgement_forms_render_and_submit() {
             .contains("class=\"rung not-applicable\" id=\"rung-roll_back\"")
     );
 
-    site.act(
-        &bob,
-        &id,
-        "evaluate",
-        &[
-            ("live", "live"),
-            ("users_affected", "40"),
-            ("availability", "on"),
-        ],
-    )
-    .await;
+    // The severity is the commander's: a responder's evaluation is refused, naming who can.
+    let fields = [
+        ("live", "live"),
+        ("users_affected", "40"),
+        ("availability", "on"),
+    ];
+    let not_commander = site
+        .post(&bob, &format!("/incidents/{id}/evaluate"), &fields)
+        .await;
+    not_commander.assert_status(StatusCode::FORBIDDEN, "a responder evaluating");
+    assert!(
+        not_commander.text_of("error").contains(
+            "only the Incident Commander (alice) or an admin can change the severity of this incident"
+        ),
+        "{}",
+        not_commander.body
+    );
+    site.act(&alice, &id, "evaluate", &fields).await;
     let evaluated = site.show(&bob, &id).await;
     assert!(
         unescape(evaluated.section("evaluation", "</p>"))
@@ -4009,7 +4055,7 @@ async fn the_judgement_forms_render_and_submit() {
     );
     let differs = site
         .post(
-            &bob,
+            &alice,
             &format!("/incidents/{id}/evaluate"),
             &[("live", "live"), ("chosen", "SEV4")],
         )
@@ -4020,7 +4066,7 @@ async fn the_judgement_forms_render_and_submit() {
     );
     assert!(differs.text_of("error").contains("needs a reason"));
 
-    site.act(&bob, &id, "suspect", &[("release", "api 3.4.1")])
+    site.act(&alice, &id, "suspect", &[("release", "api 3.4.1")])
         .await;
     let suspected = site.show(&bob, &id).await;
     assert!(
@@ -4074,6 +4120,15 @@ async fn the_judgement_forms_render_and_submit() {
     );
 
     // Intents, a collision, the commander's acknowledgement and the witness rule.
+    for person in ["bob", "carol"] {
+        site.act(
+            &alice,
+            &id,
+            "assign",
+            &[("role", "operations"), ("person", person)],
+        )
+        .await;
+    }
     site.act(
         &bob,
         &id,
@@ -4128,4 +4183,60 @@ async fn the_judgement_forms_render_and_submit() {
         .await;
     unwitnessed.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "no witness on a SEV2");
     assert!(unwitnessed.text_of("error").contains("witness"));
+}
+
+#[tokio::test]
+async fn a_handoff_shows_on_every_page_of_the_person_asked_until_they_answer() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let bob = site.login("bob").await;
+    let id = site
+        .declare("alice", "Payments <fail>", Severity::Sev2, &[], None)
+        .await;
+    let quiet = site.get(Some(&bob), "/").await;
+    assert!(
+        !quiet.body.contains("id=\"handoff-banner\""),
+        "{}",
+        quiet.body
+    );
+
+    site.act(&alice, &id, "handoff", &[("to", "bob")]).await;
+    for page in ["/", "/incidents", "/reviews", "/services"] {
+        let shown = site.get(Some(&bob), page).await;
+        let banner = shown.section("handoff-banner", "</section>");
+        assert!(
+            banner.contains(&format!(
+                "<strong>alice</strong> asks you to take command of <a href=\"/incidents/{id}\">{id}</a> (Payments &lt;fail&gt;)."
+            )),
+            "{page}: {banner}"
+        );
+        assert!(
+            banner.contains(&format!("action=\"/incidents/{id}/accept-handoff\"")),
+            "{banner}"
+        );
+    }
+    // The commander is not asked anything.
+    let own = site.get(Some(&alice), "/").await;
+    assert!(!own.body.contains("id=\"handoff-banner\""));
+
+    // Accepting from the banner: command changes hands and the banner is gone.
+    site.act(&bob, &id, "accept-handoff", &[]).await;
+    let mut gone = false;
+    for _ in 0..50 {
+        if !site
+            .get(Some(&bob), "/")
+            .await
+            .body
+            .contains("id=\"handoff-banner\"")
+        {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the banner stays after accepting");
+    let shown = site.show(&alice, &id).await;
+    assert!(unescape(&shown.body).contains("Incident Commander"));
 }

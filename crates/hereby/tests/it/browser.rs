@@ -884,6 +884,14 @@ async fn browser_evaluates_decides_and_sees_a_change_collision_live() {
     a.goto(&format!("{base}{incident}")).await.unwrap();
     wait_for_text(&a, "#decision", "roll back to checkout 1.0", WAIT).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
+    for person in ["bob", "carol"] {
+        let (status, body) = server.post(
+            &format!("/api/v1/incidents/{id}/roles"),
+            &server.admin,
+            json!({ "role": "operations", "person": person }),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
     let (status, _) = server.post(
         &format!("/api/v1/incidents/{id}/intents"),
         &bob,

@@ -338,6 +338,27 @@ fn intents_witnesses_collisions_and_role_discipline_through_the_api() {
         let id = declared["id"].as_str().unwrap().to_owned();
         let at = |suffix: &str| format!("/api/v1/incidents/{id}{suffix}");
 
+        // Only Operations changes production; the refusal is 403 and names who can.
+        let (status, refused) = server.post(
+            &at("/operations"),
+            &bob,
+            json!({ "target": "mysql-primary", "action": "raise max_connections" }),
+        );
+        assert_eq!(status, 403, "{refused}");
+        assert_eq!(refused["error"]["code"], "not_permitted");
+        assert_eq!(
+            refused["error"]["message"],
+            "only Operations (nobody holds it now) can change production for this incident; ask rita to give you Operations"
+        );
+        for person in ["bob", "carol"] {
+            let (status, body) = server.post(
+                &at("/roles"),
+                &rita,
+                json!({ "role": "operations", "person": person }),
+            );
+            assert_eq!(status, 200, "{body}");
+        }
+
         let (status, refused) = put(
             &server,
             &at("/witness-rule"),

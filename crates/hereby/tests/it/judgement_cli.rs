@@ -731,6 +731,31 @@ fn intents_witnesses_and_change_collisions_through_act() {
             &alice,
             &["declare", "Database down", "--severity", "SEV1"],
         );
+        // Only Operations changes production: a responder without the role is told who can.
+        let stderr = fails(
+            &server,
+            &bob,
+            &[
+                "act",
+                "INC-1",
+                "--target",
+                "mysql",
+                "--intent",
+                "restart it",
+            ],
+            1,
+        );
+        assert!(
+            stderr.contains("only Operations (nobody holds it now) can change production for this incident; ask alice to give you Operations"),
+            "{stderr}"
+        );
+        for person in ["bob", "carol"] {
+            ok(
+                &server,
+                &alice,
+                &["role", "assign", "INC-1", "operations", person],
+            );
+        }
 
         // Announce, then carry out.
         let (announced, stderr) = ok_both(

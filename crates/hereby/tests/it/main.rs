@@ -12,6 +12,7 @@ mod live;
 mod matrix;
 mod notify;
 mod passwords;
+mod permissions;
 mod postmortem_cli;
 mod review_reminders;
 mod settings;

@@ -1,15 +1,20 @@
 //! The authorization matrix: every route of the live OpenAPI document × every kind of caller
-//! × (for routes about an incident) an internal and a restricted incident, each cell with the
-//! exact status it must answer. A route the document lists but [`routes`] has no expectation
+//! (including who holds which role on the incident) × (for routes about an incident) an
+//! internal and a restricted incident, each cell with the exact status it must answer. A route the document lists but [`routes`] has no expectation
 //! for fails the test, so nobody adds a route without deciding who may call it.
 //!
 //! The rules the expectations encode:
 //! - no token, a revoked token or a disabled user's token: 401 everywhere under `/api/v1`
 //!   except the OpenAPI document; health checks and metrics are public;
 //! - a restricted incident does not exist (404, never 403) for anyone but admins and its
-//!   members, whatever they try to do with it;
+//!   members (the person asked to take command among them), whatever they try to do with it;
 //! - viewers read what they can see and get 403 for writes;
 //! - admin-only routes answer 403 to everyone else;
+//! - on an incident, the permission table decides who may do what: the Incident Commander
+//!   and admins run it (status, severity, visibility, roles, hand-off, decisions),
+//!   Communications (and the commander, and admins) post updates, only Operations records
+//!   changes, anyone adds notes, links, evidence and action items; a refusal is 403
+//!   `not_permitted`; making a restricted incident public needs an admin;
 //! - whoever passes those gates gets the domain's own answer: success where the request's
 //!   values let the rule pass, or the 422 code of a rule about *who* may act (only the
 //!   Incident Commander hands off, only the recipient accepts, the commander does not
@@ -39,6 +44,8 @@ enum Caller {
     Member,
     /// A responder with nothing to do with the incident.
     NonMember,
+    /// A responder holding Communications and Operations on the incident (not command).
+    Holder,
     /// A viewer, never a member.
     Viewer,
     /// No `Authorization` header.
@@ -49,10 +56,11 @@ enum Caller {
     Disabled,
 }
 
-const CALLERS: [Caller; 7] = [
+const CALLERS: [Caller; 8] = [
     Caller::Admin,
     Caller::Member,
     Caller::NonMember,
+    Caller::Holder,
     Caller::Viewer,
     Caller::Anonymous,
     Caller::Revoked,
@@ -65,6 +73,7 @@ impl Caller {
             Caller::Admin => "admin",
             Caller::Member => "member (IC)",
             Caller::NonMember => "non-member",
+            Caller::Holder => "communications + operations",
             Caller::Viewer => "viewer",
             Caller::Anonymous => "anonymous",
             Caller::Revoked => "revoked token",
@@ -78,6 +87,7 @@ impl Caller {
             Caller::Admin => "root",
             Caller::Member => "rita",
             Caller::NonMember => "dave",
+            Caller::Holder => "hana",
             Caller::Viewer => "vic",
             // No identity of its own: stands in with an uninvolved user.
             Caller::Anonymous => "olga",
@@ -89,7 +99,7 @@ impl Caller {
     fn signed_in(self) -> bool {
         matches!(
             self,
-            Caller::Admin | Caller::Member | Caller::NonMember | Caller::Viewer
+            Caller::Admin | Caller::Member | Caller::NonMember | Caller::Holder | Caller::Viewer
         )
     }
 
@@ -97,7 +107,7 @@ impl Caller {
     /// they could take command, otherwise an uninvolved responder.
     fn handoff_target(self) -> &'static str {
         match self {
-            Caller::Admin | Caller::NonMember | Caller::Viewer => self.user(),
+            Caller::Admin | Caller::NonMember | Caller::Holder | Caller::Viewer => self.user(),
             _ => "olga",
         }
     }
@@ -141,6 +151,8 @@ enum Expect {
     Status(u16),
     /// 422 with this rejection code: the caller passed every gate and the domain answered.
     Rule(&'static str),
+    /// 403 `not_permitted`: the permission table does not let this caller do this here.
+    Refused,
 }
 
 impl Expect {
@@ -148,6 +160,7 @@ impl Expect {
         match self {
             Expect::Status(expected) => status == expected,
             Expect::Rule(expected) => status == 422 && code == expected,
+            Expect::Refused => status == 403 && code == "not_permitted",
         }
     }
 }
@@ -157,6 +170,7 @@ impl fmt::Display for Expect {
         match self {
             Expect::Status(status) => write!(f, "{status}"),
             Expect::Rule(code) => write!(f, "422 {code}"),
+            Expect::Refused => write!(f, "403 not_permitted"),
         }
     }
 }
@@ -171,17 +185,36 @@ enum Body {
     File,
 }
 
+/// Who the permission table lets make a write on an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Any responder (notes, links, evidence, action items), or a command whose rule of who
+    /// may is its own (a hand-off's answer, the post-mortem's steps, the witness rule).
+    Anyone,
+    /// The Incident Commander and admins.
+    Commander,
+    /// Communications, the Incident Commander and admins.
+    Updates,
+    /// Operations only.
+    Operations,
+    /// Making the incident public: as [`Need::Commander`], but only admins for a restricted
+    /// one.
+    Publish,
+}
+
 /// A write on an incident.
 #[derive(Debug, Clone, Copy)]
 struct Change {
+    /// Who may make it.
+    needs: Need,
     /// What the Incident Commander does on the fresh incident first: method, path after the
     /// incident, JSON body. `{caller}` in a body becomes [`Caller::handoff_target`].
     setup: &'static [(&'static str, &'static str, &'static str)],
     body: Body,
     /// The answer to the member, who is the Incident Commander.
     as_commander: Expect,
-    /// The answer to anyone else allowed to write: an admin, a responder on an internal
-    /// incident.
+    /// The answer to anyone else the table lets write: an admin, a responder on an internal
+    /// incident, a role holder.
     as_other: Expect,
 }
 
@@ -240,7 +273,7 @@ struct Route {
 
 const OK: Expect = Expect::Status(200);
 
-/// A write whose rule passes for everyone allowed to write.
+/// A write any responder may make, whose rule passes.
 const fn change(body: Body) -> Kind {
     changed_after(&[], body)
 }
@@ -249,7 +282,21 @@ const fn changed_after(
     setup: &'static [(&'static str, &'static str, &'static str)],
     body: Body,
 ) -> Kind {
+    needing(Need::Anyone, setup, body)
+}
+
+/// A write only the Incident Commander and admins may make, whose rule passes.
+const fn commanded(body: Body) -> Kind {
+    needing(Need::Commander, &[], body)
+}
+
+const fn needing(
+    needs: Need,
+    setup: &'static [(&'static str, &'static str, &'static str)],
+    body: Body,
+) -> Kind {
     Kind::Write(Change {
+        needs,
         setup,
         body,
         as_commander: OK,
@@ -405,37 +452,41 @@ fn routes() -> Vec<Route> {
         incident(
             "POST",
             "/api/v1/incidents/{id}/roles",
-            change(Json(r#"{"role":"operations","person":"olga"}"#)),
+            commanded(Json(r#"{"role":"operations","person":"olga"}"#)),
         ),
         incident(
             "POST",
             "/api/v1/incidents/{id}/updates",
-            change(Json(r#"{"audience":"customers","body":"matrix update"}"#)),
+            needing(
+                Need::Updates,
+                &[],
+                Json(r#"{"audience":"customers","body":"matrix update"}"#),
+            ),
         ),
         incident(
             "POST",
             "/api/v1/incidents/{id}/visibility",
-            change(Json(r#"{"visibility":"public","reason":"matrix"}"#)),
+            needing(
+                Need::Publish,
+                &[],
+                Json(r#"{"visibility":"public","reason":"matrix"}"#),
+            ),
         ),
         incident(
             "DELETE",
             "/api/v1/incidents/{id}/roles/{role}/{person}",
-            changed_after(&[ADD_OPERATIONS], NoBody),
+            needing(Need::Commander, &[ADD_OPERATIONS], NoBody),
         ),
         incident(
             "POST",
             "/api/v1/incidents/{id}/handoff",
-            Kind::Write(Change {
-                setup: &[],
-                body: Json(r#"{"to":"olga"}"#),
-                as_commander: OK,
-                as_other: Expect::Rule("not_incident_commander"),
-            }),
+            commanded(Json(r#"{"to":"olga"}"#)),
         ),
         incident(
             "POST",
             "/api/v1/incidents/{id}/handoff/accept",
             Kind::Write(Change {
+                needs: Need::Anyone,
                 setup: &[("POST", "/handoff", r#"{"to":"{caller}"}"#)],
                 body: NoBody,
                 as_commander: Expect::Rule("not_handoff_recipient"),
@@ -446,6 +497,7 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/incidents/{id}/handoff/decline",
             Kind::Write(Change {
+                needs: Need::Anyone,
                 setup: &[("POST", "/handoff", r#"{"to":"{caller}"}"#)],
                 body: NoBody,
                 as_commander: Expect::Rule("not_handoff_recipient"),
@@ -455,43 +507,43 @@ fn routes() -> Vec<Route> {
         incident(
             "POST",
             "/api/v1/incidents/{id}/handoff/cancel",
-            Kind::Write(Change {
-                setup: &[("POST", "/handoff", r#"{"to":"olga"}"#)],
-                body: NoBody,
-                as_commander: OK,
-                as_other: Expect::Rule("not_incident_commander"),
-            }),
+            needing(
+                Need::Commander,
+                &[("POST", "/handoff", r#"{"to":"olga"}"#)],
+                NoBody,
+            ),
         ),
         incident(
             "POST",
             "/api/v1/incidents/{id}/severity",
-            change(Json(r#"{"severity":"SEV1","reason":"all regions"}"#)),
+            commanded(Json(r#"{"severity":"SEV1","reason":"all regions"}"#)),
         ),
         incident(
             "POST",
             "/api/v1/incidents/{id}/status",
-            change(Json(r#"{"status":"identified"}"#)),
+            commanded(Json(r#"{"status":"identified"}"#)),
         ),
-        incident("POST", "/api/v1/incidents/{id}/resolve", change(NoBody)),
+        incident("POST", "/api/v1/incidents/{id}/resolve", commanded(NoBody)),
         incident(
             "POST",
             "/api/v1/incidents/{id}/call-off",
-            change(Json(r#"{"reason":"false alarm"}"#)),
+            commanded(Json(r#"{"reason":"false alarm"}"#)),
         ),
         incident(
             "POST",
             "/api/v1/incidents/{id}/hand-back",
-            change(Json(r#"{"reason":"support has it"}"#)),
+            commanded(Json(r#"{"reason":"support has it"}"#)),
         ),
         incident(
             "PUT",
             "/api/v1/incidents/{id}/impact",
-            change(Json(r#"{"start":"2020-01-01T00:00:00Z"}"#)),
+            commanded(Json(r#"{"start":"2020-01-01T00:00:00Z"}"#)),
         ),
         incident(
             "POST",
             "/api/v1/incidents/{id}/operations",
             Kind::Write(Change {
+                needs: Need::Operations,
                 setup: &[],
                 body: Json(r#"{"target":"db","action":"restart"}"#),
                 as_commander: Expect::Rule("ic_cannot_operate"),
@@ -533,12 +585,16 @@ fn routes() -> Vec<Route> {
         incident(
             "POST",
             "/api/v1/incidents/{id}/members",
-            change(Json(r#"{"person":"olga"}"#)),
+            commanded(Json(r#"{"person":"olga"}"#)),
         ),
         incident(
             "DELETE",
             "/api/v1/incidents/{id}/members/{person}",
-            changed_after(&[("POST", "/members", r#"{"person":"olga"}"#)], NoBody),
+            needing(
+                Need::Commander,
+                &[("POST", "/members", r#"{"person":"olga"}"#)],
+                NoBody,
+            ),
         ),
         incident("POST", "/api/v1/incidents/{id}/attachments", change(File)),
         route("GET", "/api/v1/postmortem-templates", Kind::SignedIn),
@@ -583,6 +639,7 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/incidents/{id}/postmortem",
             Kind::Write(Change {
+                needs: Need::Anyone,
                 setup: &[RESOLVE],
                 body: Json(r#"{"template":"short"}"#),
                 as_commander: Expect::Status(201),
@@ -613,6 +670,7 @@ fn routes() -> Vec<Route> {
             "PUT",
             "/api/v1/incidents/{id}/postmortem/owner",
             Kind::Write(Change {
+                needs: Need::Anyone,
                 // The new owner must be a member of a restricted incident.
                 setup: &[RESOLVE, DRAFT, ("POST", "/members", r#"{"person":"olga"}"#)],
                 body: Json(r#"{"owner":"olga"}"#),
@@ -624,6 +682,7 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/incidents/{id}/postmortem/submit",
             Kind::Write(Change {
+                needs: Need::Anyone,
                 setup: &[RESOLVE, DRAFT],
                 body: NoBody,
                 as_commander: OK,
@@ -634,6 +693,7 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/incidents/{id}/postmortem/approve",
             Kind::Write(Change {
+                needs: Need::Anyone,
                 setup: IN_REVIEW,
                 body: NoBody,
                 as_commander: Expect::Rule("owner_cannot_approve"),
@@ -644,6 +704,7 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/incidents/{id}/postmortem/reviewed",
             Kind::Write(Change {
+                needs: Need::Anyone,
                 setup: IN_REVIEW,
                 body: NoBody,
                 as_commander: Expect::Rule("approval_required"),
@@ -654,6 +715,7 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/incidents/{id}/postmortem/publish",
             Kind::Write(Change {
+                needs: Need::Anyone,
                 setup: IN_REVIEW,
                 body: NoBody,
                 as_commander: Expect::Rule("postmortem_state"),
@@ -678,7 +740,7 @@ fn routes() -> Vec<Route> {
         incident(
             "POST",
             "/api/v1/incidents/{id}/evaluation",
-            change(Json(
+            commanded(Json(
                 r#"{"live":true,"availability":true,"data_loss_or_security":false,"workaround":true}"#,
             )),
         ),
@@ -686,19 +748,20 @@ fn routes() -> Vec<Route> {
         incident(
             "POST",
             "/api/v1/incidents/{id}/suspect-release",
-            change(Json(r#"{"service":"api","version":"1.0"}"#)),
+            commanded(Json(r#"{"service":"api","version":"1.0"}"#)),
         ),
         incident("GET", "/api/v1/incidents/{id}/ladder", Kind::Read),
         incident(
             "POST",
             "/api/v1/incidents/{id}/decisions",
-            change(Json(r#"{"option":"do_nothing","motivation":"matrix"}"#)),
+            commanded(Json(r#"{"option":"do_nothing","motivation":"matrix"}"#)),
         ),
         // The member is the Incident Commander, who announces and makes no changes.
         incident(
             "POST",
             "/api/v1/incidents/{id}/intents",
             Kind::Write(Change {
+                needs: Need::Operations,
                 setup: &[],
                 body: Json(r#"{"target":"db","action":"restart"}"#),
                 as_commander: Expect::Rule("ic_cannot_operate"),
@@ -709,6 +772,7 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/incidents/{id}/intents/{intent}/done",
             Kind::Write(Change {
+                needs: Need::Operations,
                 setup: &[],
                 body: Json("{}"),
                 as_commander: Expect::Rule("ic_cannot_operate"),
@@ -719,6 +783,7 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/incidents/{id}/intents/{intent}/abandon",
             Kind::Write(Change {
+                needs: Need::Anyone,
                 setup: &[],
                 body: Json("{}"),
                 as_commander: Expect::Rule("unknown_intent"),
@@ -729,6 +794,7 @@ fn routes() -> Vec<Route> {
             "PUT",
             "/api/v1/incidents/{id}/witness-rule",
             Kind::Write(Change {
+                needs: Need::Anyone,
                 setup: &[],
                 body: Json(r#"{"required":true}"#),
                 as_commander: OK,
@@ -739,6 +805,7 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/incidents/{id}/changes/acknowledge",
             Kind::Write(Change {
+                needs: Need::Anyone,
                 setup: &[],
                 body: NoBody,
                 as_commander: Expect::Rule("nothing_to_change"),
@@ -782,6 +849,7 @@ fn routes() -> Vec<Route> {
         ),
         route("GET", "/api/v1/releases", Kind::SignedIn),
         route("GET", "/api/v1/severity-rules", Kind::SignedIn),
+        route("GET", "/api/v1/permissions", Kind::SignedIn),
     ]
 }
 
@@ -796,7 +864,8 @@ fn expected(kind: Kind, caller: Caller, subject: Subject, sqlite: bool) -> Expec
     }
     let admin = caller == Caller::Admin;
     // A restricted incident exists only for admins and its members.
-    let sees = admin || caller == Caller::Member || subject != Subject::Restricted;
+    let member = caller == Caller::Member;
+    let sees = admin || member || caller == Caller::Holder || subject != Subject::Restricted;
     match kind {
         Kind::Public | Kind::SignedIn => Status(200),
         Kind::AdminOnly(ok) => Status(if admin { ok } else { 403 }),
@@ -824,11 +893,26 @@ fn expected(kind: Kind, caller: Caller, subject: Subject, sqlite: bool) -> Expec
         }),
         Kind::Read => Status(if sees { 200 } else { 404 }),
         Kind::Write(change) => {
-            if !sees {
+            // The person asked to take command sees the incident while the request waits.
+            let asked = change
+                .setup
+                .iter()
+                .any(|(_, path, body)| *path == "/handoff" && body.contains("{caller}"))
+                && caller.handoff_target() == caller.user();
+            if !(sees || asked) {
                 Status(404)
             } else if caller == Caller::Viewer {
                 Status(403)
-            } else if caller == Caller::Member {
+            } else if !match change.needs {
+                Need::Anyone => true,
+                Need::Commander => admin || member,
+                Need::Updates => admin || member || caller == Caller::Holder,
+                // The commander is refused by the practice's own rule, in `as_commander`.
+                Need::Operations => member || caller == Caller::Holder,
+                Need::Publish => admin || (member && subject != Subject::Restricted),
+            } {
+                Expect::Refused
+            } else if member {
                 change.as_commander
             } else {
                 change.as_other
@@ -920,6 +1004,7 @@ impl<'a> World<'a> {
         let admin = Some(server.admin.clone());
         let rita = server.user("rita", "responder");
         let dave = server.user("dave", "responder");
+        let hana = server.user("hana", "responder");
         let vic = server.user("vic", "viewer");
         server.user("olga", "responder");
         server.user("scratch", "responder");
@@ -944,6 +1029,7 @@ impl<'a> World<'a> {
             (Caller::Admin, admin),
             (Caller::Member, Some(rita)),
             (Caller::NonMember, Some(dave)),
+            (Caller::Holder, Some(hana)),
             (Caller::Viewer, Some(vic)),
             (Caller::Anonymous, None),
             (Caller::Revoked, Some(rex)),
@@ -963,6 +1049,7 @@ impl<'a> World<'a> {
         );
         for subject in [Subject::Internal, Subject::Restricted] {
             let id = world.declare(subject);
+            world.staff_holder(&id);
             let (status, body) = world.call(
                 "POST",
                 &format!("/api/v1/incidents/{id}/attachments?name=evidence.txt"),
@@ -1047,6 +1134,20 @@ impl<'a> World<'a> {
         declared["id"].as_str().unwrap().to_owned()
     }
 
+    /// Gives [`Caller::Holder`] Communications and Operations on an incident.
+    fn staff_holder(&self, id: &str) {
+        let rita = self.token(Caller::Member).unwrap();
+        for role in ["communications", "operations"] {
+            let body = json!({ "role": role, "person": Caller::Holder.user() }).to_string();
+            self.must(
+                "POST",
+                &format!("/api/v1/incidents/{id}/roles"),
+                &rita,
+                &body,
+            );
+        }
+    }
+
     /// Runs one cell: sets up what it needs, sends the request, and returns the status and
     /// error code.
     fn run(&self, route: &Route, caller: Caller, subject: Subject) -> (u16, String) {
@@ -1089,6 +1190,9 @@ impl<'a> World<'a> {
             }
             Kind::Write(change) => {
                 let id = self.declare(subject);
+                if caller == Caller::Holder {
+                    self.staff_holder(&id);
+                }
                 let rita = self.token(Caller::Member).unwrap();
                 for (method, suffix, body) in change.setup {
                     let body = body.replace("{caller}", caller.handoff_target());
