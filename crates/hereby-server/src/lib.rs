@@ -7,6 +7,7 @@ mod convert;
 pub mod error;
 pub mod extract;
 mod html;
+mod listen;
 pub mod notify;
 mod observe;
 pub mod openapi;
@@ -16,6 +17,8 @@ mod sse;
 pub mod status;
 pub mod tokens;
 pub mod web;
+
+pub use listen::ConnectionLimits;
 
 use std::future::Future;
 
@@ -662,26 +665,17 @@ pub fn app<S: Store + Directory + Backup + Blobs + Communications + Notification
         .merge(status::public_routes(&state))
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish;
+/// `limits` bound what one connection and one client address may hold.
 pub async fn serve<S: Store + Directory + Backup + Blobs + Communications + Notifications>(
     listener: tokio::net::TcpListener,
-    state: AppState<S>,
+    mut state: AppState<S>,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt as _;
-    // Responses go out as soon as they are written: without this, the last segment of a
-    // large answer can wait for the client's acknowledgement of the previous ones.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
+    state.web.trusted_proxies = limits.trusted_proxies.clone();
     // The feed reads the log from now on, so the status page and the first live stream find
     // it running.
     state.app.start_feed();
-    // The client's address is known to handlers (the sign-in throttle counts by it).
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    listen::serve(listener, app(state), limits, shutdown).await
 }

@@ -17,6 +17,9 @@ pub(crate) struct FileConfig {
     pub(crate) log_format: Option<LogFormat>,
     pub(crate) max_attachment_bytes: Option<usize>,
     pub(crate) public_url: Option<String>,
+    pub(crate) header_timeout: Option<String>,
+    pub(crate) max_connections_per_address: Option<usize>,
+    pub(crate) trusted_proxies: Option<Vec<std::net::IpAddr>>,
     pub(crate) cadence: Option<String>,
     pub(crate) notify_max_attempts: Option<u32>,
     pub(crate) notify_backoff: Option<String>,
@@ -41,6 +44,12 @@ impl fmt::Debug for FileConfig {
             .field("log_format", &self.log_format)
             .field("max_attachment_bytes", &self.max_attachment_bytes)
             .field("public_url", &self.public_url)
+            .field("header_timeout", &self.header_timeout)
+            .field(
+                "max_connections_per_address",
+                &self.max_connections_per_address,
+            )
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("cadence", &self.cadence)
             .field("notify_max_attempts", &self.notify_max_attempts)
             .field("notify_backoff", &self.notify_backoff)

@@ -45,7 +45,7 @@ enum Command {
     #[command(
         after_help = "Durations (the cadence's intervals, --notify-backoff, --notify-backoff-max, --notify-lease, --notify-timeout, --review-interval, --review-reminder-lead, --collision-window, --staffing-grace) are whole numbers with a unit (w, d, h, m, s or ms), largest unit first: 500ms, 30s, 10m, 2h, 1d, 1w, 1h30m or 2h 30m. A day is 24 hours, a week 7 days."
     )]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create and migrate a database with its first admin, and print that admin's API token as
     /// the only line on standard output.
     Init(InitArgs),
@@ -89,6 +89,23 @@ pub(crate) struct ServeArgs {
     /// [default: http://<listen address>]
     #[arg(long, env = "HEREBY_PUBLIC_URL")]
     public_url: Option<String>,
+    /// A client must send a request's headers within this time; a keep-alive connection
+    /// idle this long is closed [default: 20s]
+    #[arg(long, env = "HEREBY_HEADER_TIMEOUT")]
+    header_timeout: Option<String>,
+    /// At most this many connections open at once from one client address (trusted proxies
+    /// excepted); 0 for no cap [default: 256]
+    #[arg(long, env = "HEREBY_MAX_CONNECTIONS_PER_ADDRESS")]
+    max_connections_per_address: Option<usize>,
+    /// The address of a reverse proxy in front of the server (repeat for several): its
+    /// connections are not capped per address, and the sign-in throttle reads the client's
+    /// address from its `X-Forwarded-For` [default: none]
+    #[arg(
+        long = "trusted-proxy",
+        env = "HEREBY_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// How often stakeholders are owed an update, per severity: a duration of at least 1s, or
     /// `none` [default: SEV1=30m,SEV2=1h,SEV3=4h,SEV4=none]
     #[arg(long, env = "HEREBY_CADENCE")]
@@ -137,7 +154,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "HEREBY_STAFFING_GRACE")]
     staffing_grace: Option<String>,
     /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
-    /// `public_url`, `cadence`, `review_interval`, `severity_rules`, `permissions`,
+    /// `public_url`, `header_timeout`, `max_connections_per_address`, `trusted_proxies` (a
+    /// list), `cadence`, `review_interval`, `severity_rules`, `permissions`,
     /// `collision_window`, `staffing_grace` and the `notify_*` settings; flags and
     /// HEREBY_* variables override it.
     #[arg(long, env = "HEREBY_CONFIG")]

@@ -47,6 +47,7 @@ pub(crate) struct Notifying {
     review_interval: jiff::SignedDuration,
     severity_rules: hereby_core::severity::SeverityRules,
     permissions: hereby_core::Permissions,
+    connections: hereby_server::ConnectionLimits,
     collision_window: jiff::SignedDuration,
     staffing_grace: jiff::SignedDuration,
     settings: hereby_server::notify::Settings,
@@ -159,6 +160,33 @@ impl Notifying {
             }
             None => hereby_core::Permissions::default(),
         };
+        let connections = hereby_server::ConnectionLimits {
+            header_timeout: match args
+                .header_timeout
+                .as_ref()
+                .or(file.header_timeout.as_ref())
+            {
+                Some(raw) => Duration::parse(raw)
+                    .map_err(|e| format!("header_timeout: {e}"))
+                    .and_then(|d| {
+                        Some(d.std())
+                            .filter(|d| d.as_millis() >= 100 && d.as_secs() <= 3600)
+                            .ok_or_else(|| {
+                                "header_timeout must be at least 100ms and at most 1h".to_owned()
+                            })
+                    })?,
+                None => hereby_server::ConnectionLimits::DEFAULT_HEADER_TIMEOUT,
+            },
+            per_address: args
+                .max_connections_per_address
+                .or(file.max_connections_per_address)
+                .unwrap_or(hereby_server::ConnectionLimits::DEFAULT_PER_ADDRESS),
+            trusted_proxies: if args.trusted_proxies.is_empty() {
+                file.trusted_proxies.clone().unwrap_or_default()
+            } else {
+                args.trusted_proxies.clone()
+            },
+        };
         let window = |flag: &Option<String>, key: &Option<String>, name: &str, default| match flag
             .as_ref()
             .or(key.as_ref())
@@ -177,6 +205,7 @@ impl Notifying {
             review_interval,
             severity_rules,
             permissions,
+            connections,
             collision_window: window(
                 &args.collision_window,
                 &file.collision_window,
@@ -238,7 +267,8 @@ pub(crate) async fn serve(
     state.app.cadence = std::sync::Arc::new(notifying.cadence);
     state.app.public_url = Some(public_url);
     let workers = hereby_server::notify::start(state.clone(), notifying.settings);
-    let served = hereby_server::serve(listener, state, shutdown_signal()).await;
+    let served =
+        hereby_server::serve(listener, state, notifying.connections, shutdown_signal()).await;
     workers.stop().await;
     served?;
     eprintln!("hereby stopped");

@@ -168,6 +168,11 @@ pub(crate) async fn declare<S: Store + Directory + Communications>(
 }
 
 /// `POST /incidents/{id}/attachments`: the attach-file form (multipart).
+/// What an attachment form may hold besides the file: its token and the multipart framing.
+const FORM_OVERHEAD: usize = 64 * 1024;
+/// The longest `_csrf` field read: the token is 64 hexadecimal characters.
+const CSRF_FIELD: usize = 256;
+
 pub(crate) async fn attach<S: Store + Directory + Blobs + Communications>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
@@ -190,6 +195,27 @@ async fn upload<S: Store + Directory + Blobs>(
     let incident = incident_id(id)?;
     visible(state, &viewer.caller, incident).await?;
     viewer.caller.require(InstallationRole::Responder)?;
+    // The whole form may hold the largest attachment and a little more: the route takes no
+    // general body limit, so this one is enforced here, before and while reading.
+    let limit = state.max_attachment_bytes.saturating_add(FORM_OVERHEAD);
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "attachments may be at most {} bytes",
+                state.max_attachment_bytes
+            ),
+        )
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let mut read = 0usize;
     let mut multipart =
         multipart.map_err(|e| ApiError::bad_request("invalid_form", e.body_text()))?;
     let unreadable = |e: axum::extract::multipart::MultipartError| {
@@ -200,8 +226,19 @@ async fn upload<S: Store + Directory + Blobs>(
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
         match field.name() {
             Some("_csrf") => {
-                let sent = field.text().await.map_err(unreadable)?;
-                csrf_ok = super::session::csrf_matches(&sent, &viewer.csrf);
+                let mut sent = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+                    if sent.len() + chunk.len() > CSRF_FIELD {
+                        return Err(ApiError::bad_request(
+                            "invalid_form",
+                            "the form's token is not what this page sends",
+                        ));
+                    }
+                    sent.extend_from_slice(&chunk);
+                }
+                read += sent.len();
+                csrf_ok =
+                    super::session::csrf_matches(&String::from_utf8_lossy(&sent), &viewer.csrf);
             }
             Some("file") => {
                 let name = field.file_name().unwrap_or_default().to_owned();
@@ -211,21 +248,25 @@ async fn upload<S: Store + Directory + Blobs>(
                     .to_owned();
                 let mut content = Vec::new();
                 while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
-                    if content.len() + chunk.len() > state.max_attachment_bytes {
-                        return Err(ApiError::new(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "body_too_large",
-                            format!(
-                                "attachments may be at most {} bytes",
-                                state.max_attachment_bytes
-                            ),
-                        ));
+                    if content.len() + chunk.len() > state.max_attachment_bytes
+                        || read + chunk.len() > limit
+                    {
+                        return Err(too_large());
                     }
+                    read += chunk.len();
                     content.extend_from_slice(&chunk);
                 }
                 file = Some((name, media_type, content));
             }
-            _ => {}
+            // Any other field is read and dropped, counted against the form's limit.
+            _ => {
+                while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+                    read += chunk.len();
+                    if read > limit {
+                        return Err(too_large());
+                    }
+                }
+            }
         }
     }
     if !csrf_ok {

@@ -13,6 +13,7 @@ mod postmortems;
 mod reviews;
 mod session;
 mod settings;
+mod throttle;
 mod users;
 mod view;
 
@@ -60,7 +61,9 @@ pub(crate) async fn visible<S: Store>(
 #[derive(Debug, Clone, Default)]
 pub struct Web {
     pub(crate) views: view::ViewCache,
-    pub(crate) throttle: session::Throttle,
+    pub(crate) throttle: throttle::Throttle,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the sign-in throttle).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub(crate) sessions: crate::extract::SessionCache,
     /// Mark session cookies `Secure` even without `X-Forwarded-Proto: https` (set when the
     /// public URL is https).

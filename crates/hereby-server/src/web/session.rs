@@ -6,10 +6,7 @@
 //! token of a session is derived from its secret, so it needs no storage, and a page from
 //! another site can neither read the cookie nor compute the token.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
@@ -34,11 +31,6 @@ const SESSION_TTL: SignedDuration = SignedDuration::from_hours(7 * 24);
 
 /// How long a setup link stays valid.
 pub const SETUP_LINK_TTL: SignedDuration = SignedDuration::from_hours(72);
-
-/// Failed sign-ins allowed per account, and per client address, within [`THROTTLE_WINDOW`].
-const FAILURES_PER_ACCOUNT: u32 = 5;
-const FAILURES_PER_ADDRESS: u32 = 20;
-const THROTTLE_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// The signed-in person looking at a page.
 #[derive(Debug, Clone)]
@@ -301,53 +293,22 @@ impl<S: Store + Directory> FromRequest<AppState<S>> for SignedForm {
     }
 }
 
-/// Counts failed sign-ins per account and per client address, forgetting them after
-/// [`THROTTLE_WINDOW`]. Per server node: a cluster of N nodes allows N times as many.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Throttle(Arc<Mutex<HashMap<String, (u32, Instant)>>>);
-
-impl Throttle {
-    /// How long `key` must still wait, if it has used up its `allowed` failures.
-    fn wait(&self, key: &str, allowed: u32) -> Option<Duration> {
-        let failures = self.0.lock().ok()?;
-        let (count, since) = failures.get(key)?;
-        let elapsed = since.elapsed();
-        (*count >= allowed && elapsed < THROTTLE_WINDOW).then(|| THROTTLE_WINDOW - elapsed)
-    }
-
-    fn fail(&self, key: String) {
-        if let Ok(mut failures) = self.0.lock() {
-            if failures.len() > 100_000 {
-                failures.retain(|_, (_, since)| since.elapsed() < THROTTLE_WINDOW);
-            }
-            let entry = failures.entry(key).or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= THROTTLE_WINDOW {
-                *entry = (0, Instant::now());
-            }
-            entry.0 += 1;
-        }
-    }
-
-    fn forget(&self, key: &str) {
-        if let Ok(mut failures) = self.0.lock() {
-            failures.remove(key);
-        }
-    }
-}
-
-/// The client's address, when the server knows it.
+/// The client's address, when the server knows it: the peer's, or for a trusted reverse
+/// proxy the address it forwards for.
 pub(crate) struct Peer(Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
+impl<S: Send + Sync> FromRequestParts<AppState<S>> for Peer {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(
+            |ConnectInfo(address)| {
+                crate::listen::client_address(*address, &parts.headers, &state.web.trusted_proxies)
+            },
+        )))
     }
 }
 
@@ -465,25 +426,25 @@ pub(crate) async fn login<S: Store + Directory>(
         .find(|(key, _)| key == "password")
         .map(|(_, value)| value.clone())
         .unwrap_or_default();
-    let account_key = format!("account:{}", username.to_ascii_lowercase());
-    let address_key = peer.map(|ip| format!("address:{ip}"));
-    let waits = [
-        state.web.throttle.wait(&account_key, FAILURES_PER_ACCOUNT),
-        address_key
-            .as_deref()
-            .and_then(|key| state.web.throttle.wait(key, FAILURES_PER_ADDRESS)),
-    ];
-    if let Some(wait) = waits.into_iter().flatten().max() {
-        let minutes = wait.as_secs().div_ceil(60);
-        return login_page(
+    if let Some(wait) = state
+        .web
+        .throttle
+        .wait(&username, peer, std::time::Instant::now())
+    {
+        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut response = login_page(
             StatusCode::TOO_MANY_REQUESTS,
             &next,
             &username,
             Some(&format!(
-                "Too many failed sign-ins. Wait {minutes} minute{} and try again, or ask an admin for a setup link.",
-                if minutes == 1 { "" } else { "s" }
+                "Too many failed sign-ins from here. Wait {seconds} second{} and try again, or ask an admin for a setup link.",
+                if seconds == 1 { "" } else { "s" }
             )),
         );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return response;
     }
     let user = match UserName::parse(&username) {
         Ok(name) => match state.store.password_hash(&name).await {
@@ -519,10 +480,10 @@ pub(crate) async fn login<S: Store + Directory>(
         _ => None,
     };
     let Some(name) = signed_in else {
-        state.web.throttle.fail(account_key);
-        if let Some(key) = address_key {
-            state.web.throttle.fail(key);
-        }
+        state
+            .web
+            .throttle
+            .fail(&username, peer, std::time::Instant::now());
         tracing::info!(username = %username, "failed web sign-in");
         return login_page(
             StatusCode::UNAUTHORIZED,
@@ -531,7 +492,7 @@ pub(crate) async fn login<S: Store + Directory>(
             Some("The username or password is not right (or the account is disabled)."),
         );
     };
-    state.web.throttle.forget(&account_key);
+    state.web.throttle.succeeded(&username, peer);
     match start_session(&state, &headers, &name, &next).await {
         Ok(response) => response,
         Err(error) => error.into_response(),

@@ -844,6 +844,9 @@ async fn browser_evaluates_decides_and_sees_a_change_collision_live() {
     // The latest release is the suspect: rolling back applies, and names 1.0.
     click(&a, "#releases form button[type=submit]").await;
     wait_for_text(&a, "#releases", "suspect", WAIT).await;
+    // The ladder is redrawn by the live update that follows: choose on the redrawn form, or
+    // the choice is lost with the form it was made on.
+    wait_for(&a, "#rung-roll_back:not(.not-applicable)", WAIT).await;
     choose(&a, "form#decide-form select[name=option]", "roll_back").await;
     fill(
         &a,
