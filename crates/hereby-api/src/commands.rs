@@ -54,6 +54,24 @@ fn date(raw: &str) -> Result<Date, InvalidValue> {
         .map_err(|_| InvalidValue::new("due", format!("`{raw}` is not a date like 2026-12-01")))
 }
 
+/// The text an incident list is searched for: trimmed, absent when blank, at most 200
+/// characters and free of control characters (a NUL would reach the database).
+pub fn search_text(raw: Option<&str>) -> Result<Option<String>, InvalidValue> {
+    let Some(text) = raw.map(str::trim).filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().any(char::is_control) {
+        return Err(InvalidValue::new(
+            "q",
+            "must be a single line without control characters",
+        ));
+    }
+    if text.chars().count() > 200 {
+        return Err(InvalidValue::new("q", "must be at most 200 characters"));
+    }
+    Ok(Some(text.to_owned()))
+}
+
 /// A time in RFC 3339, or a date and time without an offset (what a browser's
 /// `datetime-local` field sends), read as UTC.
 pub fn time(field: &'static str) -> impl Fn(&str) -> Result<Timestamp, InvalidValue> {
@@ -83,13 +101,7 @@ impl TryFrom<DeclareRequest> for Command {
             severity: optional(request.severity.as_deref(), Severity::parse)?
                 .unwrap_or(Severity::Sev3),
             potential: request.potential,
-            services: request
-                .services
-                .iter()
-                .map(|service| service.trim())
-                .filter(|service| !service.is_empty())
-                .map(ServiceName::parse)
-                .collect::<Result<_, _>>()?,
+            services: ServiceName::parse_list(request.services.iter().map(String::as_str))?,
             visibility: optional(request.visibility.as_deref(), Visibility::parse)?
                 .unwrap_or(Visibility::Internal),
         })

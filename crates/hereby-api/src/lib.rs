@@ -11,7 +11,7 @@ mod commands;
 mod settings;
 pub mod vocabulary;
 
-pub use commands::{RequestError, time};
+pub use commands::{RequestError, search_text, time};
 
 pub use settings::{
     BlameRuleValue, Setting, SettingKind, SettingKindInfo, SettingKinds, SettingOrigin,

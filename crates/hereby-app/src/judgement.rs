@@ -43,12 +43,15 @@ impl<S: Store + Communications> App<S> {
         let names = if request.services.is_empty() {
             incident.services.clone()
         } else {
-            request
-                .services
-                .iter()
-                .map(|raw| ServiceName::parse(raw))
-                .collect::<Result<Vec<_>, _>>()?
+            ServiceName::parse_list(request.services.iter().map(String::as_str))?
         };
+        if request.sites.len() > ServiceName::MAX_PER_INCIDENT {
+            return Err(hereby_core::types::InvalidValue::new(
+                "sites",
+                format!("name at most {} sites", ServiceName::MAX_PER_INCIDENT),
+            )
+            .into());
+        }
         let sites = request
             .sites
             .iter()

@@ -189,6 +189,40 @@ checked_string!(
     |raw| checked_slug("service", raw, 100)
 );
 
+impl ServiceName {
+    /// The most services one incident (or one severity evaluation) may name: enough for a
+    /// platform-wide outage, few enough that every page about the incident stays fast.
+    pub const MAX_PER_INCIDENT: usize = 100;
+
+    /// Parses a list of service names as a form or request sends it: blanks skipped,
+    /// duplicates dropped (first one kept), at most [`ServiceName::MAX_PER_INCIDENT`].
+    pub fn parse_list<'a>(
+        raw: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<ServiceName>, InvalidValue> {
+        let mut services: Vec<ServiceName> = Vec::new();
+        for name in raw
+            .into_iter()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
+            let service = ServiceName::parse(name)?;
+            if !services.contains(&service) {
+                services.push(service);
+            }
+            if services.len() > Self::MAX_PER_INCIDENT {
+                return Err(InvalidValue::new(
+                    "services",
+                    format!(
+                        "name at most {} services; for a wider outage name the shared ones",
+                        Self::MAX_PER_INCIDENT
+                    ),
+                ));
+            }
+        }
+        Ok(services)
+    }
+}
+
 checked_string!(
     /// What an operations action acted on: a host, a component, a config key. One line.
     Target,

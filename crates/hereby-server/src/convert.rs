@@ -247,23 +247,83 @@ pub(crate) fn write_result(outcome: &hereby_app::Outcome) -> api::WriteResult {
     }
 }
 
-/// An attachment's content as a download, never rendered by the browser as a page.
+/// An attachment's content as a download, never rendered by the browser as a page: served
+/// as `attachment`, under a media type that no browser runs (see [`served_media_type`]),
+/// with `nosniff` and a sandboxing content security policy besides.
 pub(crate) fn download(attachment: api::Attachment, content: Vec<u8>) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse;
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        attachment.name.replace(['"', '\\'], "_")
-    );
     (
         [
-            (header::CONTENT_TYPE, attachment.media_type),
-            (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::CONTENT_TYPE,
+                served_media_type(&attachment.media_type).to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                content_disposition(&attachment.name),
+            ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, "sandbox".to_owned()),
         ],
         axum::body::Body::from(content),
     )
         .into_response()
+}
+
+/// The media type an attachment is served with. Whoever uploads chooses the stored type, so
+/// a type a browser would run on the UI's origin (HTML, SVG, XML, JavaScript …) must never
+/// be served as such: known-inert types are kept, other text is served as plain text, and
+/// everything else as bytes to save.
+pub(crate) fn served_media_type(stored: &str) -> &'static str {
+    let essence = stored
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    const INERT: &[&str] = &[
+        "text/plain",
+        "text/csv",
+        "application/json",
+        "application/pdf",
+        "application/zip",
+        "application/gzip",
+        "application/x-tar",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+    ];
+    match INERT.iter().find(|inert| **inert == essence) {
+        Some(inert) => inert,
+        None if essence.starts_with("text/") => "text/plain; charset=utf-8",
+        None => "application/octet-stream",
+    }
+}
+
+/// `attachment` with the file's name as RFC 6266 gives it: a plain-ASCII `filename` for old
+/// clients and the exact name, percent-encoded as UTF-8, in `filename*`.
+pub(crate) fn content_disposition(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 /// A file the application made (a post-mortem export, a meeting invitation) as a download:
@@ -276,10 +336,53 @@ pub(crate) fn file(download: hereby_app::Download) -> axum::response::Response {
             (header::CONTENT_TYPE, download.media_type.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}\"", download.file_name),
+                content_disposition(&download.file_name),
             ),
         ],
         axum::body::Body::from(download.content),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{content_disposition, served_media_type};
+
+    #[test]
+    fn nothing_a_browser_runs_is_served_as_such() {
+        for dangerous in [
+            "text/html",
+            "TEXT/HTML; charset=utf-8",
+            "application/xhtml+xml",
+            "image/svg+xml",
+            "text/javascript",
+            "application/javascript",
+            "text/xml",
+            "application/xml",
+        ] {
+            let served = served_media_type(dangerous);
+            assert!(
+                served == "text/plain; charset=utf-8" || served == "application/octet-stream",
+                "{dangerous} served as {served}"
+            );
+        }
+        assert_eq!(served_media_type("image/png"), "image/png");
+        assert_eq!(served_media_type("text/plain"), "text/plain");
+        assert_eq!(
+            served_media_type("application/x-ms"),
+            "application/octet-stream"
+        );
+    }
+
+    #[test]
+    fn file_names_follow_rfc_6266() {
+        assert_eq!(
+            content_disposition("db.log"),
+            "attachment; filename=\"db.log\"; filename*=UTF-8''db.log"
+        );
+        assert_eq!(
+            content_disposition("Störung \"prod\".log"),
+            "attachment; filename=\"St_rung _prod_.log\"; filename*=UTF-8''St%C3%B6rung%20%22prod%22.log"
+        );
+    }
 }

@@ -25,8 +25,31 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
+        // Read as a JSON value first, to refuse a NUL character anywhere in it: SQLite would
+        // store it and PostgreSQL refuse it, and neither is what anybody meant.
+        match axum::Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(axum::Json(value)) => {
+                if let Some(path) = nul_in(&value, String::new()) {
+                    return Err(ApiError::from(hereby_core::types::InvalidValue::new(
+                        "body",
+                        format!(
+                            "`{path}` contains a NUL character (\\u0000), which no text may hold"
+                        ),
+                    )));
+                }
+                serde_path_to_error::deserialize(value)
+                    .map(Self)
+                    .map_err(|error| {
+                        ApiError::bad_request(
+                            "invalid_body",
+                            format!(
+                                "the body does not have the expected fields and types: {}: {}",
+                                error.path(),
+                                error.inner()
+                            ),
+                        )
+                    })
+            }
             Err(JsonRejection::JsonSyntaxError(error)) => Err(ApiError::bad_request(
                 "malformed_json",
                 format!("the body is not valid JSON: {}", error.body_text()),
@@ -54,6 +77,39 @@ where
             }
             Err(other) => Err(ApiError::bad_request("unreadable_body", other.body_text())),
         }
+    }
+}
+
+/// Where in `value` a string (or an object's key) holds a NUL character, as a path like
+/// `body` or `items[2].text`; `None` when nowhere.
+fn nul_in(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let named = |path: &str| {
+        if path.is_empty() {
+            ".".to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
+    match value {
+        Value::String(text) => text.contains('\0').then(|| named(&path)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| nul_in(item, format!("{path}[{index}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let inner = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(named(&path))
+            } else {
+                nul_in(item, inner)
+            }
+        }),
+        _ => None,
     }
 }
 

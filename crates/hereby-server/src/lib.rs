@@ -19,6 +19,7 @@ pub mod tokens;
 pub mod web;
 
 pub use listen::ConnectionLimits;
+pub use observe::MetricsAccess;
 
 use std::future::Future;
 
@@ -43,6 +44,8 @@ pub struct AppState<S> {
     pub web: web::Web,
     /// The public status page and its snapshot.
     pub status: status::StatusPage,
+    /// Who may read `/metrics`.
+    pub metrics_access: observe::MetricsAccess,
 }
 
 impl<S: Store> AppState<S> {
@@ -53,6 +56,7 @@ impl<S: Store> AppState<S> {
             sessions: extract::SessionCache::default(),
             web: web::Web::default(),
             status: status::StatusPage::default(),
+            metrics_access: observe::MetricsAccess::default(),
         }
     }
 }
@@ -75,6 +79,7 @@ impl<S: Clone> Clone for AppState<S> {
             sessions: self.sessions.clone(),
             web: self.web.clone(),
             status: self.status.clone(),
+            metrics_access: self.metrics_access.clone(),
         }
     }
 }

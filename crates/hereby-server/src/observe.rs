@@ -52,12 +52,66 @@ pub(crate) async fn track(request: Request, next: Next) -> Response {
     response
 }
 
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// A scraper with the metrics token (`hereby serve --metrics-token`), kept as its
+    /// SHA-256 digest, or an admin with their API token.
+    #[default]
+    Protected,
+    /// As [`MetricsAccess::Protected`], and also whoever sends this token's digest.
+    Token([u8; 32]),
+    /// Anyone (`hereby serve --metrics-public`): for a server only a private network reaches.
+    Public,
+}
+
+/// Equal digests, compared in constant time.
+fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// `GET /metrics`: Prometheus text format, with incidents by status and the pending and dead
-/// notification deliveries read at scrape time.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain", description = "Prometheus metrics")))]
+/// notification deliveries read at scrape time. It needs the metrics token or an admin's API
+/// token, unless the server was started with `--metrics-public`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "text/plain", description = "Prometheus metrics"),
+        (status = 401, body = hereby_api::ErrorBody),
+        (status = 403, body = hereby_api::ErrorBody),
+    )
+)]
 pub(crate) async fn metrics<S: Store + Directory + Notifications>(
     State(state): State<AppState<S>>,
+    headers: axum::http::HeaderMap,
+    caller: Result<crate::extract::Caller, crate::error::ApiError>,
 ) -> Response {
+    if state.metrics_access != MetricsAccess::Public {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(|token| crate::extract::token_digest(token.trim()));
+        let scraper = match (&state.metrics_access, bearer) {
+            (MetricsAccess::Token(expected), Some(sent)) => same_digest(expected, &sent),
+            _ => false,
+        };
+        if !scraper {
+            match caller {
+                Ok(caller) if caller.is_admin() => {}
+                Ok(_) => {
+                    return crate::error::ApiError::forbidden(
+                        "only the metrics token or an admin's API token reads /metrics",
+                    )
+                    .into_response();
+                }
+                Err(refused) => return refused.into_response(),
+            }
+        }
+    }
     let Some(handle) = recorder() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

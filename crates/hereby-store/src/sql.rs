@@ -54,7 +54,18 @@ macro_rules! sql_backend_common {
         }
 
         fn db(error: sqlx::Error) -> hereby_store::StoreError {
-            hereby_store::StoreError::Database(error.to_string())
+            // PostgreSQL refuses a NUL character in text (22021) and in JSON (22P05): the
+            // request was at fault, not the database, and nothing was written.
+            let code = error
+                .as_database_error()
+                .and_then(|database| database.code())
+                .map(|code| code.into_owned());
+            match code.as_deref() {
+                Some("22021" | "22P05") => hereby_store::StoreError::Invalid(
+                    "text must not contain NUL characters".to_owned(),
+                ),
+                _ => hereby_store::StoreError::Database(error.to_string()),
+            }
         }
 
         fn int(value: u64) -> i64 {

@@ -20,6 +20,8 @@ pub(crate) struct FileConfig {
     pub(crate) header_timeout: Option<String>,
     pub(crate) max_connections_per_address: Option<usize>,
     pub(crate) trusted_proxies: Option<Vec<std::net::IpAddr>>,
+    pub(crate) metrics_token: Option<String>,
+    pub(crate) metrics_public: Option<bool>,
     pub(crate) cadence: Option<String>,
     pub(crate) notify_max_attempts: Option<u32>,
     pub(crate) notify_backoff: Option<String>,
@@ -50,6 +52,11 @@ impl fmt::Debug for FileConfig {
                 &self.max_connections_per_address,
             )
             .field("trusted_proxies", &self.trusted_proxies)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("metrics_public", &self.metrics_public)
             .field("cadence", &self.cadence)
             .field("notify_max_attempts", &self.notify_max_attempts)
             .field("notify_backoff", &self.notify_backoff)

@@ -106,6 +106,15 @@ pub(crate) struct ServeArgs {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// A secret of at least 16 characters that a Prometheus scraper sends as
+    /// `Authorization: Bearer <token>` to read /metrics (an admin's API token also works)
+    /// [default: none, admins only]
+    #[arg(long, env = "HEREBY_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Let anyone read /metrics without a token (for a server only a private network
+    /// reaches)
+    #[arg(long, env = "HEREBY_METRICS_PUBLIC")]
+    metrics_public: bool,
     /// How often stakeholders are owed an update, per severity: a duration of at least 1s, or
     /// `none` [default: SEV1=30m,SEV2=1h,SEV3=4h,SEV4=none]
     #[arg(long, env = "HEREBY_CADENCE")]
@@ -155,7 +164,7 @@ pub(crate) struct ServeArgs {
     staffing_grace: Option<String>,
     /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
     /// `public_url`, `header_timeout`, `max_connections_per_address`, `trusted_proxies` (a
-    /// list), `cadence`, `review_interval`, `severity_rules`, `permissions`,
+    /// list), `metrics_token`, `metrics_public`, `cadence`, `review_interval`, `severity_rules`, `permissions`,
     /// `collision_window`, `staffing_grace` and the `notify_*` settings; flags and
     /// HEREBY_* variables override it.
     #[arg(long, env = "HEREBY_CONFIG")]

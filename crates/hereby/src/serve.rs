@@ -48,6 +48,7 @@ pub(crate) struct Notifying {
     severity_rules: hereby_core::severity::SeverityRules,
     permissions: hereby_core::Permissions,
     connections: hereby_server::ConnectionLimits,
+    metrics: hereby_server::MetricsAccess,
     collision_window: jiff::SignedDuration,
     staffing_grace: jiff::SignedDuration,
     settings: hereby_server::notify::Settings,
@@ -187,6 +188,19 @@ impl Notifying {
                 args.trusted_proxies.clone()
             },
         };
+        let metrics = if args.metrics_public || file.metrics_public == Some(true) {
+            hereby_server::MetricsAccess::Public
+        } else {
+            match args.metrics_token.as_ref().or(file.metrics_token.as_ref()) {
+                Some(token) if token.trim().chars().count() < 16 => {
+                    return Err("metrics_token must be at least 16 characters".to_owned());
+                }
+                Some(token) => hereby_server::MetricsAccess::Token(
+                    hereby_server::extract::token_digest(token.trim()),
+                ),
+                None => hereby_server::MetricsAccess::Protected,
+            }
+        };
         let window = |flag: &Option<String>, key: &Option<String>, name: &str, default| match flag
             .as_ref()
             .or(key.as_ref())
@@ -206,6 +220,7 @@ impl Notifying {
             severity_rules,
             permissions,
             connections,
+            metrics,
             collision_window: window(
                 &args.collision_window,
                 &file.collision_window,
@@ -263,6 +278,7 @@ pub(crate) async fn serve(
     };
     let mut state = AppState::new(store, policy);
     state.max_attachment_bytes = max_attachment_bytes;
+    state.metrics_access = notifying.metrics;
     state.web.secure_cookies = public_url.starts_with("https://");
     state.app.cadence = std::sync::Arc::new(notifying.cadence);
     state.app.public_url = Some(public_url);

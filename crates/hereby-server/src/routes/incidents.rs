@@ -174,10 +174,7 @@ pub(crate) async fn list_incidents<S: Store + Directory>(
             .as_deref()
             .map(ServiceName::parse)
             .transpose()?,
-        text: params
-            .q
-            .map(|q| q.trim().to_owned())
-            .filter(|q| !q.is_empty()),
+        text: hereby_api::search_text(params.q.as_deref())?,
         visible_to: (!caller.is_admin()).then(|| caller.0.name.clone()),
     };
     let rows = state.store.list_incidents(&query).await?;

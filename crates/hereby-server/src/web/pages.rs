@@ -103,7 +103,7 @@ impl Filters {
                 .map(|service| ServiceName::parse(&service))
                 .transpose()
                 .map_err(invalid)?,
-            text: blank(&self.q),
+            text: hereby_api::search_text(self.q.as_deref()).map_err(invalid)?,
             visible_to: (!viewer.caller.is_admin()).then(|| viewer.user().name.clone()),
         })
     }

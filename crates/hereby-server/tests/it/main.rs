@@ -69,7 +69,9 @@ async fn every_documented_operation_is_routed_and_guarded() {
             .body(Body::empty())
             .unwrap();
         let response = router.clone().oneshot(request).await.unwrap();
-        let expected = if path.starts_with("/api/v1/") && path != "/api/v1/openapi.json" {
+        let guarded =
+            (path.starts_with("/api/v1/") && path != "/api/v1/openapi.json") || path == "/metrics";
+        let expected = if guarded {
             StatusCode::UNAUTHORIZED
         } else {
             StatusCode::OK

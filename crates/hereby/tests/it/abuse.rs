@@ -134,3 +134,66 @@ fn an_untrusted_forwarded_for_header_changes_nothing() {
     let answer = sign_in(&server, "sam", PASSWORD, "198.51.100.2");
     assert!(answer.starts_with("http/1.1 429"), "{answer}");
 }
+
+#[test]
+fn a_nul_byte_is_refused_with_a_client_error_on_every_database() {
+    for database in crate::api::databases() {
+        let server = Server::start(&database);
+        let admin = server.admin.clone();
+        let (status, declared) = server.post(
+            "/api/v1/incidents",
+            &admin,
+            json!({ "title": "Checkout down", "severity": "SEV2" }),
+        );
+        assert_eq!(status, 201, "{declared}");
+        let nul = "before\u{0}after";
+        let writes = [
+            ("POST", "/api/v1/incidents", json!({ "title": nul })),
+            (
+                "POST",
+                "/api/v1/incidents/INC-1/notes",
+                json!({ "text": nul }),
+            ),
+            (
+                "PUT",
+                "/api/v1/services/checkout",
+                json!({ "owner_team": "payments", "criticality": "high", "description": nul }),
+            ),
+            (
+                "POST",
+                "/api/v1/releases",
+                json!({ "service": "checkout", "version": "1.0", "notes": nul }),
+            ),
+            ("POST", "/api/v1/tokens", json!({ "label": nul })),
+            (
+                "PUT",
+                "/api/v1/settings/message_template/nul",
+                json!({ "subject": "s", "body": nul }),
+            ),
+            (
+                "PUT",
+                "/api/v1/users/root/email",
+                json!({ "email": format!("root{nul}@example.com") }),
+            ),
+        ];
+        for (method, path, body) in writes {
+            let (status, answer) =
+                server.call(method, path, Some(&admin), Some(&body.to_string()), &[]);
+            assert!(
+                (400..500).contains(&status),
+                "{database}: {method} {path} answered {status}: {answer}"
+            );
+            assert!(
+                answer["error"]["code"].is_string(),
+                "{method} {path}: {answer}"
+            );
+        }
+        for query in ["q=%00", "q=a%00b", "service=a%00"] {
+            let (status, answer) = server.get(&format!("/api/v1/incidents?{query}"), &admin);
+            assert!(
+                (400..500).contains(&status),
+                "{database}: ?{query} answered {status}: {answer}"
+            );
+        }
+    }
+}

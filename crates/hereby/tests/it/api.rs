@@ -1257,7 +1257,8 @@ fn metrics_json_logs_and_the_config_file() {
         &config,
         format!(
             "database_url = \"{url}\"\nlisten = \"127.0.0.1:0\"\nlog_format = \"json\"\n\
-             notify_max_attempts = 1\nnotify_timeout = \"60s\"\n"
+             notify_max_attempts = 1\nnotify_timeout = \"60s\"\n\
+             metrics_token = \"scrape-token-for-prometheus\"\n"
         ),
     )
     .unwrap();
@@ -1281,18 +1282,31 @@ fn metrics_json_logs_and_the_config_file() {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
-    let scrape = || {
+    let scrape_as = |token: Option<&str>| {
         let mut stream = TcpStream::connect(&address).unwrap();
+        let authorization = token
+            .map(|token| format!("Authorization: Bearer {token}\r\n"))
+            .unwrap_or_default();
         write!(
             stream,
-            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{authorization}\r\n"
         )
         .unwrap();
         let mut metrics = String::new();
         stream.read_to_string(&mut metrics).unwrap();
+        metrics
+    };
+    let scrape = || {
+        let metrics = scrape_as(Some("scrape-token-for-prometheus"));
         assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
         metrics
     };
+    // /metrics needs the scrape token (or an admin's API token).
+    let anonymous = scrape_as(None);
+    assert!(anonymous.starts_with("HTTP/1.1 401"), "{anonymous}");
+    assert!(anonymous.contains("\"error\""), "{anonymous}");
+    assert!(scrape_as(Some("not-the-token-at-all")).starts_with("HTTP/1.1 401"));
+    assert!(scrape_as(Some(&token)).starts_with("HTTP/1.1 200"));
     let metrics = scrape();
     assert!(metrics.contains("hereby_deliveries_pending 0"), "{metrics}");
     assert!(metrics.contains("hereby_deliveries_dead 0"), "{metrics}");

@@ -5,7 +5,8 @@
 //!
 //! The rules the expectations encode:
 //! - no token, a revoked token or a disabled user's token: 401 everywhere under `/api/v1`
-//!   except the OpenAPI document; health checks and metrics are public;
+//!   except the OpenAPI document; health checks are public, metrics are for admins (and the
+//!   scrape token);
 //! - a restricted incident does not exist (404, never 403) for anyone but admins and its
 //!   members (the person asked to take command among them), whatever they try to do with it;
 //! - viewers read what they can see and get 403 for writes;
@@ -344,7 +345,7 @@ fn routes() -> Vec<Route> {
     vec![
         route("GET", "/healthz", Kind::Public),
         route("GET", "/readyz", Kind::Public),
-        route("GET", "/metrics", Kind::Public),
+        route("GET", "/metrics", Kind::AdminOnly(200)),
         route("GET", "/api/v1/openapi.json", Kind::Public),
         with(
             "POST",
