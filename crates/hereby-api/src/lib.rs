@@ -544,6 +544,9 @@ pub struct TimelineEntry {
     pub event_type: String,
     #[schema(value_type = Object)]
     pub body: Value,
+    /// The entry in one plain sentence, e.g. `anna-ops is now Operations`.
+    #[serde(default)]
+    pub text: String,
 }
 
 /// `GET /api/v1/incidents/{id}/timeline`.

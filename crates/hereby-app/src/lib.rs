@@ -12,6 +12,7 @@ mod attachments;
 pub mod catalogue;
 mod components;
 mod deliveries;
+pub mod describe;
 mod error;
 mod feed;
 mod handoffs;

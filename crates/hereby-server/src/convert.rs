@@ -120,15 +120,18 @@ pub(crate) fn document(
 }
 
 pub(crate) fn entry(event: &RecordedEvent) -> api::TimelineEntry {
+    let event_type = event.event.event_type();
+    let body =
+        serde_json::from_str(&event.event.canonical_body()).unwrap_or(serde_json::Value::Null);
     api::TimelineEntry {
         position: event.position,
         incident: event.incident.to_string(),
         sequence: event.sequence,
         at: time(event.at),
         actor: event.actor.to_string(),
-        event_type: event.event.event_type().to_owned(),
-        body: serde_json::from_str(&event.event.canonical_body())
-            .unwrap_or(serde_json::Value::Null),
+        text: hereby_app::describe::sentence(event_type, &body, event.actor.as_str()),
+        event_type: event_type.to_owned(),
+        body,
     }
 }
 

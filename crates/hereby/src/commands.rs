@@ -9,22 +9,39 @@ use serde_json::json;
 
 use crate::client::{Client, Failure};
 
+/// The heading the options of every client command are listed under.
+pub(crate) const CLIENT_OPTIONS: &str = "Client options";
+
+/// The client options' ids, for hiding them where they do not apply.
+pub(crate) const CLIENT_OPTION_IDS: [&str; 4] = ["server", "token", "client_config", "json"];
+
 /// Where the server is and who we are.
 #[derive(Debug, Args)]
 pub(crate) struct Connection {
     /// The hereby server [default: from the client config file, else http://127.0.0.1:8080]
-    #[arg(long, global = true, env = "HEREBY_SERVER")]
+    #[arg(long, global = true, env = "HEREBY_SERVER", help_heading = CLIENT_OPTIONS)]
     server: Option<String>,
     /// An API token (from `hereby init`, or `hereby token create`) [default: from the client
     /// config file]
-    #[arg(long, global = true, env = "HEREBY_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "HEREBY_TOKEN",
+        hide_env_values = true,
+        help_heading = CLIENT_OPTIONS
+    )]
     token: Option<String>,
     /// The client config file, a TOML file with `server` and `token`
     /// [default: $XDG_CONFIG_HOME/hereby/client.toml or ~/.config/hereby/client.toml]
-    #[arg(long, global = true, env = "HEREBY_CLIENT_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        env = "HEREBY_CLIENT_CONFIG",
+        help_heading = CLIENT_OPTIONS
+    )]
     client_config: Option<std::path::PathBuf>,
     /// Print the server's JSON instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = CLIENT_OPTIONS)]
     json: bool,
 }
 
@@ -43,8 +60,10 @@ pub(crate) enum ClientCommand {
     /// Declare an incident; prints its id (e.g. INC-7). You become Incident Commander.
     Declare {
         title: String,
+        /// SEV1 (worst) to SEV4 [default: SEV3]
         #[arg(long, short)]
         severity: Option<String>,
+        /// What is happening, in a sentence or two (Markdown); responders see it, customers do not.
         #[arg(long)]
         summary: Option<String>,
         /// An affected service (repeat for several).
@@ -68,11 +87,13 @@ pub(crate) enum ClientCommand {
         /// Comma-separated severities.
         #[arg(long)]
         severity: Option<String>,
+        /// Only incidents affecting this service.
         #[arg(long)]
         service: Option<String>,
         /// Include resolved, closed, called-off and handed-back incidents.
         #[arg(long)]
         all: bool,
+        /// At most this many incidents (1 to 500).
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
@@ -140,6 +161,7 @@ pub(crate) enum ClientCommand {
         #[command(flatten)]
         write: Write,
         severity: String,
+        /// Why the severity changes (required; kept on the timeline).
         #[arg(long)]
         reason: String,
         /// Mark it as potential (not hurting anyone yet) …
@@ -154,6 +176,7 @@ pub(crate) enum ClientCommand {
         #[command(flatten)]
         write: Write,
         status: String,
+        /// Why (required for called_off, handed_back and reopening a resolved incident).
         #[arg(long)]
         reason: Option<String>,
         /// Close although the post-mortem is not reviewed or follow-ups are open (needs
@@ -165,6 +188,7 @@ pub(crate) enum ClientCommand {
     Resolve {
         #[command(flatten)]
         write: Write,
+        /// Why, if it needs saying (kept on the timeline).
         #[arg(long)]
         reason: Option<String>,
     },
@@ -172,6 +196,7 @@ pub(crate) enum ClientCommand {
     CallOff {
         #[command(flatten)]
         write: Write,
+        /// Why it is not an incident after all (required).
         #[arg(long)]
         reason: String,
     },
@@ -179,6 +204,7 @@ pub(crate) enum ClientCommand {
     HandBack {
         #[command(flatten)]
         write: Write,
+        /// Why ordinary support takes it back (required).
         #[arg(long)]
         reason: String,
     },
@@ -186,8 +212,10 @@ pub(crate) enum ClientCommand {
     Impact {
         #[command(flatten)]
         write: Write,
+        /// When the impact started, e.g. 2026-11-21T09:30:00Z.
         #[arg(long)]
         start: Option<String>,
+        /// When the impact ended [default: still ongoing].
         #[arg(long)]
         end: Option<String>,
     },
@@ -198,6 +226,7 @@ pub(crate) enum ClientCommand {
         /// ticket, release, pr, doc or chat.
         kind: String,
         url: String,
+        /// A title to show instead of the address.
         #[arg(long)]
         title: Option<String>,
     },
@@ -290,6 +319,7 @@ pub(crate) enum ActionCommand {
         /// A long-term follow-up (keeps the incident from closing) rather than a task.
         #[arg(long)]
         follow_up: bool,
+        /// The item's address in your tracker.
         #[arg(long)]
         tracker: Option<String>,
     },
@@ -298,10 +328,13 @@ pub(crate) enum ActionCommand {
         #[command(flatten)]
         write: Write,
         item: u32,
+        /// The new owner: a user, or role:<key> for whoever holds that role.
         #[arg(long)]
         owner: Option<String>,
+        /// The new due date, YYYY-MM-DD.
         #[arg(long)]
         due: Option<String>,
+        /// The item's new address in your tracker.
         #[arg(long)]
         tracker: Option<String>,
     },
@@ -316,6 +349,7 @@ pub(crate) enum ActionCommand {
         #[command(flatten)]
         write: Write,
         item: u32,
+        /// Why it will not be done (required).
         #[arg(long)]
         reason: String,
     },
@@ -334,6 +368,7 @@ pub(crate) enum UserCommand {
     /// Add a user (role: viewer, responder or admin).
     Add {
         name: String,
+        /// viewer, responder or admin.
         #[arg(long, default_value = "responder")]
         role: String,
     },
@@ -406,6 +441,7 @@ pub(crate) enum RoleCommand {
     Decline {
         #[command(flatten)]
         write: Write,
+        /// Why not (the Incident Commander is told).
         #[arg(long)]
         reason: Option<String>,
     },
@@ -1335,11 +1371,43 @@ pub(crate) fn print_write(result: &api::WriteResult, json: bool) {
         print_json(result);
         return;
     }
+    // A single-holder role given to someone relieves whoever held it, in the same write:
+    // said in the one sentence, as people say it.
+    let relieved: Vec<(&str, &str)> = result
+        .entries
+        .iter()
+        .filter(|entry| entry.event_type == "role_unassigned")
+        .filter_map(|entry| Some((entry.body["role"].as_str()?, entry.body["person"].as_str()?)))
+        .collect();
+    let assigned: Vec<&str> = result
+        .entries
+        .iter()
+        .filter(|entry| entry.event_type == "role_assigned")
+        .filter_map(|entry| entry.body["role"].as_str())
+        .collect();
     for entry in &result.entries {
-        println!(
-            "{} #{} {} {}",
-            result.id, entry.sequence, entry.event_type, entry.body
-        );
+        let role = entry.body["role"].as_str().unwrap_or_default();
+        match entry.event_type.as_str() {
+            "role_unassigned" if assigned.contains(&role) => continue,
+            "role_assigned" => {
+                let previous: Vec<&str> = relieved
+                    .iter()
+                    .filter(|(held, _)| *held == role)
+                    .map(|(_, person)| *person)
+                    .collect();
+                if previous.is_empty() {
+                    println!("{}: {}", result.id, entry.text);
+                } else {
+                    println!(
+                        "{}: {} (relieves {})",
+                        result.id,
+                        entry.text,
+                        previous.join(", ")
+                    );
+                }
+            }
+            _ => println!("{}: {}", result.id, entry.text),
+        }
     }
 }
 
@@ -1362,25 +1430,60 @@ pub(crate) fn encode(raw: &str) -> String {
         .collect()
 }
 
+/// How urgent a status is, most urgent first: the ones still being responded to, then the
+/// ended ones.
+fn status_rank(status: &str) -> u8 {
+    match status {
+        "investigating" => 0,
+        "identified" => 1,
+        "monitoring" => 2,
+        "resolved" => 3,
+        "closed" => 4,
+        _ => 5,
+    }
+}
+
 fn print_list(incidents: &[api::IncidentSummary]) {
     if incidents.is_empty() {
         println!("no incidents");
         return;
     }
+    // Most severe and most urgent first; among equals, the one running longest.
+    let mut sorted: Vec<&api::IncidentSummary> = incidents.iter().collect();
+    sorted.sort_by(|a, b| {
+        let active = |i: &api::IncidentSummary| status_rank(&i.status) > 2;
+        (
+            active(a),
+            &a.severity,
+            status_rank(&a.status),
+            &a.declared_at,
+        )
+            .cmp(&(
+                active(b),
+                &b.severity,
+                status_rank(&b.status),
+                &b.declared_at,
+            ))
+    });
     println!(
         "{:<8} {:<5} {:<13} {:<12} {:<20} TITLE",
         "ID", "SEV", "STATUS", "IC", "DECLARED"
     );
-    for incident in incidents {
+    for incident in sorted {
         let declared: String = incident.declared_at.chars().take(19).collect();
         println!(
-            "{:<8} {:<5} {:<13} {:<12} {:<20} {}{}",
+            "{:<8} {:<5} {:<13} {:<12} {:<20} {}{}{}",
             incident.id,
             incident.severity,
-            incident.status,
+            incident.status.replace('_', " "),
             incident.commander.as_deref().unwrap_or("-"),
             declared.replace('T', " "),
             incident.title,
+            if incident.potential {
+                "  (potential)"
+            } else {
+                ""
+            },
             if incident.visibility == "restricted" {
                 "  [restricted]"
             } else {
@@ -1390,11 +1493,19 @@ fn print_list(incidents: &[api::IncidentSummary]) {
     }
 }
 
+/// A stored time (RFC 3339) as people read it: `2026-11-21 09:30 UTC`.
+fn human_time(raw: &str) -> String {
+    match raw.parse::<jiff::Timestamp>() {
+        Ok(at) => at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        Err(_) => raw.to_owned(),
+    }
+}
+
 fn print_document(document: &api::IncidentDocument) {
     println!("{}  {}", document.id, document.title);
     println!(
         "status {} · {}{} · {} · version {}",
-        document.status,
+        document.status.replace('_', " "),
         document.severity,
         if document.potential {
             " (potential)"
@@ -1409,20 +1520,37 @@ fn print_document(document: &api::IncidentDocument) {
     }
     println!(
         "\ndeclared {} by {}",
-        document.declared_at, document.declared_by
+        human_time(&document.declared_at),
+        document.declared_by
     );
     if let Some(resolved) = &document.resolved_at {
-        println!("resolved {resolved}");
+        println!("resolved {}", human_time(resolved));
     }
     if document.impact_start.is_some() || document.impact_end.is_some() {
         println!(
             "impact {} → {}",
-            document.impact_start.as_deref().unwrap_or("?"),
-            document.impact_end.as_deref().unwrap_or("ongoing")
+            document
+                .impact_start
+                .as_deref()
+                .map_or_else(|| "?".to_owned(), human_time),
+            document
+                .impact_end
+                .as_deref()
+                .map_or_else(|| "ongoing".to_owned(), human_time)
         );
     }
     if !document.services.is_empty() {
         println!("services {}", document.services.join(", "));
+    }
+    if let Some(due) = &document.next_update_due {
+        let overdue = due
+            .parse::<jiff::Timestamp>()
+            .is_ok_and(|due| due <= jiff::Timestamp::now());
+        println!(
+            "next stakeholder update due {}{}",
+            human_time(due),
+            if overdue { " — OVERDUE" } else { "" }
+        );
     }
     println!("\nroles");
     for role in &document.roles {
@@ -1433,21 +1561,116 @@ fn print_document(document: &api::IncidentDocument) {
         };
         println!("  {:<22} {holders}", role.name);
     }
+    if !document.unstaffed_roles.is_empty() {
+        println!(
+            "  WARNING: nobody holds {} on this {} incident",
+            document.unstaffed_roles.join(" or "),
+            document.severity
+        );
+    }
+    if !document.members.is_empty() {
+        println!("members {}", document.members.join(", "));
+    }
     if let Some(pending) = &document.pending_handoff {
         println!(
             "\nhand-off: {} asks {} to take command (waiting since {}); {} answers with `hereby role accept {}` or `hereby role decline {}`",
-            pending.from, pending.to, pending.requested_at, pending.to, document.id, document.id
+            pending.from,
+            pending.to,
+            human_time(&pending.requested_at),
+            pending.to,
+            document.id,
+            document.id
         );
     }
-    if !document.action_items.is_empty() {
-        println!("\naction items");
-        for item in &document.action_items {
+    if !document.open_collisions.is_empty() {
+        println!("\nchange collisions (not acknowledged)");
+        for collision in &document.open_collisions {
             println!(
-                "  {:>3}. [{}] {} ({}, {}{})",
+                "  {}: {} changed things in the same window ({}){}; the commander acknowledges with `hereby act acknowledge {}`",
+                collision.collision,
+                collision.people.join(" and "),
+                human_time(&collision.at),
+                if collision.unattributed {
+                    ", the recovery cannot be attributed"
+                } else {
+                    ""
+                },
+                document.id
+            );
+        }
+    }
+    if !document.open_intents.is_empty() {
+        println!("\nannounced changes not yet made");
+        for intent in &document.open_intents {
+            println!(
+                "  intent {}: {} is about to change {}: {}{}",
+                intent.intent,
+                intent.by,
+                intent.target,
+                intent.action,
+                intent
+                    .witness
+                    .as_deref()
+                    .map(|witness| format!(" (witness {witness})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if document.witness_required {
+        println!("operations on SEV1 and SEV2 need a witness");
+    }
+    if let Some(evaluation) = &document.evaluation {
+        println!(
+            "\nseverity evaluation: the checklist suggests {} (rule “{}”); {} chosen by {}{}",
+            evaluation.suggested,
+            evaluation.rule,
+            evaluation.chosen,
+            evaluation.by,
+            evaluation
+                .reason
+                .as_deref()
+                .map(|reason| format!(": {reason}"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(release) = &document.suspect_release {
+        println!("suspect release {} {}", release.service, release.version);
+    }
+    if let Some(decision) = &document.decision {
+        println!(
+            "decision {}: {}{} ({}): {}",
+            decision.decision,
+            decision.option.replace('_', " "),
+            decision
+                .roll_back_to
+                .as_ref()
+                .map(|to| format!(" to {} {}", to.service, to.version))
+                .unwrap_or_default(),
+            decision.by,
+            decision.motivation
+        );
+    }
+    let open: Vec<&api::ActionItem> = document
+        .action_items
+        .iter()
+        .filter(|item| item.state == "open")
+        .collect();
+    let closed = document.action_items.len() - open.len();
+    if !open.is_empty() || closed > 0 {
+        println!(
+            "\nopen action items{}",
+            if closed > 0 {
+                format!(" ({closed} done or won't fix not shown; `--json` has them all)")
+            } else {
+                String::new()
+            }
+        );
+        for item in open {
+            println!(
+                "  {:>3}. {} ({}, {}{})",
                 item.item,
-                item.state,
                 item.text,
-                item.kind,
+                item.kind.replace('_', "-"),
                 item.owner,
                 item.due
                     .as_deref()

@@ -224,8 +224,72 @@ Example, moving to PostgreSQL with the server stopped:
 /// Exit code for a database that cannot be opened or migrated.
 const UNREACHABLE: u8 = 3;
 
+/// The commands that never talk to a server: the client options are hidden from their help
+/// and refused when given on their command line.
+const SERVER_SIDE: [&str; 4] = ["serve", "init", "db", "completions"];
+
+/// The client options' long names, in the order of [`commands::CLIENT_OPTION_IDS`].
+const CLIENT_OPTION_LONGS: [&str; 4] = ["server", "token", "client-config", "json"];
+
+/// The command line as `hereby` parses it: the derived parser, where the client options
+/// (global, so that they may follow any client command) do not reach the server-side
+/// commands. Each of those gets hidden options of the same names instead, which stop the
+/// global ones from being propagated to it (and so from its help) and which
+/// [`misplaced_client_option`] refuses when given.
+fn command_line() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    for name in SERVER_SIDE {
+        command = command.mut_subcommand(name, |mut sub| {
+            for (id, long) in commands::CLIENT_OPTION_IDS
+                .into_iter()
+                .zip(CLIENT_OPTION_LONGS)
+            {
+                let arg = clap::Arg::new(id).long(long).hide(true).global(true);
+                sub = sub.arg(if id == "json" {
+                    arg.action(clap::ArgAction::SetTrue)
+                } else {
+                    arg.num_args(1)
+                });
+            }
+            sub
+        });
+    }
+    command
+}
+
+/// A client option written on a server-side command's own command line, if any (one set
+/// through a `HEREBY_*` variable is the environment's, and fine).
+fn misplaced_client_option(matches: &clap::ArgMatches) -> Option<(&'static str, String)> {
+    let (name, mut sub) = matches.subcommand()?;
+    if !SERVER_SIDE.contains(&name) {
+        return None;
+    }
+    loop {
+        for id in commands::CLIENT_OPTION_IDS {
+            if sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                return Some((id, name.to_owned()));
+            }
+        }
+        match sub.subcommand() {
+            Some((_, deeper)) => sub = deeper,
+            None => return None,
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = command_line().get_matches();
+    if let Some((id, name)) = misplaced_client_option(&matches) {
+        eprintln!(
+            "hereby: --{} is an option of the client commands; `hereby {name}` does not talk to a server",
+            id.replace('_', "-")
+        );
+        return ExitCode::from(2);
+    }
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -251,7 +315,7 @@ async fn open(database: &DatabaseArgs) -> Result<AnyStore, ExitCode> {
 async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut command = command_line();
             clap_complete::generate(shell, &mut command, "hereby", &mut std::io::stdout());
             return ExitCode::SUCCESS;
         }
@@ -416,6 +480,63 @@ async fn run(cli: Cli) -> ExitCode {
         Err(error) => {
             eprintln!("hereby: {error:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_line;
+
+    /// Every option of every command, with the path of commands it belongs to.
+    fn options(command: &clap::Command, path: String, out: &mut Vec<(String, clap::Arg)>) {
+        for arg in command.get_arguments() {
+            if !arg.is_hide_set() && !arg.is_positional() {
+                out.push((path.clone(), arg.clone()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            options(sub, format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_option_says_what_it_does() {
+        let mut all = Vec::new();
+        options(&command_line(), "hereby".to_owned(), &mut all);
+        let silent: Vec<String> = all
+            .iter()
+            .filter(|(_, arg)| {
+                arg.get_help().is_none() && arg.get_id() != "help" && arg.get_id() != "version"
+            })
+            .map(|(path, arg)| format!("{path} --{}", arg.get_id()))
+            .collect();
+        assert!(silent.is_empty(), "options without help: {silent:?}");
+    }
+
+    #[test]
+    fn client_options_sit_under_their_heading_and_not_on_server_commands() {
+        let mut command = command_line();
+        // Global options reach the subcommands when the command line is built.
+        command.build();
+        let render = |args: &[&str]| {
+            let mut path = command.clone();
+            for name in args {
+                path = path.find_subcommand(name).unwrap().clone();
+            }
+            path.render_long_help().to_string()
+        };
+        let list = render(&["list"]);
+        assert!(list.contains("Client options:"), "{list}");
+        assert!(list.contains("--server"), "{list}");
+        for server_side in [&["serve"][..], &["init"], &["db", "verify"]] {
+            let help = render(server_side);
+            for option in ["--server", "--token", "--client-config", "--json"] {
+                assert!(
+                    !help.contains(option),
+                    "{server_side:?} shows {option}:\n{help}"
+                );
+            }
         }
     }
 }

@@ -15,23 +15,31 @@ pub(crate) enum ChannelCommand {
     /// --from ADDRESS [--personal]`.
     Add {
         name: String,
+        /// webhook, slack (also Mattermost's incoming webhooks) or email.
         #[arg(long)]
         kind: String,
+        /// Where a webhook, Slack or Mattermost channel posts (https://…).
         #[arg(long)]
         url: Option<String>,
         /// The webhook signing secret (at least 16 characters).
         #[arg(long)]
         secret: Option<String>,
+        /// The SMTP server (email).
         #[arg(long)]
         host: Option<String>,
+        /// The SMTP server's port (email) [default: 587 with starttls, 465 with tls, 25 with none].
         #[arg(long)]
         port: Option<u16>,
+        /// starttls, tls or none (email) [default: starttls].
         #[arg(long)]
         tls: Option<String>,
+        /// The SMTP user name (email) [default: none, no authentication].
         #[arg(long)]
         username: Option<String>,
+        /// The SMTP password (email); stored as a secret and never shown again.
         #[arg(long, env = "HEREBY_SMTP_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// The sender address (email), e.g. hereby@example.com.
         #[arg(long)]
         from: Option<String>,
         /// Carry personal notifications (a role given to someone, update reminders) to
@@ -88,6 +96,7 @@ pub(crate) enum DeliveryCommand {
         /// pending, delivered or dead
         #[arg(long)]
         state: Option<String>,
+        /// At most this many deliveries.
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },

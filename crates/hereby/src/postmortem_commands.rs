@@ -89,6 +89,7 @@ pub(crate) enum PostmortemCommand {
     /// it later with `hereby verify INC-7 --head HEX --at N`).
     Export {
         incident: String,
+        /// md (Markdown), html or pdf.
         #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
         format: ExportFormat,
         /// Write here instead of standard output; must not exist yet. Needed for PDF on a
@@ -102,6 +103,7 @@ pub(crate) enum PostmortemCommand {
         incident: String,
         /// The entry's number (`#N` in `hereby timeline`).
         sequence: u64,
+        /// starred (in the post-mortem's timeline), excluded (left out) or plain.
         #[arg(value_parser = ["starred", "excluded", "plain"])]
         mark: String,
     },
@@ -151,6 +153,7 @@ pub(crate) enum PostmortemTemplateCommand {
         /// A file with the template (Markdown with {{ variables }}); `-` reads standard input.
         #[arg(long)]
         body_file: PathBuf,
+        /// What the template is for, shown in lists.
         #[arg(long, default_value = "")]
         description: String,
     },
@@ -174,6 +177,7 @@ pub(crate) enum BlameRuleCommand {
     },
     /// Remove an added rule (shipped rules stay) (admins).
     Remove {
+        /// The rule's pattern, exactly as `hereby postmortem rules list` shows it.
         #[arg(long)]
         pattern: String,
     },

@@ -18,6 +18,7 @@ pub(crate) enum ComponentCommand {
     /// active public incidents affecting that service set its status.
     Set {
         name: String,
+        /// What the component is, shown on the status page.
         #[arg(long)]
         description: Option<String>,
         /// Where it is listed (ascending) [default: last, for a new component].
@@ -49,6 +50,7 @@ pub(crate) enum TemplateCommand {
         /// A file with the body (Markdown with {{ variables }}); `-` reads standard input.
         #[arg(long)]
         body_file: PathBuf,
+        /// What the template is for, shown in lists.
         #[arg(long, default_value = "")]
         description: String,
     },

@@ -1553,7 +1553,10 @@ fn attachments_are_stored_by_digest_and_served_only_through_their_incident() {
             ],
         );
         assert_eq!(code, 0, "{stderr}");
-        assert!(stdout.contains("evidence_attached"), "{stdout}");
+        assert_eq!(
+            stdout, "INC-1: alice attached api-errors.log (text/plain, 23000 bytes)\n",
+            "one human sentence, not the event's JSON"
+        );
         let (_, listed, _) = cli(&server, &alice, &["attachments", "INC-1", "--json"]);
         let listed: Value = serde_json::from_str(&listed).unwrap();
         let sha = listed[0]["sha256"].as_str().unwrap().to_owned();
@@ -1707,5 +1710,109 @@ fn a_closed_pipe_ends_the_client_quietly() {
         output.status.success() || output.status.signal() == Some(13),
         "ended with {:?}: {stderr}",
         output.status
+    );
+}
+
+#[test]
+fn client_options_are_refused_where_no_server_is_talked_to() {
+    for args in [
+        &["serve", "--server", "http://127.0.0.1:1"][..],
+        &["init", "--json"],
+        &["db", "verify", "--token", "x"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hereby"))
+            .args(args)
+            .env_remove("HEREBY_SERVER")
+            .env_remove("HEREBY_TOKEN")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("is an option of the client commands; `hereby "),
+            "{args:?}: {stderr}"
+        );
+    }
+    // Set in the environment, they are the environment's business and do not stop a server.
+    let help = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(!help.contains("--server"), "{help}");
+    let list_help = Command::new(env!("CARGO_BIN_EXE_hereby"))
+        .args(["list", "--help"])
+        .output()
+        .unwrap();
+    let list_help = String::from_utf8_lossy(&list_help.stdout);
+    assert!(list_help.contains("Client options:"), "{list_help}");
+}
+
+#[test]
+fn show_prints_the_whole_state_document_and_list_puts_the_worst_first() {
+    let server = Server::start("sqlite");
+    let sam = server.user("sam", "responder");
+    server.user("bob", "responder");
+    server.user("carol", "responder");
+    let bob = server.user("bobby", "responder");
+    for (title, severity) in [
+        ("Slow search", "SEV3"),
+        ("Checkout down", "SEV1"),
+        ("Late e-mails", "SEV2"),
+    ] {
+        let (code, _, stderr) = cli(&server, &sam, &["declare", title, "--severity", severity]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let (_, listed, _) = cli(&server, &sam, &["list"]);
+    let order: Vec<&str> = listed
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(order, ["INC-2", "INC-3", "INC-1"], "{listed}");
+
+    for args in [
+        &["role", "assign", "INC-2", "operations", "bobby"][..],
+        &["role", "handoff", "INC-2", "carol"],
+        &[
+            "action",
+            "add",
+            "INC-2",
+            "check the payment provider's status",
+            "--owner",
+            "bob",
+        ],
+    ] {
+        let (code, _, stderr) = cli(&server, &sam, args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+    }
+    let (code, _, stderr) = cli(
+        &server,
+        &bob,
+        &[
+            "act",
+            "INC-2",
+            "--target",
+            "payments-api",
+            "--intent",
+            "restart the pods",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (code, shown, _) = cli(&server, &sam, &["show", "INC-2"]);
+    assert_eq!(code, 0);
+    for expected in [
+        "INC-2  Checkout down",
+        "status investigating · SEV1 · internal",
+        "next stakeholder update due ",
+        "hand-off: sam asks carol to take command",
+        "announced changes not yet made\n  intent 1: bobby is about to change payments-api: restart the pods",
+        "open action items\n    1. check the payment provider's status (task, bob)",
+    ] {
+        assert!(shown.contains(expected), "missing {expected:?} in\n{shown}");
+    }
+    assert!(
+        !shown.contains("T0"),
+        "times are for people, not RFC 3339: {shown}"
     );
 }

@@ -292,6 +292,24 @@ async fn script(client: &Client, js: &str) -> Value {
     client.execute(js, vec![]).await.unwrap()
 }
 
+/// Waits until htmx has no request in flight (a boosted form's navigation, a live refresh),
+/// so that the next click lands on the page that stays rather than on one about to be
+/// swapped out.
+async fn settled(client: &Client) {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        let busy = script(
+            client,
+            "return document.querySelector('.htmx-request') !== null;",
+        )
+        .await;
+        if busy == Value::Bool(false) {
+            return;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// Signs in through `/login` and waits for the dashboard.
 async fn sign_in(client: &Client, base: &str, user: &str, password: &str) {
     client.goto(&format!("{base}/login")).await.unwrap();
@@ -688,6 +706,7 @@ async fn browser_takes_a_postmortem_through_review_and_a_review_meeting() {
     // template.
     click(&a, "li#entry-1 form.mark button[name=mark][value=starred]").await;
     wait_for(&a, "li#entry-1.starred strong.star", WAIT).await;
+    settled(&a).await;
     choose(&a, "form#draft-form select[name=template]", "full").await;
     click(&a, "form#draft-form button[type=submit]").await;
     let postmortem = format!("{incident}/postmortem");

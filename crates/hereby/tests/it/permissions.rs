@@ -54,11 +54,13 @@ fn names_are_checked_and_nothing_changes_on_a_typo() {
             &sam,
             &["declare", "Checkout down", "--severity", "SEV2"],
         );
-        ok(
+        // Each write says what it did in one sentence.
+        let said = ok(
             &server,
             &sam,
             &["role", "assign", "INC-1", "communications", "carl"],
         );
+        assert_eq!(said, "INC-1: carl is now Communications\n");
         ok(
             &server,
             &sam,
@@ -138,6 +140,16 @@ fn names_are_checked_and_nothing_changes_on_a_typo() {
             kinds,
             ["incident_declared", "role_assigned", "role_assigned"],
             "nothing refused was written"
+        );
+        // Spelled right, the single-holder role changes hands, and the sentence says so.
+        let said = ok(
+            &server,
+            &sam,
+            &["role", "assign", "INC-1", "communications", "anna-ops"],
+        );
+        assert_eq!(
+            said,
+            "INC-1: anna-ops is now Communications (relieves carl)\n"
         );
     }
 }
