@@ -37,7 +37,22 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "communications",
         "who holds the communications role, comma-separated (empty when nobody)",
     ),
-    ("summary", "the current summary (empty when none)"),
+    (
+        "summary",
+        "the current summary, for responders (empty when none; the shipped templates for customers leave it out)",
+    ),
+    (
+        "suspect_release",
+        "the release suspected of the fault, e.g. `checkout 1.1` (empty when none)",
+    ),
+    (
+        "roll_back_to",
+        "the release a roll-back decision returns to, e.g. `checkout 1.0` (empty when none)",
+    ),
+    (
+        "signature",
+        "who signs a message: the Communications holders, else the Incident Commander",
+    ),
     ("declared_at", "when the incident was declared (UTC)"),
     (
         "impact_start",
@@ -111,7 +126,7 @@ const DEFAULTS: &[Default] = &[
         body: "\
 To: everyone using {{ services or \"our services\" }}
 
-**What is happening:** {{ title }}.{% if summary %} {{ summary }}{% endif %}
+**What is happening:** {{ title }}.
 We noticed the problem at {{ impact_start }} and a response team is working on it now.
 
 **What you can do:** nothing is needed from you for now. If you depend on \
@@ -122,7 +137,7 @@ We are sorry for the trouble this causes. The next update will follow \
 {% if next_update_due %}by {{ next_update_due }}{% else %}as soon as we know more{% endif %}; \
 you can also follow {{ status_page_url }}.
 
-— The operations team ({{ id }})
+— {{ signature }}, for {{ id }}
 ",
     },
     Default {
@@ -133,14 +148,14 @@ you can also follow {{ status_page_url }}.
 To: users of {{ services or \"the affected service\" }}
 
 **What is happening:** requests to {{ services or \"the service\" }} take much longer than \
-usual, and some time out. {% if summary %}{{ summary }}{% endif %}
+usual, and some time out.
 
 **What you can do:** requests that time out can be retried after a few minutes; work that \
 was saved is safe. If you see data that looks wrong, tell us with the time and what you did.
 
 We apologise for the slowness. Next update: {{ next_update_due or \"as soon as we know more\" }}.
 
-— The operations team ({{ id }})
+— {{ signature }}, for {{ id }}
 ",
     },
     Default {
@@ -150,7 +165,7 @@ We apologise for the slowness. Next update: {{ next_update_due or \"as soon as w
         body: "\
 To: everyone following {{ id }}
 
-**Where we are:** the incident is *{{ status }}*.{% if summary %} {{ summary }}{% endif %}
+**Where we are:** the incident is *{{ status }}*.
 
 **What changed since the last update{% if last_update %} ({{ last_update }}){% endif %}:** \
 <describe what was tried, learnt or fixed>
@@ -160,7 +175,7 @@ To: everyone following {{ id }}
 Thank you for your patience. The next update will follow \
 {% if next_update_due %}by {{ next_update_due }}{% else %}when there is news{% endif %}.
 
-— {{ communications or commander or \"The incident team\" }}, for {{ id }}
+— {{ signature }}, for {{ id }}
 ",
     },
     Default {
@@ -180,7 +195,7 @@ something still does not work for you, reply to this message.
 We are sorry for the disruption. We will study what happened and share what we change so \
 that it does not happen again.
 
-— The operations team ({{ id }})
+— {{ signature }}, for {{ id }}
 ",
     },
     Default {
@@ -191,7 +206,8 @@ that it does not happen again.
 To: users and owners of {{ services or \"the affected services\" }}
 
 **What will happen:** to end the problems described in {{ id }} ({{ title }}), we will \
-return {{ services or \"the service\" }} to its previous release. \
+return {{ services or \"the service\" }} {% if suspect_release %}from {{ suspect_release }} \
+{% endif %}to {% if roll_back_to %}{{ roll_back_to }}{% else %}its previous release{% endif %}. \
 The roll-back starts at <time, UTC> and should take about <duration>.
 
 **What you can do:** finish or pause long-running work on {{ services or \"the service\" }} \
@@ -200,7 +216,7 @@ added in the latest release will be unavailable until a corrected release follow
 
 We are sorry for the extra interruption; we judged it the quickest safe way back to normal.
 
-— {{ commander or \"The incident team\" }}, Incident Commander for {{ id }}
+— {{ signature }}, for {{ id }}
 ",
     },
     Default {
@@ -210,7 +226,7 @@ We are sorry for the extra interruption; we judged it the quickest safe way back
         body: "\
 To: everyone running the current release of {{ services or \"our software\" }}
 
-**The problem:** {{ title }}.{% if summary %} {{ summary }}{% endif %}
+**The problem:** {{ title }}.
 
 **Who is affected:** installations that run the latest release and use the affected feature.
 
@@ -219,7 +235,7 @@ A corrected release is being prepared; we will announce it on {{ status_page_url
 
 We apologise for the inconvenience.
 
-— {{ commander or \"The incident team\" }}, for {{ id }}
+— {{ signature }}, for {{ id }}
 ",
     },
 ];
@@ -320,6 +336,33 @@ pub fn variables(
                 .as_ref()
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
+        ),
+        (
+            "suspect_release",
+            incident
+                .suspect_release
+                .as_ref()
+                .map(|release| format!("{} {}", release.service, release.version))
+                .unwrap_or_default(),
+        ),
+        (
+            "roll_back_to",
+            incident
+                .decisions
+                .last()
+                .and_then(|decision| decision.roll_back_to.as_ref())
+                .map(|release| format!("{} {}", release.service, release.version))
+                .unwrap_or_default(),
+        ),
+        (
+            "signature",
+            match incident.holders_of("communications") {
+                [] => incident
+                    .commander()
+                    .map(|commander| format!("{commander}, Incident Commander"))
+                    .unwrap_or_else(|| "The incident team".to_owned()),
+                holders => format!("{}, Communications", join(holders)),
+            },
         ),
         ("declared_at", clock(incident.declared_at)),
         (

@@ -97,6 +97,7 @@ rejection_codes! {
     IntentState => "intent_state",
     NotIntentOwner => "not_intent_owner",
     NotPermitted => "not_permitted",
+    UnfilledPlaceholders => "unfilled_placeholders",
 }
 
 pub(crate) fn reject<T>(code: RejectionCode, message: impl Into<String>) -> Result<T, Rejection> {
@@ -457,6 +458,23 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
                     format!(
                         "the incident is {}, so a public update would not be shown; make it public first",
                         incident.visibility
+                    ),
+                );
+            }
+            // Words meant for customers go out as written: a template's hints to its author
+            // must have been filled in first.
+            let unfilled = crate::placeholders::placeholders(body.as_str());
+            if (public || audience.as_str() == "customers") && !unfilled.is_empty() {
+                return reject(
+                    RejectionCode::UnfilledPlaceholders,
+                    format!(
+                        "this update for {} still holds what the template left for you to fill in: {}; replace each with the real words and post it again",
+                        if public {
+                            "the public status page"
+                        } else {
+                            "customers"
+                        },
+                        unfilled.join(", ")
                     ),
                 );
             }

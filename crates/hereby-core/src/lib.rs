@@ -17,6 +17,7 @@ pub mod ladder;
 pub mod lint;
 pub mod offers;
 pub mod permissions;
+pub mod placeholders;
 pub mod public;
 pub mod review;
 pub mod roles;

@@ -227,6 +227,56 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Puts every error the API answers in the JSON error shape, also those the HTTP framework
+/// writes itself before a handler runs (a path or query that cannot be read, as plain
+/// text): a program calling the API can always read `error.code` and `error.message`.
+pub(crate) async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if json {
+        return response;
+    }
+    // The framework's own messages are short; more than this is not one of them.
+    let text = axum::body::to_bytes(response.into_body(), 4 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST if text.starts_with("Invalid URL") => "invalid_path",
+        StatusCode::BAD_REQUEST if text.starts_with("Failed to deserialize query string") => {
+            "invalid_query"
+        }
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        status if status.is_server_error() => "server_error",
+        _ => "request_refused",
+    };
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("the request was refused")
+            .to_lowercase()
+    } else {
+        text
+    };
+    ApiError::new(status, code, message).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;

@@ -665,6 +665,7 @@ pub fn app<S: Store + Directory + Backup + Blobs + Communications + Notification
             }
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(observe::track))
         .with_state(state.clone())
         .merge(status::public_routes(&state))

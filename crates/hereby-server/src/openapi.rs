@@ -139,7 +139,7 @@ use crate::routes::{
         services::permissions,
     ),
     components(schemas(api::ErrorBody, api::ErrorDetail)),
-    modifiers(&BearerToken),
+    modifiers(&BearerToken, &ErrorStatuses),
 )]
 pub struct ApiDoc;
 
@@ -153,6 +153,76 @@ impl Modify for BearerToken {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Documents the error statuses every operation of a kind can answer, besides the ones its
+/// own annotation names: a request that cannot be read (400: a malformed path, query or
+/// body), a value that is not acceptable (422), a JSON body that is too large (413) or not
+/// JSON (415), and a database that did not answer (503). Each is the JSON error shape.
+struct ErrorStatuses;
+
+impl Modify for ErrorStatuses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+                continue;
+            }
+            let operations = [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                let body = operation.request_body.is_some();
+                let parameters = operation
+                    .parameters
+                    .as_ref()
+                    .is_some_and(|parameters| !parameters.is_empty());
+                let mut statuses = vec![(
+                    "503",
+                    "The database did not answer (`database_unavailable`); nothing was changed",
+                )];
+                if body || parameters {
+                    statuses.push((
+                        "400",
+                        "The path, query or body cannot be read (`invalid_path`, `invalid_query`, `malformed_json`, `invalid_body`)",
+                    ));
+                    statuses.push((
+                        "422",
+                        "A value is not acceptable (`invalid_value`, naming the field), or a rule refused",
+                    ));
+                }
+                if body {
+                    statuses.push(("413", "The body is too large (`body_too_large`)"));
+                    statuses.push((
+                        "415",
+                        "The body is not sent as `application/json` (`unsupported_media_type`)",
+                    ));
+                }
+                for (status, description) in statuses {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
     }
 }
 

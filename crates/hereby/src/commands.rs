@@ -118,10 +118,18 @@ pub(crate) enum ClientCommand {
         /// Also show it on the public status page (the incident must be public).
         #[arg(long)]
         public: bool,
-        /// Post a message template rendered for the incident (see `hereby template preview`)
-        /// instead of a body of your own.
+        /// Start from a message template rendered for the incident (see `hereby template
+        /// preview`) instead of a body of your own. What the template leaves open
+        /// (`<time, UTC>` …) is filled in with --set, or in $VISUAL/$EDITOR on a terminal.
         #[arg(long, conflicts_with = "body")]
         template: Option<String>,
+        /// Fill in a placeholder of the template by its first word, e.g. `--set time=14:30`
+        /// for `<time, UTC>` (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE", requires = "template")]
+        fill: Vec<String>,
+        /// Open the text in $VISUAL/$EDITOR before posting, even with nothing left to fill in.
+        #[arg(long, requires = "template")]
+        edit: bool,
         /// The update, in Markdown.
         #[arg(required_unless_present = "template")]
         body: Option<String>,
@@ -626,13 +634,44 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             audience,
             public,
             template,
+            fill,
+            edit,
             body,
         } => {
             let body = match (template, body) {
                 (Some(template), _) => {
                     let message =
                         crate::publishing::preview(&client, &write.incident, &template).await?;
-                    format!("**{}**\n\n{}", message.subject, message.body.trim_end())
+                    let mut text =
+                        format!("**{}**\n\n{}", message.subject, message.body.trim_end());
+                    for pair in &fill {
+                        text = fill_in(&text, pair)?;
+                    }
+                    let open = hereby_core::placeholders::placeholders(&text)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>();
+                    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+                    if !open.is_empty() && !edit && !terminal {
+                        return Err(Failure::Usage(format!(
+                            "the template leaves {} to fill in: give each with --set NAME=VALUE (by its first word), or run this in a terminal to edit the text",
+                            open.join(", ")
+                        )));
+                    }
+                    if edit || !open.is_empty() {
+                        let path = crate::postmortem_commands::scratch(
+                            &format!("{}-{template}", write.incident.to_lowercase()),
+                            &text,
+                        )?;
+                        text = crate::postmortem_commands::run_editor(&path)?;
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    if text.trim().is_empty() {
+                        return Err(Failure::Rejected(
+                            "the update is empty; nothing was posted".into(),
+                        ));
+                    }
+                    text
                 }
                 (None, Some(body)) => body,
                 (None, None) => {
@@ -1358,6 +1397,46 @@ async fn post(
         .await?;
     print_write(&result, json);
     Ok(())
+}
+
+/// Fills in the template placeholder(s) `NAME=VALUE` names by their first word (`time`
+/// fills `<time, UTC>`), or says which placeholders the text has.
+fn fill_in(text: &str, pair: &str) -> Result<String, Failure> {
+    let Some((name, value)) = pair.split_once('=') else {
+        return Err(Failure::Usage(format!(
+            "--set takes NAME=VALUE, e.g. --set time=14:30; got `{pair}`"
+        )));
+    };
+    let name = name.trim().to_lowercase();
+    let open = hereby_core::placeholders::placeholders(text);
+    let first_word = |placeholder: &str| {
+        placeholder
+            .trim_matches(['<', '>'])
+            .split(|c: char| !c.is_alphanumeric() && c != '_' && c != '-')
+            .next()
+            .unwrap_or_default()
+            .to_lowercase()
+    };
+    let matching: Vec<&str> = open
+        .iter()
+        .copied()
+        .filter(|placeholder| first_word(placeholder) == name)
+        .collect();
+    if matching.is_empty() {
+        return Err(Failure::Usage(if open.is_empty() {
+            format!("--set {name}: the text has no placeholders left to fill in")
+        } else {
+            format!(
+                "--set {name}: no placeholder starts with `{name}`; the text has {}",
+                open.join(", ")
+            )
+        }));
+    }
+    let mut filled = text.to_owned();
+    for placeholder in matching {
+        filled = filled.replace(placeholder, value.trim());
+    }
+    Ok(filled)
 }
 
 /// The API path `/incidents/{id}/{rest}`, with the id encoded.

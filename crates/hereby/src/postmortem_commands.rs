@@ -689,16 +689,24 @@ async fn edit(
 
 /// A new file, readable only by us, holding the post-mortem's current text.
 fn scratch_file(postmortem: &api::Postmortem) -> Result<PathBuf, Failure> {
+    scratch(
+        &format!(
+            "{}-postmortem-r{}",
+            postmortem.id.to_lowercase(),
+            postmortem.revision
+        ),
+        &postmortem.body,
+    )
+}
+
+/// A new file named after `what`, readable only by us, holding `text`: what an editor opens.
+pub(crate) fn scratch(what: &str, text: &str) -> Result<PathBuf, Failure> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.subsec_nanos())
         .unwrap_or_default();
-    let path = std::env::temp_dir().join(format!(
-        "hereby-{}-postmortem-r{}-{}-{nanos}.md",
-        postmortem.id.to_lowercase(),
-        postmortem.revision,
-        std::process::id()
-    ));
+    let path =
+        std::env::temp_dir().join(format!("hereby-{what}-{}-{nanos}.md", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -708,12 +716,12 @@ fn scratch_file(postmortem: &api::Postmortem) -> Result<PathBuf, Failure> {
     }
     let cannot = |e: std::io::Error| {
         Failure::Usage(format!(
-            "cannot write the post-mortem to {} for editing: {e}",
+            "cannot write the text to {} for editing: {e}",
             path.display()
         ))
     };
     let mut file = options.open(&path).map_err(cannot)?;
-    file.write_all(postmortem.body.as_bytes())
+    file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(cannot)?;
     Ok(path)
@@ -721,7 +729,7 @@ fn scratch_file(postmortem: &api::Postmortem) -> Result<PathBuf, Failure> {
 
 /// Opens `path` in `$VISUAL`, else `$EDITOR`, else `vi`, and returns the text once it exits.
 /// The editor runs through `sh -c`, so the variable may hold arguments (`code --wait`).
-fn run_editor(path: &Path) -> Result<String, Failure> {
+pub(crate) fn run_editor(path: &Path) -> Result<String, Failure> {
     let editor = ["VISUAL", "EDITOR"]
         .into_iter()
         .filter_map(|name| std::env::var(name).ok())

@@ -1094,6 +1094,22 @@ cases! {
         "#]],
     }
 
+    an_update_for_customers_with_template_hints_left_is_refused {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", post_update("customers", "Changed: <describe what was tried>. Back at <time, UTC>; see <https://status.example.com>.", false)),
+        expect: expect![[r#"
+            rejected unfilled_placeholders: this update for customers still holds what the template left for you to fill in: <describe what was tried>, <time, UTC>; replace each with the real words and post it again
+        "#]],
+    }
+
+    an_internal_update_may_keep_hints {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", post_update("internal", "Next: <who restarts the primary?>", false)),
+        expect: expect![[r#"
+            update_posted {"audience":"internal","body":"Next: <who restarts the primary?>","public":false}
+        "#]],
+    }
+
     a_public_update_needs_a_public_incident {
         given: [("alice", declare("DB down"))],
         when: ("alice", post_update("customers", "Checkout is slow.", true)),

@@ -533,7 +533,25 @@ fn a_suspect_latest_release_makes_roll_back_applicable_and_a_decision_drafts_the
             ladder.contains("current decision 1: roll back by alice at "),
             "{ladder}"
         );
-        // The hint works: the draft can be posted as it says.
+        // The hint works: the draft can be posted as it says, once what it leaves open is
+        // filled in; it names the versions involved and is signed.
+        let unfilled = fails(
+            &server,
+            &alice,
+            &[
+                "update",
+                "INC-1",
+                "--template",
+                "rollback-announcement",
+                "--audience",
+                "customers",
+            ],
+            2,
+        );
+        assert!(
+            unfilled.contains("the template leaves <time, UTC>, <duration> to fill in"),
+            "{unfilled}"
+        );
         ok(
             &server,
             &alice,
@@ -543,8 +561,30 @@ fn a_suspect_latest_release_makes_roll_back_applicable_and_a_decision_drafts_the
                 "--template",
                 "rollback-announcement",
                 "--audience",
-                "internal",
+                "customers",
+                "--set",
+                "time=14:30 UTC",
+                "--set",
+                "duration=ten minutes",
             ],
+        );
+        let (_, timeline) = server.get("/api/v1/incidents/INC-1/timeline", &alice);
+        let posted = timeline["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|entry| entry["type"] == "update_posted")
+            .map(|entry| entry["body"]["body"].as_str().unwrap().to_owned())
+            .unwrap();
+        assert!(
+            posted.contains("starts at 14:30 UTC and should take about ten minutes"),
+            "{posted}"
+        );
+        assert!(posted.contains(" from api 3.4.1 to api 3.4.0."), "{posted}");
+        assert!(
+            posted.contains("— alice, Incident Commander, for INC-1"),
+            "{posted}"
         );
         let json = json_of(&ok(
             &server,

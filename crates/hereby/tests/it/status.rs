@@ -530,7 +530,7 @@ fn templates_are_checked_previewed_and_posted_from_the_cli() {
             preview.starts_with("Subject: [SEV2] search is slow or not responding\n"),
             "{preview}"
         );
-        assert!(preview.contains(&format!("({id})")), "{preview}");
+        assert!(preview.contains(&format!(", for {id}")), "{preview}");
 
         // Saving checks the template: the line of an unknown variable, a syntax error.
         let dir = tempfile::tempdir().unwrap();
