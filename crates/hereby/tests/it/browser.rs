@@ -945,3 +945,148 @@ async fn browser_evaluates_decides_and_sees_a_change_collision_live() {
     }
     a.close().await.unwrap();
 }
+
+/// The elements of the current page that reach past the right edge of the window, as
+/// `tag#id.class (right edge)`, for a failure message that says what to fix.
+const OVERFLOWING: &str = r#"
+const width = window.innerWidth;
+const wide = [];
+for (const element of document.querySelectorAll('body *')) {
+    const box = element.getBoundingClientRect();
+    if (box.width > 0 && box.right > width + 1) {
+        let inside = element.parentElement;
+        let clipped = false;
+        while (inside) {
+            const overflow = getComputedStyle(inside).overflowX;
+            if (overflow === 'auto' || overflow === 'scroll' || overflow === 'hidden') { clipped = true; break; }
+            inside = inside.parentElement;
+        }
+        if (!clipped) {
+            wide.push(element.tagName.toLowerCase() + (element.id ? '#' + element.id : '') +
+                (element.className && typeof element.className === 'string' ? '.' + element.className.trim().split(/\s+/).join('.') : '') +
+                ' (' + Math.round(box.right) + ')');
+        }
+    }
+}
+return { scroll: document.documentElement.scrollWidth, inner: width, wide: wide.slice(0, 12) };
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_signed_in_page_fits_a_phone() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let server = Server::start("sqlite");
+    let base = format!("http://{}", server.address);
+    set_password(&server, ADMIN, ADMIN_PASSWORD);
+    // An incident with what a busy one has: roles, a long command, a link, an action item,
+    // and a drafted post-mortem with a review meeting.
+    let admin = server.admin.clone();
+    let (status, declared) = server.post(
+        "/api/v1/incidents",
+        &admin,
+        json!({ "title": "Checkout fails for every card payment in every region at once", "severity": "SEV1",
+                "services": ["checkout", "payments", "card-gateway"],
+                "summary": "A very long summary line without breaks: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }),
+    );
+    assert_eq!(status, 201, "{declared}");
+    server.user("olga", "responder");
+    let olga = server.user("olga2", "responder");
+    for (path, body) in [
+        ("/roles", json!({ "role": "operations", "person": "olga2" })),
+        (
+            "/roles",
+            json!({ "role": "communications", "person": "olga" }),
+        ),
+        (
+            "/links",
+            json!({ "kind": "doc", "url": "https://runbooks.example.com/a/very/long/path/that/does/not/wrap/easily/at/all/because/it/is/one/word" }),
+        ),
+        (
+            "/action-items",
+            json!({ "text": "Add an alert on the card gateway's error rate", "owner": "olga", "kind": "follow_up" }),
+        ),
+    ] {
+        let (status, answer) = server.post(&format!("/api/v1/incidents/INC-1{path}"), &admin, body);
+        assert_eq!(status, 200, "{path}: {answer}");
+    }
+    let (status, answer) = server.post(
+        "/api/v1/incidents/INC-1/operations",
+        &olga,
+        json!({ "target": "card-gateway-primary-eu-west-1", "action": "restarted",
+                "command": "kubectl --context production-eu-west-1 -n payments rollout restart deployment/card-gateway-primary" }),
+    );
+    assert_eq!(status, 200, "{answer}");
+    for path in ["/resolve", "/postmortem"] {
+        let (status, answer) = server.call(
+            "POST",
+            &format!("/api/v1/incidents/INC-1{path}"),
+            Some(&admin),
+            None,
+            &[],
+        );
+        assert!(status == 200 || status == 201, "{path}: {answer}");
+    }
+
+    let a = browser.session().await;
+    a.set_window_size(390, 844).await.unwrap();
+    sign_in(&a, &base, ADMIN, ADMIN_PASSWORD).await;
+    let pages = [
+        "/",
+        "/incidents",
+        "/incidents/new",
+        "/incidents/INC-1",
+        "/incidents/INC-1/timeline",
+        "/incidents/INC-1/postmortem",
+        "/incidents/INC-1/postmortem/edit",
+        "/incidents/INC-1/reviews",
+        "/reviews",
+        "/services",
+        "/users",
+        "/settings",
+        "/status",
+    ];
+    let mut too_wide = Vec::new();
+    for page in pages {
+        a.goto(&format!("{base}{page}")).await.unwrap();
+        wait_for(&a, "main", WAIT).await;
+        let measured = script(&a, OVERFLOWING).await;
+        let scroll = measured["scroll"].as_f64().unwrap_or(0.0);
+        let inner = measured["inner"].as_f64().unwrap_or(0.0);
+        if scroll > inner {
+            too_wide.push(format!("{page}: {scroll} > {inner}: {}", measured["wide"]));
+        }
+    }
+    assert!(
+        too_wide.is_empty(),
+        "pages wider than a phone:\n{}",
+        too_wide.join("\n")
+    );
+    // The actions a person needs most are reachable without scrolling past the role cards:
+    // links to them come first on a phone, and following one brings the form into view.
+    a.goto(&format!("{base}/incidents/INC-1")).await.unwrap();
+    wait_for(&a, "main", WAIT).await;
+    let first = script(
+        &a,
+        "const jump = document.querySelector('nav.quick a[href=\"#note-form\"]'); const roles = document.getElementById('roles');
+         return jump && roles && jump.offsetParent !== null ? jump.getBoundingClientRect().top < roles.getBoundingClientRect().top : null;",
+    )
+    .await;
+    assert_eq!(
+        first,
+        Value::Bool(true),
+        "no way to the note form before the role cards"
+    );
+    screenshot(&a, "phone-incident").await;
+    click(&a, "nav.quick a[href=\"#note-form\"]").await;
+    let shown = script(
+        &a,
+        "const box = document.getElementById('note-form').getBoundingClientRect(); return box.top >= 0 && box.top < window.innerHeight;",
+    )
+    .await;
+    assert_eq!(
+        shown,
+        Value::Bool(true),
+        "the note form is not in view after the jump"
+    );
+}
