@@ -49,6 +49,10 @@ pub(crate) enum PostmortemCommand {
         /// Save this file's text instead of opening an editor; `-` reads standard input.
         #[arg(long)]
         file: Option<PathBuf>,
+        /// With --file: only if the post-mortem is still at this revision (refused if someone
+        /// saved since, so nothing of theirs is overwritten).
+        #[arg(long, requires = "file")]
+        base: Option<u32>,
         /// What you changed, shown in `history`.
         #[arg(long)]
         comment: Option<String>,
@@ -342,8 +346,9 @@ pub(crate) async fn postmortem(
         PostmortemCommand::Edit {
             incident,
             file,
+            base,
             comment,
-        } => edit(client, &incident, file, comment, json).await?,
+        } => edit(client, &incident, file, base, comment, json).await?,
         PostmortemCommand::Lint { incident, fix } => lint(client, &incident, fix, json).await?,
         PostmortemCommand::Submit { incident } => {
             step(client, &incident, "submit", "submitted for review", json).await?;
@@ -633,12 +638,13 @@ async fn edit(
     client: &Client,
     incident: &str,
     file: Option<PathBuf>,
+    base: Option<u32>,
     comment: Option<String>,
     json: bool,
 ) -> Result<(), Failure> {
     if let Some(file) = file {
         let body = read_text(&file)?;
-        let result = revise(client, incident, body, None, comment).await?;
+        let result = revise(client, incident, body, base, comment).await?;
         print_saved(&result, json);
         return Ok(());
     }
@@ -663,26 +669,108 @@ async fn edit(
         }
         return Ok(());
     }
-    match revise(client, incident, edited, Some(current.revision), comment).await {
+    match revise(
+        client,
+        incident,
+        edited.clone(),
+        Some(current.revision),
+        comment.clone(),
+    )
+    .await
+    {
         Ok(result) => {
             let _ = std::fs::remove_file(&scratch);
             print_saved(&result, json);
             Ok(())
         }
         Err(failure) => {
-            // Whatever went wrong (someone saved a newer revision, the server is gone), the
-            // edit must not be lost.
+            // Someone saved a newer revision while this one was edited: merge the two edits,
+            // as version control merges two branches, rather than save over theirs.
+            if let Ok(latest) = fetch(client, incident, None).await
+                && latest.revision != current.revision
+            {
+                return merge_with_newer(
+                    client, &current, &latest, &edited, &scratch, comment, json,
+                )
+                .await;
+            }
+            // Whatever else went wrong (the server is gone), the edit must not be lost.
             let kept = format!(
-                "your edited text is kept in {}; merge it into the current revision and save it with `hereby postmortem edit {} --file {}`",
+                "your edited text is kept in {}; save it with `hereby postmortem edit {} --file {} --base {}`",
                 scratch.display(),
                 current.id,
-                scratch.display()
+                scratch.display(),
+                current.revision
             );
             Err(match failure {
                 Failure::Rejected(message) => Failure::Rejected(format!("{message}\n{kept}")),
                 Failure::Usage(message) => Failure::Usage(format!("{message}\n{kept}")),
                 Failure::Unreachable(message) => Failure::Unreachable(format!("{message}\n{kept}")),
             })
+        }
+    }
+}
+
+/// Merges an edit of revision `base` with the newer revision `latest` someone else saved
+/// meanwhile. Edits to different lines are saved together as a new revision on top of
+/// theirs; edits to the same lines are left in the scratch file between conflict markers,
+/// to be resolved and saved with `--base`, which is refused again if yet another revision
+/// came in. Nothing of theirs is ever overwritten.
+async fn merge_with_newer(
+    client: &Client,
+    base: &api::Postmortem,
+    latest: &api::Postmortem,
+    edited: &str,
+    scratch: &Path,
+    comment: Option<String>,
+    json: bool,
+) -> Result<(), Failure> {
+    match diffy::merge(&base.body, edited, &latest.body) {
+        Ok(merged) => {
+            let result = revise(client, &latest.id, merged, Some(latest.revision), comment)
+                .await
+                .map_err(|failure| {
+                    let kept = format!("your edited text is kept in {}", scratch.display());
+                    match failure {
+                        Failure::Rejected(message) => {
+                            Failure::Rejected(format!("{message}\n{kept}"))
+                        }
+                        Failure::Usage(message) => Failure::Usage(format!("{message}\n{kept}")),
+                        Failure::Unreachable(message) => {
+                            Failure::Unreachable(format!("{message}\n{kept}"))
+                        }
+                    }
+                })?;
+            let _ = std::fs::remove_file(scratch);
+            if json {
+                print_json(&result);
+            } else {
+                println!(
+                    "{} saved revision {} while you edited; your changes touched other lines and were merged with theirs: saved {}'s post-mortem as revision {}",
+                    latest.revised_by,
+                    latest.revision,
+                    result.id,
+                    revision_of(&result).map_or_else(|| "?".to_owned(), |r| r.to_string())
+                );
+            }
+            Ok(())
+        }
+        Err(conflicted) => {
+            std::fs::write(scratch, conflicted).map_err(|e| {
+                Failure::Usage(format!(
+                    "cannot write the merge to {}: {e}",
+                    scratch.display()
+                ))
+            })?;
+            Err(Failure::Rejected(format!(
+                "{} saved revision {} while you edited, and some of your changes touch the same lines; nothing was saved. Both versions are in {} between <<<<<<< and >>>>>>> markers: resolve them, then save with `hereby postmortem edit {} --file {} --base {}` (refused again if someone saves meanwhile)",
+                latest.revised_by,
+                latest.revision,
+                scratch.display(),
+                latest.id,
+                scratch.display(),
+                latest.revision
+            )))
         }
     }
 }

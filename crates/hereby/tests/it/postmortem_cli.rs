@@ -396,37 +396,68 @@ fn editing_in_the_editor_saves_a_revision_and_never_loses_text() {
         assert!(stderr.contains("exited with"), "{stderr}");
         assert!(stderr.contains("nothing was saved"), "{stderr}");
 
-        // Someone saves a revision while the editor is open: the edit is refused, not
-        // merged over theirs, and the text is kept in a file.
+        // Someone saves a revision while the editor is open, changing other lines: the two
+        // edits are merged and saved on top of theirs.
         let dir = tempfile::tempdir().unwrap();
-        let theirs = dir.path().join("theirs.md");
-        std::fs::write(&theirs, "# INC-1\n\nTheir version.\n").unwrap();
-        let racing_editor = format!(
-            "'{}' --server http://{} --token {} postmortem edit INC-1 --file '{}' >/dev/null && echo 'My paragraph.' >>",
-            env!("CARGO_BIN_EXE_hereby"),
-            server.address,
-            bob,
-            theirs.display()
+        let before = ok(
+            &server,
+            &bob,
+            &["postmortem", "show", "INC-1", "--body-only"],
         );
+        let theirs = dir.path().join("theirs.md");
+        std::fs::write(&theirs, format!("Their first line.\n{before}")).unwrap();
+        let racing_editor = |file: &std::path::Path| {
+            format!(
+                "'{}' --server http://{} --token {} postmortem edit INC-1 --file '{}' >/dev/null && echo 'My paragraph.' >>",
+                env!("CARGO_BIN_EXE_hereby"),
+                server.address,
+                bob,
+                file.display()
+            )
+        };
+        let (code, stdout, stderr) = cli_env(
+            &server,
+            &bob,
+            &["postmortem", "edit", "INC-1"],
+            &[("EDITOR", &racing_editor(&theirs))],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stdout.contains("bob saved revision 3 while you edited; your changes touched other lines and were merged with theirs: saved INC-1's post-mortem as revision 4"),
+            "{stdout}"
+        );
+        let merged = ok(
+            &server,
+            &bob,
+            &["postmortem", "show", "INC-1", "--body-only"],
+        );
+        assert!(merged.starts_with("Their first line.\n"), "{merged}");
+        assert!(merged.ends_with("My paragraph.\n"), "{merged}");
+
+        // Both change the same lines: nothing is saved, nothing of theirs is overwritten, and
+        // both versions wait in the kept file between conflict markers.
+        let theirs = dir.path().join("theirs-2.md");
+        std::fs::write(&theirs, "# INC-1\n\nTheir version.\n").unwrap();
         let (code, _, stderr) = cli_env(
             &server,
             &bob,
             &["postmortem", "edit", "INC-1"],
-            &[("EDITOR", &racing_editor)],
+            &[("EDITOR", &racing_editor(&theirs))],
         );
         assert_eq!(code, 1, "{stderr}");
         assert!(
-            stderr.contains("you edited revision 2, but revision 3 was saved since"),
+            stderr.contains("saved revision 5 while you edited, and some of your changes touch the same lines; nothing was saved"),
             "{stderr}"
         );
         let kept = stderr
-            .split("kept in ")
+            .split("Both versions are in ")
             .nth(1)
-            .and_then(|rest| rest.split(';').next())
+            .and_then(|rest| rest.split(' ').next())
             .unwrap_or_else(|| panic!("no kept file named: {stderr}"));
-        let mine = std::fs::read_to_string(kept).unwrap();
-        assert!(mine.ends_with("My paragraph.\n"), "{mine}");
-        std::fs::remove_file(kept).unwrap();
+        let conflicted = std::fs::read_to_string(kept).unwrap();
+        assert!(conflicted.contains("<<<<<<<"), "{conflicted}");
+        assert!(conflicted.contains("My paragraph."), "{conflicted}");
+        assert!(conflicted.contains("Their version."), "{conflicted}");
         assert_eq!(
             ok(
                 &server,
@@ -435,6 +466,37 @@ fn editing_in_the_editor_saves_a_revision_and_never_loses_text() {
             ),
             "# INC-1\n\nTheir version.\n"
         );
+        // The command it prints saves the resolved text on top of theirs, and only theirs.
+        let resolved = dir.path().join("resolved.md");
+        std::fs::write(&resolved, "# INC-1\n\nTheir version.\n\nMy paragraph.\n").unwrap();
+        let (code, _, stderr) = cli(
+            &server,
+            &bob,
+            &[
+                "postmortem",
+                "edit",
+                "INC-1",
+                "--file",
+                resolved.to_str().unwrap(),
+                "--base",
+                "4",
+            ],
+        );
+        assert_eq!(code, 1, "a stale --base is refused: {stderr}");
+        ok(
+            &server,
+            &bob,
+            &[
+                "postmortem",
+                "edit",
+                "INC-1",
+                "--file",
+                resolved.to_str().unwrap(),
+                "--base",
+                "5",
+            ],
+        );
+        std::fs::remove_file(kept).unwrap();
 
         // From standard input.
         let mut child = Command::new(env!("CARGO_BIN_EXE_hereby"))
@@ -461,7 +523,7 @@ fn editing_in_the_editor_saves_a_revision_and_never_loses_text() {
         let output = child.wait_with_output().unwrap();
         assert_eq!(
             String::from_utf8_lossy(&output.stdout),
-            "saved INC-1's post-mortem as revision 4\n"
+            "saved INC-1's post-mortem as revision 7\n"
         );
         let history = ok(&server, &bob, &["postmortem", "history", "INC-1"]);
         assert!(history.contains("a lesson"), "{history}");
