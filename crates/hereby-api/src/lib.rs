@@ -589,6 +589,14 @@ pub struct ReasonRequest {
     pub reason: Option<String>,
 }
 
+/// `POST …/postmortem/reviewed` and `…/publish`: optionally, why the step may go ahead although
+/// the linter still finds blame language, real names or unfilled template hints in the text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GateRequest {
+    #[serde(default)]
+    pub override_reason: Option<String>,
+}
+
 /// `POST /api/v1/incidents/{id}/severity`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -197,12 +197,14 @@ pub fn sentence(event_type: &str, body: &Value, actor: &str) -> String {
             number("revision")
         ),
         "postmortem_reviewed" => format!(
-            "{actor} marked the post-mortem reviewed (revision {})",
-            number("revision")
+            "{actor} marked the post-mortem reviewed (revision {}){}",
+            number("revision"),
+            overridden(body)
         ),
         "postmortem_published" => format!(
-            "{actor} published the post-mortem (revision {})",
-            number("revision")
+            "{actor} published the post-mortem (revision {}){}",
+            number("revision"),
+            overridden(body)
         ),
         "timeline_entry_marked" => format!(
             "{actor} {} entry #{} for the post-mortem",
@@ -302,6 +304,29 @@ pub fn sentence(event_type: &str, body: &Value, actor: &str) -> String {
             text("motivation")
         ),
         other => format!("{actor}: {}", words(other)),
+    }
+}
+
+/// ", over 3 findings: a drill" when a review step went ahead over the linter's findings.
+fn overridden(body: &Value) -> String {
+    match body.get("overridden") {
+        Some(Value::Object(fields)) => format!(
+            " over {} finding{}: {}",
+            fields
+                .get("findings")
+                .and_then(Value::as_u64)
+                .unwrap_or_default(),
+            if fields.get("findings").and_then(Value::as_u64) == Some(1) {
+                ""
+            } else {
+                "s"
+            },
+            fields
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        ),
+        _ => String::new(),
     }
 }
 

@@ -434,6 +434,80 @@ impl<S: Store + Directory + Communications> App<S> {
             substituted,
         })
     }
+
+    /// What still stands between the current text and the end of its review or its
+    /// publication: the linter's findings (blame language, real names outside the People
+    /// section), template hints nobody filled in (the template's own italic prompts, and
+    /// `<…>` placeholders), one line each. `override_reason` is the owner's reason to go
+    /// ahead anyway; the core decides.
+    pub async fn postmortem_gate(
+        &self,
+        actor: &User,
+        number: IncidentNumber,
+        override_reason: Option<hereby_core::types::Reason>,
+    ) -> Result<hereby_core::review::ReviewGate, AppError> {
+        let linted = self.postmortem_lint(actor, number).await?;
+        let (_, postmortem) = self.postmortem_of(actor, number).await?;
+        // The italic prompts of the template it was drafted from (`_What happened, …_`),
+        // which a finished post-mortem no longer holds.
+        let prompts: Vec<String> = self
+            .postmortem_templates()
+            .await?
+            .into_iter()
+            .find(|template| template.name == postmortem.template.as_str())
+            .map(|template| {
+                template
+                    .body
+                    .lines()
+                    .map(str::trim)
+                    .filter(|line| {
+                        line.len() > 2
+                            && line.starts_with('_')
+                            && line.ends_with('_')
+                            && !line.contains("{{")
+                            && !line.contains("{%")
+                    })
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut findings: Vec<String> = linted
+            .findings
+            .iter()
+            .map(|finding| {
+                format!(
+                    "line {}: `{}` ({})",
+                    finding.line, finding.text, finding.message
+                )
+            })
+            .collect();
+        for (index, line) in linted.body.lines().enumerate() {
+            let trimmed = line.trim();
+            if prompts.iter().any(|prompt| prompt == trimmed) {
+                let prompt = trimmed.trim_matches('_');
+                let shown: String = prompt.chars().take(48).collect();
+                findings.push(format!(
+                    "line {}: the template's prompt `{shown}{}` is still there",
+                    index + 1,
+                    if shown.len() < prompt.len() {
+                        "…"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            for placeholder in hereby_core::placeholders::placeholders(line) {
+                findings.push(format!(
+                    "line {}: `{placeholder}` is still to be filled in",
+                    index + 1
+                ));
+            }
+        }
+        Ok(hereby_core::review::ReviewGate {
+            findings,
+            override_reason,
+        })
+    }
 }
 
 impl<S: Communications> App<S> {

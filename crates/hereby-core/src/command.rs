@@ -177,10 +177,11 @@ pub enum Command {
     CommentPostmortem { text: Text },
     /// A reviewer (not the owner) approves the current revision.
     ApprovePostmortem,
-    /// The owner ends the review, once someone approved the current revision.
-    MarkPostmortemReviewed,
-    /// The owner publishes the reviewed post-mortem.
-    PublishPostmortem,
+    /// The owner ends the review, once someone approved the current revision and nothing the
+    /// linter finds remains (or the owner overrides it with a reason).
+    MarkPostmortemReviewed { gate: crate::review::ReviewGate },
+    /// The owner publishes the reviewed post-mortem, under the same gate.
+    PublishPostmortem { gate: crate::review::ReviewGate },
     /// Star a timeline entry, leave it out of the post-mortem's timeline, or make it plain.
     MarkTimelineEntry { sequence: u64, mark: EntryMark },
     /// Set or move the next review meeting.

@@ -98,6 +98,7 @@ rejection_codes! {
     NotIntentOwner => "not_intent_owner",
     NotPermitted => "not_permitted",
     UnfilledPlaceholders => "unfilled_placeholders",
+    PostmortemFindings => "postmortem_findings",
 }
 
 pub(crate) fn reject<T>(code: RejectionCode, message: impl Into<String>) -> Result<T, Rejection> {
@@ -523,8 +524,8 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
         | Command::SubmitPostmortem
         | Command::CommentPostmortem { .. }
         | Command::ApprovePostmortem
-        | Command::MarkPostmortemReviewed
-        | Command::PublishPostmortem
+        | Command::MarkPostmortemReviewed { .. }
+        | Command::PublishPostmortem { .. }
         | Command::MarkTimelineEntry { .. } => {
             crate::review::decide_postmortem(incident, command, ctx)
         }

@@ -347,12 +347,26 @@ pub struct PostmortemApproved {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostmortemReviewed {
     pub revision: u32,
+    /// Findings the owner went ahead over, with their reason. Absent when there were none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<GateOverride>,
+}
+
+/// The owner ended a review step although the linter still found something in the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateOverride {
+    pub reason: Reason,
+    /// How many findings were left.
+    pub findings: u32,
 }
 
 /// The reviewed post-mortem became the published record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostmortemPublished {
     pub revision: u32,
+    /// Findings the owner went ahead over, with their reason. Absent when there were none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<GateOverride>,
 }
 
 /// A timeline entry was starred, excluded from the post-mortem's timeline, or made plain again.

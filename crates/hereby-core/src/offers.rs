@@ -79,8 +79,12 @@ fn probe(step: PostmortemStep, incident: Option<&Incident>) -> Option<Command> {
         },
         PostmortemStep::Submit => Command::SubmitPostmortem,
         PostmortemStep::Approve => Command::ApprovePostmortem,
-        PostmortemStep::MarkReviewed => Command::MarkPostmortemReviewed,
-        PostmortemStep::Publish => Command::PublishPostmortem,
+        PostmortemStep::MarkReviewed => Command::MarkPostmortemReviewed {
+            gate: Default::default(),
+        },
+        PostmortemStep::Publish => Command::PublishPostmortem {
+            gate: Default::default(),
+        },
         PostmortemStep::Delegate => Command::DelegatePostmortem {
             to: new_owner(incident?, &postmortem?.owner)?,
         },

@@ -135,8 +135,8 @@ impl Capability {
             | C::SubmitPostmortem
             | C::CommentPostmortem { .. }
             | C::ApprovePostmortem
-            | C::MarkPostmortemReviewed
-            | C::PublishPostmortem
+            | C::MarkPostmortemReviewed { .. }
+            | C::PublishPostmortem { .. }
             | C::ScheduleReviewMeeting { .. }
             | C::RecordReviewMeeting { .. } => return None,
         })

@@ -166,7 +166,7 @@ pub(crate) fn decide_postmortem(
                 revision: postmortem.revision,
             })])
         }
-        Command::MarkPostmortemReviewed => {
+        Command::MarkPostmortemReviewed { gate } => {
             let postmortem = require_postmortem(incident)?;
             require_owner(postmortem, ctx, "mark it reviewed")?;
             require_status(postmortem, PostmortemStatus::InReview, "marked reviewed")?;
@@ -185,16 +185,20 @@ pub(crate) fn decide_postmortem(
                     ),
                 );
             }
+            let overridden = pass_gate(&gate, "marked reviewed")?;
             Ok(vec![Event::PostmortemReviewed(PostmortemReviewed {
                 revision: postmortem.revision,
+                overridden,
             })])
         }
-        Command::PublishPostmortem => {
+        Command::PublishPostmortem { gate } => {
             let postmortem = require_postmortem(incident)?;
             require_owner(postmortem, ctx, "publish it")?;
             require_status(postmortem, PostmortemStatus::Reviewed, "published")?;
+            let overridden = pass_gate(&gate, "published")?;
             Ok(vec![Event::PostmortemPublished(PostmortemPublished {
                 revision: postmortem.revision,
+                overridden,
             })])
         }
         Command::MarkTimelineEntry { sequence, mark } => {
@@ -511,4 +515,48 @@ fn require_not_published(postmortem: &Postmortem, what: &str) -> Result<(), Reje
         );
     }
     Ok(())
+}
+
+/// What the linter still finds in a post-mortem's current text when its owner ends the
+/// review or publishes it: blame language, real names outside the People section and template
+/// hints not filled in, read by the edge from the text (as a decision is given the release
+/// record). Either nothing is left, or the owner says why it may go ahead anyway.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewGate {
+    /// One line per finding, e.g. "line 12: `<describe the impact>` is still to be filled in".
+    pub findings: Vec<String>,
+    /// Why the step may go ahead over the findings.
+    pub override_reason: Option<crate::types::Reason>,
+}
+
+/// Passes `gate`, or refuses with what is left; an override is recorded only when it
+/// overrode something.
+fn pass_gate(
+    gate: &ReviewGate,
+    step: &str,
+) -> Result<Option<crate::event::GateOverride>, Rejection> {
+    if gate.findings.is_empty() {
+        return Ok(None);
+    }
+    match &gate.override_reason {
+        Some(reason) => Ok(Some(crate::event::GateOverride {
+            reason: reason.clone(),
+            findings: u32::try_from(gate.findings.len()).unwrap_or(u32::MAX),
+        })),
+        None => {
+            const SHOWN: usize = 5;
+            let mut listed = gate.findings[..gate.findings.len().min(SHOWN)].join("; ");
+            if gate.findings.len() > SHOWN {
+                listed.push_str(&format!("; and {} more", gate.findings.len() - SHOWN));
+            }
+            reject(
+                RejectionCode::PostmortemFindings,
+                format!(
+                    "the post-mortem cannot be {step} while the linter still finds {} thing{} in it: {listed}. Rewrite them, or go ahead with a reason that is kept on the timeline",
+                    gate.findings.len(),
+                    if gate.findings.len() == 1 { "" } else { "s" }
+                ),
+            )
+        }
+    }
 }

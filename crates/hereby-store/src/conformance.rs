@@ -395,7 +395,12 @@ pub async fn lifecycle_from_declare_to_close<H: Harness>(h: &H) {
         ),
         ("dave", Command::SubmitPostmortem),
         ("bob", Command::ApprovePostmortem),
-        ("dave", Command::MarkPostmortemReviewed),
+        (
+            "dave",
+            Command::MarkPostmortemReviewed {
+                gate: Default::default(),
+            },
+        ),
     ] {
         run(store, inc, actor, 8, command).await.unwrap();
     }

@@ -70,9 +70,22 @@ pub(crate) enum PostmortemCommand {
     /// Approve the current revision (a reviewer; the owner cannot approve their own).
     Approve { incident: String },
     /// End the review once a reviewer approved (the owner). The incident may then close.
-    Reviewed { incident: String },
-    /// Publish the reviewed post-mortem (the owner); it no longer changes after this.
-    Publish { incident: String },
+    /// Refused while the linter still finds blame language, real names or unfilled template
+    /// hints, unless --override-reason says why to go ahead.
+    Reviewed {
+        incident: String,
+        /// Why to go ahead although the linter still finds something (kept on the timeline).
+        #[arg(long)]
+        override_reason: Option<String>,
+    },
+    /// Publish the reviewed post-mortem (the owner); it no longer changes after this. Gated
+    /// like `reviewed`.
+    Publish {
+        incident: String,
+        /// Why to go ahead although the linter still finds something (kept on the timeline).
+        #[arg(long)]
+        override_reason: Option<String>,
+    },
     /// Comment on the current revision.
     Comment { incident: String, text: String },
     /// Hand the review to someone else (the owner or the Incident Commander).
@@ -356,11 +369,33 @@ pub(crate) async fn postmortem(
         PostmortemCommand::Approve { incident } => {
             step(client, &incident, "approve", "approved", json).await?;
         }
-        PostmortemCommand::Reviewed { incident } => {
-            step(client, &incident, "reviewed", "marked reviewed", json).await?;
+        PostmortemCommand::Reviewed {
+            incident,
+            override_reason,
+        } => {
+            gated_step(
+                client,
+                &incident,
+                "reviewed",
+                "marked reviewed",
+                override_reason,
+                json,
+            )
+            .await?;
         }
-        PostmortemCommand::Publish { incident } => {
-            step(client, &incident, "publish", "published", json).await?;
+        PostmortemCommand::Publish {
+            incident,
+            override_reason,
+        } => {
+            gated_step(
+                client,
+                &incident,
+                "publish",
+                "published",
+                override_reason,
+                json,
+            )
+            .await?;
         }
         PostmortemCommand::Comment { incident, text } => {
             let result: api::WriteResult = client
@@ -594,6 +629,46 @@ async fn step(
         match revision_of(&result) {
             Some(revision) => println!("{}'s post-mortem {done} (revision {revision})", result.id),
             None => println!("{}'s post-mortem {done}", result.id),
+        }
+    }
+    Ok(())
+}
+
+/// Ending the review or publishing, with the owner's reason to go ahead over findings.
+async fn gated_step(
+    client: &Client,
+    incident: &str,
+    action: &str,
+    done: &str,
+    override_reason: Option<String>,
+    json: bool,
+) -> Result<(), Failure> {
+    let request = api::GateRequest { override_reason };
+    let result: api::WriteResult = client
+        .send(
+            Method::POST,
+            &incident_path(incident, &format!("postmortem/{action}")),
+            Some(&request),
+            None,
+        )
+        .await?;
+    if json {
+        print_json(&result);
+    } else {
+        let overridden = result
+            .entries
+            .iter()
+            .find_map(|entry| entry.body["overridden"]["findings"].as_u64());
+        match (revision_of(&result), overridden) {
+            (Some(revision), Some(findings)) => println!(
+                "{}'s post-mortem {done} (revision {revision}) over {findings} finding{}; the reason is on the timeline",
+                result.id,
+                if findings == 1 { "" } else { "s" }
+            ),
+            (Some(revision), None) => {
+                println!("{}'s post-mortem {done} (revision {revision})", result.id);
+            }
+            _ => println!("{}'s post-mortem {done}", result.id),
         }
     }
     Ok(())

@@ -1296,6 +1296,30 @@ cases! {
         "#]],
     }
 
+    findings_the_linter_still_has_stop_the_review {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit()), ("bob", approve())],
+        when: ("alice", Command::MarkPostmortemReviewed { gate: gate(&["line 3: `dave dropped the ball` blames a person", "line 9: `<describe the impact>` is still to be filled in"], None) }),
+        expect: expect![[r#"
+            rejected postmortem_findings: the post-mortem cannot be marked reviewed while the linter still finds 2 things in it: line 3: `dave dropped the ball` blames a person; line 9: `<describe the impact>` is still to be filled in. Rewrite them, or go ahead with a reason that is kept on the timeline
+        "#]],
+    }
+
+    the_owner_may_go_ahead_over_findings_with_a_reason {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit()), ("bob", approve())],
+        when: ("alice", Command::MarkPostmortemReviewed { gate: gate(&["line 3: `dave` is a real name"], Some("dave asked to be named")) }),
+        expect: expect![[r#"
+            postmortem_reviewed {"overridden":{"findings":1,"reason":"dave asked to be named"},"revision":1}
+        "#]],
+    }
+
+    publishing_is_gated_the_same_way {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit()), ("bob", approve()), ("alice", mark_reviewed())],
+        when: ("alice", Command::PublishPostmortem { gate: gate(&["line 9: `<describe the impact>` is still to be filled in"], None) }),
+        expect: expect![[r#"
+            rejected postmortem_findings: the post-mortem cannot be published while the linter still finds 1 thing in it: line 9: `<describe the impact>` is still to be filled in. Rewrite them, or go ahead with a reason that is kept on the timeline
+        "#]],
+    }
+
     a_delegated_owner_runs_the_review {
         given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", delegate_review("dave")), ("dave", submit()), ("alice", approve())],
         when: ("dave", mark_reviewed()),
@@ -1946,8 +1970,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::SubmitPostmortem => "SubmitPostmortem",
         Command::CommentPostmortem { .. } => "CommentPostmortem",
         Command::ApprovePostmortem => "ApprovePostmortem",
-        Command::MarkPostmortemReviewed => "MarkPostmortemReviewed",
-        Command::PublishPostmortem => "PublishPostmortem",
+        Command::MarkPostmortemReviewed { .. } => "MarkPostmortemReviewed",
+        Command::PublishPostmortem { .. } => "PublishPostmortem",
         Command::MarkTimelineEntry { .. } => "MarkTimelineEntry",
         Command::ScheduleReviewMeeting { .. } => "ScheduleReviewMeeting",
         Command::RecordReviewMeeting { .. } => "RecordReviewMeeting",

@@ -247,8 +247,14 @@ fn examples() -> Vec<Event> {
             text: text("Impact started with the first alert."),
         }),
         Event::PostmortemApproved(PostmortemApproved { revision: 2 }),
-        Event::PostmortemReviewed(PostmortemReviewed { revision: 2 }),
-        Event::PostmortemPublished(PostmortemPublished { revision: 2 }),
+        Event::PostmortemReviewed(PostmortemReviewed {
+            revision: 2,
+            overridden: None,
+        }),
+        Event::PostmortemPublished(PostmortemPublished {
+            revision: 2,
+            overridden: None,
+        }),
         Event::TimelineEntryMarked(TimelineEntryMarked {
             sequence: 4,
             mark: EntryMark::Starred,

@@ -541,11 +541,26 @@ pub(crate) fn approve() -> Command {
 }
 
 pub(crate) fn mark_reviewed() -> Command {
-    Command::MarkPostmortemReviewed
+    Command::MarkPostmortemReviewed {
+        gate: Default::default(),
+    }
 }
 
 pub(crate) fn publish() -> Command {
-    Command::PublishPostmortem
+    Command::PublishPostmortem {
+        gate: Default::default(),
+    }
+}
+
+/// A review step with what the linter still finds, and the owner's reason to go ahead.
+pub(crate) fn gate(findings: &[&str], reason: Option<&str>) -> hereby_core::review::ReviewGate {
+    hereby_core::review::ReviewGate {
+        findings: findings
+            .iter()
+            .map(|finding| (*finding).to_owned())
+            .collect(),
+        override_reason: reason.map(self::reason),
+    }
 }
 
 /// Marks timeline entry `sequence` as `plain`, `starred` or `excluded`.

@@ -221,18 +221,93 @@ workflow_step!(
     Command::ApprovePostmortem,
     "A reviewer approved the current revision"
 );
-workflow_step!(
-    mark_reviewed,
-    "/api/v1/incidents/{id}/postmortem/reviewed",
-    Command::MarkPostmortemReviewed,
-    "The owner ended the review"
-);
-workflow_step!(
-    publish,
-    "/api/v1/incidents/{id}/postmortem/publish",
-    Command::PublishPostmortem,
-    "Published"
-);
+/// `POST /api/v1/incidents/{id}/postmortem/reviewed`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/postmortem/reviewed",
+    tag = "postmortems",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    request_body(content = api::GateRequest, description = "Optional: why to go ahead over the linter's findings"),
+    responses(
+        (status = 200, description = "The owner ended the review", body = api::WriteResult),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, description = "`version_conflict` (with `If-Match`)", body = api::ErrorBody),
+        (status = 422, description = "A workflow rule refused it, e.g. `postmortem_findings` while the linter still finds something", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn mark_reviewed<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    if_match: IfMatch,
+    Path(id): Path<String>,
+    OptionalJson(request): OptionalJson<api::GateRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let gate = gate(&state, &caller, &id, request).await?;
+    act(
+        &state,
+        &caller,
+        &id,
+        if_match,
+        Command::MarkPostmortemReviewed { gate },
+    )
+    .await
+}
+
+/// `POST /api/v1/incidents/{id}/postmortem/publish`
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/postmortem/publish",
+    tag = "postmortems",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    request_body(content = api::GateRequest, description = "Optional: why to go ahead over the linter's findings"),
+    responses(
+        (status = 200, description = "Published", body = api::WriteResult),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, description = "`version_conflict` (with `If-Match`)", body = api::ErrorBody),
+        (status = 422, description = "A workflow rule refused it, e.g. `postmortem_findings` while the linter still finds something", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn publish<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    if_match: IfMatch,
+    Path(id): Path<String>,
+    OptionalJson(request): OptionalJson<api::GateRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let gate = gate(&state, &caller, &id, request).await?;
+    act(
+        &state,
+        &caller,
+        &id,
+        if_match,
+        Command::PublishPostmortem { gate },
+    )
+    .await
+}
+
+/// The review gate for the post-mortem's current text, with the caller's reason to override.
+async fn gate<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    caller: &Caller,
+    id: &str,
+    request: api::GateRequest,
+) -> Result<hereby_core::review::ReviewGate, ApiError> {
+    let reason = request
+        .override_reason
+        .filter(|reason| !reason.trim().is_empty())
+        .map(|reason| Reason::parse(&reason))
+        .transpose()?;
+    Ok(state
+        .app
+        .postmortem_gate(&caller.0, incident_id(id)?, reason)
+        .await?)
+}
 
 /// `POST /api/v1/incidents/{id}/postmortem/comments`
 #[utoipa::path(

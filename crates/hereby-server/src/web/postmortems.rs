@@ -278,8 +278,22 @@ pub(crate) async fn step<S: Store + Directory + Communications>(
         match step.as_str() {
             "submit" => run(Command::SubmitPostmortem).await?,
             "approve" => run(Command::ApprovePostmortem).await?,
-            "reviewed" => run(Command::MarkPostmortemReviewed).await?,
-            "publish" => run(Command::PublishPostmortem).await?,
+            "reviewed" | "publish" => {
+                let reason = fields
+                    .get("override_reason")
+                    .map(Reason::parse)
+                    .transpose()?;
+                let gate = state
+                    .app
+                    .postmortem_gate(user, incident_id(&id)?, reason)
+                    .await?;
+                run(if step == "reviewed" {
+                    Command::MarkPostmortemReviewed { gate }
+                } else {
+                    Command::PublishPostmortem { gate }
+                })
+                .await?
+            }
             "comment" => {
                 let text = Text::parse(required(&fields, "text")?)?;
                 run(Command::CommentPostmortem { text }).await?

@@ -3207,7 +3207,14 @@ async fn the_postmortem_page_runs_the_review_and_refuses_invalid_steps_with_reas
     // The owner marks it reviewed and publishes; then nothing changes it any more.
     let ready = postmortem_page(&site, &alice, &id).await;
     assert!(ready.body.contains("id=\"reviewed-form\""));
-    postmortem_step(&site, &alice, &id, "reviewed", &[]).await;
+    postmortem_step(
+        &site,
+        &alice,
+        &id,
+        "reviewed",
+        &[("override_reason", "the prompts stay for this drill")],
+    )
+    .await;
     let reviewed = postmortem_page(&site, &alice, &id).await;
     assert_eq!(reviewed.text_of("pm-status"), "reviewed");
     assert!(reviewed.body.contains("id=\"publish-form\""));
@@ -3215,7 +3222,14 @@ async fn the_postmortem_page_runs_the_review_and_refuses_invalid_steps_with_reas
         .post(&bob, &format!("/incidents/{id}/postmortem/publish"), &[])
         .await;
     bob_publishes.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "bob publishing");
-    postmortem_step(&site, &alice, &id, "publish", &[]).await;
+    postmortem_step(
+        &site,
+        &alice,
+        &id,
+        "publish",
+        &[("override_reason", "the prompts stay for this drill")],
+    )
+    .await;
     let published = postmortem_page(&site, &alice, &id).await;
     assert_eq!(published.text_of("pm-status"), "published");
     for form in ["publish-form", "edit-link", "comment-form", "timeline-form"] {
@@ -3989,7 +4003,14 @@ async fn review_meetings_are_moved_recorded_and_listed_across_incidents() {
     let bob = site.login("bob").await;
     postmortem_step(&site, &alice, &id, "submit", &[]).await;
     postmortem_step(&site, &bob, &id, "approve", &[]).await;
-    postmortem_step(&site, &alice, &id, "reviewed", &[]).await;
+    postmortem_step(
+        &site,
+        &alice,
+        &id,
+        "reviewed",
+        &[("override_reason", "the prompts stay for this drill")],
+    )
+    .await;
     let page = site
         .get(Some(&alice), &format!("/incidents/{id}/reviews"))
         .await;

@@ -281,8 +281,53 @@ fn a_postmortem_goes_from_draft_through_lint_and_review_to_published() {
             &bob,
             &["postmortem", "comment", "INC-1", "Clear; ship it."],
         );
-        ok(&server, &alice, &["postmortem", "reviewed", "INC-1"]);
-        ok(&server, &alice, &["postmortem", "publish", "INC-1"]);
+        // The text still has the template's prompts and a blaming line: the review does not
+        // end over them unless the owner says why.
+        let stderr = fails(&server, &alice, &["postmortem", "reviewed", "INC-1"], 1);
+        assert!(
+            stderr
+                .contains("the post-mortem cannot be marked reviewed while the linter still finds"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("the template's prompt"), "{stderr}");
+        let said = ok(
+            &server,
+            &alice,
+            &[
+                "postmortem",
+                "reviewed",
+                "INC-1",
+                "--override-reason",
+                "a drill: the empty sections are on purpose",
+            ],
+        );
+        assert!(
+            said.contains("marked reviewed (revision 3) over "),
+            "{said}"
+        );
+        ok(
+            &server,
+            &alice,
+            &[
+                "postmortem",
+                "publish",
+                "INC-1",
+                "--override-reason",
+                "a drill: the empty sections are on purpose",
+            ],
+        );
+        let (_, timeline) = server.get("/api/v1/incidents/INC-1/timeline", &alice);
+        let reviewed = timeline["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|entry| entry["type"] == "postmortem_reviewed")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            reviewed["body"]["overridden"]["reason"],
+            "a drill: the empty sections are on purpose"
+        );
         let shown = ok(&server, &bob, &["postmortem", "show", "INC-1"]);
         assert!(
             shown.starts_with("INC-1 post-mortem · published · revision 3"),
@@ -903,7 +948,17 @@ fn review_meetings_follow_the_follow_ups_until_the_incident_may_close() {
         let stderr = fails(&server, &alice, &["status", "INC-1", "closed"], 1);
         assert!(stderr.contains("is still in review"), "{stderr}");
         ok(&server, &bob, &["postmortem", "approve", "INC-1"]);
-        ok(&server, &alice, &["postmortem", "reviewed", "INC-1"]);
+        ok(
+            &server,
+            &alice,
+            &[
+                "postmortem",
+                "reviewed",
+                "INC-1",
+                "--override-reason",
+                "kept short on purpose",
+            ],
+        );
         let shown = ok(&server, &alice, &["review", "show", "INC-1"]);
         assert!(
             shown.contains("closable: yes — `hereby status INC-1 closed`"),

@@ -81,8 +81,12 @@ impl Step {
             },
             Step::Submit => Command::SubmitPostmortem,
             Step::Approve => Command::ApprovePostmortem,
-            Step::MarkReviewed => Command::MarkPostmortemReviewed,
-            Step::Publish => Command::PublishPostmortem,
+            Step::MarkReviewed => Command::MarkPostmortemReviewed {
+                gate: Default::default(),
+            },
+            Step::Publish => Command::PublishPostmortem {
+                gate: Default::default(),
+            },
             Step::Delegate => Command::DelegatePostmortem {
                 to: name(new_owner),
             },
@@ -240,18 +244,38 @@ async fn the_postmortem_page_offers_exactly_the_steps_the_core_accepts() {
         &[
             ("alice", Command::SubmitPostmortem),
             ("bob", Command::ApprovePostmortem),
-            ("alice", Command::MarkPostmortemReviewed),
+            (
+                "alice",
+                Command::MarkPostmortemReviewed {
+                    gate: Default::default(),
+                },
+            ),
         ],
         &[
             ("alice", Command::SubmitPostmortem),
             ("bob", Command::ApprovePostmortem),
-            ("alice", Command::MarkPostmortemReviewed),
-            ("alice", Command::PublishPostmortem),
+            (
+                "alice",
+                Command::MarkPostmortemReviewed {
+                    gate: Default::default(),
+                },
+            ),
+            (
+                "alice",
+                Command::PublishPostmortem {
+                    gate: Default::default(),
+                },
+            ),
         ],
         &[
             ("alice", Command::SubmitPostmortem),
             ("bob", Command::ApprovePostmortem),
-            ("alice", Command::MarkPostmortemReviewed),
+            (
+                "alice",
+                Command::MarkPostmortemReviewed {
+                    gate: Default::default(),
+                },
+            ),
             ("alice", status_to(Status::Closed, None)),
         ],
     ];
