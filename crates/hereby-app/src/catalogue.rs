@@ -134,6 +134,50 @@ pub async fn services<S: Communications>(
     Ok(services)
 }
 
+/// Refuses services the catalogue does not have, once it has any (an installation that keeps
+/// no catalogue records whatever its pipelines send): `unknown_service`, with the closest
+/// catalogued names and how to add the service. `also` are services being added in the same
+/// request (an import), which count as catalogued.
+pub async fn require_catalogued<S: Communications>(
+    store: &S,
+    names: &[&ServiceName],
+    also: &[ServiceName],
+    field: &str,
+) -> Result<(), AppError> {
+    let stored: Vec<String> = services(store).await?.into_keys().collect();
+    if stored.is_empty() {
+        return Ok(());
+    }
+    let catalogued: Vec<String> = stored
+        .into_iter()
+        .chain(also.iter().map(ToString::to_string))
+        .collect();
+    for name in names {
+        if catalogued.iter().any(|known| known == name.as_str()) {
+            continue;
+        }
+        let closest = crate::closest(name.as_str(), &catalogued);
+        let hint = match closest.as_slice() {
+            [] => String::new(),
+            [one] => format!(" Did you mean `{one}`?"),
+            many => format!(
+                " Did you mean one of {}?",
+                many.iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        return Err(AppError::Refused {
+            code: "unknown_service",
+            message: format!(
+                "{field}: no service `{name}` in the catalogue.{hint} An admin adds it with `hereby service add {name} --team … --criticality …` (PUT /api/v1/services/{name})"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The named services with their catalogue criticality (none for a service not catalogued).
 pub async fn affected<S: Communications>(
     store: &S,
@@ -245,6 +289,14 @@ impl<S: Communications> crate::App<S> {
         crate::require(actor, hereby_core::types::InstallationRole::Admin)?;
         let name = ServiceName::parse(name)?;
         let entry = ServiceEntry::check(&name, request)?;
+        let dependencies: Vec<&ServiceName> = entry.depends_on.iter().collect();
+        require_catalogued(
+            &self.store,
+            &dependencies,
+            std::slice::from_ref(&name),
+            "depends_on",
+        )
+        .await?;
         let now = Timestamp::now();
         self.store
             .put_setting(&entry.setting(&name, &actor.name, now))

@@ -326,8 +326,24 @@ impl<S: Store + Communications> App<S> {
                 }));
             }
             let entry = ServiceEntry::check(&name, &imported.service).map_err(at)?;
-            settings.push(entry.setting(&name, &actor.name, now));
+            settings.push((name, entry));
         }
+        // Dependencies name services of the catalogue or of this same import.
+        let imported: Vec<ServiceName> = settings.iter().map(|(name, _)| name.clone()).collect();
+        for (name, entry) in &settings {
+            let dependencies: Vec<&ServiceName> = entry.depends_on.iter().collect();
+            catalogue::require_catalogued(
+                &self.store,
+                &dependencies,
+                &imported,
+                &format!("service `{name}`, depends_on"),
+            )
+            .await?;
+        }
+        let settings: Vec<_> = settings
+            .iter()
+            .map(|(name, entry)| entry.setting(name, &actor.name, now))
+            .collect();
         self.store.put_settings(&settings).await?;
         self.settings_changed();
         Ok(catalogue::services(&self.store)

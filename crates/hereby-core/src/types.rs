@@ -667,16 +667,12 @@ named_enum!(
 
 checked_string!(
     /// A released version of a service, as the release pipeline names it (`3.4.1`,
-    /// `2024-05-01.2`, `v7+build.5`): one word of up to 100 characters.
+    /// `2024-05-01.2`, `v7+build.5`, or `UPDATE 40` where releases have names): one line of
+    /// up to 100 characters, runs of spaces inside kept as one.
     ReleaseVersion,
     |raw| {
-        checked_text("version", raw, 100, false).and_then(|version| {
-            if version.chars().any(char::is_whitespace) {
-                Err(InvalidValue::new("version", "must be one word without spaces"))
-            } else {
-                Ok(version)
-            }
-        })
+        checked_text("version", raw, 100, false)
+            .map(|version| version.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 );
 

@@ -128,7 +128,7 @@ pub(crate) enum ReleaseCommand {
         /// The service deployed.
         #[arg(long)]
         service: String,
-        /// The version deployed, one word, e.g. 3.4.1.
+        /// The version deployed as the pipeline names it, e.g. 3.4.1 or "UPDATE 40".
         #[arg(long)]
         version: String,
         /// When it went live, RFC 3339 (e.g. 2026-11-21T09:30:00Z) [default: now].

@@ -197,8 +197,10 @@ pub(crate) async fn record_release<S: Store + Directory + Communications>(
             "notes: at most 2,000 characters, without control characters other than newlines",
         ));
     }
+    let service = ServiceName::parse(&request.service)?;
+    hereby_app::catalogue::require_catalogued(&state.store, &[&service], &[], "service").await?;
     let release = Release {
-        service: ServiceName::parse(&request.service)?,
+        service,
         version: ReleaseVersion::parse(&request.version)?,
         deployed_at,
         recorded_at: now,

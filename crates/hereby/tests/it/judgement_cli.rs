@@ -67,6 +67,62 @@ fn import_catalogue(server: &Server, dir: &std::path::Path) {
     assert!(out.trim_end().ends_with(": api, db"), "{out}");
 }
 
+#[test]
+fn releases_and_dependencies_name_services_of_the_catalogue() {
+    let server = Server::start("sqlite");
+    let rita = server.user("rita", "responder");
+    let dir = tempfile::tempdir().unwrap();
+    import_catalogue(&server, dir.path());
+    let stderr = fails(
+        &server,
+        &rita,
+        &["release", "record", "--service", "apx", "--version", "1.0"],
+        1,
+    );
+    assert!(
+        stderr.contains("service: no service `apx` in the catalogue. Did you mean `api`? An admin adds it with `hereby service add apx"),
+        "{stderr}"
+    );
+    let (status, refused) = server.call(
+        "PUT",
+        "/api/v1/services/web",
+        Some(&server.admin),
+        Some(&serde_json::json!({ "owner_team": "web", "criticality": "high", "depends_on": ["api", "dbb"] }).to_string()),
+        &[],
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["code"], "unknown_service");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no service `dbb` in the catalogue. Did you mean "),
+        "{refused}"
+    );
+    assert_eq!(
+        service_names(&server, &rita),
+        ["api", "db"],
+        "nothing was added"
+    );
+    // Versions may be names with spaces ("UPDATE 40" is a real release name).
+    let named = ok(
+        &server,
+        &rita,
+        &[
+            "release",
+            "record",
+            "--service",
+            "api",
+            "--version",
+            "UPDATE  40",
+        ],
+    );
+    assert!(
+        named.starts_with("release api UPDATE 40 deployed "),
+        "{named}"
+    );
+}
+
 fn service_names(server: &Server, token: &str) -> Vec<String> {
     let listed = json_of(&ok(server, token, &["service", "list", "--json"]));
     listed["services"]
@@ -300,6 +356,7 @@ fn releases_are_recorded_once_and_listed_newest_first() {
         );
         let again = ok(&server, &rita, &args);
         assert_eq!(again, first, "a retried record answers with the first one");
+
         let later = minutes_ago(60);
         ok(
             &server,

@@ -749,7 +749,7 @@ fn routes() -> Vec<Route> {
         incident(
             "POST",
             "/api/v1/incidents/{id}/suspect-release",
-            commanded(Json(r#"{"service":"api","version":"1.0"}"#)),
+            commanded(Json(r#"{"service":"catalogued","version":"1.0"}"#)),
         ),
         incident("GET", "/api/v1/incidents/{id}/ladder", Kind::Read),
         incident(
@@ -846,7 +846,7 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/releases",
             Kind::Responder(201),
-            Json(r#"{"service":"matrix","version":"m{n}"}"#),
+            Json(r#"{"service":"catalogued","version":"m{n}"}"#),
         ),
         route("GET", "/api/v1/releases", Kind::SignedIn),
         route("GET", "/api/v1/severity-rules", Kind::SignedIn),
@@ -1046,7 +1046,7 @@ impl<'a> World<'a> {
             "POST",
             "/api/v1/releases",
             &server.admin,
-            r#"{"service":"api","version":"1.0"}"#,
+            r#"{"service":"catalogued","version":"1.0"}"#,
         );
         for subject in [Subject::Internal, Subject::Restricted] {
             let id = world.declare(subject);

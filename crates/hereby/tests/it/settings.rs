@@ -311,6 +311,16 @@ fn the_cli_sets_fields_over_the_value_in_effect_and_round_trips_files() {
         ],
     );
     assert_eq!(code, 0, "{out}{err}");
+    // Dependencies are services of the catalogue.
+    for dependency in ["db", "cache"] {
+        let (status, body) = put(
+            &server,
+            &admin,
+            &format!("/api/v1/services/{dependency}"),
+            json!({ "owner_team": "storage", "criticality": "high" }),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
     let (code, out, err) = cli(
         &server,
         &admin,
