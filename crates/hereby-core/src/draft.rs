@@ -143,6 +143,9 @@ pub struct RoleVariables {
 impl RoleVariables {
     /// The variable for `person`; someone who never took part is a plain `a responder`.
     pub fn of(&self, person: &UserName) -> &str {
+        if person.as_str() == crate::roles::SYSTEM_ACTOR {
+            return "hereby";
+        }
         self.by_person
             .get(person)
             .map_or("a responder", String::as_str)
@@ -176,7 +179,9 @@ pub fn role_variables(entries: &[Entry<'_>], roles: &RoleCatalogue) -> RoleVaria
             Event::HandoffAccepted(e) => note(&e.to, Some(INCIDENT_COMMANDER)),
             _ => {}
         }
-        note(&envelope.actor, None);
+        if envelope.actor.as_str() != crate::roles::SYSTEM_ACTOR {
+            note(&envelope.actor, None);
+        }
     }
     let label = |role: &str| -> (String, bool) {
         let definition = roles.roles().iter().find(|r| r.key.as_str() == role);
@@ -233,6 +238,14 @@ pub fn facts(
     roles: &RoleCatalogue,
 ) -> (DraftFacts, RoleVariables) {
     let variables = role_variables(entries, roles);
+    // Intents later carried out read as done where they were announced.
+    let carried_out: Vec<u32> = entries
+        .iter()
+        .filter_map(|entry| match &entry.envelope.event {
+            Event::OperationRecorded(e) => e.intent,
+            _ => None,
+        })
+        .collect();
     let who = |person: &UserName| variables.of(person).to_owned();
     let role_name = |key: &str| {
         roles
@@ -483,8 +496,8 @@ pub fn facts(
             }
             Event::UpdatePosted(e) => {
                 let line = format!(
-                    "{actor} posted a{} update to {}: {}",
-                    if e.public { " public" } else { "" },
+                    "{actor} posted {} update to {}: {}",
+                    if e.public { "a public" } else { "an" },
                     e.audience.as_str().replace('_', " "),
                     indented(e.body.as_str())
                 );
@@ -498,10 +511,15 @@ pub fn facts(
                 one_line(e.reason.as_str())
             )),
             Event::IntentAnnounced(e) => Some(format!(
-                "{actor} announced intent {} on {}: {}",
+                "{actor} announced intent {} on {}: {}{}",
                 e.intent,
                 code_span(e.target.as_str()),
-                indented(e.action.as_str())
+                indented(e.action.as_str()),
+                if carried_out.contains(&e.intent) {
+                    " (done)"
+                } else {
+                    ""
+                }
             )),
             Event::IntentAbandoned(e) => Some(format!(
                 "{actor} abandoned intent {}{}.",

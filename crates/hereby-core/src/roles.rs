@@ -9,6 +9,9 @@ use crate::types::RoleKey;
 pub const INCIDENT_COMMANDER: &str = "incident_commander";
 /// The key of the Operations role, which the Incident Commander may never hold.
 pub const OPERATIONS: &str = "operations";
+/// The name the system itself records under (reminder notes and the like): never a person,
+/// so never a responder, a role variable or someone to thank.
+pub const SYSTEM_ACTOR: &str = "hereby";
 
 /// One role an incident can staff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

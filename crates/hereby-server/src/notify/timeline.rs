@@ -8,7 +8,7 @@ use hereby_store::{Notifications, Store};
 use crate::AppState;
 
 /// The name reminders are recorded under on the timeline.
-pub(super) const SYSTEM_ACTOR: &str = "hereby";
+pub(super) const SYSTEM_ACTOR: &str = hereby_core::roles::SYSTEM_ACTOR;
 
 /// Adds a note to the incident's timeline as [`SYSTEM_ACTOR`].
 pub(super) async fn note<S: Store + Notifications>(

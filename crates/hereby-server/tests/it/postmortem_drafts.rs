@@ -405,3 +405,69 @@ fn a_restricted_security_incident() {
         expect_file!["drafts/security.md"],
     );
 }
+
+#[test]
+fn the_draft_reads_as_people_write() {
+    let story = record(vec![
+        (
+            0,
+            "alice",
+            declare(
+                "Queue stuck",
+                Severity::Sev2,
+                &["queue"],
+                Visibility::Internal,
+            ),
+        ),
+        (0, "alice", assign("operations", "bob")),
+        (
+            1,
+            "alice",
+            Command::SetImpactWindow {
+                start: Some("2026-11-02T10:00:00Z".parse().unwrap()),
+                end: Some("2026-11-02T10:01:00Z".parse().unwrap()),
+            },
+        ),
+        // The system's own note (an overdue reminder) is no one's contribution.
+        (2, "hereby", note("A stakeholder update was due at 10:01.")),
+        (
+            3,
+            "bob",
+            Command::AnnounceIntent {
+                target: Target::parse("queue-worker").unwrap(),
+                action: Text::parse("restart the worker").unwrap(),
+                witness: None,
+            },
+        ),
+        (
+            4,
+            "bob",
+            Command::CompleteIntent {
+                intent: 1,
+                command: None,
+                witness: None,
+            },
+        ),
+        (5, "alice", status(Status::Resolved, None)),
+    ]);
+    let body = draft("full", &story);
+    assert!(body.contains("**Duration:** 1 minute\n"), "{body}");
+    assert!(
+        body.contains("announced intent 1 on `queue-worker`: restart the worker (done)"),
+        "{body}"
+    );
+    assert!(
+        body.contains("hereby: A stakeholder update was due at 10:01."),
+        "{body}"
+    );
+    let start = body.find("\n## People").unwrap();
+    let end = body[start + 1..]
+        .find("\n## ")
+        .map_or(body.len(), |end| end + start + 1);
+    let people = &body[start..end];
+    assert!(
+        !people.contains("hereby"),
+        "the system is not a responder:\n{people}"
+    );
+    assert!(!body.contains("Responder A"), "{body}");
+}
