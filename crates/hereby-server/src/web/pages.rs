@@ -36,6 +36,11 @@ struct Row {
     declared_at: String,
     updated: String,
     updated_at: String,
+    /// The last stakeholder update, how long ago (active incidents; `None` before the first).
+    last_update: Option<String>,
+    last_update_at: Option<String>,
+    /// The next stakeholder update is due and none was posted.
+    update_overdue: bool,
 }
 
 fn row(summary: &IncidentSummary, now: Timestamp) -> Row {
@@ -52,7 +57,28 @@ fn row(summary: &IncidentSummary, now: Timestamp) -> Row {
         declared_at: render::clock(summary.declared_at),
         updated: render::ago(summary.updated_at, now),
         updated_at: render::clock(summary.updated_at),
+        last_update: None,
+        last_update_at: None,
+        update_overdue: false,
     }
+}
+
+/// An active incident's row with its stakeholder-update standing, read from its state.
+fn active_row(
+    summary: &IncidentSummary,
+    incident: Option<&hereby_core::Incident>,
+    cadence: &hereby_core::Cadence,
+    now: Timestamp,
+) -> Row {
+    let mut row = row(summary, now);
+    if let Some(incident) = incident {
+        row.last_update = incident.last_update_at.map(|at| render::ago(at, now));
+        row.last_update_at = incident.last_update_at.map(render::clock);
+        row.update_overdue = incident
+            .next_update_due(cadence)
+            .is_some_and(|due| due <= now);
+    }
+    row
 }
 
 const ACTIVE: [Status; 3] = [
@@ -151,10 +177,62 @@ async fn dashboard_tables<S: Store + Directory>(
     // The most severe first, then the newest: what needs attention is at the top.
     let mut active: Vec<_> = active.iter().collect();
     active.sort_by_key(|summary| (summary.severity, std::cmp::Reverse(summary.number)));
+    // "Last update" is the last word to stakeholders, not the last change: read from each
+    // active incident's state (few at a time, and loaded concurrently).
+    let states = futures_util::future::join_all(
+        active
+            .iter()
+            .map(|summary| state.store.load(summary.number)),
+    )
+    .await;
+    let active_rows: Vec<Row> = active
+        .iter()
+        .zip(&states)
+        .map(|(summary, loaded)| {
+            let incident = loaded
+                .as_ref()
+                .ok()
+                .and_then(|loaded| loaded.state.incident());
+            active_row(summary, incident, &state.cadence, now)
+        })
+        .collect();
     Ok(minijinja::context! {
-        active => data(active.into_iter().map(|s| row(s, now)).collect::<Vec<_>>()),
+        empty => active_rows.is_empty() && ended.is_empty(),
+        active => data(active_rows),
         ended => data(ended.iter().map(|s| row(s, now)).collect::<Vec<_>>()),
     })
+}
+
+/// For an admin on an installation without incidents: what there is to set up next (people,
+/// the service catalogue, a notification channel), and what is done already.
+async fn first_steps<S: Store + Directory + Communications + hereby_store::Notifications>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+) -> Result<Option<minijinja::Value>, PageError> {
+    if viewer.user().role != InstallationRole::Admin {
+        return Ok(None);
+    }
+    let users = state
+        .store
+        .list_users()
+        .await
+        .map_err(crate::error::ApiError::from)?
+        .len();
+    let services = hereby_app::catalogue::services(&state.store)
+        .await
+        .map_err(crate::error::ApiError::from)?
+        .len();
+    let channels = state
+        .store
+        .channels()
+        .await
+        .map_err(crate::error::ApiError::from)?
+        .len();
+    Ok(Some(minijinja::context! {
+        users => users,
+        services => services,
+        channels => channels,
+    }))
 }
 
 fn filter_options() -> minijinja::Value {
@@ -165,18 +243,30 @@ fn filter_options() -> minijinja::Value {
 }
 
 /// `GET /`: the dashboard.
-pub(crate) async fn dashboard<S: Store + Directory>(
+pub(crate) async fn dashboard<
+    S: Store + Directory + Communications + hereby_store::Notifications,
+>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
     filters: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let Query(filters) = filters.map_err(bad_query)?;
     let tables = dashboard_tables(&state, &viewer, &filters).await?;
+    let unfiltered = filters.q.is_none()
+        && filters.status.is_none()
+        && filters.severity.is_none()
+        && filters.service.is_none();
+    let setup = if unfiltered && tables.get_attr("empty").is_ok_and(|empty| empty.is_true()) {
+        first_steps(&state, &viewer).await?
+    } else {
+        None
+    };
     show(
         StatusCode::OK,
         "dashboard.html",
         minijinja::context! {
             viewer => viewer.context(),
+            setup => setup,
             tables => tables,
             filters => filters.context(),
             options => filter_options(),
@@ -382,6 +472,11 @@ pub(crate) async fn incident_context<S: Communications>(
             number => number.0,
             title => incident.title.as_str(),
             summary => incident.summary.as_ref().map(|s| s.as_str()),
+            // Markdown, like notes (sanitised as they are).
+            summary_html => incident
+                .summary
+                .as_ref()
+                .map(|s| minijinja::Value::from_safe_string(render::markdown(s.as_str()))),
             status => incident.status.as_str(),
             active => ACTIVE.contains(&incident.status),
             severity => incident.severity.as_str(),

@@ -161,11 +161,18 @@ impl Site {
     }
 
     async fn with_policy(policy: hereby_core::Policy) -> Self {
+        Self::with(policy, hereby_core::Cadence::default()).await
+    }
+
+    /// A site with its own policy and stakeholder-update cadence.
+    async fn with(policy: hereby_core::Policy, cadence: hereby_core::Cadence) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&format!("sqlite://{}", dir.path().join("h.db").display()))
             .await
             .unwrap();
-        let router = app(AppState::new(store.clone(), policy.clone()));
+        let mut state = AppState::new(store.clone(), policy.clone());
+        state.app.cadence = std::sync::Arc::new(cadence);
+        let router = app(state);
         let hash = hereby_server::passwords::hash(PASSWORD).await.unwrap();
         Site {
             router,
@@ -989,7 +996,7 @@ async fn a_responder_declares_through_the_form_and_becomes_commander() {
             "/incidents",
             &[
                 ("title", "Payments time out"),
-                ("summary", "Since 14:00"),
+                ("summary", "Since **14:00**"),
                 ("severity", "SEV2"),
                 ("services", "payments, checkout"),
             ],
@@ -1015,7 +1022,13 @@ async fn a_responder_declares_through_the_form_and_becomes_commander() {
     assert!(commander.contains("Keep the incident state document open and current"));
     assert_eq!(page.text_of("commander"), "alice");
     assert_eq!(page.text_of("severity"), "SEV2");
-    assert_eq!(page.text_of("summary"), "Since 14:00");
+    // The summary is Markdown, like notes.
+    assert!(
+        page.section("summary", "</div>")
+            .contains("<p>Since <strong>14:00</strong></p>"),
+        "{}",
+        page.section("summary", "</div>")
+    );
     let incident = site.incident("INC-1").await;
     assert_eq!(incident.severity, Severity::Sev2);
     assert_eq!(incident.visibility, Visibility::Internal);
@@ -4340,4 +4353,77 @@ async fn a_handoff_shows_on_every_page_of_the_person_asked_until_they_answer() {
     assert!(gone, "the banner stays after accepting");
     let shown = site.show(&alice, &id).await;
     assert!(unescape(&shown.body).contains("Incident Commander"));
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_the_last_stakeholder_update_and_when_one_is_overdue() {
+    let site = Site::with(
+        hereby_core::Policy::default(),
+        hereby_core::Cadence::parse("SEV1=1s,SEV2=1h,SEV3=4h,SEV4=none").unwrap(),
+    )
+    .await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let quiet = site
+        .declare("alice", "Search is slow", Severity::Sev3, &[], None)
+        .await;
+    let loud = site
+        .declare("alice", "Checkout down", Severity::Sev1, &[], None)
+        .await;
+    site.act(
+        &alice,
+        &quiet,
+        "update",
+        &[("audience", "internal"), ("body", "Looking into it.")],
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let dashboard = site.get(Some(&alice), "/").await;
+    let active = dashboard.section("active", "</table>");
+    assert!(active.contains("Last stakeholder update"), "{active}");
+    let row = |id: &str| {
+        let start = active.find(&format!("href=\"/incidents/{id}\"")).unwrap();
+        let end = active[start..].find("</tr>").unwrap() + start;
+        active[start..end].to_owned()
+    };
+    assert!(row(&loud).contains("none yet"), "{}", row(&loud));
+    assert!(
+        row(&loud).contains("<strong class=\"overdue\">overdue</strong>"),
+        "{}",
+        row(&loud)
+    );
+    assert!(!row(&quiet).contains("none yet"), "{}", row(&quiet));
+    assert!(!row(&quiet).contains("overdue"), "{}", row(&quiet));
+}
+
+#[tokio::test]
+async fn a_new_installation_s_dashboard_says_what_to_set_up_next() {
+    let site = Site::new().await;
+    site.user("root", InstallationRole::Admin).await;
+    site.user("alice", InstallationRole::Responder).await;
+    let root = site.login("root").await;
+    let first = site.get(Some(&root), "/").await;
+    let steps = first.section("getting-started", "</section>");
+    assert!(steps.contains("Add the people who respond"), "{steps}");
+    assert!(steps.contains("(2 users so far)"), "{steps}");
+    assert!(steps.contains("Describe your services"), "{steps}");
+    assert!(steps.contains("Add a notification channel"), "{steps}");
+    // A responder has nothing to set up; once there is an incident, nobody is told again.
+    let alice = site.login("alice").await;
+    assert!(
+        !site
+            .get(Some(&alice), "/")
+            .await
+            .body
+            .contains("getting-started")
+    );
+    site.declare("alice", "First one", Severity::Sev3, &[], None)
+        .await;
+    assert!(
+        !site
+            .get(Some(&root), "/")
+            .await
+            .body
+            .contains("getting-started")
+    );
 }
