@@ -659,11 +659,11 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                         )));
                     }
                     if edit || !open.is_empty() {
-                        let path = crate::postmortem_commands::scratch(
+                        let path = crate::editor::scratch(
                             &format!("{}-{template}", write.incident.to_lowercase()),
                             &text,
                         )?;
-                        text = crate::postmortem_commands::run_editor(&path)?;
+                        text = crate::editor::run_editor(&path)?;
                         let _ = std::fs::remove_file(&path);
                     }
                     if text.trim().is_empty() {

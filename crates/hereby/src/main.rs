@@ -7,6 +7,7 @@ mod client;
 mod commands;
 mod config;
 mod db_copy;
+mod editor;
 mod judgement_commands;
 mod notify_commands;
 mod postmortem_commands;
