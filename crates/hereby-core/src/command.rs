@@ -238,6 +238,72 @@ pub struct Policy {
     pub staffing_grace: jiff::SignedDuration,
     /// Who may do what on an incident.
     pub permissions: crate::permissions::Permissions,
+    /// The local time of day review meetings are planned at (when the interval is a day or
+    /// more), as an offset from UTC and a time: the meeting falls on the working day (Monday
+    /// to Friday) the interval reaches, at that time.
+    pub review_time: ReviewTime,
+}
+
+/// A time of day in a fixed offset from UTC, e.g. 10:00 at +01:00.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewTime {
+    pub time: jiff::civil::Time,
+    pub offset: jiff::tz::Offset,
+}
+
+impl ReviewTime {
+    /// Reads `10:00`, `10:00Z`, `10:00+01:00` or `14:30-05:00`.
+    pub fn parse(raw: &str) -> Result<Self, crate::types::InvalidValue> {
+        let raw = raw.trim();
+        let invalid = || {
+            crate::types::InvalidValue::new(
+                "review_time",
+                format!("`{raw}` is not a time of day like 10:00 or 10:00+01:00"),
+            )
+        };
+        let (time, offset) = match raw.find(['+', '-']) {
+            Some(at) => (&raw[..at], &raw[at..]),
+            None => (raw.trim_end_matches(['Z', 'z']), "+00:00"),
+        };
+        let time: jiff::civil::Time = time.parse().map_err(|_| invalid())?;
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let (hours, minutes) = offset[1..].split_once(':').ok_or_else(invalid)?;
+        let hours: i32 = hours.parse().map_err(|_| invalid())?;
+        let minutes: i32 = minutes.parse().map_err(|_| invalid())?;
+        if !(0..=14).contains(&hours) || !(0..60).contains(&minutes) {
+            return Err(invalid());
+        }
+        let offset = jiff::tz::Offset::from_seconds(sign * (hours * 3600 + minutes * 60))
+            .map_err(|_| invalid())?;
+        Ok(Self { time, offset })
+    }
+
+    /// The meeting time for an interval that reaches `reached`: that day (or the Monday after
+    /// a weekend) at this time of day.
+    pub fn on_working_day(self, reached: Timestamp) -> Timestamp {
+        let local = reached.to_zoned(jiff::tz::TimeZone::fixed(self.offset));
+        let mut date = local.date();
+        while matches!(
+            date.weekday(),
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        ) {
+            date = date.tomorrow().unwrap_or(date);
+        }
+        date.to_datetime(self.time)
+            .to_zoned(jiff::tz::TimeZone::fixed(self.offset))
+            .map(|zoned| zoned.timestamp())
+            .unwrap_or(reached)
+    }
+}
+
+impl Default for ReviewTime {
+    /// 10:00 UTC.
+    fn default() -> Self {
+        Self {
+            time: jiff::civil::Time::constant(10, 0, 0, 0),
+            offset: jiff::tz::Offset::UTC,
+        }
+    }
 }
 
 impl Policy {
@@ -259,6 +325,7 @@ impl Default for Policy {
             collision_window: Self::DEFAULT_COLLISION_WINDOW,
             staffing_grace: Self::DEFAULT_STAFFING_GRACE,
             permissions: crate::permissions::Permissions::default(),
+            review_time: ReviewTime::default(),
         }
     }
 }

@@ -27,7 +27,7 @@ pub mod types;
 
 pub use cadence::{Cadence, CadenceError};
 pub use canonical::canonical_json;
-pub use command::{Command, Context, Policy};
+pub use command::{Command, Context, Policy, ReviewTime};
 pub use decide::{Rejection, RejectionCode, decide};
 pub use event::{Envelope, Event};
 pub use permissions::{Capability, Permissions};

@@ -451,10 +451,18 @@ fn next_meeting_number(incident: &Incident) -> u32 {
         .map_or(1, |held| held.meeting.saturating_add(1))
 }
 
+/// One interval from now; for an interval of a day or more, moved to the installation's
+/// meeting time on a working day, since people meet at a time of day, not to the second.
 fn after_interval(ctx: Context<'_>) -> Timestamp {
-    ctx.now
+    let reached = ctx
+        .now
         .checked_add(ctx.policy.review_interval)
-        .unwrap_or(ctx.now)
+        .unwrap_or(ctx.now);
+    if ctx.policy.review_interval >= jiff::SignedDuration::from_hours(24) {
+        ctx.policy.review_time.on_working_day(reached)
+    } else {
+        reached
+    }
 }
 
 fn require_postmortem(incident: &Incident) -> Result<&Postmortem, Rejection> {

@@ -29,6 +29,7 @@ pub(crate) struct FileConfig {
     pub(crate) notify_lease: Option<String>,
     pub(crate) notify_timeout: Option<String>,
     pub(crate) review_interval: Option<String>,
+    pub(crate) review_time: Option<String>,
     pub(crate) severity_rules: Option<std::path::PathBuf>,
     pub(crate) permissions: Option<std::path::PathBuf>,
     pub(crate) collision_window: Option<String>,
@@ -64,6 +65,7 @@ impl fmt::Debug for FileConfig {
             .field("notify_lease", &self.notify_lease)
             .field("notify_timeout", &self.notify_timeout)
             .field("review_interval", &self.review_interval)
+            .field("review_time", &self.review_time)
             .field("severity_rules", &self.severity_rules)
             .field("permissions", &self.permissions)
             .field("collision_window", &self.collision_window)

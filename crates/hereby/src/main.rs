@@ -141,6 +141,11 @@ pub(crate) struct ServeArgs {
     /// meeting to the next while follow-ups stay open [default: 30d]
     #[arg(long, env = "HEREBY_REVIEW_INTERVAL")]
     review_interval: Option<String>,
+    /// The time of day review meetings are planned at, on the working day (Monday to Friday)
+    /// the interval reaches, with the offset from UTC where the team sits, e.g. 10:00+01:00
+    /// (intervals under a day are kept to the minute) [default: 10:00 UTC]
+    #[arg(long, env = "HEREBY_REVIEW_TIME")]
+    review_time: Option<String>,
     /// How long before a post-mortem review meeting the owners of open follow-ups are
     /// reminded; at once when the meeting is set closer than that [default: 2d]
     #[arg(long, env = "HEREBY_REVIEW_REMINDER_LEAD")]
@@ -165,7 +170,7 @@ pub(crate) struct ServeArgs {
     staffing_grace: Option<String>,
     /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
     /// `public_url`, `header_timeout`, `max_connections_per_address`, `trusted_proxies` (a
-    /// list), `metrics_token`, `metrics_public`, `cadence`, `review_interval`, `severity_rules`, `permissions`,
+    /// list), `metrics_token`, `metrics_public`, `cadence`, `review_interval`, `review_time`, `severity_rules`, `permissions`,
     /// `collision_window`, `staffing_grace` and the `notify_*` settings; flags and
     /// HEREBY_* variables override it.
     #[arg(long, env = "HEREBY_CONFIG")]

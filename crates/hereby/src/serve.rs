@@ -45,6 +45,7 @@ pub(crate) async fn first_run(store: &AnyStore, admin: &UserName) -> anyhow::Res
 pub(crate) struct Notifying {
     cadence: hereby_core::Cadence,
     review_interval: jiff::SignedDuration,
+    review_time: hereby_core::ReviewTime,
     severity_rules: hereby_core::severity::SeverityRules,
     permissions: hereby_core::Permissions,
     connections: hereby_server::ConnectionLimits,
@@ -135,6 +136,10 @@ impl Notifying {
                 })?,
             None => hereby_core::Policy::DEFAULT_REVIEW_INTERVAL,
         };
+        let review_time = match args.review_time.as_ref().or(file.review_time.as_ref()) {
+            Some(raw) => hereby_core::ReviewTime::parse(raw).map_err(|e| e.to_string())?,
+            None => hereby_core::ReviewTime::default(),
+        };
         let severity_rules = match args
             .severity_rules
             .as_ref()
@@ -217,6 +222,7 @@ impl Notifying {
         Ok(Self {
             cadence,
             review_interval,
+            review_time,
             severity_rules,
             permissions,
             connections,
@@ -270,6 +276,7 @@ pub(crate) async fn serve(
     );
     let policy = hereby_core::Policy {
         review_interval: notifying.review_interval,
+        review_time: notifying.review_time,
         severity_rules: notifying.severity_rules,
         permissions: notifying.permissions,
         collision_window: notifying.collision_window,

@@ -465,7 +465,7 @@ cases! {
         when: ("alice", status("resolved")),
         expect: expect![[r#"
             status_changed {"from":"monitoring","reason":null,"to":"resolved"}
-            review_meeting_scheduled {"at":"2024-05-31T10:02:00Z","meeting":1}
+            review_meeting_scheduled {"at":"2024-05-31T10:00:00Z","meeting":1}
         "#]],
     }
 
@@ -474,7 +474,7 @@ cases! {
         when: ("bob", status("resolved")),
         expect: expect![[r#"
             status_changed {"from":"investigating","reason":null,"to":"resolved"}
-            review_meeting_scheduled {"at":"2024-05-31T10:01:00Z","meeting":1}
+            review_meeting_scheduled {"at":"2024-05-31T10:00:00Z","meeting":1}
         "#]],
     }
 
@@ -1407,7 +1407,7 @@ cases! {
         when: ("alice", status("resolved")),
         expect: expect![[r#"
             status_changed {"from":"investigating","reason":null,"to":"resolved"}
-            review_meeting_scheduled {"at":"2024-05-31T10:02:00Z","meeting":1}
+            review_meeting_scheduled {"at":"2024-05-31T10:00:00Z","meeting":1}
         "#]],
     }
 
@@ -1441,7 +1441,7 @@ cases! {
             action_item_completed {"item":1}
             action_item_updated {"due":"2024-07-01","item":2,"owner":null,"tracker_url":null}
             action_item_wont_fix {"item":3,"reason":"replaced by the new cluster"}
-            review_meeting_scheduled {"at":"2024-05-31T10:05:00Z","meeting":2}
+            review_meeting_scheduled {"at":"2024-05-31T10:00:00Z","meeting":2}
         "#]],
     }
 

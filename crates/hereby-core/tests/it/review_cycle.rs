@@ -70,6 +70,12 @@ fn day(n: i64) -> Timestamp {
     t0() + SignedDuration::from_hours(24 * n)
 }
 
+/// When a meeting planned for day `n` takes place: on that working day (or the Monday after a
+/// weekend) at the default meeting time.
+fn meeting_day(n: i64) -> jiff::Timestamp {
+    hereby_core::ReviewTime::default().on_working_day(day(n))
+}
+
 #[test]
 fn meetings_recur_every_thirty_days_until_every_follow_up_is_settled() {
     let mut story = Clocked::new(Policy::default());
@@ -87,7 +93,7 @@ fn meetings_recur_every_thirty_days_until_every_follow_up_is_settled() {
     story.at(day(1), "alice", status("resolved"));
     assert_eq!(
         story.next_meeting(),
-        Some((1, day(31))),
+        Some((1, meeting_day(31))),
         "30 days after resolution"
     );
 
@@ -119,7 +125,7 @@ fn meetings_recur_every_thirty_days_until_every_follow_up_is_settled() {
     );
     assert_eq!(
         story.next_meeting(),
-        Some((2, day(61))),
+        Some((2, meeting_day(61))),
         "30 days after the meeting"
     );
     assert!(!follow_ups_settled(story.state.incident().unwrap()));
@@ -134,7 +140,7 @@ fn meetings_recur_every_thirty_days_until_every_follow_up_is_settled() {
     );
     assert_eq!(story.next_meeting(), Some((2, moved)));
     story.at(day(64), "alice", record_meeting(&["alice", "carol"], &[]));
-    assert_eq!(story.next_meeting(), Some((3, day(94))));
+    assert_eq!(story.next_meeting(), Some((3, meeting_day(94))));
 
     // Meeting 3 settles the last one: no further meeting, and the incident may close.
     story.at(
@@ -170,9 +176,9 @@ fn the_interval_is_configurable() {
         add_item_follow_up("alert on replication lag", "bob"),
     );
     story.at(day(2), "alice", status("resolved"));
-    assert_eq!(story.next_meeting(), Some((1, day(16))));
+    assert_eq!(story.next_meeting(), Some((1, meeting_day(16))));
     story.at(day(16), "alice", record_meeting(&["alice"], &[]));
-    assert_eq!(story.next_meeting(), Some((2, day(30))));
+    assert_eq!(story.next_meeting(), Some((2, meeting_day(30))));
 }
 
 #[test]
@@ -180,7 +186,7 @@ fn reopening_cancels_the_meeting_and_resolving_again_plans_a_new_one() {
     let mut story = Clocked::new(Policy::default());
     story.at(day(0), "alice", declare("DB down"));
     story.at(day(1), "alice", status("resolved"));
-    assert_eq!(story.next_meeting(), Some((1, day(31))));
+    assert_eq!(story.next_meeting(), Some((1, meeting_day(31))));
     story.at(
         day(3),
         "alice",
@@ -192,5 +198,27 @@ fn reopening_cancels_the_meeting_and_resolving_again_plans_a_new_one() {
         Err(RejectionCode::InvalidReviewMeeting)
     );
     story.at(day(5), "alice", status("resolved"));
-    assert_eq!(story.next_meeting(), Some((1, day(35))));
+    assert_eq!(story.next_meeting(), Some((1, meeting_day(35))));
+}
+
+#[test]
+fn meetings_are_planned_at_the_team_s_time_on_a_working_day() {
+    use hereby_core::ReviewTime;
+    let ten_in_paris = ReviewTime::parse("10:00+01:00").unwrap();
+    // A Saturday afternoon becomes the Monday after, at 10:00 in the team's offset.
+    let saturday: jiff::Timestamp = "2026-12-05T15:42:17Z".parse().unwrap();
+    assert_eq!(
+        ten_in_paris.on_working_day(saturday).to_string(),
+        "2026-12-07T09:00:00Z"
+    );
+    // A weekday keeps its day; the time becomes the meeting time, not the second reached.
+    let wednesday: jiff::Timestamp = "2026-12-09T16:03:09Z".parse().unwrap();
+    assert_eq!(
+        ReviewTime::default().on_working_day(wednesday).to_string(),
+        "2026-12-09T10:00:00Z"
+    );
+    for wrong in ["25:00", "10:00+15:00", "noon", "10:00+01"] {
+        assert!(ReviewTime::parse(wrong).is_err(), "{wrong}");
+    }
+    assert!(ReviewTime::parse("14:30-05:00").is_ok());
 }

@@ -363,7 +363,7 @@ mod tests {
                 override_close_checks: false,
             },
             Command::ScheduleReviewMeeting {
-                at: at("2026-04-01T10:00:00Z"),
+                at: at("2026-04-01T14:00:00Z"),
             },
         ];
         for (index, command) in steps.into_iter().enumerate() {
@@ -386,7 +386,7 @@ mod tests {
             }
         }
         match state {
-            State::Declared(incident) => (incident, at("2026-03-30T10:00:00Z")),
+            State::Declared(incident) => (incident, at("2026-03-30T14:00:00Z")),
             State::Initial => unreachable!(),
         }
     }
@@ -494,7 +494,7 @@ mod tests {
         let day = Duration::from_secs(86_400);
         assert_eq!(
             reminder_due(&incident, 2 * day),
-            Some(at("2026-03-30T10:00:00Z"))
+            Some(at("2026-03-30T14:00:00Z"))
         );
         // A meeting closer than the lead: the reminder's time has passed, it goes at once.
         assert!(reminder_due(&incident, 400 * day).unwrap() < at("2026-03-02T10:00:00Z"));
@@ -508,11 +508,11 @@ mod tests {
         check_plan(
             Visibility::Internal,
             expect![[r#"
-                review:INC-7:m1:1775037600000000:p1:bob → bob@example.com [review_reminder] + inc-7-review-1.ics (text/calendar; method=REQUEST; charset=utf-8)
-                review:INC-7:m1:1775037600000000:p1:carol → carol@example.com [review_reminder] + inc-7-review-1.ics (text/calendar; method=REQUEST; charset=utf-8)
-                review:INC-7:m1:1775037600000000:s12 → team@example.com [review_reminder] + inc-7-review-1.ics (text/calendar; method=REQUEST; charset=utf-8)
-                review:INC-7:m1:1775037600000000:s10 → - [review_reminder]
-                Review meeting 1 reminder sent to bob, carol and 2 subscription(s) (the meeting is at 2026-04-01 10:00 UTC). Not reminded: dave (no address)."#]],
+                review:INC-7:m1:1775052000000000:p1:bob → bob@example.com [review_reminder] + inc-7-review-1.ics (text/calendar; method=REQUEST; charset=utf-8)
+                review:INC-7:m1:1775052000000000:p1:carol → carol@example.com [review_reminder] + inc-7-review-1.ics (text/calendar; method=REQUEST; charset=utf-8)
+                review:INC-7:m1:1775052000000000:s12 → team@example.com [review_reminder] + inc-7-review-1.ics (text/calendar; method=REQUEST; charset=utf-8)
+                review:INC-7:m1:1775052000000000:s10 → - [review_reminder]
+                Review meeting 1 reminder sent to bob, carol and 2 subscription(s) (the meeting is at 2026-04-01 14:00 UTC). Not reminded: dave (no address)."#]],
         );
     }
 
@@ -521,9 +521,9 @@ mod tests {
         check_plan(
             Visibility::Restricted,
             expect![[r#"
-                review:INC-7:m1:1775037600000000:p1:bob → bob@example.com [review_reminder] + inc-7-review-1.ics (text/calendar; method=REQUEST; charset=utf-8)
-                review:INC-7:m1:1775037600000000:p1:carol → carol@example.com [review_reminder] + inc-7-review-1.ics (text/calendar; method=REQUEST; charset=utf-8)
-                Review meeting 1 reminder sent to bob, carol (the meeting is at 2026-04-01 10:00 UTC). Not reminded: dave (not a member)."#]],
+                review:INC-7:m1:1775052000000000:p1:bob → bob@example.com [review_reminder] + inc-7-review-1.ics (text/calendar; method=REQUEST; charset=utf-8)
+                review:INC-7:m1:1775052000000000:p1:carol → carol@example.com [review_reminder] + inc-7-review-1.ics (text/calendar; method=REQUEST; charset=utf-8)
+                Review meeting 1 reminder sent to bob, carol (the meeting is at 2026-04-01 14:00 UTC). Not reminded: dave (not a member)."#]],
         );
     }
 
@@ -543,12 +543,12 @@ mod tests {
         );
         let bob = &plan.attached[0].delivery;
         expect![[r#"
-            [INC-7] Checkout fails: review meeting 1 on 2026-04-01 10:00 UTC, your follow-ups
+            [INC-7] Checkout fails: review meeting 1 on 2026-04-01 14:00 UTC, your follow-ups
             INC-7: Checkout fails
             Severity: SEV2
             Status: resolved
 
-            bob, post-mortem review meeting 1 is on 2026-04-01 10:00 UTC. Your open follow-ups:
+            bob, post-mortem review meeting 1 is on 2026-04-01 14:00 UTC. Your open follow-ups:
             - #1 Add a circuit breaker, due 2026-03-20: OVERDUE, https://tracker.example/OPS-1
             - #2 Tell the card issuer (as role:operations), no due date
 
