@@ -1263,6 +1263,9 @@ pub struct RecordMeeting {
     pub notes: Option<String>,
     #[serde(default)]
     pub outcomes: Vec<Outcome>,
+    /// When the meeting took place (RFC 3339), for one recorded afterwards [default: now].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 /// `PUT /api/v1/incidents/{id}/reviews/next`: set or move the next meeting.

@@ -204,6 +204,13 @@ fn meeting_command(request: &api::RecordMeeting) -> Result<Command, InvalidValue
         attendees,
         notes: request.notes.as_deref().map(Text::parse).transpose()?,
         outcomes,
+        held_at: request
+            .at
+            .as_deref()
+            .map(str::trim)
+            .filter(|at| !at.is_empty())
+            .map(hereby_api::time("at"))
+            .transpose()?,
     })
 }
 

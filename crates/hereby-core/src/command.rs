@@ -192,6 +192,8 @@ pub enum Command {
         attendees: Vec<UserName>,
         notes: Option<Text>,
         outcomes: Vec<FollowUpOutcome>,
+        /// When the meeting took place, for one recorded afterwards; `None` for now.
+        held_at: Option<Timestamp>,
     },
 }
 

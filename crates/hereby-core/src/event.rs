@@ -403,6 +403,9 @@ pub struct ReviewMeetingHeld {
     pub attendees: Vec<UserName>,
     pub notes: Option<Text>,
     pub outcomes: Vec<FollowUpOutcome>,
+    /// When the meeting took place, when it was recorded afterwards. Absent: at recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_at: Option<Timestamp>,
 }
 
 /// Why a stored event could not be turned back into an [`Event`].

@@ -283,7 +283,24 @@ pub(crate) fn decide_meeting(
             mut attendees,
             notes,
             outcomes,
+            held_at,
         } => {
+            if let Some(held) = held_at {
+                if held > ctx.now {
+                    return reject(
+                        RejectionCode::InvalidReviewMeeting,
+                        format!("{held} is in the future; record a meeting once it took place"),
+                    );
+                }
+                if incident.resolved_at.is_some_and(|resolved| held < resolved) {
+                    return reject(
+                        RejectionCode::InvalidReviewMeeting,
+                        format!(
+                            "{held} is before the incident was resolved; review meetings follow the resolution"
+                        ),
+                    );
+                }
+            }
             attendees.sort();
             attendees.dedup();
             if attendees.is_empty() {
@@ -301,6 +318,7 @@ pub(crate) fn decide_meeting(
                 attendees,
                 notes,
                 outcomes: outcomes.clone(),
+                held_at,
             })];
             let mut decided = std::collections::BTreeSet::new();
             for outcome in &outcomes {
@@ -372,9 +390,14 @@ pub(crate) fn decide_meeting(
                     .is_none_or(|outcome| outcome.decision == ReviewDecision::Open)
             });
             if still_open {
+                // One interval after the meeting itself, also for one recorded afterwards.
+                let from = Context {
+                    now: held_at.unwrap_or(ctx.now),
+                    ..ctx
+                };
                 events.push(Event::ReviewMeetingScheduled(ReviewMeetingScheduled {
                     meeting: meeting.saturating_add(1),
-                    at: after_interval(ctx),
+                    at: after_interval(from),
                 }));
             }
             Ok(events)

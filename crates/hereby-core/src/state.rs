@@ -693,7 +693,7 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
             incident.reviews.next = None;
             incident.reviews.held.push(HeldMeeting {
                 meeting: e.meeting,
-                at,
+                at: e.held_at.unwrap_or(at),
                 sequence,
             });
         }

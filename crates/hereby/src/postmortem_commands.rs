@@ -227,6 +227,10 @@ pub(crate) enum ReviewCommand {
         /// N=YYYY-MM-DD: a follow-up that stays open, with its new due date (repeatable).
         #[arg(long, value_parser = numbered)]
         open: Vec<(u32, String)>,
+        /// When the meeting took place, for one recorded afterwards, RFC 3339 (e.g.
+        /// 2027-01-05T15:00:00Z) [default: now]; the next meeting follows one interval after it.
+        #[arg(long)]
+        at: Option<String>,
     },
     /// Set or move the next review meeting.
     Schedule {
@@ -1286,6 +1290,7 @@ pub(crate) async fn review(
             done,
             wont_fix,
             open,
+            at,
         } => {
             let outcomes = done
                 .into_iter()
@@ -1312,6 +1317,7 @@ pub(crate) async fn review(
                 attendees,
                 notes,
                 outcomes,
+                at,
             };
             let result: api::WriteResult = client
                 .send(

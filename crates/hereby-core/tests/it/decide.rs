@@ -1427,6 +1427,31 @@ cases! {
         "#]],
     }
 
+    a_meeting_recorded_afterwards_keeps_when_it_took_place {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up("alert on replication lag", "bob")),
+            ("alice", status("resolved")),
+        ],
+        when: ("alice", held_at(record_meeting(&["alice", "bob"], &[(1, "done", "")]), "2024-05-01T10:02:30Z")),
+        expect: expect![[r#"
+            review_meeting_held {"attendees":["alice","bob"],"held_at":"2024-05-01T10:02:30Z","meeting":1,"notes":null,"outcomes":[{"decision":"done","due":null,"item":1,"reason":null}]}
+            action_item_completed {"item":1}
+        "#]],
+    }
+
+    a_meeting_cannot_be_recorded_in_the_future_or_before_the_resolution {
+        given: [
+            ("alice", declare("DB down")),
+            ("alice", add_item_follow_up("alert on replication lag", "bob")),
+            ("alice", status("resolved")),
+        ],
+        when: ("alice", held_at(record_meeting(&["alice", "bob"], &[(1, "done", "")]), "2024-05-01T10:01:00Z")),
+        expect: expect![[r#"
+            rejected invalid_review_meeting: 2024-05-01T10:01:00Z is before the incident was resolved; review meetings follow the resolution
+        "#]],
+    }
+
     a_meeting_with_open_follow_ups_schedules_the_next {
         given: [
             ("alice", declare("DB down")),

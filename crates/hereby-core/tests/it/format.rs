@@ -281,6 +281,7 @@ fn examples() -> Vec<Event> {
                     due: Some("2024-07-01".parse().unwrap()),
                 },
             ],
+            held_at: None,
         }),
     ]
 }

@@ -598,5 +598,24 @@ pub(crate) fn record_meeting(attendees: &[&str], outcomes: &[(u32, &str, &str)])
                 }
             })
             .collect(),
+        held_at: None,
+    }
+}
+
+/// A recorded meeting that took place at `at` (RFC 3339).
+pub(crate) fn held_at(command: Command, at: &str) -> Command {
+    match command {
+        Command::RecordReviewMeeting {
+            attendees,
+            notes,
+            outcomes,
+            ..
+        } => Command::RecordReviewMeeting {
+            attendees,
+            notes,
+            outcomes,
+            held_at: Some(at.parse().unwrap()),
+        },
+        other => other,
     }
 }

@@ -285,6 +285,7 @@ fn meeting(fields: &Fields) -> api::RecordMeeting {
             .map(|notes| notes.replace("\r\n", "\n"))
             .filter(|notes| !notes.trim().is_empty()),
         outcomes,
+        at: fields.get("held_at").map(str::to_owned),
     }
 }
 

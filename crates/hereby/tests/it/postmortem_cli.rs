@@ -828,6 +828,25 @@ fn review_meetings_follow_the_follow_ups_until_the_incident_may_close() {
         );
         assert_eq!(json["agenda"].as_array().unwrap().len(), 3);
 
+        // A meeting recorded afterwards says when it took place, and not in the future.
+        let stderr = fails(
+            &server,
+            &alice,
+            &[
+                "review",
+                "record",
+                "INC-1",
+                "--attendee",
+                "alice",
+                "--at",
+                "2099-01-05T15:00:00Z",
+            ],
+            1,
+        );
+        assert!(
+            stderr.contains("is in the future; record a meeting once it took place"),
+            "{stderr}"
+        );
         let stderr = fails(
             &server,
             &alice,
