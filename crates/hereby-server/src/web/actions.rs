@@ -118,6 +118,10 @@ pub(crate) async fn act_on_incident<S: Store + Directory + Communications>(
     Path((id, action)): Path<(String, String)>,
     SignedForm { viewer, fields }: SignedForm,
 ) -> Response {
+    if action == "resolve" {
+        let result = resolve(&state, &viewer, &id, &fields).await;
+        return after(&state, &viewer, &id, &fields, result).await;
+    }
     let parsed = match action.as_str() {
         "evaluate" | "decide" | "suspect" => {
             super::judgement::command(&state, &viewer, &id, &action, &fields).await
@@ -131,6 +135,42 @@ pub(crate) async fn act_on_incident<S: Store + Directory + Communications>(
         Err(error) => Err(error),
     };
     after(&state, &viewer, &id, &fields, result).await
+}
+
+/// The resolve form: resolving is confirmed (a ticked box, which works without JavaScript),
+/// and may set the impact's end at the same time. The impact end goes first, so that a
+/// refused one leaves the incident unresolved and as it was.
+async fn resolve<S: Store + Directory + Communications>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    id: &str,
+    fields: &Fields,
+) -> Result<(), ApiError> {
+    if !fields.checked("confirm") {
+        return Err(ApiError::from(InvalidValue::new(
+            "confirm",
+            "tick “Service is back to normal” to resolve the incident",
+        )));
+    }
+    let resolve = request::<hereby_api::ReasonRequest>(fields, &["confirm", "impact_end"])?
+        .change_status(Status::Resolved)?;
+    if let Some(raw) = fields.get("impact_end") {
+        let end = hereby_api::time("impact_end")(raw)?;
+        let loaded = visible(state, &viewer.caller, incident_id(id)?).await?;
+        // Without a recorded start, the impact is taken to have started at the declaration,
+        // as the messages and the post-mortem already take it.
+        let start = loaded
+            .state
+            .incident()
+            .map(|incident| incident.impact.start.unwrap_or(incident.declared_at));
+        let impact = Command::SetImpactWindow {
+            start,
+            end: Some(end),
+        };
+        act(state, &viewer.caller, id, None, impact).await?;
+    }
+    act(state, &viewer.caller, id, None, resolve).await?;
+    Ok(())
 }
 
 /// `POST /incidents`: the declare form.

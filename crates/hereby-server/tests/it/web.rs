@@ -1400,12 +1400,21 @@ async fn every_form_of_the_incident_page_changes_the_incident() {
     assert!(!site.incident(&id).await.members.contains(&name("dave")));
 
     // Resolving; resolving again is refused with the core's sentence.
-    site.act(&bob, &id, "resolve", &[("reason", "failover done")])
-        .await;
+    site.act(
+        &bob,
+        &id,
+        "resolve",
+        &[("reason", "failover done"), ("confirm", "yes")],
+    )
+    .await;
     assert_eq!(site.incident(&id).await.status, Status::Resolved);
     let version = site.version(&id).await;
     let again = site
-        .post(&bob, &format!("/incidents/{id}/resolve"), &[])
+        .post(
+            &bob,
+            &format!("/incidents/{id}/resolve"),
+            &[("confirm", "yes")],
+        )
         .await;
     again.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "resolving twice");
     assert_eq!(again.text_of("error"), "the incident is already resolved");
@@ -1649,7 +1658,7 @@ async fn a_restricted_incident_does_not_exist_for_non_members() {
         ("cancel-handoff", &[]),
         ("severity", &[("severity", "SEV1"), ("reason", "x")]),
         ("status", &[("status", "identified")]),
-        ("resolve", &[]),
+        ("resolve", &[("confirm", "yes")]),
         ("call-off", &[("reason", "x")]),
         ("hand-back", &[("reason", "x")]),
         ("impact", &[("start", "2024-01-01T00:00")]),
@@ -4426,4 +4435,52 @@ async fn a_new_installation_s_dashboard_says_what_to_set_up_next() {
             .body
             .contains("getting-started")
     );
+}
+
+#[tokio::test]
+async fn resolving_is_confirmed_and_may_set_the_impact_end() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let id = site
+        .declare("alice", "Queue stuck", Severity::Sev3, &[], None)
+        .await;
+    let unconfirmed = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/resolve"),
+            &[("reason", "restarted")],
+        )
+        .await;
+    unconfirmed.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "no confirmation");
+    assert!(
+        unconfirmed
+            .text_of("error")
+            .contains("Service is back to normal")
+    );
+    assert_eq!(
+        site.incident(&id).await.status,
+        hereby_core::types::Status::Investigating
+    );
+    // The impact started at the declaration (nothing else was recorded) and ended a moment
+    // later, as a browser's datetime field sends it, to the second.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let ended = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    site.act(
+        &alice,
+        &id,
+        "resolve",
+        &[("confirm", "yes"), ("impact_end", ended.as_str())],
+    )
+    .await;
+    let incident = site.incident(&id).await;
+    assert_eq!(incident.status, hereby_core::types::Status::Resolved);
+    assert_eq!(
+        incident
+            .impact
+            .end
+            .map(|end| end.strftime("%Y-%m-%dT%H:%M:%S").to_string()),
+        Some(ended)
+    );
+    assert_eq!(incident.impact.start, Some(incident.declared_at));
 }

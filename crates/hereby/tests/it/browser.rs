@@ -563,6 +563,8 @@ async fn browser_runs_a_whole_incident() {
         )
         .await;
     }
+    // Resolving is confirmed with a ticked box; without it the browser does not send the form.
+    click(&b, "form#resolve-form input[name=confirm]").await;
     click_and_confirm(&b, "form#resolve-form button[type=submit]").await;
     wait_for_text(&b, "#status", "resolved", WAIT).await;
     wait_for_text(&a, "#status", "resolved", WAIT).await;
@@ -697,6 +699,7 @@ async fn browser_takes_a_postmortem_through_review_and_a_review_meeting() {
         "the consumer was restarted",
     )
     .await;
+    click(&a, "form#resolve-form input[name=confirm]").await;
     click_and_confirm(&a, "form#resolve-form button[type=submit]").await;
     wait_for_text(&a, "#status", "resolved", WAIT).await;
     wait_for(&a, "form#draft-form select[name=template]", WAIT).await;
