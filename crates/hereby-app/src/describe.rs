@@ -268,39 +268,20 @@ pub fn sentence(event_type: &str, body: &Value, actor: &str) -> String {
             text("chosen"),
             reason("reason")
         ),
-        "suspect_release_set" => match body.get("release") {
-            Some(Value::Object(release)) => format!(
-                "{actor} named {} {} the suspect release{}",
-                release
-                    .get("service")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-                release
-                    .get("version")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
+        "suspect_release_set" => match release(body.get("release")) {
+            Some(release) => format!(
+                "{actor} named {release} the suspect release{}",
                 reason("reason")
             ),
-            _ => format!("{actor} cleared the suspect release{}", reason("reason")),
+            None => format!("{actor} cleared the suspect release{}", reason("reason")),
         },
         "decision_recorded" => format!(
             "decision {}: {}{}: {}",
             number("decision"),
             words(text("option")),
-            match body.get("roll_back_to") {
-                Some(Value::Object(release)) => format!(
-                    " to {} {}",
-                    release
-                        .get("service")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default(),
-                    release
-                        .get("version")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                ),
-                _ => String::new(),
-            },
+            release(body.get("roll_back_to"))
+                .map(|release| format!(" to {release}"))
+                .unwrap_or_default(),
             text("motivation")
         ),
         other => format!("{actor}: {}", words(other)),
@@ -328,6 +309,16 @@ fn overridden(body: &Value) -> String {
         ),
         _ => String::new(),
     }
+}
+
+/// A release in an entry's body (`{"service", "version"}`) as `checkout 1.1`.
+fn release(value: Option<&Value>) -> Option<String> {
+    let release = value?.as_object()?;
+    Some(format!(
+        "{} {}",
+        release.get("service")?.as_str()?,
+        release.get("version")?.as_str()?
+    ))
 }
 
 /// A role key as people say it: `operations` → Operations, `subject_matter_expert` →

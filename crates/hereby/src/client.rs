@@ -20,6 +20,16 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
+    /// The same failure, its message followed by another line (where the user's text was
+    /// kept, say), with the same exit code.
+    pub(crate) fn followed_by(self, line: &str) -> Self {
+        match self {
+            Failure::Rejected(message) => Failure::Rejected(format!("{message}\n{line}")),
+            Failure::Usage(message) => Failure::Usage(format!("{message}\n{line}")),
+            Failure::Unreachable(message) => Failure::Unreachable(format!("{message}\n{line}")),
+        }
+    }
+
     pub(crate) fn report(&self) -> ExitCode {
         let (message, code) = match self {
             Failure::Rejected(message) => (message, 1),

@@ -781,11 +781,7 @@ async fn edit(
                 scratch.display(),
                 current.revision
             );
-            Err(match failure {
-                Failure::Rejected(message) => Failure::Rejected(format!("{message}\n{kept}")),
-                Failure::Usage(message) => Failure::Usage(format!("{message}\n{kept}")),
-                Failure::Unreachable(message) => Failure::Unreachable(format!("{message}\n{kept}")),
-            })
+            Err(failure.followed_by(&kept))
         }
     }
 }
@@ -809,16 +805,10 @@ async fn merge_with_newer(
             let result = revise(client, &latest.id, merged, Some(latest.revision), comment)
                 .await
                 .map_err(|failure| {
-                    let kept = format!("your edited text is kept in {}", scratch.display());
-                    match failure {
-                        Failure::Rejected(message) => {
-                            Failure::Rejected(format!("{message}\n{kept}"))
-                        }
-                        Failure::Usage(message) => Failure::Usage(format!("{message}\n{kept}")),
-                        Failure::Unreachable(message) => {
-                            Failure::Unreachable(format!("{message}\n{kept}"))
-                        }
-                    }
+                    failure.followed_by(&format!(
+                        "your edited text is kept in {}",
+                        scratch.display()
+                    ))
                 })?;
             let _ = std::fs::remove_file(scratch);
             if json {
