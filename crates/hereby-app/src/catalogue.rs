@@ -156,18 +156,10 @@ pub async fn require_catalogued<S: Communications>(
         if catalogued.iter().any(|known| known == name.as_str()) {
             continue;
         }
-        let closest = crate::closest(name.as_str(), &catalogued);
-        let hint = match closest.as_slice() {
-            [] => String::new(),
-            [one] => format!(" Did you mean `{one}`?"),
-            many => format!(
-                " Did you mean one of {}?",
-                many.iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
+        // The same suggestion as for a misspelt person, starting a sentence here.
+        let hint = crate::did_you_mean(&crate::closest(name.as_str(), &catalogued))
+            .map(|hint| format!(" D{}", &hint[1..]))
+            .unwrap_or_default();
         return Err(AppError::Refused {
             code: "unknown_service",
             message: format!(

@@ -38,7 +38,7 @@ pub use error::AppError;
 pub use feed::{Credential, Feed, FeedEvent, Renderings, Subscription};
 pub use handoffs::AskedToCommand;
 pub use hereby_store::Outcome;
-pub use people::closest;
+pub use people::{closest, did_you_mean};
 pub use postmortems::{Download, ExportFormat, Linted};
 
 /// The application: the store and the installation's policies, shared by every edge.

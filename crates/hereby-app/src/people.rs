@@ -28,14 +28,9 @@ impl<S: Directory> App<S> {
                 .filter(|user| !user.disabled && &user.name != *name)
                 .map(|user| user.name.as_str().to_owned())
                 .collect();
-            let suggestions = closest(name.as_str(), &enabled);
-            let message = match suggestions.as_slice() {
-                [] => format!("{problem}, and nobody with a similar name"),
-                [one] => format!("{problem}; did you mean `{one}`?"),
-                many => {
-                    let quoted: Vec<String> = many.iter().map(|n| format!("`{n}`")).collect();
-                    format!("{problem}; did you mean one of {}?", quoted.join(", "))
-                }
+            let message = match did_you_mean(&closest(name.as_str(), &enabled)) {
+                Some(hint) => format!("{problem}; {hint}"),
+                None => format!("{problem}, and nobody with a similar name"),
             };
             return Err(AppError::Refused {
                 code: "unknown_user",
@@ -43,6 +38,19 @@ impl<S: Directory> App<S> {
             });
         }
         Ok(())
+    }
+}
+
+/// "did you mean `anna-ops`?" or "did you mean one of `db`, `web`?"; `None` without
+/// suggestions.
+pub fn did_you_mean(suggestions: &[String]) -> Option<String> {
+    match suggestions {
+        [] => None,
+        [one] => Some(format!("did you mean `{one}`?")),
+        many => {
+            let quoted: Vec<String> = many.iter().map(|n| format!("`{n}`")).collect();
+            Some(format!("did you mean one of {}?", quoted.join(", ")))
+        }
     }
 }
 

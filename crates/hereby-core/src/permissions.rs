@@ -308,23 +308,6 @@ impl Permissions {
             refusal(holders, incident, command, roles),
         )
     }
-
-    /// Whether the table alone would let `actor` use `capability` on `incident` (for a page
-    /// deciding what to offer; the command is still decided when it is sent).
-    pub fn allows(
-        &self,
-        incident: &Incident,
-        capability: Capability,
-        actor: &UserName,
-        role: InstallationRole,
-    ) -> bool {
-        role >= InstallationRole::Responder
-            && self.holders(capability).iter().any(|holder| match holder {
-                Holder::Anyone => true,
-                Holder::Admin => role == InstallationRole::Admin,
-                Holder::Role(key) => incident.holds(actor, key),
-            })
-    }
 }
 
 /// The rows a TOML table spells out, checked.
