@@ -82,6 +82,7 @@ async fn fill(url: &str, events: u64) -> Result<u64> {
             hereby_core::Command::Declare {
                 title: Title::parse(&format!("Copy benchmark incident {n}"))?,
                 summary: None,
+                public_summary: None,
                 severity: Severity::Sev3,
                 potential: false,
                 services: vec![],

@@ -91,6 +91,7 @@ fn declaration(n: u64) -> Result<Command> {
     Ok(Command::Declare {
         title: Title::parse(&format!("Benchmark incident {n}"))?,
         summary: None,
+        public_summary: None,
         severity: Severity::Sev3,
         potential: false,
         services: vec![],

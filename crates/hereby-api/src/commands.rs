@@ -15,8 +15,8 @@ use jiff::civil::Date;
 use crate::{
     ActionItemChange, ActionItemRequest, DeclareRequest, HandoffRequest, ImpactRequest,
     IntentAbandon, IntentDone, IntentRequest, LinkRequest, MarkRequest, MemberRequest, NoteRequest,
-    OperationRequest, ReasonRequest, RoleRequest, SeverityRequest, StatusRequest, UpdateRequest,
-    VisibilityRequest, WitnessRule,
+    OperationRequest, PublicSummaryRequest, ReasonRequest, RoleRequest, SeverityRequest,
+    StatusRequest, UpdateRequest, VisibilityRequest, WitnessRule,
 };
 
 /// Why a request cannot be made into a command.
@@ -98,12 +98,23 @@ impl TryFrom<DeclareRequest> for Command {
         Ok(Command::Declare {
             title: Title::parse(&request.title)?,
             summary: optional(request.summary.as_deref(), Text::parse)?,
+            public_summary: optional(request.public_summary.as_deref(), Text::parse)?,
             severity: optional(request.severity.as_deref(), Severity::parse)?
                 .unwrap_or(Severity::Sev3),
             potential: request.potential,
             services: ServiceName::parse_list(request.services.iter().map(String::as_str))?,
             visibility: optional(request.visibility.as_deref(), Visibility::parse)?
                 .unwrap_or(Visibility::Internal),
+        })
+    }
+}
+
+impl TryFrom<PublicSummaryRequest> for Command {
+    type Error = RequestError;
+
+    fn try_from(request: PublicSummaryRequest) -> Result<Self, Self::Error> {
+        Ok(Command::SetPublicSummary {
+            text: optional(request.text.as_deref(), Text::parse)?,
         })
     }
 }

@@ -40,8 +40,13 @@ pub struct ErrorDetail {
 #[serde(deny_unknown_fields)]
 pub struct DeclareRequest {
     pub title: String,
+    /// For responders; never sent to customers.
     #[serde(default)]
     pub summary: Option<String>,
+    /// What customers may read (templates and the status page use it); refused while it holds
+    /// template placeholders.
+    #[serde(default)]
+    pub public_summary: Option<String>,
     /// `SEV1` … `SEV4`; `SEV3` when absent.
     #[serde(default)]
     #[schema(value_type = Option<vocabulary::SeverityName>)]
@@ -55,6 +60,14 @@ pub struct DeclareRequest {
     #[serde(default)]
     #[schema(value_type = Option<vocabulary::VisibilityName>)]
     pub visibility: Option<String>,
+}
+
+/// `PUT /api/v1/incidents/{id}/public-summary`: the summary written for customers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicSummaryRequest {
+    /// The new text; `null` clears it.
+    pub text: Option<String>,
 }
 
 /// `POST /api/v1/incidents/{id}/notes`.
@@ -162,6 +175,9 @@ pub struct IncidentDocument {
     pub version: u64,
     pub title: String,
     pub summary: Option<String>,
+    /// The summary written for customers.
+    #[serde(default)]
+    pub public_summary: Option<String>,
     #[schema(value_type = vocabulary::IncidentStatus)]
     pub status: String,
     #[schema(value_type = vocabulary::SeverityName)]
@@ -237,6 +253,7 @@ pub struct EvaluationView {
 pub struct DecisionView {
     pub decision: u32,
     /// `do_nothing`, `information_broadcast`, `roll_back` or `fast_tracked_release`.
+    #[schema(value_type = vocabulary::FollowUpOptionName)]
     pub option: String,
     pub motivation: String,
     pub roll_back_to: Option<ReleaseRef>,
@@ -256,6 +273,7 @@ pub struct IntentView {
     pub at: String,
     pub witness: Option<String>,
     /// `open`, `done` or `abandoned`.
+    #[schema(value_type = vocabulary::IntentState)]
     pub state: String,
 }
 
@@ -445,6 +463,7 @@ pub struct PermissionTable {
 pub struct PermissionRow {
     /// `status`, `severity`, `visibility`, `roles`, `handoff`, `decisions`, `updates`,
     /// `operations` or `notes`.
+    #[schema(value_type = vocabulary::CapabilityName)]
     pub capability: String,
     /// Role keys on the incident, `admin` or `anyone`.
     pub who: Vec<String>,
@@ -455,6 +474,7 @@ pub struct PermissionRow {
 /// One rung of the follow-up ladder for an incident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Rung {
+    #[schema(value_type = vocabulary::FollowUpOptionName)]
     pub option: String,
     pub applicable: bool,
     pub note: String,
@@ -483,6 +503,7 @@ pub struct Ladder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
+    #[schema(value_type = vocabulary::FollowUpOptionName)]
     pub option: String,
     pub motivation: String,
 }
@@ -837,6 +858,7 @@ pub struct PutComponent {
     pub position: Option<i64>,
     /// A component status to set by hand, or `auto` to derive it from incidents again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<vocabulary::ComponentStatusSetting>)]
     pub status: Option<String>,
 }
 
@@ -850,6 +872,7 @@ pub struct Template {
     /// Template source of the body (Markdown once rendered).
     pub body: String,
     /// `default` (shipped), `custom` (added) or `changed` (a stored change of a default).
+    #[schema(value_type = vocabulary::TemplateOrigin)]
     pub origin: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
@@ -1102,6 +1125,7 @@ pub struct RevisionDiff {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Finding {
     /// `blame` (language that points at a person) or `name` (a real name in the body).
+    #[schema(value_type = vocabulary::FindingKind)]
     pub kind: String,
     pub line: usize,
     pub column: usize,
@@ -1140,6 +1164,7 @@ pub struct PostmortemTemplate {
     /// minijinja source rendering to Markdown.
     pub body: String,
     /// `default`, `custom` or `changed`.
+    #[schema(value_type = vocabulary::TemplateOrigin)]
     pub origin: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
@@ -1172,6 +1197,7 @@ pub struct BlameRule {
     pub suggestion: String,
     /// `default` (shipped) or `custom` (added by an admin).
     #[serde(default)]
+    #[schema(value_type = vocabulary::RuleOrigin)]
     pub origin: String,
 }
 
@@ -1197,6 +1223,7 @@ pub struct AgendaItem {
     /// A user, or `role:<key>`.
     pub owner: String,
     /// `open`, `done` or `wont_fix`.
+    #[schema(value_type = vocabulary::ActionItemState)]
     pub state: String,
     pub due: Option<String>,
     pub tracker_url: Option<String>,
@@ -1220,6 +1247,7 @@ pub struct HeldMeeting {
 pub struct Outcome {
     pub item: u32,
     /// `done`, `wont_fix` (with `reason`) or `open` (with a new `due` date).
+    #[schema(value_type = vocabulary::ReviewOutcome)]
     pub decision: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -1241,6 +1269,7 @@ pub struct NextMeeting {
 pub struct Reviews {
     pub id: String,
     pub title: String,
+    #[schema(value_type = vocabulary::IncidentStatus)]
     pub status: String,
     pub next: Option<NextMeeting>,
     pub agenda: Vec<AgendaItem>,

@@ -6,9 +6,10 @@
 
 use std::borrow::Cow;
 
+use hereby_core::Capability;
 use hereby_core::types::{
-    ActionKind, ActionState, ComponentStatus, Criticality, EntryMark, InstallationRole, LinkKind,
-    PostmortemStatus, Severity, Status, Visibility,
+    ActionKind, ActionState, ComponentStatus, Criticality, EntryMark, FollowUpOption,
+    InstallationRole, LinkKind, PostmortemStatus, ReviewDecision, Severity, Status, Visibility,
 };
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
@@ -39,6 +40,21 @@ pub const NOTIFICATION_EVENTS: &[&str] = &[
 
 /// Where a notification's delivery stands.
 pub const DELIVERY_STATES: &[&str] = &["pending", "delivered", "dead"];
+
+/// Where an announced intent stands.
+pub const INTENT_STATES: &[&str] = &["open", "done", "abandoned"];
+
+/// Where a message or post-mortem template comes from.
+pub const TEMPLATE_ORIGINS: &[&str] = &["default", "custom", "changed"];
+
+/// Where a blame rule comes from.
+pub const RULE_ORIGINS: &[&str] = &["default", "custom"];
+
+/// Which check of the post-mortem linter a finding comes from.
+pub const FINDING_KINDS: &[&str] = &["blame", "name"];
+
+/// The shapes a post-mortem is exported in.
+pub const EXPORT_FORMATS: &[&str] = &["md", "json", "html", "pdf"];
 
 fn words(description: &str, words: impl IntoIterator<Item = &'static str>) -> RefOr<Schema> {
     ObjectBuilder::new()
@@ -93,6 +109,15 @@ vocabulary! {
     SubscriptionScope = "Which incidents a subscription hears of: all (except restricted ones) or public (public incidents and public updates only).", SUBSCRIPTION_SCOPES.iter().copied();
     NotificationEvent = "A kind of notification a subscription can ask for.", NOTIFICATION_EVENTS.iter().copied();
     DeliveryState = "Where a notification's delivery stands.", DELIVERY_STATES.iter().copied();
+    FollowUpOptionName = "The task force's follow-up options, least perturbation first.", FollowUpOption::ALL.iter().map(|v| v.as_str());
+    ReviewOutcome = "What a review meeting decided about a follow-up: done, won't fix (with a reason) or still open (with a new due date).", ReviewDecision::ALL.iter().map(|v| v.as_str());
+    CapabilityName = "A row of the permission table: what a command does.", Capability::ALL.iter().map(|v| v.as_str());
+    ComponentStatusSetting = "A component status to set by hand, or auto to derive it from incidents again.", std::iter::once("auto").chain(ComponentStatus::ALL.iter().map(|v| v.as_str()));
+    IntentState = "Where an announced intent stands.", INTENT_STATES.iter().copied();
+    TemplateOrigin = "Where a template comes from: shipped (default), added (custom), or a stored change of a shipped one (changed).", TEMPLATE_ORIGINS.iter().copied();
+    RuleOrigin = "Where a blame rule comes from: shipped (default) or added by an admin (custom).", RULE_ORIGINS.iter().copied();
+    FindingKind = "Which check a post-mortem finding comes from: blame (language that points at a person) or name (a real name outside People).", FINDING_KINDS.iter().copied();
+    ExportFormat = "The shape a post-mortem is exported in.", EXPORT_FORMATS.iter().copied();
 }
 
 #[cfg(test)]

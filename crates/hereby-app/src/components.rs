@@ -32,6 +32,11 @@ impl<S: Store + Communications> App<S> {
         let name = ServiceName::parse(name)?;
         let existing = self.store.list_components().await?;
         let known = existing.iter().find(|c| c.name == name);
+        // A component shows the incidents of the service of the same name: one that names no
+        // catalogued service would never change. Components made before the check keep working.
+        if known.is_none() {
+            crate::catalogue::require_catalogued(&self.store, &[&name], &[], "component").await?;
+        }
         let description = match change.description {
             Some(description) => description.trim().to_owned(),
             None => known

@@ -240,6 +240,11 @@ pub fn sentence(event_type: &str, body: &Value, actor: &str) -> String {
             number("intent"),
             reason("reason")
         ),
+        "public_summary_set" if body.get("text").is_some_and(Value::is_string) => format!(
+            "{actor} wrote the public summary: {}",
+            first_line(text("text"))
+        ),
+        "public_summary_set" => format!("{actor} cleared the public summary"),
         "witness_rule_changed" if flag("required") => {
             "operations on SEV1 and SEV2 now need a witness".to_owned()
         }

@@ -10,6 +10,7 @@
 
 mod attachments;
 pub mod catalogue;
+pub mod channels;
 mod components;
 mod deliveries;
 pub mod describe;
@@ -20,6 +21,7 @@ mod incidents;
 mod judgement;
 pub mod message;
 pub mod messages;
+mod notifications;
 mod people;
 pub mod postmortem;
 mod postmortems;

@@ -154,11 +154,12 @@ pub fn render(
         Happening::Reminder { person, due } => (
             "stakeholder update overdue".to_owned(),
             format!(
-                "{}a stakeholder update was due at {due} and none has been posted since.",
+                "{}a stakeholder update was due at {} and none has been posted since.",
                 person
                     .as_ref()
                     .map(|p| format!("{p}: "))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                hereby_core::when::clock(*due)
             ),
         ),
         Happening::ReviewReminder {
@@ -320,7 +321,7 @@ pub fn render(
 
 /// A meeting time as messages show it, e.g. `2026-05-04 10:00 UTC`.
 pub fn meeting_time(at: Timestamp) -> String {
-    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+    hereby_core::when::clock(at)
 }
 
 /// The headline and the text of a review-meeting reminder.

@@ -42,6 +42,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "the current summary, for responders (empty when none; the shipped templates for customers leave it out)",
     ),
     (
+        "public_summary",
+        "the summary written for customers (empty when none; the first-response template asks for one)",
+    ),
+    (
         "suspect_release",
         "the release suspected of the fault, e.g. `checkout 1.1` (empty when none)",
     ),
@@ -126,7 +130,7 @@ const DEFAULTS: &[Default] = &[
         body: "\
 To: everyone using {{ services or \"our services\" }}
 
-**What is happening:** {{ title }}.
+**What is happening:** {{ public_summary or \"<describe what customers notice, in their words>\" }}
 We noticed the problem at {{ impact_start }} and a response team is working on it now.
 
 **What you can do:** nothing is needed from you for now. If you depend on \
@@ -333,6 +337,14 @@ pub fn variables(
             "summary",
             incident
                 .summary
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "public_summary",
+            incident
+                .public_summary
                 .as_ref()
                 .map(|s| s.to_string())
                 .unwrap_or_default(),

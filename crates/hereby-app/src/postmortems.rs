@@ -219,7 +219,8 @@ impl<S: Store> App<S> {
             revision: postmortem.revision,
             chain_head: hex::encode(&head.last_hash),
             chain_version: head.version,
-            generated_at: Timestamp::now().to_string(),
+            // To the second: the export is made by a person, not a clock race.
+            generated_at: Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
         };
         let file_name = format!(
             "{}-postmortem-r{}.{}",

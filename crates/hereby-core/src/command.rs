@@ -20,6 +20,9 @@ pub enum Command {
     Declare {
         title: Title,
         summary: Option<Text>,
+        /// What customers may read about the incident, in their words; templates and the
+        /// status page use it instead of the internal summary.
+        public_summary: Option<Text>,
         severity: Severity,
         potential: bool,
         services: Vec<ServiceName>,
@@ -58,6 +61,8 @@ pub enum Command {
         start: Option<Timestamp>,
         end: Option<Timestamp>,
     },
+    /// Set (or clear, with `None`) the summary written for customers.
+    SetPublicSummary { text: Option<Text> },
     /// Add a free-text note to the timeline.
     AddNote { text: Text },
     /// Record a change made to production: on what, what was done, the command used, and who

@@ -9,8 +9,8 @@ use crate::event::{
     ActionItemAdded, ActionItemCompleted, ActionItemReopened, ActionItemUpdated, ActionItemWontFix,
     Event, EvidenceAttached, HandoffAccepted, HandoffCancelled, HandoffDeclined, HandoffRequested,
     ImpactWindowSet, IncidentDeclared, LinkAdded, MemberAdded, MemberRemoved, NoteAdded,
-    RecoveryUnattributed, RoleAssigned, RoleUnassigned, SeverityChanged, StatusChanged,
-    UpdatePosted, VisibilityChanged,
+    PublicSummarySet, RecoveryUnattributed, RoleAssigned, RoleUnassigned, SeverityChanged,
+    StatusChanged, UpdatePosted, VisibilityChanged,
 };
 use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
 use crate::state::{Incident, State};
@@ -339,6 +339,22 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             }
             Ok(vec![Event::ImpactWindowSet(ImpactWindowSet { start, end })])
         }
+        Command::SetPublicSummary { text } => {
+            require_not_closed(incident, "change the public summary")?;
+            if incident.public_summary == text {
+                return reject(
+                    RejectionCode::NothingToChange,
+                    match text {
+                        Some(_) => "the public summary already reads like this",
+                        None => "the incident has no public summary to clear",
+                    },
+                );
+            }
+            if let Some(text) = &text {
+                refuse_placeholders(text, "the public summary")?;
+            }
+            Ok(vec![Event::PublicSummarySet(PublicSummarySet { text })])
+        }
         Command::AddNote { text } => Ok(vec![Event::NoteAdded(NoteAdded { text })]),
         Command::RecordOperation { .. }
         | Command::AnnounceIntent { .. }
@@ -539,6 +555,7 @@ fn declare(command: Command, ctx: Context<'_>) -> Result<Vec<Event>, Rejection> 
     let Command::Declare {
         title,
         summary,
+        public_summary,
         severity,
         potential,
         mut services,
@@ -549,9 +566,13 @@ fn declare(command: Command, ctx: Context<'_>) -> Result<Vec<Event>, Rejection> 
     };
     services.sort();
     services.dedup();
+    if let Some(text) = &public_summary {
+        refuse_placeholders(text, "the public summary")?;
+    }
     Ok(vec![Event::IncidentDeclared(IncidentDeclared {
         title,
         summary,
+        public_summary,
         severity,
         potential,
         services,
@@ -685,6 +706,21 @@ pub(crate) fn require_open_for_response(incident: &Incident, what: &str) -> Resu
 
 /// A closed incident has no open follow-up unless closing overrode them; so once closed, no
 /// follow-up may be added or reopened. Existing ones can still be finished or marked won't fix.
+/// Refuses words meant for customers that still hold what a template left to fill in.
+fn refuse_placeholders(text: &crate::types::Text, what: &str) -> Result<(), Rejection> {
+    let unfilled = crate::placeholders::placeholders(text.as_str());
+    if unfilled.is_empty() {
+        return Ok(());
+    }
+    reject(
+        RejectionCode::UnfilledPlaceholders,
+        format!(
+            "{what} is for customers but still holds what a template left for you to fill in: {}; replace each with the real words",
+            unfilled.join(", ")
+        ),
+    )
+}
+
 fn require_not_closed(incident: &Incident, what: &str) -> Result<(), Rejection> {
     if incident.status == Status::Closed {
         return reject(

@@ -571,6 +571,13 @@ pub fn facts(
                     .unwrap_or_default(),
                 one_line(e.motivation.as_str())
             )),
+            Event::PublicSummarySet(e) => Some(match &e.text {
+                Some(text) => format!(
+                    "{actor} wrote the public summary: “{}”.",
+                    one_line(text.as_str())
+                ),
+                None => format!("{actor} cleared the public summary."),
+            }),
             Event::WitnessRuleChanged(_)
             | Event::ChangesAcknowledged(_)
             | Event::MemberAdded(_)

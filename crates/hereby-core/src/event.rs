@@ -23,6 +23,9 @@ use crate::types::{
 pub struct IncidentDeclared {
     pub title: Title,
     pub summary: Option<Text>,
+    /// The summary written for customers. Absent before public summaries existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_summary: Option<Text>,
     pub severity: Severity,
     /// The problem may happen but is not (yet) hurting anyone.
     pub potential: bool,
@@ -101,6 +104,12 @@ pub struct StatusChanged {
 pub struct ImpactWindowSet {
     pub start: Option<Timestamp>,
     pub end: Option<Timestamp>,
+}
+
+/// The summary written for customers was set, changed or (`None`) cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicSummarySet {
+    pub text: Option<Text>,
 }
 
 /// A free-text timeline entry.
@@ -515,6 +524,7 @@ events! {
     SeverityEvaluated => "severity_evaluated" v 1,
     SuspectReleaseSet => "suspect_release_set" v 1,
     DecisionRecorded => "decision_recorded" v 1,
+    PublicSummarySet => "public_summary_set" v 1,
 }
 
 /// An event together with who caused it and when: what `evolve` folds.

@@ -24,6 +24,7 @@ pub mod roles;
 pub mod severity;
 mod state;
 pub mod types;
+pub mod when;
 
 pub use cadence::{Cadence, CadenceError};
 pub use canonical::canonical_json;

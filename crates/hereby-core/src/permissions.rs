@@ -39,7 +39,7 @@ pub enum Capability {
     Handoff,
     /// Record the follow-up decision and name the suspect release.
     Decisions,
-    /// Post stakeholder updates.
+    /// Post stakeholder updates and write the public summary.
     Updates,
     /// Record operations, announce intents and carry them out.
     Operations,
@@ -87,7 +87,7 @@ impl Capability {
             Capability::Roles => "assign and unassign roles",
             Capability::Handoff => "ask someone to take command, or withdraw the request",
             Capability::Decisions => "record the follow-up decision; name the suspect release",
-            Capability::Updates => "post stakeholder updates",
+            Capability::Updates => "post stakeholder updates; write the public summary",
             Capability::Operations => "record operations; announce intents and carry them out",
             Capability::Notes => {
                 "add notes, links, evidence and action items; mark timeline entries"
@@ -109,7 +109,7 @@ impl Capability {
             C::AssignRole { .. } | C::UnassignRole { .. } => Capability::Roles,
             C::RequestHandoff { .. } | C::CancelHandoff => Capability::Handoff,
             C::RecordDecision { .. } | C::SetSuspectRelease { .. } => Capability::Decisions,
-            C::PostUpdate { .. } => Capability::Updates,
+            C::PostUpdate { .. } | C::SetPublicSummary { .. } => Capability::Updates,
             C::RecordOperation { .. } | C::AnnounceIntent { .. } | C::CompleteIntent { .. } => {
                 Capability::Operations
             }
@@ -448,6 +448,7 @@ fn verb(command: &Command, incident: &Incident) -> &'static str {
         C::RecordDecision { .. } => "record the follow-up decision of this incident",
         C::SetSuspectRelease { .. } => "name the suspect release of this incident",
         C::PostUpdate { .. } => "post stakeholder updates for this incident",
+        C::SetPublicSummary { .. } => "write the public summary of this incident",
         C::RecordOperation { .. } | C::AnnounceIntent { .. } | C::CompleteIntent { .. } => {
             "change production for this incident"
         }

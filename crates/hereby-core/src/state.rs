@@ -196,6 +196,9 @@ impl ReviewMeetings {
 pub struct Incident {
     pub title: Title,
     pub summary: Option<Text>,
+    /// What customers may read about the incident; `None` until someone writes it.
+    #[serde(default)]
+    pub public_summary: Option<Text>,
     pub severity: Severity,
     pub potential: bool,
     pub services: Vec<ServiceName>,
@@ -362,6 +365,7 @@ pub fn evolve(state: State, envelope: &Envelope) -> State {
             State::Declared(Box::new(Incident {
                 title: declared.title.clone(),
                 summary: declared.summary.clone(),
+                public_summary: declared.public_summary.clone(),
                 severity: declared.severity,
                 potential: declared.potential,
                 services: declared.services.clone(),
@@ -522,6 +526,7 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
             }
         }
         Event::WitnessRuleChanged(e) => incident.witness_required = e.required,
+        Event::PublicSummarySet(e) => incident.public_summary = e.text.clone(),
         Event::ChangeCollisionFlagged(e) => incident.collisions.push(Collision {
             collision: e.collision,
             at,

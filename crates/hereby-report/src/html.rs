@@ -28,13 +28,14 @@ pub fn html_page(meta: &ReportMeta, markdown: &str) -> String {
          <dl class=\"meta\"><div><dt>Incident</dt><dd>{incident}</dd></div>\
          <div><dt>State</dt><dd>{state}</dd></div>\
          <div><dt>Revision</dt><dd>{revision}</dd></div>\
-         <div><dt>Generated</dt><dd><time datetime=\"{generated}\">{generated}</time></dd></div></dl>\n\
+         <div><dt>Generated</dt><dd><time datetime=\"{generated}\">{generated_label}</time></dd></div></dl>\n\
          </header>\n<main>\n{body}</main>\n<footer>\n<p>{footer}</p>\n</footer>\n</body>\n</html>\n",
         title = Escaped(&meta.title),
         incident = Escaped(&meta.incident),
         state = Escaped(state_label(&meta.state)),
         revision = meta.revision,
         generated = Escaped(&meta.generated_at),
+        generated_label = Escaped(&crate::generated_label(meta)),
         footer = Escaped(&footer_line(meta)),
     );
     page

@@ -40,6 +40,15 @@ pub fn footer_line(meta: &ReportMeta) -> String {
 }
 
 /// The review state as a reader sees it ("in_review" → "In review"); unknown states as given.
+/// When the document was made, as people read it (`2026-11-02 11:00 UTC`); the RFC 3339
+/// form stays in machine-readable places.
+fn generated_label(meta: &ReportMeta) -> String {
+    meta.generated_at
+        .parse::<jiff::Timestamp>()
+        .map(|at| at.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| meta.generated_at.clone())
+}
+
 fn state_label(state: &str) -> &str {
     match state {
         "draft" => "Draft",

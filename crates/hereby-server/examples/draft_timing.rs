@@ -31,6 +31,7 @@ fn main() {
             0 => Command::Declare {
                 title: Title::parse("Checkout failing for EU customers").unwrap(),
                 summary: None,
+                public_summary: None,
                 severity: Severity::Sev1,
                 potential: false,
                 services: Vec::new(),

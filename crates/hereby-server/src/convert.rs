@@ -6,7 +6,7 @@ use hereby_core::Incident;
 use hereby_core::types::IncidentNumber;
 use hereby_store::{Channel, Delivery, IncidentSummary, RecordedEvent, Subscription};
 
-use crate::channels::ChannelConfig;
+use hereby_app::channels::ChannelConfig;
 use jiff::Timestamp;
 
 fn time(at: Timestamp) -> String {
@@ -67,6 +67,7 @@ pub(crate) fn document(
         version: incident.version,
         title: incident.title.to_string(),
         summary: incident.summary.as_ref().map(ToString::to_string),
+        public_summary: incident.public_summary.as_ref().map(ToString::to_string),
         status: incident.status.as_str().to_owned(),
         severity: incident.severity.as_str().to_owned(),
         potential: incident.potential,

@@ -2,7 +2,6 @@
 //! the visibility rules for restricted incidents, and health checks. Built apart from serving
 //! it ([`app`] and [`serve`]), so tests drive the same router the binary serves.
 
-pub mod channels;
 mod convert;
 pub mod error;
 pub mod extract;
@@ -137,6 +136,11 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
             Method::POST,
             "/api/v1/incidents/{id}/updates",
             post(i::post_update::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/incidents/{id}/public-summary",
+            put(i::set_public_summary::<S>),
         ),
         (
             Method::POST,

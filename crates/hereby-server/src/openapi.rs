@@ -30,6 +30,7 @@ use crate::routes::{
         incidents::timeline,
         incidents::add_note,
         incidents::post_update,
+        incidents::set_public_summary,
         incidents::change_visibility,
         incidents::assign_role,
         incidents::unassign_role,

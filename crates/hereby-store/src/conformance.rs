@@ -118,6 +118,7 @@ fn declaration_of(
     Command::Declare {
         title: Title::parse(title).unwrap(),
         summary: Some(Text::parse("Checkout requests fail with 502").unwrap()),
+        public_summary: None,
         severity,
         potential: false,
         services: services
@@ -2053,6 +2054,7 @@ pub async fn text_search_matches_title_or_summary_for_those_who_may_see<H: Harne
         let command = Command::Declare {
             title: Title::parse(title).unwrap(),
             summary: summary.map(|s| Text::parse(s).unwrap()),
+            public_summary: None,
             severity: Severity::Sev2,
             potential: false,
             services: vec![ServiceName::parse("checkout").unwrap()],
@@ -2190,6 +2192,7 @@ pub async fn summary_column_equals_the_fold_and_doctoring_is_detected<H: Harness
         Command::Declare {
             title: Title::parse("Unsummarised").unwrap(),
             summary: None,
+            public_summary: None,
             severity: Severity::Sev3,
             potential: false,
             services: vec![],
@@ -2247,6 +2250,7 @@ pub async fn migrating_an_older_database_fills_in_summaries<H: Harness>(h: &H) {
         Command::Declare {
             title: Title::parse("Older without one").unwrap(),
             summary: None,
+            public_summary: None,
             severity: Severity::Sev3,
             potential: false,
             services: vec![],

@@ -66,6 +66,10 @@ pub(crate) enum ClientCommand {
         /// What is happening, in a sentence or two (Markdown); responders see it, customers do not.
         #[arg(long)]
         summary: Option<String>,
+        /// What customers may read, in their words (Markdown); the first-response template and
+        /// the status page use it. Set or change it later with `hereby public-summary`.
+        #[arg(long)]
+        public_summary: Option<String>,
         /// An affected service (repeat for several).
         #[arg(long = "service")]
         services: Vec<String>,
@@ -133,6 +137,18 @@ pub(crate) enum ClientCommand {
         /// The update, in Markdown.
         #[arg(required_unless_present = "template")]
         body: Option<String>,
+    },
+    /// Write the summary customers read (the first-response template and the status page use
+    /// it; the internal summary never leaves the team), or remove it with --clear.
+    PublicSummary {
+        #[command(flatten)]
+        write: Write,
+        /// The text, in Markdown.
+        #[arg(required_unless_present = "clear", conflicts_with = "clear")]
+        text: Option<String>,
+        /// Remove the public summary.
+        #[arg(long)]
+        clear: bool,
     },
     /// Change who may see an incident: internal, public (also on the status page) or
     /// restricted (members and admins only).
@@ -498,6 +514,7 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             title,
             severity,
             summary,
+            public_summary,
             services,
             potential,
             restricted,
@@ -506,6 +523,7 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             let request = api::DeclareRequest {
                 title,
                 summary,
+                public_summary,
                 severity,
                 potential,
                 services,
@@ -618,13 +636,28 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             if json {
                 print_json(&entries);
             } else {
+                // One sentence per entry, as on the page; `--json` has the events.
                 for entry in &entries {
-                    println!(
-                        "{}  #{:<4} {:<12} {:<22} {}",
-                        entry.at, entry.sequence, entry.actor, entry.event_type, entry.body
-                    );
+                    let text = if entry.text.is_empty() {
+                        format!("{} {}", entry.actor, entry.event_type.replace('_', " "))
+                    } else {
+                        entry.text.clone()
+                    };
+                    println!("{}  #{:<4} {text}", human_time(&entry.at), entry.sequence);
                 }
             }
+        }
+        ClientCommand::PublicSummary { write, text, clear } => {
+            let text = if clear { None } else { text };
+            let result: api::WriteResult = client
+                .send(
+                    Method::PUT,
+                    &incident_path(&write.incident, "public-summary"),
+                    Some(&api::PublicSummaryRequest { text }),
+                    write.if_match,
+                )
+                .await?;
+            print_write(&result, json);
         }
         ClientCommand::Note { write, text } => {
             post(&client, &write, "notes", &api::NoteRequest { text }, json).await?;
@@ -1575,7 +1608,7 @@ fn print_list(incidents: &[api::IncidentSummary]) {
 /// A stored time (RFC 3339) as people read it: `2026-11-21 09:30 UTC`.
 fn human_time(raw: &str) -> String {
     match raw.parse::<jiff::Timestamp>() {
-        Ok(at) => at.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        Ok(at) => hereby_core::when::clock(at),
         Err(_) => raw.to_owned(),
     }
 }
@@ -1596,6 +1629,9 @@ fn print_document(document: &api::IncidentDocument) {
     );
     if let Some(summary) = &document.summary {
         println!("\n{summary}");
+    }
+    if let Some(public) = &document.public_summary {
+        println!("\nfor customers: {public}");
     }
     println!(
         "\ndeclared {} by {}",

@@ -1102,6 +1102,54 @@ cases! {
         "#]],
     }
 
+    write_the_public_summary {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", public_summary(Some("Some payments fail; please retry later."))),
+        expect: expect![[r#"
+            public_summary_set {"text":"Some payments fail; please retry later."}
+        "#]],
+    }
+
+    a_public_summary_with_template_hints_left_is_refused {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", public_summary(Some("<describe what customers notice, in their words>"))),
+        expect: expect![[r#"
+            rejected unfilled_placeholders: the public summary is for customers but still holds what a template left for you to fill in: <describe what customers notice, in their words>; replace each with the real words
+        "#]],
+    }
+
+    a_declaration_with_template_hints_in_its_public_summary_is_refused {
+        given: [],
+        when: ("alice", declare_with_public_summary("DB down", "Payments fail since <time, UTC>")),
+        expect: expect![[r#"
+            rejected unfilled_placeholders: the public summary is for customers but still holds what a template left for you to fill in: <time, UTC>; replace each with the real words
+        "#]],
+    }
+
+    the_same_public_summary_again_changes_nothing {
+        given: [("alice", declare_with_public_summary("DB down", "Payments fail."))],
+        when: ("alice", public_summary(Some("Payments fail."))),
+        expect: expect![[r#"
+            rejected nothing_to_change: the public summary already reads like this
+        "#]],
+    }
+
+    clear_the_public_summary {
+        given: [("alice", declare_with_public_summary("DB down", "Payments fail."))],
+        when: ("alice", public_summary(None)),
+        expect: expect![[r#"
+            public_summary_set {"text":null}
+        "#]],
+    }
+
+    clearing_a_public_summary_that_is_not_there_changes_nothing {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", public_summary(None)),
+        expect: expect![[r#"
+            rejected nothing_to_change: the incident has no public summary to clear
+        "#]],
+    }
+
     an_internal_update_may_keep_hints {
         given: [("alice", declare("DB down"))],
         when: ("alice", post_update("internal", "Next: <who restarts the primary?>", false)),
@@ -1977,6 +2025,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::ChangeStatus { .. } => "ChangeStatus",
         Command::SetImpactWindow { .. } => "SetImpactWindow",
         Command::AddNote { .. } => "AddNote",
+        Command::SetPublicSummary { .. } => "SetPublicSummary",
         Command::RecordOperation { .. } => "RecordOperation",
         Command::AddLink { .. } => "AddLink",
         Command::AttachEvidence { .. } => "AttachEvidence",
@@ -2025,6 +2074,7 @@ const COMMANDS: &[&str] = &[
     "ChangeStatus",
     "SetImpactWindow",
     "AddNote",
+    "SetPublicSummary",
     "RecordOperation",
     "AddLink",
     "AttachEvidence",

@@ -15,8 +15,8 @@ use hereby_core::event::{
 };
 use hereby_core::event::{
     ChangeCollisionFlagged, ChangesAcknowledged, DecisionRecorded, IcOperationAttempted,
-    IntentAbandoned, IntentAnnounced, RecoveryUnattributed, SeverityEvaluated, SuspectReleaseSet,
-    WitnessRuleChanged,
+    IntentAbandoned, IntentAnnounced, PublicSummarySet, RecoveryUnattributed, SeverityEvaluated,
+    SuspectReleaseSet, WitnessRuleChanged,
 };
 use hereby_core::event::{
     FollowUpOutcome, PostmortemApproved, PostmortemCommented, PostmortemDrafted,
@@ -48,6 +48,7 @@ fn examples() -> Vec<Event> {
         Event::IncidentDeclared(IncidentDeclared {
             title: Title::parse("DB down").unwrap(),
             summary: Some(text("Primary refuses connections.\nReplicas lag.")),
+            public_summary: None,
             severity: Severity::Sev1,
             potential: false,
             services: vec![
@@ -55,6 +56,16 @@ fn examples() -> Vec<Event> {
                 ServiceName::parse("db-primary").unwrap(),
             ],
             visibility: Visibility::Restricted,
+            commander: user("alice"),
+        }),
+        Event::IncidentDeclared(IncidentDeclared {
+            title: Title::parse("Checkout slow").unwrap(),
+            summary: None,
+            public_summary: Some(text("Paying takes longer than usual.")),
+            severity: Severity::Sev3,
+            potential: false,
+            services: vec![],
+            visibility: Visibility::Public,
             commander: user("alice"),
         }),
         Event::RoleAssigned(RoleAssigned {
@@ -105,6 +116,10 @@ fn examples() -> Vec<Event> {
         Event::NoteAdded(NoteAdded {
             text: text("lag is 40s; \"quoted\" and ü"),
         }),
+        Event::PublicSummarySet(PublicSummarySet {
+            text: Some(text("Some payments fail; please retry.")),
+        }),
+        Event::PublicSummarySet(PublicSummarySet { text: None }),
         Event::OperationRecorded(OperationRecorded {
             target: Target::parse("db-replica-2").unwrap(),
             action: text("promote to primary"),
@@ -316,6 +331,7 @@ fn stored_format_of_every_event_type() {
         .collect();
     expect![[r##"
         incident_declared v1 {"commander":"alice","potential":false,"services":["api","db-primary"],"severity":"SEV1","summary":"Primary refuses connections.\nReplicas lag.","title":"DB down","visibility":"restricted"}
+        incident_declared v1 {"commander":"alice","potential":false,"public_summary":"Paying takes longer than usual.","services":[],"severity":"SEV3","summary":null,"title":"Checkout slow","visibility":"public"}
         role_assigned v1 {"person":"bob","role":"operations"}
         role_unassigned v1 {"person":"carol","role":"scribe"}
         handoff_requested v1 {"from":"alice","to":"dave"}
@@ -327,6 +343,8 @@ fn stored_format_of_every_event_type() {
         status_changed v1 {"from":"resolved","overridden_follow_ups":[1,4],"overrode_postmortem":true,"reason":"tracked in the platform backlog","to":"closed"}
         impact_window_set v1 {"end":"2024-05-01T10:02:00Z","start":"2024-05-01T09:30:00Z"}
         note_added v1 {"text":"lag is 40s; \"quoted\" and ü"}
+        public_summary_set v1 {"text":"Some payments fail; please retry."}
+        public_summary_set v1 {"text":null}
         operation_recorded v1 {"action":"promote to primary","command":"pg_ctl promote","target":"db-replica-2"}
         operation_recorded v1 {"action":"restart","command":null,"intent":2,"target":"mysql-primary","witness":"carol"}
         intent_announced v1 {"action":"about to restart the primary","intent":2,"target":"mysql-primary","witness":"carol"}

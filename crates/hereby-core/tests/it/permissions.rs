@@ -99,6 +99,18 @@ fn communications_posts_updates_as_does_the_commander() {
 }
 
 #[test]
+fn the_public_summary_is_written_by_those_who_speak_to_customers() {
+    let given = declared();
+    let summary = public_summary(Some("Some payments fail; please retry later."));
+    assert_eq!(ask(&given, "carol", RESPONDER, &summary), Ok(()));
+    assert_eq!(ask(&given, "alice", RESPONDER, &summary), Ok(()));
+    assert_eq!(
+        ask(&given, "sid", RESPONDER, &summary),
+        Err("not_permitted: only Communications (carol), the Incident Commander (alice) or an admin can write the public summary of this incident; ask carol or alice, or ask alice to give you Communications".to_owned())
+    );
+}
+
+#[test]
 fn operations_record_changes_and_nobody_else_does() {
     let given = declared();
     let change = op("db-primary", "restart");

@@ -62,6 +62,7 @@ pub(crate) fn declare(title: &str) -> Command {
     Command::Declare {
         title: Title::parse(title).unwrap(),
         summary: None,
+        public_summary: None,
         severity: Severity::Sev2,
         potential: false,
         services: Vec::new(),
@@ -81,6 +82,7 @@ pub(crate) fn declare_full(
     Command::Declare {
         title: Title::parse(title).unwrap(),
         summary: Some(text(summary)),
+        public_summary: None,
         severity,
         potential,
         services: services
@@ -421,6 +423,24 @@ pub(crate) fn post_update(audience: &str, body: &str, public: bool) -> Command {
         audience: hereby_core::types::Audience::parse(audience).unwrap(),
         body: text(body),
         public,
+    }
+}
+
+pub(crate) fn public_summary(words: Option<&str>) -> Command {
+    Command::SetPublicSummary {
+        text: words.map(text),
+    }
+}
+
+pub(crate) fn declare_with_public_summary(title: &str, words: &str) -> Command {
+    Command::Declare {
+        title: Title::parse(title).unwrap(),
+        summary: None,
+        public_summary: Some(text(words)),
+        severity: Severity::Sev2,
+        potential: false,
+        services: Vec::new(),
+        visibility: Visibility::Internal,
     }
 }
 

@@ -574,7 +574,7 @@ impl<'f> Layout<'f> {
             meta.incident,
             state_label(&meta.state),
             meta.revision,
-            meta.generated_at
+            crate::generated_label(meta)
         );
         self.shape(
             &mut glyphs,

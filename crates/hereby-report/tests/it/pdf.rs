@@ -23,7 +23,7 @@ fn the_post_mortem_reads_back_through_pdftotext() {
         1
     );
     assert!(text.contains(
-        "INC-7 · Post-mortem · State: Draft · Revision 3 · Generated 2026-11-02T11:15:00Z"
+        "INC-7 · Post-mortem · State: Draft · Revision 3 · Generated 2026-11-02 11:15 UTC"
     ));
 
     // Headings, in order.

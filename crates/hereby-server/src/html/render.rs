@@ -129,23 +129,16 @@ pub(crate) fn clock(at: Timestamp) -> String {
     at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
+/// When a time in the API's RFC 3339 shape is, as the pages print times.
+pub(crate) fn when(raw: &str) -> String {
+    raw.parse::<Timestamp>()
+        .map(clock)
+        .unwrap_or_else(|_| raw.to_owned())
+}
+
 /// How long ago `at` was, roughly: `just now`, `5 min ago`, `3 h 20 min ago`, `2 days ago`.
 pub(crate) fn ago(at: Timestamp, now: Timestamp) -> String {
-    let seconds = now.as_second().saturating_sub(at.as_second()).max(0);
-    match seconds {
-        0..60 => "just now".to_owned(),
-        60..3_600 => format!("{} min ago", seconds / 60),
-        3_600..86_400 => {
-            let minutes = (seconds % 3_600) / 60;
-            if minutes == 0 {
-                format!("{} h ago", seconds / 3_600)
-            } else {
-                format!("{} h {} min ago", seconds / 3_600, minutes)
-            }
-        }
-        86_400..172_800 => "1 day ago".to_owned(),
-        _ => format!("{} days ago", seconds / 86_400),
-    }
+    hereby_core::when::ago(at, now)
 }
 
 /// How long something has lasted, like [`ago`] without the "ago".
@@ -173,8 +166,7 @@ struct EntryView {
 pub(crate) struct ShownEntry {
     pub(crate) sequence: u64,
     pub(crate) kind: &'static str,
-    at: String,
-    at_iso: String,
+    at: Timestamp,
     actor: String,
     /// What happened, as HTML from the auto-escaping template.
     what: std::sync::Arc<str>,
@@ -206,19 +198,20 @@ impl ShownEntry {
         Ok(Self {
             sequence: recorded.sequence,
             kind: recorded.event.event_type(),
-            at: clock(recorded.at),
-            at_iso: recorded.at.to_string(),
+            at: recorded.at,
             actor: recorded.actor.to_string(),
             what: what.into(),
         })
     }
 
-    fn value(&self, mark: EntryMark) -> minijinja::Value {
+    /// The entry as the template reads it, its time as seen at `now`.
+    fn value(&self, mark: EntryMark, now: Timestamp) -> minijinja::Value {
         minijinja::context! {
             sequence => self.sequence,
             kind => self.kind,
-            at => &self.at,
-            at_iso => &self.at_iso,
+            at => hereby_core::when::stamp(self.at, now),
+            at_full => clock(self.at),
+            at_iso => self.at.to_string(),
             actor => &self.actor,
             what => minijinja::Value::from_safe_string(self.what.to_string()),
             mark => mark.as_str(),
@@ -235,6 +228,7 @@ pub(crate) fn entries<'a>(
     incident: &str,
     csrf: Option<&str>,
 ) -> Result<String, minijinja::Error> {
+    let now = Timestamp::now();
     let entries: Vec<minijinja::Value> = shown
         .into_iter()
         .map(|entry| {
@@ -242,7 +236,7 @@ pub(crate) fn entries<'a>(
                 .get(&entry.sequence)
                 .copied()
                 .unwrap_or(EntryMark::Plain);
-            entry.value(mark)
+            entry.value(mark, now)
         })
         .collect();
     templates()

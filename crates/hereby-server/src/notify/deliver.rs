@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use sha2::Sha256;
 
 use super::Settings;
-use crate::channels::{ChannelConfig, SmtpTls};
+use hereby_app::channels::{ChannelConfig, SmtpTls};
 use hereby_app::message::slack_body;
 
 /// The signature a webhook receiver checks: hex HMAC-SHA256 with the channel's secret over

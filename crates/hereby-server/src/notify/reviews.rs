@@ -334,6 +334,7 @@ mod tests {
             Command::Declare {
                 title: Title::parse("Checkout fails").unwrap(),
                 summary: None,
+                public_summary: None,
                 severity: Severity::Sev2,
                 potential: false,
                 services: vec![],

@@ -346,6 +346,38 @@ pub(crate) async fn post_update<S: Store + Directory>(
     act(&state, &caller, &id, if_match, command).await
 }
 
+/// `PUT /api/v1/incidents/{id}/public-summary` (Communications and the Incident Commander)
+#[utoipa::path(
+    put,
+    path = "/api/v1/incidents/{id}/public-summary",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::PublicSummaryRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn set_public_summary<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::PublicSummaryRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::try_from(request)?;
+    act(&state, &caller, &id, if_match, command).await
+}
+
 /// `POST /api/v1/incidents/{id}/visibility`
 #[utoipa::path(
     post,

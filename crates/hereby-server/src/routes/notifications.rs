@@ -6,39 +6,22 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use hereby_api as api;
-use hereby_core::types::{Audience, InstallationRole, UserName};
-use hereby_store::{
-    DeliveryState, Directory, NewChannel, NewDelivery, NewSubscription, Notifications, Store,
-};
+use hereby_core::types::{InstallationRole, UserName};
+use hereby_store::{DeliveryState, Directory, NewDelivery, Notifications, Store};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::channels::{ChannelConfig, ChannelInput, invalid, mailbox};
 use crate::convert::{channel, delivery, subscription};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller};
-use hereby_app::message::KINDS;
+use hereby_app::channels::{invalid, mailbox};
 
 /// A numeric id from the path; anything else names nothing.
 fn id(raw: &str, what: &str) -> Result<i64, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::not_found(format!("{what} `{raw}`")))
-}
-
-/// Channel names: like user names, lowercase letters, digits and `._-`.
-fn channel_name(raw: &str) -> Result<String, ApiError> {
-    UserName::parse(raw)
-        .map(|name| name.to_string())
-        .map_err(|_| {
-            ApiError::from(invalid(
-                "name",
-                format!(
-                    "`{raw}` must be 1 to 64 lowercase letters, digits, `.`, `_` or `-`, starting with a letter or digit"
-                ),
-            ))
-        })
 }
 
 /// `POST /api/v1/channels` (admins)
@@ -62,45 +45,7 @@ pub(crate) async fn create_channel<S: Store + Directory + Notifications>(
     caller: Caller,
     ApiJson(request): ApiJson<api::ChannelRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(InstallationRole::Admin)?;
-    let name = channel_name(&request.name)?;
-    let concurrency = request.concurrency.unwrap_or(4);
-    if !(1..=64).contains(&concurrency) {
-        return Err(invalid("concurrency", "must be between 1 and 64").into());
-    }
-    let config = ChannelConfig::from_input(ChannelInput {
-        kind: request.kind,
-        url: request.url,
-        secret: request.secret,
-        host: request.host,
-        port: request.port,
-        tls: request.tls,
-        username: request.username,
-        password: request.password,
-        from: request.from,
-    })?;
-    if request.personal && config.kind() != "email" {
-        return Err(invalid(
-            "personal",
-            "only an e-mail channel can carry notifications to people's own addresses",
-        )
-        .into());
-    }
-    let stored = serde_json::to_string(&config)
-        .map_err(|e| ApiError::from(invalid("kind", e.to_string())))?;
-    let created = state
-        .store
-        .create_channel(
-            &NewChannel {
-                name,
-                kind: config.kind().to_owned(),
-                config: stored,
-                personal: request.personal,
-                concurrency,
-            },
-            Timestamp::now(),
-        )
-        .await?;
+    let created = state.app.add_channel(&caller.0, request).await?;
     Ok((StatusCode::CREATED, Json(channel(&created))))
 }
 
@@ -267,79 +212,8 @@ pub(crate) async fn create_subscription<S: Store + Directory + Notifications>(
     caller: Caller,
     ApiJson(request): ApiJson<api::SubscriptionRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(InstallationRole::Admin)?;
+    let created = state.app.add_subscription(&caller.0, request).await?;
     let channels = state.store.channels().await?;
-    let Some(target) = channels
-        .iter()
-        .find(|c| c.name == request.channel || c.id.to_string() == request.channel)
-    else {
-        return Err(invalid(
-            "channel",
-            format!("there is no channel `{}`", request.channel),
-        )
-        .into());
-    };
-    if request.events.is_empty() {
-        return Err(invalid(
-            "events",
-            format!("name at least one of: {}", KINDS.join(", ")),
-        )
-        .into());
-    }
-    let mut events = Vec::new();
-    for event in &request.events {
-        let event = event.trim();
-        if !KINDS.contains(&event) {
-            return Err(invalid(
-                "events",
-                format!(
-                    "`{event}` is not a notification kind: use {}",
-                    KINDS.join(", ")
-                ),
-            )
-            .into());
-        }
-        if !events.iter().any(|known: &String| known == event) {
-            events.push(event.to_owned());
-        }
-    }
-    let recipient = match (target.kind.as_str(), request.recipient) {
-        ("email", Some(to)) => Some(mailbox("recipient", &to)?),
-        ("email", None) => {
-            return Err(invalid("recipient", "an e-mail subscription needs an address").into());
-        }
-        (_, Some(_)) => {
-            return Err(invalid("recipient", "only e-mail channels take a recipient").into());
-        }
-        (_, None) => None,
-    };
-    let audience = request
-        .audience
-        .as_deref()
-        .map(Audience::parse)
-        .transpose()?
-        .map(|a| a.to_string());
-    let scope = request.scope.unwrap_or_else(|| "all".to_owned());
-    if !api::vocabulary::SUBSCRIPTION_SCOPES.contains(&scope.as_str()) {
-        return Err(invalid(
-            "scope",
-            format!("`{scope}` is not a scope: use all or public"),
-        )
-        .into());
-    }
-    let created = state
-        .store
-        .create_subscription(
-            &NewSubscription {
-                channel_id: target.id,
-                recipient,
-                events,
-                audience,
-                scope,
-            },
-            Timestamp::now(),
-        )
-        .await?;
     Ok((StatusCode::CREATED, Json(subscription(&created, &channels))))
 }
 
@@ -413,7 +287,7 @@ pub(crate) struct DeliveryParams {
     tag = "notifications",
     security(("bearer" = [])),
     params(
-        ("state" = Option<String>, Query, description = "`pending`, `delivered` or `dead`"),
+        ("state" = Option<api::vocabulary::DeliveryState>, Query, description = "`pending`, `delivered` or `dead`"),
         ("limit" = Option<u32>, Query, description = "1 to 1000; 100 when absent"),
     ),
     responses(

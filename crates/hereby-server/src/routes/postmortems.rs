@@ -479,7 +479,7 @@ pub(crate) struct ExportQuery {
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "The incident, e.g. INC-7"),
-        ("format" = Option<String>, Query, description = "`md` (default), `json`, `html` or `pdf`"),
+        ("format" = Option<api::vocabulary::ExportFormat>, Query, description = "`md` (default), `json`, `html` or `pdf`"),
     ),
     responses(
         (status = 200, description = "The current revision with a footer naming the timeline's hash-chain head: text/markdown, application/json, text/html or application/pdf"),

@@ -94,6 +94,8 @@ struct PublicIncident {
     impact: Impact,
     status: &'static str,
     monitoring_at: Option<Timestamp>,
+    /// What the team wrote for customers (Markdown), if anything.
+    public_summary: Option<String>,
     /// Newest first.
     updates: Vec<PublicUpdate>,
     /// The components it affects (names).
@@ -153,6 +155,25 @@ async fn read_incident<S: Store>(
     row: IncidentSummary,
 ) -> Result<PublicIncident, StoreError> {
     let number = row.number;
+    // The summary written for customers: set at declaration, changed by later events. The
+    // internal summary is never read here.
+    let mut public_summary = None;
+    for stored in store
+        .read_stream_of_type(number, "incident_declared", 0, 1)
+        .await?
+        .into_iter()
+        .chain(
+            store
+                .read_stream_of_type(number, "public_summary_set", 0, MAX_UPDATES)
+                .await?,
+        )
+    {
+        match stored.decode()?.event {
+            Event::IncidentDeclared(declared) => public_summary = declared.public_summary,
+            Event::PublicSummarySet(set) => public_summary = set.text,
+            _ => {}
+        }
+    }
     let mut changes = Vec::new();
     for stored in store
         .read_stream_of_type(number, "status_changed", 0, MAX_UPDATES)
@@ -215,6 +236,7 @@ async fn read_incident<S: Store>(
         impact: public::impact(row.severity, row.potential),
         status: current,
         monitoring_at,
+        public_summary: public_summary.map(|text| text.as_str().to_owned()),
         updates,
         components: Vec::new(),
         row,
@@ -417,6 +439,7 @@ fn html(
         impact: &'static str,
         declared_at: String,
         ended_at: Option<String>,
+        public_summary: Option<minijinja::Value>,
         updates: Vec<UpdateView>,
     }
     #[derive(Serialize)]
@@ -433,6 +456,10 @@ fn html(
         impact: incident.impact.as_str(),
         declared_at: render::clock(incident.row.declared_at),
         ended_at: incident.ended_at().map(render::clock),
+        public_summary: incident
+            .public_summary
+            .as_deref()
+            .map(|text| minijinja::Value::from_safe_string(render::markdown(text))),
         updates: incident
             .updates
             .iter()

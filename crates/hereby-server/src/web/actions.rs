@@ -76,6 +76,10 @@ fn command(action: &str, fields: &Fields) -> Result<Command, ApiError> {
             item: number(fields, "item")?,
         },
         "update" => Command::try_from(request::<api::UpdateRequest>(fields, &["template"])?)?,
+        // The field has its own name so that a refused note (`text`) never fills this box.
+        "public-summary" => Command::try_from(api::PublicSummaryRequest {
+            text: fields.get("public_summary").map(str::to_owned),
+        })?,
         "visibility" => Command::try_from(request::<api::VisibilityRequest>(fields, &[])?)?,
         "member-add" => request::<api::MemberRequest>(fields, &[])?.add()?,
         "member-remove" => request::<api::MemberRequest>(fields, &[])?.remove()?,

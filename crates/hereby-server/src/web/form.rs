@@ -59,6 +59,15 @@ impl<'de> de::Deserializer<'de> for Values<'de> {
         visitor.visit_seq(de::value::SeqDeserializer::new(items))
     }
 
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        let raw = self.last();
+        visitor.visit_u16(
+            raw.parse().map_err(|_| {
+                de::Error::custom(format!("`{raw}` is not a number from 0 to 65535"))
+            })?,
+        )
+    }
+
     fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         let raw = self.last();
         visitor.visit_u32(
@@ -84,7 +93,7 @@ impl<'de> de::Deserializer<'de> for Values<'de> {
     }
 
     forward_to_deserialize_any! {
-        i8 i16 i32 i128 u8 u16 u128 f32 f64 char str string bytes byte_buf unit unit_struct
+        i8 i16 i32 i128 u8 u128 f32 f64 char str string bytes byte_buf unit unit_struct
         newtype_struct tuple tuple_struct map struct enum identifier ignored_any
     }
 }

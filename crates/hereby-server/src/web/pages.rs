@@ -472,6 +472,7 @@ pub(crate) async fn incident_context<S: Communications>(
             number => number.0,
             title => incident.title.as_str(),
             summary => incident.summary.as_ref().map(|s| s.as_str()),
+            public_summary => incident.public_summary.as_ref().map(|s| s.as_str()),
             // Markdown, like notes (sanitised as they are).
             summary_html => incident
                 .summary

@@ -19,7 +19,6 @@ use hereby_core::types::{
 };
 use hereby_core::{Command, Incident, Postmortem};
 use hereby_store::{Communications, Directory, Loaded, Store};
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::PageError;
@@ -567,11 +566,4 @@ pub(crate) async fn export<S: Store + Directory>(
         Ok(download) => convert::file(download),
         Err(error) => error.into_response(),
     }
-}
-
-/// When a time in the API's RFC 3339 shape is, as the pages print times.
-pub(crate) fn when(raw: &str) -> String {
-    raw.parse::<Timestamp>()
-        .map(render::clock)
-        .unwrap_or_else(|_| raw.to_owned())
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::PageError;
 use super::act;
-use super::postmortems::when;
+use super::render::when;
 use super::render::{self, data};
 use super::session::{Fields, SignedForm, Viewer};
 use super::show;

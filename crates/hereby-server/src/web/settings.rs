@@ -68,7 +68,11 @@ async fn settings_view<S: Store + Directory + Communications + Notifications>(
                 .await
                 .map_err(ApiError::from)?
                 .iter()
-                .map(crate::convert::delivery),
+                .map(crate::convert::delivery)
+                .map(|mut delivery| {
+                    delivery.next_attempt_at = super::render::when(&delivery.next_attempt_at);
+                    delivery
+                }),
         );
     }
     let channels: Vec<api::Channel> = channels.iter().map(crate::convert::channel).collect();
@@ -86,6 +90,10 @@ async fn settings_view<S: Store + Directory + Communications + Notifications>(
             statuses => statuses,
             channels => data(&channels),
             subscriptions => data(&subscriptions),
+            channel_kinds => api::vocabulary::CHANNEL_KINDS.to_vec(),
+            tls_modes => api::vocabulary::SMTP_TLS_MODES.to_vec(),
+            notification_events => api::vocabulary::NOTIFICATION_EVENTS.to_vec(),
+            scopes => api::vocabulary::SUBSCRIPTION_SCOPES.to_vec(),
             undelivered => data(&undelivered),
             error => error,
             form => form,
@@ -109,8 +117,9 @@ pub(crate) async fn settings_page<S: Store + Directory + Communications + Notifi
 }
 
 /// `POST /settings/{kind}/{name}`: `kind` is `components` or `templates`, with `op` `save`
-/// (the default) or `remove`; or `deliveries`, which retries delivery `name` now. A new one is posted with its name in the form, to
-/// `/settings/{kind}/new`.
+/// (the default) or `remove`; `channels` or `subscriptions`, posted to `/settings/{kind}/new`
+/// to add one; or `deliveries`, which retries delivery `name` now. A new component or
+/// template is posted with its name in the form, to `/settings/{kind}/new`.
 pub(crate) async fn change<S: Store + Directory + Communications + Notifications>(
     State(state): State<AppState<S>>,
     Path((kind, name)): Path<(String, String)>,
@@ -175,6 +184,28 @@ pub(crate) async fn change<S: Store + Directory + Communications + Notifications
             .delete_template(&caller.0, &name)
             .await
             .map_err(ApiError::from),
+        ("channels", false) => {
+            match super::form::request::<api::ChannelRequest>(&fields, &["op"]) {
+                Ok(request) => state
+                    .app
+                    .add_channel(&caller.0, request)
+                    .await
+                    .map(drop)
+                    .map_err(ApiError::from),
+                Err(error) => Err(error),
+            }
+        }
+        ("subscriptions", false) => {
+            match super::form::request::<api::SubscriptionRequest>(&fields, &["op", "name"]) {
+                Ok(request) => state
+                    .app
+                    .add_subscription(&caller.0, request)
+                    .await
+                    .map(drop)
+                    .map_err(ApiError::from),
+                Err(error) => Err(error),
+            }
+        }
         ("deliveries", _) => match name.parse::<i64>() {
             Ok(id) => state
                 .app

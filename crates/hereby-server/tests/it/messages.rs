@@ -44,6 +44,9 @@ fn checkout_outage() -> State {
                     summary: Some(
                         Text::parse("About a third of card payments are declined.").unwrap(),
                     ),
+                    public_summary: Some(
+                        Text::parse("Some card payments are declined at checkout.").unwrap(),
+                    ),
                     severity: Severity::Sev1,
                     potential: false,
                     services: vec![

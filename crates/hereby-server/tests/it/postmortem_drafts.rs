@@ -52,6 +52,7 @@ fn declare(title: &str, severity: Severity, services: &[&str], visibility: Visib
     Command::Declare {
         title: Title::parse(title).unwrap(),
         summary: None,
+        public_summary: None,
         severity,
         potential: false,
         services: services

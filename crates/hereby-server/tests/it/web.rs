@@ -331,6 +331,7 @@ impl Site {
             Command::Declare {
                 title: Title::parse(title).unwrap(),
                 summary: summary.map(|s| Text::parse(s).unwrap()),
+                public_summary: None,
                 severity,
                 potential: false,
                 services: services
@@ -2120,6 +2121,72 @@ async fn updates_are_posted_and_public_ones_need_a_public_incident() {
 }
 
 #[tokio::test]
+async fn the_public_summary_is_written_on_the_incident_page() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let id = site
+        .declare("alice", "Checkout slow", Severity::Sev2, &[], None)
+        .await;
+    let page = site.show(&alice, &id).await;
+    assert!(page.body.contains("id=\"public-summary-form\""));
+    assert!(
+        page.section("public-summary", "</p>")
+            .contains("no public summary yet")
+    );
+
+    let version = site.version(&id).await;
+    let refused = site
+        .post(
+            &alice,
+            &format!("/incidents/{id}/public-summary"),
+            &[("public_summary", "Slow since <time, UTC>")],
+        )
+        .await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a template hint left");
+    assert!(refused.text_of("error").contains("time, UTC"));
+    assert!(
+        refused.body.contains("Slow since &lt;time, UTC&gt;"),
+        "the typed summary is kept: {}",
+        refused.body
+    );
+    assert_eq!(site.version(&id).await, version);
+
+    site.act(
+        &alice,
+        &id,
+        "public-summary",
+        &[(
+            "public_summary",
+            "Checkout & search are slow for some customers.",
+        )],
+    )
+    .await;
+    assert_eq!(
+        site.incident(&id)
+            .await
+            .public_summary
+            .map(|text| text.to_string())
+            .as_deref(),
+        Some("Checkout & search are slow for some customers.")
+    );
+    let page = site.show(&alice, &id).await;
+    assert!(
+        page.body.contains(
+            "<strong>For customers:</strong> Checkout &amp; search are slow for some customers."
+        ),
+        "escaped on the page: {}",
+        page.body
+    );
+    assert!(page.body.contains("wrote the public summary"));
+
+    // An empty box removes it.
+    site.act(&alice, &id, "public-summary", &[("public_summary", "  ")])
+        .await;
+    assert_eq!(site.incident(&id).await.public_summary, None);
+}
+
+#[tokio::test]
 async fn a_template_fills_the_update_form_and_the_status_page_is_public() {
     let site = Site::new().await;
     site.user("alice", InstallationRole::Responder).await;
@@ -2170,6 +2237,119 @@ async fn a_template_fills_the_update_form_and_the_status_page_is_public() {
         json.body.contains("\"indicator\":\"none\""),
         "{}",
         json.body
+    );
+}
+
+#[tokio::test]
+async fn admins_add_channels_and_subscriptions_on_the_settings_page() {
+    use hereby_store::Notifications;
+    let site = Site::new().await;
+    site.user("root", InstallationRole::Admin).await;
+    site.user("alice", InstallationRole::Responder).await;
+    let root = site.login("root").await;
+    let alice = site.login("alice").await;
+    let page = site.get(Some(&root), "/settings").await;
+    assert!(page.body.contains("id=\"add-channel\""), "{}", page.body);
+    assert!(
+        !page.body.contains("id=\"add-subscription\""),
+        "no subscription form before there is a channel"
+    );
+    let refused = site
+        .post(
+            &alice,
+            "/settings/channels/new",
+            &[
+                ("name", "ops"),
+                ("kind", "slack"),
+                ("url", "https://hooks.example.com/x"),
+            ],
+        )
+        .await;
+    refused.assert_status(StatusCode::FORBIDDEN, "a responder adding a channel");
+
+    // A refused channel is explained, keeps what was typed but never the secret, and adds
+    // nothing.
+    let short = site
+        .post(
+            &root,
+            "/settings/channels/new",
+            &[
+                ("name", "ops-hook"),
+                ("kind", "webhook"),
+                ("url", "https://hooks.example.com/ops"),
+                ("secret", "too-short-9"),
+                ("tls", "starttls"),
+                ("concurrency", "4"),
+            ],
+        )
+        .await;
+    short.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a short webhook secret");
+    assert!(short.text_of("error").contains("at least 16 characters"));
+    assert!(
+        short.body.contains("hooks.example.com"),
+        "the URL typed is kept"
+    );
+    assert!(
+        !short.body.contains("too-short-9"),
+        "the secret is not sent back"
+    );
+    assert!(site.store.channels().await.unwrap().is_empty());
+
+    let added = site
+        .post(
+            &root,
+            "/settings/channels/new",
+            &[
+                ("name", "ops-hook"),
+                ("kind", "webhook"),
+                ("url", "https://hooks.example.com/ops"),
+                ("secret", "a-long-enough-signing-secret"),
+                ("tls", "starttls"),
+                ("concurrency", "4"),
+            ],
+        )
+        .await;
+    assert!(added.is_redirect_to("/settings#channels"), "{added:?}");
+    let page = site.get(Some(&root), "/settings").await;
+    assert!(page.section("channels", "</table>").contains("ops-hook"));
+    assert!(!page.body.contains("a-long-enough-signing-secret"));
+
+    let bad = site
+        .post(
+            &root,
+            "/settings/subscriptions/new",
+            &[("channel", "ops-hook"), ("scope", "all")],
+        )
+        .await;
+    bad.assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a subscription to nothing",
+    );
+    assert!(
+        bad.text_of("error").contains("events"),
+        "{}",
+        bad.text_of("error")
+    );
+    let added = site
+        .post(
+            &root,
+            "/settings/subscriptions/new",
+            &[
+                ("channel", "ops-hook"),
+                ("events", "declared"),
+                ("events", "resolved"),
+                ("scope", "all"),
+            ],
+        )
+        .await;
+    assert!(added.is_redirect_to("/settings#subscriptions"), "{added:?}");
+    let subscriptions = site.store.subscriptions().await.unwrap();
+    assert_eq!(subscriptions.len(), 1);
+    assert_eq!(subscriptions[0].events, ["declared", "resolved"]);
+    let page = site.get(Some(&root), "/settings").await;
+    assert!(
+        page.section("subscriptions", "</table>")
+            .contains("declared, resolved")
     );
 }
 

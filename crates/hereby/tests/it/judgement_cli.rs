@@ -68,6 +68,30 @@ fn import_catalogue(server: &Server, dir: &std::path::Path) {
 }
 
 #[test]
+fn components_name_services_of_the_catalogue() {
+    let server = Server::start("sqlite");
+    let dir = tempfile::tempdir().unwrap();
+    import_catalogue(&server, dir.path());
+    let stderr = fails(
+        &server,
+        &server.admin,
+        &["component", "set", "apx", "--description", "The API"],
+        1,
+    );
+    assert!(
+        stderr.contains("component: no service `apx` in the catalogue. Did you mean `api`?"),
+        "{stderr}"
+    );
+    let (_, components) = server.get("/api/v1/components", &server.admin);
+    assert_eq!(components, serde_json::json!([]), "nothing saved");
+    ok(
+        &server,
+        &server.admin,
+        &["component", "set", "api", "--description", "The API"],
+    );
+}
+
+#[test]
 fn releases_and_dependencies_name_services_of_the_catalogue() {
     let server = Server::start("sqlite");
     let rita = server.user("rita", "responder");

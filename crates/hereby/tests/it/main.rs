@@ -49,6 +49,7 @@ async fn seed(url: &str, incidents: usize) {
             Cmd::Declare {
                 title: Title::parse(&format!("Incident {n}")).unwrap(),
                 summary: None,
+                public_summary: None,
                 severity: Severity::Sev2,
                 potential: false,
                 services: vec![],

@@ -465,6 +465,15 @@ fn routes() -> Vec<Route> {
             ),
         ),
         incident(
+            "PUT",
+            "/api/v1/incidents/{id}/public-summary",
+            needing(
+                Need::Updates,
+                &[],
+                Json(r#"{"text":"matrix public summary"}"#),
+            ),
+        ),
+        incident(
             "POST",
             "/api/v1/incidents/{id}/visibility",
             needing(
@@ -1225,6 +1234,9 @@ impl<'a> World<'a> {
             Kind::AdminOnly(_) => {
                 let name = if route.method == "DELETE" {
                     "never-made"
+                } else if path.starts_with("/api/v1/components") {
+                    // A component names a service of the catalogue.
+                    "catalogued"
                 } else {
                     "scratch"
                 };

@@ -430,4 +430,27 @@ fn the_openapi_document_names_its_vocabularies() {
         subscription.to_string().contains("NotificationEvent"),
         "{subscription}"
     );
+    // Every closed set of words a field takes or gives is an enum, so that clients (and a
+    // fuzzer) know the words without reading prose.
+    for (schema, field, vocabulary) in [
+        ("DecisionRequest", "option", "FollowUpOptionName"),
+        ("Outcome", "decision", "ReviewOutcome"),
+        ("PutComponent", "status", "ComponentStatusSetting"),
+        ("PermissionRow", "capability", "CapabilityName"),
+        ("Finding", "kind", "FindingKind"),
+        ("Template", "origin", "TemplateOrigin"),
+    ] {
+        let property = &schemas[schema]["properties"][field];
+        assert!(
+            property
+                .to_string()
+                .contains(&format!("#/components/schemas/{vocabulary}")),
+            "{schema}.{field}: {property}"
+        );
+    }
+    assert_eq!(words("ReviewOutcome"), ["done", "wont_fix", "open"]);
+    assert_eq!(words("ComponentStatusSetting")[0], "auto");
+    let export = document["paths"]["/api/v1/incidents/{id}/postmortem/export"]["get"]["parameters"]
+        .to_string();
+    assert!(export.contains("ExportFormat"), "{export}");
 }

@@ -711,3 +711,146 @@ fn components_are_managed_from_the_cli() {
         serde_json::from_str(&fetch(&server.address, "/api/v2/components.json", &[]).2).unwrap();
     assert_eq!(summary["components"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn customers_read_the_public_summary_and_never_the_internal_one() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let bob = server.user("bob", "responder");
+        let internal = "Bad deploy of checkout 1.1 by the payments team";
+        let id = stdout(&cli(
+            &server,
+            &alice,
+            &[
+                "declare",
+                "Checkout down",
+                "--severity",
+                "SEV2",
+                "--summary",
+                internal,
+                "--public",
+            ],
+        ))
+        .trim()
+        .to_owned();
+
+        // Without a public summary, the first response asks for the customers' words instead
+        // of copying the team's, and nothing reaches customers until they are written.
+        let preview = stdout(&cli(
+            &server,
+            &alice,
+            &["template", "preview", &id, "first-response"],
+        ));
+        assert!(
+            preview.contains("<describe what customers notice, in their words>"),
+            "{preview}"
+        );
+        assert!(!preview.contains(internal), "{preview}");
+        let refused = cli(
+            &server,
+            &alice,
+            &[
+                "update",
+                &id,
+                "--audience",
+                "customers",
+                "--template",
+                "first-response",
+            ],
+        );
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("<describe what customers notice"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+
+        // Written from the CLI: one sentence back, and `show` prints it.
+        let words = "Card payments fail for some customers; please try again later.";
+        let written = stdout(&cli(&server, &alice, &["public-summary", &id, words]));
+        assert_eq!(
+            written.trim(),
+            format!("{id}: alice wrote the public summary: {words}")
+        );
+        let shown = stdout(&cli(&server, &alice, &["show", &id]));
+        assert!(
+            shown.contains(&format!("for customers: {words}")),
+            "{shown}"
+        );
+
+        // The API refuses template hints, and people who do not speak for the incident.
+        let path = format!("/api/v1/incidents/{id}/public-summary");
+        let (status, body) = server.call(
+            "PUT",
+            &path,
+            Some(&alice),
+            Some(r#"{"text": "Payments fail since <time, UTC>"}"#),
+            &[],
+        );
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"]["code"], "unfilled_placeholders", "{body}");
+        let (status, body) = server.call(
+            "PUT",
+            &path,
+            Some(&bob),
+            Some(r#"{"text": "Fine now."}"#),
+            &[],
+        );
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["error"]["code"], "not_permitted", "{body}");
+        let (_, document) = server.get(&format!("/api/v1/incidents/{id}"), &alice);
+        assert_eq!(document["public_summary"], words, "{document}");
+
+        // The first response now goes out whole, with the customers' words in it.
+        stdout(&cli(
+            &server,
+            &alice,
+            &[
+                "update",
+                &id,
+                "--audience",
+                "customers",
+                "--public",
+                "--template",
+                "first-response",
+            ],
+        ));
+        let (_, timeline) = server.get(&format!("/api/v1/incidents/{id}/timeline"), &alice);
+        let posted = timeline["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|entry| entry["type"] == "update_posted")
+            .unwrap_or_else(|| panic!("{timeline}"));
+        let body = posted["body"]["body"].as_str().unwrap();
+        assert!(body.contains(words), "{body}");
+        assert!(!body.contains(internal), "{body}");
+
+        // The status page shows the public summary and never the internal one.
+        let mut html = String::new();
+        for _ in 0..50 {
+            html = fetch(&server.address, "/status", &[]).2;
+            if html.contains(words) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(html.contains(words), "{html}");
+        assert!(!html.contains(internal), "{html}");
+
+        // Cleared with --clear; a second clear changes nothing and says so.
+        let cleared = stdout(&cli(&server, &alice, &["public-summary", &id, "--clear"]));
+        assert_eq!(
+            cleared.trim(),
+            format!("{id}: alice cleared the public summary")
+        );
+        let again = cli(&server, &alice, &["public-summary", &id, "--clear"]);
+        assert_eq!(again.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&again.stderr).contains("no public summary to clear"),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+    }
+}

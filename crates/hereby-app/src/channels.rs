@@ -96,8 +96,8 @@ fn required(field: &'static str, value: Option<String>) -> Result<String, Invali
 }
 
 fn http_url(raw: String) -> Result<String, InvalidValue> {
-    let url = reqwest::Url::parse(&raw)
-        .map_err(|e| invalid("url", format!("`{raw}` is not a URL: {e}")))?;
+    let url =
+        url::Url::parse(&raw).map_err(|e| invalid("url", format!("`{raw}` is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(invalid(
             "url",
@@ -110,8 +110,13 @@ fn http_url(raw: String) -> Result<String, InvalidValue> {
 /// Checks an e-mail address (a bare address or `Name <address>`).
 pub fn mailbox(field: &'static str, raw: &str) -> Result<String, InvalidValue> {
     let raw = raw.trim();
-    raw.parse::<lettre::message::Mailbox>()
-        .map_err(|_| invalid(field, format!("`{raw}` is not an e-mail address")))?;
+    let address = match raw.strip_suffix('>').and_then(|rest| rest.rsplit_once('<')) {
+        Some((_name, address)) => address.trim(),
+        None => raw,
+    };
+    if !email_address::EmailAddress::is_valid(address) {
+        return Err(invalid(field, format!("`{raw}` is not an e-mail address")));
+    }
     Ok(raw.to_owned())
 }
 
@@ -183,7 +188,7 @@ impl ChannelConfig {
     pub fn target(&self) -> String {
         match self {
             ChannelConfig::Webhook { url, .. } => url.clone(),
-            ChannelConfig::Slack { url } => match reqwest::Url::parse(url) {
+            ChannelConfig::Slack { url } => match url::Url::parse(url) {
                 Ok(parsed) => format!("{}/…", parsed.origin().ascii_serialization()),
                 Err(_) => "…".to_owned(),
             },
