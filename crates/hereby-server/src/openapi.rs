@@ -139,7 +139,13 @@ use crate::routes::{
         services::severity_rules,
         services::permissions,
     ),
-    components(schemas(api::ErrorBody, api::ErrorDetail)),
+    // Schemas only query parameters name are not collected from the operations: listed here.
+    components(schemas(
+        api::ErrorBody,
+        api::ErrorDetail,
+        api::vocabulary::ExportFormat,
+        api::vocabulary::DeliveryState
+    )),
     modifiers(&BearerToken, &ErrorStatuses),
 )]
 pub struct ApiDoc;

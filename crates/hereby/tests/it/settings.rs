@@ -453,4 +453,31 @@ fn the_openapi_document_names_its_vocabularies() {
     let export = document["paths"]["/api/v1/incidents/{id}/postmortem/export"]["get"]["parameters"]
         .to_string();
     assert!(export.contains("ExportFormat"), "{export}");
+    // And every reference resolves: a schema named only by a query parameter is easily left
+    // out of the components.
+    fn references(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                for (key, field) in fields {
+                    match (key.as_str(), field.as_str()) {
+                        ("$ref", Some(target)) => found.push(target.to_owned()),
+                        _ => references(field, found),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().for_each(|item| references(item, found))
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    references(&document, &mut found);
+    assert!(!found.is_empty());
+    for target in found {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected reference {target}"));
+        assert!(schemas.get(name).is_some(), "{target} does not resolve");
+    }
 }
