@@ -14,8 +14,8 @@ pub mod vocabulary;
 pub use commands::{RequestError, search_text, time};
 
 pub use settings::{
-    BlameRuleValue, Setting, SettingKind, SettingKindInfo, SettingKinds, SettingOrigin,
-    SettingValue, Settings,
+    AlertRouteValue, BlameRuleValue, Setting, SettingKind, SettingKindInfo, SettingKinds,
+    SettingOrigin, SettingValue, Settings,
 };
 
 /// Every error response: `{"error": {"code": "…", "message": "…"}}`.
@@ -1322,4 +1322,96 @@ pub struct ReviewOverviewRow {
 pub struct ReviewOverview {
     /// Resolved incidents with a meeting planned or follow-ups open, soonest meeting first.
     pub incidents: Vec<ReviewOverviewRow>,
+}
+
+/// `POST /api/v1/integrations`: a place monitoring sends alerts to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationRequest {
+    /// A unique name, e.g. `prometheus`.
+    pub name: String,
+    /// `alertmanager`, `pagerduty`, `opsgenie` or `generic`.
+    #[schema(value_type = vocabulary::IntegrationKind)]
+    pub kind: String,
+}
+
+/// An integration, without its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Integration {
+    pub id: i64,
+    pub name: String,
+    #[schema(value_type = vocabulary::IntegrationKind)]
+    pub kind: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+    /// While a rotation lasts, the previous key works until this time.
+    pub previous_key_until: Option<String>,
+    pub last_event_at: Option<String>,
+    /// Where the source sends, relative to the server's address.
+    pub path: String,
+}
+
+/// A new or rotated integration with its key, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IntegrationKey {
+    pub integration: Integration,
+    /// The key: stored only as a digest, never shown again.
+    pub key: String,
+    /// What to paste into the source's configuration, with the key in it.
+    pub config: String,
+}
+
+/// `POST /api/v1/integrations/{name}/rotate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateRequest {
+    /// How long the current key keeps working beside the new one (default `1h`; at most `7d`).
+    #[serde(default)]
+    pub overlap: Option<String>,
+}
+
+/// An alert group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AlertGroup {
+    pub id: i64,
+    pub route: String,
+    /// Its key as people read it: `alertname="HighLatency", service="checkout"`.
+    pub label: String,
+    pub title: String,
+    #[schema(value_type = vocabulary::SeverityName)]
+    pub severity: String,
+    pub service: Option<String>,
+    pub opened_at: String,
+    pub last_alert_at: String,
+    /// When its last firing alert resolved; absent while any fires.
+    pub resolved_at: Option<String>,
+    pub firing: u64,
+    pub alerts: u64,
+    pub events: u64,
+    pub reopened: u64,
+    /// e.g. `INC-7`.
+    pub incident: Option<String>,
+}
+
+/// One alert of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Alert {
+    pub id: i64,
+    pub dedup_key: String,
+    pub firing: bool,
+    pub summary: String,
+    #[schema(value_type = Object)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub resolved_at: Option<String>,
+    /// Events received for it, duplicates included.
+    pub count: u64,
+}
+
+/// `GET /api/v1/alert-groups/{id}`: a group and its newest alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AlertGroupDetail {
+    pub group: AlertGroup,
+    pub alerts: Vec<Alert>,
 }

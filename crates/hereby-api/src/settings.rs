@@ -24,15 +24,19 @@ pub enum SettingKind {
     BlameRule,
     /// A service of the catalogue (`owner_team`, `criticality`, …).
     Service,
+    /// A route for incoming alerts (`order`, `matchers`, `group_by`, `window`, `create` …);
+    /// the shipped catch-all `default` may be changed.
+    AlertRoute,
 }
 
 impl SettingKind {
     /// Every kind, in the order they are listed.
-    pub const ALL: [SettingKind; 4] = [
+    pub const ALL: [SettingKind; 5] = [
         SettingKind::MessageTemplate,
         SettingKind::PostmortemTemplate,
         SettingKind::BlameRule,
         SettingKind::Service,
+        SettingKind::AlertRoute,
     ];
 
     /// The spelling in paths, on the command line and in JSON.
@@ -42,6 +46,7 @@ impl SettingKind {
             SettingKind::PostmortemTemplate => "postmortem_template",
             SettingKind::BlameRule => "blame_rule",
             SettingKind::Service => "service",
+            SettingKind::AlertRoute => "alert_route",
         }
     }
 
@@ -92,6 +97,59 @@ pub enum SettingValue {
     BlameRule(BlameRuleValue),
     /// `service`.
     Service(PutService),
+    /// `alert_route`.
+    AlertRoute(AlertRouteValue),
+}
+
+/// A route for incoming alerts: which alerts it takes, how it groups them and when a group
+/// opens an incident. Routes are tried by `order`, then name; the first that matches wins,
+/// and the shipped `default` (which matches every alert) goes last. Absent fields take the
+/// shipped route's values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRouteValue {
+    /// Lower goes first (default 1000).
+    #[serde(default)]
+    pub order: Option<i64>,
+    /// Conditions on labels, all of which must hold, as Alertmanager writes them:
+    /// `service="checkout"`, `env!="staging"`, `severity=~"critical|page"`, `team!~"db.*"`.
+    #[serde(default)]
+    pub matchers: Vec<String>,
+    /// The catalogue service its incidents affect, or `label:NAME` to take it from a label.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Source severity words (`critical`, `error`, `P1` …) to `SEV1` … `SEV4`; replaces the
+    /// shipped table when given.
+    #[serde(default)]
+    pub severity_map: Option<std::collections::BTreeMap<String, String>>,
+    /// The label holding the severity word (default `severity`).
+    #[serde(default)]
+    pub severity_label: Option<String>,
+    /// For words the table does not know (default `SEV3`).
+    #[serde(default)]
+    pub default_severity: Option<String>,
+    /// The labels whose values make a group (default `alertname`, `service`).
+    #[serde(default)]
+    pub group_by: Option<Vec<String>>,
+    /// `fixed` (from the group's first alert) or `extending` (from its newest; default).
+    #[serde(default)]
+    pub window_kind: Option<String>,
+    /// How long a group takes new alerts (default `30m`).
+    #[serde(default)]
+    pub window: Option<String>,
+    /// How long an extending group may last (default `2d`).
+    #[serde(default)]
+    pub max_age: Option<String>,
+    /// A firing alert for a group resolved less than this ago reopens it (default `30m`).
+    #[serde(default)]
+    pub reopen_window: Option<String>,
+    /// `never`, `always` (default) or `threshold(N within W)`.
+    #[serde(default)]
+    pub create: Option<String>,
+    /// `all_alerts_resolved` (default: the timeline says so and the commander is asked to
+    /// consider resolving) or `never`.
+    #[serde(default)]
+    pub resolve_on: Option<String>,
 }
 
 /// One setting in effect.

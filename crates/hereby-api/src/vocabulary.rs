@@ -53,6 +53,9 @@ pub const RULE_ORIGINS: &[&str] = &["default", "custom"];
 /// Which check of the post-mortem linter a finding comes from.
 pub const FINDING_KINDS: &[&str] = &["blame", "name"];
 
+/// The kinds of integration: each a format a monitoring source already speaks.
+pub const INTEGRATION_KINDS: &[&str] = &["alertmanager", "pagerduty", "opsgenie", "generic"];
+
 /// The shapes a post-mortem is exported in.
 pub const EXPORT_FORMATS: &[&str] = &["md", "json", "html", "pdf"];
 
@@ -118,6 +121,7 @@ vocabulary! {
     RuleOrigin = "Where a blame rule comes from: shipped (default) or added by an admin (custom).", RULE_ORIGINS.iter().copied();
     FindingKind = "Which check a post-mortem finding comes from: blame (language that points at a person) or name (a real name outside People).", FINDING_KINDS.iter().copied();
     ExportFormat = "The shape a post-mortem is exported in.", EXPORT_FORMATS.iter().copied();
+    IntegrationKind = "The format an integration receives: Alertmanager's webhook, PagerDuty Events v2, the Opsgenie Alert API, or a generic JSON or form body.", INTEGRATION_KINDS.iter().copied();
 }
 
 #[cfg(test)]

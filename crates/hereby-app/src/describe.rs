@@ -240,6 +240,42 @@ pub fn sentence(event_type: &str, body: &Value, actor: &str) -> String {
             number("intent"),
             reason("reason")
         ),
+        "alert_group_attached" => format!(
+            "{actor} attached alert group {} “{}” ({}): {}",
+            body["group"]["id"],
+            body["group"]["title"].as_str().unwrap_or_default(),
+            body["group"]["label"].as_str().unwrap_or_default(),
+            body["group"]["why"].as_str().unwrap_or_default()
+        ),
+        "alerts_noted" => {
+            let words = |field: &str| {
+                body.get(field)
+                    .and_then(Value::as_array)
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(|s| format!("“{s}”"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default()
+            };
+            let mut parts = Vec::new();
+            if !words("fired").is_empty() {
+                parts.push(format!("firing: {}", words("fired")));
+            }
+            if !words("resolved").is_empty() {
+                parts.push(format!("resolved: {}", words("resolved")));
+            }
+            if flag("all_resolved") {
+                parts.push(
+                    "every alert of the group has resolved; consider resolving the incident"
+                        .to_owned(),
+                );
+            }
+            format!("alerts of group {}: {}", number("group"), parts.join("; "))
+        }
         "public_summary_set" if body.get("text").is_some_and(Value::is_string) => format!(
             "{actor} wrote the public summary: {}",
             first_line(text("text"))

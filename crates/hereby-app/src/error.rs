@@ -31,6 +31,10 @@ pub enum AppError {
     /// The request contradicts what is stored (`code` says how).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The caller sent more than it may for now; it may try again after `retry_after`
+    /// seconds.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),

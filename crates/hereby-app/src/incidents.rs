@@ -199,7 +199,7 @@ impl<S: Store> App<S> {
     /// The effects of every write, in one place: the event feed hears of it at once, the
     /// pending hand-offs this process shows are updated at once (other nodes' writes arrive
     /// through the feed), and the appends are counted.
-    fn written(&self, outcome: &Outcome) {
+    pub(crate) fn written(&self, outcome: &Outcome) {
         if let Some(incident) = outcome.state.incident() {
             self.handoffs.update(outcome.incident, incident);
         }

@@ -8,6 +8,7 @@
 //! folded is returned. After-write effects (waking the event feed, counting appends) happen
 //! here, in one place. [`Feed`] is the process's one reader of the event log.
 
+pub mod alerts;
 mod attachments;
 pub mod catalogue;
 pub mod channels;
@@ -65,6 +66,10 @@ pub struct App<S> {
     settings: Arc<std::sync::atomic::AtomicU64>,
     /// Hand-offs waiting for an answer, kept by the event feed.
     handoffs: Arc<handoffs::HandoffIndex>,
+    /// How many alert events each integration may still send.
+    limiter: Arc<alerts::Limiter>,
+    /// Held while this process opens incidents for alert groups, one at a time.
+    opening: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl<S: Store> App<S> {
@@ -79,6 +84,8 @@ impl<S: Store> App<S> {
             settings: Default::default(),
             outbox: Outbox::default(),
             handoffs: Default::default(),
+            limiter: Default::default(),
+            opening: Default::default(),
         }
     }
 }
@@ -95,6 +102,8 @@ impl<S: Clone> Clone for App<S> {
             settings: self.settings.clone(),
             outbox: self.outbox.clone(),
             handoffs: self.handoffs.clone(),
+            limiter: self.limiter.clone(),
+            opening: self.opening.clone(),
         }
     }
 }

@@ -14,7 +14,8 @@ use jiff::Timestamp;
 
 use crate::catalogue::{self, SERVICE_KIND, ServiceEntry};
 use crate::postmortem::{self, BLAME_RULE_KIND, TEMPLATE_KIND};
-use crate::{App, AppError, messages, require};
+use crate::{App, AppError, alerts, messages, require};
+use hereby_core::alerts::DEFAULT_ROUTE;
 
 /// What the kinds are, for people choosing one.
 struct KindFacts {
@@ -39,6 +40,11 @@ fn facts(kind: SettingKind) -> KindFacts {
             description: "A blame-language rule of the post-mortem linter: words to flag and what to write instead.",
             names: "the pattern: words matched case-insensitively; `{person}` stands for a name or role variable, `*` for one word",
             fields: "suggestion",
+        },
+        SettingKind::AlertRoute => KindFacts {
+            description: "A route for incoming alerts: which alerts it takes (matchers on labels), how it groups them (group_by, window) and when a group opens an incident. The first route that matches wins; the shipped `default` takes what no other does.",
+            names: "lowercase letters, digits, `.`, `_` and `-`",
+            fields: "order, matchers, service, severity_map, severity_label, default_severity, group_by, window_kind, window, max_age, reopen_window, create, resolve_on",
         },
         SettingKind::Service => KindFacts {
             description: "A service of the catalogue: who owns it, how critical it is, how long it may be unavailable, what it depends on.",
@@ -87,6 +93,9 @@ fn value_of(kind: SettingKind, value: serde_json::Value) -> Result<SettingValue,
         SettingKind::Service => {
             SettingValue::Service(serde_json::from_value(value).map_err(invalid)?)
         }
+        SettingKind::AlertRoute => {
+            SettingValue::AlertRoute(serde_json::from_value(value).map_err(invalid)?)
+        }
     })
 }
 
@@ -129,6 +138,21 @@ fn blame_rule(rule: lint::BlameRule, from: &str) -> api::Setting {
         }),
         updated_at: None,
         updated_by: None,
+    }
+}
+
+fn alert_route(
+    route: &hereby_core::alerts::Route,
+    origin: SettingOrigin,
+    stored: Option<&hereby_store::AdminSetting>,
+) -> api::Setting {
+    api::Setting {
+        kind: SettingKind::AlertRoute,
+        origin,
+        name: route.name.clone(),
+        value: SettingValue::AlertRoute(alerts::route_value(route)),
+        updated_at: stored.map(|s| s.updated_at.to_string()),
+        updated_by: stored.map(|s| s.updated_by.to_string()),
     }
 }
 
@@ -204,6 +228,23 @@ impl<S: Store + Communications> App<S> {
                 .into_values()
                 .map(|(_, wire)| service(wire))
                 .collect(),
+            SettingKind::AlertRoute => {
+                let stored = self.store.list_settings(alerts::ROUTE_KIND).await?;
+                self.alert_routes()
+                    .await?
+                    .all()
+                    .iter()
+                    .map(|route| {
+                        let kept = stored.iter().find(|s| s.name == route.name);
+                        let origin = match (kept, route.name == DEFAULT_ROUTE) {
+                            (None, _) => SettingOrigin::Default,
+                            (Some(_), true) => SettingOrigin::Changed,
+                            (Some(_), false) => SettingOrigin::Custom,
+                        };
+                        alert_route(route, origin, kept)
+                    })
+                    .collect()
+            }
         })
     }
 
@@ -248,6 +289,18 @@ impl<S: Store + Communications> App<S> {
                 setting
             }
             SettingValue::Service(value) => service(self.save_service(actor, name, &value).await?),
+            SettingValue::AlertRoute(value) => {
+                let route = self.save_alert_route(actor, name, &value).await?;
+                let origin = if route.name == DEFAULT_ROUTE {
+                    SettingOrigin::Changed
+                } else {
+                    SettingOrigin::Custom
+                };
+                let mut setting = alert_route(&route, origin, None);
+                setting.updated_at = Some(Timestamp::now().to_string());
+                setting.updated_by = Some(actor.name.to_string());
+                setting
+            }
         };
         self.settings_changed();
         Ok(stored)
@@ -290,6 +343,11 @@ impl<S: Store + Communications> App<S> {
             SettingKind::Service => {
                 self.store
                     .remove_setting(SERVICE_KIND, &current.name)
+                    .await?
+            }
+            SettingKind::AlertRoute => {
+                self.store
+                    .remove_setting(alerts::ROUTE_KIND, &current.name)
                     .await?
             }
         };

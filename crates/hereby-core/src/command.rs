@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use crate::event::FollowUpOutcome;
+use crate::event::{AlertGroupRef, FollowUpOutcome};
 use crate::ladder::{ReleaseFacts, ReleaseRef};
 use crate::roles::RoleCatalogue;
 use crate::severity::{Checklist, SeverityRules};
@@ -33,6 +33,21 @@ pub enum Command {
     AssignRole { role: RoleKey, person: UserName },
     /// Take a role away from `person`.
     UnassignRole { role: RoleKey, person: UserName },
+    /// Take command of an incident nobody commands (one a route opened from alerts): the
+    /// actor becomes Incident Commander. Where someone commands, command changes hands only by
+    /// hand-off.
+    TakeCommand,
+    /// Attach an alert group to the incident: by the system when a route opened the incident
+    /// from it, or by a person saying these alerts belong here.
+    AttachAlertGroup { group: AlertGroupRef },
+    /// Put on the timeline what the alerts of an attached group did (the system only).
+    NoteAlerts {
+        group: u64,
+        fired: Vec<Text>,
+        resolved: Vec<Text>,
+        /// Every alert of the group has resolved.
+        all_resolved: bool,
+    },
     /// The IC asks `to` to take over command. Nothing changes until `to` accepts.
     RequestHandoff { to: UserName },
     /// The person named in the pending request takes over command.

@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 use crate::command::{Command, Context};
 use crate::event::{
     ActionItemAdded, ActionItemCompleted, ActionItemReopened, ActionItemUpdated, ActionItemWontFix,
-    Event, EvidenceAttached, HandoffAccepted, HandoffCancelled, HandoffDeclined, HandoffRequested,
-    ImpactWindowSet, IncidentDeclared, LinkAdded, MemberAdded, MemberRemoved, NoteAdded,
-    PublicSummarySet, RecoveryUnattributed, RoleAssigned, RoleUnassigned, SeverityChanged,
-    StatusChanged, UpdatePosted, VisibilityChanged,
+    AlertGroupAttached, AlertsNoted, Event, EvidenceAttached, HandoffAccepted, HandoffCancelled,
+    HandoffDeclined, HandoffRequested, ImpactWindowSet, IncidentDeclared, LinkAdded, MemberAdded,
+    MemberRemoved, NoteAdded, PublicSummarySet, RecoveryUnattributed, RoleAssigned, RoleUnassigned,
+    SeverityChanged, StatusChanged, UpdatePosted, VisibilityChanged,
 };
 use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
 use crate::state::{Incident, State};
-use crate::types::{ActionKind, ActionState, Owner, PostmortemStatus, Status, Visibility};
+use crate::types::{ActionKind, ActionState, Owner, PostmortemStatus, RoleKey, Status, Visibility};
 
 /// A command that breaks a rule: a stable machine-readable code and a sentence for a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +165,70 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             }
             events.push(Event::RoleAssigned(RoleAssigned { role, person }));
             Ok(events)
+        }
+        Command::TakeCommand => {
+            require_open_for_response(incident, "take command")?;
+            if let Some(commander) = incident.commander() {
+                return reject(
+                    RejectionCode::UseHandoff,
+                    format!(
+                        "{commander} commands this incident; command changes hands only by hand-off: ask {commander} to hand it to you"
+                    ),
+                );
+            }
+            if incident.holds(ctx.actor, &operations_role()) {
+                return reject(
+                    RejectionCode::IcCannotOperate,
+                    format!(
+                        "{} holds Operations, and the Incident Commander coordinates rather than operates; leave Operations first",
+                        ctx.actor
+                    ),
+                );
+            }
+            Ok(vec![Event::RoleAssigned(RoleAssigned {
+                role: commander_role(),
+                person: ctx.actor.clone(),
+            })])
+        }
+        Command::AttachAlertGroup { group } => {
+            require_not_closed(incident, "attach alerts")?;
+            if incident.alert_groups.contains_key(&group.id) {
+                return reject(
+                    RejectionCode::NothingToChange,
+                    format!("alert group {} is attached already", group.id),
+                );
+            }
+            Ok(vec![Event::AlertGroupAttached(AlertGroupAttached {
+                group,
+            })])
+        }
+        Command::NoteAlerts {
+            group,
+            fired,
+            resolved,
+            all_resolved,
+        } => {
+            if ctx.actor.as_str() != crate::roles::SYSTEM_ACTOR {
+                return reject(
+                    RejectionCode::NotPermitted,
+                    "only hereby itself notes what alerts did, as they arrive",
+                );
+            }
+            let Some(attached) = incident.alert_groups.get(&group) else {
+                return reject(
+                    RejectionCode::NothingToChange,
+                    format!("alert group {group} is not attached to this incident"),
+                );
+            };
+            if fired.is_empty() && resolved.is_empty() && all_resolved == attached.all_resolved {
+                return reject(RejectionCode::NothingToChange, "no alert fired or resolved");
+            }
+            Ok(vec![Event::AlertsNoted(AlertsNoted {
+                group,
+                fired,
+                resolved,
+                all_resolved,
+            })])
         }
         Command::UnassignRole { role, person } => {
             require_open_for_response(incident, "change roles")?;
@@ -719,6 +783,14 @@ fn refuse_placeholders(text: &crate::types::Text, what: &str) -> Result<(), Reje
             unfilled.join(", ")
         ),
     )
+}
+
+fn commander_role() -> RoleKey {
+    RoleKey::parse(INCIDENT_COMMANDER).unwrap_or_else(|_| unreachable!("a valid key"))
+}
+
+fn operations_role() -> RoleKey {
+    RoleKey::parse(OPERATIONS).unwrap_or_else(|_| unreachable!("a valid key"))
 }
 
 fn require_not_closed(incident: &Incident, what: &str) -> Result<(), Rejection> {

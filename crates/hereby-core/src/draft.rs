@@ -578,7 +578,17 @@ pub fn facts(
                 ),
                 None => format!("{actor} cleared the public summary."),
             }),
+            Event::AlertGroupAttached(e) => Some(format!(
+                "Alerts “{}” ({}) were attached: {}.",
+                one_line(e.group.title.as_str()),
+                e.group.label.as_str(),
+                one_line(e.group.why.as_str())
+            )),
+            Event::AlertsNoted(e) if e.all_resolved => {
+                Some("Every alert of an attached group resolved.".to_owned())
+            }
             Event::WitnessRuleChanged(_)
+            | Event::AlertsNoted(_)
             | Event::ChangesAcknowledged(_)
             | Event::MemberAdded(_)
             | Event::MemberRemoved(_)

@@ -35,6 +35,36 @@ pub struct IncidentDeclared {
     pub commander: UserName,
 }
 
+/// An alert group, as an incident's timeline names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertGroupRef {
+    pub id: u64,
+    /// The route that grouped its alerts.
+    pub route: Text,
+    /// Its key as people read it: `alertname="HighLatency", service="checkout"`.
+    pub label: Text,
+    /// Its first alert's summary.
+    pub title: Text,
+    /// Why its alerts are together: the route, the key, the window.
+    pub why: Text,
+}
+
+/// An alert group was attached to the incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertGroupAttached {
+    pub group: AlertGroupRef,
+}
+
+/// Alerts of an attached group fired or resolved (duplicates are not repeated here; the
+/// group keeps their count).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertsNoted {
+    pub group: u64,
+    pub fired: Vec<Text>,
+    pub resolved: Vec<Text>,
+    pub all_resolved: bool,
+}
+
 /// Someone took on a role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleAssigned {
@@ -525,6 +555,8 @@ events! {
     SuspectReleaseSet => "suspect_release_set" v 1,
     DecisionRecorded => "decision_recorded" v 1,
     PublicSummarySet => "public_summary_set" v 1,
+    AlertGroupAttached => "alert_group_attached" v 1,
+    AlertsNoted => "alerts_noted" v 1,
 }
 
 /// An event together with who caused it and when: what `evolve` folds.

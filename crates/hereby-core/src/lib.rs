@@ -4,6 +4,7 @@
 //!
 //! The three functions of the decider are [`decide`], [`evolve`] and [`State::initial`].
 
+pub mod alerts;
 mod cadence;
 mod canonical;
 pub mod chain;

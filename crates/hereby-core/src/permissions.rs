@@ -121,8 +121,11 @@ impl Capability {
             | C::CompleteActionItem { .. }
             | C::WontFixActionItem { .. }
             | C::ReopenActionItem { .. }
-            | C::MarkTimelineEntry { .. } => Capability::Notes,
+            | C::MarkTimelineEntry { .. }
+            | C::AttachAlertGroup { .. } => Capability::Notes,
             C::Declare { .. }
+            | C::TakeCommand
+            | C::NoteAlerts { .. }
             | C::AcceptHandoff
             | C::DeclineHandoff { .. }
             | C::AbandonIntent { .. }

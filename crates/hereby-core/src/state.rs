@@ -255,8 +255,20 @@ pub struct Incident {
     /// Operations on SEV1 and SEV2 need a witness.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub witness_required: bool,
+    /// Alert groups attached to the incident, by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub alert_groups: BTreeMap<u64, AttachedAlerts>,
     /// How many events the stream holds: the version optimistic concurrency compares.
     pub version: u64,
+}
+
+/// An alert group attached to an incident, as the rules and the state document need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachedAlerts {
+    pub label: Text,
+    pub title: Text,
+    /// Every alert of the group had resolved at the last note.
+    pub all_resolved: bool,
 }
 
 impl Incident {
@@ -359,7 +371,11 @@ pub fn evolve(state: State, envelope: &Envelope) -> State {
     match (state, &envelope.event) {
         (State::Initial, Event::IncidentDeclared(declared)) => {
             let mut roles = BTreeMap::new();
-            if let Ok(commander) = RoleKey::parse(INCIDENT_COMMANDER) {
+            // An incident the system opened (from alerts) has no commander until a person
+            // takes command.
+            if declared.commander.as_str() != crate::roles::SYSTEM_ACTOR
+                && let Ok(commander) = RoleKey::parse(INCIDENT_COMMANDER)
+            {
                 roles.insert(commander, vec![declared.commander.clone()]);
             }
             State::Declared(Box::new(Incident {
@@ -394,6 +410,7 @@ pub fn evolve(state: State, envelope: &Envelope) -> State {
                 collisions: Vec::new(),
                 changes_acknowledged_at: None,
                 witness_required: false,
+                alert_groups: BTreeMap::new(),
                 version: 1,
             }))
         }
@@ -527,6 +544,21 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
         }
         Event::WitnessRuleChanged(e) => incident.witness_required = e.required,
         Event::PublicSummarySet(e) => incident.public_summary = e.text.clone(),
+        Event::AlertGroupAttached(e) => {
+            incident.alert_groups.insert(
+                e.group.id,
+                AttachedAlerts {
+                    label: e.group.label.clone(),
+                    title: e.group.title.clone(),
+                    all_resolved: false,
+                },
+            );
+        }
+        Event::AlertsNoted(e) => {
+            if let Some(group) = incident.alert_groups.get_mut(&e.group) {
+                group.all_resolved = e.all_resolved;
+            }
+        }
         Event::ChangeCollisionFlagged(e) => incident.collisions.push(Collision {
             collision: e.collision,
             at,

@@ -20,6 +20,8 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
     pub current_version: Option<u64>,
+    /// For 429: seconds until the caller may try again, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -29,6 +31,7 @@ impl ApiError {
             code: code.to_owned(),
             message: message.into(),
             current_version: None,
+            retry_after: None,
         }
     }
 
@@ -208,6 +211,13 @@ impl From<AppError> for ApiError {
             AppError::Refused { code, message } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
             }
+            AppError::TooManyRequests {
+                message,
+                retry_after,
+            } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            },
             AppError::Store(store) => store.into(),
             AppError::Internal(message) => Self::internal(message),
         }
@@ -223,7 +233,14 @@ impl IntoResponse for ApiError {
                 current_version: self.current_version,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 

@@ -267,3 +267,23 @@ impl SessionCache {
         }
     }
 }
+
+/// The address of this server for addresses shown to copy: the configured public URL, else
+/// the address the client reached it at (`X-Forwarded-Proto` says whether by https).
+pub(crate) fn base_url(public_url: Option<&str>, headers: &axum::http::HeaderMap) -> String {
+    if let Some(public) = public_url {
+        return public.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|value| value.to_str().ok())
+    {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
+    format!("{scheme}://{host}")
+}

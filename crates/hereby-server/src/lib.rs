@@ -6,6 +6,7 @@ mod convert;
 pub mod error;
 pub mod extract;
 mod html;
+mod ingest;
 mod listen;
 pub mod notify;
 mod observe;
@@ -28,7 +29,7 @@ use axum::http::Method;
 use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use hereby_core::Policy;
-use hereby_store::{Backup, Blobs, Communications, Directory, Notifications, Store};
+use hereby_store::{Alerts, Backup, Blobs, Communications, Directory, Notifications, Store};
 
 /// What every handler can reach: the application (store, policies, event feed) and what
 /// the HTTP edges keep of their own.
@@ -91,12 +92,13 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 /// Every route the server serves: method, path and handler, in one table. The router is
 /// built from it, and a test checks it against the OpenAPI document both ways.
-pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notifications>()
+pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts>()
 -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
     use routes::{
-        attachments, data, decisions as d, health, incidents as i, live, notifications as n,
-        postmortems as pm, reviews as rv, services as sv, settings as st, templates, users as u,
+        alerts as al, attachments, data, decisions as d, health, incidents as i, live,
+        notifications as n, postmortems as pm, reviews as rv, services as sv, settings as st,
+        templates, users as u,
     };
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
@@ -171,6 +173,11 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
             Method::POST,
             "/api/v1/incidents/{id}/handoff/decline",
             post(i::decline_handoff::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/take-command",
+            post(i::take_command::<S>),
         ),
         (
             Method::POST,
@@ -625,11 +632,41 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
             "/api/v1/deliveries/{id}/retry",
             post(n::retry_delivery::<S>),
         ),
+        (
+            Method::POST,
+            "/api/v1/integrations",
+            post(al::add_integration::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/integrations",
+            get(al::list_integrations::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/integrations/{name}/rotate",
+            post(al::rotate_integration::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/integrations/{name}",
+            delete(al::revoke_integration::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/alert-groups",
+            get(al::list_groups::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/alert-groups/{id}",
+            get(al::show_group::<S>),
+        ),
     ]
 }
 
 /// The application router, built from [`routes`] (the API) and the web UI's table.
-pub fn app<S: Store + Directory + Backup + Blobs + Communications + Notifications>(
+pub fn app<S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts>(
     state: AppState<S>,
 ) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState<S>>)> = Vec::new();
@@ -673,11 +710,14 @@ pub fn app<S: Store + Directory + Backup + Blobs + Communications + Notification
         .layer(axum::middleware::from_fn(observe::track))
         .with_state(state.clone())
         .merge(status::public_routes(&state))
+        .merge(ingest::routes(&state))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish;
 /// `limits` bound what one connection and one client address may hold.
-pub async fn serve<S: Store + Directory + Backup + Blobs + Communications + Notifications>(
+pub async fn serve<
+    S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts,
+>(
     listener: tokio::net::TcpListener,
     mut state: AppState<S>,
     limits: ConnectionLimits,

@@ -7,8 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    attachments, data, decisions, health, incidents, live, notifications, postmortems, reviews,
-    services, settings, templates, users,
+    alerts, attachments, data, decisions, health, incidents, live, notifications, postmortems,
+    reviews, services, settings, templates, users,
 };
 
 #[derive(OpenApi)]
@@ -31,6 +31,7 @@ use crate::routes::{
         incidents::add_note,
         incidents::post_update,
         incidents::set_public_summary,
+        incidents::take_command,
         incidents::change_visibility,
         incidents::assign_role,
         incidents::unassign_role,
@@ -138,6 +139,12 @@ use crate::routes::{
         services::list_releases,
         services::severity_rules,
         services::permissions,
+        alerts::add_integration,
+        alerts::list_integrations,
+        alerts::rotate_integration,
+        alerts::revoke_integration,
+        alerts::list_groups,
+        alerts::show_group,
     ),
     // Schemas only query parameters name are not collected from the operations: listed here.
     components(schemas(

@@ -135,6 +135,9 @@ hereby_store::sql_backend_common! {
     begin_dispatch: "BEGIN; SELECT position FROM notification_cursor WHERE id = 1 FOR UPDATE",
     // Nodes claim disjoint rows without waiting for each other.
     skip_locked: " FOR UPDATE SKIP LOCKED",
+    // Alert and group keys are locked for the rest of the transaction, so two nodes recording
+    // the same alert or group wait for each other instead of making two.
+    lock_key: "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
     wake_on_commits: listen_for_commits,
 }
 

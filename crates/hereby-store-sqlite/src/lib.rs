@@ -117,6 +117,8 @@ hereby_store::sql_backend_common! {
     begin_write: "BEGIN IMMEDIATE",
     begin_dispatch: "BEGIN IMMEDIATE",
     skip_locked: "",
+    // The write transaction holds SQLite's one write lock: alert keys need no lock of their own.
+    lock_key: "",
     // One server process is the only writer of a SQLite database.
     wake_on_commits: hereby_store::no_commit_signal,
 }

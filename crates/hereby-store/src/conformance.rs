@@ -24,7 +24,7 @@ use crate::{
 /// What a backend's test provides: a store on a fresh, private database, raw SQL access to
 /// damage it, and a way to open the same database again.
 pub trait Harness: Send + Sync {
-    type S: Store + Directory + crate::Notifications + crate::Communications;
+    type S: Store + Directory + crate::Notifications + crate::Communications + crate::Alerts;
     /// The store under test.
     fn store(&self) -> &Self::S;
     /// Runs one SQL statement directly against the database, bypassing the store and the
@@ -75,6 +75,9 @@ macro_rules! conformance_tests {
             concurrent_claims_never_share_a_delivery,
             reminder_jobs_are_armed_claimed_and_cancelled,
             notification_addresses_and_channel_removal,
+            integrations_open_with_their_key_until_revoked_and_rotate_with_an_overlap,
+            alerts_are_deduplicated_grouped_resolved_and_reopened,
+            concurrent_payloads_for_one_group_make_one_group_and_one_alert,
         );
     };
     (@each $harness:expr; $($name:ident),+ $(,)?) => {
@@ -3163,4 +3166,292 @@ pub async fn releases_are_recorded_once_and_listed_newest_first<H: Harness>(h: &
         3,
         "releases are durable"
     );
+}
+
+/// A firing or resolved alert for the conformance story.
+fn alert_signal(key: &str, firing: bool, pairs: &[(&str, &str)]) -> hereby_core::alerts::Signal {
+    hereby_core::alerts::Signal {
+        dedup_key: key.to_owned(),
+        firing,
+        summary: format!("{key} summary"),
+        labels: pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect(),
+        at: at(0),
+        source_group: false,
+    }
+}
+
+async fn alert_integration<S: crate::Alerts>(store: &S, name: &str) -> i64 {
+    store
+        .create_integration(
+            &crate::NewIntegration {
+                name: name.to_owned(),
+                kind: "alertmanager".to_owned(),
+                key_digest: format!("{name}-digest").into_bytes(),
+            },
+            at(0),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+pub async fn integrations_open_with_their_key_until_revoked_and_rotate_with_an_overlap<
+    H: Harness,
+>(
+    h: &H,
+) {
+    use crate::Alerts;
+    let store = h.store();
+    let id = alert_integration(store, "prometheus").await;
+    let open = |digest: &'static str, minute: i64| async move {
+        store
+            .integration_for_key(digest.as_bytes(), at(minute))
+            .await
+            .unwrap()
+            .map(|found| found.name)
+    };
+    assert_eq!(
+        open("prometheus-digest", 1).await.as_deref(),
+        Some("prometheus")
+    );
+    assert_eq!(open("other", 1).await, None);
+    // A taken name or key is refused.
+    let taken = store
+        .create_integration(
+            &crate::NewIntegration {
+                name: "prometheus".to_owned(),
+                kind: "pagerduty".to_owned(),
+                key_digest: b"fresh".to_vec(),
+            },
+            at(1),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(taken, StoreError::Invalid(_)), "{taken:?}");
+    // A rotation: both keys work until the overlap ends, then only the new one.
+    let rotated = store
+        .rotate_integration("prometheus", b"new-digest", at(10))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rotated.id, id);
+    assert_eq!(rotated.previous_until, Some(at(10)));
+    assert_eq!(
+        open("prometheus-digest", 9).await.as_deref(),
+        Some("prometheus")
+    );
+    assert_eq!(open("new-digest", 9).await.as_deref(), Some("prometheus"));
+    assert_eq!(open("prometheus-digest", 10).await, None);
+    assert_eq!(
+        store
+            .rotate_integration("nobody", b"x", at(10))
+            .await
+            .unwrap(),
+        None
+    );
+    // Revoked, it opens nothing; a second revoke says there was nothing to do.
+    assert!(
+        store
+            .revoke_integration("prometheus", at(11))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_integration("prometheus", at(12))
+            .await
+            .unwrap()
+    );
+    assert_eq!(open("new-digest", 12).await, None);
+    let listed = store.integrations().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].revoked_at, Some(at(11)));
+}
+
+pub async fn alerts_are_deduplicated_grouped_resolved_and_reopened<H: Harness>(h: &H) {
+    use crate::{AlertChange, Alerts};
+    use hereby_core::alerts::{Placement, Routes};
+    let store = h.store();
+    let integration = alert_integration(store, "prometheus").await;
+    // The shipped route: grouped by alertname and service, windows of 30 minutes, an
+    // incident at the first firing alert.
+    let routes = Routes::default();
+    let checkout = [
+        ("alertname", "HighLatency"),
+        ("service", "checkout"),
+        ("severity", "critical"),
+    ];
+    let record = |signals: Vec<hereby_core::alerts::Signal>, minute: i64| {
+        let routes = routes.clone();
+        async move {
+            store
+                .record_alerts(integration, "{}", &signals, &routes, at(minute))
+                .await
+                .unwrap()
+        }
+    };
+    let changes = |recorded: &crate::Recorded| {
+        recorded
+            .outcomes
+            .iter()
+            .map(|outcome| outcome.change)
+            .collect::<Vec<_>>()
+    };
+
+    let first = record(
+        vec![
+            alert_signal("fp1", true, &checkout),
+            alert_signal("fp1", true, &checkout),
+            alert_signal("fp2", true, &checkout),
+            alert_signal("fp3", true, &[("alertname", "DiskFull"), ("service", "db")]),
+        ],
+        0,
+    )
+    .await;
+    assert_eq!(
+        changes(&first),
+        [
+            AlertChange::New,
+            AlertChange::Duplicate,
+            AlertChange::New,
+            AlertChange::New
+        ]
+    );
+    assert_eq!(
+        first.outcomes[0].placement,
+        Some(Placement::New { after: false })
+    );
+    assert_eq!(first.outcomes[2].placement, Some(Placement::Join));
+    let checkout_group = first.outcomes[0].group.unwrap();
+    assert_eq!(first.outcomes[2].group, Some(checkout_group));
+    assert_ne!(first.outcomes[3].group, Some(checkout_group));
+    let group = store.alert_group(checkout_group).await.unwrap().unwrap();
+    assert_eq!((group.firing, group.alerts, group.events), (2, 2, 3));
+    assert_eq!(group.route, "default");
+    assert_eq!(
+        group.label,
+        r#"alertname="HighLatency", service="checkout""#
+    );
+    assert_eq!(group.title, "fp1 summary");
+    assert_eq!(group.severity, Severity::Sev1);
+    assert!(group.wants_incident);
+    let alerts = store.alerts_of_group(checkout_group, 10).await.unwrap();
+    assert_eq!(alerts.len(), 2);
+    assert_eq!((alerts[1].dedup_key.as_str(), alerts[1].count), ("fp1", 2));
+    assert_eq!(store.waiting_groups(10).await.unwrap().len(), 2);
+
+    // Resolves end alerts; a resolve for nothing that fires changes nothing.
+    let resolved = record(
+        vec![
+            alert_signal("fp1", false, &checkout),
+            alert_signal("fp1", false, &checkout),
+            alert_signal("never-fired", false, &checkout),
+        ],
+        5,
+    )
+    .await;
+    assert_eq!(
+        changes(&resolved),
+        [
+            AlertChange::Resolved,
+            AlertChange::Orphan,
+            AlertChange::Orphan
+        ]
+    );
+    let group = store.alert_group(checkout_group).await.unwrap().unwrap();
+    assert_eq!((group.firing, group.resolved_at), (1, None));
+    record(vec![alert_signal("fp2", false, &checkout)], 6).await;
+    let group = store.alert_group(checkout_group).await.unwrap().unwrap();
+    assert_eq!((group.firing, group.resolved_at), (0, Some(at(6))));
+
+    // Firing again within the reopen window reopens the group with a new occurrence.
+    let again = record(vec![alert_signal("fp1", true, &checkout)], 20).await;
+    assert_eq!(changes(&again), [AlertChange::Refired]);
+    assert_eq!(again.outcomes[0].placement, Some(Placement::Reopen));
+    assert_eq!(again.outcomes[0].group, Some(checkout_group));
+    let group = store.alert_group(checkout_group).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            group.firing,
+            group.alerts,
+            group.reopened,
+            group.resolved_at
+        ),
+        (1, 3, 1, None)
+    );
+
+    // Linked once; the group no longer waits.
+    let incident = declare_one(store, "Checkout is slow").await;
+    assert!(store.link_group(checkout_group, incident).await.unwrap());
+    assert!(
+        !store
+            .link_group(checkout_group, IncidentNumber(99))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.waiting_groups(10).await.unwrap().len(), 1);
+    let linked = store.alert_groups(Some(incident), 10).await.unwrap();
+    assert_eq!(
+        linked.iter().map(|g| g.id).collect::<Vec<_>>(),
+        [checkout_group]
+    );
+
+    // Resolved long ago, past the reopen window: a new group under the same key, linked to
+    // the old one.
+    record(vec![alert_signal("fp1", false, &checkout)], 21).await;
+    let later = record(vec![alert_signal("fp1", true, &checkout)], 200).await;
+    assert_eq!(
+        later.outcomes[0].placement,
+        Some(Placement::New { after: true })
+    );
+    let newer = store
+        .alert_group(later.outcomes[0].group.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(newer.previous, Some(checkout_group));
+    assert_eq!(newer.incident, None);
+}
+
+pub async fn concurrent_payloads_for_one_group_make_one_group_and_one_alert<H: Harness>(h: &H) {
+    use crate::Alerts;
+    use hereby_core::alerts::Routes;
+    let store = h.store();
+    let integration = alert_integration(store, "prometheus").await;
+    let other = h.reopen().await;
+    let labels = [("alertname", "HighLatency"), ("service", "checkout")];
+    let mut tasks = Vec::new();
+    for n in 0..16 {
+        let store = if n % 2 == 0 {
+            store.clone()
+        } else {
+            other.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let signals = vec![
+                alert_signal(&format!("fp{n}"), true, &labels),
+                alert_signal("shared", true, &labels),
+            ];
+            store
+                .record_alerts(integration, "{}", &signals, &Routes::default(), at(0))
+                .await
+                .unwrap()
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let groups = store.alert_groups(None, 10).await.unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(
+        (groups[0].alerts, groups[0].events, groups[0].firing),
+        (17, 32, 17)
+    );
+    let alerts = store.alerts_of_group(groups[0].id, 100).await.unwrap();
+    assert_eq!(alerts.len(), 17);
+    let shared = alerts.iter().find(|a| a.dedup_key == "shared").unwrap();
+    assert_eq!(shared.count, 16);
 }

@@ -8,6 +8,7 @@
 //! Backends do only SQL: hashing, folding and the projection row come from [`prepare`].
 //! [`copy`] moves a whole database into another, empty one of either backend, row for row.
 
+mod alerts;
 mod communications;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -18,6 +19,7 @@ mod execute;
 mod notify;
 pub mod prepare;
 mod sql;
+mod sql_alerts;
 mod sql_communications;
 mod sql_copy;
 mod sql_directory;
@@ -35,6 +37,10 @@ use hereby_core::{Envelope, Event, State};
 use jiff::Timestamp;
 use serde::Serialize;
 
+pub use alerts::{
+    AlertChange, AlertGroup, AlertOutcome, AlertRecord, Alerts, INTEGRATION_KINDS, Integration,
+    NewIntegration, Recorded,
+};
 pub use communications::{
     AdminSetting, Communications, Component, Release, ReleaseQuery, StoredTemplate,
 };

@@ -34,6 +34,7 @@ macro_rules! sql_backend_common {
         begin_write: $begin_write:literal,
         begin_dispatch: $begin_dispatch:literal,
         skip_locked: $skip_locked:literal,
+        lock_key: $lock_key:literal,
         wake_on_commits: $wake_on_commits:path $(,)?
     ) => {
         $crate::sql_directory_common! {
@@ -43,6 +44,13 @@ macro_rules! sql_backend_common {
             begin_users_exclusive: $begin_users_exclusive,
         }
         $crate::sql_communications_common! { store: $store, row: $row }
+
+        $crate::sql_alerts_common! {
+            store: $store,
+            row: $row,
+            begin_write: $begin_write,
+            lock_key: $lock_key,
+        }
 
         $crate::sql_notify_common! {
             store: $store,

@@ -591,3 +591,84 @@ impl hereby_store::Notifications for AnyStore {
         forward!(self, store => store.finish_job_attached(done, attached, at))
     }
 }
+
+impl hereby_store::Alerts for AnyStore {
+    async fn create_integration(
+        &self,
+        integration: &hereby_store::NewIntegration,
+        at: Timestamp,
+    ) -> Result<hereby_store::Integration, StoreError> {
+        forward!(self, store => store.create_integration(integration, at))
+    }
+
+    async fn integrations(&self) -> Result<Vec<hereby_store::Integration>, StoreError> {
+        forward!(self, store => store.integrations())
+    }
+
+    async fn integration_for_key(
+        &self,
+        digest: &[u8],
+        at: Timestamp,
+    ) -> Result<Option<hereby_store::Integration>, StoreError> {
+        forward!(self, store => store.integration_for_key(digest, at))
+    }
+
+    async fn revoke_integration(&self, name: &str, at: Timestamp) -> Result<bool, StoreError> {
+        forward!(self, store => store.revoke_integration(name, at))
+    }
+
+    async fn rotate_integration(
+        &self,
+        name: &str,
+        key_digest: &[u8],
+        overlap_until: Timestamp,
+    ) -> Result<Option<hereby_store::Integration>, StoreError> {
+        forward!(self, store => store.rotate_integration(name, key_digest, overlap_until))
+    }
+
+    async fn record_alerts(
+        &self,
+        integration: i64,
+        body: &str,
+        signals: &[hereby_core::alerts::Signal],
+        routes: &hereby_core::alerts::Routes,
+        at: Timestamp,
+    ) -> Result<hereby_store::Recorded, StoreError> {
+        forward!(self, store => store.record_alerts(integration, body, signals, routes, at))
+    }
+
+    async fn alert_groups(
+        &self,
+        incident: Option<hereby_core::types::IncidentNumber>,
+        limit: u32,
+    ) -> Result<Vec<hereby_store::AlertGroup>, StoreError> {
+        forward!(self, store => store.alert_groups(incident, limit))
+    }
+
+    async fn alert_group(&self, id: i64) -> Result<Option<hereby_store::AlertGroup>, StoreError> {
+        forward!(self, store => store.alert_group(id))
+    }
+
+    async fn alerts_of_group(
+        &self,
+        group: i64,
+        limit: u32,
+    ) -> Result<Vec<hereby_store::AlertRecord>, StoreError> {
+        forward!(self, store => store.alerts_of_group(group, limit))
+    }
+
+    async fn waiting_groups(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<hereby_store::AlertGroup>, StoreError> {
+        forward!(self, store => store.waiting_groups(limit))
+    }
+
+    async fn link_group(
+        &self,
+        group: i64,
+        incident: hereby_core::types::IncidentNumber,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.link_group(group, incident))
+    }
+}

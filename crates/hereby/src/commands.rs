@@ -263,6 +263,13 @@ pub(crate) enum ClientCommand {
     /// Your API tokens (admins: anyone's).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Integrations monitoring sends alerts to: Alertmanager, PagerDuty Events v2, Opsgenie,
+    /// generic (admins).
+    #[command(subcommand)]
+    Integration(crate::alert_commands::IntegrationCommand),
+    /// Alert groups: list them, show one with its alerts.
+    #[command(subcommand)]
+    Alert(crate::alert_commands::AlertCommand),
     /// Notification channels: signed webhooks, Slack/Mattermost, e-mail (admins).
     #[command(subcommand)]
     Channel(crate::notify_commands::ChannelCommand),
@@ -455,6 +462,11 @@ pub(crate) enum RoleCommand {
         #[command(flatten)]
         write: Write,
         to: String,
+    },
+    /// Take command of an incident nobody commands (one a route opened from alerts).
+    Take {
+        #[command(flatten)]
+        write: Write,
     },
     /// Take over command you were asked to take.
     Accept {
@@ -772,6 +784,9 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             )
             .await?;
         }
+        ClientCommand::Role(RoleCommand::Take { write }) => {
+            post(&client, &write, "take-command", &json!({}), json).await?;
+        }
         ClientCommand::Role(RoleCommand::Accept { write }) => {
             post(&client, &write, "handoff/accept", &json!({}), json).await?;
         }
@@ -893,6 +908,12 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         }
         ClientCommand::Setting(command) => {
             crate::settings_commands::setting(&client, command, json).await?;
+        }
+        ClientCommand::Integration(command) => {
+            crate::alert_commands::integration(&client, command, json).await?;
+        }
+        ClientCommand::Alert(command) => {
+            crate::alert_commands::alert(&client, command, json).await?;
         }
         ClientCommand::Channel(command) => {
             crate::notify_commands::channel(&client, command, json).await?;
@@ -1606,7 +1627,7 @@ fn print_list(incidents: &[api::IncidentSummary]) {
 }
 
 /// A stored time (RFC 3339) as people read it: `2026-11-21 09:30 UTC`.
-fn human_time(raw: &str) -> String {
+pub(crate) fn human_time(raw: &str) -> String {
     match raw.parse::<jiff::Timestamp>() {
         Ok(at) => hereby_core::when::clock(at),
         Err(_) => raw.to_owned(),

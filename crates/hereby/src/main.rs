@@ -2,6 +2,7 @@
 //! database directly. Exit codes: 0 ok, 1 a check failed (e.g. a broken hash chain), 2 usage,
 //! 3 the database could not be opened or migrated.
 
+mod alert_commands;
 mod any_store;
 mod client;
 mod commands;
@@ -116,6 +117,10 @@ pub(crate) struct ServeArgs {
     /// reaches)
     #[arg(long, env = "HEREBY_METRICS_PUBLIC")]
     metrics_public: bool,
+    /// Alert events each integration may send per minute; beyond it the sender is answered
+    /// 429 with Retry-After [default: 6000]
+    #[arg(long, env = "HEREBY_ALERT_EVENTS_PER_MINUTE")]
+    alert_events_per_minute: Option<u32>,
     /// How often stakeholders are owed an update, per severity: a duration of at least 1s, or
     /// `none` [default: SEV1=30m,SEV2=1h,SEV3=4h,SEV4=none]
     #[arg(long, env = "HEREBY_CADENCE")]
@@ -170,7 +175,8 @@ pub(crate) struct ServeArgs {
     staffing_grace: Option<String>,
     /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
     /// `public_url`, `header_timeout`, `max_connections_per_address`, `trusted_proxies` (a
-    /// list), `metrics_token`, `metrics_public`, `cadence`, `review_interval`, `review_time`, `severity_rules`, `permissions`,
+    /// list), `metrics_token`, `metrics_public`, `alert_events_per_minute`, `cadence`,
+    /// `review_interval`, `review_time`, `severity_rules`, `permissions`,
     /// `collision_window`, `staffing_grace` and the `notify_*` settings; flags and
     /// HEREBY_* variables override it.
     #[arg(long, env = "HEREBY_CONFIG")]

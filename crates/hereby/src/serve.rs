@@ -50,6 +50,8 @@ pub(crate) struct Notifying {
     permissions: hereby_core::Permissions,
     connections: hereby_server::ConnectionLimits,
     metrics: hereby_server::MetricsAccess,
+    /// Alert events each integration may send per minute.
+    alert_events_per_minute: u32,
     collision_window: jiff::SignedDuration,
     staffing_grace: jiff::SignedDuration,
     settings: hereby_server::notify::Settings,
@@ -227,6 +229,15 @@ impl Notifying {
             permissions,
             connections,
             metrics,
+            alert_events_per_minute: match args
+                .alert_events_per_minute
+                .or(file.alert_events_per_minute)
+            {
+                Some(0) => return Err("alert_events_per_minute must be at least 1".to_owned()),
+                Some(rate) => rate,
+                // Zero stands for the application's default.
+                None => 0,
+            },
             collision_window: window(
                 &args.collision_window,
                 &file.collision_window,
@@ -289,6 +300,7 @@ pub(crate) async fn serve(
     state.web.secure_cookies = public_url.starts_with("https://");
     state.app.cadence = std::sync::Arc::new(notifying.cadence);
     state.app.public_url = Some(public_url);
+    state.app.set_alert_rate(notifying.alert_events_per_minute);
     let workers = hereby_server::notify::start(state.clone(), notifying.settings);
     let served =
         hereby_server::serve(listener, state, notifying.connections, shutdown_signal()).await;

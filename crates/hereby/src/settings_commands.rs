@@ -135,6 +135,17 @@ fn summary(value: &api::SettingValue) -> String {
                 .map(|max| format!(", at most {max} unavailable"))
                 .unwrap_or_default()
         ),
+        api::SettingValue::AlertRoute(route) => format!(
+            "order {}, {}; grouped by {}; incidents: {}",
+            route.order.unwrap_or_default(),
+            if route.matchers.is_empty() {
+                "every alert".to_owned()
+            } else {
+                route.matchers.join(", ")
+            },
+            route.group_by.as_deref().unwrap_or_default().join(", "),
+            route.create.as_deref().unwrap_or("always")
+        ),
     };
     let mut line: String = text.lines().next().unwrap_or("").chars().take(70).collect();
     if line.chars().count() == 70 {

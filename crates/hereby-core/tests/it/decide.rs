@@ -1102,6 +1102,72 @@ cases! {
         "#]],
     }
 
+    // ---- alerts ------------------------------------------------------------------------------
+
+    an_incident_the_system_opened_has_no_commander_until_someone_takes_command {
+        given: [("hereby", declare("HighLatency checkout"))],
+        when: ("alice", Command::TakeCommand),
+        expect: expect![[r#"
+            role_assigned {"person":"alice","role":"incident_commander"}
+        "#]],
+    }
+
+    taking_command_where_someone_commands_is_refused {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", Command::TakeCommand),
+        expect: expect![[r#"
+            rejected use_handoff: alice commands this incident; command changes hands only by hand-off: ask alice to hand it to you
+        "#]],
+    }
+
+    the_operator_does_not_take_command {
+        given: [("hereby", declare("HighLatency checkout")), ("hereby", assign("operations", "olga"))],
+        when: ("olga", Command::TakeCommand),
+        expect: expect![[r#"
+            rejected ic_cannot_operate: olga holds Operations, and the Incident Commander coordinates rather than operates; leave Operations first
+        "#]],
+    }
+
+    attach_an_alert_group {
+        given: [("hereby", declare("HighLatency checkout"))],
+        when: ("hereby", attach(7)),
+        expect: expect![[r#"
+            alert_group_attached {"group":{"id":7,"label":"alertname=\"HighLatency\", service=\"checkout\"","route":"default","title":"HighLatency checkout","why":"grouped by route default, window 30m, extending up to 2d"}}
+        "#]],
+    }
+
+    attaching_a_group_twice_changes_nothing {
+        given: [("alice", declare("DB down")), ("alice", attach(7))],
+        when: ("bob", attach(7)),
+        expect: expect![[r#"
+            rejected nothing_to_change: alert group 7 is attached already
+        "#]],
+    }
+
+    the_system_notes_what_attached_alerts_did {
+        given: [("alice", declare("DB down")), ("alice", attach(7))],
+        when: ("hereby", note_alerts(7, &["HighLatency checkout-eu"], &["HighLatency checkout"], false)),
+        expect: expect![[r#"
+            alerts_noted {"all_resolved":false,"fired":["HighLatency checkout-eu"],"group":7,"resolved":["HighLatency checkout"]}
+        "#]],
+    }
+
+    only_the_system_notes_alerts {
+        given: [("alice", declare("DB down")), ("alice", attach(7))],
+        when: ("alice", note_alerts(7, &["made up"], &[], false)),
+        expect: expect![[r#"
+            rejected not_permitted: only hereby itself notes what alerts did, as they arrive
+        "#]],
+    }
+
+    alerts_of_a_group_not_attached_are_not_noted {
+        given: [("alice", declare("DB down"))],
+        when: ("hereby", note_alerts(3, &["x"], &[], false)),
+        expect: expect![[r#"
+            rejected nothing_to_change: alert group 3 is not attached to this incident
+        "#]],
+    }
+
     write_the_public_summary {
         given: [("alice", declare("DB down"))],
         when: ("alice", public_summary(Some("Some payments fail; please retry later."))),
@@ -2025,6 +2091,9 @@ fn command_name(command: &Command) -> &'static str {
         Command::ChangeStatus { .. } => "ChangeStatus",
         Command::SetImpactWindow { .. } => "SetImpactWindow",
         Command::AddNote { .. } => "AddNote",
+        Command::TakeCommand => "TakeCommand",
+        Command::AttachAlertGroup { .. } => "AttachAlertGroup",
+        Command::NoteAlerts { .. } => "NoteAlerts",
         Command::SetPublicSummary { .. } => "SetPublicSummary",
         Command::RecordOperation { .. } => "RecordOperation",
         Command::AddLink { .. } => "AddLink",
@@ -2074,6 +2143,9 @@ const COMMANDS: &[&str] = &[
     "ChangeStatus",
     "SetImpactWindow",
     "AddNote",
+    "TakeCommand",
+    "AttachAlertGroup",
+    "NoteAlerts",
     "SetPublicSummary",
     "RecordOperation",
     "AddLink",

@@ -14,9 +14,9 @@ use hereby_core::event::{
     UpdatePosted, VisibilityChanged,
 };
 use hereby_core::event::{
-    ChangeCollisionFlagged, ChangesAcknowledged, DecisionRecorded, IcOperationAttempted,
-    IntentAbandoned, IntentAnnounced, PublicSummarySet, RecoveryUnattributed, SeverityEvaluated,
-    SuspectReleaseSet, WitnessRuleChanged,
+    AlertGroupAttached, AlertGroupRef, AlertsNoted, ChangeCollisionFlagged, ChangesAcknowledged,
+    DecisionRecorded, IcOperationAttempted, IntentAbandoned, IntentAnnounced, PublicSummarySet,
+    RecoveryUnattributed, SeverityEvaluated, SuspectReleaseSet, WitnessRuleChanged,
 };
 use hereby_core::event::{
     FollowUpOutcome, PostmortemApproved, PostmortemCommented, PostmortemDrafted,
@@ -120,6 +120,21 @@ fn examples() -> Vec<Event> {
             text: Some(text("Some payments fail; please retry.")),
         }),
         Event::PublicSummarySet(PublicSummarySet { text: None }),
+        Event::AlertGroupAttached(AlertGroupAttached {
+            group: AlertGroupRef {
+                id: 7,
+                route: text("default"),
+                label: text("alertname=\"HighLatency\", service=\"checkout\""),
+                title: text("Checkout p99 above 2 s"),
+                why: text("opened the group, by route `default`"),
+            },
+        }),
+        Event::AlertsNoted(AlertsNoted {
+            group: 7,
+            fired: vec![text("Checkout p99 above 2 s")],
+            resolved: vec![],
+            all_resolved: false,
+        }),
         Event::OperationRecorded(OperationRecorded {
             target: Target::parse("db-replica-2").unwrap(),
             action: text("promote to primary"),
@@ -345,6 +360,8 @@ fn stored_format_of_every_event_type() {
         note_added v1 {"text":"lag is 40s; \"quoted\" and ü"}
         public_summary_set v1 {"text":"Some payments fail; please retry."}
         public_summary_set v1 {"text":null}
+        alert_group_attached v1 {"group":{"id":7,"label":"alertname=\"HighLatency\", service=\"checkout\"","route":"default","title":"Checkout p99 above 2 s","why":"opened the group, by route `default`"}}
+        alerts_noted v1 {"all_resolved":false,"fired":["Checkout p99 above 2 s"],"group":7,"resolved":[]}
         operation_recorded v1 {"action":"promote to primary","command":"pg_ctl promote","target":"db-replica-2"}
         operation_recorded v1 {"action":"restart","command":null,"intent":2,"target":"mysql-primary","witness":"carol"}
         intent_announced v1 {"action":"about to restart the primary","intent":2,"target":"mysql-primary","witness":"carol"}

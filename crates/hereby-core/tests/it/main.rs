@@ -2,6 +2,7 @@
 //! and properties.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod alerts;
 mod decide;
 mod duration;
 mod evolve;

@@ -639,3 +639,33 @@ pub(crate) fn held_at(command: Command, at: &str) -> Command {
         other => other,
     }
 }
+
+pub(crate) fn alert_group(id: u64) -> hereby_core::event::AlertGroupRef {
+    hereby_core::event::AlertGroupRef {
+        id,
+        route: text("default"),
+        label: text("alertname=\"HighLatency\", service=\"checkout\""),
+        title: text("HighLatency checkout"),
+        why: text("grouped by route default, window 30m, extending up to 2d"),
+    }
+}
+
+pub(crate) fn attach(id: u64) -> Command {
+    Command::AttachAlertGroup {
+        group: alert_group(id),
+    }
+}
+
+pub(crate) fn note_alerts(
+    group: u64,
+    fired: &[&str],
+    resolved: &[&str],
+    all_resolved: bool,
+) -> Command {
+    Command::NoteAlerts {
+        group,
+        fired: fired.iter().map(|s| text(s)).collect(),
+        resolved: resolved.iter().map(|s| text(s)).collect(),
+        all_resolved,
+    }
+}

@@ -535,6 +535,35 @@ pub(crate) async fn accept_handoff<S: Store + Directory>(
     act(&state, &caller, &id, if_match, Command::AcceptHandoff).await
 }
 
+/// `POST /api/v1/incidents/{id}/take-command`: for an incident nobody commands (one a route
+/// opened from alerts), the caller becomes Incident Commander.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/take-command",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 422, description = "Someone commands it already (use_handoff)", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn take_command<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    act(&state, &caller, &id, if_match, Command::TakeCommand).await
+}
+
 /// `POST /api/v1/incidents/{id}/handoff/decline`
 #[utoipa::path(
     post,

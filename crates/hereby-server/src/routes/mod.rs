@@ -1,5 +1,6 @@
 //! The API's routes, one module per area, merged in [`crate::app`].
 
+pub(crate) mod alerts;
 pub(crate) mod attachments;
 pub(crate) mod data;
 pub(crate) mod decisions;

@@ -2,7 +2,7 @@
 //! one-time setup link for choosing a password, and issue API tokens (shown once).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hereby_core::types::{InstallationRole, UserName};
 use hereby_store::{Directory, Store, UserChange};
@@ -83,18 +83,7 @@ pub(crate) async fn users_page<S: Store + Directory>(
 
 /// The address of this server as the browser reached it, for links shown to copy.
 fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = match headers
-        .get("x-forwarded-proto")
-        .and_then(|value| value.to_str().ok())
-    {
-        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
-        _ => "http",
-    };
-    format!("{scheme}://{host}")
+    crate::extract::base_url(None, headers)
 }
 
 fn setup_shown(headers: &HeaderMap, user: &UserName, secret: &str) -> Shown {

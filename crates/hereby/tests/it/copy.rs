@@ -269,6 +269,34 @@ fn populate(server: &Server) -> Installation {
         .iter()
         .map(|d| d["idempotency_key"].as_str().unwrap().to_owned())
         .collect();
+
+    // Alerts: a route that opens no incident (so the notifications above stay as they are),
+    // an integration, and an alert in its group.
+    let (status, route) = server.call(
+        "PUT",
+        "/api/v1/settings/alert_route/default",
+        Some(&admin),
+        Some(r#"{"create": "never"}"#),
+        &[],
+    );
+    assert_eq!(status, 200, "{route}");
+    let (status, integration) = server.post(
+        "/api/v1/integrations",
+        &admin,
+        json!({ "name": "cron", "kind": "generic" }),
+    );
+    assert_eq!(status, 201, "{integration}");
+    let bearer = format!("Bearer {}", integration["key"].as_str().unwrap());
+    let (status, accepted) = crate::api::send(
+        &server.address,
+        "POST",
+        "/ingest/generic",
+        None,
+        Some(r#"{"summary": "Backup failed", "dedup": "backup-nightly"}"#),
+        &[("Authorization", &bearer)],
+    )
+    .unwrap();
+    assert_eq!(status, 202, "{accepted}");
     Installation {
         alice,
         bob,

@@ -226,6 +226,8 @@ enum Kind {
     Public,
     /// Any signed-in user; what they see is filtered, never refused.
     SignedIn,
+    /// Any signed-in user, asking for something that does not exist (404).
+    SignedInAbsent,
     /// Admins only, with the admin's success status.
     AdminOnly(u16),
     /// Admins only; PostgreSQL is backed up with its own tools.
@@ -251,6 +253,7 @@ impl Kind {
         match self {
             Kind::Public
             | Kind::SignedIn
+            | Kind::SignedInAbsent
             | Kind::AdminOnly(_)
             | Kind::Backup
             | Kind::Responder(_) => &[Subject::Nothing],
@@ -463,6 +466,19 @@ fn routes() -> Vec<Route> {
                 &[],
                 Json(r#"{"audience":"customers","body":"matrix update"}"#),
             ),
+        ),
+        // Someone commands every matrix incident: taking command is refused by the rule,
+        // after the visibility and installation-role gates.
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/take-command",
+            Kind::Write(Change {
+                needs: Need::Anyone,
+                setup: &[],
+                body: NoBody,
+                as_commander: Expect::Rule("use_handoff"),
+                as_other: Expect::Rule("use_handoff"),
+            }),
         ),
         incident(
             "PUT",
@@ -860,6 +876,27 @@ fn routes() -> Vec<Route> {
         route("GET", "/api/v1/releases", Kind::SignedIn),
         route("GET", "/api/v1/severity-rules", Kind::SignedIn),
         route("GET", "/api/v1/permissions", Kind::SignedIn),
+        route("GET", "/api/v1/integrations", Kind::AdminOnly(200)),
+        with(
+            "POST",
+            "/api/v1/integrations",
+            Kind::AdminOnly(201),
+            Json(r#"{"name":"matrix{n}","kind":"generic"}"#),
+        ),
+        // Admins pass the gate and learn the integration does not exist.
+        with(
+            "POST",
+            "/api/v1/integrations/{name}/rotate",
+            Kind::AdminOnly(404),
+            Json("{}"),
+        ),
+        route(
+            "DELETE",
+            "/api/v1/integrations/{name}",
+            Kind::AdminOnly(404),
+        ),
+        route("GET", "/api/v1/alert-groups", Kind::SignedIn),
+        route("GET", "/api/v1/alert-groups/{id}", Kind::SignedInAbsent),
     ]
 }
 
@@ -878,6 +915,7 @@ fn expected(kind: Kind, caller: Caller, subject: Subject, sqlite: bool) -> Expec
     let sees = admin || member || caller == Caller::Holder || subject != Subject::Restricted;
     match kind {
         Kind::Public | Kind::SignedIn => Status(200),
+        Kind::SignedInAbsent => Status(404),
         Kind::AdminOnly(ok) => Status(if admin { ok } else { 403 }),
         Kind::Backup => match (admin, sqlite) {
             (false, _) => Status(403),
@@ -1249,6 +1287,7 @@ impl<'a> World<'a> {
                 }
             }
             // The signed-in reads of a named thing: a shipped template, a catalogued service.
+            Kind::SignedInAbsent => path = path.replace("{id}", "999999"),
             Kind::SignedIn => {
                 let name = if path.starts_with("/api/v1/services") {
                     "catalogued"

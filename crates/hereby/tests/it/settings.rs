@@ -36,7 +36,8 @@ fn every_kind_is_set_shown_listed_and_removed_the_same_way() {
                 "message_template",
                 "postmortem_template",
                 "blame_rule",
-                "service"
+                "service",
+                "alert_route"
             ]
         );
         assert!(
@@ -65,6 +66,11 @@ fn every_kind_is_set_shown_listed_and_removed_the_same_way() {
                 "service",
                 "checkout",
                 json!({ "owner_team": "payments", "criticality": "critical", "max_unavailability": "30m", "depends_on": ["db"] }),
+            ),
+            (
+                "alert_route",
+                "checkout-latency",
+                json!({ "order": 10, "matchers": ["service=\"checkout\""], "group_by": ["alertname"], "window": "5m", "create": "threshold(3 within 10m)" }),
             ),
         ];
         for (kind, name, value) in &values {
@@ -121,7 +127,7 @@ fn every_kind_is_set_shown_listed_and_removed_the_same_way() {
         let (status, _) = server.get("/api/v1/services/api", &viewer);
         assert_eq!(status, 404);
 
-        let (status, unknown) = server.get("/api/v1/settings/alert_route", &viewer);
+        let (status, unknown) = server.get("/api/v1/settings/escalation_policy", &viewer);
         assert_eq!(status, 404, "{unknown}");
         let message = unknown["error"]["message"].as_str().unwrap();
         assert!(
@@ -414,7 +420,8 @@ fn the_openapi_document_names_its_vocabularies() {
             "message_template",
             "postmortem_template",
             "blame_rule",
-            "service"
+            "service",
+            "alert_route"
         ]
     );
     // The request fields refer to them.

@@ -1,0 +1,662 @@
+//! Alerts in: how a signal from monitoring finds its route, its group, and (by the route's
+//! policy) its incident. Three keys for three objects, never merged: an **alert** is the
+//! source's own dedup key (Alertmanager's fingerprint, PagerDuty's `dedup_key`, Opsgenie's
+//! alias), taken verbatim; an **alert group** is keyed by the route's rendering of its
+//! `group_by` fields; an **incident** comes from a group by the route's creation policy.
+//!
+//! Pure like every rule: the store applies these decisions inside the transaction that
+//! records the signal, and the timeline says why each one was taken.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Duration;
+use crate::types::{InvalidValue, ServiceName, Severity};
+
+/// The longest dedup key a source may send (PagerDuty's limit).
+pub const MAX_DEDUP_KEY: usize = 255;
+/// The longest summary kept (PagerDuty's limit); longer ones are cut at a character boundary.
+pub const MAX_SUMMARY: usize = 1024;
+/// At most this many labels per alert, each name and value at most [`MAX_LABEL`] bytes.
+pub const MAX_LABELS: usize = 64;
+/// The longest label name or value.
+pub const MAX_LABEL: usize = 1024;
+
+/// One alert event as a source sent it, in the shape every source is read into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signal {
+    /// The source's identity of the alert, verbatim.
+    pub dedup_key: String,
+    /// Firing (a trigger) or resolved.
+    pub firing: bool,
+    /// What the source says is wrong, in one line.
+    pub summary: String,
+    /// The fields routes match and group on: an Alertmanager alert's labels, a PagerDuty
+    /// event's `severity`, `source`, `component`, `group` and `class`, …
+    pub labels: BTreeMap<String, String>,
+    /// When the source says it started (firing) or ended (resolved).
+    pub at: Timestamp,
+    /// The source grouped the alerts itself and `dedup_key` names the group (Alertmanager's
+    /// PagerDuty and Opsgenie receivers send one event per group under a 64-hex key).
+    pub source_group: bool,
+}
+
+impl Signal {
+    /// Checks the limits a source must keep and trims the summary to its longest.
+    pub fn checked(mut self) -> Result<Self, InvalidValue> {
+        if self.dedup_key.is_empty() || self.dedup_key.len() > MAX_DEDUP_KEY {
+            return Err(InvalidValue::new(
+                "dedup_key",
+                format!("must be 1 to {MAX_DEDUP_KEY} bytes"),
+            ));
+        }
+        if self.labels.len() > MAX_LABELS {
+            return Err(InvalidValue::new(
+                "labels",
+                format!("at most {MAX_LABELS} labels per alert"),
+            ));
+        }
+        if let Some((name, _)) = self.labels.iter().find(|(name, value)| {
+            name.is_empty() || name.len() > MAX_LABEL || value.len() > MAX_LABEL
+        }) {
+            return Err(InvalidValue::new(
+                "labels",
+                format!(
+                    "label `{name}`: names must be 1 to {MAX_LABEL} bytes, values at most {MAX_LABEL}"
+                ),
+            ));
+        }
+        if self.dedup_key.contains('\0')
+            || self.summary.contains('\0')
+            || self
+                .labels
+                .iter()
+                .any(|(n, v)| n.contains('\0') || v.contains('\0'))
+        {
+            return Err(InvalidValue::new(
+                "alert",
+                "must not contain NUL characters",
+            ));
+        }
+        let summary = self.summary.trim();
+        let summary = match summary.char_indices().nth(MAX_SUMMARY) {
+            Some((cut, _)) => &summary[..cut],
+            None => summary,
+        };
+        self.summary = if summary.is_empty() {
+            self.labels
+                .get("alertname")
+                .cloned()
+                .unwrap_or_else(|| self.dedup_key.clone())
+        } else {
+            summary.to_owned()
+        };
+        Ok(self)
+    }
+}
+
+/// How a matcher compares a label with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatchOp {
+    Equal,
+    NotEqual,
+    Matches,
+    NotMatches,
+}
+
+/// One condition of a route on one label, written as in Alertmanager: `service="checkout"`,
+/// `env!="staging"`, `severity=~"critical|page"`, `team!~"db.*"`. A missing label reads as
+/// empty; a pattern must match the whole value.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    label: String,
+    op: MatchOp,
+    value: String,
+    pattern: Option<regex_lite::Regex>,
+}
+
+impl PartialEq for Matcher {
+    fn eq(&self, other: &Self) -> bool {
+        self.label == other.label && self.op == other.op && self.value == other.value
+    }
+}
+
+impl Eq for Matcher {}
+
+impl Matcher {
+    /// Reads `label="value"` (with `=`, `!=`, `=~` or `!~`; the quotes are optional).
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let invalid = |problem: String| InvalidValue::new("matchers", problem);
+        let raw = raw.trim();
+        let at = raw.find(['=', '!']).ok_or_else(|| {
+            invalid(format!(
+                "`{raw}` is not a matcher like service=\"checkout\""
+            ))
+        })?;
+        let label = raw[..at].trim();
+        let rest = &raw[at..];
+        let (op, value) = if let Some(value) = rest.strip_prefix("=~") {
+            (MatchOp::Matches, value)
+        } else if let Some(value) = rest.strip_prefix("!~") {
+            (MatchOp::NotMatches, value)
+        } else if let Some(value) = rest.strip_prefix("!=") {
+            (MatchOp::NotEqual, value)
+        } else if let Some(value) = rest.strip_prefix('=') {
+            (MatchOp::Equal, value)
+        } else {
+            return Err(invalid(format!(
+                "`{raw}`: the operator must be =, !=, =~ or !~"
+            )));
+        };
+        let valid_label = !label.is_empty()
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-');
+        if !valid_label {
+            return Err(invalid(format!(
+                "`{raw}`: a label name is letters, digits, `_`, `.` and `-`"
+            )));
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value)
+            .to_owned();
+        let pattern = match op {
+            MatchOp::Matches | MatchOp::NotMatches => Some(
+                regex_lite::Regex::new(&format!("^(?:{value})$"))
+                    .map_err(|e| invalid(format!("`{raw}`: not a regular expression: {e}")))?,
+            ),
+            MatchOp::Equal | MatchOp::NotEqual => None,
+        };
+        Ok(Self {
+            label: label.to_owned(),
+            op,
+            value,
+            pattern,
+        })
+    }
+
+    /// Whether the labels satisfy this condition.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        let actual = labels.get(&self.label).map_or("", String::as_str);
+        match (self.op, &self.pattern) {
+            (MatchOp::Equal, _) => actual == self.value,
+            (MatchOp::NotEqual, _) => actual != self.value,
+            (MatchOp::Matches, Some(pattern)) => pattern.is_match(actual),
+            (MatchOp::NotMatches, Some(pattern)) => !pattern.is_match(actual),
+            (MatchOp::Matches | MatchOp::NotMatches, None) => false,
+        }
+    }
+}
+
+impl fmt::Display for Matcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = match self.op {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Matches => "=~",
+            MatchOp::NotMatches => "!~",
+        };
+        write!(f, "{}{op}\"{}\"", self.label, self.value)
+    }
+}
+
+/// How long a group takes new alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowKind {
+    /// For `window` after the group opened.
+    Fixed,
+    /// For `window` after its newest alert, up to `max_age` after it opened.
+    Extending,
+}
+
+/// When a group asks for an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Creation {
+    /// Never: the alerts are kept and shown, a person attaches them if they matter.
+    Never,
+    /// At the group's first firing alert.
+    Always,
+    /// Once `alerts` distinct alerts of the group have fired within `within`.
+    Threshold { alerts: u32, within: Duration },
+}
+
+impl fmt::Display for Creation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Creation::Never => f.write_str("never"),
+            Creation::Always => f.write_str("always"),
+            Creation::Threshold { alerts, within } => {
+                write!(f, "threshold({alerts} within {within})")
+            }
+        }
+    }
+}
+
+impl Creation {
+    /// Reads `never`, `always` or `threshold(N within W)`.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let invalid = || {
+            InvalidValue::new(
+                "create",
+                format!(
+                    "`{raw}` is not a creation policy: use never, always or threshold(N within W), e.g. threshold(3 within 10m)"
+                ),
+            )
+        };
+        match raw.trim() {
+            "never" => Ok(Creation::Never),
+            "always" => Ok(Creation::Always),
+            other => {
+                let inner = other
+                    .strip_prefix("threshold(")
+                    .and_then(|rest| rest.strip_suffix(')'))
+                    .ok_or_else(invalid)?;
+                let (alerts, within) = inner.split_once(" within ").ok_or_else(invalid)?;
+                let alerts: u32 = alerts.trim().parse().map_err(|_| invalid())?;
+                let within: Duration = within.trim().parse().map_err(|_| invalid())?;
+                if !(1..=10_000).contains(&alerts) || within.is_zero() {
+                    return Err(InvalidValue::new(
+                        "create",
+                        "a threshold needs 1 to 10000 alerts within a time longer than zero",
+                    ));
+                }
+                Ok(Creation::Threshold { alerts, within })
+            }
+        }
+    }
+}
+
+/// When the alerts of a group tell its incident something on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolveOn {
+    /// Never: resolving is always a person's call.
+    Never,
+    /// When every alert of the group has resolved, the timeline says so and the Incident
+    /// Commander is asked to consider resolving (hereby never resolves by itself).
+    AllAlertsResolved,
+}
+
+/// A route as an admin writes it (the `alert_route` setting's value). Absent fields take the
+/// defaults of [`RouteSpec::default`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouteSpec {
+    /// Routes are tried in this order (then by name); the first that matches wins.
+    pub order: i64,
+    /// Every matcher must hold; none matches every alert.
+    pub matchers: Vec<String>,
+    /// The catalogue service its incidents affect: a name, or `label:NAME` to take it from a
+    /// label of the alert.
+    pub service: Option<String>,
+    /// The source's severity words (`critical`, `error`, `P1` …) to ours; unknown words get
+    /// `default_severity`.
+    pub severity_map: BTreeMap<String, String>,
+    /// Which label holds the severity word (`severity`; Opsgenie's `priority`).
+    pub severity_label: String,
+    pub default_severity: String,
+    /// The labels whose values make a group's key.
+    pub group_by: Vec<String>,
+    pub window_kind: WindowKind,
+    pub window: String,
+    pub max_age: String,
+    /// A new firing alert for a group resolved less than this ago reopens it.
+    pub reopen_window: String,
+    /// `never`, `always` or `threshold(N within W)`.
+    pub create: String,
+    pub resolve_on: ResolveOn,
+}
+
+impl Default for RouteSpec {
+    fn default() -> Self {
+        Self {
+            order: 1000,
+            matchers: Vec::new(),
+            service: None,
+            severity_map: [
+                ("critical", "SEV1"),
+                ("page", "SEV1"),
+                ("p1", "SEV1"),
+                ("error", "SEV2"),
+                ("high", "SEV2"),
+                ("p2", "SEV2"),
+                ("warning", "SEV3"),
+                ("p3", "SEV3"),
+                ("info", "SEV4"),
+                ("p4", "SEV4"),
+                ("p5", "SEV4"),
+            ]
+            .into_iter()
+            .map(|(word, severity)| (word.to_owned(), severity.to_owned()))
+            .collect(),
+            severity_label: "severity".to_owned(),
+            default_severity: "SEV3".to_owned(),
+            group_by: vec!["alertname".to_owned(), "service".to_owned()],
+            window_kind: WindowKind::Extending,
+            window: "30m".to_owned(),
+            max_age: "2d".to_owned(),
+            reopen_window: "30m".to_owned(),
+            create: "always".to_owned(),
+            resolve_on: ResolveOn::AllAlertsResolved,
+        }
+    }
+}
+
+/// A checked route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub name: String,
+    pub order: i64,
+    pub matchers: Vec<Matcher>,
+    pub service: Option<ServiceSource>,
+    /// Lower-case source words to severities.
+    pub severity_map: BTreeMap<String, Severity>,
+    pub severity_label: String,
+    pub default_severity: Severity,
+    pub group_by: Vec<String>,
+    pub window_kind: WindowKind,
+    pub window: Duration,
+    pub max_age: Duration,
+    pub reopen_window: Duration,
+    pub create: Creation,
+    pub resolve_on: ResolveOn,
+}
+
+/// Where a route's incidents take their service from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceSource {
+    Named(ServiceName),
+    Label(String),
+}
+
+/// The name of the route hereby ships: it matches every alert and goes last.
+pub const DEFAULT_ROUTE: &str = "default";
+
+impl Route {
+    /// Checks a route as written; a problem names the field.
+    pub fn from_spec(name: &str, spec: &RouteSpec) -> Result<Self, InvalidValue> {
+        let duration = |field: &'static str, raw: &str| -> Result<Duration, InvalidValue> {
+            raw.parse::<Duration>()
+                .map_err(|e| InvalidValue::new(field, e.to_string()))
+        };
+        let window = duration("window", &spec.window)?;
+        let max_age = duration("max_age", &spec.max_age)?;
+        let reopen_window = duration("reopen_window", &spec.reopen_window)?;
+        if window.is_zero() {
+            return Err(InvalidValue::new("window", "must be longer than zero"));
+        }
+        if max_age < window {
+            return Err(InvalidValue::new(
+                "max_age",
+                format!("must be at least the window ({window})"),
+            ));
+        }
+        let matchers = spec
+            .matchers
+            .iter()
+            .map(|raw| Matcher::parse(raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        let service = match spec.service.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => match raw.strip_prefix("label:") {
+                Some(label) if !label.trim().is_empty() => {
+                    Some(ServiceSource::Label(label.trim().to_owned()))
+                }
+                Some(_) => {
+                    return Err(InvalidValue::new(
+                        "service",
+                        "`label:` needs the name of the label holding the service",
+                    ));
+                }
+                None => Some(ServiceSource::Named(ServiceName::parse(raw)?)),
+            },
+        };
+        let severity_map = spec
+            .severity_map
+            .iter()
+            .map(|(word, severity)| Ok((word.trim().to_lowercase(), Severity::parse(severity)?)))
+            .collect::<Result<BTreeMap<_, _>, InvalidValue>>()?;
+        if spec.group_by.len() > 16 || spec.group_by.iter().any(|label| label.trim().is_empty()) {
+            return Err(InvalidValue::new(
+                "group_by",
+                "at most 16 label names, none empty",
+            ));
+        }
+        let severity_label = spec.severity_label.trim();
+        if severity_label.is_empty() {
+            return Err(InvalidValue::new("severity_label", "must name a label"));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            order: spec.order,
+            matchers,
+            service,
+            severity_map,
+            severity_label: severity_label.to_owned(),
+            default_severity: Severity::parse(&spec.default_severity)?,
+            group_by: spec.group_by.iter().map(|l| l.trim().to_owned()).collect(),
+            window_kind: spec.window_kind,
+            window,
+            max_age,
+            reopen_window,
+            create: Creation::parse(&spec.create)?,
+            resolve_on: spec.resolve_on,
+        })
+    }
+
+    /// The shipped catch-all route.
+    pub fn shipped_default() -> Self {
+        let spec = RouteSpec {
+            order: i64::MAX,
+            ..RouteSpec::default()
+        };
+        // The shipped spec is a constant of this module; the test below parses it.
+        Self::from_spec(DEFAULT_ROUTE, &spec).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// Whether every matcher holds for these labels.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.matchers.iter().all(|matcher| matcher.matches(labels))
+    }
+
+    /// The group a signal belongs to on this route: the source's own group key when the
+    /// source grouped already, else the `group_by` labels' values, in the route's order.
+    pub fn group_key(&self, signal: &Signal) -> String {
+        if signal.source_group {
+            return format!("{}:source:{}", self.name, signal.dedup_key);
+        }
+        let parts: Vec<String> = self
+            .group_by
+            .iter()
+            .map(|label| {
+                format!(
+                    "{label}={:?}",
+                    signal.labels.get(label).map_or("", String::as_str)
+                )
+            })
+            .collect();
+        format!("{}:{{{}}}", self.name, parts.join(","))
+    }
+
+    /// The group key as people read it: `service="checkout", alertname="HighLatency"`.
+    pub fn group_label(&self, signal: &Signal) -> String {
+        if signal.source_group {
+            return format!("the source's group {}", signal.dedup_key);
+        }
+        self.group_by
+            .iter()
+            .map(|label| {
+                format!(
+                    "{label}={:?}",
+                    signal.labels.get(label).map_or("", String::as_str)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The severity a signal's incident gets.
+    pub fn severity_of(&self, signal: &Signal) -> Severity {
+        signal
+            .labels
+            .get(&self.severity_label)
+            .and_then(|word| self.severity_map.get(&word.trim().to_lowercase()))
+            .copied()
+            .unwrap_or(self.default_severity)
+    }
+
+    /// The service a signal's incident affects, if the route names one.
+    pub fn service_of(&self, signal: &Signal) -> Option<ServiceName> {
+        match &self.service {
+            None => None,
+            Some(ServiceSource::Named(name)) => Some(name.clone()),
+            Some(ServiceSource::Label(label)) => signal
+                .labels
+                .get(label)
+                .and_then(|value| ServiceName::parse(value).ok()),
+        }
+    }
+
+    /// How the route groups, in words: `window 30m, extending up to 2d`.
+    pub fn window_words(&self) -> String {
+        match self.window_kind {
+            WindowKind::Fixed => format!("window {}, fixed", self.window),
+            WindowKind::Extending => {
+                format!("window {}, extending up to {}", self.window, self.max_age)
+            }
+        }
+    }
+}
+
+/// The routes in force, in the order they are tried; the shipped catch-all is always last,
+/// so every alert finds a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routes(Vec<Route>);
+
+impl Routes {
+    /// The routes, tried by `order` then name, with the shipped catch-all added when no
+    /// route of that name is given.
+    pub fn new(mut routes: Vec<Route>) -> Self {
+        if !routes.iter().any(|route| route.name == DEFAULT_ROUTE) {
+            routes.push(Route::shipped_default());
+        }
+        routes.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.name.cmp(&b.name)));
+        Self(routes)
+    }
+
+    /// The first route whose matchers hold. A catch-all at the end takes what nothing else
+    /// does; an installation that replaced it with a narrower `default` may leave an alert
+    /// without a route, which is then kept ungrouped.
+    pub fn route_for(&self, labels: &BTreeMap<String, String>) -> Option<&Route> {
+        self.0.iter().find(|route| route.matches(labels))
+    }
+
+    pub fn all(&self) -> &[Route] {
+        &self.0
+    }
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
+/// What is known of the newest group under a key, as the placement rule needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupFacts {
+    pub opened_at: Timestamp,
+    /// When its newest distinct alert (not a duplicate) arrived.
+    pub last_alert_at: Timestamp,
+    /// When its last firing alert resolved; `None` while any fires.
+    pub resolved_at: Option<Timestamp>,
+}
+
+/// Where a new firing alert goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Into the open group under its key.
+    Join,
+    /// Into the group under its key, which had resolved within the reopen window: it fires
+    /// again instead of paging anew.
+    Reopen,
+    /// Into a new group; `after` tells whether an older group under the same key had closed
+    /// (its window passed), so the new one is linked to it.
+    New { after: bool },
+}
+
+/// Places a new firing alert (never a duplicate, never a resolve: a resolve creates nothing).
+pub fn place(route: &Route, current: Option<&GroupFacts>, at: Timestamp) -> Placement {
+    let Some(group) = current else {
+        return Placement::New { after: false };
+    };
+    if let Some(resolved_at) = group.resolved_at {
+        return if elapsed(resolved_at, at) < route.reopen_window.signed() {
+            Placement::Reopen
+        } else {
+            Placement::New { after: true }
+        };
+    }
+    let open = match route.window_kind {
+        WindowKind::Fixed => elapsed(group.opened_at, at) < route.window.signed(),
+        WindowKind::Extending => {
+            elapsed(group.last_alert_at, at) < route.window.signed()
+                && elapsed(group.opened_at, at) < route.max_age.signed()
+        }
+    };
+    if open {
+        Placement::Join
+    } else {
+        Placement::New { after: true }
+    }
+}
+
+/// Time from `from` to `to`; a `to` before `from` (a source's clock behind ours) counts as
+/// no time.
+fn elapsed(from: Timestamp, to: Timestamp) -> SignedDuration {
+    to.duration_since(from).max(SignedDuration::ZERO)
+}
+
+/// Whether a group without an incident now asks for one, given when its distinct alerts
+/// first fired (any order) and whether any fires now. A group with nothing firing never asks.
+pub fn wants_incident(
+    route: &Route,
+    first_fired: &[Timestamp],
+    firing: bool,
+    at: Timestamp,
+) -> bool {
+    if !firing {
+        return false;
+    }
+    match route.create {
+        Creation::Never => false,
+        Creation::Always => !first_fired.is_empty(),
+        Creation::Threshold { alerts, within } => {
+            let recent = first_fired
+                .iter()
+                .filter(|fired| elapsed(**fired, at) < within.signed())
+                .count();
+            recent >= alerts as usize
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_route_parses() {
+        let route = Route::shipped_default();
+        assert_eq!(route.name, DEFAULT_ROUTE);
+        assert!(route.matches(&BTreeMap::new()));
+        assert_eq!(route.create, Creation::Always);
+    }
+}

@@ -1,0 +1,211 @@
+//! The alert tables: integrations (with the digest of each key, never the key), every
+//! accepted payload, alert groups and alerts. [`Alerts::record_alerts`] applies the core's
+//! routing and grouping rules inside the transaction that records a payload, so an accepted
+//! event is durable, deduplicated and grouped when it returns.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use hereby_core::alerts::{Placement, Routes, Signal};
+use hereby_core::types::{IncidentNumber, Severity};
+use jiff::Timestamp;
+
+use crate::StoreError;
+
+/// The kinds of integration, each a format a source already speaks.
+pub const INTEGRATION_KINDS: &[&str] = &["alertmanager", "pagerduty", "opsgenie", "generic"];
+
+/// An integration to create: its key is given only as a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIntegration {
+    pub name: String,
+    pub kind: String,
+    pub key_digest: Vec<u8>,
+}
+
+/// An integration as stored, without its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Integration {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    /// While a rotation lasts, the previous key works too until this time.
+    pub previous_until: Option<Timestamp>,
+    pub last_event_at: Option<Timestamp>,
+}
+
+/// What one signal did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertChange {
+    /// A new alert, first seen.
+    New,
+    /// An alert that had resolved fires again: a new occurrence of the same key.
+    Refired,
+    /// The same alert again while it fires: only its count and last-seen time moved.
+    Duplicate,
+    /// A firing alert resolved.
+    Resolved,
+    /// A resolve for nothing that fires: kept in the payload, changing nothing.
+    Orphan,
+    /// No route matched (an installation replaced the catch-all): kept in the payload only.
+    Unrouted,
+}
+
+impl AlertChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertChange::New => "new",
+            AlertChange::Refired => "refired",
+            AlertChange::Duplicate => "duplicate",
+            AlertChange::Resolved => "resolved",
+            AlertChange::Orphan => "orphan",
+            AlertChange::Unrouted => "unrouted",
+        }
+    }
+}
+
+/// What one signal did, with the alert and group it touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertOutcome {
+    pub change: AlertChange,
+    pub alert: Option<i64>,
+    pub group: Option<i64>,
+    pub route: Option<String>,
+    /// Where a new or refired alert went.
+    pub placement: Option<Placement>,
+}
+
+/// A recorded payload and what each of its signals did, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub payload: i64,
+    pub outcomes: Vec<AlertOutcome>,
+}
+
+/// An alert group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertGroup {
+    pub id: i64,
+    pub route: String,
+    pub group_key: String,
+    pub label: String,
+    pub title: String,
+    pub severity: Severity,
+    pub service: Option<String>,
+    pub opened_at: Timestamp,
+    pub last_alert_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    pub previous: Option<i64>,
+    /// Alerts firing now.
+    pub firing: u64,
+    /// Distinct alerts (occurrences) it has had.
+    pub alerts: u64,
+    /// Every event it received, duplicates and resolves included.
+    pub events: u64,
+    /// How often it fired again after all its alerts had resolved.
+    pub reopened: u64,
+    /// Its route asked for an incident and none is linked yet.
+    pub wants_incident: bool,
+    pub incident: Option<IncidentNumber>,
+}
+
+/// One alert (one occurrence of a source's dedup key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub integration: i64,
+    pub dedup_key: String,
+    pub group: i64,
+    pub firing: bool,
+    pub summary: String,
+    pub labels: BTreeMap<String, String>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    /// Events received for it: the first, its duplicates and its resolve.
+    pub count: u64,
+}
+
+/// The alert tables. Every write is durable when it returns.
+pub trait Alerts: Clone + Send + Sync + 'static {
+    /// Creates an integration; a taken name or key is [`StoreError::Invalid`].
+    fn create_integration(
+        &self,
+        integration: &NewIntegration,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<Integration, StoreError>> + Send;
+
+    /// Every integration, revoked ones too, by id.
+    fn integrations(&self) -> impl Future<Output = Result<Vec<Integration>, StoreError>> + Send;
+
+    /// The live integration a key digest opens: its current key, or its previous key while a
+    /// rotation lasts. Revoked integrations open nothing.
+    fn integration_for_key(
+        &self,
+        digest: &[u8],
+        at: Timestamp,
+    ) -> impl Future<Output = Result<Option<Integration>, StoreError>> + Send;
+
+    /// Revokes an integration by name; `false` if there is none or it was revoked already.
+    fn revoke_integration(
+        &self,
+        name: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives an integration a new key; the current one keeps working until `overlap_until`.
+    /// `None` if there is no live integration of that name.
+    fn rotate_integration(
+        &self,
+        name: &str,
+        key_digest: &[u8],
+        overlap_until: Timestamp,
+    ) -> impl Future<Output = Result<Option<Integration>, StoreError>> + Send;
+
+    /// Records one accepted payload of `integration` and what its signals do, in order, in
+    /// one transaction: deduplicated by the source's key, routed and grouped by `routes`,
+    /// and groups whose route's policy now asks for an incident marked as waiting for one.
+    /// `at` is when it was received, which every window counts from.
+    fn record_alerts(
+        &self,
+        integration: i64,
+        body: &str,
+        signals: &[Signal],
+        routes: &Routes,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// Groups, newest first, at most `limit`; only those linked to `incident` when given.
+    fn alert_groups(
+        &self,
+        incident: Option<IncidentNumber>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AlertGroup>, StoreError>> + Send;
+
+    fn alert_group(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<AlertGroup>, StoreError>> + Send;
+
+    /// A group's alerts, newest first, at most `limit`.
+    fn alerts_of_group(
+        &self,
+        group: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AlertRecord>, StoreError>> + Send;
+
+    /// Groups waiting for an incident, oldest first.
+    fn waiting_groups(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AlertGroup>, StoreError>> + Send;
+
+    /// Links a group to an incident if it has none; `false` if it had one already.
+    fn link_group(
+        &self,
+        group: i64,
+        incident: IncidentNumber,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}

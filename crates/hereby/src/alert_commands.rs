@@ -1,0 +1,237 @@
+//! The alert commands of the client: integrations (admins) and alert groups.
+
+use clap::Subcommand;
+use hereby_api as api;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::client::{Client, Failure};
+use crate::commands::{NO_BODY, encode, print_json};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IntegrationCommand {
+    /// Create an integration and print its key (shown this once) and the configuration to
+    /// paste into the source, e.g. `hereby integration add prometheus --kind alertmanager`.
+    Add {
+        /// A unique name: lowercase letters, digits, `.`, `_` and `-`.
+        name: String,
+        /// alertmanager (Prometheus Alertmanager's webhook, and Grafana's), pagerduty (the
+        /// Events API v2), opsgenie (the Alert API) or generic (JSON or a form, for curl).
+        #[arg(long)]
+        kind: String,
+    },
+    /// List integrations (keys are never shown).
+    List,
+    /// Give an integration a new key; the current one keeps working for --overlap.
+    Rotate {
+        name: String,
+        /// How long the current key keeps working beside the new one, e.g. 30m [default: 1h;
+        /// at most 7d].
+        #[arg(long)]
+        overlap: Option<String>,
+    },
+    /// Revoke an integration: its keys open nothing from now on.
+    Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AlertCommand {
+    /// Alert groups, newest first: all you may see, or those of one incident.
+    List {
+        /// Only the groups attached to this incident, e.g. INC-7.
+        #[arg(long)]
+        incident: Option<String>,
+        /// At most this many (1 to 500).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One group and its newest alerts.
+    Show { group: i64 },
+}
+
+fn print_key(created: &api::IntegrationKey) {
+    println!(
+        "integration {} ({}) — its key, shown this once: {}\n",
+        created.integration.name, created.integration.kind, created.key
+    );
+    print!("{}", created.config);
+}
+
+pub(crate) async fn integration(
+    client: &Client,
+    command: IntegrationCommand,
+    json: bool,
+) -> Result<(), Failure> {
+    match command {
+        IntegrationCommand::Add { name, kind } => {
+            let created: api::IntegrationKey = client
+                .send(
+                    Method::POST,
+                    "/integrations",
+                    Some(&api::IntegrationRequest { name, kind }),
+                    None,
+                )
+                .await?;
+            if json {
+                print_json(&created);
+            } else {
+                print_key(&created);
+            }
+        }
+        IntegrationCommand::List => {
+            let listed: Vec<api::Integration> = client
+                .send(Method::GET, "/integrations", NO_BODY, None)
+                .await?;
+            if json {
+                print_json(&listed);
+                return Ok(());
+            }
+            println!(
+                "{:<20} {:<13} {:<22} {:<24} LAST EVENT",
+                "NAME", "KIND", "PATH", "STATE"
+            );
+            for integration in &listed {
+                let state = match (&integration.revoked_at, &integration.previous_key_until) {
+                    (Some(at), _) => format!("revoked {}", crate::commands::human_time(at)),
+                    (None, Some(until)) => {
+                        format!("old key until {}", crate::commands::human_time(until))
+                    }
+                    (None, None) => "live".to_owned(),
+                };
+                println!(
+                    "{:<20} {:<13} {:<22} {:<24} {}",
+                    integration.name,
+                    integration.kind,
+                    integration.path,
+                    state,
+                    integration
+                        .last_event_at
+                        .as_deref()
+                        .map(crate::commands::human_time)
+                        .unwrap_or_else(|| "never".to_owned())
+                );
+            }
+        }
+        IntegrationCommand::Rotate { name, overlap } => {
+            let rotated: api::IntegrationKey = client
+                .send(
+                    Method::POST,
+                    &format!("/integrations/{}/rotate", encode(&name)),
+                    Some(&api::RotateRequest { overlap }),
+                    None,
+                )
+                .await?;
+            if json {
+                print_json(&rotated);
+            } else {
+                print_key(&rotated);
+                if let Some(until) = &rotated.integration.previous_key_until {
+                    println!(
+                        "\nThe previous key works until {}.",
+                        crate::commands::human_time(until)
+                    );
+                }
+            }
+        }
+        IntegrationCommand::Revoke { name } => {
+            let () = client
+                .send(
+                    Method::DELETE,
+                    &format!("/integrations/{}", encode(&name)),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
+            if json {
+                print_json(&json!({ "revoked": name }));
+            } else {
+                println!("integration {name} revoked: its keys open nothing from now on");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn group_line(group: &api::AlertGroup) -> String {
+    let state = if group.firing > 0 {
+        format!("{} firing", group.firing)
+    } else {
+        "resolved".to_owned()
+    };
+    format!(
+        "#{:<5} {:<5} {:<10} {:<8} {:<38} {} [{}]",
+        group.id,
+        group.severity,
+        state,
+        group.incident.as_deref().unwrap_or("-"),
+        group.title.chars().take(38).collect::<String>(),
+        group.label,
+        group.route
+    )
+}
+
+pub(crate) async fn alert(
+    client: &Client,
+    command: AlertCommand,
+    json: bool,
+) -> Result<(), Failure> {
+    match command {
+        AlertCommand::List { incident, limit } => {
+            let mut path = format!("/alert-groups?limit={limit}");
+            if let Some(incident) = incident {
+                path.push_str(&format!("&incident={}", encode(&incident)));
+            }
+            let groups: Vec<api::AlertGroup> =
+                client.send(Method::GET, &path, NO_BODY, None).await?;
+            if json {
+                print_json(&groups);
+            } else if groups.is_empty() {
+                println!("no alert groups");
+            } else {
+                for group in &groups {
+                    println!("{}", group_line(group));
+                }
+            }
+        }
+        AlertCommand::Show { group } => {
+            let detail: api::AlertGroupDetail = client
+                .send(
+                    Method::GET,
+                    &format!("/alert-groups/{group}"),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
+            if json {
+                print_json(&detail);
+                return Ok(());
+            }
+            let g = &detail.group;
+            println!("{}", group_line(g));
+            println!(
+                "opened {}, last alert {}{}; {} alerts, {} events, reopened {} times",
+                crate::commands::human_time(&g.opened_at),
+                crate::commands::human_time(&g.last_alert_at),
+                g.resolved_at
+                    .as_deref()
+                    .map(|at| format!(", all resolved {}", crate::commands::human_time(at)))
+                    .unwrap_or_default(),
+                g.alerts,
+                g.events,
+                g.reopened
+            );
+            for alert in &detail.alerts {
+                println!(
+                    "  {} {:<9} ×{:<4} {}  (key {}, last {})",
+                    if alert.firing { "●" } else { "○" },
+                    if alert.firing { "firing" } else { "resolved" },
+                    alert.count,
+                    alert.summary,
+                    alert.dedup_key,
+                    crate::commands::human_time(&alert.last_seen)
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,425 @@
+//! Alerts in, end to end on the real server (SQLite and PostgreSQL): integrations made from
+//! the command line, each compatible endpoint driven as its senders drive it (every
+//! documented status), alerts deduplicated and grouped into the incident their route asks
+//! for, explained on its timeline, taken command of, and as invisible as a restricted
+//! incident to non-members.
+
+use serde_json::{Value, json};
+
+use crate::api::{Server, cli, databases, send};
+
+/// Creates an integration from the CLI; returns its key and the configuration printed.
+fn integration(server: &Server, name: &str, kind: &str) -> (String, String) {
+    let (code, out, err) = cli(
+        server,
+        &server.admin,
+        &["integration", "add", name, "--kind", kind],
+    );
+    assert_eq!(code, 0, "{err}");
+    let key = out
+        .split("shown this once: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or_else(|| panic!("no key in {out}"))
+        .trim()
+        .to_owned();
+    assert_eq!(key.len(), 32, "{out}");
+    (key, out)
+}
+
+fn post(server: &Server, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    send(&server.address, "POST", path, None, Some(body), headers).unwrap()
+}
+
+fn webhook(alerts: &[(&str, &str, &str)]) -> String {
+    let alerts: Vec<Value> = alerts
+        .iter()
+        .map(|(fingerprint, status, instance)| {
+            json!({
+                "status": status,
+                "labels": {"alertname": "HighLatency", "service": "checkout", "severity": "critical", "instance": instance},
+                "annotations": {"summary": format!("Checkout p99 above 2 s on {instance}")},
+                "startsAt": "2026-12-01T10:00:00Z",
+                "endsAt": if *status == "firing" { "0001-01-01T00:00:00Z" } else { "2026-12-01T10:20:00Z" },
+                "generatorURL": "http://prometheus:9090/graph",
+                "fingerprint": fingerprint,
+            })
+        })
+        .collect();
+    json!({
+        "version": "4",
+        "groupKey": "{}:{alertname=\"HighLatency\"}",
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": "hereby",
+        "groupLabels": {"alertname": "HighLatency"},
+        "commonLabels": {"alertname": "HighLatency"},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": alerts,
+    })
+    .to_string()
+}
+
+fn timeline_types(server: &Server, id: &str) -> Vec<String> {
+    let (_, timeline) = server.get(&format!("/api/v1/incidents/{id}/timeline"), &server.admin);
+    timeline["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn an_alertmanager_storm_becomes_one_incident_explained_on_its_timeline() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let (key, config) = integration(&server, "prometheus", "alertmanager");
+        assert!(config.contains("webhook_configs:"), "{config}");
+        assert!(config.contains("/ingest/alertmanager"), "{config}");
+        assert!(config.contains(&format!("credentials: {key}")), "{config}");
+        let bearer = format!("Bearer {key}");
+        let auth = [("Authorization", bearer.as_str())];
+
+        // Two alerts of one group, each sent three times.
+        let body = webhook(&[("fp-a", "firing", "a"), ("fp-b", "firing", "b")]);
+        for _ in 0..3 {
+            let (status, answer) = post(&server, "/ingest/alertmanager", &auth, &body);
+            assert_eq!(status, 202, "{answer}");
+        }
+        let (_, groups) = server.get("/api/v1/alert-groups", &alice);
+        let groups = groups.as_array().unwrap().clone();
+        assert_eq!(groups.len(), 1, "{groups:?}");
+        assert_eq!(groups[0]["alerts"], 2);
+        assert_eq!(groups[0]["events"], 6);
+        assert_eq!(groups[0]["severity"], "SEV1");
+        let id = groups[0]["incident"].as_str().unwrap().to_owned();
+        let (_, incidents) = server.get("/api/v1/incidents", &alice);
+        assert_eq!(
+            incidents["incidents"].as_array().unwrap().len(),
+            1,
+            "one incident"
+        );
+
+        // The system opened it; nobody commands it until a person takes command.
+        let (_, document) = server.get(&format!("/api/v1/incidents/{id}"), &alice);
+        assert_eq!(document["commander"], Value::Null, "{document}");
+        assert_eq!(document["severity"], "SEV1");
+        let types = timeline_types(&server, &id);
+        assert_eq!(
+            types[..2],
+            ["incident_declared", "alert_group_attached"],
+            "{types:?}"
+        );
+        let (_, timeline) = server.get(&format!("/api/v1/incidents/{id}/timeline"), &alice);
+        let attached = &timeline["entries"][1]["text"];
+        assert!(
+            attached.as_str().unwrap().contains("by route `default`"),
+            "{attached}"
+        );
+        let (code, out, err) = cli(&server, &alice, &["role", "take", &id]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("alice is now Incident Commander"), "{out}");
+        let (code, _, err) = cli(&server, &alice, &["role", "take", &id]);
+        assert_eq!(code, 1, "taking command twice is a rule refusal: {err}");
+
+        // A resolve of both: the timeline says so and asks the commander to consider
+        // resolving; the incident stays as it is.
+        let resolved = webhook(&[("fp-a", "resolved", "a"), ("fp-b", "resolved", "b")]);
+        let (status, _) = post(&server, "/ingest/alertmanager", &auth, &resolved);
+        assert_eq!(status, 202);
+        let (_, timeline) = server.get(&format!("/api/v1/incidents/{id}/timeline"), &alice);
+        let last = timeline["entries"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(last["type"], "alerts_noted", "{last}");
+        assert!(
+            last["text"]
+                .as_str()
+                .unwrap()
+                .contains("consider resolving"),
+            "{last}"
+        );
+        let (_, document) = server.get(&format!("/api/v1/incidents/{id}"), &alice);
+        assert_eq!(document["status"], "investigating");
+
+        // The CLI shows the group and its alerts.
+        let (code, out, _) = cli(&server, &alice, &["alert", "list"]);
+        assert_eq!(code, 0);
+        assert!(out.contains(&id) && out.contains("resolved"), "{out}");
+        let group = groups[0]["id"].to_string();
+        let (_, out, _) = cli(&server, &alice, &["alert", "show", &group]);
+        assert!(
+            out.contains("×4") && out.contains("fp-b"),
+            "three firings and a resolve: {out}"
+        );
+
+        // Refused: no key, another kind's key, a payload that is not a webhook.
+        let (status, answer) = post(&server, "/ingest/alertmanager", &[], &body);
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (401, Some("unauthenticated"))
+        );
+        let (pd_key, _) = integration(&server, "pd", "pagerduty");
+        let pd_bearer = format!("Bearer {pd_key}");
+        let (status, answer) = post(
+            &server,
+            "/ingest/alertmanager",
+            &[("Authorization", &pd_bearer)],
+            &body,
+        );
+        assert_eq!(status, 403, "{answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("/v2/enqueue")
+        );
+        let (status, answer) = post(&server, "/ingest/alertmanager", &auth, r#"{"alerts":"no"}"#);
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (400, Some("invalid_payload"))
+        );
+    }
+}
+
+#[test]
+fn the_pagerduty_opsgenie_and_generic_endpoints_answer_as_their_senders_expect() {
+    let server = Server::start("sqlite");
+    let alice = server.user("alice", "responder");
+    let (pd, _) = integration(&server, "pd", "pagerduty");
+
+    // PagerDuty Events v2: a trigger without a key gets one back; a resolve with it ends it.
+    let trigger = json!({
+        "routing_key": pd,
+        "event_action": "trigger",
+        "payload": {"summary": "Disk 95% on db-1", "source": "db-1", "severity": "warning", "custom_details": {"service": "db"}},
+    });
+    let (status, answer) = post(&server, "/v2/enqueue", &[], &trigger.to_string());
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["status"], "success");
+    assert_eq!(answer["message"], "Event processed");
+    let dedup_key = answer["dedup_key"].as_str().unwrap().to_owned();
+    assert_eq!(dedup_key.len(), 32);
+    let resolve = json!({"routing_key": pd, "event_action": "resolve", "dedup_key": dedup_key});
+    let (status, answer) = post(&server, "/v2/enqueue", &[], &resolve.to_string());
+    assert_eq!(
+        (status, answer["dedup_key"].as_str()),
+        (202, Some(dedup_key.as_str()))
+    );
+    let ack = json!({"routing_key": pd, "event_action": "acknowledge", "dedup_key": dedup_key});
+    assert_eq!(post(&server, "/v2/enqueue", &[], &ack.to_string()).0, 202);
+    // Invalid events list every problem; an unknown key is invalid too.
+    let (status, answer) = post(
+        &server,
+        "/v2/enqueue",
+        &[],
+        &json!({"routing_key": pd, "event_action": "trigger", "payload": {"severity": "fatal"}})
+            .to_string(),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(answer["status"], "invalid event");
+    assert_eq!(answer["errors"].as_array().unwrap().len(), 3, "{answer}");
+    let (status, answer) = post(
+        &server,
+        "/v2/enqueue",
+        &[],
+        &json!({"routing_key": "0".repeat(32), "event_action": "resolve", "dedup_key": "x"})
+            .to_string(),
+    );
+    assert_eq!(
+        (status, answer["errors"][0].as_str()),
+        (400, Some("Invalid routing key"))
+    );
+    assert_eq!(post(&server, "/v2/enqueue", &[], "{").0, 400);
+    let too_big = format!(
+        r#"{{"routing_key":"{pd}","event_action":"trigger","payload":{{"summary":"{}","source":"x","severity":"info"}}}}"#,
+        "x".repeat(600 * 1024)
+    );
+    assert_eq!(post(&server, "/v2/enqueue", &[], &too_big).0, 413);
+
+    // Opsgenie: create and close by alias, with the key in a GenieKey header.
+    let (og, config) = integration(&server, "og", "opsgenie");
+    assert!(config.contains("opsgenie_configs:"), "{config}");
+    let genie = format!("GenieKey {og}");
+    let headers = [("Authorization", genie.as_str())];
+    let (status, answer) = post(
+        &server,
+        "/v2/alerts",
+        &headers,
+        r#"{"message":"Queue backlog above 10k","alias":"queue-backlog","priority":"P2","details":{"service":"queue"}}"#,
+    );
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["result"], "Request will be processed");
+    assert!(answer["requestId"].is_string() && answer["took"].is_number());
+    let (status, _) = post(
+        &server,
+        "/v2/alerts/queue-backlog/close?identifierType=alias",
+        &headers,
+        r#"{"source":"test"}"#,
+    );
+    assert_eq!(status, 202);
+    let (status, answer) = post(&server, "/v2/alerts/queue-backlog/close", &headers, "{}");
+    assert_eq!(status, 422, "ids are not handed out: {answer}");
+    let (status, answer) = post(&server, "/v2/alerts", &headers, r#"{"alias":"x"}"#);
+    assert_eq!(
+        (status, answer["message"].as_str()),
+        (422, Some("Message can not be empty."))
+    );
+    let (status, _) = post(
+        &server,
+        "/v2/alerts",
+        &[("Authorization", "GenieKey nope")],
+        "{}",
+    );
+    assert_eq!(status, 401);
+
+    // Generic: a form, as curl sends it.
+    let (generic, _) = integration(&server, "cron", "generic");
+    let bearer = format!("Bearer {generic}");
+    let form = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let (status, answer) = post(
+        &server,
+        "/ingest/generic",
+        &form,
+        "summary=Backup+job+failed&dedup=backup-nightly&meta=service%3Dbackup",
+    );
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["alerts"][0]["change"], "new");
+    let (status, answer) = post(&server, "/ingest/generic", &form, "action=close");
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (400, Some("invalid_payload"))
+    );
+
+    // Each distinct group opened its incident (db, queue, backup: three groups).
+    let (_, groups) = server.get("/api/v1/alert-groups", &alice);
+    assert_eq!(groups.as_array().unwrap().len(), 3, "{groups}");
+
+    // Integrations are listed without keys; a revoked one opens nothing.
+    let (code, out, _) = cli(&server, &server.admin, &["integration", "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("cron") && !out.contains(&generic), "{out}");
+    let (code, _, err) = cli(&server, &server.admin, &["integration", "revoke", "cron"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        post(&server, "/ingest/generic", &form, "summary=again").0,
+        401
+    );
+    let (code, _, _) = cli(&server, &alice, &["integration", "list"]);
+    assert_eq!(code, 3, "integrations are the admins'");
+}
+
+#[test]
+fn a_rotated_key_works_beside_the_new_one_and_senders_over_the_rate_get_429() {
+    let server = Server::start_with("sqlite", &["--alert-events-per-minute", "5"]);
+    let (old, _) = integration(&server, "cron", "generic");
+    let (code, out, err) = cli(
+        &server,
+        &server.admin,
+        &["integration", "rotate", "cron", "--overlap", "10m"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let new = out
+        .split("shown this once: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_ne!(new, old);
+    assert!(out.contains("The previous key works until"), "{out}");
+    for key in [&old, &new] {
+        let bearer = format!("Bearer {key}");
+        let (status, answer) = post(
+            &server,
+            "/ingest/generic",
+            &[("Authorization", &bearer)],
+            r#"{"summary":"Backup failed","dedup":"backup"}"#,
+        );
+        assert_eq!(status, 202, "{answer}");
+    }
+    // Five events a minute: three more fit, the next is refused with when to come back.
+    let bearer = format!("Bearer {new}");
+    let mut refused = None;
+    for n in 0..4 {
+        let (status, answer) = post(
+            &server,
+            "/ingest/generic",
+            &[("Authorization", &bearer)],
+            &format!(r#"{{"summary":"Backup failed","dedup":"backup-{n}"}}"#),
+        );
+        if status == 429 {
+            refused = Some(answer);
+            break;
+        }
+        assert_eq!(status, 202, "{answer}");
+    }
+    let refused = refused.expect("the sixth event in a minute is refused");
+    assert_eq!(refused["error"]["code"], "rate_limited", "{refused}");
+    let raw = raw_post(&server, "/ingest/generic", &bearer, r#"{"summary":"x"}"#);
+    assert!(raw.starts_with("HTTP/1.1 429"), "{raw}");
+    assert!(
+        raw.to_ascii_lowercase().contains("\r\nretry-after: "),
+        "{raw}"
+    );
+}
+
+#[test]
+fn alerts_of_a_restricted_incident_do_not_exist_for_non_members() {
+    let server = Server::start("sqlite");
+    let bob = server.user("bob", "responder");
+    let (key, _) = integration(&server, "prometheus", "alertmanager");
+    let bearer = format!("Bearer {key}");
+    let (status, _) = post(
+        &server,
+        "/ingest/alertmanager",
+        &[("Authorization", &bearer)],
+        &webhook(&[("fp-a", "firing", "a")]),
+    );
+    assert_eq!(status, 202);
+    let (_, groups) = server.get("/api/v1/alert-groups", &server.admin);
+    let group = groups[0]["id"].as_i64().unwrap();
+    let id = groups[0]["incident"].as_str().unwrap().to_owned();
+    let (status, _) = server.post(
+        &format!("/api/v1/incidents/{id}/visibility"),
+        &server.admin,
+        json!({"visibility": "restricted", "reason": "a security incident after all"}),
+    );
+    assert_eq!(status, 200);
+    let (_, seen) = server.get("/api/v1/alert-groups", &bob);
+    assert_eq!(
+        seen,
+        json!([]),
+        "bob sees no group of the restricted incident"
+    );
+    let (status, _) = server.get(&format!("/api/v1/alert-groups/{group}"), &bob);
+    assert_eq!(status, 404);
+    let (status, _) = server.get(&format!("/api/v1/alert-groups?incident={id}"), &bob);
+    assert_eq!(status, 404);
+    let (status, _) = server.get(&format!("/api/v1/alert-groups/{group}"), &server.admin);
+    assert_eq!(status, 200);
+}
+
+/// A POST whose whole raw answer is returned, headers included.
+fn raw_post(server: &Server, path: &str, bearer: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(&server.address).unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: {bearer}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        server.address,
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
