@@ -33,13 +33,48 @@ pub fn ago(at: Timestamp, now: Timestamp) -> String {
 /// ago`), the date too before that (`2026-11-21 09:30 UTC · 2 days ago`), and no "ago" once
 /// it is more than a week old, where the date says enough.
 pub fn stamp(at: Timestamp, now: Timestamp) -> String {
-    let same_day = at.strftime("%Y-%m-%d").to_string() == now.strftime("%Y-%m-%d").to_string();
-    if same_day {
-        format!("{} · {}", at.strftime("%H:%M UTC"), ago(at, now))
-    } else if now.as_second().saturating_sub(at.as_second()) <= 7 * 86_400 {
-        format!("{} · {}", clock(at), ago(at, now))
-    } else {
-        clock(at)
+    Stamp::new(at).read(now, &day(now))
+}
+
+/// The day of a time, `2026-11-21`, as [`Stamp::read`] compares it.
+pub fn day(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%d").to_string()
+}
+
+/// A time's wording made once (formatting dates costs more than the rest of a timeline
+/// entry), read as [`stamp`] reads it at any later moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    at: Timestamp,
+    day: String,
+    hour: String,
+    full: String,
+}
+
+impl Stamp {
+    pub fn new(at: Timestamp) -> Self {
+        Self {
+            at,
+            day: day(at),
+            hour: at.strftime("%H:%M UTC").to_string(),
+            full: clock(at),
+        }
+    }
+
+    /// The time to the minute with its date: `2026-11-21 09:30 UTC`.
+    pub fn full(&self) -> &str {
+        &self.full
+    }
+
+    /// The time as seen at `now`, whose [`day`] is `today`.
+    pub fn read(&self, now: Timestamp, today: &str) -> String {
+        if self.day == today {
+            format!("{} · {}", self.hour, ago(self.at, now))
+        } else if now.as_second().saturating_sub(self.at.as_second()) <= 7 * 86_400 {
+            format!("{} · {}", self.full, ago(self.at, now))
+        } else {
+            self.full.clone()
+        }
     }
 }
 

@@ -166,7 +166,8 @@ struct EntryView {
 pub(crate) struct ShownEntry {
     pub(crate) sequence: u64,
     pub(crate) kind: &'static str,
-    at: Timestamp,
+    at: hereby_core::when::Stamp,
+    at_iso: String,
     actor: String,
     /// What happened, as HTML from the auto-escaping template.
     what: std::sync::Arc<str>,
@@ -198,20 +199,21 @@ impl ShownEntry {
         Ok(Self {
             sequence: recorded.sequence,
             kind: recorded.event.event_type(),
-            at: recorded.at,
+            at: hereby_core::when::Stamp::new(recorded.at),
+            at_iso: recorded.at.to_string(),
             actor: recorded.actor.to_string(),
             what: what.into(),
         })
     }
 
-    /// The entry as the template reads it, its time as seen at `now`.
-    fn value(&self, mark: EntryMark, now: Timestamp) -> minijinja::Value {
+    /// The entry as the template reads it, its time as seen at `now`, on the day `today`.
+    fn value(&self, mark: EntryMark, now: Timestamp, today: &str) -> minijinja::Value {
         minijinja::context! {
             sequence => self.sequence,
             kind => self.kind,
-            at => hereby_core::when::stamp(self.at, now),
-            at_full => clock(self.at),
-            at_iso => self.at.to_string(),
+            at => self.at.read(now, today),
+            at_full => self.at.full(),
+            at_iso => &self.at_iso,
             actor => &self.actor,
             what => minijinja::Value::from_safe_string(self.what.to_string()),
             mark => mark.as_str(),
@@ -229,6 +231,7 @@ pub(crate) fn entries<'a>(
     csrf: Option<&str>,
 ) -> Result<String, minijinja::Error> {
     let now = Timestamp::now();
+    let today = hereby_core::when::day(now);
     let entries: Vec<minijinja::Value> = shown
         .into_iter()
         .map(|entry| {
@@ -236,7 +239,7 @@ pub(crate) fn entries<'a>(
                 .get(&entry.sequence)
                 .copied()
                 .unwrap_or(EntryMark::Plain);
-            entry.value(mark, now)
+            entry.value(mark, now, &today)
         })
         .collect();
     templates()
