@@ -49,6 +49,7 @@ fn command(action: &str, fields: &Fields) -> Result<Command, ApiError> {
         "unassign" => request::<api::RoleRequest>(fields, &[])?.unassign()?,
         "handoff" => Command::try_from(request::<api::HandoffRequest>(fields, &[])?)?,
         "accept-handoff" => Command::AcceptHandoff,
+        "take-command" => Command::TakeCommand,
         "decline-handoff" => request::<api::ReasonRequest>(fields, &[])?.decline_handoff()?,
         "cancel-handoff" => Command::CancelHandoff,
         "severity" => Command::try_from(request::<api::SeverityRequest>(fields, &[])?)?,

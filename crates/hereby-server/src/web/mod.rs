@@ -65,6 +65,8 @@ pub struct Web {
     /// Reverse proxies whose `X-Forwarded-For` names the client (for the sign-in throttle).
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub(crate) sessions: crate::extract::SessionCache,
+    /// The enabled users' names the forms offer, kept for a few seconds.
+    pub(crate) people: pages::PeopleCache,
     /// Mark session cookies `Secure` even without `X-Forwarded-Proto: https` (set when the
     /// public URL is https).
     pub secure_cookies: bool,

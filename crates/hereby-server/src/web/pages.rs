@@ -570,9 +570,20 @@ pub(crate) async fn incident_page<S: Store + Directory + Communications>(
     show(
         status,
         "incident.html",
-        minijinja::context! { people => people, ..context },
+        minijinja::context! { people => data(people.as_slice()), ..context },
     )
 }
+
+/// How long the list of people a form offers is kept: a name added meanwhile shows a few
+/// seconds later, and a misspelt or disabled one is refused when the form is sent anyway.
+const PEOPLE_KEPT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The names the forms offer, read at most every [`PEOPLE_KEPT`] (reading every user for
+/// every incident page cost a tenth of the page's server time).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeopleCache(
+    std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Vec<String>>)>>>,
+);
 
 /// The names a responder may put in a form that names a person (a role, a hand-off, a
 /// witness, an owner, a member): every enabled user, offered as a `<datalist>`. Viewers fill
@@ -580,19 +591,30 @@ pub(crate) async fn incident_page<S: Store + Directory + Communications>(
 pub(crate) async fn people<S: Directory>(
     state: &AppState<S>,
     viewer: &Viewer,
-) -> Result<Vec<String>, PageError> {
+) -> Result<std::sync::Arc<Vec<String>>, PageError> {
     if viewer.user().role < hereby_core::types::InstallationRole::Responder {
-        return Ok(Vec::new());
+        return Ok(Default::default());
     }
-    Ok(state
-        .store
-        .list_users()
-        .await
-        .map_err(crate::error::ApiError::from)?
-        .into_iter()
-        .filter(|user| !user.disabled)
-        .map(|user| user.name.to_string())
-        .collect())
+    let cache = &state.web.people.0;
+    if let Some((read, names)) = cache.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+        && read.elapsed() < PEOPLE_KEPT
+    {
+        return Ok(names.clone());
+    }
+    let names: std::sync::Arc<Vec<String>> = std::sync::Arc::new(
+        state
+            .store
+            .list_users()
+            .await
+            .map_err(crate::error::ApiError::from)?
+            .into_iter()
+            .filter(|user| !user.disabled)
+            .map(|user| user.name.to_string())
+            .collect(),
+    );
+    *cache.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some((std::time::Instant::now(), names.clone()));
+    Ok(names)
 }
 
 /// What the incident page may be asked for in its query.
@@ -651,7 +673,7 @@ pub(crate) async fn incident<S: Store + Directory + Communications>(
     show(
         StatusCode::OK,
         "incident.html",
-        minijinja::context! { templates => data(templates.as_slice()), people => people, ..context },
+        minijinja::context! { templates => data(templates.as_slice()), people => data(people.as_slice()), ..context },
     )
 }
 

@@ -2121,6 +2121,38 @@ async fn updates_are_posted_and_public_ones_need_a_public_incident() {
 }
 
 #[tokio::test]
+async fn a_responder_takes_command_of_an_incident_nobody_commands() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("vera", InstallationRole::Viewer).await;
+    let alice = site.login("alice").await;
+    let vera = site.login("vera").await;
+    // As a route opens one from alerts: declared by the system.
+    let id = site
+        .declare("hereby", "HighLatency checkout", Severity::Sev2, &[], None)
+        .await;
+    let page = site.show(&alice, &id).await;
+    assert!(
+        page.body.contains("id=\"take-command-form\""),
+        "{}",
+        page.body
+    );
+    assert!(page.text_of("commander").contains('—'));
+    let page = site.show(&vera, &id).await;
+    assert!(
+        !page.body.contains("take-command-form"),
+        "viewers change nothing"
+    );
+
+    site.act(&alice, &id, "take-command", &[]).await;
+    let incident = site.incident(&id).await;
+    assert_eq!(incident.commander().map(|c| c.as_str()), Some("alice"));
+    let page = site.show(&alice, &id).await;
+    assert!(!page.body.contains("take-command-form"));
+    assert!(page.text_of("commander").contains("alice"));
+}
+
+#[tokio::test]
 async fn the_public_summary_is_written_on_the_incident_page() {
     let site = Site::new().await;
     site.user("alice", InstallationRole::Responder).await;

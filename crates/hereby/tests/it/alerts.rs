@@ -423,3 +423,262 @@ fn raw_post(server: &Server, path: &str, bearer: &str, body: &str) -> String {
     stream.read_to_string(&mut answer).unwrap();
     answer
 }
+
+/// A real Prometheus Alertmanager (Debian's `prometheus-alertmanager`) on a free port,
+/// sending to hereby through its webhook, PagerDuty and Opsgenie receivers, by route label.
+struct Alertmanager {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Alertmanager {
+    /// `None` (after saying why) when the binary is missing and the test is not required.
+    fn start(hereby: &str, webhook_key: &str, pd_key: &str, og_key: &str) -> Option<Self> {
+        let binary = "/usr/bin/prometheus-alertmanager";
+        if !std::path::Path::new(binary).exists()
+            || !std::path::Path::new("/usr/bin/amtool").exists()
+        {
+            let required = std::env::var("HEREBY_TEST_ALERTMANAGER").is_ok_and(|v| v == "required");
+            assert!(
+                !required,
+                "HEREBY_TEST_ALERTMANAGER=required but no Alertmanager (apt-get install prometheus-alertmanager)"
+            );
+            eprintln!(
+                "Alertmanager test skipped: no /usr/bin/prometheus-alertmanager (apt-get install prometheus-alertmanager)"
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // Everything goes out at once and is sent again only after an hour, so each receiver
+        // sends one firing and one resolved notification per group.
+        let config = format!(
+            r#"route:
+  receiver: webhook
+  group_by: [alertname, service]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+  routes:
+    - matchers: ['via="pagerduty"']
+      receiver: pagerduty
+    - matchers: ['via="opsgenie"']
+      receiver: opsgenie
+receivers:
+  - name: webhook
+    webhook_configs:
+      - url: http://{hereby}/ingest/alertmanager
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials: {webhook_key}
+  - name: pagerduty
+    pagerduty_configs:
+      - routing_key: {pd_key}
+        url: http://{hereby}/v2/enqueue
+        send_resolved: true
+  - name: opsgenie
+    opsgenie_configs:
+      - api_key: {og_key}
+        api_url: http://{hereby}/
+        send_resolved: true
+"#
+        );
+        let config_path = dir.path().join("alertmanager.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(binary)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let manager = Self {
+            child,
+            url,
+            _dir: dir,
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(manager);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("Alertmanager did not start on port {port}");
+    }
+
+    /// `amtool alert add`, firing (no end) or resolved (ended a minute ago).
+    fn alert(&self, labels: &[&str], firing: bool) {
+        let mut command = std::process::Command::new("/usr/bin/amtool");
+        command
+            .args(["alert", "add", "--alertmanager.url", &self.url])
+            .args(labels)
+            .arg("--annotation=summary=Checkout p99 above 2 s");
+        if !firing {
+            let ended = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60);
+            command.arg(format!("--end={}", ended.strftime("%Y-%m-%dT%H:%M:%SZ")));
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "amtool: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `ready` holds for the alert groups the admin sees.
+fn groups_until(server: &Server, what: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let mut last = Vec::new();
+    for _ in 0..300 {
+        let (_, groups) = server.get("/api/v1/alert-groups", &server.admin);
+        last = groups.as_array().cloned().unwrap_or_default();
+        if ready(&last) {
+            return last;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{what}: {last:?}");
+}
+
+#[test]
+fn a_real_alertmanager_fires_and_resolves_through_all_three_receivers() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let (webhook_key, _) = integration(&server, "prometheus", "alertmanager");
+        let (pd_key, _) = integration(&server, "am-pagerduty", "pagerduty");
+        let (og_key, _) = integration(&server, "am-opsgenie", "opsgenie");
+        let Some(manager) = Alertmanager::start(&server.address, &webhook_key, &pd_key, &og_key)
+        else {
+            return;
+        };
+        let checkout = [
+            "alertname=HighLatency",
+            "service=checkout",
+            "severity=critical",
+        ];
+        manager.alert(&[&checkout[..], &["instance=a"]].concat(), true);
+        manager.alert(&[&checkout[..], &["instance=b"]].concat(), true);
+        manager.alert(
+            &[
+                "alertname=QueueBacklog",
+                "service=queue",
+                "severity=warning",
+                "via=pagerduty",
+            ],
+            true,
+        );
+        manager.alert(
+            &[
+                "alertname=DiskFull",
+                "service=db",
+                "severity=critical",
+                "via=opsgenie",
+            ],
+            true,
+        );
+
+        // Three groups: the webhook's two alerts in one (grouped by hereby's default route),
+        // and one per group Alertmanager itself made and sent through PagerDuty and Opsgenie.
+        let groups = groups_until(&server, "three groups firing", |groups| {
+            groups.len() == 3
+                && groups
+                    .iter()
+                    .map(|g| g["firing"].as_u64().unwrap_or(0))
+                    .sum::<u64>()
+                    == 4
+        });
+        let by_title = |needle: &str| {
+            groups
+                .iter()
+                .find(|g| {
+                    g["title"].as_str().unwrap_or_default().contains(needle)
+                        || g["label"].as_str().unwrap_or_default().contains(needle)
+                })
+                .unwrap_or_else(|| panic!("no group for {needle}: {groups:?}"))
+                .clone()
+        };
+        let webhook = by_title("Checkout p99");
+        assert_eq!(webhook["alerts"], 2, "{webhook}");
+        assert_eq!(webhook["severity"], "SEV1");
+        let paged = by_title("QueueBacklog");
+        assert!(
+            paged["label"].as_str().unwrap().contains("source's group"),
+            "{paged}"
+        );
+        assert_eq!(
+            paged["severity"], "SEV3",
+            "the warning listed in the details: {paged}"
+        );
+        let genie = by_title("DiskFull");
+        assert!(
+            genie["label"].as_str().unwrap().contains("source's group"),
+            "{genie}"
+        );
+        for group in [&webhook, &paged, &genie] {
+            assert!(
+                group["incident"].is_string(),
+                "each group opened its incident: {group}"
+            );
+        }
+        let (_, incidents) = server.get("/api/v1/incidents", &server.admin);
+        assert_eq!(incidents["incidents"].as_array().unwrap().len(), 3);
+
+        // Resolved at the source: every group ends, nothing new is created.
+        manager.alert(&[&checkout[..], &["instance=a"]].concat(), false);
+        manager.alert(&[&checkout[..], &["instance=b"]].concat(), false);
+        manager.alert(
+            &[
+                "alertname=QueueBacklog",
+                "service=queue",
+                "severity=warning",
+                "via=pagerduty",
+            ],
+            false,
+        );
+        manager.alert(
+            &[
+                "alertname=DiskFull",
+                "service=db",
+                "severity=critical",
+                "via=opsgenie",
+            ],
+            false,
+        );
+        let groups = groups_until(&server, "every group resolved", |groups| {
+            groups.len() == 3 && groups.iter().all(|g| g["firing"] == 0)
+        });
+        assert!(
+            groups.iter().all(|g| g["resolved_at"].is_string()),
+            "{groups:?}"
+        );
+        let (_, incidents) = server.get("/api/v1/incidents", &server.admin);
+        assert_eq!(
+            incidents["incidents"].as_array().unwrap().len(),
+            3,
+            "a resolve creates nothing"
+        );
+        let id = webhook["incident"].as_str().unwrap();
+        let types = timeline_types(&server, id);
+        assert!(types.contains(&"alerts_noted".to_owned()), "{types:?}");
+    }
+}
