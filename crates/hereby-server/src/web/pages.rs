@@ -581,9 +581,10 @@ const PEOPLE_KEPT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The names the forms offer, read at most every [`PEOPLE_KEPT`] (reading every user for
 /// every incident page cost a tenth of the page's server time).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct PeopleCache(
-    std::sync::Arc<std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Vec<String>>)>>>,
-);
+pub(crate) struct PeopleCache(std::sync::Arc<std::sync::Mutex<Option<KeptPeople>>>);
+
+/// When the names were read, and the names.
+type KeptPeople = (std::time::Instant, std::sync::Arc<Vec<String>>);
 
 /// The names a responder may put in a form that names a person (a role, a hand-off, a
 /// witness, an owner, a member): every enabled user, offered as a `<datalist>`. Viewers fill
