@@ -296,3 +296,54 @@ impl<S: Communications> crate::App<S> {
         Ok(entry.wire(name.as_str(), now, &actor.name))
     }
 }
+
+impl<S: Communications> crate::App<S> {
+    /// Records a deployment of a catalogued service on behalf of `recorded_by` (a person, or
+    /// an integration's name for a pipeline's change event); `false` when the same deployment
+    /// was recorded already, which keeps the first record.
+    pub async fn record_release(
+        &self,
+        recorded_by: &UserName,
+        request: &api::ReleaseRequest,
+    ) -> Result<(Release, bool), AppError> {
+        let invalid = |field: &'static str, problem: String| {
+            AppError::Invalid(hereby_core::types::InvalidValue::new(field, problem))
+        };
+        let now = Timestamp::now();
+        let deployed_at = match request.at.as_deref() {
+            None => now,
+            Some(raw) => raw.trim().parse::<Timestamp>().map_err(|_| {
+                invalid(
+                    "at",
+                    format!("`{raw}` is not an RFC 3339 time such as 2026-05-01T10:00:00Z"),
+                )
+            })?,
+        };
+        if deployed_at > now + CLOCK_SKEW {
+            return Err(invalid(
+                "at",
+                format!("{deployed_at} is in the future; record a release once it is deployed"),
+            ));
+        }
+        let notes = request.notes.clone().unwrap_or_default();
+        if notes.chars().count() > 2_000 || notes.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(invalid(
+                "notes",
+                "at most 2,000 characters, without control characters other than newlines"
+                    .to_owned(),
+            ));
+        }
+        let service = ServiceName::parse(&request.service)?;
+        require_catalogued(&self.store, &[&service], &[], "service").await?;
+        let release = Release {
+            service,
+            version: ReleaseVersion::parse(&request.version)?,
+            deployed_at,
+            recorded_at: now,
+            recorded_by: recorded_by.clone(),
+            notes,
+        };
+        let created = self.store.record_release(&release).await?;
+        Ok((release, created))
+    }
+}

@@ -38,6 +38,7 @@ pub(crate) fn routes<S: Store + Directory + Communications + Alerts>(
         .route("/ingest/alertmanager", post(alertmanager_webhook::<S>))
         .route("/ingest/generic", post(generic_event::<S>))
         .route("/v2/enqueue", post(pagerduty_event::<S>))
+        .route("/v2/change/enqueue", post(pagerduty_change::<S>))
         .route("/v2/alerts", post(opsgenie_create::<S>))
         .route(
             "/v2/alerts/{identifier}/{action}",
@@ -299,6 +300,54 @@ async fn pagerduty_event<S: Store + Directory + Communications + Alerts>(
             json!({"status": "success", "message": "Event processed", "dedup_key": dedup_key}),
         ),
         Err(AppError::Invalid(invalid)) => pagerduty_invalid(vec![invalid.to_string()]),
+        Err(error) => pagerduty_failure(error),
+    }
+}
+
+/// `POST /v2/change/enqueue`: a PagerDuty change event, kept as a release of a catalogued
+/// service, so the pipelines that send change events feed the roll-back ladder.
+async fn pagerduty_change<S: Store + Directory + Communications + Alerts>(
+    State(state): State<AppState<S>>,
+    body: Body,
+) -> Response {
+    let Ok(bytes) = read(body).await else {
+        return pagerduty_answer(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"status": "invalid event", "message": "Event object is too large", "errors": [format!("at most {} KiB", MAX_PAYLOAD / 1024)]}),
+        );
+    };
+    let event = match pagerduty::parse_change(&bytes) {
+        Ok(event) => event,
+        Err(errors) => return pagerduty_invalid(errors),
+    };
+    let found = match integration(&state, event.routing_key.clone(), "pagerduty").await {
+        Ok(found) => found,
+        Err(Refusal::Failed(error)) => return pagerduty_failure(error),
+        Err(_) => return pagerduty_invalid(vec!["Invalid routing key".to_owned()]),
+    };
+    let request = match pagerduty::release(event) {
+        Ok(request) => request,
+        Err(errors) => return pagerduty_invalid(errors),
+    };
+    // Kept with the other payloads, and counted against the integration's rate.
+    if let Err(error) = state
+        .app
+        .receive_alerts(&found, &String::from_utf8_lossy(&bytes), Vec::new())
+        .await
+    {
+        return pagerduty_failure(error);
+    }
+    // The integration's name is a user name's shape; releases say who recorded them.
+    let Ok(recorder) = hereby_core::types::UserName::parse(&found.name) else {
+        return pagerduty_failure(AppError::Internal("an integration name".to_owned()));
+    };
+    match state.app.record_release(&recorder, &request).await {
+        Ok(_) => pagerduty_answer(
+            StatusCode::ACCEPTED,
+            json!({"status": "success", "message": "Change event processed"}),
+        ),
+        Err(AppError::Invalid(invalid)) => pagerduty_invalid(vec![invalid.to_string()]),
+        Err(AppError::Refused { message, .. }) => pagerduty_invalid(vec![message]),
         Err(error) => pagerduty_failure(error),
     }
 }

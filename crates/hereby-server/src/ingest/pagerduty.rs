@@ -255,3 +255,90 @@ mod tests {
         );
     }
 }
+
+/// A change event (`POST /v2/change/enqueue`): a deployment, which hereby keeps as a release.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChangeEvent {
+    #[serde(default)]
+    pub(crate) routing_key: Option<String>,
+    #[serde(default)]
+    payload: Option<ChangePayload>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChangePayload {
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    timestamp: Option<String>,
+    #[serde(default)]
+    custom_details: Option<Value>,
+}
+
+pub(crate) fn parse_change(body: &[u8]) -> Result<ChangeEvent, Vec<String>> {
+    serde_json::from_slice(body).map_err(|e| vec![format!("Event object is invalid: {e}")])
+}
+
+/// The release a change event records: the service from `custom_details.service` (else
+/// `payload.source`), the version from `custom_details.version`, the time from
+/// `payload.timestamp`, the summary as notes.
+pub(crate) fn release(event: ChangeEvent) -> Result<hereby_api::ReleaseRequest, Vec<String>> {
+    let Some(payload) = event.payload else {
+        return Err(vec!["'payload' is missing".to_owned()]);
+    };
+    let detail = |name: &str| match &payload.custom_details {
+        Some(Value::Object(details)) => details.get(name).map(|value| match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        }),
+        _ => None,
+    };
+    let mut errors = Vec::new();
+    let summary = payload.summary.clone().unwrap_or_default();
+    if summary.trim().is_empty() {
+        errors.push("'payload.summary' is missing".to_owned());
+    }
+    let service = detail("service")
+        .or(payload.source.clone())
+        .unwrap_or_default();
+    if service.trim().is_empty() {
+        errors.push("a change event becomes a release: name the service in 'payload.custom_details.service' (or 'payload.source')".to_owned());
+    }
+    let version = detail("version").unwrap_or_default();
+    if version.trim().is_empty() {
+        errors.push("a change event becomes a release: give the version in 'payload.custom_details.version'".to_owned());
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(hereby_api::ReleaseRequest {
+        service: service.trim().to_owned(),
+        version: version.trim().to_owned(),
+        at: payload.timestamp,
+        notes: Some(summary.chars().take(2_000).collect()),
+    })
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+
+    #[test]
+    fn a_change_event_reads_as_a_release() {
+        let event = parse_change(br#"{"routing_key":"k","payload":{"summary":"Deploy checkout 1.2","source":"ci","timestamp":"2026-12-01T10:00:00Z","custom_details":{"service":"checkout","version":"1.2"}}}"#).unwrap();
+        let release = release(event).unwrap();
+        assert_eq!(
+            (release.service.as_str(), release.version.as_str()),
+            ("checkout", "1.2")
+        );
+        assert_eq!(release.at.as_deref(), Some("2026-12-01T10:00:00Z"));
+        let missing = release_of(r#"{"routing_key":"k","payload":{"summary":"Deploy"}}"#);
+        assert_eq!(missing.len(), 2, "{missing:?}");
+    }
+
+    fn release_of(body: &str) -> Vec<String> {
+        release(parse_change(body.as_bytes()).unwrap()).unwrap_err()
+    }
+}

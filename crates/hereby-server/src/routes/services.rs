@@ -6,9 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use hereby_api as api;
-use hereby_core::types::{InstallationRole, ReleaseVersion, ServiceName};
-use hereby_store::{Communications, Directory, Release, ReleaseQuery, Store};
-use jiff::Timestamp;
+use hereby_core::types::{InstallationRole, ServiceName};
+use hereby_store::{Communications, Directory, ReleaseQuery, Store};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -171,43 +170,7 @@ pub(crate) async fn record_release<S: Store + Directory + Communications>(
     ApiJson(request): ApiJson<api::ReleaseRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(InstallationRole::Responder)?;
-    let now = Timestamp::now();
-    let deployed_at = match request.at.as_deref() {
-        None => now,
-        Some(raw) => raw.trim().parse::<Timestamp>().map_err(|_| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_value",
-                format!("at: `{raw}` is not an RFC 3339 time such as 2026-05-01T10:00:00Z"),
-            )
-        })?,
-    };
-    if deployed_at > now + hereby_app::catalogue::CLOCK_SKEW {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_value",
-            format!("at: {deployed_at} is in the future; record a release once it is deployed"),
-        ));
-    }
-    let notes = request.notes.unwrap_or_default();
-    if notes.chars().count() > 2_000 || notes.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_value",
-            "notes: at most 2,000 characters, without control characters other than newlines",
-        ));
-    }
-    let service = ServiceName::parse(&request.service)?;
-    hereby_app::catalogue::require_catalogued(&state.store, &[&service], &[], "service").await?;
-    let release = Release {
-        service,
-        version: ReleaseVersion::parse(&request.version)?,
-        deployed_at,
-        recorded_at: now,
-        recorded_by: caller.0.name.clone(),
-        notes,
-    };
-    let created = state.store.record_release(&release).await?;
+    let (release, created) = state.app.record_release(&caller.0.name, &request).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -92,7 +92,7 @@ fn command(action: &str, fields: &Fields) -> Result<Command, ApiError> {
 
 /// After a form: back to the incident page on success; on a rejection, the page again with
 /// the reason and what was typed.
-async fn after<S: Store + Directory + Communications>(
+async fn after<S: Store + Directory + Communications + hereby_store::Alerts>(
     state: &AppState<S>,
     viewer: &Viewer,
     id: &str,
@@ -118,7 +118,9 @@ async fn after<S: Store + Directory + Communications>(
 }
 
 /// `POST /incidents/{id}/{action}`: every form of the incident page.
-pub(crate) async fn act_on_incident<S: Store + Directory + Communications>(
+pub(crate) async fn act_on_incident<
+    S: Store + Directory + Communications + hereby_store::Alerts,
+>(
     State(state): State<AppState<S>>,
     Path((id, action)): Path<(String, String)>,
     SignedForm { viewer, fields }: SignedForm,
@@ -145,7 +147,7 @@ pub(crate) async fn act_on_incident<S: Store + Directory + Communications>(
 /// The resolve form: resolving is confirmed (a ticked box, which works without JavaScript),
 /// and may set the impact's end at the same time. The impact end goes first, so that a
 /// refused one leaves the incident unresolved and as it was.
-async fn resolve<S: Store + Directory + Communications>(
+async fn resolve<S: Store + Directory + Communications + hereby_store::Alerts>(
     state: &AppState<S>,
     viewer: &Viewer,
     id: &str,
@@ -179,7 +181,7 @@ async fn resolve<S: Store + Directory + Communications>(
 }
 
 /// `POST /incidents`: the declare form.
-pub(crate) async fn declare<S: Store + Directory + Communications>(
+pub(crate) async fn declare<S: Store + Directory + Communications + hereby_store::Alerts>(
     State(state): State<AppState<S>>,
     SignedForm { viewer, fields }: SignedForm,
 ) -> Response {
@@ -218,7 +220,7 @@ const FORM_OVERHEAD: usize = 64 * 1024;
 /// The longest `_csrf` field read: the token is 64 hexadecimal characters.
 const CSRF_FIELD: usize = 256;
 
-pub(crate) async fn attach<S: Store + Directory + Blobs + Communications>(
+pub(crate) async fn attach<S: Store + Directory + Blobs + Communications + hereby_store::Alerts>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
     headers: HeaderMap,

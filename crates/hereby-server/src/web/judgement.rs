@@ -24,7 +24,7 @@ fn list(fields: &Fields, name: &str) -> Vec<String> {
 }
 
 /// The command of the `evaluate`, `decide` or `suspect` form.
-pub(crate) async fn command<S: Store + Directory + Communications>(
+pub(crate) async fn command<S: Store + Directory + Communications + hereby_store::Alerts>(
     state: &AppState<S>,
     viewer: &Viewer,
     id: &str,
@@ -241,7 +241,7 @@ pub(crate) async fn declare_context<S: Communications>(
 }
 
 /// The services page: the catalogue, and for admins a form that adds or changes a service.
-async fn services_view<S: Store + Directory + Communications>(
+async fn services_view<S: Store + Directory + Communications + hereby_store::Alerts>(
     state: &AppState<S>,
     viewer: &Viewer,
     status: axum::http::StatusCode,
@@ -265,7 +265,7 @@ async fn services_view<S: Store + Directory + Communications>(
 }
 
 /// `GET /services`
-pub(crate) async fn services_page<S: Store + Directory + Communications>(
+pub(crate) async fn services_page<S: Store + Directory + Communications + hereby_store::Alerts>(
     axum::extract::State(state): axum::extract::State<AppState<S>>,
     viewer: Viewer,
 ) -> Result<axum::response::Response, super::PageError> {
@@ -280,7 +280,7 @@ pub(crate) async fn services_page<S: Store + Directory + Communications>(
 }
 
 /// `POST /services` (admins): add or change a service.
-pub(crate) async fn put_service<S: Store + Directory + Communications>(
+pub(crate) async fn put_service<S: Store + Directory + Communications + hereby_store::Alerts>(
     axum::extract::State(state): axum::extract::State<AppState<S>>,
     super::session::SignedForm { viewer, fields }: super::session::SignedForm,
 ) -> axum::response::Response {

@@ -74,7 +74,13 @@ pub struct Web {
 
 /// The web routes, like the API's one table of method, path and handler.
 pub(crate) fn routes<
-    S: Store + Directory + Backup + Blobs + hereby_store::Communications + hereby_store::Notifications,
+    S: Store
+        + Directory
+        + Backup
+        + Blobs
+        + hereby_store::Communications
+        + hereby_store::Notifications
+        + hereby_store::Alerts,
 >() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{get, post};
     let mut routes = vec![

@@ -359,7 +359,7 @@ pub(crate) async fn declare_page<S: Communications>(
 }
 
 /// `GET /incidents/new`
-pub(crate) async fn declare_form<S: Store + Directory + Communications>(
+pub(crate) async fn declare_form<S: Store + Directory + Communications + hereby_store::Alerts>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
@@ -556,7 +556,7 @@ pub(crate) async fn load<S: Store + Directory>(
 }
 
 /// The incident page, optionally with the error of a rejected form and its values.
-pub(crate) async fn incident_page<S: Store + Directory + Communications>(
+pub(crate) async fn incident_page<S: Store + Directory + Communications + hereby_store::Alerts>(
     state: &AppState<S>,
     viewer: &Viewer,
     raw_id: &str,
@@ -567,11 +567,47 @@ pub(crate) async fn incident_page<S: Store + Directory + Communications>(
     let (number, incident, view) = load(state, viewer, raw_id).await?;
     let context = incident_context(viewer, number, &incident, &view, state, error, form).await?;
     let people = people(state, viewer).await?;
+    let alerts = alert_panel(state, viewer, number, &incident).await?;
     show(
         status,
         "incident.html",
-        minijinja::context! { people => data(people.as_slice()), ..context },
+        minijinja::context! { people => data(people.as_slice()), alerts => alerts, ..context },
     )
+}
+
+/// The alert groups attached to an incident, as its page lists them. Only an incident with
+/// attached groups costs a read of them.
+async fn alert_panel<S: Store + hereby_store::Alerts>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    number: IncidentNumber,
+    incident: &Incident,
+) -> Result<Vec<minijinja::Value>, PageError> {
+    if incident.alert_groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups = state
+        .app
+        .alert_groups(viewer.user(), Some(number), 20)
+        .await
+        .map_err(crate::error::ApiError::from)?;
+    let now = Timestamp::now();
+    Ok(groups
+        .iter()
+        .map(|group| {
+            minijinja::context! {
+                id => group.id,
+                title => &group.title,
+                label => &group.label,
+                route => &group.route,
+                firing => group.firing,
+                alerts => group.alerts,
+                events => group.events,
+                reopened => group.reopened,
+                last => group.last_alert_at.parse::<Timestamp>().map(|at| render::ago(at, now)).unwrap_or_default(),
+            }
+        })
+        .collect())
 }
 
 /// How long the list of people a form offers is kept: a name added meanwhile shows a few
@@ -627,7 +663,7 @@ pub(crate) struct IncidentQuery {
 
 /// `GET /incidents/{id}`: the Incident State Document. With `?template=NAME` the update form
 /// is filled with that template rendered for the incident: a preview to edit before posting.
-pub(crate) async fn incident<S: Store + Directory + Communications>(
+pub(crate) async fn incident<S: Store + Directory + Communications + hereby_store::Alerts>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
     Path(id): Path<String>,
@@ -671,16 +707,17 @@ pub(crate) async fn incident<S: Store + Directory + Communications>(
     )
     .await?;
     let people = people(&state, &viewer).await?;
+    let alerts = alert_panel(&state, &viewer, number, &incident).await?;
     show(
         StatusCode::OK,
         "incident.html",
-        minijinja::context! { templates => data(templates.as_slice()), people => data(people.as_slice()), ..context },
+        minijinja::context! { templates => data(templates.as_slice()), people => data(people.as_slice()), alerts => alerts, ..context },
     )
 }
 
 /// `GET /incidents/{id}/state`: the part of the page that changes with every event, which
 /// the page fetches again when its live stream says something happened.
-pub(crate) async fn incident_state<S: Store + Directory + Communications>(
+pub(crate) async fn incident_state<S: Store + Directory + Communications + hereby_store::Alerts>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
     Path(id): Path<String>,

@@ -2121,6 +2121,64 @@ async fn updates_are_posted_and_public_ones_need_a_public_incident() {
 }
 
 #[tokio::test]
+async fn the_incident_page_shows_its_alert_groups() {
+    use hereby_store::Alerts;
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let app = hereby_app::App::new(site.store.clone(), site.policy.clone());
+    let integration = site
+        .store
+        .create_integration(
+            &hereby_store::NewIntegration {
+                name: "prometheus".to_owned(),
+                kind: "alertmanager".to_owned(),
+                key_digest: b"digest".to_vec(),
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let signal = |key: &str| hereby_core::alerts::Signal {
+        dedup_key: key.to_owned(),
+        firing: true,
+        summary: "Checkout <b>slow</b>".to_owned(),
+        labels: [("alertname", "HighLatency"), ("service", "checkout")]
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect(),
+        at: Timestamp::now(),
+        source_group: false,
+    };
+    let received = app
+        .receive_alerts(
+            &integration,
+            "{}",
+            vec![signal("a"), signal("a"), signal("b")],
+        )
+        .await
+        .unwrap();
+    let id = received.opened[0].to_string();
+    let page = site.show(&alice, &id).await;
+    let panel = page.section("alerts", "</section>");
+    assert!(
+        panel.contains("Checkout &lt;b&gt;slow&lt;&#x2f;b&gt;"),
+        "escaped: {panel}"
+    );
+    assert!(
+        panel.contains("2 firing") && panel.contains("2 alerts, 3 events"),
+        "{panel}"
+    );
+    assert!(page.body.contains("take-command-form"));
+    // An incident without alerts has no panel (and reads no groups).
+    let other = site
+        .declare("alice", "DB down", Severity::Sev2, &[], None)
+        .await;
+    let page = site.show(&alice, &other).await;
+    assert!(!page.body.contains("id=\"alerts\""));
+}
+
+#[tokio::test]
 async fn a_responder_takes_command_of_an_incident_nobody_commands() {
     let site = Site::new().await;
     site.user("alice", InstallationRole::Responder).await;

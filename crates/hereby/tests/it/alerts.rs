@@ -243,6 +243,62 @@ fn the_pagerduty_opsgenie_and_generic_endpoints_answer_as_their_senders_expect()
     );
     assert_eq!(post(&server, "/v2/enqueue", &[], &too_big).0, 413);
 
+    // Change events become releases of catalogued services, recorded by the integration.
+    let (status, _) = server.call(
+        "PUT",
+        "/api/v1/services/checkout",
+        Some(&server.admin),
+        Some(r#"{"owner_team": "payments", "criticality": "high"}"#),
+        &[],
+    );
+    assert_eq!(status, 200);
+    let change = |details: Value| {
+        json!({
+            "routing_key": pd,
+            "payload": {"summary": "Deploy checkout 1.2 from main", "source": "ci", "timestamp": "2026-12-01T10:00:00Z", "custom_details": details},
+        })
+        .to_string()
+    };
+    let (status, answer) = post(
+        &server,
+        "/v2/change/enqueue",
+        &[],
+        &change(json!({"service": "checkout", "version": "1.2"})),
+    );
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["message"], "Change event processed");
+    let (_, releases) = server.get("/api/v1/releases?service=checkout", &alice);
+    assert_eq!(releases["releases"][0]["version"], "1.2", "{releases}");
+    assert_eq!(releases["releases"][0]["recorded_by"], "pd", "{releases}");
+    let (status, answer) = post(
+        &server,
+        "/v2/change/enqueue",
+        &[],
+        &change(json!({"service": "checkout"})),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        answer["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("custom_details.version"),
+        "{answer}"
+    );
+    let (status, answer) = post(
+        &server,
+        "/v2/change/enqueue",
+        &[],
+        &change(json!({"service": "chekout", "version": "1.3"})),
+    );
+    assert_eq!(status, 400);
+    assert!(
+        answer["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean `checkout`?"),
+        "{answer}"
+    );
+
     // Opsgenie: create and close by alias, with the key in a GenieKey header.
     let (og, config) = integration(&server, "og", "opsgenie");
     assert!(config.contains("opsgenie_configs:"), "{config}");
