@@ -495,6 +495,11 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         let _one_at_a_time = self.opening.lock().await;
         let mut opened = Vec::new();
         for group in self.store.waiting_groups(100).await? {
+            // Another node may be opening this group's incident: only the one that takes
+            // the group opens it.
+            if !self.store.claim_group(group.id).await? {
+                continue;
+            }
             let number = self.open_incident(&group, routes).await?;
             opened.push(number);
         }

@@ -202,6 +202,11 @@ pub trait Alerts: Clone + Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AlertGroup>, StoreError>> + Send;
 
+    /// Takes a waiting group for this caller to open its incident: `false` when another
+    /// caller (another node) took it first or it no longer waits. A group taken and never
+    /// linked (the process stopped in between) waits again at its next firing alert.
+    fn claim_group(&self, group: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Links a group to an incident if it has none; `false` if it had one already.
     fn link_group(
         &self,

@@ -3383,7 +3383,12 @@ pub async fn alerts_are_deduplicated_grouped_resolved_and_reopened<H: Harness>(h
         (1, 3, 1, None)
     );
 
-    // Linked once; the group no longer waits.
+    // Taken once for opening its incident, then linked once; the group no longer waits.
+    assert!(store.claim_group(checkout_group).await.unwrap());
+    assert!(
+        !store.claim_group(checkout_group).await.unwrap(),
+        "taken already"
+    );
     let incident = declare_one(store, "Checkout is slow").await;
     assert!(store.link_group(checkout_group, incident).await.unwrap());
     assert!(

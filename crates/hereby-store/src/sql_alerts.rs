@@ -562,6 +562,19 @@ macro_rules! sql_alerts_common {
                 .collect()
             }
 
+            async fn claim_group(&self, group: i64) -> Result<bool, hereby_store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE alert_groups SET wants_incident = $1 WHERE id = $2 \
+                     AND wants_incident AND incident IS NULL",
+                )
+                .bind(false)
+                .bind(group)
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn link_group(
                 &self,
                 group: i64,

@@ -664,6 +664,10 @@ impl hereby_store::Alerts for AnyStore {
         forward!(self, store => store.waiting_groups(limit))
     }
 
+    async fn claim_group(&self, group: i64) -> Result<bool, StoreError> {
+        forward!(self, store => store.claim_group(group))
+    }
+
     async fn link_group(
         &self,
         group: i64,
