@@ -238,9 +238,20 @@ impl Server {
         url: &str,
         server_log: Option<&str>,
     ) -> Result<(Self, SocketAddr)> {
+        Self::start_with(binary, url, server_log, &[])
+    }
+
+    /// Starts the server with extra `serve` arguments.
+    pub(crate) fn start_with(
+        binary: &Path,
+        url: &str,
+        server_log: Option<&str>,
+        extra: &[&str],
+    ) -> Result<(Self, SocketAddr)> {
         let mut command = Command::new(binary);
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", url])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -616,14 +627,14 @@ pub(crate) fn request(
 
 /// What one run of requests came to.
 #[derive(Debug, Default)]
-struct Outcome {
+pub(crate) struct Outcome {
     /// Successful (2xx) requests.
-    done: u64,
-    seconds: f64,
+    pub(crate) done: u64,
+    pub(crate) seconds: f64,
     latencies: Vec<Duration>,
-    errors: u64,
+    pub(crate) errors: u64,
     /// The first few failures, described.
-    failures: Vec<String>,
+    pub(crate) failures: Vec<String>,
 }
 
 impl Outcome {
@@ -639,7 +650,7 @@ impl Outcome {
         }
     }
 
-    fn rate(&self) -> f64 {
+    pub(crate) fn rate(&self) -> f64 {
         if self.seconds > 0.0 {
             self.done as f64 / self.seconds
         } else {
@@ -648,7 +659,7 @@ impl Outcome {
     }
 
     /// The `p` quantile of latencies, in milliseconds.
-    fn quantile_ms(&mut self, p: f64) -> f64 {
+    pub(crate) fn quantile_ms(&mut self, p: f64) -> f64 {
         self.latencies.sort_unstable();
         let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
         self.latencies
@@ -662,11 +673,11 @@ fn request_line(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..find(bytes, b"\r\n").unwrap_or(0)]).into_owned()
 }
 
-type MakeRequest = Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>;
+pub(crate) type MakeRequest = Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>;
 
 /// Sends requests `0..total` (built by `make`) from `clients` concurrent clients, each over
 /// one keep-alive connection, client `c` sending `c, c + clients, …`. Every answer must be 2xx.
-async fn drive(
+pub(crate) async fn drive(
     address: SocketAddr,
     clients: u64,
     total: u64,

@@ -1,5 +1,6 @@
 //! Project chores written in Rust rather than shell: `cargo xtask <task>`.
 
+mod bench_alerts;
 mod bench_api;
 mod bench_copy;
 mod bench_fanout;
@@ -28,6 +29,12 @@ tasks:
       append rate from the same run, reading one incident's state document, and listing
       incidents; requests/s, p50 and p99 latency, and the server's RSS afterwards. Any non-2xx
       answer fails the task. --server-log sets the server's RUST_LOG (default: its own).
+  bench-alerts [--events N] [--senders N] [--binary PATH | --no-build]
+      An alert storm against a release build of the server on a scratch SQLite database:
+      N events (default 100,000) over 50 groups as Alertmanager batches of 100, then as single
+      PagerDuty events, from 32 senders; accepted events/s, answer p50/p99, groups and
+      incidents afterwards, every event counted back, the server's RSS, beside the store's own
+      durable append rate from the same run.
   bench-status [--connections N] [--seconds N] [--rounds N] [--binary PATH | --no-build] [--server-log FILTER]
       The public status page under a refresh storm: /api/v2/summary.json and /status of a
       release server (30 public incidents with updates, 10 components) next to nginx serving
@@ -70,6 +77,10 @@ fn main() -> Result<()> {
         Some("bench-api") => {
             let options = bench_api::Options::parse(&args[1..])?;
             runtime.block_on(bench_api::run(options))
+        }
+        Some("bench-alerts") => {
+            let options = bench_alerts::Options::parse(&args[1..])?;
+            runtime.block_on(bench_alerts::run(options))
         }
         Some("bench-status") => {
             let options = bench_status::Options::parse(&args[1..])?;

@@ -471,17 +471,29 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             .store
             .record_alerts(integration.id, body, &signals, &routes, now)
             .await?;
-        let opened = match self.open_waiting_incidents(&routes).await {
-            Ok(opened) => opened,
-            Err(error) => {
-                // The alerts are kept; the next payload or the worker tries again.
-                tracing::warn!(%error, "cannot open the incidents alert groups wait for");
-                Vec::new()
+        // Only a payload that left a group waiting opens incidents (and its sender waits for
+        // them, so the answer can name them).
+        let opened = if recorded.outcomes.iter().any(|outcome| outcome.waits) {
+            match self.open_waiting_incidents(&routes).await {
+                Ok(opened) => opened,
+                Err(error) => {
+                    // The alerts are kept; the group's next firing alert asks again.
+                    tracing::warn!(%error, "cannot open the incidents alert groups wait for");
+                    Vec::new()
+                }
             }
+        } else {
+            Vec::new()
         };
-        if let Err(error) = self.note_alerts(&signals, &recorded).await {
-            tracing::warn!(%error, "cannot note alerts on their incidents' timelines");
-        }
+        // The timeline notes are derived from the recorded alerts: the sender does not wait
+        // for them (one append per touched incident would make a storm's answers slow).
+        let app = self.clone();
+        let noted = recorded.clone();
+        tokio::spawn(async move {
+            if let Err(error) = app.note_alerts(&signals, &noted).await {
+                tracing::warn!(%error, "cannot note alerts on their incidents' timelines");
+            }
+        });
         Ok(Received { recorded, opened })
     }
 

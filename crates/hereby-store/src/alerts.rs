@@ -75,6 +75,8 @@ pub struct AlertOutcome {
     pub route: Option<String>,
     /// Where a new or refired alert went.
     pub placement: Option<Placement>,
+    /// After this signal its group waits for an incident to be opened.
+    pub waits: bool,
 }
 
 /// A recorded payload and what each of its signals did, in order.

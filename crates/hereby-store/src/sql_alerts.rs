@@ -156,6 +156,7 @@ macro_rules! sql_alerts_common {
                         group: latest.map(|(_, group, _)| group),
                         route: None,
                         placement: None,
+                    waits: false,
                     });
                 };
                 sqlx::query(
@@ -184,6 +185,7 @@ macro_rules! sql_alerts_common {
                     group: Some(group),
                     route: Some(route),
                     placement: None,
+                    waits: false,
                 });
             }
             if let Some((alert, group, true)) = latest {
@@ -207,6 +209,7 @@ macro_rules! sql_alerts_common {
                     group: Some(group),
                     route: Some(route),
                     placement: None,
+                    waits: false,
                 });
             }
             let Some(route) = routes.route_for(&signal.labels) else {
@@ -216,6 +219,7 @@ macro_rules! sql_alerts_common {
                     group: None,
                     route: None,
                     placement: None,
+                    waits: false,
                 });
             };
             let key = route.group_key(signal);
@@ -309,6 +313,7 @@ macro_rules! sql_alerts_common {
             .fetch_optional(&mut **tx)
             .await
             .map_err(db)?;
+            let mut waits = waiting == Some(true);
             if waiting == Some(false) {
                 let first_fired: Vec<i64> = match route.create {
                     hereby_core::alerts::Creation::Threshold { .. } => {
@@ -331,6 +336,7 @@ macro_rules! sql_alerts_common {
                         .execute(&mut **tx)
                         .await
                         .map_err(db)?;
+                    waits = true;
                 }
             }
             Ok(AlertOutcome {
@@ -343,6 +349,7 @@ macro_rules! sql_alerts_common {
                 group: Some(group),
                 route: Some(route.name.clone()),
                 placement: Some(placement),
+                waits,
             })
         }
 

@@ -130,13 +130,25 @@ fn an_alertmanager_storm_becomes_one_incident_explained_on_its_timeline() {
         let resolved = webhook(&[("fp-a", "resolved", "a"), ("fp-b", "resolved", "b")]);
         let (status, _) = post(&server, "/ingest/alertmanager", &auth, &resolved);
         assert_eq!(status, 202);
-        let (_, timeline) = server.get(&format!("/api/v1/incidents/{id}/timeline"), &alice);
-        let last = timeline["entries"]
-            .as_array()
-            .unwrap()
-            .last()
-            .unwrap()
-            .clone();
+        // The notes follow the answer (the sender does not wait for them).
+        let mut last = Value::Null;
+        for _ in 0..100 {
+            let (_, timeline) = server.get(&format!("/api/v1/incidents/{id}/timeline"), &alice);
+            last = timeline["entries"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .clone();
+            if last["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("consider resolving")
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         assert_eq!(last["type"], "alerts_noted", "{last}");
         assert!(
             last["text"]
@@ -734,7 +746,14 @@ fn a_real_alertmanager_fires_and_resolves_through_all_three_receivers() {
             "a resolve creates nothing"
         );
         let id = webhook["incident"].as_str().unwrap();
-        let types = timeline_types(&server, id);
+        let mut types = Vec::new();
+        for _ in 0..100 {
+            types = timeline_types(&server, id);
+            if types.contains(&"alerts_noted".to_owned()) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         assert!(types.contains(&"alerts_noted".to_owned()), "{types:?}");
     }
 }
