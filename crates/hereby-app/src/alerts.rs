@@ -16,8 +16,8 @@ use hereby_core::types::{
     IncidentNumber, InstallationRole, InvalidValue, ServiceName, Text, Title, UserName, Visibility,
 };
 use hereby_store::{
-    AdminSetting, AlertChange, AlertGroup, Alerts, Communications, Directory, Integration,
-    NewIntegration, Recorded, Store, User,
+    AdminSetting, AlertChange, AlertGroup, AlertPayload, Alerts, Communications, Directory,
+    Integration, NewIntegration, Recorded, Store, User,
 };
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
@@ -466,10 +466,18 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             .into_iter()
             .map(Signal::checked)
             .collect::<Result<Vec<_>, _>>()?;
-        let routes = self.alert_routes().await?;
+        let routes = self.cached_routes().await?;
         let recorded = self
-            .store
-            .record_alerts(integration.id, body, &signals, &routes, now)
+            .record_together(
+                AlertPayload {
+                    integration: integration.id,
+                    // PostgreSQL keeps no NUL in text; the payload is kept for reading, so a
+                    // NUL is shown as the replacement character rather than refusing the rest.
+                    body: body.replace('\0', "\u{fffd}"),
+                    signals: signals.clone(),
+                },
+                routes.clone(),
+            )
             .await?;
         // Only a payload that left a group waiting opens incidents (and its sender waits for
         // them, so the answer can name them).
@@ -495,6 +503,58 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             }
         });
         Ok(Received { recorded, opened })
+    }
+
+    /// The routes in force, read again after a change of settings through this process and
+    /// at least every few seconds (another node's change).
+    async fn cached_routes(&self) -> Result<std::sync::Arc<Routes>, AppError> {
+        let generation = self.settings_generation();
+        if let Some((read, seen, routes)) = self
+            .alert_routes_kept
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            && *seen == generation
+            && read.elapsed() < ROUTES_KEPT
+        {
+            return Ok(routes.clone());
+        }
+        let routes = std::sync::Arc::new(self.alert_routes().await?);
+        *self
+            .alert_routes_kept
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) =
+            Some((std::time::Instant::now(), generation, routes.clone()));
+        Ok(routes)
+    }
+
+    /// Records a payload together with the others waiting at the same moment: one
+    /// transaction, one durable commit for all of them, each sender answered after it.
+    async fn record_together(
+        &self,
+        payload: AlertPayload,
+        routes: std::sync::Arc<Routes>,
+    ) -> Result<Recorded, AppError> {
+        let sender = self
+            .recorder
+            .get_or_init(|| {
+                let (sender, receiver) = tokio::sync::mpsc::channel(RECORDER_QUEUE);
+                tokio::spawn(record_batches(self.store.clone(), receiver));
+                sender
+            })
+            .clone();
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        sender
+            .send(RecordJob {
+                payload,
+                routes,
+                reply,
+            })
+            .await
+            .map_err(|_| AppError::Internal("the alert recorder stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| AppError::Internal("the alert recorder stopped".to_owned()))?
     }
 
     /// Opens an incident for every group whose route asks for one and that has none, one at
@@ -719,6 +779,60 @@ fn group_wire(group: &AlertGroup) -> api::AlertGroup {
         events: group.events,
         reopened: group.reopened,
         incident: group.incident.map(|number| number.to_string()),
+    }
+}
+
+/// How many payloads may wait for the recorder before their senders wait too.
+const RECORDER_QUEUE: usize = 1_024;
+/// The most payloads recorded in one transaction.
+const RECORDER_BATCH: usize = 64;
+/// How long the routes are kept without a change of settings through this process.
+const ROUTES_KEPT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The routes kept: when read, the settings generation then, the routes.
+pub(crate) type KeptRoutes = (std::time::Instant, u64, std::sync::Arc<Routes>);
+
+/// A payload waiting for the recorder, with the routes it was received under.
+pub(crate) struct RecordJob {
+    payload: AlertPayload,
+    routes: std::sync::Arc<Routes>,
+    reply: tokio::sync::oneshot::Sender<Result<Recorded, AppError>>,
+}
+
+/// The recorder: takes the payloads that arrived while it was busy and records them in one
+/// transaction, as the event log's writer does with its writes. A failure fails the whole
+/// batch; every sender hears it.
+async fn record_batches<S: Alerts>(store: S, mut receiver: tokio::sync::mpsc::Receiver<RecordJob>) {
+    while let Some(first) = receiver.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < RECORDER_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        // The newest routes stand for the batch (they change rarely, by an admin's hand).
+        let routes = jobs
+            .last()
+            .map(|job| job.routes.clone())
+            .unwrap_or_default();
+        let (payloads, replies): (Vec<AlertPayload>, Vec<_>) =
+            jobs.into_iter().map(|job| (job.payload, job.reply)).unzip();
+        match store
+            .record_alerts(&payloads, &routes, Timestamp::now())
+            .await
+        {
+            Ok(recorded) => {
+                for (reply, recorded) in replies.into_iter().zip(recorded) {
+                    let _ = reply.send(Ok(recorded));
+                }
+            }
+            Err(error) => {
+                for reply in replies {
+                    let _ = reply.send(Err(AppError::Store(error.clone())));
+                }
+            }
+        }
     }
 }
 

@@ -70,6 +70,10 @@ pub struct App<S> {
     limiter: Arc<alerts::Limiter>,
     /// Held while this process opens incidents for alert groups, one at a time.
     opening: Arc<tokio::sync::Mutex<()>>,
+    /// Where payloads wait to be recorded together (started at the first payload).
+    recorder: Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<alerts::RecordJob>>>,
+    /// The alert routes in force, when read and under which settings generation.
+    alert_routes_kept: Arc<std::sync::Mutex<Option<alerts::KeptRoutes>>>,
 }
 
 impl<S: Store> App<S> {
@@ -86,6 +90,8 @@ impl<S: Store> App<S> {
             handoffs: Default::default(),
             limiter: Default::default(),
             opening: Default::default(),
+            recorder: Default::default(),
+            alert_routes_kept: Default::default(),
         }
     }
 }
@@ -104,6 +110,8 @@ impl<S: Clone> Clone for App<S> {
             handoffs: self.handoffs.clone(),
             limiter: self.limiter.clone(),
             opening: self.opening.clone(),
+            recorder: self.recorder.clone(),
+            alert_routes_kept: self.alert_routes_kept.clone(),
         }
     }
 }

@@ -36,6 +36,15 @@ pub struct Integration {
     pub last_event_at: Option<Timestamp>,
 }
 
+/// One accepted payload of an integration, read into signals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertPayload {
+    pub integration: i64,
+    /// As it came, kept for replay and debugging.
+    pub body: String,
+    pub signals: Vec<Signal>,
+}
+
 /// What one signal did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertChange {
@@ -166,18 +175,17 @@ pub trait Alerts: Clone + Send + Sync + 'static {
         overlap_until: Timestamp,
     ) -> impl Future<Output = Result<Option<Integration>, StoreError>> + Send;
 
-    /// Records one accepted payload of `integration` and what its signals do, in order, in
-    /// one transaction: deduplicated by the source's key, routed and grouped by `routes`,
-    /// and groups whose route's policy now asks for an incident marked as waiting for one.
-    /// `at` is when it was received, which every window counts from.
+    /// Records accepted payloads and what their signals do, in order, in one transaction
+    /// (a single commit for many senders): deduplicated by the source's key, routed and
+    /// grouped by `routes`, and groups whose route's policy now asks for an incident marked
+    /// as waiting for one. `at` is when they were received, which every window counts from.
+    /// All are recorded, or none.
     fn record_alerts(
         &self,
-        integration: i64,
-        body: &str,
-        signals: &[Signal],
+        payloads: &[AlertPayload],
         routes: &Routes,
         at: Timestamp,
-    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Recorded>, StoreError>> + Send;
 
     /// Groups, newest first, at most `limit`; only those linked to `incident` when given.
     fn alert_groups(

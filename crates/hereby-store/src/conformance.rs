@@ -3287,10 +3287,16 @@ pub async fn alerts_are_deduplicated_grouped_resolved_and_reopened<H: Harness>(h
     let record = |signals: Vec<hereby_core::alerts::Signal>, minute: i64| {
         let routes = routes.clone();
         async move {
+            let payload = crate::AlertPayload {
+                integration,
+                body: "{}".to_owned(),
+                signals,
+            };
             store
-                .record_alerts(integration, "{}", &signals, &routes, at(minute))
+                .record_alerts(&[payload], &routes, at(minute))
                 .await
                 .unwrap()
+                .remove(0)
         }
     };
     let changes = |recorded: &crate::Recorded| {
@@ -3440,8 +3446,18 @@ pub async fn concurrent_payloads_for_one_group_make_one_group_and_one_alert<H: H
                 alert_signal(&format!("fp{n}"), true, &labels),
                 alert_signal("shared", true, &labels),
             ];
+            // Two payloads in one call, as the application's recorder sends them.
+            let payload = |signals| crate::AlertPayload {
+                integration,
+                body: "{}".to_owned(),
+                signals,
+            };
             store
-                .record_alerts(integration, "{}", &signals, &Routes::default(), at(0))
+                .record_alerts(
+                    &[payload(signals), payload(Vec::new())],
+                    &Routes::default(),
+                    at(0),
+                )
                 .await
                 .unwrap()
         }));

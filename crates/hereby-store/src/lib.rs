@@ -38,8 +38,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 pub use alerts::{
-    AlertChange, AlertGroup, AlertOutcome, AlertRecord, Alerts, INTEGRATION_KINDS, Integration,
-    NewIntegration, Recorded,
+    AlertChange, AlertGroup, AlertOutcome, AlertPayload, AlertRecord, Alerts, INTEGRATION_KINDS,
+    Integration, NewIntegration, Recorded,
 };
 pub use communications::{
     AdminSetting, Communications, Component, Release, ReleaseQuery, StoredTemplate,

@@ -448,20 +448,23 @@ macro_rules! sql_alerts_common {
 
             async fn record_alerts(
                 &self,
-                integration: i64,
-                body: &str,
-                signals: &[hereby_core::alerts::Signal],
+                payloads: &[hereby_store::AlertPayload],
                 routes: &hereby_core::alerts::Routes,
                 at: jiff::Timestamp,
-            ) -> Result<hereby_store::Recorded, hereby_store::StoreError> {
+            ) -> Result<Vec<hereby_store::Recorded>, hereby_store::StoreError> {
                 let mut tx = self.write_pool.begin_with($begin_write).await.map_err(db)?;
                 if !$lock_key.is_empty() {
-                    // Every key this payload may read or write, locked in one order.
+                    // Every key these payloads may read or write, locked in one order.
                     let mut keys = std::collections::BTreeSet::new();
-                    for signal in signals {
-                        keys.insert(format!("alert:{integration}:{}", signal.dedup_key));
-                        if let Some(route) = routes.route_for(&signal.labels) {
-                            keys.insert(format!("group:{}", route.group_key(signal)));
+                    for payload in payloads {
+                        for signal in &payload.signals {
+                            keys.insert(format!(
+                                "alert:{}:{}",
+                                payload.integration, signal.dedup_key
+                            ));
+                            if let Some(route) = routes.route_for(&signal.labels) {
+                                keys.insert(format!("group:{}", route.group_key(signal)));
+                            }
                         }
                     }
                     for key in keys {
@@ -472,29 +475,38 @@ macro_rules! sql_alerts_common {
                             .map_err(db)?;
                     }
                 }
-                let payload: i64 = sqlx::query_scalar(
-                    "INSERT INTO alert_payloads (integration_id, received_at, body) \
-                     VALUES ($1, $2, $3) RETURNING id",
-                )
-                .bind(integration)
-                .bind(at.as_microsecond())
-                .bind(body)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-                let mut outcomes = Vec::with_capacity(signals.len());
-                for signal in signals {
-                    outcomes
-                        .push(record_signal(&mut tx, integration, payload, signal, routes, at).await?);
-                }
-                sqlx::query("UPDATE integrations SET last_event_at = $1 WHERE id = $2")
+                let mut recorded = Vec::with_capacity(payloads.len());
+                for payload in payloads {
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO alert_payloads (integration_id, received_at, body) \
+                         VALUES ($1, $2, $3) RETURNING id",
+                    )
+                    .bind(payload.integration)
                     .bind(at.as_microsecond())
-                    .bind(integration)
-                    .execute(&mut *tx)
+                    .bind(&payload.body)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?;
+                    let mut outcomes = Vec::with_capacity(payload.signals.len());
+                    for signal in &payload.signals {
+                        outcomes.push(
+                            record_signal(&mut tx, payload.integration, id, signal, routes, at)
+                                .await?,
+                        );
+                    }
+                    sqlx::query("UPDATE integrations SET last_event_at = $1 WHERE id = $2")
+                        .bind(at.as_microsecond())
+                        .bind(payload.integration)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    recorded.push(hereby_store::Recorded {
+                        payload: id,
+                        outcomes,
+                    });
+                }
                 tx.commit().await.map_err(db)?;
-                Ok(hereby_store::Recorded { payload, outcomes })
+                Ok(recorded)
             }
 
             async fn alert_groups(

@@ -628,13 +628,11 @@ impl hereby_store::Alerts for AnyStore {
 
     async fn record_alerts(
         &self,
-        integration: i64,
-        body: &str,
-        signals: &[hereby_core::alerts::Signal],
+        payloads: &[hereby_store::AlertPayload],
         routes: &hereby_core::alerts::Routes,
         at: Timestamp,
-    ) -> Result<hereby_store::Recorded, StoreError> {
-        forward!(self, store => store.record_alerts(integration, body, signals, routes, at))
+    ) -> Result<Vec<hereby_store::Recorded>, StoreError> {
+        forward!(self, store => store.record_alerts(payloads, routes, at))
     }
 
     async fn alert_groups(
