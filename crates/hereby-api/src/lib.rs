@@ -1415,3 +1415,11 @@ pub struct AlertGroupDetail {
     pub group: AlertGroup,
     pub alerts: Vec<Alert>,
 }
+
+/// `POST /api/v1/alert-groups/{id}/attach`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachRequest {
+    /// The incident the group's alerts belong to, e.g. `INC-7`.
+    pub incident: String,
+}

@@ -424,6 +424,55 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         })
     }
 
+    /// Attaches an alert group to an incident as `actor` (a person saying these alerts belong
+    /// there): the incident's timeline says so, and the group's later alerts are noted on it.
+    /// A group belongs to one incident at most.
+    pub async fn attach_alert_group(
+        &self,
+        actor: &User,
+        group: i64,
+        incident: IncidentNumber,
+    ) -> Result<hereby_store::Outcome, AppError> {
+        let missing = || AppError::not_found(format!("alert group {group}"));
+        let found = self.store.alert_group(group).await?.ok_or_else(missing)?;
+        if let Some(linked) = found.incident {
+            if !self.may_see(actor, linked).await {
+                return Err(missing());
+            }
+            return Err(AppError::Conflict {
+                code: "already_attached",
+                message: format!("alert group {group} is attached to {linked} already"),
+            });
+        }
+        let reference = AlertGroupRef {
+            id: u64::try_from(found.id).unwrap_or_default(),
+            route: Text::parse(&found.route)?,
+            label: Text::parse(&non_empty(&found.label))?,
+            title: Text::parse(&non_empty(&found.title))?,
+            why: Text::parse(&format!(
+                "attached by {} (grouped by route `{}`)",
+                actor.name, found.route
+            ))?,
+        };
+        let outcome = self
+            .act(
+                actor,
+                incident,
+                None,
+                Command::AttachAlertGroup { group: reference },
+            )
+            .await?;
+        if !self.store.link_group(found.id, incident).await? {
+            return Err(AppError::Conflict {
+                code: "already_attached",
+                message: format!(
+                    "alert group {group} was attached to another incident at the same moment"
+                ),
+            });
+        }
+        Ok(outcome)
+    }
+
     /// The live integration a key opens, if any.
     pub async fn integration_for_key(&self, key: &str) -> Result<Option<Integration>, AppError> {
         if key.trim().is_empty() {

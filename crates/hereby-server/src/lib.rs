@@ -662,6 +662,11 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
             "/api/v1/alert-groups/{id}",
             get(al::show_group::<S>),
         ),
+        (
+            Method::POST,
+            "/api/v1/alert-groups/{id}/attach",
+            post(al::attach_group::<S>),
+        ),
     ]
 }
 

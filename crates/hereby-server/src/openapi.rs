@@ -145,6 +145,7 @@ use crate::routes::{
         alerts::revoke_integration,
         alerts::list_groups,
         alerts::show_group,
+        alerts::attach_group,
     ),
     // Schemas only query parameters name are not collected from the operations: listed here.
     components(schemas(

@@ -47,6 +47,13 @@ pub(crate) enum AlertCommand {
     },
     /// One group and its newest alerts.
     Show { group: i64 },
+    /// Attach a group to an incident: its alerts belong there (the timeline says so, and its
+    /// later alerts are noted on it).
+    Attach {
+        group: i64,
+        /// The incident, e.g. INC-7.
+        incident: String,
+    },
 }
 
 fn print_key(created: &api::IntegrationKey) {
@@ -192,6 +199,17 @@ pub(crate) async fn alert(
                     println!("{}", group_line(group));
                 }
             }
+        }
+        AlertCommand::Attach { group, incident } => {
+            let result: api::WriteResult = client
+                .send(
+                    Method::POST,
+                    &format!("/alert-groups/{group}/attach"),
+                    Some(&api::AttachRequest { incident }),
+                    None,
+                )
+                .await?;
+            crate::commands::print_write(&result, json);
         }
         AlertCommand::Show { group } => {
             let detail: api::AlertGroupDetail = client

@@ -179,3 +179,38 @@ pub(crate) async fn show_group<S: Store + Directory + Alerts>(
         .map_err(|_| ApiError::not_found(format!("alert group `{raw}`")))?;
     Ok(Json(state.app.alert_group(&caller.0, id).await?))
 }
+
+/// `POST /api/v1/alert-groups/{id}/attach`: a person attaches a group to an incident.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alert-groups/{id}/attach",
+    tag = "alerts",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The group")),
+    request_body = api::AttachRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, description = "No such group or incident, or not visible to the caller", body = api::ErrorBody),
+        (status = 409, description = "The group is attached to an incident already", body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn attach_group<S: Store + Directory + Communications + Alerts>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    ApiJson(request): ApiJson<api::AttachRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let id: i64 = raw
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("alert group `{raw}`")))?;
+    let incident = incident_id(&request.incident)?;
+    let outcome = state
+        .app
+        .attach_alert_group(&caller.0, id, incident)
+        .await?;
+    Ok(Json(crate::convert::write_result(&outcome)))
+}

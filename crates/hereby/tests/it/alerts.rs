@@ -667,13 +667,15 @@ fn a_real_alertmanager_fires_and_resolves_through_all_three_receivers() {
 
         // Three groups: the webhook's two alerts in one (grouped by hereby's default route),
         // and one per group Alertmanager itself made and sent through PagerDuty and Opsgenie.
-        let groups = groups_until(&server, "three groups firing", |groups| {
+        // (An incident is linked a moment after its group is recorded.)
+        let groups = groups_until(&server, "three groups firing, with incidents", |groups| {
             groups.len() == 3
                 && groups
                     .iter()
                     .map(|g| g["firing"].as_u64().unwrap_or(0))
                     .sum::<u64>()
                     == 4
+                && groups.iter().all(|g| g["incident"].is_string())
         });
         let by_title = |needle: &str| {
             groups
@@ -755,5 +757,87 @@ fn a_real_alertmanager_fires_and_resolves_through_all_three_receivers() {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         assert!(types.contains(&"alerts_noted".to_owned()), "{types:?}");
+    }
+}
+
+#[test]
+fn a_person_attaches_a_group_its_route_opened_no_incident_for() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let vera = server.user("vera", "viewer");
+        // A route that opens no incident: the alerts wait for a person.
+        let (status, route) = server.call(
+            "PUT",
+            "/api/v1/settings/alert_route/default",
+            Some(&server.admin),
+            Some(r#"{"create": "never"}"#),
+            &[],
+        );
+        assert_eq!(status, 200, "{route}");
+        let (key, _) = integration(&server, "cron", "generic");
+        let bearer = format!("Bearer {key}");
+        let send = |body: &str| {
+            let (status, answer) = post(
+                &server,
+                "/ingest/generic",
+                &[("Authorization", &bearer)],
+                body,
+            );
+            assert_eq!(status, 202, "{answer}");
+        };
+        send(
+            r#"{"summary": "Backup failed on db-1", "dedup": "backup-db1", "meta": {"service": "backup"}}"#,
+        );
+        let (_, groups) = server.get("/api/v1/alert-groups", &alice);
+        assert_eq!(groups[0]["incident"], Value::Null, "{groups}");
+        let group = groups[0]["id"].to_string();
+        let (_, incidents) = server.get("/api/v1/incidents", &alice);
+        assert_eq!(
+            incidents["incidents"],
+            json!([]),
+            "the route opened nothing"
+        );
+
+        let (code, out, err) = cli(
+            &server,
+            &alice,
+            &["declare", "Backups fail", "--severity", "SEV3"],
+        );
+        assert_eq!(code, 0, "{err}");
+        let id = out.trim().to_owned();
+        let (code, _, _) = cli(&server, &vera, &["alert", "attach", &group, &id]);
+        assert_eq!(code, 3, "viewers change nothing");
+        let (code, out, err) = cli(&server, &alice, &["alert", "attach", &group, &id]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains("alice attached alert group") && out.contains("attached by alice"),
+            "{out}"
+        );
+        let (code, _, err) = cli(&server, &alice, &["alert", "attach", &group, &id]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("attached to"), "{err}");
+        let (_, groups) = server.get("/api/v1/alert-groups", &alice);
+        assert_eq!(groups[0]["incident"], id.as_str());
+
+        // Its later alerts are noted on the incident.
+        send(
+            r#"{"summary": "Backup failed on db-2", "dedup": "backup-db2", "meta": {"service": "backup"}}"#,
+        );
+        let mut types = Vec::new();
+        for _ in 0..100 {
+            types = timeline_types(&server, &id);
+            if types.contains(&"alerts_noted".to_owned()) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(types.contains(&"alerts_noted".to_owned()), "{types:?}");
+        let (status, answer) = server.post(
+            "/api/v1/alert-groups/999999/attach",
+            &alice,
+            json!({"incident": id}),
+        );
+        assert_eq!(status, 404, "{answer}");
     }
 }

@@ -897,6 +897,12 @@ fn routes() -> Vec<Route> {
         ),
         route("GET", "/api/v1/alert-groups", Kind::SignedIn),
         route("GET", "/api/v1/alert-groups/{id}", Kind::SignedInAbsent),
+        with(
+            "POST",
+            "/api/v1/alert-groups/{id}/attach",
+            Kind::SignedInAbsent,
+            Json(r#"{"incident":"INC-1"}"#),
+        ),
     ]
 }
 
