@@ -184,11 +184,12 @@ impl Limiter {
         let elapsed = now.duration_since(*since).as_secs_f64().max(0.0);
         *tokens = (*tokens + elapsed * rate).min(capacity);
         *since = now;
-        if wanted <= *tokens {
+        // A payload larger than the whole bucket would never fit: a full bucket takes it and
+        // goes into debt, which later payloads wait out.
+        if wanted <= *tokens || (wanted > capacity && *tokens >= capacity) {
             *tokens -= wanted;
             return Ok(());
         }
-        // A payload larger than the whole bucket could never fit: it waits for a full bucket.
         let missing = wanted.min(capacity) - *tokens;
         Err((missing / rate).ceil().max(1.0) as u64)
     }
@@ -621,8 +622,15 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             if !self.store.claim_group(group.id).await? {
                 continue;
             }
-            let number = self.open_incident(&group, routes).await?;
-            opened.push(number);
+            // One group that cannot be opened does not hold up the others; it asks again at
+            // its next firing alert.
+            match self.open_incident(&group, routes).await {
+                Ok(Some(number)) => opened.push(number),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(group = group.id, %error, "cannot open the incident of an alert group");
+                }
+            }
         }
         Ok(opened)
     }
@@ -631,7 +639,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         &self,
         group: &AlertGroup,
         routes: &Routes,
-    ) -> Result<IncidentNumber, AppError> {
+    ) -> Result<Option<IncidentNumber>, AppError> {
         let system = UserName::parse(hereby_core::roles::SYSTEM_ACTOR)
             .map_err(|_| AppError::Internal("the system's name".to_owned()))?;
         let title = Title::parse(&cut(&group.title, 200))
@@ -675,7 +683,11 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         .await?;
         self.written(&declared);
         let number = declared.incident;
-        self.store.link_group(group.id, number).await?;
+        if !self.store.link_group(group.id, number).await? {
+            // Linked meanwhile (a person attached it): the incident just declared says so.
+            tracing::warn!(group = group.id, %number, "an alert group was attached elsewhere while its incident was opened");
+            return Ok(None);
+        }
         let reference = AlertGroupRef {
             id: u64::try_from(group.id).unwrap_or_default(),
             route: Text::parse(&group.route)?,
@@ -692,7 +704,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             Command::AttachAlertGroup { group: reference },
         )
         .await?;
-        Ok(number)
+        Ok(Some(number))
     }
 
     /// Tells the incidents of the touched groups which alerts fired and resolved, one entry
@@ -721,11 +733,21 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             let Some(incident) = found.incident else {
                 continue;
             };
+            // "Every alert resolved" is said only where the route asks for it.
+            let says_resolved = self
+                .cached_routes()
+                .await?
+                .all()
+                .iter()
+                .find(|route| route.name == found.route)
+                .is_none_or(|route| {
+                    route.resolve_on == hereby_core::alerts::ResolveOn::AllAlertsResolved
+                });
             let command = Command::NoteAlerts {
                 group: u64::try_from(group).unwrap_or_default(),
                 fired,
                 resolved,
-                all_resolved: found.firing == 0,
+                all_resolved: says_resolved && found.firing == 0,
             };
             match self.record(&system, incident, command).await {
                 // The group was attached to an incident that has closed, or noted already.

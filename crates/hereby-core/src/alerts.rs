@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::duration::Duration;
 use crate::types::{InvalidValue, ServiceName, Severity};
 
-/// The longest dedup key a source may send (PagerDuty's limit).
-pub const MAX_DEDUP_KEY: usize = 255;
+/// The longest dedup key a source may send, in bytes (Opsgenie's alias; PagerDuty's edge
+/// keeps its own 255).
+pub const MAX_DEDUP_KEY: usize = 512;
 /// The longest summary kept (PagerDuty's limit); longer ones are cut at a character boundary.
 pub const MAX_SUMMARY: usize = 1024;
 /// At most this many labels per alert, each name and value at most [`MAX_LABEL`] bytes.
@@ -45,7 +46,10 @@ pub struct Signal {
 }
 
 impl Signal {
-    /// Checks the limits a source must keep and trims the summary to its longest.
+    /// Checks the dedup key, and fits the rest within the limits instead of refusing it: a
+    /// source resends a refused payload forever (and one alert too many would refuse its
+    /// whole group), so labels beyond [`MAX_LABELS`] are left out, long values and the
+    /// summary are cut, and control characters read as spaces.
     pub fn checked(mut self) -> Result<Self, InvalidValue> {
         if self.dedup_key.is_empty() || self.dedup_key.len() > MAX_DEDUP_KEY {
             return Err(InvalidValue::new(
@@ -53,34 +57,24 @@ impl Signal {
                 format!("must be 1 to {MAX_DEDUP_KEY} bytes"),
             ));
         }
-        if self.labels.len() > MAX_LABELS {
+        if self.dedup_key.contains('\0') {
             return Err(InvalidValue::new(
-                "labels",
-                format!("at most {MAX_LABELS} labels per alert"),
-            ));
-        }
-        if let Some((name, _)) = self.labels.iter().find(|(name, value)| {
-            name.is_empty() || name.len() > MAX_LABEL || value.len() > MAX_LABEL
-        }) {
-            return Err(InvalidValue::new(
-                "labels",
-                format!(
-                    "label `{name}`: names must be 1 to {MAX_LABEL} bytes, values at most {MAX_LABEL}"
-                ),
-            ));
-        }
-        if self.dedup_key.contains('\0')
-            || self.summary.contains('\0')
-            || self
-                .labels
-                .iter()
-                .any(|(n, v)| n.contains('\0') || v.contains('\0'))
-        {
-            return Err(InvalidValue::new(
-                "alert",
+                "dedup_key",
                 "must not contain NUL characters",
             ));
         }
+        self.labels = std::mem::take(&mut self.labels)
+            .into_iter()
+            .map(|(name, value)| {
+                (
+                    cut(&plain(&name), MAX_LABEL),
+                    cut(&plain(&value), MAX_LABEL),
+                )
+            })
+            .filter(|(name, _)| !name.trim().is_empty())
+            .take(MAX_LABELS)
+            .collect();
+        self.summary = plain(&self.summary);
         let summary = self.summary.trim();
         let summary = match summary.char_indices().nth(MAX_SUMMARY) {
             Some((cut, _)) => &summary[..cut],
@@ -96,6 +90,25 @@ impl Signal {
         };
         Ok(self)
     }
+}
+
+/// The text with control characters (NUL, escapes, line breaks) read as spaces.
+fn plain(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// At most `bytes` bytes of `text`, cut at a character boundary.
+fn cut(text: &str, bytes: usize) -> String {
+    if text.len() <= bytes {
+        return text.to_owned();
+    }
+    let mut end = bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
 }
 
 /// How a matcher compares a label with its value.

@@ -3372,6 +3372,10 @@ pub async fn alerts_are_deduplicated_grouped_resolved_and_reopened<H: Harness>(h
     record(vec![alert_signal("fp2", false, &checkout)], 6).await;
     let group = store.alert_group(checkout_group).await.unwrap().unwrap();
     assert_eq!((group.firing, group.resolved_at), (0, Some(at(6))));
+    assert!(
+        !group.wants_incident,
+        "a group where nothing fires asks for no incident"
+    );
 
     // Firing again within the reopen window reopens the group with a new occurrence.
     let again = record(vec![alert_signal("fp1", true, &checkout)], 20).await;
@@ -3388,6 +3392,7 @@ pub async fn alerts_are_deduplicated_grouped_resolved_and_reopened<H: Harness>(h
         ),
         (1, 3, 1, None)
     );
+    assert!(group.wants_incident, "firing again, it asks again");
 
     // Taken once for opening its incident, then linked once; the group no longer waits.
     assert!(store.claim_group(checkout_group).await.unwrap());

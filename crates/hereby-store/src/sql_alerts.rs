@@ -171,11 +171,13 @@ macro_rules! sql_alerts_common {
                 .map_err(db)?;
                 let route: String = sqlx::query_scalar(
                     "UPDATE alert_groups SET firing = firing - 1, events = events + 1, \
-                     resolved_at = CASE WHEN firing = 1 THEN $1 ELSE resolved_at END \
+                     resolved_at = CASE WHEN firing = 1 THEN $1 ELSE resolved_at END, \
+                     wants_incident = CASE WHEN firing = 1 THEN $3 ELSE wants_incident END \
                      WHERE id = $2 RETURNING route",
                 )
                 .bind(now)
                 .bind(group)
+                .bind(false)
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(db)?;
@@ -494,16 +496,22 @@ macro_rules! sql_alerts_common {
                                 .await?,
                         );
                     }
-                    sqlx::query("UPDATE integrations SET last_event_at = $1 WHERE id = $2")
-                        .bind(at.as_microsecond())
-                        .bind(payload.integration)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
                     recorded.push(hereby_store::Recorded {
                         payload: id,
                         outcomes,
                     });
+                }
+                // Once per integration, in one order: two nodes' batches never wait for each
+                // other's rows in a circle.
+                let integrations: std::collections::BTreeSet<i64> =
+                    payloads.iter().map(|payload| payload.integration).collect();
+                for integration in integrations {
+                    sqlx::query("UPDATE integrations SET last_event_at = $1 WHERE id = $2")
+                        .bind(at.as_microsecond())
+                        .bind(integration)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
                 }
                 tx.commit().await.map_err(db)?;
                 Ok(recorded)

@@ -404,11 +404,24 @@ fn a_signal_keeps_the_source_s_limits() {
     .unwrap();
     assert_eq!(unnamed.summary, "HighLatency");
     for (bad, field) in [
-        (signal(&"k".repeat(256), &[]), "dedup_key"),
+        (signal(&"k".repeat(513), &[]), "dedup_key"),
         (signal("", &[]), "dedup_key"),
-        (signal("k", &[("a\0", "b")]), "alert"),
-        (signal("k", &[("", "b")]), "labels"),
+        (signal("a\0b", &[]), "dedup_key"),
     ] {
         assert_eq!(bad.checked().unwrap_err().field, field);
     }
+    // The rest is fitted, never refused: a source would resend it forever.
+    let many: Vec<(String, String)> = (0..100)
+        .map(|n| (format!("l{n:03}"), "v".repeat(2000)))
+        .collect();
+    let fitted = Signal {
+        labels: many.into_iter().collect(),
+        summary: "Disk \u{1b}[31mfull\0".to_owned(),
+        ..signal("k", &[("", "dropped")])
+    }
+    .checked()
+    .unwrap();
+    assert_eq!(fitted.labels.len(), 64);
+    assert!(fitted.labels.values().all(|v| v.len() == 1024));
+    assert_eq!(fitted.summary, "Disk  [31mfull");
 }

@@ -36,13 +36,9 @@ struct Alert {
 pub(crate) fn signals(body: &[u8], received: Timestamp) -> Result<Vec<Signal>, String> {
     let payload: Payload =
         serde_json::from_slice(body).map_err(|e| format!("not an Alertmanager webhook: {e}"))?;
-    if let Some(version) = payload.version.as_deref()
-        && version != "4"
-    {
-        return Err(format!(
-            "webhook version {version} is not supported; Alertmanager sends version 4"
-        ));
-    }
+    // Alertmanager sends version 4 and Grafana version 1 of the same shape: the version
+    // changes nothing that is read here.
+    let _ = payload.version;
     payload
         .alerts
         .into_iter()
@@ -143,10 +139,6 @@ mod tests {
             ("{}", "missing field `alerts`"),
             ("[1]", "not an Alertmanager webhook"),
             (
-                r#"{"version":"3","alerts":[]}"#,
-                "version 3 is not supported",
-            ),
-            (
                 r#"{"alerts":[{"status":"pending"}]}"#,
                 "neither firing nor resolved",
             ),
@@ -154,6 +146,12 @@ mod tests {
             let error = signals(body.as_bytes(), received).unwrap_err();
             assert!(error.contains(problem), "{body}: {error}");
         }
+        // Grafana's version 1 reads like Alertmanager's version 4.
+        let grafana = r#"{"version":"1","alerts":[{"status":"firing","labels":{"alertname":"CPU"},"fingerprint":"g1"}]}"#;
+        assert_eq!(
+            signals(grafana.as_bytes(), received).unwrap()[0].dedup_key,
+            "g1"
+        );
         // Without a fingerprint, the same labels give the same key.
         let unkeyed = r#"{"alerts":[{"status":"firing","labels":{"a":"1"}},{"status":"firing","labels":{"a":"1"}}]}"#;
         let keys: Vec<String> = signals(unkeyed.as_bytes(), received)
