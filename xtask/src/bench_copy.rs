@@ -87,6 +87,7 @@ async fn fill(url: &str, events: u64) -> Result<u64> {
                 potential: false,
                 services: vec![],
                 visibility: Visibility::Internal,
+                triage: false,
             },
             &actor,
             Timestamp::now(),

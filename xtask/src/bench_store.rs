@@ -96,6 +96,7 @@ fn declaration(n: u64) -> Result<Command> {
         potential: false,
         services: vec![],
         visibility: Visibility::Internal,
+        triage: false,
     })
 }
 

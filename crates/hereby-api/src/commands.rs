@@ -105,6 +105,7 @@ impl TryFrom<DeclareRequest> for Command {
             services: ServiceName::parse_list(request.services.iter().map(String::as_str))?,
             visibility: optional(request.visibility.as_deref(), Visibility::parse)?
                 .unwrap_or(Visibility::Internal),
+            triage: false,
         })
     }
 }
@@ -189,6 +190,13 @@ impl ReasonRequest {
     pub fn decline_handoff(self) -> Result<Command, RequestError> {
         Ok(Command::DeclineHandoff {
             reason: reason(self.reason.as_deref())?,
+        })
+    }
+
+    /// Declines a candidate from alerts, which needs a reason.
+    pub fn decline_candidate(self) -> Result<Command, RequestError> {
+        Ok(Command::DeclineCandidate {
+            reason: required_reason(self.reason.as_deref(), "why it is not an incident")?,
         })
     }
 

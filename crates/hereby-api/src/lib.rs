@@ -14,8 +14,8 @@ pub mod vocabulary;
 pub use commands::{RequestError, search_text, time};
 
 pub use settings::{
-    AlertRouteValue, BlameRuleValue, Setting, SettingKind, SettingKindInfo, SettingKinds,
-    SettingOrigin, SettingValue, Settings,
+    AlertMaintenanceValue, AlertRouteValue, BlameRuleValue, Setting, SettingKind, SettingKindInfo,
+    SettingKinds, SettingOrigin, SettingValue, Settings,
 };
 
 /// Every error response: `{"error": {"code": "…", "message": "…"}}`.
@@ -585,6 +585,10 @@ pub struct WriteResult {
     pub version: u64,
     /// The timeline entries the write added.
     pub entries: Vec<TimelineEntry>,
+    /// What the writer should know although the write was done: an incident resolved while
+    /// alerts attached to it still fire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// `POST /api/v1/incidents/{id}/roles`: give `person` a role.
@@ -608,6 +612,14 @@ pub struct HandoffRequest {
 pub struct ReasonRequest {
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{id}/triage/merge`: the incident a candidate goes into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// e.g. `INC-7`.
+    pub into: String,
 }
 
 /// `POST …/postmortem/reviewed` and `…/publish`: optionally, why the step may go ahead although
@@ -1330,9 +1342,13 @@ pub struct ReviewOverview {
 pub struct IntegrationRequest {
     /// A unique name, e.g. `prometheus`.
     pub name: String,
-    /// `alertmanager`, `pagerduty`, `opsgenie` or `generic`.
+    /// `alertmanager`, `pagerduty`, `opsgenie`, `generic` or `heartbeat`.
     #[schema(value_type = vocabulary::IntegrationKind)]
     pub kind: String,
+    /// A heartbeat's timeout (e.g. `10m`): an alert fires when no ping came for this long.
+    /// Required for `heartbeat`, refused for other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
 }
 
 /// An integration, without its key.
@@ -1349,6 +1365,9 @@ pub struct Integration {
     pub last_event_at: Option<String>,
     /// Where the source sends, relative to the server's address.
     pub path: String,
+    /// A heartbeat's timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
 }
 
 /// A new or rotated integration with its key, shown this once.
@@ -1391,6 +1410,36 @@ pub struct AlertGroup {
     pub reopened: u64,
     /// e.g. `INC-7`.
     pub incident: Option<String>,
+    /// Who acknowledged it: someone is on it, so it opens no incident by its route's policy.
+    #[serde(default)]
+    pub acknowledged_by: Option<String>,
+    #[serde(default)]
+    pub acknowledged_at: Option<String>,
+    /// Its new firing alerts are kept as suppressed until then.
+    #[serde(default)]
+    pub silenced_until: Option<String>,
+    #[serde(default)]
+    pub silenced_by: Option<String>,
+    #[serde(default)]
+    pub silence_reason: Option<String>,
+    /// Its alerts flip too often: it takes them all and opens or reopens nothing.
+    #[serde(default)]
+    pub flapping: bool,
+    /// It waits for an incident, held by its route's pause until then.
+    #[serde(default)]
+    pub held_until: Option<String>,
+}
+
+/// `POST /api/v1/alert-groups/{id}/silence`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SilenceRequest {
+    /// How long, e.g. `2h` (at most `7d`); `0s` lifts the silence.
+    #[serde(rename = "for")]
+    pub duration: String,
+    /// Why (shown with the group).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// One alert of a group.
@@ -1407,6 +1456,9 @@ pub struct Alert {
     pub resolved_at: Option<String>,
     /// Events received for it, duplicates included.
     pub count: u64,
+    /// Why it was kept without asking anything (a maintenance window, a silence).
+    #[serde(default)]
+    pub suppressed: Option<String>,
 }
 
 /// `GET /api/v1/alert-groups/{id}`: a group and its newest alerts.

@@ -27,16 +27,20 @@ pub enum SettingKind {
     /// A route for incoming alerts (`order`, `matchers`, `group_by`, `window`, `create` …);
     /// the shipped catch-all `default` may be changed.
     AlertRoute,
+    /// A maintenance window for incoming alerts (`matchers`, `starts`, `ends`, `repeat`,
+    /// `reason`): the firing alerts it matches are kept as suppressed and open nothing.
+    AlertMaintenance,
 }
 
 impl SettingKind {
     /// Every kind, in the order they are listed.
-    pub const ALL: [SettingKind; 5] = [
+    pub const ALL: [SettingKind; 6] = [
         SettingKind::MessageTemplate,
         SettingKind::PostmortemTemplate,
         SettingKind::BlameRule,
         SettingKind::Service,
         SettingKind::AlertRoute,
+        SettingKind::AlertMaintenance,
     ];
 
     /// The spelling in paths, on the command line and in JSON.
@@ -47,6 +51,7 @@ impl SettingKind {
             SettingKind::BlameRule => "blame_rule",
             SettingKind::Service => "service",
             SettingKind::AlertRoute => "alert_route",
+            SettingKind::AlertMaintenance => "alert_maintenance",
         }
     }
 
@@ -98,7 +103,27 @@ pub enum SettingValue {
     /// `service`.
     Service(PutService),
     /// `alert_route`.
-    AlertRoute(AlertRouteValue),
+    AlertRoute(Box<AlertRouteValue>),
+    /// `alert_maintenance`.
+    AlertMaintenance(AlertMaintenanceValue),
+}
+
+/// A maintenance window for incoming alerts: while it holds, the firing alerts all of whose
+/// matchers hold are kept as suppressed (never dropped) and open nothing; resolves always go
+/// through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertMaintenanceValue {
+    /// At least one condition on labels, as routes write them: `service="db"`.
+    pub matchers: Vec<String>,
+    /// RFC 3339 times (`2026-12-05T22:00:00Z`): from `starts` until before `ends`.
+    pub starts: String,
+    pub ends: String,
+    /// `daily` or `weekly`: the same span again every 24 hours or 7 days from `starts`.
+    #[serde(default)]
+    pub repeat: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// A route for incoming alerts: which alerts it takes, how it groups them and when a group
@@ -150,6 +175,17 @@ pub struct AlertRouteValue {
     /// consider resolving) or `never`.
     #[serde(default)]
     pub resolve_on: Option<String>,
+    /// Hold a group's incident this long and open none if its alerts resolve meanwhile
+    /// (default `0s`: no pause; at most `24h`).
+    #[serde(default)]
+    pub pause: Option<String>,
+    /// A group whose alerts flip more than this many times within `flap_window` is
+    /// flapping: it opens and reopens nothing (default 6; 0: never).
+    #[serde(default)]
+    pub flap_limit: Option<u32>,
+    /// Default `1h`.
+    #[serde(default)]
+    pub flap_window: Option<String>,
 }
 
 /// One setting in effect.

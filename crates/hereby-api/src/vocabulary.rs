@@ -121,7 +121,7 @@ vocabulary! {
     RuleOrigin = "Where a blame rule comes from: shipped (default) or added by an admin (custom).", RULE_ORIGINS.iter().copied();
     FindingKind = "Which check a post-mortem finding comes from: blame (language that points at a person) or name (a real name outside People).", FINDING_KINDS.iter().copied();
     ExportFormat = "The shape a post-mortem is exported in.", EXPORT_FORMATS.iter().copied();
-    IntegrationKind = "The format an integration receives: Alertmanager's webhook, PagerDuty Events v2, the Opsgenie Alert API, or a generic JSON or form body.", INTEGRATION_KINDS.iter().copied();
+    IntegrationKind = "The format an integration receives: Alertmanager's webhook, PagerDuty Events v2, the Opsgenie Alert API, a generic JSON or form body, or a heartbeat's pings.", INTEGRATION_KINDS.iter().copied();
 }
 
 #[cfg(test)]

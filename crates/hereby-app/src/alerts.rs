@@ -9,7 +9,9 @@ use std::sync::Mutex;
 
 use hereby_api as api;
 use hereby_core::Command;
-use hereby_core::alerts::{Route, RouteSpec, Routes, Signal, WindowKind};
+use hereby_core::alerts::{
+    Creation, MaintenanceSpec, MaintenanceWindow, Route, RouteSpec, Routes, Signal, WindowKind,
+};
 use hereby_core::duration::Duration;
 use hereby_core::event::AlertGroupRef;
 use hereby_core::types::{
@@ -26,6 +28,14 @@ use crate::{App, AppError, require};
 
 /// The settings kind routes are stored under.
 pub const ROUTE_KIND: &str = "alert_route";
+/// The settings kind maintenance windows are stored under.
+pub const MAINTENANCE_KIND: &str = "alert_maintenance";
+
+/// The longest silence a person may set on a group.
+const MAX_SILENCE: &str = "7d";
+
+/// The dedup key of the alert a heartbeat raises when its pings stop.
+pub const HEARTBEAT_KEY: &str = "heartbeat";
 
 /// Events an integration may send per minute unless the server is told otherwise.
 pub const DEFAULT_EVENTS_PER_MINUTE: u32 = 6_000;
@@ -92,7 +102,33 @@ pub fn route_spec(value: &api::AlertRouteValue) -> Result<RouteSpec, InvalidValu
                 ));
             }
         },
+        pause: value.pause.clone().unwrap_or(shipped.pause),
+        flap_limit: value.flap_limit.unwrap_or(shipped.flap_limit),
+        flap_window: value.flap_window.clone().unwrap_or(shipped.flap_window),
     })
+}
+
+/// The core's spelling of a maintenance window as an admin wrote it.
+pub fn maintenance_spec(value: &api::AlertMaintenanceValue) -> MaintenanceSpec {
+    MaintenanceSpec {
+        matchers: value.matchers.clone(),
+        starts: value.starts.clone(),
+        ends: value.ends.clone(),
+        repeat: value.repeat.clone(),
+        reason: value.reason.clone(),
+    }
+}
+
+/// A maintenance window as the settings show it.
+pub fn maintenance_value(window: &MaintenanceWindow) -> api::AlertMaintenanceValue {
+    let spec = window.spec();
+    api::AlertMaintenanceValue {
+        matchers: spec.matchers,
+        starts: spec.starts,
+        ends: spec.ends,
+        repeat: spec.repeat,
+        reason: spec.reason,
+    }
 }
 
 /// A route as the settings show it: every field written out.
@@ -132,6 +168,9 @@ pub fn route_value(route: &Route) -> api::AlertRouteValue {
             }
             .to_owned(),
         ),
+        pause: Some(route.pause.to_string()),
+        flap_limit: Some(route.flap_limit),
+        flap_window: Some(route.flap_window.to_string()),
     }
 }
 
@@ -222,6 +261,10 @@ fn wire(integration: &Integration) -> api::Integration {
         previous_key_until: integration.previous_until.map(|at| at.to_string()),
         last_event_at: integration.last_event_at.map(|at| at.to_string()),
         path: path_of(&integration.kind).to_owned(),
+        timeout: integration
+            .heartbeat_timeout
+            .and_then(Duration::from_signed)
+            .map(|timeout| timeout.to_string()),
     }
 }
 
@@ -231,6 +274,7 @@ pub fn path_of(kind: &str) -> &'static str {
         "alertmanager" => "/ingest/alertmanager",
         "pagerduty" => "/v2/enqueue",
         "opsgenie" => "/v2/alerts",
+        "heartbeat" => "/ingest/heartbeat",
         _ => "/ingest/generic",
     }
 }
@@ -253,6 +297,10 @@ fn config_snippet(kind: &str, name: &str, key: &str, base: &str) -> String {
              # Authorization: GenieKey {key}. In alertmanager.yml:\n\
              receivers:\n  - name: hereby\n    opsgenie_configs:\n      - api_key: {key}\n        api_url: {base}/\n"
         ),
+        "heartbeat" => format!(
+            "# {name}: ping hereby at least once per timeout, e.g. at the end of a cron job:\n\
+             curl -fsS -X POST -H 'Authorization: Bearer {key}' {base}/ingest/heartbeat\n"
+        ),
         _ => format!(
             "# {name}: POST JSON or a form to {base}/ingest/generic with the header\n\
              # Authorization: Bearer {key}, e.g.\n\
@@ -272,7 +320,54 @@ impl<S: Store + Communications> App<S> {
             let spec = route_spec(&value)?;
             routes.push(Route::from_spec(&stored.name, &spec)?);
         }
-        Ok(Routes::new(routes))
+        Ok(Routes::new(routes).with_maintenance(self.maintenance_windows().await?))
+    }
+
+    /// The maintenance windows admins stored, by name.
+    pub async fn maintenance_windows(&self) -> Result<Vec<MaintenanceWindow>, AppError> {
+        let mut windows = Vec::new();
+        for stored in self.store.list_settings(MAINTENANCE_KIND).await? {
+            let value: api::AlertMaintenanceValue =
+                serde_json::from_str(&stored.value).map_err(|e| {
+                    AppError::Internal(format!(
+                        "maintenance window `{}` is unreadable: {e}",
+                        stored.name
+                    ))
+                })?;
+            windows.push(MaintenanceWindow::from_spec(
+                &stored.name,
+                &maintenance_spec(&value),
+            )?);
+        }
+        Ok(windows)
+    }
+
+    /// Checks and stores a maintenance window as `actor` (an admin).
+    pub async fn save_maintenance_window(
+        &self,
+        actor: &User,
+        name: &str,
+        value: &api::AlertMaintenanceValue,
+    ) -> Result<MaintenanceWindow, AppError> {
+        require(actor, InstallationRole::Admin)?;
+        let name = UserName::parse(name.trim()).map_err(|_| {
+            InvalidValue::new(
+                "name",
+                "a maintenance window's name is 1 to 64 lowercase letters, digits, `.`, `_` or `-`",
+            )
+        })?;
+        let window = MaintenanceWindow::from_spec(name.as_str(), &maintenance_spec(value))?;
+        self.store
+            .put_setting(&AdminSetting {
+                kind: MAINTENANCE_KIND.to_owned(),
+                name: name.to_string(),
+                value: serde_json::to_string(&maintenance_value(&window))
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                updated_at: Timestamp::now(),
+                updated_by: actor.name.clone(),
+            })
+            .await?;
+        Ok(window)
     }
 
     /// Checks and stores a route as `actor` (an admin).
@@ -317,6 +412,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         actor: &User,
         name: &str,
         kind: &str,
+        timeout: Option<&str>,
         base_url: &str,
     ) -> Result<api::IntegrationKey, AppError> {
         require(actor, InstallationRole::Admin)?;
@@ -337,6 +433,33 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             )
             .into());
         }
+        // A heartbeat needs its timeout; no other kind has one.
+        let heartbeat_timeout = match (kind, timeout.map(str::trim)) {
+            ("heartbeat", Some(raw)) => {
+                let timeout: Duration =
+                    raw.parse()
+                        .map_err(|e: hereby_core::duration::DurationError| {
+                            InvalidValue::new("timeout", e.to_string())
+                        })?;
+                let range =
+                    jiff::SignedDuration::from_secs(10)..=jiff::SignedDuration::from_hours(24 * 31);
+                if !range.contains(&timeout.signed()) {
+                    return Err(InvalidValue::new("timeout", "from 10s to 31d").into());
+                }
+                Some(timeout.signed())
+            }
+            ("heartbeat", None) => {
+                return Err(InvalidValue::new(
+                    "timeout",
+                    "a heartbeat needs one: how long without a ping before an alert fires, e.g. 10m",
+                )
+                .into());
+            }
+            (_, Some(_)) => {
+                return Err(InvalidValue::new("timeout", "only a heartbeat has a timeout").into());
+            }
+            (_, None) => None,
+        };
         let key = new_key()?;
         let integration = self
             .store
@@ -345,6 +468,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
                     name: name.to_string(),
                     kind: kind.to_owned(),
                     key_digest: key_digest(&key),
+                    heartbeat_timeout,
                 },
                 Timestamp::now(),
             )
@@ -474,6 +598,224 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         Ok(outcome)
     }
 
+    /// A group `actor` may see (one attached to an incident is as visible as the incident),
+    /// and may act on (a responder).
+    async fn group_to_act_on(&self, actor: &User, group: i64) -> Result<AlertGroup, AppError> {
+        let missing = || AppError::not_found(format!("alert group {group}"));
+        let found = self.store.alert_group(group).await?.ok_or_else(missing)?;
+        if let Some(number) = found.incident
+            && !self.may_see(actor, number).await
+        {
+            return Err(missing());
+        }
+        require(actor, InstallationRole::Responder)?;
+        Ok(found)
+    }
+
+    /// Acknowledges a group as `actor`: someone is on it, so its route opens no incident for
+    /// it (a waiting one is no longer waited for); the acknowledgement stays through a
+    /// resolve and a re-fire inside the reopen window.
+    pub async fn acknowledge_alert_group(
+        &self,
+        actor: &User,
+        group: i64,
+    ) -> Result<api::AlertGroup, AppError> {
+        self.group_to_act_on(actor, group).await?;
+        self.store
+            .acknowledge_group(group, actor.name.as_str(), Timestamp::now())
+            .await?;
+        self.group_now(group).await
+    }
+
+    /// Silences a group as `actor` for `duration` (`0s` lifts it): its new firing alerts are
+    /// kept as suppressed and open nothing; a silence in force also covers the next group
+    /// under the same key.
+    pub async fn silence_alert_group(
+        &self,
+        actor: &User,
+        group: i64,
+        duration: &str,
+        reason: &str,
+    ) -> Result<api::AlertGroup, AppError> {
+        let duration: Duration =
+            duration
+                .parse()
+                .map_err(|e: hereby_core::duration::DurationError| {
+                    InvalidValue::new("for", e.to_string())
+                })?;
+        let max: Duration = MAX_SILENCE
+            .parse()
+            .map_err(|_| AppError::Internal("the longest silence".to_owned()))?;
+        if duration > max {
+            return Err(InvalidValue::new("for", format!("at most {MAX_SILENCE}")).into());
+        }
+        let reason = reason.trim();
+        if reason.len() > 500 || reason.chars().any(char::is_control) {
+            return Err(InvalidValue::new("reason", "one line of at most 500 bytes").into());
+        }
+        self.group_to_act_on(actor, group).await?;
+        let until = if duration.is_zero() {
+            None
+        } else {
+            Some(
+                Timestamp::now()
+                    .checked_add(duration.signed())
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+            )
+        };
+        self.store
+            .silence_group(group, until, actor.name.as_str(), reason)
+            .await?;
+        self.group_now(group).await
+    }
+
+    async fn group_now(&self, group: i64) -> Result<api::AlertGroup, AppError> {
+        let found = self
+            .store
+            .alert_group(group)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("alert group {group}")))?;
+        let routes = self.cached_routes().await?;
+        Ok(group_wire(&found, &routes, Timestamp::now()))
+    }
+
+    /// A source's acknowledgement of its alerts (PagerDuty's `acknowledge`, Opsgenie's
+    /// `acknowledge`): the payload is kept like every other, and the groups of the alerts it
+    /// names are acknowledged in the integration's name.
+    pub async fn receive_acknowledgement(
+        &self,
+        integration: &Integration,
+        body: &str,
+        dedup_keys: &[String],
+    ) -> Result<(), AppError> {
+        self.receive_alerts(integration, body, Vec::new()).await?;
+        let by = format!("{} (integration)", integration.name);
+        for key in dedup_keys {
+            if let Some(group) = self.store.group_of_alert(integration.id, key).await? {
+                self.store
+                    .acknowledge_group(group, &by, Timestamp::now())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A heartbeat's ping: kept like every payload, and the alert its silence raised (if it
+    /// fires) resolves.
+    pub async fn receive_ping(
+        &self,
+        integration: &Integration,
+        body: &str,
+    ) -> Result<Received, AppError> {
+        let resolve = heartbeat_signal(integration, false, Timestamp::now());
+        self.receive_alerts(integration, body, vec![resolve]).await
+    }
+
+    /// What the alert timers do, once: open the incidents whose route's pause has passed,
+    /// and raise an alert for every heartbeat whose pings stopped. The server calls it every
+    /// few seconds; every node may (a group is opened by the one that claims it, a missed
+    /// heartbeat fires once however many nodes see it, as a duplicate elsewhere).
+    pub async fn alert_tick(&self) -> Result<(), AppError> {
+        let now = Timestamp::now();
+        for integration in self.store.integrations().await? {
+            let Some(timeout) = integration.heartbeat_timeout else {
+                continue;
+            };
+            if integration.revoked_at.is_some() {
+                continue;
+            }
+            let since = integration.last_event_at.unwrap_or(integration.created_at);
+            if now.duration_since(since) < timeout {
+                continue;
+            }
+            if self
+                .store
+                .alert_fires(integration.id, HEARTBEAT_KEY)
+                .await?
+            {
+                continue;
+            }
+            let signal = heartbeat_signal(&integration, true, now);
+            let body = format!(
+                "{{\"heartbeat\": \"{}\", \"missed_since\": \"{since}\"}}",
+                integration.name
+            );
+            // Recorded as the integration's own event (its last-event time moves, so the next
+            // check waits a whole timeout again); it fires until the next ping resolves it.
+            self.receive_alerts(&integration, &body, vec![signal])
+                .await?;
+        }
+        if !self.store.waiting_groups(1, now).await?.is_empty() {
+            let routes = self.cached_routes().await?;
+            self.open_waiting_incidents(&routes).await?;
+        }
+        Ok(())
+    }
+
+    /// Merges a candidate into another incident as `actor`: the candidate becomes *merged*
+    /// (its timeline names the other), and every alert group attached to it moves to the
+    /// other, whose timeline says so. The other must be visible to `actor` and still take
+    /// alerts (a candidate or an incident being worked on).
+    pub async fn merge_candidate(
+        &self,
+        actor: &User,
+        candidate: IncidentNumber,
+        into: IncidentNumber,
+    ) -> Result<hereby_store::Outcome, AppError> {
+        // The candidate's own gates first, so that nothing about the other incident shows to
+        // someone who may not act on this one.
+        self.visible(actor, candidate).await?;
+        require(actor, InstallationRole::Responder)?;
+        if candidate == into {
+            return Err(
+                InvalidValue::new("into", "a candidate cannot be merged into itself").into(),
+            );
+        }
+        let target = self.visible(actor, into).await?;
+        let Some(target) = target.state.incident() else {
+            return Err(AppError::not_found(format!("incident {into}")));
+        };
+        if !target.status.takes_alerts() {
+            return Err(AppError::Conflict {
+                code: "incident_ended",
+                message: format!(
+                    "{into} is {}; merge into an incident still being worked on",
+                    target.status
+                ),
+            });
+        }
+        let outcome = self
+            .act(actor, candidate, None, Command::MergeCandidate { into })
+            .await?;
+        for group in self.store.alert_groups(Some(candidate), 500).await? {
+            if !self.store.move_group(group.id, candidate, into).await? {
+                continue;
+            }
+            let reference = AlertGroupRef {
+                id: u64::try_from(group.id).unwrap_or_default(),
+                route: Text::parse(&group.route)?,
+                label: Text::parse(&non_empty(&group.label))?,
+                title: Text::parse(&non_empty(&group.title))?,
+                why: Text::parse(&format!(
+                    "merged from {candidate} by {} (grouped by route `{}`)",
+                    actor.name, group.route
+                ))?,
+            };
+            match self
+                .record(
+                    &actor.name,
+                    into,
+                    Command::AttachAlertGroup { group: reference },
+                )
+                .await
+            {
+                Ok(_) | Err(AppError::Rejected(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(outcome)
+    }
+
     /// The live integration a key opens, if any.
     pub async fn integration_for_key(&self, key: &str) -> Result<Option<Integration>, AppError> {
         if key.trim().is_empty() {
@@ -543,6 +885,27 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         } else {
             Vec::new()
         };
+        // A group held by its route's pause is opened when the pause ends, unless its alerts
+        // resolve meanwhile (the alert timers open it too, after a restart).
+        if let Some(until) = recorded
+            .outcomes
+            .iter()
+            .filter_map(|outcome| outcome.held_until)
+            .max()
+        {
+            let app = self.clone();
+            tokio::spawn(async move {
+                let wait = until.duration_since(Timestamp::now()).unsigned_abs();
+                tokio::time::sleep(wait).await;
+                let opened = match app.cached_routes().await {
+                    Ok(routes) => app.open_waiting_incidents(&routes).await.map(|_| ()),
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = opened {
+                    tracing::warn!(%error, "cannot open the incidents held alert groups wait for");
+                }
+            });
+        }
         // The timeline notes are derived from the recorded alerts: the sender does not wait
         // for them (one append per touched incident would make a storm's answers slow).
         let app = self.clone();
@@ -616,7 +979,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
     ) -> Result<Vec<IncidentNumber>, AppError> {
         let _one_at_a_time = self.opening.lock().await;
         let mut opened = Vec::new();
-        for group in self.store.waiting_groups(100).await? {
+        for group in self.store.waiting_groups(100, Timestamp::now()).await? {
             // Another node may be opening this group's incident: only the one that takes
             // the group opens it.
             if !self.store.claim_group(group.id).await? {
@@ -661,20 +1024,27 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             _ => Vec::new(),
         };
         let route = routes.all().iter().find(|route| route.name == group.route);
+        let triage = route.is_some_and(|route| route.create == Creation::Triage);
         let declared = hereby_store::declare(
             &self.store,
             Command::Declare {
                 title,
                 summary: Some(Text::parse(&format!(
-                    "Opened from alerts: {} ({}). Nobody commands it yet: take command to lead the response.",
+                    "Opened from alerts: {} ({}). {}",
                     cut(&group.title, 500),
-                    cut(&group.label, 500)
+                    cut(&group.label, 500),
+                    if triage {
+                        "A candidate: accept it to lead the response, decline it if it is not an incident, or merge it into another."
+                    } else {
+                        "Nobody commands it yet: take command to lead the response."
+                    }
                 ))?),
                 public_summary: None,
                 severity: group.severity,
                 potential: false,
                 services,
                 visibility: Visibility::Internal,
+                triage,
             },
             &system,
             Timestamp::now(),
@@ -716,7 +1086,12 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         for (signal, outcome) in signals.iter().zip(&recorded.outcomes) {
             let Some(group) = outcome.group else { continue };
             let entry = by_group.entry(group).or_default();
-            let summary = Text::parse(&non_empty(&signal.summary))?;
+            // A firing alert that asks nothing says why, so the timeline keeps every flip and
+            // every suppressed alert with its reason.
+            let summary = match &outcome.quiet {
+                Some(quiet) => Text::parse(&format!("{} ({quiet})", non_empty(&signal.summary)))?,
+                None => Text::parse(&non_empty(&signal.summary))?,
+            };
             match outcome.change {
                 AlertChange::New | AlertChange::Refired => entry.0.push(summary),
                 AlertChange::Resolved => entry.1.push(summary),
@@ -759,7 +1134,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
     }
 }
 
-impl<S: Store + Alerts> App<S> {
+impl<S: Store + Communications + Alerts + Directory> App<S> {
     /// Alert groups, newest first: those of `incident` when given (which `actor` must be able
     /// to see), else every group `actor` may see. A group attached to an incident is as
     /// visible as the incident: a restricted one's groups do not exist for non-members.
@@ -774,6 +1149,8 @@ impl<S: Store + Alerts> App<S> {
         }
         let mut seen: HashMap<IncidentNumber, bool> = HashMap::new();
         let mut shown = Vec::new();
+        let routes = self.cached_routes().await?;
+        let now = Timestamp::now();
         for group in self
             .store
             .alert_groups(incident, limit.clamp(1, 500))
@@ -792,9 +1169,34 @@ impl<S: Store + Alerts> App<S> {
                     continue;
                 }
             }
-            shown.push(group_wire(&group));
+            shown.push(group_wire(&group, &routes, now));
         }
         Ok(shown)
+    }
+
+    /// What to tell someone who ended `incident` while alerts attached to it still fire:
+    /// hereby does not reopen it, and the alerts' next firing opens a new group.
+    pub async fn still_firing(
+        &self,
+        actor: &User,
+        incident: IncidentNumber,
+    ) -> Result<Vec<String>, AppError> {
+        let groups = self.alert_groups(actor, Some(incident), 500).await?;
+        Ok(groups
+            .iter()
+            .filter(|group| group.firing > 0)
+            .map(|group| {
+                format!(
+                    "{} alert{} of group {} “{}” still fire{}: hereby will not reopen {incident} for them, and when alerts of that key fire anew they open a new group (and, by its route, a new incident); acknowledge or silence the group if that is expected (hereby alert ack {})",
+                    group.firing,
+                    if group.firing == 1 { "" } else { "s" },
+                    group.id,
+                    group.title,
+                    if group.firing == 1 { "s" } else { "" },
+                    group.id
+                )
+            })
+            .collect())
     }
 
     /// One group and its newest alerts, if `actor` may see it.
@@ -825,16 +1227,23 @@ impl<S: Store + Alerts> App<S> {
                 last_seen: alert.last_seen.to_string(),
                 resolved_at: alert.resolved_at.map(|at| at.to_string()),
                 count: alert.count,
+                suppressed: alert.suppressed,
             })
             .collect();
+        let routes = self.cached_routes().await?;
         Ok(api::AlertGroupDetail {
-            group: group_wire(&group),
+            group: group_wire(&group, &routes, Timestamp::now()),
             alerts,
         })
     }
 }
 
-fn group_wire(group: &AlertGroup) -> api::AlertGroup {
+fn group_wire(group: &AlertGroup, routes: &Routes, now: Timestamp) -> api::AlertGroup {
+    let flapping = routes
+        .all()
+        .iter()
+        .find(|route| route.name == group.route)
+        .is_some_and(|route| group.flaps.flapping(route, now));
     api::AlertGroup {
         id: group.id,
         route: group.route.clone(),
@@ -850,6 +1259,25 @@ fn group_wire(group: &AlertGroup) -> api::AlertGroup {
         events: group.events,
         reopened: group.reopened,
         incident: group.incident.map(|number| number.to_string()),
+        acknowledged_by: group.acknowledged_by.clone(),
+        acknowledged_at: group.acknowledged_at.map(|at| at.to_string()),
+        silenced_until: group
+            .silenced_until
+            .filter(|until| *until > now)
+            .map(|at| at.to_string()),
+        silenced_by: group
+            .silenced_until
+            .filter(|until| *until > now)
+            .and(group.silenced_by.clone()),
+        silence_reason: group
+            .silenced_until
+            .filter(|until| *until > now)
+            .and(group.silence_reason.clone()),
+        flapping,
+        held_until: group
+            .wants_from
+            .filter(|from| group.wants_incident && group.incident.is_none() && *from > now)
+            .map(|at| at.to_string()),
     }
 }
 
@@ -904,6 +1332,30 @@ async fn record_batches<S: Alerts>(store: S, mut receiver: tokio::sync::mpsc::Re
                 }
             }
         }
+    }
+}
+
+/// The alert a heartbeat raises when its pings stop (firing), or its end (a ping).
+fn heartbeat_signal(integration: &Integration, firing: bool, at: Timestamp) -> Signal {
+    let timeout = integration
+        .heartbeat_timeout
+        .and_then(Duration::from_signed)
+        .map(|timeout| timeout.to_string())
+        .unwrap_or_default();
+    Signal {
+        dedup_key: HEARTBEAT_KEY.to_owned(),
+        firing,
+        summary: format!("No heartbeat from {} for {timeout}", integration.name),
+        labels: [
+            ("alertname", "HeartbeatMissed".to_owned()),
+            ("integration", integration.name.clone()),
+            ("severity", "error".to_owned()),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect(),
+        at,
+        source_group: false,
     }
 }
 

@@ -44,7 +44,12 @@ fn facts(kind: SettingKind) -> KindFacts {
         SettingKind::AlertRoute => KindFacts {
             description: "A route for incoming alerts: which alerts it takes (matchers on labels), how it groups them (group_by, window) and when a group opens an incident. The first route that matches wins; the shipped `default` takes what no other does.",
             names: "lowercase letters, digits, `.`, `_` and `-`",
-            fields: "order, matchers, service, severity_map, severity_label, default_severity, group_by, window_kind, window, max_age, reopen_window, create, resolve_on",
+            fields: "order, matchers, service, severity_map, severity_label, default_severity, group_by, window_kind, window, max_age, reopen_window, create, resolve_on, pause, flap_limit, flap_window",
+        },
+        SettingKind::AlertMaintenance => KindFacts {
+            description: "A maintenance window for incoming alerts: while it holds, the firing alerts its matchers meet are kept as suppressed (never dropped) and open no incident; resolves always go through. It may repeat daily or weekly.",
+            names: "lowercase letters, digits, `.`, `_` and `-`",
+            fields: "matchers, starts, ends, repeat, reason",
         },
         SettingKind::Service => KindFacts {
             description: "A service of the catalogue: who owns it, how critical it is, how long it may be unavailable, what it depends on.",
@@ -95,6 +100,9 @@ fn value_of(kind: SettingKind, value: serde_json::Value) -> Result<SettingValue,
         }
         SettingKind::AlertRoute => {
             SettingValue::AlertRoute(serde_json::from_value(value).map_err(invalid)?)
+        }
+        SettingKind::AlertMaintenance => {
+            SettingValue::AlertMaintenance(serde_json::from_value(value).map_err(invalid)?)
         }
     })
 }
@@ -150,7 +158,21 @@ fn alert_route(
         kind: SettingKind::AlertRoute,
         origin,
         name: route.name.clone(),
-        value: SettingValue::AlertRoute(alerts::route_value(route)),
+        value: SettingValue::AlertRoute(Box::new(alerts::route_value(route))),
+        updated_at: stored.map(|s| s.updated_at.to_string()),
+        updated_by: stored.map(|s| s.updated_by.to_string()),
+    }
+}
+
+fn maintenance(
+    window: &hereby_core::alerts::MaintenanceWindow,
+    stored: Option<&hereby_store::AdminSetting>,
+) -> api::Setting {
+    api::Setting {
+        kind: SettingKind::AlertMaintenance,
+        origin: SettingOrigin::Custom,
+        name: window.name.clone(),
+        value: SettingValue::AlertMaintenance(alerts::maintenance_value(window)),
         updated_at: stored.map(|s| s.updated_at.to_string()),
         updated_by: stored.map(|s| s.updated_by.to_string()),
     }
@@ -245,6 +267,16 @@ impl<S: Store + Communications> App<S> {
                     })
                     .collect()
             }
+            SettingKind::AlertMaintenance => {
+                let stored = self.store.list_settings(alerts::MAINTENANCE_KIND).await?;
+                self.maintenance_windows()
+                    .await?
+                    .iter()
+                    .map(|window| {
+                        maintenance(window, stored.iter().find(|s| s.name == window.name))
+                    })
+                    .collect()
+            }
         })
     }
 
@@ -301,6 +333,13 @@ impl<S: Store + Communications> App<S> {
                 setting.updated_by = Some(actor.name.to_string());
                 setting
             }
+            SettingValue::AlertMaintenance(value) => {
+                let window = self.save_maintenance_window(actor, name, &value).await?;
+                let mut setting = maintenance(&window, None);
+                setting.updated_at = Some(Timestamp::now().to_string());
+                setting.updated_by = Some(actor.name.to_string());
+                setting
+            }
         };
         self.settings_changed();
         Ok(stored)
@@ -348,6 +387,11 @@ impl<S: Store + Communications> App<S> {
             SettingKind::AlertRoute => {
                 self.store
                     .remove_setting(alerts::ROUTE_KIND, &current.name)
+                    .await?
+            }
+            SettingKind::AlertMaintenance => {
+                self.store
+                    .remove_setting(alerts::MAINTENANCE_KIND, &current.name)
                     .await?
             }
         };

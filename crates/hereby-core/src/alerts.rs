@@ -238,6 +238,9 @@ pub enum Creation {
     Always,
     /// Once `alerts` distinct alerts of the group have fired within `within`.
     Threshold { alerts: u32, within: Duration },
+    /// At the group's first firing alert, as a *candidate* a person accepts, declines or
+    /// merges into another incident.
+    Triage,
 }
 
 impl fmt::Display for Creation {
@@ -245,6 +248,7 @@ impl fmt::Display for Creation {
         match self {
             Creation::Never => f.write_str("never"),
             Creation::Always => f.write_str("always"),
+            Creation::Triage => f.write_str("triage"),
             Creation::Threshold { alerts, within } => {
                 write!(f, "threshold({alerts} within {within})")
             }
@@ -259,13 +263,14 @@ impl Creation {
             InvalidValue::new(
                 "create",
                 format!(
-                    "`{raw}` is not a creation policy: use never, always or threshold(N within W), e.g. threshold(3 within 10m)"
+                    "`{raw}` is not a creation policy: use never, always, triage or threshold(N within W), e.g. threshold(3 within 10m)"
                 ),
             )
         };
         match raw.trim() {
             "never" => Ok(Creation::Never),
             "always" => Ok(Creation::Always),
+            "triage" => Ok(Creation::Triage),
             other => {
                 let inner = other
                     .strip_prefix("threshold(")
@@ -322,9 +327,16 @@ pub struct RouteSpec {
     pub max_age: String,
     /// A new firing alert for a group resolved less than this ago reopens it.
     pub reopen_window: String,
-    /// `never`, `always` or `threshold(N within W)`.
+    /// `never`, `always`, `triage` or `threshold(N within W)`.
     pub create: String,
     pub resolve_on: ResolveOn,
+    /// Hold a group that asks for an incident this long before opening it, and open none if
+    /// every alert resolves meanwhile (`0s`: no pause), for alerts known to clear themselves.
+    pub pause: String,
+    /// A group whose alerts flip (resolve, fire again) more than this many times within
+    /// `flap_window` is flapping: it stops opening and reopening (`0`: never flapping).
+    pub flap_limit: u32,
+    pub flap_window: String,
 }
 
 impl Default for RouteSpec {
@@ -358,6 +370,9 @@ impl Default for RouteSpec {
             reopen_window: "30m".to_owned(),
             create: "always".to_owned(),
             resolve_on: ResolveOn::AllAlertsResolved,
+            pause: "0s".to_owned(),
+            flap_limit: 6,
+            flap_window: "1h".to_owned(),
         }
     }
 }
@@ -380,6 +395,9 @@ pub struct Route {
     pub reopen_window: Duration,
     pub create: Creation,
     pub resolve_on: ResolveOn,
+    pub pause: Duration,
+    pub flap_limit: u32,
+    pub flap_window: Duration,
 }
 
 /// Where a route's incidents take their service from.
@@ -402,6 +420,17 @@ impl Route {
         let window = duration("window", &spec.window)?;
         let max_age = duration("max_age", &spec.max_age)?;
         let reopen_window = duration("reopen_window", &spec.reopen_window)?;
+        let pause = duration("pause", &spec.pause)?;
+        let flap_window = duration("flap_window", &spec.flap_window)?;
+        if pause.signed() > SignedDuration::from_hours(24) {
+            return Err(InvalidValue::new("pause", "at most 24h"));
+        }
+        if spec.flap_limit > 0 && flap_window.is_zero() {
+            return Err(InvalidValue::new(
+                "flap_window",
+                "must be longer than zero while flap_limit is set",
+            ));
+        }
         if window.is_zero() {
             return Err(InvalidValue::new("window", "must be longer than zero"));
         }
@@ -461,6 +490,9 @@ impl Route {
             reopen_window,
             create: Creation::parse(&spec.create)?,
             resolve_on: spec.resolve_on,
+            pause,
+            flap_limit: spec.flap_limit,
+            flap_window,
         })
     }
 
@@ -548,10 +580,10 @@ impl Route {
     }
 }
 
-/// The routes in force, in the order they are tried; the shipped catch-all is always last,
-/// so every alert finds a route.
+/// The routes in force, in the order they are tried (the shipped catch-all is always last,
+/// so every alert finds a route), and the maintenance windows beside them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Routes(Vec<Route>);
+pub struct Routes(Vec<Route>, Vec<MaintenanceWindow>);
 
 impl Routes {
     /// The routes, tried by `order` then name, with the shipped catch-all added when no
@@ -561,7 +593,27 @@ impl Routes {
             routes.push(Route::shipped_default());
         }
         routes.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.name.cmp(&b.name)));
-        Self(routes)
+        Self(routes, Vec::new())
+    }
+
+    /// The same routes with the maintenance windows in force beside them.
+    pub fn with_maintenance(mut self, windows: Vec<MaintenanceWindow>) -> Self {
+        self.1 = windows;
+        self
+    }
+
+    /// The maintenance windows, by name.
+    pub fn maintenance(&self) -> &[MaintenanceWindow] {
+        &self.1
+    }
+
+    /// The first maintenance window holding over these labels at `at`.
+    pub fn maintenance_over(
+        &self,
+        labels: &BTreeMap<String, String>,
+        at: Timestamp,
+    ) -> Option<&MaintenanceWindow> {
+        self.1.iter().find(|window| window.holds(labels, at))
     }
 
     /// The first route whose matchers hold. A catch-all at the end takes what nothing else
@@ -590,6 +642,13 @@ pub struct GroupFacts {
     pub last_alert_at: Timestamp,
     /// When its last firing alert resolved; `None` while any fires.
     pub resolved_at: Option<Timestamp>,
+    /// The incident it is attached to has ended (resolved, closed, called off, handed back,
+    /// declined, merged):
+    /// grouping into it stops, as it does in PagerDuty, so a new alert is not swallowed by
+    /// an incident nobody works on any more.
+    pub incident_ended: bool,
+    /// Its alerts flip too often to mean anything new: it takes every alert and opens nothing.
+    pub flapping: bool,
 }
 
 /// Where a new firing alert goes.
@@ -610,6 +669,14 @@ pub fn place(route: &Route, current: Option<&GroupFacts>, at: Timestamp) -> Plac
     let Some(group) = current else {
         return Placement::New { after: false };
     };
+    if group.incident_ended {
+        return Placement::New { after: true };
+    }
+    // A flapping group keeps every flip (the timeline shows them all) but neither reopens nor
+    // starts a new group that would ask for an incident again.
+    if group.flapping {
+        return Placement::Join;
+    }
     if let Some(resolved_at) = group.resolved_at {
         return if elapsed(resolved_at, at) < route.reopen_window.signed() {
             Placement::Reopen
@@ -637,6 +704,271 @@ fn elapsed(from: Timestamp, to: Timestamp) -> SignedDuration {
     to.duration_since(from).max(SignedDuration::ZERO)
 }
 
+/// How often a group's alerts flipped (a firing alert resolved, a resolved one fired again),
+/// counted in spans of the route's `flap_window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flaps {
+    /// Flips since `since`.
+    pub count: u32,
+    pub since: Option<Timestamp>,
+    /// The newest flip.
+    pub last: Option<Timestamp>,
+    /// Since when the group flaps; it stops once a whole `flap_window` passes without a flip.
+    pub flapping_since: Option<Timestamp>,
+}
+
+impl Flaps {
+    /// Counts one more flip at `at`.
+    pub fn flip(self, route: &Route, at: Timestamp) -> Self {
+        let within = |earlier: Timestamp| elapsed(earlier, at) < route.flap_window.signed();
+        let mut next = self;
+        if !self.last.is_some_and(within) {
+            // A quiet span ends the flapping.
+            next.flapping_since = None;
+        }
+        if self.since.is_some_and(within) {
+            next.count = next.count.saturating_add(1);
+        } else {
+            next.count = 1;
+            next.since = Some(at);
+        }
+        next.last = Some(at);
+        if route.flap_limit > 0 && next.count > route.flap_limit && next.flapping_since.is_none() {
+            next.flapping_since = Some(at);
+        }
+        next
+    }
+
+    /// Whether the group flaps at `at`: it crossed the limit and has flipped since within the
+    /// window.
+    pub fn flapping(&self, route: &Route, at: Timestamp) -> bool {
+        route.flap_limit > 0
+            && self.flapping_since.is_some()
+            && self
+                .last
+                .is_some_and(|last| elapsed(last, at) < route.flap_window.signed())
+    }
+}
+
+/// Why a firing alert asks nobody for anything: it is kept, shown and noted, but opens no
+/// incident and reopens nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Quiet {
+    /// A maintenance window holds it (the alert is stored as suppressed).
+    Maintenance { window: String },
+    /// A person silenced its group until then (the alert is stored as suppressed).
+    Silenced { until: Timestamp, by: String },
+    /// A person acknowledged its group: someone is on it.
+    Acknowledged { by: String },
+    /// Its group flaps.
+    Flapping,
+}
+
+impl Quiet {
+    /// Whether the alert itself is stored as suppressed (rather than its group being quiet).
+    pub fn suppresses(&self) -> bool {
+        matches!(self, Quiet::Maintenance { .. } | Quiet::Silenced { .. })
+    }
+}
+
+impl fmt::Display for Quiet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Quiet::Maintenance { window } => {
+                write!(f, "suppressed by maintenance window `{window}`")
+            }
+            Quiet::Silenced { until, by } => write!(f, "silenced by {by} until {until}"),
+            Quiet::Acknowledged { by } => write!(f, "acknowledged by {by}"),
+            Quiet::Flapping => f.write_str("flapping"),
+        }
+    }
+}
+
+/// What a person set on a group, as [`quiet`] needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupHolds {
+    pub silenced_until: Option<Timestamp>,
+    pub silenced_by: Option<String>,
+    pub acknowledged_by: Option<String>,
+}
+
+/// Why a new firing alert asks nothing of anyone, if it does not: the first of a maintenance
+/// window in force over its labels, a silence of its group, an acknowledgement of its group,
+/// its group flapping.
+pub fn quiet(
+    routes: &Routes,
+    labels: &BTreeMap<String, String>,
+    holds: &GroupHolds,
+    flapping: bool,
+    at: Timestamp,
+) -> Option<Quiet> {
+    if let Some(window) = routes.maintenance_over(labels, at) {
+        return Some(Quiet::Maintenance {
+            window: window.name.clone(),
+        });
+    }
+    if let Some(until) = holds.silenced_until
+        && until > at
+    {
+        return Some(Quiet::Silenced {
+            until,
+            by: holds.silenced_by.clone().unwrap_or_default(),
+        });
+    }
+    if let Some(by) = &holds.acknowledged_by {
+        return Some(Quiet::Acknowledged { by: by.clone() });
+    }
+    flapping.then_some(Quiet::Flapping)
+}
+
+/// How a maintenance window repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    Daily,
+    Weekly,
+}
+
+impl Repeat {
+    fn period(self) -> SignedDuration {
+        match self {
+            Repeat::Daily => SignedDuration::from_hours(24),
+            Repeat::Weekly => SignedDuration::from_hours(24 * 7),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Repeat::Daily => "daily",
+            Repeat::Weekly => "weekly",
+        }
+    }
+}
+
+/// A maintenance window as an admin writes it (the `alert_maintenance` setting's value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceSpec {
+    /// Every matcher must hold; at least one is needed, so no window hides every alert.
+    pub matchers: Vec<String>,
+    /// RFC 3339 times; the window holds from `starts` until before `ends`.
+    pub starts: String,
+    pub ends: String,
+    /// `daily` or `weekly`: the same span again every 24 hours or every 7 days from `starts`.
+    #[serde(default)]
+    pub repeat: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A checked maintenance window: while it holds, the firing alerts it matches are kept as
+/// *suppressed* (never dropped) and open nothing; resolves always go through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaintenanceWindow {
+    pub name: String,
+    pub matchers: Vec<Matcher>,
+    pub starts: Timestamp,
+    pub ends: Timestamp,
+    pub repeat: Option<Repeat>,
+    pub reason: String,
+}
+
+impl MaintenanceWindow {
+    /// Checks a window as written; a problem names the field.
+    pub fn from_spec(name: &str, spec: &MaintenanceSpec) -> Result<Self, InvalidValue> {
+        let time = |field: &'static str, raw: &str| -> Result<Timestamp, InvalidValue> {
+            raw.trim().parse::<Timestamp>().map_err(|_| {
+                InvalidValue::new(
+                    field,
+                    format!("`{raw}` is not a time like 2026-12-05T22:00:00Z"),
+                )
+            })
+        };
+        if spec.matchers.is_empty() {
+            return Err(InvalidValue::new(
+                "matchers",
+                "name at least one, e.g. service=\"db\": a window over every alert would hide an outage",
+            ));
+        }
+        let matchers = spec
+            .matchers
+            .iter()
+            .map(|raw| Matcher::parse(raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        let starts = time("starts", &spec.starts)?;
+        let ends = time("ends", &spec.ends)?;
+        if ends <= starts {
+            return Err(InvalidValue::new("ends", "must be after starts"));
+        }
+        let repeat = match spec.repeat.as_deref().map(str::trim) {
+            None | Some("") | Some("never") => None,
+            Some("daily") => Some(Repeat::Daily),
+            Some("weekly") => Some(Repeat::Weekly),
+            Some(other) => {
+                return Err(InvalidValue::new(
+                    "repeat",
+                    format!("`{other}` is not a repeat: use daily or weekly"),
+                ));
+            }
+        };
+        if let Some(repeat) = repeat
+            && ends.duration_since(starts) >= repeat.period()
+        {
+            return Err(InvalidValue::new(
+                "ends",
+                format!(
+                    "a {} window must be shorter than its period",
+                    repeat.as_str()
+                ),
+            ));
+        }
+        let reason = spec.reason.as_deref().unwrap_or("").trim();
+        if reason.len() > 500 {
+            return Err(InvalidValue::new("reason", "at most 500 bytes"));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            matchers,
+            starts,
+            ends,
+            repeat,
+            reason: reason.to_owned(),
+        })
+    }
+
+    /// The window as written back.
+    pub fn spec(&self) -> MaintenanceSpec {
+        MaintenanceSpec {
+            matchers: self.matchers.iter().map(ToString::to_string).collect(),
+            starts: self.starts.to_string(),
+            ends: self.ends.to_string(),
+            repeat: self.repeat.map(|repeat| repeat.as_str().to_owned()),
+            reason: (!self.reason.is_empty()).then(|| self.reason.clone()),
+        }
+    }
+
+    /// Whether the window holds at `at`.
+    pub fn in_force(&self, at: Timestamp) -> bool {
+        if at < self.starts {
+            return false;
+        }
+        let length = self.ends.duration_since(self.starts);
+        let since = at.duration_since(self.starts);
+        match self.repeat {
+            None => since < length,
+            Some(repeat) => {
+                let period = repeat.period().as_secs();
+                let offset = since.as_secs().rem_euclid(period);
+                SignedDuration::from_secs(offset) < length
+            }
+        }
+    }
+
+    /// Whether it holds at `at` over an alert with these labels.
+    pub fn holds(&self, labels: &BTreeMap<String, String>, at: Timestamp) -> bool {
+        self.in_force(at) && self.matchers.iter().all(|matcher| matcher.matches(labels))
+    }
+}
+
 /// Whether a group without an incident now asks for one, given when its distinct alerts
 /// first fired (any order) and whether any fires now. A group with nothing firing never asks.
 pub fn wants_incident(
@@ -650,7 +982,7 @@ pub fn wants_incident(
     }
     match route.create {
         Creation::Never => false,
-        Creation::Always => !first_fired.is_empty(),
+        Creation::Always | Creation::Triage => !first_fired.is_empty(),
         Creation::Threshold { alerts, within } => {
             let recent = first_fired
                 .iter()

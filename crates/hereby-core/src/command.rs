@@ -27,7 +27,17 @@ pub enum Command {
         potential: bool,
         services: Vec<ServiceName>,
         visibility: Visibility,
+        /// A candidate: a route in triage mode opened it from alerts, and a person accepts,
+        /// declines or merges it.
+        triage: bool,
     },
+    /// Accept a candidate: it becomes an incident under investigation, and the actor its
+    /// Incident Commander.
+    AcceptCandidate,
+    /// Decline a candidate: it was not an incident, and no figure counts it.
+    DeclineCandidate { reason: Reason },
+    /// Merge a candidate into another incident (the application moves its alert groups).
+    MergeCandidate { into: crate::types::IncidentNumber },
     /// Give `person` a role. For a single-holder role held by someone else, the previous holder
     /// is relieved in the same step. The IC role changes hands only through a hand-off.
     AssignRole { role: RoleKey, person: UserName },

@@ -8,9 +8,9 @@ use crate::command::{Command, Context};
 use crate::event::{
     ActionItemAdded, ActionItemCompleted, ActionItemReopened, ActionItemUpdated, ActionItemWontFix,
     AlertGroupAttached, AlertsNoted, Event, EvidenceAttached, HandoffAccepted, HandoffCancelled,
-    HandoffDeclined, HandoffRequested, ImpactWindowSet, IncidentDeclared, LinkAdded, MemberAdded,
-    MemberRemoved, NoteAdded, PublicSummarySet, RecoveryUnattributed, RoleAssigned, RoleUnassigned,
-    SeverityChanged, StatusChanged, UpdatePosted, VisibilityChanged,
+    HandoffDeclined, HandoffRequested, ImpactWindowSet, IncidentDeclared, IncidentMerged,
+    LinkAdded, MemberAdded, MemberRemoved, NoteAdded, PublicSummarySet, RecoveryUnattributed,
+    RoleAssigned, RoleUnassigned, SeverityChanged, StatusChanged, UpdatePosted, VisibilityChanged,
 };
 use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
 use crate::state::{Incident, State};
@@ -99,6 +99,7 @@ rejection_codes! {
     NotPermitted => "not_permitted",
     UnfilledPlaceholders => "unfilled_placeholders",
     PostmortemFindings => "postmortem_findings",
+    NotCandidate => "not_candidate",
 }
 
 pub(crate) fn reject<T>(code: RejectionCode, message: impl Into<String>) -> Result<T, Rejection> {
@@ -166,8 +167,69 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             events.push(Event::RoleAssigned(RoleAssigned { role, person }));
             Ok(events)
         }
+        Command::AcceptCandidate => {
+            require_candidate(incident, "accepted")?;
+            let mut events = vec![Event::StatusChanged(StatusChanged {
+                from: Status::Triage,
+                to: Status::Investigating,
+                reason: None,
+                overridden_follow_ups: Vec::new(),
+                overrode_postmortem: false,
+            })];
+            // The person who accepts leads; one holding Operations hands it on first, since
+            // the Incident Commander coordinates rather than operates.
+            if incident.holds(ctx.actor, &operations_role()) {
+                events.push(Event::RoleUnassigned(RoleUnassigned {
+                    role: operations_role(),
+                    person: ctx.actor.clone(),
+                }));
+            }
+            if incident.commander().is_none() {
+                events.push(Event::RoleAssigned(RoleAssigned {
+                    role: commander_role(),
+                    person: ctx.actor.clone(),
+                }));
+            }
+            Ok(events)
+        }
+        Command::DeclineCandidate { reason } => {
+            require_candidate(incident, "declined")?;
+            Ok(vec![Event::StatusChanged(StatusChanged {
+                from: Status::Triage,
+                to: Status::Declined,
+                reason: Some(reason),
+                overridden_follow_ups: Vec::new(),
+                overrode_postmortem: false,
+            })])
+        }
+        Command::MergeCandidate { into } => {
+            require_candidate(incident, "merged")?;
+            let reason =
+                crate::types::Reason::parse(&format!("merged into {into}")).map_err(|e| {
+                    Rejection {
+                        code: RejectionCode::NothingToChange,
+                        message: e.to_string(),
+                    }
+                })?;
+            Ok(vec![
+                Event::IncidentMerged(IncidentMerged { into }),
+                Event::StatusChanged(StatusChanged {
+                    from: Status::Triage,
+                    to: Status::Merged,
+                    reason: Some(reason),
+                    overridden_follow_ups: Vec::new(),
+                    overrode_postmortem: false,
+                }),
+            ])
+        }
         Command::TakeCommand => {
             require_open_for_response(incident, "take command")?;
+            if incident.status == Status::Triage {
+                return reject(
+                    RejectionCode::InvalidTransition,
+                    "this is a candidate from alerts: accept it to lead it (you become Incident Commander), or decline or merge it",
+                );
+            }
             if let Some(commander) = incident.commander() {
                 return reject(
                     RejectionCode::UseHandoff,
@@ -624,6 +686,7 @@ fn declare(command: Command, ctx: Context<'_>) -> Result<Vec<Event>, Rejection> 
         potential,
         mut services,
         visibility,
+        triage,
     } = command
     else {
         return reject(RejectionCode::NotDeclared, "declare it first");
@@ -642,7 +705,22 @@ fn declare(command: Command, ctx: Context<'_>) -> Result<Vec<Event>, Rejection> 
         services,
         visibility,
         commander: ctx.actor.clone(),
+        triage,
     })])
+}
+
+/// Only a candidate is accepted, declined or merged.
+fn require_candidate(incident: &Incident, what: &str) -> Result<(), Rejection> {
+    if incident.status != Status::Triage {
+        return reject(
+            RejectionCode::NotCandidate,
+            format!(
+                "only a candidate from alerts can be {what}; this incident is {}",
+                incident.status
+            ),
+        );
+    }
+    Ok(())
 }
 
 pub(crate) fn change_status(
@@ -677,6 +755,9 @@ pub(crate) fn change_status(
     };
     if !allowed {
         let hint = match (from, to) {
+            (Status::Triage, _) => {
+                "; a candidate from alerts is accepted, declined or merged first (hereby triage accept|decline|merge)"
+            }
             (from, Status::Closed) if from.is_active() => {
                 "; resolve it first, close it once the post-mortem and follow-ups are done"
             }

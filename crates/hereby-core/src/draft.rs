@@ -584,6 +584,7 @@ pub fn facts(
                 e.group.label.as_str(),
                 one_line(e.group.why.as_str())
             )),
+            Event::IncidentMerged(e) => Some(format!("It was merged into {}.", e.into)),
             Event::AlertsNoted(e) if e.all_resolved => {
                 Some("Every alert of an attached group resolved.".to_owned())
             }

@@ -61,6 +61,11 @@ impl Duration {
     /// No time at all, written `0s`.
     pub const ZERO: Self = Self(SignedDuration::ZERO);
 
+    /// A span as a duration, or `None` if it is negative.
+    pub fn from_signed(span: SignedDuration) -> Option<Self> {
+        (!span.is_negative()).then_some(Self(span))
+    }
+
     /// Reads a duration such as `30s`, `1d` or `1h30m` (surrounding spaces are ignored).
     pub fn parse(raw: &str) -> Result<Self, DurationError> {
         let input = raw.trim();

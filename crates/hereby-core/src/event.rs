@@ -33,6 +33,16 @@ pub struct IncidentDeclared {
     pub visibility: Visibility,
     /// The declarer, who becomes Incident Commander.
     pub commander: UserName,
+    /// A candidate (a route in triage mode opened it): it waits for a person to accept,
+    /// decline or merge it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub triage: bool,
+}
+
+/// A candidate was merged into another incident, which took its alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentMerged {
+    pub into: crate::types::IncidentNumber,
 }
 
 /// An alert group, as an incident's timeline names it.
@@ -557,6 +567,7 @@ events! {
     PublicSummarySet => "public_summary_set" v 1,
     AlertGroupAttached => "alert_group_attached" v 1,
     AlertsNoted => "alerts_noted" v 1,
+    IncidentMerged => "incident_merged" v 1,
 }
 
 /// An event together with who caused it and when: what `evolve` folds.

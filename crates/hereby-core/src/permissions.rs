@@ -124,6 +124,9 @@ impl Capability {
             | C::MarkTimelineEntry { .. }
             | C::AttachAlertGroup { .. } => Capability::Notes,
             C::Declare { .. }
+            | C::AcceptCandidate
+            | C::DeclineCandidate { .. }
+            | C::MergeCandidate { .. }
             | C::TakeCommand
             | C::NoteAlerts { .. }
             | C::AcceptHandoff

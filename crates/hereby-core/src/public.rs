@@ -50,13 +50,18 @@ pub fn impact(severity: Severity, potential: bool) -> Impact {
 }
 
 /// The incident's status in Statuspage's set. Ending without resolving (called off, handed
-/// back) reads as resolved to the public; `closed` means the post-mortem is done.
+/// back, declined or merged candidates) reads as resolved to the public; `closed` means the
+/// post-mortem is done. A candidate is never public, but would read as being investigated.
 pub fn incident_status(status: Status) -> &'static str {
     match status {
-        Status::Investigating => "investigating",
+        Status::Investigating | Status::Triage => "investigating",
         Status::Identified => "identified",
         Status::Monitoring => "monitoring",
-        Status::Resolved | Status::CalledOff | Status::HandedBack => "resolved",
+        Status::Resolved
+        | Status::CalledOff
+        | Status::HandedBack
+        | Status::Declined
+        | Status::Merged => "resolved",
         Status::Closed => "postmortem",
     }
 }

@@ -258,6 +258,9 @@ pub struct Incident {
     /// Alert groups attached to the incident, by id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub alert_groups: BTreeMap<u64, AttachedAlerts>,
+    /// The incident a merged candidate went into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<crate::types::IncidentNumber>,
     /// How many events the stream holds: the version optimistic concurrency compares.
     pub version: u64,
 }
@@ -386,7 +389,11 @@ pub fn evolve(state: State, envelope: &Envelope) -> State {
                 potential: declared.potential,
                 services: declared.services.clone(),
                 visibility: declared.visibility,
-                status: Status::Investigating,
+                status: if declared.triage {
+                    Status::Triage
+                } else {
+                    Status::Investigating
+                },
                 declared_at: at,
                 declared_by: envelope.actor.clone(),
                 resolved_at: None,
@@ -411,6 +418,7 @@ pub fn evolve(state: State, envelope: &Envelope) -> State {
                 changes_acknowledged_at: None,
                 witness_required: false,
                 alert_groups: BTreeMap::new(),
+                merged_into: None,
                 version: 1,
             }))
         }
@@ -429,6 +437,7 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
     let sequence = incident.version + 1;
     match event {
         Event::IncidentDeclared(_) => {}
+        Event::IncidentMerged(e) => incident.merged_into = Some(e.into),
         Event::RoleAssigned(e) => {
             let holders = incident.role_mut(&e.role);
             if !holders.contains(&e.person) {

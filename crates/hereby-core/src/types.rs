@@ -369,6 +369,13 @@ named_enum!(
         CalledOff => "called_off",
         /// Handed back to ordinary support: below the incident bar after all.
         HandedBack => "handed_back",
+        /// A candidate a route opened from alerts in triage mode: it waits for a person to
+        /// accept it (it becomes an incident), decline it or merge it into another.
+        Triage => "triage",
+        /// A candidate a person declined: it never was an incident, and no figure counts it.
+        Declined => "declined",
+        /// A candidate merged into another incident, which took its alerts.
+        Merged => "merged",
     }
 );
 
@@ -385,8 +392,17 @@ impl Status {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Status::Closed | Status::CalledOff | Status::HandedBack
+            Status::Closed
+                | Status::CalledOff
+                | Status::HandedBack
+                | Status::Declined
+                | Status::Merged
         )
+    }
+
+    /// Statuses whose incident still takes alerts: a candidate, or one being worked on.
+    pub fn takes_alerts(self) -> bool {
+        self.is_active() || self == Status::Triage
     }
 }
 

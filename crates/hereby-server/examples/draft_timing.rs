@@ -36,6 +36,7 @@ fn main() {
                 potential: false,
                 services: Vec::new(),
                 visibility: Visibility::Internal,
+                triage: false,
             },
             n if n + 1 == entries => Command::ChangeStatus {
                 to: Status::Resolved,

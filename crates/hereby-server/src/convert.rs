@@ -248,6 +248,7 @@ pub(crate) fn write_result(outcome: &hereby_app::Outcome) -> api::WriteResult {
         id: outcome.incident.to_string(),
         version: outcome.version,
         entries: outcome.events.iter().map(entry).collect(),
+        warnings: Vec::new(),
     }
 }
 

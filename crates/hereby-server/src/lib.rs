@@ -18,6 +18,7 @@ pub mod status;
 pub mod tokens;
 pub mod web;
 
+pub use ingest::{AlertTimers, start_alert_timers};
 pub use listen::ConnectionLimits;
 pub use observe::MetricsAccess;
 
@@ -178,6 +179,21 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
             Method::POST,
             "/api/v1/incidents/{id}/take-command",
             post(i::take_command::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/triage/accept",
+            post(i::accept_candidate::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/triage/decline",
+            post(i::decline_candidate::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/triage/merge",
+            post(i::merge_candidate::<S>),
         ),
         (
             Method::POST,
@@ -666,6 +682,16 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
             Method::POST,
             "/api/v1/alert-groups/{id}/attach",
             post(al::attach_group::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/alert-groups/{id}/ack",
+            post(al::acknowledge_group::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/alert-groups/{id}/silence",
+            post(al::silence_group::<S>),
         ),
     ]
 }

@@ -32,6 +32,9 @@ use crate::routes::{
         incidents::post_update,
         incidents::set_public_summary,
         incidents::take_command,
+        incidents::accept_candidate,
+        incidents::decline_candidate,
+        incidents::merge_candidate,
         incidents::change_visibility,
         incidents::assign_role,
         incidents::unassign_role,
@@ -146,6 +149,8 @@ use crate::routes::{
         alerts::list_groups,
         alerts::show_group,
         alerts::attach_group,
+        alerts::acknowledge_group,
+        alerts::silence_group,
     ),
     // Schemas only query parameters name are not collected from the operations: listed here.
     components(schemas(

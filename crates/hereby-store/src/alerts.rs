@@ -6,14 +6,20 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use hereby_core::alerts::{Placement, Routes, Signal};
+use hereby_core::alerts::{Flaps, Placement, Quiet, Routes, Signal};
 use hereby_core::types::{IncidentNumber, Severity};
 use jiff::Timestamp;
 
 use crate::StoreError;
 
 /// The kinds of integration, each a format a source already speaks.
-pub const INTEGRATION_KINDS: &[&str] = &["alertmanager", "pagerduty", "opsgenie", "generic"];
+pub const INTEGRATION_KINDS: &[&str] = &[
+    "alertmanager",
+    "pagerduty",
+    "opsgenie",
+    "generic",
+    "heartbeat",
+];
 
 /// An integration to create: its key is given only as a digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +27,8 @@ pub struct NewIntegration {
     pub name: String,
     pub kind: String,
     pub key_digest: Vec<u8>,
+    /// A heartbeat's timeout: an alert fires when no ping came for this long.
+    pub heartbeat_timeout: Option<jiff::SignedDuration>,
 }
 
 /// An integration as stored, without its key.
@@ -34,6 +42,7 @@ pub struct Integration {
     /// While a rotation lasts, the previous key works too until this time.
     pub previous_until: Option<Timestamp>,
     pub last_event_at: Option<Timestamp>,
+    pub heartbeat_timeout: Option<jiff::SignedDuration>,
 }
 
 /// One accepted payload of an integration, read into signals.
@@ -86,6 +95,26 @@ pub struct AlertOutcome {
     pub placement: Option<Placement>,
     /// After this signal its group waits for an incident to be opened.
     pub waits: bool,
+    /// Why a firing alert asked nothing of anyone (it is suppressed, or its group is quiet).
+    pub quiet: Option<Quiet>,
+    /// Its group asks for an incident, held by the route's pause until then.
+    pub held_until: Option<Timestamp>,
+}
+
+impl AlertOutcome {
+    /// An outcome that touched no group.
+    pub fn untouched(change: AlertChange, alert: Option<i64>, group: Option<i64>) -> Self {
+        Self {
+            change,
+            alert,
+            group,
+            route: None,
+            placement: None,
+            waits: false,
+            quiet: None,
+            held_until: None,
+        }
+    }
 }
 
 /// A recorded payload and what each of its signals did, in order.
@@ -119,7 +148,15 @@ pub struct AlertGroup {
     pub reopened: u64,
     /// Its route asked for an incident and none is linked yet.
     pub wants_incident: bool,
+    /// When a held group's incident is to be opened (the route's pause).
+    pub wants_from: Option<Timestamp>,
     pub incident: Option<IncidentNumber>,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<Timestamp>,
+    pub silenced_until: Option<Timestamp>,
+    pub silenced_by: Option<String>,
+    pub silence_reason: Option<String>,
+    pub flaps: Flaps,
 }
 
 /// One alert (one occurrence of a source's dedup key).
@@ -137,6 +174,8 @@ pub struct AlertRecord {
     pub resolved_at: Option<Timestamp>,
     /// Events received for it: the first, its duplicates and its resolve.
     pub count: u64,
+    /// Why it was kept without asking anything (a maintenance window, a silence), if it was.
+    pub suppressed: Option<String>,
 }
 
 /// The alert tables. Every write is durable when it returns.
@@ -206,16 +245,60 @@ pub trait Alerts: Clone + Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AlertRecord>, StoreError>> + Send;
 
-    /// Groups waiting for an incident, oldest first.
+    /// Groups waiting for an incident whose pause (if any) has passed at `at`, oldest first.
     fn waiting_groups(
         &self,
         limit: u32,
+        at: Timestamp,
     ) -> impl Future<Output = Result<Vec<AlertGroup>, StoreError>> + Send;
+
+    /// Acknowledges a group as `by`: someone is on it, so its route opens no incident for it
+    /// (one waiting is no longer waited for). `false` if there is no such group.
+    fn acknowledge_group(
+        &self,
+        group: i64,
+        by: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Silences a group until `until` as `by` (`None` lifts the silence): its new firing
+    /// alerts are kept as suppressed, and one waiting is no longer waited for. `false` if
+    /// there is no such group.
+    fn silence_group(
+        &self,
+        group: i64,
+        until: Option<Timestamp>,
+        by: &str,
+        reason: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The group of the newest alert under an integration's dedup key, if any.
+    fn group_of_alert(
+        &self,
+        integration: i64,
+        dedup_key: &str,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+
+    /// Whether the newest alert under an integration's dedup key fires.
+    fn alert_fires(
+        &self,
+        integration: i64,
+        dedup_key: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Takes a waiting group for this caller to open its incident: `false` when another
     /// caller (another node) took it first or it no longer waits. A group taken and never
     /// linked (the process stopped in between) waits again at its next firing alert.
     fn claim_group(&self, group: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Moves a group from incident `from` to `to` (a candidate merged); `false` if it was not
+    /// linked to `from`.
+    fn move_group(
+        &self,
+        group: i64,
+        from: IncidentNumber,
+        to: IncidentNumber,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Links a group to an incident if it has none; `false` if it had one already.
     fn link_group(

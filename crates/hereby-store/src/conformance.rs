@@ -78,6 +78,7 @@ macro_rules! conformance_tests {
             integrations_open_with_their_key_until_revoked_and_rotate_with_an_overlap,
             alerts_are_deduplicated_grouped_resolved_and_reopened,
             concurrent_payloads_for_one_group_make_one_group_and_one_alert,
+            held_alerts_are_kept_but_open_nothing,
         );
     };
     (@each $harness:expr; $($name:ident),+ $(,)?) => {
@@ -129,6 +130,7 @@ fn declaration_of(
             .map(|s| ServiceName::parse(s).unwrap())
             .collect(),
         visibility,
+        triage: false,
     }
 }
 
@@ -2066,6 +2068,7 @@ pub async fn text_search_matches_title_or_summary_for_those_who_may_see<H: Harne
             } else {
                 Visibility::Internal
             },
+            triage: false,
         };
         numbers.push(declare_as(store, "alice", command).await.0);
     }
@@ -2200,6 +2203,7 @@ pub async fn summary_column_equals_the_fold_and_doctoring_is_detected<H: Harness
             potential: false,
             services: vec![],
             visibility: Visibility::Internal,
+            triage: false,
         },
     )
     .await;
@@ -2258,6 +2262,7 @@ pub async fn migrating_an_older_database_fills_in_summaries<H: Harness>(h: &H) {
             potential: false,
             services: vec![],
             visibility: Visibility::Internal,
+            triage: false,
         },
     )
     .await;
@@ -3190,6 +3195,7 @@ async fn alert_integration<S: crate::Alerts>(store: &S, name: &str) -> i64 {
                 name: name.to_owned(),
                 kind: "alertmanager".to_owned(),
                 key_digest: format!("{name}-digest").into_bytes(),
+                heartbeat_timeout: None,
             },
             at(0),
         )
@@ -3225,6 +3231,7 @@ pub async fn integrations_open_with_their_key_until_revoked_and_rotate_with_an_o
                 name: "prometheus".to_owned(),
                 kind: "pagerduty".to_owned(),
                 key_digest: b"fresh".to_vec(),
+                heartbeat_timeout: None,
             },
             at(1),
         )
@@ -3347,7 +3354,7 @@ pub async fn alerts_are_deduplicated_grouped_resolved_and_reopened<H: Harness>(h
     let alerts = store.alerts_of_group(checkout_group, 10).await.unwrap();
     assert_eq!(alerts.len(), 2);
     assert_eq!((alerts[1].dedup_key.as_str(), alerts[1].count), ("fp1", 2));
-    assert_eq!(store.waiting_groups(10).await.unwrap().len(), 2);
+    assert_eq!(store.waiting_groups(10, at(1_000)).await.unwrap().len(), 2);
 
     // Resolves end alerts; a resolve for nothing that fires changes nothing.
     let resolved = record(
@@ -3408,7 +3415,7 @@ pub async fn alerts_are_deduplicated_grouped_resolved_and_reopened<H: Harness>(h
             .await
             .unwrap()
     );
-    assert_eq!(store.waiting_groups(10).await.unwrap().len(), 1);
+    assert_eq!(store.waiting_groups(10, at(1_000)).await.unwrap().len(), 1);
     let linked = store.alert_groups(Some(incident), 10).await.unwrap();
     assert_eq!(
         linked.iter().map(|g| g.id).collect::<Vec<_>>(),
@@ -3430,6 +3437,209 @@ pub async fn alerts_are_deduplicated_grouped_resolved_and_reopened<H: Harness>(h
         .unwrap();
     assert_eq!(newer.previous, Some(checkout_group));
     assert_eq!(newer.incident, None);
+}
+
+pub async fn held_alerts_are_kept_but_open_nothing<H: Harness>(h: &H) {
+    use crate::{AlertChange, Alerts};
+    use hereby_core::alerts::{
+        MaintenanceSpec, MaintenanceWindow, Placement, Quiet, Route, RouteSpec, Routes,
+    };
+    let store = h.store();
+    let integration = alert_integration(store, "prometheus").await;
+    let flappy = Route::from_spec(
+        "default",
+        &RouteSpec {
+            flap_limit: 3,
+            ..RouteSpec::default()
+        },
+    )
+    .unwrap();
+    let paused = Route::from_spec(
+        "paused",
+        &RouteSpec {
+            order: 1,
+            matchers: vec![r#"alertname="Blip""#.to_owned()],
+            pause: "5m".to_owned(),
+            ..RouteSpec::default()
+        },
+    )
+    .unwrap();
+    let window = MaintenanceWindow::from_spec(
+        "db-upgrade",
+        &MaintenanceSpec {
+            matchers: vec![r#"service="db""#.to_owned()],
+            starts: at(0).to_string(),
+            ends: at(60).to_string(),
+            repeat: None,
+            reason: None,
+        },
+    )
+    .unwrap();
+    let routes = Routes::new(vec![flappy, paused]).with_maintenance(vec![window]);
+    let record = |key: &'static str,
+                  firing: bool,
+                  pairs: &'static [(&'static str, &'static str)],
+                  minute: i64| {
+        let routes = routes.clone();
+        async move {
+            let payload = crate::AlertPayload {
+                integration,
+                body: "{}".to_owned(),
+                signals: vec![alert_signal(key, firing, pairs)],
+            };
+            store
+                .record_alerts(&[payload], &routes, at(minute))
+                .await
+                .unwrap()
+                .remove(0)
+                .outcomes
+                .remove(0)
+        }
+    };
+    let waiting = |minute: i64| async move {
+        store
+            .waiting_groups(100, at(minute))
+            .await
+            .unwrap()
+            .iter()
+            .map(|group| group.id)
+            .collect::<Vec<_>>()
+    };
+
+    // A maintenance window keeps a matching firing alert as suppressed; its resolve goes
+    // through; once the window is over, the same alert sent again counts.
+    const DB: &[(&str, &str)] = &[("alertname", "DiskFull"), ("service", "db")];
+    let held = record("db-1", true, DB, 10).await;
+    assert_eq!(
+        held.quiet,
+        Some(Quiet::Maintenance {
+            window: "db-upgrade".to_owned()
+        })
+    );
+    assert!(!held.waits);
+    let db_group = held.group.unwrap();
+    let alerts = store.alerts_of_group(db_group, 10).await.unwrap();
+    assert_eq!(
+        alerts[0].suppressed.as_deref(),
+        Some("suppressed by maintenance window `db-upgrade`")
+    );
+    assert_eq!(
+        record("db-1", false, DB, 15).await.change,
+        AlertChange::Resolved
+    );
+    record("db-2", true, DB, 20).await;
+    assert!(!waiting(20).await.contains(&db_group));
+    let after = record("db-2", true, DB, 70).await;
+    assert_eq!(
+        (after.change, after.quiet.clone(), after.waits),
+        (AlertChange::Duplicate, None, true)
+    );
+    assert_eq!(
+        store.alerts_of_group(db_group, 10).await.unwrap()[0].suppressed,
+        None
+    );
+    assert!(waiting(70).await.contains(&db_group));
+
+    // A silence keeps the group's new alerts as suppressed, also through a resolve and a
+    // re-fire inside the reopen window, and ends at its time.
+    const WEB: &[(&str, &str)] = &[("alertname", "Errors"), ("service", "web")];
+    let first = record("web-1", true, WEB, 0).await;
+    let web_group = first.group.unwrap();
+    assert!(first.waits);
+    assert!(
+        store
+            .silence_group(web_group, Some(at(30)), "anna", "known, fixing")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !waiting(1).await.contains(&web_group),
+        "a silence stops the wait"
+    );
+    let silenced = record("web-2", true, WEB, 5).await;
+    assert!(
+        matches!(silenced.quiet, Some(Quiet::Silenced { .. })),
+        "{silenced:?}"
+    );
+    record("web-1", false, WEB, 6).await;
+    record("web-2", false, WEB, 7).await;
+    let reopened = record("web-1", true, WEB, 10).await;
+    assert_eq!(reopened.placement, Some(Placement::Reopen));
+    assert!(matches!(reopened.quiet, Some(Quiet::Silenced { .. })));
+    let over = record("web-3", true, WEB, 31).await;
+    assert_eq!((over.quiet.clone(), over.waits), (None, true));
+    let group = store.alert_group(web_group).await.unwrap().unwrap();
+    assert_eq!(group.silenced_by.as_deref(), Some("anna"));
+    assert_eq!(group.silence_reason.as_deref(), Some("known, fixing"));
+    assert!(
+        !store
+            .silence_group(999_999, None, "anna", "")
+            .await
+            .unwrap()
+    );
+
+    // An acknowledged group opens nothing: not waiting, and not through a resolve and a
+    // re-fire inside the reopen window; its alerts are not suppressed.
+    const API: &[(&str, &str)] = &[("alertname", "Slow"), ("service", "api")];
+    let api = record("api-1", true, API, 0).await.group.unwrap();
+    assert!(store.acknowledge_group(api, "sam", at(1)).await.unwrap());
+    assert!(!waiting(1).await.contains(&api));
+    record("api-1", false, API, 2).await;
+    let refired = record("api-1", true, API, 3).await;
+    assert_eq!(refired.placement, Some(Placement::Reopen));
+    assert_eq!(
+        refired.quiet,
+        Some(Quiet::Acknowledged {
+            by: "sam".to_owned()
+        })
+    );
+    assert_eq!(
+        store.alerts_of_group(api, 1).await.unwrap()[0].suppressed,
+        None
+    );
+    assert_eq!(
+        store
+            .alert_group(api)
+            .await
+            .unwrap()
+            .unwrap()
+            .acknowledged_by
+            .as_deref(),
+        Some("sam")
+    );
+
+    // Flipping more than the route's limit makes a group flap: it takes every flip, and
+    // neither reopens nor asks.
+    const FLIP: &[(&str, &str)] = &[("alertname", "Flip"), ("service", "queue")];
+    let flip = record("flip", true, FLIP, 0).await.group.unwrap();
+    assert!(store.claim_group(flip).await.unwrap());
+    record("flip", false, FLIP, 1).await;
+    record("flip", true, FLIP, 2).await;
+    record("flip", false, FLIP, 3).await;
+    let flapping = record("flip", true, FLIP, 4).await;
+    assert_eq!(
+        (flapping.placement, flapping.quiet.clone(), flapping.waits),
+        (Some(Placement::Join), Some(Quiet::Flapping), false)
+    );
+    assert_eq!(flapping.group, Some(flip));
+    let group = store.alert_group(flip).await.unwrap().unwrap();
+    assert_eq!((group.flaps.count, group.reopened), (4, 1));
+    assert!(group.flaps.flapping_since.is_some());
+
+    // A route's pause holds the incident; one whose alerts resolve in time never opens.
+    const BLIP: &[(&str, &str)] = &[("alertname", "Blip"), ("service", "cdn")];
+    let held = record("blip-1", true, BLIP, 0).await;
+    assert_eq!((held.waits, held.held_until), (false, Some(at(5))));
+    let blip = held.group.unwrap();
+    assert!(!waiting(4).await.contains(&blip));
+    assert!(waiting(5).await.contains(&blip));
+    const GONE: &[(&str, &str)] = &[("alertname", "Blip"), ("service", "dns")];
+    let gone = record("blip-2", true, GONE, 0).await.group.unwrap();
+    record("blip-2", false, GONE, 3).await;
+    assert!(
+        !waiting(5).await.contains(&gone),
+        "resolved within the pause"
+    );
 }
 
 pub async fn concurrent_payloads_for_one_group_make_one_group_and_one_alert<H: Harness>(h: &H) {

@@ -20,12 +20,15 @@ macro_rules! sql_alerts_common {
         lock_key: $lock_key:literal $(,)?
     ) => {
         const INTEGRATION_COLUMNS: &str =
-            "id, name, kind, created_at, revoked_at, previous_until, last_event_at";
+            "id, name, kind, created_at, revoked_at, previous_until, last_event_at, \
+             heartbeat_timeout";
         const GROUP_COLUMNS: &str = "id, route, group_key, label, title, severity, service, \
              opened_at, last_alert_at, resolved_at, previous_id, firing, alerts, events, reopened, \
-             wants_incident, incident";
+             wants_incident, incident, wants_from, acknowledged_by, acknowledged_at, \
+             silenced_until, silenced_by, silence_reason, flips, flips_since, last_flip, \
+             flapping_since";
         const ALERT_COLUMNS: &str = "id, integration_id, dedup_key, group_id, firing, summary, \
-             labels, first_seen, last_seen, resolved_at, count";
+             labels, first_seen, last_seen, resolved_at, count, suppressed";
 
         fn optional_time(
             micros: Option<i64>,
@@ -45,6 +48,10 @@ macro_rules! sql_alerts_common {
                 revoked_at: optional_time(row.try_get("revoked_at").map_err(db)?)?,
                 previous_until: optional_time(row.try_get("previous_until").map_err(db)?)?,
                 last_event_at: optional_time(row.try_get("last_event_at").map_err(db)?)?,
+                heartbeat_timeout: row
+                    .try_get::<Option<i64>, _>("heartbeat_timeout")
+                    .map_err(db)?
+                    .map(jiff::SignedDuration::from_micros),
             })
         }
 
@@ -78,6 +85,19 @@ macro_rules! sql_alerts_common {
                 events: count(row.try_get("events").map_err(db)?),
                 reopened: count(row.try_get("reopened").map_err(db)?),
                 wants_incident: row.try_get("wants_incident").map_err(db)?,
+                wants_from: optional_time(row.try_get("wants_from").map_err(db)?)?,
+                acknowledged_by: row.try_get("acknowledged_by").map_err(db)?,
+                acknowledged_at: optional_time(row.try_get("acknowledged_at").map_err(db)?)?,
+                silenced_until: optional_time(row.try_get("silenced_until").map_err(db)?)?,
+                silenced_by: row.try_get("silenced_by").map_err(db)?,
+                silence_reason: row.try_get("silence_reason").map_err(db)?,
+                flaps: hereby_core::alerts::Flaps {
+                    count: u32::try_from(row.try_get::<i64, _>("flips").map_err(db)?)
+                        .unwrap_or(u32::MAX),
+                    since: optional_time(row.try_get("flips_since").map_err(db)?)?,
+                    last: optional_time(row.try_get("last_flip").map_err(db)?)?,
+                    flapping_since: optional_time(row.try_get("flapping_since").map_err(db)?)?,
+                },
                 incident: incident
                     .map(|number| u64::try_from(number).map(hereby_core::types::IncidentNumber))
                     .transpose()
@@ -105,6 +125,7 @@ macro_rules! sql_alerts_common {
                 last_seen: hereby_store::prepare::timestamp(row.try_get("last_seen").map_err(db)?)?,
                 resolved_at: optional_time(row.try_get("resolved_at").map_err(db)?)?,
                 count: count(row.try_get("count").map_err(db)?),
+                suppressed: row.try_get("suppressed").map_err(db)?,
             })
         }
 
@@ -115,6 +136,120 @@ macro_rules! sql_alerts_common {
                 }
                 _ => db(error),
             }
+        }
+
+        /// A group's flip counters.
+        fn flaps_of(group: &hereby_store::AlertGroup) -> hereby_core::alerts::Flaps {
+            group.flaps
+        }
+
+        /// Stores a group's flip counters.
+        async fn put_flaps(
+            tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
+            group: i64,
+            flaps: &hereby_core::alerts::Flaps,
+        ) -> Result<(), hereby_store::StoreError> {
+            sqlx::query(
+                "UPDATE alert_groups SET flips = $1, flips_since = $2, last_flip = $3, \
+                 flapping_since = $4 WHERE id = $5",
+            )
+            .bind(i64::from(flaps.count))
+            .bind(flaps.since.map(|at| at.as_microsecond()))
+            .bind(flaps.last.map(|at| at.as_microsecond()))
+            .bind(flaps.flapping_since.map(|at| at.as_microsecond()))
+            .bind(group)
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+            Ok(())
+        }
+
+        async fn group_in(
+            tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
+            group: i64,
+        ) -> Result<hereby_store::AlertGroup, hereby_store::StoreError> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {GROUP_COLUMNS} FROM alert_groups WHERE id = $1"
+            )))
+            .bind(group)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db)?;
+            group_row(&row)
+        }
+
+        /// What a person set on a group, as the core's quiet rule reads it.
+        fn holds_of(group: &hereby_store::AlertGroup) -> hereby_core::alerts::GroupHolds {
+            hereby_core::alerts::GroupHolds {
+                silenced_until: group.silenced_until,
+                silenced_by: group.silenced_by.clone(),
+                acknowledged_by: group.acknowledged_by.clone(),
+            }
+        }
+
+        /// Asks the route's policy whether `group` (without an incident, with nothing quiet
+        /// about the alert that just fired) now wants one, and marks it so: at once, or held
+        /// by the route's pause. Answers (waits now, held until).
+        async fn ask_for_incident(
+            tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
+            route: &hereby_core::alerts::Route,
+            group: i64,
+            at: jiff::Timestamp,
+        ) -> Result<(bool, Option<jiff::Timestamp>), hereby_store::StoreError> {
+            use sqlx::Row as _;
+            let waiting = sqlx::query(
+                "SELECT wants_incident, wants_from FROM alert_groups WHERE id = $1 \
+                 AND incident IS NULL",
+            )
+            .bind(group)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db)?;
+            let Some(waiting) = waiting else {
+                return Ok((false, None));
+            };
+            let wants: bool = waiting.try_get("wants_incident").map_err(db)?;
+            if wants {
+                let from = optional_time(waiting.try_get("wants_from").map_err(db)?)?;
+                return Ok(match from {
+                    Some(from) if from > at => (false, Some(from)),
+                    _ => (true, None),
+                });
+            }
+            // Distinct alerts count once however often they flipped; suppressed ones not at all.
+            let first_fired: Vec<i64> = match route.create {
+                hereby_core::alerts::Creation::Threshold { .. } => sqlx::query_scalar(
+                    "SELECT MAX(first_seen) FROM alerts WHERE group_id = $1 \
+                     AND suppressed IS NULL GROUP BY integration_id, dedup_key",
+                )
+                .bind(group)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db)?,
+                _ => vec![at.as_microsecond()],
+            };
+            let first_fired = first_fired
+                .into_iter()
+                .map(hereby_store::prepare::timestamp)
+                .collect::<Result<Vec<_>, _>>()?;
+            if !hereby_core::alerts::wants_incident(route, &first_fired, true, at) {
+                return Ok((false, None));
+            }
+            let from = at
+                .checked_add(route.pause.signed())
+                .map_err(|e| hereby_store::StoreError::Invalid(e.to_string()))?;
+            sqlx::query("UPDATE alert_groups SET wants_incident = $1, wants_from = $2 WHERE id = $3")
+                .bind(true)
+                .bind(from.as_microsecond())
+                .bind(group)
+                .execute(&mut **tx)
+                .await
+                .map_err(db)?;
+            Ok(if route.pause.is_zero() {
+                (true, None)
+            } else {
+                (false, Some(from))
+            })
         }
 
         /// Records one signal inside the payload's transaction.
@@ -131,7 +266,7 @@ macro_rules! sql_alerts_common {
             use sqlx::Row as _;
             let now = at.as_microsecond();
             let latest = sqlx::query(
-                "SELECT id, group_id, firing FROM alerts WHERE integration_id = $1 \
+                "SELECT id, group_id, firing, suppressed FROM alerts WHERE integration_id = $1 \
                  AND dedup_key = $2 ORDER BY id DESC LIMIT 1",
             )
             .bind(integration)
@@ -139,25 +274,25 @@ macro_rules! sql_alerts_common {
             .fetch_optional(&mut **tx)
             .await
             .map_err(db)?;
-            let latest: Option<(i64, i64, bool)> = match latest {
+            let latest: Option<(i64, i64, bool, Option<String>)> = match latest {
                 Some(row) => Some((
                     row.try_get("id").map_err(db)?,
                     row.try_get("group_id").map_err(db)?,
                     row.try_get("firing").map_err(db)?,
+                    row.try_get("suppressed").map_err(db)?,
                 )),
                 None => None,
             };
+            let route_named = |name: &str| routes.all().iter().find(|route| route.name == name);
             if !signal.firing {
-                // A resolve ends a firing alert and never creates anything.
-                let Some((alert, group, true)) = latest else {
-                    return Ok(AlertOutcome {
-                        change: AlertChange::Orphan,
-                        alert: latest.map(|(alert, _, _)| alert),
-                        group: latest.map(|(_, group, _)| group),
-                        route: None,
-                        placement: None,
-                    waits: false,
-                    });
+                // A resolve ends a firing alert and never creates anything; maintenance
+                // windows and silences always let it through.
+                let Some((alert, group, true, _)) = latest else {
+                    return Ok(AlertOutcome::untouched(
+                        AlertChange::Orphan,
+                        latest.as_ref().map(|latest| latest.0),
+                        latest.as_ref().map(|latest| latest.1),
+                    ));
                 };
                 sqlx::query(
                     "UPDATE alerts SET firing = $1, resolved_at = $2, last_seen = $2, \
@@ -181,16 +316,17 @@ macro_rules! sql_alerts_common {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(db)?;
+                // A resolve is a flip.
+                if let Some(found) = route_named(&route) {
+                    let current = group_in(tx, group).await?;
+                    put_flaps(tx, group, &flaps_of(&current).flip(found, at)).await?;
+                }
                 return Ok(AlertOutcome {
-                    change: AlertChange::Resolved,
-                    alert: Some(alert),
-                    group: Some(group),
                     route: Some(route),
-                    placement: None,
-                    waits: false,
+                    ..AlertOutcome::untouched(AlertChange::Resolved, Some(alert), Some(group))
                 });
             }
-            if let Some((alert, group, true)) = latest {
+            if let Some((alert, group, true, suppressed)) = latest {
                 // The same alert again: a duplicate only bumps the count and last-seen time.
                 sqlx::query("UPDATE alerts SET count = count + 1, last_seen = $1 WHERE id = $2")
                     .bind(now)
@@ -205,24 +341,45 @@ macro_rules! sql_alerts_common {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(db)?;
-                return Ok(AlertOutcome {
-                    change: AlertChange::Duplicate,
-                    alert: Some(alert),
-                    group: Some(group),
-                    route: Some(route),
-                    placement: None,
-                    waits: false,
-                });
+                let mut outcome = AlertOutcome {
+                    route: Some(route.clone()),
+                    ..AlertOutcome::untouched(AlertChange::Duplicate, Some(alert), Some(group))
+                };
+                // A suppressed alert still firing once its window or silence is over (the
+                // source sends it again) counts from now on, as if it had just fired.
+                if suppressed.is_some()
+                    && let Some(found) = route_named(&route)
+                {
+                    let current = group_in(tx, group).await?;
+                    let quiet = hereby_core::alerts::quiet(
+                        routes,
+                        &signal.labels,
+                        &holds_of(&current),
+                        current.flaps.flapping(found, at),
+                        at,
+                    );
+                    match quiet {
+                        Some(quiet) if quiet.suppresses() => outcome.quiet = Some(quiet),
+                        quiet => {
+                            sqlx::query("UPDATE alerts SET suppressed = NULL WHERE id = $1")
+                                .bind(alert)
+                                .execute(&mut **tx)
+                                .await
+                                .map_err(db)?;
+                            if quiet.is_none() {
+                                let (waits, held_until) =
+                                    ask_for_incident(tx, found, group, at).await?;
+                                outcome.waits = waits;
+                                outcome.held_until = held_until;
+                            }
+                            outcome.quiet = quiet;
+                        }
+                    }
+                }
+                return Ok(outcome);
             }
             let Some(route) = routes.route_for(&signal.labels) else {
-                return Ok(AlertOutcome {
-                    change: AlertChange::Unrouted,
-                    alert: None,
-                    group: None,
-                    route: None,
-                    placement: None,
-                    waits: false,
-                });
+                return Ok(AlertOutcome::untouched(AlertChange::Unrouted, None, None));
             };
             let key = route.group_key(signal);
             let current = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -237,17 +394,63 @@ macro_rules! sql_alerts_common {
             .as_ref()
             .map(group_row)
             .transpose()?;
+            // Whether the incident the group is attached to has ended.
+            let incident_ended = match current.as_ref().and_then(|group| group.incident) {
+                Some(number) => {
+                    let status: Option<String> =
+                        sqlx::query_scalar("SELECT status FROM incidents WHERE number = $1")
+                            .bind(int(number.0))
+                            .fetch_optional(&mut **tx)
+                            .await
+                            .map_err(db)?;
+                    status
+                        .as_deref()
+                        .and_then(|raw| hereby_core::types::Status::parse(raw).ok())
+                        .is_some_and(|status| !status.takes_alerts())
+                }
+                None => false,
+            };
+            // An alert firing again after it resolved is a flip of the group it fires in.
+            let refired = latest.is_some();
+            let flaps = current.as_ref().map(|group| {
+                if refired {
+                    flaps_of(group).flip(route, at)
+                } else {
+                    flaps_of(group)
+                }
+            });
+            let flapping = flaps.is_some_and(|flaps| flaps.flapping(route, at));
             let facts = current.as_ref().map(|group| hereby_core::alerts::GroupFacts {
                 opened_at: group.opened_at,
                 last_alert_at: group.last_alert_at,
                 resolved_at: group.resolved_at,
+                incident_ended,
+                flapping,
             });
             let placement = hereby_core::alerts::place(route, facts.as_ref(), at);
+            // What people set on the group stays with it through a resolve and a re-fire; a
+            // silence in force also covers the next group under the same key.
+            let holds = match (placement, &current) {
+                (Placement::Join | Placement::Reopen, Some(current)) => holds_of(current),
+                (_, Some(current)) => hereby_core::alerts::GroupHolds {
+                    acknowledged_by: None,
+                    ..holds_of(current)
+                },
+                (_, None) => hereby_core::alerts::GroupHolds::default(),
+            };
+            let same_group = matches!(placement, Placement::Join | Placement::Reopen);
+            let quiet = hereby_core::alerts::quiet(
+                routes,
+                &signal.labels,
+                &holds,
+                flapping && same_group,
+                at,
+            );
             let group = match (placement, &current) {
                 (Placement::Join, Some(current)) => {
                     sqlx::query(
                         "UPDATE alert_groups SET firing = firing + 1, alerts = alerts + 1, \
-                         events = events + 1, last_alert_at = $1 WHERE id = $2",
+                         events = events + 1, last_alert_at = $1, resolved_at = NULL WHERE id = $2",
                     )
                     .bind(now)
                     .bind(current.id)
@@ -272,9 +475,10 @@ macro_rules! sql_alerts_common {
                 _ => sqlx::query_scalar(
                     "INSERT INTO alert_groups (route, group_key, label, title, severity, service, \
                      opened_at, last_alert_at, resolved_at, previous_id, firing, alerts, events, \
-                     reopened, wants_incident, incident) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, NULL, $8, 1, 1, 1, 0, $9, NULL) \
-                     RETURNING id",
+                     reopened, wants_incident, incident, silenced_until, silenced_by, \
+                     silence_reason, flips) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, NULL, $8, 1, 1, 1, 0, $9, NULL, \
+                     $10, $11, $12, 0) RETURNING id",
                 )
                 .bind(&route.name)
                 .bind(&key)
@@ -285,16 +489,41 @@ macro_rules! sql_alerts_common {
                 .bind(now)
                 .bind(current.as_ref().map(|group| group.id))
                 .bind(false)
+                .bind(
+                    holds
+                        .silenced_until
+                        .filter(|until| *until > at)
+                        .map(|until| until.as_microsecond()),
+                )
+                .bind(
+                    holds
+                        .silenced_until
+                        .filter(|until| *until > at)
+                        .and(holds.silenced_by.clone()),
+                )
+                .bind(
+                    current
+                        .as_ref()
+                        .filter(|_| holds.silenced_until.is_some_and(|until| until > at))
+                        .and_then(|current| current.silence_reason.clone()),
+                )
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(db)?,
             };
+            if same_group && let Some(flaps) = &flaps {
+                put_flaps(tx, group, flaps).await?;
+            }
             let labels = serde_json::to_string(&signal.labels)
                 .map_err(|e| hereby_store::StoreError::Invalid(e.to_string()))?;
+            let suppressed = quiet
+                .as_ref()
+                .filter(|quiet| quiet.suppresses())
+                .map(ToString::to_string);
             let alert: i64 = sqlx::query_scalar(
                 "INSERT INTO alerts (integration_id, dedup_key, group_id, firing, summary, labels, \
-                 first_seen, last_seen, resolved_at, count, payload_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, NULL, 1, $8) RETURNING id",
+                 first_seen, last_seen, resolved_at, count, payload_id, suppressed) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, NULL, 1, $8, $9) RETURNING id",
             )
             .bind(integration)
             .bind(&signal.dedup_key)
@@ -304,45 +533,18 @@ macro_rules! sql_alerts_common {
             .bind(labels)
             .bind(now)
             .bind(payload)
+            .bind(suppressed)
             .fetch_one(&mut **tx)
             .await
             .map_err(db)?;
-            // Whether the route's policy now asks for an incident, for a group without one.
-            let waiting: Option<bool> = sqlx::query_scalar(
-                "SELECT wants_incident FROM alert_groups WHERE id = $1 AND incident IS NULL",
-            )
-            .bind(group)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db)?;
-            let mut waits = waiting == Some(true);
-            if waiting == Some(false) {
-                let first_fired: Vec<i64> = match route.create {
-                    hereby_core::alerts::Creation::Threshold { .. } => {
-                        sqlx::query_scalar("SELECT first_seen FROM alerts WHERE group_id = $1")
-                            .bind(group)
-                            .fetch_all(&mut **tx)
-                            .await
-                            .map_err(db)?
-                    }
-                    _ => vec![now],
-                };
-                let first_fired = first_fired
-                    .into_iter()
-                    .map(hereby_store::prepare::timestamp)
-                    .collect::<Result<Vec<_>, _>>()?;
-                if hereby_core::alerts::wants_incident(route, &first_fired, true, at) {
-                    sqlx::query("UPDATE alert_groups SET wants_incident = $1 WHERE id = $2")
-                        .bind(true)
-                        .bind(group)
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(db)?;
-                    waits = true;
-                }
-            }
+            // Only an alert nothing quietens asks the route's policy for an incident.
+            let (waits, held_until) = if quiet.is_none() {
+                ask_for_incident(tx, route, group, at).await?
+            } else {
+                (false, None)
+            };
             Ok(AlertOutcome {
-                change: if latest.is_some() {
+                change: if refired {
                     AlertChange::Refired
                 } else {
                     AlertChange::New
@@ -352,6 +554,8 @@ macro_rules! sql_alerts_common {
                 route: Some(route.name.clone()),
                 placement: Some(placement),
                 waits,
+                quiet,
+                held_until,
             })
         }
 
@@ -362,13 +566,16 @@ macro_rules! sql_alerts_common {
                 at: jiff::Timestamp,
             ) -> Result<hereby_store::Integration, hereby_store::StoreError> {
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO integrations (name, kind, key_digest, created_at) \
-                     VALUES ($1, $2, $3, $4) RETURNING {INTEGRATION_COLUMNS}"
+                    "INSERT INTO integrations (name, kind, key_digest, created_at, \
+                     heartbeat_timeout) VALUES ($1, $2, $3, $4, $5) RETURNING {INTEGRATION_COLUMNS}"
                 )))
                 .bind(&integration.name)
                 .bind(&integration.kind)
                 .bind(&integration.key_digest)
                 .bind(at.as_microsecond())
+                .bind(integration.heartbeat_timeout.map(|timeout| {
+                    i64::try_from(timeout.as_micros()).unwrap_or(i64::MAX)
+                }))
                 .fetch_one(&self.write_pool)
                 .await
                 .map_err(|error| {
@@ -575,18 +782,106 @@ macro_rules! sql_alerts_common {
             async fn waiting_groups(
                 &self,
                 limit: u32,
+                at: jiff::Timestamp,
             ) -> Result<Vec<hereby_store::AlertGroup>, hereby_store::StoreError> {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {GROUP_COLUMNS} FROM alert_groups WHERE wants_incident \
-                     AND incident IS NULL ORDER BY id LIMIT $1"
+                     AND incident IS NULL AND (wants_from IS NULL OR wants_from <= $2) \
+                     ORDER BY id LIMIT $1"
                 )))
                 .bind(i64::from(limit))
+                .bind(at.as_microsecond())
                 .fetch_all(&self.readers)
                 .await
                 .map_err(db)?
                 .iter()
                 .map(group_row)
                 .collect()
+            }
+
+            async fn acknowledge_group(
+                &self,
+                group: i64,
+                by: &str,
+                at: jiff::Timestamp,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE alert_groups SET acknowledged_by = $1, acknowledged_at = $2, \
+                     wants_incident = CASE WHEN incident IS NULL THEN $3 ELSE wants_incident END \
+                     WHERE id = $4",
+                )
+                .bind(by)
+                .bind(at.as_microsecond())
+                .bind(false)
+                .bind(group)
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn silence_group(
+                &self,
+                group: i64,
+                until: Option<jiff::Timestamp>,
+                by: &str,
+                reason: &str,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let done = match until {
+                    Some(until) => sqlx::query(
+                        "UPDATE alert_groups SET silenced_until = $1, silenced_by = $2, \
+                         silence_reason = $3, \
+                         wants_incident = CASE WHEN incident IS NULL THEN $4 ELSE wants_incident END \
+                         WHERE id = $5",
+                    )
+                    .bind(until.as_microsecond())
+                    .bind(by)
+                    .bind(reason)
+                    .bind(false)
+                    .bind(group),
+                    None => sqlx::query(
+                        "UPDATE alert_groups SET silenced_until = NULL, silenced_by = NULL, \
+                         silence_reason = NULL WHERE id = $1",
+                    )
+                    .bind(group),
+                }
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn group_of_alert(
+                &self,
+                integration: i64,
+                dedup_key: &str,
+            ) -> Result<Option<i64>, hereby_store::StoreError> {
+                sqlx::query_scalar(
+                    "SELECT group_id FROM alerts WHERE integration_id = $1 AND dedup_key = $2 \
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(integration)
+                .bind(dedup_key)
+                .fetch_optional(&self.readers)
+                .await
+                .map_err(db)
+            }
+
+            async fn alert_fires(
+                &self,
+                integration: i64,
+                dedup_key: &str,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let firing: Option<bool> = sqlx::query_scalar(
+                    "SELECT firing FROM alerts WHERE integration_id = $1 AND dedup_key = $2 \
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(integration)
+                .bind(dedup_key)
+                .fetch_optional(&self.readers)
+                .await
+                .map_err(db)?;
+                Ok(firing == Some(true))
             }
 
             async fn claim_group(&self, group: i64) -> Result<bool, hereby_store::StoreError> {
@@ -596,6 +891,24 @@ macro_rules! sql_alerts_common {
                 )
                 .bind(false)
                 .bind(group)
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn move_group(
+                &self,
+                group: i64,
+                from: hereby_core::types::IncidentNumber,
+                to: hereby_core::types::IncidentNumber,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE alert_groups SET incident = $1 WHERE id = $2 AND incident = $3",
+                )
+                .bind(int(to.0))
+                .bind(group)
+                .bind(int(from.0))
                 .execute(&self.write_pool)
                 .await
                 .map_err(db)?;

@@ -16,9 +16,14 @@ pub(crate) enum IntegrationCommand {
         /// A unique name: lowercase letters, digits, `.`, `_` and `-`.
         name: String,
         /// alertmanager (Prometheus Alertmanager's webhook, and Grafana's), pagerduty (the
-        /// Events API v2), opsgenie (the Alert API) or generic (JSON or a form, for curl).
+        /// Events API v2), opsgenie (the Alert API), generic (JSON or a form, for curl) or
+        /// heartbeat (pings; an alert fires when none came within --timeout).
         #[arg(long)]
         kind: String,
+        /// A heartbeat's timeout, e.g. 10m (10s to 31d): how long without a ping before an
+        /// alert fires. Only for --kind heartbeat.
+        #[arg(long)]
+        timeout: Option<String>,
     },
     /// List integrations (keys are never shown).
     List,
@@ -54,6 +59,20 @@ pub(crate) enum AlertCommand {
         /// The incident, e.g. INC-7.
         incident: String,
     },
+    /// Acknowledge a group: you are on it, so its route opens no incident for it (also after
+    /// a resolve and a re-fire within the route's reopen window).
+    Ack { group: i64 },
+    /// Silence a group for a while: its new firing alerts are kept as suppressed and open
+    /// nothing (a silence in force also covers the next group under the same key).
+    Silence {
+        group: i64,
+        /// How long, e.g. 2h (at most 7d); 0s lifts the silence.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        /// Why (shown with the group).
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 fn print_key(created: &api::IntegrationKey) {
@@ -70,12 +89,20 @@ pub(crate) async fn integration(
     json: bool,
 ) -> Result<(), Failure> {
     match command {
-        IntegrationCommand::Add { name, kind } => {
+        IntegrationCommand::Add {
+            name,
+            kind,
+            timeout,
+        } => {
             let created: api::IntegrationKey = client
                 .send(
                     Method::POST,
                     "/integrations",
-                    Some(&api::IntegrationRequest { name, kind }),
+                    Some(&api::IntegrationRequest {
+                        name,
+                        kind,
+                        timeout,
+                    }),
                     None,
                 )
                 .await?;
@@ -160,13 +187,25 @@ pub(crate) async fn integration(
 }
 
 fn group_line(group: &api::AlertGroup) -> String {
-    let state = if group.firing > 0 {
+    let mut state = if group.firing > 0 {
         format!("{} firing", group.firing)
     } else {
         "resolved".to_owned()
     };
+    if group.flapping {
+        state.push_str(", flapping");
+    }
+    if group.silenced_until.is_some() {
+        state.push_str(", silenced");
+    }
+    if group.acknowledged_by.is_some() {
+        state.push_str(", acked");
+    }
+    if group.held_until.is_some() {
+        state.push_str(", held");
+    }
     format!(
-        "#{:<5} {:<5} {:<10} {:<8} {:<38} {} [{}]",
+        "#{:<5} {:<5} {:<18} {:<8} {:<38} {} [{}]",
         group.id,
         group.severity,
         state,
@@ -211,6 +250,51 @@ pub(crate) async fn alert(
                 .await?;
             crate::commands::print_write(&result, json);
         }
+        AlertCommand::Ack { group } => {
+            let acked: api::AlertGroup = client
+                .send(
+                    Method::POST,
+                    &format!("/alert-groups/{group}/ack"),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
+            if json {
+                print_json(&acked);
+            } else {
+                println!("{}", group_line(&acked));
+                println!(
+                    "acknowledged by {}: it opens no incident by its route",
+                    acked.acknowledged_by.as_deref().unwrap_or("you")
+                );
+            }
+        }
+        AlertCommand::Silence {
+            group,
+            duration,
+            reason,
+        } => {
+            let silenced: api::AlertGroup = client
+                .send(
+                    Method::POST,
+                    &format!("/alert-groups/{group}/silence"),
+                    Some(&api::SilenceRequest { duration, reason }),
+                    None,
+                )
+                .await?;
+            if json {
+                print_json(&silenced);
+            } else {
+                println!("{}", group_line(&silenced));
+                match &silenced.silenced_until {
+                    Some(until) => println!(
+                        "silenced until {}: its new firing alerts are kept as suppressed",
+                        crate::commands::human_time(until)
+                    ),
+                    None => println!("not silenced"),
+                }
+            }
+        }
         AlertCommand::Show { group } => {
             let detail: api::AlertGroupDetail = client
                 .send(
@@ -238,6 +322,30 @@ pub(crate) async fn alert(
                 g.events,
                 g.reopened
             );
+            if let Some(by) = &g.acknowledged_by {
+                println!("acknowledged by {by}");
+            }
+            if let Some(until) = &g.silenced_until {
+                println!(
+                    "silenced by {} until {}{}",
+                    g.silenced_by.as_deref().unwrap_or("?"),
+                    crate::commands::human_time(until),
+                    g.silence_reason
+                        .as_deref()
+                        .filter(|reason| !reason.is_empty())
+                        .map(|reason| format!(": {reason}"))
+                        .unwrap_or_default()
+                );
+            }
+            if g.flapping {
+                println!("flapping: its alerts flip too often; it opens and reopens nothing");
+            }
+            if let Some(until) = &g.held_until {
+                println!(
+                    "held by its route's pause: its incident opens {} unless it resolves first",
+                    crate::commands::human_time(until)
+                );
+            }
             for alert in &detail.alerts {
                 println!(
                     "  {} {:<9} ×{:<4} {}  (key {}, last {})",
@@ -248,6 +356,9 @@ pub(crate) async fn alert(
                     alert.dedup_key,
                     crate::commands::human_time(&alert.last_seen)
                 );
+                if let Some(why) = &alert.suppressed {
+                    println!("      {why}");
+                }
             }
         }
     }

@@ -658,12 +658,53 @@ impl hereby_store::Alerts for AnyStore {
     async fn waiting_groups(
         &self,
         limit: u32,
+        at: Timestamp,
     ) -> Result<Vec<hereby_store::AlertGroup>, StoreError> {
-        forward!(self, store => store.waiting_groups(limit))
+        forward!(self, store => store.waiting_groups(limit, at))
+    }
+
+    async fn acknowledge_group(
+        &self,
+        group: i64,
+        by: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.acknowledge_group(group, by, at))
+    }
+
+    async fn silence_group(
+        &self,
+        group: i64,
+        until: Option<Timestamp>,
+        by: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.silence_group(group, until, by, reason))
+    }
+
+    async fn group_of_alert(
+        &self,
+        integration: i64,
+        dedup_key: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        forward!(self, store => store.group_of_alert(integration, dedup_key))
+    }
+
+    async fn alert_fires(&self, integration: i64, dedup_key: &str) -> Result<bool, StoreError> {
+        forward!(self, store => store.alert_fires(integration, dedup_key))
     }
 
     async fn claim_group(&self, group: i64) -> Result<bool, StoreError> {
         forward!(self, store => store.claim_group(group))
+    }
+
+    async fn move_group(
+        &self,
+        group: i64,
+        from: hereby_core::types::IncidentNumber,
+        to: hereby_core::types::IncidentNumber,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.move_group(group, from, to))
     }
 
     async fn link_group(

@@ -169,6 +169,10 @@ pub(crate) enum ClientCommand {
     /// Roles: assign, unassign, and the two-step IC hand-off.
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Candidates a route in triage mode opened from alerts: accept one (you lead it),
+    /// decline it (not an incident), or merge it into another incident.
+    #[command(subcommand)]
+    Triage(TriageCommand),
     /// The public status page's components (admins change them).
     #[command(subcommand)]
     Component(crate::publishing::ComponentCommand),
@@ -439,6 +443,32 @@ pub(crate) enum TokenCommand {
     List,
     /// Revoke a token by id.
     Revoke { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TriageCommand {
+    /// Accept a candidate: it becomes an incident under investigation, and you its Incident
+    /// Commander.
+    Accept {
+        #[command(flatten)]
+        write: Write,
+    },
+    /// Decline a candidate: it was not an incident, and no figure counts it.
+    Decline {
+        #[command(flatten)]
+        write: Write,
+        /// Why it is not an incident (required; kept on the timeline).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Merge a candidate into another incident, which takes its alert groups.
+    Merge {
+        /// The candidate, e.g. INC-9.
+        incident: String,
+        /// The incident it goes into, e.g. INC-7.
+        #[arg(long)]
+        into: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -783,6 +813,32 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 json,
             )
             .await?;
+        }
+        ClientCommand::Triage(TriageCommand::Accept { write }) => {
+            post(&client, &write, "triage/accept", &json!({}), json).await?;
+        }
+        ClientCommand::Triage(TriageCommand::Decline { write, reason }) => {
+            post(
+                &client,
+                &write,
+                "triage/decline",
+                &api::ReasonRequest {
+                    reason: Some(reason),
+                },
+                json,
+            )
+            .await?;
+        }
+        ClientCommand::Triage(TriageCommand::Merge { incident, into }) => {
+            let result: api::WriteResult = client
+                .send(
+                    Method::POST,
+                    &format!("/incidents/{}/triage/merge", encode(&incident)),
+                    Some(&api::MergeRequest { into }),
+                    None,
+                )
+                .await?;
+            print_write(&result, json);
         }
         ClientCommand::Role(RoleCommand::Take { write }) => {
             post(&client, &write, "take-command", &json!({}), json).await?;
@@ -1503,6 +1559,9 @@ pub(crate) fn print_write(result: &api::WriteResult, json: bool) {
     if json {
         print_json(result);
         return;
+    }
+    for warning in &result.warnings {
+        eprintln!("hereby: warning: {warning}");
     }
     // A single-holder role given to someone relieves whoever held it, in the same write:
     // said in the one sentence, as people say it.

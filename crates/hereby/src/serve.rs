@@ -302,8 +302,10 @@ pub(crate) async fn serve(
     state.app.public_url = Some(public_url);
     state.app.set_alert_rate(notifying.alert_events_per_minute);
     let workers = hereby_server::notify::start(state.clone(), notifying.settings);
+    let alert_timers = hereby_server::start_alert_timers(state.clone());
     let served =
         hereby_server::serve(listener, state, notifying.connections, shutdown_signal()).await;
+    alert_timers.stop().await;
     workers.stop().await;
     served?;
     eprintln!("hereby stopped");

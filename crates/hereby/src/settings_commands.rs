@@ -19,7 +19,8 @@ pub(crate) enum SettingCommand {
     /// List the settings of one kind in effect: shipped (`default`), changed by an admin
     /// (`changed`) and added (`custom`).
     List {
-        /// message_template, postmortem_template, blame_rule or service.
+        /// message_template, postmortem_template, blame_rule, service, alert_route or
+        /// alert_maintenance.
         kind: String,
     },
     /// Print one setting. With --json, the setting as the API returns it; `--value` prints
@@ -145,6 +146,17 @@ fn summary(value: &api::SettingValue) -> String {
             },
             route.group_by.as_deref().unwrap_or_default().join(", "),
             route.create.as_deref().unwrap_or("always")
+        ),
+        api::SettingValue::AlertMaintenance(window) => format!(
+            "{} from {} to {}{}",
+            window.matchers.join(", "),
+            window.starts,
+            window.ends,
+            window
+                .repeat
+                .as_deref()
+                .map(|repeat| format!(", {repeat}"))
+                .unwrap_or_default()
         ),
     };
     let mut line: String = text.lines().next().unwrap_or("").chars().take(70).collect();

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use hereby_core::alerts::{
-    Creation, GroupFacts, Matcher, Placement, Route, RouteSpec, Routes, Signal, WindowKind, place,
-    wants_incident,
+    Creation, Flaps, GroupFacts, GroupHolds, MaintenanceSpec, MaintenanceWindow, Matcher,
+    Placement, Quiet, Route, RouteSpec, Routes, Signal, WindowKind, place, quiet, wants_incident,
 };
 use hereby_core::types::Severity;
 use jiff::{SignedDuration, Timestamp};
@@ -16,6 +16,19 @@ type MatcherCase = (&'static str, &'static [(&'static str, &'static str)], bool)
 
 /// The field a bad route names, how it is made bad, and what the refusal says.
 type SpecCase = (&'static str, fn(&mut RouteSpec), &'static str);
+
+/// How a maintenance window is made bad, and what the refusal says.
+type WindowCase = (fn(&mut MaintenanceSpec), &'static str);
+
+/// An alert's labels, what a person set on its group, whether the group flaps, the minute,
+/// and why the alert asks nothing of anyone.
+type QuietCase<'a> = (
+    &'a BTreeMap<String, String>,
+    &'a GroupHolds,
+    bool,
+    i64,
+    Option<Quiet>,
+);
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -251,6 +264,13 @@ fn a_route_is_checked_when_it_is_written() {
             "not a matcher",
         ),
         ("group_by", |s| s.group_by = vec![" ".into()], "none empty"),
+        ("pause", |s| s.pause = "2d".into(), "at most 24h"),
+        ("pause", |s| s.pause = "soon".into(), "is not a duration"),
+        (
+            "flap_window",
+            |s| s.flap_window = "0s".into(),
+            "longer than zero",
+        ),
     ];
     for (field, edit, problem) in cases {
         let mut spec = RouteSpec::default();
@@ -354,12 +374,33 @@ fn where_a_new_firing_alert_goes() {
             opened_at: at(opened),
             last_alert_at: at(last),
             resolved_at: resolved.map(at),
+            incident_ended: false,
+            flapping: false,
         });
         assert_eq!(
             place(&route, group.as_ref(), at(case.now)),
             case.expect,
             "{}",
             case.name
+        );
+    }
+}
+
+#[test]
+fn a_group_whose_incident_ended_takes_no_new_alert() {
+    let route = route("r", |_| {});
+    for resolved in [None, Some(at(5))] {
+        let group = GroupFacts {
+            opened_at: at(0),
+            last_alert_at: at(1),
+            resolved_at: resolved,
+            incident_ended: true,
+            flapping: false,
+        };
+        assert_eq!(
+            place(&route, Some(&group), at(2)),
+            Placement::New { after: true },
+            "within the window or the reopen window, the ended incident's group stays closed"
         );
     }
 }
@@ -424,4 +465,211 @@ fn a_signal_keeps_the_source_s_limits() {
     assert_eq!(fitted.labels.len(), 64);
     assert!(fitted.labels.values().all(|v| v.len() == 1024));
     assert_eq!(fitted.summary, "Disk  [31mfull");
+}
+
+#[test]
+fn a_flapping_group_takes_every_alert_and_reopens_nothing() {
+    let route = route("r", |_| {});
+    for (resolved, ended, expected) in [
+        // Resolved a minute ago or a day ago: a flapping group keeps taking its alerts.
+        (Some(at(1)), false, Placement::Join),
+        (Some(at(-24 * 60)), false, Placement::Join),
+        (None, false, Placement::Join),
+        // Its incident ended: a new group all the same.
+        (None, true, Placement::New { after: true }),
+    ] {
+        let group = GroupFacts {
+            opened_at: at(-3 * 24 * 60),
+            last_alert_at: at(-3 * 24 * 60),
+            resolved_at: resolved,
+            incident_ended: ended,
+            flapping: true,
+        };
+        assert_eq!(place(&route, Some(&group), at(2)), expected);
+    }
+}
+
+#[test]
+fn flips_beyond_the_limit_within_the_window_make_a_group_flap_until_a_quiet_window() {
+    let route = route("r", |s| {
+        s.flap_limit = 3;
+        s.flap_window = "10m".to_owned();
+    });
+    // (minute of the flip, flapping right after it)
+    let flips: &[(i64, bool)] = &[
+        (0, false),
+        (1, false),
+        (2, false),
+        // The fourth flip within ten minutes is one more than the limit.
+        (3, true),
+        // Still flipping within the window of the last flip: still flapping, though the
+        // counting span starts over.
+        (12, true),
+        (21, true),
+        // Thirty quiet minutes: no longer flapping, counting starts over.
+        (51, false),
+        (52, false),
+    ];
+    let mut flaps = Flaps::default();
+    for (minute, expected) in flips {
+        flaps = flaps.flip(&route, at(*minute));
+        assert_eq!(
+            flaps.flapping(&route, at(*minute)),
+            *expected,
+            "after the flip at minute {minute}: {flaps:?}"
+        );
+    }
+    // Without another flip, flapping ends once the window has passed.
+    let mut flaps = Flaps::default();
+    for minute in 0..4 {
+        flaps = flaps.flip(&route, at(minute));
+    }
+    assert!(flaps.flapping(&route, at(12)));
+    assert!(!flaps.flapping(&route, at(13)));
+    // A limit of 0 never flaps.
+    let never = route_named_never_flapping();
+    let mut flaps = Flaps::default();
+    for minute in 0..100 {
+        flaps = flaps.flip(&never, at(minute));
+    }
+    assert!(!flaps.flapping(&never, at(100)));
+}
+
+fn route_named_never_flapping() -> Route {
+    route("steady", |s| s.flap_limit = 0)
+}
+
+fn window(edit: impl FnOnce(&mut MaintenanceSpec)) -> Result<MaintenanceWindow, String> {
+    let mut spec = MaintenanceSpec {
+        matchers: vec![r#"service="db""#.to_owned()],
+        starts: "2026-12-01T10:00:00Z".to_owned(),
+        ends: "2026-12-01T11:00:00Z".to_owned(),
+        repeat: None,
+        reason: Some("database upgrade".to_owned()),
+    };
+    edit(&mut spec);
+    MaintenanceWindow::from_spec("db-upgrade", &spec).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_maintenance_window_holds_over_its_matchers_in_its_span_and_repeats() {
+    let once = window(|_| {}).unwrap();
+    let daily = window(|s| s.repeat = Some("daily".to_owned())).unwrap();
+    let weekly = window(|s| s.repeat = Some("weekly".to_owned())).unwrap();
+    let db = labels(&[("service", "db")]);
+    let web = labels(&[("service", "web")]);
+    let day = 24 * 60;
+    // (window, minute, labels, holds)
+    let cases: &[(&MaintenanceWindow, i64, &BTreeMap<String, String>, bool)] = &[
+        (&once, -1, &db, false),
+        (&once, 0, &db, true),
+        (&once, 59, &db, true),
+        (&once, 60, &db, false),
+        (&once, 30, &web, false),
+        (&once, day + 30, &db, false),
+        (&daily, day + 30, &db, true),
+        (&daily, day + 90, &db, false),
+        (&daily, 6 * day + 10, &db, true),
+        (&weekly, day + 30, &db, false),
+        (&weekly, 7 * day + 30, &db, true),
+        (&weekly, 14 * day + 59, &db, true),
+    ];
+    for (window, minute, given, expected) in cases {
+        assert_eq!(
+            window.holds(given, at(*minute)),
+            *expected,
+            "{:?} at minute {minute} over {given:?}",
+            window.repeat
+        );
+    }
+    // As written back, it reads the same.
+    assert_eq!(
+        MaintenanceWindow::from_spec("db-upgrade", &daily.spec()).unwrap(),
+        daily
+    );
+}
+
+#[test]
+fn a_maintenance_window_is_checked_when_it_is_written() {
+    let cases: &[WindowCase] = &[
+        (|s| s.matchers.clear(), "matchers"),
+        (|s| s.matchers = vec!["nonsense".to_owned()], "matchers"),
+        (|s| s.starts = "tomorrow".to_owned(), "starts"),
+        (
+            |s| s.ends = "2026-12-01T09:00:00Z".to_owned(),
+            "ends: must be after starts",
+        ),
+        (
+            |s| {
+                s.ends = "2026-12-02T11:00:00Z".to_owned();
+                s.repeat = Some("daily".to_owned());
+            },
+            "shorter than its period",
+        ),
+        (|s| s.repeat = Some("hourly".to_owned()), "repeat"),
+    ];
+    for (edit, expected) in cases {
+        let error = window(*edit).unwrap_err();
+        assert!(error.contains(expected), "{error} should say {expected}");
+    }
+}
+
+#[test]
+fn why_an_alert_asks_nothing_of_anyone() {
+    let routes = Routes::default().with_maintenance(vec![window(|_| {}).unwrap()]);
+    let db = labels(&[("service", "db")]);
+    let web = labels(&[("service", "web")]);
+    let none = GroupHolds::default();
+    let silenced = GroupHolds {
+        silenced_until: Some(at(30)),
+        silenced_by: Some("anna".to_owned()),
+        acknowledged_by: None,
+    };
+    let acknowledged = GroupHolds {
+        acknowledged_by: Some("sam".to_owned()),
+        ..GroupHolds::default()
+    };
+    let window_quiet = Some(Quiet::Maintenance {
+        window: "db-upgrade".to_owned(),
+    });
+    let silence_quiet = Some(Quiet::Silenced {
+        until: at(30),
+        by: "anna".to_owned(),
+    });
+    // (labels, holds, flapping, minute, why)
+    let cases: Vec<QuietCase> = vec![
+        (&db, &none, false, 10, window_quiet.clone()),
+        (&db, &none, false, 70, None),
+        (&web, &none, false, 10, None),
+        (&web, &silenced, false, 10, silence_quiet.clone()),
+        // A silence ends at its time.
+        (&web, &silenced, false, 30, None),
+        (
+            &web,
+            &acknowledged,
+            false,
+            10,
+            Some(Quiet::Acknowledged {
+                by: "sam".to_owned(),
+            }),
+        ),
+        (&web, &none, true, 10, Some(Quiet::Flapping)),
+        // The maintenance window is named first.
+        (&db, &silenced, true, 10, window_quiet),
+    ];
+    for (given, holds, flapping, minute, expected) in cases {
+        assert_eq!(
+            quiet(&routes, given, holds, flapping, at(minute)),
+            expected,
+            "{given:?} {holds:?} flapping {flapping} at minute {minute}"
+        );
+    }
+    assert!(!Quiet::Flapping.suppresses());
+    assert!(
+        Quiet::Silenced {
+            until: at(30),
+            by: "anna".to_owned()
+        }
+        .suppresses()
+    );
 }

@@ -1128,6 +1128,82 @@ cases! {
         "#]],
     }
 
+    a_route_in_triage_mode_declares_a_candidate {
+        given: [],
+        when: ("hereby", declare_candidate("HighLatency checkout")),
+        expect: expect![[r#"
+            incident_declared {"commander":"hereby","potential":false,"services":[],"severity":"SEV2","summary":null,"title":"HighLatency checkout","triage":true,"visibility":"internal"}
+        "#]],
+    }
+
+    accepting_a_candidate_makes_it_an_incident_led_by_who_accepted {
+        given: [("hereby", declare_candidate("HighLatency checkout"))],
+        when: ("alice", Command::AcceptCandidate),
+        expect: expect![[r#"
+            status_changed {"from":"triage","reason":null,"to":"investigating"}
+            role_assigned {"person":"alice","role":"incident_commander"}
+        "#]],
+    }
+
+    an_operator_who_accepts_a_candidate_leaves_operations_to_lead {
+        given: [("hereby", declare_candidate("HighLatency checkout")), ("hereby", assign("operations", "olga"))],
+        when: ("olga", Command::AcceptCandidate),
+        expect: expect![[r#"
+            status_changed {"from":"triage","reason":null,"to":"investigating"}
+            role_unassigned {"person":"olga","role":"operations"}
+            role_assigned {"person":"olga","role":"incident_commander"}
+        "#]],
+    }
+
+    declining_a_candidate_keeps_the_reason {
+        given: [("hereby", declare_candidate("HighLatency checkout"))],
+        when: ("alice", Command::DeclineCandidate { reason: reason("a load test, announced") }),
+        expect: expect![[r#"
+            status_changed {"from":"triage","reason":"a load test, announced","to":"declined"}
+        "#]],
+    }
+
+    merging_a_candidate_names_the_other_incident {
+        given: [("hereby", declare_candidate("HighLatency checkout"))],
+        when: ("alice", Command::MergeCandidate { into: hereby_core::types::IncidentNumber(7) }),
+        expect: expect![[r#"
+            incident_merged {"into":7}
+            status_changed {"from":"triage","reason":"merged into INC-7","to":"merged"}
+        "#]],
+    }
+
+    only_a_candidate_is_accepted_declined_or_merged {
+        given: [("alice", declare("DB down"))],
+        when: ("bob", Command::AcceptCandidate),
+        expect: expect![[r#"
+            rejected not_candidate: only a candidate from alerts can be accepted; this incident is investigating
+        "#]],
+    }
+
+    a_declined_candidate_stays_declined {
+        given: [("hereby", declare_candidate("HighLatency checkout")), ("alice", Command::DeclineCandidate { reason: reason("noise") })],
+        when: ("bob", Command::MergeCandidate { into: hereby_core::types::IncidentNumber(7) }),
+        expect: expect![[r#"
+            rejected not_candidate: only a candidate from alerts can be merged; this incident is declined
+        "#]],
+    }
+
+    a_candidate_moves_only_by_triage {
+        given: [("hereby", declare_candidate("HighLatency checkout"))],
+        when: ("alice", status("resolved")),
+        expect: expect![[r#"
+            rejected invalid_transition: cannot go from triage to resolved; a candidate from alerts is accepted, declined or merged first (hereby triage accept|decline|merge)
+        "#]],
+    }
+
+    a_candidate_is_accepted_rather_than_commanded {
+        given: [("hereby", declare_candidate("HighLatency checkout"))],
+        when: ("alice", Command::TakeCommand),
+        expect: expect![[r#"
+            rejected invalid_transition: this is a candidate from alerts: accept it to lead it (you become Incident Commander), or decline or merge it
+        "#]],
+    }
+
     attach_an_alert_group {
         given: [("hereby", declare("HighLatency checkout"))],
         when: ("hereby", attach(7)),
@@ -2092,6 +2168,9 @@ fn command_name(command: &Command) -> &'static str {
         Command::SetImpactWindow { .. } => "SetImpactWindow",
         Command::AddNote { .. } => "AddNote",
         Command::TakeCommand => "TakeCommand",
+        Command::AcceptCandidate => "AcceptCandidate",
+        Command::DeclineCandidate { .. } => "DeclineCandidate",
+        Command::MergeCandidate { .. } => "MergeCandidate",
         Command::AttachAlertGroup { .. } => "AttachAlertGroup",
         Command::NoteAlerts { .. } => "NoteAlerts",
         Command::SetPublicSummary { .. } => "SetPublicSummary",
@@ -2179,6 +2258,9 @@ const COMMANDS: &[&str] = &[
     "EvaluateSeverity",
     "SetSuspectRelease",
     "RecordDecision",
+    "AcceptCandidate",
+    "DeclineCandidate",
+    "MergeCandidate",
 ];
 
 #[test]

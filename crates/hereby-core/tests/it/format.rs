@@ -57,6 +57,7 @@ fn examples() -> Vec<Event> {
             ],
             visibility: Visibility::Restricted,
             commander: user("alice"),
+            triage: false,
         }),
         Event::IncidentDeclared(IncidentDeclared {
             title: Title::parse("Checkout slow").unwrap(),
@@ -67,6 +68,21 @@ fn examples() -> Vec<Event> {
             services: vec![],
             visibility: Visibility::Public,
             commander: user("alice"),
+            triage: false,
+        }),
+        Event::IncidentDeclared(IncidentDeclared {
+            title: Title::parse("HighLatency checkout").unwrap(),
+            summary: None,
+            public_summary: None,
+            severity: Severity::Sev2,
+            potential: false,
+            services: vec![],
+            visibility: Visibility::Internal,
+            commander: user("hereby"),
+            triage: true,
+        }),
+        Event::IncidentMerged(hereby_core::event::IncidentMerged {
+            into: hereby_core::types::IncidentNumber(7),
         }),
         Event::RoleAssigned(RoleAssigned {
             role: RoleKey::parse("operations").unwrap(),
@@ -347,6 +363,8 @@ fn stored_format_of_every_event_type() {
     expect![[r##"
         incident_declared v1 {"commander":"alice","potential":false,"services":["api","db-primary"],"severity":"SEV1","summary":"Primary refuses connections.\nReplicas lag.","title":"DB down","visibility":"restricted"}
         incident_declared v1 {"commander":"alice","potential":false,"public_summary":"Paying takes longer than usual.","services":[],"severity":"SEV3","summary":null,"title":"Checkout slow","visibility":"public"}
+        incident_declared v1 {"commander":"hereby","potential":false,"services":[],"severity":"SEV2","summary":null,"title":"HighLatency checkout","triage":true,"visibility":"internal"}
+        incident_merged v1 {"into":7}
         role_assigned v1 {"person":"bob","role":"operations"}
         role_unassigned v1 {"person":"carol","role":"scribe"}
         handoff_requested v1 {"from":"alice","to":"dave"}
@@ -456,7 +474,7 @@ fn decoding_refuses_unknown_types_and_invalid_bodies() {
         invalid: event `note_added` version 1 has an invalid body: missing field `text` at line 1 column 12
         decoded note_added {"text":"hi"}
         invalid: event `role_assigned` version 1 has an invalid body: user: `Bob` must use lowercase letters, digits, `.`, `_` or `-`, and start with a letter or digit at line 1 column 15
-        invalid: event `status_changed` version 1 has an invalid body: unknown variant `done`, expected one of `investigating`, `identified`, `monitoring`, `resolved`, `closed`, `called_off`, `handed_back` at line 1 column 44
+        invalid: event `status_changed` version 1 has an invalid body: unknown variant `done`, expected one of `investigating`, `identified`, `monitoring`, `resolved`, `closed`, `called_off`, `handed_back`, `triage`, `declined`, `merged` at line 1 column 44
         invalid: event `evidence_attached` version 1 has an invalid body: name: must be a file name without directories at line 1 column 40
         invalid: event `incident_declared` version 1 has an invalid body: expected ident at line 1 column 2
     "#]]

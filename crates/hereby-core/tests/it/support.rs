@@ -40,7 +40,7 @@ fn text(raw: &str) -> Text {
     Text::parse(raw).unwrap()
 }
 
-fn reason(raw: &str) -> Reason {
+pub(crate) fn reason(raw: &str) -> Reason {
     Reason::parse(raw).unwrap()
 }
 
@@ -67,6 +67,7 @@ pub(crate) fn declare(title: &str) -> Command {
         potential: false,
         services: Vec::new(),
         visibility: Visibility::Internal,
+        triage: false,
     }
 }
 
@@ -90,6 +91,7 @@ pub(crate) fn declare_full(
             .map(|s| ServiceName::parse(s).unwrap())
             .collect(),
         visibility,
+        triage: false,
     }
 }
 
@@ -441,6 +443,7 @@ pub(crate) fn declare_with_public_summary(title: &str, words: &str) -> Command {
         potential: false,
         services: Vec::new(),
         visibility: Visibility::Internal,
+        triage: false,
     }
 }
 
@@ -647,6 +650,32 @@ pub(crate) fn alert_group(id: u64) -> hereby_core::event::AlertGroupRef {
         label: text("alertname=\"HighLatency\", service=\"checkout\""),
         title: text("HighLatency checkout"),
         why: text("grouped by route default, window 30m, extending up to 2d"),
+    }
+}
+
+/// A candidate, as a route in triage mode declares it.
+pub(crate) fn declare_candidate(title: &str) -> Command {
+    match declare(title) {
+        Command::Declare {
+            title,
+            summary,
+            public_summary,
+            severity,
+            potential,
+            services,
+            visibility,
+            ..
+        } => Command::Declare {
+            title,
+            summary,
+            public_summary,
+            severity,
+            potential,
+            services,
+            visibility,
+            triage: true,
+        },
+        _ => unreachable!(),
     }
 }
 

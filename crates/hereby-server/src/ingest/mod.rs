@@ -1,7 +1,8 @@
 //! Alerts in: the endpoints monitoring already knows how to call, each answering in the
 //! words of the product it imitates. Prometheus Alertmanager's webhook
 //! (`/ingest/alertmanager`), PagerDuty Events API v2 (`/v2/enqueue`), the Opsgenie Alert API
-//! (`/v2/alerts`) and a generic JSON or form endpoint (`/ingest/generic`). Each finds its
+//! (`/v2/alerts`), a generic JSON or form endpoint (`/ingest/generic`) and heartbeat pings
+//! (`/ingest/heartbeat`). Each finds its
 //! integration by key, reads the body into signals and hands them to the application, which
 //! has recorded them durably before the 2xx goes out.
 
@@ -9,6 +10,9 @@ mod alertmanager;
 mod generic;
 mod opsgenie;
 mod pagerduty;
+mod timers;
+
+pub use timers::{AlertTimers, start_alert_timers};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -37,6 +41,7 @@ pub(crate) fn routes<S: Store + Directory + Communications + Alerts>(
     axum::Router::new()
         .route("/ingest/alertmanager", post(alertmanager_webhook::<S>))
         .route("/ingest/generic", post(generic_event::<S>))
+        .route("/ingest/heartbeat", post(heartbeat_ping::<S>))
         .route("/v2/enqueue", post(pagerduty_event::<S>))
         .route("/v2/change/enqueue", post(pagerduty_change::<S>))
         .route("/v2/alerts", post(opsgenie_create::<S>))
@@ -208,6 +213,41 @@ async fn generic_event<S: Store + Directory + Communications + Alerts>(
     receive(&state, &found, &bytes, vec![signal]).await
 }
 
+/// `POST /ingest/heartbeat`: a heartbeat's ping (any body, kept); the alert its silence
+/// raised resolves.
+async fn heartbeat_ping<S: Store + Directory + Communications + Alerts>(
+    State(state): State<AppState<S>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let found = match integration(&state, key_from(&headers, "Bearer"), "heartbeat").await {
+        Ok(found) => found,
+        Err(refusal) => return api_refusal(refusal, "/ingest/heartbeat"),
+    };
+    let Ok(bytes) = read(body).await else {
+        return too_large().into_response();
+    };
+    match state
+        .app
+        .receive_ping(&found, &String::from_utf8_lossy(&bytes))
+        .await
+    {
+        Ok(received) => (
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "status": "accepted",
+                "resolved": received
+                    .recorded
+                    .outcomes
+                    .iter()
+                    .any(|outcome| outcome.change == hereby_store::AlertChange::Resolved),
+            })),
+        )
+            .into_response(),
+        Err(error) => ingest_error(error).into_response(),
+    }
+}
+
 async fn receive<S: Store + Directory + Communications + Alerts>(
     state: &AppState<S>,
     found: &Integration,
@@ -273,11 +313,15 @@ async fn pagerduty_event<S: Store + Directory + Communications + Alerts>(
     let signal = match pagerduty::action(event, Timestamp::now(), new_key) {
         Ok(pagerduty::Action::Signal(signal)) => signal,
         Ok(pagerduty::Action::Acknowledge { dedup_key }) => {
-            // Acknowledgements are accepted and kept with the payloads; an alert's own
-            // acknowledged state is not modelled yet, so nothing else changes.
+            // Kept with the payloads; the alert's group is acknowledged in the integration's
+            // name, so it opens nothing more by its route's policy.
             if let Err(error) = state
                 .app
-                .receive_alerts(&found, &String::from_utf8_lossy(&bytes), Vec::new())
+                .receive_acknowledgement(
+                    &found,
+                    &String::from_utf8_lossy(&bytes),
+                    std::slice::from_ref(&dedup_key),
+                )
                 .await
             {
                 return pagerduty_failure(error);
@@ -530,8 +574,26 @@ async fn opsgenie_action<S: Store + Directory + Communications + Alerts>(
     }
     let signals = match action.as_str() {
         "close" => vec![opsgenie::close(&identifier, Timestamp::now())],
-        // Kept with the payloads; acknowledgements and notes change no alert yet.
-        "acknowledge" | "notes" => Vec::new(),
+        "acknowledge" => {
+            return match state
+                .app
+                .receive_acknowledgement(
+                    &found,
+                    &String::from_utf8_lossy(&bytes),
+                    std::slice::from_ref(&identifier),
+                )
+                .await
+            {
+                Ok(()) => opsgenie_answer(
+                    StatusCode::ACCEPTED,
+                    started,
+                    ("result", "Request will be processed".to_owned()),
+                ),
+                Err(error) => opsgenie_failure(error, started),
+            };
+        }
+        // Kept with the payloads: the alert's notes are the payloads themselves.
+        "notes" => Vec::new(),
         other => {
             return opsgenie_answer(
                 StatusCode::NOT_FOUND,

@@ -52,7 +52,7 @@ struct Payload {
 pub(crate) enum Action {
     /// A trigger or a resolve, as a signal.
     Signal(Signal),
-    /// An acknowledgement: accepted and kept, changing nothing yet.
+    /// An acknowledgement: kept, and the alert's group acknowledged.
     Acknowledge { dedup_key: String },
 }
 

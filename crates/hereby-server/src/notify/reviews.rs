@@ -339,6 +339,7 @@ mod tests {
                 potential: false,
                 services: vec![],
                 visibility,
+                triage: false,
             },
             Command::AssignRole {
                 role: RoleKey::parse("operations").unwrap(),

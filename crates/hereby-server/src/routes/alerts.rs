@@ -38,7 +38,13 @@ pub(crate) async fn add_integration<S: Store + Directory + Communications + Aler
     let base = base_url(state.app.public_url.as_deref(), &headers);
     let created = state
         .app
-        .add_integration(&caller.0, &request.name, &request.kind, &base)
+        .add_integration(
+            &caller.0,
+            &request.name,
+            &request.kind,
+            request.timeout.as_deref(),
+            &base,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -141,7 +147,7 @@ pub(crate) struct GroupQuery {
         (status = 404, description = "No such incident, or not visible to the caller", body = api::ErrorBody),
     )
 )]
-pub(crate) async fn list_groups<S: Store + Directory + Alerts>(
+pub(crate) async fn list_groups<S: Store + Directory + Communications + Alerts>(
     State(state): State<AppState<S>>,
     caller: Caller,
     query: Result<Query<GroupQuery>, axum::extract::rejection::QueryRejection>,
@@ -169,7 +175,7 @@ pub(crate) async fn list_groups<S: Store + Directory + Alerts>(
         (status = 404, body = api::ErrorBody),
     )
 )]
-pub(crate) async fn show_group<S: Store + Directory + Alerts>(
+pub(crate) async fn show_group<S: Store + Directory + Communications + Alerts>(
     State(state): State<AppState<S>>,
     caller: Caller,
     Path(raw): Path<String>,
@@ -213,4 +219,73 @@ pub(crate) async fn attach_group<S: Store + Directory + Communications + Alerts>
         .attach_alert_group(&caller.0, id, incident)
         .await?;
     Ok(Json(crate::convert::write_result(&outcome)))
+}
+
+/// `POST /api/v1/alert-groups/{id}/ack`: a person says they are on it; the group opens no
+/// incident by its route's policy, also after a resolve and a re-fire inside the reopen
+/// window.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alert-groups/{id}/ack",
+    tag = "alerts",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The group")),
+    responses(
+        (status = 200, body = api::AlertGroup),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, description = "No such group, or not visible to the caller", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn acknowledge_group<S: Store + Directory + Communications + Alerts>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<Json<api::AlertGroup>, ApiError> {
+    let id: i64 = raw
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("alert group `{raw}`")))?;
+    Ok(Json(
+        state.app.acknowledge_alert_group(&caller.0, id).await?,
+    ))
+}
+
+/// `POST /api/v1/alert-groups/{id}/silence`: the group's new firing alerts are kept as
+/// suppressed for a while (`0s` lifts it).
+#[utoipa::path(
+    post,
+    path = "/api/v1/alert-groups/{id}/silence",
+    tag = "alerts",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The group")),
+    request_body = api::SilenceRequest,
+    responses(
+        (status = 200, body = api::AlertGroup),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, description = "No such group, or not visible to the caller", body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn silence_group<S: Store + Directory + Communications + Alerts>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    ApiJson(request): ApiJson<api::SilenceRequest>,
+) -> Result<Json<api::AlertGroup>, ApiError> {
+    let id: i64 = raw
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("alert group `{raw}`")))?;
+    Ok(Json(
+        state
+            .app
+            .silence_alert_group(
+                &caller.0,
+                id,
+                &request.duration,
+                request.reason.as_deref().unwrap_or(""),
+            )
+            .await?,
+    ))
 }

@@ -564,6 +564,107 @@ pub(crate) async fn take_command<S: Store + Directory>(
     act(&state, &caller, &id, if_match, Command::TakeCommand).await
 }
 
+/// `POST /api/v1/incidents/{id}/triage/accept`: a candidate from alerts becomes an incident
+/// under investigation, led by the caller.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/triage/accept",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 422, description = "Not a candidate (not_candidate)", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn accept_candidate<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    act(&state, &caller, &id, if_match, Command::AcceptCandidate).await
+}
+
+/// `POST /api/v1/incidents/{id}/triage/decline`: a candidate was not an incident (a reason
+/// is required); no figure counts it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/triage/decline",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::ReasonRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn decline_candidate<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::ReasonRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = request.decline_candidate()?;
+    act(&state, &caller, &id, if_match, command).await
+}
+
+/// `POST /api/v1/incidents/{id}/triage/merge`: a candidate goes into another incident, which
+/// takes its alert groups.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/triage/merge",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The candidate, e.g. INC-9"),
+    ),
+    request_body = api::MergeRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, description = "No such incident, or not visible to the caller", body = api::ErrorBody),
+        (status = 409, description = "The other incident has ended", body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn merge_candidate<
+    S: Store + Directory + hereby_store::Communications + hereby_store::Alerts,
+>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<api::MergeRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let candidate = crate::extract::incident_id(&id)?;
+    let into = crate::extract::incident_id(&request.into)?;
+    let outcome = state
+        .app
+        .merge_candidate(&caller.0, candidate, into)
+        .await?;
+    Ok(Json(crate::convert::write_result(&outcome)))
+}
+
 /// `POST /api/v1/incidents/{id}/handoff/decline`
 #[utoipa::path(
     post,
@@ -710,7 +811,9 @@ pub(crate) async fn change_status<S: Store + Directory>(
         (status = 422, body = api::ErrorBody),
     )
 )]
-pub(crate) async fn resolve<S: Store + Directory>(
+pub(crate) async fn resolve<
+    S: Store + Directory + hereby_store::Communications + hereby_store::Alerts,
+>(
     State(state): State<AppState<S>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -718,7 +821,13 @@ pub(crate) async fn resolve<S: Store + Directory>(
     OptionalJson(request): OptionalJson<api::ReasonRequest>,
 ) -> Result<Json<api::WriteResult>, ApiError> {
     let command = request.change_status(Status::Resolved)?;
-    act(&state, &caller, &id, if_match, command).await
+    let Json(mut result) = act(&state, &caller, &id, if_match, command).await?;
+    // Resolved while its alerts still fire: said now rather than found out at the next page.
+    result.warnings = state
+        .app
+        .still_firing(&caller.0, crate::extract::incident_id(&id)?)
+        .await?;
+    Ok(Json(result))
 }
 
 /// `POST /api/v1/incidents/{id}/call-off`: it was not an incident after all.

@@ -50,6 +50,8 @@ fn command(action: &str, fields: &Fields) -> Result<Command, ApiError> {
         "handoff" => Command::try_from(request::<api::HandoffRequest>(fields, &[])?)?,
         "accept-handoff" => Command::AcceptHandoff,
         "take-command" => Command::TakeCommand,
+        "accept-candidate" => Command::AcceptCandidate,
+        "decline-candidate" => request::<api::ReasonRequest>(fields, &[])?.decline_candidate()?,
         "decline-handoff" => request::<api::ReasonRequest>(fields, &[])?.decline_handoff()?,
         "cancel-handoff" => Command::CancelHandoff,
         "severity" => Command::try_from(request::<api::SeverityRequest>(fields, &[])?)?,
@@ -129,6 +131,10 @@ pub(crate) async fn act_on_incident<
         let result = resolve(&state, &viewer, &id, &fields).await;
         return after(&state, &viewer, &id, &fields, result).await;
     }
+    if action == "merge-candidate" {
+        let result = merge(&state, &viewer, &id, &fields).await;
+        return after(&state, &viewer, &id, &fields, result).await;
+    }
     let parsed = match action.as_str() {
         "evaluate" | "decide" | "suspect" => {
             super::judgement::command(&state, &viewer, &id, &action, &fields).await
@@ -177,6 +183,22 @@ async fn resolve<S: Store + Directory + Communications + hereby_store::Alerts>(
         act(state, &viewer.caller, id, None, impact).await?;
     }
     act(state, &viewer.caller, id, None, resolve).await?;
+    Ok(())
+}
+
+/// The merge form of a candidate: the application moves its alert groups to the other
+/// incident, so it is more than one command.
+async fn merge<S: Store + Directory + Communications + hereby_store::Alerts>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    id: &str,
+    fields: &Fields,
+) -> Result<(), ApiError> {
+    let into = incident_id(required(fields, "into")?.trim())?;
+    state
+        .app
+        .merge_candidate(&viewer.caller.0, incident_id(id)?, into)
+        .await?;
     Ok(())
 }
 

@@ -156,7 +156,8 @@ async fn dashboard_tables<S: Store + Directory>(
 ) -> Result<minijinja::Value, PageError> {
     let now = Timestamp::now();
     let mut active = filters.query(viewer, 200)?;
-    active.statuses = ACTIVE.to_vec();
+    // Candidates from alerts wait for a person: they are on the dashboard with the active.
+    active.statuses = ACTIVE.iter().copied().chain([Status::Triage]).collect();
     let mut ended = filters.query(viewer, 10)?;
     ended.statuses = vec![
         Status::Resolved,
@@ -450,7 +451,10 @@ pub(crate) async fn incident_context<S: Communications>(
     });
     let id = number.to_string();
     let next_due = incident.next_update_due(&state.cadence);
-    let drafting = !incident.status.is_active() && incident.postmortem.is_none();
+    // A post-mortem follows an incident that ended, never a candidate (declined or merged).
+    let drafting = !incident.status.takes_alerts()
+        && !matches!(incident.status, Status::Declined | Status::Merged)
+        && incident.postmortem.is_none();
     // The templates are read only where the draft form shows: not on every live refresh of
     // an active incident.
     let draft_templates = if drafting && viewer.caller.0.role >= InstallationRole::Responder {
@@ -577,7 +581,7 @@ pub(crate) async fn incident_page<S: Store + Directory + Communications + hereby
 
 /// The alert groups attached to an incident, as its page lists them. Only an incident with
 /// attached groups costs a read of them.
-async fn alert_panel<S: Store + hereby_store::Alerts>(
+async fn alert_panel<S: Store + Directory + Communications + hereby_store::Alerts>(
     state: &AppState<S>,
     viewer: &Viewer,
     number: IncidentNumber,
@@ -604,6 +608,9 @@ async fn alert_panel<S: Store + hereby_store::Alerts>(
                 alerts => group.alerts,
                 events => group.events,
                 reopened => group.reopened,
+                flapping => group.flapping,
+                acknowledged_by => &group.acknowledged_by,
+                silenced_by => group.silenced_until.as_ref().and(group.silenced_by.as_ref()),
                 last => group.last_alert_at.parse::<Timestamp>().map(|at| render::ago(at, now)).unwrap_or_default(),
             }
         })

@@ -54,6 +54,7 @@ fn checkout_outage() -> State {
                         ServiceName::parse("payments").unwrap(),
                     ],
                     visibility: Visibility::Public,
+                    triage: false,
                 },
             ),
             (

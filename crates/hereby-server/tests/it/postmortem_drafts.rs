@@ -60,6 +60,7 @@ fn declare(title: &str, severity: Severity, services: &[&str], visibility: Visib
             .map(|s| ServiceName::parse(s).unwrap())
             .collect(),
         visibility,
+        triage: false,
     }
 }
 

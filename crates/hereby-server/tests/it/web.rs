@@ -339,6 +339,7 @@ impl Site {
                     .map(|s| ServiceName::parse(s).unwrap())
                     .collect(),
                 visibility: Visibility::Internal,
+                triage: false,
             },
             &name(actor),
             Timestamp::now(),
@@ -2134,6 +2135,7 @@ async fn the_incident_page_shows_its_alert_groups() {
                 name: "prometheus".to_owned(),
                 kind: "alertmanager".to_owned(),
                 key_digest: b"digest".to_vec(),
+                heartbeat_timeout: None,
             },
             Timestamp::now(),
         )

@@ -475,6 +475,19 @@ fn alerts_of_a_restricted_incident_do_not_exist_for_non_members() {
     assert_eq!(status, 404);
     let (status, _) = server.get(&format!("/api/v1/alert-groups/{group}"), &server.admin);
     assert_eq!(status, 200);
+    // Nor can a non-member acknowledge or silence them.
+    let (status, _) = server.post(
+        &format!("/api/v1/alert-groups/{group}/ack"),
+        &bob,
+        json!({}),
+    );
+    assert_eq!(status, 404);
+    let (status, _) = server.post(
+        &format!("/api/v1/alert-groups/{group}/silence"),
+        &bob,
+        json!({"for": "1h"}),
+    );
+    assert_eq!(status, 404);
 }
 
 /// A POST whose whole raw answer is returned, headers included.
@@ -833,11 +846,486 @@ fn a_person_attaches_a_group_its_route_opened_no_incident_for() {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         assert!(types.contains(&"alerts_noted".to_owned()), "{types:?}");
+        // Once the incident has ended, grouping into it stops: a new alert opens a new group.
+        // Resolving while its alerts fire is done, with a warning that says what follows.
+        let (code, _, err) = cli(&server, &alice, &["resolve", &id]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains("warning: 2 alerts of group") && err.contains("will not reopen"),
+            "{err}"
+        );
+        send(
+            r#"{"summary": "Backup failed on db-3", "dedup": "backup-db3", "meta": {"service": "backup"}}"#,
+        );
+        let (_, groups) = server.get("/api/v1/alert-groups", &alice);
+        assert_eq!(groups.as_array().unwrap().len(), 2, "{groups}");
+        assert_eq!(groups[0]["incident"], Value::Null, "{groups}");
         let (status, answer) = server.post(
             "/api/v1/alert-groups/999999/attach",
             &alice,
             json!({"incident": id}),
         );
         assert_eq!(status, 404, "{answer}");
+    }
+}
+
+/// Polls the groups until `ready` holds (the alert timers run every few seconds).
+fn wait_for_groups(
+    server: &Server,
+    seconds: u64,
+    what: &str,
+    ready: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        let (_, groups) = server.get("/api/v1/alert-groups", &server.admin);
+        let groups = groups.as_array().cloned().unwrap_or_default();
+        if ready(&groups) {
+            return groups;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: still {groups:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn maintenance_windows_silences_and_acknowledgements_keep_alerts_but_open_nothing() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let vera = server.user("vera", "viewer");
+        // A window over the database, from an hour ago for two hours, set from the CLI.
+        let now = jiff::Timestamp::now();
+        let window = json!({
+            "matchers": ["service=\"db\""],
+            "starts": (now - jiff::SignedDuration::from_hours(1)).to_string(),
+            "ends": (now + jiff::SignedDuration::from_hours(1)).to_string(),
+            "reason": "database upgrade"
+        })
+        .to_string();
+        let (code, _, err) = cli(
+            &server,
+            &server.admin,
+            &[
+                "setting",
+                "set",
+                "alert_maintenance",
+                "db-upgrade",
+                "--value-json",
+                &window,
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        // A window over every alert is refused, and nothing is stored.
+        let (code, _, err) = cli(
+            &server,
+            &server.admin,
+            &[
+                "setting",
+                "set",
+                "alert_maintenance",
+                "everything",
+                "--value-json",
+                r#"{"matchers": [], "starts": "2026-12-01T00:00:00Z", "ends": "2026-12-02T00:00:00Z"}"#,
+            ],
+        );
+        assert_ne!(code, 0);
+        assert!(err.contains("matchers"), "{err}");
+        let (code, out, _) = cli(
+            &server,
+            &server.admin,
+            &["setting", "list", "alert_maintenance"],
+        );
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("db-upgrade") && !out.contains("everything"),
+            "{out}"
+        );
+
+        let (key, _) = integration(&server, "cron", "generic");
+        let bearer = format!("Bearer {key}");
+        let send = |body: &str| {
+            let (status, answer) = post(
+                &server,
+                "/ingest/generic",
+                &[("Authorization", &bearer)],
+                body,
+            );
+            assert_eq!(status, 202, "{answer}");
+            answer
+        };
+        // Kept as suppressed, never dropped; no incident.
+        send(
+            r#"{"summary": "Replica lag on db-2", "dedup": "db-2-lag", "meta": {"service": "db"}}"#,
+        );
+        let (_, groups) = server.get("/api/v1/alert-groups", &alice);
+        assert_eq!(groups[0]["incident"], Value::Null, "{groups}");
+        let db_group = groups[0]["id"].as_i64().unwrap();
+        let (code, out, err) = cli(&server, &alice, &["alert", "show", &db_group.to_string()]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains("suppressed by maintenance window `db-upgrade`"),
+            "{out}"
+        );
+        // Its resolve goes through.
+        send(
+            r#"{"summary": "Replica lag on db-2", "dedup": "db-2-lag", "action": "close", "meta": {"service": "db"}}"#,
+        );
+        let (_, detail) = server.get(&format!("/api/v1/alert-groups/{db_group}"), &alice);
+        assert_eq!(detail["group"]["firing"], 0, "{detail}");
+
+        // A silence: the group's next alerts are suppressed; a viewer may not silence.
+        send(r#"{"summary": "Queue backlog", "dedup": "queue-1", "meta": {"service": "queue"}}"#);
+        let (_, groups) = server.get("/api/v1/alert-groups", &alice);
+        let queue = &groups[0];
+        let queue_id = queue["id"].as_i64().unwrap();
+        let incident = queue["incident"].as_str().unwrap().to_owned();
+        let (code, _, _) = cli(
+            &server,
+            &vera,
+            &["alert", "silence", &queue_id.to_string(), "--for", "1h"],
+        );
+        assert_eq!(code, 3, "a viewer may not silence");
+        let (code, _, err) = cli(
+            &server,
+            &alice,
+            &["alert", "silence", &queue_id.to_string(), "--for", "8d"],
+        );
+        assert_ne!(code, 0);
+        assert!(err.contains("at most 7d"), "{err}");
+        let (code, out, err) = cli(
+            &server,
+            &alice,
+            &[
+                "alert",
+                "silence",
+                &queue_id.to_string(),
+                "--for",
+                "1h",
+                "--reason",
+                "known, fixing",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("silenced until"), "{out}");
+        send(
+            r#"{"summary": "Queue backlog on worker-2", "dedup": "queue-2", "meta": {"service": "queue"}}"#,
+        );
+        let (_, detail) = server.get(&format!("/api/v1/alert-groups/{queue_id}"), &alice);
+        assert_eq!(detail["group"]["silenced_by"], "alice", "{detail}");
+        assert_eq!(detail["group"]["silence_reason"], "known, fixing");
+        assert!(
+            detail["alerts"][0]["suppressed"]
+                .as_str()
+                .unwrap()
+                .starts_with("silenced by alice until"),
+            "{detail}"
+        );
+        // The incident's timeline keeps the suppressed alert, with why.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, timeline) =
+                server.get(&format!("/api/v1/incidents/{incident}/timeline"), &alice);
+            if timeline
+                .to_string()
+                .contains("Queue backlog on worker-2 (silenced by alice")
+            {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{timeline}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        // Lifted with 0s.
+        let (code, out, _) = cli(
+            &server,
+            &alice,
+            &["alert", "silence", &queue_id.to_string(), "--for", "0s"],
+        );
+        assert_eq!(code, 0);
+        assert!(out.contains("not silenced"), "{out}");
+
+        // An acknowledgement: a route that waits for three alerts opens nothing once the
+        // group is acknowledged.
+        let (status, route) = server.call(
+            "PUT",
+            "/api/v1/settings/alert_route/batch",
+            Some(&server.admin),
+            Some(r#"{"order": 1, "matchers": ["service=\"batch\""], "create": "threshold(2 within 10m)"}"#),
+            &[],
+        );
+        assert_eq!(status, 200, "{route}");
+        send(r#"{"summary": "Batch job slow", "dedup": "batch-1", "meta": {"service": "batch"}}"#);
+        let (_, groups) = server.get("/api/v1/alert-groups", &alice);
+        let batch = groups[0]["id"].as_i64().unwrap();
+        let (code, out, err) = cli(&server, &alice, &["alert", "ack", &batch.to_string()]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("acknowledged by alice"), "{out}");
+        send(
+            r#"{"summary": "Batch job slow again", "dedup": "batch-2", "meta": {"service": "batch"}}"#,
+        );
+        let (_, detail) = server.get(&format!("/api/v1/alert-groups/{batch}"), &alice);
+        assert_eq!(detail["group"]["incident"], Value::Null, "{detail}");
+        assert_eq!(detail["group"]["alerts"], 2);
+        assert_eq!(
+            detail["alerts"][0]["suppressed"],
+            Value::Null,
+            "acknowledged, not suppressed"
+        );
+        let (code, _, _) = cli(&server, &alice, &["alert", "ack", "999999"]);
+        assert_eq!(code, 1, "no such group");
+    }
+}
+
+#[test]
+fn a_pause_holds_an_incident_and_a_heartbeat_fires_when_its_pings_stop() {
+    let server = Server::start("sqlite");
+    let alice = server.user("alice", "responder");
+    let (status, route) = server.call(
+        "PUT",
+        "/api/v1/settings/alert_route/transient",
+        Some(&server.admin),
+        Some(r#"{"order": 1, "matchers": ["service=~\"cdn|dns\""], "pause": "2s"}"#),
+        &[],
+    );
+    assert_eq!(status, 200, "{route}");
+    let (key, _) = integration(&server, "edge", "generic");
+    let bearer = format!("Bearer {key}");
+    let send = |body: &str| {
+        let (status, answer) = post(
+            &server,
+            "/ingest/generic",
+            &[("Authorization", &bearer)],
+            body,
+        );
+        assert_eq!(status, 202, "{answer}");
+        answer
+    };
+    let answer = send(r#"{"summary": "CDN errors", "dedup": "cdn-1", "meta": {"service": "cdn"}}"#);
+    assert_eq!(
+        answer["incidents_opened"],
+        json!([]),
+        "held, not opened: {answer}"
+    );
+    send(r#"{"summary": "DNS blip", "dedup": "dns-1", "meta": {"service": "dns"}}"#);
+    let (_, groups) = server.get("/api/v1/alert-groups", &alice);
+    assert!(groups[0]["held_until"].is_string(), "{groups}");
+    // The DNS alert clears within the pause: it never opens anything.
+    send(
+        r#"{"summary": "DNS blip", "dedup": "dns-1", "action": "close", "meta": {"service": "dns"}}"#,
+    );
+    let groups = wait_for_groups(&server, 15, "the CDN group's incident", |groups| {
+        groups
+            .iter()
+            .any(|g| g["title"] == "CDN errors" && g["incident"].is_string())
+    });
+    let dns = groups.iter().find(|g| g["title"] == "DNS blip").unwrap();
+    assert_eq!(dns["incident"], Value::Null, "{dns}");
+    let (_, incidents) = server.get("/api/v1/incidents", &alice);
+    assert_eq!(
+        incidents["incidents"].as_array().unwrap().len(),
+        1,
+        "{incidents}"
+    );
+
+    // A heartbeat needs a timeout; only a heartbeat has one.
+    let (code, _, err) = cli(
+        &server,
+        &server.admin,
+        &["integration", "add", "nightly", "--kind", "heartbeat"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("timeout"), "{err}");
+    let (code, _, err) = cli(
+        &server,
+        &server.admin,
+        &[
+            "integration",
+            "add",
+            "other",
+            "--kind",
+            "generic",
+            "--timeout",
+            "1m",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("only a heartbeat"), "{err}");
+    let (code, out, err) = cli(
+        &server,
+        &server.admin,
+        &[
+            "integration",
+            "add",
+            "nightly",
+            "--kind",
+            "heartbeat",
+            "--timeout",
+            "10s",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("/ingest/heartbeat"), "{out}");
+    let key = out
+        .split("shown this once: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap()
+        .trim()
+        .to_owned();
+    let bearer = format!("Bearer {key}");
+    let (status, answer) = post(
+        &server,
+        "/ingest/heartbeat",
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["resolved"], false);
+    // Another kind's key is refused at the heartbeat endpoint.
+    let (status, _) = post(
+        &server,
+        "/ingest/heartbeat",
+        &[(
+            "Authorization",
+            &format!("Bearer {}", integration(&server, "misc", "generic").0),
+        )],
+        "",
+    );
+    assert_eq!(status, 403);
+    // No ping for the timeout: one alert fires (and, by the shipped route, an incident).
+    let groups = wait_for_groups(&server, 30, "the missed heartbeat's alert", |groups| {
+        groups
+            .iter()
+            .any(|g| g["title"] == "No heartbeat from nightly for 10s" && g["firing"] == 1)
+    });
+    let missed = groups
+        .iter()
+        .find(|g| g["title"] == "No heartbeat from nightly for 10s")
+        .unwrap();
+    assert_eq!(missed["alerts"], 1, "raised once: {missed}");
+    // The next ping resolves it.
+    let (status, answer) = post(
+        &server,
+        "/ingest/heartbeat",
+        &[("Authorization", &bearer)],
+        "ok",
+    );
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["resolved"], true, "{answer}");
+}
+
+#[test]
+fn a_route_in_triage_mode_opens_candidates_a_person_accepts_declines_or_merges() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let vera = server.user("vera", "viewer");
+        let (status, route) = server.call(
+            "PUT",
+            "/api/v1/settings/alert_route/default",
+            Some(&server.admin),
+            Some(r#"{"create": "triage"}"#),
+            &[],
+        );
+        assert_eq!(status, 200, "{route}");
+        let (key, _) = integration(&server, "cron", "generic");
+        let bearer = format!("Bearer {key}");
+        let send = |summary: &str, service: &str| {
+            let body = json!({"summary": summary, "dedup": summary, "meta": {"service": service, "alertname": summary}});
+            let (status, answer) = post(
+                &server,
+                "/ingest/generic",
+                &[("Authorization", &bearer)],
+                &body.to_string(),
+            );
+            assert_eq!(status, 202, "{answer}");
+            answer["incidents_opened"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let first = send("Checkout errors", "checkout");
+        let second = send("Payment timeouts", "payments");
+        let third = send("Disk 81% on batch-1", "batch");
+        let (_, document) = server.get(&format!("/api/v1/incidents/{first}"), &alice);
+        assert_eq!(document["status"], "triage", "{document}");
+        assert_eq!(document["commander"], Value::Null);
+
+        // Accepting: the candidate becomes an incident led by who accepted it.
+        let (code, _, _) = cli(&server, &vera, &["triage", "accept", &first]);
+        assert_eq!(code, 3, "a viewer may not accept");
+        let (code, _, err) = cli(&server, &alice, &["triage", "accept", &first]);
+        assert_eq!(code, 0, "{err}");
+        let (_, document) = server.get(&format!("/api/v1/incidents/{first}"), &alice);
+        assert_eq!(document["status"], "investigating", "{document}");
+        assert_eq!(document["commander"], "alice");
+        let (code, _, err) = cli(&server, &alice, &["triage", "accept", &first]);
+        assert_eq!(code, 1);
+        assert!(err.contains("only a candidate"), "{err}");
+
+        // Merging: the other incident takes the candidate's alert group.
+        let (code, _, err) = cli(
+            &server,
+            &alice,
+            &["triage", "merge", &second, "--into", &second],
+        );
+        assert_ne!(code, 0);
+        assert!(err.contains("into itself"), "{err}");
+        let (code, _, err) = cli(
+            &server,
+            &alice,
+            &["triage", "merge", &second, "--into", &first],
+        );
+        assert_eq!(code, 0, "{err}");
+        let (_, document) = server.get(&format!("/api/v1/incidents/{second}"), &alice);
+        assert_eq!(document["status"], "merged", "{document}");
+        let (_, groups) = server.get(&format!("/api/v1/alert-groups?incident={first}"), &alice);
+        assert_eq!(groups.as_array().unwrap().len(), 2, "{groups}");
+        let (_, timeline) = server.get(&format!("/api/v1/incidents/{first}/timeline"), &alice);
+        assert!(
+            timeline
+                .to_string()
+                .contains(&format!("merged from {second} by alice")),
+            "{timeline}"
+        );
+
+        // Declining needs a reason; a declined candidate takes no more alerts.
+        let (code, _, _) = cli(&server, &alice, &["triage", "decline", &third]);
+        assert_eq!(code, 2, "--reason is required");
+        let (code, _, err) = cli(
+            &server,
+            &alice,
+            &[
+                "triage",
+                "decline",
+                &third,
+                "--reason",
+                "disk alerts below 90% are not incidents",
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        let (_, document) = server.get(&format!("/api/v1/incidents/{third}"), &alice);
+        assert_eq!(document["status"], "declined", "{document}");
+        // Its alert resolves and fires again: a new group, and a new candidate.
+        let close = json!({"summary": "Disk 81% on batch-1", "dedup": "Disk 81% on batch-1", "action": "close"});
+        let (status, answer) = post(
+            &server,
+            "/ingest/generic",
+            &[("Authorization", &bearer)],
+            &close.to_string(),
+        );
+        assert_eq!(status, 202, "{answer}");
+        let fourth = send("Disk 81% on batch-1", "batch");
+        assert!(
+            !fourth.is_empty() && fourth != third,
+            "a fresh candidate: {fourth}"
+        );
+        // A candidate cannot be resolved or commanded: it is triaged first.
+        let (code, _, err) = cli(&server, &server.admin, &["resolve", &fourth]);
+        assert_eq!(code, 1);
+        assert!(err.contains("accepted, declined or merged first"), "{err}");
     }
 }

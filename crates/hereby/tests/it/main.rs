@@ -55,6 +55,7 @@ async fn seed(url: &str, incidents: usize) {
                 potential: false,
                 services: vec![],
                 visibility: Visibility::Internal,
+                triage: false,
             },
             &UserName::parse("alice").unwrap(),
             jiff::Timestamp::now(),

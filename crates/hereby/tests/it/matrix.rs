@@ -481,6 +481,40 @@ fn routes() -> Vec<Route> {
             }),
         ),
         incident(
+            "POST",
+            "/api/v1/incidents/{id}/triage/accept",
+            Kind::Write(Change {
+                needs: Need::Anyone,
+                setup: &[],
+                body: NoBody,
+                as_commander: Expect::Rule("not_candidate"),
+                as_other: Expect::Rule("not_candidate"),
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/triage/decline",
+            Kind::Write(Change {
+                needs: Need::Anyone,
+                setup: &[],
+                body: Json(r#"{"reason":"a test"}"#),
+                as_commander: Expect::Rule("not_candidate"),
+                as_other: Expect::Rule("not_candidate"),
+            }),
+        ),
+        // The other incident does not exist: a 404 once the candidate's own gates pass.
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/triage/merge",
+            Kind::Write(Change {
+                needs: Need::Anyone,
+                setup: &[],
+                body: Json(r#"{"into":"INC-999999"}"#),
+                as_commander: Expect::Status(404),
+                as_other: Expect::Status(404),
+            }),
+        ),
+        incident(
             "PUT",
             "/api/v1/incidents/{id}/public-summary",
             needing(
@@ -902,6 +936,17 @@ fn routes() -> Vec<Route> {
             "/api/v1/alert-groups/{id}/attach",
             Kind::SignedInAbsent,
             Json(r#"{"incident":"INC-1"}"#),
+        ),
+        route(
+            "POST",
+            "/api/v1/alert-groups/{id}/ack",
+            Kind::SignedInAbsent,
+        ),
+        with(
+            "POST",
+            "/api/v1/alert-groups/{id}/silence",
+            Kind::SignedInAbsent,
+            Json(r#"{"for":"1h"}"#),
         ),
     ]
 }

@@ -37,7 +37,8 @@ fn every_kind_is_set_shown_listed_and_removed_the_same_way() {
                 "postmortem_template",
                 "blame_rule",
                 "service",
-                "alert_route"
+                "alert_route",
+                "alert_maintenance"
             ]
         );
         assert!(
@@ -71,6 +72,11 @@ fn every_kind_is_set_shown_listed_and_removed_the_same_way() {
                 "alert_route",
                 "checkout-latency",
                 json!({ "order": 10, "matchers": ["service=\"checkout\""], "group_by": ["alertname"], "window": "5m", "create": "threshold(3 within 10m)" }),
+            ),
+            (
+                "alert_maintenance",
+                "db-upgrade",
+                json!({ "matchers": ["service=\"db\""], "starts": "2026-12-05T22:00:00Z", "ends": "2026-12-06T02:00:00Z", "repeat": "weekly", "reason": "patching" }),
             ),
         ];
         for (kind, name, value) in &values {
@@ -421,7 +427,8 @@ fn the_openapi_document_names_its_vocabularies() {
             "postmortem_template",
             "blame_rule",
             "service",
-            "alert_route"
+            "alert_route",
+            "alert_maintenance"
         ]
     );
     // The request fields refer to them.
