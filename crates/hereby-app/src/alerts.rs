@@ -234,6 +234,48 @@ impl Limiter {
     }
 }
 
+/// The process's one signal that alerts changed: a generation that grows with every change
+/// recorded here, and with every newer payload another node recorded (the alert timers look
+/// once per tick, for the whole process). Live pages wait on it; nobody polls per client.
+#[derive(Debug)]
+pub(crate) struct AlertFeed {
+    generation: tokio::sync::watch::Sender<u64>,
+    /// The newest payload id this process knows of.
+    newest_payload: std::sync::atomic::AtomicI64,
+}
+
+impl Default for AlertFeed {
+    fn default() -> Self {
+        Self {
+            generation: tokio::sync::watch::channel(0).0,
+            newest_payload: std::sync::atomic::AtomicI64::new(0),
+        }
+    }
+}
+
+impl AlertFeed {
+    fn bump(&self) {
+        self.generation.send_modify(|generation| *generation += 1);
+    }
+
+    /// Notes a payload id seen; bumps when it is newer than any before.
+    fn saw_payload(&self, id: i64) {
+        let before = self
+            .newest_payload
+            .fetch_max(id, std::sync::atomic::Ordering::SeqCst);
+        if id > before {
+            self.bump();
+        }
+    }
+}
+
+impl<S> App<S> {
+    /// Follows the alert feed: the receiver changes whenever alerts or groups change.
+    pub fn alerts_changed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.alert_feed.generation.subscribe()
+    }
+}
+
 /// What became of a received payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
@@ -595,6 +637,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
                 ),
             });
         }
+        self.alert_feed.bump();
         Ok(outcome)
     }
 
@@ -624,6 +667,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         self.store
             .acknowledge_group(group, actor.name.as_str(), Timestamp::now())
             .await?;
+        self.alert_feed.bump();
         self.group_now(group).await
     }
 
@@ -666,6 +710,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         self.store
             .silence_group(group, until, actor.name.as_str(), reason)
             .await?;
+        self.alert_feed.bump();
         self.group_now(group).await
     }
 
@@ -749,6 +794,10 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             let routes = self.cached_routes().await?;
             self.open_waiting_incidents(&routes).await?;
         }
+        // Payloads another node recorded move this process's live pages too.
+        if let Some(newest) = self.store.newest_alert_payload().await? {
+            self.alert_feed.saw_payload(newest);
+        }
         Ok(())
     }
 
@@ -787,6 +836,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         let outcome = self
             .act(actor, candidate, None, Command::MergeCandidate { into })
             .await?;
+        self.alert_feed.bump();
         for group in self.store.alert_groups(Some(candidate), 500).await? {
             if !self.store.move_group(group.id, candidate, into).await? {
                 continue;
@@ -871,6 +921,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
                 routes.clone(),
             )
             .await?;
+        self.alert_feed.saw_payload(recorded.payload);
         // Only a payload that left a group waiting opens incidents (and its sender waits for
         // them, so the answer can name them).
         let opened = if recorded.outcomes.iter().any(|outcome| outcome.waits) {
@@ -988,7 +1039,10 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             // One group that cannot be opened does not hold up the others; it asks again at
             // its next firing alert.
             match self.open_incident(&group, routes).await {
-                Ok(Some(number)) => opened.push(number),
+                Ok(Some(number)) => {
+                    self.alert_feed.bump();
+                    opened.push(number);
+                }
                 Ok(None) => {}
                 Err(error) => {
                     tracing::warn!(group = group.id, %error, "cannot open the incident of an alert group");

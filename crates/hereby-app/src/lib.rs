@@ -74,6 +74,9 @@ pub struct App<S> {
     recorder: Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<alerts::RecordJob>>>,
     /// The alert routes in force, when read and under which settings generation.
     alert_routes_kept: Arc<std::sync::Mutex<Option<alerts::KeptRoutes>>>,
+    /// The alert feed of this process: bumped when alerts or groups change (here, or on
+    /// another node as the alert timers find), which the live alerts page follows.
+    alert_feed: Arc<alerts::AlertFeed>,
 }
 
 impl<S: Store> App<S> {
@@ -92,6 +95,7 @@ impl<S: Store> App<S> {
             opening: Default::default(),
             recorder: Default::default(),
             alert_routes_kept: Default::default(),
+            alert_feed: Default::default(),
         }
     }
 }
@@ -112,6 +116,7 @@ impl<S: Clone> Clone for App<S> {
             opening: self.opening.clone(),
             recorder: self.recorder.clone(),
             alert_routes_kept: self.alert_routes_kept.clone(),
+            alert_feed: self.alert_feed.clone(),
         }
     }
 }

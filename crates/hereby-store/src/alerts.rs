@@ -279,6 +279,9 @@ pub trait Alerts: Clone + Send + Sync + 'static {
         dedup_key: &str,
     ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
 
+    /// The id of the newest payload recorded (by any node), if any.
+    fn newest_alert_payload(&self) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+
     /// Whether the newest alert under an integration's dedup key fires.
     fn alert_fires(
         &self,

@@ -867,6 +867,15 @@ macro_rules! sql_alerts_common {
                 .map_err(db)
             }
 
+            async fn newest_alert_payload(
+                &self,
+            ) -> Result<Option<i64>, hereby_store::StoreError> {
+                sqlx::query_scalar("SELECT MAX(id) FROM alert_payloads")
+                    .fetch_one(&self.readers)
+                    .await
+                    .map_err(db)
+            }
+
             async fn alert_fires(
                 &self,
                 integration: i64,

@@ -690,6 +690,10 @@ impl hereby_store::Alerts for AnyStore {
         forward!(self, store => store.group_of_alert(integration, dedup_key))
     }
 
+    async fn newest_alert_payload(&self) -> Result<Option<i64>, StoreError> {
+        forward!(self, store => store.newest_alert_payload())
+    }
+
     async fn alert_fires(&self, integration: i64, dedup_key: &str) -> Result<bool, StoreError> {
         forward!(self, store => store.alert_fires(integration, dedup_key))
     }

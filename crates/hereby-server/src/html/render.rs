@@ -36,6 +36,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("timeline.html", include_str!("templates/timeline.html")),
         ("users.html", include_str!("templates/users.html")),
         ("services.html", include_str!("templates/services.html")),
+        ("alerts.html", include_str!("templates/alerts.html")),
+        (
+            "alert_groups.html",
+            include_str!("templates/alert_groups.html"),
+        ),
         ("status.html", include_str!("templates/status.html")),
         ("settings.html", include_str!("templates/settings.html")),
         ("postmortem.html", include_str!("templates/postmortem.html")),

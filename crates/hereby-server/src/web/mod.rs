@@ -4,6 +4,7 @@
 //! changes goes through [`crate::extract::Caller`].
 
 mod actions;
+mod alerts;
 mod assets;
 mod form;
 mod judgement;
@@ -91,6 +92,14 @@ pub(crate) fn routes<
             get(pages::dashboard_fragment::<S>),
         ),
         (Method::GET, "/live", get(live::everything::<S>)),
+        (Method::GET, "/alerts", get(alerts::page::<S>)),
+        (Method::GET, "/fragments/alerts", get(alerts::fragment::<S>)),
+        (Method::GET, "/alerts/live", get(alerts::live::<S>)),
+        (
+            Method::POST,
+            "/alerts/{id}/{action}",
+            post(alerts::act::<S>),
+        ),
         (Method::GET, "/login", get(session::login_form)),
         (Method::POST, "/login", post(session::login::<S>)),
         (Method::POST, "/logout", post(session::logout::<S>)),

@@ -2121,15 +2121,10 @@ async fn updates_are_posted_and_public_ones_need_a_public_incident() {
     bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "an unknown audience");
 }
 
-#[tokio::test]
-async fn the_incident_page_shows_its_alert_groups() {
+/// An Alertmanager integration, made in the store as an admin would through the API.
+async fn alert_integration(site: &Site) -> hereby_store::Integration {
     use hereby_store::Alerts;
-    let site = Site::new().await;
-    site.user("alice", InstallationRole::Responder).await;
-    let alice = site.login("alice").await;
-    let app = hereby_app::App::new(site.store.clone(), site.policy.clone());
-    let integration = site
-        .store
+    site.store
         .create_integration(
             &hereby_store::NewIntegration {
                 name: "prometheus".to_owned(),
@@ -2140,18 +2135,32 @@ async fn the_incident_page_shows_its_alert_groups() {
             Timestamp::now(),
         )
         .await
-        .unwrap();
-    let signal = |key: &str| hereby_core::alerts::Signal {
+        .unwrap()
+}
+
+/// A firing `HighLatency` alert of `service`.
+fn firing(key: &str, summary: &str, service: &str) -> hereby_core::alerts::Signal {
+    hereby_core::alerts::Signal {
         dedup_key: key.to_owned(),
         firing: true,
-        summary: "Checkout <b>slow</b>".to_owned(),
-        labels: [("alertname", "HighLatency"), ("service", "checkout")]
+        summary: summary.to_owned(),
+        labels: [("alertname", "HighLatency"), ("service", service)]
             .into_iter()
             .map(|(n, v)| (n.to_owned(), v.to_owned()))
             .collect(),
         at: Timestamp::now(),
         source_group: false,
-    };
+    }
+}
+
+#[tokio::test]
+async fn the_incident_page_shows_its_alert_groups() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let app = hereby_app::App::new(site.store.clone(), site.policy.clone());
+    let integration = alert_integration(&site).await;
+    let signal = |key: &str| firing(key, "Checkout <b>slow</b>", "checkout");
     let received = app
         .receive_alerts(
             &integration,
@@ -4755,4 +4764,112 @@ async fn resolving_is_confirmed_and_may_set_the_impact_end() {
         Some(ended)
     );
     assert_eq!(incident.impact.start, Some(incident.declared_at));
+}
+
+#[tokio::test]
+async fn the_alerts_page_lists_what_the_viewer_may_see_and_acknowledges_and_silences() {
+    use hereby_store::Alerts;
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("bob", InstallationRole::Responder).await;
+    site.user("vera", InstallationRole::Viewer).await;
+    let alice = site.login("alice").await;
+    let bob = site.login("bob").await;
+    let vera = site.login("vera").await;
+    let app = hereby_app::App::new(site.store.clone(), site.policy.clone());
+    let integration = alert_integration(&site).await;
+    let signal = |key: &str, service: &str| firing(key, &format!("{service} <b>slow</b>"), service);
+    let received = app
+        .receive_alerts(
+            &integration,
+            "{}",
+            vec![signal("a", "checkout"), signal("b", "vault")],
+        )
+        .await
+        .unwrap();
+    let checkout = received.recorded.outcomes[0].group.unwrap();
+    let vault = received.recorded.outcomes[1].group.unwrap();
+    // The vault incident turns out to be a security matter: restricted, alice a member.
+    let vault_incident = received.opened[1].to_string();
+    site.execute("alice", &vault_incident, Command::TakeCommand)
+        .await;
+    site.execute(
+        "alice",
+        &vault_incident,
+        Command::ChangeVisibility {
+            to: Visibility::Restricted,
+            reason: hereby_core::types::Reason::parse("a security incident").unwrap(),
+        },
+    )
+    .await;
+
+    let page = site.get(Some(&alice), "/alerts").await;
+    page.assert_status(StatusCode::OK, "the alerts page");
+    assert!(page.body.contains("sse-connect=\"/alerts/live\""));
+    assert!(
+        page.body.contains("checkout &lt;b&gt;slow&lt;&#x2f;b&gt;"),
+        "escaped: {}",
+        page.body
+    );
+    assert!(page.body.contains(&format!("id=\"group-{vault}\"")));
+    let page = site.get(Some(&bob), "/alerts").await;
+    assert!(page.body.contains(&format!("id=\"group-{checkout}\"")));
+    assert!(
+        !page.body.contains(&format!("id=\"group-{vault}\"")) && !page.body.contains("vault"),
+        "a restricted incident's group does not exist for non-members"
+    );
+    let refused = site.post(&bob, &format!("/alerts/{vault}/ack"), &[]).await;
+    refused.assert_status(StatusCode::NOT_FOUND, "not bob's to see");
+
+    // A viewer sees the table without its forms, and may not acknowledge.
+    let page = site.get(Some(&vera), "/alerts").await;
+    assert!(page.body.contains(&format!("id=\"group-{checkout}\"")));
+    assert!(!page.body.contains("/ack\""), "no forms for viewers");
+    let refused = site
+        .post(&vera, &format!("/alerts/{checkout}/ack"), &[])
+        .await;
+    refused.assert_status(StatusCode::FORBIDDEN, "viewers change nothing");
+
+    // The live page hears of the change from the process's alert feed.
+    let response = site
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/alerts/live")
+                .header(header::COOKIE, &alice.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let done = site
+        .post(&alice, &format!("/alerts/{checkout}/ack"), &[])
+        .await;
+    assert!(done.status.is_redirection(), "{}", done.body);
+    let seen = read_events(response.into_body(), |seen| seen.contains("event: changed")).await;
+    assert!(seen.contains("event: changed"), "{seen}");
+    let refused = site
+        .post(
+            &alice,
+            &format!("/alerts/{checkout}/silence"),
+            &[("for", "a while")],
+        )
+        .await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "not a duration");
+    assert!(refused.text_of("alert-error").contains("for"));
+    site.post(
+        &alice,
+        &format!("/alerts/{checkout}/silence"),
+        &[("for", "2h"), ("reason", "known")],
+    )
+    .await;
+    let page = site.get(Some(&alice), "/alerts").await;
+    let row = page.section(&format!("group-{checkout}"), "</tr>");
+    assert!(
+        row.contains("acknowledged by alice") && row.contains("silenced by alice"),
+        "{row}"
+    );
+    let group = site.store.alert_group(checkout).await.unwrap().unwrap();
+    assert_eq!(group.acknowledged_by.as_deref(), Some("alice"));
 }
