@@ -179,8 +179,8 @@ pub struct AlertRouteValue {
     /// (default `0s`: no pause; at most `24h`).
     #[serde(default)]
     pub pause: Option<String>,
-    /// A group whose alerts flip more than this many times within `flap_window` is
-    /// flapping: it opens and reopens nothing (default 6; 0: never).
+    /// A group whose alerts fire again after resolving more than this many times within
+    /// `flap_window` is flapping: it opens and reopens nothing (default 3; 0: never).
     #[serde(default)]
     pub flap_limit: Option<u32>,
     /// Default `1h`.

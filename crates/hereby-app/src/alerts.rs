@@ -742,6 +742,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
                     .await?;
             }
         }
+        self.alert_feed.bump();
         Ok(())
     }
 
@@ -813,8 +814,17 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
     ) -> Result<hereby_store::Outcome, AppError> {
         // The candidate's own gates first, so that nothing about the other incident shows to
         // someone who may not act on this one.
-        self.visible(actor, candidate).await?;
+        let loaded = self.visible(actor, candidate).await?;
         require(actor, InstallationRole::Responder)?;
+        let Some(merged) = loaded.state.incident() else {
+            return Err(AppError::not_found(format!("incident {candidate}")));
+        };
+        if merged.status != hereby_core::types::Status::Triage {
+            // Not a candidate: the core refuses it in its own words.
+            return self
+                .act(actor, candidate, None, Command::MergeCandidate { into })
+                .await;
+        }
         if candidate == into {
             return Err(
                 InvalidValue::new("into", "a candidate cannot be merged into itself").into(),
@@ -833,10 +843,20 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
                 ),
             });
         }
-        let outcome = self
-            .act(actor, candidate, None, Command::MergeCandidate { into })
-            .await?;
-        self.alert_feed.bump();
+        // The candidate's timeline names the other incident: a restricted one is named only
+        // on a candidate as restricted as it.
+        if target.visibility == Visibility::Restricted
+            && merged.visibility != Visibility::Restricted
+        {
+            return Err(AppError::Conflict {
+                code: "restricted_target",
+                message: format!(
+                    "{into} is restricted: restrict {candidate} first, so that its timeline does not name {into} to people who may not see it"
+                ),
+            });
+        }
+        // The groups move first: once the candidate is merged it takes no alert, and a group
+        // left behind would open a new group (and candidate) at its next alert.
         for group in self.store.alert_groups(Some(candidate), 500).await? {
             if !self.store.move_group(group.id, candidate, into).await? {
                 continue;
@@ -863,6 +883,10 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
                 Err(other) => return Err(other),
             }
         }
+        let outcome = self
+            .act(actor, candidate, None, Command::MergeCandidate { into })
+            .await?;
+        self.alert_feed.bump();
         Ok(outcome)
     }
 
@@ -922,6 +946,8 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             )
             .await?;
         self.alert_feed.saw_payload(recorded.payload);
+        // Ids of several nodes commit out of order: this process's own write always counts.
+        self.alert_feed.bump();
         // Only a payload that left a group waiting opens incidents (and its sender waits for
         // them, so the answer can name them).
         let opened = if recorded.outcomes.iter().any(|outcome| outcome.waits) {
@@ -936,27 +962,9 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         } else {
             Vec::new()
         };
-        // A group held by its route's pause is opened when the pause ends, unless its alerts
-        // resolve meanwhile (the alert timers open it too, after a restart).
-        if let Some(until) = recorded
-            .outcomes
-            .iter()
-            .filter_map(|outcome| outcome.held_until)
-            .max()
-        {
-            let app = self.clone();
-            tokio::spawn(async move {
-                let wait = until.duration_since(Timestamp::now()).unsigned_abs();
-                tokio::time::sleep(wait).await;
-                let opened = match app.cached_routes().await {
-                    Ok(routes) => app.open_waiting_incidents(&routes).await.map(|_| ()),
-                    Err(error) => Err(error),
-                };
-                if let Err(error) = opened {
-                    tracing::warn!(%error, "cannot open the incidents held alert groups wait for");
-                }
-            });
-        }
+        // A group held by its route's pause is opened by the alert timers once the pause has
+        // passed (within their few seconds), unless its alerts resolve meanwhile: no task per
+        // held payload, so a storm into held groups costs nothing to wait.
         // The timeline notes are derived from the recorded alerts: the sender does not wait
         // for them (one append per touched incident would make a storm's answers slow).
         let app = self.clone();

@@ -333,7 +333,7 @@ pub struct RouteSpec {
     /// Hold a group that asks for an incident this long before opening it, and open none if
     /// every alert resolves meanwhile (`0s`: no pause), for alerts known to clear themselves.
     pub pause: String,
-    /// A group whose alerts flip (resolve, fire again) more than this many times within
+    /// A group whose alerts fire again after resolving more than this many times within
     /// `flap_window` is flapping: it stops opening and reopening (`0`: never flapping).
     pub flap_limit: u32,
     pub flap_window: String,
@@ -371,7 +371,7 @@ impl Default for RouteSpec {
             create: "always".to_owned(),
             resolve_on: ResolveOn::AllAlertsResolved,
             pause: "0s".to_owned(),
-            flap_limit: 6,
+            flap_limit: 3,
             flap_window: "1h".to_owned(),
         }
     }
@@ -704,8 +704,8 @@ fn elapsed(from: Timestamp, to: Timestamp) -> SignedDuration {
     to.duration_since(from).max(SignedDuration::ZERO)
 }
 
-/// How often a group's alerts flipped (a firing alert resolved, a resolved one fired again),
-/// counted in spans of the route's `flap_window`.
+/// How often a group's alerts flipped (a resolved alert fired again), counted in spans of
+/// the route's `flap_window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Flaps {
     /// Flips since `since`.

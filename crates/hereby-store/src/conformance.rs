@@ -3449,7 +3449,7 @@ pub async fn held_alerts_are_kept_but_open_nothing<H: Harness>(h: &H) {
     let flappy = Route::from_spec(
         "default",
         &RouteSpec {
-            flap_limit: 3,
+            flap_limit: 1,
             ..RouteSpec::default()
         },
     )
@@ -3475,7 +3475,18 @@ pub async fn held_alerts_are_kept_but_open_nothing<H: Harness>(h: &H) {
         },
     )
     .unwrap();
-    let routes = Routes::new(vec![flappy, paused]).with_maintenance(vec![window]);
+    let host = MaintenanceWindow::from_spec(
+        "host-h2",
+        &MaintenanceSpec {
+            matchers: vec![r#"host="h2""#.to_owned()],
+            starts: at(0).to_string(),
+            ends: at(60).to_string(),
+            repeat: None,
+            reason: None,
+        },
+    )
+    .unwrap();
+    let routes = Routes::new(vec![flappy, paused]).with_maintenance(vec![window, host]);
     let record = |key: &'static str,
                   firing: bool,
                   pairs: &'static [(&'static str, &'static str)],
@@ -3608,8 +3619,8 @@ pub async fn held_alerts_are_kept_but_open_nothing<H: Harness>(h: &H) {
         Some("sam")
     );
 
-    // Flipping more than the route's limit makes a group flap: it takes every flip, and
-    // neither reopens nor asks.
+    // Firing again after resolving more than the route's limit makes a group flap: it takes
+    // every flip, and neither reopens nor asks. Resolves alone are no flips.
     const FLIP: &[(&str, &str)] = &[("alertname", "Flip"), ("service", "queue")];
     let flip = record("flip", true, FLIP, 0).await.group.unwrap();
     assert!(store.claim_group(flip).await.unwrap());
@@ -3623,7 +3634,7 @@ pub async fn held_alerts_are_kept_but_open_nothing<H: Harness>(h: &H) {
     );
     assert_eq!(flapping.group, Some(flip));
     let group = store.alert_group(flip).await.unwrap().unwrap();
-    assert_eq!((group.flaps.count, group.reopened), (4, 1));
+    assert_eq!((group.flaps.count, group.reopened), (2, 1));
     assert!(group.flaps.flapping_since.is_some());
 
     // A route's pause holds the incident; one whose alerts resolve in time never opens.
@@ -3639,6 +3650,18 @@ pub async fn held_alerts_are_kept_but_open_nothing<H: Harness>(h: &H) {
     assert!(
         !waiting(5).await.contains(&gone),
         "resolved within the pause"
+    );
+    // What still fires is suppressed: it opens nothing either.
+    const H1: &[(&str, &str)] = &[("alertname", "Blip"), ("service", "edge"), ("host", "h1")];
+    const H2: &[(&str, &str)] = &[("alertname", "Blip"), ("service", "edge"), ("host", "h2")];
+    let edge = record("blip-h1", true, H1, 0).await.group.unwrap();
+    let quiet = record("blip-h2", true, H2, 1).await;
+    assert_eq!((quiet.group, quiet.waits), (Some(edge), false));
+    assert!(matches!(quiet.quiet, Some(Quiet::Maintenance { .. })));
+    record("blip-h1", false, H1, 2).await;
+    assert!(
+        !waiting(5).await.contains(&edge),
+        "only a suppressed alert fires: no incident"
     );
 }
 

@@ -178,6 +178,33 @@ macro_rules! sql_alerts_common {
             group_row(&row)
         }
 
+        /// Takes the lock recording an alert of the group takes (PostgreSQL; nothing on
+        /// SQLite, whose write transaction holds the database's one write lock), so that an
+        /// acknowledgement or a silence is never lost between a recording's read of the group
+        /// and its write.
+        async fn lock_group(
+            tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
+            group: i64,
+        ) -> Result<(), hereby_store::StoreError> {
+            if $lock_key.is_empty() {
+                return Ok(());
+            }
+            let key: Option<String> =
+                sqlx::query_scalar("SELECT group_key FROM alert_groups WHERE id = $1")
+                    .bind(group)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(db)?;
+            if let Some(key) = key {
+                sqlx::query($lock_key)
+                    .bind(format!("group:{key}"))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+            }
+            Ok(())
+        }
+
         /// What a person set on a group, as the core's quiet rule reads it.
         fn holds_of(group: &hereby_store::AlertGroup) -> hereby_core::alerts::GroupHolds {
             hereby_core::alerts::GroupHolds {
@@ -304,10 +331,14 @@ macro_rules! sql_alerts_common {
                 .execute(&mut **tx)
                 .await
                 .map_err(db)?;
+                // A group stops waiting for an incident once none of its alerts that may ask
+                // for one still fires: suppressed alerts alone never open one.
                 let route: String = sqlx::query_scalar(
                     "UPDATE alert_groups SET firing = firing - 1, events = events + 1, \
                      resolved_at = CASE WHEN firing = 1 THEN $1 ELSE resolved_at END, \
-                     wants_incident = CASE WHEN firing = 1 THEN $3 ELSE wants_incident END \
+                     wants_incident = CASE WHEN NOT EXISTS (SELECT 1 FROM alerts \
+                     WHERE alerts.group_id = $2 AND alerts.firing AND alerts.suppressed IS NULL) \
+                     THEN $3 ELSE wants_incident END \
                      WHERE id = $2 RETURNING route",
                 )
                 .bind(now)
@@ -316,11 +347,6 @@ macro_rules! sql_alerts_common {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(db)?;
-                // A resolve is a flip.
-                if let Some(found) = route_named(&route) {
-                    let current = group_in(tx, group).await?;
-                    put_flaps(tx, group, &flaps_of(&current).flip(found, at)).await?;
-                }
                 return Ok(AlertOutcome {
                     route: Some(route),
                     ..AlertOutcome::untouched(AlertChange::Resolved, Some(alert), Some(group))
@@ -410,7 +436,8 @@ macro_rules! sql_alerts_common {
                 }
                 None => false,
             };
-            // An alert firing again after it resolved is a flip of the group it fires in.
+            // An alert firing again after it resolved is a flip of the group it fires in (a
+            // resolve alone is not: many alerts that fire once and clear are not flapping).
             let refired = latest.is_some();
             let flaps = current.as_ref().map(|group| {
                 if refired {
@@ -805,6 +832,8 @@ macro_rules! sql_alerts_common {
                 by: &str,
                 at: jiff::Timestamp,
             ) -> Result<bool, hereby_store::StoreError> {
+                let mut tx = self.write_pool.begin_with($begin_write).await.map_err(db)?;
+                lock_group(&mut tx, group).await?;
                 let done = sqlx::query(
                     "UPDATE alert_groups SET acknowledged_by = $1, acknowledged_at = $2, \
                      wants_incident = CASE WHEN incident IS NULL THEN $3 ELSE wants_incident END \
@@ -814,9 +843,10 @@ macro_rules! sql_alerts_common {
                 .bind(at.as_microsecond())
                 .bind(false)
                 .bind(group)
-                .execute(&self.write_pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(db)?;
+                tx.commit().await.map_err(db)?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -827,6 +857,8 @@ macro_rules! sql_alerts_common {
                 by: &str,
                 reason: &str,
             ) -> Result<bool, hereby_store::StoreError> {
+                let mut tx = self.write_pool.begin_with($begin_write).await.map_err(db)?;
+                lock_group(&mut tx, group).await?;
                 let done = match until {
                     Some(until) => sqlx::query(
                         "UPDATE alert_groups SET silenced_until = $1, silenced_by = $2, \
@@ -845,9 +877,10 @@ macro_rules! sql_alerts_common {
                     )
                     .bind(group),
                 }
-                .execute(&self.write_pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(db)?;
+                tx.commit().await.map_err(db)?;
                 Ok(done.rows_affected() > 0)
             }
 

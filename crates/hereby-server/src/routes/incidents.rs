@@ -823,10 +823,17 @@ pub(crate) async fn resolve<
     let command = request.change_status(Status::Resolved)?;
     let Json(mut result) = act(&state, &caller, &id, if_match, command).await?;
     // Resolved while its alerts still fire: said now rather than found out at the next page.
-    result.warnings = state
+    // The resolve is done whatever happens here, so a failure to look costs only the warning.
+    match state
         .app
         .still_firing(&caller.0, crate::extract::incident_id(&id)?)
-        .await?;
+        .await
+    {
+        Ok(warnings) => result.warnings = warnings,
+        Err(error) => {
+            tracing::warn!(%error, "cannot tell whether a resolved incident's alerts still fire")
+        }
+    }
     Ok(Json(result))
 }
 

@@ -1323,6 +1323,24 @@ fn a_route_in_triage_mode_opens_candidates_a_person_accepts_declines_or_merges()
             !fourth.is_empty() && fourth != third,
             "a fresh candidate: {fourth}"
         );
+        // Into a restricted incident only once the candidate is restricted too: its timeline
+        // would name the other.
+        let (code, out, err) = cli(
+            &server,
+            &alice,
+            &["declare", "Vault tokens leaked", "--restricted"],
+        );
+        assert_eq!(code, 0, "{err}");
+        let secret = out.trim().to_owned();
+        let (code, _, err) = cli(
+            &server,
+            &alice,
+            &["triage", "merge", &fourth, "--into", &secret],
+        );
+        assert_ne!(code, 0);
+        assert!(err.contains("restrict"), "{err}");
+        let (_, document) = server.get(&format!("/api/v1/incidents/{fourth}"), &alice);
+        assert_eq!(document["status"], "triage", "nothing changed: {document}");
         // A candidate cannot be resolved or commanded: it is triaged first.
         let (code, _, err) = cli(&server, &server.admin, &["resolve", &fourth]);
         assert_eq!(code, 1);

@@ -502,7 +502,8 @@ fn routes() -> Vec<Route> {
                 as_other: Expect::Rule("not_candidate"),
             }),
         ),
-        // The other incident does not exist: a 404 once the candidate's own gates pass.
+        // Not a candidate: refused by the core once the incident's own gates pass, before
+        // the other incident (which does not exist) is looked at.
         incident(
             "POST",
             "/api/v1/incidents/{id}/triage/merge",
@@ -510,8 +511,8 @@ fn routes() -> Vec<Route> {
                 needs: Need::Anyone,
                 setup: &[],
                 body: Json(r#"{"into":"INC-999999"}"#),
-                as_commander: Expect::Status(404),
-                as_other: Expect::Status(404),
+                as_commander: Expect::Rule("not_candidate"),
+                as_other: Expect::Rule("not_candidate"),
             }),
         ),
         incident(
