@@ -51,20 +51,28 @@ pub(crate) enum AlertCommand {
         limit: u32,
     },
     /// One group and its newest alerts.
-    Show { group: i64 },
+    Show {
+        /// The group's number, from `hereby alert list`.
+        group: i64,
+    },
     /// Attach a group to an incident: its alerts belong there (the timeline says so, and its
     /// later alerts are noted on it).
     Attach {
+        /// The group's number, from `hereby alert list`.
         group: i64,
         /// The incident, e.g. INC-7.
         incident: String,
     },
     /// Acknowledge a group: you are on it, so its route opens no incident for it (also after
     /// a resolve and a re-fire within the route's reopen window).
-    Ack { group: i64 },
+    Ack {
+        /// The group's number, from `hereby alert list`.
+        group: i64,
+    },
     /// Silence a group for a while: its new firing alerts are kept as suppressed and open
     /// nothing (a silence in force also covers the next group under the same key).
     Silence {
+        /// The group's number, from `hereby alert list`.
         group: i64,
         /// How long, e.g. 2h (at most 7d); 0s lifts the silence.
         #[arg(long = "for", value_name = "DURATION")]
