@@ -287,6 +287,12 @@ impl Permissions {
                 "only an admin can make a restricted incident public; ask an admin, or make it internal first",
             );
         }
+        // A candidate's status moves only by triage, which any responder may do: `decide`
+        // refuses any other move in words that say so, rather than the table naming an
+        // Incident Commander a candidate does not have.
+        if incident.status == Status::Triage && matches!(command, Command::ChangeStatus { .. }) {
+            return Ok(());
+        }
         let Some(capability) = Capability::of(command) else {
             return Ok(());
         };

@@ -271,3 +271,34 @@ fn a_broken_table_is_refused_with_the_reason() {
         "`updates`: no role `comms` in the role catalogue (roles: incident_commander, operations, communications, scribe, subject_matter_expert, planning, release_manager, operations_manager)"
     );
 }
+
+#[test]
+fn a_candidate_is_triaged_by_any_responder_and_its_status_left_to_the_rules() {
+    let given = vec![("hereby", declare_candidate("HighLatency checkout"))];
+    for command in [
+        Command::AcceptCandidate,
+        Command::DeclineCandidate {
+            reason: reason("noise"),
+        },
+        Command::MergeCandidate {
+            into: hereby_core::types::IncidentNumber(7),
+        },
+        // The table names no commander a candidate does not have: the core's rule speaks.
+        status("resolved"),
+    ] {
+        assert_eq!(
+            ask(&given, "bob", RESPONDER, &command),
+            Ok(()),
+            "{command:?}"
+        );
+    }
+    assert!(
+        ask(
+            &given,
+            "vera",
+            InstallationRole::Viewer,
+            &Command::AcceptCandidate
+        )
+        .is_err()
+    );
+}

@@ -1342,7 +1342,7 @@ fn a_route_in_triage_mode_opens_candidates_a_person_accepts_declines_or_merges()
         let (_, document) = server.get(&format!("/api/v1/incidents/{fourth}"), &alice);
         assert_eq!(document["status"], "triage", "nothing changed: {document}");
         // A candidate cannot be resolved or commanded: it is triaged first.
-        let (code, _, err) = cli(&server, &server.admin, &["resolve", &fourth]);
+        let (code, _, err) = cli(&server, &alice, &["resolve", &fourth]);
         assert_eq!(code, 1);
         assert!(err.contains("accepted, declined or merged first"), "{err}");
     }
