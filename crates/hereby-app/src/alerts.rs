@@ -258,14 +258,11 @@ impl AlertFeed {
         self.generation.send_modify(|generation| *generation += 1);
     }
 
-    /// Notes a payload id seen; bumps when it is newer than any before.
-    fn saw_payload(&self, id: i64) {
-        let before = self
+    /// Notes a payload id seen; whether it is newer than any before.
+    fn saw_payload(&self, id: i64) -> bool {
+        id > self
             .newest_payload
-            .fetch_max(id, std::sync::atomic::Ordering::SeqCst);
-        if id > before {
-            self.bump();
-        }
+            .fetch_max(id, std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -796,8 +793,10 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             self.open_waiting_incidents(&routes).await?;
         }
         // Payloads another node recorded move this process's live pages too.
-        if let Some(newest) = self.store.newest_alert_payload().await? {
-            self.alert_feed.saw_payload(newest);
+        if let Some(newest) = self.store.newest_alert_payload().await?
+            && self.alert_feed.saw_payload(newest)
+        {
+            self.alert_feed.bump();
         }
         Ok(())
     }
@@ -945,8 +944,9 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
                 routes.clone(),
             )
             .await?;
+        // This process's own write always counts (ids of several nodes commit out of order, so
+        // a newer id is no test of it); the id is noted so that the timers do not count it again.
         self.alert_feed.saw_payload(recorded.payload);
-        // Ids of several nodes commit out of order: this process's own write always counts.
         self.alert_feed.bump();
         // Only a payload that left a group waiting opens incidents (and its sender waits for
         // them, so the answer can name them).
@@ -1306,6 +1306,8 @@ fn group_wire(group: &AlertGroup, routes: &Routes, now: Timestamp) -> api::Alert
         .iter()
         .find(|route| route.name == group.route)
         .is_some_and(|route| group.flaps.flapping(route, now));
+    // A silence that has ended is not shown, nor who set it or why.
+    let silenced = group.silenced_until.is_some_and(|until| until > now);
     api::AlertGroup {
         id: group.id,
         route: group.route.clone(),
@@ -1325,16 +1327,10 @@ fn group_wire(group: &AlertGroup, routes: &Routes, now: Timestamp) -> api::Alert
         acknowledged_at: group.acknowledged_at.map(|at| at.to_string()),
         silenced_until: group
             .silenced_until
-            .filter(|until| *until > now)
+            .filter(|_| silenced)
             .map(|at| at.to_string()),
-        silenced_by: group
-            .silenced_until
-            .filter(|until| *until > now)
-            .and(group.silenced_by.clone()),
-        silence_reason: group
-            .silenced_until
-            .filter(|until| *until > now)
-            .and(group.silence_reason.clone()),
+        silenced_by: group.silenced_by.clone().filter(|_| silenced),
+        silence_reason: group.silence_reason.clone().filter(|_| silenced),
         flapping,
         held_until: group
             .wants_from

@@ -138,11 +138,6 @@ macro_rules! sql_alerts_common {
             }
         }
 
-        /// A group's flip counters.
-        fn flaps_of(group: &hereby_store::AlertGroup) -> hereby_core::alerts::Flaps {
-            group.flaps
-        }
-
         /// Stores a group's flip counters.
         async fn put_flaps(
             tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
@@ -441,9 +436,9 @@ macro_rules! sql_alerts_common {
             let refired = latest.is_some();
             let flaps = current.as_ref().map(|group| {
                 if refired {
-                    flaps_of(group).flip(route, at)
+                    group.flaps.flip(route, at)
                 } else {
-                    flaps_of(group)
+                    group.flaps
                 }
             });
             let flapping = flaps.is_some_and(|flaps| flaps.flapping(route, at));

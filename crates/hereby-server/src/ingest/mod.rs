@@ -283,6 +283,21 @@ fn pagerduty_answer(status: StatusCode, body: serde_json::Value) -> Response {
     (status, Json(body)).into_response()
 }
 
+fn pagerduty_too_large() -> Response {
+    pagerduty_answer(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        json!({"status": "invalid event", "message": "Event object is too large", "errors": [format!("at most {} KiB", MAX_PAYLOAD / 1024)]}),
+    )
+}
+
+/// PagerDuty's answer to an event it took.
+fn pagerduty_processed(dedup_key: &str) -> Response {
+    pagerduty_answer(
+        StatusCode::ACCEPTED,
+        json!({"status": "success", "message": "Event processed", "dedup_key": dedup_key}),
+    )
+}
+
 fn pagerduty_invalid(errors: Vec<String>) -> Response {
     pagerduty_answer(
         StatusCode::BAD_REQUEST,
@@ -296,10 +311,7 @@ async fn pagerduty_event<S: Store + Directory + Communications + Alerts>(
     body: Body,
 ) -> Response {
     let Ok(bytes) = read(body).await else {
-        return pagerduty_answer(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            json!({"status": "invalid event", "message": "Event object is too large", "errors": [format!("at most {} KiB", MAX_PAYLOAD / 1024)]}),
-        );
+        return pagerduty_too_large();
     };
     let event = match pagerduty::parse(&bytes) {
         Ok(event) => event,
@@ -326,10 +338,7 @@ async fn pagerduty_event<S: Store + Directory + Communications + Alerts>(
             {
                 return pagerduty_failure(error);
             }
-            return pagerduty_answer(
-                StatusCode::ACCEPTED,
-                json!({"status": "success", "message": "Event processed", "dedup_key": dedup_key}),
-            );
+            return pagerduty_processed(&dedup_key);
         }
         Err(errors) => return pagerduty_invalid(errors),
     };
@@ -339,10 +348,7 @@ async fn pagerduty_event<S: Store + Directory + Communications + Alerts>(
         .receive_alerts(&found, &String::from_utf8_lossy(&bytes), vec![signal])
         .await
     {
-        Ok(_) => pagerduty_answer(
-            StatusCode::ACCEPTED,
-            json!({"status": "success", "message": "Event processed", "dedup_key": dedup_key}),
-        ),
+        Ok(_) => pagerduty_processed(&dedup_key),
         Err(AppError::Invalid(invalid)) => pagerduty_invalid(vec![invalid.to_string()]),
         Err(error) => pagerduty_failure(error),
     }
@@ -355,10 +361,7 @@ async fn pagerduty_change<S: Store + Directory + Communications + Alerts>(
     body: Body,
 ) -> Response {
     let Ok(bytes) = read(body).await else {
-        return pagerduty_answer(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            json!({"status": "invalid event", "message": "Event object is too large", "errors": [format!("at most {} KiB", MAX_PAYLOAD / 1024)]}),
-        );
+        return pagerduty_too_large();
     };
     let event = match pagerduty::parse_change(&bytes) {
         Ok(event) => event,

@@ -63,17 +63,28 @@ async fn groups<S: Store + Directory + Communications + Alerts>(
         .collect())
 }
 
+/// The page (or its table alone) with the groups the viewer may see, and an error to show.
+async fn render<S: Store + Directory + Communications + Alerts>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    status: StatusCode,
+    template: &str,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let groups = groups(state, viewer).await?;
+    super::show(
+        status,
+        template,
+        minijinja::context! { viewer => viewer.context(), groups => groups, error => error },
+    )
+}
+
 /// `GET /alerts`
 pub(crate) async fn page<S: Store + Directory + Communications + Alerts>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
-    let groups = groups(&state, &viewer).await?;
-    super::show(
-        StatusCode::OK,
-        "alerts.html",
-        minijinja::context! { viewer => viewer.context(), groups => groups },
-    )
+    render(&state, &viewer, StatusCode::OK, "alerts.html", None).await
 }
 
 /// `GET /fragments/alerts`: the table alone, for the live page.
@@ -81,12 +92,7 @@ pub(crate) async fn fragment<S: Store + Directory + Communications + Alerts>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
-    let groups = groups(&state, &viewer).await?;
-    super::show(
-        StatusCode::OK,
-        "alert_groups.html",
-        minijinja::context! { viewer => viewer.context(), groups => groups },
-    )
+    render(&state, &viewer, StatusCode::OK, "alert_groups.html", None).await
 }
 
 /// `GET /alerts/live`: `changed` whenever alerts or groups change. What the viewer may see
@@ -144,18 +150,14 @@ pub(crate) async fn act<S: Store + Directory + Communications + Alerts>(
     .await;
     match done {
         Ok(()) => Redirect::to("/alerts").into_response(),
-        Err(error) => {
-            let status = error.status;
-            let message = error.message.clone();
-            match groups(&state, &viewer).await {
-                Ok(groups) => super::show(
-                    status,
-                    "alerts.html",
-                    minijinja::context! { viewer => viewer.context(), groups => groups, error => message },
-                )
-                .unwrap_or_else(IntoResponse::into_response),
-                Err(page) => page.into_response(),
-            }
-        }
+        Err(error) => render(
+            &state,
+            &viewer,
+            error.status,
+            "alerts.html",
+            Some(error.message),
+        )
+        .await
+        .unwrap_or_else(IntoResponse::into_response),
     }
 }

@@ -452,9 +452,10 @@ pub(crate) async fn incident_context<S: Communications>(
     let id = number.to_string();
     let next_due = incident.next_update_due(&state.cadence);
     // A post-mortem follows an incident that ended, never a candidate (declined or merged).
-    let drafting = !incident.status.takes_alerts()
-        && !matches!(incident.status, Status::Declined | Status::Merged)
-        && incident.postmortem.is_none();
+    let drafting = matches!(
+        incident.status,
+        Status::Resolved | Status::Closed | Status::CalledOff | Status::HandedBack
+    ) && incident.postmortem.is_none();
     // The templates are read only where the draft form shows: not on every live refresh of
     // an active incident.
     let draft_templates = if drafting && viewer.caller.0.role >= InstallationRole::Responder {
