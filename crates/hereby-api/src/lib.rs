@@ -933,12 +933,13 @@ pub struct Message {
 pub struct ChannelRequest {
     /// A unique name, e.g. `ops-webhook`.
     pub name: String,
-    /// `webhook`, `slack` or `email`.
+    /// `webhook`, `slack`, `email` or `matrix`.
     #[schema(value_type = vocabulary::ChannelKind)]
     pub kind: String,
+    /// Where a webhook posts, or a Matrix homeserver's address.
     #[serde(default)]
     pub url: Option<String>,
-    /// The webhook signing secret (at least 16 characters).
+    /// The webhook signing secret (at least 16 characters), or a Matrix bot's access token.
     #[serde(default)]
     pub secret: Option<String>,
     #[serde(default)]
@@ -956,6 +957,21 @@ pub struct ChannelRequest {
     /// The sender address of e-mails.
     #[serde(default)]
     pub from: Option<String>,
+    /// Chat (matrix): rooms the team talks in, by id (`!id:server`) or alias (`#name:server`);
+    /// the bot joins them, answers commands there and offers to declare on the phrase.
+    #[serde(default)]
+    pub rooms: Vec<String>,
+    /// Chat: said in a watched room, it offers to declare an incident [default: I hereby
+    /// declare this an incident].
+    #[serde(default)]
+    pub phrase: Option<String>,
+    /// Chat: a reaction with this emoji copies a message of an incident room into the
+    /// timeline [default: 📌].
+    #[serde(default)]
+    pub emoji: Option<String>,
+    /// Chat: copy every message of an incident room into its timeline.
+    #[serde(default)]
+    pub capture: bool,
     /// An e-mail channel that carries personal notifications (a role given to you, update
     /// reminders) to users' own addresses.
     #[serde(default)]
@@ -1474,4 +1490,36 @@ pub struct AlertGroupDetail {
 pub struct AttachRequest {
     /// The incident the group's alerts belong to, e.g. `INC-7`.
     pub incident: String,
+}
+
+/// `POST /api/v1/chat/link-code`: a one-time code to send from chat as `inc link CODE`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChatLinkCode {
+    pub code: String,
+    pub expires_at: String,
+}
+
+/// A chat account linked to a hereby user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChatLink {
+    /// e.g. `matrix`.
+    pub platform: String,
+    /// The platform's id of the account, e.g. `@anna:example.org`.
+    pub chat_user: String,
+    pub user: String,
+    pub linked_at: String,
+    /// The user themself (by a code) or the admin who linked it.
+    pub linked_by: String,
+}
+
+/// `PUT /api/v1/chat/links`: an admin links a chat account to a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatLinkRequest {
+    /// e.g. `matrix`.
+    pub platform: String,
+    /// The platform's id of the account, e.g. `@anna:example.org`.
+    pub chat_user: String,
+    /// The hereby user.
+    pub user: String,
 }

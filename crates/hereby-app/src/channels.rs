@@ -63,6 +63,28 @@ pub enum ChannelConfig {
     Webhook { url: String, secret: String },
     /// A Slack or Mattermost incoming webhook: `{"text": …}`. The URL is the secret.
     Slack { url: String },
+    /// A Matrix account hereby speaks through: a room per incident with its state message
+    /// pinned, commands, reactions. It reads the homeserver's `/sync`, so hereby needs no
+    /// address the homeserver can reach.
+    Matrix {
+        /// The homeserver's client-server API, e.g. `https://matrix.example.org`.
+        homeserver: String,
+        /// The bot account's access token.
+        token: String,
+        /// Rooms the team talks in (ids or aliases): the bot joins them, answers commands
+        /// there and offers to declare when someone says the phrase.
+        #[serde(default)]
+        rooms: Vec<String>,
+        /// Said in a watched room, it offers to declare an incident.
+        #[serde(default = "default_phrase")]
+        phrase: String,
+        /// A reaction with this emoji copies a message of an incident room into the timeline.
+        #[serde(default = "default_pin")]
+        pin: String,
+        /// Copy every message of an incident room into its timeline.
+        #[serde(default)]
+        capture: bool,
+    },
     /// E-mail through an SMTP server.
     Email {
         host: String,
@@ -72,6 +94,19 @@ pub enum ChannelConfig {
         password: Option<String>,
         from: String,
     },
+}
+
+/// What, said in a watched room, offers to declare an incident.
+pub const DEFAULT_PHRASE: &str = "I hereby declare this an incident";
+/// The reaction that copies a chat message into the timeline.
+pub const DEFAULT_PIN: &str = "📌";
+
+fn default_phrase() -> String {
+    DEFAULT_PHRASE.to_owned()
+}
+
+fn default_pin() -> String {
+    DEFAULT_PIN.to_owned()
 }
 
 /// What an admin asks for, before checking.
@@ -86,6 +121,14 @@ pub struct ChannelInput {
     pub username: Option<String>,
     pub password: Option<String>,
     pub from: Option<String>,
+    /// Chat: rooms the team talks in.
+    pub rooms: Vec<String>,
+    /// Chat: the phrase that offers to declare.
+    pub phrase: Option<String>,
+    /// Chat: the reaction that copies a message into the timeline.
+    pub emoji: Option<String>,
+    /// Chat: copy every message of an incident room.
+    pub capture: bool,
 }
 
 fn required(field: &'static str, value: Option<String>) -> Result<String, InvalidValue> {
@@ -135,6 +178,52 @@ impl ChannelConfig {
                 }
                 Ok(ChannelConfig::Webhook { url, secret })
             }
+            "matrix" => {
+                let homeserver = http_url(required("url", input.url)?)?
+                    .trim_end_matches('/')
+                    .to_owned();
+                let token = required("secret", input.secret)?;
+                if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(invalid("secret", "an access token has no spaces"));
+                }
+                let mut rooms = Vec::new();
+                for room in input.rooms {
+                    let room = room.trim().to_owned();
+                    if !(room.starts_with('!') || room.starts_with('#')) || !room.contains(':') {
+                        return Err(invalid(
+                            "rooms",
+                            format!(
+                                "`{room}` is not a Matrix room id (!id:server) or alias (#name:server)"
+                            ),
+                        ));
+                    }
+                    rooms.push(room);
+                }
+                let phrase = input
+                    .phrase
+                    .map(|phrase| phrase.trim().to_owned())
+                    .filter(|phrase| !phrase.is_empty())
+                    .unwrap_or_else(default_phrase);
+                if phrase.chars().count() > 200 {
+                    return Err(invalid("phrase", "must be at most 200 characters"));
+                }
+                let pin = input
+                    .emoji
+                    .map(|emoji| emoji.trim().to_owned())
+                    .filter(|emoji| !emoji.is_empty())
+                    .unwrap_or_else(default_pin);
+                if pin.chars().count() > 16 {
+                    return Err(invalid("emoji", "must be one emoji or a short word"));
+                }
+                Ok(ChannelConfig::Matrix {
+                    homeserver,
+                    token,
+                    rooms,
+                    phrase,
+                    pin,
+                    capture: input.capture,
+                })
+            }
             "slack" => Ok(ChannelConfig::Slack {
                 url: http_url(required("url", input.url)?)?,
             }),
@@ -170,9 +259,15 @@ impl ChannelConfig {
             }
             other => Err(invalid(
                 "kind",
-                format!("`{other}` is not a channel kind: use webhook, slack or email"),
+                format!("`{other}` is not a channel kind: use webhook, slack, email or matrix"),
             )),
         }
+    }
+
+    /// A channel that is a chat connection: its deliveries are sent by the chat adapters,
+    /// which keep rooms and read what people say, not by the notification worker.
+    pub fn is_chat(&self) -> bool {
+        matches!(self, ChannelConfig::Matrix { .. })
     }
 
     pub fn kind(&self) -> &'static str {
@@ -180,6 +275,7 @@ impl ChannelConfig {
             ChannelConfig::Webhook { .. } => "webhook",
             ChannelConfig::Slack { .. } => "slack",
             ChannelConfig::Email { .. } => "email",
+            ChannelConfig::Matrix { .. } => "matrix",
         }
     }
 
@@ -192,6 +288,15 @@ impl ChannelConfig {
                 Ok(parsed) => format!("{}/…", parsed.origin().ascii_serialization()),
                 Err(_) => "…".to_owned(),
             },
+            ChannelConfig::Matrix {
+                homeserver, rooms, ..
+            } => {
+                if rooms.is_empty() {
+                    homeserver.clone()
+                } else {
+                    format!("{homeserver} (watching {})", rooms.join(", "))
+                }
+            }
             ChannelConfig::Email {
                 host,
                 port,
@@ -229,6 +334,7 @@ mod tests {
                 username: None,
                 password: None,
                 from: None,
+                ..ChannelInput::default()
             })
             .expect_err("nothing but the kind is given");
             assert_ne!(

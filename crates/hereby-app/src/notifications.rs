@@ -50,6 +50,10 @@ impl<S: Store + Notifications> App<S> {
             username: request.username,
             password: request.password,
             from: request.from,
+            rooms: request.rooms,
+            phrase: request.phrase,
+            emoji: request.emoji,
+            capture: request.capture,
         })?;
         if request.personal && config.kind() != "email" {
             return Err(invalid(

@@ -2,6 +2,7 @@
 //! the visibility rules for restricted incidents, and health checks. Built apart from serving
 //! it ([`app`] and [`serve`]), so tests drive the same router the binary serves.
 
+pub mod chat;
 mod convert;
 pub mod error;
 pub mod extract;
@@ -30,7 +31,7 @@ use axum::http::Method;
 use axum::response::IntoResponse;
 use axum::routing::MethodRouter;
 use hereby_core::Policy;
-use hereby_store::{Alerts, Backup, Blobs, Communications, Directory, Notifications, Store};
+use hereby_store::{Alerts, Backup, Blobs, Chat, Communications, Directory, Notifications, Store};
 
 /// What every handler can reach: the application (store, policies, event feed) and what
 /// the HTTP edges keep of their own.
@@ -47,6 +48,8 @@ pub struct AppState<S> {
     pub status: status::StatusPage,
     /// Who may read `/metrics`.
     pub metrics_access: observe::MetricsAccess,
+    /// How the chat adapters are doing.
+    pub chat: chat::ChatHealth,
 }
 
 impl<S: Store> AppState<S> {
@@ -58,6 +61,7 @@ impl<S: Store> AppState<S> {
             web: web::Web::default(),
             status: status::StatusPage::default(),
             metrics_access: observe::MetricsAccess::default(),
+            chat: chat::ChatHealth::default(),
         }
     }
 }
@@ -81,6 +85,7 @@ impl<S: Clone> Clone for AppState<S> {
             web: self.web.clone(),
             status: self.status.clone(),
             metrics_access: self.metrics_access.clone(),
+            chat: self.chat.clone(),
         }
     }
 }
@@ -93,11 +98,12 @@ pub const MAX_BODY: usize = 256 * 1024;
 
 /// Every route the server serves: method, path and handler, in one table. The router is
 /// built from it, and a test checks it against the OpenAPI document both ways.
-pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts>()
--> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
+pub fn routes<
+    S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts + Chat,
+>() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
     use routes::{
-        alerts as al, attachments, data, decisions as d, health, incidents as i, live,
+        alerts as al, attachments, chat as ch, data, decisions as d, health, incidents as i, live,
         notifications as n, postmortems as pm, reviews as rv, services as sv, settings as st,
         templates, users as u,
     };
@@ -693,11 +699,25 @@ pub fn routes<S: Store + Directory + Backup + Blobs + Communications + Notificat
             "/api/v1/alert-groups/{id}/silence",
             post(al::silence_group::<S>),
         ),
+        (
+            Method::POST,
+            "/api/v1/chat/link-code",
+            post(ch::link_code::<S>),
+        ),
+        (Method::GET, "/api/v1/chat/links", get(ch::list_links::<S>)),
+        (Method::PUT, "/api/v1/chat/links", put(ch::put_link::<S>)),
+        (
+            Method::DELETE,
+            "/api/v1/chat/links/{platform}/{chat_user}",
+            delete(ch::remove_link::<S>),
+        ),
     ]
 }
 
 /// The application router, built from [`routes`] (the API) and the web UI's table.
-pub fn app<S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts>(
+pub fn app<
+    S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts + Chat,
+>(
     state: AppState<S>,
 ) -> Router {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState<S>>)> = Vec::new();
@@ -747,7 +767,7 @@ pub fn app<S: Store + Directory + Backup + Blobs + Communications + Notification
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish;
 /// `limits` bound what one connection and one client address may hold.
 pub async fn serve<
-    S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts,
+    S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts + Chat,
 >(
     listener: tokio::net::TcpListener,
     mut state: AppState<S>,

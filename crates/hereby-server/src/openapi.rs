@@ -7,8 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    alerts, attachments, data, decisions, health, incidents, live, notifications, postmortems,
-    reviews, services, settings, templates, users,
+    alerts, attachments, chat, data, decisions, health, incidents, live, notifications,
+    postmortems, reviews, services, settings, templates, users,
 };
 
 #[derive(OpenApi)]
@@ -151,6 +151,10 @@ use crate::routes::{
         alerts::attach_group,
         alerts::acknowledge_group,
         alerts::silence_group,
+        chat::link_code,
+        chat::list_links,
+        chat::put_link,
+        chat::remove_link,
     ),
     // Schemas only query parameters name are not collected from the operations: listed here.
     components(schemas(

@@ -9,6 +9,7 @@
 //! [`copy`] moves a whole database into another, empty one of either backend, row for row.
 
 mod alerts;
+mod chat;
 mod communications;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -20,6 +21,7 @@ mod notify;
 pub mod prepare;
 mod sql;
 mod sql_alerts;
+mod sql_chat;
 mod sql_communications;
 mod sql_copy;
 mod sql_directory;
@@ -41,6 +43,7 @@ pub use alerts::{
     AlertChange, AlertGroup, AlertOutcome, AlertPayload, AlertRecord, Alerts, INTEGRATION_KINDS,
     Integration, NewIntegration, Recorded,
 };
+pub use chat::{Chat, ChatLink, ChatRoom};
 pub use communications::{
     AdminSetting, Communications, Component, Release, ReleaseQuery, StoredTemplate,
 };

@@ -52,6 +52,8 @@ macro_rules! sql_backend_common {
             lock_key: $lock_key,
         }
 
+        $crate::sql_chat_common! { store: $store, row: $row }
+
         $crate::sql_notify_common! {
             store: $store,
             database: $database,

@@ -719,3 +719,118 @@ impl hereby_store::Alerts for AnyStore {
         forward!(self, store => store.link_group(group, incident))
     }
 }
+
+impl hereby_store::Chat for AnyStore {
+    async fn put_link_code(
+        &self,
+        digest: &[u8],
+        user: &UserName,
+        expires: Timestamp,
+    ) -> Result<(), StoreError> {
+        forward!(self, store => store.put_link_code(digest, user, expires))
+    }
+
+    async fn redeem_link_code(
+        &self,
+        digest: &[u8],
+        platform: &str,
+        chat_user: &str,
+        at: Timestamp,
+    ) -> Result<Option<UserName>, StoreError> {
+        forward!(self, store => store.redeem_link_code(digest, platform, chat_user, at))
+    }
+
+    async fn set_chat_link(&self, link: &hereby_store::ChatLink) -> Result<(), StoreError> {
+        forward!(self, store => store.set_chat_link(link))
+    }
+
+    async fn remove_chat_link(&self, platform: &str, chat_user: &str) -> Result<bool, StoreError> {
+        forward!(self, store => store.remove_chat_link(platform, chat_user))
+    }
+
+    async fn chat_links(&self) -> Result<Vec<hereby_store::ChatLink>, StoreError> {
+        forward!(self, store => store.chat_links())
+    }
+
+    async fn chat_link(
+        &self,
+        platform: &str,
+        chat_user: &str,
+    ) -> Result<Option<hereby_store::ChatLink>, StoreError> {
+        forward!(self, store => store.chat_link(platform, chat_user))
+    }
+
+    async fn chat_room(
+        &self,
+        channel: i64,
+        incident: u64,
+    ) -> Result<Option<hereby_store::ChatRoom>, StoreError> {
+        forward!(self, store => store.chat_room(channel, incident))
+    }
+
+    async fn chat_room_at(
+        &self,
+        channel: i64,
+        room: &str,
+    ) -> Result<Option<hereby_store::ChatRoom>, StoreError> {
+        forward!(self, store => store.chat_room_at(channel, room))
+    }
+
+    async fn put_chat_room(&self, room: &hereby_store::ChatRoom) -> Result<(), StoreError> {
+        forward!(self, store => store.put_chat_room(room))
+    }
+
+    async fn direct_room(
+        &self,
+        channel: i64,
+        chat_user: &str,
+    ) -> Result<Option<String>, StoreError> {
+        forward!(self, store => store.direct_room(channel, chat_user))
+    }
+
+    async fn put_direct_room(
+        &self,
+        channel: i64,
+        chat_user: &str,
+        room: &str,
+    ) -> Result<(), StoreError> {
+        forward!(self, store => store.put_direct_room(channel, chat_user, room))
+    }
+
+    async fn first_sight(
+        &self,
+        channel: i64,
+        event_id: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.first_sight(channel, event_id, at))
+    }
+
+    async fn chat_cursor(&self, channel: i64) -> Result<Option<String>, StoreError> {
+        forward!(self, store => store.chat_cursor(channel))
+    }
+
+    async fn set_chat_cursor(&self, channel: i64, position: &str) -> Result<(), StoreError> {
+        forward!(self, store => store.set_chat_cursor(channel, position))
+    }
+
+    async fn newest_delivery(
+        &self,
+        channel: i64,
+        incident: u64,
+        kind: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        forward!(self, store => store.newest_delivery(channel, incident, kind))
+    }
+
+    async fn settle_deliveries(
+        &self,
+        channel: i64,
+        incident: u64,
+        kind: &str,
+        up_to: i64,
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        forward!(self, store => store.settle_deliveries(channel, incident, kind, up_to, at))
+    }
+}

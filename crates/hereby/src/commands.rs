@@ -274,6 +274,10 @@ pub(crate) enum ClientCommand {
     /// Alert groups: list them, show one with its alerts.
     #[command(subcommand)]
     Alert(crate::alert_commands::AlertCommand),
+    /// Chat: link your chat account (`hereby chat code`, then `inc link CODE` in chat), or
+    /// (admins) link anyone's.
+    #[command(subcommand)]
+    Chat(crate::chat_commands::ChatCommand),
     /// Notification channels: signed webhooks, Slack/Mattermost, e-mail (admins).
     #[command(subcommand)]
     Channel(crate::notify_commands::ChannelCommand),
@@ -967,6 +971,9 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         }
         ClientCommand::Integration(command) => {
             crate::alert_commands::integration(&client, command, json).await?;
+        }
+        ClientCommand::Chat(command) => {
+            crate::chat_commands::chat(&client, command, json).await?;
         }
         ClientCommand::Alert(command) => {
             crate::alert_commands::alert(&client, command, json).await?;

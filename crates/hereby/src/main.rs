@@ -4,6 +4,7 @@
 
 mod alert_commands;
 mod any_store;
+mod chat_commands;
 mod client;
 mod commands;
 mod config;

@@ -10,20 +10,38 @@ use crate::commands::{NO_BODY, encode, print_json};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ChannelCommand {
-    /// Add a channel: `--kind webhook --url URL --secret S`, `--kind slack --url URL`, or
+    /// Add a channel: `--kind webhook --url URL --secret S`, `--kind slack --url URL`,
     /// `--kind email --host H [--port P] [--tls none|starttls|tls] [--username U --password P]
-    /// --from ADDRESS [--personal]`.
+    /// --from ADDRESS [--personal]`, or a chat connection: `--kind matrix --url HOMESERVER
+    /// --secret ACCESS_TOKEN [--room '#ops:example.org'] [--phrase …] [--emoji 📌] [--capture]`.
     Add {
         name: String,
-        /// webhook, slack (also Mattermost's incoming webhooks) or email.
+        /// webhook, slack (also Mattermost's incoming webhooks), email or matrix.
         #[arg(long)]
         kind: String,
-        /// Where a webhook, Slack or Mattermost channel posts (https://…).
+        /// Where a webhook, Slack or Mattermost channel posts (https://…), or a Matrix
+        /// homeserver's address.
         #[arg(long)]
         url: Option<String>,
-        /// The webhook signing secret (at least 16 characters).
-        #[arg(long)]
+        /// The webhook signing secret (at least 16 characters), or the Matrix bot's access
+        /// token; stored as a secret and never shown again.
+        #[arg(long, env = "HEREBY_CHANNEL_SECRET", hide_env_values = true)]
         secret: Option<String>,
+        /// A room the team talks in (matrix; repeat for several): the bot joins it, answers
+        /// commands there and offers to declare when someone says the phrase.
+        #[arg(long = "room", value_name = "ROOM")]
+        rooms: Vec<String>,
+        /// What, said in a watched room, offers to declare an incident (matrix)
+        /// [default: I hereby declare this an incident]
+        #[arg(long)]
+        phrase: Option<String>,
+        /// A reaction with this emoji copies a message of an incident room into the timeline
+        /// (matrix) [default: 📌]
+        #[arg(long)]
+        emoji: Option<String>,
+        /// Copy every message of an incident room into its timeline (matrix).
+        #[arg(long)]
+        capture: bool,
         /// The SMTP server (email).
         #[arg(long)]
         host: Option<String>,
@@ -140,8 +158,16 @@ pub(crate) async fn channel(
             from,
             personal,
             concurrency,
+            rooms,
+            phrase,
+            emoji,
+            capture,
         } => {
             let request = api::ChannelRequest {
+                rooms,
+                phrase,
+                emoji,
+                capture,
                 name,
                 kind,
                 url,

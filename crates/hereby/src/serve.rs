@@ -303,9 +303,11 @@ pub(crate) async fn serve(
     state.app.set_alert_rate(notifying.alert_events_per_minute);
     let workers = hereby_server::notify::start(state.clone(), notifying.settings);
     let alert_timers = hereby_server::start_alert_timers(state.clone());
+    let chat = hereby_server::chat::start(state.clone());
     let served =
         hereby_server::serve(listener, state, notifying.connections, shutdown_signal()).await;
     alert_timers.stop().await;
+    chat.stop().await;
     workers.stop().await;
     served?;
     eprintln!("hereby stopped");

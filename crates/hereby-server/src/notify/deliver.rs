@@ -27,19 +27,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// The wait before attempt `attempt + 1` after `attempt` failures: a random time up to
-/// `base · 2^(attempt−1)`, capped at `max` (exponential backoff with full jitter, so
-/// receivers that come back are not hit by every sender at once).
-pub fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
-    let exponent = attempt.saturating_sub(1).min(30);
-    let ceiling = base.saturating_mul(1 << exponent).min(max);
-    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-    if millis == 0 {
-        return ceiling;
-    }
-    let random = getrandom::u64().unwrap_or(millis / 2);
-    Duration::from_millis(random % (millis + 1))
-}
+pub use hereby_app::deliveries::backoff;
 
 /// What to record after an attempt that ended with `result`.
 pub fn outcome(
@@ -74,6 +62,9 @@ pub async fn send(
     let config: ChannelConfig = serde_json::from_str(&channel.config)
         .map_err(|e| format!("the channel's settings cannot be read: {e}"))?;
     match config {
+        ChannelConfig::Matrix { .. } => {
+            Err("a chat channel's deliveries are its adapter's to send".to_owned())
+        }
         ChannelConfig::Webhook { url, secret } => {
             let timestamp = Timestamp::now().as_second();
             let body = delivery.payload.clone().into_bytes();

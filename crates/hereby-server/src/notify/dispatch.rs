@@ -277,6 +277,13 @@ pub(crate) async fn dispatch_once<S: Store + Notifications>(
         return Ok((0, 0));
     };
     let routing = Routing::load(store).await?;
+    // Chat channels owe every event of an incident something (its room kept up to date).
+    let chat: Vec<hereby_store::Channel> = routing
+        .channels
+        .values()
+        .filter(|channel| hereby_app::chat::is_chat_kind(&channel.kind))
+        .cloned()
+        .collect();
     let mut incidents: HashMap<IncidentNumber, Option<Box<Incident>>> = HashMap::new();
     let mut deliveries = Vec::new();
     let mut jobs: Vec<KindedJobChange> = Vec::new();
@@ -289,7 +296,7 @@ pub(crate) async fn dispatch_once<S: Store + Notifications>(
         let wanted = happening(&recorded.event, recorded.actor.as_str()).is_some();
         let cadence = moves_cadence(&recorded.event);
         let review = moves_review(&recorded.event);
-        if !wanted && !cadence && !review {
+        if !wanted && !cadence && !review && chat.is_empty() {
             continue;
         }
         // The incident as it is now: a notification never reveals more than its current
@@ -306,6 +313,7 @@ pub(crate) async fn dispatch_once<S: Store + Notifications>(
             }
         };
         let Some(incident) = incident else { continue };
+        deliveries.extend(hereby_app::chat::plan(&recorded, &chat));
         if wanted {
             deliveries.extend(plan(
                 &recorded,

@@ -164,8 +164,12 @@ async fn deliverer<S: Store + Notifications>(
         while in_flight.try_join_next().is_some() {}
         match state.store.channels().await {
             Ok(channels) => {
-                let channels: HashMap<i64, Arc<hereby_store::Channel>> =
-                    channels.into_iter().map(|c| (c.id, Arc::new(c))).collect();
+                // Chat channels' deliveries are their adapters' to carry out.
+                let channels: HashMap<i64, Arc<hereby_store::Channel>> = channels
+                    .into_iter()
+                    .filter(|c| !hereby_app::chat::is_chat_kind(&c.kind))
+                    .map(|c| (c.id, Arc::new(c)))
+                    .collect();
                 // A removed channel's deliveries went with it; attempts under way keep their
                 // own handle on its limit.
                 limits.retain(|id, _| channels.contains_key(id));

@@ -34,8 +34,29 @@ pub(crate) async fn readyz<S: Store + Directory>(
     if let Err(error) = &answer {
         tracing::warn!(%error, "not ready: the database did not answer");
     }
+    // Chat adapters are reported, not required: the web UI works with every one of them down.
+    let chat: serde_json::Map<String, serde_json::Value> = state
+        .chat
+        .snapshot()
+        .into_iter()
+        .map(|(name, health)| {
+            (
+                name,
+                json!({
+                    "platform": health.platform,
+                    "up": health.up,
+                    "error": health.error,
+                    "since": health.since.to_string(),
+                }),
+            )
+        })
+        .collect();
     match answer {
-        Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(_) if chat.is_empty() => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(_) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "chat": chat })),
+        ),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(

@@ -2,6 +2,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod attachments;
+pub(crate) mod chat;
 pub(crate) mod data;
 pub(crate) mod decisions;
 pub(crate) mod health;

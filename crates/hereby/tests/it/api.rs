@@ -155,7 +155,12 @@ impl Server {
         };
         // The server logs a line per request: keep reading, or it blocks once the pipe is full.
         std::thread::spawn(move || {
-            let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+            // HEREBY_TEST_SERVER_LOG=1 shows what the server logs, to find why a test fails.
+            if std::env::var_os("HEREBY_TEST_SERVER_LOG").is_some() {
+                let _ = std::io::copy(&mut stderr, &mut std::io::stderr());
+            } else {
+                let _ = std::io::copy(&mut stderr, &mut std::io::sink());
+            }
         });
         (child, address, setup_link)
     }
@@ -173,6 +178,13 @@ impl Server {
 
     /// Sends `signal` to the server, waits for it to exit, and starts it again on the same
     /// database. Returns how the first process exited.
+    /// Starts the server again on its database after [`Server::stop`].
+    pub(crate) fn start_again(&mut self) {
+        let (child, address, _) = Self::spawn(&self.url, &self.extra);
+        self.child = child;
+        self.address = address;
+    }
+
     pub(crate) fn signal_and_restart(&mut self, signal: &str) -> std::process::ExitStatus {
         let sent = Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])
@@ -258,8 +270,33 @@ pub(crate) fn send(
         .nth(1)
         .and_then(|status| status.parse().ok())
         .ok_or_else(|| std::io::Error::other("no HTTP status line"))?;
-    let payload = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    Ok((status, serde_json::from_str(payload).unwrap_or(Value::Null)))
+    let (head, payload) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(payload)
+    } else {
+        payload.to_owned()
+    };
+    Ok((status, serde_json::from_str(&payload).unwrap_or(Value::Null)))
+}
+
+/// A chunked body put back together (other servers the tests talk to, such as Synapse,
+/// answer in chunks).
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
 }
 
 impl Drop for Server {

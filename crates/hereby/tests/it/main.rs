@@ -7,6 +7,7 @@ mod abuse;
 mod alerts;
 mod api;
 mod browser;
+mod chat;
 mod copy;
 mod judgement;
 mod judgement_cli;

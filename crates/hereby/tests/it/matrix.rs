@@ -949,6 +949,19 @@ fn routes() -> Vec<Route> {
             Kind::SignedInAbsent,
             Json(r#"{"for":"1h"}"#),
         ),
+        route("POST", "/api/v1/chat/link-code", Kind::SignedIn),
+        route("GET", "/api/v1/chat/links", Kind::SignedIn),
+        with(
+            "PUT",
+            "/api/v1/chat/links",
+            Kind::AdminOnly(200),
+            Json(r#"{"platform":"matrix","chat_user":"@m{n}:example.org","user":"olga"}"#),
+        ),
+        route(
+            "DELETE",
+            "/api/v1/chat/links/{platform}/{chat_user}",
+            Kind::SignedInAbsent,
+        ),
     ]
 }
 
@@ -1339,7 +1352,12 @@ impl<'a> World<'a> {
                 }
             }
             // The signed-in reads of a named thing: a shipped template, a catalogued service.
-            Kind::SignedInAbsent => path = path.replace("{id}", "999999"),
+            Kind::SignedInAbsent => {
+                path = path
+                    .replace("{id}", "999999")
+                    .replace("{platform}", "matrix")
+                    .replace("{chat_user}", "never-linked");
+            }
             Kind::SignedIn => {
                 let name = if path.starts_with("/api/v1/services") {
                     "catalogued"

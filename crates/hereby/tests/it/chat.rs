@@ -1,0 +1,530 @@
+//! Chat against a real Matrix homeserver (Synapse, from PyPI in a throw-away venv that
+//! `.ci/run` makes): two people and the bot. Declaring by command (and the phrase's offer),
+//! the incident's room with its members, the pinned state message edited in place, a note by
+//! reaction under its author's name, a restricted incident's private room, and a restart of
+//! hereby that loses and repeats nothing.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::api::{Server, send};
+
+/// A Synapse homeserver for this test binary, started once.
+struct Synapse {
+    _child: Child,
+    address: String,
+    config: std::path::PathBuf,
+    venv: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn synapse() -> Option<&'static Synapse> {
+    static SYNAPSE: OnceLock<Option<Synapse>> = OnceLock::new();
+    SYNAPSE.get_or_init(Synapse::start).as_ref()
+}
+
+impl Synapse {
+    fn start() -> Option<Self> {
+        let venv = std::path::PathBuf::from(
+            std::env::var("HEREBY_SYNAPSE_VENV").unwrap_or_else(|_| "/tmp/synapse-venv".into()),
+        );
+        let python = venv.join("bin/python");
+        if !python.exists()
+            || !Command::new(&python)
+                .args(["-c", "import synapse"])
+                .status()
+                .is_ok_and(|s| s.success())
+        {
+            let required = std::env::var("HEREBY_TEST_SYNAPSE").is_ok_and(|v| v == "required");
+            assert!(
+                !required,
+                "HEREBY_TEST_SYNAPSE=required but there is no Synapse in {} (python3 -m venv it && it/bin/pip install matrix-synapse)",
+                venv.display()
+            );
+            eprintln!(
+                "Matrix test skipped: no Synapse in {} (python3 -m venv it && it/bin/pip install matrix-synapse; or set HEREBY_SYNAPSE_VENV)",
+                venv.display()
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("homeserver.yaml");
+        let generated = Command::new(&python)
+            .args(["-m", "synapse.app.homeserver", "--server-name", "localhost"])
+            .arg("--config-path")
+            .arg(&config)
+            .arg("--data-directory")
+            .arg(dir.path())
+            .args(["--generate-config", "--report-stats=no"])
+            .output()
+            .unwrap();
+        assert!(
+            generated.status.success(),
+            "{}",
+            String::from_utf8_lossy(&generated.stderr)
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // Later keys win: the listener on a free port, and rate limits a bot's bursts pass.
+        let mut yaml = std::fs::read_to_string(&config).unwrap();
+        yaml.push_str(&format!(
+            r#"
+listeners:
+  - port: {port}
+    bind_addresses: ['127.0.0.1']
+    type: http
+    tls: false
+    x_forwarded: false
+    resources:
+      - names: [client]
+        compress: false
+rc_message:
+  per_second: 1000
+  burst_count: 1000
+rc_joins:
+  local:
+    per_second: 1000
+    burst_count: 1000
+rc_invites:
+  per_room:
+    per_second: 1000
+    burst_count: 1000
+  per_user:
+    per_second: 1000
+    burst_count: 1000
+rc_login:
+  address:
+    per_second: 1000
+    burst_count: 1000
+  account:
+    per_second: 1000
+    burst_count: 1000
+rc_room_creation:
+  per_second: 1000
+  burst_count: 1000
+"#
+        ));
+        std::fs::write(&config, yaml).unwrap();
+        let mut child = Command::new(&python)
+            .args(["-m", "synapse.app.homeserver", "-c"])
+            .arg(&config)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if std::env::var("HEREBY_TEST_SYNAPSE_LOG").is_ok() {
+                    eprintln!("synapse: {line}");
+                }
+            }
+        });
+        let address = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while send(&address, "GET", "/_matrix/client/versions", None, None, &[]).is_err() {
+            assert!(Instant::now() < deadline, "Synapse did not start");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Some(Self {
+            _child: child,
+            address,
+            config,
+            venv,
+            _dir: dir,
+        })
+    }
+
+    /// Registers an account and logs it in: its user id and access token.
+    fn account(&self, name: &str) -> (String, String) {
+        let registered = Command::new(self.venv.join("bin/register_new_matrix_user"))
+            .arg("-c")
+            .arg(&self.config)
+            .args(["-u", name, "-p", "correct horse battery", "--no-admin"])
+            .arg(format!("http://{}", self.address))
+            .output()
+            .unwrap();
+        assert!(
+            registered.status.success(),
+            "{}",
+            String::from_utf8_lossy(&registered.stderr)
+        );
+        let (status, login) = self.call(
+            "POST",
+            "/login",
+            None,
+            json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": name}, "password": "correct horse battery"}),
+        );
+        assert_eq!(status, 200, "{login}");
+        (
+            login["user_id"].as_str().unwrap().to_owned(),
+            login["access_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        // Relations are only under v1 of the client-server API.
+        let version = if path.contains("/relations/") { "v1" } else { "v3" };
+        let body = (!body.is_null()).then(|| body.to_string());
+        send(
+            &self.address,
+            method,
+            &format!("/_matrix/client/{version}{path}"),
+            token,
+            body.as_deref(),
+            &[],
+        )
+        .unwrap()
+    }
+}
+
+fn encode(part: &str) -> String {
+    part.replace('!', "%21")
+        .replace('#', "%23")
+        .replace(':', "%3A")
+        .replace('@', "%40")
+        .replace('$', "%24")
+}
+
+/// A person in Matrix.
+struct Person<'a> {
+    synapse: &'a Synapse,
+    id: String,
+    token: String,
+    sent: std::cell::Cell<u32>,
+}
+
+impl<'a> Person<'a> {
+    fn new(synapse: &'a Synapse, name: &str) -> Self {
+        let (id, token) = synapse.account(name);
+        Self {
+            synapse,
+            id,
+            token,
+            sent: std::cell::Cell::new(0),
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
+        self.synapse.call(method, path, Some(&self.token), body)
+    }
+
+    fn say(&self, room: &str, text: &str) -> String {
+        self.sent.set(self.sent.get() + 1);
+        let (status, sent) = self.call(
+            "PUT",
+            &format!(
+                "/rooms/{}/send/m.room.message/t{}{}",
+                encode(room),
+                self.sent.get(),
+                std::process::id()
+            ),
+            json!({"msgtype": "m.text", "body": text}),
+        );
+        assert_eq!(status, 200, "{sent}");
+        sent["event_id"].as_str().unwrap().to_owned()
+    }
+
+    fn react(&self, room: &str, event: &str, key: &str) {
+        self.sent.set(self.sent.get() + 1);
+        let (status, sent) = self.call(
+            "PUT",
+            &format!(
+                "/rooms/{}/send/m.reaction/r{}{}",
+                encode(room),
+                self.sent.get(),
+                std::process::id()
+            ),
+            json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": event, "key": key}}),
+        );
+        assert_eq!(status, 200, "{sent}");
+    }
+
+    /// A full sync, each time a new one: Synapse keeps a sync's answer for a while for the
+    /// same parameters, so each call waits a different number of milliseconds.
+    fn sync(&self) -> Value {
+        self.sent.set(self.sent.get() + 1);
+        let (status, synced) = self.call(
+            "GET",
+            &format!("/sync?timeout={}", self.sent.get()),
+            Value::Null,
+        );
+        assert_eq!(status, 200, "{synced}");
+        synced
+    }
+
+    fn join(&self, room: &str) -> (u16, Value) {
+        self.call("POST", &format!("/join/{}", encode(room)), json!({}))
+    }
+
+    /// The room's latest messages, oldest first.
+    fn messages(&self, room: &str) -> Vec<Value> {
+        let (status, page) = self.call(
+            "GET",
+            &format!("/rooms/{}/messages?dir=b&limit=100", encode(room)),
+            Value::Null,
+        );
+        assert_eq!(status, 200, "{page}");
+        let mut events: Vec<Value> = page["chunk"].as_array().unwrap().clone();
+        events.reverse();
+        events
+    }
+
+    /// Waits until a message of the bot in `room` satisfies `found`.
+    fn wait_for(&self, room: &str, what: &str, found: impl Fn(&str) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(event) = self.messages(room).into_iter().find(|event| {
+                event["type"] == "m.room.message"
+                    && event["content"]["body"].as_str().is_some_and(&found)
+            }) {
+                return event;
+            }
+            assert!(Instant::now() < deadline, "no message {what} in {room}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn until<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = found() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The alias's room id, once it exists.
+fn room_of(person: &Person<'_>, alias: &str) -> String {
+    until(&format!("room {alias}"), || {
+        let (status, found) = person.call(
+            "GET",
+            &format!("/directory/room/{}", encode(alias)),
+            Value::Null,
+        );
+        (status == 200).then(|| found["room_id"].as_str().unwrap().to_owned())
+    })
+}
+
+fn timeline(server: &Server, id: &str) -> Vec<Value> {
+    let (status, body) = server.get(&format!("/api/v1/incidents/{id}/timeline"), &server.admin);
+    assert_eq!(status, 200, "{body}");
+    body["entries"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn a_team_runs_an_incident_from_a_matrix_room() {
+    let Some(synapse) = synapse() else { return };
+    let mut server = Server::start("sqlite");
+    let anna_token = server.user("anna", "responder");
+    server.user("nina", "responder");
+    let bot = Person::new(synapse, "hereby");
+    let anna = Person::new(synapse, "anna");
+    let nina = Person::new(synapse, "nina");
+    let mallory = Person::new(synapse, "mallory");
+
+    // The room the team talks in, which the bot watches.
+    let (status, ops) = anna.call(
+        "POST",
+        "/createRoom",
+        json!({"preset": "public_chat", "room_alias_name": "ops", "name": "ops"}),
+    );
+    assert_eq!(status, 200, "{ops}");
+    let ops = ops["room_id"].as_str().unwrap().to_owned();
+    let (status, channel) = server.post(
+        "/api/v1/channels",
+        &server.admin,
+        json!({"name": "matrix", "kind": "matrix", "url": format!("http://{}", synapse.address),
+               "secret": bot.token, "rooms": ["#ops:localhost"]}),
+    );
+    assert_eq!(status, 201, "{channel}");
+    assert!(
+        !channel.to_string().contains(&bot.token),
+        "the token is never shown: {channel}"
+    );
+    until("the bot in #ops", || {
+        let (_, members) = anna.call(
+            "GET",
+            &format!("/rooms/{}/joined_members", encode(&ops)),
+            Value::Null,
+        );
+        members["joined"].get(&bot.id).map(|_| ())
+    });
+
+    // An unlinked person is told how to link, and nothing is done in their name.
+    anna.say(&ops, "inc declare 'Guessing game'");
+    let direct = until("a direct room for anna", || {
+        let synced = anna.sync();
+        synced["rooms"]["invite"]
+            .as_object()
+            .and_then(|invites| invites.keys().next().cloned())
+    });
+    assert_eq!(anna.join(&direct).0, 200);
+    anna.wait_for(&direct, "how to link", |body| body.contains("inc link"));
+    let (_, listed) = server.get("/api/v1/incidents?all=true", &server.admin);
+    assert_eq!(listed["incidents"].as_array().map_or(0, Vec::len), 0, "{listed}");
+
+    // anna links herself with a code; nina is linked by the admin.
+    let (status, code) = server.post("/api/v1/chat/link-code", &anna_token, json!(null));
+    assert_eq!(status, 200, "{code}");
+    anna.say(&ops, &format!("inc link {}", code["code"].as_str().unwrap()));
+    anna.wait_for(&direct, "the link confirmed", |body| body.contains("Linked"));
+    let (status, linked) = server.call(
+        "PUT",
+        "/api/v1/chat/links",
+        Some(&server.admin),
+        Some(&json!({"platform": "matrix", "chat_user": nina.id, "user": "nina"}).to_string()),
+        &[],
+    );
+    assert_eq!(status, 200, "{linked}");
+
+    // The phrase offers to declare; the command declares.
+    anna.say(&ops, "Checkout is down. I hereby declare this an incident!");
+    anna.wait_for(&ops, "the offer", |body| body.contains("inc declare"));
+    anna.say(&ops, "inc declare \"Checkout is dead\" --sev 2");
+    anna.wait_for(&ops, "the declaration", |body| body.contains("Declared INC-1"));
+    let room = room_of(&anna, "#inc-1-checkout-is-dead:localhost");
+    until("anna invited", || {
+        let synced = anna.sync();
+        synced["rooms"]["invite"].get(&room).map(|_| ())
+    });
+    assert_eq!(anna.join(&room).0, 200);
+    assert_eq!(nina.join(&room).0, 200, "an internal incident's room is open to the team");
+
+    // The state message is pinned, and edited in place after a severity change.
+    let pinned = until("the pinned state message", || {
+        let (status, pins) = anna.call(
+            "GET",
+            &format!("/rooms/{}/state/m.room.pinned_events/", encode(&room)),
+            Value::Null,
+        );
+        (status == 200).then(|| pins["pinned"].as_array().unwrap().clone())
+    });
+    assert_eq!(pinned.len(), 1);
+    let state_event = pinned[0].as_str().unwrap().to_owned();
+    let (_, first) = anna.call(
+        "GET",
+        &format!("/rooms/{}/event/{}", encode(&room), encode(&state_event)),
+        Value::Null,
+    );
+    assert!(
+        first["content"]["body"].as_str().unwrap().contains("SEV2"),
+        "{first}"
+    );
+    anna.say(&room, "inc severity 1 payments fail for everyone");
+    let edit = until("the state message edited to SEV1", || {
+        let (_, edits) = anna.call(
+            "GET",
+            &format!(
+                "/rooms/{}/relations/{}/m.replace?limit=50",
+                encode(&room),
+                encode(&state_event)
+            ),
+            Value::Null,
+        );
+        edits["chunk"].as_array().and_then(|chunk| {
+            chunk
+                .iter()
+                .find(|edit| {
+                    edit["content"]["m.new_content"]["body"]
+                        .as_str()
+                        .is_some_and(|body| body.contains("SEV1"))
+                })
+                .cloned()
+        })
+    });
+    assert_eq!(edit["sender"], bot.id.as_str());
+    let (_, pins) = anna.call(
+        "GET",
+        &format!("/rooms/{}/state/m.room.pinned_events/", encode(&room)),
+        Value::Null,
+    );
+    assert_eq!(pins["pinned"], json!([state_event]), "still one pinned message");
+    anna.wait_for(&room, "the severity line", |body| body.contains("SEV1"));
+
+    // A reaction copies nina's message into the timeline under her name.
+    let said = nina.say(&room, "database failover finished");
+    anna.react(&room, &said, "📌");
+    let noted = until("the pinned note", || {
+        timeline(&server, "INC-1").into_iter().find(|entry| {
+            entry["event_type"] == "note_added"
+                && entry["body"]["text"]
+                    .as_str()
+                    .is_some_and(|text| text.contains("database failover finished"))
+        })
+    });
+    assert_eq!(noted["actor"], "nina", "{noted}");
+
+    // Hand-off and accept from the room; then resolve.
+    anna.say(&room, "inc handoff nina");
+    anna.wait_for(&room, "the hand-off", |body| body.contains("nina"));
+    nina.say(&room, "inc accept");
+    until("nina commands", || {
+        let (_, shown) = server.get("/api/v1/incidents/INC-1", &server.admin);
+        (shown["commander"] == "nina").then_some(())
+    });
+
+    // A restricted incident's room is private: someone outside cannot join it.
+    anna.say(&ops, "inc declare 'Keys leaked' --restricted");
+    let secret = room_of(&anna, "#inc-2-keys-leaked:localhost");
+    let (status, refused) = mallory.join(&secret);
+    assert_eq!(status, 403, "{refused}");
+
+    // hereby stops mid-incident; what is said meanwhile is recorded once it is back, once.
+    server.stop();
+    anna.say(&room, "inc note said while hereby was down");
+    server.start_again();
+    let count = |entries: &[Value]| {
+        entries
+            .iter()
+            .filter(|entry| {
+                entry["body"]["text"]
+                    .as_str()
+                    .is_some_and(|text| text.contains("said while hereby was down"))
+            })
+            .count()
+    };
+    until("the note after the restart", || {
+        (count(&timeline(&server, "INC-1")) == 1).then_some(())
+    });
+    anna.wait_for(&room, "its line", |body| body.contains("said while hereby was down"));
+    server.stop();
+    server.start_again();
+    anna.say(&room, "inc note after the second start");
+    until("the second note", || {
+        timeline(&server, "INC-1")
+            .iter()
+            .any(|entry| {
+                entry["body"]["text"]
+                    .as_str()
+                    .is_some_and(|text| text.contains("after the second start"))
+            })
+            .then_some(())
+    });
+    assert_eq!(count(&timeline(&server, "INC-1")), 1, "no command ran twice");
+    let lines = anna
+        .messages(&room)
+        .into_iter()
+        .filter(|event| {
+            event["sender"] == bot.id.as_str()
+                && event["content"]["body"]
+                    .as_str()
+                    .is_some_and(|body| body.contains("said while hereby was down"))
+        })
+        .count();
+    assert_eq!(lines, 1, "no line sent twice");
+    let (status, ready) = server.get("/readyz", &server.admin);
+    assert_eq!(status, 200);
+    assert_eq!(ready["chat"]["matrix"]["up"], true, "{ready}");
+}
