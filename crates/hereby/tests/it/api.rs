@@ -279,7 +279,10 @@ pub(crate) fn send(
     } else {
         payload.to_owned()
     };
-    Ok((status, serde_json::from_str(&payload).unwrap_or(Value::Null)))
+    Ok((
+        status,
+        serde_json::from_str(&payload).unwrap_or(Value::Null),
+    ))
 }
 
 /// A chunked body put back together (other servers the tests talk to, such as Synapse,

@@ -172,7 +172,11 @@ rc_room_creation:
 
     fn call(&self, method: &str, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
         // Relations are only under v1 of the client-server API.
-        let version = if path.contains("/relations/") { "v1" } else { "v3" };
+        let version = if path.contains("/relations/") {
+            "v1"
+        } else {
+            "v3"
+        };
         let body = (!body.is_null()).then(|| body.to_string());
         send(
             &self.address,
@@ -373,13 +377,22 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
     assert_eq!(anna.join(&direct).0, 200);
     anna.wait_for(&direct, "how to link", |body| body.contains("inc link"));
     let (_, listed) = server.get("/api/v1/incidents?all=true", &server.admin);
-    assert_eq!(listed["incidents"].as_array().map_or(0, Vec::len), 0, "{listed}");
+    assert_eq!(
+        listed["incidents"].as_array().map_or(0, Vec::len),
+        0,
+        "{listed}"
+    );
 
     // anna links herself with a code; nina is linked by the admin.
     let (status, code) = server.post("/api/v1/chat/link-code", &anna_token, json!(null));
     assert_eq!(status, 200, "{code}");
-    anna.say(&ops, &format!("inc link {}", code["code"].as_str().unwrap()));
-    anna.wait_for(&direct, "the link confirmed", |body| body.contains("Linked"));
+    anna.say(
+        &ops,
+        &format!("inc link {}", code["code"].as_str().unwrap()),
+    );
+    anna.wait_for(&direct, "the link confirmed", |body| {
+        body.contains("Linked")
+    });
     let (status, linked) = server.call(
         "PUT",
         "/api/v1/chat/links",
@@ -393,14 +406,20 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
     anna.say(&ops, "Checkout is down. I hereby declare this an incident!");
     anna.wait_for(&ops, "the offer", |body| body.contains("inc declare"));
     anna.say(&ops, "inc declare \"Checkout is dead\" --sev 2");
-    anna.wait_for(&ops, "the declaration", |body| body.contains("Declared INC-1"));
+    anna.wait_for(&ops, "the declaration", |body| {
+        body.contains("Declared INC-1")
+    });
     let room = room_of(&anna, "#inc-1-checkout-is-dead:localhost");
     until("anna invited", || {
         let synced = anna.sync();
         synced["rooms"]["invite"].get(&room).map(|_| ())
     });
     assert_eq!(anna.join(&room).0, 200);
-    assert_eq!(nina.join(&room).0, 200, "an internal incident's room is open to the team");
+    assert_eq!(
+        nina.join(&room).0,
+        200,
+        "an internal incident's room is open to the team"
+    );
 
     // The state message is pinned, and edited in place after a severity change.
     let pinned = until("the pinned state message", || {
@@ -450,7 +469,11 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
         &format!("/rooms/{}/state/m.room.pinned_events/", encode(&room)),
         Value::Null,
     );
-    assert_eq!(pins["pinned"], json!([state_event]), "still one pinned message");
+    assert_eq!(
+        pins["pinned"],
+        json!([state_event]),
+        "still one pinned message"
+    );
     anna.wait_for(&room, "the severity line", |body| body.contains("SEV1"));
 
     // A reaction copies nina's message into the timeline under her name.
@@ -458,7 +481,7 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
     anna.react(&room, &said, "📌");
     let noted = until("the pinned note", || {
         timeline(&server, "INC-1").into_iter().find(|entry| {
-            entry["event_type"] == "note_added"
+            entry["type"] == "note_added"
                 && entry["body"]["text"]
                     .as_str()
                     .is_some_and(|text| text.contains("database failover finished"))
@@ -498,7 +521,9 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
     until("the note after the restart", || {
         (count(&timeline(&server, "INC-1")) == 1).then_some(())
     });
-    anna.wait_for(&room, "its line", |body| body.contains("said while hereby was down"));
+    anna.wait_for(&room, "its line", |body| {
+        body.contains("said while hereby was down")
+    });
     server.stop();
     server.start_again();
     anna.say(&room, "inc note after the second start");
@@ -512,7 +537,11 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
             })
             .then_some(())
     });
-    assert_eq!(count(&timeline(&server, "INC-1")), 1, "no command ran twice");
+    assert_eq!(
+        count(&timeline(&server, "INC-1")),
+        1,
+        "no command ran twice"
+    );
     let lines = anna
         .messages(&room)
         .into_iter()
