@@ -436,7 +436,6 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
     /// Copies a message of an incident room into its timeline, as its author where the
     /// author's account is linked, else as the person who asked for it with the author
     /// named: one click for the scribe.
-    #[allow(clippy::too_many_arguments)]
     pub async fn chat_quote(
         &self,
         said: &Said<'_>,
@@ -493,11 +492,12 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
             && !said.phrase.is_empty()
             && text.to_lowercase().contains(&said.phrase.to_lowercase())
         {
-            return Ok(vec![Answer::Room(format!(
+            return Ok(vec![Answer::Room(
                 "Declare an incident? Answer `inc declare <what is happening> --sev <1-4>`, e.g. \
                  `inc declare \"Checkout fails\" --sev 2`. You become Incident Commander and \
                  the incident gets a room of its own."
-            ))]);
+                    .to_owned(),
+            )]);
         }
         if said.capture
             && let Some(room) = self.store.chat_room_at(said.channel.id, said.room).await?
