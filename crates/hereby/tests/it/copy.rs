@@ -297,6 +297,54 @@ fn populate(server: &Server) -> Installation {
     )
     .unwrap();
     assert_eq!(status, 202, "{accepted}");
+
+    // Chat: a link by an admin and a link code through the API; a room, a direct room, a
+    // sync position and a handled event as a chat adapter leaves them (no homeserver here).
+    let (status, linked) = server.call(
+        "PUT",
+        "/api/v1/chat/links",
+        Some(&admin),
+        Some(r#"{"platform": "matrix", "chat_user": "@alice:example.org", "user": "alice"}"#),
+        &[],
+    );
+    assert_eq!(status, 200, "{linked}");
+    let (status, code) = server.post("/api/v1/chat/link-code", &admin, json!(null));
+    assert_eq!(status, 200, "{code}");
+    let statements = [
+        "INSERT INTO chat_rooms (channel_id, incident, room, name, private, state_message, \
+         invited, archived, created_at) SELECT MIN(id), 1, '!room:example.org', 'inc-1-x', \
+         FALSE, '$state', '[\"@alice:example.org\"]', FALSE, 1 FROM notification_channels",
+        "INSERT INTO chat_direct_rooms (channel_id, chat_user, room) SELECT MIN(id), \
+         '@alice:example.org', '!dm:example.org' FROM notification_channels",
+        "INSERT INTO chat_cursors (channel_id, position) SELECT MIN(id), 's1_2' \
+         FROM notification_channels",
+        "INSERT INTO chat_inbound (channel_id, event_id, received_at) SELECT MIN(id), '$e1', 1 \
+         FROM notification_channels",
+    ];
+    runtime().block_on(async {
+        use sqlx::Connection;
+        if server.url.starts_with("sqlite:") {
+            let mut db = sqlx::sqlite::SqliteConnection::connect(&server.url)
+                .await
+                .unwrap();
+            for statement in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut db)
+                    .await
+                    .unwrap();
+            }
+        } else {
+            let mut db = sqlx::postgres::PgConnection::connect(&server.url)
+                .await
+                .unwrap();
+            for statement in statements {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut db)
+                    .await
+                    .unwrap();
+            }
+        }
+    });
     Installation {
         alice,
         bob,

@@ -417,7 +417,10 @@ fn the_openapi_document_names_its_vocabularies() {
         ["internal", "restricted", "public"]
     );
     assert_eq!(words("UserRole"), ["viewer", "responder", "admin"]);
-    assert_eq!(words("ChannelKind"), ["webhook", "slack", "email"]);
+    assert_eq!(
+        words("ChannelKind"),
+        ["webhook", "slack", "email", "matrix"]
+    );
     assert_eq!(words("SubscriptionScope"), ["all", "public"]);
     assert!(words("NotificationEvent").contains(&"severity_changed".to_owned()));
     assert_eq!(
