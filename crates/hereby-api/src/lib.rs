@@ -933,13 +933,14 @@ pub struct Message {
 pub struct ChannelRequest {
     /// A unique name, e.g. `ops-webhook`.
     pub name: String,
-    /// `webhook`, `slack`, `email` or `matrix`.
+    /// `webhook`, `slack`, `email`, `matrix` or `slack_app`.
     #[schema(value_type = vocabulary::ChannelKind)]
     pub kind: String,
     /// Where a webhook posts, or a Matrix homeserver's address.
     #[serde(default)]
     pub url: Option<String>,
-    /// The webhook signing secret (at least 16 characters), or a Matrix bot's access token.
+    /// The webhook signing secret (at least 16 characters), a Matrix bot's access token, or a
+    /// Slack app's bot token.
     #[serde(default)]
     pub secret: Option<String>,
     #[serde(default)]
@@ -972,6 +973,13 @@ pub struct ChannelRequest {
     /// Chat: copy every message of an incident room into its timeline.
     #[serde(default)]
     pub capture: bool,
+    /// Chat (slack_app): the Slack app's signing secret, which every request Slack sends is
+    /// checked against.
+    #[serde(default)]
+    pub signing_secret: Option<String>,
+    /// Chat (slack_app): the workspace's team id (`T…`).
+    #[serde(default)]
+    pub team: Option<String>,
     /// An e-mail channel that carries personal notifications (a role given to you, update
     /// reminders) to users' own addresses.
     #[serde(default)]

@@ -85,6 +85,34 @@ pub enum ChannelConfig {
         #[serde(default)]
         capture: bool,
     },
+    /// A Slack app hereby speaks through: `/inc` slash commands, buttons and events come to
+    /// hereby (each request signed with the app's signing secret), and it answers through
+    /// Slack's Web API with the bot token: a channel per incident with the state message
+    /// pinned and kept current.
+    #[serde(rename = "slack_app")]
+    SlackApp {
+        /// The bot token (`xoxb-…`) for the Web API.
+        token: String,
+        /// The app's signing secret: requests Slack sends are checked against it.
+        signing_secret: String,
+        /// The workspace (team id, `T…`): requests from another are refused, and accounts
+        /// are linked per workspace.
+        team: String,
+        /// The Web API's address (another only for tests against a recorded wire format).
+        #[serde(default = "default_slack_api")]
+        api: String,
+        /// Channels the team talks in (ids, `C…`): the phrase offers to declare there.
+        #[serde(default)]
+        rooms: Vec<String>,
+        #[serde(default = "default_phrase")]
+        phrase: String,
+        /// The reaction (Slack's name for it, e.g. `pushpin`) that copies a message into the
+        /// timeline.
+        #[serde(default = "default_slack_pin")]
+        pin: String,
+        #[serde(default)]
+        capture: bool,
+    },
     /// E-mail through an SMTP server.
     Email {
         host: String,
@@ -109,6 +137,18 @@ fn default_pin() -> String {
     DEFAULT_PIN.to_owned()
 }
 
+/// Slack's Web API.
+pub const DEFAULT_SLACK_API: &str = "https://slack.com/api";
+
+fn default_slack_api() -> String {
+    DEFAULT_SLACK_API.to_owned()
+}
+
+/// Slack names reactions: 📌 is `pushpin`.
+fn default_slack_pin() -> String {
+    "pushpin".to_owned()
+}
+
 /// What an admin asks for, before checking.
 #[derive(Debug, Clone, Default)]
 pub struct ChannelInput {
@@ -129,6 +169,10 @@ pub struct ChannelInput {
     pub emoji: Option<String>,
     /// Chat: copy every message of an incident room.
     pub capture: bool,
+    /// Slack: the app's signing secret.
+    pub signing_secret: Option<String>,
+    /// Slack: the workspace's team id.
+    pub team: Option<String>,
 }
 
 fn required(field: &'static str, value: Option<String>) -> Result<String, InvalidValue> {
@@ -224,6 +268,44 @@ impl ChannelConfig {
                     capture: input.capture,
                 })
             }
+            "slack_app" => {
+                let token = required("secret", input.secret)?;
+                let signing_secret = required("signing_secret", input.signing_secret)?;
+                let team = required("team", input.team)?;
+                if !team.starts_with('T') || !team.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    return Err(invalid(
+                        "team",
+                        format!("`{team}` is not a Slack team id like T0123ABC"),
+                    ));
+                }
+                let api = match input.url {
+                    Some(url) => http_url(url)?.trim_end_matches('/').to_owned(),
+                    None => default_slack_api(),
+                };
+                let rooms = input
+                    .rooms
+                    .into_iter()
+                    .map(|room| room.trim().to_owned())
+                    .collect();
+                Ok(ChannelConfig::SlackApp {
+                    token,
+                    signing_secret,
+                    team,
+                    api,
+                    rooms,
+                    phrase: input
+                        .phrase
+                        .map(|phrase| phrase.trim().to_owned())
+                        .filter(|phrase| !phrase.is_empty())
+                        .unwrap_or_else(default_phrase),
+                    pin: input
+                        .emoji
+                        .map(|emoji| emoji.trim().trim_matches(':').to_owned())
+                        .filter(|emoji| !emoji.is_empty())
+                        .unwrap_or_else(default_slack_pin),
+                    capture: input.capture,
+                })
+            }
             "slack" => Ok(ChannelConfig::Slack {
                 url: http_url(required("url", input.url)?)?,
             }),
@@ -259,7 +341,9 @@ impl ChannelConfig {
             }
             other => Err(invalid(
                 "kind",
-                format!("`{other}` is not a channel kind: use webhook, slack, email or matrix"),
+                format!(
+                    "`{other}` is not a channel kind: use webhook, slack, email, matrix or slack_app"
+                ),
             )),
         }
     }
@@ -267,7 +351,10 @@ impl ChannelConfig {
     /// A channel that is a chat connection: its deliveries are sent by the chat adapters,
     /// which keep rooms and read what people say, not by the notification worker.
     pub fn is_chat(&self) -> bool {
-        matches!(self, ChannelConfig::Matrix { .. })
+        matches!(
+            self,
+            ChannelConfig::Matrix { .. } | ChannelConfig::SlackApp { .. }
+        )
     }
 
     pub fn kind(&self) -> &'static str {
@@ -276,6 +363,7 @@ impl ChannelConfig {
             ChannelConfig::Slack { .. } => "slack",
             ChannelConfig::Email { .. } => "email",
             ChannelConfig::Matrix { .. } => "matrix",
+            ChannelConfig::SlackApp { .. } => "slack_app",
         }
     }
 
@@ -297,6 +385,7 @@ impl ChannelConfig {
                     format!("{homeserver} (watching {})", rooms.join(", "))
                 }
             }
+            ChannelConfig::SlackApp { team, api, .. } => format!("{api} (workspace {team})"),
             ChannelConfig::Email {
                 host,
                 port,

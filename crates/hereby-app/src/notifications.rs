@@ -54,6 +54,8 @@ impl<S: Store + Notifications> App<S> {
             phrase: request.phrase,
             emoji: request.emoji,
             capture: request.capture,
+            signing_secret: request.signing_secret,
+            team: request.team,
         })?;
         if request.personal && config.kind() != "email" {
             return Err(invalid(

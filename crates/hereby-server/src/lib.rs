@@ -762,6 +762,7 @@ pub fn app<
         .with_state(state.clone())
         .merge(status::public_routes(&state))
         .merge(ingest::routes(&state))
+        .merge(chat::routes(&state))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish;

@@ -1,11 +1,12 @@
 -- Chat: accounts of chat platforms linked to hereby users, one-time link codes, the room each
 -- chat channel keeps per incident (with its pinned state message), direct rooms for private
 -- answers, and what each pull transport has read (its position, and the events it handled, so
--- that a restart runs no command twice). Times are microseconds since the Unix epoch.
+-- that a restart runs no command twice). Times are microseconds since the Unix epoch. User
+-- names are not foreign keys: users are disabled, never removed, as elsewhere in the schema.
 CREATE TABLE chat_links (
     platform   TEXT    NOT NULL,
     chat_user  TEXT    NOT NULL,
-    user_name  TEXT    NOT NULL REFERENCES users (name),
+    user_name  TEXT    NOT NULL,
     linked_at  BIGINT NOT NULL,
     linked_by  TEXT    NOT NULL,
     PRIMARY KEY (platform, chat_user)
@@ -15,7 +16,7 @@ CREATE INDEX chat_links_by_user ON chat_links (user_name);
 -- A code is kept as its SHA-256 digest only, and works once, before it expires.
 CREATE TABLE chat_link_codes (
     digest     BYTEA    NOT NULL PRIMARY KEY,
-    user_name  TEXT    NOT NULL REFERENCES users (name),
+    user_name  TEXT    NOT NULL,
     expires_at BIGINT NOT NULL
 );
 

@@ -15,10 +15,11 @@ pub(crate) enum ChannelCommand {
     /// Add a channel: `--kind webhook --url URL --secret S`, `--kind slack --url URL`,
     /// `--kind email --host H [--port P] [--tls none|starttls|tls] [--username U --password P]
     /// --from ADDRESS [--personal]`, or a chat connection: `--kind matrix --url HOMESERVER
-    /// --secret ACCESS_TOKEN [--room '#ops:example.org'] [--phrase …] [--emoji 📌] [--capture]`.
+    /// --secret ACCESS_TOKEN [--room '#ops:example.org'] [--phrase …] [--emoji 📌] [--capture]`
+    /// or `--kind slack_app --secret BOT_TOKEN --signing-secret S --team T… [--room C…]`.
     Add {
         name: String,
-        /// webhook, slack (also Mattermost's incoming webhooks), email or matrix.
+        /// webhook, slack (also Mattermost's incoming webhooks), email, matrix or slack_app.
         #[arg(long)]
         kind: String,
         /// Where a webhook, Slack or Mattermost channel posts (https://…), or a Matrix
@@ -41,9 +42,15 @@ pub(crate) enum ChannelCommand {
         /// (matrix) [default: 📌]
         #[arg(long)]
         emoji: Option<String>,
-        /// Copy every message of an incident room into its timeline (matrix).
+        /// Copy every message of an incident room into its timeline (matrix, slack_app).
         #[arg(long)]
         capture: bool,
+        /// The Slack app's signing secret (slack_app); stored as a secret.
+        #[arg(long, env = "HEREBY_SLACK_SIGNING_SECRET", hide_env_values = true)]
+        signing_secret: Option<String>,
+        /// The Slack workspace's team id, T… (slack_app).
+        #[arg(long)]
+        team: Option<String>,
         /// The SMTP server (email).
         #[arg(long)]
         host: Option<String>,
@@ -164,12 +171,16 @@ pub(crate) async fn channel(
             phrase,
             emoji,
             capture,
+            signing_secret,
+            team,
         } => {
             let request = api::ChannelRequest {
                 rooms,
                 phrase,
                 emoji,
                 capture,
+                signing_secret,
+                team,
                 name,
                 kind,
                 url,

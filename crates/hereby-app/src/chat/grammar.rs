@@ -59,6 +59,8 @@ pub enum Verb {
     },
     /// Take over command you were asked to take.
     Accept,
+    /// As Incident Commander, acknowledge the changes made so far (a change collision).
+    Ack,
     /// Post a stakeholder update, e.g. `inc update --audience customers Checkout is back`.
     Update {
         /// internal, service_owners, customers, or group:<name>

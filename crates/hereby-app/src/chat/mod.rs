@@ -41,7 +41,7 @@ pub mod kind {
 
 /// The channel kinds that are chat connections (their deliveries are the chat adapters' to
 /// send, not the notification worker's).
-pub const CHAT_KINDS: &[&str] = &["matrix"];
+pub const CHAT_KINDS: &[&str] = &["matrix", "slack_app"];
 
 /// Whether a channel of `kind` is a chat connection.
 pub fn is_chat_kind(kind: &str) -> bool {
@@ -263,6 +263,11 @@ pub struct Said<'a> {
     pub phrase: &'a str,
     /// Copy every message of an incident room into its timeline.
     pub capture: bool,
+    /// A slash command: the text is the command's arguments, without `inc`.
+    pub slash: bool,
+    /// Where the platform takes the answer to this message, when it has such an address
+    /// (Slack's and Mattermost's `response_url`).
+    pub response_url: Option<&'a str>,
 }
 
 /// What the room, the incident and the person are for one chat command.
@@ -278,6 +283,16 @@ pub struct RoomFacts {
     /// The chat accounts of the incident's members, where linked.
     pub members: Vec<String>,
     pub message: StateMessage,
+    /// What the state message offers to do now, on platforms with buttons.
+    pub buttons: Vec<Button>,
+}
+
+/// A button under the state message: the chat command it runs, and its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Button {
+    /// The verb of [`grammar::Verb`] it runs on the incident, e.g. `accept`.
+    pub verb: &'static str,
+    pub label: &'static str,
 }
 
 impl<S: Store + Directory + Chat + Notifications> App<S> {
@@ -404,7 +419,21 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
             .as_deref()
             .map(|base| format!("{}/incidents/{incident}", base.trim_end_matches('/')));
         let _ = channel;
+        let mut buttons = Vec::new();
+        if state.pending_handoff.is_some() {
+            buttons.push(Button {
+                verb: "accept",
+                label: "Accept command",
+            });
+        }
+        if state.open_collisions().next().is_some() {
+            buttons.push(Button {
+                verb: "ack",
+                label: "Acknowledge collision",
+            });
+        }
         Ok(Some(RoomFacts {
+            buttons,
             incident,
             name: room_name(incident, state.title.as_str()),
             private: state.visibility == Visibility::Restricted,
@@ -425,7 +454,7 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
     /// the room captures everything. Answers are queued in the outbox; what was done is on
     /// the incident's timeline (and so, as a line, in its room).
     pub async fn chat_said(&self, said: &Said<'_>, text: &str) -> Result<(), AppError> {
-        let answers = match grammar::parse(text, true) {
+        let answers = match grammar::parse(text, !said.slash) {
             Parsed::NotACommand => self.chat_talk(said, text).await?,
             Parsed::Answer(answer) => vec![Answer::Room(answer)],
             Parsed::Command(line) => self.chat_command(said, line).await?,
@@ -638,6 +667,7 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
                 to: self.chat_person(&to).await?.unwrap_or_else(|| person(&to)),
             }),
             Verb::Accept => Ok(Command::AcceptHandoff),
+            Verb::Ack => Ok(Command::AcknowledgeChanges),
             Verb::Update {
                 audience,
                 public,
@@ -717,7 +747,11 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
                     kind: kind.to_owned(),
                     subject: said.message.to_owned(),
                     body,
-                    payload: String::new(),
+                    payload: serde_json::json!({
+                        "room": said.room,
+                        "response_url": said.response_url,
+                    })
+                    .to_string(),
                 }
             })
             .collect();
@@ -773,7 +807,11 @@ fn platform_name(raw: &str) -> Result<String, InvalidValue> {
             format!("`{raw}` is not a chat platform like matrix"),
         ));
     }
-    Ok(raw.to_lowercase())
+    // The platform's word is case-blind; a workspace id after it is the platform's own.
+    Ok(match raw.split_once(':') {
+        Some((platform, workspace)) => format!("{}:{workspace}", platform.to_lowercase()),
+        None => raw.to_lowercase(),
+    })
 }
 
 fn chat_account(raw: &str) -> Result<String, InvalidValue> {

@@ -12,25 +12,19 @@
 use std::time::Duration;
 
 use hereby_app::channels::ChannelConfig;
-use hereby_app::chat::{Said, kind};
-use hereby_store::{
-    Channel, Chat, ChatRoom, ClaimLimits, Delivery, DeliveryOutcome, Directory, Notifications,
-    Store,
-};
+use hereby_app::chat::{RoomFacts, Said};
+use hereby_store::{Channel, Chat, Directory, Notifications, Store};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::outbox::{Platform, RoomError, Text, send_due, txn};
 use crate::AppState;
 
 /// How long one `/sync` waits for news.
 const SYNC_WAIT: Duration = Duration::from_secs(25);
 /// A request's time limit (a sync's is its wait plus this).
 const REQUEST_LIMIT: Duration = Duration::from_secs(15);
-/// A burst of changes to an incident is shown in one edit of its state message.
-const DEBOUNCE: Duration = Duration::from_millis(300);
-/// Attempts before a delivery is given up.
-const MAX_ATTEMPTS: u32 = 8;
 /// The platform name of Matrix accounts in chat links.
 pub(super) const PLATFORM: &str = "matrix";
 
@@ -117,14 +111,14 @@ impl Client {
             .await
     }
 
-    /// Sends a message event with transaction id `txn`; its event id.
-    async fn send(&self, room: &str, txn: &str, content: &Value) -> Result<String, MatrixError> {
+    /// Sends a message event with the transaction id made from `key`; its event id.
+    async fn send(&self, room: &str, key: &str, content: &Value) -> Result<String, MatrixError> {
         let sent = self
             .put(
                 &format!(
                     "/rooms/{}/send/m.room.message/{}",
                     encode(room),
-                    encode(txn)
+                    encode(&txn(key))
                 ),
                 content,
             )
@@ -145,13 +139,6 @@ impl Client {
         .await
         .map(drop)
     }
-}
-
-/// A transaction id from an idempotency key: the same key, the same transaction.
-fn txn(key: &str) -> String {
-    key.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
 }
 
 /// A notice with plain and HTML bodies.
@@ -226,11 +213,21 @@ pub(super) async fn run<S: Store + Directory + Chat + Notifications>(
         capture: *capture,
         started: Timestamp::now().as_millisecond(),
     };
+    let platform = Matrix {
+        client: Client {
+            http: client.http.clone(),
+            base: client.base.clone(),
+            token: client.token.clone(),
+            me: client.me.clone(),
+        },
+        store: state.store.clone(),
+        channel: channel.id,
+    };
     let mut stop_sending = stop.clone();
     let mut stop_reading = stop;
     let sending = async {
         loop {
-            match send_due(state, channel, &client).await {
+            match send_due(state, channel, &platform).await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(error) => {
@@ -381,6 +378,8 @@ impl<S: Store + Directory + Chat + Notifications> Listener<'_, S> {
             watched: self.watched.iter().any(|watched| watched == room),
             phrase: self.phrase,
             capture: self.capture,
+            slash: false,
+            response_url: None,
         };
         let content = &event["content"];
         let result = match event["type"].as_str() {
@@ -456,297 +455,63 @@ fn same_emoji(a: &str, b: &str) -> bool {
     bare(a) == bare(b)
 }
 
-/// Sends the channel's due deliveries, oldest first, one at a time (so a room exists before
-/// its lines). `true` if there may be more.
-async fn send_due<S: Store + Directory + Chat + Notifications>(
-    state: &AppState<S>,
-    channel: &Channel,
-    client: &Client,
-) -> Result<bool, String> {
-    let now = Timestamp::now();
-    let lease = now
-        .checked_add(jiff::SignedDuration::from_secs(120))
-        .unwrap_or(now);
-    let claimed = state
-        .store
-        .claim_deliveries(now, lease, &ClaimLimits::one_channel(channel.id, 8))
-        .await
-        .map_err(|e| e.to_string())?;
-    let more = claimed.len() == 8;
-    for claimed in claimed {
-        let delivery = &claimed.delivery;
-        let result = deliver(state, channel, client, delivery).await;
-        if let Err(error) = &result {
-            tracing::warn!(channel = %channel.name, delivery = delivery.id, %error, "chat delivery failed");
-        }
-        let outcome = match result {
-            Ok(()) => DeliveryOutcome::Delivered,
-            Err(error) if delivery.attempts + 1 >= MAX_ATTEMPTS => DeliveryOutcome::Dead { error },
-            Err(error) => {
-                let wait = hereby_app::deliveries::backoff(
-                    delivery.attempts + 1,
-                    Duration::from_secs(1),
-                    Duration::from_secs(300),
-                );
-                let at = Timestamp::now()
-                    .checked_add(jiff::SignedDuration::try_from(wait).unwrap_or_default())
-                    .unwrap_or(Timestamp::MAX);
-                DeliveryOutcome::Retry { at, error }
-            }
-        };
-        state
+/// The Matrix side of the outbox: the bot's client, and where it keeps direct rooms.
+pub(super) struct Matrix<S> {
+    client: Client,
+    store: S,
+    channel: i64,
+}
+
+impl<S: Chat> Matrix<S> {
+    /// The direct room with `person`, made on first use.
+    async fn direct_room(&self, person: &str) -> Result<String, String> {
+        if let Some(room) = self
             .store
-            .finish_delivery(claimed.claim(), &outcome, Timestamp::now())
+            .direct_room(self.channel, person)
             .await
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(more)
-}
-
-/// Carries out one delivery.
-async fn deliver<S: Store + Directory + Chat + Notifications>(
-    state: &AppState<S>,
-    channel: &Channel,
-    client: &Client,
-    delivery: &Delivery,
-) -> Result<(), String> {
-    let key = txn(&delivery.key);
-    match delivery.kind.as_str() {
-        kind::ROOM | kind::STATE => {
-            let Some(number) = delivery.incident else {
-                return Ok(());
-            };
-            // A burst of changes is one edit: wait a moment, then show the state as it is.
-            let age = Duration::try_from(Timestamp::now().duration_since(delivery.created_at))
-                .unwrap_or_default();
-            if let Some(left) = DEBOUNCE.checked_sub(age) {
-                tokio::time::sleep(left).await;
-            }
-            let covered = state
-                .store
-                .newest_delivery(channel.id, number, kind::STATE)
-                .await
-                .map_err(|e| e.to_string())?;
-            bring_up_to_date(state, channel, client, number, &key).await?;
-            if let Some(covered) = covered {
-                state
-                    .store
-                    .settle_deliveries(channel.id, number, kind::STATE, covered, Timestamp::now())
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok(())
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(room);
         }
-        kind::LINE => {
-            let Some(number) = delivery.incident else {
-                return Ok(());
-            };
-            let Some(room) = state
-                .store
-                .chat_room(channel.id, number)
-                .await
-                .map_err(|e| e.to_string())?
-            else {
-                // An incident that got no room (closed before the channel existed) has no
-                // lines to show.
-                return Ok(());
-            };
-            client
-                .send(&room.room, &key, &notice(&delivery.body, None))
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string())
-        }
-        kind::REPLY => {
-            let room = delivery.recipient.as_deref().unwrap_or_default();
-            let mut content = notice(&delivery.body, None);
-            if !delivery.subject.is_empty() {
-                content["m.relates_to"] = json!({"m.in_reply_to": {"event_id": delivery.subject}});
-            }
-            client
-                .send(room, &key, &content)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string())
-        }
-        kind::PRIVATE => {
-            let person = delivery.recipient.as_deref().unwrap_or_default();
-            let room = match state
-                .store
-                .direct_room(channel.id, person)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                Some(room) => room,
-                None => {
-                    let created = client
-                        .post(
-                            "/createRoom",
-                            &json!({
-                                "preset": "trusted_private_chat",
-                                "is_direct": true,
-                                "invite": [person],
-                                "name": "hereby",
-                            }),
-                        )
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let room = created["room_id"].as_str().unwrap_or_default().to_owned();
-                    state
-                        .store
-                        .put_direct_room(channel.id, person, &room)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    room
-                }
-            };
-            client
-                .send(&room, &key, &notice(&delivery.body, None))
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string())
-        }
-        other => Err(format!("a Matrix channel cannot send `{other}`")),
-    }
-}
-
-/// Makes the incident's room if it has none, then brings it up to date: the state message
-/// (posted and pinned once, then edited in place), the members invited, its name, who may
-/// join, and read-only once the incident is closed.
-async fn bring_up_to_date<S: Store + Directory + Chat + Notifications>(
-    state: &AppState<S>,
-    channel: &Channel,
-    client: &Client,
-    number: u64,
-    key: &str,
-) -> Result<(), String> {
-    let incident = hereby_core::types::IncidentNumber(number);
-    let Some(facts) = state
-        .app
-        .chat_room_facts(channel, PLATFORM, incident)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(());
-    };
-    let known = state
-        .store
-        .chat_room(channel.id, number)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut room = match known {
-        Some(room) => room,
-        None if facts.closed => return Ok(()),
-        None => create_room(state, channel, client, &facts).await?,
-    };
-    let content = notice(&facts.message.plain, Some(&facts.message.html));
-    match &room.state_message {
-        None => {
-            let event = client
-                .send(&room.room, &format!("{key}_state"), &content)
-                .await
-                .map_err(|e| e.to_string())?;
-            client
-                .state(
-                    &room.room,
-                    "m.room.pinned_events",
-                    &json!({"pinned": [event]}),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            room.state_message = Some(event);
-        }
-        Some(message) => {
-            let edit = json!({
-                "msgtype": "m.notice",
-                "body": format!("* {}", facts.message.plain),
-                "format": "org.matrix.custom.html",
-                "formatted_body": format!("* {}", facts.message.html),
-                "m.new_content": content,
-                "m.relates_to": {"rel_type": "m.replace", "event_id": message},
-            });
-            client
-                .send(&room.room, key, &edit)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-    }
-    for person in &facts.members {
-        if room.invited.contains(person) || person == &client.me {
-            continue;
-        }
-        match client
+        let created = self
+            .client
             .post(
-                &format!("/rooms/{}/invite", encode(&room.room)),
-                &json!({"user_id": person}),
+                "/createRoom",
+                &json!({
+                    "preset": "trusted_private_chat",
+                    "is_direct": true,
+                    "invite": [person],
+                    "name": "hereby",
+                }),
             )
             .await
-        {
-            // Already in the room, or invited before: nothing left to do.
-            Ok(_) => room.invited.push(person.clone()),
-            Err(error) if error.status == 403 => room.invited.push(person.clone()),
-            Err(error) => return Err(error.to_string()),
-        }
-    }
-    if room.private != facts.private {
-        let rule = if facts.private { "invite" } else { "public" };
-        client
-            .state(&room.room, "m.room.join_rules", &json!({"join_rule": rule}))
+            .map_err(|e| e.to_string())?;
+        let room = created["room_id"].as_str().unwrap_or_default().to_owned();
+        self.store
+            .put_direct_room(self.channel, person, &room)
             .await
             .map_err(|e| e.to_string())?;
-        room.private = facts.private;
+        Ok(room)
     }
-    if room.name != facts.name {
-        client
-            .state(&room.room, "m.room.name", &json!({"name": facts.name}))
-            .await
-            .map_err(|e| e.to_string())?;
-        room.name = facts.name.clone();
-    }
-    if facts.closed && !room.archived {
-        // Read-only: nobody but the bot may post; the history stays.
-        let mut levels = client
-            .get(&format!(
-                "/rooms/{}/state/m.room.power_levels/",
-                encode(&room.room)
-            ))
-            .await
-            .map_err(|e| e.to_string())?;
-        levels["events_default"] = json!(100);
-        client
-            .state(&room.room, "m.room.power_levels", &levels)
-            .await
-            .map_err(|e| e.to_string())?;
-        room.archived = true;
-    }
-    state
-        .store
-        .put_chat_room(&room)
-        .await
-        .map_err(|e| e.to_string())
 }
 
-/// Creates the incident's room under its readable name, or adopts the one an interrupted
-/// earlier attempt created; another room already holding the name makes the next name tried.
-async fn create_room<S: Store + Directory + Chat + Notifications>(
-    state: &AppState<S>,
-    channel: &Channel,
-    client: &Client,
-    facts: &hereby_app::chat::RoomFacts,
-) -> Result<ChatRoom, String> {
-    let server = client
-        .me
-        .split_once(':')
-        .map(|(_, server)| server)
-        .unwrap_or_default();
-    let mut name = facts.name.clone();
-    for attempt in 0..5 {
-        let invite: Vec<&String> = facts
-            .members
-            .iter()
-            .filter(|person| **person != client.me)
-            .collect();
-        let created = client
+impl<S: Chat> Platform for Matrix<S> {
+    fn accounts(&self) -> &str {
+        PLATFORM
+    }
+
+    fn me(&self) -> &str {
+        &self.client.me
+    }
+
+    async fn create_room(
+        &self,
+        facts: &RoomFacts,
+        name: &str,
+        members: &[String],
+    ) -> Result<String, RoomError> {
+        let created = self
+            .client
             .post(
                 "/createRoom",
                 &json!({
@@ -755,64 +520,161 @@ async fn create_room<S: Store + Directory + Chat + Notifications>(
                     "topic": format!("{} · hereby", facts.incident),
                     "preset": if facts.private { "private_chat" } else { "public_chat" },
                     "visibility": "private",
-                    "invite": invite,
+                    "invite": members,
                 }),
             )
             .await;
-        let room_id = match created {
-            Ok(created) => created["room_id"].as_str().unwrap_or_default().to_owned(),
+        match created {
+            Ok(created) => Ok(created["room_id"].as_str().unwrap_or_default().to_owned()),
             Err(error) if error.code == "M_ROOM_IN_USE" => {
-                // The alias is taken: by this incident's room if an earlier attempt created it
-                // and stopped before recording it (the bot is in it and no incident has it).
+                // Ours if the bot is in it: an earlier attempt made it.
+                let server = self
+                    .client
+                    .me
+                    .split_once(':')
+                    .map(|(_, s)| s)
+                    .unwrap_or_default();
                 let alias = format!("#{name}:{server}");
-                let found = client
+                let found = self
+                    .client
                     .get(&format!("/directory/room/{}", encode(&alias)))
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| RoomError::Failed(e.to_string()))?;
                 let found = found["room_id"].as_str().unwrap_or_default().to_owned();
-                let ours = client
+                let joined = self
+                    .client
                     .get("/joined_rooms")
                     .await
-                    .map_err(|e| e.to_string())?["joined_rooms"]
+                    .map_err(|e| RoomError::Failed(e.to_string()))?;
+                let ours = joined["joined_rooms"]
                     .as_array()
                     .is_some_and(|rooms| rooms.iter().any(|room| room == found.as_str()));
-                let used = state
-                    .store
-                    .chat_room_at(channel.id, &found)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .is_some();
-                if ours && !used && attempt == 0 {
-                    found
-                } else {
-                    name = hereby_app::chat::room_name_after_collision(&facts.name, attempt + 1);
-                    continue;
-                }
+                Err(RoomError::NameTaken {
+                    existing: ours.then_some(found),
+                })
             }
-            Err(error) => return Err(error.to_string()),
-        };
-        let room = ChatRoom {
-            channel_id: channel.id,
-            incident: facts.incident.0,
-            room: room_id,
-            name: facts.name.clone(),
-            private: facts.private,
-            state_message: None,
-            invited: invite.into_iter().cloned().collect(),
-            archived: false,
-            created_at: Timestamp::now(),
-        };
-        state
-            .store
-            .put_chat_room(&room)
+            Err(error) => Err(RoomError::Failed(error.to_string())),
+        }
+    }
+
+    async fn post(&self, room: &str, text: Text<'_>, key: &str) -> Result<String, String> {
+        self.client
+            .send(room, key, &notice(text.plain, text.html))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn pin(&self, room: &str, message: &str) -> Result<(), String> {
+        self.client
+            .state(room, "m.room.pinned_events", &json!({"pinned": [message]}))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn edit(
+        &self,
+        room: &str,
+        message: &str,
+        text: Text<'_>,
+        key: &str,
+    ) -> Result<(), String> {
+        let content = notice(text.plain, text.html);
+        let edit = json!({
+            "msgtype": "m.notice",
+            "body": format!("* {}", text.plain),
+            "format": "org.matrix.custom.html",
+            "formatted_body": format!("* {}", text.html.unwrap_or(text.plain)),
+            "m.new_content": content,
+            "m.relates_to": {"rel_type": "m.replace", "event_id": message},
+        });
+        self.client
+            .send(room, key, &edit)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn invite(&self, room: &str, person: &str) -> Result<(), String> {
+        match self
+            .client
+            .post(
+                &format!("/rooms/{}/invite", encode(room)),
+                &json!({"user_id": person}),
+            )
+            .await
+        {
+            // Already in the room, or invited before: nothing left to do.
+            Ok(_) => Ok(()),
+            Err(error) if error.status == 403 => Ok(()),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
+    async fn set_private(&self, room: &str, private: bool) -> Result<(), String> {
+        let rule = if private { "invite" } else { "public" };
+        self.client
+            .state(room, "m.room.join_rules", &json!({"join_rule": rule}))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn rename(&self, room: &str, name: &str) -> Result<(), String> {
+        self.client
+            .state(room, "m.room.name", &json!({"name": name}))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn archive(&self, room: &str) -> Result<(), String> {
+        // Read-only: nobody but the bot may post; the history stays.
+        let mut levels = self
+            .client
+            .get(&format!(
+                "/rooms/{}/state/m.room.power_levels/",
+                encode(room)
+            ))
             .await
             .map_err(|e| e.to_string())?;
-        return Ok(room);
+        levels["events_default"] = json!(100);
+        self.client
+            .state(room, "m.room.power_levels", &levels)
+            .await
+            .map_err(|e| e.to_string())
     }
-    Err(format!(
-        "every name tried for the room of {} is taken",
-        facts.incident
-    ))
+
+    async fn reply(
+        &self,
+        room: &str,
+        to: &str,
+        text: &str,
+        _answer: &Value,
+        key: &str,
+    ) -> Result<(), String> {
+        let mut content = notice(text, None);
+        if !to.is_empty() {
+            content["m.relates_to"] = json!({"m.in_reply_to": {"event_id": to}});
+        }
+        self.client
+            .send(room, key, &content)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    async fn private(
+        &self,
+        person: &str,
+        text: &str,
+        _answer: &Value,
+        key: &str,
+    ) -> Result<(), String> {
+        let room = self.direct_room(person).await?;
+        self.client
+            .send(&room, key, &notice(text, None))
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -832,10 +694,5 @@ mod tests {
     fn emoji_match_with_or_without_a_variation_selector() {
         assert!(same_emoji("📌", "📌\u{fe0f}"));
         assert!(!same_emoji("👍", "📌"));
-    }
-
-    #[test]
-    fn transaction_ids_are_safe_in_a_path() {
-        assert_eq!(txn("17:c2:line"), "17_c2_line");
     }
 }

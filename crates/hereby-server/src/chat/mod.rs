@@ -7,6 +7,10 @@
 //! `/metrics`.
 
 mod matrix;
+mod outbox;
+mod slack;
+
+pub(crate) use slack::routes;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -176,6 +180,10 @@ async fn run_adapter<S: Store + Directory + Chat + Notifications>(
             return;
         }
     };
+    let platform = match &config {
+        ChannelConfig::SlackApp { .. } => "slack",
+        _ => "matrix",
+    };
     let mut pause = Duration::from_secs(1);
     loop {
         let started = std::time::Instant::now();
@@ -183,13 +191,16 @@ async fn run_adapter<S: Store + Directory + Chat + Notifications>(
             ChannelConfig::Matrix { .. } => {
                 matrix::run(&state, &channel, &config, stop.clone()).await
             }
+            ChannelConfig::SlackApp { .. } => {
+                slack::run(&state, &channel, &config, stop.clone()).await
+            }
             _ => return,
         };
         match result {
             Ok(()) => break,
             Err(error) => {
                 tracing::warn!(channel = %channel.name, %error, "chat adapter failed; starting it again");
-                state.chat.set(&channel.name, "matrix", Some(error));
+                state.chat.set(&channel.name, platform, Some(error));
             }
         }
         tokio::select! {

@@ -376,7 +376,7 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
     });
     assert_eq!(anna.join(&direct).0, 200);
     anna.wait_for(&direct, "how to link", |body| body.contains("inc link"));
-    let (_, listed) = server.get("/api/v1/incidents?all=true", &server.admin);
+    let (_, listed) = server.get("/api/v1/incidents", &server.admin);
     assert_eq!(
         listed["incidents"].as_array().map_or(0, Vec::len),
         0,
@@ -556,4 +556,389 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
     let (status, ready) = server.get("/readyz", &server.admin);
     assert_eq!(status, 200);
     assert_eq!(ready["chat"]["matrix"]["up"], true, "{ready}");
+}
+
+/// Slack's Web API as a local listener in its documented wire format: it records every call
+/// and answers as Slack does (`ok`, a channel id, a message `ts`), and takes `response_url`
+/// posts under `/respond/…`.
+struct FakeSlack {
+    address: String,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
+}
+
+impl FakeSlack {
+    fn start() -> Self {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Value)>::new()));
+        let recorded = calls.clone();
+        std::thread::spawn(move || {
+            let mut posted = 0;
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    reader.read_line(&mut header).unwrap();
+                    if header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = header.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let method = path
+                    .trim_start_matches("/api/")
+                    .trim_start_matches('/')
+                    .to_owned();
+                let answer = match method.as_str() {
+                    "auth.test" => json!({"ok": true, "user_id": "UBOT"}),
+                    "conversations.create" => {
+                        json!({"ok": true, "channel": {"id": format!("C{}", 100 + recorded.lock().unwrap().iter().filter(|(m, _)| m == "conversations.create").count())}})
+                    }
+                    "chat.postMessage" => {
+                        posted += 1;
+                        json!({"ok": true, "ts": format!("1800000000.{posted:06}")})
+                    }
+                    "conversations.history" => json!({"ok": true, "messages": [
+                        {"user": "U2", "text": "database failover finished", "ts": "1800000000.000500"}
+                    ]}),
+                    _ => json!({"ok": true}),
+                };
+                recorded.lock().unwrap().push((method, body));
+                let answer = answer.to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        Self { address, calls }
+    }
+
+    fn calls(&self, method: &str) -> Vec<Value> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(called, _)| called == method)
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+
+    fn wait(&self, method: &str, what: &str, found: impl Fn(&Value) -> bool) -> Value {
+        until(what, || {
+            self.calls(method).into_iter().find(|body| found(body))
+        })
+    }
+}
+
+/// Signs `body` as Slack does, at `at` seconds.
+fn slack_signature(secret: &str, at: i64, body: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("v0:{at}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Posts a form to a Slack endpoint of hereby, signed with `secret` at `at` (or unsigned).
+fn slack_post(
+    server: &Server,
+    path: &str,
+    body: &str,
+    signed: Option<(&str, i64)>,
+) -> (u16, Value) {
+    let signature = signed.map(|(secret, at)| (at.to_string(), slack_signature(secret, at, body)));
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    if let Some((at, signature)) = &signature {
+        headers.push(("X-Slack-Request-Timestamp", at));
+        headers.push(("X-Slack-Signature", signature));
+    }
+    send(&server.address, "POST", path, None, Some(body), &headers).unwrap()
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "{name}={}",
+                value
+                    .bytes()
+                    .map(|b| match b {
+                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                            (b as char).to_string()
+                        }
+                        b' ' => "+".to_owned(),
+                        other => format!("%{other:02X}"),
+                    })
+                    .collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[test]
+fn slack_commands_buttons_and_events_in_the_documented_wire_format() {
+    const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+    let slack = FakeSlack::start();
+    let server = Server::start("sqlite");
+    server.user("anna", "responder");
+    server.user("nina", "responder");
+    let (status, channel) = server.post(
+        "/api/v1/channels",
+        &server.admin,
+        json!({"name": "slack", "kind": "slack_app", "url": format!("http://{}/api", slack.address),
+               "secret": "xoxb-test-token", "signing_secret": SECRET, "team": "T1"}),
+    );
+    assert_eq!(status, 201, "{channel}");
+    assert!(!channel.to_string().contains("xoxb") && !channel.to_string().contains(SECRET));
+    for (user, name) in [("U1", "anna"), ("U2", "nina")] {
+        let (status, linked) = server.call(
+            "PUT",
+            "/api/v1/chat/links",
+            Some(&server.admin),
+            Some(&json!({"platform": "slack:T1", "chat_user": user, "user": name}).to_string()),
+            &[],
+        );
+        assert_eq!(status, 200, "{linked}");
+    }
+    let respond = |n: u32| format!("http://{}/respond/{n}", slack.address);
+    let command = |user: &str, room: &str, text: &str, n: u32| {
+        form(&[
+            ("token", "deprecated"),
+            ("team_id", "T1"),
+            ("channel_id", room),
+            ("user_id", user),
+            ("command", "/inc"),
+            ("text", text),
+            ("response_url", &respond(n)),
+            ("trigger_id", &format!("trigger-{n}")),
+        ])
+    };
+    let incidents = || {
+        let (status, listed) = server.get("/api/v1/incidents", &server.admin);
+        assert_eq!(status, 200, "{listed}");
+        listed["incidents"].as_array().map(Vec::len).unwrap()
+    };
+
+    // Unsigned, stale, tampered and foreign requests change nothing.
+    let declare = command("U1", "C0", "declare \"Checkout dead\" --sev 2", 1);
+    let path = "/chat/slack/slack/commands";
+    assert_eq!(slack_post(&server, path, &declare, None).0, 401);
+    let (status, stale) = slack_post(&server, path, &declare, Some((SECRET, now_seconds() - 400)));
+    assert_eq!(
+        (status, stale["error"]["code"].as_str()),
+        (401, Some("bad_signature"))
+    );
+    let signature = slack_signature(SECRET, now_seconds(), &declare);
+    let tampered = declare.replace("sev+2", "sev+1");
+    let at = now_seconds().to_string();
+    let (status, _) = send(
+        &server.address,
+        "POST",
+        path,
+        None,
+        Some(&tampered),
+        &[
+            ("X-Slack-Request-Timestamp", &at),
+            ("X-Slack-Signature", &signature),
+        ],
+    )
+    .unwrap();
+    assert_eq!(status, 401);
+    assert_eq!(
+        slack_post(
+            &server,
+            path,
+            &declare,
+            Some(("another secret", now_seconds()))
+        )
+        .0,
+        401
+    );
+    let foreign = declare.replace("team_id=T1", "team_id=T2");
+    assert_eq!(
+        slack_post(&server, path, &foreign, Some((SECRET, now_seconds()))).0,
+        403
+    );
+    assert_eq!(
+        slack_post(
+            &server,
+            "/chat/slack/nowhere/commands",
+            &declare,
+            Some((SECRET, now_seconds()))
+        )
+        .0,
+        404
+    );
+    assert_eq!(incidents(), 0, "nothing was declared");
+
+    // A signed command declares; the answer goes to response_url; the channel is made, the
+    // state message posted and pinned.
+    let (status, _) = slack_post(&server, path, &declare, Some((SECRET, now_seconds())));
+    assert_eq!(status, 200);
+    assert_eq!(incidents(), 1);
+    slack.wait("respond/1", "the answer", |body| {
+        body["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("Declared INC-1"))
+    });
+    let created = slack.wait("conversations.create", "the channel", |body| {
+        body["name"] == "inc-1-checkout-dead"
+    });
+    assert_eq!(created["is_private"], false);
+    slack.wait("pins.add", "the pin", |body| body["channel"] == "C100");
+    slack.wait("conversations.invite", "anna invited", |body| {
+        body["users"] == "U1"
+    });
+
+    // An unlinked person is told privately how to link; nothing is done in their name.
+    let (status, _) = slack_post(
+        &server,
+        path,
+        &command("U9", "C0", "declare 'Not me'", 2),
+        Some((SECRET, now_seconds())),
+    );
+    assert_eq!(status, 200);
+    let answer = slack.wait("respond/2", "how to link", |_| true);
+    assert_eq!(answer["response_type"], "ephemeral");
+    assert!(answer["text"].as_str().unwrap().contains("inc link"));
+    assert_eq!(incidents(), 1);
+
+    // In the incident's channel the commands act on it; the state message is updated in place.
+    let (status, _) = slack_post(
+        &server,
+        path,
+        &command("U1", "C100", "severity 1 payments fail for everyone", 3),
+        Some((SECRET, now_seconds())),
+    );
+    assert_eq!(status, 200);
+    slack.wait("chat.update", "the state message showing SEV1", |body| {
+        body["channel"] == "C100"
+            && body["text"]
+                .as_str()
+                .is_some_and(|text| text.contains("SEV1"))
+    });
+    let (status, _) = slack_post(
+        &server,
+        path,
+        &command("U1", "C100", "show", 4),
+        Some((SECRET, now_seconds())),
+    );
+    assert_eq!(status, 200);
+    slack.wait("respond/4", "the state document", |body| {
+        body["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("INC-1: Checkout dead"))
+    });
+    let (status, _) = slack_post(
+        &server,
+        path,
+        &command("U1", "C100", "bogus verb", 5),
+        Some((SECRET, now_seconds())),
+    );
+    assert_eq!(status, 200);
+    slack.wait("respond/5", "the grammar's explanation", |body| {
+        body["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("Usage") || text.contains("unrecognized"))
+    });
+
+    // The hand-off shows an Accept button; nina's click makes her Incident Commander.
+    let (status, _) = slack_post(
+        &server,
+        path,
+        &command("U1", "C100", "handoff nina", 6),
+        Some((SECRET, now_seconds())),
+    );
+    assert_eq!(status, 200);
+    slack.wait("chat.update", "the Accept button", |body| {
+        body["blocks"].to_string().contains("accept INC-1")
+    });
+    let click = json!({
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": "U2"},
+        "channel": {"id": "C100"},
+        "trigger_id": "trigger-click",
+        "response_url": respond(7),
+        "actions": [{"action_id": "accept", "value": "accept INC-1"}],
+    });
+    let payload = form(&[("payload", &click.to_string())]);
+    let (status, _) = slack_post(
+        &server,
+        "/chat/slack/slack/interactions",
+        &payload,
+        Some((SECRET, now_seconds())),
+    );
+    assert_eq!(status, 200);
+    until("nina commands", || {
+        let (_, shown) = server.get("/api/v1/incidents/INC-1", &server.admin);
+        (shown["commander"] == "nina").then_some(())
+    });
+
+    // Events: the URL check is answered; a 📌 reaction notes the message under its author.
+    let check = json!({"type": "url_verification", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "token": "x"}).to_string();
+    let (status, echoed) = slack_post(
+        &server,
+        "/chat/slack/slack/events",
+        &check,
+        Some((SECRET, now_seconds())),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        echoed["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
+    let reaction = json!({
+        "type": "event_callback", "team_id": "T1", "event_id": "Ev1",
+        "event": {"type": "reaction_added", "user": "U1", "reaction": "pushpin",
+                  "item": {"type": "message", "channel": "C100", "ts": "1800000000.000500"}},
+    })
+    .to_string();
+    for _ in 0..2 {
+        // Slack sends an event again when it is not answered in time: noted once.
+        let (status, _) = slack_post(
+            &server,
+            "/chat/slack/slack/events",
+            &reaction,
+            Some((SECRET, now_seconds())),
+        );
+        assert_eq!(status, 200);
+    }
+    let noted = until("the pinned note", || {
+        let entries = timeline(&server, "INC-1");
+        let notes: Vec<Value> = entries
+            .into_iter()
+            .filter(|entry| {
+                entry["type"] == "note_added"
+                    && entry["body"]["text"]
+                        .as_str()
+                        .is_some_and(|text| text.contains("database failover finished"))
+            })
+            .collect();
+        (!notes.is_empty()).then_some(notes)
+    });
+    assert_eq!(noted.len(), 1, "{noted:?}");
+    assert_eq!(noted[0]["actor"], "nina");
 }
