@@ -63,6 +63,10 @@ pub enum ChannelConfig {
     Webhook { url: String, secret: String },
     /// A Slack or Mattermost incoming webhook: `{"text": …}`. The URL is the secret.
     Slack { url: String },
+    /// A Microsoft Teams Workflows (Power Automate) webhook: an Adaptive Card (1.4, the
+    /// newest Workflows accept), posted to the URL exactly as given. Notify-only: Teams
+    /// sends nothing back without a bot registration. The URL is the secret.
+    Teams { url: String },
     /// A Matrix account hereby speaks through: a room per incident with its state message
     /// pinned, commands, reactions. It reads the homeserver's `/sync`, so hereby needs no
     /// address the homeserver can reach.
@@ -306,6 +310,9 @@ impl ChannelConfig {
                     capture: input.capture,
                 })
             }
+            "teams" => Ok(ChannelConfig::Teams {
+                url: http_url(required("url", input.url)?)?,
+            }),
             "slack" => Ok(ChannelConfig::Slack {
                 url: http_url(required("url", input.url)?)?,
             }),
@@ -342,7 +349,7 @@ impl ChannelConfig {
             other => Err(invalid(
                 "kind",
                 format!(
-                    "`{other}` is not a channel kind: use webhook, slack, email, matrix or slack_app"
+                    "`{other}` is not a channel kind: use webhook, slack, teams, email, matrix or slack_app"
                 ),
             )),
         }
@@ -361,6 +368,7 @@ impl ChannelConfig {
         match self {
             ChannelConfig::Webhook { .. } => "webhook",
             ChannelConfig::Slack { .. } => "slack",
+            ChannelConfig::Teams { .. } => "teams",
             ChannelConfig::Email { .. } => "email",
             ChannelConfig::Matrix { .. } => "matrix",
             ChannelConfig::SlackApp { .. } => "slack_app",
@@ -372,10 +380,12 @@ impl ChannelConfig {
     pub fn target(&self) -> String {
         match self {
             ChannelConfig::Webhook { url, .. } => url.clone(),
-            ChannelConfig::Slack { url } => match url::Url::parse(url) {
-                Ok(parsed) => format!("{}/…", parsed.origin().ascii_serialization()),
-                Err(_) => "…".to_owned(),
-            },
+            ChannelConfig::Slack { url } | ChannelConfig::Teams { url } => {
+                match url::Url::parse(url) {
+                    Ok(parsed) => format!("{}/…", parsed.origin().ascii_serialization()),
+                    Err(_) => "…".to_owned(),
+                }
+            }
             ChannelConfig::Matrix {
                 homeserver, rooms, ..
             } => {

@@ -367,6 +367,28 @@ fn review_text(
     (headline, detail.trim_end().to_owned())
 }
 
+/// A Microsoft Teams Workflows body: one Adaptive Card, version 1.4 (Workflows refuse newer
+/// ones), the subject in bold over the text.
+pub fn teams_body(subject: &str, body: &str) -> String {
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": null,
+            "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "type": "AdaptiveCard",
+                "version": "1.4",
+                "body": [
+                    {"type": "TextBlock", "text": subject, "weight": "Bolder", "size": "Medium", "wrap": true},
+                    {"type": "TextBlock", "text": body, "wrap": true},
+                ],
+            },
+        }],
+    })
+    .to_string()
+}
+
 /// A Slack or Mattermost incoming-webhook body.
 pub fn slack_body(subject: &str, body: &str) -> String {
     json!({ "text": format!("*{subject}*\n{body}") }).to_string()

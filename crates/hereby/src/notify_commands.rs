@@ -19,7 +19,8 @@ pub(crate) enum ChannelCommand {
     /// or `--kind slack_app --secret BOT_TOKEN --signing-secret S --team T… [--room C…]`.
     Add {
         name: String,
-        /// webhook, slack (also Mattermost's incoming webhooks), email, matrix or slack_app.
+        /// webhook, slack (also Mattermost's incoming webhooks), teams (a Workflows webhook),
+        /// email, matrix or slack_app.
         #[arg(long)]
         kind: String,
         /// Where a webhook, Slack or Mattermost channel posts (https://…), or a Matrix

@@ -11,7 +11,7 @@ use sha2::Sha256;
 
 use super::Settings;
 use hereby_app::channels::{ChannelConfig, SmtpTls};
-use hereby_app::message::slack_body;
+use hereby_app::message::{slack_body, teams_body};
 
 /// The signature a webhook receiver checks: hex HMAC-SHA256 with the channel's secret over
 /// `<timestamp>.<raw body>`, where the timestamp is the `X-Hereby-Timestamp` header.
@@ -86,6 +86,15 @@ pub async fn send(
                 .header("Idempotency-Key", &delivery.key)
                 .timeout(timeout)
                 .body(slack_body(&delivery.subject, &delivery.body));
+            http_result(request.send().await)
+        }
+        ChannelConfig::Teams { url } => {
+            // Power Automate's URLs carry a signed, already encoded query: sent as given.
+            let request = http
+                .post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .timeout(timeout)
+                .body(teams_body(&delivery.subject, &delivery.body));
             http_result(request.send().await)
         }
         ChannelConfig::Email {

@@ -34,6 +34,8 @@ const FAST: &[&str] = &[
 #[derive(Debug, Clone)]
 pub(crate) struct Received {
     pub(crate) at: Instant,
+    /// The request target as sent: path and query.
+    pub(crate) target: String,
     pub(crate) headers: HashMap<String, String>,
     pub(crate) body: String,
     /// The status the receiver answered.
@@ -194,6 +196,11 @@ fn serve_one(
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return;
     }
+    let target = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     loop {
         line.clear();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -223,6 +230,7 @@ fn serve_one(
     let status = answers.lock().unwrap().pop_front().unwrap_or(200);
     received.lock().unwrap().push(Received {
         at: Instant::now(),
+        target,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
         status,
@@ -1417,4 +1425,42 @@ fn a_channel_never_has_more_deliveries_in_flight_than_its_limit() {
         2,
         "six deliveries held 300 ms each go two at a time, never more"
     );
+}
+
+#[test]
+fn a_teams_workflow_gets_an_adaptive_card_at_its_url_as_given() {
+    let server = Server::start_with("sqlite", FAST);
+    let alice = server.user("alice", "responder");
+    let teams = Receiver::start();
+    // A Workflows URL carries a signed, already encoded query; it must arrive byte for byte.
+    let target = "/workflows/5f1b/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=Ab%2Bc%3D";
+    let url = format!("http://127.0.0.1:{}{target}", teams.port);
+    let (status, channel) = server.post(
+        "/api/v1/channels",
+        &server.admin,
+        json!({ "name": "teams", "kind": "teams", "url": url }),
+    );
+    assert_eq!(status, 201, "{channel}");
+    assert!(
+        !channel.to_string().contains("sig="),
+        "the URL is the secret: {channel}"
+    );
+    let (status, _) = server.post(
+        "/api/v1/subscriptions",
+        &server.admin,
+        json!({ "channel": "teams", "events": ["declared"] }),
+    );
+    assert_eq!(status, 201);
+    declare(&server, &alice, "Checkout <b>slow</b>", "SEV2");
+    let got = teams.wait_for(Duration::from_secs(10), |all| !all.is_empty());
+    assert_eq!(got[0].target, target);
+    let card = &got[0].json()["attachments"][0];
+    assert_eq!(
+        card["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(card["content"]["type"], "AdaptiveCard");
+    assert_eq!(card["content"]["version"], "1.4");
+    let text = card["content"]["body"].to_string();
+    assert!(text.contains("Checkout <b>slow</b>"), "{text}");
 }
