@@ -933,14 +933,15 @@ pub struct Message {
 pub struct ChannelRequest {
     /// A unique name, e.g. `ops-webhook`.
     pub name: String,
-    /// `webhook`, `slack`, `email`, `matrix` or `slack_app`.
+    /// `webhook`, `slack`, `teams`, `email`, `matrix`, `slack_app` or `mattermost`.
     #[schema(value_type = vocabulary::ChannelKind)]
     pub kind: String,
-    /// Where a webhook posts, or a Matrix homeserver's address.
+    /// Where a webhook posts, or a Matrix homeserver's, Slack Web API's or Mattermost
+    /// server's address.
     #[serde(default)]
     pub url: Option<String>,
-    /// The webhook signing secret (at least 16 characters), a Matrix bot's access token, or a
-    /// Slack app's bot token.
+    /// The webhook signing secret (at least 16 characters), or the bot's access token of a
+    /// Matrix, Slack app or Mattermost channel.
     #[serde(default)]
     pub secret: Option<String>,
     #[serde(default)]
@@ -973,11 +974,11 @@ pub struct ChannelRequest {
     /// Chat: copy every message of an incident room into its timeline.
     #[serde(default)]
     pub capture: bool,
-    /// Chat (slack_app): the Slack app's signing secret, which every request Slack sends is
-    /// checked against.
+    /// Chat: the Slack app's signing secret (slack_app), which every request Slack sends is
+    /// checked against, or the Mattermost slash command's token (mattermost).
     #[serde(default)]
     pub signing_secret: Option<String>,
-    /// Chat (slack_app): the workspace's team id (`T…`).
+    /// Chat: the Slack workspace's team id (`T…`), or the Mattermost team's id.
     #[serde(default)]
     pub team: Option<String>,
     /// An e-mail channel that carries personal notifications (a role given to you, update

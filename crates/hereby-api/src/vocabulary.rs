@@ -16,7 +16,15 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 /// The kinds of notification channel.
-pub const CHANNEL_KINDS: &[&str] = &["webhook", "slack", "teams", "email", "matrix", "slack_app"];
+pub const CHANNEL_KINDS: &[&str] = &[
+    "webhook",
+    "slack",
+    "teams",
+    "email",
+    "matrix",
+    "slack_app",
+    "mattermost",
+];
 
 /// How an e-mail channel's connection is secured.
 pub const SMTP_TLS_MODES: &[&str] = &["none", "starttls", "tls"];

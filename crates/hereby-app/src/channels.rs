@@ -117,6 +117,23 @@ pub enum ChannelConfig {
         #[serde(default)]
         capture: bool,
     },
+    /// A Mattermost server hereby speaks through: an `/inc` slash command comes to hereby
+    /// (with the command's token, checked in constant time), and a bot account keeps a
+    /// channel per incident through the REST API (v4).
+    Mattermost {
+        /// The server's address, e.g. `https://chat.example.com`.
+        url: String,
+        /// The bot account's access token.
+        token: String,
+        /// The slash command's token, which Mattermost sends with every command.
+        command_token: String,
+        /// The team (id) incident channels are made in.
+        team: String,
+        #[serde(default)]
+        rooms: Vec<String>,
+        #[serde(default = "default_phrase")]
+        phrase: String,
+    },
     /// E-mail through an SMTP server.
     Email {
         host: String,
@@ -173,9 +190,9 @@ pub struct ChannelInput {
     pub emoji: Option<String>,
     /// Chat: copy every message of an incident room.
     pub capture: bool,
-    /// Slack: the app's signing secret.
+    /// Slack: the app's signing secret; Mattermost: the slash command's token.
     pub signing_secret: Option<String>,
-    /// Slack: the workspace's team id.
+    /// Slack: the workspace's team id; Mattermost: the team's.
     pub team: Option<String>,
 }
 
@@ -310,6 +327,36 @@ impl ChannelConfig {
                     capture: input.capture,
                 })
             }
+            "mattermost" => {
+                let url = http_url(required("url", input.url)?)?
+                    .trim_end_matches('/')
+                    .to_owned();
+                let token = required("secret", input.secret)?;
+                let command_token = required("signing_secret", input.signing_secret)?;
+                let team = required("team", input.team)?;
+                if !team.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    return Err(invalid(
+                        "team",
+                        format!("`{team}` is not a Mattermost team id"),
+                    ));
+                }
+                Ok(ChannelConfig::Mattermost {
+                    url,
+                    token,
+                    command_token,
+                    team,
+                    rooms: input
+                        .rooms
+                        .into_iter()
+                        .map(|room| room.trim().to_owned())
+                        .collect(),
+                    phrase: input
+                        .phrase
+                        .map(|phrase| phrase.trim().to_owned())
+                        .filter(|phrase| !phrase.is_empty())
+                        .unwrap_or_else(default_phrase),
+                })
+            }
             "teams" => Ok(ChannelConfig::Teams {
                 url: http_url(required("url", input.url)?)?,
             }),
@@ -349,7 +396,7 @@ impl ChannelConfig {
             other => Err(invalid(
                 "kind",
                 format!(
-                    "`{other}` is not a channel kind: use webhook, slack, teams, email, matrix or slack_app"
+                    "`{other}` is not a channel kind: use webhook, slack, teams, email, matrix, slack_app or mattermost"
                 ),
             )),
         }
@@ -360,7 +407,9 @@ impl ChannelConfig {
     pub fn is_chat(&self) -> bool {
         matches!(
             self,
-            ChannelConfig::Matrix { .. } | ChannelConfig::SlackApp { .. }
+            ChannelConfig::Matrix { .. }
+                | ChannelConfig::SlackApp { .. }
+                | ChannelConfig::Mattermost { .. }
         )
     }
 
@@ -372,6 +421,7 @@ impl ChannelConfig {
             ChannelConfig::Email { .. } => "email",
             ChannelConfig::Matrix { .. } => "matrix",
             ChannelConfig::SlackApp { .. } => "slack_app",
+            ChannelConfig::Mattermost { .. } => "mattermost",
         }
     }
 
@@ -396,6 +446,7 @@ impl ChannelConfig {
                 }
             }
             ChannelConfig::SlackApp { team, api, .. } => format!("{api} (workspace {team})"),
+            ChannelConfig::Mattermost { url, team, .. } => format!("{url} (team {team})"),
             ChannelConfig::Email {
                 host,
                 port,

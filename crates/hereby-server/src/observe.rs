@@ -66,7 +66,7 @@ pub enum MetricsAccess {
 }
 
 /// Equal digests, compared in constant time.
-fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
+pub(crate) fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -16,7 +16,9 @@ pub(crate) enum ChannelCommand {
     /// `--kind email --host H [--port P] [--tls none|starttls|tls] [--username U --password P]
     /// --from ADDRESS [--personal]`, or a chat connection: `--kind matrix --url HOMESERVER
     /// --secret ACCESS_TOKEN [--room '#ops:example.org'] [--phrase …] [--emoji 📌] [--capture]`
-    /// or `--kind slack_app --secret BOT_TOKEN --signing-secret S --team T… [--room C…]`.
+    /// or `--kind slack_app --secret BOT_TOKEN --signing-secret S --team T… [--room C…]`, or
+    /// `--kind mattermost --url SERVER --secret BOT_TOKEN --signing-secret COMMAND_TOKEN
+    /// --team TEAM_ID`.
     Add {
         name: String,
         /// webhook, slack (also Mattermost's incoming webhooks), teams (a Workflows webhook),
@@ -46,10 +48,12 @@ pub(crate) enum ChannelCommand {
         /// Copy every message of an incident room into its timeline (matrix, slack_app).
         #[arg(long)]
         capture: bool,
-        /// The Slack app's signing secret (slack_app); stored as a secret.
+        /// The Slack app's signing secret (slack_app) or the Mattermost slash command's token
+        /// (mattermost); stored as a secret.
         #[arg(long, env = "HEREBY_SLACK_SIGNING_SECRET", hide_env_values = true)]
         signing_secret: Option<String>,
-        /// The Slack workspace's team id, T… (slack_app).
+        /// The Slack workspace's team id, T… (slack_app), or the Mattermost team's id
+        /// (mattermost).
         #[arg(long)]
         team: Option<String>,
         /// The SMTP server (email).

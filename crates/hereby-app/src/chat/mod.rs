@@ -41,7 +41,7 @@ pub mod kind {
 
 /// The channel kinds that are chat connections (their deliveries are the chat adapters' to
 /// send, not the notification worker's).
-pub const CHAT_KINDS: &[&str] = &["matrix", "slack_app"];
+pub const CHAT_KINDS: &[&str] = &["matrix", "slack_app", "mattermost"];
 
 /// Whether a channel of `kind` is a chat connection.
 pub fn is_chat_kind(kind: &str) -> bool {

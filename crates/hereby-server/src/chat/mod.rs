@@ -7,10 +7,17 @@
 //! `/metrics`.
 
 mod matrix;
+mod mattermost;
 mod outbox;
+mod push;
 mod slack;
 
-pub(crate) use slack::routes;
+/// The routes push platforms call (Slack, Mattermost), merged beside the API's.
+pub(crate) fn routes<S: Store + Directory + Chat + Notifications>(
+    state: &AppState<S>,
+) -> axum::Router {
+    slack::routes(state).merge(mattermost::routes(state))
+}
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -182,6 +189,7 @@ async fn run_adapter<S: Store + Directory + Chat + Notifications>(
     };
     let platform = match &config {
         ChannelConfig::SlackApp { .. } => "slack",
+        ChannelConfig::Mattermost { .. } => "mattermost",
         _ => "matrix",
     };
     let mut pause = Duration::from_secs(1);
@@ -193,6 +201,9 @@ async fn run_adapter<S: Store + Directory + Chat + Notifications>(
             }
             ChannelConfig::SlackApp { .. } => {
                 slack::run(&state, &channel, &config, stop.clone()).await
+            }
+            ChannelConfig::Mattermost { .. } => {
+                mattermost::run(&state, &channel, &config, stop.clone()).await
             }
             _ => return,
         };

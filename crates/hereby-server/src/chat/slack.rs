@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hereby_app::channels::ChannelConfig;
-use hereby_app::chat::{RoomFacts, Said};
+use hereby_app::chat::RoomFacts;
 use hereby_store::{Channel, Chat, Directory, Notifications, Store};
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
@@ -24,15 +24,13 @@ use sha2::Sha256;
 use tokio::sync::watch;
 
 use super::outbox::{Platform, RoomError, Text, send_due};
+use super::push::{OwnedSaid, answer_in_time, form, refuse};
 use crate::AppState;
 
 /// How far a request's timestamp may be from now.
 const TOLERANCE_SECONDS: i64 = 300;
 /// The most a Slack request may carry.
 const MAX_BODY: usize = 64 * 1024;
-/// Slack wants an answer within three seconds; a command still running then is answered
-/// through `response_url` when it is done.
-const ANSWER_WITHIN: Duration = Duration::from_millis(2_500);
 
 /// The platform name of a workspace's accounts in chat links.
 pub(super) fn accounts(team: &str) -> String {
@@ -111,7 +109,7 @@ pub(crate) fn signed(
 
 /// The routes Slack calls, merged beside the API's: their bodies are read here, raw, because
 /// the signature covers the bytes as sent.
-pub(crate) fn routes<S: Store + Directory + Chat + Notifications>(
+pub(super) fn routes<S: Store + Directory + Chat + Notifications>(
     state: &AppState<S>,
 ) -> axum::Router {
     use axum::routing::post;
@@ -121,14 +119,6 @@ pub(crate) fn routes<S: Store + Directory + Chat + Notifications>(
         .route("/chat/slack/{channel}/events", post(event::<S>))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state.clone())
-}
-
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"error": {"code": code, "message": message}})),
-    )
-        .into_response()
 }
 
 /// The channel a request names, if it is a Slack app channel and the request is signed by it.
@@ -182,10 +172,6 @@ async fn verified<S: Store + Directory + Chat + Notifications>(
     Ok((channel, settings))
 }
 
-fn form(body: &[u8]) -> std::collections::HashMap<String, String> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
 /// `POST /chat/slack/{channel}/commands`: an `/inc` slash command.
 async fn command<S: Store + Directory + Chat + Notifications>(
     State(state): State<AppState<S>>,
@@ -229,67 +215,6 @@ async fn command<S: Store + Directory + Chat + Notifications>(
         response_url: Some(field("response_url").to_owned()).filter(|url| !url.is_empty()),
     };
     answer_in_time(state, said, text).await
-}
-
-/// The fields of [`Said`], owned, so a command can finish after the answer went out.
-struct OwnedSaid {
-    channel: Channel,
-    platform: String,
-    sender: String,
-    room: String,
-    message: String,
-    watched: bool,
-    phrase: String,
-    capture: bool,
-    slash: bool,
-    response_url: Option<String>,
-}
-
-impl OwnedSaid {
-    fn said(&self) -> Said<'_> {
-        Said {
-            channel: &self.channel,
-            platform: &self.platform,
-            sender: &self.sender,
-            room: &self.room,
-            message: &self.message,
-            watched: self.watched,
-            phrase: &self.phrase,
-            capture: self.capture,
-            slash: self.slash,
-            response_url: self.response_url.as_deref(),
-        }
-    }
-}
-
-/// Runs what was said and answers Slack: at once when it is done within Slack's time, else
-/// with a note that the answer follows (through `response_url`, from the outbox).
-async fn answer_in_time<S: Store + Directory + Chat + Notifications>(
-    state: AppState<S>,
-    said: OwnedSaid,
-    text: String,
-) -> Response {
-    let work = tokio::spawn(async move {
-        let result = state.app.chat_said(&said.said(), &text).await;
-        if let Err(error) = &result {
-            tracing::warn!(%error, "a Slack command could not be handled");
-        }
-        result.is_ok()
-    });
-    match tokio::time::timeout(ANSWER_WITHIN, work).await {
-        // The answer is on its way through the outbox; Slack shows nothing for an empty 200.
-        Ok(Ok(true)) => StatusCode::OK.into_response(),
-        Ok(_) => axum::Json(json!({
-            "response_type": "ephemeral",
-            "text": "Something went wrong on hereby's side; nothing was recorded. Try again, or use the web page.",
-        }))
-        .into_response(),
-        Err(_) => axum::Json(json!({
-            "response_type": "ephemeral",
-            "text": "Working on it…",
-        }))
-        .into_response(),
-    }
 }
 
 /// `POST /chat/slack/{channel}/interactions`: a button under the state message.

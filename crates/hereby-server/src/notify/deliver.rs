@@ -62,7 +62,9 @@ pub async fn send(
     let config: ChannelConfig = serde_json::from_str(&channel.config)
         .map_err(|e| format!("the channel's settings cannot be read: {e}"))?;
     match config {
-        ChannelConfig::Matrix { .. } | ChannelConfig::SlackApp { .. } => {
+        ChannelConfig::Matrix { .. }
+        | ChannelConfig::SlackApp { .. }
+        | ChannelConfig::Mattermost { .. } => {
             Err("a chat channel's deliveries are its adapter's to send".to_owned())
         }
         ChannelConfig::Webhook { url, secret } => {

@@ -566,20 +566,40 @@ struct FakeSlack {
     calls: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
 }
 
+/// What the fake answers a call of `method` (the path after `/api/`), the `n`th call.
+type Answers = fn(&str, usize) -> Value;
+
+fn slack_answers(method: &str, n: usize) -> Value {
+    match method {
+        "auth.test" => json!({"ok": true, "user_id": "UBOT"}),
+        "conversations.create" => json!({"ok": true, "channel": {"id": format!("C{}", 100 + n)}}),
+        "chat.postMessage" => json!({"ok": true, "ts": format!("1800000000.{n:06}")}),
+        "conversations.history" => json!({"ok": true, "messages": [
+            {"user": "U2", "text": "database failover finished", "ts": "1800000000.000500"}
+        ]}),
+        _ => json!({"ok": true}),
+    }
+}
+
 impl FakeSlack {
     fn start() -> Self {
+        Self::answering(slack_answers)
+    }
+
+    fn answering(answers: Answers) -> Self {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap().to_string();
         let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Value)>::new()));
         let recorded = calls.clone();
         std::thread::spawn(move || {
-            let mut posted = 0;
+            let mut counts = std::collections::HashMap::<String, usize>::new();
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut line = String::new();
                 reader.read_line(&mut line).unwrap();
+                let verb = line.split_whitespace().next().unwrap_or("").to_owned();
                 let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
                 let mut length = 0;
                 loop {
@@ -601,19 +621,16 @@ impl FakeSlack {
                     .trim_start_matches("/api/")
                     .trim_start_matches('/')
                     .to_owned();
-                let answer = match method.as_str() {
-                    "auth.test" => json!({"ok": true, "user_id": "UBOT"}),
-                    "conversations.create" => {
-                        json!({"ok": true, "channel": {"id": format!("C{}", 100 + recorded.lock().unwrap().iter().filter(|(m, _)| m == "conversations.create").count())}})
-                    }
-                    "chat.postMessage" => {
-                        posted += 1;
-                        json!({"ok": true, "ts": format!("1800000000.{posted:06}")})
-                    }
-                    "conversations.history" => json!({"ok": true, "messages": [
-                        {"user": "U2", "text": "database failover finished", "ts": "1800000000.000500"}
-                    ]}),
-                    _ => json!({"ok": true}),
+                let n = {
+                    let count = counts.entry(method.clone()).or_default();
+                    *count += 1;
+                    *count - 1
+                };
+                let answer = answers(&method, n);
+                let method = if verb == "POST" {
+                    method
+                } else {
+                    format!("{verb} {method}")
                 };
                 recorded.lock().unwrap().push((method, body));
                 let answer = answer.to_string();
@@ -941,4 +958,118 @@ fn slack_commands_buttons_and_events_in_the_documented_wire_format() {
     });
     assert_eq!(noted.len(), 1, "{noted:?}");
     assert_eq!(noted[0]["actor"], "nina");
+}
+
+fn mattermost_answers(method: &str, n: usize) -> Value {
+    match method {
+        "v4/users/me" => json!({"id": "herebybot"}),
+        "v4/channels" => json!({"id": format!("mmch{n}")}),
+        "v4/posts" => json!({"id": format!("post{n}")}),
+        _ => json!({}),
+    }
+}
+
+#[test]
+fn mattermost_slash_commands_carry_their_token_and_keep_a_channel_per_incident() {
+    const TOKEN: &str = "xr3j5x3p4pfwjfm6pd1pkxb3ne";
+    let mattermost = FakeSlack::answering(mattermost_answers);
+    let server = Server::start("sqlite");
+    server.user("anna", "responder");
+    let (status, channel) = server.post(
+        "/api/v1/channels",
+        &server.admin,
+        json!({"name": "mm", "kind": "mattermost", "url": format!("http://{}", mattermost.address),
+               "secret": "bot-access-token", "signing_secret": TOKEN, "team": "team1"}),
+    );
+    assert_eq!(status, 201, "{channel}");
+    assert!(!channel.to_string().contains(TOKEN) && !channel.to_string().contains("bot-access"));
+    let (status, linked) = server.call(
+        "PUT",
+        "/api/v1/chat/links",
+        Some(&server.admin),
+        Some(
+            &json!({"platform": "mattermost", "chat_user": "mmuser1", "user": "anna"}).to_string(),
+        ),
+        &[],
+    );
+    assert_eq!(status, 200, "{linked}");
+    let command = |token: &str, team: &str, room: &str, text: &str, n: u32| {
+        form(&[
+            ("token", token),
+            ("team_id", team),
+            ("channel_id", room),
+            ("user_id", "mmuser1"),
+            ("command", "/inc"),
+            ("text", text),
+            (
+                "response_url",
+                &format!("http://{}/respond/{n}", mattermost.address),
+            ),
+            ("trigger_id", &format!("mm-trigger-{n}")),
+        ])
+    };
+    let post = |body: &str| {
+        send(
+            &server.address,
+            "POST",
+            "/chat/mattermost/mm/commands",
+            None,
+            Some(body),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+        )
+        .unwrap()
+    };
+    let declare = "declare Checkout dead --sev 2";
+    let (status, refused) = post(&command("not-the-token", "team1", "town", declare, 1));
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (401, Some("bad_token"))
+    );
+    assert_eq!(post(&command("", "team1", "town", declare, 1)).0, 401);
+    assert_eq!(post(&command(TOKEN, "team2", "town", declare, 1)).0, 403);
+    let (status, listed) = server.get("/api/v1/incidents", &server.admin);
+    assert_eq!(
+        listed["incidents"].as_array().map(Vec::len),
+        Some(0),
+        "{status} {listed}"
+    );
+
+    assert_eq!(post(&command(TOKEN, "team1", "town", declare, 1)).0, 200);
+    mattermost.wait("respond/1", "the answer", |body| {
+        body["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("Declared INC-1"))
+    });
+    let created = mattermost.wait("v4/channels", "the channel", |body| {
+        body["name"] == "inc-1-checkout-dead"
+    });
+    assert_eq!(
+        (created["type"].as_str(), created["team_id"].as_str()),
+        (Some("O"), Some("team1"))
+    );
+    mattermost.wait("v4/channels/mmch0/members", "anna added", |body| {
+        body["user_id"] == "mmuser1"
+    });
+    mattermost.wait("v4/posts/post0/pin", "the pinned state message", |_| true);
+
+    assert_eq!(
+        post(&command(
+            TOKEN,
+            "team1",
+            "mmch0",
+            "severity 1 payments fail",
+            2
+        ))
+        .0,
+        200
+    );
+    mattermost.wait(
+        "PUT v4/posts/post0/patch",
+        "the state message edited",
+        |body| {
+            body["message"]
+                .as_str()
+                .is_some_and(|text| text.contains("SEV1"))
+        },
+    );
 }

@@ -419,7 +419,15 @@ fn the_openapi_document_names_its_vocabularies() {
     assert_eq!(words("UserRole"), ["viewer", "responder", "admin"]);
     assert_eq!(
         words("ChannelKind"),
-        ["webhook", "slack", "teams", "email", "matrix", "slack_app"]
+        [
+            "webhook",
+            "slack",
+            "teams",
+            "email",
+            "matrix",
+            "slack_app",
+            "mattermost"
+        ]
     );
     assert_eq!(words("SubscriptionScope"), ["all", "public"]);
     assert!(words("NotificationEvent").contains(&"severity_changed".to_owned()));
