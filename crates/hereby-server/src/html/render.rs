@@ -35,6 +35,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("older.html", include_str!("templates/older.html")),
         ("timeline.html", include_str!("templates/timeline.html")),
         ("users.html", include_str!("templates/users.html")),
+        ("account.html", include_str!("templates/account.html")),
         ("services.html", include_str!("templates/services.html")),
         ("alerts.html", include_str!("templates/alerts.html")),
         (
@@ -318,6 +319,7 @@ mod tests {
             "older.html",
             "timeline.html",
             "users.html",
+            "account.html",
             "status.html",
             "settings.html",
             "postmortem.html",

@@ -3,6 +3,7 @@
 //! same permission and visibility rules as the API, because every incident it shows or
 //! changes goes through [`crate::extract::Caller`].
 
+mod account;
 mod actions;
 mod alerts;
 mod assets;
@@ -81,7 +82,8 @@ pub(crate) fn routes<
         + Blobs
         + hereby_store::Communications
         + hereby_store::Notifications
-        + hereby_store::Alerts,
+        + hereby_store::Alerts
+        + hereby_store::Chat,
 >() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{get, post};
     let mut routes = vec![
@@ -199,6 +201,8 @@ pub(crate) fn routes<
             get(reviews::invitation::<S>),
         ),
         (Method::GET, "/reviews", get(reviews::overview::<S>)),
+        (Method::GET, "/account", get(account::account_page::<S>)),
+        (Method::POST, "/account/chat", post(account::change::<S>)),
         (Method::GET, "/users", get(users::users_page::<S>)),
         (Method::POST, "/users", post(users::add_user::<S>)),
         (Method::POST, "/users/{name}", post(users::change_user::<S>)),

@@ -4873,3 +4873,143 @@ async fn the_alerts_page_lists_what_the_viewer_may_see_and_acknowledges_and_sile
     let group = site.store.alert_group(checkout).await.unwrap().unwrap();
     assert_eq!(group.acknowledged_by.as_deref(), Some("alice"));
 }
+
+#[tokio::test]
+async fn a_person_gets_a_chat_link_code_on_the_account_page_and_unlinks() {
+    use hereby_store::Chat as _;
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let alice = site.login("alice").await;
+    let page = site.get(Some(&alice), "/account").await;
+    page.assert_status(StatusCode::OK, "the account page");
+    assert!(page.body.contains("id=\"no-links\""));
+    assert!(page.body.contains("id=\"nav-account\""));
+
+    let shown = site.post(&alice, "/account/chat", &[("op", "code")]).await;
+    shown.assert_status(StatusCode::OK, "a link code");
+    let code = unescape(shown.text_of("secret"));
+    let code = code.strip_prefix("inc link ").unwrap().to_owned();
+    assert_eq!(code.len(), 9, "{code}");
+    // What `inc link CODE` does in chat, through the store the chat adapter uses.
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(code.as_bytes()).to_vec();
+    let linked = site
+        .store
+        .redeem_link_code(
+            &digest,
+            "matrix",
+            "@alice:example.org",
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(linked, Some(name("alice")));
+    let again = site
+        .store
+        .redeem_link_code(
+            &digest,
+            "matrix",
+            "@mallory:example.org",
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, None, "a code works once");
+    let page = site.get(Some(&alice), "/account").await;
+    assert!(
+        page.section("chat-links", "</table>")
+            .contains("@alice:example.org")
+    );
+
+    let unlinked = site
+        .post(
+            &alice,
+            "/account/chat",
+            &[
+                ("op", "unlink"),
+                ("platform", "matrix"),
+                ("chat_user", "@alice:example.org"),
+            ],
+        )
+        .await;
+    unlinked.assert_status(StatusCode::OK, "unlinking");
+    assert!(unlinked.body.contains("id=\"no-links\""));
+    let missing = site
+        .post(
+            &alice,
+            "/account/chat",
+            &[
+                ("op", "unlink"),
+                ("platform", "matrix"),
+                ("chat_user", "@alice:example.org"),
+            ],
+        )
+        .await;
+    missing.assert_status(StatusCode::NOT_FOUND, "unlinking what is not linked");
+    let refused = site
+        .post_raw(None, "/account/chat", &[("op", "code")], &[])
+        .await;
+    assert_ne!(
+        refused.status,
+        StatusCode::OK,
+        "signed out, nothing is made"
+    );
+}
+
+#[tokio::test]
+async fn admins_add_a_chat_channel_on_the_settings_page_and_its_token_is_never_shown() {
+    use hereby_store::Notifications;
+    let site = Site::new().await;
+    site.user("root", InstallationRole::Admin).await;
+    let root = site.login("root").await;
+    let page = site.get(Some(&root), "/settings").await;
+    assert!(page.body.contains("id=\"chat-fields\""));
+    let added = site
+        .post(
+            &root,
+            "/settings/channels/new",
+            &[
+                ("name", "matrix"),
+                ("kind", "matrix"),
+                ("url", "https://matrix.example.org"),
+                ("secret", "syt_very_secret_token"),
+                ("rooms", "#ops:example.org"),
+                ("capture", "on"),
+                ("tls", "starttls"),
+                ("concurrency", "4"),
+            ],
+        )
+        .await;
+    added.assert_status(StatusCode::SEE_OTHER, "adding a Matrix channel");
+    let page = site.get(Some(&root), "/settings").await;
+    assert!(!page.body.contains("syt_very_secret_token"));
+    assert!(
+        unescape(&page.body).contains("https://matrix.example.org (watching #ops:example.org)")
+    );
+    let channels = site.store.channels().await.unwrap();
+    assert_eq!(channels.len(), 1);
+    assert_eq!(channels[0].kind, "matrix");
+    assert!(
+        channels[0].config.contains("\"capture\":true"),
+        "{}",
+        channels[0].config
+    );
+    let refused = site
+        .post(
+            &root,
+            "/settings/channels/new",
+            &[
+                ("name", "slack"),
+                ("kind", "slack_app"),
+                ("secret", "xoxb-1"),
+                ("team", "not a team"),
+                ("signing_secret", "shh"),
+                ("tls", "starttls"),
+                ("concurrency", "4"),
+            ],
+        )
+        .await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a bad Slack team id");
+    assert!(refused.text_of("error").contains("team"));
+    assert!(!refused.body.contains("xoxb-1") && !refused.body.contains("value=\"shh\""));
+    assert_eq!(site.store.channels().await.unwrap().len(), 1);
+}

@@ -1073,3 +1073,54 @@ fn mattermost_slash_commands_carry_their_token_and_keep_a_channel_per_incident()
         },
     );
 }
+
+#[test]
+fn hereby_keeps_working_with_every_chat_adapter_down() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let server = Server::start("sqlite");
+    for (name, kind, extra) in [
+        ("matrix", "matrix", json!({})),
+        (
+            "slack",
+            "slack_app",
+            json!({"signing_secret": "s", "team": "T1"}),
+        ),
+        (
+            "mm",
+            "mattermost",
+            json!({"signing_secret": "t", "team": "team1"}),
+        ),
+    ] {
+        let mut body = json!({"name": name, "kind": kind, "url": nobody, "secret": "token"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let (status, channel) = server.post("/api/v1/channels", &server.admin, body);
+        assert_eq!(status, 201, "{channel}");
+    }
+    let ready = until("every adapter reported down", || {
+        let (status, ready) = server.get("/readyz", &server.admin);
+        assert_eq!(status, 200, "chat is reported, not required: {ready}");
+        let down = ["matrix", "slack", "mm"]
+            .iter()
+            .all(|name| ready["chat"][name]["up"] == false);
+        down.then_some(ready)
+    });
+    assert!(ready["chat"]["matrix"]["error"].is_string(), "{ready}");
+    let (status, declared) = server.post(
+        "/api/v1/incidents",
+        &server.admin,
+        json!({"title": "Chat is down too", "severity": "SEV2"}),
+    );
+    assert_eq!(status, 201, "{declared}");
+    let (status, _) = server.post(
+        "/api/v1/incidents/INC-1/notes",
+        &server.admin,
+        json!({"text": "still working"}),
+    );
+    assert_eq!(status, 200);
+    let (status, page) = send(&server.address, "GET", "/login", None, None, &[]).unwrap();
+    assert_eq!(status, 200, "{page}");
+}
