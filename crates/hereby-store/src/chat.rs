@@ -92,6 +92,12 @@ pub trait Chat: Send + Sync {
         incident: u64,
     ) -> impl Future<Output = Result<Option<ChatRoom>, StoreError>> + Send;
 
+    /// The rooms of `channel` not archived yet, oldest first.
+    fn open_chat_rooms(
+        &self,
+        channel: i64,
+    ) -> impl Future<Output = Result<Vec<ChatRoom>, StoreError>> + Send;
+
     /// The incident room of `channel` with the platform's room id `room`.
     fn chat_room_at(
         &self,

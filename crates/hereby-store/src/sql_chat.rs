@@ -192,6 +192,23 @@ macro_rules! sql_chat_common {
                 .transpose()
             }
 
+            async fn open_chat_rooms(
+                &self,
+                channel: i64,
+            ) -> Result<Vec<hereby_store::ChatRoom>, hereby_store::StoreError> {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CHAT_ROOM_COLUMNS} FROM chat_rooms WHERE channel_id = $1 \
+                     AND NOT archived ORDER BY created_at, incident"
+                )))
+                .bind(channel)
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(chat_room_row)
+                .collect()
+            }
+
             async fn chat_room_at(
                 &self,
                 channel: i64,

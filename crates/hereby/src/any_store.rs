@@ -768,6 +768,13 @@ impl hereby_store::Chat for AnyStore {
         forward!(self, store => store.chat_room(channel, incident))
     }
 
+    async fn open_chat_rooms(
+        &self,
+        channel: i64,
+    ) -> Result<Vec<hereby_store::ChatRoom>, StoreError> {
+        forward!(self, store => store.open_chat_rooms(channel))
+    }
+
     async fn chat_room_at(
         &self,
         channel: i64,

@@ -449,6 +449,49 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
         }))
     }
 
+    /// Reminds the rooms of `channel` of what is overdue that no event announces: roles of a
+    /// SEV1 or SEV2 still unstaffed after the grace period (once per incident and set of
+    /// roles; the stakeholder-update reminders are timeline notes, so they reach the rooms as
+    /// lines already). Queued in the outbox; the number queued.
+    pub async fn chat_reminders(&self, channel: &Channel) -> Result<u64, AppError> {
+        let now = Timestamp::now();
+        let mut deliveries = Vec::new();
+        for room in self.store.open_chat_rooms(channel.id).await? {
+            let incident = hereby_core::types::IncidentNumber(room.incident);
+            let State::Declared(state) = self.store.load(incident).await?.state else {
+                continue;
+            };
+            let unstaffed = hereby_core::changes::unstaffed_roles(&state, &self.policy, now);
+            if unstaffed.is_empty() {
+                continue;
+            }
+            let roles: Vec<&str> = unstaffed.iter().map(|role| role.as_str()).collect();
+            deliveries.push(NewDelivery {
+                key: format!("chat:c{}:{}:unstaffed:{}", channel.id, room.incident, roles.join(",")),
+                channel_id: channel.id,
+                recipient: None,
+                incident: Some(room.incident),
+                kind: kind::LINE.to_owned(),
+                subject: String::new(),
+                body: format!(
+                    "Reminder: {incident} ({}) still has nobody in {}. Take it with `inc role {} <person>`.",
+                    state.severity,
+                    roles.join(" or "),
+                    roles[0]
+                ),
+                payload: String::new(),
+            });
+        }
+        if deliveries.is_empty() {
+            return Ok(0);
+        }
+        let queued = self.store.enqueue(&deliveries, now).await?;
+        if queued > 0 {
+            self.outbox.wake();
+        }
+        Ok(queued)
+    }
+
     /// Handles a message said in chat: runs it if it is a command (as the linked person),
     /// offers to declare on the phrase in a watched room, copies it into the timeline where
     /// the room captures everything. Answers are queued in the outbox; what was done is on

@@ -33,6 +33,8 @@ use crate::AppState;
 
 /// How often the supervisor reads the channels again.
 const WATCH_CHANNELS: Duration = Duration::from_secs(2);
+/// How often the rooms are checked for reminders no event announces (roles unstaffed).
+const REMIND_EVERY: Duration = Duration::from_secs(15);
 /// The longest pause before a failed adapter starts again.
 const RESTART_MAX: Duration = Duration::from_secs(60);
 
@@ -127,6 +129,9 @@ async fn supervise<S: Store + Directory + Chat + Notifications>(
     // By channel id: the configuration it runs with and the handle that stops it.
     let mut running: HashMap<i64, (String, watch::Sender<bool>)> = HashMap::new();
     let mut tasks = JoinSet::new();
+    let mut reminded = std::time::Instant::now()
+        .checked_sub(REMIND_EVERY)
+        .unwrap_or_else(std::time::Instant::now);
     loop {
         match state.store.channels().await {
             Ok(channels) => {
@@ -143,6 +148,14 @@ async fn supervise<S: Store + Directory + Chat + Notifications>(
                     }
                     keep
                 });
+                if reminded.elapsed() >= REMIND_EVERY {
+                    reminded = std::time::Instant::now();
+                    for channel in &chat {
+                        if let Err(error) = state.app.chat_reminders(channel).await {
+                            tracing::warn!(channel = %channel.name, %error, "cannot queue chat reminders");
+                        }
+                    }
+                }
                 for channel in chat {
                     if running.contains_key(&channel.id) {
                         continue;

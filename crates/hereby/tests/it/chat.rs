@@ -973,7 +973,7 @@ fn mattermost_answers(method: &str, n: usize) -> Value {
 fn mattermost_slash_commands_carry_their_token_and_keep_a_channel_per_incident() {
     const TOKEN: &str = "xr3j5x3p4pfwjfm6pd1pkxb3ne";
     let mattermost = FakeSlack::answering(mattermost_answers);
-    let server = Server::start("sqlite");
+    let server = Server::start_with("sqlite", &["--staffing-grace", "1s"]);
     server.user("anna", "responder");
     let (status, channel) = server.post(
         "/api/v1/channels",
