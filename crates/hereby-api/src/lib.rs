@@ -981,6 +981,10 @@ pub struct ChannelRequest {
     /// Chat: the Slack workspace's team id (`T…`), or the Mattermost team's id.
     #[serde(default)]
     pub team: Option<String>,
+    /// Chat (slack_app): an app-level token (`xapp-…`) for Socket Mode, with which hereby
+    /// connects out to Slack and needs no public address.
+    #[serde(default)]
+    pub app_token: Option<String>,
     /// An e-mail channel that carries personal notifications (a role given to you, update
     /// reminders) to users' own addresses.
     #[serde(default)]

@@ -102,6 +102,10 @@ pub enum ChannelConfig {
         /// The workspace (team id, `T…`): requests from another are refused, and accounts
         /// are linked per workspace.
         team: String,
+        /// An app-level token (`xapp-…`) for Socket Mode: hereby connects out to Slack and
+        /// needs no address Slack can reach. Without it, Slack posts to hereby's endpoints.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        app_token: Option<String>,
         /// The Web API's address (another only for tests against a recorded wire format).
         #[serde(default = "default_slack_api")]
         api: String,
@@ -194,6 +198,8 @@ pub struct ChannelInput {
     pub signing_secret: Option<String>,
     /// Slack: the workspace's team id; Mattermost: the team's.
     pub team: Option<String>,
+    /// Slack: an app-level token for Socket Mode.
+    pub app_token: Option<String>,
 }
 
 fn required(field: &'static str, value: Option<String>) -> Result<String, InvalidValue> {
@@ -308,10 +314,24 @@ impl ChannelConfig {
                     .into_iter()
                     .map(|room| room.trim().to_owned())
                     .collect();
+                let app_token = input
+                    .app_token
+                    .map(|token| token.trim().to_owned())
+                    .filter(|token| !token.is_empty());
+                if app_token
+                    .as_ref()
+                    .is_some_and(|token| !token.starts_with("xapp-"))
+                {
+                    return Err(invalid(
+                        "app_token",
+                        "a Socket Mode token is an app-level token starting with xapp-",
+                    ));
+                }
                 Ok(ChannelConfig::SlackApp {
                     token,
                     signing_secret,
                     team,
+                    app_token,
                     api,
                     rooms,
                     phrase: input
@@ -445,7 +465,19 @@ impl ChannelConfig {
                     format!("{homeserver} (watching {})", rooms.join(", "))
                 }
             }
-            ChannelConfig::SlackApp { team, api, .. } => format!("{api} (workspace {team})"),
+            ChannelConfig::SlackApp {
+                team,
+                api,
+                app_token,
+                ..
+            } => format!(
+                "{api} (workspace {team}{})",
+                if app_token.is_some() {
+                    ", Socket Mode"
+                } else {
+                    ""
+                }
+            ),
             ChannelConfig::Mattermost { url, team, .. } => format!("{url} (team {team})"),
             ChannelConfig::Email {
                 host,

@@ -56,6 +56,7 @@ impl<S: Store + Notifications> App<S> {
             capture: request.capture,
             signing_secret: request.signing_secret,
             team: request.team,
+            app_token: request.app_token,
         })?;
         if request.personal && config.kind() != "email" {
             return Err(invalid(

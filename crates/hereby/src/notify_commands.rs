@@ -56,6 +56,10 @@ pub(crate) enum ChannelCommand {
         /// (mattermost).
         #[arg(long)]
         team: Option<String>,
+        /// An app-level token, xapp-… (slack_app): Socket Mode, so that hereby connects out to
+        /// Slack and needs no public address; stored as a secret.
+        #[arg(long, env = "HEREBY_SLACK_APP_TOKEN", hide_env_values = true)]
+        app_token: Option<String>,
         /// The SMTP server (email).
         #[arg(long)]
         host: Option<String>,
@@ -178,8 +182,10 @@ pub(crate) async fn channel(
             capture,
             signing_secret,
             team,
+            app_token,
         } => {
             let request = api::ChannelRequest {
+                app_token,
                 rooms,
                 phrase,
                 emoji,

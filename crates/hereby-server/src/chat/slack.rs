@@ -48,6 +48,7 @@ struct Settings {
     phrase: String,
     pin: String,
     capture: bool,
+    app_token: Option<String>,
 }
 
 fn settings(config: &ChannelConfig) -> Option<Settings> {
@@ -61,7 +62,9 @@ fn settings(config: &ChannelConfig) -> Option<Settings> {
             phrase,
             pin,
             capture,
+            app_token,
         } => Some(Settings {
+            app_token: app_token.clone(),
             token: token.clone(),
             signing_secret: signing_secret.clone(),
             team: team.clone(),
@@ -183,7 +186,16 @@ async fn command<S: Store + Directory + Chat + Notifications>(
         Ok(found) => found,
         Err(refusal) => return refusal,
     };
-    let fields = form(&body);
+    run_command(state, channel, &settings, form(&body)).await
+}
+
+/// A slash command's fields (a form over HTTP, a JSON object in Socket Mode), run.
+async fn run_command<S: Store + Directory + Chat + Notifications>(
+    state: AppState<S>,
+    channel: Channel,
+    settings: &Settings,
+    fields: std::collections::HashMap<String, String>,
+) -> Response {
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
     if field("team_id") != settings.team {
         return refuse(
@@ -197,11 +209,9 @@ async fn command<S: Store + Directory + Chat + Notifications>(
         "" => format!("{}:{}", field("user_id"), Timestamp::now().as_microsecond()),
         trigger => trigger.to_owned(),
     };
-    let platform = accounts(&settings.team);
-    let text = field("text").to_owned();
     let said = OwnedSaid {
         channel,
-        platform,
+        platform: accounts(&settings.team),
         sender: field("user_id").to_owned(),
         room: field("channel_id").to_owned(),
         message,
@@ -214,7 +224,7 @@ async fn command<S: Store + Directory + Chat + Notifications>(
         slash: true,
         response_url: Some(field("response_url").to_owned()).filter(|url| !url.is_empty()),
     };
-    answer_in_time(state, said, text).await
+    answer_in_time(state, said, field("text").to_owned()).await
 }
 
 /// `POST /chat/slack/{channel}/interactions`: a button under the state message.
@@ -239,6 +249,16 @@ async fn interaction<S: Store + Directory + Chat + Notifications>(
             "an interaction carries a JSON `payload` field",
         );
     };
+    run_interaction(state, channel, &settings, &payload).await
+}
+
+/// A button click's payload, run.
+async fn run_interaction<S: Store + Directory + Chat + Notifications>(
+    state: AppState<S>,
+    channel: Channel,
+    settings: &Settings,
+    payload: &Value,
+) -> Response {
     if payload["team"]["id"] != settings.team.as_str() {
         return refuse(
             StatusCode::FORBIDDEN,
@@ -301,6 +321,16 @@ async fn event<S: Store + Directory + Chat + Notifications>(
             "an event is a JSON object",
         );
     };
+    run_event(state, channel, &settings, &envelope).await
+}
+
+/// An Events API envelope, handled once.
+async fn run_event<S: Store + Directory + Chat + Notifications>(
+    state: AppState<S>,
+    channel: Channel,
+    settings: &Settings,
+    envelope: &Value,
+) -> Response {
     if envelope["type"] == "url_verification" {
         return axum::Json(json!({"challenge": envelope["challenge"]})).into_response();
     }
@@ -360,7 +390,7 @@ async fn event<S: Store + Directory + Chat + Notifications>(
         Some("reaction_added") if event["reaction"] == settings.pin.as_str() => {
             let room = event["item"]["channel"].as_str().unwrap_or_default();
             let ts = event["item"]["ts"].as_str().unwrap_or_default();
-            let api = WebApi::new(&settings);
+            let api = WebApi::new(settings);
             let found = api
                 .call(
                     "conversations.history",
@@ -697,20 +727,123 @@ pub(super) async fn run<S: Store + Directory + Chat + Notifications>(
         accounts: accounts(&settings.team),
         me,
     };
-    loop {
-        match send_due(state, channel, &platform).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(error) => {
-                tracing::warn!(channel = %channel.name, %error, "cannot send chat deliveries")
+    let mut stop_reading = stop.clone();
+    let sending = async {
+        loop {
+            match send_due(state, channel, &platform).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(channel = %channel.name, %error, "cannot send chat deliveries")
+                }
+            }
+            tokio::select! {
+                () = state.outbox.notified() => {}
+                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = stop.changed() => return Ok::<(), String>(()),
             }
         }
-        tokio::select! {
-            () = state.outbox.notified() => {}
-            () = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = stop.changed() => return Ok(()),
+    };
+    let reading = async {
+        let Some(app_token) = &settings.app_token else {
+            // Push only: Slack posts to the routes above.
+            let _ = stop_reading.changed().await;
+            return Ok(());
+        };
+        loop {
+            tokio::select! {
+                result = socket_mode(state, channel, &settings, app_token) => result?,
+                _ = stop_reading.changed() => return Ok(()),
+            }
+        }
+    };
+    tokio::select! {
+        result = sending => result,
+        result = reading => result,
+    }
+}
+
+/// One Socket Mode connection: asks Slack for a WebSocket address with the app-level token,
+/// then takes envelopes (slash commands, button clicks, events), handles each as its HTTP
+/// counterpart would and acknowledges it, until Slack asks for a new connection (`Ok`) or
+/// the connection fails (`Err`, and the supervisor starts the adapter again).
+async fn socket_mode<S: Store + Directory + Chat + Notifications>(
+    state: &AppState<S>,
+    channel: &Channel,
+    settings: &Settings,
+    app_token: &str,
+) -> Result<(), String> {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    let opener = WebApi {
+        token: app_token.to_owned(),
+        ..WebApi::new(settings)
+    };
+    let opened = opener
+        .call("apps.connections.open", &json!({}))
+        .await
+        .map_err(|error| format!("Slack refused a Socket Mode connection: {error}"))?;
+    let url = opened["url"]
+        .as_str()
+        .ok_or_else(|| "Slack gave no Socket Mode address".to_owned())?;
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .map_err(|error| format!("cannot open Slack's Socket Mode connection: {error}"))?;
+    while let Some(message) = socket.next().await {
+        let message = message.map_err(|error| format!("Socket Mode connection broke: {error}"))?;
+        let text = match message {
+            Message::Text(text) => text.to_string(),
+            Message::Ping(data) => {
+                socket
+                    .send(Message::Pong(data))
+                    .await
+                    .map_err(|error| format!("Socket Mode connection broke: {error}"))?;
+                continue;
+            }
+            Message::Close(_) => return Ok(()),
+            _ => continue,
+        };
+        let Ok(envelope) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        match envelope["type"].as_str() {
+            Some("hello") => state.chat.set(&channel.name, "slack", None),
+            // Slack refreshes connections now and then: a new one is opened.
+            Some("disconnect") => return Ok(()),
+            Some(kind @ ("slash_commands" | "interactive" | "events_api")) => {
+                let payload = &envelope["payload"];
+                let _ = match kind {
+                    "slash_commands" => {
+                        let fields = payload
+                            .as_object()
+                            .map(|fields| {
+                                fields
+                                    .iter()
+                                    .filter_map(|(name, value)| {
+                                        value.as_str().map(|value| (name.clone(), value.to_owned()))
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        run_command(state.clone(), channel.clone(), settings, fields).await
+                    }
+                    "interactive" => {
+                        run_interaction(state.clone(), channel.clone(), settings, payload).await
+                    }
+                    _ => run_event(state.clone(), channel.clone(), settings, payload).await,
+                };
+                // Acknowledged once handled (recorded, or on its way through the outbox).
+                if let Some(id) = envelope["envelope_id"].as_str() {
+                    socket
+                        .send(Message::Text(json!({"envelope_id": id}).to_string().into()))
+                        .await
+                        .map_err(|error| format!("Socket Mode connection broke: {error}"))?;
+                }
+            }
+            _ => {}
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1124,3 +1124,128 @@ fn hereby_keeps_working_with_every_chat_adapter_down() {
     let (status, page) = send(&server.address, "GET", "/login", None, None, &[]).unwrap();
     assert_eq!(status, 200, "{page}");
 }
+
+/// The Socket Mode address the fake Slack hands out.
+static SOCKET_URL: OnceLock<String> = OnceLock::new();
+
+fn socket_answers(method: &str, n: usize) -> Value {
+    match method {
+        "apps.connections.open" => json!({"ok": true, "url": SOCKET_URL.get().unwrap()}),
+        other => slack_answers(other, n),
+    }
+}
+
+/// A Slack Socket Mode server: each connection gets `hello`, then the next envelope of
+/// `script`, then (once acknowledged) a request to reconnect. The acknowledged envelope ids
+/// are recorded.
+fn socket_server(script: Vec<Value>) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    let acks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = acks.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    SOCKET_URL
+        .set(format!(
+            "ws://{}/link/?ticket=t",
+            listener.local_addr().unwrap()
+        ))
+        .unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let mut script = script.into_iter();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
+                socket
+                    .send(Message::Text(
+                        json!({"type": "hello", "num_connections": 1})
+                            .to_string()
+                            .into(),
+                    ))
+                    .await
+                    .unwrap();
+                let Some(envelope) = script.next() else {
+                    continue;
+                };
+                socket
+                    .send(Message::Text(envelope.to_string().into()))
+                    .await
+                    .unwrap();
+                while let Some(Ok(message)) = socket.next().await {
+                    if let Message::Text(text) = message {
+                        let ack: Value = serde_json::from_str(&text).unwrap();
+                        recorded
+                            .lock()
+                            .unwrap()
+                            .push(ack["envelope_id"].as_str().unwrap_or_default().to_owned());
+                        break;
+                    }
+                }
+                let _ = socket
+                    .send(Message::Text(
+                        json!({"type": "disconnect", "reason": "refresh_requested"})
+                            .to_string()
+                            .into(),
+                    ))
+                    .await;
+            }
+        });
+    });
+    acks
+}
+
+#[test]
+fn slack_socket_mode_needs_no_public_address() {
+    let acks = socket_server(vec![
+        json!({"envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": true,
+               "payload": {"team_id": "T1", "channel_id": "C0", "user_id": "U1", "command": "/inc",
+                           "text": "declare Socket declared --sev 3", "trigger_id": "s1",
+                           "response_url": "http://127.0.0.1:1/unused"}}),
+        json!({"envelope_id": "env-2", "type": "events_api",
+               "payload": {"type": "event_callback", "team_id": "T1", "event_id": "EvSocket",
+                           "event": {"type": "message", "channel": "C100", "user": "U1",
+                                     "text": "inc note --incident INC-1 heard over the socket", "ts": "1800000001.000100"}}}),
+    ]);
+    let slack = FakeSlack::answering(socket_answers);
+    let server = Server::start("sqlite");
+    server.user("anna", "responder");
+    let (status, linked) = server.call(
+        "PUT",
+        "/api/v1/chat/links",
+        Some(&server.admin),
+        Some(&json!({"platform": "slack:T1", "chat_user": "U1", "user": "anna"}).to_string()),
+        &[],
+    );
+    assert_eq!(status, 200, "{linked}");
+    let (status, channel) = server.post(
+        "/api/v1/channels",
+        &server.admin,
+        json!({"name": "slack", "kind": "slack_app", "url": format!("http://{}/api", slack.address),
+               "secret": "xoxb-test", "signing_secret": "unused-here", "team": "T1",
+               "app_token": "xapp-1-socket"}),
+    );
+    assert_eq!(status, 201, "{channel}");
+    assert!(!channel.to_string().contains("xapp-"), "{channel}");
+    until("both envelopes acknowledged", || {
+        (acks.lock().unwrap().len() >= 2).then_some(())
+    });
+    assert_eq!(*acks.lock().unwrap(), ["env-1", "env-2"]);
+    let (_, shown) = server.get("/api/v1/incidents/INC-1", &server.admin);
+    assert_eq!(shown["title"], "Socket declared");
+    let noted = timeline(&server, "INC-1").iter().any(|entry| {
+        entry["body"]["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("heard over the socket"))
+    });
+    assert!(noted, "the command said over the socket is on the timeline");
+    assert!(
+        slack.calls("apps.connections.open").len() >= 2,
+        "a refresh reconnects"
+    );
+}
