@@ -2,6 +2,7 @@
 
 mod bench_alerts;
 mod bench_api;
+mod bench_chat;
 mod bench_copy;
 mod bench_fanout;
 mod bench_live;
@@ -35,6 +36,12 @@ tasks:
       PagerDuty events, from 32 senders; accepted events/s, answer p50/p99, groups and
       incidents afterwards, every event counted back, the server's RSS, beside the store's own
       durable append rate from the same run.
+  bench-chat [--incidents N] [--messages N] [--edits N] [--binary PATH | --no-build]
+      Chat against a real Synapse (from HEREBY_SYNAPSE_VENV, default /tmp/synapse-venv) and a
+      release server on SQLite: N incidents declared at once (default 100), each getting a
+      room (time, the adapter's Matrix requests, the server's RSS); a chat message -> its
+      timeline entry (goal p99 < 1 s); a severity change -> the pinned state message edited
+      (goal p99 < 2 s).
   bench-status [--connections N] [--seconds N] [--rounds N] [--binary PATH | --no-build] [--server-log FILTER]
       The public status page under a refresh storm: /api/v2/summary.json and /status of a
       release server (30 public incidents with updates, 10 components) next to nginx serving
@@ -77,6 +84,10 @@ fn main() -> Result<()> {
         Some("bench-api") => {
             let options = bench_api::Options::parse(&args[1..])?;
             runtime.block_on(bench_api::run(options))
+        }
+        Some("bench-chat") => {
+            let options = bench_chat::Options::parse(&args[1..])?;
+            runtime.block_on(bench_chat::run(options))
         }
         Some("bench-alerts") => {
             let options = bench_alerts::Options::parse(&args[1..])?;

@@ -52,3 +52,7 @@ CREATE TABLE chat_inbound (
     received_at BIGINT NOT NULL,
     PRIMARY KEY (channel_id, event_id)
 );
+
+-- A chat channel's state edits are found (the newest queued) and settled by incident and kind.
+CREATE INDEX notification_deliveries_by_incident_kind
+    ON notification_deliveries (channel_id, incident, kind, id);

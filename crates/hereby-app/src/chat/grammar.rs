@@ -124,6 +124,17 @@ pub enum Parsed {
 /// strips the command word (Slack's `/inc note …` arrives as `note …`) passes
 /// `with_prefix: false`.
 pub fn parse(text: &str, with_prefix: bool) -> Parsed {
+    // Talk is recognised before anything is read as quoted: an apostrophe or an unclosed
+    // quotation mark in ordinary talk draws no answer.
+    if with_prefix {
+        let mut plain = text.split_whitespace();
+        let prefixed = plain
+            .next()
+            .is_some_and(|first| PREFIXES.contains(&first.to_lowercase().as_str()));
+        if !prefixed || plain.next().is_some_and(|verb| !is_verb(verb)) {
+            return Parsed::NotACommand;
+        }
+    }
     let Ok(mut words) = split(text) else {
         return Parsed::Answer("a quotation mark is not closed".to_owned());
     };
@@ -305,6 +316,11 @@ mod tests {
         assert_eq!(parse("the inc numbers look odd", true), Parsed::NotACommand);
         assert_eq!(parse("inc numbers look odd", true), Parsed::NotACommand);
         assert_eq!(parse("incredible", true), Parsed::NotACommand);
+        assert_eq!(
+            parse("I said \"checkout is 'down", true),
+            Parsed::NotACommand,
+            "an open quotation mark in talk draws no answer"
+        );
         let Parsed::Answer(answer) = parse("inc role operations", true) else {
             panic!("a missing person is explained")
         };

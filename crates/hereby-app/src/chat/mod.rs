@@ -402,16 +402,19 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
             return Ok(None);
         };
         let links = self.store.chat_links().await?;
+        // Disabled people are no longer invited (and are removed from private rooms).
+        let disabled: std::collections::BTreeSet<UserName> = self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|user| user.disabled)
+            .map(|user| user.name)
+            .collect();
         let members: Vec<String> = links
             .iter()
-            .filter(|link| link.platform == platform)
-            .filter(|link| {
-                state.all_members().contains(&link.user)
-                    || state
-                        .roles
-                        .values()
-                        .any(|holders| holders.contains(&link.user))
-            })
+            .filter(|link| link.platform == platform && !disabled.contains(&link.user))
+            .filter(|link| state.is_member(&link.user))
             .map(|link| link.chat_user.clone())
             .collect();
         let link = self
@@ -522,6 +525,17 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
         let answers = match self.chat_user(said.platform, said.sender).await? {
             None => vec![self.how_to_link()],
             Some(asker) => {
+                // The person who asks must be able to write on the incident themselves.
+                if let Err(error) = require(&asker, InstallationRole::Responder) {
+                    return self
+                        .queue_answers(said, vec![Answer::Private(refusal(&error))])
+                        .await;
+                }
+                if let Err(error) = self.visible(&asker, incident).await {
+                    return self
+                        .queue_answers(said, vec![Answer::Private(refusal(&error))])
+                        .await;
+                }
                 let author_user = self.chat_user(said.platform, author).await?;
                 let (actor, text) = match author_user {
                     Some(user) => (
@@ -586,7 +600,7 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
 
     async fn chat_command(&self, said: &Said<'_>, line: Line) -> Result<Vec<Answer>, AppError> {
         if let Verb::Link { code } = &line.verb {
-            let digest = code_digest(&code.trim().to_uppercase());
+            let digest = code_digest(&normal_code(code));
             return Ok(
                 match self
                     .store
@@ -621,9 +635,23 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
             (None, None) => None,
         };
         let in_its_room = room.as_ref().map(|room| room.incident) == incident.map(|n| n.0);
-        match self.run_chat_verb(&actor, incident, line.verb).await {
-            Ok(Done::Said(text)) => Ok(vec![Answer::Room(text)]),
+        // What is said of a restricted incident outside its own (private) room goes to the
+        // person alone: the room it was asked in may hold anyone.
+        let answer = |restricted: bool, text: String| {
+            if restricted && !in_its_room {
+                Answer::Private(text)
+            } else {
+                Answer::Room(text)
+            }
+        };
+        match self
+            .run_chat_verb(said.platform, &actor, incident, line.verb)
+            .await
+        {
+            Ok(Done::Said { text, restricted }) => Ok(vec![answer(restricted, text)]),
             Ok(Done::Recorded(outcome)) if !in_its_room => {
+                let restricted = matches!(&outcome.state, State::Declared(state)
+                    if state.visibility == Visibility::Restricted);
                 let said = outcome
                     .events
                     .iter()
@@ -638,16 +666,22 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
                     })
                     .collect::<Vec<_>>()
                     .join("\n");
-                Ok(vec![Answer::Room(format!("{}: {said}", outcome.incident))])
+                Ok(vec![answer(
+                    restricted,
+                    format!("{}: {said}", outcome.incident),
+                )])
             }
             // In the incident's own room the timeline line says it.
             Ok(Done::Recorded(_)) => Ok(Vec::new()),
-            Err(error) => Ok(vec![Answer::Room(refusal(&error))]),
+            // A refusal names nothing the asker may not see (not found is not found), but it
+            // is theirs alone.
+            Err(error) => Ok(vec![answer(true, refusal(&error))]),
         }
     }
 
     async fn run_chat_verb(
         &self,
+        platform: &str,
         actor: &User,
         incident: Option<hereby_core::types::IncidentNumber>,
         verb: Verb,
@@ -670,11 +704,14 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
             };
             let command = Command::try_from(request).map_err(AppError::from)?;
             let outcome = self.declare(actor, command).await?;
-            return Ok(Done::Said(format!(
-                "Declared {}: you are Incident Commander. Its room is on its way; its members \
-                 are invited as they join.",
-                outcome.incident
-            )));
+            return Ok(Done::Said {
+                text: format!(
+                    "Declared {}: you are Incident Commander. Its room is on its way; its \
+                     members are invited as their chat accounts are linked.",
+                    outcome.incident
+                ),
+                restricted,
+            });
         }
         let Some(incident) = incident else {
             return Err(AppError::Invalid(InvalidValue::new(
@@ -694,7 +731,10 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
                 };
                 let message =
                     state_message(incident, &state, &self.cadence, Timestamp::now(), None);
-                return Ok(Done::Said(message.plain));
+                return Ok(Done::Said {
+                    text: message.plain,
+                    restricted: state.visibility == Visibility::Restricted,
+                });
             }
             Verb::Note { text } => Command::try_from(api::NoteRequest {
                 text: text.join(" "),
@@ -702,12 +742,15 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
             Verb::Role { role, person: who } => Command::try_from(api::RoleRequest {
                 role,
                 person: self
-                    .chat_person(&who)
+                    .chat_person(platform, &who)
                     .await?
                     .unwrap_or_else(|| person(&who)),
             }),
             Verb::Handoff { to } => Command::try_from(api::HandoffRequest {
-                to: self.chat_person(&to).await?.unwrap_or_else(|| person(&to)),
+                to: self
+                    .chat_person(platform, &to)
+                    .await?
+                    .unwrap_or_else(|| person(&to)),
             }),
             Verb::Accept => Ok(Command::AcceptHandoff),
             Verb::Ack => Ok(Command::AcknowledgeChanges),
@@ -751,11 +794,17 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
 
     /// The hereby user a chat mention names, when it is a linked chat account
     /// (`@anna:example.org`).
-    async fn chat_person(&self, raw: &str) -> Result<Option<String>, AppError> {
-        let links = self.store.chat_links().await?;
-        Ok(links
-            .into_iter()
-            .find(|link| link.chat_user == raw)
+    async fn chat_person(&self, platform: &str, raw: &str) -> Result<Option<String>, AppError> {
+        // Slack writes a mention as <@U123> or <@U123|name>.
+        let raw = raw
+            .strip_prefix("<@")
+            .and_then(|rest| rest.strip_suffix('>'))
+            .map(|inner| inner.split('|').next().unwrap_or(inner))
+            .unwrap_or(raw);
+        Ok(self
+            .store
+            .chat_link(platform, raw)
+            .await?
             .map(|link| link.user.to_string()))
     }
 
@@ -806,8 +855,8 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
 
 /// What a chat command did.
 enum Done {
-    /// Nothing recorded; this is the answer.
-    Said(String),
+    /// Nothing recorded; this is the answer, about a restricted incident or not.
+    Said { text: String, restricted: bool },
     /// Recorded on the incident.
     Recorded(hereby_store::Outcome),
 }
@@ -835,6 +884,25 @@ fn refusal(error: &AppError) -> String {
 
 fn code_digest(code: &str) -> Vec<u8> {
     Sha256::digest(code.as_bytes()).to_vec()
+}
+
+/// A link code as typed, read as it was shown: case and the hyphen do not matter, and the
+/// letters people mistake for digits are the digits (Crockford's base32).
+fn normal_code(raw: &str) -> String {
+    let symbols: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    if symbols.len() == 8 {
+        format!("{}-{}", &symbols[..4], &symbols[4..])
+    } else {
+        symbols
+    }
 }
 
 fn platform_name(raw: &str) -> Result<String, InvalidValue> {

@@ -35,6 +35,8 @@ struct Client {
     token: String,
     /// The bot's own user id.
     me: String,
+    /// The channel's name, for the request counter.
+    channel: String,
 }
 
 /// A refusal from the homeserver.
@@ -67,6 +69,8 @@ impl Client {
         body: Option<&Value>,
         limit: Duration,
     ) -> Result<Value, MatrixError> {
+        metrics::counter!("hereby_chat_requests_total", "channel" => self.channel.clone())
+            .increment(1);
         let mut request = self
             .http
             .request(method, format!("{}/_matrix/client/v3{path}", self.base))
@@ -183,6 +187,7 @@ pub(super) async fn run<S: Store + Directory + Chat + Notifications>(
         base: homeserver.clone(),
         token: token.clone(),
         me: String::new(),
+        channel: channel.name.clone(),
     };
     let whoami = client
         .get("/account/whoami")
@@ -219,6 +224,7 @@ pub(super) async fn run<S: Store + Directory + Chat + Notifications>(
             base: client.base.clone(),
             token: client.token.clone(),
             me: client.me.clone(),
+            channel: client.channel.clone(),
         },
         store: state.store.clone(),
         channel: channel.id,
@@ -504,30 +510,25 @@ impl<S: Chat> Platform for Matrix<S> {
         &self.client.me
     }
 
-    async fn create_room(
-        &self,
-        facts: &RoomFacts,
-        name: &str,
-        members: &[String],
-    ) -> Result<String, RoomError> {
-        let created = self
-            .client
-            .post(
-                "/createRoom",
-                &json!({
-                    "name": facts.name,
-                    "room_alias_name": name,
-                    "topic": format!("{} · hereby", facts.incident),
-                    "preset": if facts.private { "private_chat" } else { "public_chat" },
-                    "visibility": "private",
-                    "invite": members,
-                }),
-            )
-            .await;
+    async fn create_room(&self, facts: &RoomFacts, name: &str) -> Result<String, RoomError> {
+        // A restricted incident's room has no address anyone could guess or take first;
+        // an internal one's is open to this homeserver's people only.
+        let mut request = json!({
+            "name": facts.name,
+            "topic": format!("{} · hereby", facts.incident),
+            "preset": if facts.private { "private_chat" } else { "public_chat" },
+            "visibility": "private",
+            "creation_content": {"m.federate": false},
+        });
+        if !facts.private {
+            request["room_alias_name"] = json!(name);
+        }
+        let created = self.client.post("/createRoom", &request).await;
         match created {
             Ok(created) => Ok(created["room_id"].as_str().unwrap_or_default().to_owned()),
             Err(error) if error.code == "M_ROOM_IN_USE" => {
-                // Ours if the bot is in it: an earlier attempt made it.
+                // Ours only if the bot created it (an earlier attempt that stopped before it
+                // was recorded); anyone may have taken the address and invited the bot.
                 let server = self
                     .client
                     .me
@@ -541,16 +542,22 @@ impl<S: Chat> Platform for Matrix<S> {
                     .await
                     .map_err(|e| RoomError::Failed(e.to_string()))?;
                 let found = found["room_id"].as_str().unwrap_or_default().to_owned();
-                let joined = self
+                let created_by_bot = match self
                     .client
-                    .get("/joined_rooms")
+                    .get(&format!("/rooms/{}/state", encode(&found)))
                     .await
-                    .map_err(|e| RoomError::Failed(e.to_string()))?;
-                let ours = joined["joined_rooms"]
-                    .as_array()
-                    .is_some_and(|rooms| rooms.iter().any(|room| room == found.as_str()));
+                {
+                    Ok(events) => events.as_array().is_some_and(|events| {
+                        events.iter().any(|event| {
+                            event["type"] == "m.room.create"
+                                && event["sender"] == self.client.me.as_str()
+                        })
+                    }),
+                    // Not in the room: not ours.
+                    Err(_) => false,
+                };
                 Err(RoomError::NameTaken {
-                    existing: ours.then_some(found),
+                    existing: created_by_bot.then_some(found),
                 })
             }
             Err(error) => Err(RoomError::Failed(error.to_string())),
@@ -610,12 +617,20 @@ impl<S: Chat> Platform for Matrix<S> {
         }
     }
 
-    async fn set_private(&self, room: &str, private: bool) -> Result<(), String> {
-        let rule = if private { "invite" } else { "public" };
-        self.client
-            .state(room, "m.room.join_rules", &json!({"join_rule": rule}))
+    async fn remove(&self, room: &str, person: &str) -> Result<(), String> {
+        match self
+            .client
+            .post(
+                &format!("/rooms/{}/kick", encode(room)),
+                &json!({"user_id": person, "reason": "no longer a member of this restricted incident"}),
+            )
             .await
-            .map_err(|e| e.to_string())
+        {
+            Ok(_) => Ok(()),
+            // Not in the room (never joined, or left): nothing to do.
+            Err(error) if error.status == 403 => Ok(()),
+            Err(error) => Err(error.to_string()),
+        }
     }
 
     async fn rename(&self, room: &str, name: &str) -> Result<(), String> {
@@ -636,6 +651,22 @@ impl<S: Chat> Platform for Matrix<S> {
             .await
             .map_err(|e| e.to_string())?;
         levels["events_default"] = json!(100);
+        self.client
+            .state(room, "m.room.power_levels", &levels)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn unarchive(&self, room: &str) -> Result<(), String> {
+        let mut levels = self
+            .client
+            .get(&format!(
+                "/rooms/{}/state/m.room.power_levels/",
+                encode(room)
+            ))
+            .await
+            .map_err(|e| e.to_string())?;
+        levels["events_default"] = json!(0);
         self.client
             .state(room, "m.room.power_levels", &levels)
             .await

@@ -65,16 +65,17 @@ async fn command<S: Store + Directory + Chat + Notifications>(
         .and_then(
             |channel| match serde_json::from_str(&channel.config).ok()? {
                 ChannelConfig::Mattermost {
+                    url,
                     command_token,
                     team,
                     rooms,
                     phrase,
                     ..
-                } => Some((channel, command_token, team, rooms, phrase)),
+                } => Some((channel, url, command_token, team, rooms, phrase)),
                 _ => None,
             },
         );
-    let Some((channel, command_token, team, rooms, phrase)) = found else {
+    let Some((channel, server, command_token, team, rooms, phrase)) = found else {
         return refuse(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -108,6 +109,25 @@ async fn command<S: Store + Directory + Chat + Notifications>(
         ),
         trigger => trigger.to_owned(),
     };
+    if let Some(answered) = super::slack::once(&state, &channel, &message).await {
+        return answered;
+    }
+    // Answers go back to the Mattermost server only.
+    let response_url = field("response_url");
+    let host = |raw: &str| {
+        url::Url::parse(raw)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+    };
+    if !response_url.is_empty()
+        && host(response_url).is_none_or(|found| Some(found) != host(&server))
+    {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+            "response_url: answers go to this channel's Mattermost server only",
+        );
+    }
     let said = OwnedSaid {
         channel,
         platform: PLATFORM.to_owned(),
@@ -199,17 +219,11 @@ impl Platform for Mattermost {
         &self.me
     }
 
-    async fn create_room(
-        &self,
-        facts: &RoomFacts,
-        name: &str,
-        members: &[String],
-    ) -> Result<String, RoomError> {
-        use reqwest::Method;
+    async fn create_room(&self, facts: &RoomFacts, name: &str) -> Result<String, RoomError> {
         let created = self
             .rest
             .call(
-                Method::POST,
+                reqwest::Method::POST,
                 "/channels",
                 &json!({
                     "team_id": self.team,
@@ -220,19 +234,11 @@ impl Platform for Mattermost {
                 }),
             )
             .await;
-        let room = match created {
-            Ok(created) => created["id"].as_str().unwrap_or_default().to_owned(),
-            Err(error) if error.contains("exists") => {
-                return Err(RoomError::NameTaken { existing: None });
-            }
-            Err(error) => return Err(RoomError::Failed(error)),
-        };
-        for person in members {
-            self.invite(&room, person)
-                .await
-                .map_err(RoomError::Failed)?;
+        match created {
+            Ok(created) => Ok(created["id"].as_str().unwrap_or_default().to_owned()),
+            Err(error) if error.contains("exists") => Err(RoomError::NameTaken { existing: None }),
+            Err(error) => Err(RoomError::Failed(error)),
         }
-        Ok(room)
     }
 
     async fn post(&self, room: &str, text: Text<'_>, _key: &str) -> Result<String, String> {
@@ -286,12 +292,12 @@ impl Platform for Mattermost {
             .map(drop)
     }
 
-    async fn set_private(&self, room: &str, private: bool) -> Result<(), String> {
+    async fn remove(&self, room: &str, person: &str) -> Result<(), String> {
         self.rest
             .call(
-                reqwest::Method::PUT,
-                &format!("/channels/{room}/privacy"),
-                &json!({"privacy": if private { "P" } else { "O" }}),
+                reqwest::Method::DELETE,
+                &format!("/channels/{room}/members/{person}"),
+                &Value::Null,
             )
             .await
             .map(drop)
@@ -313,6 +319,17 @@ impl Platform for Mattermost {
             .call(
                 reqwest::Method::DELETE,
                 &format!("/channels/{room}"),
+                &Value::Null,
+            )
+            .await
+            .map(drop)
+    }
+
+    async fn unarchive(&self, room: &str) -> Result<(), String> {
+        self.rest
+            .call(
+                reqwest::Method::POST,
+                &format!("/channels/{room}/restore"),
                 &Value::Null,
             )
             .await

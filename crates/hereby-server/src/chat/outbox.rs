@@ -11,6 +11,7 @@ use hereby_store::{
     Store,
 };
 use jiff::Timestamp;
+use sha2::{Digest as _, Sha256};
 
 use crate::AppState;
 
@@ -51,13 +52,9 @@ pub(crate) trait Platform: Send + Sync {
     fn accounts(&self) -> &str;
     /// The platform's id of hereby's own account, never invited nor answered.
     fn me(&self) -> &str;
-    /// Makes a room named `name` for the incident, inviting `members`; its id.
-    async fn create_room(
-        &self,
-        facts: &RoomFacts,
-        name: &str,
-        members: &[String],
-    ) -> Result<String, RoomError>;
+    /// Makes a room named `name` for the incident (private when the incident is restricted;
+    /// its members are invited afterwards); its id.
+    async fn create_room(&self, facts: &RoomFacts, name: &str) -> Result<String, RoomError>;
     /// Posts a message; its id.
     async fn post(&self, room: &str, text: Text<'_>, key: &str) -> Result<String, String>;
     /// Pins a posted message.
@@ -72,11 +69,13 @@ pub(crate) trait Platform: Send + Sync {
     ) -> Result<(), String>;
     /// Invites a person; inviting someone already in the room succeeds.
     async fn invite(&self, room: &str, person: &str) -> Result<(), String>;
-    /// Makes the room invite-only, or open to the team again.
-    async fn set_private(&self, room: &str, private: bool) -> Result<(), String>;
+    /// Removes a person from a room (someone no longer a member of a restricted incident).
+    async fn remove(&self, room: &str, person: &str) -> Result<(), String>;
     async fn rename(&self, room: &str, name: &str) -> Result<(), String>;
     /// Makes the room read-only (archived), its history kept.
     async fn archive(&self, room: &str) -> Result<(), String>;
+    /// Opens an archived room again (a reopened incident).
+    async fn unarchive(&self, room: &str) -> Result<(), String>;
     /// Answers a message in the room it was said in (`answer` is the delivery's payload:
     /// the room, and the platform's address for answers if it gave one).
     async fn reply(
@@ -199,14 +198,9 @@ where
             let Some(number) = delivery.incident else {
                 return Ok(());
             };
-            let Some(room) = state
-                .store
-                .chat_room(channel.id, number)
-                .await
-                .map_err(|e| e.to_string())?
-            else {
-                // An incident that got no room (closed before the channel existed) has no
-                // lines to show.
+            let Some(room) = room_for_line(state, channel, platform, number, &key).await? else {
+                // An incident closed without a room, or whose room is archived: nothing to
+                // show any more.
                 return Ok(());
             };
             let text = Text {
@@ -233,9 +227,56 @@ where
     }
 }
 
-/// Makes the incident's room if it has none, then brings it up to date: the state message
-/// (posted and pinned once, then edited in place), the members invited, its name, who may
-/// join, and read-only once the incident is closed.
+/// The room a line of `number` goes to: made first if the incident has none yet, or moved
+/// to a private one first if the incident became restricted; `None` when there is nowhere to
+/// post (the incident is closed without a room, or its room is archived).
+async fn room_for_line<S, P>(
+    state: &AppState<S>,
+    channel: &Channel,
+    platform: &P,
+    number: u64,
+    key: &str,
+) -> Result<Option<ChatRoom>, String>
+where
+    S: Store + Directory + Chat + Notifications,
+    P: Platform,
+{
+    let loaded = state
+        .store
+        .load(hereby_core::types::IncidentNumber(number))
+        .await
+        .map_err(|e| e.to_string())?;
+    let hereby_core::State::Declared(incident) = loaded.state else {
+        return Ok(None);
+    };
+    let restricted = incident.visibility == hereby_core::types::Visibility::Restricted;
+    let room = state
+        .store
+        .chat_room(channel.id, number)
+        .await
+        .map_err(|e| e.to_string())?;
+    let behind = match &room {
+        None => incident.status != hereby_core::types::Status::Closed,
+        Some(room) => restricted && !room.private,
+    };
+    let room = if behind {
+        bring_up_to_date(state, channel, platform, number, key).await?;
+        state
+            .store
+            .chat_room(channel.id, number)
+            .await
+            .map_err(|e| e.to_string())?
+    } else {
+        room
+    };
+    Ok(room.filter(|room| !room.archived && (room.private || !restricted)))
+}
+
+/// Makes the incident's room if it has none (a private one, if it became restricted while
+/// its room was open: the open room is told so and left), then brings it up to date: the
+/// state message (posted and pinned once, then edited in place), members invited (and, in a
+/// private room, people no longer members removed), its name, read-only once the incident is
+/// closed and open again if it is reopened.
 async fn bring_up_to_date<S, P>(
     state: &AppState<S>,
     channel: &Channel,
@@ -262,10 +303,31 @@ where
         .await
         .map_err(|e| e.to_string())?;
     let mut room = match known {
+        Some(open) if facts.private && !open.private => {
+            // Everyone in the open room could read on: the incident continues in a private
+            // room with its members, and the open one hears nothing more of it.
+            let notice = Text {
+                plain: "This incident is now restricted: it continues in a private room with its members. Nothing more of it is posted here.",
+                html: None,
+                buttons: &[],
+                incident: "",
+            };
+            platform
+                .post(&open.room, notice, &format!("{key}_moved"))
+                .await?;
+            create_room(state, channel, platform, &facts).await?
+        }
         Some(room) => room,
         None if facts.closed => return Ok(()),
         None => create_room(state, channel, platform, &facts).await?,
     };
+    if room.archived {
+        if facts.closed {
+            return Ok(());
+        }
+        platform.unarchive(&room.room).await?;
+        room.archived = false;
+    }
     let incident_id = facts.incident.to_string();
     let text = Text {
         plain: &facts.message.plain,
@@ -287,18 +349,38 @@ where
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        Some(message) => platform.edit(&room.room, message, text, key).await?,
+        Some(message) => {
+            // The edit's idempotency key holds what it shows: a retry of the same edit is
+            // the same transaction, but an edit showing newer state is a new one.
+            let shown: [u8; 32] = Sha256::digest(facts.message.plain.as_bytes()).into();
+            let edit = format!("{key}_{}", hex::encode(&shown[..8]));
+            platform.edit(&room.room, message, text, &edit).await?;
+        }
     }
     for person in &facts.members {
         if room.invited.contains(person) || person == platform.me() {
             continue;
         }
-        platform.invite(&room.room, person).await?;
-        room.invited.push(person.clone());
+        // One person who cannot be invited (a deactivated account) keeps nobody else out;
+        // they are tried again with the next change.
+        match platform.invite(&room.room, person).await {
+            Ok(()) => room.invited.push(person.clone()),
+            Err(error) => {
+                tracing::warn!(channel = %channel.name, person, %error, "cannot invite to an incident's room")
+            }
+        }
     }
-    if room.private != facts.private {
-        platform.set_private(&room.room, facts.private).await?;
-        room.private = facts.private;
+    if room.private {
+        let gone: Vec<String> = room
+            .invited
+            .iter()
+            .filter(|person| !facts.members.contains(person))
+            .cloned()
+            .collect();
+        for person in gone {
+            platform.remove(&room.room, &person).await?;
+            room.invited.retain(|invited| invited != &person);
+        }
     }
     if room.name != facts.name {
         platform.rename(&room.room, &facts.name).await?;
@@ -327,15 +409,9 @@ where
     S: Store + Directory + Chat + Notifications,
     P: Platform,
 {
-    let members: Vec<String> = facts
-        .members
-        .iter()
-        .filter(|person| *person != platform.me())
-        .cloned()
-        .collect();
     let mut name = facts.name.clone();
     for attempt in 0..5 {
-        let room = match platform.create_room(facts, &name, &members).await {
+        let room = match platform.create_room(facts, &name).await {
             Ok(room) => room,
             Err(RoomError::NameTaken { existing }) => {
                 let adopt = match &existing {
@@ -365,7 +441,7 @@ where
             name: name.clone(),
             private: facts.private,
             state_message: None,
-            invited: members,
+            invited: Vec::new(),
             archived: false,
             created_at: Timestamp::now(),
         };

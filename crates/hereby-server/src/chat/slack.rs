@@ -90,7 +90,7 @@ pub(crate) fn signed(
     let Ok(at) = timestamp.trim().parse::<i64>() else {
         return false;
     };
-    if (now.as_second() - at).abs() > TOLERANCE_SECONDS {
+    if now.as_second().abs_diff(at) > TOLERANCE_SECONDS.unsigned_abs() {
         return false;
     }
     let Some(given) = signature
@@ -204,11 +204,23 @@ async fn run_command<S: Store + Directory + Chat + Notifications>(
             "this channel serves another Slack workspace",
         );
     }
-    // A slash command has no id of its own; its trigger id is unique and short-lived.
+    // A slash command has no id of its own; its trigger id is unique and short-lived, and a
+    // command sent again with it runs once.
     let message = match field("trigger_id") {
         "" => format!("{}:{}", field("user_id"), Timestamp::now().as_microsecond()),
         trigger => trigger.to_owned(),
     };
+    if let Some(refusal) = once(&state, &channel, &message).await {
+        return refusal;
+    }
+    let response_url = field("response_url");
+    if !response_url.is_empty() && !answers_to(settings, response_url) {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+            "response_url: answers go to Slack only",
+        );
+    }
     let said = OwnedSaid {
         channel,
         platform: accounts(&settings.team),
@@ -250,6 +262,50 @@ async fn interaction<S: Store + Directory + Chat + Notifications>(
         );
     };
     run_interaction(state, channel, &settings, &payload).await
+}
+
+/// Whether `url` is an address Slack answers at: Slack's own hooks, or (for a channel whose
+/// Web API is elsewhere, as in tests against a recorded wire format) that API's host.
+fn answers_to(settings: &Settings, url: &str) -> bool {
+    let host_of = |raw: &str| {
+        url::Url::parse(raw)
+            .ok()
+            .filter(|parsed| matches!(parsed.scheme(), "https" | "http"))
+            .and_then(|parsed| parsed.host_str().map(str::to_owned))
+    };
+    match host_of(url) {
+        Some(host) => {
+            host == "hooks.slack.com"
+                || host.ends_with(".slack.com")
+                || host_of(&settings.api).is_some_and(|api| api == host)
+        }
+        None => false,
+    }
+}
+
+/// Notes a push request by its id: `None` the first time, an empty 200 when it was handled
+/// before (a command sent again), a 503 when the database cannot say.
+pub(super) async fn once<S: Store + Directory + Chat + Notifications>(
+    state: &AppState<S>,
+    channel: &Channel,
+    id: &str,
+) -> Option<Response> {
+    match state
+        .store
+        .first_sight(channel.id, id, Timestamp::now())
+        .await
+    {
+        Ok(true) => None,
+        Ok(false) => Some(StatusCode::OK.into_response()),
+        Err(error) => {
+            tracing::warn!(%error, "cannot note a chat request");
+            Some(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database did not answer",
+            ))
+        }
+    }
 }
 
 /// A button click's payload, run.
@@ -394,13 +450,18 @@ async fn run_event<S: Store + Directory + Chat + Notifications>(
             let found = api
                 .call(
                     "conversations.history",
-                    &json!({"channel": room, "latest": ts, "inclusive": true, "limit": 1}),
+                    &json!({"channel": room, "oldest": ts, "latest": ts, "inclusive": true, "limit": 1}),
                 )
                 .await;
             let Ok(found) = found else {
                 return StatusCode::OK.into_response();
             };
             let quoted = &found["messages"][0];
+            // Exactly the message reacted to (a reply in a thread is not found here, and no
+            // other message stands in for it).
+            if quoted["ts"] != ts {
+                return StatusCode::OK.into_response();
+            }
             let (Some(author), Some(text)) = (quoted["user"].as_str(), quoted["text"].as_str())
             else {
                 return StatusCode::OK.into_response();
@@ -494,11 +555,24 @@ struct Slack {
     me: String,
 }
 
-/// The state message as Slack blocks: the text, then its buttons.
+/// Text Slack shows as written: `&`, `<` and `>` escaped, so a title or a note holding
+/// `<!channel>` pings nobody.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The state message as Slack blocks when it has buttons: the text (a section holds at most
+/// 3000 characters), then the buttons. `Null` without buttons (the text alone is sent).
 fn blocks(text: &str, buttons: &[hereby_app::chat::Button], incident: &str) -> Value {
-    let mut blocks = vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})];
-    if !buttons.is_empty() {
-        blocks.push(json!({
+    if buttons.is_empty() {
+        return Value::Null;
+    }
+    let section: String = escaped(text).chars().take(3_000).collect();
+    json!([
+        {"type": "section", "text": {"type": "mrkdwn", "text": section}},
+        {
             "type": "actions",
             "elements": buttons.iter().map(|button| json!({
                 "type": "button",
@@ -506,9 +580,21 @@ fn blocks(text: &str, buttons: &[hereby_app::chat::Button], incident: &str) -> V
                 "text": {"type": "plain_text", "text": button.label},
                 "value": format!("{} {incident}", button.verb),
             })).collect::<Vec<_>>(),
-        }));
+        },
+    ])
+}
+
+/// A `chat.postMessage` (or, with `ts`, `chat.update`) body.
+fn message(room: &str, ts: Option<&str>, text: Text<'_>) -> Value {
+    let mut body = json!({"channel": room, "text": escaped(text.plain)});
+    if let Some(ts) = ts {
+        body["ts"] = json!(ts);
     }
-    Value::Array(blocks)
+    let blocks = blocks(text.plain, text.buttons, text.incident);
+    if !blocks.is_null() {
+        body["blocks"] = blocks;
+    }
+    body
 }
 
 impl Platform for Slack {
@@ -520,12 +606,7 @@ impl Platform for Slack {
         &self.me
     }
 
-    async fn create_room(
-        &self,
-        facts: &RoomFacts,
-        name: &str,
-        members: &[String],
-    ) -> Result<String, RoomError> {
+    async fn create_room(&self, facts: &RoomFacts, name: &str) -> Result<String, RoomError> {
         let created = self
             .api
             .call(
@@ -533,37 +614,21 @@ impl Platform for Slack {
                 &json!({"name": name, "is_private": facts.private}),
             )
             .await;
-        let room = match created {
-            Ok(created) => created["channel"]["id"]
+        match created {
+            Ok(created) => Ok(created["channel"]["id"]
                 .as_str()
                 .unwrap_or_default()
-                .to_owned(),
+                .to_owned()),
             // Slack cannot tell whose channel it is: the next name is tried.
-            Err(error) if error == "name_taken" => {
-                return Err(RoomError::NameTaken { existing: None });
-            }
-            Err(error) => return Err(RoomError::Failed(error)),
-        };
-        if !members.is_empty() {
-            self.api
-                .call(
-                    "conversations.invite",
-                    &json!({"channel": room, "users": members.join(",")}),
-                )
-                .await
-                .map_err(RoomError::Failed)?;
+            Err(error) if error == "name_taken" => Err(RoomError::NameTaken { existing: None }),
+            Err(error) => Err(RoomError::Failed(error)),
         }
-        Ok(room)
     }
 
     async fn post(&self, room: &str, text: Text<'_>, _key: &str) -> Result<String, String> {
         let posted = self
             .api
-            .call(
-                "chat.postMessage",
-                &json!({"channel": room, "text": text.plain,
-                        "blocks": blocks(text.plain, text.buttons, text.incident)}),
-            )
+            .call("chat.postMessage", &message(room, None, text))
             .await?;
         Ok(posted["ts"].as_str().unwrap_or_default().to_owned())
     }
@@ -588,11 +653,7 @@ impl Platform for Slack {
         _key: &str,
     ) -> Result<(), String> {
         self.api
-            .call(
-                "chat.update",
-                &json!({"channel": room, "ts": message, "text": text.plain,
-                        "blocks": blocks(text.plain, text.buttons, text.incident)}),
-            )
+            .call("chat.update", &self::message(room, Some(message), text))
             .await
             .map(drop)
     }
@@ -612,19 +673,19 @@ impl Platform for Slack {
         }
     }
 
-    async fn set_private(&self, room: &str, private: bool) -> Result<(), String> {
-        // Slack's Web API cannot turn a public channel private (nor back) with a bot token:
-        // the room says so, and its members move to a private channel by hand.
-        let text = if private {
-            "This incident is now restricted. Slack cannot make this channel private: move the \
-             conversation to a private channel, and keep details out of this one."
-        } else {
-            "This incident is no longer restricted."
-        };
-        self.api
-            .call("chat.postMessage", &json!({"channel": room, "text": text}))
+    async fn remove(&self, room: &str, person: &str) -> Result<(), String> {
+        match self
+            .api
+            .call(
+                "conversations.kick",
+                &json!({"channel": room, "user": person}),
+            )
             .await
-            .map(drop)
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error == "not_in_channel" => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 
     async fn rename(&self, room: &str, name: &str) -> Result<(), String> {
@@ -655,6 +716,18 @@ impl Platform for Slack {
         }
     }
 
+    async fn unarchive(&self, room: &str) -> Result<(), String> {
+        match self
+            .api
+            .call("conversations.unarchive", &json!({"channel": room}))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error == "not_archived" => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn reply(
         &self,
         room: &str,
@@ -666,12 +739,18 @@ impl Platform for Slack {
         match answer["response_url"].as_str() {
             Some(url) => {
                 self.api
-                    .respond(url, &json!({"response_type": "in_channel", "text": text}))
+                    .respond(
+                        url,
+                        &json!({"response_type": "in_channel", "text": escaped(text)}),
+                    )
                     .await
             }
             None => self
                 .api
-                .call("chat.postMessage", &json!({"channel": room, "text": text}))
+                .call(
+                    "chat.postMessage",
+                    &json!({"channel": room, "text": escaped(text)}),
+                )
                 .await
                 .map(drop),
         }
@@ -687,14 +766,17 @@ impl Platform for Slack {
         match answer["response_url"].as_str() {
             Some(url) => {
                 self.api
-                    .respond(url, &json!({"response_type": "ephemeral", "text": text}))
+                    .respond(
+                        url,
+                        &json!({"response_type": "ephemeral", "text": escaped(text)}),
+                    )
                     .await
             }
             None => self
                 .api
                 .call(
                     "chat.postEphemeral",
-                    &json!({"channel": answer["room"], "user": person, "text": text}),
+                    &json!({"channel": answer["room"], "user": person, "text": escaped(text)}),
                 )
                 .await
                 .map(drop),
@@ -811,28 +893,39 @@ async fn socket_mode<S: Store + Directory + Chat + Notifications>(
             // Slack refreshes connections now and then: a new one is opened.
             Some("disconnect") => return Ok(()),
             Some(kind @ ("slash_commands" | "interactive" | "events_api")) => {
-                let payload = &envelope["payload"];
-                let _ = match kind {
-                    "slash_commands" => {
-                        let fields = payload
-                            .as_object()
-                            .map(|fields| {
-                                fields
-                                    .iter()
-                                    .filter_map(|(name, value)| {
-                                        value.as_str().map(|value| (name.clone(), value.to_owned()))
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        run_command(state.clone(), channel.clone(), settings, fields).await
+                let payload = envelope["payload"].clone();
+                let (state, channel, settings, kind) = (
+                    state.clone(),
+                    channel.clone(),
+                    settings.clone(),
+                    kind.to_owned(),
+                );
+                // Handled in its own task: Slack wants the acknowledgement within three
+                // seconds, which is sent once the envelope is handled (recorded, its answer on
+                // its way through the outbox) or after 2.5 s, whichever comes first.
+                let handling = tokio::spawn(async move {
+                    match kind.as_str() {
+                        "slash_commands" => {
+                            let fields = payload
+                                .as_object()
+                                .map(|fields| {
+                                    fields
+                                        .iter()
+                                        .filter_map(|(name, value)| {
+                                            value
+                                                .as_str()
+                                                .map(|value| (name.clone(), value.to_owned()))
+                                        })
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            run_command(state, channel, &settings, fields).await
+                        }
+                        "interactive" => run_interaction(state, channel, &settings, &payload).await,
+                        _ => run_event(state, channel, &settings, &payload).await,
                     }
-                    "interactive" => {
-                        run_interaction(state.clone(), channel.clone(), settings, payload).await
-                    }
-                    _ => run_event(state.clone(), channel.clone(), settings, payload).await,
-                };
-                // Acknowledged once handled (recorded, or on its way through the outbox).
+                });
+                let _ = tokio::time::timeout(Duration::from_millis(2_500), handling).await;
                 if let Some(id) = envelope["envelope_id"].as_str() {
                     socket
                         .send(Message::Text(json!({"envelope_id": id}).to_string().into()))

@@ -60,6 +60,7 @@ impl Synapse {
             .arg("--data-directory")
             .arg(dir.path())
             .args(["--generate-config", "--report-stats=no"])
+            .current_dir(dir.path())
             .output()
             .unwrap();
         assert!(
@@ -500,9 +501,87 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
 
     // A restricted incident's room is private: someone outside cannot join it.
     anna.say(&ops, "inc declare 'Keys leaked' --restricted");
-    let secret = room_of(&anna, "#inc-2-keys-leaked:localhost");
+    // It has no address anyone could guess or take first; its members are invited.
+    let secret = until("anna invited to the private room", || {
+        let synced = anna.sync();
+        synced["rooms"]["invite"].as_object().and_then(|invites| {
+            invites
+                .iter()
+                .find(|(_, invite)| {
+                    invite["invite_state"]["events"]
+                        .as_array()
+                        .is_some_and(|events| {
+                            events.iter().any(|event| {
+                                event["type"] == "m.room.name"
+                                    && event["content"]["name"] == "inc-2-keys-leaked"
+                            })
+                        })
+                })
+                .map(|(room, _)| room.clone())
+        })
+    });
+    let (status, _) = anna.call(
+        "GET",
+        &format!("/directory/room/{}", encode("#inc-2-keys-leaked:localhost")),
+        Value::Null,
+    );
+    assert_eq!(status, 404, "a restricted incident's room has no alias");
     let (status, refused) = mallory.join(&secret);
     assert_eq!(status, 403, "{refused}");
+
+    // An internal incident made restricted leaves its open room (which is told so and hears
+    // nothing more) for a private room with its members.
+    anna.say(&ops, "inc declare 'Card data exposed'");
+    let open = room_of(&anna, "#inc-3-card-data-exposed:localhost");
+    assert_eq!(anna.join(&open).0, 200);
+    assert_eq!(
+        mallory.join(&open).0,
+        200,
+        "open to the homeserver's people while internal"
+    );
+    let (status, changed) = server.post(
+        "/api/v1/incidents/INC-3/visibility",
+        &server.admin,
+        json!({"visibility": "restricted", "reason": "card data"}),
+    );
+    assert_eq!(status, 200, "{changed}");
+    let (status, _) = server.post(
+        "/api/v1/incidents/INC-3/notes",
+        &server.admin,
+        json!({"text": "the leaked table is payments_2026"}),
+    );
+    assert_eq!(status, 200);
+    anna.wait_for(&open, "the move notice", |body| {
+        body.contains("now restricted")
+    });
+    let private = until("anna invited to INC-3's private room", || {
+        let synced = anna.sync();
+        synced["rooms"]["invite"].as_object().and_then(|invites| {
+            invites
+                .iter()
+                .find(|(room, invite)| {
+                    **room != open
+                        && invite["invite_state"]["events"]
+                            .to_string()
+                            .contains("inc-3-card-data-exposed")
+                })
+                .map(|(room, _)| room.clone())
+        })
+    });
+    assert_eq!(anna.join(&private).0, 200);
+    anna.wait_for(&private, "the note's line", |body| {
+        body.contains("payments_2026")
+    });
+    let leaked = mallory.messages(&open).iter().any(|event| {
+        event["content"]["body"]
+            .to_string()
+            .contains("payments_2026")
+    });
+    assert!(
+        !leaked,
+        "the open room heard nothing more of the restricted incident"
+    );
+    assert_eq!(mallory.join(&private).0, 403);
 
     // hereby stops mid-incident; what is said meanwhile is recorded once it is back, once.
     server.stop();
