@@ -106,7 +106,7 @@ impl Synapse {
         ));
         // Later keys win: limits a bot's bursts pass.
         yaml.push_str(
-            "rc_message:\n  per_second: 10000\n  burst_count: 10000\nrc_room_creation:\n  per_second: 10000\n  burst_count: 10000\nrc_joins:\n  local:\n    per_second: 10000\n    burst_count: 10000\nrc_invites:\n  per_room:\n    per_second: 10000\n    burst_count: 10000\n  per_user:\n    per_second: 10000\n    burst_count: 10000\nrc_login:\n  address:\n    per_second: 1000\n    burst_count: 1000\n  account:\n    per_second: 1000\n    burst_count: 1000\n",
+            "rc_message:\n  per_second: 10000\n  burst_count: 10000\nrc_room_creation:\n  per_second: 10000\n  burst_count: 10000\nrc_joins:\n  local:\n    per_second: 10000\n    burst_count: 10000\nrc_invites:\n  per_room:\n    per_second: 10000\n    burst_count: 10000\n  per_user:\n    per_second: 10000\n    burst_count: 10000\n  per_issuer:\n    per_second: 10000\n    burst_count: 10000\nrc_login:\n  address:\n    per_second: 1000\n    burst_count: 1000\n  account:\n    per_second: 1000\n    burst_count: 1000\n",
         );
         std::fs::write(&config, yaml)?;
         let child = Command::new(&python)

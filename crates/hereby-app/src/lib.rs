@@ -78,6 +78,8 @@ pub struct App<S> {
     /// The alert feed of this process: bumped when alerts or groups change (here, or on
     /// another node as the alert timers find), which the live alerts page follows.
     alert_feed: Arc<alerts::AlertFeed>,
+    /// Offers to declare made in chat on the phrase, waiting for the person's `inc yes`.
+    chat_offers: Arc<chat::Offers>,
 }
 
 impl<S: Store> App<S> {
@@ -97,6 +99,7 @@ impl<S: Store> App<S> {
             recorder: Default::default(),
             alert_routes_kept: Default::default(),
             alert_feed: Default::default(),
+            chat_offers: Default::default(),
         }
     }
 }
@@ -118,6 +121,7 @@ impl<S: Clone> Clone for App<S> {
             recorder: self.recorder.clone(),
             alert_routes_kept: self.alert_routes_kept.clone(),
             alert_feed: self.alert_feed.clone(),
+            chat_offers: self.chat_offers.clone(),
         }
     }
 }

@@ -22,6 +22,7 @@ pub(crate) struct FileConfig {
     pub(crate) trusted_proxies: Option<Vec<std::net::IpAddr>>,
     pub(crate) metrics_token: Option<String>,
     pub(crate) metrics_public: Option<bool>,
+    pub(crate) no_chat_adapters: Option<bool>,
     pub(crate) alert_events_per_minute: Option<u32>,
     pub(crate) cadence: Option<String>,
     pub(crate) notify_max_attempts: Option<u32>,
@@ -59,6 +60,7 @@ impl fmt::Debug for FileConfig {
                 &self.metrics_token.as_ref().map(|_| "<redacted>"),
             )
             .field("metrics_public", &self.metrics_public)
+            .field("no_chat_adapters", &self.no_chat_adapters)
             .field("alert_events_per_minute", &self.alert_events_per_minute)
             .field("cadence", &self.cadence)
             .field("notify_max_attempts", &self.notify_max_attempts)

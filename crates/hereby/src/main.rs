@@ -120,6 +120,10 @@ pub(crate) struct ServeArgs {
     /// reaches)
     #[arg(long, env = "HEREBY_METRICS_PUBLIC")]
     metrics_public: bool,
+    /// Run no chat adapters on this node (with several nodes, let one node run them); the
+    /// chat endpoints Slack and Mattermost call still answer here
+    #[arg(long, env = "HEREBY_NO_CHAT_ADAPTERS")]
+    no_chat_adapters: bool,
     /// Alert events each integration may send per minute; beyond it the sender is answered
     /// 429 with Retry-After [default: 6000]
     #[arg(long, env = "HEREBY_ALERT_EVENTS_PER_MINUTE")]
@@ -178,7 +182,7 @@ pub(crate) struct ServeArgs {
     staffing_grace: Option<String>,
     /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
     /// `public_url`, `header_timeout`, `max_connections_per_address`, `trusted_proxies` (a
-    /// list), `metrics_token`, `metrics_public`, `alert_events_per_minute`, `cadence`,
+    /// list), `metrics_token`, `metrics_public`, `no_chat_adapters`, `alert_events_per_minute`, `cadence`,
     /// `review_interval`, `review_time`, `severity_rules`, `permissions`,
     /// `collision_window`, `staffing_grace` and the `notify_*` settings; flags and
     /// HEREBY_* variables override it.

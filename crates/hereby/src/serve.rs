@@ -55,6 +55,8 @@ pub(crate) struct Notifying {
     collision_window: jiff::SignedDuration,
     staffing_grace: jiff::SignedDuration,
     settings: hereby_server::notify::Settings,
+    /// Whether this node runs the chat adapters.
+    chat_adapters: bool,
 }
 
 impl Notifying {
@@ -222,6 +224,7 @@ impl Notifying {
             None => Ok(default),
         };
         Ok(Self {
+            chat_adapters: !(args.no_chat_adapters || file.no_chat_adapters == Some(true)),
             cadence,
             review_interval,
             review_time,
@@ -303,11 +306,15 @@ pub(crate) async fn serve(
     state.app.set_alert_rate(notifying.alert_events_per_minute);
     let workers = hereby_server::notify::start(state.clone(), notifying.settings);
     let alert_timers = hereby_server::start_alert_timers(state.clone());
-    let chat = hereby_server::chat::start(state.clone());
+    let chat = notifying
+        .chat_adapters
+        .then(|| hereby_server::chat::start(state.clone()));
     let served =
         hereby_server::serve(listener, state, notifying.connections, shutdown_signal()).await;
     alert_timers.stop().await;
-    chat.stop().await;
+    if let Some(chat) = chat {
+        chat.stop().await;
+    }
     workers.stop().await;
     served?;
     eprintln!("hereby stopped");

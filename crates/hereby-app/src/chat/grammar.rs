@@ -101,6 +101,8 @@ pub enum Verb {
     },
     /// Show the incident's state document.
     Show,
+    /// Declare the incident hereby offered to declare when you said the phrase.
+    Yes,
     /// Link your chat account to your hereby account with the code your hereby page shows
     /// (Account → Chat).
     Link { code: String },

@@ -54,6 +54,54 @@ const LINK_CODE_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_mins
 /// The longest room name (Slack allows 80; shorter reads better in a sidebar).
 const ROOM_NAME_MAX: usize = 60;
 
+/// How long an offer to declare waits for `inc yes`.
+const OFFER_LIFETIME: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Who was offered, where: (channel, room, person).
+type OfferKey = (i64, String, String);
+
+/// Offers to declare made on the phrase, by (channel, room, person): what was said, and when.
+/// Kept in memory: an offer is a moment's question, and one lost to a restart is asked again.
+#[derive(Debug, Default)]
+pub struct Offers(
+    std::sync::Mutex<std::collections::HashMap<OfferKey, (String, std::time::Instant)>>,
+);
+
+impl Offers {
+    fn put(&self, key: OfferKey, said: String) {
+        let mut offers = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        offers.retain(|_, (_, at)| at.elapsed() < OFFER_LIFETIME);
+        offers.insert(key, (said, std::time::Instant::now()));
+    }
+
+    fn take(&self, key: &OfferKey) -> Option<String> {
+        let mut offers = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        offers
+            .remove(key)
+            .filter(|(_, at)| at.elapsed() < OFFER_LIFETIME)
+            .map(|(said, _)| said)
+    }
+}
+
+/// The title an incident declared on the phrase gets: what was said besides the phrase.
+fn offered_title(said: &str, phrase: &str) -> String {
+    let lower = said.to_lowercase();
+    let without = match lower.find(&phrase.to_lowercase()) {
+        Some(at) => format!("{}{}", &said[..at], &said[at + phrase.len()..]),
+        None => said.to_owned(),
+    };
+    let title = without
+        .trim_matches(|c: char| c.is_whitespace() || matches!(c, '.' | '!' | ',' | ':' | ';' | '-'))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if title.is_empty() {
+        "Declared from chat".to_owned()
+    } else {
+        title.chars().take(200).collect()
+    }
+}
+
 /// A note copied from chat starts with this, so chat does not echo it back as a line.
 pub const FROM_CHAT: &str = "💬 ";
 
@@ -578,12 +626,20 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
             && !said.phrase.is_empty()
             && text.to_lowercase().contains(&said.phrase.to_lowercase())
         {
-            return Ok(vec![Answer::Room(
-                "Declare an incident? Answer `inc declare <what is happening> --sev <1-4>`, e.g. \
-                 `inc declare \"Checkout fails\" --sev 2`. You become Incident Commander and \
-                 the incident gets a room of its own."
-                    .to_owned(),
-            )]);
+            let title = offered_title(text, said.phrase);
+            self.chat_offers.put(
+                (
+                    said.channel.id,
+                    said.room.to_owned(),
+                    said.sender.to_owned(),
+                ),
+                title.clone(),
+            );
+            return Ok(vec![Answer::Room(format!(
+                "Declare an incident \"{title}\"? Answer `inc yes` within 10 minutes (SEV3; you \
+                 become Incident Commander and it gets a room of its own), or \
+                 `inc declare <what is happening> --sev <1-4>` for another title or severity."
+            ))]);
         }
         if said.capture
             && let Some(room) = self.store.chat_room_at(said.channel.id, said.room).await?
@@ -620,6 +676,35 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
         }
         let Some(actor) = self.chat_user(said.platform, said.sender).await? else {
             return Ok(vec![self.how_to_link()]);
+        };
+        // `inc yes` answers the offer to declare made to this person in this room.
+        let line = match line.verb {
+            Verb::Yes => {
+                let key = (
+                    said.channel.id,
+                    said.room.to_owned(),
+                    said.sender.to_owned(),
+                );
+                match self.chat_offers.take(&key) {
+                    Some(title) => Line {
+                        incident: None,
+                        verb: Verb::Declare {
+                            sev: None,
+                            services: Vec::new(),
+                            restricted: false,
+                            title: vec![title],
+                        },
+                    },
+                    None => {
+                        return Ok(vec![Answer::Private(
+                            "There is no offer to declare waiting for you here (offers last 10 \
+                             minutes); declare with `inc declare <what is happening>`."
+                                .to_owned(),
+                        )]);
+                    }
+                }
+            }
+            _ => line,
         };
         let room = self.store.chat_room_at(said.channel.id, said.room).await?;
         let incident = match (&line.incident, &room) {
@@ -721,7 +806,7 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
         };
         let person = |raw: &str| -> String { raw.trim_start_matches('@').to_owned() };
         let command = match verb {
-            Verb::Declare { .. } | Verb::Link { .. } => {
+            Verb::Declare { .. } | Verb::Link { .. } | Verb::Yes => {
                 return Err(AppError::Internal("handled above".to_owned()));
             }
             Verb::Show => {
@@ -963,6 +1048,22 @@ mod tests {
         assert!(
             taken.len() <= ROOM_NAME_MAX && taken.ends_with("-2"),
             "{taken}"
+        );
+    }
+
+    #[test]
+    fn an_offered_title_is_what_was_said_besides_the_phrase() {
+        let phrase = "I hereby declare this an incident";
+        assert_eq!(
+            offered_title(
+                "Checkout is down. I hereby declare this an incident!",
+                phrase
+            ),
+            "Checkout is down"
+        );
+        assert_eq!(
+            offered_title("i HEREBY declare this an incident", phrase),
+            "Declared from chat"
         );
     }
 

@@ -13,18 +13,25 @@ use serde_json::{Value, json};
 
 use crate::api::{Server, send};
 
-/// A Synapse homeserver for this test binary, started once.
+/// A Synapse homeserver for one test, stopped when the test ends (nextest runs each test in
+/// a process of its own, so a homeserver kept for the binary would outlive it).
 struct Synapse {
-    _child: Child,
+    child: Child,
     address: String,
     config: std::path::PathBuf,
     venv: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
-fn synapse() -> Option<&'static Synapse> {
-    static SYNAPSE: OnceLock<Option<Synapse>> = OnceLock::new();
-    SYNAPSE.get_or_init(Synapse::start).as_ref()
+fn synapse() -> Option<Synapse> {
+    Synapse::start()
+}
+
+impl Drop for Synapse {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Synapse {
@@ -100,6 +107,9 @@ rc_invites:
   per_user:
     per_second: 1000
     burst_count: 1000
+  per_issuer:
+    per_second: 1000
+    burst_count: 1000
 rc_login:
   address:
     per_second: 1000
@@ -136,7 +146,7 @@ rc_room_creation:
             std::thread::sleep(Duration::from_millis(200));
         }
         Some(Self {
-            _child: child,
+            child,
             address,
             config,
             venv,
@@ -331,6 +341,7 @@ fn timeline(server: &Server, id: &str) -> Vec<Value> {
 #[test]
 fn a_team_runs_an_incident_from_a_matrix_room() {
     let Some(synapse) = synapse() else { return };
+    let synapse = &synapse;
     let mut server = Server::start("sqlite");
     let anna_token = server.user("anna", "responder");
     server.user("nina", "responder");
@@ -404,9 +415,11 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
     assert_eq!(status, 200, "{linked}");
 
     // The phrase offers to declare; the command declares.
-    anna.say(&ops, "Checkout is down. I hereby declare this an incident!");
-    anna.wait_for(&ops, "the offer", |body| body.contains("inc declare"));
-    anna.say(&ops, "inc declare \"Checkout is dead\" --sev 2");
+    anna.say(&ops, "Checkout is dead. I hereby declare this an incident!");
+    anna.wait_for(&ops, "the offer", |body| {
+        body.contains("inc yes") && body.contains("Checkout is dead")
+    });
+    anna.say(&ops, "inc yes");
     anna.wait_for(&ops, "the declaration", |body| {
         body.contains("Declared INC-1")
     });
@@ -439,7 +452,7 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
         Value::Null,
     );
     assert!(
-        first["content"]["body"].as_str().unwrap().contains("SEV2"),
+        first["content"]["body"].as_str().unwrap().contains("SEV3"),
         "{first}"
     );
     anna.say(&room, "inc severity 1 payments fail for everyone");
@@ -635,6 +648,54 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
     let (status, ready) = server.get("/readyz", &server.admin);
     assert_eq!(status, 200);
     assert_eq!(ready["chat"]["matrix"]["up"], true, "{ready}");
+
+    // The rest of the incident from the room: delegate, post an update, resolve; the pinned
+    // message, the API (what the web page shows) and the timeline agree.
+    nina.say(&room, "inc role operations anna");
+    nina.say(&room, "inc update --audience internal Payments work again");
+    nina.say(&room, "inc resolve payments recovered after the failover");
+    let shown = until("INC-1 resolved from the room", || {
+        let (_, shown) = server.get("/api/v1/incidents/INC-1", &server.admin);
+        (shown["status"] == "resolved").then_some(shown)
+    });
+    let operations = shown["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|role| role["role"] == "operations")
+        .unwrap()
+        .clone();
+    assert_eq!(operations["holders"], json!(["anna"]), "{shown}");
+    let types: Vec<String> = timeline(&server, "INC-1")
+        .iter()
+        .map(|entry| entry["type"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for wanted in ["role_assigned", "update_posted", "status_changed"] {
+        assert!(types.iter().any(|t| t == wanted), "{wanted} in {types:?}");
+    }
+    until("the pinned message showing the resolved incident", || {
+        let (_, edits) = anna.call(
+            "GET",
+            &format!(
+                "/rooms/{}/relations/{}/m.replace?limit=50&dir=b",
+                encode(&room),
+                encode(&state_event)
+            ),
+            Value::Null,
+        );
+        edits["chunk"].as_array().and_then(|chunk| {
+            chunk
+                .iter()
+                .any(|edit| {
+                    edit["content"]["m.new_content"]["body"]
+                        .as_str()
+                        .is_some_and(|body| {
+                            body.contains("Status: resolved") && body.contains("operations: anna")
+                        })
+                })
+                .then_some(())
+        })
+    });
 }
 
 /// Slack's Web API as a local listener in its documented wire format: it records every call
@@ -960,6 +1021,35 @@ fn slack_commands_buttons_and_events_in_the_documented_wire_format() {
             .is_some_and(|text| text.contains("Usage") || text.contains("unrecognized"))
     });
 
+    // Each command answers, through response_url, when given outside the incident's channel.
+    for (n, text, expected) in [
+        (
+            20,
+            "note --incident INC-1 looked at the logs",
+            "looked at the logs",
+        ),
+        (21, "role --incident INC-1 scribe nina", "scribe"),
+        (
+            22,
+            "update --incident INC-1 --audience internal Still degraded",
+            "Still degraded",
+        ),
+        (23, "status --incident INC-1 identified", "identified"),
+    ] {
+        let (status, _) = slack_post(
+            &server,
+            path,
+            &command("U1", "C0", text, n),
+            Some((SECRET, now_seconds())),
+        );
+        assert_eq!(status, 200, "{text}");
+        slack.wait(&format!("respond/{n}"), text, |body| {
+            body["text"].as_str().is_some_and(|said| {
+                said.starts_with("INC-1:") && said.to_lowercase().contains(&expected.to_lowercase())
+            })
+        });
+    }
+
     // The hand-off shows an Accept button; nina's click makes her Incident Commander.
     let (status, _) = slack_post(
         &server,
@@ -1037,6 +1127,26 @@ fn slack_commands_buttons_and_events_in_the_documented_wire_format() {
     });
     assert_eq!(noted.len(), 1, "{noted:?}");
     assert_eq!(noted[0]["actor"], "nina");
+
+    // nina, now commanding, resolves from the incident's channel; the state message says so.
+    let (status, _) = slack_post(
+        &server,
+        path,
+        &command("U2", "C100", "resolve the failover held", 30),
+        Some((SECRET, now_seconds())),
+    );
+    assert_eq!(status, 200);
+    slack.wait(
+        "chat.update",
+        "the state message showing resolved",
+        |body| {
+            body["text"]
+                .as_str()
+                .is_some_and(|text| text.contains("Status: resolved"))
+        },
+    );
+    let (_, shown) = server.get("/api/v1/incidents/INC-1", &server.admin);
+    assert_eq!(shown["status"], "resolved");
 }
 
 fn mattermost_answers(method: &str, n: usize) -> Value {
