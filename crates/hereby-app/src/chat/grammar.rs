@@ -103,6 +103,9 @@ pub enum Verb {
     Show,
     /// Declare the incident hereby offered to declare when you said the phrase.
     Yes,
+    /// In a reply (Matrix), copy the message it answers into the timeline, as a 📌 reaction
+    /// does.
+    Pin,
     /// Link your chat account to your hereby account with the code your hereby page shows
     /// (Account → Chat).
     Link { code: String },

@@ -806,6 +806,14 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
         };
         let person = |raw: &str| -> String { raw.trim_start_matches('@').to_owned() };
         let command = match verb {
+            Verb::Pin => {
+                return Ok(Done::Said {
+                    text: "To copy a message into the timeline, reply to it with `inc pin`, or \
+                           react to it with 📌."
+                        .to_owned(),
+                    restricted: false,
+                });
+            }
             Verb::Declare { .. } | Verb::Link { .. } | Verb::Yes => {
                 return Err(AppError::Internal("handled above".to_owned()));
             }

@@ -397,7 +397,12 @@ impl<S: Store + Directory + Chat + Notifications> Listener<'_, S> {
                     return Ok(());
                 }
                 let text = without_reply_fallback(content["body"].as_str().unwrap_or_default());
-                self.state.app.chat_said(&said, &text).await
+                // `inc pin` in a reply copies the message it answers, as a 📌 would.
+                let replied = content["m.relates_to"]["m.in_reply_to"]["event_id"].as_str();
+                match replied {
+                    Some(target) if is_pin_command(&text) => self.quote(&said, room, target).await,
+                    _ => self.state.app.chat_said(&said, &text).await,
+                }
             }
             Some("m.reaction") => {
                 let relation = &content["m.relates_to"];
@@ -408,28 +413,7 @@ impl<S: Store + Directory + Chat + Notifications> Listener<'_, S> {
                 let Some(target) = relation["event_id"].as_str() else {
                     return Ok(());
                 };
-                let quoted = match self
-                    .client
-                    .get(&format!("/rooms/{}/event/{}", encode(room), encode(target)))
-                    .await
-                {
-                    Ok(quoted) => quoted,
-                    Err(error) => {
-                        tracing::warn!(room, %error, "cannot read the message a reaction pins");
-                        return Ok(());
-                    }
-                };
-                let author = quoted["sender"].as_str().unwrap_or_default();
-                let body =
-                    without_reply_fallback(quoted["content"]["body"].as_str().unwrap_or_default());
-                let at = quoted["origin_server_ts"]
-                    .as_i64()
-                    .and_then(|ms| Timestamp::from_millisecond(ms).ok())
-                    .unwrap_or_else(Timestamp::now);
-                if body.trim().is_empty() || author == self.client.me {
-                    return Ok(());
-                }
-                self.state.app.chat_quote(&said, author, &body, at).await
+                self.quote(&said, room, target).await
             }
             _ => return Ok(()),
         };
@@ -438,6 +422,44 @@ impl<S: Store + Directory + Chat + Notifications> Listener<'_, S> {
         }
         Ok(())
     }
+}
+
+impl<S: Store + Directory + Chat + Notifications> Listener<'_, S> {
+    /// Copies message `target` of `room` into the incident's timeline, for `said`'s sender.
+    async fn quote(
+        &self,
+        said: &Said<'_>,
+        room: &str,
+        target: &str,
+    ) -> Result<(), hereby_app::AppError> {
+        let quoted = match self
+            .client
+            .get(&format!("/rooms/{}/event/{}", encode(room), encode(target)))
+            .await
+        {
+            Ok(quoted) => quoted,
+            Err(error) => {
+                tracing::warn!(room, %error, "cannot read the message to copy into the timeline");
+                return Ok(());
+            }
+        };
+        let author = quoted["sender"].as_str().unwrap_or_default();
+        let body = without_reply_fallback(quoted["content"]["body"].as_str().unwrap_or_default());
+        let at = quoted["origin_server_ts"]
+            .as_i64()
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            .unwrap_or_else(Timestamp::now);
+        if body.trim().is_empty() || author == self.client.me {
+            return Ok(());
+        }
+        self.state.app.chat_quote(said, author, &body, at).await
+    }
+}
+
+/// Whether a reply is the command that copies the message it answers.
+fn is_pin_command(text: &str) -> bool {
+    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+    matches!(words.as_slice(), [prefix, verb] if ["inc", "!inc", "/inc"].contains(&prefix.as_str()) && verb == "pin")
 }
 
 /// A reply's text without the quote of the message it answers (`> <@x> …` lines and the
