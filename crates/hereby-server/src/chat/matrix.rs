@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::outbox::{Platform, RoomError, Text, send_due, txn};
+use super::outbox::{Platform, RoomError, Text, carry_out, txn};
 use crate::AppState;
 
 /// How long one `/sync` waits for news.
@@ -158,6 +158,23 @@ fn notice(plain: &str, html: Option<&str>) -> Value {
     }
 }
 
+impl Client {
+    /// Sets the power level a member needs to post in `room`.
+    async fn posting_level(&self, room: &str, level: u32) -> Result<(), String> {
+        let mut levels = self
+            .get(&format!(
+                "/rooms/{}/state/m.room.power_levels/",
+                encode(room)
+            ))
+            .await
+            .map_err(|e| e.to_string())?;
+        levels["events_default"] = json!(level);
+        self.state(room, "m.room.power_levels", &levels)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Runs the adapter of one Matrix channel until stopped; `Err` when it cannot go on (the
 /// supervisor starts it again).
 pub(super) async fn run<S: Store + Directory + Chat + Notifications>(
@@ -229,24 +246,8 @@ pub(super) async fn run<S: Store + Directory + Chat + Notifications>(
         store: state.store.clone(),
         channel: channel.id,
     };
-    let mut stop_sending = stop.clone();
+    let sending = carry_out(state, channel, &platform, stop.clone());
     let mut stop_reading = stop;
-    let sending = async {
-        loop {
-            match send_due(state, channel, &platform).await {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(error) => {
-                    tracing::warn!(channel = %channel.name, %error, "cannot send chat deliveries")
-                }
-            }
-            tokio::select! {
-                () = state.outbox.notified() => {}
-                () = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = stop_sending.changed() => return Ok::<(), String>(()),
-            }
-        }
-    };
     let reading = async {
         loop {
             tokio::select! {
@@ -664,35 +665,11 @@ impl<S: Chat> Platform for Matrix<S> {
 
     async fn archive(&self, room: &str) -> Result<(), String> {
         // Read-only: nobody but the bot may post; the history stays.
-        let mut levels = self
-            .client
-            .get(&format!(
-                "/rooms/{}/state/m.room.power_levels/",
-                encode(room)
-            ))
-            .await
-            .map_err(|e| e.to_string())?;
-        levels["events_default"] = json!(100);
-        self.client
-            .state(room, "m.room.power_levels", &levels)
-            .await
-            .map_err(|e| e.to_string())
+        self.client.posting_level(room, 100).await
     }
 
     async fn unarchive(&self, room: &str) -> Result<(), String> {
-        let mut levels = self
-            .client
-            .get(&format!(
-                "/rooms/{}/state/m.room.power_levels/",
-                encode(room)
-            ))
-            .await
-            .map_err(|e| e.to_string())?;
-        levels["events_default"] = json!(0);
-        self.client
-            .state(room, "m.room.power_levels", &levels)
-            .await
-            .map_err(|e| e.to_string())
+        self.client.posting_level(room, 0).await
     }
 
     async fn reply(

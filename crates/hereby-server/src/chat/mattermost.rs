@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use tokio::sync::watch;
 
-use super::outbox::{Platform, RoomError, Text, send_due};
+use super::outbox::{Platform, RoomError, Text, carry_out};
 use super::push::{OwnedSaid, answer_in_time, form, refuse};
 use crate::AppState;
 
@@ -184,18 +184,7 @@ impl Rest {
     }
 
     async fn respond(&self, url: &str, body: &Value) -> Result<(), String> {
-        let response = self
-            .http
-            .post(url)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| format!("the response_url did not answer: {}", e.without_url()))?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("the response_url answered {}", response.status()))
-        }
+        super::push::respond(&self.http, url, body).await
     }
 }
 
@@ -397,7 +386,7 @@ pub(super) async fn run<S: Store + Directory + Chat + Notifications>(
     state: &AppState<S>,
     channel: &Channel,
     config: &ChannelConfig,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let ChannelConfig::Mattermost {
         url, token, team, ..
@@ -428,18 +417,5 @@ pub(super) async fn run<S: Store + Directory + Chat + Notifications>(
         team: team.clone(),
         me,
     };
-    loop {
-        match send_due(state, channel, &platform).await {
-            Ok(true) => continue,
-            Ok(false) => {}
-            Err(error) => {
-                tracing::warn!(channel = %channel.name, %error, "cannot send chat deliveries")
-            }
-        }
-        tokio::select! {
-            () = state.outbox.notified() => {}
-            () = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = stop.changed() => return Ok(()),
-        }
-    }
+    carry_out(state, channel, &platform, stop).await
 }

@@ -147,6 +147,34 @@ where
     Ok(more)
 }
 
+/// Carries out the channel's deliveries as they come due, until `stop` changes: woken by
+/// this process's outbox, and every half second for other nodes' and retries.
+pub(crate) async fn carry_out<S, P>(
+    state: &AppState<S>,
+    channel: &Channel,
+    platform: &P,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), String>
+where
+    S: Store + Directory + Chat + Notifications,
+    P: Platform,
+{
+    loop {
+        match send_due(state, channel, platform).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(channel = %channel.name, %error, "cannot send chat deliveries")
+            }
+        }
+        tokio::select! {
+            () = state.outbox.notified() => {}
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stop.changed() => return Ok(()),
+        }
+    }
+}
+
 /// A transaction id from an idempotency key: the same key, the same transaction.
 pub(crate) fn txn(key: &str) -> String {
     key.chars()

@@ -90,3 +90,22 @@ pub(crate) async fn answer_in_time<S: Store + Directory + Chat + Notifications>(
         .into_response(),
     }
 }
+
+/// Answers through a platform's `response_url` (Slack's and Mattermost's shape is the same).
+pub(crate) async fn respond(
+    http: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> Result<(), String> {
+    let response = http
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| format!("the response_url did not answer: {}", e.without_url()))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the response_url answered {}", response.status()))
+    }
+}

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::sync::watch;
 
-use super::outbox::{Platform, RoomError, Text, send_due};
+use super::outbox::{Platform, RoomError, Text, carry_out};
 use super::push::{OwnedSaid, answer_in_time, form, refuse};
 use crate::AppState;
 
@@ -530,21 +530,7 @@ impl WebApi {
     }
 
     async fn respond(&self, url: &str, body: &Value) -> Result<(), String> {
-        let response = self
-            .http
-            .post(url)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| format!("Slack's response_url did not answer: {}", e.without_url()))?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "Slack's response_url answered {}",
-                response.status()
-            ))
-        }
+        super::push::respond(&self.http, url, body).await
     }
 }
 
@@ -790,7 +776,7 @@ pub(super) async fn run<S: Store + Directory + Chat + Notifications>(
     state: &AppState<S>,
     channel: &Channel,
     config: &ChannelConfig,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     let Some(settings) = settings(config) else {
         return Err("not a Slack app channel".to_owned());
@@ -810,22 +796,7 @@ pub(super) async fn run<S: Store + Directory + Chat + Notifications>(
         me,
     };
     let mut stop_reading = stop.clone();
-    let sending = async {
-        loop {
-            match send_due(state, channel, &platform).await {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(error) => {
-                    tracing::warn!(channel = %channel.name, %error, "cannot send chat deliveries")
-                }
-            }
-            tokio::select! {
-                () = state.outbox.notified() => {}
-                () = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = stop.changed() => return Ok::<(), String>(()),
-            }
-        }
-    };
+    let sending = carry_out(state, channel, &platform, stop);
     let reading = async {
         let Some(app_token) = &settings.app_token else {
             // Push only: Slack posts to the routes above.
