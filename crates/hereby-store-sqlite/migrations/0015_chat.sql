@@ -56,3 +56,10 @@ CREATE TABLE chat_inbound (
 -- A chat channel's state edits are found (the newest queued) and settled by incident and kind.
 CREATE INDEX notification_deliveries_by_incident_kind
     ON notification_deliveries (channel_id, incident, kind, id);
+
+-- Which node runs a chat channel's adapter: one at a time, for as long as it keeps renewing.
+CREATE TABLE chat_leases (
+    channel_id INTEGER NOT NULL PRIMARY KEY REFERENCES notification_channels (id) ON DELETE CASCADE,
+    holder     TEXT    NOT NULL,
+    until      INTEGER NOT NULL
+);

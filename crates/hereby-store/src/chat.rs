@@ -144,6 +144,16 @@ pub trait Chat: Send + Sync {
         position: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Takes or renews the lease on running `channel`'s adapter for `holder` (a node) until
+    /// `until`: `true` if `holder` holds it now (it was free, expired at `now`, or its own).
+    fn take_chat_lease(
+        &self,
+        channel: i64,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// The newest delivery of `kind` queued on `channel` for `incident`.
     fn newest_delivery(
         &self,

@@ -636,6 +636,19 @@ pub const TABLES: &[Table] = &[
         only: None,
         batch: BATCH,
     },
+    Table {
+        name: "chat_leases",
+        noun: ("chat adapter lease", "chat adapter leases"),
+        columns: &[
+            Column::int("channel_id"),
+            Column::text("holder"),
+            Column::int("until"),
+        ],
+        key: &["channel_id"],
+        seeded: false,
+        only: None,
+        batch: BATCH,
+    },
 ];
 
 /// The copied table called `name`.

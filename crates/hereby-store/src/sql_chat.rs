@@ -335,6 +335,29 @@ macro_rules! sql_chat_common {
                 Ok(())
             }
 
+            async fn take_chat_lease(
+                &self,
+                channel: i64,
+                holder: &str,
+                now: jiff::Timestamp,
+                until: jiff::Timestamp,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let done = sqlx::query(
+                    "INSERT INTO chat_leases (channel_id, holder, until) VALUES ($1, $2, $3) \
+                     ON CONFLICT (channel_id) DO UPDATE SET holder = excluded.holder, \
+                     until = excluded.until \
+                     WHERE chat_leases.holder = excluded.holder OR chat_leases.until < $4",
+                )
+                .bind(channel)
+                .bind(holder)
+                .bind(until.as_microsecond())
+                .bind(now.as_microsecond())
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn newest_delivery(
                 &self,
                 channel: i64,

@@ -821,6 +821,16 @@ impl hereby_store::Chat for AnyStore {
         forward!(self, store => store.set_chat_cursor(channel, position))
     }
 
+    async fn take_chat_lease(
+        &self,
+        channel: i64,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.take_chat_lease(channel, holder, now, until))
+    }
+
     async fn newest_delivery(
         &self,
         channel: i64,

@@ -31,8 +31,11 @@ use tokio::task::JoinSet;
 
 use crate::AppState;
 
-/// How often the supervisor reads the channels again.
+/// How often the supervisor reads the channels again (and renews its leases).
 const WATCH_CHANNELS: Duration = Duration::from_secs(2);
+/// How long a node's lease on running a channel's adapter lasts without renewal: another
+/// node takes the channel over this long after its runner stopped renewing.
+const LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(15);
 /// How often the rooms are checked for reminders no event announces (roles unstaffed).
 const REMIND_EVERY: Duration = Duration::from_secs(15);
 /// The longest pause before a failed adapter starts again.
@@ -132,13 +135,35 @@ async fn supervise<S: Store + Directory + Chat + Notifications>(
     let mut reminded = std::time::Instant::now()
         .checked_sub(REMIND_EVERY)
         .unwrap_or_else(std::time::Instant::now);
+    // This process, as a lease holder: one node runs each channel's adapter at a time.
+    let node = {
+        let mut bytes = [0u8; 8];
+        let _ = getrandom::fill(&mut bytes);
+        format!("node-{}", hex::encode(bytes))
+    };
     loop {
         match state.store.channels().await {
             Ok(channels) => {
-                let chat: Vec<Channel> = channels
+                let mut chat: Vec<Channel> = Vec::new();
+                for channel in channels
                     .into_iter()
                     .filter(|channel| hereby_app::chat::is_chat_kind(&channel.kind))
-                    .collect();
+                {
+                    let now = Timestamp::now();
+                    let until = now.checked_add(LEASE).unwrap_or(now);
+                    match state
+                        .store
+                        .take_chat_lease(channel.id, &node, now, until)
+                        .await
+                    {
+                        Ok(true) => chat.push(channel),
+                        // Another node runs it.
+                        Ok(false) => {}
+                        Err(error) => {
+                            tracing::warn!(channel = %channel.name, %error, "cannot renew a chat adapter's lease")
+                        }
+                    }
+                }
                 running.retain(|id, (config, stopper)| {
                     let keep = chat
                         .iter()

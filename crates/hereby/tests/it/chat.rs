@@ -1458,3 +1458,44 @@ fn slack_socket_mode_needs_no_public_address() {
         "a refresh reconnects"
     );
 }
+
+#[test]
+fn one_node_runs_a_chat_adapter_and_another_takes_over_when_it_stops() {
+    let Ok(postgres) = std::env::var("HEREBY_TEST_POSTGRES_URL") else {
+        eprintln!("two-node chat test skipped: HEREBY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut first = Server::start(&postgres);
+    let (status, channel) = first.post(
+        "/api/v1/channels",
+        &first.admin,
+        json!({"name": "matrix", "kind": "matrix", "url": nobody, "secret": "token"}),
+    );
+    assert_eq!(status, 201, "{channel}");
+    let runs = |address: &str, admin: &str| {
+        let (status, ready) = send(address, "GET", "/readyz", Some(admin), None, &[]).unwrap();
+        assert_eq!(status, 200, "{ready}");
+        !ready["chat"]["matrix"].is_null()
+    };
+    until("the first node runs the adapter", || {
+        runs(&first.address, &first.admin).then_some(())
+    });
+    let (mut second, second_address, _) = Server::spawn(&first.url, &[]);
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        !runs(&second_address, &first.admin),
+        "the second node leaves the channel to the first"
+    );
+    first.stop();
+    // The lease lapses 15 s after the last renewal; the second node takes over.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while !runs(&second_address, &first.admin) {
+        assert!(Instant::now() < deadline, "the second node never took over");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let _ = second.kill();
+    let _ = second.wait();
+}

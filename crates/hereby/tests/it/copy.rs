@@ -320,6 +320,8 @@ fn populate(server: &Server) -> Installation {
          FROM notification_channels",
         "INSERT INTO chat_inbound (channel_id, event_id, received_at) SELECT MIN(id), '$e1', 1 \
          FROM notification_channels",
+        "INSERT INTO chat_leases (channel_id, holder, until) SELECT MIN(id), 'node-a', 1 \
+         FROM notification_channels",
     ];
     runtime().block_on(async {
         use sqlx::Connection;
