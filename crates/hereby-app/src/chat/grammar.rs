@@ -112,7 +112,7 @@ pub enum Verb {
 }
 
 /// The words that start a command.
-const PREFIXES: [&str; 3] = ["inc", "!inc", "/inc"];
+pub const PREFIXES: [&str; 3] = ["inc", "!inc", "/inc"];
 
 /// What a chat message is, as far as commands go.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -441,7 +441,6 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
     /// chat accounts and the state message.
     pub async fn chat_room_facts(
         &self,
-        channel: &Channel,
         platform: &str,
         incident: hereby_core::types::IncidentNumber,
     ) -> Result<Option<RoomFacts>, AppError> {
@@ -469,7 +468,6 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
             .public_url
             .as_deref()
             .map(|base| format!("{}/incidents/{incident}", base.trim_end_matches('/')));
-        let _ = channel;
         let mut buttons = Vec::new();
         if state.pending_handoff.is_some() {
             buttons.push(Button {

@@ -460,7 +460,7 @@ impl<S: Store + Directory + Chat + Notifications> Listener<'_, S> {
 /// Whether a reply is the command that copies the message it answers.
 fn is_pin_command(text: &str) -> bool {
     let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-    matches!(words.as_slice(), [prefix, verb] if ["inc", "!inc", "/inc"].contains(&prefix.as_str()) && verb == "pin")
+    matches!(words.as_slice(), [prefix, verb] if hereby_app::chat::grammar::PREFIXES.contains(&prefix.as_str()) && verb == "pin")
 }
 
 /// A reply's text without the quote of the message it answers (`> <@x> …` lines and the

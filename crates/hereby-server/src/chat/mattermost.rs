@@ -109,7 +109,7 @@ async fn command<S: Store + Directory + Chat + Notifications>(
         ),
         trigger => trigger.to_owned(),
     };
-    if let Some(answered) = super::slack::once(&state, &channel, &message).await {
+    if let Some(answered) = super::push::once(&state, &channel, &message).await {
         return answered;
     }
     // Answers go back to the Mattermost server only.

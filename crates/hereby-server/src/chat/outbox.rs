@@ -319,7 +319,7 @@ where
     let incident = hereby_core::types::IncidentNumber(number);
     let Some(facts) = state
         .app
-        .chat_room_facts(channel, platform.accounts(), incident)
+        .chat_room_facts(platform.accounts(), incident)
         .await
         .map_err(|e| e.to_string())?
     else {

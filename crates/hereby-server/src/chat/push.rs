@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hereby_app::chat::Said;
 use hereby_store::{Channel, Chat, Directory, Notifications, Store};
+use jiff::Timestamp;
 use serde_json::json;
 
 use crate::AppState;
@@ -107,5 +108,30 @@ pub(crate) async fn respond(
         Ok(())
     } else {
         Err(format!("the response_url answered {}", response.status()))
+    }
+}
+
+/// Notes a push request by its id: `None` the first time, an empty 200 when it was handled
+/// before (a command sent again), a 503 when the database cannot say.
+pub(crate) async fn once<S: Store + Directory + Chat + Notifications>(
+    state: &AppState<S>,
+    channel: &Channel,
+    id: &str,
+) -> Option<Response> {
+    match state
+        .store
+        .first_sight(channel.id, id, Timestamp::now())
+        .await
+    {
+        Ok(true) => None,
+        Ok(false) => Some(StatusCode::OK.into_response()),
+        Err(error) => {
+            tracing::warn!(%error, "cannot note a chat request");
+            Some(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database did not answer",
+            ))
+        }
     }
 }

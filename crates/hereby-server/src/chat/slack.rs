@@ -24,7 +24,7 @@ use sha2::Sha256;
 use tokio::sync::watch;
 
 use super::outbox::{Platform, RoomError, Text, carry_out};
-use super::push::{OwnedSaid, answer_in_time, form, refuse};
+use super::push::{OwnedSaid, answer_in_time, form, once, refuse};
 use crate::AppState;
 
 /// How far a request's timestamp may be from now.
@@ -283,31 +283,6 @@ fn answers_to(settings: &Settings, url: &str) -> bool {
     }
 }
 
-/// Notes a push request by its id: `None` the first time, an empty 200 when it was handled
-/// before (a command sent again), a 503 when the database cannot say.
-pub(super) async fn once<S: Store + Directory + Chat + Notifications>(
-    state: &AppState<S>,
-    channel: &Channel,
-    id: &str,
-) -> Option<Response> {
-    match state
-        .store
-        .first_sight(channel.id, id, Timestamp::now())
-        .await
-    {
-        Ok(true) => None,
-        Ok(false) => Some(StatusCode::OK.into_response()),
-        Err(error) => {
-            tracing::warn!(%error, "cannot note a chat request");
-            Some(refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
-                "the database did not answer",
-            ))
-        }
-    }
-}
-
 /// A button click's payload, run.
 async fn run_interaction<S: Store + Directory + Chat + Notifications>(
     state: AppState<S>,
@@ -401,21 +376,8 @@ async fn run_event<S: Store + Directory + Chat + Notifications>(
         return StatusCode::OK.into_response();
     };
     // Slack sends an event again when it heard no answer in time: handled once.
-    match state
-        .store
-        .first_sight(channel.id, id, Timestamp::now())
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return StatusCode::OK.into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "cannot note a Slack event");
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
-                "the database did not answer",
-            );
-        }
+    if let Some(answered) = once(&state, &channel, id).await {
+        return answered;
     }
     let event = &envelope["event"];
     // The bot's own messages and edits are not said by anyone.
