@@ -3,7 +3,9 @@
 //! application, and carries out the channel's deliveries: a room per incident (named
 //! `inc-42-…`, private for a restricted incident, members invited as their accounts are
 //! linked), the state message posted, pinned (`m.room.pinned_events`) and edited in place
-//! (`m.replace`), timeline lines and answers as notices, the room made read-only at close.
+//! (`m.replace`), timeline lines as notices in the state message's thread, answers as
+//! notices, the room made read-only at close. A sync that could not hold everything said
+//! since the stored position (`limited`) is completed by reading the room back to it.
 //!
 //! Every message is sent with `PUT …/send/{txnId}`, the transaction id made from the
 //! delivery's idempotency key: a retry after a crash is the same transaction, which the
@@ -27,6 +29,8 @@ const SYNC_WAIT: Duration = Duration::from_secs(25);
 const REQUEST_LIMIT: Duration = Duration::from_secs(15);
 /// The platform name of Matrix accounts in chat links.
 pub(super) const PLATFORM: &str = "matrix";
+/// Messages of one room read back after a sync that could not hold them all.
+const READ_BACK: usize = 1_000;
 
 /// A Matrix homeserver as the bot sees it.
 struct Client {
@@ -330,11 +334,24 @@ impl<S: Store + Directory + Chat + Notifications> Listener<'_, S> {
             }
             if let Some(joined) = synced["rooms"]["join"].as_object() {
                 for (room, content) in joined {
-                    for event in content["timeline"]["events"]
-                        .as_array()
-                        .map(Vec::as_slice)
-                        .unwrap_or_default()
-                    {
+                    let timeline = &content["timeline"];
+                    let mut events = Vec::new();
+                    if let (Some(since), true) = (&since, timeline["limited"] == true) {
+                        // More happened than one sync holds (hereby was away): the rest is
+                        // read back to the stored position, so nothing said is skipped.
+                        if let Some(from) = timeline["prev_batch"].as_str() {
+                            events = self.read_back(room, from, since).await?;
+                        }
+                    }
+                    events.extend(
+                        timeline["events"]
+                            .as_array()
+                            .map(Vec::as_slice)
+                            .unwrap_or_default()
+                            .iter()
+                            .cloned(),
+                    );
+                    for event in &events {
                         let new = since.is_some()
                             || event["origin_server_ts"]
                                 .as_i64()
@@ -354,6 +371,42 @@ impl<S: Store + Directory + Chat + Notifications> Listener<'_, S> {
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+
+    /// The messages and reactions of `room` from pagination token `from` back to `to`, oldest
+    /// first; at most [`READ_BACK`] of them (an adapter away for days does not replay a
+    /// whole backlog: the oldest beyond that are left, and the log says so).
+    async fn read_back(&self, room: &str, from: &str, to: &str) -> Result<Vec<Value>, String> {
+        let filter = json!({"types": ["m.room.message", "m.reaction"]}).to_string();
+        let mut from = from.to_owned();
+        let mut events = Vec::new();
+        while events.len() < READ_BACK {
+            let page = self
+                .client
+                .get(&format!(
+                    "/rooms/{}/messages?dir=b&limit=100&from={}&to={}&filter={}",
+                    encode(room),
+                    encode(&from),
+                    encode(to),
+                    encode(&filter)
+                ))
+                .await
+                .map_err(|e| e.to_string())?;
+            let chunk = page["chunk"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            events.extend(chunk.iter().cloned());
+            match page["end"].as_str() {
+                Some(end) if !chunk.is_empty() => from = end.to_owned(),
+                _ => break,
+            }
+        }
+        if events.len() >= READ_BACK {
+            tracing::warn!(channel = %self.channel.name, room, "more was said while the adapter was away than it reads back; the oldest messages are not handled");
+        }
+        events.reverse();
+        Ok(events)
     }
 
     /// One event of a room: a message or a reaction by someone else than the bot, handled
@@ -399,7 +452,12 @@ impl<S: Store + Directory + Chat + Notifications> Listener<'_, S> {
                 }
                 let text = without_reply_fallback(content["body"].as_str().unwrap_or_default());
                 // `inc pin` in a reply copies the message it answers, as a 📌 would.
-                let replied = content["m.relates_to"]["m.in_reply_to"]["event_id"].as_str();
+                // In a thread, the reply a client adds for clients without threads is not
+                // one the person made.
+                let relation = &content["m.relates_to"];
+                let replied = relation["m.in_reply_to"]["event_id"]
+                    .as_str()
+                    .filter(|_| relation["is_falling_back"] != true);
                 match replied {
                     Some(target) if is_pin_command(&text) => self.quote(&said, room, target).await,
                     _ => self.state.app.chat_said(&said, &text).await,
@@ -588,8 +646,18 @@ impl<S: Chat> Platform for Matrix<S> {
     }
 
     async fn post(&self, room: &str, text: Text<'_>, key: &str) -> Result<String, String> {
+        let mut content = notice(text.plain, text.html);
+        if let Some(root) = text.thread {
+            // A client without threads shows the line as a reply to the state message.
+            content["m.relates_to"] = json!({
+                "rel_type": "m.thread",
+                "event_id": root,
+                "is_falling_back": true,
+                "m.in_reply_to": {"event_id": root},
+            });
+        }
         self.client
-            .send(room, key, &notice(text.plain, text.html))
+            .send(room, key, &content)
             .await
             .map_err(|e| e.to_string())
     }

@@ -236,7 +236,12 @@ impl Platform for Mattermost {
             .call(
                 reqwest::Method::POST,
                 "/posts",
-                &json!({"channel_id": room, "message": cut(text.plain)}),
+                &match text.thread {
+                    Some(root) => {
+                        json!({"channel_id": room, "message": cut(text.plain), "root_id": root})
+                    }
+                    None => json!({"channel_id": room, "message": cut(text.plain)}),
+                },
             )
             .await?;
         Ok(posted["id"].as_str().unwrap_or_default().to_owned())

@@ -32,6 +32,9 @@ pub(crate) struct Text<'a> {
     /// buttons; each runs its verb on `incident`.
     pub(crate) buttons: &'a [hereby_app::chat::Button],
     pub(crate) incident: &'a str,
+    /// The message this one answers in a thread, on platforms with threads: timeline lines
+    /// go under the pinned state message, so the room's own talk is not buried by them.
+    pub(crate) thread: Option<&'a str>,
 }
 
 /// Why a room could not be made.
@@ -236,6 +239,7 @@ where
                 html: None,
                 buttons: &[],
                 incident: "",
+                thread: room.state_message.as_deref(),
             };
             platform.post(&room.room, text, &key).await.map(drop)
         }
@@ -339,6 +343,7 @@ where
                 html: None,
                 buttons: &[],
                 incident: "",
+                thread: None,
             };
             platform
                 .post(&open.room, notice, &format!("{key}_moved"))
@@ -362,6 +367,7 @@ where
         html: Some(&facts.message.html),
         buttons: &facts.buttons,
         incident: &incident_id,
+        thread: None,
     };
     match &room.state_message {
         None => {

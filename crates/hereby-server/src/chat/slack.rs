@@ -538,6 +538,9 @@ fn message(room: &str, ts: Option<&str>, text: Text<'_>) -> Value {
     if let Some(ts) = ts {
         body["ts"] = json!(ts);
     }
+    if let Some(root) = text.thread {
+        body["thread_ts"] = json!(root);
+    }
     let blocks = blocks(text.plain, text.buttons, text.incident);
     if !blocks.is_null() {
         body["blocks"] = blocks;

@@ -489,6 +489,28 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
         "still one pinned message"
     );
     anna.wait_for(&room, "the severity line", |body| body.contains("SEV1"));
+    // Timeline lines go in the state message's thread, out of the way of the room's talk.
+    until("the severity line in the state message's thread", || {
+        let (_, thread) = anna.call(
+            "GET",
+            &format!(
+                "/rooms/{}/relations/{}/m.thread?limit=50",
+                encode(&room),
+                encode(&state_event)
+            ),
+            Value::Null,
+        );
+        thread["chunk"].as_array().and_then(|chunk| {
+            chunk
+                .iter()
+                .find(|line| {
+                    line["content"]["body"]
+                        .as_str()
+                        .is_some_and(|body| body.contains("SEV1"))
+                })
+                .cloned()
+        })
+    });
 
     // A reaction copies nina's message into the timeline under her name.
     let said = nina.say(&room, "database failover finished");
@@ -622,8 +644,12 @@ fn a_team_runs_an_incident_from_a_matrix_room() {
     assert_eq!(mallory.join(&private).0, 403);
 
     // hereby stops mid-incident; what is said meanwhile is recorded once it is back, once.
+    // More is said than one sync returns (100 events): the adapter pages back for the rest.
     server.stop();
     anna.say(&room, "inc note said while hereby was down");
+    for n in 0..110 {
+        anna.say(&room, &format!("chatter {n}"));
+    }
     server.start_again();
     let count = |entries: &[Value]| {
         entries
@@ -1021,6 +1047,18 @@ fn slack_commands_buttons_and_events_in_the_documented_wire_format() {
                 .as_str()
                 .is_some_and(|text| text.contains("SEV1"))
     });
+    // The severity line goes in the state message's thread (the first message posted).
+    let state_ts = slack.calls("chat.update")[0]["ts"].clone();
+    slack.wait(
+        "chat.postMessage",
+        "the severity line in a thread",
+        |body| {
+            body["thread_ts"] == state_ts
+                && body["text"]
+                    .as_str()
+                    .is_some_and(|text| text.contains("SEV1"))
+        },
+    );
     let (status, _) = slack_post(
         &server,
         path,
