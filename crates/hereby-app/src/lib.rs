@@ -28,6 +28,7 @@ mod people;
 pub mod postmortem;
 mod postmortems;
 mod reviews;
+pub mod search;
 mod settings;
 mod templates;
 

@@ -22,6 +22,7 @@ pub mod placeholders;
 pub mod public;
 pub mod review;
 pub mod roles;
+pub mod search;
 pub mod severity;
 mod state;
 pub mod types;

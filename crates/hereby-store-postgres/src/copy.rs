@@ -92,9 +92,12 @@ hereby_store::sql_copy_common! {
         END
         $$",
     ],
+    // The search index is not copied: the target's triggers build it from the incidents and
+    // events as they arrive.
     list_tables: "SELECT table_name::text FROM information_schema.tables \
                   WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
-                  AND table_name <> '_sqlx_migrations' ORDER BY table_name",
+                  AND table_name <> '_sqlx_migrations' \
+                  AND table_name NOT LIKE 'search\\_%' ESCAPE '\\' ORDER BY table_name",
     list_columns: "SELECT column_name::text FROM information_schema.columns \
                    WHERE table_schema = current_schema() AND table_name = $1",
     migrations_table: "SELECT COUNT(*) FROM information_schema.tables \

@@ -10,6 +10,7 @@
 //! that returned is on disk.
 
 mod copy;
+mod search;
 
 use std::str::FromStr;
 use std::time::Duration;

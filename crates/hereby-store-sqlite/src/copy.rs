@@ -80,8 +80,11 @@ hereby_store::sql_copy_common! {
     overriding: "",
     // A rowid is the largest one in use plus one, so nothing needs moving past the copied ids.
     after_load: [],
+    // The search index (`search_…`, with its full-text shadow tables) is not copied: the
+    // target's triggers build it from the incidents and events as they arrive.
     list_tables: "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                  AND name <> '_sqlx_migrations' ORDER BY name",
+                  AND name <> '_sqlx_migrations' AND name NOT LIKE 'search\\_%' ESCAPE '\\' \
+                  ORDER BY name",
     list_columns: "SELECT name FROM pragma_table_info($1)",
     migrations_table: "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = '_sqlx_migrations'",
     identity: identity,

@@ -7,6 +7,7 @@
 //! Group commit makes the cost of that sync shared by every append in a batch.
 
 mod copy;
+mod search;
 
 use std::str::FromStr;
 use std::time::Duration;

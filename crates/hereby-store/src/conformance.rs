@@ -15,6 +15,7 @@ use hereby_core::types::{
 use hereby_core::{Command, Event, Incident, RejectionCode, State, event::NoteAdded, evolve};
 use jiff::Timestamp;
 
+use crate::Search as _;
 use crate::prepare::{replay, summarize};
 use crate::{
     Directory, ExecuteError, ListQuery, NewEvents, Store, StoreError, TokenRecord, User,
@@ -24,7 +25,12 @@ use crate::{
 /// What a backend's test provides: a store on a fresh, private database, raw SQL access to
 /// damage it, and a way to open the same database again.
 pub trait Harness: Send + Sync {
-    type S: Store + Directory + crate::Notifications + crate::Communications + crate::Alerts;
+    type S: Store
+        + Directory
+        + crate::Notifications
+        + crate::Communications
+        + crate::Alerts
+        + crate::Search;
     /// The store under test.
     fn store(&self) -> &Self::S;
     /// Runs one SQL statement directly against the database, bypassing the store and the
@@ -79,6 +85,9 @@ macro_rules! conformance_tests {
             alerts_are_deduplicated_grouped_resolved_and_reopened,
             concurrent_payloads_for_one_group_make_one_group_and_one_alert,
             held_alerts_are_kept_but_open_nothing,
+            search_ranks_the_fixtures_as_expected,
+            search_shows_restricted_incidents_only_to_members,
+            search_indexes_what_each_event_says,
         );
     };
     (@each $harness:expr; $($name:ident),+ $(,)?) => {
@@ -3713,4 +3722,315 @@ pub async fn concurrent_payloads_for_one_group_make_one_group_and_one_alert<H: H
     assert_eq!(alerts.len(), 17);
     let shared = alerts.iter().find(|a| a.dedup_key == "shared").unwrap();
     assert_eq!(shared.count, 16);
+}
+
+/// The incidents `raw` finds for `viewer` (`None`: an admin), in rank order, and the total.
+async fn found<S: crate::Search>(store: &S, raw: &str, viewer: Option<&str>) -> (Vec<u64>, u64) {
+    let results = searched(store, raw, viewer).await;
+    (
+        results.hits.iter().map(|hit| hit.incident.0).collect(),
+        results.total,
+    )
+}
+
+async fn searched<S: crate::Search>(
+    store: &S,
+    raw: &str,
+    viewer: Option<&str>,
+) -> crate::SearchResults {
+    let query = hereby_core::search::parse(raw).unwrap();
+    store
+        .search(&crate::SearchRequest {
+            query: &query,
+            visible_to: viewer,
+            limit: 20,
+            offset: 0,
+        })
+        .await
+        .unwrap()
+}
+
+/// The fixtures of the relevance suite: five incidents with notes, an update, an operation
+/// and a link, one of them restricted.
+async fn search_fixtures<S: Store>(store: &S) {
+    let latency = declare_as(
+        store,
+        "alice",
+        declaration_of(
+            "Checkout latency high",
+            Severity::Sev2,
+            &["checkout"],
+            Visibility::Internal,
+        ),
+    )
+    .await;
+    run(
+        store,
+        latency,
+        "alice",
+        1,
+        note("Connection pool exhausted on db-primary"),
+    )
+    .await
+    .unwrap();
+    let timeouts = declare_as(
+        store,
+        "alice",
+        declaration_of(
+            "Payment timeouts",
+            Severity::Sev1,
+            &["payments"],
+            Visibility::Internal,
+        ),
+    )
+    .await;
+    run(
+        store,
+        timeouts,
+        "alice",
+        2,
+        note("Card processor timeouts after deploy 4.2.1"),
+    )
+    .await
+    .unwrap();
+    run(
+        store,
+        timeouts,
+        "alice",
+        3,
+        Command::PostUpdate {
+            audience: hereby_core::types::Audience::parse("internal").unwrap(),
+            body: Text::parse("We are investigating payment timeouts with the card processor")
+                .unwrap(),
+            public: false,
+        },
+    )
+    .await
+    .unwrap();
+    let slow = declare_as(
+        store,
+        "alice",
+        declaration_of(
+            "Search index rebuild slow",
+            Severity::Sev3,
+            &["search"],
+            Visibility::Internal,
+        ),
+    )
+    .await;
+    run(
+        store,
+        slow,
+        "alice",
+        4,
+        note("Latency of search queries doubled"),
+    )
+    .await
+    .unwrap();
+    let secret = declare_as(
+        store,
+        "bob",
+        declaration_of(
+            "Card data exposure",
+            Severity::Sev1,
+            &["payments"],
+            Visibility::Restricted,
+        ),
+    )
+    .await;
+    run(store, secret, "bob", 5, note("Leaked card token rotated"))
+        .await
+        .unwrap();
+    let login = declare_as(
+        store,
+        "alice",
+        declaration_of(
+            "Login failures",
+            Severity::Sev2,
+            &["auth"],
+            Visibility::Internal,
+        ),
+    )
+    .await;
+    run(
+        store,
+        login,
+        "dave",
+        6,
+        Command::RecordOperation {
+            target: Target::parse("db-primary").unwrap(),
+            action: Text::parse("failover to the replica").unwrap(),
+            command: None,
+            witness: None,
+        },
+    )
+    .await
+    .unwrap();
+    run(
+        store,
+        login,
+        "alice",
+        7,
+        Command::AddLink {
+            kind: hereby_core::types::LinkKind::parse("doc").unwrap(),
+            url: hereby_core::types::Url::parse("https://wiki.example/runbooks/login").unwrap(),
+            title: Some(Title::parse("Login runbook").unwrap()),
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// The relevance suite: the same fixtures and the same expected rankings on every backend.
+pub async fn search_ranks_the_fixtures_as_expected<H: Harness>(h: &H) {
+    let store = h.store();
+    search_fixtures(store).await;
+    let admin = None;
+    // A word in a title outranks the same word in a note; stems match (`timeout` finds
+    // "timeouts"); a prefix finds "payment"; a phrase keeps its order.
+    assert_eq!(found(store, "latency", admin).await, (vec![1, 3], 2));
+    assert_eq!(found(store, "timeout", admin).await, (vec![2], 1));
+    assert_eq!(found(store, "pay*", admin).await.0, vec![2]);
+    assert_eq!(found(store, "\"connection pool\"", admin).await.0, vec![1]);
+    assert_eq!(
+        found(store, "\"pool connection\"", admin).await.0,
+        Vec::<u64>::new()
+    );
+    // A substring inside a word, and the words of a hyphenated name next to each other.
+    assert_eq!(found(store, "tency", admin).await.0, vec![1, 3]);
+    let mut primary = found(store, "db-primary", admin).await.0;
+    primary.sort_unstable();
+    assert_eq!(primary, vec![1, 5]);
+    // Incident numbers, exclusions, and filters in the same line.
+    assert_eq!(found(store, "INC-3", admin).await, (vec![3], 1));
+    assert_eq!(found(store, "latency -search", admin).await.0, vec![1]);
+    assert_eq!(found(store, "latency sev>=2", admin).await.0, vec![1]);
+    assert_eq!(found(store, "latency kind:note", admin).await.0, vec![3]);
+    assert_eq!(
+        found(store, "latency status:resolved", admin).await.0,
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        found(store, "card service:payments", admin).await.0.len(),
+        2
+    );
+    assert_eq!(found(store, "runbook", admin).await.0, vec![5]);
+    assert_eq!(
+        found(store, "status:open sev:1", admin).await,
+        (vec![4, 2], 2)
+    );
+    assert_eq!(found(store, "role:bob", admin).await.0, vec![4]);
+    // The snippet marks what matched, and the hit says where it was found.
+    let results = searched(store, "processor", admin).await;
+    let hit = &results.hits[0];
+    assert_eq!(hit.incident, IncidentNumber(2));
+    assert!(
+        hit.snippet.contains("\u{2}processor\u{3}") || hit.snippet.contains("\u{2}Processor\u{3}"),
+        "{:?}",
+        hit.snippet
+    );
+    let title = searched(store, "exposure", admin).await;
+    assert_eq!(title.hits[0].kind, hereby_core::search::EntryKind::Incident);
+    // Pages: the second page goes on where the first stopped, the total stays.
+    let query = hereby_core::search::parse("latency").unwrap();
+    let second = store
+        .search(&crate::SearchRequest {
+            query: &query,
+            visible_to: None,
+            limit: 1,
+            offset: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.hits.len(), 1);
+    assert_eq!(second.hits[0].incident, IncidentNumber(3));
+    assert_eq!(second.total, 2);
+}
+
+/// Visibility inside the query: a non-member's hits, totals and snippets never show a
+/// restricted incident; its members and admins find it.
+pub async fn search_shows_restricted_incidents_only_to_members<H: Harness>(h: &H) {
+    let store = h.store();
+    search_fixtures(store).await;
+    for raw in [
+        "card", "leaked", "exposure", "INC-4", "sev:1", "role:bob", "ard",
+    ] {
+        let results = searched(store, raw, Some("carol")).await;
+        assert!(
+            results
+                .hits
+                .iter()
+                .all(|hit| hit.incident != IncidentNumber(4)),
+            "{raw}: {results:?}"
+        );
+        assert!(
+            results
+                .hits
+                .iter()
+                .all(|hit| !hit.snippet.to_lowercase().contains("leaked")
+                    && !hit.title.contains("exposure")),
+            "{raw}"
+        );
+        let visible = results.hits.len() as u64;
+        assert_eq!(results.total, visible, "{raw}: the count hides it too");
+    }
+    assert_eq!(found(store, "card", Some("carol")).await, (vec![2], 1));
+    assert_eq!(found(store, "leaked", Some("bob")).await, (vec![4], 1));
+    assert_eq!(found(store, "leaked", None).await, (vec![4], 1));
+    // A limit of one still finds carol's one visible incident first: nothing restricted
+    // took its place before the limit.
+    let query = hereby_core::search::parse("card").unwrap();
+    let first = store
+        .search(&crate::SearchRequest {
+            query: &query,
+            visible_to: Some("carol"),
+            limit: 1,
+            offset: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.hits[0].incident, IncidentNumber(2));
+}
+
+/// Every event that carries text is searchable as the kind `entry_of` says, and a changed
+/// title replaces the old one.
+pub async fn search_indexes_what_each_event_says<H: Harness>(h: &H) {
+    use hereby_core::search::{EntryKind, entry_of};
+    let store = h.store();
+    search_fixtures(store).await;
+    let mut checked = 0;
+    for position in 1.. {
+        let Ok(events) = store.read_all(position - 1, 1).await else {
+            break;
+        };
+        let Some(stored) = events.first() else { break };
+        let Ok(event) = Event::decode(
+            &stored.link.event_type,
+            stored.link.event_version,
+            &stored.link.body,
+        ) else {
+            continue;
+        };
+        let Some((kind, text)) = entry_of(&event) else {
+            continue;
+        };
+        // The rarest word of the text finds its incident, as that kind.
+        let word = hereby_core::search::words_of(&text)
+            .into_iter()
+            .max_by_key(|word| word.len())
+            .unwrap();
+        let results = searched(store, &format!("{word} kind:{}", kind.as_str()), None).await;
+        assert!(
+            results
+                .hits
+                .iter()
+                .any(|hit| hit.incident.0 == stored.link.incident && hit.kind == kind),
+            "{} `{word}` as {kind:?}: {results:?}",
+            stored.link.event_type
+        );
+        checked += 1;
+    }
+    assert!(checked >= 7, "every kind of text was checked ({checked})");
+    assert_eq!(found(store, "rebuild kind:incident", None).await.0, vec![3]);
+    assert!(EntryKind::ALL.len() >= 8);
 }

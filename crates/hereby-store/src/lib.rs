@@ -19,6 +19,7 @@ mod error;
 mod execute;
 mod notify;
 pub mod prepare;
+pub mod search;
 mod sql;
 mod sql_alerts;
 mod sql_chat;
@@ -55,6 +56,7 @@ pub use notify::{
     DeliveryOutcome, DeliveryState, Job, JobChange, JobDone, JobKind, KindedJobChange, NewChannel,
     NewDelivery, NewSubscription, Notifications, Subscription,
 };
+pub use search::{Search, SearchHit, SearchRequest, SearchResults};
 pub use url::redact_url;
 pub use verify::{VerifyReport, verify_all, verify_incident};
 

@@ -851,3 +851,12 @@ impl hereby_store::Chat for AnyStore {
         forward!(self, store => store.settle_deliveries(channel, incident, kind, up_to, at))
     }
 }
+
+impl hereby_store::Search for AnyStore {
+    async fn search(
+        &self,
+        request: &hereby_store::SearchRequest<'_>,
+    ) -> Result<hereby_store::SearchResults, StoreError> {
+        forward!(self, store => store.search(request))
+    }
+}

@@ -1,0 +1,281 @@
+//! Search on PostgreSQL: the stemmed `tsvector` of `search_entries` (GIN) for words, phrases
+//! and prefixes, ranked by `ts_rank_cd`; the trigram index for substrings; visibility and
+//! filters in the same statement, before ranking and the limit.
+
+use hereby_core::search::{EntryKind, Query, Word};
+use hereby_core::types::{IncidentNumber, Severity, Status, Visibility};
+use hereby_store::search::{
+    MATCH_END, MATCH_START, substring_snippet, substrings, substrings_searchable,
+};
+use hereby_store::{SearchHit, SearchRequest, SearchResults, StoreError};
+use jiff::Timestamp;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row as _};
+
+use crate::{PgStore, db};
+
+/// A `to_tsquery` expression for the words of `query`: each lexeme quoted (the words hold
+/// only letters and digits), all required, phrases in order, the excluded ones taken away.
+fn tsquery(query: &Query) -> Option<String> {
+    let lexeme = |word: &Word| match word {
+        Word::Plain(word) => format!("'{word}'"),
+        Word::Prefix(word) => format!("'{word}':*"),
+        Word::Phrase(words) => format!(
+            "({})",
+            words
+                .iter()
+                .map(|word| format!("'{word}'"))
+                .collect::<Vec<_>>()
+                .join(" <-> ")
+        ),
+    };
+    if query.words.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<String> = query.words.iter().map(lexeme).collect();
+    parts.extend(
+        query
+            .excluded
+            .iter()
+            .map(|word| format!("!{}", lexeme(word))),
+    );
+    Some(parts.join(" & "))
+}
+
+/// `LIKE` patterns for the words as substrings (letters and digits only: nothing to escape).
+fn like(word: &str) -> String {
+    format!("%{word}%")
+}
+
+/// How much more a match in a kind of text counts than one in a note: the title most.
+const WEIGHTS: &str = "CASE e.kind WHEN 'incident' THEN 4.0 WHEN 'postmortem' THEN 1.5 \
+                       WHEN 'update' THEN 1.2 ELSE 1.0 END";
+
+impl hereby_store::Search for PgStore {
+    async fn search(&self, request: &SearchRequest<'_>) -> Result<SearchResults, StoreError> {
+        let query = request.query;
+        let words = tsquery(query);
+        let grams = substrings_searchable(query).then(|| substrings(query));
+        let mut sql = QueryBuilder::<Postgres>::new("WITH matched AS (");
+        match &words {
+            Some(words) => {
+                // Tier 0: stemmed words, ranked (the rank negated: smaller is better); tier 1:
+                // entries only a substring finds, after every tier-0 match.
+                sql.push("SELECT e.id, (-ts_rank_cd(e.words, to_tsquery('english', ")
+                    .push_bind(words.clone())
+                    .push(")))::float8 AS score, 0 AS tier FROM search_entries e WHERE e.words @@ to_tsquery('english', ")
+                    .push_bind(words.clone())
+                    .push(")");
+                if let Some(grams) = &grams {
+                    // Substring matches rank among themselves by the weight of their kind alone.
+                    sql.push(" UNION ALL SELECT e.id, -1.0::float8, 1 FROM search_entries e WHERE NOT (e.words @@ to_tsquery('english', ")
+                        .push_bind(words.clone())
+                        .push("))");
+                    for word in grams {
+                        sql.push(" AND lower(e.text) LIKE ").push_bind(like(word));
+                    }
+                    for excluded in &query.excluded {
+                        let text = match excluded {
+                            Word::Plain(word) | Word::Prefix(word) => word.clone(),
+                            Word::Phrase(words) => words.join(" "),
+                        };
+                        sql.push(" AND lower(e.text) NOT LIKE ")
+                            .push_bind(like(&text));
+                    }
+                }
+            }
+            // Incident numbers alone, or filters alone: the incidents' own entries.
+            None => {
+                sql.push("SELECT id, 0.0::float8 AS score, 0 AS tier FROM search_entries WHERE kind = 'incident' AND position IS NULL");
+            }
+        }
+        sql.push(
+            "), ranked AS (SELECT e.id, e.incident, e.kind, e.at, e.text, m.tier, \
+                  m.tier * 1000000000.0 + m.score * ",
+        )
+        .push(WEIGHTS)
+        .push(" AS score, row_number() OVER (PARTITION BY e.incident ORDER BY m.tier, m.score * ")
+        .push(WEIGHTS)
+        .push(
+            ", e.id DESC) AS nth, i.title, i.status, i.severity, i.visibility, i.declared_at \
+                   FROM matched m JOIN search_entries e ON e.id = m.id \
+                   JOIN incidents i ON i.number = e.incident WHERE 1 = 1",
+        );
+        filters(&mut sql, request);
+        sql.push(") SELECT *, count(*) OVER () AS total FROM ranked WHERE nth = 1 ORDER BY ");
+        if query.words.is_empty() {
+            sql.push("incident DESC");
+        } else {
+            sql.push("score, incident DESC");
+        }
+        sql.push(" LIMIT ")
+            .push_bind(i64::from(request.limit.min(200)))
+            .push(" OFFSET ")
+            .push_bind(i64::from(request.offset));
+        let rows = sql.build().fetch_all(&self.readers).await.map_err(db)?;
+        let mut total = 0;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            total = row.try_get::<i64, _>("total").map_err(db)?;
+            let tier: i32 = row.try_get("tier").map_err(db)?;
+            found.push((
+                row.try_get::<i64, _>("id").map_err(db)?,
+                tier,
+                row.try_get::<String, _>("text").map_err(db)?,
+                hit(row)?,
+            ));
+        }
+        let mut headlines: Vec<(i64, String)> = Vec::new();
+        if let Some(words) = &words {
+            let ids: Vec<i64> = found.iter().filter(|f| f.1 == 0).map(|f| f.0).collect();
+            if !ids.is_empty() {
+                let options = format!(
+                    "StartSel=\"{MATCH_START}\", StopSel=\"{MATCH_END}\", MaxWords=30, MinWords=12, MaxFragments=1, FragmentDelimiter=\" … \""
+                );
+                let rows = sqlx::query(
+                    "SELECT id, ts_headline('english', left(text, 200000), to_tsquery('english', $1), $2) AS snippet \
+                     FROM search_entries WHERE id = ANY($3)",
+                )
+                .bind(words)
+                .bind(options)
+                .bind(&ids)
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?;
+                for row in rows {
+                    headlines.push((
+                        row.try_get("id").map_err(db)?,
+                        row.try_get("snippet").map_err(db)?,
+                    ));
+                }
+            }
+        }
+        let substrings = substrings(query);
+        let hits = found
+            .into_iter()
+            .map(|(id, _, text, mut hit)| {
+                hit.snippet = headlines
+                    .iter()
+                    .find(|(found, _)| *found == id)
+                    .map(|(_, snippet)| snippet.clone())
+                    .unwrap_or_else(|| substring_snippet(&text, &substrings));
+                hit
+            })
+            .collect();
+        Ok(SearchResults {
+            hits,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+}
+
+/// The structured filters and visibility, on `i` (the incident) and `e` (the entry).
+fn filters(sql: &mut QueryBuilder<Postgres>, request: &SearchRequest<'_>) {
+    let query = request.query;
+    if let Some(person) = request.visible_to {
+        sql.push(" AND (i.visibility <> ")
+            .push_bind(Visibility::Restricted.as_str())
+            .push(" OR EXISTS (SELECT 1 FROM incident_members im WHERE im.incident = i.number AND im.person = ")
+            .push_bind(person.to_owned())
+            .push("))");
+    }
+    let mut any_of = |column: &str, values: Vec<String>| {
+        if values.is_empty() {
+            return;
+        }
+        sql.push(format!(" AND {column} IN ("));
+        let mut list = sql.separated(", ");
+        for value in values {
+            list.push_bind(value);
+        }
+        sql.push(")");
+    };
+    any_of(
+        "i.status",
+        query
+            .statuses
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+    );
+    any_of(
+        "i.severity",
+        query
+            .severities
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+    );
+    any_of(
+        "e.kind",
+        query.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
+    );
+    if !query.incidents.is_empty() {
+        sql.push(" AND i.number IN (");
+        let mut list = sql.separated(", ");
+        for number in &query.incidents {
+            list.push_bind(i64::try_from(number.0).unwrap_or(i64::MAX));
+        }
+        sql.push(")");
+    }
+    for service in &query.services {
+        sql.push(" AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(i.services::jsonb) AS s(name) WHERE lower(s.name) = lower(")
+            .push_bind(service.clone())
+            .push("))");
+    }
+    if let Some(person) = &query.person {
+        sql.push(" AND (i.commander = ")
+            .push_bind(person.clone())
+            .push(" OR EXISTS (SELECT 1 FROM incident_members pm WHERE pm.incident = i.number AND pm.person = ")
+            .push_bind(person.clone())
+            .push("))");
+    }
+    if let Some(since) = query.since {
+        sql.push(" AND i.declared_at >= ")
+            .push_bind(since.as_microsecond());
+    }
+    if let Some(until) = query.until {
+        sql.push(" AND i.declared_at < ")
+            .push_bind(until.as_microsecond());
+    }
+}
+
+fn hit(row: &PgRow) -> Result<SearchHit, StoreError> {
+    let corrupt =
+        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("search {what}: {e}"));
+    let kind: String = row.try_get("kind").map_err(db)?;
+    let micros = |column: &str| -> Result<Timestamp, StoreError> {
+        let at: i64 = row.try_get(column).map_err(db)?;
+        Timestamp::from_microsecond(at).map_err(|e| corrupt(column, &e))
+    };
+    let number: i64 = row.try_get("incident").map_err(db)?;
+    Ok(SearchHit {
+        incident: IncidentNumber(u64::try_from(number).unwrap_or(0)),
+        title: row.try_get("title").map_err(db)?,
+        status: Status::parse(&row.try_get::<String, _>("status").map_err(db)?)
+            .map_err(|e| corrupt("status", &e))?,
+        severity: Severity::parse(&row.try_get::<String, _>("severity").map_err(db)?)
+            .map_err(|e| corrupt("severity", &e))?,
+        visibility: Visibility::parse(&row.try_get::<String, _>("visibility").map_err(db)?)
+            .map_err(|e| corrupt("visibility", &e))?,
+        declared_at: micros("declared_at")?,
+        kind: EntryKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
+        at: micros("at")?,
+        snippet: String::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_become_quoted_tsquery_expressions() {
+        let query =
+            hereby_core::search::parse(r#"timeout "connection pool" pay* -staging"#).unwrap();
+        assert_eq!(
+            tsquery(&query).unwrap(),
+            "'timeout' & ('connection' <-> 'pool') & 'pay':* & !'staging'"
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! Full-text search as the store answers it: the incidents whose texts match a parsed query,
+//! ranked, each with the best-matching text and a snippet of it. Visibility and every filter
+//! are applied inside the query, before ranking and the limit, so an incident a person may not
+//! see never shapes their page or their count.
+
+use std::future::Future;
+
+use hereby_core::search::{EntryKind, Query};
+use hereby_core::types::{IncidentNumber, Severity, Status, Visibility};
+use jiff::Timestamp;
+
+use crate::StoreError;
+
+/// Marks the start of a matched word in a snippet (the end is [`MATCH_END`]); edges turn the
+/// pair into their own markup after escaping the rest.
+pub const MATCH_START: char = '\u{2}';
+pub const MATCH_END: char = '\u{3}';
+
+/// What to search, for whom.
+#[derive(Debug, Clone)]
+pub struct SearchRequest<'a> {
+    pub query: &'a Query,
+    /// The person searching, when restricted incidents are hidden from them unless they are a
+    /// member; `None` for someone who sees everything (an admin).
+    pub visible_to: Option<&'a str>,
+    pub limit: u32,
+    /// Hits skipped before the first one returned (the next page).
+    pub offset: u32,
+}
+
+/// One incident found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub incident: IncidentNumber,
+    pub title: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub visibility: Visibility,
+    pub declared_at: Timestamp,
+    /// The best-matching text: where it comes from, when, and a piece of it with the matched
+    /// words between [`MATCH_START`] and [`MATCH_END`].
+    pub kind: EntryKind,
+    pub at: Timestamp,
+    pub snippet: String,
+}
+
+/// A page of hits and how many incidents match in all.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    pub total: u64,
+}
+
+pub trait Search: Send + Sync {
+    fn search(
+        &self,
+        request: &SearchRequest<'_>,
+    ) -> impl Future<Output = Result<SearchResults, StoreError>> + Send;
+}
+
+/// A snippet of `text` around the first place one of `words` occurs in it (case-insensitively,
+/// anywhere in a word), the occurrences marked; the start of the text when none does. For the
+/// substring matches, which the word indexes cannot cut snippets for.
+pub fn substring_snippet(text: &str, words: &[String]) -> String {
+    const BEFORE: usize = 60;
+    const LENGTH: usize = 200;
+    let lower = text.to_lowercase();
+    // Lowercasing can change byte lengths (rarely); then the text is shown unmarked.
+    let same_shape = lower.len() == text.len();
+    let first = words
+        .iter()
+        .filter(|word| !word.is_empty())
+        .filter_map(|word| lower.find(word.as_str()))
+        .min()
+        .filter(|_| same_shape)
+        .unwrap_or(0);
+    let mut start = first.saturating_sub(BEFORE);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (start + LENGTH).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let piece = &text[start..end];
+    let mut marked = String::with_capacity(piece.len() + 8);
+    if start > 0 {
+        marked.push('…');
+    }
+    if same_shape {
+        let lower_piece = &lower[start..end];
+        let mut at = 0;
+        while at < piece.len() {
+            let hit = words
+                .iter()
+                .filter(|word| !word.is_empty() && lower_piece[at..].starts_with(word.as_str()))
+                .map(String::len)
+                .max();
+            match hit {
+                Some(length) if piece.is_char_boundary(at + length) => {
+                    marked.push(MATCH_START);
+                    marked.push_str(&piece[at..at + length]);
+                    marked.push(MATCH_END);
+                    at += length;
+                }
+                _ => {
+                    let c = piece[at..].chars().next().unwrap_or(' ');
+                    marked.push(c);
+                    at += c.len_utf8();
+                }
+            }
+        }
+    } else {
+        marked.push_str(piece);
+    }
+    if end < text.len() {
+        marked.push('…');
+    }
+    marked
+}
+
+/// The words of a query to look for as substrings: the plain and prefix words, and phrases as
+/// written with single spaces.
+pub fn substrings(query: &Query) -> Vec<String> {
+    use hereby_core::search::Word;
+    query
+        .words
+        .iter()
+        .map(|word| match word {
+            Word::Plain(word) | Word::Prefix(word) => word.clone(),
+            Word::Phrase(words) => words.join(" "),
+        })
+        .collect()
+}
+
+/// Whether the substring tier can run: every word at least three characters (an index of
+/// three-letter pieces cannot find shorter ones).
+pub fn substrings_searchable(query: &Query) -> bool {
+    let words = substrings(query);
+    !words.is_empty() && words.iter().all(|word| word.chars().count() >= 3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_substring_snippet_marks_the_word_and_cuts_around_it() {
+        let text = format!(
+            "{} the p99 latency of checkout rose {}",
+            "x".repeat(100),
+            "y".repeat(300)
+        );
+        let snippet = substring_snippet(&text, &["tency".to_owned()]);
+        assert!(snippet.starts_with('…'));
+        assert!(snippet.ends_with('…'));
+        assert!(snippet.contains("la\u{2}tency\u{3} of"), "{snippet}");
+        assert_eq!(
+            substring_snippet("short text", &["none".to_owned()]),
+            "short text"
+        );
+    }
+}
