@@ -131,6 +131,37 @@ pub struct IncidentPage {
     pub next_before: Option<u64>,
 }
 
+/// `GET /api/v1/search`: the incidents a search finds, best first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SearchPage {
+    pub hits: Vec<SearchHit>,
+    /// How many incidents match in all (those the caller may see).
+    pub total: u64,
+    /// Pass as `offset` to get the next page; absent on the last page.
+    pub next_offset: Option<u32>,
+}
+
+/// One incident a search found, with the text that matched best.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SearchHit {
+    /// e.g. `INC-42`.
+    pub incident: String,
+    pub title: String,
+    pub status: String,
+    pub severity: String,
+    pub visibility: String,
+    pub declared_at: String,
+    /// Where the best match is: `incident` (title and summary), `note`, `update`,
+    /// `operation`, `decision`, `follow_up`, `postmortem` or `link`.
+    pub found_in: String,
+    /// When that text was written.
+    pub at: String,
+    /// A piece of that text around the match.
+    pub snippet: String,
+    /// The same, HTML-escaped, with the matched words in `<mark>`.
+    pub snippet_html: String,
+}
+
 /// Who holds a role on an incident.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RoleHolders {

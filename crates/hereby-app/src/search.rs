@@ -11,7 +11,8 @@ pub const MAX_PAGE: u32 = 100;
 
 impl<S: Search> App<S> {
     /// Incidents matching `raw` (words, phrases, prefixes, `INC-42`, filters) that `actor` may
-    /// see, best first: `limit` of them from `offset`, with how many match in all.
+    /// see, best first: `limit` of them from `offset`, with how many match in all. An empty
+    /// query finds every incident they may see, newest first.
     pub async fn search(
         &self,
         actor: &hereby_store::User,
@@ -23,12 +24,6 @@ impl<S: Search> App<S> {
             code: "invalid_query",
             message: error.0,
         })?;
-        if query.is_empty() {
-            return Err(AppError::Refused {
-                code: "invalid_query",
-                message: "say what to look for: words, \"a phrase\", pay*, INC-42, or filters such as status:resolved sev>=2 service:checkout".to_owned(),
-            });
-        }
         let visible_to =
             (actor.role != InstallationRole::Admin).then(|| actor.name.as_str().to_owned());
         Ok(self

@@ -99,7 +99,15 @@ pub const MAX_BODY: usize = 256 * 1024;
 /// Every route the server serves: method, path and handler, in one table. The router is
 /// built from it, and a test checks it against the OpenAPI document both ways.
 pub fn routes<
-    S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts + Chat,
+    S: Store
+        + Directory
+        + Backup
+        + Blobs
+        + Communications
+        + Notifications
+        + Alerts
+        + Chat
+        + hereby_store::Search,
 >() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{delete, get, patch, post, put};
     use routes::{
@@ -125,6 +133,11 @@ pub fn routes<
             Method::GET,
             "/api/v1/incidents",
             get(i::list_incidents::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/search",
+            get(routes::search::search::<S>),
         ),
         (
             Method::GET,
@@ -716,7 +729,15 @@ pub fn routes<
 
 /// The application router, built from [`routes`] (the API) and the web UI's table.
 pub fn app<
-    S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts + Chat,
+    S: Store
+        + Directory
+        + Backup
+        + Blobs
+        + Communications
+        + Notifications
+        + Alerts
+        + Chat
+        + hereby_store::Search,
 >(
     state: AppState<S>,
 ) -> Router {
@@ -768,7 +789,15 @@ pub fn app<
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish;
 /// `limits` bound what one connection and one client address may hold.
 pub async fn serve<
-    S: Store + Directory + Backup + Blobs + Communications + Notifications + Alerts + Chat,
+    S: Store
+        + Directory
+        + Backup
+        + Blobs
+        + Communications
+        + Notifications
+        + Alerts
+        + Chat
+        + hereby_store::Search,
 >(
     listener: tokio::net::TcpListener,
     mut state: AppState<S>,

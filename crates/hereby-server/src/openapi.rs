@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     alerts, attachments, chat, data, decisions, health, incidents, live, notifications,
-    postmortems, reviews, services, settings, templates, users,
+    postmortems, reviews, search, services, settings, templates, users,
 };
 
 #[derive(OpenApi)]
@@ -26,6 +26,7 @@ use crate::routes::{
         openapi_json,
         incidents::declare_incident,
         incidents::list_incidents,
+        search::search,
         incidents::show_incident,
         incidents::timeline,
         incidents::add_note,

@@ -58,6 +58,26 @@ pub trait Search: Send + Sync {
     ) -> impl Future<Output = Result<SearchResults, StoreError>> + Send;
 }
 
+/// The pieces of a snippet, each with whether it matched, in order.
+pub fn snippet_parts(snippet: &str) -> Vec<(bool, &str)> {
+    let mut parts = Vec::new();
+    let mut matched = false;
+    for piece in snippet.split([MATCH_START, MATCH_END]) {
+        if !piece.is_empty() {
+            parts.push((matched, piece));
+        }
+        matched = !matched;
+    }
+    // A marker pair always alternates; a stray one (cut off at the snippet's end) only
+    // flips what follows, which is then shown as matched: harmless.
+    parts
+}
+
+/// A snippet without its match markers.
+pub fn snippet_text(snippet: &str) -> String {
+    snippet.replace([MATCH_START, MATCH_END], "")
+}
+
 /// A snippet of `text` around the first place one of `words` occurs in it (case-insensitively,
 /// anywhere in a word), the occurrences marked; the start of the text when none does. For the
 /// substring matches, which the word indexes cannot cut snippets for.

@@ -101,6 +101,22 @@ pub(crate) enum ClientCommand {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Search incidents' titles, summaries, notes, updates, operations, decisions, follow-ups,
+    /// links and post-mortems; best matches first, with the text that matched.
+    #[command(
+        after_help = "QUERY is words (stemmed: `timeout` finds \"timeouts\"; parts of words match too, after whole words), \"a phrase\" (quote it for the shell: '\"connection pool\"'), a prefix pay*, -left-out, INC-42, and filters: status:resolved (or status:open), sev:1, sev>=2, service:checkout, role:anna, kind:note|update|operation|decision|follow_up|postmortem|link|incident, since:2026-01-01, until:2026-02-01.\n\nExamples:\n  hereby search timeout service:checkout sev>=2\n  hereby search '\"connection pool\"' since:2026-01-01\n  hereby search kind:postmortem failover"
+    )]
+    Search {
+        /// What to look for (several words are all required).
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        query: Vec<String>,
+        /// At most this many incidents (1 to 100).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Skip this many (the next page).
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
     /// Show an incident's state document.
     Show { incident: String },
     /// Show an incident's timeline.
@@ -641,6 +657,28 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 print_json(&page);
             } else {
                 print_list(&page.incidents);
+            }
+        }
+        ClientCommand::Search {
+            query,
+            limit,
+            offset,
+        } => {
+            let page: api::SearchPage = client
+                .send(
+                    Method::GET,
+                    &format!(
+                        "/search?q={}&limit={limit}&offset={offset}",
+                        encode(&query.join(" "))
+                    ),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
+            if json {
+                print_json(&page);
+            } else {
+                print_search(&page);
             }
         }
         ClientCommand::Show { incident } => {
@@ -1881,4 +1919,47 @@ fn print_document(document: &api::IncidentDocument) {
             );
         }
     }
+}
+
+/// Search hits as a compact table: the incident, its severity and status, its title, and
+/// the matched text (matches between `[` and `]`).
+fn print_search(page: &api::SearchPage) {
+    if page.hits.is_empty() {
+        eprintln!("No incident matches.");
+        return;
+    }
+    for hit in &page.hits {
+        println!(
+            "{:<8} {:<5} {:<13} {}",
+            hit.incident, hit.severity, hit.status, hit.title
+        );
+        println!("         {}: {}", hit.found_in, marked(&hit.snippet_html));
+    }
+    let shown = page.hits.len();
+    match page.next_offset {
+        Some(next) => eprintln!(
+            "{shown} of {} incidents; the next page: --offset {next}",
+            page.total
+        ),
+        None => eprintln!(
+            "{} incident{}",
+            page.total,
+            if page.total == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// A snippet's HTML as plain text, the matched words between `[` and `]`, on one line.
+fn marked(html: &str) -> String {
+    html.replace("<mark>", "[")
+        .replace("</mark>", "]")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

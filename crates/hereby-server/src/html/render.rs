@@ -37,6 +37,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("users.html", include_str!("templates/users.html")),
         ("account.html", include_str!("templates/account.html")),
         ("services.html", include_str!("templates/services.html")),
+        ("search.html", include_str!("templates/search.html")),
         ("alerts.html", include_str!("templates/alerts.html")),
         (
             "alert_groups.html",

@@ -11,6 +11,7 @@ pub(crate) mod live;
 pub(crate) mod notifications;
 pub(crate) mod postmortems;
 pub(crate) mod reviews;
+pub(crate) mod search;
 pub(crate) mod services;
 pub(crate) mod settings;
 pub(crate) mod templates;

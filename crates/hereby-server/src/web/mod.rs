@@ -13,6 +13,7 @@ mod live;
 mod pages;
 mod postmortems;
 mod reviews;
+mod search;
 mod session;
 mod settings;
 mod throttle;
@@ -83,7 +84,8 @@ pub(crate) fn routes<
         + hereby_store::Communications
         + hereby_store::Notifications
         + hereby_store::Alerts
-        + hereby_store::Chat,
+        + hereby_store::Chat
+        + hereby_store::Search,
 >() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
     use axum::routing::{get, post};
     let mut routes = vec![
@@ -113,6 +115,7 @@ pub(crate) fn routes<
         (Method::POST, "/setup/{secret}", post(session::setup::<S>)),
         (Method::GET, "/assets/{file}", get(assets::asset)),
         (Method::GET, "/incidents", get(pages::list::<S>)),
+        (Method::GET, "/search", get(search::page::<S>)),
         (Method::GET, "/incidents/new", get(pages::declare_form::<S>)),
         (Method::GET, "/services", get(judgement::services_page::<S>)),
         (Method::POST, "/services", post(judgement::put_service::<S>)),

@@ -5013,3 +5013,86 @@ async fn admins_add_a_chat_channel_on_the_settings_page_and_its_token_is_never_s
     assert!(!refused.body.contains("xoxb-1") && !refused.body.contains("value=\"shh\""));
     assert_eq!(site.store.channels().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn the_search_box_finds_notes_marks_the_words_and_hides_restricted_incidents() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("carol", InstallationRole::Responder).await;
+    let open = site
+        .declare(
+            "alice",
+            "Checkout latency",
+            Severity::Sev2,
+            &["checkout"],
+            None,
+        )
+        .await;
+    site.execute(
+        "alice",
+        &open,
+        Command::AddNote {
+            text: Text::parse("Connection pool <exhausted> on db-primary").unwrap(),
+        },
+    )
+    .await;
+    let secret = site
+        .declare(
+            "alice",
+            "Pool credentials leaked",
+            Severity::Sev1,
+            &["auth"],
+            None,
+        )
+        .await;
+    site.execute(
+        "alice",
+        &secret,
+        Command::ChangeVisibility {
+            to: Visibility::Restricted,
+            reason: hereby_core::types::Reason::parse("security").unwrap(),
+        },
+    )
+    .await;
+
+    let carol = site.login("carol").await;
+    let home = site.get(Some(&carol), "/").await;
+    assert!(
+        home.body.contains("id=\"nav-search\""),
+        "a search box on every page"
+    );
+    let page = site.get(Some(&carol), "/search?q=pool").await;
+    page.assert_status(StatusCode::OK, "the search page");
+    assert!(
+        page.body.contains(&format!("id=\"hit-{open}\"")),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(&format!("id=\"hit-{secret}\"")));
+    assert!(
+        !page.body.contains("credentials"),
+        "nothing of the restricted incident"
+    );
+    assert!(page.body.contains("1 incident<"), "the count is carol's");
+    // The matched word is marked; the note's own markup is escaped.
+    assert!(page.body.contains("<mark>pool</mark>"), "{}", page.body);
+    assert!(page.body.contains("&lt;exhausted&gt;"));
+    assert!(!page.body.contains("<exhausted>"));
+
+    let alice = site.login("alice").await;
+    let page = site.get(Some(&alice), "/search?q=pool").await;
+    assert!(
+        page.body.contains(&format!("id=\"hit-{secret}\"")),
+        "members find it"
+    );
+
+    // A query that cannot be read is explained on the page, which keeps what was typed.
+    let page = site.get(Some(&carol), "/search?q=sev%3A9+pool").await;
+    page.assert_status(StatusCode::BAD_REQUEST, "an unreadable query");
+    assert!(page.body.contains("id=\"search-error\""));
+    assert!(page.body.contains("not a severity"));
+    assert!(page.body.contains("value=\"sev:9 pool\""));
+    // Signed out, the page asks for a sign-in rather than searching.
+    let anonymous = site.get(None, "/search?q=pool").await;
+    assert!(!anonymous.body.contains("hit-"));
+}

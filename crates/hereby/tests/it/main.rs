@@ -18,6 +18,7 @@ mod passwords;
 mod permissions;
 mod postmortem_cli;
 mod review_reminders;
+mod search;
 mod settings;
 mod status;
 

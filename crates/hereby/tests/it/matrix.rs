@@ -357,6 +357,7 @@ fn routes() -> Vec<Route> {
             Json(r#"{"title":"Matrix declares","visibility":"{visibility}"}"#),
         ),
         route("GET", "/api/v1/incidents", Kind::SignedIn),
+        route("GET", "/api/v1/search", Kind::SignedIn),
         route("GET", "/api/v1/events", Kind::SignedIn),
         route("GET", "/api/v1/export", Kind::SignedIn),
         route("GET", "/api/v1/verify", Kind::AdminOnly(200)),
