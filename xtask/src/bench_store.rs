@@ -126,7 +126,7 @@ where
     Ok(total as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn declare_many<S: Store>(store: &S, count: u64, writers: u64) -> Result<f64> {
+pub(crate) async fn declare_many<S: Store>(store: &S, count: u64, writers: u64) -> Result<f64> {
     let store = store.clone();
     concurrently(writers, count, move |n| {
         let store = store.clone();
@@ -177,7 +177,7 @@ async fn append_notes<S: Store>(
 
 /// Store appends (one note each) by `writers` tasks, each owning a share of the incidents and
 /// tracking their versions, so that no append conflicts. Returns appends per second.
-async fn append_direct<S: Store>(
+pub(crate) async fn append_direct<S: Store>(
     store: &S,
     incidents: u64,
     total: u64,

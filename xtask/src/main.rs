@@ -5,6 +5,7 @@ mod bench_api;
 mod bench_chat;
 mod bench_copy;
 mod bench_fanout;
+mod bench_insights;
 mod bench_live;
 mod bench_postmortem;
 mod bench_status;
@@ -69,7 +70,13 @@ tasks:
       incidents of 100) copied to a scratch PostgreSQL database and back, each direction timed
       from start to exit (checks, copy, verification of every chain). PostgreSQL comes from
       HEREBY_BENCH_POSTGRES_URL, HEREBY_TEST_POSTGRES_URL or 127.0.0.1:5432; --no-postgres
-      copies SQLite to SQLite.";
+      copies SQLite to SQLite.
+  bench-insights [--incidents N] [--entries N] [--repeats N] [--appends N] [--postgres-url URL | --no-postgres]
+      Search over a large history (default 100,000 incidents and 2,000,000 timeline texts,
+      1 % restricted) on SQLite and PostgreSQL side by side: p50/p99 of each kind of query
+      (common, middling and rare words, phrases, prefixes, substrings, filters, INC-n) for a
+      non-member and an admin (goal p99 < 50 ms), and the store's append rate with the search
+      indexer running beside the appends and without it, alternating (goal: within 10 %).";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -108,6 +115,10 @@ fn main() -> Result<()> {
         Some("bench-postmortem") => {
             let options = bench_postmortem::Options::parse(&args[1..])?;
             runtime.block_on(bench_postmortem::run(options))
+        }
+        Some("bench-insights") => {
+            let options = bench_insights::Options::parse(&args[1..])?;
+            runtime.block_on(bench_insights::run(options))
         }
         Some("bench-copy") => {
             let options = bench_copy::Options::parse(&args[1..])?;

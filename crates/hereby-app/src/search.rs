@@ -8,6 +8,17 @@ use crate::{App, AppError};
 
 /// The most hits on one page.
 pub const MAX_PAGE: u32 = 100;
+/// Events indexed per transaction.
+pub const INDEX_BATCH: u32 = 1_000;
+/// The indexer worker writes at most one batch this often once it has caught up: each index
+/// transaction takes the database's write turn (and on SQLite a sync to disk), so a few large
+/// ones cost the appends far less than one per append. A search first indexes what is still
+/// pending, so it never misses what was just written.
+pub const INDEX_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+/// The most events a search indexes before it runs: what was written just before is found,
+/// but a search right after an upgrade does not wait for the whole history (the indexer
+/// worker goes through that).
+const CATCH_UP: u32 = 10 * INDEX_BATCH;
 
 impl<S: Search> App<S> {
     /// Incidents matching `raw` (words, phrases, prefixes, `INC-42`, filters) that `actor` may
@@ -24,6 +35,7 @@ impl<S: Search> App<S> {
             code: "invalid_query",
             message: error.0,
         })?;
+        self.index_search(CATCH_UP).await?;
         let visible_to =
             (actor.role != InstallationRole::Admin).then(|| actor.name.as_str().to_owned());
         Ok(self
@@ -35,5 +47,19 @@ impl<S: Search> App<S> {
                 offset: offset.min(10_000),
             })
             .await?)
+    }
+}
+
+impl<S: Search> App<S> {
+    /// Indexes pending events for search, up to about `most` of them; how many were read.
+    pub async fn index_search(&self, most: u32) -> Result<u64, AppError> {
+        let mut read = 0;
+        while read < u64::from(most) {
+            match self.store.index_search(INDEX_BATCH).await? {
+                0 => break,
+                n => read += n,
+            }
+        }
+        Ok(read)
     }
 }

@@ -5,14 +5,14 @@
 use hereby_core::search::{EntryKind, Query, Word};
 use hereby_core::types::{IncidentNumber, Severity, Status, Visibility};
 use hereby_store::search::{
-    MATCH_END, MATCH_START, substring_snippet, substrings, substrings_searchable,
+    CANDIDATES, MATCH_END, MATCH_START, substring_snippet, substrings, substrings_searchable,
 };
 use hereby_store::{SearchHit, SearchRequest, SearchResults, StoreError};
 use jiff::Timestamp;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
-use crate::{PgStore, db};
+use crate::{PgStore, db, stored_event};
 
 /// A `to_tsquery` expression for the words of `query`: each lexeme quoted (the words hold
 /// only letters and digits), all required, phrases in order, the excluded ones taken away.
@@ -52,79 +52,23 @@ const WEIGHTS: &str = "CASE e.kind WHEN 'incident' THEN 4.0 WHEN 'postmortem' TH
                        WHEN 'update' THEN 1.2 ELSE 1.0 END";
 
 impl hereby_store::Search for PgStore {
+    async fn index_search(&self, limit: u32) -> Result<u64, StoreError> {
+        hereby_store::index_search_body!(self, limit, Postgres, "BEGIN", " FOR UPDATE")
+    }
+
     async fn search(&self, request: &SearchRequest<'_>) -> Result<SearchResults, StoreError> {
         let query = request.query;
         let words = tsquery(query);
         let grams = substrings_searchable(query).then(|| substrings(query));
-        let mut sql = QueryBuilder::<Postgres>::new("WITH matched AS (");
-        match &words {
-            Some(words) => {
-                // Tier 0: stemmed words, ranked (the rank negated: smaller is better); tier 1:
-                // entries only a substring finds, after every tier-0 match.
-                sql.push("SELECT e.id, (-ts_rank_cd(e.words, to_tsquery('english', ")
-                    .push_bind(words.clone())
-                    .push(")))::float8 AS score, 0 AS tier FROM search_entries e WHERE e.words @@ to_tsquery('english', ")
-                    .push_bind(words.clone())
-                    .push(")");
-                if let Some(grams) = &grams {
-                    // Substring matches rank among themselves by the weight of their kind alone.
-                    sql.push(" UNION ALL SELECT e.id, -1.0::float8, 1 FROM search_entries e WHERE NOT (e.words @@ to_tsquery('english', ")
-                        .push_bind(words.clone())
-                        .push("))");
-                    for word in grams {
-                        sql.push(" AND lower(e.text) LIKE ").push_bind(like(word));
-                    }
-                    for excluded in &query.excluded {
-                        let text = match excluded {
-                            Word::Plain(word) | Word::Prefix(word) => word.clone(),
-                            Word::Phrase(words) => words.join(" "),
-                        };
-                        sql.push(" AND lower(e.text) NOT LIKE ")
-                            .push_bind(like(&text));
-                    }
-                }
-            }
-            // Incident numbers alone, or filters alone: the incidents' own entries.
-            None => {
-                sql.push("SELECT id, 0.0::float8 AS score, 0 AS tier FROM search_entries WHERE kind = 'incident' AND position IS NULL");
-            }
+        // Whole words first; parts of words only when whole words do not fill the page.
+        let mut ranked = self.ranked(request, words.as_deref(), None).await?;
+        let needed = u64::from(request.offset) + u64::from(request.limit);
+        if words.is_some() && grams.is_some() && ranked.exact && ranked.total < needed {
+            ranked = self
+                .ranked(request, words.as_deref(), grams.as_deref())
+                .await?;
         }
-        sql.push(
-            "), ranked AS (SELECT e.id, e.incident, e.kind, e.at, e.text, m.tier, \
-                  m.tier * 1000000000.0 + m.score * ",
-        )
-        .push(WEIGHTS)
-        .push(" AS score, row_number() OVER (PARTITION BY e.incident ORDER BY m.tier, m.score * ")
-        .push(WEIGHTS)
-        .push(
-            ", e.id DESC) AS nth, i.title, i.status, i.severity, i.visibility, i.declared_at \
-                   FROM matched m JOIN search_entries e ON e.id = m.id \
-                   JOIN incidents i ON i.number = e.incident WHERE 1 = 1",
-        );
-        filters(&mut sql, request);
-        sql.push(") SELECT *, count(*) OVER () AS total FROM ranked WHERE nth = 1 ORDER BY ");
-        if query.words.is_empty() {
-            sql.push("incident DESC");
-        } else {
-            sql.push("score, incident DESC");
-        }
-        sql.push(" LIMIT ")
-            .push_bind(i64::from(request.limit.min(200)))
-            .push(" OFFSET ")
-            .push_bind(i64::from(request.offset));
-        let rows = sql.build().fetch_all(&self.readers).await.map_err(db)?;
-        let mut total = 0;
-        let mut found = Vec::with_capacity(rows.len());
-        for row in &rows {
-            total = row.try_get::<i64, _>("total").map_err(db)?;
-            let tier: i32 = row.try_get("tier").map_err(db)?;
-            found.push((
-                row.try_get::<i64, _>("id").map_err(db)?,
-                tier,
-                row.try_get::<String, _>("text").map_err(db)?,
-                hit(row)?,
-            ));
-        }
+        let found = ranked.found;
         let mut headlines: Vec<(i64, String)> = Vec::new();
         if let Some(words) = &words {
             let ids: Vec<i64> = found.iter().filter(|f| f.1 == 0).map(|f| f.0).collect();
@@ -164,7 +108,129 @@ impl hereby_store::Search for PgStore {
             .collect();
         Ok(SearchResults {
             hits,
+            total: ranked.total,
+            exact: ranked.exact,
+        })
+    }
+}
+
+/// A page of incidents found, before their snippets are cut: (entry id, tier, text, hit).
+struct Ranked {
+    found: Vec<(i64, i32, String, SearchHit)>,
+    total: u64,
+    exact: bool,
+}
+
+impl PgStore {
+    /// The page of incidents whose texts match `words` (and, when given, contain each of
+    /// `grams`), each with its best text. Each way of matching yields its newest
+    /// [`CANDIDATES`] matching texts that the searcher may see and the filters let through,
+    /// ranked by `ts_rank_cd`: a word found in most of the history is ranked among its most
+    /// recent uses, so the cost stays bounded.
+    async fn ranked(
+        &self,
+        request: &SearchRequest<'_>,
+        words: Option<&str>,
+        grams: Option<&[String]>,
+    ) -> Result<Ranked, StoreError> {
+        const COLUMNS: &str = "e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, \
+                               i.severity, i.visibility, i.declared_at";
+        let query = request.query;
+        let mut sql = QueryBuilder::<Postgres>::new("WITH matched AS (");
+        match words {
+            Some(words) => {
+                // The rank negated (smaller is better), weighted by the kind of text.
+                sql.push(format!("(SELECT {COLUMNS}, 0 AS tier, (-ts_rank_cd(e.words, to_tsquery('english', "))
+                    .push_bind(words.to_owned())
+                    .push(format!(")) * {WEIGHTS})::float8 AS score FROM search_entries e \
+                         JOIN incidents i ON i.number = e.incident WHERE e.words @@ to_tsquery('english', "))
+                    .push_bind(words.to_owned())
+                    .push(")");
+                filters(&mut sql, request);
+                sql.push(" ORDER BY e.id DESC LIMIT ")
+                    .push_bind(i64::from(CANDIDATES))
+                    .push(")");
+                if let Some(grams) = grams {
+                    // Substring matches rank after every whole-word match, among themselves
+                    // by the weight of their kind.
+                    sql.push(format!(
+                        " UNION ALL (SELECT {COLUMNS}, 1 AS tier, \
+                         (1000000000.0 - {WEIGHTS})::float8 AS score FROM search_entries e \
+                         JOIN incidents i ON i.number = e.incident WHERE true"
+                    ));
+                    for word in grams {
+                        sql.push(" AND lower(e.text) LIKE ").push_bind(like(word));
+                    }
+                    for excluded in &query.excluded {
+                        let text = match excluded {
+                            Word::Plain(word) | Word::Prefix(word) => word.clone(),
+                            Word::Phrase(words) => words.join(" "),
+                        };
+                        sql.push(" AND lower(e.text) NOT LIKE ")
+                            .push_bind(like(&text));
+                    }
+                    filters(&mut sql, request);
+                    sql.push(" ORDER BY e.id DESC LIMIT ")
+                        .push_bind(i64::from(CANDIDATES))
+                        .push(")");
+                }
+            }
+            // Incident numbers alone, or filters alone: the incidents' own entries.
+            None => {
+                sql.push(format!(
+                    "SELECT {COLUMNS}, 0 AS tier, 0.0::float8 AS score FROM search_entries e \
+                     JOIN incidents i ON i.number = e.incident \
+                     WHERE e.kind = 'incident' AND e.position IS NULL"
+                ));
+                filters(&mut sql, request);
+            }
+        }
+        sql.push(
+            "), ranked AS (SELECT *, row_number() OVER (PARTITION BY incident \
+             ORDER BY score, id DESC) AS nth FROM matched) \
+             SELECT *, count(*) OVER () AS total, (SELECT count(*) FROM matched) AS candidates \
+             FROM ranked WHERE nth = 1 ORDER BY ",
+        );
+        sql.push(if words.is_some() {
+            "score, incident DESC"
+        } else {
+            "incident DESC"
+        });
+        sql.push(" LIMIT ")
+            .push_bind(i64::from(request.limit.min(200)))
+            .push(" OFFSET ")
+            .push_bind(i64::from(request.offset));
+        let rows = sql.build().fetch_all(&self.readers).await.map_err(db)?;
+        let (mut total, mut candidates) = (0_i64, 0_i64);
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            total = row.try_get("total").map_err(db)?;
+            candidates = row.try_get("candidates").map_err(db)?;
+            found.push((
+                row.try_get::<i64, _>("id").map_err(db)?,
+                row.try_get::<i32, _>("tier").map_err(db)?,
+                row.try_get::<String, _>("text").map_err(db)?,
+                hit(row)?,
+            ));
+        }
+        if rows.is_empty() && request.offset > 0 {
+            // Past the last page: the total is still wanted.
+            let first_page = SearchRequest {
+                offset: 0,
+                limit: 1,
+                ..request.clone()
+            };
+            let counted = Box::pin(self.ranked(&first_page, words, grams)).await?;
+            return Ok(Ranked {
+                found,
+                total: counted.total,
+                exact: counted.exact,
+            });
+        }
+        Ok(Ranked {
+            found,
             total: u64::try_from(total).unwrap_or(0),
+            exact: words.is_none() || candidates < i64::from(CANDIDATES),
         })
     }
 }

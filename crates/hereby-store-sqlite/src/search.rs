@@ -5,13 +5,13 @@
 use hereby_core::search::{EntryKind, Query, Word};
 use hereby_core::types::{IncidentNumber, Severity, Status, Visibility};
 use hereby_store::search::{
-    MATCH_END, MATCH_START, substring_snippet, substrings, substrings_searchable,
+    CANDIDATES, MATCH_END, MATCH_START, substring_snippet, substrings, substrings_searchable,
 };
 use hereby_store::{SearchHit, SearchRequest, SearchResults, StoreError};
 use jiff::Timestamp;
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
-use crate::{SqliteStore, db};
+use crate::{SqliteStore, db, stored_event};
 
 /// An FTS5 expression for the words of `query` in the stemmed index: each word, prefix or
 /// phrase quoted (the words hold only letters and digits), all of them required, the excluded
@@ -70,68 +70,26 @@ const WEIGHTS: &str = "CASE e.kind WHEN 'incident' THEN 4.0 WHEN 'postmortem' TH
                        WHEN 'update' THEN 1.2 ELSE 1.0 END";
 
 impl hereby_store::Search for SqliteStore {
+    async fn index_search(&self, limit: u32) -> Result<u64, StoreError> {
+        hereby_store::index_search_body!(self, limit, Sqlite, "BEGIN IMMEDIATE", "")
+    }
+
     async fn search(&self, request: &SearchRequest<'_>) -> Result<SearchResults, StoreError> {
         let query = request.query;
         let words = words_expression(query);
         let grams = grams_expression(query);
-        let mut sql = QueryBuilder::<Sqlite>::new("WITH matched AS (");
-        match (&words, query.has_text()) {
-            (Some(words), _) => {
-                // Tier 0: stemmed words, ranked by BM25 (smaller is better); tier 1: entries
-                // only the substring index finds, after every tier-0 match.
-                sql.push("SELECT rowid AS id, bm25(search_words) AS score, 0 AS tier FROM search_words WHERE search_words MATCH ")
-                    .push_bind(words.clone());
-                if let Some(grams) = &grams {
-                    sql.push(" UNION ALL SELECT rowid, bm25(search_grams), 1 FROM search_grams WHERE search_grams MATCH ")
-                        .push_bind(grams.clone())
-                        .push(" AND rowid NOT IN (SELECT rowid FROM search_words WHERE search_words MATCH ")
-                        .push_bind(words.clone())
-                        .push(")");
-                }
-            }
-            // Incident numbers alone, or filters alone: the incidents' own entries.
-            _ => {
-                sql.push("SELECT id, 0.0 AS score, 0 AS tier FROM search_entries WHERE kind = 'incident' AND position IS NULL");
-            }
+        // Whole words first; parts of words only when whole words do not fill the page.
+        let mut ranked = self.ranked(request, words.as_deref(), None).await?;
+        let needed = u64::from(request.offset) + u64::from(request.limit);
+        if words.is_some() && grams.is_some() && ranked.exact && ranked.total < needed {
+            ranked = self
+                .ranked(request, words.as_deref(), grams.as_deref())
+                .await?;
         }
-        sql.push(
-            "), ranked AS (SELECT e.id, e.incident, e.kind, e.at, e.text, m.tier, \
-                  m.tier * 1000000000.0 + m.score * ",
-        )
-        .push(WEIGHTS)
-        .push(" AS score, row_number() OVER (PARTITION BY e.incident ORDER BY m.tier, m.score * ")
-        .push(WEIGHTS)
-        .push(
-            ", e.id DESC) AS nth, i.title, i.status, i.severity, i.visibility, i.declared_at \
-                   FROM matched m JOIN search_entries e ON e.id = m.id \
-                   JOIN incidents i ON i.number = e.incident WHERE 1 = 1",
-        );
-        filters(&mut sql, request);
-        sql.push(") SELECT *, count(*) OVER () AS total FROM ranked WHERE nth = 1 ORDER BY ");
-        if query.words.is_empty() {
-            sql.push("incident DESC");
-        } else {
-            sql.push("score, incident DESC");
-        }
-        sql.push(" LIMIT ")
-            .push_bind(i64::from(request.limit.min(200)))
-            .push(" OFFSET ")
-            .push_bind(i64::from(request.offset));
-        let rows = sql.build().fetch_all(&self.readers).await.map_err(db)?;
-        let mut total = 0;
-        let mut found = Vec::with_capacity(rows.len());
-        for row in &rows {
-            total = row.try_get::<i64, _>("total").map_err(db)?;
-            found.push(Found {
-                id: row.try_get("id").map_err(db)?,
-                tier: row.try_get("tier").map_err(db)?,
-                text: row.try_get("text").map_err(db)?,
-                hit: hit(row)?,
-            });
-        }
-        let snippets = snippets(self, &found, words.as_deref(), grams.as_deref()).await?;
+        let snippets = snippets(self, &ranked.found, words.as_deref(), grams.as_deref()).await?;
         let substrings = substrings(query);
-        let hits = found
+        let hits = ranked
+            .found
             .into_iter()
             .map(|found| {
                 let mut hit = found.hit;
@@ -145,7 +103,116 @@ impl hereby_store::Search for SqliteStore {
             .collect();
         Ok(SearchResults {
             hits,
+            total: ranked.total,
+            exact: ranked.exact,
+        })
+    }
+}
+
+/// A page of incidents found, before their snippets are cut.
+struct Ranked {
+    found: Vec<Found>,
+    total: u64,
+    exact: bool,
+}
+
+impl SqliteStore {
+    /// The page of incidents whose texts match `words` (and, when given, contain `grams`),
+    /// each with its best text. Each index yields its newest [`CANDIDATES`] matching texts
+    /// that the searcher may see and the filters let through, ranked by BM25: a word found in
+    /// most of the history is ranked among its most recent uses, so the cost stays bounded.
+    async fn ranked(
+        &self,
+        request: &SearchRequest<'_>,
+        words: Option<&str>,
+        grams: Option<&str>,
+    ) -> Result<Ranked, StoreError> {
+        const COLUMNS: &str = "e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, \
+                               i.severity, i.visibility, i.declared_at";
+        let mut sql = QueryBuilder::<Sqlite>::new("WITH matched AS (");
+        match words {
+            Some(words) => {
+                let tiers = [(0, "search_words", Some(words)), (1, "search_grams", grams)];
+                let mut first = true;
+                for (tier, table, expression) in tiers {
+                    let Some(expression) = expression else {
+                        continue;
+                    };
+                    if !first {
+                        sql.push(" UNION ALL ");
+                    }
+                    first = false;
+                    // BM25 is smaller for a better match; a substring match ranks after
+                    // every whole-word match.
+                    sql.push(format!(
+                        "SELECT * FROM (SELECT {COLUMNS}, {tier} AS tier, \
+                         {tier} * 1000000000.0 + bm25({table}) * {WEIGHTS} AS score \
+                         FROM {table} JOIN search_entries e ON e.id = {table}.rowid \
+                         JOIN incidents i ON i.number = e.incident WHERE {table} MATCH "
+                    ))
+                    .push_bind(expression.to_owned());
+                    filters(&mut sql, request);
+                    sql.push(format!(" ORDER BY {table}.rowid DESC LIMIT "))
+                        .push_bind(i64::from(CANDIDATES))
+                        .push(")");
+                }
+            }
+            // Incident numbers alone, or filters alone: the incidents' own entries.
+            None => {
+                sql.push(format!(
+                    "SELECT {COLUMNS}, 0 AS tier, 0.0 AS score FROM search_entries e \
+                     JOIN incidents i ON i.number = e.incident \
+                     WHERE e.kind = 'incident' AND e.position IS NULL"
+                ));
+                filters(&mut sql, request);
+            }
+        }
+        sql.push(
+            "), ranked AS (SELECT *, row_number() OVER (PARTITION BY incident \
+             ORDER BY score, id DESC) AS nth FROM matched) \
+             SELECT *, count(*) OVER () AS total, (SELECT count(*) FROM matched) AS candidates \
+             FROM ranked WHERE nth = 1 ORDER BY ",
+        );
+        sql.push(if words.is_some() {
+            "score, incident DESC"
+        } else {
+            "incident DESC"
+        });
+        sql.push(" LIMIT ")
+            .push_bind(i64::from(request.limit.min(200)))
+            .push(" OFFSET ")
+            .push_bind(i64::from(request.offset));
+        let rows = sql.build().fetch_all(&self.readers).await.map_err(db)?;
+        let (mut total, mut candidates) = (0_i64, 0_i64);
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            total = row.try_get("total").map_err(db)?;
+            candidates = row.try_get("candidates").map_err(db)?;
+            found.push(Found {
+                id: row.try_get("id").map_err(db)?,
+                tier: row.try_get("tier").map_err(db)?,
+                text: row.try_get("text").map_err(db)?,
+                hit: hit(row)?,
+            });
+        }
+        if rows.is_empty() && request.offset > 0 {
+            // Past the last page: the total is still wanted.
+            let first_page = SearchRequest {
+                offset: 0,
+                limit: 1,
+                ..request.clone()
+            };
+            let counted = Box::pin(self.ranked(&first_page, words, grams)).await?;
+            return Ok(Ranked {
+                found,
+                total: counted.total,
+                exact: counted.exact,
+            });
+        }
+        Ok(Ranked {
+            found,
             total: u64::try_from(total).unwrap_or(0),
+            exact: words.is_none() || candidates < i64::from(CANDIDATES),
         })
     }
 }

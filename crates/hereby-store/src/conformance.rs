@@ -3738,6 +3738,7 @@ async fn searched<S: crate::Search>(
     raw: &str,
     viewer: Option<&str>,
 ) -> crate::SearchResults {
+    while store.index_search(7).await.unwrap() > 0 {}
     let query = hereby_core::search::parse(raw).unwrap();
     store
         .search(&crate::SearchRequest {
@@ -3932,6 +3933,7 @@ pub async fn search_ranks_the_fixtures_as_expected<H: Harness>(h: &H) {
     let title = searched(store, "exposure", admin).await;
     assert_eq!(title.hits[0].kind, hereby_core::search::EntryKind::Incident);
     // Pages: the second page goes on where the first stopped, the total stays.
+    while store.index_search(100).await.unwrap() > 0 {}
     let query = hereby_core::search::parse("latency").unwrap();
     let second = store
         .search(&crate::SearchRequest {
@@ -4031,6 +4033,37 @@ pub async fn search_indexes_what_each_event_says<H: Harness>(h: &H) {
         checked += 1;
     }
     assert!(checked >= 7, "every kind of text was checked ({checked})");
+    // Indexers running at once (several tasks, or nodes) each index an event once, and what
+    // is appended later is indexed on the next call.
+    run(
+        store,
+        IncidentNumber(1),
+        "alice",
+        9,
+        note("Quarantined the flapping canary"),
+    )
+    .await
+    .unwrap();
+    let mut indexers = Vec::new();
+    for _ in 0..4 {
+        let store = store.clone();
+        indexers.push(tokio::spawn(async move {
+            let mut read = 0;
+            loop {
+                match store.index_search(1).await.unwrap() {
+                    0 => return read,
+                    n => read += n,
+                }
+            }
+        }));
+    }
+    let mut read = 0;
+    for indexer in indexers {
+        read += indexer.await.unwrap();
+    }
+    assert_eq!(read, 1, "the one new event was indexed once");
+    assert_eq!(found(store, "quarantined", None).await.0, vec![1]);
+    assert_eq!(store.index_search(100).await.unwrap(), 0);
     assert_eq!(found(store, "rebuild kind:incident", None).await.0, vec![3]);
     assert!(EntryKind::ALL.len() >= 8);
 }

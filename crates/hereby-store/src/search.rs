@@ -49,13 +49,88 @@ pub struct SearchHit {
 pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     pub total: u64,
+    /// Whether `total` is exact; otherwise it counts the incidents among the newest
+    /// [`CANDIDATES`] matching texts, and more match.
+    pub exact: bool,
 }
+
+/// The most matching texts an index yields for ranking: the newest ones. A word in most of a
+/// long history is ranked among its most recent uses, which keeps a search fast however much
+/// was written; a rarer word is ranked over all its uses.
+pub const CANDIDATES: u32 = 5_000;
 
 pub trait Search: Send + Sync {
     fn search(
         &self,
         request: &SearchRequest<'_>,
     ) -> impl Future<Output = Result<SearchResults, StoreError>> + Send;
+
+    /// Indexes up to `limit` events of the log past the index's position, and moves the
+    /// position past them, in one transaction: how many events were read (0 when the index is
+    /// up to date). Safe to call from several tasks and nodes at once: each event is indexed
+    /// once.
+    fn index_search(&self, limit: u32) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// A row of the search index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexRow {
+    pub incident: i64,
+    pub kind: EntryKind,
+    /// The event it comes from; `None` for an incident's current texts (its title and
+    /// summary, its post-mortem), which replace the earlier one of their kind.
+    pub position: Option<i64>,
+    /// When it was written, in microseconds.
+    pub at: i64,
+    pub text: String,
+}
+
+/// What a batch of events gives the index, in order: the declaration's title and summary as
+/// the incident's own entry, each event's text as [`entry_of`] takes it, and of several
+/// post-mortem revisions in the batch only the last. Events that cannot be decoded give
+/// nothing (verification reports them).
+pub fn index_rows(events: &[crate::StoredEvent]) -> Vec<IndexRow> {
+    use hereby_core::Event;
+    use hereby_core::search::entry_of;
+    let mut rows: Vec<IndexRow> = Vec::new();
+    for stored in events {
+        let link = &stored.link;
+        let Ok(event) = Event::decode(&link.event_type, link.event_version, &link.body) else {
+            continue;
+        };
+        let incident = i64::try_from(link.incident).unwrap_or(i64::MAX);
+        let at = link.recorded_at_micros;
+        if let Event::IncidentDeclared(declared) = &event {
+            let mut text = declared.title.as_str().to_owned();
+            if let Some(summary) = &declared.summary {
+                text.push_str(" — ");
+                text.push_str(summary.as_str());
+            }
+            rows.push(IndexRow {
+                incident,
+                kind: EntryKind::Incident,
+                position: None,
+                at,
+                text,
+            });
+        }
+        if let Some((kind, text)) = entry_of(&event) {
+            let position = if kind.is_current() {
+                rows.retain(|row| !(row.incident == incident && row.kind == kind));
+                None
+            } else {
+                Some(stored.position)
+            };
+            rows.push(IndexRow {
+                incident,
+                kind,
+                position,
+                at,
+                text,
+            });
+        }
+    }
+    rows
 }
 
 /// The pieces of a snippet, each with whether it matched, in order.
@@ -158,6 +233,72 @@ pub fn substrings(query: &Query) -> Vec<String> {
 pub fn substrings_searchable(query: &Query) -> bool {
     let words = substrings(query);
     !words.is_empty() && words.iter().all(|word| word.chars().count() >= 3)
+}
+
+/// The body of [`Search::index_search`] for a SQL backend, written once: `$begin` starts a
+/// write transaction (SQLite's `BEGIN IMMEDIATE` takes the write lock at once, so reading the
+/// position and then writing cannot meet another writer in between), and `$lock` locks the
+/// position's row where the database can (`FOR UPDATE`), so concurrent indexers take turns.
+#[macro_export]
+macro_rules! index_search_body {
+    ($store:expr, $limit:expr, $database:ty, $begin:literal, $lock:literal) => {{
+        let mut tx = $store.write_pool.begin_with($begin).await.map_err(db)?;
+        let position: i64 = sqlx::query_scalar(concat!(
+            "SELECT value FROM counters WHERE name = 'search_position'",
+            $lock
+        ))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let events = sqlx::query(
+            "SELECT position, incident, sequence, recorded_at, actor, event_type, \
+             event_version, body, prev_hash, hash FROM events \
+             WHERE position > $1 ORDER BY position LIMIT $2",
+        )
+        .bind(position)
+        .bind(i64::from($limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(stored_event)
+        .collect::<Result<Vec<_>, _>>()?;
+        let Some(last) = events.last().map(|event| event.position) else {
+            return Ok(0);
+        };
+        let rows = $crate::search::index_rows(&events);
+        for row in rows.iter().filter(|row| row.position.is_none()) {
+            sqlx::query(
+                "DELETE FROM search_entries WHERE incident = $1 AND kind = $2 AND position IS NULL",
+            )
+            .bind(row.incident)
+            .bind(row.kind.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        for chunk in rows.chunks(1_000) {
+            let mut insert = sqlx::QueryBuilder::<$database>::new(
+                "INSERT INTO search_entries (incident, kind, position, at, text) ",
+            );
+            insert.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind(row.incident)
+                    .push_bind(row.kind.as_str())
+                    .push_bind(row.position)
+                    .push_bind(row.at)
+                    .push_bind(row.text.as_str());
+            });
+            insert.build().execute(&mut *tx).await.map_err(db)?;
+        }
+        sqlx::query("UPDATE counters SET value = $1 WHERE name = 'search_position'")
+            .bind(last)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(events.len() as u64)
+    }};
 }
 
 #[cfg(test)]

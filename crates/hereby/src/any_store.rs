@@ -859,4 +859,8 @@ impl hereby_store::Search for AnyStore {
     ) -> Result<hereby_store::SearchResults, StoreError> {
         forward!(self, store => store.search(request))
     }
+
+    async fn index_search(&self, limit: u32) -> Result<u64, StoreError> {
+        forward!(self, store => store.index_search(limit))
+    }
 }

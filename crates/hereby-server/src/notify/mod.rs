@@ -81,8 +81,12 @@ fn later(now: Timestamp, by: Duration) -> Timestamp {
         .unwrap_or(Timestamp::MAX)
 }
 
-/// Starts the dispatcher, the delivery worker and the reminder runner (of both kinds of job).
-pub fn start<S: Store + Notifications>(state: AppState<S>, settings: Settings) -> Workers {
+/// Starts the dispatcher, the delivery worker, the reminder runner (of both kinds of job) and
+/// the search indexer.
+pub fn start<S: Store + Notifications + hereby_store::Search>(
+    state: AppState<S>,
+    settings: Settings,
+) -> Workers {
     // reqwest is built without a crypto provider of its own: use ring, like the client.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let settings = Arc::new(settings);
@@ -90,6 +94,7 @@ pub fn start<S: Store + Notifications>(state: AppState<S>, settings: Settings) -
     let mut tasks = JoinSet::new();
     tasks.spawn(dispatcher(state.clone(), settings.clone(), stopped.clone()));
     tasks.spawn(deliverer(state.clone(), settings.clone(), stopped.clone()));
+    tasks.spawn(indexer(state.clone(), settings.clone(), stopped.clone()));
     tasks.spawn(reminders::runner(state, settings, stopped));
     Workers { stop, tasks }
 }
@@ -114,6 +119,38 @@ async fn dispatcher<S: Store + Notifications>(
                 }
             }
             Err(error) => tracing::warn!(%error, "notification dispatch failed; retrying"),
+        }
+        tokio::select! {
+            _ = feed.changed() => {}
+            () = tokio::time::sleep(settings.poll) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Keeps the search index up with the log: woken by the feed like the dispatcher, it indexes
+/// in batches after the appends (which never wait for it). With several nodes each runs one;
+/// the index's position is locked while a batch is written, so each event is indexed once.
+async fn indexer<S: Store + hereby_store::Search>(
+    state: AppState<S>,
+    settings: Arc<Settings>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut feed = state.app.subscribe(state.feed.published(), None);
+    loop {
+        match state
+            .app
+            .index_search(hereby_app::search::INDEX_BATCH)
+            .await
+        {
+            // A whole batch: more may be waiting (an upgrade indexing the history).
+            Ok(read) if read >= u64::from(hereby_app::search::INDEX_BATCH) => continue,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "search indexing failed; retrying"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(hereby_app::search::INDEX_INTERVAL) => {}
+            _ = stop.changed() => return,
         }
         tokio::select! {
             _ = feed.changed() => {}

@@ -96,6 +96,7 @@ pub(crate) async fn search<S: Store + Search>(
     Ok(Json(api::SearchPage {
         hits: results.hits.iter().map(hit_view).collect(),
         total: results.total,
+        total_is_exact: results.exact,
         next_offset: (shown < results.total && !results.hits.is_empty())
             .then(|| u32::try_from(shown).unwrap_or(u32::MAX)),
     }))

@@ -102,6 +102,7 @@ pub(crate) async fn page<S: Store + Search>(
             asked => asked,
             hits => crate::html::render::data(&hits),
             total => results.total,
+            exact => results.exact,
             next => next,
             search_error => error,
         },
