@@ -199,10 +199,15 @@ pub fn parse(raw: &str) -> Result<Query, QueryError> {
             "a search has at most {MAX_WORDS} words and phrases"
         )));
     }
-    if !query.excluded.is_empty() && query.words.is_empty() && query.incidents.is_empty() {
+    if !query.excluded.is_empty() && query.words.is_empty() {
         return Err(QueryError(
             "say what to look for besides what to leave out (`timeout -staging`, not `-staging` alone)"
                 .to_owned(),
+        ));
+    }
+    if !query.kinds.is_empty() && query.words.is_empty() {
+        return Err(QueryError(
+            "`kind:` says where to look for words: give it some (`kind:note failover`)".to_owned(),
         ));
     }
     Ok(query)
@@ -246,7 +251,8 @@ fn bare(query: &mut Query, text: &str) -> Result<(), QueryError> {
         && !value.is_empty()
         && !value.starts_with("//")
     {
-        let original = &text[name.len() + 1..];
+        // The value as typed: split the text itself (lowercasing may change byte lengths).
+        let original = text.split_once(':').map_or("", |(_, value)| value);
         match name {
             "status" | "is" => {
                 for value in value.split(',') {
@@ -303,6 +309,11 @@ fn bare(query: &mut Query, text: &str) -> Result<(), QueryError> {
     let words = words_of(body);
     match (words.len(), prefix) {
         (0, _) => {}
+        (1, true) if words[0].chars().count() < 2 => {
+            return Err(QueryError(format!(
+                "`{text}`: a prefix needs at least two letters before the `*`"
+            )));
+        }
         (1, true) => push(query, Word::Prefix(words[0].clone()), negated),
         (1, false) => push(query, Word::Plain(words[0].clone()), negated),
         // `checkout-api` or `db.primary`: the words next to each other.
@@ -492,11 +503,21 @@ mod tests {
             ("\"unclosed", "closing quote"),
             ("-staging", "besides"),
             ("kind:tweet", "a kind is one of"),
+            ("a*", "two letters"),
+            ("INC-4 -staging", "besides"),
+            ("kind:note", "give it some"),
         ] {
             let error = parse(raw).unwrap_err().0;
             assert!(error.contains(says), "{raw}: {error}");
         }
         assert!(parse(&"a ".repeat(300)).is_err());
+        // Lowercasing that changes byte lengths does not upset the filters.
+        assert_eq!(
+            parse("service:İZMİR").unwrap().services,
+            vec!["İZMİR".to_owned()]
+        );
+        assert!(parse("İZMİR:x").is_ok());
+        assert!(parse("Ⱥ:é").is_ok());
         assert!(parse(&"word ".repeat(17)).is_err());
     }
 

@@ -6,8 +6,9 @@
 -- append never waits for the index; a search first indexes what is still pending.
 --
 -- `words` holds the stems (English) for ranked word, phrase and prefix search; the trigram
--- index serves substrings (`tency` finds `latency`). Only the first 200,000 characters of a
--- text are stemmed: a tsvector holds at most 1 MiB.
+-- index serves substrings (`tency` finds `latency`). Only the first 100,000 characters of a
+-- text are stemmed: a tsvector holds at most 1 MiB, and a character of some scripts takes up
+-- to about eight bytes of it.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 CREATE TABLE search_entries (
@@ -18,7 +19,7 @@ CREATE TABLE search_entries (
     position BIGINT,
     at       BIGINT NOT NULL,
     text     TEXT   NOT NULL,
-    words    tsvector GENERATED ALWAYS AS (to_tsvector('english', left(text, 200000))) STORED
+    words    tsvector GENERATED ALWAYS AS (to_tsvector('english', left(text, 100000))) STORED
 );
 CREATE UNIQUE INDEX search_entries_current ON search_entries (incident, kind) WHERE position IS NULL;
 CREATE INDEX search_entries_by_incident ON search_entries (incident);

@@ -14,10 +14,9 @@ use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use crate::{PgStore, db, stored_event};
 
-/// A `to_tsquery` expression for the words of `query`: each lexeme quoted (the words hold
-/// only letters and digits), all required, phrases in order, the excluded ones taken away.
-fn tsquery(query: &Query) -> Option<String> {
-    let lexeme = |word: &Word| match word {
+/// A word, prefix or phrase as a `to_tsquery` operand, each lexeme quoted.
+fn lexeme(word: &Word) -> String {
+    match word {
         Word::Plain(word) => format!("'{word}'"),
         Word::Prefix(word) => format!("'{word}':*"),
         Word::Phrase(words) => format!(
@@ -28,7 +27,12 @@ fn tsquery(query: &Query) -> Option<String> {
                 .collect::<Vec<_>>()
                 .join(" <-> ")
         ),
-    };
+    }
+}
+
+/// A `to_tsquery` expression for the words of `query`: each lexeme quoted (the words hold
+/// only letters and digits), all required, phrases in order, the excluded ones taken away.
+fn tsquery(query: &Query) -> Option<String> {
     if query.words.is_empty() {
         return None;
     }
@@ -40,6 +44,18 @@ fn tsquery(query: &Query) -> Option<String> {
             .map(|word| format!("!{}", lexeme(word))),
     );
     Some(parts.join(" & "))
+}
+
+/// The excluded words as a `to_tsquery` expression, any of them.
+fn excluded_tsquery(query: &Query) -> Option<String> {
+    (!query.excluded.is_empty()).then(|| {
+        query
+            .excluded
+            .iter()
+            .map(lexeme)
+            .collect::<Vec<_>>()
+            .join(" | ")
+    })
 }
 
 /// `LIKE` patterns for the words as substrings (letters and digits only: nothing to escape).
@@ -61,9 +77,16 @@ impl hereby_store::Search for PgStore {
         let words = tsquery(query);
         let grams = substrings_searchable(query).then(|| substrings(query));
         // Whole words first; parts of words only when whole words do not fill the page.
-        let mut ranked = self.ranked(request, words.as_deref(), None).await?;
-        let needed = u64::from(request.offset) + u64::from(request.limit);
-        if words.is_some() && grams.is_some() && ranked.exact && ranked.total < needed {
+        let mut ranked = match words {
+            Some(_) => self.ranked(request, words.as_deref(), None).await?,
+            None => self.listed(request).await?,
+        };
+        // Decided on the page size alone, so every page of a search counts the same way.
+        if words.is_some()
+            && grams.is_some()
+            && ranked.exact
+            && ranked.total < u64::from(request.limit)
+        {
             ranked = self
                 .ranked(request, words.as_deref(), grams.as_deref())
                 .await?;
@@ -77,7 +100,7 @@ impl hereby_store::Search for PgStore {
                     "StartSel=\"{MATCH_START}\", StopSel=\"{MATCH_END}\", MaxWords=30, MinWords=12, MaxFragments=1, FragmentDelimiter=\" … \""
                 );
                 let rows = sqlx::query(
-                    "SELECT id, ts_headline('english', left(text, 200000), to_tsquery('english', $1), $2) AS snippet \
+                    "SELECT id, ts_headline('english', left(text, 100000), to_tsquery('english', $1), $2) AS snippet \
                      FROM search_entries WHERE id = ANY($3)",
                 )
                 .bind(words)
@@ -122,6 +145,47 @@ struct Ranked {
 }
 
 impl PgStore {
+    /// Incident numbers alone, or filters alone: the incidents that pass, newest first, with
+    /// their own entries (title and summary); read from the incidents backwards, so a page
+    /// costs its own rows, and counted apart.
+    async fn listed(&self, request: &SearchRequest<'_>) -> Result<Ranked, StoreError> {
+        let mut sql = QueryBuilder::<Postgres>::new(
+            "SELECT e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, i.severity, \
+             i.visibility, i.declared_at FROM incidents i JOIN search_entries e \
+             ON e.incident = i.number AND e.kind = 'incident' AND e.position IS NULL WHERE true",
+        );
+        filters(&mut sql, request);
+        sql.push(" ORDER BY i.number DESC LIMIT ")
+            .push_bind(i64::from(request.limit.min(200)))
+            .push(" OFFSET ")
+            .push_bind(i64::from(request.offset));
+        let rows = sql.build().fetch_all(&self.readers).await.map_err(db)?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            found.push((
+                row.try_get::<i64, _>("id").map_err(db)?,
+                0,
+                row.try_get::<String, _>("text").map_err(db)?,
+                hit(row)?,
+            ));
+        }
+        let mut count = QueryBuilder::<Postgres>::new(
+            "SELECT count(*) FROM incidents i JOIN search_entries e \
+             ON e.incident = i.number AND e.kind = 'incident' AND e.position IS NULL WHERE true",
+        );
+        filters(&mut count, request);
+        let total: i64 = count
+            .build_query_scalar()
+            .fetch_one(&self.readers)
+            .await
+            .map_err(db)?;
+        Ok(Ranked {
+            found,
+            total: u64::try_from(total).unwrap_or(0),
+            exact: true,
+        })
+    }
+
     /// The page of incidents whose texts match `words` (and, when given, contain each of
     /// `grams`), each with its best text. Each way of matching yields its newest
     /// [`CANDIDATES`] matching texts that the searcher may see and the filters let through,
@@ -148,7 +212,7 @@ impl PgStore {
                     .push(")");
                 filters(&mut sql, request);
                 sql.push(" ORDER BY e.id DESC LIMIT ")
-                    .push_bind(i64::from(CANDIDATES))
+                    .push_bind(i64::from(CANDIDATES) + 1)
                     .push(")");
                 if let Some(grams) = grams {
                     // Substring matches rank after every whole-word match, among themselves
@@ -161,17 +225,15 @@ impl PgStore {
                     for word in grams {
                         sql.push(" AND lower(e.text) LIKE ").push_bind(like(word));
                     }
-                    for excluded in &query.excluded {
-                        let text = match excluded {
-                            Word::Plain(word) | Word::Prefix(word) => word.clone(),
-                            Word::Phrase(words) => words.join(" "),
-                        };
-                        sql.push(" AND lower(e.text) NOT LIKE ")
-                            .push_bind(like(&text));
+                    // Left out as whole words, as in the word match.
+                    if let Some(excluded) = excluded_tsquery(query) {
+                        sql.push(" AND NOT (e.words @@ to_tsquery('english', ")
+                            .push_bind(excluded)
+                            .push("))");
                     }
                     filters(&mut sql, request);
                     sql.push(" ORDER BY e.id DESC LIMIT ")
-                        .push_bind(i64::from(CANDIDATES))
+                        .push_bind(i64::from(CANDIDATES) + 1)
                         .push(")");
                 }
             }
@@ -188,7 +250,8 @@ impl PgStore {
         sql.push(
             "), ranked AS (SELECT *, row_number() OVER (PARTITION BY incident \
              ORDER BY score, id DESC) AS nth FROM matched) \
-             SELECT *, count(*) OVER () AS total, (SELECT count(*) FROM matched) AS candidates \
+             SELECT *, count(*) OVER () AS total, \
+             (SELECT max(n) FROM (SELECT count(*) AS n FROM matched GROUP BY tier) AS tiers) AS candidates \
              FROM ranked WHERE nth = 1 ORDER BY ",
         );
         sql.push(if words.is_some() {
@@ -230,7 +293,7 @@ impl PgStore {
         Ok(Ranked {
             found,
             total: u64::try_from(total).unwrap_or(0),
-            exact: words.is_none() || candidates < i64::from(CANDIDATES),
+            exact: words.is_none() || candidates <= i64::from(CANDIDATES),
         })
     }
 }

@@ -13,15 +13,18 @@ use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use crate::{SqliteStore, db, stored_event};
 
+fn quoted(word: &Word) -> String {
+    match word {
+        Word::Plain(word) => format!("\"{word}\""),
+        Word::Prefix(word) => format!("\"{word}\"*"),
+        Word::Phrase(words) => format!("\"{}\"", words.join(" ")),
+    }
+}
+
 /// An FTS5 expression for the words of `query` in the stemmed index: each word, prefix or
 /// phrase quoted (the words hold only letters and digits), all of them required, the excluded
 /// ones taken away.
 fn words_expression(query: &Query) -> Option<String> {
-    let quoted = |word: &Word| match word {
-        Word::Plain(word) => format!("\"{word}\""),
-        Word::Prefix(word) => format!("\"{word}\"*"),
-        Word::Phrase(words) => format!("\"{}\"", words.join(" ")),
-    };
     if query.words.is_empty() {
         return None;
     }
@@ -40,29 +43,32 @@ fn words_expression(query: &Query) -> Option<String> {
     Some(expression)
 }
 
-/// The same in the index of three-letter pieces: each word found anywhere inside a word.
+/// The excluded words in the stemmed index, any of them: what a substring match must not
+/// contain either, so that leaving a word out means the same in both ways of matching.
+fn excluded_expression(query: &Query) -> Option<String> {
+    (!query.excluded.is_empty()).then(|| {
+        query
+            .excluded
+            .iter()
+            .map(quoted)
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    })
+}
+
+/// The words in the index of three-letter pieces: each found anywhere inside a word.
 fn grams_expression(query: &Query) -> Option<String> {
     if !substrings_searchable(query) {
         return None;
     }
-    let mut expression = format!(
+    Some(format!(
         "({})",
         substrings(query)
             .iter()
             .map(|word| format!("\"{word}\""))
             .collect::<Vec<_>>()
             .join(" AND ")
-    );
-    for excluded in &query.excluded {
-        let text = match excluded {
-            Word::Plain(word) | Word::Prefix(word) => word.clone(),
-            Word::Phrase(words) => words.join(" "),
-        };
-        if text.chars().count() >= 3 {
-            expression = format!("({expression} NOT \"{text}\")");
-        }
-    }
-    Some(expression)
+    ))
 }
 
 /// How much more a match in a kind of text counts than one in a note: the title most.
@@ -79,9 +85,16 @@ impl hereby_store::Search for SqliteStore {
         let words = words_expression(query);
         let grams = grams_expression(query);
         // Whole words first; parts of words only when whole words do not fill the page.
-        let mut ranked = self.ranked(request, words.as_deref(), None).await?;
-        let needed = u64::from(request.offset) + u64::from(request.limit);
-        if words.is_some() && grams.is_some() && ranked.exact && ranked.total < needed {
+        let mut ranked = match words {
+            Some(_) => self.ranked(request, words.as_deref(), None).await?,
+            None => self.listed(request).await?,
+        };
+        // Decided on the page size alone, so every page of a search counts the same way.
+        if words.is_some()
+            && grams.is_some()
+            && ranked.exact
+            && ranked.total < u64::from(request.limit)
+        {
             ranked = self
                 .ranked(request, words.as_deref(), grams.as_deref())
                 .await?;
@@ -117,6 +130,47 @@ struct Ranked {
 }
 
 impl SqliteStore {
+    /// Incident numbers alone, or filters alone: the incidents that pass, newest first, with
+    /// their own entries (title and summary); read from the incidents backwards, so a page
+    /// costs its own rows, and counted apart.
+    async fn listed(&self, request: &SearchRequest<'_>) -> Result<Ranked, StoreError> {
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "SELECT e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, i.severity, \
+             i.visibility, i.declared_at FROM incidents i JOIN search_entries e \
+             ON e.incident = i.number AND e.kind = 'incident' AND e.position IS NULL WHERE true",
+        );
+        filters(&mut sql, request);
+        sql.push(" ORDER BY i.number DESC LIMIT ")
+            .push_bind(i64::from(request.limit.min(200)))
+            .push(" OFFSET ")
+            .push_bind(i64::from(request.offset));
+        let rows = sql.build().fetch_all(&self.readers).await.map_err(db)?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            found.push(Found {
+                id: row.try_get("id").map_err(db)?,
+                tier: 0,
+                text: row.try_get("text").map_err(db)?,
+                hit: hit(row)?,
+            });
+        }
+        let mut count = QueryBuilder::<Sqlite>::new(
+            "SELECT count(*) FROM incidents i JOIN search_entries e \
+             ON e.incident = i.number AND e.kind = 'incident' AND e.position IS NULL WHERE true",
+        );
+        filters(&mut count, request);
+        let total: i64 = count
+            .build_query_scalar()
+            .fetch_one(&self.readers)
+            .await
+            .map_err(db)?;
+        Ok(Ranked {
+            found,
+            total: u64::try_from(total).unwrap_or(0),
+            exact: true,
+        })
+    }
+
     /// The page of incidents whose texts match `words` (and, when given, contain `grams`),
     /// each with its best text. Each index yields its newest [`CANDIDATES`] matching texts
     /// that the searcher may see and the filters let through, ranked by BM25: a word found in
@@ -151,9 +205,17 @@ impl SqliteStore {
                          JOIN incidents i ON i.number = e.incident WHERE {table} MATCH "
                     ))
                     .push_bind(expression.to_owned());
+                    if tier == 1
+                        && let Some(excluded) = excluded_expression(request.query)
+                    {
+                        sql.push(" AND e.id NOT IN (SELECT rowid FROM search_words WHERE search_words MATCH ")
+                            .push_bind(excluded)
+                            .push(")");
+                    }
                     filters(&mut sql, request);
+                    // One more than are ranked: whether there were more.
                     sql.push(format!(" ORDER BY {table}.rowid DESC LIMIT "))
-                        .push_bind(i64::from(CANDIDATES))
+                        .push_bind(i64::from(CANDIDATES) + 1)
                         .push(")");
                 }
             }
@@ -170,7 +232,8 @@ impl SqliteStore {
         sql.push(
             "), ranked AS (SELECT *, row_number() OVER (PARTITION BY incident \
              ORDER BY score, id DESC) AS nth FROM matched) \
-             SELECT *, count(*) OVER () AS total, (SELECT count(*) FROM matched) AS candidates \
+             SELECT *, count(*) OVER () AS total, \
+             (SELECT max(n) FROM (SELECT count(*) AS n FROM matched GROUP BY tier)) AS candidates \
              FROM ranked WHERE nth = 1 ORDER BY ",
         );
         sql.push(if words.is_some() {
@@ -212,7 +275,7 @@ impl SqliteStore {
         Ok(Ranked {
             found,
             total: u64::try_from(total).unwrap_or(0),
-            exact: words.is_none() || candidates < i64::from(CANDIDATES),
+            exact: words.is_none() || candidates <= i64::from(CANDIDATES),
         })
     }
 }
@@ -371,10 +434,12 @@ mod tests {
             words_expression(&query).unwrap(),
             r#"(("timeout" AND "connection pool" AND "pay"*) NOT "staging")"#
         );
+        // Parts of words: every word anywhere; what is left out is left out as whole words.
         assert_eq!(
             grams_expression(&query).unwrap(),
-            r#"(("timeout" AND "connection pool" AND "pay") NOT "staging")"#
+            r#"("timeout" AND "connection pool" AND "pay")"#
         );
+        assert_eq!(excluded_expression(&query).unwrap(), r#""staging""#);
         // A word of two letters cannot be found by three-letter pieces.
         assert!(grams_expression(&hereby_core::search::parse("db down").unwrap()).is_none());
     }

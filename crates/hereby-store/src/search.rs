@@ -57,7 +57,7 @@ pub struct SearchResults {
 /// The most matching texts an index yields for ranking: the newest ones. A word in most of a
 /// long history is ranked among its most recent uses, which keeps a search fast however much
 /// was written; a rarer word is ranked over all its uses.
-pub const CANDIDATES: u32 = 5_000;
+pub const CANDIDATES: u32 = 1_000;
 
 pub trait Search: Send + Sync {
     fn search(
@@ -87,17 +87,27 @@ pub struct IndexRow {
 
 /// What a batch of events gives the index, in order: the declaration's title and summary as
 /// the incident's own entry, each event's text as [`entry_of`] takes it, and of several
-/// post-mortem revisions in the batch only the last. Events that cannot be decoded give
-/// nothing (verification reports them).
-pub fn index_rows(events: &[crate::StoredEvent]) -> Vec<IndexRow> {
+/// post-mortem revisions in the batch only the last; with the position of the last event
+/// read. An event of a type this version does not know (written by a newer node during an
+/// upgrade) ends the batch before it, for a newer indexer to read; an event whose body cannot
+/// be read gives nothing (verification reports it).
+pub fn index_rows(events: &[crate::StoredEvent]) -> (Vec<IndexRow>, Option<i64>) {
     use hereby_core::Event;
+    use hereby_core::event::DecodeError;
     use hereby_core::search::entry_of;
     let mut rows: Vec<IndexRow> = Vec::new();
+    let mut read = None;
     for stored in events {
         let link = &stored.link;
-        let Ok(event) = Event::decode(&link.event_type, link.event_version, &link.body) else {
-            continue;
+        let event = match Event::decode(&link.event_type, link.event_version, &link.body) {
+            Ok(event) => event,
+            Err(DecodeError::UnknownType { .. }) => break,
+            Err(DecodeError::InvalidBody { .. }) => {
+                read = Some(stored.position);
+                continue;
+            }
         };
+        read = Some(stored.position);
         let incident = i64::try_from(link.incident).unwrap_or(i64::MAX);
         let at = link.recorded_at_micros;
         if let Event::IncidentDeclared(declared) = &event {
@@ -130,8 +140,12 @@ pub fn index_rows(events: &[crate::StoredEvent]) -> Vec<IndexRow> {
             });
         }
     }
-    rows
+    (rows, read)
 }
+
+/// The most bytes of event bodies one indexing transaction reads (a post-mortem revision may
+/// be 8 MB): at least one event, then as many as fit.
+pub const INDEX_BYTES: i64 = 64 * 1024 * 1024;
 
 /// The pieces of a snippet, each with whether it matched, in order.
 pub fn snippet_parts(snippet: &str) -> Vec<(bool, &str)> {
@@ -159,59 +173,60 @@ pub fn snippet_text(snippet: &str) -> String {
 pub fn substring_snippet(text: &str, words: &[String]) -> String {
     const BEFORE: usize = 60;
     const LENGTH: usize = 200;
-    let lower = text.to_lowercase();
-    // Lowercasing can change byte lengths (rarely); then the text is shown unmarked.
-    let same_shape = lower.len() == text.len();
-    let first = words
+    // Compared character by character, each folded to lower case where that is one character:
+    // positions stay those of the text whatever lowercasing does to byte lengths.
+    let chars: Vec<char> = text.chars().collect();
+    let folded: Vec<char> = chars.iter().map(|&c| fold(c)).collect();
+    let wanted: Vec<Vec<char>> = words
         .iter()
+        .map(|word| word.chars().map(fold).collect::<Vec<char>>())
         .filter(|word| !word.is_empty())
-        .filter_map(|word| lower.find(word.as_str()))
-        .min()
-        .filter(|_| same_shape)
+        .collect();
+    let matches_at = |at: usize| -> Option<usize> {
+        wanted
+            .iter()
+            .filter(|word| folded.get(at..at + word.len()) == Some(word.as_slice()))
+            .map(Vec::len)
+            .max()
+    };
+    let first = (0..folded.len())
+        .find(|&at| matches_at(at).is_some())
         .unwrap_or(0);
-    let mut start = first.saturating_sub(BEFORE);
-    while !text.is_char_boundary(start) {
-        start -= 1;
-    }
-    let mut end = (start + LENGTH).min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let piece = &text[start..end];
-    let mut marked = String::with_capacity(piece.len() + 8);
+    let start = first.saturating_sub(BEFORE);
+    let end = (start + LENGTH).min(chars.len());
+    let mut marked = String::with_capacity(LENGTH * 2);
     if start > 0 {
         marked.push('…');
     }
-    if same_shape {
-        let lower_piece = &lower[start..end];
-        let mut at = 0;
-        while at < piece.len() {
-            let hit = words
-                .iter()
-                .filter(|word| !word.is_empty() && lower_piece[at..].starts_with(word.as_str()))
-                .map(String::len)
-                .max();
-            match hit {
-                Some(length) if piece.is_char_boundary(at + length) => {
-                    marked.push(MATCH_START);
-                    marked.push_str(&piece[at..at + length]);
-                    marked.push(MATCH_END);
-                    at += length;
-                }
-                _ => {
-                    let c = piece[at..].chars().next().unwrap_or(' ');
-                    marked.push(c);
-                    at += c.len_utf8();
-                }
+    let mut at = start;
+    while at < end {
+        match matches_at(at) {
+            Some(length) => {
+                let stop = (at + length).min(end);
+                marked.push(MATCH_START);
+                marked.extend(&chars[at..stop]);
+                marked.push(MATCH_END);
+                at = stop;
+            }
+            None => {
+                marked.push(chars[at]);
+                at += 1;
             }
         }
-    } else {
-        marked.push_str(piece);
     }
-    if end < text.len() {
+    if end < chars.len() {
         marked.push('…');
     }
     marked
+}
+
+/// A character in lower case, where its lower case is one character; else itself.
+fn fold(c: char) -> char {
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(one), None) => one,
+        _ => c,
+    }
 }
 
 /// The words of a query to look for as substrings: the plain and prefix words, and phrases as
@@ -242,6 +257,17 @@ pub fn substrings_searchable(query: &Query) -> bool {
 #[macro_export]
 macro_rules! index_search_body {
     ($store:expr, $limit:expr, $database:ty, $begin:literal, $lock:literal) => {{
+        // Nothing pending (the usual case for a search): no write turn taken.
+        let pending: bool = sqlx::query_scalar(
+            "SELECT (SELECT value FROM counters WHERE name = 'search_position') \
+             < (SELECT COALESCE(MAX(position), 0) FROM events)",
+        )
+        .fetch_one(&$store.readers)
+        .await
+        .map_err(db)?;
+        if !pending {
+            return Ok(0);
+        }
         let mut tx = $store.write_pool.begin_with($begin).await.map_err(db)?;
         let position: i64 = sqlx::query_scalar(concat!(
             "SELECT value FROM counters WHERE name = 'search_position'",
@@ -250,23 +276,45 @@ macro_rules! index_search_body {
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
-        let events = sqlx::query(
-            "SELECT position, incident, sequence, recorded_at, actor, event_type, \
-             event_version, body, prev_hash, hash FROM events \
-             WHERE position > $1 ORDER BY position LIMIT $2",
+        // As many events as fit in the byte budget, at least one.
+        let sizes: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT position, CAST(length(body) AS BIGINT) FROM events WHERE position > $1 \
+             ORDER BY position LIMIT $2",
         )
         .bind(position)
         .bind(i64::from($limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db)?;
+        let mut budget = 0_i64;
+        let mut through = None;
+        for (at, size) in sizes {
+            if through.is_some() && budget + size > $crate::search::INDEX_BYTES {
+                break;
+            }
+            budget += size;
+            through = Some(at);
+        }
+        let Some(through) = through else {
+            return Ok(0);
+        };
+        let events = sqlx::query(
+            "SELECT position, incident, sequence, recorded_at, actor, event_type, \
+             event_version, body, prev_hash, hash FROM events \
+             WHERE position > $1 AND position <= $2 ORDER BY position",
+        )
+        .bind(position)
+        .bind(through)
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?
         .iter()
         .map(stored_event)
         .collect::<Result<Vec<_>, _>>()?;
-        let Some(last) = events.last().map(|event| event.position) else {
+        let (rows, read) = $crate::search::index_rows(&events);
+        let Some(last) = read else {
             return Ok(0);
         };
-        let rows = $crate::search::index_rows(&events);
         for row in rows.iter().filter(|row| row.position.is_none()) {
             sqlx::query(
                 "DELETE FROM search_entries WHERE incident = $1 AND kind = $2 AND position IS NULL",
@@ -297,7 +345,7 @@ macro_rules! index_search_body {
             .await
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        Ok(events.len() as u64)
+        Ok(events.iter().filter(|event| event.position <= last).count() as u64)
     }};
 }
 

@@ -144,7 +144,12 @@ async fn indexer<S: Store + hereby_store::Search>(
             .await
         {
             // A whole batch: more may be waiting (an upgrade indexing the history).
-            Ok(read) if read >= u64::from(hereby_app::search::INDEX_BATCH) => continue,
+            Ok(read) if read >= u64::from(hereby_app::search::INDEX_BATCH) => {
+                if *stop.borrow() {
+                    return;
+                }
+                continue;
+            }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "search indexing failed; retrying"),
         }

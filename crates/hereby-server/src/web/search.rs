@@ -82,7 +82,10 @@ pub(crate) async fn page<S: Store + Search>(
                 .collect(),
         })
         .collect();
-    let shown = params.offset + results.hits.len() as u32;
+    let shown = params
+        .offset
+        .min(10_000)
+        .saturating_add(u32::try_from(results.hits.len()).unwrap_or(u32::MAX));
     let next = (u64::from(shown) < results.total && !results.hits.is_empty()).then(|| {
         format!(
             "/search?q={}&offset={shown}",
