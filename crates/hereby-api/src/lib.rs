@@ -200,6 +200,21 @@ pub struct ActionItem {
     pub wont_fix_reason: Option<String>,
 }
 
+/// An incident's milestones, derived from its timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub struct Milestones {
+    /// When the impact began: the impact window's start if earlier than the detection.
+    pub started: Option<String>,
+    /// When hereby first knew (the declaration; from alerts, when they arrived).
+    pub detected: Option<String>,
+    /// The first action of a person.
+    pub acknowledged: Option<String>,
+    /// The first move to monitoring (or to resolved, if it skipped monitoring).
+    pub mitigated: Option<String>,
+    pub resolved: Option<String>,
+    pub closed: Option<String>,
+}
+
 /// `GET /api/v1/incidents/{id}`: the incident state document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IncidentDocument {
@@ -230,6 +245,9 @@ pub struct IncidentDocument {
     pub pending_handoff: Option<PendingHandoff>,
     pub impact_start: Option<String>,
     pub impact_end: Option<String>,
+    /// The moments its durations are measured between, each once reached.
+    #[serde(default)]
+    pub milestones: Milestones,
     pub action_items: Vec<ActionItem>,
     /// People added explicitly; role holders are members through their role.
     pub members: Vec<String>,

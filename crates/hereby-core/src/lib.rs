@@ -16,6 +16,7 @@ pub mod duration;
 pub mod event;
 pub mod ladder;
 pub mod lint;
+pub mod milestones;
 pub mod offers;
 pub mod permissions;
 pub mod placeholders;

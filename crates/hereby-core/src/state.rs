@@ -261,6 +261,13 @@ pub struct Incident {
     /// The incident a merged candidate went into.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<crate::types::IncidentNumber>,
+    /// The first action of a person (not the system) on it: the declaration itself when a
+    /// person declared it. A milestone (see [`crate::milestones`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<Timestamp>,
+    /// The first move to monitoring (or to resolved, if it skipped monitoring): a milestone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mitigated_at: Option<Timestamp>,
     /// How many events the stream holds: the version optimistic concurrency compares.
     pub version: u64,
 }
@@ -419,11 +426,19 @@ pub fn evolve(state: State, envelope: &Envelope) -> State {
                 witness_required: false,
                 alert_groups: BTreeMap::new(),
                 merged_into: None,
+                acknowledged_at: (envelope.actor.as_str() != crate::roles::SYSTEM_ACTOR)
+                    .then_some(at),
+                mitigated_at: None,
                 version: 1,
             }))
         }
         (State::Initial, _) => State::Initial,
         (State::Declared(mut incident), event) => {
+            if incident.acknowledged_at.is_none()
+                && envelope.actor.as_str() != crate::roles::SYSTEM_ACTOR
+            {
+                incident.acknowledged_at = Some(at);
+            }
             apply(&mut incident, event, at, &envelope.actor);
             incident.version += 1;
             incident.updated_at = at;
@@ -469,6 +484,9 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
         }
         Event::StatusChanged(e) => {
             incident.status = e.to;
+            if matches!(e.to, Status::Monitoring | Status::Resolved) {
+                incident.mitigated_at.get_or_insert(at);
+            }
             match e.to {
                 Status::Resolved => incident.resolved_at = Some(at),
                 status if status.is_active() => incident.resolved_at = None,

@@ -102,6 +102,17 @@ pub(crate) fn document(
             }),
         impact_start: incident.impact.start.map(time),
         impact_end: incident.impact.end.map(time),
+        milestones: {
+            let milestones = hereby_core::milestones::Milestones::of(incident);
+            api::Milestones {
+                started: milestones.started.map(time),
+                detected: milestones.detected.map(time),
+                acknowledged: milestones.acknowledged.map(time),
+                mitigated: milestones.mitigated.map(time),
+                resolved: milestones.resolved.map(time),
+                closed: milestones.closed.map(time),
+            }
+        },
         action_items: incident
             .action_items
             .values()

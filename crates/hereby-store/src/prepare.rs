@@ -13,8 +13,9 @@ use crate::{Appended, IncidentSummary, NewEvents, RecordedEvent, StoreError};
 /// The format of the state snapshot kept in the `incidents` row. A snapshot in another format
 /// is ignored and the state is rebuilt from the stream, so bumping this is always safe.
 /// Format 2: the state keeps change marks built from operations (for change collisions), so
-/// snapshots of format 1 are rebuilt from their streams.
-pub const STATE_FORMAT: i64 = 2;
+/// snapshots of format 1 are rebuilt from their streams. Format 3: the state keeps the
+/// acknowledged and mitigated milestones, derived from the whole stream.
+pub const STATE_FORMAT: i64 = 3;
 
 /// A stream's head as read inside the write transaction.
 #[derive(Debug, Clone)]

@@ -1779,6 +1779,21 @@ fn print_document(document: &api::IncidentDocument) {
                 .map_or_else(|| "ongoing".to_owned(), human_time)
         );
     }
+    let m = &document.milestones;
+    let reached: Vec<String> = [
+        ("started", &m.started),
+        ("detected", &m.detected),
+        ("acknowledged", &m.acknowledged),
+        ("mitigated", &m.mitigated),
+        ("resolved", &m.resolved),
+        ("closed", &m.closed),
+    ]
+    .into_iter()
+    .filter_map(|(name, at)| at.as_deref().map(|at| format!("{name} {}", human_time(at))))
+    .collect();
+    if !reached.is_empty() {
+        println!("milestones: {}", reached.join(" · "));
+    }
     if !document.services.is_empty() {
         println!("services {}", document.services.join(", "));
     }

@@ -504,6 +504,11 @@ pub(crate) async fn incident_context<S: Communications>(
             update_overdue => next_due.is_some_and(|due| due <= now),
             impact_start => incident.impact.start.map(render::clock),
             impact_end => incident.impact.end.map(render::clock),
+            milestones => hereby_core::milestones::Milestones::of(incident)
+                .named()
+                .into_iter()
+                .filter_map(|(name, at)| at.map(|at| (name, render::clock(at))))
+                .collect::<Vec<_>>(),
             commander => incident.commander().map(|c| c.as_str()),
             i_command => incident.commander() == Some(me),
             roles => data(&roles),

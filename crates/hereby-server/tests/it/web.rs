@@ -5096,3 +5096,44 @@ async fn the_search_box_finds_notes_marks_the_words_and_hides_restricted_inciden
     let anonymous = site.get(None, "/search?q=pool").await;
     assert!(!anonymous.body.contains("hit-"));
 }
+
+#[tokio::test]
+async fn the_incident_page_shows_its_milestones() {
+    let site = Site::new().await;
+    site.user("alice", InstallationRole::Responder).await;
+    let id = site
+        .declare(
+            "alice",
+            "Checkout latency",
+            Severity::Sev2,
+            &["checkout"],
+            None,
+        )
+        .await;
+    let alice = site.login("alice").await;
+    // The milestones' row: from its marker to the end of its cell.
+    let row = |page: &Page| {
+        let start = page.body.find("id=\"milestones\"").unwrap();
+        let end = start + page.body[start..].find("</dd>").unwrap();
+        page.body[start..end].to_owned()
+    };
+    let page = site.show(&alice, &id).await;
+    let milestones = row(&page);
+    assert!(
+        milestones.contains("started <time>") && milestones.contains("acknowledged <time>"),
+        "{milestones}"
+    );
+    assert!(!milestones.contains("mitigated"));
+    site.execute(
+        "alice",
+        &id,
+        Command::ChangeStatus {
+            to: hereby_core::types::Status::Monitoring,
+            reason: None,
+            override_close_checks: false,
+        },
+    )
+    .await;
+    let page = site.show(&alice, &id).await;
+    assert!(row(&page).contains("mitigated <time>"));
+}

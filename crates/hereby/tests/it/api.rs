@@ -1860,3 +1860,41 @@ fn show_prints_the_whole_state_document_and_list_puts_the_worst_first() {
         "times are for people, not RFC 3339: {shown}"
     );
 }
+
+#[test]
+fn milestones_are_derived_from_the_timeline_and_shown_everywhere() {
+    let server = Server::start("sqlite");
+    let alice = server.user("alice", "responder");
+    let (status, declared) = server.post(
+        "/api/v1/incidents",
+        &alice,
+        json!({"title": "Checkout down", "severity": "SEV2"}),
+    );
+    assert_eq!(status, 201, "{declared}");
+    let milestones = &declared["milestones"];
+    // A person declared it: detected, acknowledged and started at once; nothing else yet.
+    assert_eq!(milestones["detected"], declared["declared_at"]);
+    assert_eq!(milestones["acknowledged"], declared["declared_at"]);
+    assert_eq!(milestones["started"], declared["declared_at"]);
+    assert!(milestones["mitigated"].is_null() && milestones["resolved"].is_null());
+    let (status, _) = server.post(
+        "/api/v1/incidents/INC-1/status",
+        &alice,
+        json!({"status": "monitoring"}),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = server.post("/api/v1/incidents/INC-1/resolve", &alice, json!({}));
+    assert_eq!(status, 200);
+    let (_, document) = server.get("/api/v1/incidents/INC-1", &alice);
+    let milestones = &document["milestones"];
+    assert!(milestones["mitigated"].is_string(), "{document}");
+    assert_eq!(milestones["resolved"], document["resolved_at"]);
+    assert!(milestones["mitigated"].as_str() <= milestones["resolved"].as_str());
+    assert!(milestones["closed"].is_null());
+    let (code, stdout, stderr) = cli(&server, &alice, &["show", "INC-1"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("milestones: started ") && stdout.contains(" · mitigated "),
+        "{stdout}"
+    );
+}
