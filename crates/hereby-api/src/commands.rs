@@ -14,9 +14,9 @@ use jiff::civil::Date;
 
 use crate::{
     ActionItemChange, ActionItemRequest, DeclareRequest, HandoffRequest, ImpactRequest,
-    IntentAbandon, IntentDone, IntentRequest, LinkRequest, MarkRequest, MemberRequest, NoteRequest,
-    OperationRequest, PublicSummaryRequest, ReasonRequest, RoleRequest, SeverityRequest,
-    StatusRequest, UpdateRequest, VisibilityRequest, WitnessRule,
+    IntentAbandon, IntentDone, IntentRequest, LinkRequest, MarkRequest, MemberRequest,
+    MilestoneRequest, NoteRequest, OperationRequest, PublicSummaryRequest, ReasonRequest,
+    RoleRequest, SeverityRequest, StatusRequest, UpdateRequest, VisibilityRequest, WitnessRule,
 };
 
 /// Why a request cannot be made into a command.
@@ -250,6 +250,18 @@ impl TryFrom<ImpactRequest> for Command {
         Ok(Command::SetImpactWindow {
             start: optional(request.start.as_deref(), time("start"))?,
             end: optional(request.end.as_deref(), time("end"))?,
+        })
+    }
+}
+
+impl TryFrom<MilestoneRequest> for Command {
+    type Error = RequestError;
+
+    fn try_from(request: MilestoneRequest) -> Result<Self, Self::Error> {
+        Ok(Command::SetMilestone {
+            milestone: hereby_core::types::MilestoneName::parse(&request.milestone)?,
+            at: time("at")(&request.at)?,
+            reason: required_reason(Some(&request.reason), "setting a milestone")?,
         })
     }
 }

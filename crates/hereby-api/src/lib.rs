@@ -708,6 +708,18 @@ pub struct StatusRequest {
     pub override_close_checks: bool,
 }
 
+/// `POST /api/v1/incidents/{id}/milestones`: the Incident Commander sets a milestone's time,
+/// saying why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MilestoneRequest {
+    #[schema(value_type = vocabulary::Milestone)]
+    pub milestone: String,
+    /// RFC 3339, e.g. `2026-11-21T09:30:00Z`; not in the future.
+    pub at: String,
+    pub reason: String,
+}
+
 /// `PUT /api/v1/incidents/{id}/impact`: RFC 3339 times.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

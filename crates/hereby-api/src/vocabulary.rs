@@ -9,7 +9,8 @@ use std::borrow::Cow;
 use hereby_core::Capability;
 use hereby_core::types::{
     ActionKind, ActionState, ComponentStatus, Criticality, EntryMark, FollowUpOption,
-    InstallationRole, LinkKind, PostmortemStatus, ReviewDecision, Severity, Status, Visibility,
+    InstallationRole, LinkKind, MilestoneName, PostmortemStatus, ReviewDecision, Severity, Status,
+    Visibility,
 };
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
@@ -106,6 +107,7 @@ macro_rules! vocabulary {
 vocabulary! {
     SeverityName = "How bad it is: SEV1 is the most severe.", Severity::ALL.iter().map(|v| v.as_str());
     IncidentStatus = "Where an incident is in its life.", Status::ALL.iter().map(|v| v.as_str());
+    Milestone = "A moment of an incident its durations are measured between, in their order.", MilestoneName::ALL.iter().map(|v| v.as_str());
     VisibilityName = "Who may see an incident: everyone with an account (internal), only its members and admins (restricted), or also the public status page (public).", Visibility::ALL.iter().map(|v| v.as_str());
     UserRole = "What a user may do in the whole installation.", InstallationRole::ALL.iter().map(|v| v.as_str());
     LinkKindName = "What an external link points at.", LinkKind::ALL.iter().map(|v| v.as_str());

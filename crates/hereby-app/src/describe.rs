@@ -98,6 +98,12 @@ pub fn sentence(event_type: &str, body: &Value, actor: &str) -> String {
             words(text("to")),
             reason("reason")
         ),
+        "milestone_set" => format!(
+            "{actor} set the {} milestone to {}{}",
+            text("milestone"),
+            text("at"),
+            reason("reason")
+        ),
         "impact_window_set" => format!(
             "impact from {} to {}",
             body.get("start")

@@ -86,6 +86,13 @@ pub enum Command {
         start: Option<Timestamp>,
         end: Option<Timestamp>,
     },
+    /// Set a milestone's time by hand (the Incident Commander, saying why), over the time
+    /// derived from the timeline; validated against the order of the milestones.
+    SetMilestone {
+        milestone: crate::types::MilestoneName,
+        at: Timestamp,
+        reason: Reason,
+    },
     /// Set (or clear, with `None`) the summary written for customers.
     SetPublicSummary { text: Option<Text> },
     /// Add a free-text note to the timeline.

@@ -71,6 +71,7 @@ rejection_codes! {
     ReasonRequired => "reason_required",
     OpenFollowUps => "open_follow_ups",
     InvalidImpactWindow => "invalid_impact_window",
+    InvalidMilestone => "invalid_milestone",
     UnknownActionItem => "unknown_action_item",
     ActionItemState => "action_item_state",
     NothingToChange => "nothing_to_change",
@@ -464,6 +465,33 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
                 );
             }
             Ok(vec![Event::ImpactWindowSet(ImpactWindowSet { start, end })])
+        }
+        Command::SetMilestone {
+            milestone,
+            at,
+            reason,
+        } => {
+            if at > ctx.now {
+                return reject(
+                    RejectionCode::InvalidMilestone,
+                    format!("{at} is in the future; set a milestone once it has happened"),
+                );
+            }
+            let milestones = crate::milestones::Milestones::of(incident);
+            if milestones.get(milestone) == Some(at) {
+                return reject(
+                    RejectionCode::NothingToChange,
+                    format!("`{milestone}` is already at {at}"),
+                );
+            }
+            if let Some(refusal) = milestones.refuse_setting(milestone, at) {
+                return reject(RejectionCode::InvalidMilestone, refusal);
+            }
+            Ok(vec![Event::MilestoneSet(crate::event::MilestoneSet {
+                milestone,
+                at,
+                reason,
+            })])
         }
         Command::SetPublicSummary { text } => {
             require_not_closed(incident, "change the public summary")?;

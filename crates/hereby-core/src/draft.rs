@@ -407,6 +407,12 @@ pub fn facts(
                     .map(|r| format!(": “{}”", one_line(r.as_str())))
                     .unwrap_or_default()
             )),
+            Event::MilestoneSet(e) => Some(format!(
+                "{actor} set the {} milestone to {}: “{}”.",
+                e.milestone,
+                minute(e.at),
+                one_line(e.reason.as_str())
+            )),
             Event::ImpactWindowSet(e) => Some(format!(
                 "{actor} recorded the impact window: start {}, end {}.",
                 e.start.map_or_else(|| "unknown".to_owned(), minute),

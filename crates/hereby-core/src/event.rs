@@ -152,6 +152,15 @@ pub struct PublicSummarySet {
     pub text: Option<Text>,
 }
 
+/// The Incident Commander set a milestone's time by hand, saying why; it stands over the
+/// time derived from the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MilestoneSet {
+    pub milestone: crate::types::MilestoneName,
+    pub at: Timestamp,
+    pub reason: Reason,
+}
+
 /// A free-text timeline entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteAdded {
@@ -568,6 +577,7 @@ events! {
     AlertGroupAttached => "alert_group_attached" v 1,
     AlertsNoted => "alerts_noted" v 1,
     IncidentMerged => "incident_merged" v 1,
+    MilestoneSet => "milestone_set" v 1,
 }
 
 /// An event together with who caused it and when: what `evolve` folds.

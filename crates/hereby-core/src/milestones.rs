@@ -6,7 +6,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 use crate::state::Incident;
-use crate::types::Status;
+use crate::types::{MilestoneName, Status};
 
 /// The moments of an incident, each once reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,14 +28,16 @@ pub struct Milestones {
 }
 
 impl Milestones {
-    /// The milestones of `incident` as its events left them.
+    /// The milestones of `incident` as its events left them, those the Incident Commander set
+    /// by hand over the derived ones.
     pub fn of(incident: &Incident) -> Milestones {
-        let detected = incident.declared_at;
+        let set = |name: MilestoneName| incident.milestones_set.get(&name).copied();
+        let detected = set(MilestoneName::Detected).unwrap_or(incident.declared_at);
         let started = match incident.impact.start {
             Some(start) if start < detected => start,
             _ => detected,
         };
-        Milestones {
+        let derived = Milestones {
             started: Some(started),
             detected: Some(detected),
             acknowledged: incident.acknowledged_at,
@@ -44,7 +46,74 @@ impl Milestones {
             closed: (incident.status == Status::Closed)
                 .then_some(incident.ended_at)
                 .flatten(),
+        };
+        let mut milestones = derived;
+        for (name, at) in &incident.milestones_set {
+            // A milestone not reached (a resolution undone by a reopening) stays unreached.
+            if derived.get(*name).is_some() {
+                milestones.set(*name, *at);
+            }
         }
+        milestones
+    }
+
+    pub fn get(&self, name: MilestoneName) -> Option<Timestamp> {
+        match name {
+            MilestoneName::Started => self.started,
+            MilestoneName::Detected => self.detected,
+            MilestoneName::Acknowledged => self.acknowledged,
+            MilestoneName::Mitigated => self.mitigated,
+            MilestoneName::Resolved => self.resolved,
+            MilestoneName::Closed => self.closed,
+        }
+    }
+
+    fn set(&mut self, name: MilestoneName, at: Timestamp) {
+        let slot = match name {
+            MilestoneName::Started => &mut self.started,
+            MilestoneName::Detected => &mut self.detected,
+            MilestoneName::Acknowledged => &mut self.acknowledged,
+            MilestoneName::Mitigated => &mut self.mitigated,
+            MilestoneName::Resolved => &mut self.resolved,
+            MilestoneName::Closed => &mut self.closed,
+        };
+        *slot = Some(at);
+    }
+
+    /// Why `name` may not be set to `at`: not reached yet, or it would overtake another
+    /// milestone (they are in order, each at or after the one before). `None` when it may.
+    pub fn refuse_setting(&self, name: MilestoneName, at: Timestamp) -> Option<String> {
+        if self.get(name).is_none() {
+            return Some(format!(
+                "the incident has not reached `{name}` yet; set it once it has"
+            ));
+        }
+        const ORDER: &str = "milestones are in the order started, detected, acknowledged, mitigated, resolved, closed";
+        let position = MilestoneName::ALL
+            .iter()
+            .position(|m| *m == name)
+            .unwrap_or(0);
+        let (before, after) = MilestoneName::ALL.split_at(position);
+        // The nearest milestone it would overtake is the one named.
+        for other in before.iter().rev() {
+            if let Some(other_at) = self.get(*other)
+                && at < other_at
+            {
+                return Some(format!(
+                    "`{name}` at {at} would come before `{other}` at {other_at}; {ORDER}"
+                ));
+            }
+        }
+        for other in after.iter().skip(1) {
+            if let Some(other_at) = self.get(*other)
+                && at > other_at
+            {
+                return Some(format!(
+                    "`{name}` at {at} would come after `{other}` at {other_at}; {ORDER}"
+                ));
+            }
+        }
+        None
     }
 
     /// Each milestone with its name, in order.
@@ -209,6 +278,62 @@ mod tests {
             (5, "anna", status(Status::CalledOff)),
         ]);
         assert_eq!(called_off[5], None);
+    }
+
+    #[test]
+    fn a_milestone_set_by_hand_stands_and_may_not_overtake_its_neighbours() {
+        let events = [
+            (0, "anna", declared("anna", false)),
+            (10, "anna", status(Status::Monitoring)),
+            (
+                12,
+                "anna",
+                Event::MilestoneSet(crate::event::MilestoneSet {
+                    milestone: MilestoneName::Mitigated,
+                    at: minute(8),
+                    reason: crate::types::Reason::parse("the failover held from :08").unwrap(),
+                }),
+            ),
+            (20, "anna", status(Status::Resolved)),
+        ];
+        assert_eq!(
+            fold(&events),
+            [Some(0), Some(0), Some(0), Some(8), Some(20), None]
+        );
+        let milestones = Milestones {
+            started: Some(minute(0)),
+            detected: Some(minute(0)),
+            acknowledged: Some(minute(2)),
+            mitigated: Some(minute(8)),
+            resolved: Some(minute(20)),
+            closed: None,
+        };
+        assert!(
+            milestones
+                .refuse_setting(MilestoneName::Acknowledged, minute(9))
+                .unwrap()
+                .contains("would come after `mitigated`")
+        );
+        assert!(
+            milestones
+                .refuse_setting(MilestoneName::Resolved, minute(5))
+                .unwrap()
+                .contains("would come before `mitigated`")
+        );
+        assert!(
+            milestones
+                .refuse_setting(MilestoneName::Closed, minute(30))
+                .unwrap()
+                .contains("not reached")
+        );
+        assert_eq!(
+            milestones.refuse_setting(MilestoneName::Started, minute(-60)),
+            None
+        );
+        assert_eq!(
+            milestones.refuse_setting(MilestoneName::Mitigated, minute(20)),
+            None
+        );
     }
 
     #[test]

@@ -80,7 +80,7 @@ impl Capability {
     pub fn covers(self) -> &'static str {
         match self {
             Capability::Status => {
-                "move the status (resolve, reopen, close, call off, hand back); set the impact window"
+                "move the status (resolve, reopen, close, call off, hand back); set the impact window and the milestones"
             }
             Capability::Severity => "change or evaluate the severity",
             Capability::Visibility => "change who may see the incident; add and remove members",
@@ -101,7 +101,9 @@ impl Capability {
     pub fn of(command: &Command) -> Option<Capability> {
         use Command as C;
         Some(match command {
-            C::ChangeStatus { .. } | C::SetImpactWindow { .. } => Capability::Status,
+            C::ChangeStatus { .. } | C::SetImpactWindow { .. } | C::SetMilestone { .. } => {
+                Capability::Status
+            }
             C::ChangeSeverity { .. } | C::EvaluateSeverity { .. } => Capability::Severity,
             C::ChangeVisibility { .. } | C::AddMember { .. } | C::RemoveMember { .. } => {
                 Capability::Visibility
@@ -450,6 +452,7 @@ fn verb(command: &Command, incident: &Incident) -> &'static str {
             _ => "change the status of this incident",
         },
         C::SetImpactWindow { .. } => "set the impact window of this incident",
+        C::SetMilestone { .. } => "set a milestone of this incident",
         C::ChangeSeverity { .. } | C::EvaluateSeverity { .. } => {
             "change the severity of this incident"
         }

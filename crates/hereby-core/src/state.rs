@@ -268,6 +268,9 @@ pub struct Incident {
     /// The first move to monitoring (or to resolved, if it skipped monitoring): a milestone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mitigated_at: Option<Timestamp>,
+    /// Milestones the Incident Commander set by hand, over the derived ones.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub milestones_set: BTreeMap<crate::types::MilestoneName, Timestamp>,
     /// How many events the stream holds: the version optimistic concurrency compares.
     pub version: u64,
 }
@@ -429,6 +432,7 @@ pub fn evolve(state: State, envelope: &Envelope) -> State {
                 acknowledged_at: (envelope.actor.as_str() != crate::roles::SYSTEM_ACTOR)
                     .then_some(at),
                 mitigated_at: None,
+                milestones_set: BTreeMap::new(),
                 version: 1,
             }))
         }
@@ -506,6 +510,9 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
             if e.to != Status::Resolved {
                 incident.reviews.next = None;
             }
+        }
+        Event::MilestoneSet(e) => {
+            incident.milestones_set.insert(e.milestone, e.at);
         }
         Event::ImpactWindowSet(e) => {
             incident.impact = ImpactWindow {

@@ -407,6 +407,22 @@ impl Status {
 }
 
 named_enum!(
+    /// A moment of an incident that its durations are measured between, in their order.
+    MilestoneName, "milestone" {
+        /// The impact began.
+        Started => "started",
+        /// hereby first knew.
+        Detected => "detected",
+        /// A person first acted.
+        Acknowledged => "acknowledged",
+        /// The first move to monitoring.
+        Mitigated => "mitigated",
+        Resolved => "resolved",
+        Closed => "closed",
+    }
+);
+
+named_enum!(
     /// Who may see an incident.
     Visibility, "visibility" {
         /// Everyone with an account.

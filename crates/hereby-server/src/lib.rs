@@ -251,6 +251,11 @@ pub fn routes<
         ),
         (
             Method::POST,
+            "/api/v1/incidents/{id}/milestones",
+            post(i::set_milestone::<S>),
+        ),
+        (
+            Method::POST,
             "/api/v1/incidents/{id}/operations",
             post(i::record_operation::<S>),
         ),

@@ -49,6 +49,7 @@ use crate::routes::{
         incidents::call_off,
         incidents::hand_back,
         incidents::set_impact,
+        incidents::set_milestone,
         incidents::record_operation,
         incidents::add_link,
         incidents::add_action_item,

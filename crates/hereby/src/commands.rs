@@ -263,6 +263,19 @@ pub(crate) enum ClientCommand {
         #[arg(long)]
         end: Option<String>,
     },
+    /// Set a milestone's time by hand, saying why (the Incident Commander): started, detected,
+    /// acknowledged, mitigated, resolved or closed. It must stay in that order.
+    Milestone {
+        #[command(flatten)]
+        write: Write,
+        /// started, detected, acknowledged, mitigated, resolved or closed.
+        milestone: String,
+        /// When, e.g. 2026-11-21T09:30:00Z (not in the future).
+        at: String,
+        /// Why the timeline's own time is not the right one.
+        #[arg(long)]
+        reason: String,
+    },
     /// Link a ticket, release, pull request, document or chat.
     Link {
         #[command(flatten)]
@@ -979,6 +992,25 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 .send(Method::PUT, &path, Some(&request), write.if_match)
                 .await?;
             print_write(&result, json);
+        }
+        ClientCommand::Milestone {
+            write,
+            milestone,
+            at,
+            reason,
+        } => {
+            post(
+                &client,
+                &write,
+                "milestones",
+                &api::MilestoneRequest {
+                    milestone,
+                    at,
+                    reason,
+                },
+                json,
+            )
+            .await?;
         }
         ClientCommand::Link {
             write,

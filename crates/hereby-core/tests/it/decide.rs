@@ -703,6 +703,54 @@ cases! {
         "#]],
     }
 
+    the_commander_sets_when_the_impact_started {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", milestone("started", "09:40", "the error rate rose at 09:40 on the dashboard")),
+        expect: expect![[r#"
+            milestone_set {"at":"2024-05-01T09:40:00Z","milestone":"started","reason":"the error rate rose at 09:40 on the dashboard"}
+        "#]],
+    }
+
+    a_milestone_may_be_moved_between_its_neighbours {
+        given: [("alice", declare("DB down")), ("alice", status("monitoring")), ("alice", status("resolved"))],
+        when: ("alice", milestone("mitigated", "10:00", "the failover held from 10:00")),
+        expect: expect![[r#"
+            milestone_set {"at":"2024-05-01T10:00:00Z","milestone":"mitigated","reason":"the failover held from 10:00"}
+        "#]],
+    }
+
+    a_milestone_may_not_overtake_another {
+        given: [("alice", declare("DB down")), ("alice", status("monitoring")), ("alice", status("resolved"))],
+        when: ("alice", milestone("mitigated", "09:50", "too early")),
+        expect: expect![[r#"
+            rejected invalid_milestone: `mitigated` at 2024-05-01T09:50:00Z would come before `acknowledged` at 2024-05-01T10:00:00Z; milestones are in the order started, detected, acknowledged, mitigated, resolved, closed
+        "#]],
+    }
+
+    a_milestone_not_reached_cannot_be_set {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", milestone("resolved", "10:00", "not yet")),
+        expect: expect![[r#"
+            rejected invalid_milestone: the incident has not reached `resolved` yet; set it once it has
+        "#]],
+    }
+
+    a_milestone_cannot_be_in_the_future {
+        given: [("alice", declare("DB down"))],
+        when: ("alice", milestone("started", "11:00", "later")),
+        expect: expect![[r#"
+            rejected invalid_milestone: 2024-05-01T11:00:00Z is in the future; set a milestone once it has happened
+        "#]],
+    }
+
+    a_milestone_already_at_that_time_changes_nothing {
+        given: [("alice", declare("DB down")), ("alice", status("monitoring"))],
+        when: ("alice", milestone("mitigated", "10:01", "again")),
+        expect: expect![[r#"
+            rejected nothing_to_change: `mitigated` is already at 2024-05-01T10:01:00Z
+        "#]],
+    }
+
     impact_may_end_as_it_starts {
         given: [("alice", declare("DB down"))],
         when: ("alice", impact(Some("09:30"), Some("09:30"))),
@@ -2166,6 +2214,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::ChangeSeverity { .. } => "ChangeSeverity",
         Command::ChangeStatus { .. } => "ChangeStatus",
         Command::SetImpactWindow { .. } => "SetImpactWindow",
+        Command::SetMilestone { .. } => "SetMilestone",
         Command::AddNote { .. } => "AddNote",
         Command::TakeCommand => "TakeCommand",
         Command::AcceptCandidate => "AcceptCandidate",
@@ -2221,6 +2270,7 @@ const COMMANDS: &[&str] = &[
     "ChangeSeverity",
     "ChangeStatus",
     "SetImpactWindow",
+    "SetMilestone",
     "AddNote",
     "TakeCommand",
     "AttachAlertGroup",

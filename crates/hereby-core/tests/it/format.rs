@@ -129,6 +129,11 @@ fn examples() -> Vec<Event> {
             start: Some(at("09:30")),
             end: Some(at("10:02")),
         }),
+        Event::MilestoneSet(hereby_core::event::MilestoneSet {
+            milestone: hereby_core::types::MilestoneName::Mitigated,
+            at: at("09:55"),
+            reason: reason("the failover held from 09:55"),
+        }),
         Event::NoteAdded(NoteAdded {
             text: text("lag is 40s; \"quoted\" and ü"),
         }),
@@ -375,6 +380,7 @@ fn stored_format_of_every_event_type() {
         status_changed v1 {"from":"investigating","reason":null,"to":"identified"}
         status_changed v1 {"from":"resolved","overridden_follow_ups":[1,4],"overrode_postmortem":true,"reason":"tracked in the platform backlog","to":"closed"}
         impact_window_set v1 {"end":"2024-05-01T10:02:00Z","start":"2024-05-01T09:30:00Z"}
+        milestone_set v1 {"at":"2024-05-01T09:55:00Z","milestone":"mitigated","reason":"the failover held from 09:55"}
         note_added v1 {"text":"lag is 40s; \"quoted\" and ü"}
         public_summary_set v1 {"text":"Some payments fail; please retry."}
         public_summary_set v1 {"text":null}

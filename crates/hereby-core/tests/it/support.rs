@@ -181,6 +181,15 @@ pub(crate) fn impact(start: Option<&str>, end: Option<&str>) -> Command {
     }
 }
 
+/// Set a milestone by hand at `HH:MM`, saying why.
+pub(crate) fn milestone(name: &str, hh_mm: &str, why: &str) -> Command {
+    Command::SetMilestone {
+        milestone: hereby_core::types::MilestoneName::parse(name).unwrap(),
+        at: at(hh_mm),
+        reason: reason(why),
+    }
+}
+
 pub(crate) fn note(raw: &str) -> Command {
     Command::AddNote { text: text(raw) }
 }

@@ -933,6 +933,39 @@ pub(crate) async fn set_impact<S: Store + Directory>(
     act(&state, &caller, &id, if_match, command).await
 }
 
+/// `POST /api/v1/incidents/{id}/milestones`: the Incident Commander sets a milestone's time
+/// by hand, saying why; refused when it would overtake another milestone.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/milestones",
+    tag = "incidents",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The incident, e.g. INC-7"),
+    ),
+    request_body = api::MilestoneRequest,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn set_milestone<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    if_match: IfMatch,
+    ApiJson(request): ApiJson<api::MilestoneRequest>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let command = Command::try_from(request)?;
+    act(&state, &caller, &id, if_match, command).await
+}
+
 /// `POST /api/v1/incidents/{id}/operations`
 #[utoipa::path(
     post,

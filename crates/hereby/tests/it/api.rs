@@ -1897,4 +1897,65 @@ fn milestones_are_derived_from_the_timeline_and_shown_everywhere() {
         stdout.contains("milestones: started ") && stdout.contains(" · mitigated "),
         "{stdout}"
     );
+
+    // The commander sets when the impact really started; the timeline says so, with why.
+    let declared_at: jiff::Timestamp = document["declared_at"].as_str().unwrap().parse().unwrap();
+    let earlier = declared_at - jiff::SignedDuration::from_mins(25);
+    let (code, stdout, stderr) = cli(
+        &server,
+        &alice,
+        &[
+            "milestone",
+            "INC-1",
+            "started",
+            &earlier.to_string(),
+            "--reason",
+            "errors began at the deploy",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("milestone"), "{stdout}");
+    let (_, document) = server.get("/api/v1/incidents/INC-1", &alice);
+    assert_eq!(
+        document["milestones"]["started"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap(),
+        earlier
+    );
+    // A milestone may not overtake another: the refusal names the one it would pass.
+    let (status, refused) = server.post(
+        "/api/v1/incidents/INC-1/milestones",
+        &alice,
+        json!({"milestone": "resolved", "at": earlier.to_string(), "reason": "typo"}),
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["code"], "invalid_milestone");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("would come before `mitigated`"),
+        "{refused}"
+    );
+    // A reason is required; an unknown milestone is named.
+    let (status, refused) = server.post(
+        "/api/v1/incidents/INC-1/milestones",
+        &alice,
+        json!({"milestone": "fixed", "at": earlier.to_string(), "reason": "x"}),
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("started"),
+        "{refused}"
+    );
+    let (_, after) = server.get("/api/v1/incidents/INC-1", &alice);
+    assert_eq!(
+        after["version"], document["version"],
+        "refusals change nothing"
+    );
 }

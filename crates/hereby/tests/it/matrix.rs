@@ -603,6 +603,13 @@ fn routes() -> Vec<Route> {
         ),
         incident(
             "POST",
+            "/api/v1/incidents/{id}/milestones",
+            commanded(Json(
+                r#"{"milestone":"started","at":"2020-01-01T00:00:00Z","reason":"the matrix"}"#,
+            )),
+        ),
+        incident(
+            "POST",
             "/api/v1/incidents/{id}/operations",
             Kind::Write(Change {
                 needs: Need::Operations,
