@@ -14,6 +14,7 @@ mod decide;
 pub mod draft;
 pub mod duration;
 pub mod event;
+pub mod insights;
 pub mod ladder;
 pub mod lint;
 pub mod milestones;

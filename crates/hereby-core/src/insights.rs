@@ -1,0 +1,291 @@
+//! Figures across incidents, as distributions rather than means: for each duration (time to
+//! detect, acknowledge, mitigate, resolve, close, all measured from `started`) the count, the
+//! median and the 90th percentile, overall and per severity, service and month. Incidents that
+//! were never incidents to measure (declined, called off, handed back, merged) are counted
+//! apart and left out of every duration.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::milestones::{Milestones, measured};
+use crate::state::Incident;
+use crate::types::{Severity, Status};
+
+/// The durations reported, each from `started` to a milestone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Measure {
+    Detect,
+    Acknowledge,
+    Mitigate,
+    Resolve,
+    Close,
+}
+
+impl Measure {
+    pub const ALL: [Measure; 5] = [
+        Measure::Detect,
+        Measure::Acknowledge,
+        Measure::Mitigate,
+        Measure::Resolve,
+        Measure::Close,
+    ];
+
+    /// The stable spelling, e.g. `time_to_mitigate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Detect => "time_to_detect",
+            Measure::Acknowledge => "time_to_acknowledge",
+            Measure::Mitigate => "time_to_mitigate",
+            Measure::Resolve => "time_to_resolve",
+            Measure::Close => "time_to_close",
+        }
+    }
+
+    fn of(self, milestones: &Milestones) -> Option<SignedDuration> {
+        let until = match self {
+            Measure::Detect => milestones.detected,
+            Measure::Acknowledge => milestones.acknowledged,
+            Measure::Mitigate => milestones.mitigated,
+            Measure::Resolve => milestones.resolved,
+            Measure::Close => milestones.closed,
+        };
+        milestones
+            .since_start(until)
+            .filter(|duration| !duration.is_negative())
+    }
+}
+
+/// A distribution of durations: how many, the median and the 90th percentile (nearest rank:
+/// each is a duration some incident actually took). `None` percentiles for an empty set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Distribution {
+    pub count: usize,
+    pub median: Option<SignedDuration>,
+    pub p90: Option<SignedDuration>,
+}
+
+impl Distribution {
+    pub fn of(mut durations: Vec<SignedDuration>) -> Distribution {
+        durations.sort();
+        Distribution {
+            count: durations.len(),
+            median: nearest_rank(&durations, 50),
+            p90: nearest_rank(&durations, 90),
+        }
+    }
+}
+
+/// The `percent`th percentile of sorted `values` by nearest rank: the smallest value at or
+/// above which `percent` % of the values lie.
+fn nearest_rank(sorted: &[SignedDuration], percent: usize) -> Option<SignedDuration> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (percent * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+/// What the figures are grouped by, besides all of them together.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group {
+    All,
+    Severity(Severity),
+    Service(String),
+    /// The month the incident was detected in, `2026-11`.
+    Month(String),
+}
+
+/// The figures of a set of incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Report {
+    /// Incidents measured, per group.
+    pub incidents: BTreeMap<Group, usize>,
+    /// Per group and measure.
+    pub durations: BTreeMap<(Group, Measure), Distribution>,
+    /// Not measured, by how they ended: declined, called off, handed back, merged.
+    pub not_measured: BTreeMap<Status, usize>,
+    /// Still in triage: not yet an incident, not yet measured.
+    pub in_triage: usize,
+}
+
+/// The figures of `incidents`.
+pub fn report<'a>(incidents: impl IntoIterator<Item = &'a Incident>) -> Report {
+    let mut report = Report::default();
+    let mut samples: BTreeMap<(Group, Measure), Vec<SignedDuration>> = BTreeMap::new();
+    for incident in incidents {
+        if incident.status == Status::Triage {
+            report.in_triage += 1;
+            continue;
+        }
+        if !measured(incident.status) {
+            *report.not_measured.entry(incident.status).or_default() += 1;
+            continue;
+        }
+        let milestones = Milestones::of(incident);
+        let detected = milestones.detected.unwrap_or(incident.declared_at);
+        let mut groups = vec![
+            Group::All,
+            Group::Severity(incident.severity),
+            Group::Month(month(detected)),
+        ];
+        groups.extend(
+            incident
+                .services
+                .iter()
+                .map(|service| Group::Service(service.as_str().to_owned())),
+        );
+        for group in groups {
+            *report.incidents.entry(group.clone()).or_default() += 1;
+            for measure in Measure::ALL {
+                let sample = samples.entry((group.clone(), measure)).or_default();
+                if let Some(duration) = measure.of(&milestones) {
+                    sample.push(duration);
+                }
+            }
+        }
+    }
+    report.durations = samples
+        .into_iter()
+        .map(|(key, durations)| (key, Distribution::of(durations)))
+        .collect();
+    report
+}
+
+fn month(at: Timestamp) -> String {
+    let date = at.to_zoned(jiff::tz::TimeZone::UTC).date();
+    format!("{:04}-{:02}", date.year(), date.month())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, IncidentDeclared, StatusChanged};
+    use crate::types::{ServiceName, Title, UserName, Visibility};
+    use crate::{Envelope, State, evolve};
+
+    fn minutes(n: i64) -> SignedDuration {
+        SignedDuration::from_mins(n)
+    }
+
+    fn at(minute: i64) -> Timestamp {
+        Timestamp::from_second(1_790_000_000 + minute * 60).unwrap()
+    }
+
+    /// An incident declared at `start` by a person, moved to each status at its minute.
+    fn incident(
+        severity: Severity,
+        service: &str,
+        start: i64,
+        moves: &[(i64, Status)],
+    ) -> Incident {
+        let mut state = evolve(
+            State::initial(),
+            &Envelope {
+                at: at(start),
+                actor: UserName::parse("anna").unwrap(),
+                event: Event::IncidentDeclared(IncidentDeclared {
+                    title: Title::parse("Down").unwrap(),
+                    summary: None,
+                    public_summary: None,
+                    severity,
+                    potential: false,
+                    services: vec![ServiceName::parse(service).unwrap()],
+                    visibility: Visibility::Internal,
+                    commander: UserName::parse("anna").unwrap(),
+                    triage: false,
+                }),
+            },
+        );
+        let mut from = Status::Investigating;
+        for (minute, to) in moves {
+            state = evolve(
+                state,
+                &Envelope {
+                    at: at(*minute),
+                    actor: UserName::parse("anna").unwrap(),
+                    event: Event::StatusChanged(StatusChanged {
+                        from,
+                        to: *to,
+                        reason: None,
+                        overridden_follow_ups: vec![],
+                        overrode_postmortem: false,
+                    }),
+                },
+            );
+            from = *to;
+        }
+        state.incident().unwrap().clone()
+    }
+
+    #[test]
+    fn percentiles_are_by_nearest_rank() {
+        let table: Vec<(Vec<i64>, Option<i64>, Option<i64>)> = vec![
+            (vec![], None, None),
+            (vec![7], Some(7), Some(7)),
+            (vec![1, 2], Some(1), Some(2)),
+            (vec![3, 1, 2], Some(2), Some(3)),
+            ((1..=10).collect(), Some(5), Some(9)),
+            ((1..=100).collect(), Some(50), Some(90)),
+            (vec![5, 5, 5, 600], Some(5), Some(600)),
+        ];
+        for (values, median, p90) in table {
+            let distribution = Distribution::of(values.iter().map(|m| minutes(*m)).collect());
+            assert_eq!(distribution.count, values.len());
+            assert_eq!(distribution.median, median.map(minutes), "{values:?}");
+            assert_eq!(distribution.p90, p90.map(minutes), "{values:?}");
+        }
+    }
+
+    #[test]
+    fn durations_per_group_leave_out_what_was_not_an_incident() {
+        use Status::*;
+        let incidents = vec![
+            incident(
+                Severity::Sev1,
+                "checkout",
+                0,
+                &[(10, Monitoring), (30, Resolved)],
+            ),
+            incident(Severity::Sev1, "checkout", 100, &[(160, Resolved)]),
+            incident(Severity::Sev2, "search", 200, &[(205, Monitoring)]),
+            // Not measured: called off, and handed back.
+            incident(Severity::Sev1, "checkout", 300, &[(301, CalledOff)]),
+            incident(Severity::Sev3, "search", 400, &[(450, HandedBack)]),
+        ];
+        let report = report(&incidents);
+        assert_eq!(report.incidents[&Group::All], 3);
+        assert_eq!(report.not_measured[&CalledOff], 1);
+        assert_eq!(report.not_measured[&HandedBack], 1);
+        let all_mitigate = report.durations[&(Group::All, Measure::Mitigate)];
+        // Mitigated after 10, 60 (resolved without monitoring) and 5 minutes.
+        assert_eq!(all_mitigate.count, 3);
+        assert_eq!(all_mitigate.median, Some(minutes(10)));
+        assert_eq!(all_mitigate.p90, Some(minutes(60)));
+        let sev1_resolve = report.durations[&(Group::Severity(Severity::Sev1), Measure::Resolve)];
+        assert_eq!(
+            (sev1_resolve.count, sev1_resolve.median),
+            (2, Some(minutes(30)))
+        );
+        let search_resolve = report.durations[&(Group::Service("search".into()), Measure::Resolve)];
+        assert_eq!(
+            search_resolve.count, 0,
+            "the search incident is not resolved yet"
+        );
+        assert_eq!(search_resolve.median, None);
+        // A person declared each: acknowledged at once.
+        let acknowledge = report.durations[&(Group::All, Measure::Acknowledge)];
+        assert_eq!((acknowledge.count, acknowledge.p90), (3, Some(minutes(0))));
+        assert!(
+            report
+                .durations
+                .contains_key(&(Group::Month("2026-09".into()), Measure::Detect))
+        );
+    }
+
+    #[test]
+    fn an_empty_set_has_no_figures() {
+        let report = report(&[]);
+        assert!(report.incidents.is_empty() && report.durations.is_empty());
+    }
+}
