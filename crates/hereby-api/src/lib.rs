@@ -131,6 +131,41 @@ pub struct IncidentPage {
     pub next_before: Option<u64>,
 }
 
+/// `GET /api/v1/insights`: figures across the incidents detected in a period, as
+/// distributions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Insights {
+    /// Detected at or after.
+    pub since: String,
+    /// Detected before.
+    pub until: String,
+    /// Incidents measured (those the caller may see).
+    pub incidents: u64,
+    /// Candidates still in triage: not yet incidents, not measured.
+    pub in_triage: u64,
+    /// Not measured, by how they ended: `declined`, `called_off`, `handed_back`, `merged`.
+    pub not_measured: std::collections::BTreeMap<String, u64>,
+    /// One row per group and measure.
+    pub durations: Vec<DurationFigures>,
+    /// True when the period held more incidents than one report reads (20,000): narrow it.
+    pub capped: bool,
+}
+
+/// A duration's distribution in one group of incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DurationFigures {
+    /// `all`, `severity:SEV1`, `service:checkout` or `month:2026-11`.
+    pub group: String,
+    /// `time_to_detect`, `time_to_acknowledge`, `time_to_mitigate`, `time_to_resolve` or
+    /// `time_to_close`, each from the `started` milestone.
+    pub measure: String,
+    /// Incidents in the group that reached the milestone.
+    pub count: u64,
+    /// Absent when no incident reached it.
+    pub median_seconds: Option<i64>,
+    pub p90_seconds: Option<i64>,
+}
+
 /// `GET /api/v1/search`: the incidents a search finds, best first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SearchPage {

@@ -20,6 +20,7 @@ mod error;
 mod feed;
 mod handoffs;
 mod incidents;
+pub mod insights;
 mod judgement;
 pub mod message;
 pub mod messages;

@@ -141,6 +141,11 @@ pub fn routes<
         ),
         (
             Method::GET,
+            "/api/v1/insights",
+            get(routes::insights::insights::<S>),
+        ),
+        (
+            Method::GET,
             "/api/v1/incidents/{id}",
             get(i::show_incident::<S>),
         ),

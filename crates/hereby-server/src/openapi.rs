@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    alerts, attachments, chat, data, decisions, health, incidents, live, notifications,
+    alerts, attachments, chat, data, decisions, health, incidents, insights, live, notifications,
     postmortems, reviews, search, services, settings, templates, users,
 };
 
@@ -27,6 +27,7 @@ use crate::routes::{
         incidents::declare_incident,
         incidents::list_incidents,
         search::search,
+        insights::insights,
         incidents::show_incident,
         incidents::timeline,
         incidents::add_note,

@@ -117,6 +117,23 @@ pub(crate) enum ClientCommand {
         #[arg(long, default_value_t = 0)]
         offset: u32,
     },
+    /// Figures across incidents: time to detect, acknowledge, mitigate, resolve and close
+    /// (from each incident's start), as count, median and 90th percentile, overall and per
+    /// severity, service and month.
+    Insights {
+        /// Incidents detected since: a span back from now (90d), a day or a time.
+        #[arg(long, default_value = "90d")]
+        since: String,
+        /// Incidents detected before: a span back from now, a day or a time [default: now].
+        #[arg(long)]
+        until: Option<String>,
+        /// Only incidents affecting this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// Only these severities, comma-separated (SEV1,SEV2).
+        #[arg(long)]
+        severity: Option<String>,
+    },
     /// Show an incident's state document.
     Show { incident: String },
     /// Show an incident's timeline.
@@ -692,6 +709,36 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 print_json(&page);
             } else {
                 print_search(&page);
+            }
+        }
+        ClientCommand::Insights {
+            since,
+            until,
+            service,
+            severity,
+        } => {
+            let mut query = vec![format!("since={}", encode(&since))];
+            for (name, value) in [
+                ("until", until),
+                ("service", service),
+                ("severity", severity),
+            ] {
+                if let Some(value) = value {
+                    query.push(format!("{name}={}", encode(&value)));
+                }
+            }
+            let insights: api::Insights = client
+                .send(
+                    Method::GET,
+                    &format!("/insights?{}", query.join("&")),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
+            if json {
+                print_json(&insights);
+            } else {
+                print_insights(&insights);
             }
         }
         ClientCommand::Show { incident } => {
@@ -2009,4 +2056,75 @@ fn marked(html: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Insights as a compact table: every measure over all incidents, then each group's time to
+/// mitigate and to resolve.
+fn print_insights(insights: &api::Insights) {
+    let not_measured: Vec<String> = insights
+        .not_measured
+        .iter()
+        .map(|(status, count)| format!("{count} {}", status.replace('_', " ")))
+        .collect();
+    println!(
+        "{} incidents detected {} → {}{}{}",
+        insights.incidents,
+        human_time(&insights.since),
+        human_time(&insights.until),
+        if not_measured.is_empty() {
+            String::new()
+        } else {
+            format!("; not measured: {}", not_measured.join(", "))
+        },
+        if insights.in_triage > 0 {
+            format!("; {} in triage", insights.in_triage)
+        } else {
+            String::new()
+        },
+    );
+    if insights.capped {
+        eprintln!("The period holds more incidents than one report reads; narrow it.");
+    }
+    println!("{:<28} {:>6} {:>10} {:>10}", "", "count", "median", "p90");
+    for row in &insights.durations {
+        let wanted = row.group == "all"
+            || matches!(row.measure.as_str(), "time_to_mitigate" | "time_to_resolve");
+        if !wanted {
+            continue;
+        }
+        let label = if row.group == "all" {
+            row.measure.replace('_', " ")
+        } else {
+            format!(
+                "{} {}",
+                row.group,
+                row.measure.trim_start_matches("time_to_")
+            )
+        };
+        println!(
+            "{label:<28} {:>6} {:>10} {:>10}",
+            row.count,
+            span(row.median_seconds),
+            span(row.p90_seconds)
+        );
+    }
+}
+
+/// Seconds as `2d 3h`, `1h 5m`, `4m 10s` or `—`.
+fn span(seconds: Option<i64>) -> String {
+    let Some(seconds) = seconds else {
+        return "—".to_owned();
+    };
+    let (days, hours, minutes, secs) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, _) => format!("{minutes}m {secs}s"),
+        (0, _, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h"),
+    }
 }

@@ -7,6 +7,7 @@ pub(crate) mod data;
 pub(crate) mod decisions;
 pub(crate) mod health;
 pub(crate) mod incidents;
+pub(crate) mod insights;
 pub(crate) mod live;
 pub(crate) mod notifications;
 pub(crate) mod postmortems;

@@ -9,6 +9,7 @@ mod api;
 mod browser;
 mod chat;
 mod copy;
+mod insights;
 mod judgement;
 mod judgement_cli;
 mod live;

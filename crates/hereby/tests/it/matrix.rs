@@ -358,6 +358,7 @@ fn routes() -> Vec<Route> {
         ),
         route("GET", "/api/v1/incidents", Kind::SignedIn),
         route("GET", "/api/v1/search", Kind::SignedIn),
+        route("GET", "/api/v1/insights", Kind::SignedIn),
         route("GET", "/api/v1/events", Kind::SignedIn),
         route("GET", "/api/v1/export", Kind::SignedIn),
         route("GET", "/api/v1/verify", Kind::AdminOnly(200)),

@@ -1,0 +1,80 @@
+//! Insights end to end: figures as distributions for those who may see the incidents, on both
+//! databases, through the API and the CLI.
+
+use serde_json::{Value, json};
+
+use crate::api::{Server, cli, databases};
+
+fn figures<'a>(insights: &'a Value, group: &str, measure: &str) -> &'a Value {
+    insights["durations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["group"] == group && row["measure"] == measure)
+        .unwrap_or_else(|| panic!("no {group} {measure} in {insights}"))
+}
+
+#[test]
+fn insights_count_only_what_the_caller_may_see_and_leave_out_what_was_not_an_incident() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let alice = server.user("alice", "responder");
+        let carol = server.user("carol", "responder");
+        for (title, severity, visibility) in [
+            ("Checkout down", "SEV1", "internal"),
+            ("Search slow", "SEV3", "internal"),
+            ("Token leak", "SEV1", "restricted"),
+            ("False alarm", "SEV2", "internal"),
+        ] {
+            let (status, answer) = server.post(
+                "/api/v1/incidents",
+                &alice,
+                json!({"title": title, "severity": severity, "visibility": visibility, "services": ["checkout"]}),
+            );
+            assert_eq!(status, 201, "{answer}");
+        }
+        for (id, status) in [("INC-1", "monitoring"), ("INC-3", "monitoring")] {
+            let (code, answer) = server.post(
+                &format!("/api/v1/incidents/{id}/status"),
+                &alice,
+                json!({"status": status}),
+            );
+            assert_eq!(code, 200, "{answer}");
+        }
+        let (code, answer) = server.post(
+            "/api/v1/incidents/INC-4/status",
+            &alice,
+            json!({"status": "called_off", "reason": "a test alert"}),
+        );
+        assert_eq!(code, 200, "{answer}");
+
+        // carol does not see the restricted incident: three incidents, one of them not measured.
+        let (status, seen) = server.get("/api/v1/insights?since=1d", &carol);
+        assert_eq!(status, 200, "{seen}");
+        assert_eq!(seen["incidents"], 2, "{seen}");
+        assert_eq!(seen["not_measured"]["called_off"], 1);
+        let mitigate = figures(&seen, "all", "time_to_mitigate");
+        assert_eq!(mitigate["count"], 1, "only INC-1 was mitigated among hers");
+        assert!(mitigate["median_seconds"].as_i64().unwrap() >= 0);
+        assert_eq!(figures(&seen, "severity:SEV1", "time_to_detect")["count"], 1);
+        assert_eq!(figures(&seen, "all", "time_to_resolve")["median_seconds"], Value::Null);
+        // alice, its commander, sees it too.
+        let (_, theirs) = server.get("/api/v1/insights?since=1d", &alice);
+        assert_eq!(theirs["incidents"], 3);
+        assert_eq!(figures(&theirs, "all", "time_to_mitigate")["count"], 2);
+        // Filters, and a period that cannot be read.
+        let (_, sev3) = server.get("/api/v1/insights?since=1d&severity=SEV3", &carol);
+        assert_eq!(sev3["incidents"], 1);
+        let (status, error) = server.get("/api/v1/insights?since=yesterday", &carol);
+        assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_query")));
+        let (status, error) = server.get("/api/v1/insights?since=1d&until=2d", &carol);
+        assert_eq!((status, error["error"]["code"].as_str()), (422, Some("invalid_period")));
+
+        let (code, stdout, stderr) = cli(&server, &carol, &["insights", "--since", "1d"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.starts_with("2 incidents detected"), "{stdout}");
+        assert!(stdout.contains("not measured: 1 called off"), "{stdout}");
+        assert!(stdout.contains("time to mitigate"), "{stdout}");
+        assert!(stdout.contains("severity:SEV1 resolve"), "{stdout}");
+    }
+}
