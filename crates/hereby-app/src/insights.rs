@@ -2,7 +2,7 @@
 //! for their members and admins), filtered by service and severity, reduced to the core's
 //! figures.
 
-use hereby_core::insights::{Report, report};
+use hereby_core::insights::{Live, Report, live, report};
 use hereby_core::types::{InstallationRole, ServiceName, Severity};
 use hereby_store::{ListQuery, Store};
 use jiff::Timestamp;
@@ -79,5 +79,42 @@ impl<S: Store> App<S> {
             }
         }
         Ok((report(&incidents), capped))
+    }
+}
+
+impl<S: Store> App<S> {
+    /// What is happening now over every incident not yet ended (for the metrics gauges, read
+    /// by admins and the scraper): active incidents by severity, overdue stakeholder updates,
+    /// open follow-ups.
+    pub async fn live_figures(&self) -> Result<Live, AppError> {
+        use hereby_core::types::Status;
+        let mut incidents = Vec::new();
+        let mut before = None;
+        loop {
+            let page = self
+                .store
+                .list_incidents(&ListQuery {
+                    limit: 1_000,
+                    before,
+                    statuses: Status::ALL
+                        .iter()
+                        .copied()
+                        .filter(|status| !status.is_final())
+                        .collect(),
+                    ..ListQuery::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            before = Some(last.number);
+            for row in &page {
+                if let Some(incident) = self.store.load(row.number).await?.state.incident() {
+                    incidents.push(incident.clone());
+                }
+            }
+            if page.len() < 1_000 || incidents.len() >= MAX_INCIDENTS {
+                break;
+            }
+        }
+        Ok(live(&incidents, &self.cadence, Timestamp::now()))
     }
 }

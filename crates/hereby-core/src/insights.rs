@@ -152,6 +152,47 @@ pub fn report<'a>(incidents: impl IntoIterator<Item = &'a Incident>) -> Report {
     report
 }
 
+/// What is happening now, for gauges: incidents being worked on by severity, those whose
+/// stakeholder update is overdue, and follow-ups still open.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Live {
+    pub active_by_severity: BTreeMap<Severity, usize>,
+    pub updates_overdue: usize,
+    pub follow_ups_open: usize,
+}
+
+/// The live figures of `incidents` at `now`, with the update cadence.
+pub fn live<'a>(
+    incidents: impl IntoIterator<Item = &'a Incident>,
+    cadence: &crate::cadence::Cadence,
+    now: Timestamp,
+) -> Live {
+    let mut live = Live::default();
+    for incident in incidents {
+        if incident.status.is_active() {
+            *live
+                .active_by_severity
+                .entry(incident.severity)
+                .or_default() += 1;
+            if incident
+                .next_update_due(cadence)
+                .is_some_and(|due| due <= now)
+            {
+                live.updates_overdue += 1;
+            }
+        }
+        live.follow_ups_open += incident
+            .action_items
+            .values()
+            .filter(|item| {
+                item.kind == crate::types::ActionKind::FollowUp
+                    && item.state == crate::types::ActionState::Open
+            })
+            .count();
+    }
+    live
+}
+
 fn month(at: Timestamp) -> String {
     let date = at.to_zoned(jiff::tz::TimeZone::UTC).date();
     format!("{:04}-{:02}", date.year(), date.month())
@@ -281,6 +322,26 @@ mod tests {
                 .durations
                 .contains_key(&(Group::Month("2026-09".into()), Measure::Detect))
         );
+    }
+
+    #[test]
+    fn live_figures_count_what_is_being_worked_on() {
+        use Status::*;
+        let incidents = vec![
+            incident(Severity::Sev1, "checkout", 0, &[]),
+            incident(Severity::Sev1, "checkout", 0, &[(5, Monitoring)]),
+            incident(Severity::Sev3, "search", 0, &[(5, Resolved)]),
+        ];
+        let cadence = crate::cadence::Cadence::default();
+        // Long after: every SEV1 still active owes an update (SEV3's cadence is longer, but it
+        // is resolved).
+        let live = live(&incidents, &cadence, at(24 * 60));
+        assert_eq!(live.active_by_severity.get(&Severity::Sev1), Some(&2));
+        assert_eq!(live.active_by_severity.get(&Severity::Sev3), None);
+        assert_eq!(live.updates_overdue, 2);
+        assert_eq!(live.follow_ups_open, 0);
+        let soon = super::live(&incidents, &cadence, at(1));
+        assert_eq!(soon.updates_overdue, 0, "nothing is due a minute in");
     }
 
     #[test]

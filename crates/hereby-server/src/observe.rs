@@ -129,6 +129,20 @@ pub(crate) async fn metrics<S: Store + Directory + Notifications>(
             metrics::gauge!("hereby_incidents", "status" => status.as_str()).set(count as f64);
         }
     }
+    // What is happening now: active incidents by severity, overdue stakeholder updates and
+    // open follow-ups (over the incidents not yet ended).
+    match state.app.live_figures().await {
+        Ok(live) => {
+            for severity in hereby_core::types::Severity::ALL {
+                let count = live.active_by_severity.get(severity).copied().unwrap_or(0);
+                metrics::gauge!("hereby_active_incidents", "severity" => severity.as_str())
+                    .set(count as f64);
+            }
+            metrics::gauge!("hereby_updates_overdue").set(live.updates_overdue as f64);
+            metrics::gauge!("hereby_follow_ups_open").set(live.follow_ups_open as f64);
+        }
+        Err(error) => tracing::warn!(%error, "cannot read the live figures for /metrics"),
+    }
     // Deliveries waiting to be sent (a backlog, or a receiver that is down) and deliveries
     // given up on (each needs an admin's look). Both counts come from an index.
     for (delivery_state, gauge) in [

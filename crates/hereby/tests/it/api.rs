@@ -1417,6 +1417,17 @@ fn metrics_json_logs_and_the_config_file() {
         metrics.contains("hereby_incidents{status=\"investigating\"} 1"),
         "{metrics}"
     );
+    // The live figures: one active incident at the default severity, nothing overdue yet.
+    assert!(
+        metrics.contains("hereby_active_incidents{severity=\"SEV3\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hereby_active_incidents{severity=\"SEV1\"} 0"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("hereby_updates_overdue 0"), "{metrics}");
+    assert!(metrics.contains("hereby_follow_ups_open 0"), "{metrics}");
     assert!(
         metrics.contains("hereby_events_appended_total 1"),
         "{metrics}"

@@ -56,8 +56,14 @@ fn insights_count_only_what_the_caller_may_see_and_leave_out_what_was_not_an_inc
         let mitigate = figures(&seen, "all", "time_to_mitigate");
         assert_eq!(mitigate["count"], 1, "only INC-1 was mitigated among hers");
         assert!(mitigate["median_seconds"].as_i64().unwrap() >= 0);
-        assert_eq!(figures(&seen, "severity:SEV1", "time_to_detect")["count"], 1);
-        assert_eq!(figures(&seen, "all", "time_to_resolve")["median_seconds"], Value::Null);
+        assert_eq!(
+            figures(&seen, "severity:SEV1", "time_to_detect")["count"],
+            1
+        );
+        assert_eq!(
+            figures(&seen, "all", "time_to_resolve")["median_seconds"],
+            Value::Null
+        );
         // alice, its commander, sees it too.
         let (_, theirs) = server.get("/api/v1/insights?since=1d", &alice);
         assert_eq!(theirs["incidents"], 3);
@@ -66,9 +72,15 @@ fn insights_count_only_what_the_caller_may_see_and_leave_out_what_was_not_an_inc
         let (_, sev3) = server.get("/api/v1/insights?since=1d&severity=SEV3", &carol);
         assert_eq!(sev3["incidents"], 1);
         let (status, error) = server.get("/api/v1/insights?since=yesterday", &carol);
-        assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_query")));
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (400, Some("invalid_query"))
+        );
         let (status, error) = server.get("/api/v1/insights?since=1d&until=2d", &carol);
-        assert_eq!((status, error["error"]["code"].as_str()), (422, Some("invalid_period")));
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (422, Some("invalid_period"))
+        );
 
         let (code, stdout, stderr) = cli(&server, &carol, &["insights", "--since", "1d"]);
         assert_eq!(code, 0, "{stderr}");
