@@ -147,8 +147,26 @@ pub struct Insights {
     pub not_measured: std::collections::BTreeMap<String, u64>,
     /// One row per group and measure.
     pub durations: Vec<DurationFigures>,
+    /// How the measured incidents' follow-ups fare.
+    pub follow_ups: FollowUpFigures,
     /// True when the period held more incidents than one report reads (20,000): narrow it.
     pub capped: bool,
+}
+
+/// How follow-ups fare: done by their due date, how long the open ones have been open, how
+/// many review meetings they went through while open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FollowUpFigures {
+    pub total: u64,
+    pub open: u64,
+    /// Follow-ups whose due date has come, or that were finished while having one.
+    pub due_reached: u64,
+    /// Of those, done on or before their due date.
+    pub done_by_due: u64,
+    pub open_age_median_seconds: Option<i64>,
+    pub open_age_p90_seconds: Option<i64>,
+    pub meetings_survived_median: Option<i64>,
+    pub meetings_survived_p90: Option<i64>,
 }
 
 /// A duration's distribution in one group of incidents.

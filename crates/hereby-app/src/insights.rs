@@ -78,7 +78,7 @@ impl<S: Store> App<S> {
                 break;
             }
         }
-        Ok((report(&incidents), capped))
+        Ok((report(&incidents, Timestamp::now()), capped))
     }
 }
 

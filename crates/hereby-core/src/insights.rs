@@ -107,12 +107,32 @@ pub struct Report {
     pub not_measured: BTreeMap<Status, usize>,
     /// Still in triage: not yet an incident, not yet measured.
     pub in_triage: usize,
+    /// The follow-ups of the measured incidents.
+    pub follow_ups: FollowUpHealth,
 }
 
-/// The figures of `incidents`.
-pub fn report<'a>(incidents: impl IntoIterator<Item = &'a Incident>) -> Report {
+/// How follow-ups fare: the promise of the practice is that they get done.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FollowUpHealth {
+    pub total: usize,
+    pub open: usize,
+    /// Follow-ups with a due date that has come, or that were finished (done or won't do)
+    /// while having one: those a due date can be judged on.
+    pub due_reached: usize,
+    /// Of those, done on or before their due date.
+    pub done_by_due: usize,
+    /// How long the open ones have been open.
+    pub open_age: Distribution,
+    /// How many review meetings each follow-up has been through while open.
+    pub meetings_survived: Distribution,
+}
+
+/// The figures of `incidents` at `now`.
+pub fn report<'a>(incidents: impl IntoIterator<Item = &'a Incident>, now: Timestamp) -> Report {
     let mut report = Report::default();
     let mut samples: BTreeMap<(Group, Measure), Vec<SignedDuration>> = BTreeMap::new();
+    let mut open_ages = Vec::new();
+    let mut survived = Vec::new();
     for incident in incidents {
         if incident.status == Status::Triage {
             report.in_triage += 1;
@@ -122,6 +142,13 @@ pub fn report<'a>(incidents: impl IntoIterator<Item = &'a Incident>) -> Report {
             *report.not_measured.entry(incident.status).or_default() += 1;
             continue;
         }
+        follow_ups(
+            incident,
+            now,
+            &mut report.follow_ups,
+            &mut open_ages,
+            &mut survived,
+        );
         let milestones = Milestones::of(incident);
         let detected = milestones.detected.unwrap_or(incident.declared_at);
         let mut groups = vec![
@@ -149,7 +176,52 @@ pub fn report<'a>(incidents: impl IntoIterator<Item = &'a Incident>) -> Report {
         .into_iter()
         .map(|(key, durations)| (key, Distribution::of(durations)))
         .collect();
+    report.follow_ups.open_age = Distribution::of(open_ages);
+    report.follow_ups.meetings_survived = Distribution::of(survived);
     report
+}
+
+/// Adds `incident`'s follow-ups to `health`: a follow-up's end is when it was last changed
+/// once it is no longer open (its completion, unless edited after), and the review meetings
+/// it went through are those held after it was added and before that end.
+fn follow_ups(
+    incident: &Incident,
+    now: Timestamp,
+    health: &mut FollowUpHealth,
+    open_ages: &mut Vec<SignedDuration>,
+    survived: &mut Vec<SignedDuration>,
+) {
+    use crate::types::{ActionKind, ActionState};
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    for item in incident.action_items.values() {
+        if item.kind != ActionKind::FollowUp {
+            continue;
+        }
+        health.total += 1;
+        let open = item.state == ActionState::Open;
+        let ended = if open { now } else { item.updated_at };
+        if open {
+            health.open += 1;
+            open_ages.push(now.duration_since(item.created_at));
+        }
+        if let Some(due) = item.due
+            && (!open || due < today)
+        {
+            health.due_reached += 1;
+            let finished_on = item.updated_at.to_zoned(jiff::tz::TimeZone::UTC).date();
+            if item.state == ActionState::Done && finished_on <= due {
+                health.done_by_due += 1;
+            }
+        }
+        let meetings = incident
+            .reviews
+            .held
+            .iter()
+            .filter(|meeting| meeting.at > item.created_at && meeting.at < ended)
+            .count();
+        // Counted as a distribution of whole numbers (seconds stand for meetings).
+        survived.push(SignedDuration::from_secs(meetings as i64));
+    }
 }
 
 /// What is happening now, for gauges: incidents being worked on by severity, those whose
@@ -294,8 +366,9 @@ mod tests {
             incident(Severity::Sev1, "checkout", 300, &[(301, CalledOff)]),
             incident(Severity::Sev3, "search", 400, &[(450, HandedBack)]),
         ];
-        let report = report(&incidents);
+        let report = report(&incidents, at(1_000));
         assert_eq!(report.incidents[&Group::All], 3);
+        assert_eq!(report.follow_ups.total, 0);
         assert_eq!(report.not_measured[&CalledOff], 1);
         assert_eq!(report.not_measured[&HandedBack], 1);
         let all_mitigate = report.durations[&(Group::All, Measure::Mitigate)];
@@ -345,8 +418,89 @@ mod tests {
     }
 
     #[test]
+    fn follow_up_health_counts_due_dates_ages_and_meetings_survived() {
+        use crate::event::{ActionItemAdded, ActionItemCompleted, ReviewMeetingHeld};
+        use crate::types::{ActionKind, Owner};
+        let day = |d: i64| d * 24 * 60;
+        let added = |item: u32, due: Option<&str>, kind: ActionKind| {
+            Event::ActionItemAdded(ActionItemAdded {
+                item,
+                text: crate::types::Text::parse("add an alert").unwrap(),
+                owner: Owner::parse("anna").unwrap(),
+                due: due.map(|d| d.parse().unwrap()),
+                kind,
+                tracker_url: None,
+            })
+        };
+        let mut state = State::initial();
+        let events = [
+            (0, declared_event()),
+            (1, added(1, Some("2026-09-25"), ActionKind::FollowUp)),
+            (2, added(2, Some("2026-09-22"), ActionKind::FollowUp)),
+            (3, added(3, None, ActionKind::Task)),
+            (
+                day(2),
+                Event::ReviewMeetingHeld(ReviewMeetingHeld {
+                    meeting: 1,
+                    attendees: vec![],
+                    notes: None,
+                    outcomes: vec![],
+                    held_at: None,
+                }),
+            ),
+            (
+                day(3),
+                Event::ActionItemCompleted(ActionItemCompleted { item: 1 }),
+            ),
+        ];
+        for (minute, event) in events {
+            state = evolve(
+                state,
+                &Envelope {
+                    at: at(minute),
+                    actor: UserName::parse("anna").unwrap(),
+                    event,
+                },
+            );
+        }
+        let incident = state.incident().unwrap().clone();
+        let health = report(&[incident], at(day(10))).follow_ups;
+        assert_eq!(
+            (health.total, health.open),
+            (2, 1),
+            "the task is not a follow-up"
+        );
+        // The first was done before its due date; the second's has passed while open.
+        assert_eq!((health.due_reached, health.done_by_due), (2, 1));
+        assert_eq!(health.open_age.count, 1);
+        assert_eq!(
+            health.open_age.median,
+            Some(at(day(10)).duration_since(at(2)))
+        );
+        // Both were open through the one review meeting.
+        assert_eq!(
+            health.meetings_survived.median,
+            Some(SignedDuration::from_secs(1))
+        );
+    }
+
+    fn declared_event() -> Event {
+        Event::IncidentDeclared(IncidentDeclared {
+            title: Title::parse("Down").unwrap(),
+            summary: None,
+            public_summary: None,
+            severity: Severity::Sev2,
+            potential: false,
+            services: vec![],
+            visibility: Visibility::Internal,
+            commander: UserName::parse("anna").unwrap(),
+            triage: false,
+        })
+    }
+
+    #[test]
     fn an_empty_set_has_no_figures() {
-        let report = report(&[]);
+        let report = report(&[], at(0));
         assert!(report.incidents.is_empty() && report.durations.is_empty());
     }
 }

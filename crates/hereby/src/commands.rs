@@ -2085,6 +2085,21 @@ fn print_insights(insights: &api::Insights) {
     if insights.capped {
         eprintln!("The period holds more incidents than one report reads; narrow it.");
     }
+    let f = &insights.follow_ups;
+    if f.total > 0 {
+        println!(
+            "follow-ups: {} ({} open); done by their due date: {} of {}; open for a median of {}; review meetings survived: median {}, p90 {}",
+            f.total,
+            f.open,
+            f.done_by_due,
+            f.due_reached,
+            span(f.open_age_median_seconds),
+            f.meetings_survived_median
+                .map_or("—".to_owned(), |n| n.to_string()),
+            f.meetings_survived_p90
+                .map_or("—".to_owned(), |n| n.to_string()),
+        );
+    }
     println!("{:<28} {:>6} {:>10} {:>10}", "", "count", "median", "p90");
     for row in &insights.durations {
         let wanted = row.group == "all"

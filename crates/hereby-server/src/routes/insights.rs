@@ -140,6 +140,16 @@ pub(crate) async fn insights<S: Store + Directory>(
                 p90_seconds: seconds(distribution.p90),
             })
             .collect(),
+        follow_ups: api::FollowUpFigures {
+            total: report.follow_ups.total as u64,
+            open: report.follow_ups.open as u64,
+            due_reached: report.follow_ups.due_reached as u64,
+            done_by_due: report.follow_ups.done_by_due as u64,
+            open_age_median_seconds: seconds(report.follow_ups.open_age.median),
+            open_age_p90_seconds: seconds(report.follow_ups.open_age.p90),
+            meetings_survived_median: seconds(report.follow_ups.meetings_survived.median),
+            meetings_survived_p90: seconds(report.follow_ups.meetings_survived.p90),
+        },
         capped,
     }))
 }

@@ -69,6 +69,17 @@ fn insights_count_only_what_the_caller_may_see_and_leave_out_what_was_not_an_inc
         assert_eq!(theirs["incidents"], 3);
         assert_eq!(figures(&theirs, "all", "time_to_mitigate")["count"], 2);
         // Filters, and a period that cannot be read.
+        assert_eq!(seen["follow_ups"]["total"], 0);
+        let (status, _) = server.post(
+            "/api/v1/incidents/INC-1/action-items",
+            &alice,
+            json!({"text": "add an alert on card errors", "owner": "alice", "kind": "follow_up", "due": "2099-01-01"}),
+        );
+        assert_eq!(status, 200);
+        let (_, seen) = server.get("/api/v1/insights?since=1d", &carol);
+        assert_eq!(seen["follow_ups"]["total"], 1);
+        assert_eq!(seen["follow_ups"]["open"], 1);
+        assert_eq!(seen["follow_ups"]["due_reached"], 0, "not due yet");
         let (_, sev3) = server.get("/api/v1/insights?since=1d&severity=SEV3", &carol);
         assert_eq!(sev3["incidents"], 1);
         let (status, error) = server.get("/api/v1/insights?since=yesterday", &carol);
@@ -88,5 +99,6 @@ fn insights_count_only_what_the_caller_may_see_and_leave_out_what_was_not_an_inc
         assert!(stdout.contains("not measured: 1 called off"), "{stdout}");
         assert!(stdout.contains("time to mitigate"), "{stdout}");
         assert!(stdout.contains("severity:SEV1 resolve"), "{stdout}");
+        assert!(stdout.contains("follow-ups: 1 (1 open)"), "{stdout}");
     }
 }
