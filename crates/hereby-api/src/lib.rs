@@ -149,6 +149,8 @@ pub struct Insights {
     pub durations: Vec<DurationFigures>,
     /// How the measured incidents' follow-ups fare.
     pub follow_ups: FollowUpFigures,
+    /// Incidents detected per ISO week and severity, oldest week first.
+    pub per_week: Vec<WeekCount>,
     /// True when the period held more incidents than one report reads (20,000): narrow it.
     pub capped: bool,
 }
@@ -167,6 +169,16 @@ pub struct FollowUpFigures {
     pub open_age_p90_seconds: Option<i64>,
     pub meetings_survived_median: Option<i64>,
     pub meetings_survived_p90: Option<i64>,
+}
+
+/// How many incidents of a severity were detected in a week.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WeekCount {
+    /// ISO week, e.g. `2026-W47`.
+    pub week: String,
+    #[schema(value_type = vocabulary::SeverityName)]
+    pub severity: String,
+    pub count: u64,
 }
 
 /// A duration's distribution in one group of incidents.

@@ -109,6 +109,8 @@ pub struct Report {
     pub in_triage: usize,
     /// The follow-ups of the measured incidents.
     pub follow_ups: FollowUpHealth,
+    /// Incidents detected per ISO week (`2026-W47`) and severity.
+    pub per_week: BTreeMap<(String, Severity), usize>,
 }
 
 /// How follow-ups fare: the promise of the practice is that they get done.
@@ -151,6 +153,10 @@ pub fn report<'a>(incidents: impl IntoIterator<Item = &'a Incident>, now: Timest
         );
         let milestones = Milestones::of(incident);
         let detected = milestones.detected.unwrap_or(incident.declared_at);
+        *report
+            .per_week
+            .entry((week(detected), incident.severity))
+            .or_default() += 1;
         let mut groups = vec![
             Group::All,
             Group::Severity(incident.severity),
@@ -263,6 +269,12 @@ pub fn live<'a>(
             .count();
     }
     live
+}
+
+/// The ISO week of `at` (UTC), `2026-W47`.
+fn week(at: Timestamp) -> String {
+    let week = at.to_zoned(jiff::tz::TimeZone::UTC).date().iso_week_date();
+    format!("{:04}-W{:02}", week.year(), week.week())
 }
 
 fn month(at: Timestamp) -> String {
@@ -394,6 +406,14 @@ mod tests {
             report
                 .durations
                 .contains_key(&(Group::Month("2026-09".into()), Measure::Detect))
+        );
+        // 2026-09-21 is a Monday: all three measured incidents fall in week 39.
+        assert_eq!(report.per_week[&("2026-W39".to_owned(), Severity::Sev1)], 2);
+        assert_eq!(report.per_week[&("2026-W39".to_owned(), Severity::Sev2)], 1);
+        assert_eq!(
+            report.per_week.len(),
+            2,
+            "not-measured incidents are not counted"
         );
     }
 

@@ -150,6 +150,15 @@ pub(crate) async fn insights<S: Store + Directory>(
             meetings_survived_median: seconds(report.follow_ups.meetings_survived.median),
             meetings_survived_p90: seconds(report.follow_ups.meetings_survived.p90),
         },
+        per_week: report
+            .per_week
+            .iter()
+            .map(|((week, severity), count)| api::WeekCount {
+                week: week.clone(),
+                severity: severity.as_str().to_owned(),
+                count: *count as u64,
+            })
+            .collect(),
         capped,
     }))
 }

@@ -60,6 +60,13 @@ fn insights_count_only_what_the_caller_may_see_and_leave_out_what_was_not_an_inc
             figures(&seen, "severity:SEV1", "time_to_detect")["count"],
             1
         );
+        let per_week: u64 = seen["per_week"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(per_week, 2, "{seen}");
         assert_eq!(
             figures(&seen, "all", "time_to_resolve")["median_seconds"],
             Value::Null
