@@ -2,13 +2,12 @@
 //! three-letter pieces for substrings (`search_grams`); visibility and filters in the same
 //! statement, before ranking and the limit.
 
-use hereby_core::search::{EntryKind, Query, Word};
-use hereby_core::types::{IncidentNumber, Severity, Status, Visibility};
+use hereby_core::search::{Query, Word};
+use hereby_core::types::Visibility;
 use hereby_store::search::{
     CANDIDATES, MATCH_END, MATCH_START, substring_snippet, substrings, substrings_searchable,
 };
 use hereby_store::{SearchHit, SearchRequest, SearchResults, StoreError};
-use jiff::Timestamp;
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use crate::{SqliteStore, db, stored_event};
@@ -151,7 +150,7 @@ impl SqliteStore {
                 id: row.try_get("id").map_err(db)?,
                 tier: 0,
                 text: row.try_get("text").map_err(db)?,
-                hit: hit(row)?,
+                hit: hereby_store::search_hit_from_row!(row)?,
             });
         }
         let mut count = QueryBuilder::<Sqlite>::new(
@@ -255,7 +254,7 @@ impl SqliteStore {
                 id: row.try_get("id").map_err(db)?,
                 tier: row.try_get("tier").map_err(db)?,
                 text: row.try_get("text").map_err(db)?,
-                hit: hit(row)?,
+                hit: hereby_store::search_hit_from_row!(row)?,
             });
         }
         if rows.is_empty() && request.offset > 0 {
@@ -357,31 +356,6 @@ fn filters(sql: &mut QueryBuilder<Sqlite>, request: &SearchRequest<'_>) {
         sql.push(" AND i.declared_at < ")
             .push_bind(until.as_microsecond());
     }
-}
-
-fn hit(row: &sqlx::sqlite::SqliteRow) -> Result<SearchHit, StoreError> {
-    let corrupt =
-        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("search {what}: {e}"));
-    let kind: String = row.try_get("kind").map_err(db)?;
-    let micros = |column: &str| -> Result<Timestamp, StoreError> {
-        let at: i64 = row.try_get(column).map_err(db)?;
-        Timestamp::from_microsecond(at).map_err(|e| corrupt(column, &e))
-    };
-    let number: i64 = row.try_get("incident").map_err(db)?;
-    Ok(SearchHit {
-        incident: IncidentNumber(u64::try_from(number).unwrap_or(0)),
-        title: row.try_get("title").map_err(db)?,
-        status: Status::parse(&row.try_get::<String, _>("status").map_err(db)?)
-            .map_err(|e| corrupt("status", &e))?,
-        severity: Severity::parse(&row.try_get::<String, _>("severity").map_err(db)?)
-            .map_err(|e| corrupt("severity", &e))?,
-        visibility: Visibility::parse(&row.try_get::<String, _>("visibility").map_err(db)?)
-            .map_err(|e| corrupt("visibility", &e))?,
-        declared_at: micros("declared_at")?,
-        kind: EntryKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
-        at: micros("at")?,
-        snippet: String::new(),
-    })
 }
 
 /// Snippets cut by FTS5 for the rows each index found; the rest are cut in Rust.

@@ -349,6 +349,45 @@ macro_rules! index_search_body {
     }};
 }
 
+/// A [`SearchHit`] read from a row of either SQL backend's ranking query (columns
+/// `incident`, `title`, `status`, `severity`, `visibility`, `declared_at`, `kind`, `at`), its
+/// snippet still to cut; written once, expanded where `sqlx` and the backend's `db` are.
+#[macro_export]
+macro_rules! search_hit_from_row {
+    ($row:expr) => {{
+        use hereby_core::types::{IncidentNumber, Severity, Status, Visibility};
+        use sqlx::Row as _;
+        let row = $row;
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            hereby_store::StoreError::Corrupt(format!("search {what}: {e}"))
+        };
+        let text = |column: &str| row.try_get::<String, _>(column).map_err(db);
+        let micros = |column: &str| -> Result<jiff::Timestamp, hereby_store::StoreError> {
+            let at: i64 = row.try_get(column).map_err(db)?;
+            jiff::Timestamp::from_microsecond(at).map_err(|e| corrupt(column, &e))
+        };
+        let hit = || -> Result<hereby_store::SearchHit, hereby_store::StoreError> {
+            let number: i64 = row.try_get("incident").map_err(db)?;
+            let kind = text("kind")?;
+            Ok(hereby_store::SearchHit {
+                incident: IncidentNumber(u64::try_from(number).unwrap_or(0)),
+                title: text("title")?,
+                status: Status::parse(&text("status")?).map_err(|e| corrupt("status", &e))?,
+                severity: Severity::parse(&text("severity")?)
+                    .map_err(|e| corrupt("severity", &e))?,
+                visibility: Visibility::parse(&text("visibility")?)
+                    .map_err(|e| corrupt("visibility", &e))?,
+                declared_at: micros("declared_at")?,
+                kind: hereby_core::search::EntryKind::parse(&kind)
+                    .ok_or_else(|| corrupt("kind", &kind))?,
+                at: micros("at")?,
+                snippet: String::new(),
+            })
+        };
+        hit()
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
