@@ -22,7 +22,6 @@ CREATE TABLE search_entries (
     words    tsvector GENERATED ALWAYS AS (to_tsvector('english', left(text, 100000))) STORED
 );
 CREATE UNIQUE INDEX search_entries_current ON search_entries (incident, kind) WHERE position IS NULL;
-CREATE INDEX search_entries_by_incident ON search_entries (incident);
 CREATE INDEX search_entries_words ON search_entries USING GIN (words);
 CREATE INDEX search_entries_grams ON search_entries USING GIN (lower(text) gin_trgm_ops);
 

@@ -75,19 +75,16 @@ impl hereby_store::Search for PgStore {
         let words = tsquery(query);
         let grams = substrings_searchable(query).then(|| substrings(query));
         // Whole words first; parts of words only when whole words do not fill the page.
-        let mut ranked = match words {
-            Some(_) => self.ranked(request, words.as_deref(), None).await?,
+        let mut ranked = match &words {
+            Some(words) => self.ranked(request, words, None).await?,
             None => self.listed(request).await?,
         };
         // Decided on the page size alone, so every page of a search counts the same way.
-        if words.is_some()
-            && grams.is_some()
+        if let (Some(words), Some(_)) = (&words, &grams)
             && ranked.exact
             && ranked.total < u64::from(request.limit)
         {
-            ranked = self
-                .ranked(request, words.as_deref(), grams.as_deref())
-                .await?;
+            ranked = self.ranked(request, words, grams.as_deref()).await?;
         }
         let found = ranked.found;
         let mut headlines: Vec<(i64, String)> = Vec::new();
@@ -192,58 +189,49 @@ impl PgStore {
     async fn ranked(
         &self,
         request: &SearchRequest<'_>,
-        words: Option<&str>,
+        words: &str,
         grams: Option<&[String]>,
     ) -> Result<Ranked, StoreError> {
         const COLUMNS: &str = "e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, \
                                i.severity, i.visibility, i.declared_at";
         let query = request.query;
         let mut sql = QueryBuilder::<Postgres>::new("WITH matched AS (");
-        match words {
-            Some(words) => {
-                // The rank negated (smaller is better), weighted by the kind of text.
-                sql.push(format!("(SELECT {COLUMNS}, 0 AS tier, (-ts_rank_cd(e.words, to_tsquery('english', "))
-                    .push_bind(words.to_owned())
-                    .push(format!(")) * {WEIGHTS})::float8 AS score FROM search_entries e \
-                         JOIN incidents i ON i.number = e.incident WHERE e.words @@ to_tsquery('english', "))
-                    .push_bind(words.to_owned())
-                    .push(")");
-                filters(&mut sql, request);
-                sql.push(" ORDER BY e.id DESC LIMIT ")
-                    .push_bind(i64::from(CANDIDATES) + 1)
-                    .push(")");
-                if let Some(grams) = grams {
-                    // Substring matches rank after every whole-word match, among themselves
-                    // by the weight of their kind.
-                    sql.push(format!(
-                        " UNION ALL (SELECT {COLUMNS}, 1 AS tier, \
-                         (1000000000.0 - {WEIGHTS})::float8 AS score FROM search_entries e \
-                         JOIN incidents i ON i.number = e.incident WHERE true"
-                    ));
-                    for word in grams {
-                        sql.push(" AND lower(e.text) LIKE ").push_bind(like(word));
-                    }
-                    // Left out as whole words, as in the word match.
-                    if let Some(excluded) = excluded_tsquery(query) {
-                        sql.push(" AND NOT (e.words @@ to_tsquery('english', ")
-                            .push_bind(excluded)
-                            .push("))");
-                    }
-                    filters(&mut sql, request);
-                    sql.push(" ORDER BY e.id DESC LIMIT ")
-                        .push_bind(i64::from(CANDIDATES) + 1)
-                        .push(")");
-                }
+        // The rank negated (smaller is better), weighted by the kind of text.
+        sql.push(format!(
+            "(SELECT {COLUMNS}, 0 AS tier, (-ts_rank_cd(e.words, to_tsquery('english', "
+        ))
+        .push_bind(words.to_owned())
+        .push(format!(
+            ")) * {WEIGHTS})::float8 AS score FROM search_entries e \
+                 JOIN incidents i ON i.number = e.incident WHERE e.words @@ to_tsquery('english', "
+        ))
+        .push_bind(words.to_owned())
+        .push(")");
+        filters(&mut sql, request);
+        sql.push(" ORDER BY e.id DESC LIMIT ")
+            .push_bind(i64::from(CANDIDATES) + 1)
+            .push(")");
+        if let Some(grams) = grams {
+            // Substring matches rank after every whole-word match, among themselves
+            // by the weight of their kind.
+            sql.push(format!(
+                " UNION ALL (SELECT {COLUMNS}, 1 AS tier, \
+                 (1000000000.0 - {WEIGHTS})::float8 AS score FROM search_entries e \
+                 JOIN incidents i ON i.number = e.incident WHERE true"
+            ));
+            for word in grams {
+                sql.push(" AND lower(e.text) LIKE ").push_bind(like(word));
             }
-            // Incident numbers alone, or filters alone: the incidents' own entries.
-            None => {
-                sql.push(format!(
-                    "SELECT {COLUMNS}, 0 AS tier, 0.0::float8 AS score FROM search_entries e \
-                     JOIN incidents i ON i.number = e.incident \
-                     WHERE e.kind = 'incident' AND e.position IS NULL"
-                ));
-                filters(&mut sql, request);
+            // Left out as whole words, as in the word match.
+            if let Some(excluded) = excluded_tsquery(query) {
+                sql.push(" AND NOT (e.words @@ to_tsquery('english', ")
+                    .push_bind(excluded)
+                    .push("))");
             }
+            filters(&mut sql, request);
+            sql.push(" ORDER BY e.id DESC LIMIT ")
+                .push_bind(i64::from(CANDIDATES) + 1)
+                .push(")");
         }
         sql.push(
             "), ranked AS (SELECT *, row_number() OVER (PARTITION BY incident \
@@ -252,12 +240,7 @@ impl PgStore {
              (SELECT max(n) FROM (SELECT count(*) AS n FROM matched GROUP BY tier) AS tiers) AS candidates \
              FROM ranked WHERE nth = 1 ORDER BY ",
         );
-        sql.push(if words.is_some() {
-            "score, incident DESC"
-        } else {
-            "incident DESC"
-        });
-        sql.push(" LIMIT ")
+        sql.push("score, incident DESC LIMIT ")
             .push_bind(i64::from(request.limit.min(200)))
             .push(" OFFSET ")
             .push_bind(i64::from(request.offset));
@@ -291,7 +274,7 @@ impl PgStore {
         Ok(Ranked {
             found,
             total: u64::try_from(total).unwrap_or(0),
-            exact: words.is_none() || candidates <= i64::from(CANDIDATES),
+            exact: candidates <= i64::from(CANDIDATES),
         })
     }
 }

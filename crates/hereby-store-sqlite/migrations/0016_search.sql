@@ -14,7 +14,6 @@ CREATE TABLE search_entries (
     text     TEXT    NOT NULL
 ) STRICT;
 CREATE UNIQUE INDEX search_entries_current ON search_entries (incident, kind) WHERE position IS NULL;
-CREATE INDEX search_entries_by_incident ON search_entries (incident);
 
 -- Two indexes over the same rows: words by their stem (`timeouts` finds `timeout`), and
 -- three-letter pieces for substrings (`tency` finds `latency`, `c-42` finds `inc-42`).

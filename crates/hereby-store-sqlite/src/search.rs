@@ -84,19 +84,16 @@ impl hereby_store::Search for SqliteStore {
         let words = words_expression(query);
         let grams = grams_expression(query);
         // Whole words first; parts of words only when whole words do not fill the page.
-        let mut ranked = match words {
-            Some(_) => self.ranked(request, words.as_deref(), None).await?,
+        let mut ranked = match &words {
+            Some(words) => self.ranked(request, words, None).await?,
             None => self.listed(request).await?,
         };
         // Decided on the page size alone, so every page of a search counts the same way.
-        if words.is_some()
-            && grams.is_some()
+        if let (Some(words), Some(_)) = (&words, &grams)
             && ranked.exact
             && ranked.total < u64::from(request.limit)
         {
-            ranked = self
-                .ranked(request, words.as_deref(), grams.as_deref())
-                .await?;
+            ranked = self.ranked(request, words, grams.as_deref()).await?;
         }
         let snippets = snippets(self, &ranked.found, words.as_deref(), grams.as_deref()).await?;
         let substrings = substrings(query);
@@ -177,56 +174,45 @@ impl SqliteStore {
     async fn ranked(
         &self,
         request: &SearchRequest<'_>,
-        words: Option<&str>,
+        words: &str,
         grams: Option<&str>,
     ) -> Result<Ranked, StoreError> {
         const COLUMNS: &str = "e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, \
                                i.severity, i.visibility, i.declared_at";
         let mut sql = QueryBuilder::<Sqlite>::new("WITH matched AS (");
-        match words {
-            Some(words) => {
-                let tiers = [(0, "search_words", Some(words)), (1, "search_grams", grams)];
-                let mut first = true;
-                for (tier, table, expression) in tiers {
-                    let Some(expression) = expression else {
-                        continue;
-                    };
-                    if !first {
-                        sql.push(" UNION ALL ");
-                    }
-                    first = false;
-                    // BM25 is smaller for a better match; a substring match ranks after
-                    // every whole-word match.
-                    sql.push(format!(
-                        "SELECT * FROM (SELECT {COLUMNS}, {tier} AS tier, \
-                         {tier} * 1000000000.0 + bm25({table}) * {WEIGHTS} AS score \
-                         FROM {table} JOIN search_entries e ON e.id = {table}.rowid \
-                         JOIN incidents i ON i.number = e.incident WHERE {table} MATCH "
-                    ))
-                    .push_bind(expression.to_owned());
-                    if tier == 1
-                        && let Some(excluded) = excluded_expression(request.query)
-                    {
-                        sql.push(" AND e.id NOT IN (SELECT rowid FROM search_words WHERE search_words MATCH ")
-                            .push_bind(excluded)
-                            .push(")");
-                    }
-                    filters(&mut sql, request);
-                    // One more than are ranked: whether there were more.
-                    sql.push(format!(" ORDER BY {table}.rowid DESC LIMIT "))
-                        .push_bind(i64::from(CANDIDATES) + 1)
-                        .push(")");
-                }
+        let tiers = [(0, "search_words", Some(words)), (1, "search_grams", grams)];
+        let mut first = true;
+        for (tier, table, expression) in tiers {
+            let Some(expression) = expression else {
+                continue;
+            };
+            if !first {
+                sql.push(" UNION ALL ");
             }
-            // Incident numbers alone, or filters alone: the incidents' own entries.
-            None => {
-                sql.push(format!(
-                    "SELECT {COLUMNS}, 0 AS tier, 0.0 AS score FROM search_entries e \
-                     JOIN incidents i ON i.number = e.incident \
-                     WHERE e.kind = 'incident' AND e.position IS NULL"
-                ));
-                filters(&mut sql, request);
+            first = false;
+            // BM25 is smaller for a better match; a substring match ranks after
+            // every whole-word match.
+            sql.push(format!(
+                "SELECT * FROM (SELECT {COLUMNS}, {tier} AS tier, \
+                 {tier} * 1000000000.0 + bm25({table}) * {WEIGHTS} AS score \
+                 FROM {table} JOIN search_entries e ON e.id = {table}.rowid \
+                 JOIN incidents i ON i.number = e.incident WHERE {table} MATCH "
+            ))
+            .push_bind(expression.to_owned());
+            if tier == 1
+                && let Some(excluded) = excluded_expression(request.query)
+            {
+                sql.push(
+                    " AND e.id NOT IN (SELECT rowid FROM search_words WHERE search_words MATCH ",
+                )
+                .push_bind(excluded)
+                .push(")");
             }
+            filters(&mut sql, request);
+            // One more than are ranked: whether there were more.
+            sql.push(format!(" ORDER BY {table}.rowid DESC LIMIT "))
+                .push_bind(i64::from(CANDIDATES) + 1)
+                .push(")");
         }
         sql.push(
             "), ranked AS (SELECT *, row_number() OVER (PARTITION BY incident \
@@ -235,12 +221,7 @@ impl SqliteStore {
              (SELECT max(n) FROM (SELECT count(*) AS n FROM matched GROUP BY tier)) AS candidates \
              FROM ranked WHERE nth = 1 ORDER BY ",
         );
-        sql.push(if words.is_some() {
-            "score, incident DESC"
-        } else {
-            "incident DESC"
-        });
-        sql.push(" LIMIT ")
+        sql.push("score, incident DESC LIMIT ")
             .push_bind(i64::from(request.limit.min(200)))
             .push(" OFFSET ")
             .push_bind(i64::from(request.offset));
@@ -274,7 +255,7 @@ impl SqliteStore {
         Ok(Ranked {
             found,
             total: u64::try_from(total).unwrap_or(0),
-            exact: words.is_none() || candidates <= i64::from(CANDIDATES),
+            exact: candidates <= i64::from(CANDIDATES),
         })
     }
 }

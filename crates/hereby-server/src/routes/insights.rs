@@ -42,7 +42,7 @@ fn bound(field: &'static str, raw: &str, now: Timestamp) -> Result<Timestamp, Ap
                 ApiError::bad_request("invalid_query", format!("`{field}={raw}` is out of range"))
             });
     }
-    raw.parse::<Timestamp>().map_err(|_| {
+    hereby_api::time(field)(raw).map_err(|_| {
         ApiError::bad_request(
             "invalid_query",
             format!("`{field}={raw}` is not a time (2026-09-01T00:00:00Z), a day (2026-09-01) or a span back from now (90d)"),

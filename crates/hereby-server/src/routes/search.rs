@@ -82,7 +82,10 @@ pub(crate) async fn search<S: Store + Search>(
         .limit
         .unwrap_or(20)
         .clamp(1, hereby_app::search::MAX_PAGE);
-    let offset = params.offset.unwrap_or(0).min(10_000);
+    let offset = params
+        .offset
+        .unwrap_or(0)
+        .min(hereby_app::search::MAX_OFFSET);
     let results = state
         .app
         .search(&caller.0, &params.q, limit, offset)

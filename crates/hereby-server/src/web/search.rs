@@ -84,7 +84,7 @@ pub(crate) async fn page<S: Store + Search>(
         .collect();
     let shown = params
         .offset
-        .min(10_000)
+        .min(hereby_app::search::MAX_OFFSET)
         .saturating_add(u32::try_from(results.hits.len()).unwrap_or(u32::MAX));
     let next = (u64::from(shown) < results.total && !results.hits.is_empty()).then(|| {
         format!(
