@@ -151,8 +151,206 @@ pub struct Insights {
     pub follow_ups: FollowUpFigures,
     /// Incidents detected per ISO week and severity, oldest week first.
     pub per_week: Vec<WeekCount>,
+    /// The current quarter's unavailability budget of each catalogued service with a
+    /// `max_unavailability` (only the filtered service or team's, when filtered), over the
+    /// incidents the caller may see.
+    pub budgets: Vec<ServiceBudget>,
+    /// Time each person spent on the period's incidents (those the caller may see), from
+    /// their actions on the timelines: each counts 10 minutes, continuous when the next comes
+    /// within 20; never more than an hour per hour across incidents. Split by each person's
+    /// working hours into working, late and sleeping time. Most time first.
+    pub workload: Vec<PersonWorkload>,
     /// True when the period held more incidents than one report reads (20,000): narrow it.
     pub capped: bool,
+}
+
+/// The figures as CSV, one figure per row (`figure,group,count,median_seconds,p90_seconds,value`),
+/// for a spreadsheet: durations fill count, median and p90; counts and budgets fill value.
+/// Text a spreadsheet would run as a formula (a team named `=cmd`) is quoted with a leading
+/// apostrophe.
+pub fn insights_csv(insights: &Insights) -> String {
+    let mut out = String::from("figure,group,count,median_seconds,p90_seconds,value\r\n");
+    let mut row = |figure: &str,
+                   group: &str,
+                   count: Option<u64>,
+                   median: Option<i64>,
+                   p90: Option<i64>,
+                   value: Option<i64>| {
+        let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\r\n",
+            cell(figure),
+            cell(group),
+            count.map(|n| n.to_string()).unwrap_or_default(),
+            number(median),
+            number(p90),
+            number(value)
+        ));
+    };
+    row(
+        "incidents",
+        "all",
+        None,
+        None,
+        None,
+        Some(insights.incidents as i64),
+    );
+    row(
+        "in_triage",
+        "all",
+        None,
+        None,
+        None,
+        Some(insights.in_triage as i64),
+    );
+    for (status, count) in &insights.not_measured {
+        row(
+            "not_measured",
+            &format!("status:{status}"),
+            None,
+            None,
+            None,
+            Some(*count as i64),
+        );
+    }
+    for figures in &insights.durations {
+        row(
+            &figures.measure,
+            &figures.group,
+            Some(figures.count),
+            figures.median_seconds,
+            figures.p90_seconds,
+            None,
+        );
+    }
+    for week in &insights.per_week {
+        row(
+            "incidents_per_week",
+            &format!("week:{}/severity:{}", week.week, week.severity),
+            None,
+            None,
+            None,
+            Some(week.count as i64),
+        );
+    }
+    let f = &insights.follow_ups;
+    for (figure, value) in [
+        ("follow_ups", f.total),
+        ("follow_ups_open", f.open),
+        ("follow_ups_due_reached", f.due_reached),
+        ("follow_ups_done_by_due", f.done_by_due),
+    ] {
+        row(figure, "all", None, None, None, Some(value as i64));
+    }
+    row(
+        "follow_up_open_age",
+        "all",
+        Some(f.open),
+        f.open_age_median_seconds,
+        f.open_age_p90_seconds,
+        None,
+    );
+    row(
+        "follow_up_meetings_survived",
+        "all",
+        Some(f.total),
+        f.meetings_survived_median,
+        f.meetings_survived_p90,
+        None,
+    );
+    for budget in &insights.budgets {
+        let group = format!("service:{}", budget.service);
+        row(
+            "budget_allowed_seconds",
+            &group,
+            None,
+            None,
+            None,
+            Some(budget.allowed_seconds),
+        );
+        row(
+            "budget_used_seconds",
+            &group,
+            None,
+            None,
+            None,
+            Some(budget.used_seconds),
+        );
+        row(
+            "budget_remaining_seconds",
+            &group,
+            None,
+            None,
+            None,
+            Some(budget.remaining_seconds),
+        );
+    }
+    for person in &insights.workload {
+        let group = format!("person:{}", person.person);
+        for (figure, value) in [
+            ("workload_total_seconds", person.total_seconds),
+            ("workload_working_seconds", person.working_seconds),
+            ("workload_late_seconds", person.late_seconds),
+            ("workload_sleeping_seconds", person.sleeping_seconds),
+        ] {
+            row(figure, &group, None, None, None, Some(value));
+        }
+    }
+    out
+}
+
+/// A CSV cell: quoted when it holds a comma, quote or line break, and defused when a
+/// spreadsheet would read it as a formula.
+fn cell(text: &str) -> String {
+    let defused = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+/// A service's unavailability budget for a calendar quarter: its `max_unavailability`,
+/// consumed by the impact windows of its incidents (overlapping windows counted once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceBudget {
+    pub service: String,
+    /// The quarter's first instant.
+    pub since: String,
+    /// The next quarter's first instant.
+    pub until: String,
+    pub allowed_seconds: i64,
+    pub used_seconds: i64,
+    /// Negative once overspent.
+    pub remaining_seconds: i64,
+    /// Each incident's own impact within the quarter.
+    pub incidents: Vec<BudgetUse>,
+}
+
+/// One person's time on incidents in a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PersonWorkload {
+    pub person: String,
+    pub total_seconds: i64,
+    pub working_seconds: i64,
+    pub late_seconds: i64,
+    pub sleeping_seconds: i64,
+    /// Actions counted.
+    pub actions: u64,
+    /// Incidents worked on.
+    pub incidents: u64,
+}
+
+/// How much of a budget one incident used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BudgetUse {
+    /// `INC-7`.
+    pub incident: String,
+    pub used_seconds: i64,
 }
 
 /// How follow-ups fare: done by their due date, how long the open ones have been open, how
@@ -184,7 +382,9 @@ pub struct WeekCount {
 /// A duration's distribution in one group of incidents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DurationFigures {
-    /// `all`, `severity:SEV1`, `service:checkout` or `month:2026-11`.
+    /// `all`, `severity:SEV1`, `service:checkout`, `team:payments`, `month:2026-11`, or
+    /// `change_caused` (incidents naming a suspect release: their `time_to_mitigate` is the
+    /// failed deployment recovery time).
     pub group: String,
     /// `time_to_detect`, `time_to_acknowledge`, `time_to_mitigate`, `time_to_resolve` or
     /// `time_to_close`, each from the `started` milestone.
@@ -1201,6 +1401,42 @@ pub struct Delivery {
 #[serde(deny_unknown_fields)]
 pub struct SetEmail {
     pub email: Option<String>,
+}
+
+/// `GET`/`PUT /api/v1/users/{name}/working-hours` answer: the hours a person's incident work
+/// is judged by in the workload figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WorkingHours {
+    /// An IANA time zone such as `Europe/Berlin`.
+    pub time_zone: String,
+    /// Local working hours, `08:00-19:00`.
+    pub working: String,
+    /// Until when the evening counts as late rather than sleeping, `23:00`.
+    pub late_until: String,
+    /// Working days, `mon-fri`, `mon-tue,thu` or `none`.
+    pub days: String,
+    /// Whether these are the defaults (nothing was set for the person).
+    pub default: bool,
+}
+
+/// `PUT /api/v1/users/{name}/working-hours`: each field left out keeps its current (or
+/// default) value. Defaults: `UTC`, `08:00-19:00`, late until `23:00`, `mon-fri`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetWorkingHours {
+    /// An IANA time zone such as `Europe/Berlin`.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// Local working hours, `09:00-17:30`.
+    #[serde(default)]
+    pub working: Option<String>,
+    /// Until when the evening counts as late rather than sleeping; `24:00` for midnight.
+    #[serde(default)]
+    pub late_until: Option<String>,
+    /// Working days, `mon-fri`, `mon,tue,thu` or `none`; the working hours of other days
+    /// count as late.
+    #[serde(default)]
+    pub days: Option<String>,
 }
 
 /// `POST /api/v1/incidents/{id}/postmortem`: draft the post-mortem from the timeline.

@@ -1,13 +1,21 @@
 //! Insights as a person may see them: the incidents detected in a period (restricted ones only
-//! for their members and admins), filtered by service and severity, reduced to the core's
-//! figures.
+//! for their members and admins), filtered by service, team and severity, reduced to the
+//! core's figures; and each service's unavailability budget for the current quarter, counted
+//! over the incidents the same person may see.
 
-use hereby_core::insights::{Live, Report, live, report};
-use hereby_core::types::{InstallationRole, ServiceName, Severity};
-use hereby_store::{ListQuery, Store};
-use jiff::Timestamp;
+use std::collections::BTreeMap;
 
-use crate::{App, AppError};
+use hereby_core::Incident;
+use hereby_core::budget::{Budget, budget, quarter};
+use hereby_core::duration::Duration;
+use hereby_core::insights::{Group, Live, Report, Teams, live, report};
+use hereby_core::types::{
+    IncidentNumber, InstallationRole, InvalidValue, ServiceName, Severity, TeamName,
+};
+use hereby_store::{Communications, ListQuery, Store};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::{App, AppError, catalogue};
 
 /// The incidents a report covers.
 #[derive(Debug, Clone)]
@@ -17,20 +25,175 @@ pub struct Period {
     /// Detected before.
     pub until: Timestamp,
     pub service: Option<ServiceName>,
+    /// Only incidents affecting a service this team owns.
+    pub team: Option<TeamName>,
     pub severities: Vec<Severity>,
 }
 
 /// The most incidents one report reads.
 pub const MAX_INCIDENTS: usize = 20_000;
 
-impl<S: Store> App<S> {
-    /// The figures of the incidents `actor` may see in `period`, and whether the report
-    /// stopped at [`MAX_INCIDENTS`].
+/// How long before the quarter an incident may have been declared and still count against
+/// the budget: one declared earlier whose impact runs into the quarter is looked at too.
+pub const BUDGET_LOOKBACK: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// What one insights request answers.
+#[derive(Debug, Clone)]
+pub struct Insights {
+    pub since: Timestamp,
+    pub until: Timestamp,
+    pub report: Report,
+    /// True when the period held more than [`MAX_INCIDENTS`].
+    pub capped: bool,
+    /// Each catalogued service with an allowance (only the filtered one, when filtered), for
+    /// the current quarter.
+    pub budgets: Vec<(ServiceName, Budget)>,
+    /// Each person's time on the period's incidents.
+    pub workload: BTreeMap<hereby_core::types::UserName, hereby_core::workload::PersonWorkload>,
+}
+
+impl Insights {
+    /// The figures as the API, the CSV export and the page show them.
+    pub fn wire(&self) -> hereby_api::Insights {
+        use hereby_api as api;
+        let report = &self.report;
+        let seconds = |duration: Option<SignedDuration>| duration.map(|d| d.as_secs());
+        api::Insights {
+            since: self.since.to_string(),
+            until: self.until.to_string(),
+            incidents: report
+                .incidents
+                .get(&Group::All)
+                .copied()
+                .unwrap_or_default() as u64,
+            in_triage: report.in_triage as u64,
+            not_measured: report
+                .not_measured
+                .iter()
+                .map(|(status, count)| (status.as_str().to_owned(), *count as u64))
+                .collect(),
+            durations: report
+                .durations
+                .iter()
+                .map(|((group, measure), distribution)| api::DurationFigures {
+                    group: group_name(group),
+                    measure: measure.as_str().to_owned(),
+                    count: distribution.count as u64,
+                    median_seconds: seconds(distribution.median),
+                    p90_seconds: seconds(distribution.p90),
+                })
+                .collect(),
+            follow_ups: api::FollowUpFigures {
+                total: report.follow_ups.total as u64,
+                open: report.follow_ups.open as u64,
+                due_reached: report.follow_ups.due_reached as u64,
+                done_by_due: report.follow_ups.done_by_due as u64,
+                open_age_median_seconds: seconds(report.follow_ups.open_age.median),
+                open_age_p90_seconds: seconds(report.follow_ups.open_age.p90),
+                meetings_survived_median: seconds(report.follow_ups.meetings_survived.median),
+                meetings_survived_p90: seconds(report.follow_ups.meetings_survived.p90),
+            },
+            per_week: report
+                .per_week
+                .iter()
+                .map(|((week, severity), count)| api::WeekCount {
+                    week: week.clone(),
+                    severity: severity.as_str().to_owned(),
+                    count: *count as u64,
+                })
+                .collect(),
+            budgets: self
+                .budgets
+                .iter()
+                .map(|(service, budget)| budget_wire(service, budget))
+                .collect(),
+            workload: {
+                let mut people: Vec<hereby_api::PersonWorkload> = self
+                    .workload
+                    .iter()
+                    .map(|(person, figures)| crate::workload::workload_wire(person, figures))
+                    .collect();
+                people.sort_by(|a, b| {
+                    b.total_seconds
+                        .cmp(&a.total_seconds)
+                        .then_with(|| a.person.cmp(&b.person))
+                });
+                people
+            },
+            capped: self.capped,
+        }
+    }
+}
+
+/// A budget as the API shows it.
+pub fn budget_wire(service: &ServiceName, budget: &Budget) -> hereby_api::ServiceBudget {
+    hereby_api::ServiceBudget {
+        service: service.to_string(),
+        since: budget.since.to_string(),
+        until: budget.until.to_string(),
+        allowed_seconds: budget.allowed.as_secs(),
+        used_seconds: budget.used.as_secs(),
+        remaining_seconds: budget.remaining().as_secs(),
+        incidents: budget
+            .by_incident
+            .iter()
+            .map(|(number, used)| hereby_api::BudgetUse {
+                incident: number.to_string(),
+                used_seconds: used.as_secs(),
+            })
+            .collect(),
+    }
+}
+
+/// The stable spelling of a group: `all`, `severity:SEV1`, `service:checkout`,
+/// `team:payments`, `change_caused`, `month:2026-11`.
+pub fn group_name(group: &Group) -> String {
+    match group {
+        Group::All => "all".to_owned(),
+        Group::Severity(severity) => format!("severity:{severity}"),
+        Group::Service(service) => format!("service:{service}"),
+        Group::Team(team) => format!("team:{team}"),
+        Group::ChangeCaused => "change_caused".to_owned(),
+        Group::Month(month) => format!("month:{month}"),
+    }
+}
+
+/// A period bound: a time (`2026-09-01T00:00:00Z`), a day (`2026-09-01`, its start in UTC)
+/// or a span back from `now` (`90d`).
+pub fn bound(field: &'static str, raw: &str, now: Timestamp) -> Result<Timestamp, InvalidValue> {
+    let raw = raw.trim();
+    if let Ok(span) = Duration::parse(raw) {
+        return now
+            .checked_sub(span.signed())
+            .map_err(|_| InvalidValue::new(field, format!("`{raw}` reaches too far back")));
+    }
+    if let Ok(date) = raw.parse::<jiff::civil::Date>() {
+        return date
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|zoned| zoned.timestamp())
+            .map_err(|_| InvalidValue::new(field, format!("`{raw}` is out of range")));
+    }
+    hereby_api::time(field)(raw).map_err(|_| {
+        InvalidValue::new(
+            field,
+            format!("`{raw}` is not a time (2026-09-01T00:00:00Z), a day (2026-09-01) or a span back from now (90d)"),
+        )
+    })
+}
+
+/// The services with an allowance, and the team of every catalogued service.
+struct CatalogueFacts {
+    allowances: BTreeMap<ServiceName, SignedDuration>,
+    teams: Teams,
+}
+
+impl<S: Store + Communications> App<S> {
+    /// The figures of the incidents `actor` may see in `period`.
     pub async fn insights(
         &self,
         actor: &hereby_store::User,
         period: &Period,
-    ) -> Result<(Report, bool), AppError> {
+    ) -> Result<Insights, AppError> {
         if period.until <= period.since {
             return Err(AppError::Refused {
                 code: "invalid_period",
@@ -40,19 +203,159 @@ impl<S: Store> App<S> {
                 ),
             });
         }
+        let facts = self.catalogue_facts().await?;
+        if let Some(team) = &period.team
+            && !facts.teams.values().any(|owner| owner == team)
+        {
+            return Err(AppError::not_found(format!(
+                "team `{team}` (no service of the catalogue is owned by it)"
+            )));
+        }
+        let (incidents, capped) = self
+            .visible_incidents(actor, period.since, period.until, period)
+            .await?;
+        let in_team = |incident: &Incident| match &period.team {
+            None => true,
+            Some(team) => incident
+                .services
+                .iter()
+                .any(|service| facts.teams.get(service) == Some(team)),
+        };
+        let now = Timestamp::now();
+        let chosen: Vec<(IncidentNumber, &Incident)> = incidents
+            .iter()
+            .filter(|(_, incident)| in_team(incident))
+            .map(|(number, incident)| (*number, incident))
+            .collect();
+        let report = report(
+            chosen.iter().map(|(_, incident)| *incident),
+            &facts.teams,
+            now,
+        );
+        let workload = self.workload_of(&chosen).await?;
+        let wanted = |service: &ServiceName| {
+            period.service.as_ref().is_none_or(|only| only == service)
+                && period
+                    .team
+                    .as_ref()
+                    .is_none_or(|team| facts.teams.get(service) == Some(team))
+        };
+        let services: Vec<ServiceName> = facts
+            .allowances
+            .keys()
+            .filter(|service| wanted(service))
+            .cloned()
+            .collect();
+        let budgets = self
+            .budgets_of(actor, &services, &facts.allowances, now)
+            .await?;
+        Ok(Insights {
+            since: period.since,
+            until: period.until,
+            report,
+            capped,
+            budgets,
+            workload,
+        })
+    }
+
+    /// The current quarter's budget of each of `services` that has an allowance, counted over
+    /// the incidents `actor` may see: what the incident page and the services page show.
+    pub async fn budgets(
+        &self,
+        actor: &hereby_store::User,
+        services: &[ServiceName],
+    ) -> Result<Vec<(ServiceName, Budget)>, AppError> {
+        let facts = self.catalogue_facts().await?;
+        let services: Vec<ServiceName> = services
+            .iter()
+            .filter(|service| facts.allowances.contains_key(*service))
+            .cloned()
+            .collect();
+        self.budgets_of(actor, &services, &facts.allowances, Timestamp::now())
+            .await
+    }
+
+    async fn budgets_of(
+        &self,
+        actor: &hereby_store::User,
+        services: &[ServiceName],
+        allowances: &BTreeMap<ServiceName, SignedDuration>,
+        now: Timestamp,
+    ) -> Result<Vec<(ServiceName, Budget)>, AppError> {
+        if services.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (start, end) = quarter(now);
+        let from = start.checked_sub(BUDGET_LOOKBACK).unwrap_or(start);
+        let everything = Period {
+            since: from,
+            until: now.checked_add(SignedDuration::from_secs(1)).unwrap_or(now),
+            service: (services.len() == 1).then(|| services[0].clone()),
+            team: None,
+            severities: Vec::new(),
+        };
+        let (incidents, _) = self
+            .visible_incidents(actor, everything.since, everything.until, &everything)
+            .await?;
+        Ok(services
+            .iter()
+            .filter_map(|service| {
+                let allowed = *allowances.get(service)?;
+                let numbered = incidents
+                    .iter()
+                    .map(|(number, incident)| (*number, incident));
+                Some((
+                    service.clone(),
+                    budget(service, allowed, numbered, start, end, now),
+                ))
+            })
+            .collect())
+    }
+
+    async fn catalogue_facts(&self) -> Result<CatalogueFacts, AppError> {
+        let mut facts = CatalogueFacts {
+            allowances: BTreeMap::new(),
+            teams: Teams::new(),
+        };
+        for (name, (entry, _)) in catalogue::services(&self.store).await? {
+            let Ok(service) = ServiceName::parse(&name) else {
+                continue;
+            };
+            if let Some(allowed) = entry
+                .max_unavailability
+                .as_deref()
+                .and_then(|raw| Duration::parse(raw).ok())
+            {
+                facts.allowances.insert(service.clone(), allowed.signed());
+            }
+            facts.teams.insert(service, entry.owner_team);
+        }
+        Ok(facts)
+    }
+
+    /// The incidents `actor` may see that were declared in `since..until` and pass the
+    /// period's service and severity filters, newest first, and whether there were more than
+    /// [`MAX_INCIDENTS`].
+    async fn visible_incidents(
+        &self,
+        actor: &hereby_store::User,
+        since: Timestamp,
+        until: Timestamp,
+        filters: &Period,
+    ) -> Result<(Vec<(IncidentNumber, Incident)>, bool), AppError> {
         let visible_to = (actor.role != InstallationRole::Admin).then(|| actor.name.clone());
         let mut incidents = Vec::new();
         let mut before = None;
-        let mut capped = false;
         // Newest first, a page at a time, until the period's start is passed.
-        'pages: loop {
+        loop {
             let page = self
                 .store
                 .list_incidents(&ListQuery {
                     limit: 1_000,
                     before,
-                    severities: period.severities.clone(),
-                    service: period.service.clone(),
+                    severities: filters.severities.clone(),
+                    service: filters.service.clone(),
                     visible_to: visible_to.clone(),
                     ..ListQuery::default()
                 })
@@ -60,25 +363,24 @@ impl<S: Store> App<S> {
             let Some(last) = page.last() else { break };
             before = Some(last.number);
             for row in &page {
-                if row.declared_at >= period.until {
+                if row.declared_at >= until {
                     continue;
                 }
-                if row.declared_at < period.since {
-                    break 'pages;
+                if row.declared_at < since {
+                    return Ok((incidents, false));
                 }
                 if incidents.len() == MAX_INCIDENTS {
-                    capped = true;
-                    break 'pages;
+                    return Ok((incidents, true));
                 }
                 if let Some(incident) = self.store.load(row.number).await?.state.incident() {
-                    incidents.push(incident.clone());
+                    incidents.push((row.number, incident.clone()));
                 }
             }
             if page.len() < 1_000 {
                 break;
             }
         }
-        Ok((report(&incidents, Timestamp::now()), capped))
+        Ok((incidents, false))
     }
 }
 

@@ -32,6 +32,7 @@ mod reviews;
 pub mod search;
 mod settings;
 mod templates;
+pub mod workload;
 
 use std::sync::Arc;
 

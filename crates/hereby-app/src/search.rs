@@ -69,3 +69,55 @@ impl<S: Search> App<S> {
         Ok(read)
     }
 }
+
+/// How many similar past incidents an incident page shows.
+pub const SIMILAR: usize = 5;
+
+impl<S: Search> App<S> {
+    /// Past incidents like `incident` (numbered `number`) that `actor` may see, best first:
+    /// those of one of its services before the others, each ranked by how many of its words
+    /// they share (the core's [`hereby_core::search::similar_to`]).
+    pub async fn similar(
+        &self,
+        actor: &hereby_store::User,
+        number: hereby_core::types::IncidentNumber,
+        incident: &hereby_core::Incident,
+    ) -> Result<Vec<hereby_store::SearchHit>, AppError> {
+        if let Err(error) = self.index_search(CATCH_UP).await {
+            tracing::warn!(%error, "the search index could not catch up; searching what it holds");
+        }
+        let visible_to =
+            (actor.role != InstallationRole::Admin).then(|| actor.name.as_str().to_owned());
+        let title = incident.title.as_str();
+        let summary = incident.summary.as_ref().map(|s| s.as_str());
+        let mut queries = Vec::new();
+        if let Some(service) = incident.services.first() {
+            queries.extend(hereby_core::search::similar_to(
+                title,
+                summary,
+                Some(service.as_str()),
+            ));
+        }
+        queries.extend(hereby_core::search::similar_to(title, summary, None));
+        let mut similar: Vec<hereby_store::SearchHit> = Vec::new();
+        for query in &queries {
+            let found = self
+                .store
+                .search(&SearchRequest {
+                    query,
+                    visible_to: visible_to.as_deref(),
+                    // One more, for the incident itself when it has ended too.
+                    limit: SIMILAR as u32 + 1,
+                    offset: 0,
+                })
+                .await?;
+            for hit in found.hits {
+                let known = similar.iter().any(|seen| seen.incident == hit.incident);
+                if hit.incident != number && !known && similar.len() < SIMILAR {
+                    similar.push(hit);
+                }
+            }
+        }
+        Ok(similar)
+    }
+}

@@ -1,6 +1,8 @@
 //! Figures across incidents, as distributions rather than means: for each duration (time to
 //! detect, acknowledge, mitigate, resolve, close, all measured from `started`) the count, the
-//! median and the 90th percentile, overall and per severity, service and month. Incidents that
+//! median and the 90th percentile, overall and per severity, service, owning team and month,
+//! and for the change-caused incidents (those naming a suspect release), whose time to
+//! mitigate is DORA's failed deployment recovery time. Incidents that
 //! were never incidents to measure (declined, called off, handed back, merged) are counted
 //! apart and left out of every duration.
 
@@ -10,7 +12,10 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::milestones::{Milestones, measured};
 use crate::state::Incident;
-use crate::types::{Severity, Status};
+use crate::types::{ServiceName, Severity, Status, TeamName};
+
+/// What insights need to know of the service catalogue: the team owning each service.
+pub type Teams = BTreeMap<ServiceName, TeamName>;
 
 /// The durations reported, each from `started` to a milestone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -92,6 +97,11 @@ pub enum Group {
     All,
     Severity(Severity),
     Service(String),
+    /// The team owning one of the incident's services, by the catalogue.
+    Team(String),
+    /// Incidents naming a suspect release: their time to mitigate is the failed deployment
+    /// recovery time.
+    ChangeCaused,
     /// The month the incident was detected in, `2026-11`.
     Month(String),
 }
@@ -129,8 +139,12 @@ pub struct FollowUpHealth {
     pub meetings_survived: Distribution,
 }
 
-/// The figures of `incidents` at `now`.
-pub fn report<'a>(incidents: impl IntoIterator<Item = &'a Incident>, now: Timestamp) -> Report {
+/// The figures of `incidents` at `now`, services grouped into teams by `teams`.
+pub fn report<'a>(
+    incidents: impl IntoIterator<Item = &'a Incident>,
+    teams: &Teams,
+    now: Timestamp,
+) -> Report {
     let mut report = Report::default();
     let mut samples: BTreeMap<(Group, Measure), Vec<SignedDuration>> = BTreeMap::new();
     let mut open_ages = Vec::new();
@@ -168,6 +182,18 @@ pub fn report<'a>(incidents: impl IntoIterator<Item = &'a Incident>, now: Timest
                 .iter()
                 .map(|service| Group::Service(service.as_str().to_owned())),
         );
+        let mut owners: Vec<&TeamName> = incident
+            .services
+            .iter()
+            .filter_map(|service| teams.get(service))
+            .collect();
+        // An incident touching two services of one team counts once for that team.
+        owners.sort();
+        owners.dedup();
+        groups.extend(owners.into_iter().map(|team| Group::Team(team.to_string())));
+        if incident.suspect_release.is_some() {
+            groups.push(Group::ChangeCaused);
+        }
         for group in groups {
             *report.incidents.entry(group.clone()).or_default() += 1;
             for measure in Measure::ALL {
@@ -378,7 +404,7 @@ mod tests {
             incident(Severity::Sev1, "checkout", 300, &[(301, CalledOff)]),
             incident(Severity::Sev3, "search", 400, &[(450, HandedBack)]),
         ];
-        let report = report(&incidents, at(1_000));
+        let report = report(&incidents, &Teams::new(), at(1_000));
         assert_eq!(report.incidents[&Group::All], 3);
         assert_eq!(report.follow_ups.total, 0);
         assert_eq!(report.not_measured[&CalledOff], 1);
@@ -484,7 +510,7 @@ mod tests {
             );
         }
         let incident = state.incident().unwrap().clone();
-        let health = report(&[incident], at(day(10))).follow_ups;
+        let health = report(&[incident], &Teams::new(), at(day(10))).follow_ups;
         assert_eq!(
             (health.total, health.open),
             (2, 1),
@@ -519,8 +545,59 @@ mod tests {
     }
 
     #[test]
+    fn teams_and_change_caused_incidents_are_groups_of_their_own() {
+        use crate::event::SuspectReleaseSet;
+        use crate::ladder::ReleaseRef;
+        use crate::types::{ReleaseVersion, TeamName};
+        use Status::*;
+        let mut caused = incident(Severity::Sev1, "checkout", 0, &[(45, Monitoring)]);
+        let named = evolve(
+            State::Declared(Box::new(caused.clone())),
+            &Envelope {
+                at: at(20),
+                actor: UserName::parse("anna").unwrap(),
+                event: Event::SuspectReleaseSet(SuspectReleaseSet {
+                    release: Some(ReleaseRef {
+                        service: ServiceName::parse("checkout").unwrap(),
+                        version: ReleaseVersion::parse("v42").unwrap(),
+                    }),
+                    reason: None,
+                }),
+            },
+        );
+        caused = named.incident().unwrap().clone();
+        let mut both = incident(Severity::Sev2, "cart", 100, &[(110, Monitoring)]);
+        both.services.push(ServiceName::parse("checkout").unwrap());
+        let incidents = vec![
+            caused,
+            both,
+            incident(Severity::Sev2, "search", 200, &[(260, Monitoring)]),
+        ];
+        let teams: Teams = [
+            ("checkout", "payments"),
+            ("cart", "payments"),
+            ("search", "discovery"),
+        ]
+        .into_iter()
+        .map(|(service, team)| {
+            (
+                ServiceName::parse(service).unwrap(),
+                TeamName::parse(team).unwrap(),
+            )
+        })
+        .collect();
+        let report = report(&incidents, &teams, at(1_000));
+        // The cart-and-checkout incident counts once for the team owning both.
+        assert_eq!(report.incidents[&Group::Team("payments".into())], 2);
+        assert_eq!(report.incidents[&Group::Team("discovery".into())], 1);
+        let recovery = report.durations[&(Group::ChangeCaused, Measure::Mitigate)];
+        assert_eq!((recovery.count, recovery.median), (1, Some(minutes(45))));
+        assert_eq!(report.incidents[&Group::ChangeCaused], 1);
+    }
+
+    #[test]
     fn an_empty_set_has_no_figures() {
-        let report = report(&[], at(0));
+        let report = report(&[], &Teams::new(), at(0));
         assert!(report.incidents.is_empty() && report.durations.is_empty());
     }
 }

@@ -5,6 +5,7 @@
 //! The three functions of the decider are [`decide`], [`evolve`] and [`State::initial`].
 
 pub mod alerts;
+pub mod budget;
 mod cadence;
 mod canonical;
 pub mod chain;
@@ -29,6 +30,7 @@ pub mod severity;
 mod state;
 pub mod types;
 pub mod when;
+pub mod workload;
 
 pub use cadence::{Cadence, CadenceError};
 pub use canonical::canonical_json;

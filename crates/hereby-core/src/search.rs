@@ -149,6 +149,9 @@ pub struct Query {
     pub since: Option<Timestamp>,
     /// Declared before.
     pub until: Option<Timestamp>,
+    /// Any one of the words is enough (a search for similar incidents), rather than all of
+    /// them; the more match, the better the rank.
+    pub any_word: bool,
 }
 
 /// Why a query could not be read; the message says what to type instead.
@@ -171,6 +174,42 @@ impl Query {
     pub fn has_text(&self) -> bool {
         !self.words.is_empty() || !self.incidents.is_empty()
     }
+}
+
+/// Words too common to say anything about an incident.
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is",
+    "it", "its", "not", "no", "of", "on", "or", "the", "to", "was", "were", "with",
+];
+
+/// What makes past incidents similar to one: any of the words of its title and summary (those
+/// of three letters or more and not among the most common), best when many match, among the
+/// incidents that have ended (resolved or closed); `service` narrows to one of its services.
+/// `None` when the incident has no such word.
+pub fn similar_to(title: &str, summary: Option<&str>, service: Option<&str>) -> Option<Query> {
+    let mut words: Vec<String> = Vec::new();
+    for word in words_of(title)
+        .into_iter()
+        .chain(summary.map(words_of).unwrap_or_default())
+    {
+        let common = STOP_WORDS.contains(&word.as_str());
+        if word.chars().count() >= 3 && !common && !words.contains(&word) {
+            words.push(word);
+        }
+        if words.len() == MAX_WORDS {
+            break;
+        }
+    }
+    if words.is_empty() {
+        return None;
+    }
+    Some(Query {
+        words: words.into_iter().map(Word::Plain).collect(),
+        statuses: vec![Status::Resolved, Status::Closed],
+        services: service.map(|s| vec![s.to_owned()]).unwrap_or_default(),
+        any_word: true,
+        ..Query::default()
+    })
 }
 
 /// Reads a query line.

@@ -29,6 +29,25 @@ pub fn ago(at: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// How long a span lasts, to the minute: `under a minute`, `9 min`, `1 h 20 min`,
+/// `2 d 3 h`. A negative span reads as its length.
+pub fn span(duration: jiff::SignedDuration) -> String {
+    let seconds = duration.as_secs().unsigned_abs();
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => "under a minute".to_owned(),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 /// A time as a timeline shows it: the hour alone on the day of `now` (`14:39 UTC · 3 min
 /// ago`), the date too before that (`2026-11-21 09:30 UTC · 2 days ago`), and no "ago" once
 /// it is more than a week old, where the date says enough.

@@ -624,6 +624,16 @@ pub fn routes<
             "/api/v1/users/{name}/password",
             put(u::set_password::<S>),
         ),
+        (
+            Method::GET,
+            "/api/v1/users/{name}/working-hours",
+            get(u::working_hours::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/users/{name}/working-hours",
+            put(u::set_working_hours::<S>),
+        ),
         (Method::GET, "/api/v1/tokens", get(u::list_tokens::<S>)),
         (Method::POST, "/api/v1/tokens", post(u::create_token::<S>)),
         (

@@ -74,6 +74,8 @@ use crate::routes::{
         users::create_user,
         users::update_user,
         users::set_password,
+        users::working_hours,
+        users::set_working_hours,
         users::list_tokens,
         users::create_token,
         users::revoke_token,

@@ -34,7 +34,12 @@ fn tsquery(query: &Query) -> Option<String> {
     if query.words.is_empty() {
         return None;
     }
-    let mut parts: Vec<String> = query.words.iter().map(lexeme).collect();
+    let wanted: Vec<String> = query.words.iter().map(lexeme).collect();
+    let mut parts = if query.any_word {
+        vec![format!("({})", wanted.join(" | "))]
+    } else {
+        wanted
+    };
     parts.extend(
         query
             .excluded

@@ -34,7 +34,7 @@ fn words_expression(query: &Query) -> Option<String> {
             .iter()
             .map(quoted)
             .collect::<Vec<_>>()
-            .join(" AND ")
+            .join(if query.any_word { " OR " } else { " AND " })
     );
     for excluded in &query.excluded {
         expression = format!("({expression} NOT {})", quoted(excluded));

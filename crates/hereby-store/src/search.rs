@@ -244,8 +244,12 @@ pub fn substrings(query: &Query) -> Vec<String> {
 }
 
 /// Whether the substring tier can run: every word at least three characters (an index of
-/// three-letter pieces cannot find shorter ones).
+/// three-letter pieces cannot find shorter ones), and all of them wanted (a search for any of
+/// many words has matches enough among whole words).
 pub fn substrings_searchable(query: &Query) -> bool {
+    if query.any_word {
+        return false;
+    }
     let words = substrings(query);
     !words.is_empty() && words.iter().all(|word| word.chars().count() >= 3)
 }

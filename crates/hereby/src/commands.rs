@@ -119,7 +119,9 @@ pub(crate) enum ClientCommand {
     },
     /// Figures across incidents: time to detect, acknowledge, mitigate, resolve and close
     /// (from each incident's start), as count, median and 90th percentile, overall and per
-    /// severity, service and month.
+    /// severity, service, team and month; change-caused incidents (their time to mitigate is
+    /// the failed deployment recovery time); follow-up health; and each service's
+    /// unavailability budget this quarter.
     Insights {
         /// Incidents detected since: a span back from now (90d), a day or a time.
         #[arg(long, default_value = "90d")]
@@ -130,9 +132,15 @@ pub(crate) enum ClientCommand {
         /// Only incidents affecting this service.
         #[arg(long)]
         service: Option<String>,
+        /// Only incidents affecting a service this team owns (by the catalogue).
+        #[arg(long)]
+        team: Option<String>,
         /// Only these severities, comma-separated (SEV1,SEV2).
         #[arg(long)]
         severity: Option<String>,
+        /// Print the figures as CSV, one figure per row, for a spreadsheet.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
     },
     /// Show an incident's state document.
     Show { incident: String },
@@ -478,6 +486,26 @@ pub(crate) enum UserCommand {
         name: String,
         address: Option<String>,
     },
+    /// Show or set the working hours NAME's incident work is judged by in the workload
+    /// figures (working, late or sleeping time). Without options, shows them. Your own, or
+    /// (admins) anyone's. Defaults: UTC, 08:00-19:00, late until 23:00, mon-fri.
+    Hours {
+        name: String,
+        /// An IANA time zone, e.g. Europe/Berlin.
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Local working hours, e.g. 09:00-17:30.
+        #[arg(long)]
+        working: Option<String>,
+        /// Until when the evening counts as late rather than sleeping, e.g. 23:00 (24:00 for
+        /// midnight).
+        #[arg(long)]
+        late_until: Option<String>,
+        /// Working days, e.g. mon-fri, mon,tue,thu or none; the working hours of other days
+        /// count as late.
+        #[arg(long)]
+        days: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -715,12 +743,15 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             since,
             until,
             service,
+            team,
             severity,
+            csv,
         } => {
             let mut query = vec![format!("since={}", encode(&since))];
             for (name, value) in [
                 ("until", until),
                 ("service", service),
+                ("team", team),
                 ("severity", severity),
             ] {
                 if let Some(value) = value {
@@ -737,6 +768,8 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 .await?;
             if json {
                 print_json(&insights);
+            } else if csv {
+                print!("{}", api::insights_csv(&insights));
             } else {
                 print_insights(&insights);
             }
@@ -1492,6 +1525,44 @@ async fn user(client: &Client, command: UserCommand, json: bool) -> Result<(), F
         UserCommand::Email { name, address } => {
             return crate::notify_commands::user_email(client, name, address, json).await;
         }
+        UserCommand::Hours {
+            name,
+            time_zone,
+            working,
+            late_until,
+            days,
+        } => {
+            let path = format!("/users/{}/working-hours", encode(&name));
+            let setting = [&time_zone, &working, &late_until, &days]
+                .iter()
+                .any(|field| field.is_some());
+            let hours: api::WorkingHours = if setting {
+                let request = api::SetWorkingHours {
+                    time_zone,
+                    working,
+                    late_until,
+                    days,
+                };
+                client
+                    .send(Method::PUT, &path, Some(&request), None)
+                    .await?
+            } else {
+                client.send(Method::GET, &path, NO_BODY, None).await?
+            };
+            if json {
+                print_json(&hours);
+            } else {
+                println!(
+                    "{name}: {} working {} on {}, late until {}{}",
+                    hours.time_zone,
+                    hours.working,
+                    hours.days,
+                    hours.late_until,
+                    if hours.default { " (the defaults)" } else { "" }
+                );
+            }
+            return Ok(());
+        }
     };
     if json {
         print_json(&result);
@@ -2103,12 +2174,16 @@ fn print_insights(insights: &api::Insights) {
     println!("{:<28} {:>6} {:>10} {:>10}", "", "count", "median", "p90");
     for row in &insights.durations {
         let wanted = row.group == "all"
-            || matches!(row.measure.as_str(), "time_to_mitigate" | "time_to_resolve");
+            || (row.group == "change_caused" && row.measure == "time_to_mitigate")
+            || (!row.group.starts_with("month:")
+                && matches!(row.measure.as_str(), "time_to_mitigate" | "time_to_resolve"));
         if !wanted {
             continue;
         }
         let label = if row.group == "all" {
             row.measure.replace('_', " ")
+        } else if row.group == "change_caused" {
+            "failed deployment recovery".to_owned()
         } else {
             format!(
                 "{} {}",
@@ -2121,6 +2196,32 @@ fn print_insights(insights: &api::Insights) {
             row.count,
             span(row.median_seconds),
             span(row.p90_seconds)
+        );
+    }
+    for budget in &insights.budgets {
+        let state = if budget.remaining_seconds < 0 {
+            "overspent"
+        } else {
+            "used"
+        };
+        println!(
+            "budget {}: {} of {} {state} this quarter ({} incidents)",
+            budget.service,
+            span(Some(budget.used_seconds)),
+            span(Some(budget.allowed_seconds)),
+            budget.incidents.len(),
+        );
+    }
+    for person in &insights.workload {
+        println!(
+            "workload {}: {} on {} incident{} ({} working, {} late, {} sleeping)",
+            person.person,
+            span(Some(person.total_seconds)),
+            person.incidents,
+            if person.incidents == 1 { "" } else { "s" },
+            span(Some(person.working_seconds)),
+            span(Some(person.late_seconds)),
+            span(Some(person.sleeping_seconds)),
         );
     }
 }

@@ -2,6 +2,7 @@
 //! templates and the Markdown, escaping and time helpers ([`render`]), the hardening headers
 //! every page carries, and the error page.
 
+pub(crate) mod charts;
 pub(crate) mod render;
 
 use axum::http::{HeaderValue, StatusCode, header};

@@ -38,6 +38,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("account.html", include_str!("templates/account.html")),
         ("services.html", include_str!("templates/services.html")),
         ("search.html", include_str!("templates/search.html")),
+        ("insights.html", include_str!("templates/insights.html")),
         ("alerts.html", include_str!("templates/alerts.html")),
         (
             "alert_groups.html",

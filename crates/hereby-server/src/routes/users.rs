@@ -343,3 +343,66 @@ pub(crate) async fn revoke_token<S: Store + Directory>(
     state.feed.revoke_user(&revoked.user);
     Ok(Json(token(&revoked)))
 }
+
+/// `GET /api/v1/users/{name}/working-hours`: the hours a person's incident work is judged by
+/// in the workload figures (the defaults when they set none): your own, or (admins) anyone's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{name}/working-hours",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("name" = String, Path)),
+    responses(
+        (status = 200, body = api::WorkingHours),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn working_hours<S: Store + Directory + hereby_store::Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<api::WorkingHours>, ApiError> {
+    if caller.0.name.as_str() != name && !caller.is_admin() {
+        return Err(ApiError::forbidden(
+            "only admins can read someone else's working hours",
+        ));
+    }
+    let user = UserName::parse(&name).map_err(|_| ApiError::not_found(format!("user {name}")))?;
+    Ok(Json(state.app.working_hours(&user).await?))
+}
+
+/// `PUT /api/v1/users/{name}/working-hours`: your own working hours, or (admins) anyone's;
+/// fields left out keep their value.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{name}/working-hours",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("name" = String, Path)),
+    request_body = api::SetWorkingHours,
+    responses(
+        (status = 200, body = api::WorkingHours),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn set_working_hours<S: Store + Directory + hereby_store::Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<api::SetWorkingHours>,
+) -> Result<Json<api::WorkingHours>, ApiError> {
+    let user = UserName::parse(&name).map_err(|_| ApiError::not_found(format!("user {name}")))?;
+    Ok(Json(
+        state
+            .app
+            .set_working_hours(&caller.0, &user, &request)
+            .await?,
+    ))
+}

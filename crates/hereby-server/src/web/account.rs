@@ -1,10 +1,10 @@
 //! The Account page: a person's own chat links, a one-time code that links a chat account
-//! (shown once, sent from chat as `inc link CODE`), and unlinking.
+//! (shown once, sent from chat as `inc link CODE`), unlinking, and their working hours.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use hereby_store::{Chat, Directory, Notifications, Store};
+use hereby_store::{Chat, Communications, Directory, Notifications, Store};
 use serde::Serialize;
 
 use super::PageError;
@@ -29,7 +29,7 @@ struct Code {
     expires: String,
 }
 
-async fn account_view<S: Store + Directory + Chat + Notifications>(
+async fn account_view<S: Store + Directory + Chat + Notifications + Communications>(
     state: &AppState<S>,
     viewer: &Viewer,
     status: StatusCode,
@@ -51,11 +51,17 @@ async fn account_view<S: Store + Directory + Chat + Notifications>(
             linked_by: link.linked_by,
         })
         .collect();
+    let hours = state
+        .app
+        .working_hours(&viewer.user().name)
+        .await
+        .map_err(ApiError::from)?;
     show(
         status,
         "account.html",
         minijinja::context! {
             viewer => viewer.context(),
+            hours => data(&hours),
             links => data(&rows),
             code => code.as_ref().map(data),
             error => error,
@@ -64,7 +70,7 @@ async fn account_view<S: Store + Directory + Chat + Notifications>(
 }
 
 /// `GET /account`
-pub(crate) async fn account_page<S: Store + Directory + Chat + Notifications>(
+pub(crate) async fn account_page<S: Store + Directory + Chat + Notifications + Communications>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
@@ -73,7 +79,7 @@ pub(crate) async fn account_page<S: Store + Directory + Chat + Notifications>(
 
 /// `POST /account/chat`: `op` is `code` (a new one-time link code, shown once) or `unlink`
 /// (with `platform` and `chat_user`).
-pub(crate) async fn change<S: Store + Directory + Chat + Notifications>(
+pub(crate) async fn change<S: Store + Directory + Chat + Notifications + Communications>(
     State(state): State<AppState<S>>,
     SignedForm { viewer, fields }: SignedForm,
 ) -> Response {
@@ -107,6 +113,30 @@ pub(crate) async fn change<S: Store + Directory + Chat + Notifications>(
     .await;
     let outcome = match result {
         Ok(code) => account_view(&state, &viewer, StatusCode::OK, code, None).await,
+        Err(error) => account_view(&state, &viewer, error.status, None, Some(&error.message)).await,
+    };
+    outcome.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `POST /account/hours`: the viewer's own working hours.
+pub(crate) async fn hours<S: Store + Directory + Chat + Notifications + Communications>(
+    State(state): State<AppState<S>>,
+    SignedForm { viewer, fields }: SignedForm,
+) -> Response {
+    let field = |name: &str| fields.get(name).map(str::to_owned);
+    let request = hereby_api::SetWorkingHours {
+        time_zone: field("time_zone"),
+        working: field("working"),
+        late_until: field("late_until"),
+        days: field("days"),
+    };
+    let saved = state
+        .app
+        .set_working_hours(viewer.user(), &viewer.user().name, &request)
+        .await
+        .map_err(ApiError::from);
+    let outcome = match saved {
+        Ok(_) => account_view(&state, &viewer, StatusCode::OK, None, None).await,
         Err(error) => account_view(&state, &viewer, error.status, None, Some(&error.message)).await,
     };
     outcome.unwrap_or_else(IntoResponse::into_response)

@@ -94,7 +94,9 @@ fn command(action: &str, fields: &Fields) -> Result<Command, ApiError> {
 
 /// After a form: back to the incident page on success; on a rejection, the page again with
 /// the reason and what was typed.
-async fn after<S: Store + Directory + Communications + hereby_store::Alerts>(
+async fn after<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     state: &AppState<S>,
     viewer: &Viewer,
     id: &str,
@@ -121,7 +123,7 @@ async fn after<S: Store + Directory + Communications + hereby_store::Alerts>(
 
 /// `POST /incidents/{id}/{action}`: every form of the incident page.
 pub(crate) async fn act_on_incident<
-    S: Store + Directory + Communications + hereby_store::Alerts,
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
 >(
     State(state): State<AppState<S>>,
     Path((id, action)): Path<(String, String)>,
@@ -153,7 +155,9 @@ pub(crate) async fn act_on_incident<
 /// The resolve form: resolving is confirmed (a ticked box, which works without JavaScript),
 /// and may set the impact's end at the same time. The impact end goes first, so that a
 /// refused one leaves the incident unresolved and as it was.
-async fn resolve<S: Store + Directory + Communications + hereby_store::Alerts>(
+async fn resolve<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     state: &AppState<S>,
     viewer: &Viewer,
     id: &str,
@@ -188,7 +192,9 @@ async fn resolve<S: Store + Directory + Communications + hereby_store::Alerts>(
 
 /// The merge form of a candidate: the application moves its alert groups to the other
 /// incident, so it is more than one command.
-async fn merge<S: Store + Directory + Communications + hereby_store::Alerts>(
+async fn merge<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     state: &AppState<S>,
     viewer: &Viewer,
     id: &str,
@@ -203,7 +209,9 @@ async fn merge<S: Store + Directory + Communications + hereby_store::Alerts>(
 }
 
 /// `POST /incidents`: the declare form.
-pub(crate) async fn declare<S: Store + Directory + Communications + hereby_store::Alerts>(
+pub(crate) async fn declare<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     State(state): State<AppState<S>>,
     SignedForm { viewer, fields }: SignedForm,
 ) -> Response {
@@ -242,7 +250,9 @@ const FORM_OVERHEAD: usize = 64 * 1024;
 /// The longest `_csrf` field read: the token is 64 hexadecimal characters.
 const CSRF_FIELD: usize = 256;
 
-pub(crate) async fn attach<S: Store + Directory + Blobs + Communications + hereby_store::Alerts>(
+pub(crate) async fn attach<
+    S: Store + Directory + Blobs + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
     headers: HeaderMap,

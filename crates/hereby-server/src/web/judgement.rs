@@ -24,7 +24,9 @@ fn list(fields: &Fields, name: &str) -> Vec<String> {
 }
 
 /// The command of the `evaluate`, `decide` or `suspect` form.
-pub(crate) async fn command<S: Store + Directory + Communications + hereby_store::Alerts>(
+pub(crate) async fn command<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     state: &AppState<S>,
     viewer: &Viewer,
     id: &str,
@@ -241,7 +243,9 @@ pub(crate) async fn declare_context<S: Communications>(
 }
 
 /// The services page: the catalogue, and for admins a form that adds or changes a service.
-async fn services_view<S: Store + Directory + Communications + hereby_store::Alerts>(
+async fn services_view<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     state: &AppState<S>,
     viewer: &Viewer,
     status: axum::http::StatusCode,
@@ -250,12 +254,37 @@ async fn services_view<S: Store + Directory + Communications + hereby_store::Ale
 ) -> Result<axum::response::Response, super::PageError> {
     let catalogue = hereby_app::catalogue::services(&state.store).await?;
     let services: Vec<api::Service> = catalogue.into_values().map(|(_, wire)| wire).collect();
+    let names: Vec<hereby_core::types::ServiceName> = services
+        .iter()
+        .filter_map(|service| hereby_core::types::ServiceName::parse(&service.name).ok())
+        .collect();
+    // This quarter's budget of each service with an allowance, over the incidents this
+    // viewer may see.
+    let budgets: std::collections::BTreeMap<String, minijinja::Value> = state
+        .app
+        .budgets(viewer.user(), &names)
+        .await
+        .map_err(crate::error::ApiError::from)?
+        .iter()
+        .map(|(service, budget)| {
+            (
+                service.to_string(),
+                minijinja::context! {
+                    sentence => budget.sentence(service, None),
+                    overspent => budget.remaining().is_negative(),
+                    percent => super::pages::percent(budget.used, budget.allowed),
+                    incidents => budget.by_incident.len(),
+                },
+            )
+        })
+        .collect();
     super::show(
         status,
         "services.html",
         minijinja::context! {
             viewer => viewer.context(),
             services => super::render::data(&services),
+            budgets => budgets,
             criticalities => hereby_core::types::Criticality::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
             admin => viewer.caller.0.role >= hereby_core::types::InstallationRole::Admin,
             error => error,
@@ -265,7 +294,9 @@ async fn services_view<S: Store + Directory + Communications + hereby_store::Ale
 }
 
 /// `GET /services`
-pub(crate) async fn services_page<S: Store + Directory + Communications + hereby_store::Alerts>(
+pub(crate) async fn services_page<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     axum::extract::State(state): axum::extract::State<AppState<S>>,
     viewer: Viewer,
 ) -> Result<axum::response::Response, super::PageError> {
@@ -280,7 +311,9 @@ pub(crate) async fn services_page<S: Store + Directory + Communications + hereby
 }
 
 /// `POST /services` (admins): add or change a service.
-pub(crate) async fn put_service<S: Store + Directory + Communications + hereby_store::Alerts>(
+pub(crate) async fn put_service<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     axum::extract::State(state): axum::extract::State<AppState<S>>,
     super::session::SignedForm { viewer, fields }: super::session::SignedForm,
 ) -> axum::response::Response {

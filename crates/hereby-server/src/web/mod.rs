@@ -8,6 +8,7 @@ mod actions;
 mod alerts;
 mod assets;
 mod form;
+mod insights;
 mod judgement;
 mod live;
 mod pages;
@@ -84,6 +85,7 @@ pub(crate) fn routes<
         + hereby_store::Communications
         + hereby_store::Notifications
         + hereby_store::Alerts
+        + hereby_store::Search
         + hereby_store::Chat
         + hereby_store::Search,
 >() -> Vec<(Method, &'static str, MethodRouter<AppState<S>>)> {
@@ -116,6 +118,8 @@ pub(crate) fn routes<
         (Method::GET, "/assets/{file}", get(assets::asset)),
         (Method::GET, "/incidents", get(pages::list::<S>)),
         (Method::GET, "/search", get(search::page::<S>)),
+        (Method::GET, "/insights", get(insights::page::<S>)),
+        (Method::GET, "/insights.csv", get(insights::csv::<S>)),
         (Method::GET, "/incidents/new", get(pages::declare_form::<S>)),
         (Method::GET, "/services", get(judgement::services_page::<S>)),
         (Method::POST, "/services", post(judgement::put_service::<S>)),
@@ -206,6 +210,7 @@ pub(crate) fn routes<
         (Method::GET, "/reviews", get(reviews::overview::<S>)),
         (Method::GET, "/account", get(account::account_page::<S>)),
         (Method::POST, "/account/chat", post(account::change::<S>)),
+        (Method::POST, "/account/hours", post(account::hours::<S>)),
         (Method::GET, "/users", get(users::users_page::<S>)),
         (Method::POST, "/users", post(users::add_user::<S>)),
         (Method::POST, "/users/{name}", post(users::change_user::<S>)),

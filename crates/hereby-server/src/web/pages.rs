@@ -360,7 +360,9 @@ pub(crate) async fn declare_page<S: Communications>(
 }
 
 /// `GET /incidents/new`
-pub(crate) async fn declare_form<S: Store + Directory + Communications + hereby_store::Alerts>(
+pub(crate) async fn declare_form<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
@@ -398,7 +400,7 @@ struct ItemView<'a> {
 }
 
 /// Everything the incident page and its live-refreshed state section print.
-pub(crate) async fn incident_context<S: Communications>(
+pub(crate) async fn incident_context<S: Store + Communications>(
     viewer: &Viewer,
     number: IncidentNumber,
     incident: &Incident,
@@ -467,7 +469,25 @@ pub(crate) async fn incident_context<S: Communications>(
         (viewer.caller.0.role >= InstallationRole::Responder).then_some(viewer.csrf.as_str());
     let timeline = view.timeline_html(&incident.timeline_marks, &id, csrf)?;
     let judgement = super::judgement::page_context(state, incident, me, now).await?;
+    // Each affected service's budget, counted over the incidents this viewer may see; only a
+    // service with an allowance costs a read.
+    let budgets: Vec<minijinja::Value> = state
+        .app
+        .budgets(viewer.user(), &incident.services)
+        .await
+        .map_err(crate::error::ApiError::from)?
+        .iter()
+        .map(|(service, budget)| {
+            minijinja::context! {
+                service => service.as_str(),
+                sentence => budget.sentence(service, Some(number)),
+                overspent => budget.remaining().is_negative(),
+                percent => percent(budget.used, budget.allowed),
+            }
+        })
+        .collect();
     Ok(minijinja::context! {
+        budgets => budgets,
         j => judgement,
         viewer => viewer.context(),
         error => error,
@@ -546,6 +566,12 @@ pub(crate) async fn incident_context<S: Communications>(
     })
 }
 
+/// How much of `allowed` is `used`, in whole percent, for a meter (capped at 100).
+pub(crate) fn percent(used: jiff::SignedDuration, allowed: jiff::SignedDuration) -> i64 {
+    let allowed = allowed.as_secs().max(1);
+    (used.as_secs().max(0) * 100 / allowed).min(100)
+}
+
 /// Loads what the incident page needs, for a viewer who may see the incident.
 pub(crate) async fn load<S: Store + Directory>(
     state: &AppState<S>,
@@ -566,7 +592,9 @@ pub(crate) async fn load<S: Store + Directory>(
 }
 
 /// The incident page, optionally with the error of a rejected form and its values.
-pub(crate) async fn incident_page<S: Store + Directory + Communications + hereby_store::Alerts>(
+pub(crate) async fn incident_page<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     state: &AppState<S>,
     viewer: &Viewer,
     raw_id: &str,
@@ -578,16 +606,56 @@ pub(crate) async fn incident_page<S: Store + Directory + Communications + hereby
     let context = incident_context(viewer, number, &incident, &view, state, error, form).await?;
     let people = people(state, viewer).await?;
     let alerts = alert_panel(state, viewer, number, &incident).await?;
+    let similar = similar(state, viewer, number, &incident).await;
     show(
         status,
         "incident.html",
-        minijinja::context! { people => data(people.as_slice()), alerts => alerts, ..context },
+        minijinja::context! {
+            people => data(people.as_slice()),
+            alerts => alerts,
+            similar => similar,
+            ..context
+        },
     )
+}
+
+/// Past incidents like this one, as the page lists them. The page shows without them when
+/// the search fails (the log says why): they help, the incident page must not depend on them.
+async fn similar<S: hereby_store::Search>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    number: IncidentNumber,
+    incident: &Incident,
+) -> Vec<minijinja::Value> {
+    match state.app.similar(viewer.user(), number, incident).await {
+        Ok(hits) => hits
+            .iter()
+            .map(|hit| {
+                minijinja::context! {
+                    id => hit.incident.to_string(),
+                    title => &hit.title,
+                    severity => hit.severity.as_str(),
+                    status => hit.status.as_str(),
+                    at => hereby_core::when::day(hit.declared_at),
+                    snippet => hereby_store::search::snippet_parts(&hit.snippet)
+                        .into_iter()
+                        .map(|(matched, text)| minijinja::context! { matched => matched, text => text })
+                        .collect::<Vec<_>>(),
+                }
+            })
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, incident = %number, "similar incidents could not be read");
+            Vec::new()
+        }
+    }
 }
 
 /// The alert groups attached to an incident, as its page lists them. Only an incident with
 /// attached groups costs a read of them.
-async fn alert_panel<S: Store + Directory + Communications + hereby_store::Alerts>(
+async fn alert_panel<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     state: &AppState<S>,
     viewer: &Viewer,
     number: IncidentNumber,
@@ -676,7 +744,9 @@ pub(crate) struct IncidentQuery {
 
 /// `GET /incidents/{id}`: the Incident State Document. With `?template=NAME` the update form
 /// is filled with that template rendered for the incident: a preview to edit before posting.
-pub(crate) async fn incident<S: Store + Directory + Communications + hereby_store::Alerts>(
+pub(crate) async fn incident<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
     Path(id): Path<String>,
@@ -721,16 +791,25 @@ pub(crate) async fn incident<S: Store + Directory + Communications + hereby_stor
     .await?;
     let people = people(&state, &viewer).await?;
     let alerts = alert_panel(&state, &viewer, number, &incident).await?;
+    let similar = similar(&state, &viewer, number, &incident).await;
     show(
         StatusCode::OK,
         "incident.html",
-        minijinja::context! { templates => data(templates.as_slice()), people => data(people.as_slice()), alerts => alerts, ..context },
+        minijinja::context! {
+            templates => data(templates.as_slice()),
+            people => data(people.as_slice()),
+            alerts => alerts,
+            similar => similar,
+            ..context
+        },
     )
 }
 
 /// `GET /incidents/{id}/state`: the part of the page that changes with every event, which
 /// the page fetches again when its live stream says something happened.
-pub(crate) async fn incident_state<S: Store + Directory + Communications + hereby_store::Alerts>(
+pub(crate) async fn incident_state<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
     Path(id): Path<String>,

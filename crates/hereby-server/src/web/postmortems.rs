@@ -146,7 +146,9 @@ fn heading(
 }
 
 /// The post-mortem page, optionally with a rejected form's reason and its values.
-async fn postmortem_page<S: Store + Directory + Communications + hereby_store::Alerts>(
+async fn postmortem_page<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     state: &AppState<S>,
     viewer: &Viewer,
     raw_id: &str,
@@ -215,7 +217,9 @@ async fn postmortem_page<S: Store + Directory + Communications + hereby_store::A
 }
 
 /// `GET /incidents/{id}/postmortem`
-pub(crate) async fn page<S: Store + Directory + Communications + hereby_store::Alerts>(
+pub(crate) async fn page<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
     Path(id): Path<String>,
@@ -234,7 +238,9 @@ pub(crate) async fn page<S: Store + Directory + Communications + hereby_store::A
 /// `POST /incidents/{id}/postmortem/draft`: the incident page's draft form, through the
 /// application (the template's rendering, the name substitutions, the core's rules). A
 /// refusal shows the incident page again with the reason.
-pub(crate) async fn draft<S: Store + Directory + Communications + hereby_store::Alerts>(
+pub(crate) async fn draft<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
     SignedForm { viewer, fields }: SignedForm,
@@ -266,7 +272,9 @@ pub(crate) async fn draft<S: Store + Directory + Communications + hereby_store::
 
 /// `POST /incidents/{id}/postmortem/{step}`: the post-mortem page's forms. On success back to
 /// the page; a refusal shows the page again with the core's reason and what was typed.
-pub(crate) async fn step<S: Store + Directory + Communications + hereby_store::Alerts>(
+pub(crate) async fn step<
+    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+>(
     State(state): State<AppState<S>>,
     Path((id, step)): Path<(String, String)>,
     SignedForm { viewer, fields }: SignedForm,

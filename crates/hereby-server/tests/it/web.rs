@@ -18,6 +18,7 @@ use hereby_store_sqlite::SqliteStore;
 use jiff::Timestamp;
 use tower::ServiceExt;
 
+mod insights;
 mod postmortem_offers;
 
 const PASSWORD: &str = "correct horse battery staple";

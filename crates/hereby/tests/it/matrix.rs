@@ -240,8 +240,9 @@ enum Kind {
     TokenCreate,
     /// Anyone their own token; other people's tokens do not exist for non-admins (404).
     TokenRevoke,
-    /// Anyone their own password (viewers too), admins anyone's (403 for others).
-    Password,
+    /// Anyone their own password, address or working hours (viewers too), admins anyone's
+    /// (403 for others), with the success status.
+    Password(u16),
     /// A read of one incident.
     Read,
     /// A write on one incident.
@@ -260,7 +261,7 @@ impl Kind {
             Kind::Declare | Kind::Read | Kind::Write(_) => {
                 &[Subject::Internal, Subject::Restricted]
             }
-            Kind::TokenCreate | Kind::TokenRevoke | Kind::Password => {
+            Kind::TokenCreate | Kind::TokenRevoke | Kind::Password(_) => {
                 &[Subject::Own, Subject::Others]
             }
         }
@@ -380,13 +381,24 @@ fn routes() -> Vec<Route> {
         with(
             "PUT",
             "/api/v1/users/{name}/password",
-            Kind::Password,
+            Kind::Password(204),
             Json(r#"{"password":"matrix password {n}"}"#),
         ),
         with(
             "PUT",
+            "/api/v1/users/{name}/working-hours",
+            Kind::Password(200),
+            Json(r#"{"time_zone":"Europe/Berlin","working":"09:00-17:00"}"#),
+        ),
+        route(
+            "GET",
+            "/api/v1/users/{name}/working-hours",
+            Kind::Password(200),
+        ),
+        with(
+            "PUT",
             "/api/v1/users/{name}/email",
-            Kind::Password,
+            Kind::Password(204),
             Json(r#"{"email":"matrix{n}@example.com"}"#),
         ),
         route("GET", "/api/v1/channels", Kind::AdminOnly(200)),
@@ -1008,10 +1020,10 @@ fn expected(kind: Kind, caller: Caller, subject: Subject, sqlite: bool) -> Expec
         } else {
             200
         }),
-        Kind::Password => Status(if subject == Subject::Others && !admin {
+        Kind::Password(ok) => Status(if subject == Subject::Others && !admin {
             403
         } else {
-            204
+            ok
         }),
         Kind::Read => Status(if sees { 200 } else { 404 }),
         Kind::Write(change) => {
@@ -1336,7 +1348,7 @@ impl<'a> World<'a> {
                     path.push_str("?name=evidence.txt");
                 }
             }
-            Kind::Password => {
+            Kind::Password(_) => {
                 let owner = match subject {
                     Subject::Own => caller.user(),
                     _ => "olga",
