@@ -8,11 +8,11 @@ use std::fmt::Write as _;
 use super::render::escape;
 
 /// Width of the drawing in user units; the SVG scales to its container.
-const WIDTH: f64 = 640.0;
+const WIDTH: f64 = 760.0;
 /// Room for the labels left of horizontal bars.
 const LABEL: f64 = 150.0;
 /// Room for the figures right of horizontal bars.
-const FIGURE: f64 = 170.0;
+const FIGURE: f64 = 290.0;
 const ROW: f64 = 26.0;
 const BAR: f64 = 16.0;
 
@@ -163,6 +163,20 @@ pub(crate) fn columns(id: &str, title: &str, columns: &[Column]) -> String {
         }
     }
     out.push_str("</svg>");
+    out
+}
+
+/// What each colour of a chart stands for, as HTML under it: a swatch and a word per class.
+pub(crate) fn legend(items: &[(&str, &str)]) -> String {
+    let mut out = String::from(r#"<p class="legend">"#);
+    for (class, label) in items {
+        let _ = write!(
+            out,
+            r#"<span><svg class="chart swatch" width="12" height="12" aria-hidden="true" xmlns="http://www.w3.org/2000/svg"><rect class="{class}" width="12" height="12"/></svg> {}</span> "#,
+            escape(label)
+        );
+    }
+    out.push_str("</p>");
     out
 }
 

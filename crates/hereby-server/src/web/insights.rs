@@ -90,6 +90,8 @@ struct Chart {
     id: &'static str,
     title: String,
     svg: minijinja::Value,
+    /// What the colours stand for, where there is more than one.
+    legend: Option<minijinja::Value>,
     head: Vec<&'static str>,
     rows: Vec<Vec<String>>,
 }
@@ -130,6 +132,7 @@ fn distribution_chart(
     Chart {
         id,
         svg: minijinja::Value::from_safe_string(charts::horizontal(id, &title, &rows)),
+        legend: None,
         title,
         head: vec!["Group", "Incidents", "Median", "p90"],
         rows: figures
@@ -227,6 +230,12 @@ fn charts_of(insights: &api::Insights) -> Vec<Chart> {
                 &title,
                 &columns,
             )),
+            legend: Some(minijinja::Value::from_safe_string(charts::legend(
+                &Severity::ALL
+                    .iter()
+                    .map(|severity| (severity_class(*severity), severity.as_str()))
+                    .collect::<Vec<_>>(),
+            ))),
             title,
             head: std::iter::once("Week")
                 .chain(Severity::ALL.iter().map(|s| s.as_str()))
@@ -278,6 +287,10 @@ fn charts_of(insights: &api::Insights) -> Vec<Chart> {
                 &title,
                 &rows,
             )),
+            legend: Some(minijinja::Value::from_safe_string(charts::legend(&[
+                ("used", "used"),
+                ("overspent", "over the allowance"),
+            ]))),
             title,
             head: vec!["Service", "Allowed", "Used", "Remaining", "Incidents"],
             rows: insights
@@ -335,6 +348,11 @@ fn charts_of(insights: &api::Insights) -> Vec<Chart> {
                 &title,
                 &rows,
             )),
+            legend: Some(minijinja::Value::from_safe_string(charts::legend(&[
+                ("working", "working hours"),
+                ("late", "late"),
+                ("sleeping", "sleeping hours"),
+            ]))),
             title,
             head: vec![
                 "Person",

@@ -984,6 +984,141 @@ return { scroll: document.documentElement.scrollWidth, inner: width, wide: wide.
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_shows_insights_as_charts_with_their_tables() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let server = Server::start("sqlite");
+    let base = format!("http://{}", server.address);
+    set_password(&server, ADMIN, ADMIN_PASSWORD);
+    let admin = server.admin.clone();
+    for (service, team, allowance) in [
+        ("checkout", "payments", "45m"),
+        ("search", "discovery", "2h"),
+        ("login", "identity", "30m"),
+    ] {
+        let (status, body) = server.call(
+            "PUT",
+            &format!("/api/v1/services/{service}"),
+            Some(&admin),
+            Some(&json!({ "owner_team": team, "criticality": "high", "max_unavailability": allowance }).to_string()),
+            &[],
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    // Incidents whose impact began a while before they were declared, some mitigated and
+    // resolved, so that every chart has something to draw.
+    let plan = [
+        (
+            "Checkout connection pool exhausted",
+            "SEV1",
+            "checkout",
+            40,
+            true,
+        ),
+        (
+            "Checkout slow for card payments",
+            "SEV2",
+            "checkout",
+            15,
+            true,
+        ),
+        ("Search results stale", "SEV3", "search", 90, true),
+        ("Login fails for SSO users", "SEV2", "login", 25, false),
+        ("Search index lagging", "SEV4", "search", 5, false),
+    ];
+    for (n, (title, severity, service, minutes, resolve)) in plan.iter().enumerate() {
+        let id = format!("INC-{}", n + 1);
+        let (status, answer) = server.post(
+            "/api/v1/incidents",
+            &admin,
+            json!({ "title": title, "severity": severity, "services": [service] }),
+        );
+        assert_eq!(status, 201, "{answer}");
+        let start =
+            (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(*minutes)).to_string();
+        let (status, answer) = server.call(
+            "PUT",
+            &format!("/api/v1/incidents/{id}/impact"),
+            Some(&admin),
+            Some(&json!({ "start": start }).to_string()),
+            &[],
+        );
+        assert_eq!(status, 200, "{answer}");
+        if *resolve {
+            let (status, answer) = server.post(
+                &format!("/api/v1/incidents/{id}/status"),
+                &admin,
+                json!({ "status": "monitoring" }),
+            );
+            assert_eq!(status, 200, "{answer}");
+            let (status, answer) = server.call(
+                "POST",
+                &format!("/api/v1/incidents/{id}/resolve"),
+                Some(&admin),
+                None,
+                &[],
+            );
+            assert_eq!(status, 200, "{answer}");
+        }
+    }
+
+    let a = browser.session().await;
+    sign_in(&a, &base, ADMIN, ADMIN_PASSWORD).await;
+    a.goto(&format!("{base}/")).await.unwrap();
+    click(&a, "a#nav-insights").await;
+    wait_for(&a, "svg#chart-severity", WAIT).await;
+    wait_for_text(&a, "#insights-summary", "5 incidents detected", WAIT).await;
+    // Every chart is drawn with a size, its bars have widths, and its table is behind it.
+    let drawn = script(
+        &a,
+        "return Array.from(document.querySelectorAll('svg.chart[role=img]')).map(svg => ({ id: svg.id, \
+         width: svg.getBoundingClientRect().width, bars: Array.from(svg.querySelectorAll('rect')).filter(r => r.getBBox().width > 0).length, \
+         table: !!document.getElementById(svg.id + '-table') }));",
+    )
+    .await;
+    let charts = drawn.as_array().unwrap();
+    let ids: Vec<&str> = charts.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    for wanted in [
+        "chart-all",
+        "chart-severity",
+        "chart-service",
+        "chart-team",
+        "chart-weeks",
+        "chart-budgets",
+        "chart-workload",
+    ] {
+        assert!(ids.contains(&wanted), "{wanted} missing from {drawn}");
+    }
+    for chart in charts {
+        assert!(chart["width"].as_f64().unwrap() > 200.0, "{drawn}");
+        assert!(chart["bars"].as_u64().unwrap() > 0, "{drawn}");
+        assert_eq!(chart["table"], true, "{drawn}");
+    }
+    // The table opens; the figures are there in words.
+    let table = wait_for(&a, "#chart-severity-table", WAIT).await;
+    reveal(&table).await;
+    wait_for_text(&a, "#chart-severity-table", "SEV1", WAIT).await;
+    // The filters: a team narrows the figures.
+    fill(&a, "form#insights-filters input[name=team]", "discovery").await;
+    click(&a, "form#insights-filters button[type=submit]").await;
+    wait_for_text(&a, "#insights-summary", "2 incidents detected", WAIT).await;
+    a.goto(&format!("{base}/insights")).await.unwrap();
+    wait_for(&a, "svg#chart-budgets", WAIT).await;
+    screenshot(&a, "insights").await;
+    script(
+        &a,
+        "document.getElementById('chart-budgets-section').scrollIntoView();",
+    )
+    .await;
+    screenshot(&a, "insights-budgets").await;
+    // The similar incidents of a live one.
+    a.goto(&format!("{base}/incidents/INC-2")).await.unwrap();
+    wait_for_text(&a, "#similar", "INC-1", WAIT).await;
+    wait_for_text(&a, "#budgets", "checkout:", WAIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_signed_in_page_fits_a_phone() {
     let Some(browser) = Browser::start() else {
         return;
@@ -1054,6 +1189,8 @@ async fn every_signed_in_page_fits_a_phone() {
         "/incidents/INC-1/reviews",
         "/reviews",
         "/services",
+        "/insights",
+        "/account",
         "/users",
         "/settings",
         "/status",
