@@ -1439,6 +1439,53 @@ pub struct SetWorkingHours {
     pub days: Option<String>,
 }
 
+/// `PUT /api/v1/incidents/{id}/postmortem/tags`: file the post-mortem in the library under
+/// these tags and contributing factors (lowercase words such as `database` or
+/// `missing-alert`), replacing the earlier ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagPostmortem {
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub factors: Vec<String>,
+}
+
+/// `GET /api/v1/postmortems`: the post-mortem library, newest published first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Library {
+    pub postmortems: Vec<LibraryEntry>,
+    /// Every tag among the post-mortems found, with how many carry it, most used first.
+    pub tags: Vec<TagCount>,
+    /// Every contributing factor among them, likewise.
+    pub factors: Vec<TagCount>,
+    /// True when more incidents were to be looked through than one request reads (5,000
+    /// ended incidents): narrow the filters.
+    pub capped: bool,
+}
+
+/// A published post-mortem in the library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LibraryEntry {
+    /// `INC-7`.
+    pub incident: String,
+    pub title: String,
+    #[schema(value_type = vocabulary::SeverityName)]
+    pub severity: String,
+    pub services: Vec<String>,
+    pub owner: String,
+    pub published_at: String,
+    pub tags: Vec<String>,
+    pub factors: Vec<String>,
+}
+
+/// A tag or factor and how many post-mortems carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TagCount {
+    pub name: String,
+    pub count: u64,
+}
+
 /// `POST /api/v1/incidents/{id}/postmortem`: draft the post-mortem from the timeline.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -198,6 +198,24 @@ pub fn sentence(event_type: &str, body: &Value, actor: &str) -> String {
             number("revision"),
             first_line(text("text"))
         ),
+        "postmortem_tagged" => {
+            let list = |field: &str| {
+                let words: Vec<&str> = body[field]
+                    .as_array()
+                    .map(|items| items.iter().filter_map(|item| item.as_str()).collect())
+                    .unwrap_or_default();
+                if words.is_empty() {
+                    "none".to_owned()
+                } else {
+                    words.join(", ")
+                }
+            };
+            format!(
+                "{actor} filed the post-mortem under tags {}; contributing factors {}",
+                list("tags"),
+                list("factors")
+            )
+        }
         "postmortem_approved" => format!(
             "{actor} approved revision {} of the post-mortem",
             number("revision")

@@ -22,6 +22,7 @@ mod handoffs;
 mod incidents;
 pub mod insights;
 mod judgement;
+pub mod library;
 pub mod message;
 pub mod messages;
 mod notifications;

@@ -212,6 +212,13 @@ pub enum Command {
     SubmitPostmortem,
     /// A reviewer comments on the current revision.
     CommentPostmortem { text: Text },
+    /// File the post-mortem in the library under `tags` (what it is about) and the
+    /// contributing `factors` it names, replacing the earlier ones; allowed at any stage,
+    /// published included, since filing does not change what the post-mortem says.
+    TagPostmortem {
+        tags: Vec<crate::types::Tag>,
+        factors: Vec<crate::types::Tag>,
+    },
     /// A reviewer (not the owner) approves the current revision.
     ApprovePostmortem,
     /// The owner ends the review, once someone approved the current revision and nothing the

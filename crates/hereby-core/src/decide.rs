@@ -101,6 +101,7 @@ rejection_codes! {
     UnfilledPlaceholders => "unfilled_placeholders",
     PostmortemFindings => "postmortem_findings",
     NotCandidate => "not_candidate",
+    TooManyTags => "too_many_tags",
 }
 
 pub(crate) fn reject<T>(code: RejectionCode, message: impl Into<String>) -> Result<T, Rejection> {
@@ -693,6 +694,7 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
         | Command::DelegatePostmortem { .. }
         | Command::SubmitPostmortem
         | Command::CommentPostmortem { .. }
+        | Command::TagPostmortem { .. }
         | Command::ApprovePostmortem
         | Command::MarkPostmortemReviewed { .. }
         | Command::PublishPostmortem { .. }

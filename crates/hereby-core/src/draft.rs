@@ -604,6 +604,7 @@ pub fn facts(
             | Event::PostmortemOwnerChanged(_)
             | Event::PostmortemSubmitted(_)
             | Event::PostmortemCommented(_)
+            | Event::PostmortemTagged(_)
             | Event::PostmortemApproved(_)
             | Event::PostmortemReviewed(_)
             | Event::PostmortemPublished(_)

@@ -395,6 +395,14 @@ pub struct PostmortemCommented {
     pub text: Text,
 }
 
+/// The post-mortem was filed in the library under these tags and contributing factors
+/// (replacing the earlier ones).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostmortemTagged {
+    pub tags: Vec<crate::types::Tag>,
+    pub factors: Vec<crate::types::Tag>,
+}
+
 /// A reviewer approved a revision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostmortemApproved {
@@ -557,6 +565,7 @@ events! {
     PostmortemOwnerChanged => "postmortem_owner_changed" v 1,
     PostmortemSubmitted => "postmortem_submitted" v 1,
     PostmortemCommented => "postmortem_commented" v 1,
+    PostmortemTagged => "postmortem_tagged" v 1,
     PostmortemApproved => "postmortem_approved" v 1,
     PostmortemReviewed => "postmortem_reviewed" v 1,
     PostmortemPublished => "postmortem_published" v 1,

@@ -142,6 +142,7 @@ impl Capability {
             | C::DelegatePostmortem { .. }
             | C::SubmitPostmortem
             | C::CommentPostmortem { .. }
+            | C::TagPostmortem { .. }
             | C::ApprovePostmortem
             | C::MarkPostmortemReviewed { .. }
             | C::PublishPostmortem { .. }

@@ -16,13 +16,35 @@ use crate::decide::{Rejection, RejectionCode, reject};
 use crate::event::{
     ActionItemCompleted, ActionItemUpdated, ActionItemWontFix, Event, PostmortemApproved,
     PostmortemCommented, PostmortemDrafted, PostmortemOwnerChanged, PostmortemPublished,
-    PostmortemReviewed, PostmortemRevised, PostmortemSubmitted, ReviewMeetingHeld,
-    ReviewMeetingScheduled, TimelineEntryMarked,
+    PostmortemReviewed, PostmortemRevised, PostmortemSubmitted, PostmortemTagged,
+    ReviewMeetingHeld, ReviewMeetingScheduled, TimelineEntryMarked,
 };
 use crate::state::{Incident, Postmortem};
 use crate::types::{
     ActionKind, ActionState, EntryMark, Owner, PostmortemStatus, ReviewDecision, Status, Url,
 };
+
+/// The most tags, and the most contributing factors, one post-mortem is filed under.
+pub const MAX_TAGS: usize = 20;
+
+/// `tags` sorted, each once; refused (`too_many`) beyond [`MAX_TAGS`].
+fn distinct(
+    mut tags: Vec<crate::types::Tag>,
+    what: &str,
+) -> Result<Vec<crate::types::Tag>, Rejection> {
+    tags.sort();
+    tags.dedup();
+    if tags.len() > MAX_TAGS {
+        return reject(
+            RejectionCode::TooManyTags,
+            format!(
+                "a post-mortem is filed under at most {MAX_TAGS} {what}, not {}",
+                tags.len()
+            ),
+        );
+    }
+    Ok(tags)
+}
 
 /// Decides the post-mortem commands.
 pub(crate) fn decide_postmortem(
@@ -145,6 +167,24 @@ pub(crate) fn decide_postmortem(
             Ok(vec![Event::PostmortemCommented(PostmortemCommented {
                 revision: postmortem.revision,
                 text,
+            })])
+        }
+        Command::TagPostmortem { tags, factors } => {
+            let postmortem = require_postmortem(incident)?;
+            let tags = distinct(tags, "tags")?;
+            let factors = distinct(factors, "contributing factors")?;
+            let same = |given: &[crate::types::Tag], held: &std::collections::BTreeSet<_>| {
+                given.len() == held.len() && given.iter().all(|tag| held.contains(tag))
+            };
+            if same(&tags, &postmortem.tags) && same(&factors, &postmortem.factors) {
+                return reject(
+                    RejectionCode::NothingToChange,
+                    "the post-mortem is already filed under these tags and factors",
+                );
+            }
+            Ok(vec![Event::PostmortemTagged(PostmortemTagged {
+                tags,
+                factors,
             })])
         }
         Command::ApprovePostmortem => {

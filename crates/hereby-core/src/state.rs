@@ -95,6 +95,12 @@ pub struct Postmortem {
     pub comments: u32,
     pub reviewed_at: Option<Timestamp>,
     pub published_at: Option<Timestamp>,
+    /// What the post-mortem is filed under in the library.
+    #[serde(default)]
+    pub tags: BTreeSet<crate::types::Tag>,
+    /// The contributing factors it names, for the library.
+    #[serde(default)]
+    pub factors: BTreeSet<crate::types::Tag>,
 }
 
 /// A review meeting that took place.
@@ -704,6 +710,8 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
                 comments: 0,
                 reviewed_at: None,
                 published_at: None,
+                tags: BTreeSet::new(),
+                factors: BTreeSet::new(),
             });
         }
         Event::PostmortemRevised(e) => {
@@ -738,6 +746,12 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
         Event::PostmortemApproved(_) => {
             if let Some(postmortem) = &mut incident.postmortem {
                 postmortem.approvals.insert(actor.clone());
+            }
+        }
+        Event::PostmortemTagged(e) => {
+            if let Some(postmortem) = &mut incident.postmortem {
+                postmortem.tags = e.tags.iter().cloned().collect();
+                postmortem.factors = e.factors.iter().cloned().collect();
             }
         }
         Event::PostmortemReviewed(_) => {

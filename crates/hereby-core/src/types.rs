@@ -715,6 +715,14 @@ checked_string!(
 );
 
 checked_string!(
+    /// A word a post-mortem is filed under in the library, such as `database` or
+    /// `missing-alert`: lowercase letters, digits, `.`, `_` and `-`, up to 50 characters (read
+    /// in lowercase).
+    Tag,
+    |raw| checked_slug("tag", &raw.trim().to_lowercase(), 50)
+);
+
+checked_string!(
     /// The name of a team that owns a service, such as `payments`.
     TeamName,
     |raw| checked_text("team", raw, 100, false)

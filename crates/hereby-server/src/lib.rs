@@ -536,6 +536,12 @@ pub fn routes<
             post(pm::comment::<S>),
         ),
         (
+            Method::PUT,
+            "/api/v1/incidents/{id}/postmortem/tags",
+            put(pm::tag::<S>),
+        ),
+        (Method::GET, "/api/v1/postmortems", get(pm::library::<S>)),
+        (
             Method::GET,
             "/api/v1/incidents/{id}/postmortem/revisions",
             get(pm::revisions::<S>),

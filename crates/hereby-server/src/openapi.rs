@@ -107,6 +107,8 @@ use crate::routes::{
         postmortems::mark_reviewed,
         postmortems::publish,
         postmortems::comment,
+        postmortems::tag,
+        postmortems::library,
         postmortems::revisions,
         postmortems::diff,
         postmortems::lint_postmortem,

@@ -88,6 +88,37 @@ pub(crate) enum PostmortemCommand {
     },
     /// Comment on the current revision.
     Comment { incident: String, text: String },
+    /// File the post-mortem in the library under tags (what it is about) and the
+    /// contributing factors it names, replacing the earlier ones; allowed once published too.
+    /// Without any, clears them.
+    Tag {
+        incident: String,
+        /// A tag such as `database` (repeat for more).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// A contributing factor such as `missing-alert` (repeat for more).
+        #[arg(long = "factor")]
+        factors: Vec<String>,
+    },
+    /// The library of published post-mortems you may see, newest incident first (best match
+    /// first with --search).
+    Library {
+        /// Only incidents affecting this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// Only these severities, comma-separated (SEV1,SEV2).
+        #[arg(long)]
+        severity: Option<String>,
+        /// Only post-mortems filed under this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Only post-mortems naming this contributing factor.
+        #[arg(long)]
+        factor: Option<String>,
+        /// Words the post-mortem holds, in the search grammar.
+        #[arg(long)]
+        search: Option<String>,
+    },
     /// Hand the review to someone else (the owner or the Incident Commander).
     Owner { incident: String, user: String },
     /// List the revisions (who saved each, and why) and the reviewers' comments.
@@ -418,6 +449,56 @@ pub(crate) async fn postmortem(
                     revision_of(&result).map_or_else(|| "?".to_owned(), |r| r.to_string()),
                     result.id
                 );
+            }
+        }
+        PostmortemCommand::Tag {
+            incident,
+            tags,
+            factors,
+        } => {
+            let result: api::WriteResult = client
+                .send(
+                    Method::PUT,
+                    &incident_path(&incident, "postmortem/tags"),
+                    Some(&api::TagPostmortem { tags, factors }),
+                    None,
+                )
+                .await?;
+            if json {
+                print_json(&result);
+            } else {
+                println!("filed {}'s post-mortem in the library", result.id);
+            }
+        }
+        PostmortemCommand::Library {
+            service,
+            severity,
+            tag,
+            factor,
+            search,
+        } => {
+            let query: Vec<String> = [
+                ("service", service),
+                ("severity", severity),
+                ("tag", tag),
+                ("factor", factor),
+                ("q", search),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|value| format!("{name}={}", encode(&value))))
+            .collect();
+            let library: api::Library = client
+                .send(
+                    Method::GET,
+                    &format!("/postmortems?{}", query.join("&")),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
+            if json {
+                print_json(&library);
+            } else {
+                print_library(&library);
             }
         }
         PostmortemCommand::Owner { incident, user } => {
@@ -1577,5 +1658,56 @@ fn print_overview(overview: &api::ReviewOverview) {
                 item.due.as_deref().unwrap_or("-")
             );
         }
+    }
+}
+
+/// The library as a compact list: one post-mortem per line, then the tags and factors.
+fn print_library(library: &api::Library) {
+    if library.postmortems.is_empty() {
+        println!("No published post-mortem matches.");
+    }
+    for entry in &library.postmortems {
+        let filed: Vec<String> = entry
+            .tags
+            .iter()
+            .map(|tag| format!("#{tag}"))
+            .chain(
+                entry
+                    .factors
+                    .iter()
+                    .map(|factor| format!("factor:{factor}")),
+            )
+            .collect();
+        println!(
+            "{:<8} {:<5} {} [{}] published {}{}",
+            entry.incident,
+            entry.severity,
+            entry.title,
+            entry.services.join(", "),
+            entry.published_at.get(..10).unwrap_or(&entry.published_at),
+            if filed.is_empty() {
+                String::new()
+            } else {
+                format!(" · {}", filed.join(" "))
+            }
+        );
+    }
+    let counts = |items: &[api::TagCount]| -> String {
+        items
+            .iter()
+            .map(|item| format!("{} ({})", item.name, item.count))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !library.tags.is_empty() {
+        println!("tags: {}", counts(&library.tags));
+    }
+    if !library.factors.is_empty() {
+        println!("contributing factors: {}", counts(&library.factors));
+    }
+    if library.capped {
+        eprintln!(
+            "More incidents were to be looked through than one request reads; narrow the filters."
+        );
     }
 }

@@ -323,6 +323,7 @@ const SKIPPED: &[&str] = &[
     "postmortem_owner_changed",
     "postmortem_submitted",
     "postmortem_commented",
+    "postmortem_tagged",
     "postmortem_approved",
     "postmortem_reviewed",
     "postmortem_published",

@@ -1486,6 +1486,38 @@ cases! {
         "#]],
     }
 
+    a_postmortem_is_filed_under_tags_even_once_published {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft())],
+        when: ("bob", tag_postmortem(&["Database", "capacity", "database"], &["missing-alert"])),
+        expect: expect![[r#"
+            postmortem_tagged {"factors":["missing-alert"],"tags":["capacity","database"]}
+        "#]],
+    }
+
+    filing_under_the_same_tags_changes_nothing {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", tag_postmortem(&["database"], &[]))],
+        when: ("bob", tag_postmortem(&["database"], &[])),
+        expect: expect![[r#"
+            rejected nothing_to_change: the post-mortem is already filed under these tags and factors
+        "#]],
+    }
+
+    a_postmortem_has_at_most_twenty_tags {
+        given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft())],
+        when: ("bob", tag_postmortem(&["t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14", "t15", "t16", "t17", "t18", "t19", "t20", "t21"], &[])),
+        expect: expect![[r#"
+            rejected too_many_tags: a post-mortem is filed under at most 20 tags, not 21
+        "#]],
+    }
+
+    tags_need_a_postmortem {
+        given: [("alice", declare("DB down")), ("alice", status("resolved"))],
+        when: ("bob", tag_postmortem(&["database"], &[])),
+        expect: expect![[r#"
+            rejected no_postmortem: there is no post-mortem yet; draft one first
+        "#]],
+    }
+
     a_reviewer_approves {
         given: [("alice", declare("DB down")), ("alice", status("resolved")), ("alice", draft()), ("alice", submit())],
         when: ("bob", approve()),
@@ -2240,6 +2272,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::DelegatePostmortem { .. } => "DelegatePostmortem",
         Command::SubmitPostmortem => "SubmitPostmortem",
         Command::CommentPostmortem { .. } => "CommentPostmortem",
+        Command::TagPostmortem { .. } => "TagPostmortem",
         Command::ApprovePostmortem => "ApprovePostmortem",
         Command::MarkPostmortemReviewed { .. } => "MarkPostmortemReviewed",
         Command::PublishPostmortem { .. } => "PublishPostmortem",
@@ -2293,6 +2326,7 @@ const COMMANDS: &[&str] = &[
     "DelegatePostmortem",
     "SubmitPostmortem",
     "CommentPostmortem",
+    "TagPostmortem",
     "ApprovePostmortem",
     "MarkPostmortemReviewed",
     "PublishPostmortem",

@@ -297,6 +297,10 @@ fn examples() -> Vec<Event> {
             revision: 2,
             text: text("Impact started with the first alert."),
         }),
+        Event::PostmortemTagged(hereby_core::event::PostmortemTagged {
+            tags: vec![hereby_core::types::Tag::parse("database").unwrap()],
+            factors: vec![hereby_core::types::Tag::parse("missing-alert").unwrap()],
+        }),
         Event::PostmortemApproved(PostmortemApproved { revision: 2 }),
         Event::PostmortemReviewed(PostmortemReviewed {
             revision: 2,
@@ -414,6 +418,7 @@ fn stored_format_of_every_event_type() {
         postmortem_owner_changed v1 {"from":"alice","to":"dave"}
         postmortem_submitted v1 {"revision":2}
         postmortem_commented v1 {"revision":2,"text":"Impact started with the first alert."}
+        postmortem_tagged v1 {"factors":["missing-alert"],"tags":["database"]}
         postmortem_approved v1 {"revision":2}
         postmortem_reviewed v1 {"revision":2}
         postmortem_published v1 {"revision":2}

@@ -540,6 +540,19 @@ pub(crate) fn render_outcome(outcome: &Result<Vec<Event>, Rejection>) -> String 
 }
 
 /// Drafts the post-mortem from the `full` template with a stand-in text.
+/// Files the post-mortem under `tags` and `factors`.
+pub(crate) fn tag_postmortem(tags: &[&str], factors: &[&str]) -> Command {
+    let parse = |raw: &[&str]| {
+        raw.iter()
+            .map(|tag| hereby_core::types::Tag::parse(tag).unwrap())
+            .collect()
+    };
+    Command::TagPostmortem {
+        tags: parse(tags),
+        factors: parse(factors),
+    }
+}
+
 pub(crate) fn draft() -> Command {
     Command::DraftPostmortem {
         template: TemplateName::parse("full").unwrap(),

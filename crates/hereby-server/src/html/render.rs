@@ -39,6 +39,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("services.html", include_str!("templates/services.html")),
         ("search.html", include_str!("templates/search.html")),
         ("insights.html", include_str!("templates/insights.html")),
+        ("library.html", include_str!("templates/library.html")),
         ("alerts.html", include_str!("templates/alerts.html")),
         (
             "alert_groups.html",

@@ -11,7 +11,7 @@ use hereby_app::ExportFormat;
 use hereby_app::postmortem;
 use hereby_core::Command;
 use hereby_core::lint::FindingKind;
-use hereby_core::types::{Reason, Text};
+use hereby_core::types::{Reason, Tag, Text};
 use hereby_store::{Communications, Directory, Store};
 use serde::Deserialize;
 
@@ -723,4 +723,90 @@ pub(crate) async fn delete_blame_rule<S: Store + Directory + Communications>(
         .remove_blame_rule(&caller.0, &query.pattern)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/incidents/{id}/postmortem/tags`
+#[utoipa::path(
+    put,
+    path = "/api/v1/incidents/{id}/postmortem/tags",
+    tag = "postmortems",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The incident, e.g. INC-7")),
+    request_body = api::TagPostmortem,
+    responses(
+        (status = 200, body = api::WriteResult),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 403, body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+        (status = 409, body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn tag<S: Store + Directory>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    if_match: IfMatch,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<api::TagPostmortem>,
+) -> Result<Json<api::WriteResult>, ApiError> {
+    let parse = |raw: &[String]| -> Result<Vec<Tag>, ApiError> {
+        raw.iter()
+            .map(|tag| Tag::parse(tag).map_err(ApiError::from))
+            .collect()
+    };
+    let command = Command::TagPostmortem {
+        tags: parse(&request.tags)?,
+        factors: parse(&request.factors)?,
+    };
+    act(&state, &caller, &id, if_match, command).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LibraryParams {
+    service: Option<String>,
+    severity: Option<String>,
+    tag: Option<String>,
+    factor: Option<String>,
+    q: Option<String>,
+}
+
+/// `GET /api/v1/postmortems`: the post-mortem library.
+#[utoipa::path(
+    get,
+    path = "/api/v1/postmortems",
+    tag = "postmortems",
+    security(("bearer" = [])),
+    params(
+        ("service" = Option<String>, Query, description = "Only incidents affecting this service"),
+        ("severity" = Option<String>, Query, description = "Only these severities, comma-separated"),
+        ("tag" = Option<String>, Query, description = "Only post-mortems filed under this tag"),
+        ("factor" = Option<String>, Query, description = "Only post-mortems naming this contributing factor"),
+        ("q" = Option<String>, Query, description = "Words the post-mortem holds, in the search grammar; best match first"),
+    ),
+    responses(
+        (status = 200, body = api::Library),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, body = api::ErrorBody),
+        (status = 422, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn library<S: Store + Directory + hereby_store::Search>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    params: Result<Query<LibraryParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<api::Library>, ApiError> {
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let filter = hereby_app::library::LibraryFilter::read(
+        params.service.as_deref(),
+        params.severity.as_deref(),
+        params.tag.as_deref(),
+        params.factor.as_deref(),
+        params.q.as_deref(),
+    )
+    .map_err(|invalid| ApiError::bad_request("invalid_query", invalid.to_string()))?;
+    Ok(Json(state.app.library(&caller.0, &filter).await?))
 }

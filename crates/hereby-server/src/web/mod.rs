@@ -119,6 +119,7 @@ pub(crate) fn routes<
         (Method::GET, "/incidents", get(pages::list::<S>)),
         (Method::GET, "/search", get(search::page::<S>)),
         (Method::GET, "/insights", get(insights::page::<S>)),
+        (Method::GET, "/postmortems", get(postmortems::library::<S>)),
         (Method::GET, "/insights.csv", get(insights::csv::<S>)),
         (Method::GET, "/incidents/new", get(pages::declare_form::<S>)),
         (Method::GET, "/services", get(judgement::services_page::<S>)),

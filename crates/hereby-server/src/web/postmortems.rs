@@ -15,7 +15,7 @@ use hereby_app::{AppError, ExportFormat};
 use hereby_core::lint::FindingKind;
 use hereby_core::offers::PostmortemStep;
 use hereby_core::types::{
-    IncidentNumber, InstallationRole, InvalidValue, PostmortemStatus, Reason, Text,
+    IncidentNumber, InstallationRole, InvalidValue, PostmortemStatus, Reason, Tag, Text,
 };
 use hereby_core::{Command, Incident, Postmortem};
 use hereby_store::{Communications, Directory, Loaded, Store};
@@ -141,6 +141,8 @@ fn heading(
             comments => postmortem.comments,
             reviewed_at => postmortem.reviewed_at.map(render::clock),
             published_at => postmortem.published_at.map(render::clock),
+            tags => postmortem.tags.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            factors => postmortem.factors.iter().map(ToString::to_string).collect::<Vec<_>>(),
         },
     }
 }
@@ -304,6 +306,23 @@ pub(crate) async fn step<
             "comment" => {
                 let text = Text::parse(required(&fields, "text")?)?;
                 run(Command::CommentPostmortem { text }).await?
+            }
+            "tags" => {
+                // Comma- or space-separated words.
+                let words = |name: &str| -> Result<Vec<Tag>, ApiError> {
+                    fields
+                        .get(name)
+                        .unwrap_or_default()
+                        .split([',', ' '])
+                        .filter(|word| !word.trim().is_empty())
+                        .map(|word| Tag::parse(word).map_err(ApiError::from))
+                        .collect()
+                };
+                run(Command::TagPostmortem {
+                    tags: words("tags")?,
+                    factors: words("factors")?,
+                })
+                .await?
             }
             "timeline" => {
                 state
@@ -574,4 +593,80 @@ pub(crate) async fn export<S: Store + Directory>(
         Ok(download) => convert::file(download),
         Err(error) => error.into_response(),
     }
+}
+
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LibraryParams {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    factor: String,
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /postmortems`: the library of published post-mortems, by service, severity, tag,
+/// contributing factor and words.
+pub(crate) async fn library<S: Store + hereby_store::Search>(
+    State(state): State<AppState<S>>,
+    viewer: Viewer,
+    params: Result<axum::extract::Query<LibraryParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let axum::extract::Query(params) = params.map_err(super::bad_query)?;
+    let filter = hereby_app::library::LibraryFilter::read(
+        Some(&params.service),
+        Some(&params.severity),
+        Some(&params.tag),
+        Some(&params.factor),
+        Some(&params.q),
+    );
+    let (status, library, error) = match filter {
+        Err(invalid) => (StatusCode::BAD_REQUEST, None, Some(invalid.to_string())),
+        Ok(filter) => match state.app.library(viewer.user(), &filter).await {
+            Ok(library) => (StatusCode::OK, Some(library), None),
+            Err(hereby_app::AppError::Refused { message, .. }) => {
+                (StatusCode::BAD_REQUEST, None, Some(message))
+            }
+            Err(other) => return Err(other.into()),
+        },
+    };
+    let entries: Vec<minijinja::Value> = library
+        .as_ref()
+        .map(|library| {
+            library
+                .postmortems
+                .iter()
+                .map(|entry| {
+                    minijinja::context! {
+                        incident => &entry.incident,
+                        title => &entry.title,
+                        severity => &entry.severity,
+                        services => &entry.services,
+                        owner => &entry.owner,
+                        published => render::when(&entry.published_at),
+                        tags => &entry.tags,
+                        factors => &entry.factors,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    super::show(
+        status,
+        "library.html",
+        minijinja::context! {
+            viewer => viewer.context(),
+            form => render::data(&params),
+            error => error,
+            entries => entries,
+            tags => library.as_ref().map(|l| render::data(&l.tags)),
+            factors => library.as_ref().map(|l| render::data(&l.factors)),
+            capped => library.as_ref().is_some_and(|l| l.capped),
+        },
+    )
 }

@@ -360,6 +360,7 @@ fn routes() -> Vec<Route> {
         route("GET", "/api/v1/incidents", Kind::SignedIn),
         route("GET", "/api/v1/search", Kind::SignedIn),
         route("GET", "/api/v1/insights", Kind::SignedIn),
+        route("GET", "/api/v1/postmortems", Kind::SignedIn),
         route("GET", "/api/v1/events", Kind::SignedIn),
         route("GET", "/api/v1/export", Kind::SignedIn),
         route("GET", "/api/v1/verify", Kind::AdminOnly(200)),
@@ -745,6 +746,14 @@ fn routes() -> Vec<Route> {
             "POST",
             "/api/v1/incidents/{id}/postmortem/comments",
             changed_after(&[RESOLVE, DRAFT], Json(r#"{"text":"matrix comment"}"#)),
+        ),
+        incident(
+            "PUT",
+            "/api/v1/incidents/{id}/postmortem/tags",
+            changed_after(
+                &[RESOLVE, DRAFT],
+                Json(r#"{"tags":["matrix"],"factors":["drill"]}"#),
+            ),
         ),
         // Only the review's owner (the member, as IC) runs the workflow; the owner does not
         // approve their own review.

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::api::{Server, cli, databases};
 
@@ -1168,4 +1168,200 @@ fn templates_rules_and_marks_through_the_cli() {
         &["postmortem", "template", "remove", "tiny"],
         1,
     );
+}
+
+/// Takes `id`'s post-mortem from draft to published: `owner` runs the review, `reviewer`
+/// approves; the linter's findings on the template's prompts are overridden.
+fn publish(server: &Server, owner: &str, reviewer: &str, id: &str) {
+    ok(server, owner, &["postmortem", "draft", id]);
+    ok(server, owner, &["postmortem", "submit", id]);
+    ok(server, reviewer, &["postmortem", "approve", id]);
+    for step in ["reviewed", "publish"] {
+        ok(
+            server,
+            owner,
+            &["postmortem", step, id, "--override-reason", "a drill"],
+        );
+    }
+}
+
+#[test]
+fn published_postmortems_are_filed_and_found_in_the_library() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let (alice, bob) = resolved_incident(&server);
+        let carol = server.user("carol", "responder");
+        // A second incident, restricted, its post-mortem published too: carol never sees it.
+        ok(
+            &server,
+            &alice,
+            &[
+                "declare",
+                "Connection pool exhausted on the billing database",
+                "--severity",
+                "SEV1",
+                "--service",
+                "billing",
+                "--restricted",
+            ],
+        );
+        ok(
+            &server,
+            &alice,
+            &["role", "assign", "INC-2", "operations", "bob"],
+        );
+        ok(&server, &alice, &["resolve", "INC-2"]);
+        // A third, resolved, whose post-mortem is only drafted: not in the library.
+        ok(
+            &server,
+            &alice,
+            &["declare", "Login slow", "--service", "api"],
+        );
+        ok(&server, &alice, &["resolve", "INC-3"]);
+        ok(&server, &alice, &["postmortem", "draft", "INC-3"]);
+        publish(&server, &alice, &bob, "INC-1");
+        publish(&server, &alice, &bob, "INC-2");
+
+        // Filing: tags and factors, read in lowercase, once each; refused when unchanged or
+        // not words.
+        assert_eq!(
+            ok(
+                &server,
+                &bob,
+                &[
+                    "postmortem",
+                    "tag",
+                    "INC-1",
+                    "--tag",
+                    "TLS",
+                    "--tag",
+                    "certificates",
+                    "--tag",
+                    "tls",
+                    "--factor",
+                    "missing-alert"
+                ]
+            ),
+            "filed INC-1's post-mortem in the library\n"
+        );
+        let stderr = fails(
+            &server,
+            &bob,
+            &[
+                "postmortem",
+                "tag",
+                "INC-1",
+                "--tag",
+                "tls",
+                "--tag",
+                "certificates",
+                "--factor",
+                "missing-alert",
+            ],
+            1,
+        );
+        assert!(
+            stderr.contains("already filed under these tags"),
+            "{stderr}"
+        );
+        let stderr = fails(
+            &server,
+            &bob,
+            &["postmortem", "tag", "INC-1", "--tag", "not a word"],
+            2,
+        );
+        assert!(stderr.contains("tag"), "{stderr}");
+        ok(
+            &server,
+            &alice,
+            &[
+                "postmortem",
+                "tag",
+                "INC-2",
+                "--tag",
+                "database",
+                "--factor",
+                "missing-alert",
+            ],
+        );
+        let stderr = fails(
+            &server,
+            &bob,
+            &["postmortem", "tag", "INC-9", "--tag", "x"],
+            1,
+        );
+        assert!(stderr.contains("INC-9"), "{stderr}");
+
+        // The library: what each may see, with the tags and factors among them.
+        let (status, mine) = server.get("/api/v1/postmortems", &alice);
+        assert_eq!(status, 200, "{mine}");
+        let ids = |library: &Value| -> Vec<String> {
+            library["postmortems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["incident"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            ids(&mine),
+            ["INC-2", "INC-1"],
+            "INC-3's is not published: {mine}"
+        );
+        assert_eq!(
+            mine["factors"][0],
+            json!({"name": "missing-alert", "count": 2})
+        );
+        assert_eq!(
+            mine["postmortems"][1]["tags"],
+            json!(["certificates", "tls"])
+        );
+        let (_, carols) = server.get("/api/v1/postmortems", &carol);
+        assert_eq!(ids(&carols), ["INC-1"], "{carols}");
+        assert_eq!(
+            carols["factors"][0]["count"], 1,
+            "no count reveals INC-2: {carols}"
+        );
+        assert!(!carols.to_string().contains("database"), "{carols}");
+        let (_, by_tag) = server.get("/api/v1/postmortems?tag=database", &alice);
+        assert_eq!(ids(&by_tag), ["INC-2"]);
+        let (_, by_service) = server.get(
+            "/api/v1/postmortems?service=api&factor=missing-alert",
+            &alice,
+        );
+        assert_eq!(ids(&by_service), ["INC-1"]);
+        let (_, by_words) = server.get("/api/v1/postmortems?q=certificate", &alice);
+        assert_eq!(ids(&by_words), ["INC-1"], "{by_words}");
+        let (_, by_words) = server.get("/api/v1/postmortems?q=pool", &carol);
+        assert_eq!(ids(&by_words), Vec::<String>::new(), "{by_words}");
+        let (status, error) = server.get("/api/v1/postmortems?tag=Not%20one", &alice);
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (400, Some("invalid_query")),
+            "{error}"
+        );
+
+        let listed = ok(&server, &carol, &["postmortem", "library"]);
+        assert!(
+            listed.starts_with("INC-1    SEV2  API gateway certificate expired [api] published "),
+            "{listed}"
+        );
+        assert!(
+            listed.contains("#certificates #tls factor:missing-alert"),
+            "{listed}"
+        );
+        assert!(
+            listed.contains("contributing factors: missing-alert (1)"),
+            "{listed}"
+        );
+        let listed = ok(
+            &server,
+            &carol,
+            &["postmortem", "library", "--tag", "nothing-here"],
+        );
+        assert_eq!(
+            listed.lines().next(),
+            Some("No published post-mortem matches.")
+        );
+    }
 }

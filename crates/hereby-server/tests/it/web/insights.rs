@@ -361,3 +361,97 @@ async fn insights_budgets_and_similar_incidents_show_only_what_the_viewer_may_se
     let anonymous = site.get(None, "/insights").await;
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn the_library_lists_published_postmortems_by_tag_and_factor() {
+    use super::{draft, postmortem_step, resolved_incident};
+    let site = Site::new().await;
+    for user in ["alice", "bob"] {
+        site.user(user, InstallationRole::Responder).await;
+    }
+    site.user("vera", InstallationRole::Viewer).await;
+    let alice = site.login("alice").await;
+    let bob = site.login("bob").await;
+    let vera = site.login("vera").await;
+    let published = resolved_incident(&site, "Replica lag stalled checkout").await;
+    let drafted = resolved_incident(&site, "Checkout timeouts").await;
+    for id in [&published, &drafted] {
+        draft(&site, &alice, id, "short").await;
+    }
+    postmortem_step(&site, &alice, &published, "submit", &[]).await;
+    postmortem_step(&site, &bob, &published, "approve", &[]).await;
+    for step in ["reviewed", "publish"] {
+        postmortem_step(
+            &site,
+            &alice,
+            &published,
+            step,
+            &[("override_reason", "a drill")],
+        )
+        .await;
+    }
+    // Filed from the post-mortem page, published or not; a bad word is said on the page.
+    postmortem_step(
+        &site,
+        &bob,
+        &published,
+        "tags",
+        &[
+            ("tags", "Database, replication"),
+            ("factors", "missing-alert"),
+        ],
+    )
+    .await;
+    let refused = site
+        .post(
+            &bob,
+            &format!("/incidents/{drafted}/postmortem/tags"),
+            &[("tags", "no/slash")],
+        )
+        .await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "a tag that is not a word");
+    assert!(refused.text_of("error").contains("tag"), "{}", refused.body);
+    let page = site
+        .get(Some(&vera), &format!("/incidents/{published}/postmortem"))
+        .await;
+    assert!(
+        page.section("filed-under", "</p>")
+            .contains("href=\"/postmortems?tag=database\"")
+    );
+    assert!(
+        !page.body.contains("id=\"tags-form\""),
+        "a viewer files nothing"
+    );
+
+    // The library: only the published one, its tags and factors as links.
+    let library = site.get(Some(&vera), "/postmortems").await;
+    library.assert_status(StatusCode::OK, "the library");
+    assert!(
+        library
+            .body
+            .contains(&format!("id=\"library-{published}\"")),
+        "{}",
+        library.body
+    );
+    assert!(!library.body.contains(&format!("id=\"library-{drafted}\"")));
+    assert!(
+        library
+            .section("library-factors", "</p>")
+            .contains("missing-alert (1)")
+    );
+    let by_tag = site.get(Some(&vera), "/postmortems?tag=replication").await;
+    assert!(by_tag.body.contains(&format!("id=\"library-{published}\"")));
+    let none = site
+        .get(Some(&vera), "/postmortems?factor=config-drift")
+        .await;
+    assert!(none.body.contains("id=\"library-empty\""), "{}", none.body);
+    let words = site.get(Some(&vera), "/postmortems?q=replica").await;
+    assert!(
+        words.body.contains(&format!("id=\"library-{published}\"")),
+        "{}",
+        words.body
+    );
+    let bad = site.get(Some(&vera), "/postmortems?severity=SEV9").await;
+    bad.assert_status(StatusCode::BAD_REQUEST, "an unknown severity");
+    assert!(bad.text_of("error").contains("severity"), "{}", bad.body);
+}
