@@ -399,7 +399,10 @@ async fn bench_sqlite(options: &Options, history: &History) -> Result<Figures> {
     })
 }
 
-async fn scratch_database(admin: &mut sqlx::postgres::PgConnection, name: &str) -> Result<()> {
+pub(crate) async fn scratch_database(
+    admin: &mut sqlx::postgres::PgConnection,
+    name: &str,
+) -> Result<()> {
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
     )))

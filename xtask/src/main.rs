@@ -6,6 +6,7 @@ mod bench_chat;
 mod bench_copy;
 mod bench_fanout;
 mod bench_insights;
+mod bench_insights_page;
 mod bench_live;
 mod bench_postmortem;
 mod bench_status;
@@ -76,7 +77,11 @@ tasks:
       1 % restricted) on SQLite and PostgreSQL side by side: p50/p99 of each kind of query
       (common, middling and rare words, phrases, prefixes, substrings, filters, INC-n) for a
       non-member and an admin (goal p99 < 50 ms), and the store's append rate with the search
-      indexer running beside the appends and without it, alternating (goal: within 10 %).";
+      indexer running beside the appends and without it, alternating (goal: within 10 %).
+  bench-insights-page [--incidents N] [--repeats N] [--postgres-url URL | --no-postgres]
+      The insights page's figures for the last 90 days over N incidents (default 100,000,
+      spread over two years, each a real stream of 20 events written through the store; 1 %
+      restricted), for an admin and a non-member, on SQLite and PostgreSQL (goal < 200 ms).";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -119,6 +124,10 @@ fn main() -> Result<()> {
         Some("bench-insights") => {
             let options = bench_insights::Options::parse(&args[1..])?;
             runtime.block_on(bench_insights::run(options))
+        }
+        Some("bench-insights-page") => {
+            let options = bench_insights_page::Options::parse(&args[1..])?;
+            runtime.block_on(bench_insights_page::run(options))
         }
         Some("bench-copy") => {
             let options = bench_copy::Options::parse(&args[1..])?;

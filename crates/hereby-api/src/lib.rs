@@ -1459,8 +1459,8 @@ pub struct Library {
     pub tags: Vec<TagCount>,
     /// Every contributing factor among them, likewise.
     pub factors: Vec<TagCount>,
-    /// True when more incidents were to be looked through than one request reads (5,000
-    /// ended incidents): narrow the filters.
+    /// True when more incidents were to be looked through than one request reads (5,000), or
+    /// a search filled its 100 best matches: narrow the filters.
     pub capped: bool,
 }
 

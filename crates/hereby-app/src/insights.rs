@@ -33,9 +33,41 @@ pub struct Period {
 /// The most incidents one report reads.
 pub const MAX_INCIDENTS: usize = 20_000;
 
-/// How long before the quarter an incident may have been declared and still count against
-/// the budget: one declared earlier whose impact runs into the quarter is looked at too.
+/// How long before the quarter an ended incident may have been declared and still count
+/// against the budget (its impact may run into the quarter); incidents still under way count
+/// whenever they were declared.
 pub const BUDGET_LOOKBACK: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// How long a person's budgets are kept before they are counted again.
+pub const BUDGETS_KEPT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Who asked (name, whether an admin) and for which services.
+type BudgetKey = (String, bool, Vec<ServiceName>);
+
+/// Budgets as each person last had them read, for [`BUDGETS_KEPT`].
+#[derive(Debug, Default)]
+pub(crate) struct KeptBudgets(
+    std::sync::Mutex<
+        std::collections::HashMap<BudgetKey, (std::time::Instant, Vec<(ServiceName, Budget)>)>,
+    >,
+);
+
+impl KeptBudgets {
+    fn get(&self, key: &BudgetKey) -> Option<Vec<(ServiceName, Budget)>> {
+        let kept = self.0.lock().ok()?;
+        kept.get(key)
+            .filter(|(at, _)| at.elapsed() < BUDGETS_KEPT)
+            .map(|(_, budgets)| budgets.clone())
+    }
+
+    fn keep(&self, key: BudgetKey, budgets: Vec<(ServiceName, Budget)>) {
+        if let Ok(mut kept) = self.0.lock() {
+            // What has gone stale goes, so the map holds only the last few seconds' viewers.
+            kept.retain(|_, (at, _)| at.elapsed() < BUDGETS_KEPT);
+            kept.insert(key, (std::time::Instant::now(), budgets));
+        }
+    }
+}
 
 /// What one insights request answers.
 #[derive(Debug, Clone)]
@@ -260,8 +292,28 @@ impl<S: Store + Communications> App<S> {
     }
 
     /// The current quarter's budget of each of `services` that has an allowance, counted over
-    /// the incidents `actor` may see: what the incident page and the services page show.
+    /// the incidents `actor` may see: what the incident page and the services page show. Kept
+    /// for [`BUDGETS_KEPT`] per person and services, since every live refresh of an incident
+    /// page asks again.
     pub async fn budgets(
+        &self,
+        actor: &hereby_store::User,
+        services: &[ServiceName],
+    ) -> Result<Vec<(ServiceName, Budget)>, AppError> {
+        let key = (
+            actor.name.to_string(),
+            actor.role == InstallationRole::Admin,
+            services.to_vec(),
+        );
+        if let Some(kept) = self.budgets_kept.get(&key) {
+            return Ok(kept);
+        }
+        let fresh = self.budgets_now(actor, services).await?;
+        self.budgets_kept.keep(key, fresh.clone());
+        Ok(fresh)
+    }
+
+    async fn budgets_now(
         &self,
         actor: &hereby_store::User,
         services: &[ServiceName],
@@ -295,9 +347,40 @@ impl<S: Store + Communications> App<S> {
             team: None,
             severities: Vec::new(),
         };
-        let (incidents, _) = self
+        let (mut incidents, _) = self
             .visible_incidents(actor, everything.since, everything.until, &everything)
             .await?;
+        // An incident declared before the lookback that is still under way uses the budget
+        // too: the ones not yet ended are read whenever they were declared.
+        let visible_to = (actor.role != InstallationRole::Admin).then(|| actor.name.clone());
+        let mut before = None;
+        loop {
+            let page = self
+                .store
+                .list_incidents(&ListQuery {
+                    limit: 1_000,
+                    before,
+                    statuses: hereby_core::types::Status::ALL
+                        .iter()
+                        .copied()
+                        .filter(|status| status.is_active())
+                        .collect(),
+                    service: everything.service.clone(),
+                    visible_to: visible_to.clone(),
+                    ..ListQuery::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            before = Some(last.number);
+            for row in page.iter().filter(|row| row.declared_at < from) {
+                if let Some(incident) = self.store.load(row.number).await?.state.incident() {
+                    incidents.push((row.number, incident.clone()));
+                }
+            }
+            if page.len() < 1_000 || incidents.len() >= MAX_INCIDENTS {
+                break;
+            }
+        }
         Ok(services
             .iter()
             .filter_map(|service| {

@@ -84,6 +84,8 @@ pub struct App<S> {
     alert_feed: Arc<alerts::AlertFeed>,
     /// Offers to declare made in chat on the phrase, waiting for the person's `inc yes`.
     chat_offers: Arc<chat::Offers>,
+    /// Unavailability budgets as each person last had them read, briefly.
+    budgets_kept: Arc<insights::KeptBudgets>,
 }
 
 impl<S: Store> App<S> {
@@ -104,6 +106,7 @@ impl<S: Store> App<S> {
             alert_routes_kept: Default::default(),
             alert_feed: Default::default(),
             chat_offers: Default::default(),
+            budgets_kept: Default::default(),
         }
     }
 }
@@ -126,6 +129,7 @@ impl<S: Clone> Clone for App<S> {
             alert_routes_kept: self.alert_routes_kept.clone(),
             alert_feed: self.alert_feed.clone(),
             chat_offers: self.chat_offers.clone(),
+            budgets_kept: self.budgets_kept.clone(),
         }
     }
 }

@@ -8,7 +8,7 @@ use hereby_api as api;
 use hereby_core::Incident;
 use hereby_core::search::EntryKind;
 use hereby_core::types::{
-    IncidentNumber, InstallationRole, PostmortemStatus, ServiceName, Severity, Status, Tag,
+    IncidentNumber, InstallationRole, PostmortemStatus, ServiceName, Severity, Tag,
 };
 use hereby_store::{ListQuery, Search, SearchRequest, Store};
 
@@ -55,7 +55,7 @@ impl LibraryFilter {
     }
 }
 
-/// The most ended incidents one library request looks through.
+/// The most incidents one library request looks through.
 pub const MAX_SCANNED: usize = 5_000;
 /// The most post-mortems one library request lists.
 pub const MAX_LISTED: usize = 200;
@@ -72,8 +72,12 @@ impl<S: Store + Search> App<S> {
     ) -> Result<api::Library, AppError> {
         let visible_to = (actor.role != InstallationRole::Admin).then(|| actor.name.clone());
         let (candidates, capped) = match filter.words.as_deref().map(str::trim) {
-            Some(words) if !words.is_empty() => (self.ranked(actor, words, filter).await?, false),
-            _ => self.newest_ended(visible_to, filter).await?,
+            Some(words) if !words.is_empty() => {
+                let ranked = self.ranked(actor, words, filter).await?;
+                let full = ranked.len() == MAX_RANKED as usize;
+                (ranked, full)
+            }
+            _ => self.newest(visible_to, filter).await?,
         };
         let mut published = Vec::new();
         for number in candidates {
@@ -127,7 +131,6 @@ impl<S: Store + Search> App<S> {
             message: error.0,
         })?;
         query.kinds = vec![EntryKind::Postmortem];
-        query.statuses = vec![Status::Resolved, Status::Closed];
         if let Some(service) = &filter.service {
             query.services = vec![service.to_string()];
         }
@@ -151,9 +154,10 @@ impl<S: Store + Search> App<S> {
         Ok(found.hits.into_iter().map(|hit| hit.incident).collect())
     }
 
-    /// Ended incidents passing the filters, newest first, up to [`MAX_SCANNED`] of them, and
-    /// whether there were more.
-    async fn newest_ended(
+    /// Incidents passing the filters, newest first, up to [`MAX_SCANNED`] of them, and
+    /// whether there were more. Any status: a post-mortem may follow an incident called off
+    /// or handed back, and stays published when its incident is reopened.
+    async fn newest(
         &self,
         visible_to: Option<hereby_core::types::UserName>,
         filter: &LibraryFilter,
@@ -166,7 +170,6 @@ impl<S: Store + Search> App<S> {
                 .list_incidents(&ListQuery {
                     limit: 1_000,
                     before,
-                    statuses: vec![Status::Resolved, Status::Closed],
                     severities: filter.severities.clone(),
                     service: filter.service.clone(),
                     visible_to: visible_to.clone(),

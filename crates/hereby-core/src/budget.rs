@@ -34,6 +34,11 @@ impl Budget {
     /// counted: `checkout: 22 min of 30 min used this quarter; this incident has used 9 min`.
     pub fn sentence(&self, service: &ServiceName, incident: Option<IncidentNumber>) -> String {
         use crate::when::span;
+        let used = if self.used.is_zero() {
+            "nothing".to_owned()
+        } else {
+            span(self.used)
+        };
         let mut text = if self.used > self.allowed {
             format!(
                 "{service}: {} used this quarter, {} over its {} allowance",
@@ -43,8 +48,7 @@ impl Budget {
             )
         } else {
             format!(
-                "{service}: {} of {} used this quarter",
-                span(self.used),
+                "{service}: {used} of {} used this quarter",
                 span(self.allowed)
             )
         };
@@ -56,22 +60,28 @@ impl Budget {
 }
 
 /// The impact window of `incident` as the budget counts it: from the impact's start (the
-/// `started` milestone) to the impact's end, else mitigation, else resolution, else `now` for
-/// an incident still under way. `None` for what never was an incident to count (a triage
-/// candidate, a declined or called-off one).
+/// `started` milestone) to the impact's end when one was set; else, for an incident still
+/// being investigated or fixed (a reopened one too), `now`; else its mitigation, resolution
+/// or end. `None` for what never was an incident to count (a triage candidate, a declined or
+/// called-off one).
 pub fn impact_window(incident: &Incident, now: Timestamp) -> Option<(Timestamp, Timestamp)> {
     if incident.status == Status::Triage || !measured(incident.status) {
         return None;
     }
     let milestones = Milestones::of(incident);
     let start = milestones.started?;
-    let end = incident
-        .impact
-        .end
-        .or(milestones.mitigated)
-        .or(milestones.resolved)
-        .or(incident.ended_at)
-        .unwrap_or(now);
+    // A reopened incident keeps its first mitigation time, but its impact is back: it
+    // consumes up to now until it is mitigated again.
+    let under_way = matches!(incident.status, Status::Investigating | Status::Identified);
+    let settled = if under_way {
+        None
+    } else {
+        milestones
+            .mitigated
+            .or(milestones.resolved)
+            .or(incident.ended_at)
+    };
+    let end = incident.impact.end.or(settled).unwrap_or(now);
     (end > start).then_some((start, end))
 }
 
@@ -278,6 +288,19 @@ mod tests {
                 by_incident: vec![9],
             },
             Case {
+                name: "a reopened incident consumes up to now again",
+                incidents: vec![incident(
+                    &["checkout"],
+                    0,
+                    None,
+                    &[(10, Monitoring), (20, Investigating)],
+                )],
+                period: (0, 1_000),
+                now: 50,
+                used: 50,
+                by_incident: vec![50],
+            },
+            Case {
                 name: "clipped to the period",
                 incidents: vec![incident(&["checkout"], 0, None, &[(100, Monitoring)])],
                 period: (60, 1_000),
@@ -372,6 +395,12 @@ mod tests {
         assert_eq!(
             over.sentence(&checkout, Some(IncidentNumber(7))),
             "checkout: 22 min used this quarter, 2 min over its 20 min allowance"
+        );
+        let search = ServiceName::parse("search").unwrap();
+        let unused = super::budget(&search, minutes(20), numbered(), at(0), at(1_000), at(109));
+        assert_eq!(
+            unused.sentence(&search, None),
+            "search: nothing of 20 min used this quarter"
         );
     }
 

@@ -2176,6 +2176,7 @@ fn print_insights(insights: &api::Insights) {
         let wanted = row.group == "all"
             || (row.group == "change_caused" && row.measure == "time_to_mitigate")
             || (!row.group.starts_with("month:")
+                && row.group != "change_caused"
                 && matches!(row.measure.as_str(), "time_to_mitigate" | "time_to_resolve"));
         if !wanted {
             continue;

@@ -199,11 +199,17 @@ fn charts_of(insights: &api::Insights) -> Vec<Chart> {
     ];
     charts.retain(|chart| !chart.rows.is_empty());
 
-    // Incidents per week, stacked by severity, every week of the period shown.
-    let mut weeks: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
+    // Incidents per week, stacked by severity, every week of the period shown (quiet weeks
+    // too, so the columns read as a timeline).
+    let mut weeks: BTreeMap<String, BTreeMap<&str, u64>> = BTreeMap::new();
+    if !insights.per_week.is_empty() {
+        for week in weeks_between(&insights.since, &insights.until) {
+            weeks.entry(week).or_default();
+        }
+    }
     for count in &insights.per_week {
         *weeks
-            .entry(count.week.as_str())
+            .entry(count.week.clone())
             .or_default()
             .entry(count.severity.as_str())
             .or_default() += count.count;
@@ -381,6 +387,31 @@ fn charts_of(insights: &api::Insights) -> Vec<Chart> {
         });
     }
     charts
+}
+
+/// Every ISO week (`2026-W47`) from `since` to `until` (RFC 3339 times), or none for a period
+/// of more than about five years, where only the weeks with incidents are drawn.
+fn weeks_between(since: &str, until: &str) -> Vec<String> {
+    let (Ok(since), Ok(until)) = (since.parse::<Timestamp>(), until.parse::<Timestamp>()) else {
+        return Vec::new();
+    };
+    let utc = jiff::tz::TimeZone::UTC;
+    let last = until.to_zoned(utc.clone()).date();
+    let mut day = since.to_zoned(utc).date();
+    let mut weeks = Vec::new();
+    while day <= last && weeks.len() <= 262 {
+        let week = day.iso_week_date();
+        weeks.push(format!("{:04}-W{:02}", week.year(), week.week()));
+        let Ok(next) = day.checked_add(jiff::Span::new().days(7)) else {
+            break;
+        };
+        day = next;
+    }
+    // The last day's week, when the seven-day steps passed over it.
+    let week = last.iso_week_date();
+    weeks.push(format!("{:04}-W{:02}", week.year(), week.week()));
+    weeks.dedup();
+    if weeks.len() > 262 { Vec::new() } else { weeks }
 }
 
 fn severity_class(severity: Severity) -> &'static str {

@@ -280,15 +280,31 @@ impl<'a> Person<'a> {
         self.call("POST", &format!("/join/{}", encode(room)), json!({}))
     }
 
-    /// The room's latest messages, oldest first.
+    /// The room's messages, oldest first: every page back to the room's start, since the
+    /// homeserver may answer a page shorter than asked for before the start is reached.
     fn messages(&self, room: &str) -> Vec<Value> {
-        let (status, page) = self.call(
-            "GET",
-            &format!("/rooms/{}/messages?dir=b&limit=1000", encode(room)),
-            Value::Null,
-        );
-        assert_eq!(status, 200, "{page}");
-        let mut events: Vec<Value> = page["chunk"].as_array().unwrap().clone();
+        let mut events: Vec<Value> = Vec::new();
+        let mut from: Option<String> = None;
+        loop {
+            let path = match &from {
+                Some(token) => format!(
+                    "/rooms/{}/messages?dir=b&limit=1000&from={}",
+                    encode(room),
+                    encode(token)
+                ),
+                None => format!("/rooms/{}/messages?dir=b&limit=1000", encode(room)),
+            };
+            let (status, page) = self.call("GET", &path, Value::Null);
+            assert_eq!(status, 200, "{page}");
+            let chunk = page["chunk"].as_array().cloned().unwrap_or_default();
+            let end = page["end"].as_str().map(str::to_owned);
+            if chunk.is_empty() || end.is_none() || end == from {
+                events.extend(chunk);
+                break;
+            }
+            events.extend(chunk);
+            from = end;
+        }
         events.reverse();
         events
     }
