@@ -90,7 +90,7 @@ async fn declare_incident<S: Store>(store: &S, n: u64, count: u64, end: Timestam
                 potential: false,
                 services: vec![ServiceName::parse(service)?],
                 // One in a hundred restricted: the non-member sees the others.
-                visibility: if n % 100 == 0 {
+                visibility: if n.is_multiple_of(100) {
                     Visibility::Restricted
                 } else {
                     Visibility::Internal
@@ -200,7 +200,7 @@ async fn seed<S: Store + Communications>(store: &S, count: u64, end: Timestamp) 
     // history. The work on them is written concurrently.
     for n in 1..=count {
         declare_incident(store, n, count, end).await?;
-        if n % 20_000 == 0 {
+        if n.is_multiple_of(20_000) {
             eprintln!("  {n} incidents declared");
         }
     }

@@ -44,13 +44,12 @@ pub const BUDGETS_KEPT: std::time::Duration = std::time::Duration::from_secs(15)
 /// Who asked (name, whether an admin) and for which services.
 type BudgetKey = (String, bool, Vec<ServiceName>);
 
+/// When budgets were counted, and what they were.
+type Counted = (std::time::Instant, Vec<(ServiceName, Budget)>);
+
 /// Budgets as each person last had them read, for [`BUDGETS_KEPT`].
 #[derive(Debug, Default)]
-pub(crate) struct KeptBudgets(
-    std::sync::Mutex<
-        std::collections::HashMap<BudgetKey, (std::time::Instant, Vec<(ServiceName, Budget)>)>,
-    >,
-);
+pub(crate) struct KeptBudgets(std::sync::Mutex<std::collections::HashMap<BudgetKey, Counted>>);
 
 impl KeptBudgets {
     fn get(&self, key: &BudgetKey) -> Option<Vec<(ServiceName, Budget)>> {
