@@ -238,9 +238,12 @@ impl<S: Store + Communications> App<S> {
         if let Some(team) = &period.team
             && !facts.teams.values().any(|owner| owner == team)
         {
-            return Err(AppError::not_found(format!(
-                "team `{team}` (no service of the catalogue is owned by it)"
-            )));
+            return Err(AppError::Refused {
+                code: "unknown_team",
+                message: format!(
+                    "no service of the catalogue is owned by team `{team}`; `hereby service list` shows the teams"
+                ),
+            });
         }
         let (incidents, capped) = self
             .visible_incidents(actor, period.since, period.until, period)
@@ -352,34 +355,25 @@ impl<S: Store + Communications> App<S> {
         // An incident declared before the lookback that is still under way uses the budget
         // too: the ones not yet ended are read whenever they were declared.
         let visible_to = (actor.role != InstallationRole::Admin).then(|| actor.name.clone());
-        let mut before = None;
-        loop {
-            let page = self
-                .store
-                .list_incidents(&ListQuery {
-                    limit: 1_000,
-                    before,
-                    statuses: hereby_core::types::Status::ALL
-                        .iter()
-                        .copied()
-                        .filter(|status| status.is_active())
-                        .collect(),
-                    service: everything.service.clone(),
-                    visible_to: visible_to.clone(),
-                    ..ListQuery::default()
-                })
-                .await?;
-            let Some(last) = page.last() else { break };
-            before = Some(last.number);
-            for row in page.iter().filter(|row| row.declared_at < from) {
-                if let Some(incident) = self.store.load(row.number).await?.state.incident() {
-                    incidents.push((row.number, incident.clone()));
-                }
-            }
-            if page.len() < 1_000 || incidents.len() >= MAX_INCIDENTS {
-                break;
-            }
-        }
+        let under_way = ListQuery {
+            statuses: hereby_core::types::Status::ALL
+                .iter()
+                .copied()
+                .filter(|status| status.is_active())
+                .collect(),
+            service: everything.service.clone(),
+            visible_to,
+            ..ListQuery::default()
+        };
+        let (older, _) = self
+            .listed(
+                under_way,
+                MAX_INCIDENTS,
+                |_| false,
+                |row| row.declared_at < from,
+            )
+            .await?;
+        incidents.extend(self.loaded(&older).await?);
         Ok(services
             .iter()
             .filter_map(|service| {
@@ -427,42 +421,74 @@ impl<S: Store + Communications> App<S> {
         filters: &Period,
     ) -> Result<(Vec<(IncidentNumber, Incident)>, bool), AppError> {
         let visible_to = (actor.role != InstallationRole::Admin).then(|| actor.name.clone());
-        let mut incidents = Vec::new();
-        let mut before = None;
-        // Newest first, a page at a time, until the period's start is passed.
+        let query = ListQuery {
+            severities: filters.severities.clone(),
+            service: filters.service.clone(),
+            visible_to,
+            ..ListQuery::default()
+        };
+        // Newest first, until the period's start is passed.
+        let (rows, capped) = self
+            .listed(
+                query,
+                MAX_INCIDENTS,
+                |row| row.declared_at < since,
+                |row| row.declared_at < until,
+            )
+            .await?;
+        Ok((self.loaded(&rows).await?, capped))
+    }
+
+    /// The incidents of `rows` as their events left them.
+    async fn loaded(
+        &self,
+        rows: &[hereby_store::IncidentSummary],
+    ) -> Result<Vec<(IncidentNumber, Incident)>, AppError> {
+        let mut incidents = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(incident) = self.store.load(row.number).await?.state.incident() {
+                incidents.push((row.number, incident.clone()));
+            }
+        }
+        Ok(incidents)
+    }
+}
+
+impl<S: Store> App<S> {
+    /// The rows `query` lists, newest first, read a page of 1,000 at a time: those `keep`
+    /// takes, until `stop` is true of a row or `most` are taken; and whether rows were left
+    /// when `most` was reached.
+    pub(crate) async fn listed(
+        &self,
+        mut query: ListQuery,
+        most: usize,
+        stop: impl Fn(&hereby_store::IncidentSummary) -> bool,
+        keep: impl Fn(&hereby_store::IncidentSummary) -> bool,
+    ) -> Result<(Vec<hereby_store::IncidentSummary>, bool), AppError> {
+        query.limit = 1_000;
+        let mut rows = Vec::new();
         loop {
-            let page = self
-                .store
-                .list_incidents(&ListQuery {
-                    limit: 1_000,
-                    before,
-                    severities: filters.severities.clone(),
-                    service: filters.service.clone(),
-                    visible_to: visible_to.clone(),
-                    ..ListQuery::default()
-                })
-                .await?;
+            let page = self.store.list_incidents(&query).await?;
             let Some(last) = page.last() else { break };
-            before = Some(last.number);
-            for row in &page {
-                if row.declared_at >= until {
+            query.before = Some(last.number);
+            let full = page.len() == 1_000;
+            for row in page {
+                if stop(&row) {
+                    return Ok((rows, false));
+                }
+                if !keep(&row) {
                     continue;
                 }
-                if row.declared_at < since {
-                    return Ok((incidents, false));
+                if rows.len() == most {
+                    return Ok((rows, true));
                 }
-                if incidents.len() == MAX_INCIDENTS {
-                    return Ok((incidents, true));
-                }
-                if let Some(incident) = self.store.load(row.number).await?.state.incident() {
-                    incidents.push((row.number, incident.clone()));
-                }
+                rows.push(row);
             }
-            if page.len() < 1_000 {
+            if !full {
                 break;
             }
         }
-        Ok((incidents, false))
+        Ok((rows, false))
     }
 }
 

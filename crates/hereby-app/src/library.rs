@@ -162,33 +162,14 @@ impl<S: Store + Search> App<S> {
         visible_to: Option<hereby_core::types::UserName>,
         filter: &LibraryFilter,
     ) -> Result<(Vec<IncidentNumber>, bool), AppError> {
-        let mut numbers = Vec::new();
-        let mut before = None;
-        loop {
-            let page = self
-                .store
-                .list_incidents(&ListQuery {
-                    limit: 1_000,
-                    before,
-                    severities: filter.severities.clone(),
-                    service: filter.service.clone(),
-                    visible_to: visible_to.clone(),
-                    ..ListQuery::default()
-                })
-                .await?;
-            let Some(last) = page.last() else { break };
-            before = Some(last.number);
-            for row in &page {
-                if numbers.len() == MAX_SCANNED {
-                    return Ok((numbers, true));
-                }
-                numbers.push(row.number);
-            }
-            if page.len() < 1_000 {
-                break;
-            }
-        }
-        Ok((numbers, false))
+        let query = ListQuery {
+            severities: filter.severities.clone(),
+            service: filter.service.clone(),
+            visible_to,
+            ..ListQuery::default()
+        };
+        let (rows, capped) = self.listed(query, MAX_SCANNED, |_| false, |_| true).await?;
+        Ok((rows.iter().map(|row| row.number).collect(), capped))
     }
 }
 

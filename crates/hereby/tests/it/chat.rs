@@ -309,12 +309,14 @@ impl<'a> Person<'a> {
         events
     }
 
-    /// Waits until a message of the bot in `room` satisfies `found`.
+    /// Waits until a message of the bot in `room` satisfies `found` (one of this person's own
+    /// never does: what they said may hold the words the bot's line is awaited for).
     fn wait_for(&self, room: &str, what: &str, found: impl Fn(&str) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(event) = self.messages(room).into_iter().find(|event| {
                 event["type"] == "m.room.message"
+                    && event["sender"] != self.id.as_str()
                     && event["content"]["body"].as_str().is_some_and(&found)
             }) {
                 return event;

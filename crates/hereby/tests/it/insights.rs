@@ -152,7 +152,7 @@ fn budgets_teams_workload_and_working_hours_through_the_api_and_the_cli() {
         let (status, error) = server.get("/api/v1/insights?team=nobody", &bob);
         assert_eq!(
             (status, error["error"]["code"].as_str()),
-            (404, Some("not_found")),
+            (422, Some("unknown_team")),
             "{error}"
         );
 
