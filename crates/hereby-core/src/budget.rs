@@ -30,6 +30,12 @@ impl Budget {
         self.allowed - self.used
     }
 
+    /// How much of the allowance is used, in whole percent, at most 100 (for a meter).
+    pub fn used_percent(&self) -> i64 {
+        let allowed = self.allowed.as_secs().max(1);
+        (self.used.as_secs().max(0) * 100 / allowed).min(100)
+    }
+
     /// The budget in a sentence, with what `incident` used of it when it is one of those
     /// counted: `checkout: 22 min of 30 min used this quarter; this incident has used 9 min`.
     pub fn sentence(&self, service: &ServiceName, incident: Option<IncidentNumber>) -> String {
@@ -396,6 +402,7 @@ mod tests {
             over.sentence(&checkout, Some(IncidentNumber(7))),
             "checkout: 22 min used this quarter, 2 min over its 20 min allowance"
         );
+        assert_eq!((budget.used_percent(), over.used_percent()), (73, 100));
         let search = ServiceName::parse("search").unwrap();
         let unused = super::budget(&search, minutes(20), numbered(), at(0), at(1_000), at(109));
         assert_eq!(

@@ -272,7 +272,7 @@ async fn services_view<
                 minijinja::context! {
                     sentence => budget.sentence(service, None),
                     overspent => budget.remaining().is_negative(),
-                    percent => super::pages::percent(budget.used, budget.allowed),
+                    percent => budget.used_percent(),
                     incidents => budget.by_incident.len(),
                 },
             )

@@ -482,7 +482,7 @@ pub(crate) async fn incident_context<S: Store + Communications>(
                 service => service.as_str(),
                 sentence => budget.sentence(service, Some(number)),
                 overspent => budget.remaining().is_negative(),
-                percent => percent(budget.used, budget.allowed),
+                percent => budget.used_percent(),
             }
         })
         .collect();
@@ -564,12 +564,6 @@ pub(crate) async fn incident_context<S: Store + Communications>(
             visibilities => names(Visibility::ALL, Visibility::as_str),
         },
     })
-}
-
-/// How much of `allowed` is `used`, in whole percent, for a meter (capped at 100).
-pub(crate) fn percent(used: jiff::SignedDuration, allowed: jiff::SignedDuration) -> i64 {
-    let allowed = allowed.as_secs().max(1);
-    (used.as_secs().max(0) * 100 / allowed).min(100)
 }
 
 /// Loads what the incident page needs, for a viewer who may see the incident.
