@@ -189,9 +189,49 @@ pub fn group_name(group: &Group) -> String {
     }
 }
 
+/// A filter's text, unless it is blank (a form's empty field is no filter).
+pub(crate) fn given(raw: Option<&str>) -> Option<&str> {
+    raw.map(str::trim).filter(|raw| !raw.is_empty())
+}
+
+/// Comma-separated severities (`SEV1,SEV2`); none for a blank field.
+pub(crate) fn severity_list(raw: Option<&str>) -> Result<Vec<Severity>, InvalidValue> {
+    match given(raw) {
+        None => Ok(Vec::new()),
+        Some(list) => list
+            .split(',')
+            .map(|one| Severity::parse(one.trim()))
+            .collect(),
+    }
+}
+
+impl Period {
+    /// Reads a period as the API and the page take it: `since` defaults to 90 days back,
+    /// `until` to `now`; blank fields are no filter.
+    pub fn read(
+        since: Option<&str>,
+        until: Option<&str>,
+        service: Option<&str>,
+        team: Option<&str>,
+        severity: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Period, InvalidValue> {
+        Ok(Period {
+            since: bound("since", given(since).unwrap_or("90d"), now)?,
+            until: match given(until) {
+                Some(raw) => bound("until", raw, now)?,
+                None => now,
+            },
+            service: given(service).map(ServiceName::parse).transpose()?,
+            team: given(team).map(TeamName::parse).transpose()?,
+            severities: severity_list(severity)?,
+        })
+    }
+}
+
 /// A period bound: a time (`2026-09-01T00:00:00Z`), a day (`2026-09-01`, its start in UTC)
 /// or a span back from `now` (`90d`).
-pub fn bound(field: &'static str, raw: &str, now: Timestamp) -> Result<Timestamp, InvalidValue> {
+fn bound(field: &'static str, raw: &str, now: Timestamp) -> Result<Timestamp, InvalidValue> {
     let raw = raw.trim();
     if let Ok(span) = Duration::parse(raw) {
         return now
@@ -245,9 +285,7 @@ impl<S: Store + Communications> App<S> {
                 ),
             });
         }
-        let (incidents, capped) = self
-            .visible_incidents(actor, period.since, period.until, period)
-            .await?;
+        let (incidents, capped) = self.visible_incidents(actor, period).await?;
         let in_team = |incident: &Incident| match &period.team {
             None => true,
             Some(team) => incident
@@ -349,9 +387,7 @@ impl<S: Store + Communications> App<S> {
             team: None,
             severities: Vec::new(),
         };
-        let (mut incidents, _) = self
-            .visible_incidents(actor, everything.since, everything.until, &everything)
-            .await?;
+        let (mut incidents, _) = self.visible_incidents(actor, &everything).await?;
         // An incident declared before the lookback that is still under way uses the budget
         // too: the ones not yet ended are read whenever they were declared.
         let visible_to = (actor.role != InstallationRole::Admin).then(|| actor.name.clone());
@@ -410,20 +446,19 @@ impl<S: Store + Communications> App<S> {
         Ok(facts)
     }
 
-    /// The incidents `actor` may see that were declared in `since..until` and pass the
-    /// period's service and severity filters, newest first, and whether there were more than
-    /// [`MAX_INCIDENTS`].
+    /// The incidents `actor` may see that were declared in the period and pass its service
+    /// and severity filters (not its team, which the catalogue decides), newest first, and
+    /// whether there were more than [`MAX_INCIDENTS`].
     async fn visible_incidents(
         &self,
         actor: &hereby_store::User,
-        since: Timestamp,
-        until: Timestamp,
-        filters: &Period,
+        period: &Period,
     ) -> Result<(Vec<(IncidentNumber, Incident)>, bool), AppError> {
+        let (since, until) = (period.since, period.until);
         let visible_to = (actor.role != InstallationRole::Admin).then(|| actor.name.clone());
         let query = ListQuery {
-            severities: filters.severities.clone(),
-            service: filters.service.clone(),
+            severities: period.severities.clone(),
+            service: period.service.clone(),
             visible_to,
             ..ListQuery::default()
         };

@@ -12,6 +12,7 @@ use hereby_core::types::{
 };
 use hereby_store::{ListQuery, Search, SearchRequest, Store};
 
+use crate::insights::{given, severity_list};
 use crate::{App, AppError};
 
 /// Which post-mortems to list.
@@ -25,11 +26,6 @@ pub struct LibraryFilter {
     pub words: Option<String>,
 }
 
-/// A filter's text, unless it is blank.
-fn given(raw: Option<&str>) -> Option<&str> {
-    raw.map(str::trim).filter(|raw| !raw.is_empty())
-}
-
 impl LibraryFilter {
     /// Reads the filters as the API and the page take them (blank ones are no filter).
     pub fn read(
@@ -41,13 +37,7 @@ impl LibraryFilter {
     ) -> Result<LibraryFilter, hereby_core::types::InvalidValue> {
         Ok(LibraryFilter {
             service: given(service).map(ServiceName::parse).transpose()?,
-            severities: match given(severity) {
-                None => Vec::new(),
-                Some(list) => list
-                    .split(',')
-                    .map(|raw| Severity::parse(raw.trim()))
-                    .collect::<Result<_, _>>()?,
-            },
+            severities: severity_list(severity)?,
             tag: given(tag).map(Tag::parse).transpose()?,
             factor: given(factor).map(Tag::parse).transpose()?,
             words: given(q).map(str::to_owned),

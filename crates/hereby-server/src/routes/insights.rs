@@ -3,8 +3,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use hereby_api as api;
-use hereby_app::insights::{Period, bound};
-use hereby_core::types::{ServiceName, Severity, TeamName};
+use hereby_app::insights::Period;
 use hereby_store::{Communications, Directory, Store};
 use jiff::Timestamp;
 use serde::Deserialize;
@@ -55,36 +54,14 @@ pub(crate) async fn insights<S: Store + Directory + Communications>(
 ) -> Result<Json<api::Insights>, ApiError> {
     let Query(params) =
         params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let now = Timestamp::now();
-    let since =
-        bound("since", params.since.as_deref().unwrap_or("90d"), now).map_err(invalid_query)?;
-    let until = match params.until.as_deref() {
-        Some(raw) => bound("until", raw, now).map_err(invalid_query)?,
-        None => now,
-    };
-    let severities = match params.severity.as_deref() {
-        None | Some("") => Vec::new(),
-        Some(list) => list
-            .split(',')
-            .map(Severity::parse)
-            .collect::<Result<_, _>>()?,
-    };
-    let period = Period {
-        since,
-        until,
-        service: params
-            .service
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(ServiceName::parse)
-            .transpose()?,
-        team: params
-            .team
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(TeamName::parse)
-            .transpose()?,
-        severities,
-    };
+    let period = Period::read(
+        params.since.as_deref(),
+        params.until.as_deref(),
+        params.service.as_deref(),
+        params.team.as_deref(),
+        params.severity.as_deref(),
+        Timestamp::now(),
+    )
+    .map_err(invalid_query)?;
     Ok(Json(state.app.insights(&caller.0, &period).await?.wire()))
 }

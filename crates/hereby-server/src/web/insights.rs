@@ -8,8 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hereby_api as api;
-use hereby_app::insights::{Period, bound};
-use hereby_core::types::{ServiceName, Severity, TeamName};
+use hereby_app::insights::Period;
+use hereby_core::types::Severity;
 use hereby_core::when::span;
 use hereby_store::{Communications, Store};
 use jiff::{SignedDuration, Timestamp};
@@ -36,34 +36,17 @@ pub(crate) struct InsightsParams {
     severity: String,
 }
 
-/// A field's text, unless it is blank.
-fn text(raw: &str) -> Option<&str> {
-    Some(raw.trim()).filter(|raw| !raw.is_empty())
-}
-
 impl InsightsParams {
     /// The period asked for; the default is the last 90 days.
-    fn period(&self) -> Result<Period, hereby_app::AppError> {
-        let now = Timestamp::now();
-        let since = bound("since", text(&self.since).unwrap_or("90d"), now)?;
-        let until = match text(&self.until) {
-            Some(raw) => bound("until", raw, now)?,
-            None => now,
-        };
-        let severities = match text(&self.severity) {
-            None => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .map(|raw| Severity::parse(raw.trim()))
-                .collect::<Result<_, _>>()?,
-        };
-        Ok(Period {
-            since,
-            until,
-            service: text(&self.service).map(ServiceName::parse).transpose()?,
-            team: text(&self.team).map(TeamName::parse).transpose()?,
-            severities,
-        })
+    fn period(&self) -> Result<Period, hereby_core::types::InvalidValue> {
+        Period::read(
+            Some(&self.since),
+            Some(&self.until),
+            Some(&self.service),
+            Some(&self.team),
+            Some(&self.severity),
+            Timestamp::now(),
+        )
     }
 
     /// The same filters as a query string, for the CSV link.
