@@ -1184,6 +1184,9 @@ pub struct Component {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<vocabulary::ComponentStatusName>)]
     pub status: Option<String>,
+    /// The group it is shown under on the status page, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -1201,6 +1204,115 @@ pub struct PutComponent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<vocabulary::ComponentStatusSetting>)]
     pub status: Option<String>,
+    /// The group to show it under on the status page (e.g. `Payments`); empty for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// The public status page's identity, as admins set it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatusPageSettings {
+    /// The page's title, e.g. `Acme status`.
+    pub name: String,
+    /// Where the public reads the page; empty for this server's `/status`.
+    pub url: String,
+    /// The IANA time zone the page shows times and days in, e.g. `Europe/Berlin`.
+    pub time_zone: String,
+    /// A sentence or two under the title (Markdown), possibly empty.
+    pub description: String,
+}
+
+/// `PUT /api/v1/status-page`: absent fields keep their value; an empty `url` goes back to
+/// this server's `/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutStatusPage {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `POST /api/v1/maintenances` (schedule) and `PUT /api/v1/maintenances/{id}` (change the
+/// plan): a planned window of work on status page components.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutMaintenance {
+    /// What the public reads, e.g. `Database upgrade`.
+    pub title: String,
+    /// The components it affects, by name (at least one).
+    pub components: Vec<String>,
+    /// RFC 3339, or a date and time without an offset read as UTC.
+    pub starts_at: String,
+    pub ends_at: String,
+    /// Go in progress at the start by itself (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_start: Option<bool>,
+    /// Complete at the end by itself while still in progress (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_complete: Option<bool>,
+    /// What to tell the public with it (Markdown); a sentence of hereby's when absent. A
+    /// change of plan posts an update only when this is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Tell subscribers (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<bool>,
+}
+
+/// `POST /api/v1/maintenances/{id}/updates`: words for the public, a move to another status,
+/// or both.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceUpdateRequest {
+    /// `in_progress`, `verifying` or `completed` (forward only); absent keeps the status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<vocabulary::MaintenanceStatusName>)]
+    pub status: Option<String>,
+    /// What to tell the public (Markdown); needed when the status stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Tell subscribers (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<bool>,
+}
+
+/// What was said about a maintenance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MaintenanceUpdate {
+    pub id: i64,
+    #[schema(value_type = vocabulary::MaintenanceStatusName)]
+    pub status: String,
+    pub body: String,
+    pub author: String,
+    pub at: String,
+}
+
+/// A scheduled maintenance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Maintenance {
+    pub id: i64,
+    pub title: String,
+    pub components: Vec<String>,
+    #[schema(value_type = vocabulary::MaintenanceStatusName)]
+    pub status: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+    pub auto_start: bool,
+    pub auto_complete: bool,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Newest first.
+    pub updates: Vec<MaintenanceUpdate>,
 }
 
 /// A message template in effect: shipped, added by an admin, or a changed default.

@@ -45,6 +45,7 @@ pub const NOTIFICATION_EVENTS: &[&str] = &[
     "reminder",
     "review_reminder",
     "change_collision",
+    "maintenance",
 ];
 
 /// Where a notification's delivery stands.
@@ -127,6 +128,7 @@ vocabulary! {
     CapabilityName = "A row of the permission table: what a command does.", Capability::ALL.iter().map(|v| v.as_str());
     ComponentStatusSetting = "A component status to set by hand, or auto to derive it from incidents again.", std::iter::once("auto").chain(ComponentStatus::ALL.iter().map(|v| v.as_str()));
     IntentState = "Where an announced intent stands.", INTENT_STATES.iter().copied();
+    MaintenanceStatusName = "Where a scheduled maintenance stands: scheduled, in_progress, verifying or completed (forward only).", hereby_core::maintenance::MaintenanceStatus::ALL.iter().map(|v| v.as_str());
     TemplateOrigin = "Where a template comes from: shipped (default), added (custom), or a stored change of a shipped one (changed).", TEMPLATE_ORIGINS.iter().copied();
     RuleOrigin = "Where a blame rule comes from: shipped (default) or added by an admin (custom).", RULE_ORIGINS.iter().copied();
     FindingKind = "Which check a post-mortem finding comes from: blame (language that points at a person) or name (a real name outside People).", FINDING_KINDS.iter().copied();

@@ -359,7 +359,10 @@ impl<S: Store + Communications> App<S> {
             let spec = route_spec(&value)?;
             routes.push(Route::from_spec(&stored.name, &spec)?);
         }
-        Ok(Routes::new(routes).with_maintenance(self.maintenance_windows().await?))
+        // The admins' windows, then those scheduled maintenance stands for.
+        let mut windows = self.maintenance_windows().await?;
+        windows.extend(self.scheduled_alert_windows().await?);
+        Ok(Routes::new(routes).with_maintenance(windows))
     }
 
     /// The maintenance windows admins stored, by name.

@@ -18,7 +18,12 @@ pub struct ComponentChange {
     pub position: Option<i64>,
     /// A status set by hand, or `auto` (or empty) to derive it from incidents again.
     pub status: Option<String>,
+    /// The group to show it under, or empty for none.
+    pub group: Option<String>,
 }
+
+/// The longest group name, in characters.
+const GROUP_MAX: usize = 64;
 
 impl<S: Store + Communications> App<S> {
     /// Creates or changes a component as `actor` (an admin).
@@ -48,6 +53,21 @@ impl<S: Store + Communications> App<S> {
             Some("" | "auto") => None,
             Some(raw) => Some(ComponentStatus::parse(raw)?),
         };
+        let group = match change.group.as_deref().map(str::trim) {
+            None => known.and_then(|known| known.group.clone()),
+            Some("") => None,
+            Some(group)
+                if group.chars().count() > GROUP_MAX || group.chars().any(char::is_control) =>
+            {
+                return Err(AppError::Invalid(InvalidValue {
+                    field: "group",
+                    problem: format!(
+                        "is a name of 1 to {GROUP_MAX} characters without control characters"
+                    ),
+                }));
+            }
+            Some(group) => Some(group.to_owned()),
+        };
         if description.chars().count() > DESCRIPTION_MAX {
             return Err(AppError::Invalid(InvalidValue {
                 field: "description",
@@ -69,6 +89,7 @@ impl<S: Store + Communications> App<S> {
             description,
             position,
             status,
+            group,
             created_at: known.map_or(now, |known| known.created_at),
             updated_at: now,
         };

@@ -23,6 +23,7 @@ mod incidents;
 pub mod insights;
 mod judgement;
 pub mod library;
+pub mod maintenance;
 pub mod message;
 pub mod messages;
 mod notifications;
@@ -32,6 +33,7 @@ mod postmortems;
 mod reviews;
 pub mod search;
 mod settings;
+pub mod status_page;
 mod templates;
 pub mod workload;
 

@@ -18,6 +18,7 @@ pub mod event;
 pub mod insights;
 pub mod ladder;
 pub mod lint;
+pub mod maintenance;
 pub mod milestones;
 pub mod offers;
 pub mod permissions;
@@ -29,6 +30,7 @@ pub mod search;
 pub mod severity;
 mod state;
 pub mod types;
+pub mod uptime;
 pub mod when;
 pub mod workload;
 

@@ -112,8 +112,8 @@ pub fn routes<
     use axum::routing::{delete, get, patch, post, put};
     use routes::{
         alerts as al, attachments, chat as ch, data, decisions as d, health, incidents as i, live,
-        notifications as n, postmortems as pm, reviews as rv, services as sv, settings as st,
-        templates, users as u,
+        maintenance, notifications as n, postmortems as pm, reviews as rv, services as sv,
+        settings as st, templates, users as u,
     };
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
@@ -459,6 +459,46 @@ pub fn routes<
             Method::DELETE,
             "/api/v1/components/{name}",
             delete(status::remove_component::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/status-page",
+            get(status::show_page_settings::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/status-page",
+            put(status::put_page_settings::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/maintenances",
+            get(maintenance::list::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/maintenances",
+            post(maintenance::schedule::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/maintenances/{id}",
+            get(maintenance::show::<S>),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/maintenances/{id}",
+            put(maintenance::replan::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/maintenances/{id}",
+            delete(maintenance::remove::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/maintenances/{id}/updates",
+            post(maintenance::post_update::<S>),
         ),
         (
             Method::GET,

@@ -7,8 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    alerts, attachments, chat, data, decisions, health, incidents, insights, live, notifications,
-    postmortems, reviews, search, services, settings, templates, users,
+    alerts, attachments, chat, data, decisions, health, incidents, insights, live, maintenance,
+    notifications, postmortems, reviews, search, services, settings, templates, users,
 };
 
 #[derive(OpenApi)]
@@ -82,6 +82,14 @@ use crate::routes::{
         crate::status::list_components,
         crate::status::put_component,
         crate::status::remove_component,
+        crate::status::show_page_settings,
+        crate::status::put_page_settings,
+        maintenance::list,
+        maintenance::schedule,
+        maintenance::show,
+        maintenance::replan,
+        maintenance::remove,
+        maintenance::post_update,
         templates::list_templates,
         templates::show_template,
         templates::put_template,

@@ -2,15 +2,18 @@
 //! that stakeholder updates start from, and named settings of other kinds (post-mortem
 //! templates, the linter's blame rules).
 //!
+//! Scheduled maintenance lives here too: the status page shows it beside the components.
+//!
 //! None is part of any incident's history, so they live in plain tables beside the log,
 //! changed in place; every write is durable when it returns.
 
 use std::future::Future;
 
+use hereby_core::maintenance::{MaintenanceStatus, Schedule};
 use hereby_core::types::{ComponentStatus, ReleaseVersion, ServiceName, TemplateName, UserName};
 use jiff::Timestamp;
 
-use crate::StoreError;
+use crate::{NewDelivery, StoreError};
 
 /// A component of the public status page: a service the public can see, by the name
 /// incidents use for it in their affected services.
@@ -24,8 +27,61 @@ pub struct Component {
     /// Set by hand (e.g. `under_maintenance`); `None` derives the status from the active
     /// public incidents that affect the component.
     pub status: Option<ComponentStatus>,
+    /// The group it is shown under on the status page, if any.
+    pub group: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A scheduled maintenance with its updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maintenance {
+    pub id: i64,
+    pub title: String,
+    /// The components it affects, as named on the status page.
+    pub components: Vec<ServiceName>,
+    pub schedule: Schedule,
+    pub created_by: UserName,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Moves on with every change; a change names the version it was made on.
+    pub version: i64,
+    /// Newest first.
+    pub updates: Vec<MaintenanceUpdate>,
+}
+
+/// What was said about a maintenance, and the status it was said in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaintenanceUpdate {
+    pub id: i64,
+    pub status: MaintenanceStatus,
+    pub body: String,
+    pub author: UserName,
+    pub at: Timestamp,
+}
+
+/// A maintenance as a change leaves it, with the update it posts (if any) and the
+/// notifications it queues, all written in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaintenanceWrite {
+    pub title: String,
+    pub components: Vec<ServiceName>,
+    pub schedule: Schedule,
+    pub at: Timestamp,
+    pub author: UserName,
+    /// The status and words of the update to post.
+    pub update: Option<(MaintenanceStatus, String)>,
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// Which maintenances to list: every one not completed, and completed ones that ended at or
+/// after `completed_since`, newest start first, at most `limit`; `before` pages on to those
+/// starting earlier than it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaintenanceQuery {
+    pub completed_since: Option<Timestamp>,
+    pub before: Option<Timestamp>,
+    pub limit: u32,
 }
 
 /// A message template stored by an admin: a new one, or one that replaces a shipped default
@@ -149,5 +205,39 @@ pub trait Communications: Clone + Send + Sync + 'static {
         &self,
         kind: &str,
         name: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Maintenances matching the query, newest start first, each with its updates.
+    fn maintenances(
+        &self,
+        query: &MaintenanceQuery,
+    ) -> impl Future<Output = Result<Vec<Maintenance>, StoreError>> + Send;
+
+    /// One maintenance with its updates.
+    fn maintenance(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<Maintenance>, StoreError>> + Send;
+
+    /// Creates a maintenance, its first update and its notifications.
+    fn create_maintenance(
+        &self,
+        write: &MaintenanceWrite,
+    ) -> impl Future<Output = Result<Maintenance, StoreError>> + Send;
+
+    /// Changes a maintenance if it is still at `version`, with its update and notifications;
+    /// `None` when another change came first (nothing is written then).
+    fn change_maintenance(
+        &self,
+        id: i64,
+        version: i64,
+        write: &MaintenanceWrite,
+    ) -> impl Future<Output = Result<Option<Maintenance>, StoreError>> + Send;
+
+    /// Removes a maintenance if it is still at `version`; `false` otherwise.
+    fn remove_maintenance(
+        &self,
+        id: i64,
+        version: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

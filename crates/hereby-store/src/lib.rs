@@ -46,7 +46,8 @@ pub use alerts::{
 };
 pub use chat::{Chat, ChatLink, ChatRoom};
 pub use communications::{
-    AdminSetting, Communications, Component, Release, ReleaseQuery, StoredTemplate,
+    AdminSetting, Communications, Component, Maintenance, MaintenanceQuery, MaintenanceUpdate,
+    MaintenanceWrite, Release, ReleaseQuery, StoredTemplate,
 };
 pub use directory::{Directory, TokenRecord, User, UserChange};
 pub use error::{OpenError, StoreError};

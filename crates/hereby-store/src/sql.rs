@@ -43,7 +43,7 @@ macro_rules! sql_backend_common {
             row: $row,
             begin_users_exclusive: $begin_users_exclusive,
         }
-        $crate::sql_communications_common! { store: $store, row: $row }
+        $crate::sql_communications_common! { store: $store, row: $row, database: $database }
 
         $crate::sql_alerts_common! {
             store: $store,

@@ -9,7 +9,7 @@
 #[doc(hidden)]
 #[macro_export]
 macro_rules! sql_communications_common {
-    (store: $store:ty, row: $row:ty $(,)?) => {
+    (store: $store:ty, row: $row:ty, database: $database:ty $(,)?) => {
         /// A `status_components` row.
         fn component_row(row: &$row) -> Result<hereby_store::Component, hereby_store::StoreError> {
             use sqlx::Row as _;
@@ -27,6 +27,7 @@ macro_rules! sql_communications_common {
                     .map(|status| hereby_core::types::ComponentStatus::parse(&status))
                     .transpose()
                     .map_err(|e| corrupt(e.to_string()))?,
+                group: row.try_get("group_name").map_err(db)?,
                 created_at: hereby_store::prepare::timestamp(
                     row.try_get("created_at").map_err(db)?,
                 )?,
@@ -60,12 +61,133 @@ macro_rules! sql_communications_common {
             })
         }
 
+        /// A `maintenances` row, without its updates.
+        fn maintenance_row(
+            row: &$row,
+        ) -> Result<hereby_store::Maintenance, hereby_store::StoreError> {
+            use sqlx::Row as _;
+            let id: i64 = row.try_get("id").map_err(db)?;
+            let corrupt = |problem: String| {
+                hereby_store::StoreError::Corrupt(format!("maintenance {id}: {problem}"))
+            };
+            let time = |column: &str| -> Result<jiff::Timestamp, hereby_store::StoreError> {
+                hereby_store::prepare::timestamp(row.try_get(column).map_err(db)?)
+            };
+            let maybe = |column: &str| -> Result<Option<jiff::Timestamp>, hereby_store::StoreError> {
+                let raw: Option<i64> = row.try_get(column).map_err(db)?;
+                raw.map(hereby_store::prepare::timestamp).transpose()
+            };
+            let components: String = row.try_get("components").map_err(db)?;
+            let components: Vec<String> =
+                serde_json::from_str(&components).map_err(|e| corrupt(e.to_string()))?;
+            let status: String = row.try_get("status").map_err(db)?;
+            let created_by: String = row.try_get("created_by").map_err(db)?;
+            Ok(hereby_store::Maintenance {
+                id,
+                title: row.try_get("title").map_err(db)?,
+                components: components
+                    .iter()
+                    .map(|name| hereby_core::types::ServiceName::parse(name))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| corrupt(e.to_string()))?,
+                schedule: hereby_core::maintenance::Schedule {
+                    status: hereby_core::maintenance::MaintenanceStatus::parse(&status)
+                        .map_err(|e| corrupt(e.to_string()))?,
+                    starts_at: time("starts_at")?,
+                    ends_at: time("ends_at")?,
+                    started_at: maybe("started_at")?,
+                    completed_at: maybe("completed_at")?,
+                    auto_start: row.try_get("auto_start").map_err(db)?,
+                    auto_complete: row.try_get("auto_complete").map_err(db)?,
+                    reminded_at: maybe("reminded_at")?,
+                },
+                created_by: hereby_core::types::UserName::parse(&created_by)
+                    .map_err(|e| corrupt(e.to_string()))?,
+                created_at: time("created_at")?,
+                updated_at: time("updated_at")?,
+                version: row.try_get("version").map_err(db)?,
+                updates: Vec::new(),
+            })
+        }
+
+        /// Reads the updates of each maintenance into it, newest first.
+        async fn with_updates<'e, E>(
+            executor: E,
+            maintenances: &mut [hereby_store::Maintenance],
+        ) -> Result<(), hereby_store::StoreError>
+        where
+            E: sqlx::Executor<'e, Database = $database> + Copy,
+        {
+            use sqlx::Row as _;
+            for maintenance in maintenances.iter_mut() {
+                let rows = sqlx::query(
+                    "SELECT id, status, body, author, at FROM maintenance_updates \
+                     WHERE maintenance_id = $1 ORDER BY id DESC",
+                )
+                .bind(maintenance.id)
+                .fetch_all(executor)
+                .await
+                .map_err(db)?;
+                let corrupt = |problem: String| {
+                    hereby_store::StoreError::Corrupt(format!(
+                        "maintenance {}: {problem}",
+                        maintenance.id
+                    ))
+                };
+                let mut updates = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let status: String = row.try_get("status").map_err(db)?;
+                    let author: String = row.try_get("author").map_err(db)?;
+                    updates.push(hereby_store::MaintenanceUpdate {
+                        id: row.try_get("id").map_err(db)?,
+                        status: hereby_core::maintenance::MaintenanceStatus::parse(&status)
+                            .map_err(|e| corrupt(e.to_string()))?,
+                        body: row.try_get("body").map_err(db)?,
+                        author: hereby_core::types::UserName::parse(&author)
+                            .map_err(|e| corrupt(e.to_string()))?,
+                        at: hereby_store::prepare::timestamp(row.try_get("at").map_err(db)?)?,
+                    });
+                }
+                maintenance.updates = updates;
+            }
+            Ok(())
+        }
+
+        /// Writes a maintenance's update and notifications, inside the change's transaction.
+        async fn write_maintenance_extras(
+            conn: &mut <$database as sqlx::Database>::Connection,
+            id: i64,
+            write: &hereby_store::MaintenanceWrite,
+        ) -> Result<(), hereby_store::StoreError> {
+            if let Some((status, body)) = &write.update {
+                sqlx::query(
+                    "INSERT INTO maintenance_updates (maintenance_id, status, body, author, at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(status.as_str())
+                .bind(body.as_str())
+                .bind(write.author.as_str())
+                .bind(write.at.as_microsecond())
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            }
+            insert_deliveries(conn, &write.deliveries, write.at).await?;
+            Ok(())
+        }
+
+        fn components_json(components: &[hereby_core::types::ServiceName]) -> String {
+            let names: Vec<&str> = components.iter().map(|name| name.as_str()).collect();
+            serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
+        }
+
         impl hereby_store::Communications for $store {
             async fn list_components(
                 &self,
             ) -> Result<Vec<hereby_store::Component>, hereby_store::StoreError> {
                 sqlx::query(
-                    "SELECT name, description, position, status, created_at, updated_at \
+                    "SELECT name, description, position, status, group_name, created_at, updated_at \
                      FROM status_components ORDER BY position, name",
                 )
                 .fetch_all(&self.readers)
@@ -82,17 +204,19 @@ macro_rules! sql_communications_common {
             ) -> Result<hereby_store::Component, hereby_store::StoreError> {
                 let row = sqlx::query(
                     "INSERT INTO status_components \
-                     (name, description, position, status, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     (name, description, position, status, group_name, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
                      ON CONFLICT (name) DO UPDATE SET description = excluded.description, \
                      position = excluded.position, status = excluded.status, \
-                     updated_at = excluded.updated_at \
-                     RETURNING name, description, position, status, created_at, updated_at",
+                     group_name = excluded.group_name, updated_at = excluded.updated_at \
+                     RETURNING name, description, position, status, group_name, created_at, \
+                     updated_at",
                 )
                 .bind(component.name.as_str())
                 .bind(component.description.as_str())
                 .bind(component.position)
                 .bind(component.status.map(|status| status.as_str()))
+                .bind(component.group.as_deref())
                 .bind(component.created_at.as_microsecond())
                 .bind(component.updated_at.as_microsecond())
                 .fetch_one(&self.write_pool)
@@ -325,6 +449,151 @@ macro_rules! sql_communications_common {
                     .await
                     .map_err(db)?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn maintenances(
+                &self,
+                query: &hereby_store::MaintenanceQuery,
+            ) -> Result<Vec<hereby_store::Maintenance>, hereby_store::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, title, components, status, starts_at, ends_at, started_at, \
+                     completed_at, auto_start, auto_complete, reminded_at, created_by, created_at, \
+                     updated_at, version \
+                     FROM maintenances \
+                     WHERE (status <> 'completed' OR ends_at >= $1) AND starts_at < $2 \
+                     ORDER BY starts_at DESC, id DESC LIMIT $3",
+                )
+                .bind(query.completed_since.map_or(i64::MIN, |t| t.as_microsecond()))
+                .bind(query.before.map_or(i64::MAX, |t| t.as_microsecond()))
+                .bind(i64::from(query.limit))
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?;
+                let mut maintenances = rows
+                    .iter()
+                    .map(maintenance_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                with_updates(&self.readers, &mut maintenances).await?;
+                Ok(maintenances)
+            }
+
+            async fn maintenance(
+                &self,
+                id: i64,
+            ) -> Result<Option<hereby_store::Maintenance>, hereby_store::StoreError> {
+                let row = sqlx::query(
+                    "SELECT id, title, components, status, starts_at, ends_at, started_at, \
+                     completed_at, auto_start, auto_complete, reminded_at, created_by, created_at, \
+                     updated_at, version \
+                     FROM maintenances WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.readers)
+                .await
+                .map_err(db)?;
+                let Some(row) = row else { return Ok(None) };
+                let mut maintenance = [maintenance_row(&row)?];
+                with_updates(&self.readers, &mut maintenance).await?;
+                let [maintenance] = maintenance;
+                Ok(Some(maintenance))
+            }
+
+            async fn create_maintenance(
+                &self,
+                write: &hereby_store::MaintenanceWrite,
+            ) -> Result<hereby_store::Maintenance, hereby_store::StoreError> {
+                use sqlx::Row as _;
+                let mut tx = self.write_pool.begin().await.map_err(db)?;
+                let schedule = &write.schedule;
+                let row = sqlx::query(
+                    "INSERT INTO maintenances (title, components, status, starts_at, ends_at, \
+                     started_at, completed_at, auto_start, auto_complete, reminded_at, created_by, \
+                     created_at, updated_at, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, 1) RETURNING id",
+                )
+                .bind(write.title.as_str())
+                .bind(components_json(&write.components))
+                .bind(schedule.status.as_str())
+                .bind(schedule.starts_at.as_microsecond())
+                .bind(schedule.ends_at.as_microsecond())
+                .bind(schedule.started_at.map(|t| t.as_microsecond()))
+                .bind(schedule.completed_at.map(|t| t.as_microsecond()))
+                .bind(schedule.auto_start)
+                .bind(schedule.auto_complete)
+                .bind(schedule.reminded_at.map(|t| t.as_microsecond()))
+                .bind(write.author.as_str())
+                .bind(write.at.as_microsecond())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+                let id: i64 = row.try_get("id").map_err(db)?;
+                write_maintenance_extras(&mut tx, id, write).await?;
+                tx.commit().await.map_err(db)?;
+                self.maintenance(id).await?.ok_or_else(|| {
+                    hereby_store::StoreError::Corrupt(format!("maintenance {id} vanished"))
+                })
+            }
+
+            async fn change_maintenance(
+                &self,
+                id: i64,
+                version: i64,
+                write: &hereby_store::MaintenanceWrite,
+            ) -> Result<Option<hereby_store::Maintenance>, hereby_store::StoreError> {
+                let mut tx = self.write_pool.begin().await.map_err(db)?;
+                let schedule = &write.schedule;
+                let done = sqlx::query(
+                    "UPDATE maintenances SET title = $1, components = $2, status = $3, \
+                     starts_at = $4, ends_at = $5, started_at = $6, completed_at = $7, \
+                     auto_start = $8, auto_complete = $9, reminded_at = $10, updated_at = $11, \
+                     version = version + 1 WHERE id = $12 AND version = $13",
+                )
+                .bind(write.title.as_str())
+                .bind(components_json(&write.components))
+                .bind(schedule.status.as_str())
+                .bind(schedule.starts_at.as_microsecond())
+                .bind(schedule.ends_at.as_microsecond())
+                .bind(schedule.started_at.map(|t| t.as_microsecond()))
+                .bind(schedule.completed_at.map(|t| t.as_microsecond()))
+                .bind(schedule.auto_start)
+                .bind(schedule.auto_complete)
+                .bind(schedule.reminded_at.map(|t| t.as_microsecond()))
+                .bind(write.at.as_microsecond())
+                .bind(id)
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                write_maintenance_extras(&mut tx, id, write).await?;
+                tx.commit().await.map_err(db)?;
+                self.maintenance(id).await
+            }
+
+            async fn remove_maintenance(
+                &self,
+                id: i64,
+                version: i64,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let mut tx = self.write_pool.begin().await.map_err(db)?;
+                let done = sqlx::query("DELETE FROM maintenances WHERE id = $1 AND version = $2")
+                    .bind(id)
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM maintenance_updates WHERE maintenance_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                Ok(true)
             }
         }
     };

@@ -436,6 +436,37 @@ impl hereby_store::Communications for AnyStore {
         forward!(self, store => store.list_releases(query))
     }
 
+    async fn maintenances(
+        &self,
+        query: &hereby_store::MaintenanceQuery,
+    ) -> Result<Vec<hereby_store::Maintenance>, StoreError> {
+        forward!(self, store => store.maintenances(query))
+    }
+
+    async fn maintenance(&self, id: i64) -> Result<Option<hereby_store::Maintenance>, StoreError> {
+        forward!(self, store => store.maintenance(id))
+    }
+
+    async fn create_maintenance(
+        &self,
+        write: &hereby_store::MaintenanceWrite,
+    ) -> Result<hereby_store::Maintenance, StoreError> {
+        forward!(self, store => store.create_maintenance(write))
+    }
+
+    async fn change_maintenance(
+        &self,
+        id: i64,
+        version: i64,
+        write: &hereby_store::MaintenanceWrite,
+    ) -> Result<Option<hereby_store::Maintenance>, StoreError> {
+        forward!(self, store => store.change_maintenance(id, version, write))
+    }
+
+    async fn remove_maintenance(&self, id: i64, version: i64) -> Result<bool, StoreError> {
+        forward!(self, store => store.remove_maintenance(id, version))
+    }
+
     async fn put_setting(&self, setting: &hereby_store::AdminSetting) -> Result<(), StoreError> {
         forward!(self, store => store.put_setting(setting))
     }

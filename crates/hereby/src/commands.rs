@@ -217,6 +217,14 @@ pub(crate) enum ClientCommand {
     /// The public status page's components (admins change them).
     #[command(subcommand)]
     Component(crate::publishing::ComponentCommand),
+    /// The public status page's identity: its name, address, time zone and description
+    /// (admins change it).
+    #[command(subcommand, name = "status-page")]
+    StatusPage(crate::publishing::StatusPageCommand),
+    /// Scheduled maintenance on status page components: list, show, schedule, change the
+    /// plan, post an update or move it on, remove one that has not begun.
+    #[command(subcommand)]
+    Maintenance(crate::publishing::MaintenanceCommand),
     /// Message templates for stakeholder updates: list, show, preview for an incident, and
     /// (admins) add, change or remove.
     #[command(subcommand)]
@@ -1112,6 +1120,12 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
         ClientCommand::Token(command) => token(&client, command, json).await?,
         ClientCommand::Component(command) => {
             crate::publishing::component(&client, command, json).await?
+        }
+        ClientCommand::StatusPage(command) => {
+            crate::publishing::status_page(&client, command, json).await?
+        }
+        ClientCommand::Maintenance(command) => {
+            crate::publishing::maintenance(&client, command, json).await?
         }
         ClientCommand::Template(command) => {
             crate::publishing::template(&client, command, json).await?

@@ -1,5 +1,5 @@
-//! Client commands for keeping people informed: the public status page's components and the
-//! message templates stakeholder updates start from.
+//! Client commands for keeping people informed: the public status page's components, its
+//! scheduled maintenance, and the message templates stakeholder updates start from.
 
 use std::path::PathBuf;
 
@@ -29,9 +29,299 @@ pub(crate) enum ComponentCommand {
         /// auto for a new component].
         #[arg(long)]
         status: Option<String>,
+        /// The group it is shown under on the status page (e.g. "Payments"); "" for none
+        /// [default: unchanged].
+        #[arg(long)]
+        group: Option<String>,
     },
     /// Remove a component from the status page (admins).
     Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StatusPageCommand {
+    /// Show the page's name, address, time zone and description.
+    Show,
+    /// Change them (admins); options left out keep their value.
+    Set {
+        /// The page's title, e.g. "Acme status".
+        #[arg(long)]
+        name: Option<String>,
+        /// Where the public reads the page, e.g. https://status.example.com; "" for this
+        /// server's /status.
+        #[arg(long)]
+        url: Option<String>,
+        /// The IANA time zone for the page's times and uptime days, e.g. Europe/Berlin.
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// A sentence or two under the title (Markdown); "" for none.
+        #[arg(long)]
+        description: Option<String>,
+    },
+}
+
+/// Runs a `hereby status-page …` command.
+pub(crate) async fn status_page(
+    client: &Client,
+    command: StatusPageCommand,
+    json: bool,
+) -> Result<(), Failure> {
+    let settings: api::StatusPageSettings = match command {
+        StatusPageCommand::Show => {
+            client
+                .send(Method::GET, "/status-page", NO_BODY, None)
+                .await?
+        }
+        StatusPageCommand::Set {
+            name,
+            url,
+            time_zone,
+            description,
+        } => {
+            let request = api::PutStatusPage {
+                name,
+                url,
+                time_zone,
+                description,
+            };
+            client
+                .send(Method::PUT, "/status-page", Some(&request), None)
+                .await?
+        }
+    };
+    if json {
+        print_json(&settings);
+    } else {
+        println!("name:        {}", settings.name);
+        println!(
+            "url:         {}",
+            if settings.url.is_empty() {
+                "(this server's /status)"
+            } else {
+                &settings.url
+            }
+        );
+        println!("time zone:   {}", settings.time_zone);
+        println!("description: {}", settings.description);
+    }
+    Ok(())
+}
+
+/// The plan of a maintenance, as `schedule` and `replan` take it.
+#[derive(Debug, clap::Args)]
+pub(crate) struct MaintenancePlan {
+    /// What the public reads, e.g. "Database upgrade".
+    #[arg(long)]
+    title: String,
+    /// A component it affects (repeat for several).
+    #[arg(long = "component", required = true)]
+    components: Vec<String>,
+    /// When it starts: RFC 3339 (2026-12-05T22:00:00Z), or a date and time read as UTC
+    /// (2026-12-05T22:00).
+    #[arg(long)]
+    starts: String,
+    /// When it ends, the same way.
+    #[arg(long)]
+    ends: String,
+    /// Leave it scheduled at its start until someone moves it on [default: it goes in
+    /// progress by itself].
+    #[arg(long)]
+    no_auto_start: bool,
+    /// Leave it in progress at its end until someone completes it [default: it completes by
+    /// itself].
+    #[arg(long)]
+    no_auto_complete: bool,
+    /// What to tell the public (Markdown) [default: a sentence of hereby's when scheduling;
+    /// no update when changing the plan].
+    #[arg(long)]
+    message: Option<String>,
+    /// Tell nobody: subscribers hear nothing of this change.
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl MaintenancePlan {
+    fn request(self, changing: bool) -> api::PutMaintenance {
+        api::PutMaintenance {
+            title: self.title,
+            components: self.components,
+            starts_at: self.starts,
+            ends_at: self.ends,
+            // A change of plan keeps the automatic moves as they were unless told otherwise.
+            auto_start: (self.no_auto_start || !changing).then_some(!self.no_auto_start),
+            auto_complete: (self.no_auto_complete || !changing).then_some(!self.no_auto_complete),
+            body: self.message,
+            notify: Some(!self.quiet),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MaintenanceCommand {
+    /// List maintenances not completed and those completed in the last 90 days.
+    List {
+        /// Also those completed since this time (RFC 3339).
+        #[arg(long)]
+        completed_since: Option<String>,
+    },
+    /// Show one maintenance with its updates.
+    Show { id: i64 },
+    /// Schedule a maintenance (responders). Subscribers asking for `maintenance` hear of it;
+    /// the public status page shows it, and firing alerts labelled service=<component> are
+    /// kept as suppressed while it holds.
+    Schedule(MaintenancePlan),
+    /// Change a maintenance's plan: times, title, components (responders). The start cannot
+    /// move once it began.
+    Replan {
+        id: i64,
+        #[command(flatten)]
+        plan: MaintenancePlan,
+    },
+    /// Post an update, move it on (in_progress → verifying → completed), or both.
+    Update {
+        id: i64,
+        /// in_progress, verifying or completed (forward only).
+        #[arg(long)]
+        status: Option<String>,
+        /// What to tell the public (Markdown).
+        #[arg(long)]
+        message: Option<String>,
+        /// Tell nobody: subscribers hear nothing of this update.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Remove a maintenance that has not begun (one that began stays on record: complete it).
+    Remove { id: i64 },
+}
+
+fn print_maintenance(maintenance: &api::Maintenance) {
+    println!("maintenance {}: {}", maintenance.id, maintenance.title);
+    println!("  status:     {}", maintenance.status);
+    println!(
+        "  scheduled:  {} to {}",
+        maintenance.starts_at, maintenance.ends_at
+    );
+    println!("  components: {}", maintenance.components.join(", "));
+    println!(
+        "  automatic:  start {}, completion {}",
+        if maintenance.auto_start { "yes" } else { "no" },
+        if maintenance.auto_complete {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    for update in &maintenance.updates {
+        println!(
+            "  {} [{}] {}: {}",
+            update.at, update.status, update.author, update.body
+        );
+    }
+}
+
+/// Runs a `hereby maintenance …` command.
+pub(crate) async fn maintenance(
+    client: &Client,
+    command: MaintenanceCommand,
+    json: bool,
+) -> Result<(), Failure> {
+    let shown = match command {
+        MaintenanceCommand::List { completed_since } => {
+            let path = match completed_since {
+                Some(since) => format!("/maintenances?completed_since={}", encode(&since)),
+                None => "/maintenances".to_owned(),
+            };
+            let all: Vec<api::Maintenance> = client.send(Method::GET, &path, NO_BODY, None).await?;
+            if json {
+                print_json(&all);
+            } else if all.is_empty() {
+                println!("no maintenance scheduled, under way or completed in the period");
+            } else {
+                println!(
+                    "{:>5}  {:<12} {:<22} {:<22} TITLE (COMPONENTS)",
+                    "ID", "STATUS", "STARTS", "ENDS"
+                );
+                for m in &all {
+                    println!(
+                        "{:>5}  {:<12} {:<22} {:<22} {} ({})",
+                        m.id,
+                        m.status,
+                        m.starts_at,
+                        m.ends_at,
+                        m.title,
+                        m.components.join(", ")
+                    );
+                }
+            }
+            return Ok(());
+        }
+        MaintenanceCommand::Show { id } => {
+            client
+                .send(Method::GET, &format!("/maintenances/{id}"), NO_BODY, None)
+                .await?
+        }
+        MaintenanceCommand::Schedule(plan) => {
+            client
+                .send(
+                    Method::POST,
+                    "/maintenances",
+                    Some(&plan.request(false)),
+                    None,
+                )
+                .await?
+        }
+        MaintenanceCommand::Replan { id, plan } => {
+            client
+                .send(
+                    Method::PUT,
+                    &format!("/maintenances/{id}"),
+                    Some(&plan.request(true)),
+                    None,
+                )
+                .await?
+        }
+        MaintenanceCommand::Update {
+            id,
+            status,
+            message,
+            quiet,
+        } => {
+            let request = api::MaintenanceUpdateRequest {
+                status,
+                body: message,
+                notify: Some(!quiet),
+            };
+            client
+                .send(
+                    Method::POST,
+                    &format!("/maintenances/{id}/updates"),
+                    Some(&request),
+                    None,
+                )
+                .await?
+        }
+        MaintenanceCommand::Remove { id } => {
+            let () = client
+                .send(
+                    Method::DELETE,
+                    &format!("/maintenances/{id}"),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
+            if !json {
+                println!("maintenance {id} removed");
+            }
+            return Ok(());
+        }
+    };
+    let shown: api::Maintenance = shown;
+    if json {
+        print_json(&shown);
+    } else {
+        print_maintenance(&shown);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,13 +368,17 @@ pub(crate) async fn component(
             if json {
                 print_json(&components);
             } else {
-                println!("{:>4}  {:<24} {:<22} DESCRIPTION", "POS", "NAME", "STATUS");
+                println!(
+                    "{:>4}  {:<24} {:<22} {:<16} DESCRIPTION",
+                    "POS", "NAME", "STATUS", "GROUP"
+                );
                 for component in &components {
                     println!(
-                        "{:>4}  {:<24} {:<22} {}",
+                        "{:>4}  {:<24} {:<22} {:<16} {}",
                         component.position,
                         component.name,
                         status_or_auto(component),
+                        component.group.as_deref().unwrap_or("-"),
                         component.description
                     );
                 }
@@ -95,11 +389,13 @@ pub(crate) async fn component(
             description,
             position,
             status,
+            group,
         } => {
             let request = api::PutComponent {
                 description,
                 position,
                 status,
+                group,
             };
             let stored: api::Component = client
                 .send(

@@ -46,6 +46,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("templates/alert_groups.html"),
         ),
         ("status.html", include_str!("templates/status.html")),
+        (
+            "status_history.html",
+            include_str!("templates/status_history.html"),
+        ),
         ("settings.html", include_str!("templates/settings.html")),
         ("postmortem.html", include_str!("templates/postmortem.html")),
         (
@@ -324,6 +328,7 @@ mod tests {
             "users.html",
             "account.html",
             "status.html",
+            "status_history.html",
             "settings.html",
             "postmortem.html",
             "postmortem_edit.html",

@@ -83,7 +83,7 @@ fn later(now: Timestamp, by: Duration) -> Timestamp {
 
 /// Starts the dispatcher, the delivery worker, the reminder runner (of both kinds of job) and
 /// the search indexer.
-pub fn start<S: Store + Notifications + hereby_store::Search>(
+pub fn start<S: Store + Notifications + hereby_store::Search + hereby_store::Communications>(
     state: AppState<S>,
     settings: Settings,
 ) -> Workers {
@@ -95,6 +95,7 @@ pub fn start<S: Store + Notifications + hereby_store::Search>(
     tasks.spawn(dispatcher(state.clone(), settings.clone(), stopped.clone()));
     tasks.spawn(deliverer(state.clone(), settings.clone(), stopped.clone()));
     tasks.spawn(indexer(state.clone(), settings.clone(), stopped.clone()));
+    tasks.spawn(maintenance_timer(state.clone(), stopped.clone()));
     tasks.spawn(reminders::runner(state, settings, stopped));
     Workers { stop, tasks }
 }
@@ -123,6 +124,27 @@ async fn dispatcher<S: Store + Notifications>(
         tokio::select! {
             _ = feed.changed() => {}
             () = tokio::time::sleep(settings.poll) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// How often the maintenance timer looks for a start, an end or a reminder that is due.
+const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Moves scheduled maintenance on when its time comes (start, completion) and reminds
+/// subscribers an hour before a start; the application decides what is due, and a change
+/// applies only to the version it was decided on, so two nodes do each move once.
+async fn maintenance_timer<S: Store + Notifications + hereby_store::Communications>(
+    state: AppState<S>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(error) = state.app.maintenance_tick(jiff::Timestamp::now()).await {
+            tracing::warn!(%error, "the maintenance timer failed; retrying");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(MAINTENANCE_EVERY) => {}
             _ = stop.changed() => return,
         }
     }

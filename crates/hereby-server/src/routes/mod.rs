@@ -9,6 +9,7 @@ pub(crate) mod health;
 pub(crate) mod incidents;
 pub(crate) mod insights;
 pub(crate) mod live;
+pub(crate) mod maintenance;
 pub(crate) mod notifications;
 pub(crate) mod postmortems;
 pub(crate) mod reviews;

@@ -32,7 +32,7 @@ const MAX_AGE: Duration = Duration::from_secs(5);
 const CACHE_CONTROL: &str = "public, max-age=5, must-revalidate";
 
 /// The public documents, by path: what [`public_routes`] serves and `/metrics` counts.
-const DOCUMENTS: [&str; 7] = [
+const DOCUMENTS: [&str; 13] = [
     "/status",
     "/status/feed.atom",
     "/api/v2/summary.json",
@@ -40,6 +40,12 @@ const DOCUMENTS: [&str; 7] = [
     "/api/v2/components.json",
     "/api/v2/incidents.json",
     "/api/v2/incidents/unresolved.json",
+    "/api/v2/scheduled-maintenances.json",
+    "/api/v2/scheduled-maintenances/upcoming.json",
+    "/api/v2/scheduled-maintenances/active.json",
+    "/api/v2/uptime.json",
+    "/status/history",
+    "/api/v2/history.json",
 ];
 
 /// The public status page's routes. They are served outside the request-logging middleware:
@@ -69,6 +75,12 @@ pub(crate) fn public_routes<S: Store + Communications>(state: &AppState<S>) -> a
         .route(DOCUMENTS[4], get(components::<S>))
         .route(DOCUMENTS[5], get(incidents::<S>))
         .route(DOCUMENTS[6], get(unresolved::<S>))
+        .route(DOCUMENTS[7], get(maintenances::<S>))
+        .route(DOCUMENTS[8], get(upcoming::<S>))
+        .route(DOCUMENTS[9], get(active::<S>))
+        .route(DOCUMENTS[10], get(uptime::<S>))
+        .route(DOCUMENTS[11], get(history_page::<S>))
+        .route(DOCUMENTS[12], get(history_json::<S>))
         .with_state(public)
 }
 
@@ -82,7 +94,8 @@ pub(crate) struct Public<S> {
     base_url: String,
 }
 
-/// The status page's shared state: its name and the current snapshot.
+/// The status page's shared state: the current snapshot (its name and the rest of its
+/// identity are admins' settings, read at each rebuild).
 #[derive(Debug, Clone)]
 pub struct StatusPage {
     inner: Arc<Inner>,
@@ -90,7 +103,6 @@ pub struct StatusPage {
 
 #[derive(Debug)]
 struct Inner {
-    name: String,
     started: Timestamp,
     current: RwLock<Option<Arc<Snapshot>>>,
     /// Held by the request that rebuilds.
@@ -106,20 +118,20 @@ struct Snapshot {
     position: i64,
     generation: u64,
     rendered: Rendered,
+    /// Pages of the history rendered from this snapshot's reading, by their `before`.
+    history: std::sync::Mutex<std::collections::HashMap<Option<u64>, Arc<HistoryPage>>>,
 }
+
+/// A page of the history: its HTML and its JSON.
+type HistoryPage = (Document, Document);
+
+/// The most history pages a snapshot keeps; past it, a page is rendered for its request only.
+const HISTORY_KEPT: usize = 64;
 
 impl Default for StatusPage {
     fn default() -> Self {
-        Self::new("Service status")
-    }
-}
-
-impl StatusPage {
-    /// A status page titled `name`.
-    pub fn new(name: impl Into<String>) -> Self {
         Self {
             inner: Arc::new(Inner {
-                name: name.into(),
                 started: Timestamp::now(),
                 current: RwLock::new(None),
                 rebuild: tokio::sync::Mutex::new(()),
@@ -127,7 +139,9 @@ impl StatusPage {
             }),
         }
     }
+}
 
+impl StatusPage {
     /// Sets the `hereby_status_requests_total` counters, at scrape time.
     pub(crate) fn report_metrics(&self) {
         for (path, served) in DOCUMENTS.iter().zip(&self.inner.served) {
@@ -180,7 +194,6 @@ async fn snapshot<S: Store + Communications>(
         return Ok(fresh);
     }
     let info = PageInfo {
-        name: page.inner.name.clone(),
         base_url: public.base_url.clone(),
         since: page.inner.started,
     };
@@ -190,6 +203,7 @@ async fn snapshot<S: Store + Communications>(
         position,
         generation,
         rendered,
+        history: Default::default(),
     });
     if let Ok(mut current) = page.inner.current.write() {
         *current = Some(built.clone());
@@ -267,9 +281,107 @@ public_document!(
     unresolved, unresolved, 6, JSON
 );
 public_document!(
+    /// `GET /api/v2/scheduled-maintenances.json`: the 50 newest maintenances.
+    maintenances, maintenances, 7, JSON
+);
+public_document!(
+    /// `GET /api/v2/scheduled-maintenances/upcoming.json`
+    upcoming, upcoming, 8, JSON
+);
+public_document!(
+    /// `GET /api/v2/scheduled-maintenances/active.json`: in progress or verifying.
+    active, active, 9, JSON
+);
+public_document!(
+    /// `GET /api/v2/uptime.json`: each component's last 90 days (hereby's own document).
+    uptime, uptime, 10, JSON
+);
+public_document!(
     /// `GET /status/feed.atom`
     feed, atom, 1, "application/atom+xml; charset=utf-8"
 );
+
+/// Which page of the history: the incidents numbered below `before`.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct HistoryQuery {
+    before: Option<String>,
+}
+
+/// One page of the history, kept with the snapshot it was read under.
+async fn history<S: Store + Communications>(
+    public: &Public<S>,
+    query: Result<axum::extract::Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Arc<HistoryPage>, ApiError> {
+    let axum::extract::Query(query) =
+        query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let before = match query.before.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(
+            raw.trim_start_matches("INC-")
+                .parse::<u64>()
+                .ok()
+                .filter(|number| *number > 0)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_query",
+                        format!("before: `{raw}` is not an incident number"),
+                    )
+                })?,
+        ),
+    };
+    let snapshot = snapshot(public).await?;
+    if let Some(kept) = snapshot
+        .history
+        .lock()
+        .ok()
+        .and_then(|kept| kept.get(&before).cloned())
+    {
+        return Ok(kept);
+    }
+    let info = PageInfo {
+        base_url: public.base_url.clone(),
+        since: public.page.inner.started,
+    };
+    let rendered = Arc::new(
+        snapshot::history(
+            &public.app.store,
+            &info,
+            &snapshot.rendered.settings,
+            before.map(hereby_core::types::IncidentNumber),
+        )
+        .await?,
+    );
+    if let Ok(mut kept) = snapshot.history.lock()
+        && kept.len() < HISTORY_KEPT
+    {
+        kept.insert(before, rendered.clone());
+    }
+    Ok(rendered)
+}
+
+/// `GET /status/history?before=N`: the public incidents before N, a page at a time.
+pub(crate) async fn history_page<S: Store + Communications>(
+    State(public): State<Arc<Public<S>>>,
+    query: Result<axum::extract::Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+    request: axum::extract::Request,
+) -> Result<Response, crate::html::PageError> {
+    public.page.count(11);
+    let pages = history(&public, query).await?;
+    let mut response = serve(&pages.0, "text/html; charset=utf-8", request.headers());
+    crate::html::harden(&mut response);
+    Ok(response)
+}
+
+/// `GET /api/v2/history.json?before=N`: the same page as JSON.
+pub(crate) async fn history_json<S: Store + Communications>(
+    State(public): State<Arc<Public<S>>>,
+    query: Result<axum::extract::Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    public.page.count(12);
+    let pages = history(&public, query).await?;
+    Ok(serve(&pages.1, JSON, request.headers()))
+}
 
 /// `GET /status`: the page people read, with the web UI's hardening headers.
 pub(crate) async fn page<S: Store + Communications>(
@@ -293,6 +405,7 @@ fn component_wire(component: &Component) -> api::Component {
         description: component.description.clone(),
         position: component.position,
         status: component.status.map(|status| status.as_str().to_owned()),
+        group: component.group.clone(),
         created_at: component.created_at.to_string(),
         updated_at: component.updated_at.to_string(),
     }
@@ -343,6 +456,7 @@ pub(crate) async fn put_component<S: Store + Directory + Communications>(
         description: body.description,
         position: body.position,
         status: body.status,
+        group: body.group,
     };
     let stored = state.app.save_component(&caller.0, &name, change).await?;
     Ok(axum::Json(component_wire(&stored)))
@@ -369,4 +483,48 @@ pub(crate) async fn remove_component<S: Store + Directory + Communications>(
 ) -> Result<StatusCode, ApiError> {
     state.app.delete_component(&caller.0, &name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/status-page`: the public status page's identity.
+#[utoipa::path(
+    get,
+    path = "/api/v1/status-page",
+    tag = "status page",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = api::StatusPageSettings),
+        (status = 401, description = "No valid token", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn show_page_settings<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    _caller: Caller,
+) -> Result<axum::Json<api::StatusPageSettings>, ApiError> {
+    Ok(axum::Json(state.app.status_page().await?.wire()))
+}
+
+/// `PUT /api/v1/status-page` (admins): its name, address, time zone and description.
+#[utoipa::path(
+    put,
+    path = "/api/v1/status-page",
+    tag = "status page",
+    security(("bearer" = [])),
+    request_body = api::PutStatusPage,
+    responses(
+        (status = 200, description = "The settings as stored", body = api::StatusPageSettings),
+        (status = 400, description = "Malformed body", body = api::ErrorBody),
+        (status = 401, description = "No valid token", body = api::ErrorBody),
+        (status = 403, description = "Not an admin", body = api::ErrorBody),
+        (status = 413, body = api::ErrorBody),
+        (status = 422, description = "A field is wrong (an unknown time zone, an address that is not http(s) …)", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn put_page_settings<S: Store + Directory + Communications>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<api::PutStatusPage>,
+) -> Result<axum::Json<api::StatusPageSettings>, ApiError> {
+    Ok(axum::Json(
+        state.app.set_status_page(&caller.0, &body).await?.wire(),
+    ))
 }

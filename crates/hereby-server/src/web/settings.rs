@@ -25,6 +25,7 @@ struct ComponentRow {
     description: String,
     position: i64,
     status: &'static str,
+    group: String,
 }
 
 async fn settings_view<S: Store + Directory + Communications + Notifications>(
@@ -46,6 +47,7 @@ async fn settings_view<S: Store + Directory + Communications + Notifications>(
             description: component.description,
             position: component.position,
             status: component.status.map_or("auto", ComponentStatus::as_str),
+            group: component.group.unwrap_or_default(),
         })
         .collect();
     let templates = state.app.templates().await.map_err(ApiError::from)?;
@@ -76,6 +78,7 @@ async fn settings_view<S: Store + Directory + Communications + Notifications>(
         );
     }
     let channels: Vec<api::Channel> = channels.iter().map(crate::convert::channel).collect();
+    let page = state.app.status_page().await.map_err(ApiError::from)?;
     let statuses: Vec<&str> = std::iter::once("auto")
         .chain(ComponentStatus::ALL.iter().map(|status| status.as_str()))
         .collect();
@@ -85,6 +88,7 @@ async fn settings_view<S: Store + Directory + Communications + Notifications>(
         minijinja::context! {
             viewer => viewer.context(),
             components => data(&components),
+            page => data(page.wire()),
             templates => data(&templates),
             variables => hereby_app::messages::VARIABLES.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
             statuses => statuses,
@@ -154,6 +158,7 @@ pub(crate) async fn change<S: Store + Directory + Communications + Notifications
                         description: Some(fields.get("description").unwrap_or_default().to_owned()),
                         position,
                         status: Some(fields.get("status").unwrap_or("auto").to_owned()),
+                        group: Some(fields.get("group").unwrap_or_default().to_owned()),
                     },
                 )
                 .await
@@ -183,6 +188,27 @@ pub(crate) async fn change<S: Store + Directory + Communications + Notifications
             .app
             .delete_template(&caller.0, &name)
             .await
+            .map_err(ApiError::from),
+        // The page's identity: `/settings/status-page/page`; every field is sent, so a blank
+        // one clears it (a blank name is refused).
+        ("status-page", false) => state
+            .app
+            .set_status_page(
+                &caller.0,
+                &api::PutStatusPage {
+                    name: Some(fields.get("page_name").unwrap_or_default().to_owned()),
+                    url: Some(fields.get("url").unwrap_or_default().to_owned()),
+                    time_zone: Some(fields.get("time_zone").unwrap_or("UTC").to_owned()),
+                    description: Some(
+                        fields
+                            .get("description")
+                            .unwrap_or_default()
+                            .replace("\r\n", "\n"),
+                    ),
+                },
+            )
+            .await
+            .map(drop)
             .map_err(ApiError::from),
         ("channels", false) => {
             match super::form::request::<api::ChannelRequest>(&fields, &["op"]) {

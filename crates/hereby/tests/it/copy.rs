@@ -178,7 +178,7 @@ fn populate(server: &Server) -> Installation {
         ),
         (
             "/api/v1/components/checkout",
-            json!({ "description": "Paying for things" }),
+            json!({ "description": "Paying for things", "group": "Payments" }),
         ),
         (
             "/api/v1/postmortem-templates/brief",
@@ -196,6 +196,24 @@ fn populate(server: &Server) -> Installation {
         let (status, body) = server.call("PUT", path, Some(&admin), Some(&body.to_string()), &[]);
         assert!((200..300).contains(&status), "{path}: {status} {body}");
     }
+    // A maintenance with its updates (and a delivery owed to nobody: no subscription yet).
+    let (status, body) = server.post(
+        "/api/v1/maintenances",
+        &admin,
+        json!({
+            "title": "Database upgrade",
+            "components": ["checkout"],
+            "starts_at": "2099-01-01T22:00:00Z",
+            "ends_at": "2099-01-01T23:00:00Z",
+        }),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.post(
+        &format!("/api/v1/maintenances/{}/updates", body["id"]),
+        &admin,
+        json!({ "body": "Still on." }),
+    );
+    assert_eq!(status, 201, "{body}");
     let (status, body) = server.post(
         "/api/v1/releases",
         &alice,

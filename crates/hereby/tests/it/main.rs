@@ -13,6 +13,7 @@ mod insights;
 mod judgement;
 mod judgement_cli;
 mod live;
+mod maintenance;
 mod matrix;
 mod notify;
 mod passwords;

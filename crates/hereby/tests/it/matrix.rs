@@ -439,6 +439,39 @@ fn routes() -> Vec<Route> {
         // Deletes name something never made (cells run concurrently, so a PUT's `scratch`
         // may or may not exist yet); everyone but the admin is refused before the lookup.
         route("DELETE", "/api/v1/components/{name}", Kind::AdminOnly(404)),
+        route("GET", "/api/v1/status-page", Kind::SignedIn),
+        with(
+            "PUT",
+            "/api/v1/status-page",
+            Kind::AdminOnly(200),
+            Json(r#"{"description":"matrix {n}"}"#),
+        ),
+        route("GET", "/api/v1/maintenances", Kind::SignedIn),
+        route("GET", "/api/v1/maintenances/{id}", Kind::SignedInAbsent),
+        // A plan on a component the page does not have: checked after the role.
+        with(
+            "POST",
+            "/api/v1/maintenances",
+            Kind::Responder(422),
+            Json(
+                r#"{"title":"matrix","components":["never-made"],"starts_at":"2099-01-01T00:00:00Z","ends_at":"2099-01-01T01:00:00Z"}"#,
+            ),
+        ),
+        with(
+            "PUT",
+            "/api/v1/maintenances/{id}",
+            Kind::Responder(404),
+            Json(
+                r#"{"title":"matrix","components":["never-made"],"starts_at":"2099-01-01T00:00:00Z","ends_at":"2099-01-01T01:00:00Z"}"#,
+            ),
+        ),
+        route("DELETE", "/api/v1/maintenances/{id}", Kind::Responder(404)),
+        with(
+            "POST",
+            "/api/v1/maintenances/{id}/updates",
+            Kind::Responder(404),
+            Json(r#"{"body":"matrix"}"#),
+        ),
         route("GET", "/api/v1/templates", Kind::SignedIn),
         route("GET", "/api/v1/templates/{name}", Kind::SignedIn),
         with(

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::api::{Server, databases};
 
 /// A GET without a token; returns the status, the headers (lower-case names) and the body.
-fn fetch(
+pub(crate) fn fetch(
     address: &str,
     path: &str,
     headers: &[(&str, &str)],
@@ -54,13 +54,13 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.as_str())
 }
 
-fn public_json(server: &Server, path: &str) -> Value {
+pub(crate) fn public_json(server: &Server, path: &str) -> Value {
     let (status, _, body) = fetch(&server.address, path, &[]);
     assert_eq!(status, 200, "{path}: {body}");
     serde_json::from_str(&body).unwrap()
 }
 
-fn keys(value: &Value) -> BTreeSet<&str> {
+pub(crate) fn keys(value: &Value) -> BTreeSet<&str> {
     value
         .as_object()
         .unwrap_or_else(|| panic!("not an object: {value}"))
@@ -69,12 +69,12 @@ fn keys(value: &Value) -> BTreeSet<&str> {
         .collect()
 }
 
-fn set(names: &[&'static str]) -> BTreeSet<&'static str> {
+pub(crate) fn set(names: &[&'static str]) -> BTreeSet<&'static str> {
     names.iter().copied().collect()
 }
 
 /// Checks a document against the field names and value sets of the Statuspage API.
-fn check_statuspage_shape(path: &str, document: &Value) {
+pub(crate) fn check_statuspage_shape(path: &str, document: &Value) {
     let page = set(&["id", "name", "url", "time_zone", "updated_at"]);
     let component = set(&[
         "id",
@@ -134,9 +134,16 @@ fn check_statuspage_shape(path: &str, document: &Value) {
         "postmortem",
     ]);
     let levels = set(&["none", "minor", "major", "critical"]);
+    // The page's indicator may also say that work is under way.
+    let indicators = set(&["none", "minor", "major", "critical", "maintenance"]);
     assert_eq!(keys(&document["page"]), page, "{path} page");
     let check_component = |c: &Value| {
-        assert_eq!(keys(c), component, "{path} component {c}");
+        // A group is a component that also lists its members.
+        let mut expected = component.clone();
+        if c["group"] == true {
+            expected.insert("components");
+        }
+        assert_eq!(keys(c), expected, "{path} component {c}");
         assert!(
             component_statuses.contains(c["status"].as_str().unwrap()),
             "{path} {c}"
@@ -145,7 +152,7 @@ fn check_statuspage_shape(path: &str, document: &Value) {
     if let Some(status) = document.get("status") {
         assert_eq!(keys(status), set(&["indicator", "description"]), "{path}");
         assert!(
-            levels.contains(status["indicator"].as_str().unwrap()),
+            indicators.contains(status["indicator"].as_str().unwrap()),
             "{path}"
         );
     }
@@ -472,7 +479,7 @@ fn an_update_shown_publicly_is_escaped_in_html_and_feed() {
     assert!(!content.contains("<img"), "{content}");
 }
 
-fn cli(server: &Server, token: &str, args: &[&str]) -> std::process::Output {
+pub(crate) fn cli(server: &Server, token: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_hereby"))
         .args(args)
         .env("HEREBY_SERVER", format!("http://{}", server.address))
@@ -481,7 +488,7 @@ fn cli(server: &Server, token: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn stdout(output: &std::process::Output) -> String {
+pub(crate) fn stdout(output: &std::process::Output) -> String {
     assert!(
         output.status.success(),
         "{}",
@@ -852,5 +859,211 @@ fn customers_read_the_public_summary_and_never_the_internal_one() {
             "{}",
             String::from_utf8_lossy(&again.stderr)
         );
+    }
+}
+
+#[test]
+fn the_page_carries_its_settings_component_groups_and_uptime() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let admin = server.admin.clone();
+        let alice = server.user("alice", "responder");
+        let put = |token: &str, path: &str, body: Value| {
+            server.call("PUT", path, Some(token), Some(&body.to_string()), &[])
+        };
+
+        // The page's identity: admins only, each field checked, nothing stored on a refusal.
+        let (status, defaults) = server.get("/api/v1/status-page", &alice);
+        assert_eq!(status, 200);
+        assert_eq!(defaults["name"], "Service status");
+        assert_eq!(defaults["time_zone"], "UTC");
+        for (body, field) in [
+            (json!({ "time_zone": "Mars/Olympus" }), "time_zone"),
+            (json!({ "url": "ftp://status.example.com" }), "url"),
+            (json!({ "name": "  " }), "name"),
+        ] {
+            let (status, reply) = put(&admin, "/api/v1/status-page", body);
+            assert_eq!(status, 422, "{reply}");
+            assert!(
+                reply["error"]["message"].as_str().unwrap().contains(field),
+                "{reply}"
+            );
+        }
+        assert_eq!(
+            put(&alice, "/api/v1/status-page", json!({ "name": "x" })).0,
+            403
+        );
+        assert_eq!(
+            server.get("/api/v1/status-page", &alice).1,
+            defaults,
+            "refusals change nothing"
+        );
+        let out = stdout(&cli(
+            &server,
+            &admin,
+            &[
+                "status-page",
+                "set",
+                "--name",
+                "Acme status",
+                "--url",
+                "https://status.acme.example",
+                "--time-zone",
+                "Europe/Berlin",
+                "--description",
+                "Live status of **Acme**.",
+            ],
+        ));
+        assert!(out.contains("time zone:   Europe/Berlin"), "{out}");
+
+        // Components, two of them in a group.
+        for (name, body) in [
+            ("db", json!({ "group": "Data" })),
+            ("checkout", json!({ "description": "Paying" })),
+            ("cache", json!({ "group": "Data" })),
+        ] {
+            let (status, reply) = put(&admin, &format!("/api/v1/components/{name}"), body);
+            assert_eq!(status, 200, "{reply}");
+        }
+        let (status, reply) = put(
+            &admin,
+            "/api/v1/components/db",
+            json!({ "group": "x".repeat(65) }),
+        );
+        assert_eq!(status, 422, "{reply}");
+
+        // A SEV1 on db, resolved a moment later: today shows a major outage for db only.
+        let (status, declared) = server.post(
+            "/api/v1/incidents",
+            &alice,
+            json!({ "title": "Database down", "severity": "SEV1", "services": ["db"], "visibility": "public" }),
+        );
+        assert_eq!(status, 201, "{declared}");
+        let id = declared["id"].as_str().unwrap();
+        std::thread::sleep(Duration::from_millis(1_100));
+        let (status, reply) = server.post(
+            &format!("/api/v1/incidents/{id}/resolve"),
+            &alice,
+            json!({}),
+        );
+        assert_eq!(status, 200, "{reply}");
+
+        let components = public_json(&server, "/api/v2/components.json");
+        check_statuspage_shape("components", &components);
+        assert_eq!(components["page"]["name"], "Acme status");
+        assert_eq!(components["page"]["url"], "https://status.acme.example");
+        assert_eq!(components["page"]["time_zone"], "Europe/Berlin");
+        let list = components["components"].as_array().unwrap();
+        let group = list.iter().find(|c| c["group"] == true).unwrap();
+        assert_eq!(group["id"], "group-data");
+        assert_eq!(group["name"], "Data");
+        assert_eq!(group["components"], json!(["db", "cache"]));
+        assert_eq!(group["status"], "operational");
+        let member = |name: &str| list.iter().find(|c| c["name"] == name).unwrap().clone();
+        assert_eq!(member("db")["group_id"], "group-data");
+        assert_eq!(member("cache")["group_id"], "group-data");
+        assert_eq!(member("checkout")["group_id"], Value::Null);
+        let incidents = public_json(&server, "/api/v2/incidents.json");
+        assert!(
+            incidents["incidents"][0]["shortlink"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://status.acme.example#"),
+            "{incidents}"
+        );
+
+        let uptime = public_json(&server, "/api/v2/uptime.json");
+        let of = |name: &str| {
+            uptime["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == name)
+                .unwrap()
+                .clone()
+        };
+        let db = of("db");
+        let days = db["days"].as_array().unwrap();
+        assert_eq!(days.len(), 90);
+        let today = jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
+            .date()
+            .to_string();
+        assert_eq!(days[89]["date"], today.as_str(), "days in the page's zone");
+        assert_eq!(days[89]["status"], "major_outage", "{db}");
+        assert_eq!(
+            days[88]["status"],
+            Value::Null,
+            "before the component existed"
+        );
+        assert!(db["uptime_percent"].as_f64().unwrap() < 100.0, "{db}");
+        let cache = of("cache");
+        assert_eq!(cache["days"][89]["status"], "operational", "{cache}");
+        assert_eq!(cache["uptime_percent"], 100.0);
+
+        let page = fetch(&server.address, "/status", &[]).2;
+        assert!(page.contains("<title>Acme status</title>"), "{page}");
+        assert!(
+            page.contains("Live status of <strong>Acme</strong>."),
+            "{page}"
+        );
+        assert!(page.contains(r#"<th scope="rowgroup">Data</th>"#), "{page}");
+        assert!(page.contains(r#"<svg class="uptime""#), "{page}");
+        assert!(
+            page.contains("major outage"),
+            "the day's bar says what happened: {page}"
+        );
+        assert!(
+            page.contains("CET") || page.contains("CEST"),
+            "times in the page's zone: {page}"
+        );
+        let feed = fetch(&server.address, "/status/feed.atom", &[]).2;
+        assert!(feed.contains("<title>Acme status</title>"), "{feed}");
+
+        // The history pages back through every public incident, 25 at a time; internal
+        // incidents never show.
+        for n in 0..30 {
+            let visibility = if n == 7 { "internal" } else { "public" };
+            let (status, reply) = server.post(
+                "/api/v1/incidents",
+                &alice,
+                json!({ "title": format!("Old incident {n}"), "severity": "SEV3", "services": ["cache"], "visibility": visibility }),
+            );
+            assert_eq!(status, 201, "{reply}");
+        }
+        let first = public_json(&server, "/api/v2/history.json");
+        let listed = first["incidents"].as_array().unwrap();
+        assert_eq!(listed.len(), 25);
+        assert_eq!(listed[0]["name"], "Old incident 29");
+        let older = first["older"].as_str().unwrap();
+        let path = &older[older.find("/api/").unwrap()..];
+        let second = public_json(&server, path);
+        let names: Vec<&str> = second["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Old incident 3",
+                "Old incident 2",
+                "Old incident 1",
+                "Old incident 0",
+                "Database down"
+            ],
+            "the internal one is never listed"
+        );
+        assert_eq!(second["older"], Value::Null);
+        let html = fetch(&server.address, "/status/history", &[]).2;
+        assert!(
+            html.contains("Old incident 29") && html.contains("Older incidents"),
+            "{html}"
+        );
+        assert!(!html.contains("Old incident 7"), "{html}");
+        let (status, _, body) = fetch(&server.address, "/api/v2/history.json?before=soon", &[]);
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("invalid_query"), "{body}");
     }
 }
