@@ -138,6 +138,7 @@ impl TryFrom<UpdateRequest> for Command {
             audience: Audience::parse(&request.audience)?,
             body: Text::parse(&request.body)?,
             public: request.public,
+            quiet: request.quiet,
         })
     }
 }

@@ -88,6 +88,9 @@ pub struct UpdateRequest {
     /// Also show it on the public status page (the incident must be public).
     #[serde(default)]
     pub public: bool,
+    /// Show it publicly without telling the status page's subscribers (a correction, say).
+    #[serde(default)]
+    pub quiet: bool,
 }
 
 /// `POST /api/v1/incidents/{id}/visibility`.

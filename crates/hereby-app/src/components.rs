@@ -66,7 +66,30 @@ impl<S: Store + Communications> App<S> {
                     ),
                 }));
             }
-            Some(group) => Some(group.to_owned()),
+            Some(group) => {
+                // Each group's id is made from its name: two names may not make one id, nor
+                // a name make none.
+                let id = hereby_core::public::group_id(group);
+                if id == "group-" {
+                    return Err(AppError::Invalid(InvalidValue {
+                        field: "group",
+                        problem: "needs a letter or a digit".to_owned(),
+                    }));
+                }
+                if let Some(other) = existing
+                    .iter()
+                    .filter_map(|c| c.group.as_deref())
+                    .find(|other| *other != group && hereby_core::public::group_id(other) == id)
+                {
+                    return Err(AppError::Invalid(InvalidValue {
+                        field: "group",
+                        problem: format!(
+                            "`{group}` is too like the group `{other}`; use that name"
+                        ),
+                    }));
+                }
+                Some(group.to_owned())
+            }
         };
         if description.chars().count() > DESCRIPTION_MAX {
             return Err(AppError::Invalid(InvalidValue {

@@ -19,6 +19,10 @@ use crate::{App, AppError, require};
 /// How far back the list reaches for completed maintenances by default.
 pub const HISTORY: SignedDuration = SignedDuration::from_hours(90 * 24);
 
+/// The most maintenances not yet completed that the timer and the alert windows read. Open
+/// ones are few (they complete by time unless someone verifies); this bounds a mistake.
+const OPEN_MAX: u32 = 10_000;
+
 /// How often a change is tried again when another change (a person, or time on another node)
 /// came first.
 const ATTEMPTS: usize = 4;
@@ -32,6 +36,8 @@ pub enum Notice {
     Rescheduled,
     /// It starts within the hour.
     Reminder,
+    /// It was removed before it began.
+    Cancelled,
     /// An update was posted, with or without a move.
     Update(MaintenanceStatus),
 }
@@ -43,6 +49,7 @@ impl Notice {
             Notice::Scheduled => "scheduled",
             Notice::Rescheduled => "rescheduled",
             Notice::Reminder => "reminder",
+            Notice::Cancelled => "cancelled",
             Notice::Update(MaintenanceStatus::InProgress) => "started",
             Notice::Update(MaintenanceStatus::Verifying) => "verifying",
             Notice::Update(MaintenanceStatus::Completed) => "completed",
@@ -142,6 +149,7 @@ pub fn render(
         Notice::Scheduled => format!("scheduled for {when}"),
         Notice::Rescheduled => format!("rescheduled: {when}"),
         Notice::Reminder => format!("starts at {}", hereby_core::when::clock(schedule.starts_at)),
+        Notice::Cancelled => "cancelled".to_owned(),
         Notice::Update(status) => status.label().to_lowercase(),
     };
     let subject = format!("[Maintenance] {title}: {headline}");
@@ -262,7 +270,7 @@ impl<S: Store + Communications + Notifications> App<S> {
                     },
                     Some(&body),
                     now,
-                    self.status_url().as_deref(),
+                    self.status_url().await.as_deref(),
                 ),
             )
             .await?
@@ -298,8 +306,14 @@ impl<S: Store + Communications + Notifications> App<S> {
         let plan = self.plan(request).await?;
         let body = body_text(request.body.as_deref())?;
         let notify = request.notify.unwrap_or(true);
-        self.change(actor.name.clone(), id, |current, _now| {
+        self.change(actor.name.clone(), id, |current, now| {
             current.schedule.may_replan(&plan).map_err(refused)?;
+            if current.schedule.status == MaintenanceStatus::Scheduled && plan.ends_at <= now {
+                return Err(AppError::Invalid(InvalidValue::new(
+                    "ends_at",
+                    "is in the past; a maintenance that has not begun cannot end before now",
+                )));
+            }
             let mut schedule = current.schedule.clone();
             let moved = schedule.starts_at != plan.starts_at || schedule.ends_at != plan.ends_at;
             schedule.starts_at = plan.starts_at;
@@ -376,14 +390,43 @@ impl<S: Store + Communications + Notifications> App<S> {
         .await
     }
 
-    /// Removes a maintenance that has not begun, as `actor`.
-    pub async fn remove_maintenance(&self, actor: &User, id: i64) -> Result<(), AppError> {
+    /// Removes a maintenance that has not begun, as `actor`; subscribers who may have heard
+    /// of it are told it is cancelled (unless `quiet`).
+    pub async fn remove_maintenance(
+        &self,
+        actor: &User,
+        id: i64,
+        quiet: bool,
+    ) -> Result<(), AppError> {
         require(actor, InstallationRole::Responder)?;
         for _ in 0..ATTEMPTS {
             let current = self.maintenance(id).await?;
             current.schedule.may_remove().map_err(refused)?;
-            if self.store.remove_maintenance(id, current.version).await? {
+            let deliveries = if quiet {
+                Vec::new()
+            } else {
+                let message = render(
+                    Notice::Cancelled,
+                    About {
+                        id,
+                        title: &current.title,
+                        components: &current.components,
+                        schedule: &current.schedule,
+                    },
+                    Some("This maintenance is cancelled; nothing will change."),
+                    Timestamp::now(),
+                    self.status_url().await.as_deref(),
+                );
+                self.maintenance_deliveries(&format!("{}:cancelled", key_of(&current)), &message)
+                    .await?
+            };
+            if self
+                .store
+                .remove_maintenance(id, current.version, &deliveries)
+                .await?
+            {
                 self.settings_changed();
+                self.outbox.wake();
                 return Ok(());
             }
         }
@@ -400,7 +443,7 @@ impl<S: Store + Communications + Notifications> App<S> {
             .maintenances(&MaintenanceQuery {
                 completed_since: Some(Timestamp::MAX),
                 before: None,
-                limit: 500,
+                limit: OPEN_MAX,
             })
             .await?;
         let system = UserName::parse(hereby_core::roles::SYSTEM_ACTOR)
@@ -408,7 +451,17 @@ impl<S: Store + Communications + Notifications> App<S> {
         let mut changed = 0;
         for current in open {
             if let Some(to) = current.schedule.due(now) {
-                let schedule = current.schedule.moved(to, now);
+                // Time moves it at the planned moment, however late this timer looks: a
+                // maintenance completed by time ran from its start to its end.
+                let planned = if to == MaintenanceStatus::Completed {
+                    current.schedule.ends_at
+                } else {
+                    current.schedule.starts_at
+                };
+                let mut schedule = current.schedule.moved(to, planned);
+                if to == MaintenanceStatus::Completed && schedule.started_at == Some(planned) {
+                    schedule.started_at = Some(current.schedule.starts_at);
+                }
                 let message = render(
                     Notice::Update(to),
                     About {
@@ -419,9 +472,9 @@ impl<S: Store + Communications + Notifications> App<S> {
                     },
                     Some(to.default_body()),
                     now,
-                    self.status_url().as_deref(),
+                    self.status_url().await.as_deref(),
                 );
-                let key = format!("maintenance:{}:auto-{}", current.id, to.as_str());
+                let key = format!("{}:auto-{}", key_of(&current), to.as_str());
                 let write = MaintenanceWrite {
                     title: current.title.clone(),
                     components: current.components.clone(),
@@ -452,11 +505,11 @@ impl<S: Store + Communications + Notifications> App<S> {
                     },
                     None,
                     now,
-                    self.status_url().as_deref(),
+                    self.status_url().await.as_deref(),
                 );
                 let key = format!(
-                    "maintenance:{}:reminder-{}",
-                    current.id,
+                    "{}:reminder-{}",
+                    key_of(&current),
                     current.schedule.starts_at.as_microsecond()
                 );
                 let write = MaintenanceWrite {
@@ -544,9 +597,9 @@ impl<S: Store + Communications + Notifications> App<S> {
                         },
                         change.update.as_ref().map(|(_, body)| body.as_str()),
                         now,
-                        self.status_url().as_deref(),
+                        self.status_url().await.as_deref(),
                     );
-                    let key = format!("maintenance:{id}:v{}", current.version + 1);
+                    let key = format!("{}:v{}", key_of(&current), current.version + 1);
                     self.maintenance_deliveries(&key, &message).await?
                 }
                 None => Vec::new(),
@@ -605,8 +658,14 @@ impl<S: Store + Communications + Notifications> App<S> {
             .collect())
     }
 
-    /// The public status page's address, when the server's is known.
-    fn status_url(&self) -> Option<String> {
+    /// The public status page's address: the one admins set, else this server's `/status`
+    /// when its address is known.
+    async fn status_url(&self) -> Option<String> {
+        if let Ok(settings) = self.status_page().await
+            && !settings.url.is_empty()
+        {
+            return Some(settings.url);
+        }
         self.public_url
             .as_deref()
             .map(|base| format!("{}/status", base.trim_end_matches('/')))
@@ -623,7 +682,7 @@ impl<S: Store + Communications> App<S> {
             .maintenances(&MaintenanceQuery {
                 completed_since: Some(Timestamp::MAX),
                 before: None,
-                limit: 500,
+                limit: OPEN_MAX,
             })
             .await?;
         Ok(open
@@ -631,6 +690,16 @@ impl<S: Store + Communications> App<S> {
             .filter_map(|m| maintenance::alert_window(m.id, &m.title, &m.components, &m.schedule))
             .collect())
     }
+}
+
+/// What a maintenance's notification keys start with: its id and when it was made, since
+/// SQLite may give a removed maintenance's id to the next one, and the outbox keeps the keys.
+fn key_of(maintenance: &Maintenance) -> String {
+    format!(
+        "maintenance:{}-{}",
+        maintenance.id,
+        maintenance.created_at.as_microsecond()
+    )
 }
 
 fn busy(id: i64) -> AppError {

@@ -186,6 +186,8 @@ pub enum Command {
         audience: Audience,
         body: Text,
         public: bool,
+        /// Shown publicly without telling the status page's subscribers.
+        quiet: bool,
     },
     /// Change who may see the incident, saying why.
     ChangeVisibility { to: Visibility, reason: Reason },

@@ -623,6 +623,7 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             audience,
             body,
             public,
+            quiet,
         } => {
             if public && incident.visibility != Visibility::Public {
                 return reject(
@@ -654,6 +655,8 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
                 audience,
                 body,
                 public,
+                // Only a public update reaches subscribers; quiet means nothing otherwise.
+                quiet: quiet && public,
             })])
         }
         Command::ChangeVisibility { to, reason } => {

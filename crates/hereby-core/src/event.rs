@@ -334,6 +334,10 @@ pub struct UpdatePosted {
     pub body: Text,
     /// Shown on the public status page.
     pub public: bool,
+    /// A public update that status page subscribers are not told of (a correction of a typo,
+    /// say). Absent in updates recorded before it existed: those were told.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quiet: bool,
 }
 
 /// Who may see the incident changed.

@@ -29,6 +29,7 @@ pub mod roles;
 pub mod search;
 pub mod severity;
 mod state;
+pub mod subscribers;
 pub mod types;
 pub mod uptime;
 pub mod when;

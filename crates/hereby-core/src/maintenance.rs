@@ -164,6 +164,12 @@ impl Plan {
         if title.is_empty() {
             return Err(InvalidValue::new("title", "must not be empty"));
         }
+        if title.chars().any(char::is_control) {
+            return Err(InvalidValue::new(
+                "title",
+                "is one line without control characters",
+            ));
+        }
         if title.chars().count() > TITLE_MAX {
             return Err(InvalidValue::new(
                 "title",

@@ -110,6 +110,23 @@ pub fn component_impact(status: ComponentStatus) -> Impact {
     }
 }
 
+/// A component group's id on the status page and in its JSON: `group-` and the name in
+/// lowercase letters, digits and dashes.
+pub fn group_id(name: &str) -> String {
+    let slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_lowercase().next().unwrap_or(c)
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let slug: Vec<&str> = slug.split('-').filter(|part| !part.is_empty()).collect();
+    format!("group-{}", slug.join("-"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

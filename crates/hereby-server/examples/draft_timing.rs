@@ -54,6 +54,7 @@ fn main() {
                 audience: Audience::parse("internal").unwrap(),
                 body: Text::parse(&format!("Update {n}: still working on it.")).unwrap(),
                 public: false,
+                quiet: false,
             },
             n => Command::AddNote {
                 text: Text::parse(&format!(

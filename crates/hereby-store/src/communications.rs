@@ -234,10 +234,12 @@ pub trait Communications: Clone + Send + Sync + 'static {
         write: &MaintenanceWrite,
     ) -> impl Future<Output = Result<Option<Maintenance>, StoreError>> + Send;
 
-    /// Removes a maintenance if it is still at `version`; `false` otherwise.
+    /// Removes a maintenance if it is still at `version`, queuing `deliveries` (the notice
+    /// that it is cancelled) in the same transaction; `false` otherwise.
     fn remove_maintenance(
         &self,
         id: i64,
         version: i64,
+        deliveries: &[NewDelivery],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -3804,6 +3804,7 @@ async fn search_fixtures<S: Store>(store: &S) {
             body: Text::parse("We are investigating payment timeouts with the card processor")
                 .unwrap(),
             public: false,
+            quiet: false,
         },
     )
     .await

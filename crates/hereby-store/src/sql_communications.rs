@@ -576,6 +576,7 @@ macro_rules! sql_communications_common {
                 &self,
                 id: i64,
                 version: i64,
+                deliveries: &[hereby_store::NewDelivery],
             ) -> Result<bool, hereby_store::StoreError> {
                 let mut tx = self.write_pool.begin().await.map_err(db)?;
                 let done = sqlx::query("DELETE FROM maintenances WHERE id = $1 AND version = $2")
@@ -592,6 +593,7 @@ macro_rules! sql_communications_common {
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
+                insert_deliveries(&mut tx, deliveries, jiff::Timestamp::now()).await?;
                 tx.commit().await.map_err(db)?;
                 Ok(true)
             }

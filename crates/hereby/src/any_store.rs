@@ -463,8 +463,13 @@ impl hereby_store::Communications for AnyStore {
         forward!(self, store => store.change_maintenance(id, version, write))
     }
 
-    async fn remove_maintenance(&self, id: i64, version: i64) -> Result<bool, StoreError> {
-        forward!(self, store => store.remove_maintenance(id, version))
+    async fn remove_maintenance(
+        &self,
+        id: i64,
+        version: i64,
+        deliveries: &[hereby_store::NewDelivery],
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.remove_maintenance(id, version, deliveries))
     }
 
     async fn put_setting(&self, setting: &hereby_store::AdminSetting) -> Result<(), StoreError> {

@@ -163,6 +163,10 @@ pub(crate) enum ClientCommand {
         /// Also show it on the public status page (the incident must be public).
         #[arg(long)]
         public: bool,
+        /// With --public: show it without telling the status page's subscribers (a
+        /// correction, say).
+        #[arg(long, requires = "public")]
+        quiet: bool,
         /// Start from a message template rendered for the incident (see `hereby template
         /// preview`) instead of a body of your own. What the template leaves open
         /// (`<time, UTC>` …) is filled in with --set, or in $VISUAL/$EDITOR on a terminal.
@@ -851,6 +855,7 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
             write,
             audience,
             public,
+            quiet,
             template,
             fill,
             edit,
@@ -902,6 +907,7 @@ pub(crate) async fn run(connection: Connection, command: ClientCommand) -> Resul
                 audience,
                 body,
                 public,
+                quiet,
             };
             post(&client, &write, "updates", &request, json).await?;
         }

@@ -191,7 +191,13 @@ pub(crate) enum MaintenanceCommand {
         quiet: bool,
     },
     /// Remove a maintenance that has not begun (one that began stays on record: complete it).
-    Remove { id: i64 },
+    /// Subscribers hear it is cancelled.
+    Remove {
+        id: i64,
+        /// Tell nobody.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 fn print_maintenance(maintenance: &api::Maintenance) {
@@ -300,15 +306,13 @@ pub(crate) async fn maintenance(
                 )
                 .await?
         }
-        MaintenanceCommand::Remove { id } => {
-            let () = client
-                .send(
-                    Method::DELETE,
-                    &format!("/maintenances/{id}"),
-                    NO_BODY,
-                    None,
-                )
-                .await?;
+        MaintenanceCommand::Remove { id, quiet } => {
+            let path = if quiet {
+                format!("/maintenances/{id}?quiet=true")
+            } else {
+                format!("/maintenances/{id}")
+            };
+            let () = client.send(Method::DELETE, &path, NO_BODY, None).await?;
             if !json {
                 println!("maintenance {id} removed");
             }

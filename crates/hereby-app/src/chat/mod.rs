@@ -853,6 +853,7 @@ impl<S: Store + Directory + Chat + Notifications> App<S> {
                 audience,
                 body: text.join(" "),
                 public,
+                quiet: false,
             }),
             Verb::Severity {
                 severity,

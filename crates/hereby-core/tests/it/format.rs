@@ -271,6 +271,7 @@ fn examples() -> Vec<Event> {
             body: Text::parse("Checkout is slow for some customers; next update at 15:00.")
                 .unwrap(),
             public: true,
+            quiet: false,
         }),
         Event::VisibilityChanged(VisibilityChanged {
             from: Visibility::Internal,

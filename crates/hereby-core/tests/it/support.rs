@@ -434,6 +434,7 @@ pub(crate) fn post_update(audience: &str, body: &str, public: bool) -> Command {
         audience: hereby_core::types::Audience::parse(audience).unwrap(),
         body: text(body),
         public,
+        quiet: false,
     }
 }
 

@@ -29,6 +29,13 @@ pub(crate) struct ListParams {
     limit: Option<u32>,
 }
 
+/// Whether a removal tells subscribers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RemoveParams {
+    quiet: Option<bool>,
+}
+
 /// `GET /api/v1/maintenances`
 #[utoipa::path(
     get,
@@ -203,9 +210,13 @@ pub(crate) async fn post_update<S: Store + Directory + Communications + Notifica
     path = "/api/v1/maintenances/{id}",
     tag = "status page",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The maintenance")),
+    params(
+        ("id" = i64, Path, description = "The maintenance"),
+        ("quiet" = Option<bool>, Query, description = "Tell subscribers nothing (by default they hear it is cancelled)"),
+    ),
     responses(
         (status = 204, description = "Removed"),
+        (status = 400, body = api::ErrorBody),
         (status = 401, body = api::ErrorBody),
         (status = 403, body = api::ErrorBody),
         (status = 404, body = api::ErrorBody),
@@ -217,8 +228,14 @@ pub(crate) async fn remove<S: Store + Directory + Communications + Notifications
     State(state): State<AppState<S>>,
     caller: Caller,
     Path(raw): Path<String>,
+    params: Result<Query<RemoveParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(InstallationRole::Responder)?;
-    state.app.remove_maintenance(&caller.0, id(&raw)?).await?;
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    state
+        .app
+        .remove_maintenance(&caller.0, id(&raw)?, params.quiet.unwrap_or(false))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

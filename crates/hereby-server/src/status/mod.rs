@@ -66,6 +66,7 @@ pub(crate) fn public_routes<S: Store + Communications>(state: &AppState<S>) -> a
             .unwrap_or("")
             .trim_end_matches('/')
             .to_owned(),
+        history_reads: tokio::sync::Semaphore::new(HISTORY_READS),
     });
     axum::Router::new()
         .route(DOCUMENTS[0], get(page::<S>))
@@ -92,6 +93,8 @@ pub(crate) struct Public<S> {
     /// other nodes' once the feed has read them), and the settings' generation.
     app: hereby_app::App<S>,
     base_url: String,
+    /// Turns for reading history pages that are not kept.
+    history_reads: tokio::sync::Semaphore,
 }
 
 /// The status page's shared state: the current snapshot (its name and the rest of its
@@ -118,12 +121,18 @@ struct Snapshot {
     position: i64,
     generation: u64,
     rendered: Rendered,
-    /// Pages of the history rendered from this snapshot's reading, by their `before`.
+    /// Pages of the history rendered from this snapshot's reading, by their `before`: the
+    /// first page and those a kept page links to as older, so a client asking for numbers of
+    /// its own choosing cannot fill it.
     history: std::sync::Mutex<std::collections::HashMap<Option<u64>, Arc<HistoryPage>>>,
 }
 
-/// A page of the history: its HTML and its JSON.
-type HistoryPage = (Document, Document);
+/// A page of the history: its HTML, its JSON, and the number the next page starts below.
+type HistoryPage = (Document, Document, Option<u64>);
+
+/// At most this many history pages that are not kept are read from the store at once; more
+/// requests wait their turn, so anyone's requests cost the database a bounded share.
+const HISTORY_READS: usize = 2;
 
 /// The most history pages a snapshot keeps; past it, a page is rendered for its request only.
 const HISTORY_KEPT: usize = 64;
@@ -330,14 +339,17 @@ async fn history<S: Store + Communications>(
         ),
     };
     let snapshot = snapshot(public).await?;
-    if let Some(kept) = snapshot
-        .history
-        .lock()
-        .ok()
-        .and_then(|kept| kept.get(&before).cloned())
-    {
+    let (kept, linked) = match snapshot.history.lock() {
+        Ok(pages) => (
+            pages.get(&before).cloned(),
+            before.is_none() || pages.values().any(|page| page.2 == before),
+        ),
+        Err(_) => (None, false),
+    };
+    if let Some(kept) = kept {
         return Ok(kept);
     }
+    let _turn = public.history_reads.acquire().await.ok();
     let info = PageInfo {
         base_url: public.base_url.clone(),
         since: public.page.inner.started,
@@ -352,6 +364,7 @@ async fn history<S: Store + Communications>(
         .await?,
     );
     if let Ok(mut kept) = snapshot.history.lock()
+        && linked
         && kept.len() < HISTORY_KEPT
     {
         kept.insert(before, rendered.clone());

@@ -9,7 +9,7 @@ use atom_syndication as atom;
 use axum::body::Bytes;
 use hereby_core::Event;
 use hereby_core::maintenance::MaintenanceStatus;
-use hereby_core::public::{self, Impact};
+use hereby_core::public::{self, Impact, group_id};
 use hereby_core::types::{ComponentStatus, IncidentNumber, Status, Visibility};
 use hereby_store::{
     Communications, Component, IncidentSummary, ListQuery, Maintenance, MaintenanceQuery, Store,
@@ -390,7 +390,14 @@ fn spells(
     let mut spells = Vec::new();
     for incident in incidents {
         let row = &incident.row;
-        if row.potential || !row.services.iter().any(|s| s == component.name.as_str()) {
+        // A false alarm (called off, declined, handed back, merged) never affected the
+        // service, as the page itself says of it.
+        let false_alarm =
+            !row.status.is_active() && !matches!(row.status, Status::Resolved | Status::Closed);
+        if row.potential
+            || false_alarm
+            || !row.services.iter().any(|s| s == component.name.as_str())
+        {
             continue;
         }
         let end = incident.ended_at().unwrap_or(now);
@@ -435,21 +442,6 @@ fn page_json(page: &Page<'_>, updated_at: Timestamp) -> Value {
         "time_zone": if page.settings.time_zone == "UTC" { "Etc/UTC" } else { page.settings.time_zone.as_str() },
         "updated_at": iso(updated_at),
     })
-}
-
-/// A group's id in the JSON: its name in lowercase letters, digits and dashes.
-fn group_id(name: &str) -> String {
-    let slug: String = name
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("group-{}", slug.trim_matches('-'))
 }
 
 /// The groups in the order the page shows them (by their first member's position), each
@@ -797,7 +789,7 @@ fn html(
         status: incident.status,
         impact: incident.impact.as_str(),
         declared_at: page.clock(incident.row.declared_at),
-        ended_at: incident.ended_at().map(render::clock),
+        ended_at: incident.ended_at().map(|at| page.clock(at)),
         public_summary: incident
             .public_summary
             .as_deref()
@@ -1123,7 +1115,7 @@ pub(crate) async fn history<S: Store>(
     info: &PageInfo,
     settings: &PageSettings,
     before: Option<IncidentNumber>,
-) -> Result<(Document, Document), StoreError> {
+) -> Result<(Document, Document, Option<u64>), StoreError> {
     let mut rows = store
         .list_incidents(&ListQuery {
             limit: HISTORY_PAGE + 1,
@@ -1196,5 +1188,5 @@ pub(crate) async fn history<S: Store>(
                 render::escape(&settings.name)
             )
         });
-    Ok((Document::new(html.into_bytes()), document))
+    Ok((Document::new(html.into_bytes()), document, older))
 }

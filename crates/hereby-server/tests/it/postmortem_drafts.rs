@@ -199,6 +199,7 @@ fn sev1_with_hand_off() -> (State, Vec<(u64, Envelope)>) {
                 )
                 .unwrap(),
                 public: false,
+                quiet: false,
             },
         ),
         (

@@ -412,7 +412,7 @@ fn a_maintenance_goes_through_every_status_on_the_status_page() {
         let removed = cli(
             &server,
             &alice,
-            &["maintenance", "remove", &second.to_string()],
+            &["maintenance", "remove", &second.to_string(), "--quiet"],
         );
         assert!(removed.status.success());
         let gone = cli(
@@ -441,6 +441,30 @@ fn a_maintenance_goes_through_every_status_on_the_status_page() {
         // A quiet maintenance told nobody.
         std::thread::sleep(Duration::from_millis(500));
         assert_eq!(receiver.received.lock().unwrap().len(), 5);
+        // One announced and then removed: subscribers hear it is cancelled.
+        let (status, third) = server.post(
+            "/api/v1/maintenances",
+            &alice,
+            json!({ "title": "Disk swap", "components": ["db"], "starts_at": later(900), "ends_at": later(960) }),
+        );
+        assert_eq!(status, 201, "{third}");
+        let (status, _) = server.call(
+            "DELETE",
+            &format!("/api/v1/maintenances/{}", third["id"]),
+            Some(&alice),
+            None,
+            &[],
+        );
+        assert_eq!(status, 204);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while receiver.received.lock().unwrap().len() < 7 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let last: Vec<Value> = receiver.received.lock().unwrap()[5..]
+            .iter()
+            .map(|r| r.json()["maintenance"]["event"].clone())
+            .collect();
+        assert_eq!(last, [json!("scheduled"), json!("cancelled")]);
     }
 }
 
