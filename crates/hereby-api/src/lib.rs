@@ -1223,6 +1223,9 @@ pub struct StatusPageSettings {
     pub time_zone: String,
     /// A sentence or two under the title (Markdown), possibly empty.
     pub description: String,
+    /// The e-mail channel that sends to the page's e-mail subscribers; empty for none.
+    #[serde(default)]
+    pub mail_channel: String,
 }
 
 /// `PUT /api/v1/status-page`: absent fields keep their value; an empty `url` goes back to
@@ -1238,6 +1241,29 @@ pub struct PutStatusPage {
     pub time_zone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The e-mail channel for e-mail subscribers; empty for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_channel: Option<String>,
+}
+
+/// A subscriber of the public status page, as admins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StatusSubscriber {
+    pub id: i64,
+    /// `email` or `webhook`.
+    pub kind: String,
+    /// The e-mail address or the webhook's URL.
+    pub address: String,
+    /// The one incident it follows, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
+    /// The components it follows; none for everything.
+    pub components: Vec<String>,
+    /// `pending` (not confirmed yet), `active` or `unsubscribed`.
+    pub state: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<String>,
 }
 
 /// `POST /api/v1/maintenances` (schedule) and `PUT /api/v1/maintenances/{id}` (change the

@@ -59,6 +59,11 @@ impl SmtpTls {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ChannelConfig {
+    /// The status page's own channel for its webhook subscribers: each delivery names the
+    /// subscriber, whose address and signing secret are read when it is sent. hereby makes it
+    /// when the first webhook subscribes; admins do not configure it.
+    #[serde(rename = "status_page")]
+    StatusPage {},
     /// Signed JSON posted to a URL.
     Webhook { url: String, secret: String },
     /// A Slack or Mattermost incoming webhook: `{"text": …}`. The URL is the secret.
@@ -209,7 +214,8 @@ fn required(field: &'static str, value: Option<String>) -> Result<String, Invali
         .ok_or_else(|| invalid(field, "is required for this kind of channel"))
 }
 
-fn http_url(raw: String) -> Result<String, InvalidValue> {
+/// Checks an http(s) address with a host.
+pub fn http_url(raw: String) -> Result<String, InvalidValue> {
     let url =
         url::Url::parse(&raw).map_err(|e| invalid("url", format!("`{raw}` is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -435,6 +441,7 @@ impl ChannelConfig {
 
     pub fn kind(&self) -> &'static str {
         match self {
+            ChannelConfig::StatusPage {} => "status_page",
             ChannelConfig::Webhook { .. } => "webhook",
             ChannelConfig::Slack { .. } => "slack",
             ChannelConfig::Teams { .. } => "teams",
@@ -449,6 +456,7 @@ impl ChannelConfig {
     /// origin is shown; SMTP passwords and webhook secrets are never shown.
     pub fn target(&self) -> String {
         match self {
+            ChannelConfig::StatusPage {} => "the status page's webhook subscribers".to_owned(),
             ChannelConfig::Webhook { url, .. } => url.clone(),
             ChannelConfig::Slack { url } | ChannelConfig::Teams { url } => {
                 match url::Url::parse(url) {

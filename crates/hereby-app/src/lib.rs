@@ -34,6 +34,7 @@ mod reviews;
 pub mod search;
 mod settings;
 pub mod status_page;
+pub mod subscribers;
 mod templates;
 pub mod workload;
 
@@ -88,6 +89,8 @@ pub struct App<S> {
     chat_offers: Arc<chat::Offers>,
     /// Unavailability budgets as each person last had them read, briefly.
     budgets_kept: Arc<insights::KeptBudgets>,
+    /// Recent sign-ups and code requests on the status page, per address and per client.
+    subscribe_limits: Arc<subscribers::Limits>,
 }
 
 impl<S: Store> App<S> {
@@ -109,6 +112,7 @@ impl<S: Store> App<S> {
             alert_feed: Default::default(),
             chat_offers: Default::default(),
             budgets_kept: Default::default(),
+            subscribe_limits: Default::default(),
         }
     }
 }
@@ -132,6 +136,7 @@ impl<S: Clone> Clone for App<S> {
             alert_feed: self.alert_feed.clone(),
             chat_offers: self.chat_offers.clone(),
             budgets_kept: self.budgets_kept.clone(),
+            subscribe_limits: self.subscribe_limits.clone(),
         }
     }
 }

@@ -636,26 +636,64 @@ impl<S: Store + Communications + Notifications> App<S> {
     ) -> Result<Vec<NewDelivery>, AppError> {
         let channels = self.store.channels().await?;
         let subscriptions = self.store.subscriptions().await?;
-        Ok(subscriptions
-            .iter()
-            .filter(|subscription| subscription.events.iter().any(|e| e == "maintenance"))
-            .filter(|subscription| {
-                channels.iter().any(|channel| {
-                    channel.id == subscription.channel_id
-                        && !crate::chat::is_chat_kind(&channel.kind)
+        // The status page's own subscribers: those following its components (or everything).
+        let payload: serde_json::Value = serde_json::from_str(&message.payload).unwrap_or_default();
+        let maintenance = &payload["maintenance"];
+        let components: Vec<ServiceName> = maintenance["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|name| name.as_str().and_then(|name| ServiceName::parse(name).ok()))
+            .collect();
+        let notice = hereby_core::subscribers::Notice {
+            kind: hereby_core::subscribers::NoticeKind::Maintenance,
+            incident: None,
+            components,
+        };
+        let text = crate::subscribers::PublicText {
+            subject: message.subject.clone(),
+            body: message.body.clone(),
+            incident: serde_json::json!({
+                "id": format!("maintenance-{}", maintenance["id"].as_str().unwrap_or("")),
+                "name": maintenance["name"],
+                "status": maintenance["status"],
+                "impact": "maintenance",
+                "scheduled_for": maintenance["scheduled_for"],
+                "scheduled_until": maintenance["scheduled_until"],
+                "shortlink": maintenance["url"],
+                "components": maintenance["components"],
+                "incident_updates": [{
+                    "status": maintenance["status"],
+                    "body": maintenance["body"],
+                    "created_at": payload["at"],
+                }],
+            }),
+        };
+        let mut deliveries = self
+            .subscriber_deliveries(&notice, &text, &format!("{key}:page"))
+            .await?;
+        deliveries.extend(
+            subscriptions
+                .iter()
+                .filter(|subscription| subscription.events.iter().any(|e| e == "maintenance"))
+                .filter(|subscription| {
+                    channels.iter().any(|channel| {
+                        channel.id == subscription.channel_id
+                            && !crate::chat::is_chat_kind(&channel.kind)
+                    })
                 })
-            })
-            .map(|subscription| NewDelivery {
-                key: format!("{key}:s{}", subscription.id),
-                channel_id: subscription.channel_id,
-                recipient: subscription.recipient.clone(),
-                incident: None,
-                kind: message.kind.to_owned(),
-                subject: message.subject.clone(),
-                body: message.body.clone(),
-                payload: message.payload.clone(),
-            })
-            .collect())
+                .map(|subscription| NewDelivery {
+                    key: format!("{key}:s{}", subscription.id),
+                    channel_id: subscription.channel_id,
+                    recipient: subscription.recipient.clone(),
+                    incident: None,
+                    kind: message.kind.to_owned(),
+                    subject: message.subject.clone(),
+                    body: message.body.clone(),
+                    payload: message.payload.clone(),
+                }),
+        );
+        Ok(deliveries)
     }
 
     /// The public status page's address: the one admins set, else this server's `/status`

@@ -28,6 +28,10 @@ pub struct PageSettings {
     pub url: String,
     pub time_zone: String,
     pub description: String,
+    /// The e-mail channel that sends to the page's e-mail subscribers; empty for none (then
+    /// nobody can subscribe by e-mail).
+    #[serde(default)]
+    pub mail_channel: String,
 }
 
 impl Default for PageSettings {
@@ -37,6 +41,7 @@ impl Default for PageSettings {
             url: String::new(),
             time_zone: "UTC".to_owned(),
             description: String::new(),
+            mail_channel: String::new(),
         }
     }
 }
@@ -53,6 +58,7 @@ impl PageSettings {
             url: self.url.clone(),
             time_zone: self.time_zone.clone(),
             description: self.description.clone(),
+            mail_channel: self.mail_channel.clone(),
         }
     }
 
@@ -127,7 +133,9 @@ impl<S: Communications> App<S> {
     pub async fn status_page(&self) -> Result<PageSettings, AppError> {
         page_settings(&self.store).await
     }
+}
 
+impl<S: Communications + hereby_store::Notifications> App<S> {
     /// Changes the status page's identity as `actor` (an admin): every given field is
     /// checked before anything is stored.
     pub async fn set_status_page(
@@ -136,7 +144,20 @@ impl<S: Communications> App<S> {
         change: &api::PutStatusPage,
     ) -> Result<PageSettings, AppError> {
         require(actor, InstallationRole::Admin)?;
-        let next = self.status_page().await?.changed(change)?;
+        let mut next = self.status_page().await?.changed(change)?;
+        if let Some(name) = &change.mail_channel {
+            let name = name.trim();
+            if !name.is_empty() {
+                let channels = self.store.channels().await?;
+                if !channels.iter().any(|c| c.name == name && c.kind == "email") {
+                    return Err(AppError::Invalid(InvalidValue::new(
+                        "mail_channel",
+                        format!("`{name}` is not an e-mail channel (see `hereby channel list`)"),
+                    )));
+                }
+            }
+            next.mail_channel = name.to_owned();
+        }
         let value = serde_json::to_string(&next)
             .map_err(|e| AppError::Internal(format!("the status page's settings: {e}")))?;
         self.store

@@ -472,6 +472,16 @@ pub fn routes<
         ),
         (
             Method::GET,
+            "/api/v1/status-subscribers",
+            get(status::list_subscribers::<S>),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/status-subscribers/{id}",
+            delete(status::remove_subscriber::<S>),
+        ),
+        (
+            Method::GET,
             "/api/v1/maintenances",
             get(maintenance::list::<S>),
         ),

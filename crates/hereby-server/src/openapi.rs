@@ -84,6 +84,8 @@ use crate::routes::{
         crate::status::remove_component,
         crate::status::show_page_settings,
         crate::status::put_page_settings,
+        crate::status::list_subscribers,
+        crate::status::remove_subscriber,
         maintenance::list,
         maintenance::schedule,
         maintenance::show,

@@ -187,6 +187,13 @@ pub trait Communications: Clone + Send + Sync + 'static {
         settings: &[AdminSetting],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Stores a setting unless one of its kind and name exists; returns the one stored
+    /// (this or the earlier), so two nodes making the same setting at once agree on it.
+    fn put_setting_if_absent(
+        &self,
+        setting: &AdminSetting,
+    ) -> impl Future<Output = Result<AdminSetting, StoreError>> + Send;
+
     /// Records a deployment; `false` when the same deployment (service, version and time)
     /// was already recorded, which leaves the first record as it was.
     fn record_release(

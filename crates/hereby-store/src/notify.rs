@@ -12,7 +12,8 @@
 
 use std::future::Future;
 
-use hereby_core::types::UserName;
+use hereby_core::subscribers::{SubscriberKind, SubscriberState};
+use hereby_core::types::{IncidentNumber, ServiceName, UserName};
 use jiff::Timestamp;
 
 use crate::StoreError;
@@ -278,6 +279,34 @@ pub struct JobDone {
     pub deliveries: Vec<NewDelivery>,
 }
 
+/// Someone who subscribed on the public status page: an e-mail address or a webhook, to
+/// everything, to components, or to one incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusSubscriber {
+    /// 0 for one not stored yet.
+    pub id: i64,
+    pub kind: SubscriberKind,
+    /// The e-mail address (lowercase) or the webhook's URL.
+    pub address: String,
+    /// The incident followed, if this subscription is to one incident.
+    pub incident: Option<IncidentNumber>,
+    /// The components followed; none for everything.
+    pub components: Vec<ServiceName>,
+    pub state: SubscriberState,
+    /// Mixed into the links e-mailed to the subscriber; a new one voids the old links.
+    pub nonce: String,
+    /// A webhook's signing secret (`whsec_…`), shown once when it subscribed.
+    pub secret: Option<String>,
+    pub confirm_expires_at: Option<Timestamp>,
+    /// The digest of the code e-mailed to manage the subscription, while one is out.
+    pub code_digest: Option<String>,
+    pub code_expires_at: Option<Timestamp>,
+    pub code_tries: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub confirmed_at: Option<Timestamp>,
+}
+
 /// The notification tables. Every write is durable when it returns.
 pub trait Notifications: Clone + Send + Sync + 'static {
     /// Creates a channel; a taken name is [`StoreError::Invalid`].
@@ -426,4 +455,42 @@ pub trait Notifications: Clone + Send + Sync + 'static {
         attached: &[AttachedDelivery],
         at: Timestamp,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Stores a status page subscriber: a new one (id 0) by its kind, address and incident
+    /// (an earlier one of the same is replaced, keeping its id), or a known one by id;
+    /// `deliveries` (a confirmation, a code) are queued in the same transaction.
+    fn put_status_subscriber(
+        &self,
+        subscriber: &StatusSubscriber,
+        deliveries: &[NewDelivery],
+    ) -> impl Future<Output = Result<StatusSubscriber, StoreError>> + Send;
+
+    /// One status page subscriber.
+    fn status_subscriber(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<StatusSubscriber>, StoreError>> + Send;
+
+    /// The subscriber of this kind and address following `incident` (or no incident).
+    fn status_subscriber_at(
+        &self,
+        kind: SubscriberKind,
+        address: &str,
+        incident: Option<IncidentNumber>,
+    ) -> impl Future<Output = Result<Option<StatusSubscriber>, StoreError>> + Send;
+
+    /// Subscribers in `state` (all when `None`) with an id above `after`, by id, at most
+    /// `limit`.
+    fn status_subscribers(
+        &self,
+        state: Option<SubscriberState>,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StatusSubscriber>, StoreError>> + Send;
+
+    /// Removes a subscriber; `false` if there was none.
+    fn remove_status_subscriber(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

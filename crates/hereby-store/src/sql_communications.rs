@@ -355,6 +355,47 @@ macro_rules! sql_communications_common {
                 tx.commit().await.map_err(db)
             }
 
+            async fn put_setting_if_absent(
+                &self,
+                setting: &hereby_store::AdminSetting,
+            ) -> Result<hereby_store::AdminSetting, hereby_store::StoreError> {
+                use sqlx::Row as _;
+                sqlx::query(
+                    "INSERT INTO admin_settings (kind, name, value, updated_at, updated_by) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, name) DO NOTHING",
+                )
+                .bind(setting.kind.as_str())
+                .bind(setting.name.as_str())
+                .bind(setting.value.as_str())
+                .bind(setting.updated_at.as_microsecond())
+                .bind(setting.updated_by.as_str())
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                // Read from the writer: a reader might not see the row just written yet.
+                let row = sqlx::query(
+                    "SELECT value, updated_at, updated_by FROM admin_settings \
+                     WHERE kind = $1 AND name = $2",
+                )
+                .bind(setting.kind.as_str())
+                .bind(setting.name.as_str())
+                .fetch_one(&self.write_pool)
+                .await
+                .map_err(db)?;
+                let updated_by: String = row.try_get("updated_by").map_err(db)?;
+                Ok(hereby_store::AdminSetting {
+                    kind: setting.kind.clone(),
+                    name: setting.name.clone(),
+                    value: row.try_get("value").map_err(db)?,
+                    updated_at: hereby_store::prepare::timestamp(
+                        row.try_get("updated_at").map_err(db)?,
+                    )?,
+                    updated_by: hereby_core::types::UserName::parse(&updated_by).map_err(|e| {
+                        hereby_store::StoreError::Corrupt(format!("setting {}: {e}", setting.name))
+                    })?,
+                })
+            }
+
             async fn record_release(
                 &self,
                 release: &hereby_store::Release,

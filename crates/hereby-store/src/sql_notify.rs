@@ -60,6 +60,54 @@ macro_rules! sql_notify_common {
             })
         }
 
+        /// A `status_subscribers` row.
+        fn status_subscriber_row(
+            row: &$row,
+        ) -> Result<hereby_store::StatusSubscriber, hereby_store::StoreError> {
+            use sqlx::Row as _;
+            let id: i64 = row.try_get("id").map_err(db)?;
+            let corrupt = |problem: String| {
+                hereby_store::StoreError::Corrupt(format!("status subscriber {id}: {problem}"))
+            };
+            let maybe = |column: &str| -> Result<Option<jiff::Timestamp>, hereby_store::StoreError> {
+                let raw: Option<i64> = row.try_get(column).map_err(db)?;
+                raw.map(hereby_store::prepare::timestamp).transpose()
+            };
+            let kind: String = row.try_get("kind").map_err(db)?;
+            let state: String = row.try_get("state").map_err(db)?;
+            let incident: i64 = row.try_get("incident").map_err(db)?;
+            let components: String = row.try_get("components").map_err(db)?;
+            let components: Vec<String> =
+                serde_json::from_str(&components).map_err(|e| corrupt(e.to_string()))?;
+            let tries: i64 = row.try_get("code_tries").map_err(db)?;
+            Ok(hereby_store::StatusSubscriber {
+                id,
+                kind: hereby_core::subscribers::SubscriberKind::parse(&kind)
+                    .map_err(|e| corrupt(e.to_string()))?,
+                address: row.try_get("address").map_err(db)?,
+                incident: u64::try_from(incident)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(hereby_core::types::IncidentNumber),
+                components: components
+                    .iter()
+                    .map(|name| hereby_core::types::ServiceName::parse(name))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| corrupt(e.to_string()))?,
+                state: hereby_core::subscribers::SubscriberState::parse(&state)
+                    .ok_or_else(|| corrupt(format!("state `{state}`")))?,
+                nonce: row.try_get("nonce").map_err(db)?,
+                secret: row.try_get("secret").map_err(db)?,
+                confirm_expires_at: maybe("confirm_expires_at")?,
+                code_digest: row.try_get("code_digest").map_err(db)?,
+                code_expires_at: maybe("code_expires_at")?,
+                code_tries: u32::try_from(tries).unwrap_or(u32::MAX),
+                created_at: hereby_store::prepare::timestamp(row.try_get("created_at").map_err(db)?)?,
+                updated_at: hereby_store::prepare::timestamp(row.try_get("updated_at").map_err(db)?)?,
+                confirmed_at: maybe("confirmed_at")?,
+            })
+        }
+
         fn delivery_row(row: &$row) -> Result<hereby_store::Delivery, hereby_store::StoreError> {
             use sqlx::Row as _;
             let id: i64 = row.try_get("id").map_err(db)?;
@@ -638,6 +686,157 @@ macro_rules! sql_notify_common {
                 let inserted = insert_attached(&mut tx, plain.chain(with_files), at).await?;
                 tx.commit().await.map_err(db)?;
                 Ok(inserted)
+            }
+
+            async fn put_status_subscriber(
+                &self,
+                subscriber: &hereby_store::StatusSubscriber,
+                deliveries: &[hereby_store::NewDelivery],
+            ) -> Result<hereby_store::StatusSubscriber, hereby_store::StoreError> {
+                let mut tx = self.write_pool.begin().await.map_err(db)?;
+                let names: Vec<&str> =
+                    subscriber.components.iter().map(|name| name.as_str()).collect();
+                let components = serde_json::to_string(&names).unwrap_or_else(|_| "[]".into());
+                let incident = subscriber.incident.map_or(0, |n| int(n.0));
+                let micros = |at: Option<jiff::Timestamp>| at.map(|at| at.as_microsecond());
+                let sql = if subscriber.id == 0 {
+                    "INSERT INTO status_subscribers (kind, address, incident, components, state, \
+                     nonce, secret, confirm_expires_at, code_digest, code_expires_at, code_tries, \
+                     created_at, updated_at, confirmed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                     ON CONFLICT (kind, address, incident) DO UPDATE SET \
+                     components = excluded.components, state = excluded.state, \
+                     nonce = excluded.nonce, secret = excluded.secret, \
+                     confirm_expires_at = excluded.confirm_expires_at, \
+                     code_digest = excluded.code_digest, code_expires_at = excluded.code_expires_at, \
+                     code_tries = excluded.code_tries, updated_at = excluded.updated_at, \
+                     confirmed_at = excluded.confirmed_at \
+                     RETURNING id, kind, address, incident, components, state, nonce, secret, \
+                     confirm_expires_at, code_digest, code_expires_at, code_tries, created_at, \
+                     updated_at, confirmed_at"
+                } else {
+                    "UPDATE status_subscribers SET kind = $1, address = $2, incident = $3, \
+                     components = $4, state = $5, nonce = $6, secret = $7, \
+                     confirm_expires_at = $8, code_digest = $9, code_expires_at = $10, \
+                     code_tries = $11, created_at = $12, updated_at = $13, confirmed_at = $14 \
+                     WHERE id = $15 \
+                     RETURNING id, kind, address, incident, components, state, nonce, secret, \
+                     confirm_expires_at, code_digest, code_expires_at, code_tries, created_at, \
+                     updated_at, confirmed_at"
+                };
+                let query = sqlx::query(sql)
+                    .bind(subscriber.kind.as_str())
+                    .bind(&subscriber.address)
+                    .bind(incident)
+                    .bind(components)
+                    .bind(subscriber.state.as_str())
+                    .bind(&subscriber.nonce)
+                    .bind(&subscriber.secret)
+                    .bind(micros(subscriber.confirm_expires_at))
+                    .bind(&subscriber.code_digest)
+                    .bind(micros(subscriber.code_expires_at))
+                    .bind(i64::from(subscriber.code_tries))
+                    .bind(subscriber.created_at.as_microsecond())
+                    .bind(subscriber.updated_at.as_microsecond())
+                    .bind(micros(subscriber.confirmed_at));
+                // The insert names no id: its statement has one parameter fewer.
+                let query = if subscriber.id == 0 {
+                    query
+                } else {
+                    query.bind(subscriber.id)
+                };
+                let row = query
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?
+                    .ok_or_else(|| {
+                        hereby_store::StoreError::Invalid(format!(
+                            "status subscriber {} no longer exists",
+                            subscriber.id
+                        ))
+                    })?;
+                let stored = status_subscriber_row(&row)?;
+                insert_deliveries(&mut tx, deliveries, subscriber.updated_at).await?;
+                tx.commit().await.map_err(db)?;
+                Ok(stored)
+            }
+
+            async fn status_subscriber(
+                &self,
+                id: i64,
+            ) -> Result<Option<hereby_store::StatusSubscriber>, hereby_store::StoreError> {
+                sqlx::query(
+                    "SELECT id, kind, address, incident, components, state, nonce, secret, \
+                     confirm_expires_at, code_digest, code_expires_at, code_tries, created_at, \
+                     updated_at, confirmed_at \
+                     FROM status_subscribers WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.readers)
+                .await
+                .map_err(db)?
+                .as_ref()
+                .map(status_subscriber_row)
+                .transpose()
+            }
+
+            async fn status_subscriber_at(
+                &self,
+                kind: hereby_core::subscribers::SubscriberKind,
+                address: &str,
+                incident: Option<hereby_core::types::IncidentNumber>,
+            ) -> Result<Option<hereby_store::StatusSubscriber>, hereby_store::StoreError> {
+                sqlx::query(
+                    "SELECT id, kind, address, incident, components, state, nonce, secret, \
+                     confirm_expires_at, code_digest, code_expires_at, code_tries, created_at, \
+                     updated_at, confirmed_at \
+                     FROM status_subscribers WHERE kind = $1 AND address = $2 AND incident = $3",
+                )
+                .bind(kind.as_str())
+                .bind(address)
+                .bind(incident.map_or(0, |n| int(n.0)))
+                .fetch_optional(&self.readers)
+                .await
+                .map_err(db)?
+                .as_ref()
+                .map(status_subscriber_row)
+                .transpose()
+            }
+
+            async fn status_subscribers(
+                &self,
+                state: Option<hereby_core::subscribers::SubscriberState>,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<hereby_store::StatusSubscriber>, hereby_store::StoreError> {
+                sqlx::query(
+                    "SELECT id, kind, address, incident, components, state, nonce, secret, \
+                     confirm_expires_at, code_digest, code_expires_at, code_tries, created_at, \
+                     updated_at, confirmed_at \
+                     FROM status_subscribers WHERE ($1 = '' OR state = $1) AND id > $2 \
+                     ORDER BY id LIMIT $3",
+                )
+                .bind(state.map_or("", |state| state.as_str()))
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(status_subscriber_row)
+                .collect()
+            }
+
+            async fn remove_status_subscriber(
+                &self,
+                id: i64,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let done = sqlx::query("DELETE FROM status_subscribers WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write_pool)
+                    .await
+                    .map_err(db)?;
+                Ok(done.rows_affected() > 0)
             }
         }
     };

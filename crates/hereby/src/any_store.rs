@@ -425,6 +425,13 @@ impl hereby_store::Communications for AnyStore {
         forward!(self, store => store.put_settings(settings))
     }
 
+    async fn put_setting_if_absent(
+        &self,
+        setting: &hereby_store::AdminSetting,
+    ) -> Result<hereby_store::AdminSetting, StoreError> {
+        forward!(self, store => store.put_setting_if_absent(setting))
+    }
+
     async fn record_release(&self, release: &hereby_store::Release) -> Result<bool, StoreError> {
         forward!(self, store => store.record_release(release))
     }
@@ -625,6 +632,43 @@ impl hereby_store::Notifications for AnyStore {
         at: Timestamp,
     ) -> Result<u64, StoreError> {
         forward!(self, store => store.finish_job_attached(done, attached, at))
+    }
+
+    async fn put_status_subscriber(
+        &self,
+        subscriber: &hereby_store::StatusSubscriber,
+        deliveries: &[hereby_store::NewDelivery],
+    ) -> Result<hereby_store::StatusSubscriber, StoreError> {
+        forward!(self, store => store.put_status_subscriber(subscriber, deliveries))
+    }
+
+    async fn status_subscriber(
+        &self,
+        id: i64,
+    ) -> Result<Option<hereby_store::StatusSubscriber>, StoreError> {
+        forward!(self, store => store.status_subscriber(id))
+    }
+
+    async fn status_subscriber_at(
+        &self,
+        kind: hereby_core::subscribers::SubscriberKind,
+        address: &str,
+        incident: Option<hereby_core::types::IncidentNumber>,
+    ) -> Result<Option<hereby_store::StatusSubscriber>, StoreError> {
+        forward!(self, store => store.status_subscriber_at(kind, address, incident))
+    }
+
+    async fn status_subscribers(
+        &self,
+        state: Option<hereby_core::subscribers::SubscriberState>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<hereby_store::StatusSubscriber>, StoreError> {
+        forward!(self, store => store.status_subscribers(state, after, limit))
+    }
+
+    async fn remove_status_subscriber(&self, id: i64) -> Result<bool, StoreError> {
+        forward!(self, store => store.remove_status_subscriber(id))
     }
 }
 

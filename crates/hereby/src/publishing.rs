@@ -57,7 +57,16 @@ pub(crate) enum StatusPageCommand {
         /// A sentence or two under the title (Markdown); "" for none.
         #[arg(long)]
         description: Option<String>,
+        /// The e-mail channel that sends to e-mail subscribers (see `hereby channel list`);
+        /// "" for none, which turns e-mail sign-ups off.
+        #[arg(long)]
+        mail_channel: Option<String>,
     },
+    /// List the page's subscribers (admins): pending, active and unsubscribed.
+    Subscribers,
+    /// Remove a subscriber outright (admins); people unsubscribe themselves by the link in
+    /// every message.
+    RemoveSubscriber { id: i64 },
 }
 
 /// Runs a `hereby status-page …` command.
@@ -67,6 +76,47 @@ pub(crate) async fn status_page(
     json: bool,
 ) -> Result<(), Failure> {
     let settings: api::StatusPageSettings = match command {
+        StatusPageCommand::Subscribers => {
+            let all: Vec<api::StatusSubscriber> = client
+                .send(Method::GET, "/status-subscribers?limit=1000", NO_BODY, None)
+                .await?;
+            if json {
+                print_json(&all);
+            } else if all.is_empty() {
+                println!("nobody has subscribed yet");
+            } else {
+                println!(
+                    "{:>6}  {:<8} {:<13} {:<40} FOLLOWS",
+                    "ID", "KIND", "STATE", "ADDRESS"
+                );
+                for s in &all {
+                    let follows = match (&s.incident, s.components.is_empty()) {
+                        (Some(incident), _) => incident.clone(),
+                        (None, true) => "everything".to_owned(),
+                        (None, false) => s.components.join(", "),
+                    };
+                    println!(
+                        "{:>6}  {:<8} {:<13} {:<40} {follows}",
+                        s.id, s.kind, s.state, s.address
+                    );
+                }
+            }
+            return Ok(());
+        }
+        StatusPageCommand::RemoveSubscriber { id } => {
+            let () = client
+                .send(
+                    Method::DELETE,
+                    &format!("/status-subscribers/{id}"),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
+            if !json {
+                println!("subscriber {id} removed");
+            }
+            return Ok(());
+        }
         StatusPageCommand::Show => {
             client
                 .send(Method::GET, "/status-page", NO_BODY, None)
@@ -77,12 +127,14 @@ pub(crate) async fn status_page(
             url,
             time_zone,
             description,
+            mail_channel,
         } => {
             let request = api::PutStatusPage {
                 name,
                 url,
                 time_zone,
                 description,
+                mail_channel,
             };
             client
                 .send(Method::PUT, "/status-page", Some(&request), None)
@@ -103,6 +155,14 @@ pub(crate) async fn status_page(
         );
         println!("time zone:   {}", settings.time_zone);
         println!("description: {}", settings.description);
+        println!(
+            "mail channel: {}",
+            if settings.mail_channel.is_empty() {
+                "(none: no e-mail sign-ups)"
+            } else {
+                &settings.mail_channel
+            }
+        );
     }
     Ok(())
 }

@@ -47,6 +47,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ),
         ("status.html", include_str!("templates/status.html")),
         (
+            "status_subscribe.html",
+            include_str!("templates/status_subscribe.html"),
+        ),
+        (
             "status_history.html",
             include_str!("templates/status_history.html"),
         ),
@@ -329,6 +333,7 @@ mod tests {
             "account.html",
             "status.html",
             "status_history.html",
+            "status_subscribe.html",
             "settings.html",
             "postmortem.html",
             "postmortem_edit.html",

@@ -62,6 +62,10 @@ pub async fn send(
     let config: ChannelConfig = serde_json::from_str(&channel.config)
         .map_err(|e| format!("the channel's settings cannot be read: {e}"))?;
     match config {
+        ChannelConfig::StatusPage {} => Err(
+            "a status page subscriber's delivery is sent to the subscriber's own address"
+                .to_owned(),
+        ),
         ChannelConfig::Matrix { .. }
         | ChannelConfig::SlackApp { .. }
         | ChannelConfig::Mattermost { .. } => {
@@ -119,6 +123,45 @@ pub async fn send(
     }
 }
 
+/// Sends a status page subscriber's webhook delivery, signed as Standard Webhooks asks:
+/// `webhook-id` (the delivery's key, the same on every attempt), `webhook-timestamp` (seconds)
+/// and `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, keyed with
+/// the base64 bytes after the secret's `whsec_`.
+pub async fn standard_webhook(
+    http: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    delivery: &Delivery,
+    timeout: Duration,
+) -> Result<(), String> {
+    let timestamp = Timestamp::now().as_second();
+    let body = delivery.payload.clone().into_bytes();
+    let signature = standard_signature(secret, &delivery.key, timestamp, &body)
+        .ok_or_else(|| "the subscriber's secret cannot be read".to_owned())?;
+    let request = http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("webhook-id", &delivery.key)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .timeout(timeout)
+        .body(body);
+    http_result(request.send().await)
+}
+
+/// The Standard Webhooks signature (`v1,<base64>`) of a message.
+pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let key = engine
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .ok()?;
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).ok()?;
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    Some(format!("v1,{}", engine.encode(mac.finalize().into_bytes())))
+}
+
 fn http_result(result: Result<reqwest::Response, reqwest::Error>) -> Result<(), String> {
     match result {
         Ok(response) if response.status().is_success() => Ok(()),
@@ -159,11 +202,28 @@ async fn email(
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '.' })
         .collect();
-    let builder = Message::builder()
+    let mut builder = Message::builder()
         .from(from)
         .to(to)
         .subject(&delivery.subject)
         .message_id(Some(format!("<{id}@hereby>")));
+    // A status page subscriber's mail: one-click unsubscribe as RFC 8058 has it (mail
+    // providers POST `List-Unsubscribe=One-Click` to the address, no session needed).
+    if let Some(unsubscribe) = serde_json::from_str::<serde_json::Value>(&delivery.payload)
+        .ok()
+        .and_then(|payload| payload["list_unsubscribe"].as_str().map(str::to_owned))
+    {
+        use lettre::message::header::{HeaderName, HeaderValue};
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{unsubscribe}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ));
+    }
     let message = match &delivery.attachment {
         None => builder
             .header(ContentType::TEXT_PLAIN)
@@ -213,6 +273,22 @@ mod tests {
         assert_eq!(
             signed,
             "sha256=9eb18f493f8ec135d9eb2dad817c369bb4e9cbfa818657897a7437c1cd8c3a23"
+        );
+    }
+
+    #[test]
+    fn standard_webhooks_signature_matches_the_specification_example() {
+        // The example of the Standard Webhooks specification (its README and libraries'
+        // tests): this secret, id, timestamp and payload give this signature.
+        let signed = standard_signature(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            br#"{"test": 2432232314}"#,
+        );
+        assert_eq!(
+            signed.as_deref(),
+            Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
         );
     }
 

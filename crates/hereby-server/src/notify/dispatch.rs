@@ -248,7 +248,7 @@ impl Default for Progress {
 
 /// Dispatches the events after the cursor, one batch. Returns how many events were covered
 /// (0 when the log had nothing new) and how many deliveries were queued.
-pub(crate) async fn dispatch_once<S: Store + Notifications>(
+pub(crate) async fn dispatch_once<S: Store + Notifications + hereby_store::Communications>(
     state: &AppState<S>,
     progress: &mut Progress,
     review_lead: std::time::Duration,
@@ -294,9 +294,18 @@ pub(crate) async fn dispatch_once<S: Store + Notifications>(
     for event in &stored {
         let recorded = event.decode()?;
         let wanted = happening(&recorded.event, recorded.actor.as_str()).is_some();
+        // What the status page's subscribers may be owed (judged below on the incident).
+        let public = matches!(
+            recorded.event,
+            Event::IncidentDeclared(_)
+                | Event::VisibilityChanged(_)
+                | Event::UpdatePosted(_)
+                | Event::StatusChanged(_)
+                | Event::PostmortemPublished(_)
+        );
         let cadence = moves_cadence(&recorded.event);
         let review = moves_review(&recorded.event);
-        if !wanted && !cadence && !review && chat.is_empty() {
+        if !wanted && !public && !cadence && !review && chat.is_empty() {
             continue;
         }
         // The incident as it is now: a notification never reveals more than its current
@@ -314,6 +323,29 @@ pub(crate) async fn dispatch_once<S: Store + Notifications>(
         };
         let Some(incident) = incident else { continue };
         deliveries.extend(hereby_app::chat::plan(&recorded, &chat));
+        if let Some(notice) =
+            hereby_core::subscribers::notice_of(&recorded.event, recorded.incident, &incident)
+        {
+            let words = match &recorded.event {
+                Event::UpdatePosted(update) => Some(update.body.as_str()),
+                _ => None,
+            };
+            let text = state
+                .app
+                .incident_text(&notice, recorded.incident, &incident, words, recorded.at)
+                .await;
+            deliveries.extend(
+                state
+                    .app
+                    .subscriber_deliveries(
+                        &notice,
+                        &text,
+                        &format!("{}:status-page", recorded.position),
+                    )
+                    .await
+                    .map_err(|e| StoreError::Invalid(format!("status page subscribers: {e}")))?,
+            );
+        }
         if wanted {
             deliveries.extend(plan(
                 &recorded,

@@ -100,7 +100,7 @@ pub fn start<S: Store + Notifications + hereby_store::Search + hereby_store::Com
     Workers { stop, tasks }
 }
 
-async fn dispatcher<S: Store + Notifications>(
+async fn dispatcher<S: Store + Notifications + hereby_store::Communications>(
     state: AppState<S>,
     settings: Arc<Settings>,
     mut stop: watch::Receiver<bool>,
@@ -201,7 +201,7 @@ const IN_FLIGHT: usize = 64;
 // that skips the saturated ones, could still hand a channel more deliveries than it has
 // room for; claiming per channel in one transaction costs one statement per channel with
 // room, and no more round trips than before.
-async fn deliverer<S: Store + Notifications>(
+async fn deliverer<S: Store + Notifications + hereby_store::Communications>(
     state: AppState<S>,
     settings: Arc<Settings>,
     mut stop: watch::Receiver<bool>,
@@ -238,7 +238,7 @@ async fn deliverer<S: Store + Notifications>(
                 // own handle on its limit.
                 limits.retain(|id, _| channels.contains_key(id));
                 let started = claim_and_start(
-                    &state.store,
+                    &state.app,
                     &http,
                     &settings,
                     &channels,
@@ -274,8 +274,8 @@ async fn deliverer<S: Store + Notifications>(
 /// Claims as many due deliveries as there are free permits (per channel and on the node) and
 /// starts an attempt for each, holding its permits.
 #[allow(clippy::too_many_arguments)]
-async fn claim_and_start<S: Notifications>(
-    store: &S,
+async fn claim_and_start<S: Store + Notifications + hereby_store::Communications>(
+    app: &hereby_app::App<S>,
     http: &reqwest::Client,
     settings: &Arc<Settings>,
     channels: &HashMap<i64, Arc<hereby_store::Channel>>,
@@ -305,7 +305,8 @@ async fn claim_and_start<S: Notifications>(
     room.rotate_left(first);
     let now = Timestamp::now();
     let lease_until = later(now, settings.lease);
-    let claimed = store
+    let claimed = app
+        .store
         .claim_deliveries(
             now,
             lease_until,
@@ -339,7 +340,7 @@ async fn claim_and_start<S: Notifications>(
             continue;
         };
         in_flight.spawn(attempt(
-            store.clone(),
+            app.clone(),
             http.clone(),
             settings.clone(),
             channel.clone(),
@@ -349,6 +350,44 @@ async fn claim_and_start<S: Notifications>(
         ));
     }
     Ok(())
+}
+
+/// Sends a status page subscriber's webhook delivery to the subscriber's address as it is
+/// now: one that unsubscribed meanwhile is owed nothing (the attempt counts as done).
+async fn subscriber_webhook<S: Store + Notifications + hereby_store::Communications>(
+    app: &hereby_app::App<S>,
+    http: &reqwest::Client,
+    delivery: &hereby_store::Delivery,
+    budget: Duration,
+) -> Result<(), String> {
+    use hereby_core::subscribers::SubscriberState;
+    let id: i64 = delivery
+        .recipient
+        .as_deref()
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| "the delivery names no subscriber".to_owned())?;
+    let subscriber = app
+        .store
+        .status_subscriber(id)
+        .await
+        .map_err(|e| format!("cannot read the subscriber: {e}"))?;
+    let Some(subscriber) = subscriber else {
+        return Ok(());
+    };
+    let verifying = delivery.kind == hereby_app::subscribers::VERIFY_KIND;
+    let wanted = match subscriber.state {
+        SubscriberState::Active => !verifying,
+        SubscriberState::Pending => verifying,
+        SubscriberState::Unsubscribed => false,
+    };
+    if !wanted {
+        return Ok(());
+    }
+    let secret = subscriber
+        .secret
+        .as_deref()
+        .ok_or_else(|| "the subscriber has no signing secret".to_owned())?;
+    deliver::standard_webhook(http, &subscriber.address, secret, delivery, budget).await
 }
 
 /// How long an attempt starting at `now` may take on a claim held until `lease_until`.
@@ -364,8 +403,8 @@ fn attempt_budget(now: Timestamp, lease_until: Timestamp, settings: &Settings) -
 }
 
 /// One attempt at one claimed delivery, holding its permits (node and channel) throughout.
-async fn attempt<S: Notifications>(
-    store: S,
+async fn attempt<S: Store + Notifications + hereby_store::Communications>(
+    app: hereby_app::App<S>,
     http: reqwest::Client,
     settings: Arc<Settings>,
     channel: Arc<hereby_store::Channel>,
@@ -386,9 +425,25 @@ async fn attempt<S: Notifications>(
     }
     // The channel's own time limits (an HTTP timeout, SMTP's per command) are bounded by the
     // budget as well, but only this bounds the attempt as a whole.
-    let result = tokio::time::timeout(budget, deliver::send(&http, &channel, delivery, budget))
+    let store = &app.store;
+    let sending = async {
+        if channel.kind == "status_page" {
+            subscriber_webhook(&app, &http, delivery, budget).await
+        } else {
+            deliver::send(&http, &channel, delivery, budget).await
+        }
+    };
+    let result = tokio::time::timeout(budget, sending)
         .await
         .unwrap_or_else(|_| Err("the receiver did not answer in time".into()));
+    // A webhook that answered its test delivery hears notices from now on.
+    if result.is_ok()
+        && delivery.kind == hereby_app::subscribers::VERIFY_KIND
+        && let Some(id) = delivery.recipient.as_deref().and_then(|id| id.parse().ok())
+        && let Err(error) = app.webhook_verified(id).await
+    {
+        tracing::warn!(subscriber = id, %error, "cannot mark a verified webhook subscriber");
+    }
     if let Err(error) = &result {
         tracing::warn!(
             delivery = delivery.id,

@@ -8,6 +8,7 @@
 //! what other server nodes wrote). One request rebuilds while the others wait for its result.
 
 pub(crate) mod snapshot;
+mod subscribe;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -55,8 +56,10 @@ const DOCUMENTS: [&str; 13] = [
 ///
 /// They have a state of their own, one `Arc` cloned per request, rather than the whole
 /// [`AppState`].
-pub(crate) fn public_routes<S: Store + Communications>(state: &AppState<S>) -> axum::Router {
-    use axum::routing::get;
+pub(crate) fn public_routes<S: Store + Communications + hereby_store::Notifications>(
+    state: &AppState<S>,
+) -> axum::Router {
+    use axum::routing::{get, post};
     let public = Arc::new(Public {
         page: state.status.clone(),
         app: state.app.clone(),
@@ -67,7 +70,36 @@ pub(crate) fn public_routes<S: Store + Communications>(state: &AppState<S>) -> a
             .trim_end_matches('/')
             .to_owned(),
         history_reads: tokio::sync::Semaphore::new(HISTORY_READS),
+        trusted_proxies: state.web.trusted_proxies.clone(),
     });
+    // The subscription pages: forms anyone may send, so small bodies only.
+    let subscriptions = axum::Router::new()
+        .route(
+            "/status/subscribe",
+            get(subscribe::form::<S>).post(subscribe::sign_up::<S>),
+        )
+        .route(
+            "/status/subscriptions/confirm",
+            get(subscribe::confirm_form::<S>).post(subscribe::confirm::<S>),
+        )
+        .route(
+            "/status/subscriptions/unsubscribe",
+            get(subscribe::unsubscribe_form::<S>).post(subscribe::unsubscribe::<S>),
+        )
+        .route(
+            "/status/subscriptions/manage",
+            get(subscribe::manage_form::<S>).post(subscribe::send_code::<S>),
+        )
+        .route(
+            "/status/subscriptions/manage/code",
+            post(subscribe::open::<S>),
+        )
+        .route(
+            "/status/subscriptions/manage/save",
+            post(subscribe::save::<S>),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(subscribe::FORM_LIMIT))
+        .with_state(public.clone());
     axum::Router::new()
         .route(DOCUMENTS[0], get(page::<S>))
         .route(DOCUMENTS[1], get(feed::<S>))
@@ -83,6 +115,7 @@ pub(crate) fn public_routes<S: Store + Communications>(state: &AppState<S>) -> a
         .route(DOCUMENTS[11], get(history_page::<S>))
         .route(DOCUMENTS[12], get(history_json::<S>))
         .with_state(public)
+        .merge(subscriptions)
 }
 
 /// What the public documents need: the page, and the application it is built from.
@@ -95,6 +128,8 @@ pub(crate) struct Public<S> {
     base_url: String,
     /// Turns for reading history pages that are not kept.
     history_reads: tokio::sync::Semaphore,
+    /// Proxies whose `X-Forwarded-For` names the client (sign-ups are limited per client).
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The status page's shared state: the current snapshot (its name and the rest of its
@@ -305,10 +340,37 @@ public_document!(
     /// `GET /api/v2/uptime.json`: each component's last 90 days (hereby's own document).
     uptime, uptime, 10, JSON
 );
-public_document!(
-    /// `GET /status/feed.atom`
-    feed, atom, 1, "application/atom+xml; charset=utf-8"
-);
+/// Which feed: the page's, or one component's.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct FeedQuery {
+    component: Option<String>,
+}
+
+/// `GET /status/feed.atom[?component=NAME]`: every public update and maintenance update, or
+/// those touching one component.
+pub(crate) async fn feed<S: Store + Communications>(
+    State(public): State<Arc<Public<S>>>,
+    query: Result<axum::extract::Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    public.page.count(1);
+    let axum::extract::Query(query) =
+        query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let snapshot = snapshot(&public).await?;
+    let document = match query.component.as_deref().map(str::trim) {
+        None | Some("") => &snapshot.rendered.atom,
+        Some(name) => snapshot
+            .rendered
+            .atom_of
+            .get(name)
+            .ok_or_else(|| ApiError::not_found(format!("component `{name}`")))?,
+    };
+    Ok(serve(
+        document,
+        "application/atom+xml; charset=utf-8",
+        request.headers(),
+    ))
+}
 
 /// Which page of the history: the incidents numbered below `before`.
 #[derive(Debug, serde::Deserialize)]
@@ -532,7 +594,9 @@ pub(crate) async fn show_page_settings<S: Store + Directory + Communications>(
         (status = 422, description = "A field is wrong (an unknown time zone, an address that is not http(s) …)", body = api::ErrorBody),
     )
 )]
-pub(crate) async fn put_page_settings<S: Store + Directory + Communications>(
+pub(crate) async fn put_page_settings<
+    S: Store + Directory + Communications + hereby_store::Notifications,
+>(
     State(state): State<AppState<S>>,
     caller: Caller,
     ApiJson(body): ApiJson<api::PutStatusPage>,
@@ -540,4 +604,84 @@ pub(crate) async fn put_page_settings<S: Store + Directory + Communications>(
     Ok(axum::Json(
         state.app.set_status_page(&caller.0, &body).await?.wire(),
     ))
+}
+
+/// The admins' listing of subscribers: after an id, at most a number.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SubscribersQuery {
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/status-subscribers` (admins): the page's subscribers, by id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/status-subscribers",
+    tag = "status page",
+    security(("bearer" = [])),
+    params(
+        ("after" = Option<i64>, Query, description = "Only those with a greater id, to page on"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000; 100 when absent"),
+    ),
+    responses(
+        (status = 200, body = Vec<api::StatusSubscriber>),
+        (status = 400, body = api::ErrorBody),
+        (status = 401, description = "No valid token", body = api::ErrorBody),
+        (status = 403, description = "Not an admin", body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn list_subscribers<
+    S: Store + Directory + Communications + hereby_store::Notifications,
+>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    query: Result<axum::extract::Query<SubscribersQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<Vec<api::StatusSubscriber>>, ApiError> {
+    caller.require(hereby_core::types::InstallationRole::Admin)?;
+    let axum::extract::Query(query) =
+        query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let subscribers = state
+        .app
+        .status_subscribers(
+            &caller.0,
+            query.after.unwrap_or(0),
+            query.limit.unwrap_or(100),
+        )
+        .await?;
+    Ok(axum::Json(
+        subscribers
+            .iter()
+            .map(hereby_app::subscribers::wire)
+            .collect(),
+    ))
+}
+
+/// `DELETE /api/v1/status-subscribers/{id}` (admins): removes a subscriber outright.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/status-subscribers/{id}",
+    tag = "status page",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The subscriber")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No valid token", body = api::ErrorBody),
+        (status = 403, description = "Not an admin", body = api::ErrorBody),
+        (status = 404, body = api::ErrorBody),
+    )
+)]
+pub(crate) async fn remove_subscriber<
+    S: Store + Directory + Communications + hereby_store::Notifications,
+>(
+    State(state): State<AppState<S>>,
+    caller: Caller,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(hereby_core::types::InstallationRole::Admin)?;
+    let id = raw
+        .parse::<i64>()
+        .map_err(|_| ApiError::not_found(format!("subscriber `{raw}`")))?;
+    state.app.remove_status_subscriber(&caller.0, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

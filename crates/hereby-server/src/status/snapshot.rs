@@ -131,6 +131,8 @@ pub(crate) struct Rendered {
     pub(crate) uptime: Document,
     pub(crate) html: Document,
     pub(crate) atom: Document,
+    /// The Atom feed of each component, by name.
+    pub(crate) atom_of: BTreeMap<String, Document>,
 }
 
 /// A public update as the page shows it.
@@ -749,7 +751,26 @@ fn render_all(
             )
             .into_bytes(),
         ),
-        atom: Document::new(feed(page, incidents, maintenances, updated_at).into_bytes()),
+        atom: Document::new(feed(page, None, incidents, maintenances, updated_at).into_bytes()),
+        // One feed per component: what touched it.
+        atom_of: components
+            .iter()
+            .map(|shown| {
+                let name = shown.component.name.as_str();
+                let incidents: Vec<PublicIncident> = incidents
+                    .iter()
+                    .filter(|incident| incident.components.iter().any(|c| c == name))
+                    .cloned()
+                    .collect();
+                let maintenances: Vec<Maintenance> = maintenances
+                    .iter()
+                    .filter(|m| m.components.contains(&shown.component.name))
+                    .cloned()
+                    .collect();
+                let body = feed(page, Some(name), &incidents, &maintenances, updated_at);
+                (name.to_owned(), Document::new(body.into_bytes()))
+            })
+            .collect(),
     }
 }
 
@@ -1005,6 +1026,7 @@ fn bars(page: &Page<'_>, shown: &ShownComponent) -> String {
 /// The Atom feed: one entry per public update, newest first.
 fn feed(
     page: &Page<'_>,
+    component: Option<&str>,
     incidents: &[PublicIncident],
     maintenances: &[Maintenance],
     updated_at: Timestamp,
@@ -1067,8 +1089,18 @@ fn feed(
     }
     entries.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     let mut feed = atom::Feed::default();
-    feed.set_id(page_url.clone());
-    feed.set_title(page.settings.name.clone());
+    let self_url = match component {
+        Some(name) => format!("{}/status/feed.atom?component={name}", page.info.base_url),
+        None => format!("{}/status/feed.atom", page.info.base_url),
+    };
+    feed.set_id(match component {
+        Some(name) => format!("{page_url}#component-{name}"),
+        None => page_url.clone(),
+    });
+    feed.set_title(match component {
+        Some(name) => format!("{}: {name}", page.settings.name),
+        None => page.settings.name.clone(),
+    });
     // RFC 4287 requires an author for every entry; the page itself speaks for all of them.
     feed.set_authors(vec![atom::Person {
         name: page.settings.name.clone(),
@@ -1083,7 +1115,7 @@ fn feed(
             ..atom::Link::default()
         },
         atom::Link {
-            href: format!("{}/status/feed.atom", page.info.base_url),
+            href: self_url,
             rel: "self".to_owned(),
             ..atom::Link::default()
         },

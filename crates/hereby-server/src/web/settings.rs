@@ -205,6 +205,7 @@ pub(crate) async fn change<S: Store + Directory + Communications + Notifications
                             .unwrap_or_default()
                             .replace("\r\n", "\n"),
                     ),
+                    mail_channel: Some(fields.get("mail_channel").unwrap_or_default().to_owned()),
                 },
             )
             .await

@@ -336,6 +336,11 @@ fn populate(server: &Server) -> Installation {
          '@alice:example.org', '!dm:example.org' FROM notification_channels",
         "INSERT INTO chat_cursors (channel_id, position) SELECT MIN(id), 's1_2' \
          FROM notification_channels",
+        // A status page subscriber as a confirmed sign-up leaves it (the sign-up's own
+        // test is in subscribers.rs; here it would add a delivery to the ones counted).
+        "INSERT INTO status_subscribers (kind, address, incident, components, state, nonce, \
+         secret, code_tries, created_at, updated_at, confirmed_at) VALUES ('email', \
+         'ann@example.test', 0, '[\"checkout\"]', 'active', 'n1', NULL, 0, 1, 1, 1)",
         "INSERT INTO chat_inbound (channel_id, event_id, received_at) SELECT MIN(id), '$e1', 1 \
          FROM notification_channels",
         "INSERT INTO chat_leases (channel_id, holder, until) SELECT MIN(id), 'node-a', 1 \

@@ -23,6 +23,7 @@ mod review_reminders;
 mod search;
 mod settings;
 mod status;
+mod subscribers;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

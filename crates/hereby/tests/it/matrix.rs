@@ -446,6 +446,12 @@ fn routes() -> Vec<Route> {
             Kind::AdminOnly(200),
             Json(r#"{"description":"matrix {n}"}"#),
         ),
+        route("GET", "/api/v1/status-subscribers", Kind::AdminOnly(200)),
+        route(
+            "DELETE",
+            "/api/v1/status-subscribers/{id}",
+            Kind::AdminOnly(404),
+        ),
         route("GET", "/api/v1/maintenances", Kind::SignedIn),
         route("GET", "/api/v1/maintenances/{id}", Kind::SignedInAbsent),
         // A plan on a component the page does not have: checked after the role.

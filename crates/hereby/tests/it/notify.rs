@@ -19,7 +19,7 @@ use crate::api::{Server, databases};
 const SECRET: &str = "a-webhook-secret-of-some-length";
 
 /// Fast retries, so dead letters and recoveries take a second rather than minutes.
-const FAST: &[&str] = &[
+pub(crate) const FAST: &[&str] = &[
     "--notify-backoff",
     "100ms",
     "--notify-backoff-max",
@@ -817,7 +817,7 @@ fn reminders_fire_after_the_interval_and_follow_updates() {
 
 /// A Python with aiosmtpd: Debian's `/usr/bin/python3` (python3-aiosmtpd) or whichever
 /// `python3` is first on the PATH.
-fn python_with_aiosmtpd() -> Option<String> {
+pub(crate) fn python_with_aiosmtpd() -> Option<String> {
     ["/usr/bin/python3", "python3"]
         .into_iter()
         .find_map(|python| {
@@ -848,15 +848,15 @@ controller.stop()
 "#;
 
 /// A real SMTP server (aiosmtpd) that writes each message it accepts as a JSON line.
-struct SmtpServer {
+pub(crate) struct SmtpServer {
+    pub(crate) port: u16,
     child: std::process::Child,
-    port: u16,
     mailbox: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl SmtpServer {
-    fn start(python: &str) -> Self {
+    pub(crate) fn start(python: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("smtp.py");
         std::fs::write(&script, SMTP_SERVER).unwrap();
@@ -883,7 +883,7 @@ impl SmtpServer {
         }
     }
 
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.mailbox)
             .unwrap_or_default()
             .lines()
