@@ -56,10 +56,10 @@ impl Options {
 }
 
 /// Receipts: incident id → when each subscriber got its webhook.
-type Receipts = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
+pub(crate) type Receipts = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
 
 /// Reads keep-alive HTTP/1.1 requests from one connection and answers 200 to each.
-async fn receive(mut stream: TcpStream, receipts: Receipts) -> Result<()> {
+pub(crate) async fn receive(mut stream: TcpStream, receipts: Receipts) -> Result<()> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     loop {

@@ -68,7 +68,7 @@ impl Options {
 }
 
 /// One plain HTTP/1.1 request on its own connection; the status and body.
-fn http(
+pub(crate) fn http(
     address: SocketAddr,
     method: &str,
     path: &str,
@@ -101,7 +101,13 @@ fn http(
     Ok((status, response[split + 4..].to_vec()))
 }
 
-fn must(address: SocketAddr, method: &str, path: &str, token: &str, body: &str) -> Result<Vec<u8>> {
+pub(crate) fn must(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &str,
+) -> Result<Vec<u8>> {
     let (status, reply) = http(address, method, path, Some(token), body)?;
     anyhow::ensure!(
         (200..300).contains(&status),
@@ -176,12 +182,12 @@ fn seed(address: SocketAddr, token: &str) -> Result<()> {
 }
 
 /// nginx serving `root` on `port`, stopped when dropped.
-struct Nginx {
+pub(crate) struct Nginx {
     child: Child,
 }
 
 impl Nginx {
-    fn start(dir: &Path, root: &Path, port: u16) -> Result<Self> {
+    pub(crate) fn start(dir: &Path, root: &Path, port: u16) -> Result<Self> {
         let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .map(Path::new)
@@ -238,13 +244,13 @@ impl Drop for Nginx {
 
 /// What one wrk run measured.
 #[derive(Debug, Clone, Copy, Default)]
-struct Run {
-    requests: u64,
-    seconds: f64,
+pub(crate) struct Run {
+    pub(crate) requests: u64,
+    pub(crate) seconds: f64,
     /// Answers other than 2xx/3xx, and socket errors.
-    errors: u64,
-    p50_ms: f64,
-    p99_ms: f64,
+    pub(crate) errors: u64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
 }
 
 fn parse_ms(raw: &str) -> Option<f64> {
@@ -262,7 +268,7 @@ fn parse_ms(raw: &str) -> Option<f64> {
 }
 
 /// Runs wrk against `url` and reads its summary.
-fn wrk(url: &str, options: &Options) -> Result<Run> {
+pub(crate) fn wrk(url: &str, options: &Options) -> Result<Run> {
     let output = Command::new("wrk")
         .args([
             "-t2",
@@ -311,7 +317,7 @@ fn wrk(url: &str, options: &Options) -> Result<Run> {
     Ok(run)
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())

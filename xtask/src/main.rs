@@ -11,6 +11,7 @@ mod bench_live;
 mod bench_postmortem;
 mod bench_status;
 mod bench_store;
+mod bench_subscribers;
 #[cfg(test)]
 mod tidy;
 
@@ -54,6 +55,10 @@ tasks:
       Notification fan-out of the release server on SQLite: N webhook subscribers (default
       100, one channel each) on a loopback receiver; the time from the API call changing an
       incident's status to each subscriber's receipt, p50/p99/max, against the 1 s p99 goal.
+  bench-subscribers [--emails N] [--webhooks N] [--seconds N] [--binary PATH | --no-build]
+      One public update fanned out to the status page's subscribers (10,000 e-mail to an
+      SMTP sink and 1,000 webhooks on loopback): time to the last delivery, server memory,
+      and the page's rate during the fan-out beside nginx (needs nginx and wrk).
   bench-live [--watchers N] [--notes N] [--interval-ms N] [--postgres-url URL | --no-postgres] [--binary PATH | --no-build]
       Live streams of a release server: N Server-Sent Events watchers (default 10,000) of one
       incident on one SQLite node, then on PostgreSQL, while notes are written (default 50, one
@@ -112,6 +117,10 @@ fn main() -> Result<()> {
         Some("bench-fanout") => {
             let options = bench_fanout::Options::parse(&args[1..])?;
             runtime.block_on(bench_fanout::run(options))
+        }
+        Some("bench-subscribers") => {
+            let options = bench_subscribers::Options::parse(&args[1..])?;
+            runtime.block_on(bench_subscribers::run(options))
         }
         Some("bench-live") => {
             let options = bench_live::Options::parse(&args[1..])?;

@@ -1226,6 +1226,10 @@ pub struct StatusPageSettings {
     /// The e-mail channel that sends to the page's e-mail subscribers; empty for none.
     #[serde(default)]
     pub mail_channel: String,
+    /// Who may subscribe a webhook: `public` (addresses that resolve to public IP addresses
+    /// only), `any` or `off`.
+    #[serde(default)]
+    pub webhook_signups: String,
 }
 
 /// `PUT /api/v1/status-page`: absent fields keep their value; an empty `url` goes back to
@@ -1244,6 +1248,9 @@ pub struct PutStatusPage {
     /// The e-mail channel for e-mail subscribers; empty for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_channel: Option<String>,
+    /// `public` (webhook addresses on the internet only), `any` or `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_signups: Option<String>,
 }
 
 /// A subscriber of the public status page, as admins see it.

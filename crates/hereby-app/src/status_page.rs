@@ -32,6 +32,14 @@ pub struct PageSettings {
     /// nobody can subscribe by e-mail).
     #[serde(default)]
     pub mail_channel: String,
+    /// Who may subscribe a webhook from the page: `public` (addresses that resolve to public
+    /// IP addresses only, the default), `any` (internal ones too) or `off`.
+    #[serde(default = "public_only")]
+    pub webhook_signups: String,
+}
+
+fn public_only() -> String {
+    "public".to_owned()
 }
 
 impl Default for PageSettings {
@@ -42,6 +50,7 @@ impl Default for PageSettings {
             time_zone: "UTC".to_owned(),
             description: String::new(),
             mail_channel: String::new(),
+            webhook_signups: public_only(),
         }
     }
 }
@@ -59,6 +68,7 @@ impl PageSettings {
             time_zone: self.time_zone.clone(),
             description: self.description.clone(),
             mail_channel: self.mail_channel.clone(),
+            webhook_signups: self.webhook_signups.clone(),
         }
     }
 
@@ -102,6 +112,18 @@ impl PageSettings {
                 )
             })?;
             next.time_zone = zone.to_owned();
+        }
+        if let Some(mode) = &change.webhook_signups {
+            let mode = mode.trim();
+            if !matches!(mode, "off" | "public" | "any") {
+                return Err(InvalidValue::new(
+                    "webhook_signups",
+                    format!(
+                        "`{mode}` is not one of off, public (addresses on the internet only) or any"
+                    ),
+                ));
+            }
+            next.webhook_signups = mode.to_owned();
         }
         if let Some(description) = &change.description {
             let description = description.trim();

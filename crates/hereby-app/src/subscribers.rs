@@ -162,7 +162,7 @@ impl<S: Store + Communications + Notifications> App<S> {
     pub async fn sign_up(&self, request: &SignUp, client: IpAddr) -> Result<SignedUp, AppError> {
         let kind = SubscriberKind::parse(&request.kind)?;
         let address = match kind {
-            SubscriberKind::Email => mailbox("address", &request.address)?.to_lowercase(),
+            SubscriberKind::Email => bare_address(&request.address)?,
             SubscriberKind::Webhook => http_url(request.address.trim().to_owned())?,
         };
         let now = Instant::now();
@@ -256,6 +256,7 @@ impl<S: Store + Communications + Notifications> App<S> {
                 Ok(SignedUp::Email)
             }
             SubscriberKind::Webhook => {
+                self.check_webhook_address(&address).await?;
                 if existing
                     .as_ref()
                     .is_some_and(|s| s.state == SubscriberState::Active)
@@ -364,7 +365,7 @@ impl<S: Store + Communications + Notifications> App<S> {
     /// E-mails a fresh code to manage the subscription of `address`, if it has one; the
     /// answer is the same either way.
     pub async fn send_manage_code(&self, address: &str, client: IpAddr) -> Result<(), AppError> {
-        let address = mailbox("address", address)?.to_lowercase();
+        let address = bare_address(address)?;
         let now = Instant::now();
         self.limit(&format!("client:{client}"), PER_CLIENT, now)?;
         self.limit(&format!("address:{address}"), PER_ADDRESS, now)?;
@@ -377,7 +378,11 @@ impl<S: Store + Communications + Notifications> App<S> {
             return Ok(());
         };
         let channel = self.mail_channel().await?;
-        let code = format!("{:06}", getrandom::u32().unwrap_or(0) % 1_000_000);
+        let code = format!(
+            "{:06}",
+            getrandom::u32().map_err(|e| AppError::Internal(format!("no randomness: {e}")))?
+                % 1_000_000
+        );
         let at = Timestamp::now();
         subscriber.code_digest = Some(digest(&format!("{}:{code}", subscriber.id)));
         subscriber.code_expires_at = at.checked_add(subscribers::CODE_TTL).ok();
@@ -390,9 +395,9 @@ impl<S: Store + Communications + Notifications> App<S> {
             recipient: Some(subscriber.address.clone()),
             incident: None,
             kind: KIND.to_owned(),
-            subject: format!("{page}: your code is {code}"),
+            subject: format!("{page}: your code to manage your subscription"),
             body: format!(
-                "Your code to manage your subscription to {page} is {code}. It works for 15 minutes.\n\nIf you did not ask for it, ignore this message.\n"
+                "Your code is {code}. It works once, for 15 minutes, to manage your subscription to {page}.\n\nIf you did not ask for it, ignore this message.\n"
             ),
             payload: json!({}).to_string(),
         };
@@ -405,10 +410,14 @@ impl<S: Store + Communications + Notifications> App<S> {
 
     /// Checks an e-mailed code; a good one opens a manage session (a token that works for 30
     /// minutes). Every refusal reads the same.
-    pub async fn open_manage(&self, address: &str, code: &str) -> Result<String, AppError> {
-        let address = mailbox("address", address)
-            .map_err(|_| not_valid())?
-            .to_lowercase();
+    pub async fn open_manage(
+        &self,
+        address: &str,
+        code: &str,
+        client: IpAddr,
+    ) -> Result<String, AppError> {
+        self.limit(&format!("code:{client}"), PER_CLIENT, Instant::now())?;
+        let address = bare_address(address).map_err(|_| not_valid())?;
         let Some(mut subscriber) = self
             .store
             .status_subscriber_at(SubscriberKind::Email, &address, None)
@@ -417,13 +426,10 @@ impl<S: Store + Communications + Notifications> App<S> {
         else {
             return Err(not_valid());
         };
-        let (Some(expected), Some(expires)) =
-            (subscriber.code_digest.clone(), subscriber.code_expires_at)
-        else {
-            return Err(not_valid());
-        };
         let now = Timestamp::now();
-        if let Err(refusal) = subscribers::code_usable(expires, subscriber.code_tries, now) {
+        if let (Some(expires), tries) = (subscriber.code_expires_at, subscriber.code_tries)
+            && let Err(refusal) = subscribers::code_usable(expires, tries, now)
+        {
             tracing::info!(
                 subscriber = subscriber.id,
                 ?refusal,
@@ -431,14 +437,21 @@ impl<S: Store + Communications + Notifications> App<S> {
             );
             return Err(not_valid());
         }
+        // The try is spent before the comparison, in one statement: guesses sent at once
+        // cannot all see the same count.
+        let Some(expected) = self
+            .store
+            .spend_code_try(subscriber.id, subscribers::CODE_ATTEMPTS, now)
+            .await?
+        else {
+            return Err(not_valid());
+        };
         let given = digest(&format!("{}:{}", subscriber.id, code.trim()));
         if !same(&given, &expected) {
-            subscriber.code_tries = subscriber.code_tries.saturating_add(1);
-            subscriber.updated_at = now;
-            self.store.put_status_subscriber(&subscriber, &[]).await?;
             tracing::info!(subscriber = subscriber.id, refusal = ?CodeRefusal::Wrong, "a manage code was refused");
             return Err(not_valid());
         }
+        subscriber.code_tries = subscriber.code_tries.saturating_add(1);
         subscriber.code_digest = None;
         subscriber.code_expires_at = None;
         subscriber.updated_at = now;
@@ -712,6 +725,47 @@ impl<S: Store + Communications + Notifications> App<S> {
         }
     }
 
+    /// Whether the page takes this webhook address: sign-ups may be off, and by default only
+    /// addresses that resolve to public IP addresses are taken, so nobody can make the server
+    /// post to its own network.
+    async fn check_webhook_address(&self, address: &str) -> Result<(), AppError> {
+        let mode = self.status_page().await?.webhook_signups;
+        if mode == "off" {
+            return Err(AppError::Refused {
+                code: "subscriptions_unavailable",
+                message: "this page does not take webhook subscriptions".to_owned(),
+            });
+        }
+        if mode == "any" {
+            return Ok(());
+        }
+        let refused = || {
+            invalid(
+                "address",
+                "must be an address on the internet (this page does not send to private, loopback or link-local addresses)",
+            )
+        };
+        let url = url::Url::parse(address).map_err(|_| refused())?;
+        let host = url
+            .host_str()
+            .ok_or_else(refused)?
+            .trim_matches(['[', ']'])
+            .to_owned();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let resolved = tokio::time::timeout(
+            Duration::from_secs(3),
+            tokio::net::lookup_host((host.as_str(), port)),
+        )
+        .await
+        .map_err(|_| refused())?
+        .map_err(|_| refused())?;
+        let addresses: Vec<IpAddr> = resolved.map(|socket| socket.ip()).collect();
+        if addresses.is_empty() || !addresses.iter().all(|ip| public_ip(*ip)) {
+            return Err(refused());
+        }
+        Ok(())
+    }
+
     fn limit(&self, key: &str, most: usize, now: Instant) -> Result<(), AppError> {
         self.subscribe_limits
             .take(key.to_owned(), most, now)
@@ -911,6 +965,49 @@ impl<S: Store + Communications + Notifications> App<S> {
     }
 }
 
+/// An e-mail address as subscriptions keep it: the bare address (a display name would make
+/// one mailbox many subscribers), lowercase.
+fn bare_address(raw: &str) -> Result<String, AppError> {
+    let checked = mailbox("address", raw)?;
+    let bare = match checked
+        .strip_suffix('>')
+        .and_then(|rest| rest.rsplit_once('<'))
+    {
+        Some((_name, address)) => address.trim().to_owned(),
+        None => checked.trim().to_owned(),
+    };
+    Ok(bare.to_lowercase())
+}
+
+/// Whether an IP address is on the internet: not private, loopback, link-local, shared
+/// (100.64/10), unspecified, broadcast, multicast or unique-local.
+fn public_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (b & 0xc0) == 64))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => public_ip(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
+}
+
 /// What a subscriber follows.
 pub fn interest_of(subscriber: &StatusSubscriber) -> Interest {
     match subscriber.incident {
@@ -936,7 +1033,8 @@ fn describe_interest(subscriber: &StatusSubscriber) -> String {
 /// nonce, cut to 128 bits.
 fn tag(key: &str, purpose: &str, subscriber: &StatusSubscriber) -> String {
     let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes()) else {
-        return String::new();
+        // Cannot happen (HMAC takes keys of any length); a tag nobody can give.
+        return "-".repeat(32);
     };
     mac.update(format!("{purpose}:{}:{}", subscriber.id, subscriber.nonce).as_bytes());
     hex::encode(&mac.finalize().into_bytes()[..16])

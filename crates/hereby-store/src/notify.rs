@@ -465,6 +465,16 @@ pub trait Notifications: Clone + Send + Sync + 'static {
         deliveries: &[NewDelivery],
     ) -> impl Future<Output = Result<StatusSubscriber, StoreError>> + Send;
 
+    /// Spends one try of the subscriber's manage code, if it has one that is unexpired at
+    /// `now` and has tries left (fewer than `most` spent), and returns its digest to compare;
+    /// `None` otherwise. One statement, so guesses sent at once each spend a try.
+    fn spend_code_try(
+        &self,
+        id: i64,
+        most: u32,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
     /// One status page subscriber.
     fn status_subscriber(
         &self,

@@ -761,6 +761,26 @@ macro_rules! sql_notify_common {
                 Ok(stored)
             }
 
+            async fn spend_code_try(
+                &self,
+                id: i64,
+                most: u32,
+                now: jiff::Timestamp,
+            ) -> Result<Option<String>, hereby_store::StoreError> {
+                sqlx::query_scalar(
+                    "UPDATE status_subscribers SET code_tries = code_tries + 1 \
+                     WHERE id = $1 AND code_digest IS NOT NULL AND code_tries < $2 \
+                     AND code_expires_at > $3 RETURNING code_digest",
+                )
+                .bind(id)
+                .bind(i64::from(most))
+                .bind(now.as_microsecond())
+                .fetch_optional(&self.write_pool)
+                .await
+                .map_err(db)
+                .map(Option::flatten)
+            }
+
             async fn status_subscriber(
                 &self,
                 id: i64,

@@ -642,6 +642,15 @@ impl hereby_store::Notifications for AnyStore {
         forward!(self, store => store.put_status_subscriber(subscriber, deliveries))
     }
 
+    async fn spend_code_try(
+        &self,
+        id: i64,
+        most: u32,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        forward!(self, store => store.spend_code_try(id, most, now))
+    }
+
     async fn status_subscriber(
         &self,
         id: i64,

@@ -61,6 +61,10 @@ pub(crate) enum StatusPageCommand {
         /// "" for none, which turns e-mail sign-ups off.
         #[arg(long)]
         mail_channel: Option<String>,
+        /// Who may subscribe a webhook: public (addresses on the internet only, the
+        /// default), any (internal addresses too) or off.
+        #[arg(long)]
+        webhook_signups: Option<String>,
     },
     /// List the page's subscribers (admins): pending, active and unsubscribed.
     Subscribers,
@@ -128,6 +132,7 @@ pub(crate) async fn status_page(
             time_zone,
             description,
             mail_channel,
+            webhook_signups,
         } => {
             let request = api::PutStatusPage {
                 name,
@@ -135,6 +140,7 @@ pub(crate) async fn status_page(
                 time_zone,
                 description,
                 mail_channel,
+                webhook_signups,
             };
             client
                 .send(Method::PUT, "/status-page", Some(&request), None)
@@ -155,6 +161,7 @@ pub(crate) async fn status_page(
         );
         println!("time zone:   {}", settings.time_zone);
         println!("description: {}", settings.description);
+        println!("webhook sign-ups: {}", settings.webhook_signups);
         println!(
             "mail channel: {}",
             if settings.mail_channel.is_empty() {

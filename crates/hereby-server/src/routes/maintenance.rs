@@ -54,7 +54,7 @@ pub(crate) struct RemoveParams {
         (status = 422, body = api::ErrorBody),
     )
 )]
-pub(crate) async fn list<S: Store + Directory + Communications + Notifications>(
+pub(crate) async fn list_maintenances<S: Store + Directory + Communications + Notifications>(
     State(state): State<AppState<S>>,
     _caller: Caller,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
@@ -87,20 +87,20 @@ pub(crate) async fn list<S: Store + Directory + Communications + Notifications>(
     Ok(Json(maintenances.iter().map(wire).collect()))
 }
 
-/// `GET /api/v1/maintenances/{id}`
+/// `GET /api/v1/maintenances/{maintenance}`
 #[utoipa::path(
     get,
-    path = "/api/v1/maintenances/{id}",
+    path = "/api/v1/maintenances/{maintenance}",
     tag = "status page",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The maintenance")),
+    params(("maintenance" = i64, Path, description = "The maintenance")),
     responses(
         (status = 200, body = api::Maintenance),
         (status = 401, body = api::ErrorBody),
         (status = 404, body = api::ErrorBody),
     )
 )]
-pub(crate) async fn show<S: Store + Directory + Communications + Notifications>(
+pub(crate) async fn show_maintenance<S: Store + Directory + Communications + Notifications>(
     State(state): State<AppState<S>>,
     _caller: Caller,
     Path(raw): Path<String>,
@@ -124,7 +124,7 @@ pub(crate) async fn show<S: Store + Directory + Communications + Notifications>(
         (status = 422, description = "A field is wrong (an end before the start, a component the status page does not have …)", body = api::ErrorBody),
     )
 )]
-pub(crate) async fn schedule<S: Store + Directory + Communications + Notifications>(
+pub(crate) async fn schedule_maintenance<S: Store + Directory + Communications + Notifications>(
     State(state): State<AppState<S>>,
     caller: Caller,
     ApiJson(request): ApiJson<api::PutMaintenance>,
@@ -133,13 +133,13 @@ pub(crate) async fn schedule<S: Store + Directory + Communications + Notificatio
     Ok((StatusCode::CREATED, Json(wire(&created))))
 }
 
-/// `PUT /api/v1/maintenances/{id}` (responders): change the plan.
+/// `PUT /api/v1/maintenances/{maintenance}` (responders): change the plan.
 #[utoipa::path(
     put,
-    path = "/api/v1/maintenances/{id}",
+    path = "/api/v1/maintenances/{maintenance}",
     tag = "status page",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The maintenance")),
+    params(("maintenance" = i64, Path, description = "The maintenance")),
     request_body = api::PutMaintenance,
     responses(
         (status = 200, body = api::Maintenance),
@@ -152,7 +152,7 @@ pub(crate) async fn schedule<S: Store + Directory + Communications + Notificatio
         (status = 422, description = "A field is wrong, or the plan may not change now (`maintenance_not_now`: completed, or a start moved once begun)", body = api::ErrorBody),
     )
 )]
-pub(crate) async fn replan<S: Store + Directory + Communications + Notifications>(
+pub(crate) async fn replan_maintenance<S: Store + Directory + Communications + Notifications>(
     State(state): State<AppState<S>>,
     caller: Caller,
     Path(raw): Path<String>,
@@ -169,14 +169,14 @@ pub(crate) async fn replan<S: Store + Directory + Communications + Notifications
     )))
 }
 
-/// `POST /api/v1/maintenances/{id}/updates` (responders): words for the public, a move
+/// `POST /api/v1/maintenances/{maintenance}/updates` (responders): words for the public, a move
 /// forward, or both.
 #[utoipa::path(
     post,
-    path = "/api/v1/maintenances/{id}/updates",
+    path = "/api/v1/maintenances/{maintenance}/updates",
     tag = "status page",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The maintenance")),
+    params(("maintenance" = i64, Path, description = "The maintenance")),
     request_body = api::MaintenanceUpdateRequest,
     responses(
         (status = 201, description = "Posted", body = api::Maintenance),
@@ -189,7 +189,9 @@ pub(crate) async fn replan<S: Store + Directory + Communications + Notifications
         (status = 422, description = "Nothing to say, an unknown status, or a move the rules refuse (`maintenance_not_now`: backwards, or after completion)", body = api::ErrorBody),
     )
 )]
-pub(crate) async fn post_update<S: Store + Directory + Communications + Notifications>(
+pub(crate) async fn post_maintenance_update<
+    S: Store + Directory + Communications + Notifications,
+>(
     State(state): State<AppState<S>>,
     caller: Caller,
     Path(raw): Path<String>,
@@ -204,14 +206,14 @@ pub(crate) async fn post_update<S: Store + Directory + Communications + Notifica
     Ok((StatusCode::CREATED, Json(wire(&changed))))
 }
 
-/// `DELETE /api/v1/maintenances/{id}` (responders): remove one that has not begun.
+/// `DELETE /api/v1/maintenances/{maintenance}` (responders): remove one that has not begun.
 #[utoipa::path(
     delete,
-    path = "/api/v1/maintenances/{id}",
+    path = "/api/v1/maintenances/{maintenance}",
     tag = "status page",
     security(("bearer" = [])),
     params(
-        ("id" = i64, Path, description = "The maintenance"),
+        ("maintenance" = i64, Path, description = "The maintenance"),
         ("quiet" = Option<bool>, Query, description = "Tell subscribers nothing (by default they hear it is cancelled)"),
     ),
     responses(
@@ -224,7 +226,7 @@ pub(crate) async fn post_update<S: Store + Directory + Communications + Notifica
         (status = 422, description = "It has begun (`maintenance_not_now`): complete it instead", body = api::ErrorBody),
     )
 )]
-pub(crate) async fn remove<S: Store + Directory + Communications + Notifications>(
+pub(crate) async fn remove_maintenance<S: Store + Directory + Communications + Notifications>(
     State(state): State<AppState<S>>,
     caller: Caller,
     Path(raw): Path<String>,

@@ -657,13 +657,13 @@ pub(crate) async fn list_subscribers<
     ))
 }
 
-/// `DELETE /api/v1/status-subscribers/{id}` (admins): removes a subscriber outright.
+/// `DELETE /api/v1/status-subscribers/{subscriber}` (admins): removes a subscriber outright.
 #[utoipa::path(
     delete,
-    path = "/api/v1/status-subscribers/{id}",
+    path = "/api/v1/status-subscribers/{subscriber}",
     tag = "status page",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The subscriber")),
+    params(("subscriber" = i64, Path, description = "The subscriber")),
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "No valid token", body = api::ErrorBody),

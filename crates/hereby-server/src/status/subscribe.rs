@@ -362,15 +362,22 @@ pub(crate) async fn send_code<S: Store + Communications + Notifications>(
 /// `POST /status/subscriptions/manage/code`: a good code opens the subscription.
 pub(crate) async fn open<S: Store + Communications + Notifications>(
     State(public): State<Arc<Public<S>>>,
+    parts: axum::http::request::Parts,
     body: axum::body::Bytes,
 ) -> Response {
     let name = page_name(&public).await;
     let fields = Fields::read(&body);
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| *peer);
+    let from = client(&public, peer, &parts.headers);
     let opened = public
         .app
         .open_manage(
             fields.get("address").unwrap_or_default(),
             fields.get("code").unwrap_or_default(),
+            from,
         )
         .await;
     match opened {

@@ -206,6 +206,7 @@ pub(crate) async fn change<S: Store + Directory + Communications + Notifications
                             .replace("\r\n", "\n"),
                     ),
                     mail_channel: Some(fields.get("mail_channel").unwrap_or_default().to_owned()),
+                    webhook_signups: fields.get("webhook_signups").map(str::to_owned),
                 },
             )
             .await

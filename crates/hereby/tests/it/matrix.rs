@@ -449,11 +449,15 @@ fn routes() -> Vec<Route> {
         route("GET", "/api/v1/status-subscribers", Kind::AdminOnly(200)),
         route(
             "DELETE",
-            "/api/v1/status-subscribers/{id}",
+            "/api/v1/status-subscribers/{subscriber}",
             Kind::AdminOnly(404),
         ),
         route("GET", "/api/v1/maintenances", Kind::SignedIn),
-        route("GET", "/api/v1/maintenances/{id}", Kind::SignedInAbsent),
+        route(
+            "GET",
+            "/api/v1/maintenances/{maintenance}",
+            Kind::SignedInAbsent,
+        ),
         // A plan on a component the page does not have: checked after the role.
         with(
             "POST",
@@ -465,16 +469,20 @@ fn routes() -> Vec<Route> {
         ),
         with(
             "PUT",
-            "/api/v1/maintenances/{id}",
+            "/api/v1/maintenances/{maintenance}",
             Kind::Responder(404),
             Json(
                 r#"{"title":"matrix","components":["never-made"],"starts_at":"2099-01-01T00:00:00Z","ends_at":"2099-01-01T01:00:00Z"}"#,
             ),
         ),
-        route("DELETE", "/api/v1/maintenances/{id}", Kind::Responder(404)),
+        route(
+            "DELETE",
+            "/api/v1/maintenances/{maintenance}",
+            Kind::Responder(404),
+        ),
         with(
             "POST",
-            "/api/v1/maintenances/{id}/updates",
+            "/api/v1/maintenances/{maintenance}/updates",
             Kind::Responder(404),
             Json(r#"{"body":"matrix"}"#),
         ),

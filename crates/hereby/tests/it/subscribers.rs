@@ -352,9 +352,9 @@ fn people_subscribe_confirm_hear_and_leave_without_anyone_adding_them() {
             page.replace("carl@example.test", "X"),
             unknown.replace("nobody@example.test", "X")
         );
-        let code_mail = mail_with(&smtp, "carl@example.test", "your code is ");
+        let code_mail = mail_with(&smtp, "carl@example.test", "Your code is ");
         let code: String = code_mail
-            .split("your code is ")
+            .split("Your code is ")
             .nth(1)
             .unwrap()
             .chars()
@@ -443,6 +443,23 @@ fn a_webhook_subscriber_is_verified_by_a_test_delivery_and_gets_signed_statuspag
         assert_eq!(status, 200);
         let receiver = Receiver::start();
         let url = format!("http://127.0.0.1:{}/hook", receiver.port);
+        // By default the page takes webhook addresses on the internet only.
+        let (status, page) = raw(
+            &server,
+            "POST",
+            "/status/subscribe",
+            &format!("kind=webhook&address={}", encode(&url)),
+        );
+        assert_eq!(status, 422, "{page}");
+        assert!(page.contains("on the internet"), "{page}");
+        let (status, reply) = server.call(
+            "PUT",
+            "/api/v1/status-page",
+            Some(&server.admin),
+            Some(r#"{"webhook_signups": "any"}"#),
+            &[],
+        );
+        assert_eq!(status, 200, "{reply}");
         let (status, page) = raw(
             &server,
             "POST",
