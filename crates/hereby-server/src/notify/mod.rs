@@ -352,6 +352,32 @@ async fn claim_and_start<S: Store + Notifications + hereby_store::Communications
     Ok(())
 }
 
+/// Whether a status page notice's e-mail (its key ends in `:ss<subscriber id>`) is for a
+/// subscriber who has unsubscribed or been removed since it was queued.
+async fn unsubscribed_since<S: Store + Notifications + hereby_store::Communications>(
+    app: &hereby_app::App<S>,
+    delivery: &hereby_store::Delivery,
+) -> bool {
+    if delivery.kind != hereby_app::subscribers::KIND {
+        return false;
+    }
+    let Some(id) = delivery
+        .key
+        .rsplit_once(":ss")
+        .and_then(|(_, id)| id.parse::<i64>().ok())
+    else {
+        return false;
+    };
+    match app.store.status_subscriber(id).await {
+        Ok(Some(subscriber)) => {
+            subscriber.state != hereby_core::subscribers::SubscriberState::Active
+        }
+        Ok(None) => true,
+        // Unknown: send, as a retry would.
+        Err(_) => false,
+    }
+}
+
 /// Sends a status page subscriber's webhook delivery to the subscriber's address as it is
 /// now: one that unsubscribed meanwhile is owed nothing (the attempt counts as done).
 async fn subscriber_webhook<S: Store + Notifications + hereby_store::Communications>(
@@ -429,6 +455,9 @@ async fn attempt<S: Store + Notifications + hereby_store::Communications>(
     let sending = async {
         if channel.kind == "status_page" {
             subscriber_webhook(&app, &http, delivery, budget).await
+        } else if unsubscribed_since(&app, delivery).await {
+            // A notice queued before its subscriber unsubscribed is owed nothing now.
+            Ok(())
         } else {
             deliver::send(&http, &channel, delivery, budget).await
         }
