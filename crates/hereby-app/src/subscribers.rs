@@ -62,8 +62,10 @@ impl Limits {
     /// Counts a request against `key`; `Err` with the seconds to wait when over `most`.
     fn take(&self, key: String, most: usize, now: Instant) -> Result<(), u64> {
         let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        // Old entries go, so the map cannot grow without bound.
-        if all.len() > 100_000 {
+        // Old entries go, so the map cannot grow without bound: past 10,000 keys every
+        // request sweeps out those whose window has passed (clients are keyed by address, so
+        // the map holds about one key per client and address of the last hour).
+        if all.len() > 10_000 {
             all.retain(|_, times| {
                 times
                     .back()
@@ -555,6 +557,10 @@ impl<S: Store + Communications + Notifications> App<S> {
                 break;
             }
         }
+        // One message per address: someone following everything and one incident too gets
+        // that incident's notices once (the subscription that matched first, by id).
+        let mut seen = std::collections::HashSet::new();
+        wanted.retain(|s| seen.insert((s.kind, s.address.clone())));
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
@@ -660,7 +666,14 @@ impl<S: Store + Communications + Notifications> App<S> {
                 }
                 _ => String::new(),
             });
-        let components: Vec<&str> = notice.components.iter().map(ServiceName::as_str).collect();
+        // Only what the page shows: an incident's other services may be internal names.
+        let shown = self.store.list_components().await.unwrap_or_default();
+        let components: Vec<&str> = notice
+            .components
+            .iter()
+            .filter(|name| shown.iter().any(|c| &c.name == *name))
+            .map(ServiceName::as_str)
+            .collect();
         let link = self
             .public_url
             .as_deref()
@@ -891,7 +904,8 @@ impl<S: Store + Communications + Notifications> App<S> {
                     kind: "status_page".to_owned(),
                     config,
                     personal: false,
-                    concurrency: 32,
+                    // A few slow receivers must not hold most of the node's 64 delivery slots.
+                    concurrency: 16,
                 },
                 Timestamp::now(),
             )

@@ -47,6 +47,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ),
         ("status.html", include_str!("templates/status.html")),
         (
+            "maintenance.html",
+            include_str!("templates/maintenance.html"),
+        ),
+        (
             "status_subscribe.html",
             include_str!("templates/status_subscribe.html"),
         ),
@@ -334,6 +338,7 @@ mod tests {
             "status.html",
             "status_history.html",
             "status_subscribe.html",
+            "maintenance.html",
             "settings.html",
             "postmortem.html",
             "postmortem_edit.html",

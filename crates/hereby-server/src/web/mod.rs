@@ -11,6 +11,7 @@ mod form;
 mod insights;
 mod judgement;
 mod live;
+mod maintenance;
 mod pages;
 mod postmortems;
 mod reviews;
@@ -209,6 +210,17 @@ pub(crate) fn routes<
             get(reviews::invitation::<S>),
         ),
         (Method::GET, "/reviews", get(reviews::overview::<S>)),
+        (Method::GET, "/maintenance", get(maintenance::page::<S>)),
+        (
+            Method::POST,
+            "/maintenance",
+            post(maintenance::schedule::<S>),
+        ),
+        (
+            Method::POST,
+            "/maintenance/{id}",
+            post(maintenance::change::<S>),
+        ),
         (Method::GET, "/account", get(account::account_page::<S>)),
         (Method::POST, "/account/chat", post(account::change::<S>)),
         (Method::POST, "/account/hours", post(account::hours::<S>)),

@@ -5138,3 +5138,131 @@ async fn the_incident_page_shows_its_milestones() {
     let page = site.show(&alice, &id).await;
     assert!(row(&page).contains("mitigated <time>"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responders_schedule_and_move_maintenance_on_its_page() {
+    use hereby_store::Communications as _;
+    let site = Site::new().await;
+    site.user("root", InstallationRole::Admin).await;
+    site.user("alice", InstallationRole::Responder).await;
+    site.user("vera", InstallationRole::Viewer).await;
+    let root = site.login("root").await;
+    let alice = site.login("alice").await;
+    let vera = site.login("vera").await;
+    let added = site
+        .post(
+            &root,
+            "/settings/components/new",
+            &[("name", "db"), ("status", "auto")],
+        )
+        .await;
+    assert!(added.is_redirect_to("/settings#components"), "{added:?}");
+
+    // A viewer reads the page without forms, and a form posted anyway is refused.
+    let page = site.get(Some(&vera), "/maintenance").await;
+    page.assert_status(StatusCode::OK, "a viewer on the maintenance page");
+    assert!(
+        !page.body.contains("id=\"schedule-maintenance\""),
+        "{}",
+        page.body
+    );
+    let refused = site
+        .post(
+            &vera,
+            "/maintenance",
+            &[
+                ("title", "x"),
+                ("components", "db"),
+                ("starts_at", "2099-01-01T22:00"),
+                ("ends_at", "2099-01-01T23:00"),
+            ],
+        )
+        .await;
+    refused.assert_status(StatusCode::FORBIDDEN, "a viewer scheduling maintenance");
+
+    // A bad plan comes back with the rule's words and stores nothing.
+    let bad = site
+        .post(
+            &alice,
+            "/maintenance",
+            &[
+                ("title", "Upgrade"),
+                ("components", "db"),
+                ("starts_at", "2099-01-01T23:00"),
+                ("ends_at", "2099-01-01T22:00"),
+            ],
+        )
+        .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "an end before the start");
+    assert!(bad.text_of("error").contains("ends_at"), "{}", bad.body);
+
+    let scheduled = site
+        .post(
+            &alice,
+            "/maintenance",
+            &[
+                ("title", "Database <upgrade>"),
+                ("components", "db"),
+                ("starts_at", "2099-01-01T22:00"),
+                ("ends_at", "2099-01-01T23:00"),
+                ("body", "Writes pause for a minute."),
+            ],
+        )
+        .await;
+    assert!(scheduled.is_redirect_to("/maintenance"), "{scheduled:?}");
+    let page = site.get(Some(&alice), "/maintenance").await;
+    assert!(
+        page.body.contains("Database &lt;upgrade&gt;"),
+        "escaped: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains("2099-01-01 22:00:00 UTC"),
+        "{}",
+        page.body
+    );
+    let id = site
+        .store
+        .maintenances(&hereby_store::MaintenanceQuery {
+            completed_since: None,
+            before: None,
+            limit: 10,
+        })
+        .await
+        .unwrap()[0]
+        .id;
+    // The statuses offered are the rule's: forward only.
+    let form = page.section(&format!("maintenance-{id}"), "</article>");
+    assert!(
+        form.contains("<option>in_progress</option>")
+            && !form.contains("<option>scheduled</option>"),
+        "{form}"
+    );
+
+    let moved = site
+        .post(
+            &alice,
+            &format!("/maintenance/{id}"),
+            &[
+                ("op", "update"),
+                ("status", "in_progress"),
+                ("body", "Started."),
+            ],
+        )
+        .await;
+    assert!(moved.is_redirect_to("/maintenance"), "{moved:?}");
+    let stored = site.store.maintenance(id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.schedule.status,
+        hereby_core::maintenance::MaintenanceStatus::InProgress
+    );
+    let removed = site
+        .post(&alice, &format!("/maintenance/{id}"), &[("op", "remove")])
+        .await;
+    removed.assert_status(StatusCode::UNPROCESSABLE_ENTITY, "removing one that began");
+    assert!(
+        removed.text_of("error").contains("complete it instead"),
+        "{}",
+        removed.body
+    );
+}

@@ -270,11 +270,23 @@ fn people_subscribe_confirm_hear_and_leave_without_anyone_adding_them() {
         };
         declare("Card payments fail", "checkout", "public");
         declare("Replica lag", "db", "internal");
-        let db = declare("Database slow", "db", "public");
+        // `ledger` is a service the page does not show: its name never reaches the public.
+        let (status, reply) = server.post(
+            "/api/v1/incidents",
+            &alice,
+            json!({ "title": "Database slow", "severity": "SEV2", "services": ["db", "ledger"], "visibility": "public" }),
+        );
+        assert_eq!(status, 201, "{reply}");
+        let db = reply["id"].as_str().unwrap().to_owned();
         let card = mail_with(&smtp, "carl@example.test", "Card payments fail");
         assert!(card.contains("Some payments fail."), "{card}");
         mail_with(&smtp, "carl@example.test", "Database slow");
         let notice = &mail_with(&smtp, "ann@example.test", "Database slow");
+        assert!(
+            notice.contains("Affects: db\r\n") || notice.contains("Affects: db\n"),
+            "{notice}"
+        );
+        assert!(!notice.contains("ledger"), "{notice}");
         let ann = mails_to(&smtp, "ann@example.test", 3);
         assert_eq!(ann.len(), 3, "ann hears of db only: {ann:?}");
         assert!(
