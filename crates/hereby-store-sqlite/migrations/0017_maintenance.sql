@@ -6,7 +6,8 @@
 -- reading (a person and the timer on another node) cannot both apply. Its updates are what
 -- the public reads, each in the status it was posted in.
 CREATE TABLE maintenances (
-    id            INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a removed maintenance's id is never given to a new one.
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     title         TEXT    NOT NULL,
     -- A JSON array of component names.
     components    TEXT    NOT NULL,

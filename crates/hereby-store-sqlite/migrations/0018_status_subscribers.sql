@@ -7,7 +7,9 @@
 -- `nonce`, so a new sign-up (a new nonce) voids the old ones. Only the digest of a code
 -- e-mailed to manage the subscription is kept, with its expiry and the tries spent on it.
 CREATE TABLE status_subscribers (
-    id                 INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a removed subscriber's id is never given to a new one, since queued
+    -- deliveries name their subscriber by id.
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
     kind               TEXT    NOT NULL,
     address            TEXT    NOT NULL,
     incident           INTEGER NOT NULL,
