@@ -212,21 +212,8 @@ impl<S: Store + Communications + Notifications> App<S> {
                     return Ok(SignedUp::Email);
                 }
                 let subscriber = StatusSubscriber {
-                    id: existing.as_ref().map_or(0, |s| s.id),
-                    kind,
-                    address,
-                    incident,
-                    components,
-                    state: SubscriberState::Pending,
-                    nonce: random_hex(16)?,
-                    secret: None,
                     confirm_expires_at: at.checked_add(subscribers::CONFIRM_TTL).ok(),
-                    code_digest: None,
-                    code_expires_at: None,
-                    code_tries: 0,
-                    created_at: existing.as_ref().map_or(at, |s| s.created_at),
-                    updated_at: at,
-                    confirmed_at: None,
+                    ..pending(existing.as_ref(), kind, address, incident, components, at)?
                 };
                 // Stored first for its id, then the confirmation with the link the id and
                 // nonce make; a crash between leaves a pending subscriber and no mail, which
@@ -271,21 +258,8 @@ impl<S: Store + Communications + Notifications> App<S> {
                 let channel = self.webhook_channel().await?;
                 let secret = webhook_secret()?;
                 let subscriber = StatusSubscriber {
-                    id: existing.as_ref().map_or(0, |s| s.id),
-                    kind,
-                    address,
-                    incident,
-                    components,
-                    state: SubscriberState::Pending,
-                    nonce: random_hex(16)?,
                     secret: Some(secret.clone()),
-                    confirm_expires_at: None,
-                    code_digest: None,
-                    code_expires_at: None,
-                    code_tries: 0,
-                    created_at: existing.as_ref().map_or(at, |s| s.created_at),
-                    updated_at: at,
-                    confirmed_at: None,
+                    ..pending(existing.as_ref(), kind, address, incident, components, at)?
                 };
                 let stored = self.store.put_status_subscriber(&subscriber, &[]).await?;
                 let key = self.link_key().await?;
@@ -991,6 +965,35 @@ fn bare_address(raw: &str) -> Result<String, AppError> {
         None => checked.trim().to_owned(),
     };
     Ok(bare.to_lowercase())
+}
+
+/// A sign-up as it is stored before its address is confirmed: a fresh nonce (older links stop
+/// working), the earlier row's id and creation time kept.
+fn pending(
+    existing: Option<&StatusSubscriber>,
+    kind: SubscriberKind,
+    address: String,
+    incident: Option<IncidentNumber>,
+    components: Vec<ServiceName>,
+    at: Timestamp,
+) -> Result<StatusSubscriber, AppError> {
+    Ok(StatusSubscriber {
+        id: existing.map_or(0, |s| s.id),
+        kind,
+        address,
+        incident,
+        components,
+        state: SubscriberState::Pending,
+        nonce: random_hex(16)?,
+        secret: None,
+        confirm_expires_at: None,
+        code_digest: None,
+        code_expires_at: None,
+        code_tries: 0,
+        created_at: existing.map_or(at, |s| s.created_at),
+        updated_at: at,
+        confirmed_at: None,
+    })
 }
 
 /// Whether an IP address is on the internet: not private, loopback, link-local, shared

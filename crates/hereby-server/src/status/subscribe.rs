@@ -82,6 +82,16 @@ fn page(status: StatusCode, name: &str, context: minijinja::Value) -> Response {
     response
 }
 
+/// The page that says why something did not work.
+fn refused(name: &str, error: &AppError) -> Response {
+    let (status, words) = refusal(error);
+    page(
+        status,
+        name,
+        minijinja::context! { mode => "refused", error => words },
+    )
+}
+
 /// The words and status a refusal is shown with.
 fn refusal(error: &AppError) -> (StatusCode, String) {
     let status = match error {
@@ -191,14 +201,7 @@ pub(crate) async fn sign_up<S: Store + Communications + Notifications>(
             &name,
             minijinja::context! { mode => "webhook", id => id, secret => secret },
         ),
-        Err(error) => {
-            let (status, words) = refusal(&error);
-            page(
-                status,
-                &name,
-                minijinja::context! { mode => "refused", error => words },
-            )
-        }
+        Err(error) => refused(&name, &error),
     }
 }
 
@@ -215,14 +218,7 @@ pub(crate) async fn confirm_form<S: Store + Communications + Notifications>(
             &name,
             minijinja::context! { mode => "confirm", token => token, address => subscriber.address },
         ),
-        Err(error) => {
-            let (status, words) = refusal(&error);
-            page(
-                status,
-                &name,
-                minijinja::context! { mode => "refused", error => words },
-            )
-        }
+        Err(error) => refused(&name, &error),
     }
 }
 
@@ -243,14 +239,7 @@ pub(crate) async fn confirm<S: Store + Communications + Notifications>(
             &name,
             minijinja::context! { mode => "confirmed", address => subscriber.address },
         ),
-        Err(error) => {
-            let (status, words) = refusal(&error);
-            page(
-                status,
-                &name,
-                minijinja::context! { mode => "refused", error => words },
-            )
-        }
+        Err(error) => refused(&name, &error),
     }
 }
 
@@ -272,14 +261,7 @@ pub(crate) async fn unsubscribe_form<S: Store + Communications + Notifications>(
                 address => subscriber.address,
             },
         ),
-        Err(error) => {
-            let (status, words) = refusal(&error);
-            page(
-                status,
-                &name,
-                minijinja::context! { mode => "refused", error => words },
-            )
-        }
+        Err(error) => refused(&name, &error),
     }
 }
 
@@ -304,14 +286,7 @@ pub(crate) async fn unsubscribe<S: Store + Communications + Notifications>(
             &name,
             minijinja::context! { mode => "unsubscribed", address => subscriber.address },
         ),
-        Err(error) => {
-            let (status, words) = refusal(&error);
-            page(
-                status,
-                &name,
-                minijinja::context! { mode => "refused", error => words },
-            )
-        }
+        Err(error) => refused(&name, &error),
     }
 }
 
@@ -348,14 +323,7 @@ pub(crate) async fn send_code<S: Store + Communications + Notifications>(
             &name,
             minijinja::context! { mode => "code", address => address },
         ),
-        Err(error) => {
-            let (status, words) = refusal(&error);
-            page(
-                status,
-                &name,
-                minijinja::context! { mode => "refused", error => words },
-            )
-        }
+        Err(error) => refused(&name, &error),
     }
 }
 
@@ -382,14 +350,7 @@ pub(crate) async fn open<S: Store + Communications + Notifications>(
         .await;
     match opened {
         Ok(session) => managed(&public, &name, &session, StatusCode::OK, false).await,
-        Err(error) => {
-            let (status, words) = refusal(&error);
-            page(
-                status,
-                &name,
-                minijinja::context! { mode => "refused", error => words },
-            )
-        }
+        Err(error) => refused(&name, &error),
     }
 }
 
@@ -407,14 +368,7 @@ pub(crate) async fn save<S: Store + Communications + Notifications>(
         .await
     {
         Ok(_) => managed(&public, &name, &session, StatusCode::OK, true).await,
-        Err(error) => {
-            let (status, words) = refusal(&error);
-            page(
-                status,
-                &name,
-                minijinja::context! { mode => "refused", error => words },
-            )
-        }
+        Err(error) => refused(&name, &error),
     }
 }
 
@@ -428,14 +382,7 @@ async fn managed<S: Store + Communications + Notifications>(
 ) -> Response {
     let subscriber = match public.app.managed(session).await {
         Ok(subscriber) => subscriber,
-        Err(error) => {
-            let (status, words) = refusal(&error);
-            return page(
-                status,
-                name,
-                minijinja::context! { mode => "refused", error => words },
-            );
-        }
+        Err(error) => return refused(name, &error),
     };
     let components: Vec<String> = public
         .app
