@@ -23,6 +23,10 @@ pub const HISTORY: SignedDuration = SignedDuration::from_hours(90 * 24);
 /// ones are few (they complete by time unless someone verifies); this bounds a mistake.
 const OPEN_MAX: u32 = 10_000;
 
+/// What a new maintenance's notices carry for its id until the insert gives it one: a
+/// number no maintenance has.
+const ID_STAND_IN: i64 = -7_046_211_938_502_117;
+
 /// How often a change is tried again when another change (a person, or time on another node)
 /// came first.
 const ATTEMPTS: usize = 4;
@@ -254,16 +258,18 @@ impl<S: Store + Communications + Notifications> App<S> {
         let body = body_text(request.body.as_deref())?
             .unwrap_or_else(|| MaintenanceStatus::Scheduled.default_body().to_owned());
         let notify = request.notify.unwrap_or(true);
-        // The id is not known before the insert, so the notifications' keys carry a nonce:
-        // they are written in the insert's own transaction, which happens once.
+        // The id is not known before the insert: the notices are rendered with a stand-in
+        // for it, which the store's transaction replaces with the id it gets (in keys, bodies
+        // and payloads), so subscribers hear of the maintenance by the id its later notices
+        // carry. The key also carries a nonce: the insert happens once.
         let nonce = nonce()?;
         let deliveries = if notify {
             self.maintenance_deliveries(
-                &format!("maintenance:new-{nonce}"),
+                &format!("maintenance:new-{nonce}-{ID_STAND_IN}"),
                 &render(
                     Notice::Scheduled,
                     About {
-                        id: 0,
+                        id: ID_STAND_IN,
                         title: &plan.title,
                         components: &plan.components,
                         schedule: &schedule,
@@ -279,15 +285,31 @@ impl<S: Store + Communications + Notifications> App<S> {
         };
         let created = self
             .store
-            .create_maintenance(&MaintenanceWrite {
-                title: plan.title,
-                components: plan.components,
-                schedule,
-                at: now,
-                author: actor.name.clone(),
-                update: Some((MaintenanceStatus::Scheduled, body)),
-                deliveries,
-            })
+            .create_maintenance(
+                &MaintenanceWrite {
+                    title: plan.title,
+                    components: plan.components,
+                    schedule,
+                    at: now,
+                    author: actor.name.clone(),
+                    update: Some((MaintenanceStatus::Scheduled, body)),
+                    deliveries: Vec::new(),
+                },
+                &|id| {
+                    let stand_in = ID_STAND_IN.to_string();
+                    let id = id.to_string();
+                    deliveries
+                        .iter()
+                        .map(|delivery| NewDelivery {
+                            key: delivery.key.replace(&stand_in, &id),
+                            subject: delivery.subject.replace(&stand_in, &id),
+                            body: delivery.body.replace(&stand_in, &id),
+                            payload: delivery.payload.replace(&stand_in, &id),
+                            ..delivery.clone()
+                        })
+                        .collect()
+                },
+            )
             .await?;
         self.settings_changed();
         self.outbox.wake();

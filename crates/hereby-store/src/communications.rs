@@ -226,10 +226,13 @@ pub trait Communications: Clone + Send + Sync + 'static {
         id: i64,
     ) -> impl Future<Output = Result<Option<Maintenance>, StoreError>> + Send;
 
-    /// Creates a maintenance, its first update and its notifications.
+    /// Creates a maintenance, its first update and its notifications: `write`'s own, and
+    /// those `notices` makes from the new maintenance's id (which a message needs and only
+    /// the insert knows), all in one transaction.
     fn create_maintenance(
         &self,
         write: &MaintenanceWrite,
+        notices: &(dyn Fn(i64) -> Vec<NewDelivery> + Sync),
     ) -> impl Future<Output = Result<Maintenance, StoreError>> + Send;
 
     /// Changes a maintenance if it is still at `version`, with its update and notifications;

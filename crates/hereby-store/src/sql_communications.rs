@@ -542,6 +542,7 @@ macro_rules! sql_communications_common {
             async fn create_maintenance(
                 &self,
                 write: &hereby_store::MaintenanceWrite,
+                notices: &(dyn Fn(i64) -> Vec<hereby_store::NewDelivery> + Sync),
             ) -> Result<hereby_store::Maintenance, hereby_store::StoreError> {
                 use sqlx::Row as _;
                 let mut tx = self.write_pool.begin().await.map_err(db)?;
@@ -569,6 +570,7 @@ macro_rules! sql_communications_common {
                 .map_err(db)?;
                 let id: i64 = row.try_get("id").map_err(db)?;
                 write_maintenance_extras(&mut tx, id, write).await?;
+                insert_deliveries(&mut tx, &notices(id), write.at).await?;
                 tx.commit().await.map_err(db)?;
                 self.maintenance(id).await?.ok_or_else(|| {
                     hereby_store::StoreError::Corrupt(format!("maintenance {id} vanished"))

@@ -457,8 +457,9 @@ impl hereby_store::Communications for AnyStore {
     async fn create_maintenance(
         &self,
         write: &hereby_store::MaintenanceWrite,
+        notices: &(dyn Fn(i64) -> Vec<hereby_store::NewDelivery> + Sync),
     ) -> Result<hereby_store::Maintenance, StoreError> {
-        forward!(self, store => store.create_maintenance(write))
+        forward!(self, store => store.create_maintenance(write, notices))
     }
 
     async fn change_maintenance(
