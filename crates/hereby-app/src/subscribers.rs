@@ -345,6 +345,8 @@ impl<S: Store + Communications + Notifications> App<S> {
         let now = Instant::now();
         self.limit(&format!("client:{client}"), PER_CLIENT, now)?;
         self.limit(&format!("address:{address}"), PER_ADDRESS, now)?;
+        // Asked first, so an unset mail channel reads the same for every address.
+        let channel = self.mail_channel().await?;
         let Some(mut subscriber) = self
             .store
             .status_subscriber_at(SubscriberKind::Email, &address, None)
@@ -353,7 +355,6 @@ impl<S: Store + Communications + Notifications> App<S> {
         else {
             return Ok(());
         };
-        let channel = self.mail_channel().await?;
         let code = format!(
             "{:06}",
             getrandom::u32().map_err(|e| AppError::Internal(format!("no randomness: {e}")))?
