@@ -1273,8 +1273,8 @@ pub struct StatusSubscriber {
     pub confirmed_at: Option<String>,
 }
 
-/// `POST /api/v1/maintenances` (schedule) and `PUT /api/v1/maintenances/{id}` (change the
-/// plan): a planned window of work on status page components.
+/// `POST /api/v1/maintenances` (schedule) and `PUT /api/v1/maintenances/{maintenance}`
+/// (change the plan): a planned window of work on status page components.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutMaintenance {
@@ -1300,8 +1300,8 @@ pub struct PutMaintenance {
     pub notify: Option<bool>,
 }
 
-/// `POST /api/v1/maintenances/{id}/updates`: words for the public, a move to another status,
-/// or both.
+/// `POST /api/v1/maintenances/{maintenance}/updates`: words for the public, a move to
+/// another status, or both.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaintenanceUpdateRequest {
