@@ -123,7 +123,7 @@ pub fn wire(maintenance: &Maintenance) -> api::Maintenance {
 /// The maintenance a notification is about, as it stands after the change.
 #[derive(Debug, Clone, Copy)]
 pub struct About<'a> {
-    /// 0 for one being scheduled (its id is not known yet).
+    /// A stand-in for one being scheduled, replaced by its id when it is stored.
     pub id: i64,
     pub title: &'a str,
     pub components: &'a [ServiceName],

@@ -369,8 +369,11 @@ async fn unsubscribed_since<S: Store + Notifications + hereby_store::Communicati
         return false;
     };
     match app.store.status_subscriber(id).await {
+        // Another address under the id (a copied database whose ids were given again) is
+        // not the person the notice was for.
         Ok(Some(subscriber)) => {
             subscriber.state != hereby_core::subscribers::SubscriberState::Active
+                || delivery.recipient.as_deref() != Some(subscriber.address.as_str())
         }
         Ok(None) => true,
         // Unknown: send, as a retry would.
