@@ -91,6 +91,8 @@ pub struct App<S> {
     budgets_kept: Arc<insights::KeptBudgets>,
     /// Recent sign-ups and code requests on the status page, per address and per client.
     subscribe_limits: Arc<subscribers::Limits>,
+    /// The key status page links are tagged with, once read.
+    subscriber_link_key: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl<S: Store> App<S> {
@@ -113,6 +115,7 @@ impl<S: Store> App<S> {
             chat_offers: Default::default(),
             budgets_kept: Default::default(),
             subscribe_limits: Default::default(),
+            subscriber_link_key: Default::default(),
         }
     }
 }
@@ -137,6 +140,7 @@ impl<S: Clone> Clone for App<S> {
             chat_offers: self.chat_offers.clone(),
             budgets_kept: self.budgets_kept.clone(),
             subscribe_limits: self.subscribe_limits.clone(),
+            subscriber_link_key: self.subscriber_link_key.clone(),
         }
     }
 }

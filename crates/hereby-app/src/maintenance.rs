@@ -266,18 +266,15 @@ impl<S: Store + Communications + Notifications> App<S> {
         let deliveries = if notify {
             self.maintenance_deliveries(
                 &format!("maintenance:new-{nonce}-{ID_STAND_IN}"),
-                &render(
-                    Notice::Scheduled,
-                    About {
-                        id: ID_STAND_IN,
-                        title: &plan.title,
-                        components: &plan.components,
-                        schedule: &schedule,
-                    },
-                    Some(&body),
-                    now,
-                    self.status_url().await.as_deref(),
-                ),
+                Notice::Scheduled,
+                About {
+                    id: ID_STAND_IN,
+                    title: &plan.title,
+                    components: &plan.components,
+                    schedule: &schedule,
+                },
+                Some(&body),
+                now,
             )
             .await?
         } else {
@@ -427,7 +424,8 @@ impl<S: Store + Communications + Notifications> App<S> {
             let deliveries = if quiet {
                 Vec::new()
             } else {
-                let message = render(
+                self.maintenance_deliveries(
+                    &format!("{}:cancelled", key_of(&current)),
                     Notice::Cancelled,
                     About {
                         id,
@@ -437,10 +435,8 @@ impl<S: Store + Communications + Notifications> App<S> {
                     },
                     Some("This maintenance is cancelled; nothing will change."),
                     Timestamp::now(),
-                    self.status_url().await.as_deref(),
-                );
-                self.maintenance_deliveries(&format!("{}:cancelled", key_of(&current)), &message)
-                    .await?
+                )
+                .await?
             };
             if self
                 .store
@@ -484,19 +480,21 @@ impl<S: Store + Communications + Notifications> App<S> {
                 if to == MaintenanceStatus::Completed && schedule.started_at == Some(planned) {
                     schedule.started_at = Some(current.schedule.starts_at);
                 }
-                let message = render(
-                    Notice::Update(to),
-                    About {
-                        id: current.id,
-                        title: &current.title,
-                        components: &current.components,
-                        schedule: &schedule,
-                    },
-                    Some(to.default_body()),
-                    now,
-                    self.status_url().await.as_deref(),
-                );
                 let key = format!("{}:auto-{}", key_of(&current), to.as_str());
+                let deliveries = self
+                    .maintenance_deliveries(
+                        &key,
+                        Notice::Update(to),
+                        About {
+                            id: current.id,
+                            title: &current.title,
+                            components: &current.components,
+                            schedule: &schedule,
+                        },
+                        Some(to.default_body()),
+                        now,
+                    )
+                    .await?;
                 let write = MaintenanceWrite {
                     title: current.title.clone(),
                     components: current.components.clone(),
@@ -504,7 +502,7 @@ impl<S: Store + Communications + Notifications> App<S> {
                     at: now,
                     author: system.clone(),
                     update: Some((to, to.default_body().to_owned())),
-                    deliveries: self.maintenance_deliveries(&key, &message).await?,
+                    deliveries,
                 };
                 if self
                     .store
@@ -517,23 +515,25 @@ impl<S: Store + Communications + Notifications> App<S> {
             } else if current.schedule.reminder_due(now, current.created_at) {
                 let mut schedule = current.schedule.clone();
                 schedule.reminded_at = Some(now);
-                let message = render(
-                    Notice::Reminder,
-                    About {
-                        id: current.id,
-                        title: &current.title,
-                        components: &current.components,
-                        schedule: &schedule,
-                    },
-                    None,
-                    now,
-                    self.status_url().await.as_deref(),
-                );
                 let key = format!(
                     "{}:reminder-{}",
                     key_of(&current),
                     current.schedule.starts_at.as_microsecond()
                 );
+                let deliveries = self
+                    .maintenance_deliveries(
+                        &key,
+                        Notice::Reminder,
+                        About {
+                            id: current.id,
+                            title: &current.title,
+                            components: &current.components,
+                            schedule: &schedule,
+                        },
+                        None,
+                        now,
+                    )
+                    .await?;
                 let write = MaintenanceWrite {
                     title: current.title.clone(),
                     components: current.components.clone(),
@@ -541,7 +541,7 @@ impl<S: Store + Communications + Notifications> App<S> {
                     at: now,
                     author: system.clone(),
                     update: None,
-                    deliveries: self.maintenance_deliveries(&key, &message).await?,
+                    deliveries,
                 };
                 if self
                     .store
@@ -609,7 +609,9 @@ impl<S: Store + Communications + Notifications> App<S> {
             let change = decide(&current, now)?;
             let deliveries = match change.notice {
                 Some(notice) => {
-                    let message = render(
+                    let key = format!("{}:v{}", key_of(&current), current.version + 1);
+                    self.maintenance_deliveries(
+                        &key,
                         notice,
                         About {
                             id,
@@ -619,10 +621,8 @@ impl<S: Store + Communications + Notifications> App<S> {
                         },
                         change.update.as_ref().map(|(_, body)| body.as_str()),
                         now,
-                        self.status_url().await.as_deref(),
-                    );
-                    let key = format!("{}:v{}", key_of(&current), current.version + 1);
-                    self.maintenance_deliveries(&key, &message).await?
+                    )
+                    .await?
                 }
                 None => Vec::new(),
             };
@@ -648,51 +648,50 @@ impl<S: Store + Communications + Notifications> App<S> {
         Err(busy(id))
     }
 
-    /// The deliveries a maintenance notice owes: one per subscription asking for
-    /// `maintenance` on a channel that carries messages (chat channels keep incident rooms
-    /// and get none). Maintenance is public, so a subscription's scope does not matter.
+    /// The deliveries a maintenance notice owes, rendered here: one per subscription asking
+    /// for `maintenance` on a channel that carries messages (chat channels keep incident
+    /// rooms and get none; maintenance is public, so a subscription's scope does not matter),
+    /// and one per status page subscriber following its components.
     async fn maintenance_deliveries(
         &self,
         key: &str,
-        message: &Message,
+        notice: Notice,
+        about: About<'_>,
+        words: Option<&str>,
+        at: Timestamp,
     ) -> Result<Vec<NewDelivery>, AppError> {
+        let status_url = self.status_url().await;
+        let message = render(notice, about, words, at, status_url.as_deref());
         let channels = self.store.channels().await?;
         let subscriptions = self.store.subscriptions().await?;
-        // The status page's own subscribers: those following its components (or everything).
-        let payload: serde_json::Value = serde_json::from_str(&message.payload).unwrap_or_default();
-        let maintenance = &payload["maintenance"];
-        let components: Vec<ServiceName> = maintenance["components"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|name| name.as_str().and_then(|name| ServiceName::parse(name).ok()))
-            .collect();
-        let notice = hereby_core::subscribers::Notice {
+        let schedule = about.schedule;
+        let names: Vec<&str> = about.components.iter().map(ServiceName::as_str).collect();
+        let public_notice = hereby_core::subscribers::Notice {
             kind: hereby_core::subscribers::NoticeKind::Maintenance,
             incident: None,
-            components,
+            components: about.components.to_vec(),
         };
         let text = crate::subscribers::PublicText {
             subject: message.subject.clone(),
             body: message.body.clone(),
             incident: serde_json::json!({
-                "id": format!("maintenance-{}", maintenance["id"].as_str().unwrap_or("")),
-                "name": maintenance["name"],
-                "status": maintenance["status"],
+                "id": format!("maintenance-{}", about.id),
+                "name": about.title,
+                "status": schedule.status.as_str(),
                 "impact": "maintenance",
-                "scheduled_for": maintenance["scheduled_for"],
-                "scheduled_until": maintenance["scheduled_until"],
-                "shortlink": maintenance["url"],
-                "components": maintenance["components"],
+                "scheduled_for": schedule.starts_at.to_string(),
+                "scheduled_until": schedule.ends_at.to_string(),
+                "shortlink": status_url,
+                "components": names,
                 "incident_updates": [{
-                    "status": maintenance["status"],
-                    "body": maintenance["body"],
-                    "created_at": payload["at"],
+                    "status": schedule.status.as_str(),
+                    "body": words,
+                    "created_at": at.to_string(),
                 }],
             }),
         };
         let mut deliveries = self
-            .subscriber_deliveries(&notice, &text, &format!("{key}:page"))
+            .subscriber_deliveries(&public_notice, &text, &format!("{key}:page"))
             .await?;
         deliveries.extend(
             subscriptions

@@ -195,15 +195,19 @@ impl<S: Store + Communications + Notifications> App<S> {
                 {
                     // Already subscribed: the person at that address hears how to manage it;
                     // whoever asked learns nothing.
-                    let key = self.link_key().await?;
-                    let delivery = self.mail(
+                    let unsubscribe = format!(
+                        "{base}/status/subscriptions/unsubscribe?token={}",
+                        token(&self.link_key().await?, "link", active)
+                    );
+                    let delivery = mail_to(
+                        format!("status-page:again:{}:{}", active.id, at.as_microsecond()),
                         channel,
                         active,
-                        &format!("{}: you are subscribed already", self.page_name().await),
-                        "This address is subscribed already; nothing changed. To choose what you hear of, use the manage link below.",
-                        &base,
-                        &key,
-                        &format!("status-page:again:{}:{}", active.id, at.as_microsecond()),
+                        format!("{}: you are subscribed already", self.page_name().await),
+                        format!(
+                            "This address is subscribed already; nothing changed. To choose what you hear of, use the manage link below.\n\nManage: {base}/status/subscriptions/manage\nUnsubscribe: {unsubscribe}\n"
+                        ),
+                        Some(&unsubscribe),
                     );
                     self.store
                         .put_status_subscriber(active, &[delivery])
@@ -226,18 +230,16 @@ impl<S: Store + Communications + Notifications> App<S> {
                 );
                 let page = self.page_name().await;
                 let what = describe_interest(&stored);
-                let delivery = NewDelivery {
-                    key: format!("status-page:confirm:{}:{}", stored.id, stored.nonce),
-                    channel_id: channel,
-                    recipient: Some(stored.address.clone()),
-                    incident: None,
-                    kind: KIND.to_owned(),
-                    subject: format!("{page}: confirm your subscription"),
-                    body: format!(
+                let delivery = mail_to(
+                    format!("status-page:confirm:{}:{}", stored.id, stored.nonce),
+                    channel,
+                    &stored,
+                    format!("{page}: confirm your subscription"),
+                    format!(
                         "Someone, probably you, asked to hear of {what} on {page}.\n\nTo confirm, open this link and press the button (within 48 hours):\n{confirm}\n\nIf it was not you, ignore this message: nothing is sent to this address unless it is confirmed.\n"
                     ),
-                    payload: json!({}).to_string(),
-                };
+                    None,
+                );
                 self.store
                     .put_status_subscriber(&stored, &[delivery])
                     .await?;
@@ -366,18 +368,16 @@ impl<S: Store + Communications + Notifications> App<S> {
         subscriber.code_tries = 0;
         subscriber.updated_at = at;
         let page = self.page_name().await;
-        let delivery = NewDelivery {
-            key: format!("status-page:code:{}:{}", subscriber.id, at.as_microsecond()),
-            channel_id: channel,
-            recipient: Some(subscriber.address.clone()),
-            incident: None,
-            kind: KIND.to_owned(),
-            subject: format!("{page}: your code to manage your subscription"),
-            body: format!(
+        let delivery = mail_to(
+            format!("status-page:code:{}:{}", subscriber.id, at.as_microsecond()),
+            channel,
+            &subscriber,
+            format!("{page}: your code to manage your subscription"),
+            format!(
                 "Your code is {code}. It works once, for 15 minutes, to manage your subscription to {page}.\n\nIf you did not ask for it, ignore this message.\n"
             ),
-            payload: json!({}).to_string(),
-        };
+            None,
+        );
         self.store
             .put_status_subscriber(&subscriber, &[delivery])
             .await?;
@@ -559,18 +559,20 @@ impl<S: Store + Communications + Notifications> App<S> {
                 SubscriberKind::Email => {
                     let Some(channel) = mail else { continue };
                     deliveries.push(NewDelivery {
-                        key: format!("{key}:ss{}", subscriber.id),
-                        channel_id: channel,
-                        recipient: Some(subscriber.address.clone()),
+                        // Listed with the incident it tells of.
                         incident: notice.incident.map(|n| n.0),
-                        kind: KIND.to_owned(),
-                        subject: text.subject.clone(),
-                        body: format!(
+                        ..mail_to(
+                        format!("{key}:ss{}", subscriber.id),
+                        channel,
+                        subscriber,
+                        text.subject.clone(),
+                        format!(
                             "{}\n--\nYou get this because you subscribed to {page} ({}).\nManage: {base}/status/subscriptions/manage\nUnsubscribe: {unsubscribe}\n",
                             text.body,
                             describe_interest(subscriber)
                         ),
-                        payload: json!({ "list_unsubscribe": unsubscribe }).to_string(),
+                        Some(&unsubscribe),
+                    )
                     });
                 }
                 SubscriberKind::Webhook => {
@@ -895,16 +897,26 @@ impl<S: Store + Communications + Notifications> App<S> {
     }
 
     /// The server key the links are tagged with, made on first use.
+    ///
+    /// Kept once read: it never changes, and every link anyone opens needs it, so reading it
+    /// each time would put a statement on the writer for a request that changes nothing.
     async fn link_key(&self) -> Result<String, AppError> {
-        let setting = AdminSetting {
-            kind: KEY_KIND.to_owned(),
-            name: KEY_NAME.to_owned(),
-            value: random_hex(32)?,
-            updated_at: Timestamp::now(),
-            updated_by: hereby_core::types::UserName::parse(hereby_core::roles::SYSTEM_ACTOR)
-                .map_err(|e| AppError::Internal(e.to_string()))?,
-        };
-        Ok(self.store.put_setting_if_absent(&setting).await?.value)
+        self.subscriber_link_key
+            .get_or_try_init(|| async {
+                let setting = AdminSetting {
+                    kind: KEY_KIND.to_owned(),
+                    name: KEY_NAME.to_owned(),
+                    value: random_hex(32)?,
+                    updated_at: Timestamp::now(),
+                    updated_by: hereby_core::types::UserName::parse(
+                        hereby_core::roles::SYSTEM_ACTOR,
+                    )
+                    .map_err(|e| AppError::Internal(e.to_string()))?,
+                };
+                Ok::<_, AppError>(self.store.put_setting_if_absent(&setting).await?.value)
+            })
+            .await
+            .cloned()
     }
 
     async fn by_token(&self, token: &str, purpose: &str) -> Result<StatusSubscriber, AppError> {
@@ -922,35 +934,31 @@ impl<S: Store + Communications + Notifications> App<S> {
             Err(not_valid())
         }
     }
+}
 
-    /// A message to a subscriber's address with the manage and unsubscribe links.
-    #[allow(clippy::too_many_arguments)]
-    fn mail(
-        &self,
-        channel: i64,
-        subscriber: &StatusSubscriber,
-        subject: &str,
-        words: &str,
-        base: &str,
-        key: &str,
-        delivery_key: &str,
-    ) -> NewDelivery {
-        let unsubscribe = format!(
-            "{base}/status/subscriptions/unsubscribe?token={}",
-            token(key, "link", subscriber)
-        );
-        NewDelivery {
-            key: delivery_key.to_owned(),
-            channel_id: channel,
-            recipient: Some(subscriber.address.clone()),
-            incident: None,
-            kind: KIND.to_owned(),
-            subject: subject.to_owned(),
-            body: format!(
-                "{words}\n\nManage: {base}/status/subscriptions/manage\nUnsubscribe: {unsubscribe}\n"
-            ),
-            payload: json!({ "list_unsubscribe": unsubscribe }).to_string(),
-        }
+/// An e-mail to a subscriber's address; with an unsubscribe link, the message carries the
+/// RFC 8058 headers (the e-mail sender reads `list_unsubscribe` from the payload).
+fn mail_to(
+    delivery_key: String,
+    channel: i64,
+    subscriber: &StatusSubscriber,
+    subject: String,
+    body: String,
+    unsubscribe: Option<&str>,
+) -> NewDelivery {
+    let payload = match unsubscribe {
+        Some(link) => json!({ "list_unsubscribe": link }),
+        None => json!({}),
+    };
+    NewDelivery {
+        key: delivery_key,
+        channel_id: channel,
+        recipient: Some(subscriber.address.clone()),
+        incident: None,
+        kind: KIND.to_owned(),
+        subject,
+        body,
+        payload: payload.to_string(),
     }
 }
 

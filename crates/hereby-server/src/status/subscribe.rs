@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hereby_app::AppError;
 use hereby_app::subscribers::{SignUp, SignedUp};
@@ -121,13 +121,13 @@ async fn page_name<S: Store + Communications>(public: &Public<S>) -> String {
         .unwrap_or_else(|_| hereby_app::status_page::DEFAULT_NAME.to_owned())
 }
 
-fn client<S>(
-    public: &Public<S>,
-    peer: Option<SocketAddr>,
-    headers: &HeaderMap,
-) -> std::net::IpAddr {
-    match peer {
-        Some(peer) => crate::listen::client_address(peer, headers, &public.trusted_proxies),
+/// The address a request came from (the one a trusted proxy names), which sign-ups and
+/// code checks are limited by.
+fn client<S>(public: &Public<S>, parts: &axum::http::request::Parts) -> std::net::IpAddr {
+    match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer)) => {
+            crate::listen::client_address(*peer, &parts.headers, &public.trusted_proxies)
+        }
         None => std::net::IpAddr::from([0, 0, 0, 0]),
     }
 }
@@ -185,11 +185,7 @@ pub(crate) async fn sign_up<S: Store + Communications + Notifications>(
         components: fields.all("components"),
         incident: fields.get("incident").map(str::to_owned),
     };
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| *peer);
-    let from = client(&public, peer, &parts.headers);
+    let from = client(&public, &parts);
     match public.app.sign_up(&request, from).await {
         Ok(SignedUp::Email) => page(
             StatusCode::OK,
@@ -312,11 +308,7 @@ pub(crate) async fn send_code<S: Store + Communications + Notifications>(
     let name = page_name(&public).await;
     let fields = Fields::read(&body);
     let address = fields.get("address").unwrap_or_default().to_owned();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| *peer);
-    let from = client(&public, peer, &parts.headers);
+    let from = client(&public, &parts);
     match public.app.send_manage_code(&address, from).await {
         Ok(()) => page(
             StatusCode::OK,
@@ -335,11 +327,7 @@ pub(crate) async fn open<S: Store + Communications + Notifications>(
 ) -> Response {
     let name = page_name(&public).await;
     let fields = Fields::read(&body);
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| *peer);
-    let from = client(&public, peer, &parts.headers);
+    let from = client(&public, &parts);
     let opened = public
         .app
         .open_manage(
