@@ -227,6 +227,7 @@ impl<S: Store + Communications + Notifications> App<S> {
                 completed_since: Some(since),
                 before,
                 limit: limit.clamp(1, 500),
+                updates: true,
             })
             .await?)
     }
@@ -462,6 +463,7 @@ impl<S: Store + Communications + Notifications> App<S> {
                 completed_since: Some(Timestamp::MAX),
                 before: None,
                 limit: OPEN_MAX,
+                updates: false,
             })
             .await?;
         let system = UserName::parse(hereby_core::roles::SYSTEM_ACTOR)
@@ -742,6 +744,7 @@ impl<S: Store + Communications> App<S> {
                 completed_since: Some(Timestamp::MAX),
                 before: None,
                 limit: OPEN_MAX,
+                updates: false,
             })
             .await?;
         Ok(open

@@ -82,6 +82,8 @@ pub struct MaintenanceQuery {
     pub completed_since: Option<Timestamp>,
     pub before: Option<Timestamp>,
     pub limit: u32,
+    /// Read each one's updates too (one more query each); the timers need only the plans.
+    pub updates: bool,
 }
 
 /// A message template stored by an admin: a new one, or one that replaces a shipped default

@@ -514,7 +514,9 @@ macro_rules! sql_communications_common {
                     .iter()
                     .map(maintenance_row)
                     .collect::<Result<Vec<_>, _>>()?;
-                with_updates(&self.readers, &mut maintenances).await?;
+                if query.updates {
+                    with_updates(&self.readers, &mut maintenances).await?;
+                }
                 Ok(maintenances)
             }
 

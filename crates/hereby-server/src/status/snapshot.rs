@@ -210,6 +210,7 @@ pub(crate) async fn build<S: Store + Communications>(
             completed_since: Some(cutoff),
             before: None,
             limit: MAX_MAINTENANCES,
+            updates: true,
         })
         .await?;
     let settings = page_settings(store)

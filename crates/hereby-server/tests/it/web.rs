@@ -5227,6 +5227,7 @@ async fn responders_schedule_and_move_maintenance_on_its_page() {
             completed_since: None,
             before: None,
             limit: 10,
+            updates: false,
         })
         .await
         .unwrap()[0]
