@@ -752,21 +752,28 @@ fn render_all(
             )
             .into_bytes(),
         ),
-        atom: Document::new(feed(page, None, incidents, maintenances, updated_at).into_bytes()),
+        atom: Document::new(
+            feed(
+                page,
+                None,
+                &incidents.iter().collect::<Vec<_>>(),
+                &maintenances.iter().collect::<Vec<_>>(),
+                updated_at,
+            )
+            .into_bytes(),
+        ),
         // One feed per component: what touched it.
         atom_of: components
             .iter()
             .map(|shown| {
                 let name = shown.component.name.as_str();
-                let incidents: Vec<PublicIncident> = incidents
+                let incidents: Vec<&PublicIncident> = incidents
                     .iter()
                     .filter(|incident| incident.components.iter().any(|c| c == name))
-                    .cloned()
                     .collect();
-                let maintenances: Vec<Maintenance> = maintenances
+                let maintenances: Vec<&Maintenance> = maintenances
                     .iter()
                     .filter(|m| m.components.contains(&shown.component.name))
-                    .cloned()
                     .collect();
                 let body = feed(page, Some(name), &incidents, &maintenances, updated_at);
                 (name.to_owned(), Document::new(body.into_bytes()))
@@ -1028,8 +1035,8 @@ fn bars(page: &Page<'_>, shown: &ShownComponent) -> String {
 fn feed(
     page: &Page<'_>,
     component: Option<&str>,
-    incidents: &[PublicIncident],
-    maintenances: &[Maintenance],
+    incidents: &[&PublicIncident],
+    maintenances: &[&Maintenance],
     updated_at: Timestamp,
 ) -> String {
     let page_url = page.url();
