@@ -466,6 +466,13 @@ pub struct ActionItem {
     pub state: String,
     pub tracker_url: Option<String>,
     pub wont_fix_reason: Option<String>,
+    /// The tracker the follow-up is kept in (its channel's name), which says where it
+    /// stands; people close it there.
+    #[serde(default)]
+    pub tracker: Option<String>,
+    /// How the tracker names its issue (`acme/api#12`); absent while it is being opened.
+    #[serde(default)]
+    pub tracker_key: Option<String>,
 }
 
 /// An incident's milestones, derived from its timeline.
@@ -1410,17 +1417,24 @@ pub struct Message {
 pub struct ChannelRequest {
     /// A unique name, e.g. `ops-webhook`.
     pub name: String,
-    /// `webhook`, `slack`, `teams`, `email`, `matrix`, `slack_app` or `mattermost`.
+    /// `webhook`, `slack`, `teams`, `email`, `matrix`, `slack_app` or `mattermost`; or a
+    /// tracker follow-ups are opened in: `github`, `gitlab` or `tracker` (a generic one).
     #[schema(value_type = vocabulary::ChannelKind)]
     pub kind: String,
     /// Where a webhook posts, or a Matrix homeserver's, Slack Web API's or Mattermost
-    /// server's address.
+    /// server's address; a GitHub API's (default `https://api.github.com`), a GitLab
+    /// server's (default `https://gitlab.com`) or a generic tracker's address.
     #[serde(default)]
     pub url: Option<String>,
     /// The webhook signing secret (at least 16 characters), or the bot's access token of a
-    /// Matrix, Slack app or Mattermost channel.
+    /// Matrix, Slack app or Mattermost channel; a GitHub or GitLab access token; a generic
+    /// tracker's Standard Webhooks secret (`whsec_…`), which signs both ways.
     #[serde(default)]
     pub secret: Option<String>,
+    /// Trackers: the repository (`owner/name`) on GitHub, the project (`group/name` or its
+    /// id) on GitLab.
+    #[serde(default)]
+    pub project: Option<String>,
     #[serde(default)]
     pub host: Option<String>,
     #[serde(default)]
@@ -1452,7 +1466,8 @@ pub struct ChannelRequest {
     #[serde(default)]
     pub capture: bool,
     /// Chat: the Slack app's signing secret (slack_app), which every request Slack sends is
-    /// checked against, or the Mattermost slash command's token (mattermost).
+    /// checked against, or the Mattermost slash command's token (mattermost). Trackers: the
+    /// secret of GitHub's webhook (`X-Hub-Signature-256`) or GitLab's webhook token.
     #[serde(default)]
     pub signing_secret: Option<String>,
     /// Chat: the Slack workspace's team id (`T…`), or the Mattermost team's id.
@@ -1830,6 +1845,50 @@ pub struct AgendaItem {
     pub tracker_url: Option<String>,
     pub days_open: i64,
     pub overdue: bool,
+    /// Where the follow-up's tracker issue stands, when it is kept in a tracker: the state
+    /// shown above is the tracker's, as of `synced_at`.
+    #[serde(default)]
+    pub tracked: Option<TrackedFollowUp>,
+}
+
+/// A follow-up kept in an issue tracker, and how its last sync went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TrackedFollowUp {
+    /// `INC-42`.
+    pub incident: String,
+    pub item: u32,
+    /// The tracker (its channel's name).
+    pub tracker: String,
+    /// How the tracker names the issue (`acme/api#12`); absent until it was made.
+    pub key: Option<String>,
+    pub url: Option<String>,
+    /// What the tracker said last: `open`, `done` or `wont_do`.
+    pub state: Option<String>,
+    /// The tracker's reason for closing it.
+    pub reason: Option<String>,
+    /// When hereby last heard from the tracker about it (webhook or poll).
+    pub synced_at: Option<String>,
+    /// Why the last sync failed (a refused token, an issue that is gone); absent once a sync
+    /// works again.
+    pub sync_error: Option<String>,
+    pub error_at: Option<String>,
+}
+
+/// `POST /api/v1/incidents/{incident}/action-items/{item}/export`: open a follow-up in a
+/// tracker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    /// The tracker's (its channel's) name.
+    pub tracker: String,
+}
+
+/// `POST /api/v1/incidents/{incident}/action-items/{item}/unlink`: stop following its
+/// tracker issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlinkRequest {
+    pub reason: String,
 }
 
 /// A review meeting that took place.

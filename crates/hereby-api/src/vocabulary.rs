@@ -25,7 +25,13 @@ pub const CHANNEL_KINDS: &[&str] = &[
     "matrix",
     "slack_app",
     "mattermost",
+    "github",
+    "gitlab",
+    "tracker",
 ];
+
+/// The channel kinds that are issue trackers follow-ups are opened in.
+pub const TRACKER_KINDS: &[&str] = &["github", "gitlab", "tracker"];
 
 /// How an e-mail channel's connection is secured.
 pub const SMTP_TLS_MODES: &[&str] = &["none", "starttls", "tls"];

@@ -143,6 +143,35 @@ pub enum ChannelConfig {
         #[serde(default = "default_phrase")]
         phrase: String,
     },
+    /// GitHub Issues: follow-ups are opened as issues of one repository, and their state
+    /// comes back through the repository's `issues` webhook and a reconcile poll.
+    Github {
+        /// The REST API's address (GitHub Enterprise Server's, or a test listener's).
+        #[serde(default = "default_github_api")]
+        api: String,
+        /// `owner/name`.
+        repo: String,
+        /// A token that may read and write the repository's issues.
+        token: String,
+        /// The webhook's secret, which signs what GitHub sends (`X-Hub-Signature-256`).
+        webhook_secret: String,
+    },
+    /// GitLab Issues: follow-ups are opened as issues of one project, and their state comes
+    /// back through the project's issue webhook and a reconcile poll.
+    Gitlab {
+        /// The server's address, e.g. `https://gitlab.com`.
+        url: String,
+        /// The project's path (`group/name`) or numeric id.
+        project: String,
+        /// A token with the `api` scope.
+        token: String,
+        /// The webhook's secret token, which GitLab sends as `X-Gitlab-Token`.
+        webhook_token: String,
+    },
+    /// Any other tracker, through a small documented protocol: hereby posts each follow-up to
+    /// the URL and reads the issue back from `<url>/<id>`; the tracker reports changes to
+    /// hereby. Both ways are signed with one Standard Webhooks secret.
+    Tracker { url: String, secret: String },
     /// E-mail through an SMTP server.
     Email {
         host: String,
@@ -166,6 +195,16 @@ fn default_phrase() -> String {
 fn default_pin() -> String {
     DEFAULT_PIN.to_owned()
 }
+
+/// GitHub's REST API.
+pub const DEFAULT_GITHUB_API: &str = "https://api.github.com";
+
+fn default_github_api() -> String {
+    DEFAULT_GITHUB_API.to_owned()
+}
+
+/// GitLab's own server.
+pub const DEFAULT_GITLAB: &str = "https://gitlab.com";
 
 /// Slack's Web API.
 pub const DEFAULT_SLACK_API: &str = "https://slack.com/api";
@@ -205,6 +244,8 @@ pub struct ChannelInput {
     pub team: Option<String>,
     /// Slack: an app-level token for Socket Mode.
     pub app_token: Option<String>,
+    /// Trackers: the GitHub repository or the GitLab project.
+    pub project: Option<String>,
 }
 
 fn required(field: &'static str, value: Option<String>) -> Result<String, InvalidValue> {
@@ -212,6 +253,36 @@ fn required(field: &'static str, value: Option<String>) -> Result<String, Invali
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
         .ok_or_else(|| invalid(field, "is required for this kind of channel"))
+}
+
+/// An access token: required, one word.
+fn token(field: &'static str, value: Option<String>) -> Result<String, InvalidValue> {
+    let token = required(field, value)?;
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid(field, "an access token has no spaces"));
+    }
+    Ok(token)
+}
+
+/// A shared secret that signs or authenticates webhooks: at least 16 characters.
+fn long_secret(field: &'static str, value: Option<String>) -> Result<String, InvalidValue> {
+    let secret = required(field, value)?;
+    if secret.len() < 16 {
+        return Err(invalid(
+            field,
+            "must be at least 16 characters: the webhook is checked with it",
+        ));
+    }
+    Ok(secret)
+}
+
+/// Whether `secret` is a Standard Webhooks secret: `whsec_` and at least 24 bytes in base64.
+pub fn standard_webhooks_secret(secret: &str) -> bool {
+    use base64::Engine as _;
+    secret
+        .strip_prefix("whsec_")
+        .and_then(|key| base64::engine::general_purpose::STANDARD.decode(key).ok())
+        .is_some_and(|key| key.len() >= 24)
 }
 
 /// Checks an http(s) address with a host.
@@ -419,10 +490,77 @@ impl ChannelConfig {
                     from,
                 })
             }
+            "github" => {
+                let api = match input.url {
+                    Some(url) => http_url(url)?.trim_end_matches('/').to_owned(),
+                    None => default_github_api(),
+                };
+                let repo = required("project", input.project)?;
+                let parts: Vec<&str> = repo.split('/').collect();
+                let part_ok = |part: &str| {
+                    !part.is_empty()
+                        && part.len() <= 100
+                        && part
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                };
+                if parts.len() != 2 || !parts.iter().all(|part| part_ok(part)) {
+                    return Err(invalid(
+                        "project",
+                        format!("`{repo}` is not a GitHub repository like acme/api"),
+                    ));
+                }
+                Ok(ChannelConfig::Github {
+                    api,
+                    repo,
+                    token: token("secret", input.secret)?,
+                    webhook_secret: long_secret("signing_secret", input.signing_secret)?,
+                })
+            }
+            "gitlab" => {
+                let url = match input.url {
+                    Some(url) => http_url(url)?.trim_end_matches('/').to_owned(),
+                    None => DEFAULT_GITLAB.to_owned(),
+                };
+                let project = required("project", input.project)?;
+                let path_ok = project.split('/').all(|part| {
+                    !part.is_empty()
+                        && part
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                });
+                if !path_ok || project.len() > 255 {
+                    return Err(invalid(
+                        "project",
+                        format!(
+                            "`{project}` is not a GitLab project path like group/api, nor a project id"
+                        ),
+                    ));
+                }
+                Ok(ChannelConfig::Gitlab {
+                    url,
+                    project,
+                    token: token("secret", input.secret)?,
+                    webhook_token: long_secret("signing_secret", input.signing_secret)?,
+                })
+            }
+            "tracker" => {
+                let url = http_url(required("url", input.url)?)?
+                    .trim_end_matches('/')
+                    .to_owned();
+                let secret = required("secret", input.secret)?;
+                if !standard_webhooks_secret(&secret) {
+                    return Err(invalid(
+                        "secret",
+                        "must be a Standard Webhooks secret: whsec_ followed by at least 24 random bytes in base64 (e.g. whsec_$(openssl rand -base64 32))",
+                    ));
+                }
+                Ok(ChannelConfig::Tracker { url, secret })
+            }
             other => Err(invalid(
                 "kind",
                 format!(
-                    "`{other}` is not a channel kind: use webhook, slack, teams, email, matrix, slack_app or mattermost"
+                    "`{other}` is not a channel kind: use webhook, slack, teams, email, matrix, slack_app, mattermost, github, gitlab or tracker"
                 ),
             )),
         }
@@ -439,6 +577,17 @@ impl ChannelConfig {
         )
     }
 
+    /// A channel that is an issue tracker: its deliveries open follow-ups there, and it is
+    /// never subscribed to notifications.
+    pub fn is_tracker(&self) -> bool {
+        matches!(
+            self,
+            ChannelConfig::Github { .. }
+                | ChannelConfig::Gitlab { .. }
+                | ChannelConfig::Tracker { .. }
+        )
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             ChannelConfig::StatusPage {} => "status_page",
@@ -449,6 +598,9 @@ impl ChannelConfig {
             ChannelConfig::Matrix { .. } => "matrix",
             ChannelConfig::SlackApp { .. } => "slack_app",
             ChannelConfig::Mattermost { .. } => "mattermost",
+            ChannelConfig::Github { .. } => "github",
+            ChannelConfig::Gitlab { .. } => "gitlab",
+            ChannelConfig::Tracker { .. } => "tracker",
         }
     }
 
@@ -487,6 +639,9 @@ impl ChannelConfig {
                 }
             ),
             ChannelConfig::Mattermost { url, team, .. } => format!("{url} (team {team})"),
+            ChannelConfig::Github { api, repo, .. } => format!("{api} (repository {repo})"),
+            ChannelConfig::Gitlab { url, project, .. } => format!("{url} (project {project})"),
+            ChannelConfig::Tracker { url, .. } => url.clone(),
             ChannelConfig::Email {
                 host,
                 port,

@@ -160,6 +160,22 @@ pub fn sentence(event_type: &str, body: &Value, actor: &str) -> String {
             reason("reason")
         ),
         "action_item_reopened" => format!("{actor} reopened action item #{}", number("item")),
+        "action_item_export_requested" => format!(
+            "{actor} asked for follow-up #{} to be opened in tracker {}",
+            number("item"),
+            text("tracker")
+        ),
+        "action_item_exported" => format!(
+            "follow-up #{} is kept in tracker {} as {}",
+            number("item"),
+            text("tracker"),
+            text("key")
+        ),
+        "action_item_unlinked" => format!(
+            "{actor} unlinked follow-up #{} from its tracker{}",
+            number("item"),
+            reason("reason")
+        ),
         "update_posted" => format!(
             "{actor} posted an update to {}{}: {}",
             words(text("audience")).replace("group:", "group "),

@@ -36,6 +36,7 @@ mod settings;
 pub mod status_page;
 pub mod subscribers;
 mod templates;
+pub mod trackers;
 pub mod workload;
 
 use std::sync::Arc;

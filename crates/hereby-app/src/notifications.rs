@@ -57,6 +57,7 @@ impl<S: Store + Notifications> App<S> {
             signing_secret: request.signing_secret,
             team: request.team,
             app_token: request.app_token,
+            project: request.project,
         })?;
         if request.personal && config.kind() != "email" {
             return Err(invalid(
@@ -99,6 +100,16 @@ impl<S: Store + Notifications> App<S> {
             )
             .into());
         };
+        if hereby_api::vocabulary::TRACKER_KINDS.contains(&target.kind.as_str()) {
+            return Err(invalid(
+                "channel",
+                format!(
+                    "`{}` is an issue tracker: follow-ups are opened there (hereby follow-up export), it hears no notifications",
+                    target.name
+                ),
+            )
+            .into());
+        }
         if request.events.is_empty() {
             return Err(invalid(
                 "events",

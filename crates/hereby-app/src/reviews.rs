@@ -78,9 +78,22 @@ impl<S: Store + Notifications> App<S> {
         if items.is_empty() {
             description.push_str("(none recorded)\n");
         }
+        let tracked = self
+            .store
+            .tracked_follow_ups(&hereby_store::TrackedQuery {
+                incident: Some(number),
+                limit: 10_000,
+                ..hereby_store::TrackedQuery::default()
+            })
+            .await?;
         for item in items {
+            let synced = tracked
+                .iter()
+                .find(|row| row.item == item.item && item.tracked)
+                .map(|row| tracker_note(row, stamp))
+                .unwrap_or_default();
             description.push_str(&format!(
-                "- #{} {} — owner {}, {}{}{}, open {} days{}\n",
+                "- #{} {} — owner {}, {}{}{}, open {} days{}{synced}\n",
                 item.item,
                 item.text,
                 item.owner,
@@ -127,11 +140,52 @@ impl<S: Store + Notifications> App<S> {
     }
 }
 
+/// How a tracked follow-up's sync stands, in a few words for an agenda line: "; in GitHub
+/// acme/api#12, synced 5 min ago" or the sync error.
+pub(crate) fn tracker_note(row: &hereby_store::TrackedFollowUp, now: Timestamp) -> String {
+    let issue = row.key.as_deref().unwrap_or("(being opened)");
+    let when = match row.synced_at {
+        Some(at) => {
+            let minutes = now.duration_since(at).as_secs().max(0) / 60;
+            match minutes {
+                0 => "synced just now".to_owned(),
+                1..=119 => format!("synced {minutes} min ago"),
+                _ if minutes < 48 * 60 => format!("synced {} h ago", minutes / 60),
+                _ => format!("synced {} days ago", minutes / (24 * 60)),
+            }
+        }
+        None => "not synced yet".to_owned(),
+    };
+    match &row.sync_error {
+        Some(error) => format!("; tracker {} {issue}, sync failed: {error}", row.tracker),
+        None => format!("; tracker {} {issue}, {when}", row.tracker),
+    }
+}
+
 /// Incidents read at a time for the overview.
 const OVERVIEW_PAGE: u32 = 500;
 
-fn wire_agenda(item: AgendaItem) -> api::AgendaItem {
+/// An agenda item as the API shows it, with its tracker issue's sync state from `tracked`
+/// (the incident's tracked follow-ups) when it is kept in a tracker.
+fn wire_agenda(item: AgendaItem, tracked: &[hereby_store::TrackedFollowUp]) -> api::AgendaItem {
+    let synced = tracked
+        .iter()
+        .find(|row| row.item == item.item)
+        .filter(|_| item.tracked)
+        .map(|row| api::TrackedFollowUp {
+            incident: row.incident.to_string(),
+            item: row.item,
+            tracker: row.tracker.clone(),
+            key: row.key.clone(),
+            url: row.url.clone(),
+            state: row.state.clone(),
+            reason: row.reason.clone(),
+            synced_at: row.synced_at.map(|at| at.to_string()),
+            sync_error: row.sync_error.clone(),
+            error_at: row.error_at.map(|at| at.to_string()),
+        });
     api::AgendaItem {
+        tracked: synced,
         item: item.item,
         text: item.text,
         owner: item.owner.to_string(),
@@ -214,7 +268,7 @@ fn meeting_command(request: &api::RecordMeeting) -> Result<Command, InvalidValue
     })
 }
 
-impl<S: Store + hereby_store::Directory> App<S> {
+impl<S: Store + hereby_store::Directory + Notifications> App<S> {
     /// An incident's reviews: the agenda (every follow-up, open ones first), the next meeting,
     /// the minutes of those held, and whether it may close now.
     pub async fn reviews(
@@ -227,6 +281,7 @@ impl<S: Store + hereby_store::Directory> App<S> {
             return Err(AppError::not_found(number));
         };
         let now = Timestamp::now();
+        let tracked = self.tracked_rows(number).await?;
         Ok(api::Reviews {
             id: number.to_string(),
             title: incident.title.to_string(),
@@ -236,7 +291,10 @@ impl<S: Store + hereby_store::Directory> App<S> {
                 at: at.to_string(),
                 ics_url: format!("/api/v1/incidents/{number}/reviews/next.ics"),
             }),
-            agenda: agenda(incident, now).into_iter().map(wire_agenda).collect(),
+            agenda: agenda(incident, now)
+                .into_iter()
+                .map(|item| wire_agenda(item, &tracked))
+                .collect(),
             held: minutes(&self.store, number).await?,
             follow_ups_settled: follow_ups_settled(incident),
             postmortem_status: incident
@@ -307,7 +365,7 @@ impl<S: Store + hereby_store::Directory> App<S> {
                         overdue_follow_ups: items
                             .into_iter()
                             .filter(|item| item.overdue)
-                            .map(wire_agenda)
+                            .map(|item| wire_agenda(item, &[]))
                             .collect(),
                         postmortem_status: incident
                             .postmortem

@@ -10,7 +10,7 @@ use crate::severity::{Checklist, SeverityRules};
 use crate::types::{
     ActionKind, Audience, Document, EntryMark, FileName, FollowUpOption, LinkKind, MediaType,
     Owner, Reason, RoleKey, ServiceName, Severity, Sha256Hex, Status, Target, TemplateName, Text,
-    Title, Url, UserName, Visibility,
+    Title, TrackedState, TrackerName, Url, UserName, Visibility,
 };
 
 /// Everything a responder can ask of an incident.
@@ -180,6 +180,26 @@ pub enum Command {
     WontFixActionItem { item: u32, reason: Reason },
     /// Open a done or won't-fix action item again.
     ReopenActionItem { item: u32 },
+    /// Ask for an open follow-up to be opened as an issue in a tracker (a tracker channel's
+    /// name); from then on the tracker says where it stands.
+    ExportActionItem { item: u32, tracker: TrackerName },
+    /// Record the issue a tracker made for a follow-up (hereby itself, once it answered).
+    RecordExport {
+        item: u32,
+        tracker: TrackerName,
+        key: Text,
+        url: Url,
+    },
+    /// Record where the tracker says a follow-up's issue stands (hereby itself, from the
+    /// tracker's webhook or its reconcile poll), with the tracker's reason for closing it.
+    ReportTrackerState {
+        item: u32,
+        state: TrackedState,
+        reason: Option<Reason>,
+    },
+    /// Stop following a follow-up's tracker issue (deleted, moved), saying why; its state is
+    /// kept in hereby again.
+    UnlinkTracker { item: u32, reason: Reason },
     /// Post a stakeholder update to an audience; a public one also shows on the status page,
     /// which needs the incident to be public.
     PostUpdate {

@@ -74,6 +74,8 @@ rejection_codes! {
     InvalidMilestone => "invalid_milestone",
     UnknownActionItem => "unknown_action_item",
     ActionItemState => "action_item_state",
+    TrackedElsewhere => "tracked_elsewhere",
+    AlreadyTracked => "already_tracked",
     NothingToChange => "nothing_to_change",
     AlreadyMember => "already_member",
     NotMember => "not_member",
@@ -595,12 +597,14 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
         }
         Command::CompleteActionItem { item } => {
             require_item_state(incident, item, ActionState::Open, "done")?;
+            crate::trackers::require_untracked(require_item(incident, item)?, "close")?;
             Ok(vec![Event::ActionItemCompleted(ActionItemCompleted {
                 item,
             })])
         }
         Command::WontFixActionItem { item, reason } => {
             require_item_state(incident, item, ActionState::Open, "won't fix")?;
+            crate::trackers::require_untracked(require_item(incident, item)?, "close")?;
             Ok(vec![Event::ActionItemWontFix(ActionItemWontFix {
                 item,
                 reason,
@@ -617,7 +621,31 @@ pub fn decide(state: &State, command: Command, ctx: Context<'_>) -> Result<Vec<E
             if current.kind == ActionKind::FollowUp {
                 require_not_closed(incident, &format!("reopen follow-up {item}"))?;
             }
+            crate::trackers::require_untracked(current, "reopen")?;
             Ok(vec![Event::ActionItemReopened(ActionItemReopened { item })])
+        }
+        Command::ExportActionItem { item, tracker } => {
+            crate::trackers::export(incident, require_item(incident, item)?, tracker)
+        }
+        Command::RecordExport {
+            item,
+            tracker,
+            key,
+            url,
+        } => {
+            require_system(ctx, "records the issues trackers make")?;
+            crate::trackers::exported(require_item(incident, item)?, tracker, key, url)
+        }
+        Command::ReportTrackerState {
+            item,
+            state,
+            reason,
+        } => {
+            require_system(ctx, "records what trackers report")?;
+            crate::trackers::reported(incident, require_item(incident, item)?, state, reason)
+        }
+        Command::UnlinkTracker { item, reason } => {
+            crate::trackers::unlink(require_item(incident, item)?, reason)
         }
         Command::PostUpdate {
             audience,
@@ -970,6 +998,18 @@ fn unknown_role<T>(role: &crate::types::RoleKey, ctx: Context<'_>) -> Result<T, 
             known.join(", ")
         ),
     )
+}
+
+/// Refuses a command only hereby itself gives (it `does`, e.g. "records what trackers report").
+fn require_system(ctx: Context<'_>, does: &str) -> Result<(), Rejection> {
+    if ctx.actor.as_str() == crate::roles::SYSTEM_ACTOR {
+        Ok(())
+    } else {
+        reject(
+            RejectionCode::NotPermitted,
+            format!("only hereby itself {does}"),
+        )
+    }
 }
 
 fn check_owner(owner: &Owner, ctx: Context<'_>) -> Result<(), Rejection> {

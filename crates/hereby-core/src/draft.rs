@@ -500,6 +500,23 @@ pub fn facts(
             Event::ActionItemReopened(e) => {
                 Some(format!("{actor} reopened action item {}.", e.item))
             }
+            Event::ActionItemExportRequested(e) => Some(format!(
+                "{actor} asked for follow-up {} to be opened in tracker {}.",
+                e.item,
+                code_span(e.tracker.as_str())
+            )),
+            Event::ActionItemExported(e) => Some(format!(
+                "Follow-up {} is kept in tracker {} as [{}]({}).",
+                e.item,
+                code_span(e.tracker.as_str()),
+                one_line(e.key.as_str()),
+                e.url
+            )),
+            Event::ActionItemUnlinked(e) => Some(format!(
+                "{actor} unlinked follow-up {} from its tracker: “{}”.",
+                e.item,
+                one_line(e.reason.as_str())
+            )),
             Event::UpdatePosted(e) => {
                 let line = format!(
                     "{actor} posted {} update to {}: {}",

@@ -15,7 +15,7 @@ use crate::severity::Checklist;
 use crate::types::{
     ActionKind, Audience, Document, EntryMark, FileName, FollowUpOption, LinkKind, MediaType,
     Owner, Reason, ReviewDecision, RoleKey, ServiceName, Severity, Sha256Hex, Status, Target,
-    TemplateName, Text, Title, Url, UserName, Visibility,
+    TemplateName, Text, Title, TrackerName, Url, UserName, Visibility,
 };
 
 /// The incident was declared. Always the first event of a stream.
@@ -327,6 +327,32 @@ pub struct ActionItemReopened {
     pub item: u32,
 }
 
+/// Someone asked for a follow-up to be opened as an issue in a tracker; the issue is made by
+/// the outbox, which records [`ActionItemExported`] once the tracker answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionItemExportRequested {
+    pub item: u32,
+    pub tracker: TrackerName,
+}
+
+/// A follow-up's issue exists in a tracker, which owns the follow-up's state from now on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionItemExported {
+    pub item: u32,
+    pub tracker: TrackerName,
+    /// How the tracker names the issue, e.g. `acme/api#12`.
+    pub key: Text,
+    pub url: Url,
+}
+
+/// A follow-up no longer follows its tracker's issue (deleted, moved elsewhere), for a stated
+/// reason: its state is kept in hereby again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionItemUnlinked {
+    pub item: u32,
+    pub reason: Reason,
+}
+
 /// A stakeholder update was posted to an audience.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdatePosted {
@@ -560,6 +586,9 @@ events! {
     ActionItemCompleted => "action_item_completed" v 1,
     ActionItemWontFix => "action_item_wont_fix" v 1,
     ActionItemReopened => "action_item_reopened" v 1,
+    ActionItemExportRequested => "action_item_export_requested" v 1,
+    ActionItemExported => "action_item_exported" v 1,
+    ActionItemUnlinked => "action_item_unlinked" v 1,
     MemberAdded => "member_added" v 1,
     MemberRemoved => "member_removed" v 1,
     UpdatePosted => "update_posted" v 1,

@@ -277,7 +277,7 @@ pub(crate) fn decide_follow_up(
                         let open = incident
                             .action_items
                             .get(item)
-                            .is_some_and(|i| i.state == ActionState::Open);
+                            .is_some_and(|i| i.state == ActionState::Open && !i.tracked());
                         if open {
                             events.push(Event::ActionItemWontFix(ActionItemWontFix {
                                 item: *item,

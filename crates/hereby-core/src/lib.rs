@@ -30,6 +30,7 @@ pub mod search;
 pub mod severity;
 mod state;
 pub mod subscribers;
+pub mod trackers;
 pub mod types;
 pub mod uptime;
 pub mod when;
@@ -44,5 +45,5 @@ pub use permissions::{Capability, Permissions};
 pub use roles::RoleCatalogue;
 pub use state::{
     ActionItem, ChangeMark, Collision, Decision, Evaluation, HeldMeeting, ImpactWindow, Incident,
-    Intent, PendingHandoff, Postmortem, ReviewMeetings, State, evolve,
+    Intent, PendingHandoff, Postmortem, ReviewMeetings, State, TrackerLink, evolve,
 };

@@ -123,6 +123,8 @@ impl Capability {
             | C::CompleteActionItem { .. }
             | C::WontFixActionItem { .. }
             | C::ReopenActionItem { .. }
+            | C::ExportActionItem { .. }
+            | C::UnlinkTracker { .. }
             | C::MarkTimelineEntry { .. }
             | C::AttachAlertGroup { .. } => Capability::Notes,
             C::Declare { .. }
@@ -131,6 +133,8 @@ impl Capability {
             | C::MergeCandidate { .. }
             | C::TakeCommand
             | C::NoteAlerts { .. }
+            | C::RecordExport { .. }
+            | C::ReportTrackerState { .. }
             | C::AcceptHandoff
             | C::DeclineHandoff { .. }
             | C::AbandonIntent { .. }

@@ -385,6 +385,9 @@ pub(crate) fn decide_meeting(
                         ),
                     );
                 }
+                if outcome.decision != ReviewDecision::Open {
+                    crate::trackers::require_untracked(item, "close")?;
+                }
                 events.push(match outcome.decision {
                     ReviewDecision::Done => {
                         Event::ActionItemCompleted(ActionItemCompleted { item: item.item })
@@ -462,6 +465,8 @@ pub struct AgendaItem {
     pub days_open: i64,
     /// Open and past its due date.
     pub overdue: bool,
+    /// Kept in a tracker, which says where it stands.
+    pub tracked: bool,
 }
 
 /// Every follow-up of the incident, open ones first, as of `now`.
@@ -486,6 +491,7 @@ pub fn agenda(incident: &Incident, now: Timestamp) -> Vec<AgendaItem> {
                 tracker_url: item.tracker_url.clone(),
                 days_open: until.duration_since(item.created_at).as_secs() / 86_400,
                 overdue: item.state == ActionState::Open && item.due.is_some_and(|due| due < today),
+                tracked: item.tracked(),
             }
         })
         .collect();

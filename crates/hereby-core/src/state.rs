@@ -11,8 +11,8 @@ use crate::ladder::ReleaseRef;
 use crate::roles::{INCIDENT_COMMANDER, OPERATIONS};
 use crate::types::{
     ActionKind, ActionState, EntryMark, FollowUpOption, IntentState, Owner, PostmortemStatus,
-    Reason, RoleKey, ServiceName, Severity, Status, Target, TemplateName, Text, Title, Url,
-    UserName, Visibility,
+    Reason, RoleKey, ServiceName, Severity, Status, Target, TemplateName, Text, Title, TrackerName,
+    Url, UserName, Visibility,
 };
 
 /// The state `decide` checks commands against: nothing yet, or a declared incident.
@@ -74,6 +74,27 @@ pub struct ActionItem {
     pub wont_fix_reason: Option<Reason>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The tracker the follow-up is kept in, once someone asked for it to be opened there.
+    /// Absent in snapshots made before trackers existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracker: Option<TrackerLink>,
+}
+
+/// Where a follow-up is kept outside hereby.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackerLink {
+    pub tracker: TrackerName,
+    /// How the tracker names the issue (`acme/api#12`); absent until the tracker made it.
+    pub key: Option<Text>,
+}
+
+impl ActionItem {
+    /// Whether the tracker, not people in hereby, says where the item stands: from the moment
+    /// its export was asked for, so that nothing done here meanwhile is undone by the tracker
+    /// reporting the new issue open.
+    pub fn tracked(&self) -> bool {
+        self.tracker.is_some()
+    }
 }
 
 /// Where the post-mortem stands. Its text lives in the stream (the event at
@@ -661,6 +682,7 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
                     wont_fix_reason: None,
                     created_at: at,
                     updated_at: at,
+                    tracker: None,
                 },
             );
         }
@@ -690,6 +712,31 @@ fn apply(incident: &mut Incident, event: &Event, at: Timestamp, actor: &UserName
         ),
         Event::ActionItemReopened(e) => {
             set_item_state(incident, e.item, ActionState::Open, None, at)
+        }
+        Event::ActionItemExportRequested(e) => {
+            if let Some(item) = incident.action_items.get_mut(&e.item) {
+                item.tracker = Some(TrackerLink {
+                    tracker: e.tracker.clone(),
+                    key: None,
+                });
+                item.updated_at = at;
+            }
+        }
+        Event::ActionItemExported(e) => {
+            if let Some(item) = incident.action_items.get_mut(&e.item) {
+                item.tracker = Some(TrackerLink {
+                    tracker: e.tracker.clone(),
+                    key: Some(e.key.clone()),
+                });
+                item.tracker_url = Some(e.url.clone());
+                item.updated_at = at;
+            }
+        }
+        Event::ActionItemUnlinked(e) => {
+            if let Some(item) = incident.action_items.get_mut(&e.item) {
+                item.tracker = None;
+                item.updated_at = at;
+            }
         }
         Event::MemberAdded(e) => {
             incident.members.insert(e.person.clone());

@@ -157,6 +157,13 @@ checked_string!(
 );
 
 checked_string!(
+    /// The name of a tracker a follow-up is kept in (the name of its channel), such as
+    /// `github-platform`.
+    TrackerName,
+    |raw| checked_slug("tracker", raw, 64)
+);
+
+checked_string!(
     /// The key of a role in the role catalogue, such as `incident_commander`.
     RoleKey,
     |raw| checked_slug("role", raw, 64)
@@ -473,6 +480,16 @@ named_enum!(
         Open => "open",
         Done => "done",
         WontFix => "wont_fix",
+    }
+);
+
+named_enum!(
+    /// Where a tracker says a follow-up's issue stands, in hereby's words: done and won't-do
+    /// are the two ways an issue is closed (GitHub's `completed` and `not_planned`).
+    TrackedState, "state" {
+        Open => "open",
+        Done => "done",
+        WontDo => "wont_do",
     }
 );
 

@@ -125,6 +125,12 @@ pub(crate) fn document(
                 state: item.state.as_str().to_owned(),
                 tracker_url: item.tracker_url.as_ref().map(ToString::to_string),
                 wont_fix_reason: item.wont_fix_reason.as_ref().map(ToString::to_string),
+                tracker: item.tracker.as_ref().map(|link| link.tracker.to_string()),
+                tracker_key: item
+                    .tracker
+                    .as_ref()
+                    .and_then(|link| link.key.as_ref())
+                    .map(ToString::to_string),
             })
             .collect(),
         members: incident.members.iter().map(ToString::to_string).collect(),

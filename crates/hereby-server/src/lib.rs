@@ -113,7 +113,7 @@ pub fn routes<
     use routes::{
         alerts as al, attachments, chat as ch, data, decisions as d, health, incidents as i, live,
         maintenance, notifications as n, postmortems as pm, reviews as rv, services as sv,
-        settings as st, templates, users as u,
+        settings as st, templates, trackers as tr, users as u,
     };
     vec![
         (Method::GET, "/healthz", get(health::healthz)),
@@ -293,6 +293,21 @@ pub fn routes<
             Method::POST,
             "/api/v1/incidents/{id}/action-items/{item}/reopen",
             post(i::reopen_action_item::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/action-items/{item}/export",
+            post(tr::export_action_item::<S>),
+        ),
+        (
+            Method::POST,
+            "/api/v1/incidents/{id}/action-items/{item}/unlink",
+            post(tr::unlink_action_item::<S>),
+        ),
+        (
+            Method::GET,
+            "/api/v1/incidents/{id}/tracked-items",
+            get(tr::list_tracked_items::<S>),
         ),
         (
             Method::POST,

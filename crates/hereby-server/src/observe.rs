@@ -143,6 +143,17 @@ pub(crate) async fn metrics<S: Store + Directory + Notifications>(
         }
         Err(error) => tracing::warn!(%error, "cannot read the live figures for /metrics"),
     }
+    // Follow-ups whose last sync with their tracker failed (a refused token, an issue gone),
+    // per tracker.
+    match state.app.tracker_sync_errors().await {
+        Ok(counts) => {
+            for (tracker, count) in counts {
+                metrics::gauge!("hereby_tracker_sync_errors", "tracker" => tracker)
+                    .set(count as f64);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot count tracker sync errors for /metrics"),
+    }
     // Deliveries waiting to be sent (a backlog, or a receiver that is down) and deliveries
     // given up on (each needs an admin's look). Both counts come from an index.
     for (delivery_state, gauge) in [

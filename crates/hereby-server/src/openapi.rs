@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     alerts, attachments, chat, data, decisions, health, incidents, insights, live, maintenance,
-    notifications, postmortems, reviews, search, services, settings, templates, users,
+    notifications, postmortems, reviews, search, services, settings, templates, trackers, users,
 };
 
 #[derive(OpenApi)]
@@ -58,6 +58,9 @@ use crate::routes::{
         incidents::complete_action_item,
         incidents::wont_fix_action_item,
         incidents::reopen_action_item,
+        trackers::export_action_item,
+        trackers::unlink_action_item,
+        trackers::list_tracked_items,
         incidents::add_member,
         incidents::remove_member,
         live::all_events,

@@ -716,6 +716,42 @@ pub const TABLES: &[Table] = &[
         only: None,
         batch: BATCH,
     },
+    Table {
+        name: "tracked_follow_ups",
+        noun: ("tracked follow-up", "tracked follow-ups"),
+        columns: &[
+            Column::int("incident"),
+            Column::int("item"),
+            Column::text("tracker"),
+            Column::text("external"),
+            Column::text("issue_key"),
+            Column::text("url"),
+            Column::text("state"),
+            Column::text("reason"),
+            Column::int("remote_updated_at"),
+            Column::int("synced_at"),
+            Column::text("sync_error"),
+            Column::int("error_at"),
+            Column::int("created_at"),
+        ],
+        key: &["incident", "item"],
+        seeded: false,
+        only: None,
+        batch: BATCH,
+    },
+    Table {
+        name: "tracker_deliveries",
+        noun: ("handled tracker webhook", "handled tracker webhooks"),
+        columns: &[
+            Column::text("tracker"),
+            Column::text("delivery"),
+            Column::int("received_at"),
+        ],
+        key: &["tracker", "delivery"],
+        seeded: false,
+        only: None,
+        batch: BATCH,
+    },
 ];
 
 /// The copied table called `name`.

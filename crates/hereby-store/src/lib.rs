@@ -55,7 +55,8 @@ pub use execute::{ExecuteError, Outcome, declare, execute, execute_admitted};
 pub use notify::{
     AttachedDelivery, Attachment, Channel, Claim, ClaimLimits, ClaimedDelivery, Delivery,
     DeliveryOutcome, DeliveryState, Job, JobChange, JobDone, JobKind, KindedJobChange, NewChannel,
-    NewDelivery, NewSubscription, Notifications, StatusSubscriber, Subscription,
+    NewDelivery, NewSubscription, Notifications, StatusSubscriber, Subscription, TrackedFollowUp,
+    TrackedQuery,
 };
 pub use search::{Search, SearchHit, SearchRequest, SearchResults};
 pub use url::redact_url;

@@ -279,6 +279,42 @@ pub struct JobDone {
     pub deliveries: Vec<NewDelivery>,
 }
 
+/// A follow-up kept in an issue tracker, and what its last sync heard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedFollowUp {
+    pub incident: IncidentNumber,
+    pub item: u32,
+    /// The tracker's (its channel's) name.
+    pub tracker: String,
+    /// How the tracker's API names the issue (an issue number, an id); `None` until made.
+    pub external: Option<String>,
+    /// How people name it, e.g. `acme/api#12`.
+    pub key: Option<String>,
+    pub url: Option<String>,
+    /// The state the tracker last reported, in hereby's words (`open`, `done`, `wont_do`).
+    pub state: Option<String>,
+    pub reason: Option<String>,
+    /// The tracker's own time of the issue's last change, as last heard.
+    pub remote_updated_at: Option<Timestamp>,
+    pub synced_at: Option<Timestamp>,
+    /// Why the last sync failed; cleared by the next one that works.
+    pub sync_error: Option<String>,
+    pub error_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// Which tracked follow-ups to read; every filter given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackedQuery {
+    pub incident: Option<IncidentNumber>,
+    pub item: Option<u32>,
+    /// The one issue a tracker names so: (tracker, external).
+    pub issue: Option<(String, String)>,
+    /// Made issues last synced before this time (or never), least recently synced first.
+    pub synced_before: Option<Timestamp>,
+    pub limit: u32,
+}
+
 /// Someone who subscribed on the public status page: an e-mail address or a webhook, to
 /// everything, to components, or to one incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -497,6 +533,41 @@ pub trait Notifications: Clone + Send + Sync + 'static {
         after: i64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<StatusSubscriber>, StoreError>> + Send;
+
+    /// Stores what is known of a tracked follow-up, replacing an earlier row of the same item.
+    fn put_tracked(
+        &self,
+        tracked: &TrackedFollowUp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Tracked follow-ups matching `query`, by incident and item unless it asks for the least
+    /// recently synced.
+    fn tracked_follow_ups(
+        &self,
+        query: &TrackedQuery,
+    ) -> impl Future<Output = Result<Vec<TrackedFollowUp>, StoreError>> + Send;
+
+    /// How many tracked follow-ups of each tracker failed their last sync (trackers without
+    /// any are not listed).
+    fn tracker_sync_errors(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, u64)>, StoreError>> + Send;
+
+    /// Whether a tracker's webhook delivery of this id was acted on already.
+    fn tracker_delivery_seen(
+        &self,
+        tracker: &str,
+        delivery: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Notes a tracker's webhook delivery by its id; `false` when it was noted before (a
+    /// delivery sent again). Deliveries older than a week are forgotten.
+    fn note_tracker_delivery(
+        &self,
+        tracker: &str,
+        delivery: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Removes a subscriber; `false` if there was none.
     fn remove_status_subscriber(

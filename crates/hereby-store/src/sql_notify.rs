@@ -108,6 +108,34 @@ macro_rules! sql_notify_common {
             })
         }
 
+        /// A `tracked_follow_ups` row.
+        fn tracked_row(
+            row: &$row,
+        ) -> Result<hereby_store::TrackedFollowUp, hereby_store::StoreError> {
+            use sqlx::Row as _;
+            let maybe = |column: &str| -> Result<Option<jiff::Timestamp>, hereby_store::StoreError> {
+                let raw: Option<i64> = row.try_get(column).map_err(db)?;
+                raw.map(hereby_store::prepare::timestamp).transpose()
+            };
+            let incident: i64 = row.try_get("incident").map_err(db)?;
+            let item: i64 = row.try_get("item").map_err(db)?;
+            Ok(hereby_store::TrackedFollowUp {
+                incident: hereby_core::types::IncidentNumber(u64::try_from(incident).unwrap_or_default()),
+                item: u32::try_from(item).unwrap_or_default(),
+                tracker: row.try_get("tracker").map_err(db)?,
+                external: row.try_get("external").map_err(db)?,
+                key: row.try_get("issue_key").map_err(db)?,
+                url: row.try_get("url").map_err(db)?,
+                state: row.try_get("state").map_err(db)?,
+                reason: row.try_get("reason").map_err(db)?,
+                remote_updated_at: maybe("remote_updated_at")?,
+                synced_at: maybe("synced_at")?,
+                sync_error: row.try_get("sync_error").map_err(db)?,
+                error_at: maybe("error_at")?,
+                created_at: hereby_store::prepare::timestamp(row.try_get("created_at").map_err(db)?)?,
+            })
+        }
+
         fn delivery_row(row: &$row) -> Result<hereby_store::Delivery, hereby_store::StoreError> {
             use sqlx::Row as _;
             let id: i64 = row.try_get("id").map_err(db)?;
@@ -845,6 +873,129 @@ macro_rules! sql_notify_common {
                 .iter()
                 .map(status_subscriber_row)
                 .collect()
+            }
+
+            async fn put_tracked(
+                &self,
+                tracked: &hereby_store::TrackedFollowUp,
+            ) -> Result<(), hereby_store::StoreError> {
+                let micros = |at: Option<jiff::Timestamp>| at.map(|at| at.as_microsecond());
+                sqlx::query(
+                    "INSERT INTO tracked_follow_ups (incident, item, tracker, external, issue_key, \
+                     url, state, reason, remote_updated_at, synced_at, sync_error, error_at, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                     ON CONFLICT (incident, item) DO UPDATE SET tracker = excluded.tracker, \
+                     external = excluded.external, issue_key = excluded.issue_key, \
+                     url = excluded.url, state = excluded.state, reason = excluded.reason, \
+                     remote_updated_at = excluded.remote_updated_at, \
+                     synced_at = excluded.synced_at, sync_error = excluded.sync_error, \
+                     error_at = excluded.error_at",
+                )
+                .bind(int(tracked.incident.0))
+                .bind(i64::from(tracked.item))
+                .bind(&tracked.tracker)
+                .bind(&tracked.external)
+                .bind(&tracked.key)
+                .bind(&tracked.url)
+                .bind(&tracked.state)
+                .bind(&tracked.reason)
+                .bind(micros(tracked.remote_updated_at))
+                .bind(micros(tracked.synced_at))
+                .bind(&tracked.sync_error)
+                .bind(micros(tracked.error_at))
+                .bind(tracked.created_at.as_microsecond())
+                .execute(&self.write_pool)
+                .await
+                .map_err(db)?;
+                Ok(())
+            }
+
+            async fn tracked_follow_ups(
+                &self,
+                query: &hereby_store::TrackedQuery,
+            ) -> Result<Vec<hereby_store::TrackedFollowUp>, hereby_store::StoreError> {
+                let (tracker, external) = query.issue.clone().unwrap_or_default();
+                sqlx::query(
+                    "SELECT incident, item, tracker, external, issue_key, url, state, reason, \
+                     remote_updated_at, synced_at, sync_error, error_at, created_at \
+                     FROM tracked_follow_ups \
+                     WHERE ($1 = 0 OR incident = $1) AND ($2 = 0 OR item = $2) \
+                     AND ($3 = '' OR (tracker = $3 AND external = $4)) \
+                     AND ($5 = 0 OR (external IS NOT NULL AND COALESCE(synced_at, 0) < $5)) \
+                     ORDER BY CASE WHEN $5 = 0 THEN 0 ELSE COALESCE(synced_at, 0) END, \
+                     incident, item LIMIT $6",
+                )
+                .bind(query.incident.map_or(0, |n| int(n.0)))
+                .bind(i64::from(query.item.unwrap_or(0)))
+                .bind(tracker)
+                .bind(external)
+                .bind(query.synced_before.map_or(0, |at| at.as_microsecond()))
+                .bind(i64::from(query.limit))
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(tracked_row)
+                .collect()
+            }
+
+            async fn tracker_sync_errors(
+                &self,
+            ) -> Result<Vec<(String, u64)>, hereby_store::StoreError> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT tracker, COUNT(*) FROM tracked_follow_ups \
+                     WHERE sync_error IS NOT NULL GROUP BY tracker ORDER BY tracker",
+                )
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(tracker, count)| (tracker, u64::try_from(count).unwrap_or_default()))
+                    .collect())
+            }
+
+            async fn tracker_delivery_seen(
+                &self,
+                tracker: &str,
+                delivery: &str,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let found: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM tracker_deliveries WHERE tracker = $1 AND delivery = $2",
+                )
+                .bind(tracker)
+                .bind(delivery)
+                .fetch_one(&self.readers)
+                .await
+                .map_err(db)?;
+                Ok(found > 0)
+            }
+
+            async fn note_tracker_delivery(
+                &self,
+                tracker: &str,
+                delivery: &str,
+                at: jiff::Timestamp,
+            ) -> Result<bool, hereby_store::StoreError> {
+                let week = 7 * 24 * 60 * 60 * 1_000_000_i64;
+                let mut tx = self.write_pool.begin().await.map_err(db)?;
+                sqlx::query("DELETE FROM tracker_deliveries WHERE received_at < $1")
+                    .bind(at.as_microsecond().saturating_sub(week))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let done = sqlx::query(
+                    "INSERT INTO tracker_deliveries (tracker, delivery, received_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (tracker, delivery) DO NOTHING",
+                )
+                .bind(tracker)
+                .bind(delivery)
+                .bind(at.as_microsecond())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                tx.commit().await.map_err(db)?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn remove_status_subscriber(

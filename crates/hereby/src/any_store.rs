@@ -680,6 +680,38 @@ impl hereby_store::Notifications for AnyStore {
     async fn remove_status_subscriber(&self, id: i64) -> Result<bool, StoreError> {
         forward!(self, store => store.remove_status_subscriber(id))
     }
+
+    async fn put_tracked(&self, tracked: &hereby_store::TrackedFollowUp) -> Result<(), StoreError> {
+        forward!(self, store => store.put_tracked(tracked))
+    }
+
+    async fn tracked_follow_ups(
+        &self,
+        query: &hereby_store::TrackedQuery,
+    ) -> Result<Vec<hereby_store::TrackedFollowUp>, StoreError> {
+        forward!(self, store => store.tracked_follow_ups(query))
+    }
+
+    async fn tracker_sync_errors(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        forward!(self, store => store.tracker_sync_errors())
+    }
+
+    async fn tracker_delivery_seen(
+        &self,
+        tracker: &str,
+        delivery: &str,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.tracker_delivery_seen(tracker, delivery))
+    }
+
+    async fn note_tracker_delivery(
+        &self,
+        tracker: &str,
+        delivery: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        forward!(self, store => store.note_tracker_delivery(tracker, delivery, at))
+    }
 }
 
 impl hereby_store::Alerts for AnyStore {

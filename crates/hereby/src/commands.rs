@@ -464,6 +464,29 @@ pub(crate) enum ActionCommand {
         write: Write,
         item: u32,
     },
+    /// Open a follow-up as an issue in a tracker (a github, gitlab or tracker channel); from
+    /// then on the tracker says whether it is done, and people close it there.
+    Export {
+        #[command(flatten)]
+        write: Write,
+        item: u32,
+        /// The tracker's channel name (see `hereby channel list`).
+        #[arg(long)]
+        tracker: String,
+    },
+    /// Stop following a follow-up's tracker issue (deleted, moved), saying why; its state is
+    /// kept in hereby again.
+    Unlink {
+        #[command(flatten)]
+        write: Write,
+        item: u32,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show an incident's follow-ups kept in trackers: their issue, what the tracker said
+    /// last, when, and any sync error.
+    Tracked { incident: String },
     /// List an incident's action items.
     List { incident: String },
 }
@@ -1461,6 +1484,70 @@ async fn action(client: &Client, command: ActionCommand, json: bool) -> Result<(
             )
             .await
         }
+        ActionCommand::Export {
+            write,
+            item,
+            tracker,
+        } => {
+            let request = api::ExportRequest { tracker };
+            post(
+                client,
+                &write,
+                &format!("action-items/{item}/export"),
+                &request,
+                json,
+            )
+            .await
+        }
+        ActionCommand::Unlink {
+            write,
+            item,
+            reason,
+        } => {
+            let request = api::UnlinkRequest { reason };
+            post(
+                client,
+                &write,
+                &format!("action-items/{item}/unlink"),
+                &request,
+                json,
+            )
+            .await
+        }
+        ActionCommand::Tracked { incident } => {
+            let tracked: Vec<api::TrackedFollowUp> = client
+                .send(
+                    Method::GET,
+                    &format!("/incidents/{}/tracked-items", encode(&incident)),
+                    NO_BODY,
+                    None,
+                )
+                .await?;
+            if json {
+                print_json(&tracked);
+            } else if tracked.is_empty() {
+                println!("no follow-ups kept in a tracker");
+            } else {
+                println!(
+                    "{:>4}  {:<16} {:<24} {:<8} {:<26} SYNC",
+                    "ITEM", "TRACKER", "ISSUE", "STATE", "SYNCED"
+                );
+                for row in &tracked {
+                    println!(
+                        "{:>4}  {:<16} {:<24} {:<8} {:<26} {}",
+                        row.item,
+                        row.tracker,
+                        row.key.as_deref().unwrap_or("(being opened)"),
+                        row.state.as_deref().unwrap_or("-"),
+                        row.synced_at.as_deref().unwrap_or("never"),
+                        row.sync_error
+                            .as_deref()
+                            .map_or_else(|| "ok".to_owned(), |error| format!("failed: {error}"))
+                    );
+                }
+            }
+            Ok(())
+        }
         ActionCommand::List { incident } => {
             let document: api::IncidentDocument = client
                 .send(
@@ -1480,8 +1567,13 @@ async fn action(client: &Client, command: ActionCommand, json: bool) -> Result<(
                     "ITEM", "STATE", "KIND", "OWNER", "DUE"
                 );
                 for item in &document.action_items {
+                    let tracked = match (&item.tracker, &item.tracker_key) {
+                        (Some(tracker), Some(key)) => format!(" [{tracker} {key}]"),
+                        (Some(tracker), None) => format!(" [being opened in {tracker}]"),
+                        _ => String::new(),
+                    };
                     println!(
-                        "{:>4}  {:<9} {:<10} {:<20} {:<11} {}",
+                        "{:>4}  {:<9} {:<10} {:<20} {:<11} {}{tracked}",
                         item.item,
                         item.state,
                         item.kind,

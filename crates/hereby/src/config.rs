@@ -30,6 +30,7 @@ pub(crate) struct FileConfig {
     pub(crate) notify_backoff_max: Option<String>,
     pub(crate) notify_lease: Option<String>,
     pub(crate) notify_timeout: Option<String>,
+    pub(crate) tracker_poll: Option<String>,
     pub(crate) review_interval: Option<String>,
     pub(crate) review_time: Option<String>,
     pub(crate) severity_rules: Option<std::path::PathBuf>,
@@ -68,6 +69,7 @@ impl fmt::Debug for FileConfig {
             .field("notify_backoff_max", &self.notify_backoff_max)
             .field("notify_lease", &self.notify_lease)
             .field("notify_timeout", &self.notify_timeout)
+            .field("tracker_poll", &self.tracker_poll)
             .field("review_interval", &self.review_interval)
             .field("review_time", &self.review_time)
             .field("severity_rules", &self.severity_rules)

@@ -162,6 +162,10 @@ pub(crate) struct ServeArgs {
     /// reminded; at once when the meeting is set closer than that [default: 2d]
     #[arg(long, env = "HEREBY_REVIEW_REMINDER_LEAD")]
     review_reminder_lead: Option<String>,
+    /// How often each follow-up kept in a tracker is read back from the tracker, to catch
+    /// what a lost or disabled webhook did not say [default: 5m]
+    #[arg(long, env = "HEREBY_TRACKER_POLL")]
+    tracker_poll: Option<String>,
     /// A TOML file of severity rules that suggest a severity from the checklist's answers
     /// (see `hereby evaluate --rules` for the ones in force) [default: the shipped rules]
     #[arg(long, env = "HEREBY_SEVERITY_RULES")]

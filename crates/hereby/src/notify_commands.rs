@@ -18,21 +18,30 @@ pub(crate) enum ChannelCommand {
     /// --secret ACCESS_TOKEN [--room '#ops:example.org'] [--phrase …] [--emoji 📌] [--capture]`
     /// or `--kind slack_app --secret BOT_TOKEN --signing-secret S --team T… [--room C…]`, or
     /// `--kind mattermost --url SERVER --secret BOT_TOKEN --signing-secret COMMAND_TOKEN
-    /// --team TEAM_ID`.
+    /// --team TEAM_ID`; or a tracker: `--kind github --project OWNER/REPO --secret TOKEN
+    /// --signing-secret WEBHOOK_SECRET`, `--kind gitlab [--url SERVER] --project GROUP/NAME
+    /// --secret TOKEN --signing-secret WEBHOOK_TOKEN`, `--kind tracker --url URL --secret whsec_…`.
     Add {
         name: String,
         /// webhook, slack (also Mattermost's incoming webhooks), teams (a Workflows webhook),
-        /// email, matrix or slack_app.
+        /// email, matrix, slack_app or mattermost; or a tracker follow-ups are opened in:
+        /// github, gitlab or tracker (generic).
         #[arg(long)]
         kind: String,
         /// Where a webhook, Slack or Mattermost channel posts (https://…), or a Matrix
-        /// homeserver's address.
+        /// homeserver's address; the GitHub API's [default: https://api.github.com], the
+        /// GitLab server's [default: https://gitlab.com] or a generic tracker's address.
         #[arg(long)]
         url: Option<String>,
-        /// The webhook signing secret (at least 16 characters), or the Matrix bot's access
-        /// token; stored as a secret and never shown again.
+        /// The webhook signing secret (at least 16 characters), the Matrix bot's access
+        /// token, a GitHub or GitLab access token, or a generic tracker's Standard Webhooks
+        /// secret (whsec_…); stored as a secret and never shown again.
         #[arg(long, env = "HEREBY_CHANNEL_SECRET", hide_env_values = true)]
         secret: Option<String>,
+        /// The repository (owner/name) on GitHub, or the project (group/name or its id) on
+        /// GitLab.
+        #[arg(long)]
+        project: Option<String>,
         /// A room the team talks in (matrix; repeat for several): the bot joins it, answers
         /// commands there and offers to declare when someone says the phrase.
         #[arg(long = "room", value_name = "ROOM")]
@@ -48,8 +57,9 @@ pub(crate) enum ChannelCommand {
         /// Copy every message of an incident room into its timeline (matrix, slack_app).
         #[arg(long)]
         capture: bool,
-        /// The Slack app's signing secret (slack_app) or the Mattermost slash command's token
-        /// (mattermost); stored as a secret.
+        /// The Slack app's signing secret (slack_app), the Mattermost slash command's token
+        /// (mattermost), or the secret of a GitHub webhook or token of a GitLab webhook that
+        /// reports issue changes (github, gitlab); stored as a secret.
         #[arg(long, env = "HEREBY_SLACK_SIGNING_SECRET", hide_env_values = true)]
         signing_secret: Option<String>,
         /// The Slack workspace's team id, T… (slack_app), or the Mattermost team's id
@@ -183,9 +193,11 @@ pub(crate) async fn channel(
             signing_secret,
             team,
             app_token,
+            project,
         } => {
             let request = api::ChannelRequest {
                 app_token,
+                project,
                 rooms,
                 phrase,
                 emoji,

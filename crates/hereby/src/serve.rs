@@ -119,6 +119,12 @@ impl Notifying {
                 defaults.timeout,
             )?,
             poll: defaults.poll,
+            tracker_poll: duration(
+                &args.tracker_poll,
+                &file.tracker_poll,
+                "tracker_poll",
+                defaults.tracker_poll,
+            )?,
             review_lead: duration(
                 &args.review_reminder_lead,
                 &None,

@@ -1025,6 +1025,137 @@ cases! {
         "#]],
     }
 
+    // ---- follow-ups kept in a tracker ----------------------------------------------------
+
+    export_a_follow_up {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob"))],
+        when: ("bob", export(1, "github-platform")),
+        expect: expect![[r#"
+            action_item_export_requested {"item":1,"tracker":"github-platform"}
+        "#]],
+    }
+
+    export_a_task_is_refused {
+        given: [("alice", declare("DB down")), ("alice", add_item_task("restart the replica", "carol"))],
+        when: ("carol", export(1, "github-platform")),
+        expect: expect![[r#"
+            rejected action_item_state: action item 1 is a task; only follow-ups are opened in a tracker
+        "#]],
+    }
+
+    export_an_exported_follow_up_is_refused {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform")), ("hereby", record_export(1, "github-platform", "acme/api#12"))],
+        when: ("bob", export(1, "gitlab")),
+        expect: expect![[r#"
+            rejected already_tracked: follow-up 1 is already kept in tracker `github-platform` as acme/api#12
+        "#]],
+    }
+
+    record_an_export {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform"))],
+        when: ("hereby", record_export(1, "github-platform", "acme/api#12")),
+        expect: expect![[r#"
+            action_item_exported {"item":1,"key":"acme/api#12","tracker":"github-platform","url":"https://github.com/acme/api/issues/12"}
+        "#]],
+    }
+
+    only_hereby_records_an_export {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform"))],
+        when: ("bob", record_export(1, "github-platform", "acme/api#12")),
+        expect: expect![[r#"
+            rejected not_permitted: only hereby itself records the issues trackers make
+        "#]],
+    }
+
+    closing_a_tracked_follow_up_by_hand_is_refused {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform")), ("hereby", record_export(1, "github-platform", "acme/api#12"))],
+        when: ("bob", complete(1)),
+        expect: expect![[r#"
+            rejected tracked_elsewhere: follow-up 1 is kept in tracker `github-platform` as acme/api#12: close it there and hereby follows (or unlink it first)
+        "#]],
+    }
+
+    closing_a_follow_up_being_exported_is_refused {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform"))],
+        when: ("bob", wont_fix(1, "not worth it")),
+        expect: expect![[r#"
+            rejected tracked_elsewhere: follow-up 1 is being opened in tracker `github-platform`: close it there once it exists (or unlink it first)
+        "#]],
+    }
+
+    the_tracker_closes_a_follow_up_done {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform")), ("hereby", record_export(1, "github-platform", "acme/api#12"))],
+        when: ("hereby", tracker_says(1, "done", None)),
+        expect: expect![[r#"
+            action_item_completed {"item":1}
+        "#]],
+    }
+
+    the_tracker_closes_a_follow_up_not_planned {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform")), ("hereby", record_export(1, "github-platform", "acme/api#12"))],
+        when: ("hereby", tracker_says(1, "wont_do", Some("closed as not planned in the tracker"))),
+        expect: expect![[r#"
+            action_item_wont_fix {"item":1,"reason":"closed as not planned in the tracker"}
+        "#]],
+    }
+
+    the_tracker_switches_done_to_not_planned {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform")), ("hereby", record_export(1, "github-platform", "acme/api#12")), ("hereby", tracker_says(1, "done", None))],
+        when: ("hereby", tracker_says(1, "wont_do", None)),
+        expect: expect![[r#"
+            action_item_reopened {"item":1}
+            action_item_wont_fix {"item":1,"reason":"closed as won't do in tracker `github-platform`"}
+        "#]],
+    }
+
+    the_tracker_reopens_a_follow_up {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform")), ("hereby", record_export(1, "github-platform", "acme/api#12")), ("hereby", tracker_says(1, "done", None))],
+        when: ("hereby", tracker_says(1, "open", None)),
+        expect: expect![[r#"
+            action_item_reopened {"item":1}
+        "#]],
+    }
+
+    the_tracker_repeating_itself_changes_nothing {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform")), ("hereby", record_export(1, "github-platform", "acme/api#12")), ("hereby", tracker_says(1, "done", None))],
+        when: ("hereby", tracker_says(1, "done", None)),
+        expect: expect![[r#"
+            rejected nothing_to_change: follow-up 1 is already done
+        "#]],
+    }
+
+    the_tracker_cannot_reopen_a_follow_up_of_a_closed_incident {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform")), ("hereby", record_export(1, "github-platform", "acme/api#12")), ("hereby", tracker_says(1, "done", None)), ("alice", status("resolved")), ("alice", close_override("reviewed in the weekly meeting"))],
+        when: ("hereby", tracker_says(1, "open", None)),
+        expect: expect![[r#"
+            rejected incident_ended: the tracker reopened follow-up 1, but the incident is closed and keeps no open follow-ups; it stays done here
+        "#]],
+    }
+
+    only_hereby_reports_a_trackers_state {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform"))],
+        when: ("bob", tracker_says(1, "done", None)),
+        expect: expect![[r#"
+            rejected not_permitted: only hereby itself records what trackers report
+        "#]],
+    }
+
+    unlink_a_follow_up_then_close_it_by_hand {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform")), ("hereby", record_export(1, "github-platform", "acme/api#12")), ("bob", unlink(1, "the issue moved to another repository"))],
+        when: ("bob", complete(1)),
+        expect: expect![[r#"
+            action_item_completed {"item":1}
+        "#]],
+    }
+
+    unlink_a_follow_up {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform"))],
+        when: ("bob", unlink(1, "the tracker is gone")),
+        expect: expect![[r#"
+            action_item_unlinked {"item":1,"reason":"the tracker is gone"}
+        "#]],
+    }
+
     reopen_an_open_item {
         given: [("alice", declare("DB down")), ("alice", add_item_task("restart the replica", "carol"))],
         when: ("carol", reopen(1)),
@@ -2263,6 +2394,10 @@ fn command_name(command: &Command) -> &'static str {
         Command::CompleteActionItem { .. } => "CompleteActionItem",
         Command::WontFixActionItem { .. } => "WontFixActionItem",
         Command::ReopenActionItem { .. } => "ReopenActionItem",
+        Command::ExportActionItem { .. } => "ExportActionItem",
+        Command::RecordExport { .. } => "RecordExport",
+        Command::ReportTrackerState { .. } => "ReportTrackerState",
+        Command::UnlinkTracker { .. } => "UnlinkTracker",
         Command::AddMember { .. } => "AddMember",
         Command::RemoveMember { .. } => "RemoveMember",
         Command::PostUpdate { .. } => "PostUpdate",
@@ -2317,6 +2452,10 @@ const COMMANDS: &[&str] = &[
     "CompleteActionItem",
     "WontFixActionItem",
     "ReopenActionItem",
+    "ExportActionItem",
+    "RecordExport",
+    "ReportTrackerState",
+    "UnlinkTracker",
     "AddMember",
     "RemoveMember",
     "PostUpdate",

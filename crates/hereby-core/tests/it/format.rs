@@ -260,6 +260,20 @@ fn examples() -> Vec<Event> {
             reason: reason("not worth it"),
         }),
         Event::ActionItemReopened(ActionItemReopened { item: 2 }),
+        Event::ActionItemExportRequested(hereby_core::event::ActionItemExportRequested {
+            item: 1,
+            tracker: hereby_core::types::TrackerName::parse("github-platform").unwrap(),
+        }),
+        Event::ActionItemExported(hereby_core::event::ActionItemExported {
+            item: 1,
+            tracker: hereby_core::types::TrackerName::parse("github-platform").unwrap(),
+            key: text("acme/api#12"),
+            url: hereby_core::types::Url::parse("https://github.com/acme/api/issues/12").unwrap(),
+        }),
+        Event::ActionItemUnlinked(hereby_core::event::ActionItemUnlinked {
+            item: 1,
+            reason: reason("the issue was moved to another repository"),
+        }),
         Event::MemberAdded(MemberAdded {
             person: user("erin"),
         }),
@@ -410,6 +424,9 @@ fn stored_format_of_every_event_type() {
         action_item_completed v1 {"item":1}
         action_item_wont_fix v1 {"item":2,"reason":"not worth it"}
         action_item_reopened v1 {"item":2}
+        action_item_export_requested v1 {"item":1,"tracker":"github-platform"}
+        action_item_exported v1 {"item":1,"key":"acme/api#12","tracker":"github-platform","url":"https://github.com/acme/api/issues/12"}
+        action_item_unlinked v1 {"item":1,"reason":"the issue was moved to another repository"}
         member_added v1 {"person":"erin"}
         member_removed v1 {"person":"erin"}
         update_posted v1 {"audience":"customers","body":"Checkout is slow for some customers; next update at 15:00.","public":true}

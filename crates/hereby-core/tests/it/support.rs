@@ -721,3 +721,34 @@ pub(crate) fn note_alerts(
         all_resolved,
     }
 }
+
+pub(crate) fn export(item: u32, tracker: &str) -> Command {
+    Command::ExportActionItem {
+        item,
+        tracker: hereby_core::types::TrackerName::parse(tracker).unwrap(),
+    }
+}
+
+pub(crate) fn record_export(item: u32, tracker: &str, key: &str) -> Command {
+    Command::RecordExport {
+        item,
+        tracker: hereby_core::types::TrackerName::parse(tracker).unwrap(),
+        key: text(key),
+        url: url("https://github.com/acme/api/issues/12"),
+    }
+}
+
+pub(crate) fn tracker_says(item: u32, state: &str, reason: Option<&str>) -> Command {
+    Command::ReportTrackerState {
+        item,
+        state: hereby_core::types::TrackedState::parse(state).unwrap(),
+        reason: reason.map(|why| hereby_core::types::Reason::parse(why).unwrap()),
+    }
+}
+
+pub(crate) fn unlink(item: u32, why: &str) -> Command {
+    Command::UnlinkTracker {
+        item,
+        reason: hereby_core::types::Reason::parse(why).unwrap(),
+    }
+}

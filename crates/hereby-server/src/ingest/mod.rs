@@ -4,13 +4,15 @@
 //! (`/v2/alerts`), a generic JSON or form endpoint (`/ingest/generic`) and heartbeat pings
 //! (`/ingest/heartbeat`). Each finds its
 //! integration by key, reads the body into signals and hands them to the application, which
-//! has recorded them durably before the 2xx goes out.
+//! has recorded them durably before the 2xx goes out. Trackers' webhooks
+//! (`/ingest/trackers/{tracker}`) tell what became of exported follow-ups.
 
 mod alertmanager;
 mod generic;
 mod opsgenie;
 mod pagerduty;
 mod timers;
+mod trackers;
 
 pub use timers::{AlertTimers, start_alert_timers};
 
@@ -34,7 +36,9 @@ use crate::error::ApiError;
 pub(crate) const MAX_PAYLOAD: usize = 512 * 1024;
 
 /// The routes, merged beside the API's: their bodies are read here, under their own limit.
-pub(crate) fn routes<S: Store + Directory + Communications + Alerts>(
+pub(crate) fn routes<
+    S: Store + Directory + Communications + Alerts + hereby_store::Notifications,
+>(
     state: &AppState<S>,
 ) -> axum::Router {
     use axum::routing::post;
@@ -42,6 +46,10 @@ pub(crate) fn routes<S: Store + Directory + Communications + Alerts>(
         .route("/ingest/alertmanager", post(alertmanager_webhook::<S>))
         .route("/ingest/generic", post(generic_event::<S>))
         .route("/ingest/heartbeat", post(heartbeat_ping::<S>))
+        .route(
+            "/ingest/trackers/{tracker}",
+            post(trackers::tracker_webhook::<S>),
+        )
         .route("/v2/enqueue", post(pagerduty_event::<S>))
         .route("/v2/change/enqueue", post(pagerduty_change::<S>))
         .route("/v2/alerts", post(opsgenie_create::<S>))

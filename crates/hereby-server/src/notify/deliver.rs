@@ -71,6 +71,12 @@ pub async fn send(
         | ChannelConfig::Mattermost { .. } => {
             Err("a chat channel's deliveries are its adapter's to send".to_owned())
         }
+        ChannelConfig::Github { .. }
+        | ChannelConfig::Gitlab { .. }
+        | ChannelConfig::Tracker { .. } => Err(
+            "a tracker's deliveries open follow-ups there; the tracker client sends them"
+                .to_owned(),
+        ),
         ChannelConfig::Webhook { url, secret } => {
             let timestamp = Timestamp::now().as_second();
             let body = delivery.payload.clone().into_bytes();

@@ -305,7 +305,8 @@ pub(crate) async fn dispatch_once<S: Store + Notifications + hereby_store::Commu
         );
         let cadence = moves_cadence(&recorded.event);
         let review = moves_review(&recorded.event);
-        if !wanted && !public && !cadence && !review && chat.is_empty() {
+        let export = matches!(recorded.event, Event::ActionItemExportRequested(_));
+        if !wanted && !public && !cadence && !review && !export && chat.is_empty() {
             continue;
         }
         // The incident as it is now: a notification never reveals more than its current
@@ -323,6 +324,31 @@ pub(crate) async fn dispatch_once<S: Store + Notifications + hereby_store::Commu
         };
         let Some(incident) = incident else { continue };
         deliveries.extend(hereby_app::chat::plan(&recorded, &chat));
+        if let Event::ActionItemExportRequested(asked) = &recorded.event {
+            // The tracker as it is configured now; one removed since the request owes
+            // nothing, and the follow-up shows it is still being opened.
+            let tracker = routing.channels.values().find(|channel| {
+                channel.name == asked.tracker.as_str()
+                    && hereby_api::vocabulary::TRACKER_KINDS.contains(&channel.kind.as_str())
+            });
+            let request = hereby_app::trackers::issue_request(
+                recorded.incident,
+                &incident,
+                asked.item,
+                state.public_url.as_deref(),
+            );
+            match (tracker, request) {
+                (Some(tracker), Some(request)) => deliveries.push(
+                    hereby_app::trackers::export_delivery(recorded.position, tracker.id, &request),
+                ),
+                _ => tracing::warn!(
+                    incident = %recorded.incident,
+                    item = asked.item,
+                    tracker = %asked.tracker,
+                    "a follow-up was to be opened in a tracker that no longer exists"
+                ),
+            }
+        }
         if let Some(notice) =
             hereby_core::subscribers::notice_of(&recorded.event, recorded.incident, &incident)
         {

@@ -9,6 +9,7 @@ mod dispatch;
 mod reminders;
 mod reviews;
 mod timeline;
+mod trackers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub struct Settings {
     /// How long before a post-mortem review meeting the owners of open follow-ups are
     /// reminded (at once when the meeting is set closer than that).
     pub review_lead: Duration,
+    /// How often each follow-up kept in a tracker is read back from it.
+    pub tracker_poll: Duration,
 }
 
 impl Default for Settings {
@@ -55,6 +58,7 @@ impl Default for Settings {
             timeout: Duration::from_secs(10),
             poll: Duration::from_millis(500),
             review_lead: Duration::from_secs(2 * 24 * 60 * 60),
+            tracker_poll: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -96,6 +100,11 @@ pub fn start<S: Store + Notifications + hereby_store::Search + hereby_store::Com
     tasks.spawn(deliverer(state.clone(), settings.clone(), stopped.clone()));
     tasks.spawn(indexer(state.clone(), settings.clone(), stopped.clone()));
     tasks.spawn(maintenance_timer(state.clone(), stopped.clone()));
+    tasks.spawn(trackers::reconcile(
+        state.clone(),
+        settings.clone(),
+        stopped.clone(),
+    ));
     tasks.spawn(reminders::runner(state, settings, stopped));
     Workers { stop, tasks }
 }
@@ -458,6 +467,8 @@ async fn attempt<S: Store + Notifications + hereby_store::Communications>(
     let sending = async {
         if channel.kind == "status_page" {
             subscriber_webhook(&app, &http, delivery, budget).await
+        } else if hereby_api::vocabulary::TRACKER_KINDS.contains(&channel.kind.as_str()) {
+            trackers::export(&app, &http, &channel, delivery, budget).await
         } else if unsubscribed_since(&app, delivery).await {
             // A notice queued before its subscriber unsubscribed is owed nothing now.
             Ok(())

@@ -1270,7 +1270,7 @@ pub(crate) async fn remove_member<S: Store + Directory>(
 }
 
 /// Parses the `{item}` path segment; anything but a number names no item.
-fn item_number(raw: &str) -> Result<u32, ApiError> {
+pub(crate) fn item_number(raw: &str) -> Result<u32, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::not_found(format!("action item `{raw}`")))
 }

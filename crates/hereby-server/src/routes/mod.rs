@@ -17,4 +17,5 @@ pub(crate) mod search;
 pub(crate) mod services;
 pub(crate) mod settings;
 pub(crate) mod templates;
+pub(crate) mod trackers;
 pub(crate) mod users;

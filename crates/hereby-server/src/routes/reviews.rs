@@ -29,7 +29,7 @@ use crate::routes::incidents::{act, incident_id};
         (status = 404, body = api::ErrorBody),
     )
 )]
-pub(crate) async fn show<S: Store + Directory>(
+pub(crate) async fn show<S: Store + Directory + Notifications>(
     State(state): State<AppState<S>>,
     caller: Caller,
     Path(id): Path<String>,
@@ -56,7 +56,7 @@ pub(crate) async fn show<S: Store + Directory>(
         (status = 422, description = "`invalid_review_meeting`, `action_item_state`, `reason_required` …", body = api::ErrorBody),
     )
 )]
-pub(crate) async fn record<S: Store + Directory>(
+pub(crate) async fn record<S: Store + Directory + Notifications>(
     State(state): State<AppState<S>>,
     caller: Caller,
     if_match: IfMatch,
@@ -88,7 +88,7 @@ pub(crate) async fn record<S: Store + Directory>(
         (status = 422, body = api::ErrorBody),
     )
 )]
-pub(crate) async fn schedule<S: Store + Directory>(
+pub(crate) async fn schedule<S: Store + Directory + Notifications>(
     State(state): State<AppState<S>>,
     caller: Caller,
     if_match: IfMatch,
@@ -153,7 +153,7 @@ pub(crate) async fn next_ics<S: Store + Directory + Notifications>(
         (status = 401, body = api::ErrorBody),
     )
 )]
-pub(crate) async fn overview<S: Store + Directory>(
+pub(crate) async fn overview<S: Store + Directory + Notifications>(
     State(state): State<AppState<S>>,
     caller: Caller,
 ) -> Result<Json<api::ReviewOverview>, ApiError> {

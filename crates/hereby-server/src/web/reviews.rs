@@ -79,7 +79,7 @@ fn decision_label(decision: &str) -> &'static str {
 }
 
 /// The reviews page of an incident, optionally with a rejected form's reason and values.
-async fn reviews_page<S: Store + Directory>(
+async fn reviews_page<S: Store + Directory + Notifications>(
     state: &AppState<S>,
     viewer: &Viewer,
     raw_id: &str,
@@ -174,7 +174,7 @@ async fn reviews_page<S: Store + Directory>(
 }
 
 /// `GET /incidents/{id}/reviews`
-pub(crate) async fn page<S: Store + Directory>(
+pub(crate) async fn page<S: Store + Directory + Notifications>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
     Path(id): Path<String>,
@@ -192,7 +192,7 @@ pub(crate) async fn page<S: Store + Directory>(
 
 /// After a form of the reviews page: back to it, or the page again with the reason and
 /// what was typed (404 for an incident the viewer may not see, as the page checks again).
-async fn after<S: Store + Directory>(
+async fn after<S: Store + Directory + Notifications>(
     state: &AppState<S>,
     viewer: &Viewer,
     id: &str,
@@ -215,7 +215,7 @@ async fn after<S: Store + Directory>(
 }
 
 /// `POST /incidents/{id}/reviews/schedule`: moves the next meeting to a time given in UTC.
-pub(crate) async fn schedule<S: Store + Directory>(
+pub(crate) async fn schedule<S: Store + Directory + Notifications>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
     SignedForm { viewer, fields }: SignedForm,
@@ -290,7 +290,7 @@ fn meeting(fields: &Fields) -> api::RecordMeeting {
 }
 
 /// `POST /incidents/{id}/reviews/record`: records a meeting.
-pub(crate) async fn record<S: Store + Directory>(
+pub(crate) async fn record<S: Store + Directory + Notifications>(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
     SignedForm { viewer, fields }: SignedForm,
@@ -345,7 +345,7 @@ struct OverdueRow {
 
 /// `GET /reviews`: upcoming review meetings, soonest first, and overdue follow-ups, across
 /// the incidents the viewer may see.
-pub(crate) async fn overview<S: Store + Directory>(
+pub(crate) async fn overview<S: Store + Directory + Notifications>(
     State(state): State<AppState<S>>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {

@@ -345,6 +345,14 @@ fn populate(server: &Server) -> Installation {
          FROM notification_channels",
         "INSERT INTO chat_leases (channel_id, holder, until) SELECT MIN(id), 'node-a', 1 \
          FROM notification_channels",
+        // A follow-up kept in a tracker, as its sync leaves it (the sync's own test is in
+        // trackers.rs; exporting here would add a delivery to the ones counted).
+        "INSERT INTO tracked_follow_ups (incident, item, tracker, external, issue_key, url, \
+         state, reason, remote_updated_at, synced_at, sync_error, error_at, created_at) \
+         VALUES (1, 1, 'github', '12', 'acme/api#12', 'https://github.com/acme/api/issues/12', \
+         'done', NULL, 5, 6, 'the token was refused', 7, 1)",
+        "INSERT INTO tracker_deliveries (tracker, delivery, received_at) VALUES ('github', \
+         '72d3162e-cc78-11e3-81ab-4c9367dc0958', 1)",
     ];
     runtime().block_on(async {
         use sqlx::Connection;

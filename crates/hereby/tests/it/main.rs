@@ -24,6 +24,7 @@ mod search;
 mod settings;
 mod status;
 mod subscribers;
+mod trackers;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -712,6 +712,31 @@ fn routes() -> Vec<Route> {
             "/api/v1/incidents/{id}/action-items/{item}/reopen",
             changed_after(&[ADD_ITEM, ("POST", "/action-items/1/done", "")], NoBody),
         ),
+        // No tracker is set up here: whoever may change the incident hears that it has none
+        // (the export itself is tested in trackers.rs).
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/action-items/{item}/export",
+            Kind::Write(Change {
+                needs: Need::Anyone,
+                setup: &[ADD_ITEM],
+                body: Json(r#"{"tracker":"nowhere"}"#),
+                as_commander: Expect::Rule("invalid_value"),
+                as_other: Expect::Rule("invalid_value"),
+            }),
+        ),
+        incident(
+            "POST",
+            "/api/v1/incidents/{id}/action-items/{item}/unlink",
+            Kind::Write(Change {
+                needs: Need::Anyone,
+                setup: &[ADD_ITEM],
+                body: Json(r#"{"reason":"moved"}"#),
+                as_commander: Expect::Rule("nothing_to_change"),
+                as_other: Expect::Rule("nothing_to_change"),
+            }),
+        ),
+        incident("GET", "/api/v1/incidents/{id}/tracked-items", Kind::Read),
         incident(
             "POST",
             "/api/v1/incidents/{id}/members",
