@@ -89,7 +89,7 @@ impl<S: Store + Notifications> App<S> {
         for item in items {
             let synced = tracked
                 .iter()
-                .find(|row| row.item == item.item && item.tracked)
+                .find(|row| row.item == item.item && item.tracker.is_some())
                 .map(|row| tracker_note(row, stamp))
                 .unwrap_or_default();
             description.push_str(&format!(
@@ -167,23 +167,42 @@ const OVERVIEW_PAGE: u32 = 500;
 
 /// An agenda item as the API shows it, with its tracker issue's sync state from `tracked`
 /// (the incident's tracked follow-ups) when it is kept in a tracker.
-fn wire_agenda(item: AgendaItem, tracked: &[hereby_store::TrackedFollowUp]) -> api::AgendaItem {
-    let synced = tracked
-        .iter()
-        .find(|row| row.item == item.item)
-        .filter(|_| item.tracked)
-        .map(|row| api::TrackedFollowUp {
-            incident: row.incident.to_string(),
-            item: row.item,
-            tracker: row.tracker.clone(),
-            key: row.key.clone(),
-            url: row.url.clone(),
-            state: row.state.clone(),
-            reason: row.reason.clone(),
-            synced_at: row.synced_at.map(|at| at.to_string()),
-            sync_error: row.sync_error.clone(),
-            error_at: row.error_at.map(|at| at.to_string()),
-        });
+fn wire_agenda(
+    number: IncidentNumber,
+    item: AgendaItem,
+    tracked: &[hereby_store::TrackedFollowUp],
+) -> api::AgendaItem {
+    // A follow-up being opened in a tracker has no sync to tell of yet, but is the tracker's
+    // all the same.
+    let synced =
+        item.tracker.as_ref().map(
+            |link| match tracked.iter().find(|row| row.item == item.item) {
+                Some(row) => api::TrackedFollowUp {
+                    incident: row.incident.to_string(),
+                    item: row.item,
+                    tracker: row.tracker.clone(),
+                    key: row.key.clone(),
+                    url: row.url.clone(),
+                    state: row.state.clone(),
+                    reason: row.reason.clone(),
+                    synced_at: row.synced_at.map(|at| at.to_string()),
+                    sync_error: row.sync_error.clone(),
+                    error_at: row.error_at.map(|at| at.to_string()),
+                },
+                None => api::TrackedFollowUp {
+                    incident: number.to_string(),
+                    item: item.item,
+                    tracker: link.tracker.to_string(),
+                    key: link.key.as_ref().map(ToString::to_string),
+                    url: None,
+                    state: None,
+                    reason: None,
+                    synced_at: None,
+                    sync_error: None,
+                    error_at: None,
+                },
+            },
+        );
     api::AgendaItem {
         tracked: synced,
         item: item.item,
@@ -293,7 +312,7 @@ impl<S: Store + hereby_store::Directory + Notifications> App<S> {
             }),
             agenda: agenda(incident, now)
                 .into_iter()
-                .map(|item| wire_agenda(item, &tracked))
+                .map(|item| wire_agenda(number, item, &tracked))
                 .collect(),
             held: minutes(&self.store, number).await?,
             follow_ups_settled: follow_ups_settled(incident),
@@ -365,7 +384,7 @@ impl<S: Store + hereby_store::Directory + Notifications> App<S> {
                         overdue_follow_ups: items
                             .into_iter()
                             .filter(|item| item.overdue)
-                            .map(|item| wire_agenda(item, &[]))
+                            .map(|item| wire_agenda(summary.number, item, &[]))
                             .collect(),
                         postmortem_status: incident
                             .postmortem

@@ -465,8 +465,8 @@ pub struct AgendaItem {
     pub days_open: i64,
     /// Open and past its due date.
     pub overdue: bool,
-    /// Kept in a tracker, which says where it stands.
-    pub tracked: bool,
+    /// The tracker it is kept in, which says where it stands.
+    pub tracker: Option<crate::state::TrackerLink>,
 }
 
 /// Every follow-up of the incident, open ones first, as of `now`.
@@ -491,7 +491,7 @@ pub fn agenda(incident: &Incident, now: Timestamp) -> Vec<AgendaItem> {
                 tracker_url: item.tracker_url.clone(),
                 days_open: until.duration_since(item.created_at).as_secs() / 86_400,
                 overdue: item.state == ActionState::Open && item.due.is_some_and(|due| due < today),
-                tracked: item.tracked(),
+                tracker: item.tracker.clone(),
             }
         })
         .collect();

@@ -95,7 +95,12 @@ fn command(action: &str, fields: &Fields) -> Result<Command, ApiError> {
 /// After a form: back to the incident page on success; on a rejection, the page again with
 /// the reason and what was typed.
 async fn after<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     state: &AppState<S>,
     viewer: &Viewer,
@@ -123,7 +128,12 @@ async fn after<
 
 /// `POST /incidents/{id}/{action}`: every form of the incident page.
 pub(crate) async fn act_on_incident<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     State(state): State<AppState<S>>,
     Path((id, action)): Path<(String, String)>,
@@ -135,6 +145,10 @@ pub(crate) async fn act_on_incident<
     }
     if action == "merge-candidate" {
         let result = merge(&state, &viewer, &id, &fields).await;
+        return after(&state, &viewer, &id, &fields, result).await;
+    }
+    if action == "action-item-export" || action == "action-item-unlink" {
+        let result = tracker_form(&state, &viewer, &id, &action, &fields).await;
         return after(&state, &viewer, &id, &fields, result).await;
     }
     let parsed = match action.as_str() {
@@ -156,7 +170,12 @@ pub(crate) async fn act_on_incident<
 /// and may set the impact's end at the same time. The impact end goes first, so that a
 /// refused one leaves the incident unresolved and as it was.
 async fn resolve<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     state: &AppState<S>,
     viewer: &Viewer,
@@ -190,10 +209,61 @@ async fn resolve<
     Ok(())
 }
 
+/// The forms that open a follow-up in a tracker or unlink it: the application checks the
+/// tracker and keeps the link's sync record, so they are more than a command.
+async fn tracker_form<
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
+>(
+    state: &AppState<S>,
+    viewer: &Viewer,
+    id: &str,
+    action: &str,
+    fields: &Fields,
+) -> Result<(), ApiError> {
+    let incident = incident_id(id)?;
+    // An incident the viewer may not see does not exist, whatever the form holds.
+    visible(state, &viewer.caller, incident).await?;
+    let item = number(fields, "item")?;
+    if action == "action-item-export" {
+        state
+            .app
+            .export_follow_up(
+                viewer.user(),
+                incident,
+                item,
+                required(fields, "tracker")?,
+                None,
+            )
+            .await?;
+    } else {
+        state
+            .app
+            .unlink_follow_up(
+                viewer.user(),
+                incident,
+                item,
+                required(fields, "reason")?,
+                None,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// The merge form of a candidate: the application moves its alert groups to the other
 /// incident, so it is more than one command.
 async fn merge<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     state: &AppState<S>,
     viewer: &Viewer,
@@ -210,7 +280,12 @@ async fn merge<
 
 /// `POST /incidents`: the declare form.
 pub(crate) async fn declare<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     State(state): State<AppState<S>>,
     SignedForm { viewer, fields }: SignedForm,
@@ -251,7 +326,13 @@ const FORM_OVERHEAD: usize = 64 * 1024;
 const CSRF_FIELD: usize = 256;
 
 pub(crate) async fn attach<
-    S: Store + Directory + Blobs + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Blobs
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,

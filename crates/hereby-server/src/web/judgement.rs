@@ -25,7 +25,12 @@ fn list(fields: &Fields, name: &str) -> Vec<String> {
 
 /// The command of the `evaluate`, `decide` or `suspect` form.
 pub(crate) async fn command<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     state: &AppState<S>,
     viewer: &Viewer,
@@ -244,7 +249,12 @@ pub(crate) async fn declare_context<S: Communications>(
 
 /// The services page: the catalogue, and for admins a form that adds or changes a service.
 async fn services_view<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     state: &AppState<S>,
     viewer: &Viewer,
@@ -295,7 +305,12 @@ async fn services_view<
 
 /// `GET /services`
 pub(crate) async fn services_page<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     axum::extract::State(state): axum::extract::State<AppState<S>>,
     viewer: Viewer,
@@ -312,7 +327,12 @@ pub(crate) async fn services_page<
 
 /// `POST /services` (admins): add or change a service.
 pub(crate) async fn put_service<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     axum::extract::State(state): axum::extract::State<AppState<S>>,
     super::session::SignedForm { viewer, fields }: super::session::SignedForm,

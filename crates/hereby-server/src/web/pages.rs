@@ -361,7 +361,12 @@ pub(crate) async fn declare_page<S: Communications>(
 
 /// `GET /incidents/new`
 pub(crate) async fn declare_form<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     State(state): State<AppState<S>>,
     viewer: Viewer,
@@ -397,10 +402,16 @@ struct ItemView<'a> {
     state: &'static str,
     tracker_url: Option<&'a str>,
     wont_fix_reason: Option<&'a str>,
+    /// Kept in a tracker, whose word on its state is final (the core's `tracked`).
+    tracker: Option<&'a str>,
+    tracker_key: Option<&'a str>,
+    /// How its last sync went: when, or why it failed.
+    synced: Option<String>,
+    sync_error: Option<String>,
 }
 
 /// Everything the incident page and its live-refreshed state section print.
-pub(crate) async fn incident_context<S: Store + Communications>(
+pub(crate) async fn incident_context<S: Store + Communications + hereby_store::Notifications>(
     viewer: &Viewer,
     number: IncidentNumber,
     incident: &Incident,
@@ -428,10 +439,60 @@ pub(crate) async fn incident_context<S: Store + Communications>(
             }
         })
         .collect();
+    // The tracker links of this incident's follow-ups, read only when one is tracked; the
+    // trackers an open follow-up may be opened in, only for those who may ask.
+    let tracked = if incident.action_items.values().any(|item| item.tracked()) {
+        state
+            .store
+            .tracked_follow_ups(&hereby_store::TrackedQuery {
+                incident: Some(number),
+                limit: 10_000,
+                ..hereby_store::TrackedQuery::default()
+            })
+            .await
+            .map_err(crate::error::ApiError::from)?
+    } else {
+        Vec::new()
+    };
+    let trackers: Vec<String> = if viewer.user().role >= InstallationRole::Responder
+        && incident
+            .action_items
+            .values()
+            .any(|item| item.kind == ActionKind::FollowUp && !item.tracked())
+    {
+        state
+            .store
+            .channels()
+            .await
+            .map_err(crate::error::ApiError::from)?
+            .into_iter()
+            .filter(|channel| {
+                hereby_api::vocabulary::TRACKER_KINDS.contains(&channel.kind.as_str())
+            })
+            .map(|channel| channel.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let items: Vec<ItemView> = incident
         .action_items
         .values()
         .map(|item| ItemView {
+            tracker: item.tracker.as_ref().map(|link| link.tracker.as_str()),
+            tracker_key: item
+                .tracker
+                .as_ref()
+                .and_then(|link| link.key.as_ref())
+                .map(|key| key.as_str()),
+            synced: tracked
+                .iter()
+                .find(|row| row.item == item.item && item.tracked())
+                .and_then(|row| row.synced_at)
+                .map(|at| render::ago(at, now)),
+            sync_error: tracked
+                .iter()
+                .find(|row| row.item == item.item && item.tracked())
+                .and_then(|row| row.sync_error.clone()),
             item: item.item,
             text: item.text.as_str(),
             owner: item.owner.to_string(),
@@ -534,6 +595,7 @@ pub(crate) async fn incident_context<S: Store + Communications>(
             roles => data(&roles),
             pending => pending,
             items => data(&items),
+            trackers => trackers,
             members => incident.members.iter().map(ToString::to_string).collect::<Vec<_>>(),
             links => data(&view.links),
             evidence => data(&view.evidence),
@@ -587,7 +649,12 @@ pub(crate) async fn load<S: Store + Directory>(
 
 /// The incident page, optionally with the error of a rejected form and its values.
 pub(crate) async fn incident_page<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     state: &AppState<S>,
     viewer: &Viewer,
@@ -648,7 +715,12 @@ async fn similar<S: hereby_store::Search>(
 /// The alert groups attached to an incident, as its page lists them. Only an incident with
 /// attached groups costs a read of them.
 async fn alert_panel<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     state: &AppState<S>,
     viewer: &Viewer,
@@ -739,7 +811,12 @@ pub(crate) struct IncidentQuery {
 /// `GET /incidents/{id}`: the Incident State Document. With `?template=NAME` the update form
 /// is filled with that template rendered for the incident: a preview to edit before posting.
 pub(crate) async fn incident<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     State(state): State<AppState<S>>,
     viewer: Viewer,
@@ -802,7 +879,12 @@ pub(crate) async fn incident<
 /// `GET /incidents/{id}/state`: the part of the page that changes with every event, which
 /// the page fetches again when its live stream says something happened.
 pub(crate) async fn incident_state<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     State(state): State<AppState<S>>,
     viewer: Viewer,

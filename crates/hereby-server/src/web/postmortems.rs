@@ -149,7 +149,12 @@ fn heading(
 
 /// The post-mortem page, optionally with a rejected form's reason and its values.
 async fn postmortem_page<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     state: &AppState<S>,
     viewer: &Viewer,
@@ -220,7 +225,12 @@ async fn postmortem_page<
 
 /// `GET /incidents/{id}/postmortem`
 pub(crate) async fn page<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     State(state): State<AppState<S>>,
     viewer: Viewer,
@@ -241,7 +251,12 @@ pub(crate) async fn page<
 /// application (the template's rendering, the name substitutions, the core's rules). A
 /// refusal shows the incident page again with the reason.
 pub(crate) async fn draft<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     State(state): State<AppState<S>>,
     Path(id): Path<String>,
@@ -275,7 +290,12 @@ pub(crate) async fn draft<
 /// `POST /incidents/{id}/postmortem/{step}`: the post-mortem page's forms. On success back to
 /// the page; a refusal shows the page again with the core's reason and what was typed.
 pub(crate) async fn step<
-    S: Store + Directory + Communications + hereby_store::Alerts + hereby_store::Search,
+    S: Store
+        + Directory
+        + Communications
+        + hereby_store::Alerts
+        + hereby_store::Search
+        + hereby_store::Notifications,
 >(
     State(state): State<AppState<S>>,
     Path((id, step)): Path<(String, String)>,

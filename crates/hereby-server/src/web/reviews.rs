@@ -35,10 +35,34 @@ struct AgendaRow {
     days_open: i64,
     overdue: bool,
     tracker_url: Option<String>,
+    /// Kept in a tracker: its issue, the state it reported and when, or the sync error.
+    tracked: Option<TrackedCell>,
+}
+
+#[derive(Debug, Serialize)]
+struct TrackedCell {
+    tracker: String,
+    key: Option<String>,
+    state: Option<String>,
+    synced: Option<String>,
+    error: Option<String>,
 }
 
 fn agenda_row(item: api::AgendaItem) -> AgendaRow {
+    let now = jiff::Timestamp::now();
+    let tracked = item.tracked.map(|row| TrackedCell {
+        tracker: row.tracker,
+        key: row.key,
+        state: row.state.map(|state| state.replace('_', " ")),
+        synced: row
+            .synced_at
+            .as_deref()
+            .and_then(|at| at.parse::<jiff::Timestamp>().ok())
+            .map(|at| format!("{} ago", render::age(at, now))),
+        error: row.sync_error,
+    });
     AgendaRow {
+        tracked,
         item: item.item,
         text: item.text,
         owner: item.owner,

@@ -1394,6 +1394,110 @@ async fn every_form_of_the_incident_page_changes_the_incident() {
         "an item that is no number",
     );
 
+    // A follow-up opened in a tracker: offered only once a tracker exists; then the tracker
+    // owns its state, so the page offers unlinking instead of Done.
+    site.act(
+        &bob,
+        &id,
+        "action-item",
+        &[
+            ("text", "Capacity plan"),
+            ("owner", "carol"),
+            ("kind", "follow_up"),
+        ],
+    )
+    .await;
+    let before = site.show(&bob, &id).await;
+    assert!(
+        !before
+            .section("item-2", "</li>")
+            .contains("Open in tracker"),
+        "no tracker yet"
+    );
+    site.store
+        .create_channel(
+            &hereby_store::NewChannel {
+                name: "gh".into(),
+                kind: "github".into(),
+                config: r#"{"kind":"github","api":"http://127.0.0.1:9","repo":"acme/api","token":"TOKEN-VALUE","webhook_secret":"WEBHOOK-SECRET-VALUE"}"#.into(),
+                personal: false,
+                concurrency: 4,
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let offered = site.show(&bob, &id).await;
+    let item_two = offered.section("item-2", "</li>");
+    assert!(
+        item_two.contains("Open in tracker")
+            && item_two.contains("<option value=\"gh\">gh</option>"),
+        "{item_two}"
+    );
+    assert!(
+        !offered.body.contains("TOKEN-VALUE") && !offered.body.contains("WEBHOOK-SECRET-VALUE")
+    );
+    site.act(
+        &bob,
+        &id,
+        "action-item-export",
+        &[("item", "2"), ("tracker", "gh")],
+    )
+    .await;
+    let exported = site.incident(&id).await;
+    assert_eq!(
+        exported.action_items[&2]
+            .tracker
+            .as_ref()
+            .map(|link| link.tracker.as_str()),
+        Some("gh")
+    );
+    let page = site.show(&bob, &id).await;
+    let item_two = unescape(page.section("item-2", "</li>"));
+    assert!(
+        item_two.contains("being opened in gh") && item_two.contains("Unlink from gh"),
+        "{item_two}"
+    );
+    assert!(
+        !item_two.contains(">Done<"),
+        "the tracker owns its state: {item_two}"
+    );
+    let by_hand = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/action-item-done"),
+            &[("item", "2")],
+        )
+        .await;
+    by_hand.assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "closing a tracked follow-up by hand",
+    );
+    assert!(
+        by_hand.text_of("error").contains("tracker"),
+        "{}",
+        by_hand.text_of("error")
+    );
+    let unknown = site
+        .post(
+            &bob,
+            &format!("/incidents/{id}/action-item-export"),
+            &[("item", "2"), ("tracker", "jira")],
+        )
+        .await;
+    unknown.assert_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a tracker that does not exist",
+    );
+    site.act(
+        &bob,
+        &id,
+        "action-item-unlink",
+        &[("item", "2"), ("reason", "moved to the storage team")],
+    )
+    .await;
+    assert!(site.incident(&id).await.action_items[&2].tracker.is_none());
+
     // Members.
     site.act(&bob, &id, "member-add", &[("person", "dave")])
         .await;
@@ -1671,6 +1775,8 @@ async fn a_restricted_incident_does_not_exist_for_non_members() {
         ("action-item-wont-fix", &[("item", "1"), ("reason", "x")]),
         ("action-item-reopen", &[("item", "1")]),
         ("action-item-update", &[("item", "1"), ("owner", "bob")]),
+        ("action-item-export", &[("item", "1"), ("tracker", "gh")]),
+        ("action-item-unlink", &[("item", "1"), ("reason", "x")]),
         ("member-add", &[("person", "bob")]),
         ("member-remove", &[("person", "alice")]),
         ("frobnicate", &[]),
