@@ -89,7 +89,13 @@ impl<S: Store + Notifications> App<S> {
         for item in items {
             let synced = tracked
                 .iter()
-                .find(|row| row.item == item.item && item.tracker.is_some())
+                .find(|row| {
+                    row.item == item.item
+                        && item
+                            .tracker
+                            .as_ref()
+                            .is_some_and(|link| link.tracker.as_str() == row.tracker)
+                })
                 .map(|row| tracker_note(row, stamp))
                 .unwrap_or_default();
             description.push_str(&format!(
@@ -174,35 +180,37 @@ fn wire_agenda(
 ) -> api::AgendaItem {
     // A follow-up being opened in a tracker has no sync to tell of yet, but is the tracker's
     // all the same.
-    let synced =
-        item.tracker.as_ref().map(
-            |link| match tracked.iter().find(|row| row.item == item.item) {
-                Some(row) => api::TrackedFollowUp {
-                    incident: row.incident.to_string(),
-                    item: row.item,
-                    tracker: row.tracker.clone(),
-                    key: row.key.clone(),
-                    url: row.url.clone(),
-                    state: row.state.clone(),
-                    reason: row.reason.clone(),
-                    synced_at: row.synced_at.map(|at| at.to_string()),
-                    sync_error: row.sync_error.clone(),
-                    error_at: row.error_at.map(|at| at.to_string()),
-                },
-                None => api::TrackedFollowUp {
-                    incident: number.to_string(),
-                    item: item.item,
-                    tracker: link.tracker.to_string(),
-                    key: link.key.as_ref().map(ToString::to_string),
-                    url: None,
-                    state: None,
-                    reason: None,
-                    synced_at: None,
-                    sync_error: None,
-                    error_at: None,
-                },
+    let synced = item.tracker.as_ref().map(|link| {
+        match tracked
+            .iter()
+            .find(|row| row.item == item.item && row.tracker == link.tracker.as_str())
+        {
+            Some(row) => api::TrackedFollowUp {
+                incident: row.incident.to_string(),
+                item: row.item,
+                tracker: row.tracker.clone(),
+                key: row.key.clone(),
+                url: row.url.clone(),
+                state: row.state.clone(),
+                reason: row.reason.clone(),
+                synced_at: row.synced_at.map(|at| at.to_string()),
+                sync_error: row.sync_error.clone(),
+                error_at: row.error_at.map(|at| at.to_string()),
             },
-        );
+            None => api::TrackedFollowUp {
+                incident: number.to_string(),
+                item: item.item,
+                tracker: link.tracker.to_string(),
+                key: link.key.as_ref().map(ToString::to_string),
+                url: None,
+                state: None,
+                reason: None,
+                synced_at: None,
+                sync_error: None,
+                error_at: None,
+            },
+        }
+    });
     api::AgendaItem {
         tracked: synced,
         item: item.item,

@@ -67,13 +67,17 @@ pub enum News {
 impl TrackerReport {
     /// A report of where `issue` stands.
     pub fn of(issue: IssueFacts, delivery: Option<String>) -> Self {
-        TrackerReport {
-            external: issue.external,
-            news: News::State {
+        let news = match issue.gone {
+            Some(why) => News::Gone(why),
+            None => News::State {
                 state: issue.state,
                 reason: issue.reason,
                 updated_at: issue.updated_at,
             },
+        };
+        TrackerReport {
+            external: issue.external,
+            news,
             delivery,
         }
     }
@@ -86,6 +90,17 @@ pub struct IssueFacts {
     pub state: TrackedState,
     pub reason: Option<String>,
     pub updated_at: Option<Timestamp>,
+    /// The issue left where hereby follows it (moved to another project), in these words.
+    pub gone: Option<String>,
+}
+
+/// `text` without control characters (a NUL cannot be stored in PostgreSQL's text), at
+/// most `most` characters: what a tracker says is kept as words, never as bytes.
+fn words(text: &str, most: usize) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .take(most)
+        .collect()
 }
 
 /// A time as trackers write them: RFC 3339 (`2021-10-11T16:40:56Z`), or GitLab's older
@@ -125,6 +140,7 @@ pub fn github_issue(issue: &serde_json::Value) -> Result<IssueFacts, String> {
         updated_at: text_of(issue, "updated_at")
             .as_deref()
             .and_then(tracker_time),
+        gone: None,
     })
 }
 
@@ -138,6 +154,16 @@ pub fn gitlab_issue(issue: &serde_json::Value) -> Result<IssueFacts, String> {
     let state = text_of(issue, "state").ok_or("the issue has no state")?;
     let state = hereby_core::trackers::from_gitlab(&state)
         .ok_or_else(|| format!("`{state}` is not a GitLab issue state"))?;
+    // Moving an issue closes it where it was: the work is not done, it lives elsewhere.
+    let gone = issue
+        .get("moved_to_id")
+        .filter(|moved| !moved.is_null())
+        .map(|moved| {
+            format!(
+                "the issue was moved to another project (issue id {moved}); unlink the \
+                 follow-up and link the new one"
+            )
+        });
     Ok(IssueFacts {
         external,
         state,
@@ -145,26 +171,30 @@ pub fn gitlab_issue(issue: &serde_json::Value) -> Result<IssueFacts, String> {
         updated_at: text_of(issue, "updated_at")
             .as_deref()
             .and_then(tracker_time),
+        gone,
     })
 }
 
 /// A generic tracker's issue: `{"id", "state": "open|done|wont_do", "reason", "updated_at"}`.
 pub fn generic_issue(issue: &serde_json::Value) -> Result<IssueFacts, String> {
     let external = text_of(issue, "id")
-        .filter(|id| !id.trim().is_empty() && id.len() <= 200)
-        .ok_or("the issue has no id (a string of at most 200 characters)")?;
+        .filter(|id| !id.trim().is_empty() && id.len() <= 200 && !id.chars().any(char::is_control))
+        .ok_or("the issue has no id (a string of at most 200 characters, no control characters)")?;
     let state = text_of(issue, "state").ok_or("the issue has no state")?;
     let state = TrackedState::parse(&state).map_err(|e| e.to_string())?;
     Ok(IssueFacts {
         external,
         state,
-        reason: text_of(issue, "reason").filter(|reason| !reason.trim().is_empty()),
+        reason: text_of(issue, "reason")
+            .map(|reason| words(&reason, 2_000))
+            .filter(|reason| !reason.trim().is_empty()),
         updated_at: match text_of(issue, "updated_at") {
             Some(raw) => {
                 Some(tracker_time(&raw).ok_or_else(|| format!("`{raw}` is not an RFC 3339 time"))?)
             }
             None => None,
         },
+        gone: None,
     })
 }
 
@@ -381,8 +411,13 @@ impl<S: Store + Notifications> App<S> {
         &self,
         incident: IncidentNumber,
         item: u32,
+        tracker: &str,
     ) -> Result<Option<MadeIssue>, AppError> {
-        Ok(self.tracked_row(incident, item).await?.and_then(|row| {
+        let row = self
+            .tracked_row(incident, item)
+            .await?
+            .filter(|row| row.tracker == tracker);
+        Ok(row.and_then(|row| {
             Some(MadeIssue {
                 external: row.external?,
                 key: row.key?,
@@ -391,8 +426,26 @@ impl<S: Store + Notifications> App<S> {
         }))
     }
 
+    /// Whether follow-up `item` of `incident` still waits for `tracker` to make its issue
+    /// (the core's `awaits_issue`): an export delivery owes nothing once the follow-up was
+    /// unlinked, or asked of another tracker since.
+    pub async fn export_owed(
+        &self,
+        incident: IncidentNumber,
+        item: u32,
+        tracker: &str,
+    ) -> Result<bool, AppError> {
+        let loaded = self.store.load(incident).await?;
+        Ok(loaded
+            .state
+            .incident()
+            .and_then(|incident| incident.action_items.get(&item))
+            .is_some_and(|item| hereby_core::trackers::awaits_issue(item, tracker)))
+    }
+
     /// Records the issue `tracker` made for follow-up `item`: first the link (so a retry
-    /// finds it), then the event on the incident. Recording it again changes nothing.
+    /// finds it), then the event on the incident. Recording it again changes nothing; an
+    /// issue the follow-up no longer waits for (unlinked meanwhile) is not followed.
     pub async fn issue_made(
         &self,
         incident: IncidentNumber,
@@ -435,6 +488,22 @@ impl<S: Store + Notifications> App<S> {
             Err(AppError::Rejected(rejection))
                 if rejection.code == RejectionCode::NothingToChange =>
             {
+                Ok(())
+            }
+            Err(AppError::Rejected(rejection)) if rejection.code == RejectionCode::NotTracked => {
+                tracing::warn!(
+                    %incident,
+                    item,
+                    tracker,
+                    issue = %issue.key,
+                    "a tracker made an issue for a follow-up unlinked meanwhile; it is not followed"
+                );
+                if let Some(mut row) = self.tracked_row(incident, item).await?
+                    && row.external.as_deref() == Some(issue.external.as_str())
+                {
+                    row.external = None;
+                    self.store.put_tracked(&row).await?;
+                }
                 Ok(())
             }
             Err(error) => Err(error),
@@ -492,8 +561,9 @@ impl<S: Store + Notifications> App<S> {
                 return Ok(ReportOutcome::Refused(why.clone()));
             }
         };
+        // To the second: GitLab's hooks give seconds where its API gives milliseconds.
         if let (Some(heard), Some(now)) = (row.remote_updated_at, updated_at)
-            && now < heard
+            && now.as_second() < heard.as_second()
         {
             // Heard from, all the same: the poll moves on to other issues.
             row.synced_at = Some(Timestamp::now());
@@ -512,12 +582,21 @@ impl<S: Store + Notifications> App<S> {
             {
                 ReportOutcome::Unchanged
             }
-            Err(AppError::Rejected(rejection)) => ReportOutcome::Refused(rejection.message),
+            // The follow-up was unlinked: what the tracker says of the issue concerns nobody.
+            Err(AppError::Rejected(rejection)) if rejection.code == RejectionCode::NotTracked => {
+                return Ok(ReportOutcome::Unknown);
+            }
+            // Expected: a tracker reopening a closed incident's follow-up.
+            Err(AppError::Rejected(rejection))
+                if rejection.code == RejectionCode::IncidentEnded =>
+            {
+                ReportOutcome::Refused(rejection.message)
+            }
             Err(error) => return Err(error),
         };
         let now = Timestamp::now();
         row.state = Some(state.as_str().to_owned());
-        row.reason = reason;
+        row.reason = reason.map(|reason| words(&reason, 2_000));
         row.remote_updated_at = updated_at.or(row.remote_updated_at);
         row.synced_at = Some(now);
         match &outcome {
@@ -562,7 +641,13 @@ impl<S: Store + Notifications> App<S> {
                 error_at: None,
                 created_at: now,
             });
-        row.sync_error = Some(error.chars().take(1_000).collect());
+        if row.external.is_none() {
+            // Not made yet (or unlinked): the failure is the tracker's asked now.
+            row.tracker = tracker.to_owned();
+            row.key = None;
+            row.url = None;
+        }
+        row.sync_error = Some(words(error, 1_000));
         row.error_at = Some(now);
         // Tried now: the poll goes on to the others and comes back after its interval.
         row.synced_at = Some(now);
@@ -593,11 +678,23 @@ impl<S: Store + Notifications> App<S> {
         actor: &User,
         incident: IncidentNumber,
     ) -> Result<Vec<api::TrackedFollowUp>, AppError> {
-        self.visible(actor, incident).await?;
+        let loaded = self.visible(actor, incident).await?;
+        let Some(declared) = loaded.state.incident() else {
+            return Ok(Vec::new());
+        };
+        // The core says which follow-ups are tracked, and where; a row left by an unlinked
+        // one is history.
         Ok(self
             .tracked_rows(incident)
             .await?
             .into_iter()
+            .filter(|row| {
+                declared
+                    .action_items
+                    .get(&row.item)
+                    .and_then(|item| item.tracker.as_ref())
+                    .is_some_and(|link| link.tracker.as_str() == row.tracker)
+            })
             .map(wire)
             .collect())
     }

@@ -76,6 +76,7 @@ rejection_codes! {
     ActionItemState => "action_item_state",
     TrackedElsewhere => "tracked_elsewhere",
     AlreadyTracked => "already_tracked",
+    NotTracked => "not_tracked",
     NothingToChange => "nothing_to_change",
     AlreadyMember => "already_member",
     NotMember => "not_member",

@@ -71,8 +71,8 @@ pub(crate) fn require_untracked(item: &ActionItem, doing: &str) -> Result<(), Re
 }
 
 /// Asks for `item` to be opened in `tracker`: only an open follow-up not already kept in a
-/// tracker. Asking again while an earlier request has not been answered is allowed (a
-/// tracker that refused, a channel replaced); the first issue made wins.
+/// tracker or being opened in one (to ask again, unlink it first: then the earlier request
+/// is owed nothing, and no second issue is made for it).
 pub(crate) fn export(
     incident: &Incident,
     item: &ActionItem,
@@ -103,18 +103,21 @@ pub(crate) fn export(
             "the incident is closed; its follow-ups are no longer opened in a tracker",
         );
     }
-    if let Some(link) = &item.tracker
-        && let Some(key) = &link.key
-    {
-        return refuse(
-            RejectionCode::AlreadyTracked,
-            format!(
+    if let Some(link) = &item.tracker {
+        let message = match &link.key {
+            Some(key) => format!(
                 "follow-up {} is already kept in tracker `{}` as {}",
                 item.item,
                 link.tracker,
                 key.as_str()
             ),
-        );
+            None => format!(
+                "follow-up {} is already being opened in tracker `{}`; unlink it first to ask \
+                 again",
+                item.item, link.tracker
+            ),
+        };
+        return refuse(RejectionCode::AlreadyTracked, message);
     }
     Ok(vec![Event::ActionItemExportRequested(
         ActionItemExportRequested {
@@ -124,8 +127,9 @@ pub(crate) fn export(
     )])
 }
 
-/// Records the issue `tracker` made for `item`. The first answer wins: a second tracker
-/// asked meanwhile, or a repeated answer, changes nothing.
+/// Records the issue `tracker` made for `item`, if it is the tracker asked. A repeated answer
+/// changes nothing; an answer for a follow-up no longer waiting for that tracker's issue
+/// (unlinked meanwhile) is `not_tracked`.
 pub(crate) fn exported(
     item: &ActionItem,
     tracker: TrackerName,
@@ -137,6 +141,13 @@ pub(crate) fn exported(
             RejectionCode::NothingToChange,
             format!("follow-up {} already has its tracker issue", item.item),
         ),
+        Some(link) if link.tracker != tracker => refuse(
+            RejectionCode::NotTracked,
+            format!(
+                "follow-up {} is being opened in tracker `{}`, not `{tracker}`",
+                item.item, link.tracker
+            ),
+        ),
         Some(_) => Ok(vec![Event::ActionItemExported(ActionItemExported {
             item: item.item,
             tracker,
@@ -144,7 +155,7 @@ pub(crate) fn exported(
             url,
         })]),
         None => refuse(
-            RejectionCode::NothingToChange,
+            RejectionCode::NotTracked,
             format!("follow-up {} is no longer kept in a tracker", item.item),
         ),
     }
@@ -163,7 +174,7 @@ pub(crate) fn reported(
 ) -> Result<Vec<Event>, Rejection> {
     let Some(link) = &item.tracker else {
         return refuse(
-            RejectionCode::NothingToChange,
+            RejectionCode::NotTracked,
             format!("follow-up {} is not kept in a tracker", item.item),
         );
     };
@@ -237,11 +248,19 @@ pub(crate) fn reported(
     Ok(events)
 }
 
+/// Whether `item` waits for `tracker` to make its issue: an export delivery is owed
+/// something only then (not once unlinked, or asked of another tracker since).
+pub fn awaits_issue(item: &ActionItem, tracker: &str) -> bool {
+    item.tracker
+        .as_ref()
+        .is_some_and(|link| link.tracker.as_str() == tracker && link.key.is_none())
+}
+
 /// Stops following `item`'s tracker issue.
 pub(crate) fn unlink(item: &ActionItem, reason: Reason) -> Result<Vec<Event>, Rejection> {
     if item.tracker.is_none() {
         return refuse(
-            RejectionCode::NothingToChange,
+            RejectionCode::NotTracked,
             format!("follow-up {} is not kept in a tracker", item.item),
         );
     }

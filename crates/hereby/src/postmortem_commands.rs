@@ -1544,8 +1544,31 @@ fn print_agenda(items: &[api::AgendaItem]) {
             item.due.as_deref().unwrap_or("-"),
             item.days_open,
             if item.overdue { "OVERDUE" } else { "" },
-            item.tracker_url.as_deref().unwrap_or("-")
+            tracker_cell(item)
         );
+    }
+}
+
+/// Where a follow-up is tracked and how its sync stands: `acme/api#12 (done, synced
+/// 2026-03-01T10:00:00Z)`, the sync error, or the plain tracker link.
+fn tracker_cell(item: &api::AgendaItem) -> String {
+    match &item.tracked {
+        Some(tracked) => {
+            let issue = tracked
+                .key
+                .clone()
+                .unwrap_or_else(|| format!("being opened in {}", tracked.tracker));
+            match (&tracked.sync_error, &tracked.synced_at) {
+                (Some(error), _) => format!("{issue} (sync failed: {error})"),
+                (None, Some(at)) => format!(
+                    "{issue} ({} in {}, synced {at})",
+                    tracked.state.as_deref().unwrap_or("open").replace('_', " "),
+                    tracked.tracker
+                ),
+                (None, None) => format!("{issue} (not synced yet)"),
+            }
+        }
+        None => item.tracker_url.clone().unwrap_or_else(|| "-".to_owned()),
     }
 }
 

@@ -1148,6 +1148,30 @@ cases! {
         "#]],
     }
 
+    unlink_an_untracked_follow_up {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob"))],
+        when: ("bob", unlink(1, "the tracker is gone")),
+        expect: expect![[r#"
+            rejected not_tracked: follow-up 1 is not kept in a tracker
+        "#]],
+    }
+
+    export_again_while_being_opened_is_refused {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform"))],
+        when: ("bob", export(1, "gitlab")),
+        expect: expect![[r#"
+            rejected already_tracked: follow-up 1 is already being opened in tracker `github-platform`; unlink it first to ask again
+        "#]],
+    }
+
+    an_issue_made_after_unlinking_is_not_recorded {
+        given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform")), ("bob", unlink(1, "asked by mistake"))],
+        when: ("hereby", record_export(1, "github-platform", "acme/api#12")),
+        expect: expect![[r#"
+            rejected not_tracked: follow-up 1 is no longer kept in a tracker
+        "#]],
+    }
+
     unlink_a_follow_up {
         given: [("alice", declare("DB down")), ("alice", add_item_follow_up("alert on replication lag", "bob")), ("bob", export(1, "github-platform"))],
         when: ("bob", unlink(1, "the tracker is gone")),

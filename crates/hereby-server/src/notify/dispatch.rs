@@ -341,12 +341,28 @@ pub(crate) async fn dispatch_once<S: Store + Notifications + hereby_store::Commu
                 (Some(tracker), Some(request)) => deliveries.push(
                     hereby_app::trackers::export_delivery(recorded.position, tracker.id, &request),
                 ),
-                _ => tracing::warn!(
-                    incident = %recorded.incident,
-                    item = asked.item,
-                    tracker = %asked.tracker,
-                    "a follow-up was to be opened in a tracker that no longer exists"
-                ),
+                (None, Some(_)) => {
+                    // Said on the follow-up, where people look, not only in the log.
+                    let why = format!(
+                        "there is no tracker `{}` any more: add it again under that name, or \
+                         unlink the follow-up and export it elsewhere",
+                        asked.tracker
+                    );
+                    if let Err(error) = state
+                        .app
+                        .tracker_sync_failed(
+                            recorded.incident,
+                            asked.item,
+                            asked.tracker.as_str(),
+                            &why,
+                        )
+                        .await
+                    {
+                        tracing::warn!(%error, "cannot record a missing tracker on a follow-up");
+                    }
+                }
+                // The follow-up is gone from the incident: nothing to open.
+                (_, None) => {}
             }
         }
         if let Some(notice) =

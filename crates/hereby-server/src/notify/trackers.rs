@@ -43,8 +43,17 @@ pub(super) async fn export<S: Store + Notifications>(
     let request: IssueRequest = serde_json::from_str(&delivery.payload)
         .map_err(|e| format!("the follow-up to open cannot be read: {e}"))?;
     let incident = IncidentNumber(request.incident);
+    // Unlinked meanwhile, or asked of another tracker since: nothing is owed, and no issue
+    // is made that nobody follows.
+    if !app
+        .export_owed(incident, request.item, &channel.name)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(());
+    }
     if let Some(made) = app
-        .made_issue(incident, request.item)
+        .made_issue(incident, request.item, &channel.name)
         .await
         .map_err(|e| e.to_string())?
     {
@@ -319,11 +328,17 @@ async fn answer_of(
         StatusCode::UNAUTHORIZED => Err(format!(
             "{product} refused the token of tracker `{name}` (401 {said}): it was revoked or has \
              expired; give the tracker a new token (remove the channel and add it again under \
-             the same name: its follow-ups keep their links)"
+             the same name and for the same repository or project: its follow-ups keep their \
+             links; export again any still being opened)"
         )),
         StatusCode::FORBIDDEN => Err(format!(
             "{product} refused tracker `{name}` access (403 {said}): its token needs read and \
              write access to issues"
+        )),
+        StatusCode::MOVED_PERMANENTLY => Err(format!(
+            "{product} says {url} moved (301): the issue was transferred or the repository \
+             renamed; unlink the follow-up and link the new one, or add the tracker again for \
+             the new repository"
         )),
         StatusCode::NOT_FOUND | StatusCode::GONE => Err(format!(
             "{product} has nothing at {url} ({status}): the issue or project is gone, or the \
@@ -382,6 +397,7 @@ async fn reconcile_once<S: Store + Notifications>(
             return Ok(());
         }
         let channels = state.store.channels().await?;
+        let mut failed = 0;
         for row in &due {
             let Some(external) = &row.external else {
                 continue;
@@ -399,18 +415,36 @@ async fn reconcile_once<S: Store + Notifications>(
                     row.tracker
                 )),
             };
-            match result {
-                Ok(issue) => {
+            let recorded = match result {
+                Ok(mut issue) => {
+                    // The issue as hereby names it, whatever form of its id the tracker
+                    // answers with.
+                    issue.external = external.clone();
                     let report = TrackerReport::of(issue, None);
-                    app.tracker_reported(&row.tracker, &report).await?;
+                    app.tracker_reported(&row.tracker, &report)
+                        .await
+                        .map(|_| ())
                 }
                 Err(error) => {
                     app.tracker_sync_failed(row.incident, row.item, &row.tracker, &error)
-                        .await?;
+                        .await
                 }
+            };
+            // One follow-up that cannot be recorded does not hold up the others.
+            if let Err(error) = recorded {
+                tracing::warn!(
+                    incident = %row.incident,
+                    item = row.item,
+                    tracker = %row.tracker,
+                    %error,
+                    "cannot record a tracked follow-up's sync"
+                );
+                failed += 1;
             }
         }
-        if due.len() < POLL_BATCH as usize {
+        // A full batch that could not be recorded would come back first: wait for the next
+        // round rather than read it again at once.
+        if due.len() < POLL_BATCH as usize || failed > 0 {
             return Ok(());
         }
     }

@@ -69,7 +69,7 @@ pub(crate) async fn export_action_item<S: Store + Directory + Notifications>(
         (status = 404, body = api::ErrorBody),
         (status = 409, body = api::ErrorBody),
         (status = 413, body = api::ErrorBody),
-        (status = 422, body = api::ErrorBody, description = "`nothing_to_change`: not kept in a tracker"),
+        (status = 422, body = api::ErrorBody, description = "`not_tracked`: not kept in a tracker"),
     )
 )]
 pub(crate) async fn unlink_action_item<S: Store + Directory + Notifications>(

@@ -486,12 +486,24 @@ pub(crate) async fn incident_context<S: Store + Communications + hereby_store::N
                 .map(|key| key.as_str()),
             synced: tracked
                 .iter()
-                .find(|row| row.item == item.item && item.tracked())
+                .find(|row| {
+                    row.item == item.item
+                        && item
+                            .tracker
+                            .as_ref()
+                            .is_some_and(|link| link.tracker.as_str() == row.tracker)
+                })
                 .and_then(|row| row.synced_at)
                 .map(|at| render::ago(at, now)),
             sync_error: tracked
                 .iter()
-                .find(|row| row.item == item.item && item.tracked())
+                .find(|row| {
+                    row.item == item.item
+                        && item
+                            .tracker
+                            .as_ref()
+                            .is_some_and(|link| link.tracker.as_str() == row.tracker)
+                })
                 .and_then(|row| row.sync_error.clone()),
             item: item.item,
             text: item.text.as_str(),

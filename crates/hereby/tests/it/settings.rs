@@ -426,7 +426,10 @@ fn the_openapi_document_names_its_vocabularies() {
             "email",
             "matrix",
             "slack_app",
-            "mattermost"
+            "mattermost",
+            "github",
+            "gitlab",
+            "tracker"
         ]
     );
     assert_eq!(words("SubscriptionScope"), ["all", "public"]);

@@ -549,6 +549,12 @@ fn follow_ups_closed_in_github_gitlab_or_a_generic_tracker_come_back_done() {
         );
         assert_eq!(agenda["tracked"]["state"], "done", "{reviews}");
         assert!(agenda["tracked"]["synced_at"].is_string(), "{reviews}");
+        let (code, shown, stderr) = cli(&server, &alice, &["review", "show", "INC-1"]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            shown.contains("Codertocat/Hello-World#1 (done in gh, synced"),
+            "{shown}"
+        );
 
         // Webhooks get lost: someone reopens the issue and GitHub's webhook never arrives.
         // The reconcile poll catches up.
@@ -708,6 +714,31 @@ fn follow_ups_closed_in_github_gitlab_or_a_generic_tracker_come_back_done() {
             "{answer}"
         );
         assert_eq!(item(&server, "INC-1", 3)["state"], "done");
+        // Moving an issue to another project closes it in GitLab; the work is not done, so
+        // the follow-up says it moved instead.
+        closed["object_attributes"]["moved_to_id"] = json!(9001);
+        closed["object_attributes"]["updated_at"] = json!("2026-03-05 09:30:00 UTC");
+        let (status, answer) = hook(
+            &server,
+            "gl",
+            &closed.to_string(),
+            &[
+                ("X-Gitlab-Event", "Issue Hook"),
+                ("X-Gitlab-Token", GITLAB_TOKEN),
+                ("Idempotency-Key", "gl-2"),
+            ],
+        );
+        assert_eq!(
+            (status, answer["status"].as_str()),
+            (200, Some("refused")),
+            "{answer}"
+        );
+        assert!(
+            tracked(&server, "INC-1", 3)["sync_error"]
+                .as_str()
+                .unwrap()
+                .contains("moved to another project")
+        );
 
         // A generic tracker, both ways signed with one Standard Webhooks secret.
         add_channel(
@@ -803,6 +834,47 @@ fn follow_ups_closed_in_github_gitlab_or_a_generic_tracker_come_back_done() {
         let bob = server.user("bob", "responder");
         let (status, _) = server.get("/api/v1/incidents/INC-2/tracked-items", &bob);
         assert_eq!(status, 404);
+
+        // A follow-up unlinked while its export still waits (the token is refused) gets no
+        // issue once the token works again: nobody would follow it.
+        trackers.revoked.store(true, Ordering::SeqCst);
+        add_follow_up(&server, &alice, "INC-1", "Load test the new queue");
+        let (status, body) = server.post(
+            "/api/v1/incidents/INC-1/action-items/5/export",
+            &alice,
+            json!({"tracker": "gh"}),
+        );
+        assert_eq!(status, 200, "{body}");
+        wait_for("the refused export", || {
+            tracked(&server, "INC-1", 5)["sync_error"].is_string()
+        });
+        let (status, body) = server.post(
+            "/api/v1/incidents/INC-1/action-items/5/unlink",
+            &alice,
+            json!({"reason": "exported by mistake"}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let issues_before = trackers.state.lock().unwrap().next_github;
+        trackers.revoked.store(false, Ordering::SeqCst);
+        wait_for("the export delivery to be done with", || {
+            let (_, deliveries) = server.get("/api/v1/deliveries?state=pending", &server.admin);
+            !deliveries.to_string().contains("follow_up_export")
+        });
+        assert_eq!(
+            trackers.state.lock().unwrap().next_github,
+            issues_before,
+            "no issue made"
+        );
+        assert!(
+            tracked(&server, "INC-1", 5).is_null(),
+            "not listed as tracked"
+        );
+        let (status, body) = server.post(
+            "/api/v1/incidents/INC-1/action-items/5/done",
+            &alice,
+            json!({}),
+        );
+        assert_eq!(status, 200, "{body}");
     }
 }
 
