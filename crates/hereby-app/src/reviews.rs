@@ -87,15 +87,7 @@ impl<S: Store + Notifications> App<S> {
             })
             .await?;
         for item in items {
-            let synced = tracked
-                .iter()
-                .find(|row| {
-                    row.item == item.item
-                        && item
-                            .tracker
-                            .as_ref()
-                            .is_some_and(|link| link.tracker.as_str() == row.tracker)
-                })
+            let synced = crate::trackers::sync_of(&tracked, item.item, item.tracker.as_ref())
                 .map(|row| tracker_note(row, stamp))
                 .unwrap_or_default();
             description.push_str(&format!(
@@ -181,10 +173,7 @@ fn wire_agenda(
     // A follow-up being opened in a tracker has no sync to tell of yet, but is the tracker's
     // all the same.
     let synced = item.tracker.as_ref().map(|link| {
-        match tracked
-            .iter()
-            .find(|row| row.item == item.item && row.tracker == link.tracker.as_str())
-        {
+        match crate::trackers::sync_of(tracked, item.item, Some(link)) {
             Some(row) => api::TrackedFollowUp {
                 incident: row.incident.to_string(),
                 item: row.item,

@@ -289,6 +289,18 @@ pub fn export_delivery(position: i64, channel_id: i64, request: &IssueRequest) -
     }
 }
 
+/// The sync record of the follow-up `item` in `rows` (an incident's), if the core says it is
+/// kept in that record's tracker: a record left by an unlinked follow-up is history.
+pub fn sync_of<'a>(
+    rows: &'a [TrackedFollowUp],
+    item: u32,
+    link: Option<&hereby_core::TrackerLink>,
+) -> Option<&'a TrackedFollowUp> {
+    let link = link?;
+    rows.iter()
+        .find(|row| row.item == item && row.tracker == link.tracker.as_str())
+}
+
 fn system() -> Result<UserName, AppError> {
     UserName::parse(hereby_core::roles::SYSTEM_ACTOR)
         .map_err(|_| AppError::Internal("the system's name".to_owned()))

@@ -477,42 +477,28 @@ pub(crate) async fn incident_context<S: Store + Communications + hereby_store::N
     let items: Vec<ItemView> = incident
         .action_items
         .values()
-        .map(|item| ItemView {
-            tracker: item.tracker.as_ref().map(|link| link.tracker.as_str()),
-            tracker_key: item
-                .tracker
-                .as_ref()
-                .and_then(|link| link.key.as_ref())
-                .map(|key| key.as_str()),
-            synced: tracked
-                .iter()
-                .find(|row| {
-                    row.item == item.item
-                        && item
-                            .tracker
-                            .as_ref()
-                            .is_some_and(|link| link.tracker.as_str() == row.tracker)
-                })
-                .and_then(|row| row.synced_at)
-                .map(|at| render::ago(at, now)),
-            sync_error: tracked
-                .iter()
-                .find(|row| {
-                    row.item == item.item
-                        && item
-                            .tracker
-                            .as_ref()
-                            .is_some_and(|link| link.tracker.as_str() == row.tracker)
-                })
-                .and_then(|row| row.sync_error.clone()),
-            item: item.item,
-            text: item.text.as_str(),
-            owner: item.owner.to_string(),
-            due: item.due.map(|due| due.to_string()),
-            kind: item.kind.as_str(),
-            state: item.state.as_str(),
-            tracker_url: item.tracker_url.as_ref().map(|url| url.as_str()),
-            wont_fix_reason: item.wont_fix_reason.as_ref().map(|reason| reason.as_str()),
+        .map(|item| {
+            let sync = hereby_app::trackers::sync_of(&tracked, item.item, item.tracker.as_ref());
+            ItemView {
+                tracker: item.tracker.as_ref().map(|link| link.tracker.as_str()),
+                tracker_key: item
+                    .tracker
+                    .as_ref()
+                    .and_then(|link| link.key.as_ref())
+                    .map(|key| key.as_str()),
+                synced: sync
+                    .and_then(|row| row.synced_at)
+                    .map(|at| render::ago(at, now)),
+                sync_error: sync.and_then(|row| row.sync_error.clone()),
+                item: item.item,
+                text: item.text.as_str(),
+                owner: item.owner.to_string(),
+                due: item.due.map(|due| due.to_string()),
+                kind: item.kind.as_str(),
+                state: item.state.as_str(),
+                tracker_url: item.tracker_url.as_ref().map(|url| url.as_str()),
+                wont_fix_reason: item.wont_fix_reason.as_ref().map(|reason| reason.as_str()),
+            }
         })
         .collect();
     let pending = incident.pending_handoff.as_ref().map(|pending| {
