@@ -294,13 +294,13 @@ impl<S: Store + Communications> App<S> {
                 .any(|service| facts.teams.get(service) == Some(team)),
         };
         let now = Timestamp::now();
-        let chosen: Vec<(IncidentNumber, &Incident)> = incidents
+        let chosen: Vec<(IncidentNumber, &crate::facts::Facts)> = incidents
             .iter()
-            .filter(|(_, incident)| in_team(incident))
-            .map(|(number, incident)| (*number, incident))
+            .filter(|(_, facts)| in_team(&facts.incident))
+            .map(|(number, facts)| (*number, facts.as_ref()))
             .collect();
         let report = report(
-            chosen.iter().map(|(_, incident)| *incident),
+            chosen.iter().map(|(_, facts)| &facts.incident),
             &facts.teams,
             now,
         );
@@ -409,14 +409,14 @@ impl<S: Store + Communications> App<S> {
                 |row| row.declared_at < from,
             )
             .await?;
-        incidents.extend(self.loaded(&older).await?);
+        incidents.extend(self.facts_of(&older).await?);
         Ok(services
             .iter()
             .filter_map(|service| {
                 let allowed = *allowances.get(service)?;
                 let numbered = incidents
                     .iter()
-                    .map(|(number, incident)| (*number, incident));
+                    .map(|(number, facts)| (*number, &facts.incident));
                 Some((
                     service.clone(),
                     budget(service, allowed, numbered, start, end, now),
@@ -453,7 +453,13 @@ impl<S: Store + Communications> App<S> {
         &self,
         actor: &hereby_store::User,
         period: &Period,
-    ) -> Result<(Vec<(IncidentNumber, Incident)>, bool), AppError> {
+    ) -> Result<
+        (
+            Vec<(IncidentNumber, std::sync::Arc<crate::facts::Facts>)>,
+            bool,
+        ),
+        AppError,
+    > {
         let (since, until) = (period.since, period.until);
         let visible_to = (actor.role != InstallationRole::Admin).then(|| actor.name.clone());
         let query = ListQuery {
@@ -471,21 +477,7 @@ impl<S: Store + Communications> App<S> {
                 |row| row.declared_at < until,
             )
             .await?;
-        Ok((self.loaded(&rows).await?, capped))
-    }
-
-    /// The incidents of `rows` as their events left them.
-    async fn loaded(
-        &self,
-        rows: &[hereby_store::IncidentSummary],
-    ) -> Result<Vec<(IncidentNumber, Incident)>, AppError> {
-        let mut incidents = Vec::with_capacity(rows.len());
-        for row in rows {
-            if let Some(incident) = self.store.load(row.number).await?.state.incident() {
-                incidents.push((row.number, incident.clone()));
-            }
-        }
-        Ok(incidents)
+        Ok((self.facts_of(&rows).await?, capped))
     }
 }
 

@@ -17,6 +17,7 @@ mod components;
 pub mod deliveries;
 pub mod describe;
 mod error;
+mod facts;
 mod feed;
 mod handoffs;
 mod incidents;
@@ -90,6 +91,8 @@ pub struct App<S> {
     chat_offers: Arc<chat::Offers>,
     /// Unavailability budgets as each person last had them read, briefly.
     budgets_kept: Arc<insights::KeptBudgets>,
+    /// The incidents as reports read them, per version.
+    facts: Arc<facts::KeptFacts>,
     /// Recent sign-ups and code requests on the status page, per address and per client.
     subscribe_limits: Arc<subscribers::Limits>,
     /// The key status page links are tagged with, once read.
@@ -115,6 +118,7 @@ impl<S: Store> App<S> {
             alert_feed: Default::default(),
             chat_offers: Default::default(),
             budgets_kept: Default::default(),
+            facts: Default::default(),
             subscribe_limits: Default::default(),
             subscriber_link_key: Default::default(),
         }
@@ -140,6 +144,7 @@ impl<S: Clone> Clone for App<S> {
             alert_feed: self.alert_feed.clone(),
             chat_offers: self.chat_offers.clone(),
             budgets_kept: self.budgets_kept.clone(),
+            facts: self.facts.clone(),
             subscribe_limits: self.subscribe_limits.clone(),
             subscriber_link_key: self.subscriber_link_key.clone(),
         }

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use hereby_api as api;
-use hereby_core::Incident;
 use hereby_core::types::{IncidentNumber, InstallationRole, InvalidValue, UserName};
 use hereby_core::workload::{Activity, PersonWorkload, WorkingHours, workload};
 use hereby_store::{AdminSetting, Communications, Directory, Store, User};
@@ -16,9 +15,6 @@ use crate::{App, AppError};
 
 /// The setting kind working hours are stored under, one per person.
 pub const HOURS_KIND: &str = "working_hours";
-
-/// Events read per page of a timeline.
-const PAGE: u32 = 1_000;
 
 /// Working hours as stored: the texts the person gave, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,29 +122,20 @@ impl<S: Communications + Directory> App<S> {
 impl<S: Store + Communications> App<S> {
     /// The workload of `incidents` from their timelines: every event a person recorded is an
     /// action, judged by that person's working hours (the defaults for anyone who set none).
-    pub async fn workload_of(
+    pub(crate) async fn workload_of(
         &self,
-        incidents: &[(IncidentNumber, &Incident)],
+        incidents: &[(IncidentNumber, &crate::facts::Facts)],
     ) -> Result<BTreeMap<UserName, PersonWorkload>, AppError> {
-        let mut activities = Vec::new();
-        for (number, _) in incidents {
-            let mut after = 0;
-            loop {
-                let page = self.store.read_stream(*number, after, PAGE).await?;
-                for stored in &page {
-                    let recorded = stored.decode()?;
-                    after = recorded.sequence;
-                    activities.push(Activity {
-                        person: recorded.actor,
-                        incident: *number,
-                        at: recorded.at,
-                    });
-                }
-                if page.len() < PAGE as usize {
-                    break;
-                }
-            }
-        }
+        let activities: Vec<Activity> = incidents
+            .iter()
+            .flat_map(|(number, facts)| {
+                facts.actions.iter().map(|(person, at)| Activity {
+                    person: person.clone(),
+                    incident: *number,
+                    at: *at,
+                })
+            })
+            .collect();
         let hours: BTreeMap<String, WorkingHours> = self
             .store
             .list_settings(HOURS_KIND)
