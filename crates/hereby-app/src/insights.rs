@@ -252,6 +252,16 @@ fn bound(field: &'static str, raw: &str, now: Timestamp) -> Result<Timestamp, In
     })
 }
 
+/// The incidents a budget at `now` is counted over: those declared from the lookback before
+/// the quarter's start until now (and those still under way, read on their own).
+fn budget_window(now: Timestamp) -> (Timestamp, Timestamp) {
+    let (start, _) = quarter(now);
+    (
+        start.checked_sub(BUDGET_LOOKBACK).unwrap_or(start),
+        now.checked_add(SignedDuration::from_secs(1)).unwrap_or(now),
+    )
+}
+
 /// The services with an allowance, and the team of every catalogued service.
 struct CatalogueFacts {
     allowances: BTreeMap<ServiceName, SignedDuration>,
@@ -285,7 +295,46 @@ impl<S: Store + Communications> App<S> {
                 ),
             });
         }
-        let (incidents, capped) = self.visible_incidents(actor, period).await?;
+        let now = Timestamp::now();
+        // The default page (no severity or service filter) reads the period and the budgets'
+        // window in one listing; a filtered one, or one that would pass the cap, reads each.
+        let (window_from, window_until) = budget_window(now);
+        let wide = Period {
+            since: period.since.min(window_from),
+            until: period.until.max(window_until),
+            service: None,
+            team: None,
+            severities: Vec::new(),
+        };
+        let combined = if period.severities.is_empty() && period.service.is_none() {
+            match self.visible_incidents(actor, &wide).await? {
+                (all, false) => Some(all),
+                (_, true) => None,
+            }
+        } else {
+            None
+        };
+        let (incidents, capped, for_budgets) = match combined {
+            Some(all) => {
+                let within = |facts: &crate::facts::Facts, since: Timestamp, until: Timestamp| {
+                    facts.incident.declared_at >= since && facts.incident.declared_at < until
+                };
+                let in_period: Vec<_> = all
+                    .iter()
+                    .filter(|(_, facts)| within(facts, period.since, period.until))
+                    .cloned()
+                    .collect();
+                let in_window: Vec<_> = all
+                    .into_iter()
+                    .filter(|(_, facts)| within(facts, window_from, window_until))
+                    .collect();
+                (in_period, false, Some(in_window))
+            }
+            None => {
+                let (incidents, capped) = self.visible_incidents(actor, period).await?;
+                (incidents, capped, None)
+            }
+        };
         let in_team = |incident: &Incident| match &period.team {
             None => true,
             Some(team) => incident
@@ -319,7 +368,7 @@ impl<S: Store + Communications> App<S> {
             .cloned()
             .collect();
         let budgets = self
-            .budgets_of(actor, &services, &facts.allowances, now)
+            .budgets_of(actor, &services, &facts.allowances, now, for_budgets)
             .await?;
         Ok(Insights {
             since: period.since,
@@ -364,30 +413,37 @@ impl<S: Store + Communications> App<S> {
             .filter(|service| facts.allowances.contains_key(*service))
             .cloned()
             .collect();
-        self.budgets_of(actor, &services, &facts.allowances, Timestamp::now())
+        self.budgets_of(actor, &services, &facts.allowances, Timestamp::now(), None)
             .await
     }
 
+    /// The budgets of `services` over the incidents `actor` may see. `listed`, when given,
+    /// holds every incident `actor` may see declared from [`budget_window`]'s start on (read
+    /// once with the period's, so the page lists the log once).
     async fn budgets_of(
         &self,
         actor: &hereby_store::User,
         services: &[ServiceName],
         allowances: &BTreeMap<ServiceName, SignedDuration>,
         now: Timestamp,
+        listed: Option<Vec<(IncidentNumber, std::sync::Arc<crate::facts::Facts>)>>,
     ) -> Result<Vec<(ServiceName, Budget)>, AppError> {
         if services.is_empty() {
             return Ok(Vec::new());
         }
         let (start, end) = quarter(now);
-        let from = start.checked_sub(BUDGET_LOOKBACK).unwrap_or(start);
+        let (from, until) = budget_window(now);
         let everything = Period {
             since: from,
-            until: now.checked_add(SignedDuration::from_secs(1)).unwrap_or(now),
+            until,
             service: (services.len() == 1).then(|| services[0].clone()),
             team: None,
             severities: Vec::new(),
         };
-        let (mut incidents, _) = self.visible_incidents(actor, &everything).await?;
+        let mut incidents = match listed {
+            Some(listed) => listed,
+            None => self.visible_incidents(actor, &everything).await?.0,
+        };
         // An incident declared before the lookback that is still under way uses the budget
         // too: the ones not yet ended are read whenever they were declared.
         let visible_to = (actor.role != InstallationRole::Admin).then(|| actor.name.clone());
