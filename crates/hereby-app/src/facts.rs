@@ -24,6 +24,10 @@ const MOST_KEPT: usize = 150_000;
 /// Events read per page of a timeline.
 const PAGE: u32 = 1_000;
 
+/// How far back a start reads ahead what reports will ask for: the insights page's default
+/// period and the unavailability budgets' window (the quarter and a month before it).
+const WARM: jiff::SignedDuration = jiff::SignedDuration::from_hours(125 * 24);
+
 /// One incident as reports read it.
 #[derive(Debug)]
 pub(crate) struct Facts {
@@ -96,6 +100,22 @@ impl<S: Store> App<S> {
             }
         }
         Ok(facts)
+    }
+
+    /// Reads ahead the incidents declared in the last [`WARM`], so that the first person to
+    /// open the insights page after a start does not wait while every one of them is read.
+    /// Returns how many were read.
+    pub async fn warm_reports(&self) -> Result<usize, AppError> {
+        let since = Timestamp::now().checked_sub(WARM).unwrap_or(Timestamp::MIN);
+        let (rows, _) = self
+            .listed(
+                hereby_store::ListQuery::default(),
+                crate::insights::MAX_INCIDENTS,
+                |row| row.declared_at < since,
+                |_| true,
+            )
+            .await?;
+        Ok(self.facts_of(&rows).await?.len())
     }
 
     /// An incident's state and its people's actions, from the store.

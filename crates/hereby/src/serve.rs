@@ -311,6 +311,19 @@ pub(crate) async fn serve(
     state.app.public_url = Some(public_url);
     state.app.set_alert_rate(notifying.alert_events_per_minute);
     let workers = hereby_server::notify::start(state.clone(), notifying.settings);
+    // What the insights page reads is read ahead in the background, once.
+    let warming = state.app.clone();
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match warming.warm_reports().await {
+            Ok(incidents) => tracing::info!(
+                incidents,
+                ms = started.elapsed().as_millis() as u64,
+                "read ahead the incidents reports read"
+            ),
+            Err(error) => tracing::warn!(%error, "cannot read ahead the incidents reports read"),
+        }
+    });
     let alert_timers = hereby_server::start_alert_timers(state.clone());
     let chat = notifying
         .chat_adapters
