@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use hereby_api as api;
 use hereby_core::types::{IncidentNumber, InstallationRole, InvalidValue, UserName};
-use hereby_core::workload::{Activity, PersonWorkload, WorkingHours, workload};
+use hereby_core::workload::{PersonWorkload, WorkingHours, workload_of_actions};
 use hereby_store::{AdminSetting, Communications, Directory, Store, User};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -126,16 +126,6 @@ impl<S: Store + Communications> App<S> {
         &self,
         incidents: &[(IncidentNumber, &crate::facts::Facts)],
     ) -> Result<BTreeMap<UserName, PersonWorkload>, AppError> {
-        let activities: Vec<Activity> = incidents
-            .iter()
-            .flat_map(|(number, facts)| {
-                facts.actions.iter().map(|(person, at)| Activity {
-                    person: person.clone(),
-                    incident: *number,
-                    at: *at,
-                })
-            })
-            .collect();
         let hours: BTreeMap<String, WorkingHours> = self
             .store
             .list_settings(HOURS_KIND)
@@ -146,7 +136,14 @@ impl<S: Store + Communications> App<S> {
                 Some((setting.name, stored.hours().ok()?))
             })
             .collect();
-        Ok(workload(&activities, |person| {
+        // The kept actions are read where they are: no name is copied per action.
+        let activities = incidents.iter().flat_map(|(number, facts)| {
+            facts
+                .actions
+                .iter()
+                .map(move |(person, at)| (person, *number, *at))
+        });
+        Ok(workload_of_actions(activities, |person| {
             hours.get(person.as_str()).cloned().unwrap_or_default()
         }))
     }

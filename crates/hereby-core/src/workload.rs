@@ -265,20 +265,34 @@ pub fn workload(
     activities: &[Activity],
     hours_of: impl Fn(&UserName) -> WorkingHours,
 ) -> BTreeMap<UserName, PersonWorkload> {
+    workload_of_actions(
+        activities
+            .iter()
+            .map(|activity| (&activity.person, activity.incident, activity.at)),
+        hours_of,
+    )
+}
+
+/// [`workload`] over (person, incident, time) triples borrowed from wherever they are kept,
+/// so that a report over thousands of incidents copies no name.
+pub fn workload_of_actions<'a>(
+    activities: impl IntoIterator<Item = (&'a UserName, IncidentNumber, Timestamp)>,
+    hours_of: impl Fn(&UserName) -> WorkingHours,
+) -> BTreeMap<UserName, PersonWorkload> {
     let mut actions: BTreeMap<&UserName, BTreeMap<IncidentNumber, Vec<Timestamp>>> =
         BTreeMap::new();
-    for activity in activities {
+    for (person, incident, at) in activities {
         // What hereby does by itself (opening an incident from alerts, a reminder) is nobody's
         // work.
-        if activity.person.as_str() == crate::roles::SYSTEM_ACTOR {
+        if person.as_str() == crate::roles::SYSTEM_ACTOR {
             continue;
         }
         actions
-            .entry(&activity.person)
+            .entry(person)
             .or_default()
-            .entry(activity.incident)
+            .entry(incident)
             .or_default()
-            .push(activity.at);
+            .push(at);
     }
     actions
         .into_iter()
