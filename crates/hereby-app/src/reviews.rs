@@ -174,18 +174,7 @@ fn wire_agenda(
     // all the same.
     let synced = item.tracker.as_ref().map(|link| {
         match crate::trackers::sync_of(tracked, item.item, Some(link)) {
-            Some(row) => api::TrackedFollowUp {
-                incident: row.incident.to_string(),
-                item: row.item,
-                tracker: row.tracker.clone(),
-                key: row.key.clone(),
-                url: row.url.clone(),
-                state: row.state.clone(),
-                reason: row.reason.clone(),
-                synced_at: row.synced_at.map(|at| at.to_string()),
-                sync_error: row.sync_error.clone(),
-                error_at: row.error_at.map(|at| at.to_string()),
-            },
+            Some(row) => crate::trackers::wire(row.clone()),
             None => api::TrackedFollowUp {
                 incident: number.to_string(),
                 item: item.item,

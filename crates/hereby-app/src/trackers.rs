@@ -12,7 +12,7 @@ use hereby_store::{NewDelivery, Notifications, Outcome, Store, TrackedFollowUp, 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::channels::invalid;
+use crate::channels::{ChannelConfig, invalid};
 use crate::{App, AppError, User};
 
 /// The kind of the delivery that opens a follow-up in a tracker.
@@ -306,7 +306,8 @@ fn system() -> Result<UserName, AppError> {
         .map_err(|_| AppError::Internal("the system's name".to_owned()))
 }
 
-fn wire(row: TrackedFollowUp) -> api::TrackedFollowUp {
+/// A follow-up's sync record as the API shows it.
+pub(crate) fn wire(row: TrackedFollowUp) -> api::TrackedFollowUp {
     api::TrackedFollowUp {
         incident: row.incident.to_string(),
         item: row.item,
@@ -339,12 +340,10 @@ impl<S: Store + Notifications + hereby_store::Directory> App<S> {
         crate::require(actor, hereby_core::types::InstallationRole::Responder)?;
         let name = TrackerName::parse(tracker)?;
         let trackers: Vec<String> = self
-            .store
-            .channels()
+            .trackers()
             .await?
             .into_iter()
-            .filter(|channel| api::vocabulary::TRACKER_KINDS.contains(&channel.kind.as_str()))
-            .map(|channel| channel.name)
+            .map(|(name, _)| name)
             .collect();
         if !trackers.iter().any(|known| known == name.as_str()) {
             let known = if trackers.is_empty() {
@@ -400,6 +399,21 @@ impl<S: Store + Notifications + hereby_store::Directory> App<S> {
 }
 
 impl<S: Store + Notifications> App<S> {
+    /// The trackers set up here, by name, with their settings: the channels of a tracker
+    /// kind. One reading for every edge that asks which trackers exist.
+    pub async fn trackers(&self) -> Result<Vec<(String, ChannelConfig)>, AppError> {
+        Ok(self
+            .store
+            .channels()
+            .await?
+            .into_iter()
+            .filter_map(|channel| {
+                let config: ChannelConfig = serde_json::from_str(&channel.config).ok()?;
+                config.is_tracker().then_some((channel.name, config))
+            })
+            .collect())
+    }
+
     async fn tracked_row(
         &self,
         incident: IncidentNumber,
@@ -713,7 +727,7 @@ impl<S: Store + Notifications> App<S> {
 
     /// The tracked follow-ups of one incident, whoever asks (for the agenda, which has
     /// already admitted its reader).
-    pub(crate) async fn tracked_rows(
+    pub async fn tracked_rows(
         &self,
         incident: IncidentNumber,
     ) -> Result<Vec<TrackedFollowUp>, AppError> {
@@ -733,10 +747,8 @@ impl<S: Store + Notifications> App<S> {
         &self,
     ) -> Result<std::collections::BTreeMap<String, u64>, AppError> {
         let mut counts = std::collections::BTreeMap::new();
-        for channel in self.store.channels().await? {
-            if api::vocabulary::TRACKER_KINDS.contains(&channel.kind.as_str()) {
-                counts.insert(channel.name, 0);
-            }
+        for (name, _) in self.trackers().await? {
+            counts.insert(name, 0);
         }
         for (tracker, count) in self.store.tracker_sync_errors().await? {
             counts.insert(tracker, count);

@@ -70,6 +70,15 @@ pub(crate) fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Equal secrets, compared in constant time over their SHA-256 digests (so their lengths are
+/// not told either).
+pub(crate) fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let given: [u8; 32] = Sha256::digest(given.as_bytes()).into();
+    let expected: [u8; 32] = Sha256::digest(expected.as_bytes()).into();
+    same_digest(&given, &expected)
+}
+
 /// `GET /metrics`: Prometheus text format, with incidents by status and the pending and dead
 /// notification deliveries read at scrape time. It needs the metrics token or an admin's API
 /// token, unless the server was started with `--metrics-public`.

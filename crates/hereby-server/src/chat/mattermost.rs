@@ -16,7 +16,6 @@ use hereby_app::channels::ChannelConfig;
 use hereby_app::chat::RoomFacts;
 use hereby_store::{Channel, Chat, Directory, Notifications, Store};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 use tokio::sync::watch;
 
 use super::outbox::{Platform, RoomError, Text, carry_out};
@@ -84,10 +83,7 @@ async fn command<S: Store + Directory + Chat + Notifications>(
     };
     let fields = form(&body);
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
-    // Digests of equal length, compared without an early exit.
-    let given: [u8; 32] = Sha256::digest(field("token").as_bytes()).into();
-    let expected: [u8; 32] = Sha256::digest(command_token.as_bytes()).into();
-    if field("token").is_empty() || !crate::observe::same_digest(&given, &expected) {
+    if field("token").is_empty() || !crate::observe::same_secret(field("token"), &command_token) {
         return refuse(
             StatusCode::UNAUTHORIZED,
             "bad_token",

@@ -17,7 +17,7 @@ use hereby_store::{Notifications, Store};
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -47,16 +47,12 @@ async fn receive<S: Store + Notifications>(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let channels = state
-        .store
-        .channels()
-        .await
-        .map_err(|e| ApiError::from(hereby_app::AppError::from(e)))?;
-    let config = channels
-        .iter()
-        .find(|channel| channel.name == tracker)
-        .and_then(|channel| serde_json::from_str::<ChannelConfig>(&channel.config).ok())
-        .filter(ChannelConfig::is_tracker)
+    let config = state
+        .app
+        .trackers()
+        .await?
+        .into_iter()
+        .find_map(|(name, config)| (name == tracker).then_some(config))
         // The same answer as a wrong signature: which trackers exist is not told to strangers.
         .ok_or_else(refused)?;
     let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
@@ -99,7 +95,7 @@ async fn receive<S: Store + Notifications>(
             ..
         } => {
             let token_ok = header(headers, "x-gitlab-token")
-                .is_some_and(|given| same_secret(&given, webhook_token));
+                .is_some_and(|given| crate::observe::same_secret(&given, webhook_token));
             if !token_ok && !standard_signed(headers, webhook_token, &bytes, now) {
                 return Err(refused());
             }
@@ -271,14 +267,6 @@ fn standard_signed(headers: &HeaderMap, secret: &str, body: &[u8], now: Timestam
     })
 }
 
-/// Equal secrets, compared in constant time over their digests (so their lengths are not
-/// told either).
-fn same_secret(given: &str, expected: &str) -> bool {
-    let given: [u8; 32] = Sha256::digest(given.as_bytes()).into();
-    let expected: [u8; 32] = Sha256::digest(expected.as_bytes()).into();
-    crate::observe::same_digest(&given, &expected)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,7 +329,13 @@ mod tests {
 
     #[test]
     fn secrets_compare_whole() {
-        assert!(same_secret("a-webhook-token-1234", "a-webhook-token-1234"));
-        assert!(!same_secret("a-webhook-token-123", "a-webhook-token-1234"));
+        assert!(crate::observe::same_secret(
+            "a-webhook-token-1234",
+            "a-webhook-token-1234"
+        ));
+        assert!(!crate::observe::same_secret(
+            "a-webhook-token-123",
+            "a-webhook-token-1234"
+        ));
     }
 }

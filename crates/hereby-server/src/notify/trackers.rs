@@ -396,19 +396,15 @@ async fn reconcile_once<S: Store + Notifications>(
         if due.is_empty() {
             return Ok(());
         }
-        let channels = state.store.channels().await?;
+        let trackers = app.trackers().await?;
         let mut failed = 0;
         for row in &due {
             let Some(external) = &row.external else {
                 continue;
             };
-            let config = channels
-                .iter()
-                .find(|channel| channel.name == row.tracker)
-                .and_then(|channel| serde_json::from_str::<ChannelConfig>(&channel.config).ok())
-                .filter(ChannelConfig::is_tracker);
+            let config = trackers.iter().find(|(name, _)| *name == row.tracker);
             let result = match config {
-                Some(config) => fetch(http, &row.tracker, &config, external, timeout).await,
+                Some((_, config)) => fetch(http, &row.tracker, config, external, timeout).await,
                 None => Err(format!(
                     "there is no tracker `{}` any more: add it again under that name, or \
                      unlink the follow-up",

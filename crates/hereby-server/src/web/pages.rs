@@ -443,12 +443,8 @@ pub(crate) async fn incident_context<S: Store + Communications + hereby_store::N
     // trackers an open follow-up may be opened in, only for those who may ask.
     let tracked = if incident.action_items.values().any(|item| item.tracked()) {
         state
-            .store
-            .tracked_follow_ups(&hereby_store::TrackedQuery {
-                incident: Some(number),
-                limit: 10_000,
-                ..hereby_store::TrackedQuery::default()
-            })
+            .app
+            .tracked_rows(number)
             .await
             .map_err(crate::error::ApiError::from)?
     } else {
@@ -461,15 +457,12 @@ pub(crate) async fn incident_context<S: Store + Communications + hereby_store::N
             .any(|item| item.kind == ActionKind::FollowUp && !item.tracked())
     {
         state
-            .store
-            .channels()
+            .app
+            .trackers()
             .await
             .map_err(crate::error::ApiError::from)?
             .into_iter()
-            .filter(|channel| {
-                hereby_api::vocabulary::TRACKER_KINDS.contains(&channel.kind.as_str())
-            })
-            .map(|channel| channel.name)
+            .map(|(name, _)| name)
             .collect()
     } else {
         Vec::new()
