@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use hereby_core::Incident;
 use hereby_core::types::{IncidentNumber, UserName};
-use hereby_store::{IncidentSummary, Store};
+use hereby_core::workload::{IncidentWork, incident_work};
+use hereby_store::{IncidentVersion, Store};
 use jiff::Timestamp;
 
 use crate::{App, AppError};
@@ -33,8 +34,9 @@ const WARM: jiff::SignedDuration = jiff::SignedDuration::from_hours(125 * 24);
 pub(crate) struct Facts {
     pub(crate) version: u64,
     pub(crate) incident: Incident,
-    /// Who did something, and when: every event of the stream, in order.
-    pub(crate) actions: Vec<(UserName, Timestamp)>,
+    /// Each person's part in the incident, from who recorded each event of the stream and
+    /// when.
+    pub(crate) work: Vec<IncidentWork>,
 }
 
 /// The facts kept, with when each was last read (a count, for the eviction order).
@@ -85,7 +87,7 @@ impl<S: Store> App<S> {
     /// version matches, the others read from the store (and kept).
     pub(crate) async fn facts_of(
         &self,
-        rows: &[IncidentSummary],
+        rows: &[IncidentVersion],
     ) -> Result<Vec<(IncidentNumber, Arc<Facts>)>, AppError> {
         let mut facts = Vec::with_capacity(rows.len());
         for row in rows {
@@ -124,7 +126,7 @@ impl<S: Store> App<S> {
         let Some(incident) = loaded.state.incident() else {
             return Ok(None);
         };
-        let mut actions = Vec::new();
+        let mut actions: Vec<(UserName, Timestamp)> = Vec::new();
         let mut after = 0;
         loop {
             let page = self.store.read_stream(number, after, PAGE).await?;
@@ -144,7 +146,7 @@ impl<S: Store> App<S> {
         Ok(Some(Facts {
             version: loaded.version,
             incident: incident.clone(),
-            actions,
+            work: incident_work(actions.iter().map(|(person, at)| (person, *at))),
         }))
     }
 }

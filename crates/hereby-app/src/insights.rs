@@ -12,7 +12,7 @@ use hereby_core::insights::{Group, Live, Report, Teams, live, report};
 use hereby_core::types::{
     IncidentNumber, InstallationRole, InvalidValue, ServiceName, Severity, TeamName,
 };
-use hereby_store::{Communications, ListQuery, Store};
+use hereby_store::{Communications, IncidentVersion, ListQuery, Store};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::{App, AppError, catalogue};
@@ -538,23 +538,24 @@ impl<S: Store + Communications> App<S> {
 }
 
 impl<S: Store> App<S> {
-    /// The rows `query` lists, newest first, read a page of 1,000 at a time: those `keep`
-    /// takes, until `stop` is true of a row or `most` are taken; and whether rows were left
-    /// when `most` was reached.
+    /// The incidents `query` lists (their numbers, versions and declaration times), newest
+    /// first, read a page of [`MOST_VERSIONS`](hereby_store::MOST_VERSIONS) at a time: those
+    /// `keep` takes, until `stop` is true of a row or `most` are taken; and whether rows were
+    /// left when `most` was reached.
     pub(crate) async fn listed(
         &self,
         mut query: ListQuery,
         most: usize,
-        stop: impl Fn(&hereby_store::IncidentSummary) -> bool,
-        keep: impl Fn(&hereby_store::IncidentSummary) -> bool,
-    ) -> Result<(Vec<hereby_store::IncidentSummary>, bool), AppError> {
-        query.limit = 1_000;
+        stop: impl Fn(&IncidentVersion) -> bool,
+        keep: impl Fn(&IncidentVersion) -> bool,
+    ) -> Result<(Vec<IncidentVersion>, bool), AppError> {
+        query.limit = hereby_store::MOST_VERSIONS;
         let mut rows = Vec::new();
         loop {
-            let page = self.store.list_incidents(&query).await?;
+            let page = self.store.list_versions(&query).await?;
             let Some(last) = page.last() else { break };
             query.before = Some(last.number);
-            let full = page.len() == 1_000;
+            let full = page.len() == hereby_store::MOST_VERSIONS as usize;
             for row in page {
                 if stop(&row) {
                     return Ok((rows, false));

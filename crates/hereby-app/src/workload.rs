@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use hereby_api as api;
 use hereby_core::types::{IncidentNumber, InstallationRole, InvalidValue, UserName};
-use hereby_core::workload::{PersonWorkload, WorkingHours, workload_of_actions};
+use hereby_core::workload::{PersonWorkload, WorkingHours, workload_of_work};
 use hereby_store::{AdminSetting, Communications, Directory, Store, User};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -136,14 +136,11 @@ impl<S: Store + Communications> App<S> {
                 Some((setting.name, stored.hours().ok()?))
             })
             .collect();
-        // The kept actions are read where they are: no name is copied per action.
-        let activities = incidents.iter().flat_map(|(number, facts)| {
-            facts
-                .actions
-                .iter()
-                .map(move |(person, at)| (person, *number, *at))
-        });
-        Ok(workload_of_actions(activities, |person| {
+        // Each incident's parts are kept with its facts: a read only adds them up.
+        let parts = incidents
+            .iter()
+            .flat_map(|(number, facts)| facts.work.iter().map(move |part| (*number, part)));
+        Ok(workload_of_work(parts, |person| {
             hours.get(person.as_str()).cloned().unwrap_or_default()
         }))
     }

@@ -6,7 +6,7 @@
 //! were never incidents to measure (declined, called off, handed back, merged) are counted
 //! apart and left out of every duration.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -146,7 +146,9 @@ pub fn report<'a>(
     now: Timestamp,
 ) -> Report {
     let mut report = Report::default();
-    let mut samples: BTreeMap<(Group, Measure), Vec<SignedDuration>> = BTreeMap::new();
+    // Per group: how many incidents, and each measure's durations in `Measure::ALL`'s order.
+    // Looked up once per group of each incident, and the group cloned only when first seen.
+    let mut samples: HashMap<Group, (usize, [Vec<SignedDuration>; 5])> = HashMap::new();
     let mut open_ages = Vec::new();
     let mut survived = Vec::new();
     for incident in incidents {
@@ -194,20 +196,23 @@ pub fn report<'a>(
         if incident.suspect_release.is_some() {
             groups.push(Group::ChangeCaused);
         }
+        let durations = Measure::ALL.map(|measure| measure.of(&milestones));
         for group in groups {
-            *report.incidents.entry(group.clone()).or_default() += 1;
-            for measure in Measure::ALL {
-                let sample = samples.entry((group.clone(), measure)).or_default();
-                if let Some(duration) = measure.of(&milestones) {
-                    sample.push(duration);
-                }
+            let (count, sample) = samples.entry(group).or_default();
+            *count += 1;
+            for (sample, duration) in sample.iter_mut().zip(durations) {
+                sample.extend(duration);
             }
         }
     }
-    report.durations = samples
-        .into_iter()
-        .map(|(key, durations)| (key, Distribution::of(durations)))
-        .collect();
+    for (group, (count, sample)) in samples {
+        for (measure, durations) in Measure::ALL.into_iter().zip(sample) {
+            report
+                .durations
+                .insert((group.clone(), measure), Distribution::of(durations));
+        }
+        report.incidents.insert(group, count);
+    }
     report.follow_ups.open_age = Distribution::of(open_ages);
     report.follow_ups.meetings_survived = Distribution::of(survived);
     report

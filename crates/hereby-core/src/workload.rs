@@ -10,7 +10,7 @@
 //! clock, with lengths measured between exact instants, so a night with a daylight-saving
 //! change counts the time that really passed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
@@ -279,33 +279,80 @@ pub fn workload_of_actions<'a>(
     activities: impl IntoIterator<Item = (&'a UserName, IncidentNumber, Timestamp)>,
     hours_of: impl Fn(&UserName) -> WorkingHours,
 ) -> BTreeMap<UserName, PersonWorkload> {
-    let mut actions: BTreeMap<&UserName, BTreeMap<IncidentNumber, Vec<Timestamp>>> =
-        BTreeMap::new();
+    let mut by_incident: BTreeMap<IncidentNumber, Vec<(&UserName, Timestamp)>> = BTreeMap::new();
     for (person, incident, at) in activities {
+        by_incident.entry(incident).or_default().push((person, at));
+    }
+    let work: Vec<(IncidentNumber, Vec<IncidentWork>)> = by_incident
+        .into_iter()
+        .map(|(incident, actions)| (incident, incident_work(actions)))
+        .collect();
+    workload_of_work(
+        work.iter()
+            .flat_map(|(incident, parts)| parts.iter().map(move |part| (*incident, part))),
+        hours_of,
+    )
+}
+
+/// An interval of a person's time, `[start, end)`.
+type Span = (Timestamp, Timestamp);
+
+/// One person's part in one incident: their actions there joined into the time they stand
+/// for. An incident's parts change only when its timeline does, so a report over many
+/// incidents can keep them and only add them up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentWork {
+    pub person: UserName,
+    /// Sorted, neither overlapping nor touching.
+    pub spans: Vec<(Timestamp, Timestamp)>,
+    /// How many actions they stand for.
+    pub activities: usize,
+}
+
+/// Each person's part in one incident, from its (person, time) actions in any order.
+pub fn incident_work<'a>(
+    actions: impl IntoIterator<Item = (&'a UserName, Timestamp)>,
+) -> Vec<IncidentWork> {
+    let mut times: BTreeMap<&UserName, Vec<Timestamp>> = BTreeMap::new();
+    for (person, at) in actions {
         // What hereby does by itself (opening an incident from alerts, a reminder) is nobody's
         // work.
         if person.as_str() == crate::roles::SYSTEM_ACTOR {
             continue;
         }
-        actions
-            .entry(person)
-            .or_default()
-            .entry(incident)
-            .or_default()
-            .push(at);
+        times.entry(person).or_default().push(at);
     }
-    actions
+    times
         .into_iter()
-        .map(|(person, incidents)| {
-            let mut figures = PersonWorkload::default();
-            let mut all = Vec::new();
-            for (incident, mut times) in incidents {
-                figures.activities += times.len();
-                times.sort_unstable();
-                let merged = merge(spans(&times));
-                figures.incidents.insert(incident, length(&merged));
-                all.extend(merged);
+        .map(|(person, mut times)| {
+            times.sort_unstable();
+            IncidentWork {
+                person: person.clone(),
+                spans: merge(spans(&times)),
+                activities: times.len(),
             }
+        })
+        .collect()
+}
+
+/// The workload of each person from their parts in incidents (each incident's parts as
+/// [`incident_work`] gives them, each part once), split by the working hours `hours_of`
+/// gives for them.
+pub fn workload_of_work<'a>(
+    parts: impl IntoIterator<Item = (IncidentNumber, &'a IncidentWork)>,
+    hours_of: impl Fn(&UserName) -> WorkingHours,
+) -> BTreeMap<UserName, PersonWorkload> {
+    // Each person's figures, and every span of theirs to be joined across incidents.
+    let mut people: HashMap<&UserName, (PersonWorkload, Vec<Span>)> = HashMap::new();
+    for (incident, part) in parts {
+        let (figures, all) = people.entry(&part.person).or_default();
+        figures.activities += part.activities;
+        *figures.incidents.entry(incident).or_default() += length(&part.spans);
+        all.extend_from_slice(&part.spans);
+    }
+    people
+        .into_iter()
+        .map(|(person, (mut figures, all))| {
             let hours = hours_of(person);
             for (start, end) in merge(all) {
                 hours.split(start, end, &mut figures.hours);

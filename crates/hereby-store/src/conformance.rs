@@ -1659,6 +1659,36 @@ pub async fn list_filters_combine_with_pagination<H: Harness>(h: &H) {
         assert_eq!(all, expected, "{query:?}");
         let paged = list_in_pages(store, &query, 2).await;
         assert_eq!(paged, expected, "{query:?} in pages of 2");
+        // The narrow listing lists the same incidents, with the rows' versions and times.
+        let rows = store.list_incidents(&query).await.unwrap();
+        let narrow = store.list_versions(&query).await.unwrap();
+        let as_rows: Vec<crate::IncidentVersion> = rows
+            .iter()
+            .map(|row| crate::IncidentVersion {
+                number: row.number,
+                version: row.version,
+                declared_at: row.declared_at,
+            })
+            .collect();
+        assert_eq!(narrow, as_rows, "{query:?}, narrow");
+        if let Some(second) = rows.get(1) {
+            let narrow_paged = store
+                .list_versions(&ListQuery {
+                    limit: 2,
+                    before: Some(second.number),
+                    ..query.clone()
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                narrow_paged
+                    .iter()
+                    .map(|row| row.number.0)
+                    .collect::<Vec<_>>(),
+                expected.iter().skip(2).take(2).copied().collect::<Vec<_>>(),
+                "{query:?}, narrow, the second page of 2"
+            );
+        }
     }
 }
 

@@ -192,6 +192,17 @@ pub struct IncidentSummary {
     pub version: u64,
 }
 
+/// Whether an incident kept elsewhere is current: what [`Store::list_versions`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IncidentVersion {
+    pub number: IncidentNumber,
+    pub version: u64,
+    pub declared_at: Timestamp,
+}
+
+/// The most rows one [`Store::list_versions`] call answers: narrow rows come in larger pages.
+pub const MOST_VERSIONS: u32 = 5_000;
+
 /// Which incidents to list: newest first, a page at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
@@ -304,6 +315,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         query: &ListQuery,
     ) -> impl Future<Output = Result<Vec<IncidentSummary>, StoreError>> + Send;
+
+    /// The number, version and declaration time of the incidents `query` lists, newest first,
+    /// up to [`MOST_VERSIONS`] a call: what a report over thousands of incidents reads to
+    /// learn which of those it keeps are current, without reading their rows.
+    fn list_versions(
+        &self,
+        query: &ListQuery,
+    ) -> impl Future<Output = Result<Vec<IncidentVersion>, StoreError>> + Send;
 
     /// Starts waking `wake` after every commit that appended events, whichever connection or
     /// server node made it, where the backend can tell (PostgreSQL's `LISTEN/NOTIFY`); must be

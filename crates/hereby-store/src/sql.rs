@@ -418,76 +418,113 @@ macro_rules! sql_backend_common {
                 &self,
                 query: &hereby_store::ListQuery,
             ) -> Result<Vec<hereby_store::IncidentSummary>, hereby_store::StoreError> {
-                // Built from fixed fragments only; every value is bound.
-                let mut sql = sqlx::QueryBuilder::<$database>::new(
-                    "SELECT number, title, summary, status, severity, potential, visibility, \
-                     services, commander, roles, declared_at, resolved_at, updated_at, version \
-                     FROM incidents WHERE number < ",
+                let mut sql = listing(
+                    "number, title, summary, status, severity, potential, visibility, \
+                     services, commander, roles, declared_at, resolved_at, updated_at, version",
+                    query,
+                    1_000,
                 );
-                sql.push_bind(query.before.map_or(i64::MAX, |before| int(before.0)));
-                let statuses = query.statuses.iter().map(|status| status.as_str()).collect();
-                let severities = query.severities.iter().map(|severity| severity.as_str()).collect();
-                let visibilities =
-                    query.visibilities.iter().map(|visibility| visibility.as_str()).collect();
-                let any_of: [(&str, Vec<&'static str>); 3] = [
-                    (" AND status IN (", statuses),
-                    (" AND severity IN (", severities),
-                    (" AND visibility IN (", visibilities),
-                ];
-                for (column_in, values) in any_of {
-                    if values.is_empty() {
-                        continue;
-                    }
-                    sql.push(column_in);
-                    let mut list = sql.separated(", ");
-                    for value in values {
-                        list.push_bind(value);
-                    }
-                    sql.push(")");
-                }
-                if let Some(service) = &query.service {
-                    // Whole elements of the JSON array: no pattern matching, so `_` is just `_`.
-                    sql.push(concat!(
-                        " AND EXISTS (SELECT 1 FROM ",
-                        $services_elements,
-                        " WHERE value = "
-                    ))
-                    .push_bind(service.as_str().to_owned())
-                    .push(")");
-                }
-                if let Some(user) = &query.visible_to {
-                    sql.push(" AND (visibility <> ")
-                        .push_bind(hereby_core::types::Visibility::Restricted.as_str())
-                        .push(
-                            " OR EXISTS (SELECT 1 FROM incident_members \
-                             WHERE incident_members.incident = incidents.number \
-                             AND incident_members.person = ",
-                        )
-                        .push_bind(user.as_str().to_owned())
-                        .push("))");
-                }
-                if let Some(text) = &query.text {
-                    let pattern = hereby_store::prepare::contains_pattern(text);
-                    sql.push(concat!(" AND (lower(title", $ascii_collation, ") LIKE "))
-                        .push_bind(pattern.clone())
-                        .push(concat!(
-                            " ESCAPE '\\' OR lower(summary",
-                            $ascii_collation,
-                            ") LIKE "
-                        ))
-                        .push_bind(pattern)
-                        .push(" ESCAPE '\\')");
-                }
-                sql.push(" ORDER BY number DESC LIMIT ")
-                    .push_bind(i64::from(query.limit.min(1_000)));
+                sql.build()
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(|row| raw_summary(row)?.into_summary())
+                .collect()
+            }
+
+            async fn list_versions(
+                &self,
+                query: &hereby_store::ListQuery,
+            ) -> Result<Vec<hereby_store::IncidentVersion>, hereby_store::StoreError> {
+                let mut sql =
+                    listing("number, version, declared_at", query, hereby_store::MOST_VERSIONS);
                 sql.build()
                     .fetch_all(&self.readers)
                     .await
                     .map_err(db)?
                     .iter()
-                    .map(|row| raw_summary(row)?.into_summary())
+                    .map(|row| {
+                        let number: i64 = sqlx::Row::try_get(row, "number").map_err(db)?;
+                        let version: i64 = sqlx::Row::try_get(row, "version").map_err(db)?;
+                        let declared_at: i64 = sqlx::Row::try_get(row, "declared_at").map_err(db)?;
+                        Ok(hereby_store::IncidentVersion {
+                            number: hereby_core::types::IncidentNumber(hereby_store::prepare::count(number)),
+                            version: hereby_store::prepare::count(version),
+                            declared_at: hereby_store::prepare::timestamp(declared_at)?,
+                        })
+                    })
                     .collect()
             }
+        }
+
+        /// The listing `query` asks for, of `columns`, newest first, at most `most` rows.
+        /// Built from fixed fragments only; every value is bound.
+        fn listing(
+            columns: &str,
+            query: &hereby_store::ListQuery,
+            most: u32,
+        ) -> sqlx::QueryBuilder<$database> {
+            let mut sql = sqlx::QueryBuilder::<$database>::new(format!(
+                "SELECT {columns} FROM incidents WHERE number < "
+            ));
+            sql.push_bind(query.before.map_or(i64::MAX, |before| int(before.0)));
+            let statuses = query.statuses.iter().map(|status| status.as_str()).collect();
+            let severities = query.severities.iter().map(|severity| severity.as_str()).collect();
+            let visibilities =
+                query.visibilities.iter().map(|visibility| visibility.as_str()).collect();
+            let any_of: [(&str, Vec<&'static str>); 3] = [
+                (" AND status IN (", statuses),
+                (" AND severity IN (", severities),
+                (" AND visibility IN (", visibilities),
+            ];
+            for (column_in, values) in any_of {
+                if values.is_empty() {
+                    continue;
+                }
+                sql.push(column_in);
+                let mut list = sql.separated(", ");
+                for value in values {
+                    list.push_bind(value);
+                }
+                sql.push(")");
+            }
+            if let Some(service) = &query.service {
+                // Whole elements of the JSON array: no pattern matching, so `_` is just `_`.
+                sql.push(concat!(
+                    " AND EXISTS (SELECT 1 FROM ",
+                    $services_elements,
+                    " WHERE value = "
+                ))
+                .push_bind(service.as_str().to_owned())
+                .push(")");
+            }
+            if let Some(user) = &query.visible_to {
+                sql.push(" AND (visibility <> ")
+                    .push_bind(hereby_core::types::Visibility::Restricted.as_str())
+                    .push(
+                        " OR EXISTS (SELECT 1 FROM incident_members \
+                         WHERE incident_members.incident = incidents.number \
+                         AND incident_members.person = ",
+                    )
+                    .push_bind(user.as_str().to_owned())
+                    .push("))");
+            }
+            if let Some(text) = &query.text {
+                let pattern = hereby_store::prepare::contains_pattern(text);
+                sql.push(concat!(" AND (lower(title", $ascii_collation, ") LIKE "))
+                    .push_bind(pattern.clone())
+                    .push(concat!(
+                        " ESCAPE '\\' OR lower(summary",
+                        $ascii_collation,
+                        ") LIKE "
+                    ))
+                    .push_bind(pattern)
+                    .push(" ESCAPE '\\')");
+            }
+            sql.push(" ORDER BY number DESC LIMIT ")
+                .push_bind(i64::from(query.limit.min(most)));
+            sql
         }
 
         impl hereby_store::Blobs for $store {

@@ -225,6 +225,13 @@ impl Store for AnyStore {
         forward!(self, store => store.list_incidents(query))
     }
 
+    async fn list_versions(
+        &self,
+        query: &ListQuery,
+    ) -> Result<Vec<hereby_store::IncidentVersion>, StoreError> {
+        forward!(self, store => store.list_versions(query))
+    }
+
     fn wake_on_commits(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> bool {
         match self {
             AnyStore::Sqlite(store) => store.wake_on_commits(wake),
