@@ -86,7 +86,10 @@ impl PgStore {
         };
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| fail(e.to_string()))?
-            .options([("synchronous_commit", "on")]);
+            // hereby's statements are short and many; compiling one to machine code, which
+            // PostgreSQL does by itself for a statement it estimates costly (a visibility check
+            // over 100,000 incidents, say), took 90 ms of a 130 ms count in a search.
+            .options([("synchronous_commit", "on"), ("jit", "off")]);
         let write_pool = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(CONNECT_TIMEOUT)
