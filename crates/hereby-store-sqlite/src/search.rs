@@ -5,7 +5,7 @@
 use hereby_core::search::{Query, Word};
 use hereby_core::types::Visibility;
 use hereby_store::search::{
-    CANDIDATES, MATCH_END, MATCH_START, substring_snippet, substrings, substrings_searchable,
+    CANDIDATES, marked_snippet, substring_snippet, substrings, substrings_searchable,
 };
 use hereby_store::{SearchHit, SearchRequest, SearchResults, StoreError};
 use sqlx::{QueryBuilder, Row as _, Sqlite};
@@ -105,18 +105,18 @@ impl hereby_store::Search for SqliteStore {
         {
             ranked = self.ranked(request, words, grams.as_deref()).await?;
         }
-        let snippets = snippets(self, &ranked.found, words.as_deref(), grams.as_deref()).await?;
         let substrings = substrings(query);
         let hits = ranked
             .found
             .into_iter()
             .map(|found| {
                 let mut hit = found.hit;
-                hit.snippet = snippets
-                    .iter()
-                    .find(|(id, _)| *id == found.id)
-                    .map(|(_, snippet)| snippet.clone())
-                    .unwrap_or_else(|| substring_snippet(&found.text, &substrings));
+                // Cut from the text as FTS5 marked it when ranking: a second query to have
+                // FTS5 cut the snippet would look up every match of the words again.
+                hit.snippet = match &found.marked {
+                    Some(marked) => marked_snippet(marked),
+                    None => substring_snippet(&found.text, &substrings),
+                };
                 hit
             })
             .collect();
@@ -154,9 +154,8 @@ impl SqliteStore {
         let mut found = Vec::with_capacity(rows.len());
         for row in &rows {
             found.push(Found {
-                id: row.try_get("id").map_err(db)?,
-                tier: 0,
                 text: row.try_get("text").map_err(db)?,
+                marked: None,
                 hit: hereby_store::search_hit_from_row!(row)?,
             });
         }
@@ -253,9 +252,8 @@ impl SqliteStore {
             total = row.try_get("total").map_err(db)?;
             candidates = row.try_get("candidates").map_err(db)?;
             found.push(Found {
-                id: row.try_get("id").map_err(db)?,
-                tier: row.try_get("tier").map_err(db)?,
                 text: row.try_get("text").map_err(db)?,
+                marked: Some(row.try_get("marked").map_err(db)?),
                 hit: hereby_store::search_hit_from_row!(row)?,
             });
         }
@@ -283,9 +281,9 @@ impl SqliteStore {
 
 /// A row found, before its snippet is cut.
 struct Found {
-    id: i64,
-    tier: i64,
     text: String,
+    /// The text with its matches marked, when an index found it.
+    marked: Option<String>,
     hit: SearchHit,
 }
 
@@ -310,8 +308,11 @@ fn filters(sql: &mut QueryBuilder<Sqlite>, request: &SearchRequest<'_>) {
         }
         sql.push(")");
     };
+    // `+` keeps SQLite from reading the incidents through their status index, which it would
+    // take for any status list: a page of search results goes newest first, and reading every
+    // incident in a common status to sort them cost more than the page.
     any_of(
-        "i.status",
+        "+i.status",
         query
             .statuses
             .iter()
@@ -358,44 +359,6 @@ fn filters(sql: &mut QueryBuilder<Sqlite>, request: &SearchRequest<'_>) {
         sql.push(" AND i.declared_at < ")
             .push_bind(until.as_microsecond());
     }
-}
-
-/// Snippets cut by FTS5 for the rows each index found; the rest are cut in Rust.
-async fn snippets(
-    store: &SqliteStore,
-    found: &[Found],
-    words: Option<&str>,
-    grams: Option<&str>,
-) -> Result<Vec<(i64, String)>, StoreError> {
-    let mut snippets = Vec::new();
-    for (tier, table, expression) in [(0, "search_words", words), (1, "search_grams", grams)] {
-        let Some(expression) = expression else {
-            continue;
-        };
-        let ids: Vec<i64> = found
-            .iter()
-            .filter(|f| f.tier == tier)
-            .map(|f| f.id)
-            .collect();
-        if ids.is_empty() {
-            continue;
-        }
-        let mut sql = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT rowid, snippet({table}, 0, char(2), char(3), '…', 24) AS snippet FROM {table} WHERE {table} MATCH "
-        ));
-        sql.push_bind(expression.to_owned()).push(" AND rowid IN (");
-        let mut list = sql.separated(", ");
-        for id in ids {
-            list.push_bind(id);
-        }
-        sql.push(")");
-        for row in sql.build().fetch_all(&store.readers).await.map_err(db)? {
-            let snippet: String = row.try_get("snippet").map_err(db)?;
-            debug_assert!(MATCH_START == '\u{2}' && MATCH_END == '\u{3}');
-            snippets.push((row.try_get("rowid").map_err(db)?, snippet));
-        }
-    }
-    Ok(snippets)
 }
 
 #[cfg(test)]

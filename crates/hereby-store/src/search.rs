@@ -220,6 +220,45 @@ pub fn substring_snippet(text: &str, words: &[String]) -> String {
     marked
 }
 
+/// A snippet cut from a text whose matches are already marked (by FTS5's `highlight`): about
+/// 200 characters from a little before the first match, with every mark inside kept in
+/// pairs, and `…` where the text was cut.
+pub fn marked_snippet(marked: &str) -> String {
+    const BEFORE: usize = 60;
+    const LENGTH: usize = 200;
+    let chars: Vec<char> = marked.chars().collect();
+    let first = chars.iter().position(|&c| c == MATCH_START).unwrap_or(0);
+    // Back to the start of a word, so the snippet does not open inside one.
+    let mut start = first.saturating_sub(BEFORE);
+    while start > 0 && start < first && !chars[start - 1].is_whitespace() {
+        start += 1;
+    }
+    let mut end = (start + LENGTH).min(chars.len());
+    // A match that the cut would split is kept whole.
+    let open = chars[start..end]
+        .iter()
+        .filter(|&&c| c == MATCH_START)
+        .count();
+    let closed = chars[start..end]
+        .iter()
+        .filter(|&&c| c == MATCH_END)
+        .count();
+    if open > closed
+        && let Some(close) = chars[end..].iter().position(|&c| c == MATCH_END)
+    {
+        end += close + 1;
+    }
+    let mut snippet = String::with_capacity((end - start) * 2 + 6);
+    if start > 0 {
+        snippet.push('…');
+    }
+    snippet.extend(&chars[start..end]);
+    if end < chars.len() {
+        snippet.push('…');
+    }
+    snippet
+}
+
 /// A character in lower case, where its lower case is one character; else itself.
 fn fold(c: char) -> char {
     let mut lower = c.to_lowercase();
@@ -395,6 +434,30 @@ macro_rules! search_hit_from_row {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_marked_snippet_cuts_around_the_first_match_and_keeps_marks_in_pairs() {
+        let words: Vec<String> = (0..200).map(|n| format!("w{n}")).collect();
+        let mut text = words.join(" ");
+        text = text.replace("w50", "\u{2}pool\u{3}");
+        let snippet = marked_snippet(&text);
+        assert!(
+            snippet.starts_with('…') && snippet.ends_with('…'),
+            "{snippet}"
+        );
+        assert!(snippet.contains("\u{2}pool\u{3}"), "{snippet}");
+        // It opens on a word, not inside one.
+        assert!(snippet[3..].starts_with('w'), "{snippet}");
+        // A short text is whole; a text without marks starts at its beginning.
+        assert_eq!(marked_snippet("a \u{2}b\u{3} c"), "a \u{2}b\u{3} c");
+        assert!(marked_snippet(&words.join(" ")).starts_with("w0 w1"));
+        // A match running past the cut is kept whole, its end mark with it.
+        let long = format!("{} \u{2}{}\u{3} tail", "x".repeat(150), "y".repeat(300));
+        let cut = marked_snippet(&long);
+        let opens = cut.matches('\u{2}').count();
+        assert_eq!(opens, cut.matches('\u{3}').count(), "{cut}");
+        assert_eq!(opens, 1);
+    }
 
     #[test]
     fn a_substring_snippet_marks_the_word_and_cuts_around_it() {

@@ -424,7 +424,10 @@ macro_rules! sql_backend_common {
                     query,
                     1_000,
                 );
+                // Planned for its own filters each time: a plan kept for any statuses reads
+                // every incident for the few still under way.
                 sql.build()
+                    .persistent(false)
                 .fetch_all(&self.readers)
                 .await
                 .map_err(db)?
@@ -439,7 +442,10 @@ macro_rules! sql_backend_common {
             ) -> Result<Vec<hereby_store::IncidentVersion>, hereby_store::StoreError> {
                 let mut sql =
                     listing("number, version, declared_at", query, hereby_store::MOST_VERSIONS);
+                // Planned for its own filters each time: a plan kept for any statuses reads
+                // every incident for the few still under way.
                 sql.build()
+                    .persistent(false)
                     .fetch_all(&self.readers)
                     .await
                     .map_err(db)?
