@@ -171,8 +171,13 @@ impl PgStore {
     /// costs its own rows, and counted apart.
     async fn listed(&self, request: &SearchRequest<'_>) -> Result<Ranked, StoreError> {
         let mut sql = QueryBuilder::<Postgres>::new(
-            "SELECT e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, i.severity, \
-             i.visibility, i.declared_at FROM incidents i JOIN search_entries e \
+            // An incident the indexer has not reached yet (after a copy, or behind a long
+            // backlog) is listed with its title all the same, so the page and the count below
+            // agree; a filter on the kind of text leaves it out, as it does in the count.
+            "SELECT COALESCE(e.id, 0) AS id, i.number AS incident, 'incident' AS kind, \
+             COALESCE(e.at, i.declared_at) AS at, COALESCE(e.text, i.title) AS text, i.title, \
+             i.status, i.severity, i.visibility, i.declared_at FROM incidents i \
+             LEFT JOIN search_entries e \
              ON e.incident = i.number AND e.kind = 'incident' AND e.position IS NULL WHERE true",
         );
         filters(&mut sql, request);
@@ -187,8 +192,8 @@ impl PgStore {
                 hereby_store::search_hit_from_row!(row)?,
             ));
         }
-        // Every incident has one entry of its own, so without a filter on the kind of text the
-        // incidents that pass are counted alone, without reading the index beside them.
+        // Without a filter on the kind of text every incident that passes is listed, so they
+        // are counted alone, without reading the index beside them.
         let mut count = QueryBuilder::<Postgres>::new(if request.query.kinds.is_empty() {
             "SELECT count(*) FROM incidents i WHERE true"
         } else {

@@ -75,14 +75,15 @@ const WEIGHTS: &str = "CASE kind WHEN 'incident' THEN 4.0 WHEN 'postmortem' THEN
                        WHEN 'update' THEN 1.2 ELSE 1.0 END";
 
 /// The relevance of a candidate text, larger for a better match: BM25's saturation of the
-/// number of matches (`hits`, counted from FTS5's own marking of them) by the text's length in
-/// words (`words`) against the candidates' average (`average`), with its usual k1 = 1.2 and
+/// number of matches (`hits`, counted from FTS5's own marking of them) by the text's length
+/// (`size`, in characters, which stand for its words whatever separates them) against the
+/// candidates' average (`average`), with its usual k1 = 1.2 and
 /// b = 0.75. FTS5's `bm25()` would also weigh each word by how rare it is across the whole
 /// index, but to know that it reads every use of every word searched for (most of the index
 /// for a common word, with every position for a phrase), which made a search for a common
 /// phrase cost 100-170 ms on two million texts; ranked over one word or phrase, that weight
 /// changes nothing. PostgreSQL's `ts_rank_cd` has no such weight either.
-const RELEVANCE: &str = "(hits * 2.2 / (hits + 1.2 * (0.25 + 0.75 * words / average)))";
+const RELEVANCE: &str = "(hits * 2.2 / (hits + 1.2 * (0.25 + 0.75 * size / average)))";
 
 impl hereby_store::Search for SqliteStore {
     async fn index_search(&self, limit: u32) -> Result<u64, StoreError> {
@@ -141,8 +142,13 @@ impl SqliteStore {
     /// costs its own rows, and counted apart.
     async fn listed(&self, request: &SearchRequest<'_>) -> Result<Ranked, StoreError> {
         let mut sql = QueryBuilder::<Sqlite>::new(
-            "SELECT e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, i.severity, \
-             i.visibility, i.declared_at FROM incidents i JOIN search_entries e \
+            // An incident the indexer has not reached yet (after a copy, or behind a long
+            // backlog) is listed with its title all the same, so the page and the count below
+            // agree; a filter on the kind of text leaves it out, as it does in the count.
+            "SELECT COALESCE(e.id, 0) AS id, i.number AS incident, 'incident' AS kind, \
+             COALESCE(e.at, i.declared_at) AS at, COALESCE(e.text, i.title) AS text, i.title, \
+             i.status, i.severity, i.visibility, i.declared_at FROM incidents i \
+             LEFT JOIN search_entries e \
              ON e.incident = i.number AND e.kind = 'incident' AND e.position IS NULL WHERE true",
         );
         filters(&mut sql, request);
@@ -159,8 +165,8 @@ impl SqliteStore {
                 hit: hereby_store::search_hit_from_row!(row)?,
             });
         }
-        // Every incident has one entry of its own, so without a filter on the kind of text the
-        // incidents that pass are counted alone, without reading the index beside them.
+        // Without a filter on the kind of text every incident that passes is listed, so they
+        // are counted alone, without reading the index beside them.
         let mut count = QueryBuilder::<Sqlite>::new(if request.query.kinds.is_empty() {
             "SELECT count(*) FROM incidents i WHERE true"
         } else {
@@ -232,8 +238,8 @@ impl SqliteStore {
         // whole-word match.
         sql.push(format!(
             "), counted AS (SELECT *, length(marked) - length(replace(marked, char(2), '')) AS hits, \
-             length(trim(text)) - length(replace(trim(text), ' ', '')) + 1 AS words FROM matched), \
-             averaged AS (SELECT *, max(avg(words) OVER (PARTITION BY tier), 1.0) AS average FROM counted), \
+             max(length(text), 1) AS size FROM matched), \
+             averaged AS (SELECT *, max(avg(size) OVER (PARTITION BY tier), 1.0) AS average FROM counted), \
              scored AS (SELECT *, tier * 1000000000.0 - {RELEVANCE} * {WEIGHTS} AS score FROM averaged), \
              ranked AS (SELECT *, row_number() OVER (PARTITION BY incident \
              ORDER BY score, id DESC) AS nth FROM scored) \

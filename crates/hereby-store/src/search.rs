@@ -226,34 +226,41 @@ pub fn substring_snippet(text: &str, words: &[String]) -> String {
 pub fn marked_snippet(marked: &str) -> String {
     const BEFORE: usize = 60;
     const LENGTH: usize = 200;
-    let chars: Vec<char> = marked.chars().collect();
-    let first = chars.iter().position(|&c| c == MATCH_START).unwrap_or(0);
-    // Back to the start of a word, so the snippet does not open inside one.
-    let mut start = first.saturating_sub(BEFORE);
-    while start > 0 && start < first && !chars[start - 1].is_whitespace() {
-        start += 1;
-    }
-    let mut end = (start + LENGTH).min(chars.len());
-    // A match that the cut would split is kept whole.
-    let open = chars[start..end]
-        .iter()
-        .filter(|&&c| c == MATCH_START)
-        .count();
-    let closed = chars[start..end]
-        .iter()
-        .filter(|&&c| c == MATCH_END)
-        .count();
-    if open > closed
-        && let Some(close) = chars[end..].iter().position(|&c| c == MATCH_END)
+    // Byte positions, moved a character at a time: the text may be a long post-mortem, of
+    // which only these few hundred characters are looked at.
+    let first = marked.find(MATCH_START).unwrap_or(0);
+    let mut start = marked[..first]
+        .char_indices()
+        .rev()
+        .take(BEFORE)
+        .last()
+        .map_or(first, |(at, _)| at);
+    // On to the start of a word, so the snippet does not open inside one.
+    while start < first
+        && marked[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| !c.is_whitespace())
     {
-        end += close + 1;
+        start += marked[start..].chars().next().map_or(1, char::len_utf8);
     }
-    let mut snippet = String::with_capacity((end - start) * 2 + 6);
+    let mut end = marked[start..]
+        .char_indices()
+        .nth(LENGTH)
+        .map_or(marked.len(), |(at, _)| start + at);
+    // A match that the cut would split is kept whole.
+    let opened = marked[start..end].matches(MATCH_START).count();
+    if opened > marked[start..end].matches(MATCH_END).count()
+        && let Some(close) = marked[end..].find(MATCH_END)
+    {
+        end += close + MATCH_END.len_utf8();
+    }
+    let mut snippet = String::with_capacity(end - start + 8);
     if start > 0 {
         snippet.push('…');
     }
-    snippet.extend(&chars[start..end]);
-    if end < chars.len() {
+    snippet.push_str(&marked[start..end]);
+    if end < marked.len() {
         snippet.push('…');
     }
     snippet
@@ -457,6 +464,11 @@ mod tests {
         let opens = cut.matches('\u{2}').count();
         assert_eq!(opens, cut.matches('\u{3}').count(), "{cut}");
         assert_eq!(opens, 1);
+        // Characters of several bytes are cut between, never inside.
+        let wide = format!("{} \u{2}größe\u{3} {}", "ä".repeat(100), "ü ".repeat(150));
+        let cut = marked_snippet(&wide);
+        assert!(cut.contains("\u{2}größe\u{3}"), "{cut}");
+        assert!(cut.ends_with('…'), "{cut}");
     }
 
     #[test]
