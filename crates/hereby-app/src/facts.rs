@@ -1,8 +1,9 @@
-//! The incidents as reports read them, kept per process: each incident's state and the times
-//! its people acted, for the version the log holds. A report over thousands of incidents
-//! (insights, budgets, workload) then reads the list of its incidents — one query a thousand
-//! rows — and loads a state and a stream only for the incidents that changed since it last
-//! looked, instead of a state and a whole stream for every incident every time.
+//! The incidents as reports read them, kept per process: each incident's state and each
+//! person's part in it, for the version the log holds. A report over thousands of incidents
+//! (insights, budgets, workload, the post-mortem library) lists its incidents narrowly
+//! ([`App::listed`]: number, version and declared time, 5,000 rows a query) and loads a state
+//! and a stream only for the incidents that changed since it last looked, instead of a state
+//! and a whole stream for every incident every time.
 //!
 //! The list's `version` says whether what is kept is current, so a change made on another
 //! node is seen as soon as the list shows it; nothing polls the log. What is kept is bounded:
@@ -14,10 +15,13 @@ use std::sync::{Arc, Mutex};
 use hereby_core::Incident;
 use hereby_core::types::{IncidentNumber, UserName};
 use hereby_core::workload::{IncidentWork, incident_work};
-use hereby_store::{IncidentVersion, Store};
+use hereby_store::{IncidentVersion, ListQuery, Store};
 use jiff::Timestamp;
 
 use crate::{App, AppError};
+
+/// The most incidents one report reads.
+pub const MAX_INCIDENTS: usize = 20_000;
 
 /// Incidents kept at most: the last two years of a busy installation's reports.
 const MOST_KEPT: usize = 150_000;
@@ -111,8 +115,8 @@ impl<S: Store> App<S> {
         let since = Timestamp::now().checked_sub(WARM).unwrap_or(Timestamp::MIN);
         let (rows, _) = self
             .listed(
-                hereby_store::ListQuery::default(),
-                crate::insights::MAX_INCIDENTS,
+                ListQuery::default(),
+                MAX_INCIDENTS,
                 |row| row.declared_at < since,
                 |_| true,
             )
@@ -148,5 +152,44 @@ impl<S: Store> App<S> {
             incident: incident.clone(),
             work: incident_work(actions.iter().map(|(person, at)| (person, *at))),
         }))
+    }
+}
+
+impl<S: Store> App<S> {
+    /// The incidents `query` lists (their numbers, versions and declaration times), newest
+    /// first, read a page of [`MOST_VERSIONS`](hereby_store::MOST_VERSIONS) at a time: those
+    /// `keep` takes, until `stop` is true of a row or `most` are taken; and whether rows were
+    /// left when `most` was reached.
+    pub(crate) async fn listed(
+        &self,
+        mut query: ListQuery,
+        most: usize,
+        stop: impl Fn(&IncidentVersion) -> bool,
+        keep: impl Fn(&IncidentVersion) -> bool,
+    ) -> Result<(Vec<IncidentVersion>, bool), AppError> {
+        query.limit = hereby_store::MOST_VERSIONS;
+        let mut rows = Vec::new();
+        loop {
+            let page = self.store.list_versions(&query).await?;
+            let Some(last) = page.last() else { break };
+            query.before = Some(last.number);
+            let full = page.len() == hereby_store::MOST_VERSIONS as usize;
+            for row in page {
+                if stop(&row) {
+                    return Ok((rows, false));
+                }
+                if !keep(&row) {
+                    continue;
+                }
+                if rows.len() == most {
+                    return Ok((rows, true));
+                }
+                rows.push(row);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok((rows, false))
     }
 }

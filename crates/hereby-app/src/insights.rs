@@ -12,7 +12,7 @@ use hereby_core::insights::{Group, Live, Report, Teams, live, report};
 use hereby_core::types::{
     IncidentNumber, InstallationRole, InvalidValue, ServiceName, Severity, TeamName,
 };
-use hereby_store::{Communications, IncidentVersion, ListQuery, Store};
+use hereby_store::{Communications, ListQuery, Store};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::{App, AppError, catalogue};
@@ -30,8 +30,7 @@ pub struct Period {
     pub severities: Vec<Severity>,
 }
 
-/// The most incidents one report reads.
-pub const MAX_INCIDENTS: usize = 20_000;
+pub use crate::facts::MAX_INCIDENTS;
 
 /// How long before the quarter an ended incident may have been declared and still count
 /// against the budget (its impact may run into the quarter); incidents still under way count
@@ -534,45 +533,6 @@ impl<S: Store + Communications> App<S> {
             )
             .await?;
         Ok((self.facts_of(&rows).await?, capped))
-    }
-}
-
-impl<S: Store> App<S> {
-    /// The incidents `query` lists (their numbers, versions and declaration times), newest
-    /// first, read a page of [`MOST_VERSIONS`](hereby_store::MOST_VERSIONS) at a time: those
-    /// `keep` takes, until `stop` is true of a row or `most` are taken; and whether rows were
-    /// left when `most` was reached.
-    pub(crate) async fn listed(
-        &self,
-        mut query: ListQuery,
-        most: usize,
-        stop: impl Fn(&IncidentVersion) -> bool,
-        keep: impl Fn(&IncidentVersion) -> bool,
-    ) -> Result<(Vec<IncidentVersion>, bool), AppError> {
-        query.limit = hereby_store::MOST_VERSIONS;
-        let mut rows = Vec::new();
-        loop {
-            let page = self.store.list_versions(&query).await?;
-            let Some(last) = page.last() else { break };
-            query.before = Some(last.number);
-            let full = page.len() == hereby_store::MOST_VERSIONS as usize;
-            for row in page {
-                if stop(&row) {
-                    return Ok((rows, false));
-                }
-                if !keep(&row) {
-                    continue;
-                }
-                if rows.len() == most {
-                    return Ok((rows, true));
-                }
-                rows.push(row);
-            }
-            if !full {
-                break;
-            }
-        }
-        Ok((rows, false))
     }
 }
 
