@@ -153,9 +153,7 @@ impl<S: Store> App<S> {
             work: incident_work(actions.iter().map(|(person, at)| (person, *at))),
         }))
     }
-}
 
-impl<S: Store> App<S> {
     /// The incidents `query` lists (their numbers, versions and declaration times), newest
     /// first, read a page of [`MOST_VERSIONS`](hereby_store::MOST_VERSIONS) at a time: those
     /// `keep` takes, until `stop` is true of a row or `most` are taken; and whether rows were

@@ -295,7 +295,7 @@ pub fn workload_of_actions<'a>(
 }
 
 /// An interval of a person's time, `[start, end)`.
-type Span = (Timestamp, Timestamp);
+pub type Span = (Timestamp, Timestamp);
 
 /// One person's part in one incident: their actions there joined into the time they stand
 /// for. An incident's parts change only when its timeline does, so a report over many
@@ -304,7 +304,7 @@ type Span = (Timestamp, Timestamp);
 pub struct IncidentWork {
     pub person: UserName,
     /// Sorted, neither overlapping nor touching.
-    pub spans: Vec<(Timestamp, Timestamp)>,
+    pub spans: Vec<Span>,
     /// How many actions they stand for.
     pub activities: usize,
 }

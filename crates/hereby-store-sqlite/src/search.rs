@@ -145,7 +145,7 @@ impl SqliteStore {
             // An incident the indexer has not reached yet (after a copy, or behind a long
             // backlog) is listed with its title all the same, so the page and the count below
             // agree; a filter on the kind of text leaves it out, as it does in the count.
-            "SELECT COALESCE(e.id, 0) AS id, i.number AS incident, 'incident' AS kind, \
+            "SELECT i.number AS incident, 'incident' AS kind, \
              COALESCE(e.at, i.declared_at) AS at, COALESCE(e.text, i.title) AS text, i.title, \
              i.status, i.severity, i.visibility, i.declared_at FROM incidents i \
              LEFT JOIN search_entries e \

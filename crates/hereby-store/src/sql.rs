@@ -424,16 +424,14 @@ macro_rules! sql_backend_common {
                     query,
                     1_000,
                 );
-                // Planned for its own filters each time: a plan kept for any statuses reads
-                // every incident for the few still under way.
                 sql.build()
                     .persistent(false)
-                .fetch_all(&self.readers)
-                .await
-                .map_err(db)?
-                .iter()
-                .map(|row| raw_summary(row)?.into_summary())
-                .collect()
+                    .fetch_all(&self.readers)
+                    .await
+                    .map_err(db)?
+                    .iter()
+                    .map(|row| raw_summary(row)?.into_summary())
+                    .collect()
             }
 
             async fn list_versions(
@@ -442,8 +440,6 @@ macro_rules! sql_backend_common {
             ) -> Result<Vec<hereby_store::IncidentVersion>, hereby_store::StoreError> {
                 let mut sql =
                     listing("number, version, declared_at", query, hereby_store::MOST_VERSIONS);
-                // Planned for its own filters each time: a plan kept for any statuses reads
-                // every incident for the few still under way.
                 sql.build()
                     .persistent(false)
                     .fetch_all(&self.readers)
@@ -465,7 +461,9 @@ macro_rules! sql_backend_common {
         }
 
         /// The listing `query` asks for, of `columns`, newest first, at most `most` rows.
-        /// Built from fixed fragments only; every value is bound.
+        /// Built from fixed fragments only; every value is bound. Callers run it with
+        /// `persistent(false)`, so it is planned for its own filters each time: a plan kept
+        /// for any statuses read every incident's row to find the few still under way.
         fn listing(
             columns: &str,
             query: &hereby_store::ListQuery,
