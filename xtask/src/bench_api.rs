@@ -683,6 +683,20 @@ pub(crate) async fn drive(
     total: u64,
     make: MakeRequest,
 ) -> Result<Outcome> {
+    drive_paced(address, clients, total, make, None).await
+}
+
+/// [`drive`], and with `per_second` the requests are offered at that rate instead of as fast
+/// as answers come: request `n` is due `n / per_second` seconds after the start, and its
+/// latency counts from when it was due, so an answer that makes the next request late is
+/// charged to that request too (no coordinated omission).
+pub(crate) async fn drive_paced(
+    address: SocketAddr,
+    clients: u64,
+    total: u64,
+    make: MakeRequest,
+    per_second: Option<f64>,
+) -> Result<Outcome> {
     let clients = clients.min(total).max(1);
     let barrier = Arc::new(tokio::sync::Barrier::new(clients as usize + 1));
     let mut tasks = Vec::new();
@@ -695,7 +709,8 @@ pub(crate) async fn drive(
             // Connect before the clock starts; a failure here shows again on the first send.
             let _ = connection.connect().await;
             barrier.wait().await;
-            let deadline = Instant::now() + PHASE_LIMIT;
+            let origin = Instant::now();
+            let deadline = origin + PHASE_LIMIT;
             let fail = |outcome: &mut Outcome, what: String| {
                 outcome.errors += 1;
                 if outcome.failures.len() < 5 {
@@ -717,7 +732,14 @@ pub(crate) async fn drive(
                     break;
                 }
                 let bytes = make(n);
-                let started = Instant::now();
+                let started = match per_second {
+                    Some(rate) => {
+                        let due = origin + Duration::from_secs_f64(n as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
+                        due
+                    }
+                    None => Instant::now(),
+                };
                 match tokio::time::timeout(REQUEST_LIMIT, connection.send(&bytes)).await {
                     Ok(Ok(response)) if (200..300).contains(&response.status) => {
                         outcome.latencies.push(started.elapsed());

@@ -2016,6 +2016,9 @@ pub struct Integration {
     /// A heartbeat's timeout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
+    /// Events accepted from it and queued behind a storm, not yet grouped.
+    #[serde(default)]
+    pub queued_events: u64,
 }
 
 /// A new or rotated integration with its key, shown this once.

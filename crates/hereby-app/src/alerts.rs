@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hereby_api as api;
 use hereby_core::Command;
@@ -203,6 +204,8 @@ fn why(route: &Route, placement: Option<hereby_core::alerts::Placement>) -> Stri
 pub(crate) struct Limiter {
     buckets: Mutex<HashMap<i64, (f64, Timestamp)>>,
     events_per_minute: std::sync::atomic::AtomicU32,
+    /// Alert events the process may hold queued (0: [`DEFAULT_QUEUE_LIMIT`]).
+    queue_limit: AtomicU64,
 }
 
 impl Limiter {
@@ -276,7 +279,11 @@ impl<S> App<S> {
 /// What became of a received payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
-    pub recorded: Recorded,
+    /// The payload's id, under which it is kept.
+    pub payload: i64,
+    /// What its signals did, when they were recorded before the answer (the recorder kept
+    /// up); `None` when the payload was queued behind a backlog, to be recorded in order.
+    pub recorded: Option<Recorded>,
     /// Incidents opened because of it.
     pub opened: Vec<IncidentNumber>,
 }
@@ -287,6 +294,11 @@ impl<S> App<S> {
         self.limiter
             .events_per_minute
             .store(events_per_minute, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sets how many alert events this process may hold queued (0: the default).
+    pub fn set_alert_queue_limit(&self, events: u64) {
+        self.limiter.queue_limit.store(events, Ordering::Relaxed);
     }
 }
 
@@ -304,6 +316,7 @@ fn wire(integration: &Integration) -> api::Integration {
             .heartbeat_timeout
             .and_then(Duration::from_signed)
             .map(|timeout| timeout.to_string()),
+        queued_events: 0,
     }
 }
 
@@ -532,7 +545,21 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
     /// Every integration, as `actor` (an admin) sees them: never a key.
     pub async fn integrations(&self, actor: &User) -> Result<Vec<api::Integration>, AppError> {
         require(actor, InstallationRole::Admin)?;
-        Ok(self.store.integrations().await?.iter().map(wire).collect())
+        let queued = self.store.queued_alerts().await?;
+        Ok(self
+            .store
+            .integrations()
+            .await?
+            .iter()
+            .map(|integration| {
+                let mut wired = wire(integration);
+                wired.queued_events = queued
+                    .iter()
+                    .find(|queued| queued.integration == integration.id)
+                    .map_or(0, |queued| queued.signals);
+                wired
+            })
+            .collect())
     }
 
     /// Revokes an integration as `actor` (an admin): its keys open nothing from now on.
@@ -733,7 +760,12 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         body: &str,
         dedup_keys: &[String],
     ) -> Result<(), AppError> {
-        self.receive_alerts(integration, body, Vec::new()).await?;
+        let received = self.receive_alerts(integration, body, Vec::new()).await?;
+        if received.recorded.is_none() {
+            // Queued behind a backlog: the alerts it names may be queued too, before it.
+            self.recorded(received.payload, ACKNOWLEDGEMENT_PATIENCE)
+                .await;
+        }
         let by = format!("{} (integration)", integration.name);
         for key in dedup_keys {
             if let Some(group) = self.store.group_of_alert(integration.id, key).await? {
@@ -791,7 +823,13 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             self.receive_alerts(&integration, &body, vec![signal])
                 .await?;
         }
-        if !self.store.waiting_groups(1, now).await?.is_empty() {
+        // Payloads left queued (by a stopped process, or another node) are recorded here too.
+        if !self.store.queued_alerts().await?.is_empty() {
+            self.alert_writer().wake.notify_one();
+        }
+        // While payloads are queued, a held group's resolve may be among them: its pause is
+        // judged once the queue is recorded.
+        if self.alert_backlog() == 0 && !self.store.waiting_groups(1, now).await?.is_empty() {
             let routes = self.cached_routes().await?;
             self.open_waiting_incidents(&routes).await?;
         }
@@ -934,9 +972,24 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             .into_iter()
             .map(Signal::checked)
             .collect::<Result<Vec<_>, _>>()?;
+        let writer = self.alert_writer();
+        let backlog = writer.backlog.load(Ordering::Relaxed);
+        let limit = match self.limiter.queue_limit.load(Ordering::Relaxed) {
+            0 => DEFAULT_QUEUE_LIMIT,
+            set => set,
+        };
+        if backlog >= limit {
+            return Err(AppError::TooManyRequests {
+                message: format!(
+                    "{backlog} alert events wait to be recorded, the most this server queues; \
+                     try again in {BACKLOG_RETRY} s"
+                ),
+                retry_after: BACKLOG_RETRY,
+            });
+        }
         let routes = self.cached_routes().await?;
-        let recorded = self
-            .record_together(
+        let written = self
+            .write_together(
                 AlertPayload {
                     integration: integration.id,
                     // PostgreSQL keeps no NUL in text; the payload is kept for reading, so a
@@ -947,12 +1000,41 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
                 routes.clone(),
             )
             .await?;
+        let recorded = match written {
+            Written::Recorded(recorded) => recorded,
+            Written::Queued(payload) => {
+                return Ok(Received {
+                    payload,
+                    recorded: None,
+                    opened: Vec::new(),
+                });
+            }
+        };
+        // Only a payload that left a group waiting opens incidents (and its sender waits for
+        // them, so the answer can name them).
+        let opened = self
+            .after_recording(signals, recorded.clone(), routes)
+            .await;
+        Ok(Received {
+            payload: recorded.payload,
+            recorded: Some(recorded),
+            opened,
+        })
+    }
+
+    /// What follows the recording of a payload: live pages move, the incidents its groups now
+    /// wait for are opened (returned), and the incidents of the groups it touched are told
+    /// what their alerts did.
+    async fn after_recording(
+        &self,
+        signals: Vec<Signal>,
+        recorded: Recorded,
+        routes: std::sync::Arc<Routes>,
+    ) -> Vec<IncidentNumber> {
         // This process's own write always counts (ids of several nodes commit out of order, so
         // a newer id is no test of it); the id is noted so that the timers do not count it again.
         self.alert_feed.saw_payload(recorded.payload);
         self.alert_feed.bump();
-        // Only a payload that left a group waiting opens incidents (and its sender waits for
-        // them, so the answer can name them).
         let opened = if recorded.outcomes.iter().any(|outcome| outcome.waits) {
             match self.open_waiting_incidents(&routes).await {
                 Ok(opened) => opened,
@@ -971,13 +1053,39 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         // The timeline notes are derived from the recorded alerts: the sender does not wait
         // for them (one append per touched incident would make a storm's answers slow).
         let app = self.clone();
-        let noted = recorded.clone();
         tokio::spawn(async move {
-            if let Err(error) = app.note_alerts(&signals, &noted).await {
+            if let Err(error) = app.note_alerts(&signals, &recorded).await {
                 tracing::warn!(%error, "cannot note alerts on their incidents' timelines");
             }
         });
-        Ok(Received { recorded, opened })
+        opened
+    }
+
+    /// This process's alert writer, started at its first use.
+    fn alert_writer(&self) -> &AlertWriter {
+        self.alert_writer.get_or_init(|| {
+            let (jobs, receiver) = tokio::sync::mpsc::channel(RECORDER_QUEUE);
+            tokio::spawn(write_alerts(self.clone(), receiver));
+            AlertWriter {
+                jobs,
+                backlog: AtomicU64::new(0),
+                recorded_through: tokio::sync::watch::channel(0).0,
+                wake: tokio::sync::Notify::new(),
+            }
+        })
+    }
+
+    /// How many alert events this process has queued and not yet seen recorded.
+    pub fn alert_backlog(&self) -> u64 {
+        self.alert_writer
+            .get()
+            .map_or(0, |writer| writer.backlog.load(Ordering::Relaxed))
+    }
+
+    /// Waits (at most `patience`) until the payload `id` this process queued is recorded.
+    async fn recorded(&self, id: i64, patience: std::time::Duration) {
+        let mut through = self.alert_writer().recorded_through.subscribe();
+        let _ = tokio::time::timeout(patience, through.wait_for(|through| *through >= id)).await;
     }
 
     /// The routes in force, read again after a change of settings through this process and
@@ -1003,33 +1111,27 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         Ok(routes)
     }
 
-    /// Records a payload together with the others waiting at the same moment: one
-    /// transaction, one durable commit for all of them, each sender answered after it.
-    async fn record_together(
+    /// Hands a payload to this process's alert writer, with the others arriving at the same
+    /// moment: recorded before the answer when the writer keeps up, else queued durably to be
+    /// recorded in order.
+    async fn write_together(
         &self,
         payload: AlertPayload,
         routes: std::sync::Arc<Routes>,
-    ) -> Result<Recorded, AppError> {
-        let sender = self
-            .recorder
-            .get_or_init(|| {
-                let (sender, receiver) = tokio::sync::mpsc::channel(RECORDER_QUEUE);
-                tokio::spawn(record_batches(self.store.clone(), receiver));
-                sender
-            })
-            .clone();
+    ) -> Result<Written, AppError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        sender
+        self.alert_writer()
+            .jobs
             .send(RecordJob {
                 payload,
                 routes,
                 reply,
             })
             .await
-            .map_err(|_| AppError::Internal("the alert recorder stopped".to_owned()))?;
+            .map_err(|_| AppError::Internal("the alert writer stopped".to_owned()))?;
         answer
             .await
-            .map_err(|_| AppError::Internal("the alert recorder stopped".to_owned()))?
+            .map_err(|_| AppError::Internal("the alert writer stopped".to_owned()))?
     }
 
     /// Opens an incident for every group whose route asks for one and that has none, one at
@@ -1342,59 +1444,235 @@ fn group_wire(group: &AlertGroup, routes: &Routes, now: Timestamp) -> api::Alert
     }
 }
 
-/// How many payloads may wait for the recorder before their senders wait too.
+/// How many payloads may wait for the writer before their senders wait too.
 const RECORDER_QUEUE: usize = 1_024;
-/// The most payloads recorded in one transaction.
+/// The most payloads the writer takes at once (recorded or queued in one transaction).
 const RECORDER_BATCH: usize = 64;
+/// The most signals recorded before their senders' answers, when the writer keeps up; more
+/// arriving at once are queued, so a storm's answers wait for a commit, not for grouping.
+const QUICK_SIGNALS: usize = 256;
+/// About how many queued signals the writer records per transaction: small enough that the
+/// payloads arriving meanwhile are queued within milliseconds.
+const CHUNK_SIGNALS: usize = 100;
+/// The most alert events a process queues unless told otherwise; beyond it senders hear 429
+/// until it catches up.
+pub const DEFAULT_QUEUE_LIMIT: u64 = 200_000;
+/// The `Retry-After` of a sender refused because the queue is full, in seconds.
+const BACKLOG_RETRY: u64 = 5;
 /// How long the routes are kept without a change of settings through this process.
 const ROUTES_KEPT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The routes kept: when read, the settings generation then, the routes.
 pub(crate) type KeptRoutes = (std::time::Instant, u64, std::sync::Arc<Routes>);
 
-/// A payload waiting for the recorder, with the routes it was received under.
+/// A payload waiting for the writer, with the routes it was received under.
 pub(crate) struct RecordJob {
     payload: AlertPayload,
     routes: std::sync::Arc<Routes>,
-    reply: tokio::sync::oneshot::Sender<Result<Recorded, AppError>>,
+    reply: tokio::sync::oneshot::Sender<Result<Written, AppError>>,
 }
 
-/// The recorder: takes the payloads that arrived while it was busy and records them in one
-/// transaction, as the event log's writer does with its writes. A failure fails the whole
+/// What the writer did with a payload.
+enum Written {
+    /// Recorded before the answer.
+    Recorded(Recorded),
+    /// Queued durably under this id, recorded later in order.
+    Queued(i64),
+}
+
+/// This process's alert writer: the one task that records and queues payloads, so that its
+/// own payloads are recorded in the order they were accepted.
+#[derive(Debug)]
+pub(crate) struct AlertWriter {
+    jobs: tokio::sync::mpsc::Sender<RecordJob>,
+    /// Signals this process queued and has not seen recorded.
+    backlog: AtomicU64,
+    /// Every payload this process queued up to this id has been recorded.
+    recorded_through: tokio::sync::watch::Sender<i64>,
+    /// Tells the writer that payloads may be queued (after a restart, or by another node).
+    wake: tokio::sync::Notify,
+}
+
+/// The writer: takes the payloads that arrived while it was busy. While nothing is queued and
+/// they are few, it records them in one transaction before their senders hear back, as the
+/// event log's writer does with its writes; otherwise it queues them in one transaction (a
+/// durable insert, answered at once) and records the queue a chunk at a time between
+/// arrivals, so answers never wait behind a storm's grouping. A failure fails the whole
 /// batch; every sender hears it.
-async fn record_batches<S: Alerts>(store: S, mut receiver: tokio::sync::mpsc::Receiver<RecordJob>) {
-    while let Some(first) = receiver.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < RECORDER_BATCH {
-            match receiver.try_recv() {
-                Ok(job) => jobs.push(job),
+async fn write_alerts<S: Store + Communications + Alerts + Directory>(
+    app: App<S>,
+    mut jobs: tokio::sync::mpsc::Receiver<RecordJob>,
+) {
+    // A previous run, or another node, may have left payloads queued.
+    let mut behind = app
+        .store
+        .queued_alerts()
+        .await
+        .map_or(true, |queued| !queued.is_empty());
+    let mut last_queued = 0;
+    loop {
+        let mut batch = Vec::new();
+        if !behind {
+            let writer = app.alert_writer();
+            tokio::select! {
+                job = jobs.recv() => match job {
+                    Some(job) => batch.push(job),
+                    None => return,
+                },
+                () = writer.wake.notified() => behind = true,
+            }
+        }
+        while batch.len() < RECORDER_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
-        // The newest routes stand for the batch (they change rarely, by an admin's hand).
-        let routes = jobs
-            .last()
-            .map(|job| job.routes.clone())
-            .unwrap_or_default();
-        let (payloads, replies): (Vec<AlertPayload>, Vec<_>) =
-            jobs.into_iter().map(|job| (job.payload, job.reply)).unzip();
-        match store
-            .record_alerts(&payloads, &routes, Timestamp::now())
-            .await
-        {
-            Ok(recorded) => {
-                for (reply, recorded) in replies.into_iter().zip(recorded) {
-                    let _ = reply.send(Ok(recorded));
-                }
+        if !batch.is_empty() {
+            let signals: usize = batch.iter().map(|job| job.payload.signals.len()).sum();
+            // Fewer than a full batch: nothing more was waiting.
+            let keeping_up = !behind && batch.len() < RECORDER_BATCH && signals <= QUICK_SIGNALS;
+            if keeping_up {
+                record_now(&app, batch).await;
+            } else if let Some(newest) = queue(&app, batch, signals).await {
+                last_queued = newest;
+                behind = true;
             }
-            Err(error) => {
-                for reply in replies {
-                    let _ = reply.send(Err(AppError::Store(error.clone())));
-                }
+        }
+        if behind {
+            behind = record_queued(&app, last_queued).await;
+        }
+    }
+}
+
+/// Records a batch before its senders' answers.
+async fn record_now<S: Store + Communications + Alerts + Directory>(
+    app: &App<S>,
+    batch: Vec<RecordJob>,
+) {
+    // The newest routes stand for the batch (they change rarely, by an admin's hand).
+    let routes = batch
+        .last()
+        .map(|job| job.routes.clone())
+        .unwrap_or_default();
+    let (payloads, replies): (Vec<AlertPayload>, Vec<_>) = batch
+        .into_iter()
+        .map(|job| (job.payload, job.reply))
+        .unzip();
+    match app
+        .store
+        .record_alerts(&payloads, &routes, Timestamp::now())
+        .await
+    {
+        Ok(recorded) => {
+            if let Some(newest) = recorded.iter().map(|recorded| recorded.payload).max() {
+                app.alert_writer()
+                    .recorded_through
+                    .send_modify(|through| *through = (*through).max(newest));
+            }
+            for (reply, recorded) in replies.into_iter().zip(recorded) {
+                let _ = reply.send(Ok(Written::Recorded(recorded)));
+            }
+        }
+        Err(error) => {
+            for reply in replies {
+                let _ = reply.send(Err(AppError::Store(error.clone())));
             }
         }
     }
 }
+
+/// Queues a batch durably and answers its senders; the newest id queued, if it was.
+async fn queue<S: Store + Communications + Alerts + Directory>(
+    app: &App<S>,
+    batch: Vec<RecordJob>,
+    signals: usize,
+) -> Option<i64> {
+    let (payloads, replies): (Vec<AlertPayload>, Vec<_>) = batch
+        .into_iter()
+        .map(|job| (job.payload, job.reply))
+        .unzip();
+    match app.store.queue_alerts(&payloads, Timestamp::now()).await {
+        Ok(ids) => {
+            app.alert_writer().backlog.fetch_add(
+                u64::try_from(signals).unwrap_or(u64::MAX),
+                Ordering::Relaxed,
+            );
+            let newest = ids.iter().copied().max();
+            for (reply, id) in replies.into_iter().zip(ids) {
+                let _ = reply.send(Ok(Written::Queued(id)));
+            }
+            newest
+        }
+        Err(error) => {
+            for reply in replies {
+                let _ = reply.send(Err(AppError::Store(error.clone())));
+            }
+            None
+        }
+    }
+}
+
+/// Records one chunk of the queue, and starts what follows for each payload; whether more
+/// may wait.
+async fn record_queued<S: Store + Communications + Alerts + Directory>(
+    app: &App<S>,
+    last_queued: i64,
+) -> bool {
+    let writer = app.alert_writer();
+    let routes = match app.cached_routes().await {
+        Ok(routes) => routes,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the alert routes to record queued alerts");
+            tokio::time::sleep(RETRY_QUEUED).await;
+            return true;
+        }
+    };
+    match app.store.record_queued_alerts(&routes, CHUNK_SIGNALS).await {
+        Ok(done) if done.is_empty() => {
+            // Everything queued here was recorded (by this process or another node).
+            writer.backlog.store(0, Ordering::Relaxed);
+            writer
+                .recorded_through
+                .send_modify(|through| *through = (*through).max(last_queued));
+            false
+        }
+        Ok(done) => {
+            let signals: usize = done.iter().map(|payload| payload.signals.len()).sum();
+            let signals = u64::try_from(signals).unwrap_or(u64::MAX);
+            let _ = writer
+                .backlog
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |backlog| {
+                    Some(backlog.saturating_sub(signals))
+                });
+            if let Some(newest) = done.iter().map(|payload| payload.recorded.payload).max() {
+                writer
+                    .recorded_through
+                    .send_modify(|through| *through = (*through).max(newest));
+            }
+            let app = app.clone();
+            tokio::spawn(async move {
+                for payload in done {
+                    app.after_recording(payload.signals, payload.recorded, routes.clone())
+                        .await;
+                }
+            });
+            true
+        }
+        Err(error) => {
+            // The queue is durable: nothing is lost, the next try records it.
+            tracing::warn!(%error, "cannot record queued alerts; trying again shortly");
+            tokio::time::sleep(RETRY_QUEUED).await;
+            true
+        }
+    }
+}
+
+/// How long an acknowledgement queued behind a backlog waits for the alerts before it.
+const ACKNOWLEDGEMENT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long the writer waits before trying the queue again after a failure.
+const RETRY_QUEUED: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The alert a heartbeat raises when its pings stop (firing), or its end (a ping).
 fn heartbeat_signal(integration: &Integration, firing: bool, at: Timestamp) -> Signal {

@@ -80,8 +80,8 @@ pub struct App<S> {
     limiter: Arc<alerts::Limiter>,
     /// Held while this process opens incidents for alert groups, one at a time.
     opening: Arc<tokio::sync::Mutex<()>>,
-    /// Where payloads wait to be recorded together (started at the first payload).
-    recorder: Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<alerts::RecordJob>>>,
+    /// The one task that records and queues alert payloads (started at the first payload).
+    alert_writer: Arc<std::sync::OnceLock<alerts::AlertWriter>>,
     /// The alert routes in force, when read and under which settings generation.
     alert_routes_kept: Arc<std::sync::Mutex<Option<alerts::KeptRoutes>>>,
     /// The alert feed of this process: bumped when alerts or groups change (here, or on
@@ -113,7 +113,7 @@ impl<S: Store> App<S> {
             handoffs: Default::default(),
             limiter: Default::default(),
             opening: Default::default(),
-            recorder: Default::default(),
+            alert_writer: Default::default(),
             alert_routes_kept: Default::default(),
             alert_feed: Default::default(),
             chat_offers: Default::default(),
@@ -139,7 +139,7 @@ impl<S: Clone> Clone for App<S> {
             handoffs: self.handoffs.clone(),
             limiter: self.limiter.clone(),
             opening: self.opening.clone(),
-            recorder: self.recorder.clone(),
+            alert_writer: self.alert_writer.clone(),
             alert_routes_kept: self.alert_routes_kept.clone(),
             alert_feed: self.alert_feed.clone(),
             chat_offers: self.chat_offers.clone(),

@@ -26,8 +26,9 @@ pub const MAX_LABELS: usize = 64;
 /// The longest label name or value.
 pub const MAX_LABEL: usize = 1024;
 
-/// One alert event as a source sent it, in the shape every source is read into.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One alert event as a source sent it, in the shape every source is read into. Kept as JSON
+/// with its payload while it waits behind a backlog to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signal {
     /// The source's identity of the alert, verbatim.
     pub dedup_key: String,

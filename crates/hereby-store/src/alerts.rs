@@ -124,6 +124,22 @@ pub struct Recorded {
     pub outcomes: Vec<AlertOutcome>,
 }
 
+/// A queued payload once recorded: its integration, its signals, and what they did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRecorded {
+    pub integration: i64,
+    pub signals: Vec<Signal>,
+    pub recorded: Recorded,
+}
+
+/// What waits to be recorded for one integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuedAlerts {
+    pub integration: i64,
+    pub payloads: u64,
+    pub signals: u64,
+}
+
 /// An alert group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertGroup {
@@ -225,6 +241,29 @@ pub trait Alerts: Clone + Send + Sync + 'static {
         routes: &Routes,
         at: Timestamp,
     ) -> impl Future<Output = Result<Vec<Recorded>, StoreError>> + Send;
+
+    /// Queues accepted payloads to be recorded later, in one transaction: each is durable
+    /// with its signals when this returns, and its integration's last event is at `at`.
+    /// Returns their ids, in order; [`Alerts::record_queued_alerts`] records them in the same
+    /// order.
+    fn queue_alerts(
+        &self,
+        payloads: &[AlertPayload],
+        at: Timestamp,
+    ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
+
+    /// Records the oldest queued payloads in the order they were accepted, each as of when it
+    /// was received, in one transaction: whole payloads up to about `signals` signals (at
+    /// least one payload). Empty when none waits. One caller records at a time, whichever
+    /// node it runs on, so a resolve never overtakes the firing it follows.
+    fn record_queued_alerts(
+        &self,
+        routes: &Routes,
+        signals: usize,
+    ) -> impl Future<Output = Result<Vec<QueuedRecorded>, StoreError>> + Send;
+
+    /// How many payloads and signals wait to be recorded, per integration id.
+    fn queued_alerts(&self) -> impl Future<Output = Result<Vec<QueuedAlerts>, StoreError>> + Send;
 
     /// Groups, newest first, at most `limit`; only those linked to `incident` when given.
     fn alert_groups(

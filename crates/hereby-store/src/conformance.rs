@@ -84,6 +84,7 @@ macro_rules! conformance_tests {
             integrations_open_with_their_key_until_revoked_and_rotate_with_an_overlap,
             alerts_are_deduplicated_grouped_resolved_and_reopened,
             concurrent_payloads_for_one_group_make_one_group_and_one_alert,
+            queued_payloads_are_recorded_in_the_order_they_were_accepted,
             held_alerts_are_kept_but_open_nothing,
             search_ranks_the_fixtures_as_expected,
             search_shows_restricted_incidents_only_to_members,
@@ -3752,6 +3753,150 @@ pub async fn concurrent_payloads_for_one_group_make_one_group_and_one_alert<H: H
     assert_eq!(alerts.len(), 17);
     let shared = alerts.iter().find(|a| a.dedup_key == "shared").unwrap();
     assert_eq!(shared.count, 16);
+}
+
+pub async fn queued_payloads_are_recorded_in_the_order_they_were_accepted<H: Harness>(h: &H) {
+    use crate::{AlertChange, Alerts, QueuedAlerts};
+    use hereby_core::alerts::Routes;
+    let store = h.store();
+    let integration = alert_integration(store, "prometheus").await;
+    let labels = [("alertname", "HighLatency"), ("service", "checkout")];
+    let payload = |signals| crate::AlertPayload {
+        integration,
+        body: r#"{"from": "a storm"}"#.to_owned(),
+        signals,
+    };
+    let routes = Routes::default();
+    let outcomes = |recorded: &[crate::QueuedRecorded]| -> Vec<Vec<AlertChange>> {
+        recorded
+            .iter()
+            .map(|payload| {
+                payload
+                    .recorded
+                    .outcomes
+                    .iter()
+                    .map(|outcome| outcome.change)
+                    .collect()
+            })
+            .collect()
+    };
+    // Nothing queued: nothing to record.
+    assert!(store.queued_alerts().await.unwrap().is_empty());
+    assert!(
+        store
+            .record_queued_alerts(&routes, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let first = store
+        .queue_alerts(
+            &[
+                payload(vec![
+                    alert_signal("a", true, &labels),
+                    alert_signal("b", true, &labels),
+                ]),
+                payload(vec![alert_signal("a", false, &labels)]),
+            ],
+            at(2),
+        )
+        .await
+        .unwrap();
+    let second = store
+        .queue_alerts(&[payload(vec![alert_signal("c", true, &labels)])], at(3))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(
+        first[0] < first[1] && first[1] < second[0],
+        "{first:?} {second:?}"
+    );
+    // Durable and counted at once; the integration heard from when it was queued.
+    assert_eq!(
+        store.queued_alerts().await.unwrap(),
+        vec![QueuedAlerts {
+            integration,
+            payloads: 3,
+            signals: 4,
+        }]
+    );
+    assert_eq!(
+        store.integrations().await.unwrap()[0].last_event_at,
+        Some(at(3))
+    );
+    assert!(store.alert_groups(None, 10).await.unwrap().is_empty());
+    // Whole payloads, oldest first, as many as fit the signals asked for (at least one).
+    let recorded = store.record_queued_alerts(&routes, 2).await.unwrap();
+    assert_eq!(
+        outcomes(&recorded),
+        vec![vec![AlertChange::New, AlertChange::New]]
+    );
+    assert_eq!(recorded[0].recorded.payload, first[0]);
+    assert_eq!(recorded[0].integration, integration);
+    assert_eq!(recorded[0].signals[1].dedup_key, "b");
+    let recorded = store.record_queued_alerts(&routes, 0).await.unwrap();
+    assert_eq!(outcomes(&recorded), vec![vec![AlertChange::Resolved]]);
+    let recorded = store.record_queued_alerts(&routes, 100).await.unwrap();
+    assert_eq!(outcomes(&recorded), vec![vec![AlertChange::New]]);
+    assert!(
+        store
+            .record_queued_alerts(&routes, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.queued_alerts().await.unwrap().is_empty());
+    // Each as of when it was received, not when it was recorded.
+    let groups = store.alert_groups(None, 10).await.unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(
+        (groups[0].alerts, groups[0].events, groups[0].firing),
+        (3, 4, 2)
+    );
+    assert_eq!(groups[0].last_alert_at, at(3));
+
+    // Two recorders at once (two nodes): each payload is recorded once and in order, so the
+    // last of a flipping alert's payloads decides whether it fires.
+    let flips: Vec<_> = (0..20)
+        .map(|n| payload(vec![alert_signal("flip", n % 2 == 0, &labels)]))
+        .collect();
+    for flip in &flips {
+        store
+            .queue_alerts(std::slice::from_ref(flip), at(4))
+            .await
+            .unwrap();
+    }
+    let other = h.reopen().await;
+    let recorders = [store.clone(), other.clone()].map(|store| {
+        let routes = routes.clone();
+        tokio::spawn(async move {
+            let mut payloads = Vec::new();
+            loop {
+                let done = store.record_queued_alerts(&routes, 3).await.unwrap();
+                if done.is_empty() {
+                    return payloads;
+                }
+                payloads.extend(done.into_iter().map(|payload| payload.recorded.payload));
+            }
+        })
+    });
+    let mut recorded = Vec::new();
+    for recorder in recorders {
+        recorded.extend(recorder.await.unwrap());
+    }
+    recorded.sort_unstable();
+    recorded.dedup();
+    assert_eq!(recorded.len(), 20, "each flip once");
+    let groups = store.alert_groups(None, 10).await.unwrap();
+    assert_eq!(groups[0].events, 24);
+    let flip = store
+        .alerts_of_group(groups[0].id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|alert| alert.dedup_key == "flip")
+        .unwrap();
+    assert!(!flip.firing, "the last flip resolved it: {flip:?}");
 }
 
 /// The incidents `raw` finds for `viewer` (`None`: an admin), in rank order, and the total.

@@ -554,6 +554,9 @@ pub const TABLES: &[Table] = &[
             Column::int("integration_id"),
             Column::int("received_at"),
             Column::text("body"),
+            // A payload still queued is copied queued: the target records it.
+            Column::text("queued"),
+            Column::int("queued_signals"),
         ],
         key: &["id"],
         seeded: false,

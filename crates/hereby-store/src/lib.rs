@@ -42,7 +42,7 @@ use serde::Serialize;
 
 pub use alerts::{
     AlertChange, AlertGroup, AlertOutcome, AlertPayload, AlertRecord, Alerts, INTEGRATION_KINDS,
-    Integration, NewIntegration, Recorded,
+    Integration, NewIntegration, QueuedAlerts, QueuedRecorded, Recorded,
 };
 pub use chat::{Chat, ChatLink, ChatRoom};
 pub use communications::{

@@ -275,6 +275,36 @@ macro_rules! sql_alerts_common {
         }
 
         /// Records one signal inside the payload's transaction.
+        /// Locks every alert key and group key the signals may read or write, in one order, so
+        /// that two recorders never wait for each other in a circle (PostgreSQL; on SQLite the
+        /// write transaction holds the database's one write lock already).
+        async fn lock_alert_keys<'a>(
+            tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
+            payloads: impl Iterator<Item = (i64, &'a [hereby_core::alerts::Signal])>,
+            routes: &hereby_core::alerts::Routes,
+        ) -> Result<(), hereby_store::StoreError> {
+            if $lock_key.is_empty() {
+                return Ok(());
+            }
+            let mut keys = std::collections::BTreeSet::new();
+            for (integration, signals) in payloads {
+                for signal in signals {
+                    keys.insert(format!("alert:{integration}:{}", signal.dedup_key));
+                    if let Some(route) = routes.route_for(&signal.labels) {
+                        keys.insert(format!("group:{}", route.group_key(signal)));
+                    }
+                }
+            }
+            for key in keys {
+                sqlx::query($lock_key)
+                    .bind(key)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+            }
+            Ok(())
+        }
+
         async fn record_signal(
             tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
             integration: i64,
@@ -684,28 +714,14 @@ macro_rules! sql_alerts_common {
                 at: jiff::Timestamp,
             ) -> Result<Vec<hereby_store::Recorded>, hereby_store::StoreError> {
                 let mut tx = self.write_pool.begin_with($begin_write).await.map_err(db)?;
-                if !$lock_key.is_empty() {
-                    // Every key these payloads may read or write, locked in one order.
-                    let mut keys = std::collections::BTreeSet::new();
-                    for payload in payloads {
-                        for signal in &payload.signals {
-                            keys.insert(format!(
-                                "alert:{}:{}",
-                                payload.integration, signal.dedup_key
-                            ));
-                            if let Some(route) = routes.route_for(&signal.labels) {
-                                keys.insert(format!("group:{}", route.group_key(signal)));
-                            }
-                        }
-                    }
-                    for key in keys {
-                        sqlx::query($lock_key)
-                            .bind(key)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
-                    }
-                }
+                lock_alert_keys(
+                    &mut tx,
+                    payloads
+                        .iter()
+                        .map(|payload| (payload.integration, payload.signals.as_slice())),
+                    routes,
+                )
+                .await?;
                 let mut recorded = Vec::with_capacity(payloads.len());
                 for payload in payloads {
                     let id: i64 = sqlx::query_scalar(
@@ -744,6 +760,165 @@ macro_rules! sql_alerts_common {
                 }
                 tx.commit().await.map_err(db)?;
                 Ok(recorded)
+            }
+
+            async fn queue_alerts(
+                &self,
+                payloads: &[hereby_store::AlertPayload],
+                at: jiff::Timestamp,
+            ) -> Result<Vec<i64>, hereby_store::StoreError> {
+                let mut tx = self.write_pool.begin_with($begin_write).await.map_err(db)?;
+                let mut ids = Vec::with_capacity(payloads.len());
+                for payload in payloads {
+                    let signals = serde_json::to_string(&payload.signals).map_err(|e| {
+                        hereby_store::StoreError::Corrupt(format!("queued signals: {e}"))
+                    })?;
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO alert_payloads \
+                         (integration_id, received_at, body, queued, queued_signals) \
+                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    )
+                    .bind(payload.integration)
+                    .bind(at.as_microsecond())
+                    .bind(&payload.body)
+                    .bind(signals)
+                    .bind(i64::try_from(payload.signals.len()).unwrap_or(i64::MAX))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                    ids.push(id);
+                }
+                let integrations: std::collections::BTreeSet<i64> =
+                    payloads.iter().map(|payload| payload.integration).collect();
+                for integration in integrations {
+                    sqlx::query("UPDATE integrations SET last_event_at = $1 WHERE id = $2")
+                        .bind(at.as_microsecond())
+                        .bind(integration)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                tx.commit().await.map_err(db)?;
+                Ok(ids)
+            }
+
+            async fn record_queued_alerts(
+                &self,
+                routes: &hereby_core::alerts::Routes,
+                signals: usize,
+            ) -> Result<Vec<hereby_store::QueuedRecorded>, hereby_store::StoreError> {
+                use sqlx::Row as _;
+                let mut tx = self.write_pool.begin_with($begin_write).await.map_err(db)?;
+                if !$lock_key.is_empty() {
+                    // One recorder at a time across the nodes: queued payloads are recorded
+                    // in the order they were accepted.
+                    sqlx::query($lock_key)
+                        .bind("alert-recorder")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                // Sizes first, so that only the payloads taken are read whole.
+                let waiting = sqlx::query(
+                    "SELECT id, integration_id, received_at, queued_signals FROM alert_payloads \
+                     WHERE queued IS NOT NULL ORDER BY id LIMIT 64",
+                )
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+                let mut taken = Vec::new();
+                let mut total = 0usize;
+                for row in &waiting {
+                    let size = usize::try_from(
+                        row.try_get::<Option<i64>, _>("queued_signals")
+                            .map_err(db)?
+                            .unwrap_or(0),
+                    )
+                    .unwrap_or(usize::MAX);
+                    if !taken.is_empty() && total.saturating_add(size) > signals {
+                        break;
+                    }
+                    total = total.saturating_add(size);
+                    let id: i64 = row.try_get("id").map_err(db)?;
+                    let integration: i64 = row.try_get("integration_id").map_err(db)?;
+                    let received: i64 = row.try_get("received_at").map_err(db)?;
+                    taken.push((id, integration, hereby_store::prepare::timestamp(received)?));
+                }
+                let mut payloads = Vec::with_capacity(taken.len());
+                for (id, integration, received) in taken {
+                    let queued: Option<String> =
+                        sqlx::query_scalar("SELECT queued FROM alert_payloads WHERE id = $1")
+                            .bind(id)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    let signals: Vec<hereby_core::alerts::Signal> =
+                        serde_json::from_str(queued.as_deref().unwrap_or("[]")).map_err(|e| {
+                            hereby_store::StoreError::Corrupt(format!(
+                                "alert payload {id}: queued signals: {e}"
+                            ))
+                        })?;
+                    payloads.push((id, integration, received, signals));
+                }
+                lock_alert_keys(
+                    &mut tx,
+                    payloads
+                        .iter()
+                        .map(|(_, integration, _, signals)| (*integration, signals.as_slice())),
+                    routes,
+                )
+                .await?;
+                let mut recorded = Vec::with_capacity(payloads.len());
+                for (id, integration, received, signals) in payloads {
+                    let mut outcomes = Vec::with_capacity(signals.len());
+                    for signal in &signals {
+                        outcomes.push(
+                            record_signal(&mut tx, integration, id, signal, routes, received)
+                                .await?,
+                        );
+                    }
+                    sqlx::query(
+                        "UPDATE alert_payloads SET queued = NULL, queued_signals = NULL \
+                         WHERE id = $1",
+                    )
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                    recorded.push(hereby_store::QueuedRecorded {
+                        integration,
+                        signals,
+                        recorded: hereby_store::Recorded {
+                            payload: id,
+                            outcomes,
+                        },
+                    });
+                }
+                tx.commit().await.map_err(db)?;
+                Ok(recorded)
+            }
+
+            async fn queued_alerts(
+                &self,
+            ) -> Result<Vec<hereby_store::QueuedAlerts>, hereby_store::StoreError> {
+                use sqlx::Row as _;
+                sqlx::query(
+                    "SELECT integration_id, COUNT(*) AS payloads, \
+                     CAST(COALESCE(SUM(queued_signals), 0) AS BIGINT) AS signals FROM alert_payloads \
+                     WHERE queued IS NOT NULL GROUP BY integration_id ORDER BY integration_id",
+                )
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?
+                .iter()
+                .map(|row| {
+                    Ok(hereby_store::QueuedAlerts {
+                        integration: row.try_get("integration_id").map_err(db)?,
+                        payloads: count(row.try_get("payloads").map_err(db)?),
+                        signals: count(row.try_get("signals").map_err(db)?),
+                    })
+                })
+                .collect()
             }
 
             async fn alert_groups(

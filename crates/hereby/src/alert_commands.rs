@@ -141,7 +141,7 @@ pub(crate) async fn integration(
                     (None, None) => "live".to_owned(),
                 };
                 println!(
-                    "{:<20} {:<13} {:<22} {:<24} {}",
+                    "{:<20} {:<13} {:<22} {:<24} {}{}",
                     integration.name,
                     integration.kind,
                     integration.path,
@@ -150,7 +150,13 @@ pub(crate) async fn integration(
                         .last_event_at
                         .as_deref()
                         .map(crate::commands::human_time)
-                        .unwrap_or_else(|| "never".to_owned())
+                        .unwrap_or_else(|| "never".to_owned()),
+                    // A storm's events wait to be grouped: say how many, so nobody wonders
+                    // where the alerts went.
+                    match integration.queued_events {
+                        0 => String::new(),
+                        queued => format!(" ({queued} events queued)"),
+                    }
                 );
             }
         }

@@ -764,6 +764,26 @@ impl hereby_store::Alerts for AnyStore {
         forward!(self, store => store.record_alerts(payloads, routes, at))
     }
 
+    async fn queue_alerts(
+        &self,
+        payloads: &[hereby_store::AlertPayload],
+        at: Timestamp,
+    ) -> Result<Vec<i64>, StoreError> {
+        forward!(self, store => store.queue_alerts(payloads, at))
+    }
+
+    async fn record_queued_alerts(
+        &self,
+        routes: &hereby_core::alerts::Routes,
+        signals: usize,
+    ) -> Result<Vec<hereby_store::QueuedRecorded>, StoreError> {
+        forward!(self, store => store.record_queued_alerts(routes, signals))
+    }
+
+    async fn queued_alerts(&self) -> Result<Vec<hereby_store::QueuedAlerts>, StoreError> {
+        forward!(self, store => store.queued_alerts())
+    }
+
     async fn alert_groups(
         &self,
         incident: Option<hereby_core::types::IncidentNumber>,

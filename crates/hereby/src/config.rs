@@ -24,6 +24,7 @@ pub(crate) struct FileConfig {
     pub(crate) metrics_public: Option<bool>,
     pub(crate) no_chat_adapters: Option<bool>,
     pub(crate) alert_events_per_minute: Option<u32>,
+    pub(crate) alert_queue_limit: Option<u64>,
     pub(crate) cadence: Option<String>,
     pub(crate) notify_max_attempts: Option<u32>,
     pub(crate) notify_backoff: Option<String>,

@@ -128,6 +128,10 @@ pub(crate) struct ServeArgs {
     /// 429 with Retry-After [default: 6000]
     #[arg(long, env = "HEREBY_ALERT_EVENTS_PER_MINUTE")]
     alert_events_per_minute: Option<u32>,
+    /// Alert events a node may hold queued behind a storm, waiting to be grouped; beyond it
+    /// senders are answered 429 with Retry-After until it catches up [default: 200000]
+    #[arg(long, env = "HEREBY_ALERT_QUEUE_LIMIT")]
+    alert_queue_limit: Option<u64>,
     /// How often stakeholders are owed an update, per severity: a duration of at least 1s, or
     /// `none` [default: SEV1=30m,SEV2=1h,SEV3=4h,SEV4=none]
     #[arg(long, env = "HEREBY_CADENCE")]
@@ -186,7 +190,7 @@ pub(crate) struct ServeArgs {
     staffing_grace: Option<String>,
     /// A TOML file with `database_url`, `listen`, `log_format`, `max_attachment_bytes`,
     /// `public_url`, `header_timeout`, `max_connections_per_address`, `trusted_proxies` (a
-    /// list), `metrics_token`, `metrics_public`, `no_chat_adapters`, `alert_events_per_minute`, `cadence`,
+    /// list), `metrics_token`, `metrics_public`, `no_chat_adapters`, `alert_events_per_minute`, `alert_queue_limit`, `cadence`,
     /// `review_interval`, `review_time`, `severity_rules`, `permissions`,
     /// `collision_window`, `staffing_grace` and the `notify_*` settings; flags and
     /// HEREBY_* variables override it.

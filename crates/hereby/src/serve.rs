@@ -52,6 +52,8 @@ pub(crate) struct Notifying {
     metrics: hereby_server::MetricsAccess,
     /// Alert events each integration may send per minute.
     alert_events_per_minute: u32,
+    /// Alert events this node may hold queued (0: the default).
+    alert_queue_limit: u64,
     collision_window: jiff::SignedDuration,
     staffing_grace: jiff::SignedDuration,
     settings: hereby_server::notify::Settings,
@@ -247,6 +249,11 @@ impl Notifying {
                 // Zero stands for the application's default.
                 None => 0,
             },
+            alert_queue_limit: match args.alert_queue_limit.or(file.alert_queue_limit) {
+                Some(0) => return Err("alert_queue_limit must be at least 1".to_owned()),
+                Some(limit) => limit,
+                None => 0,
+            },
             collision_window: window(
                 &args.collision_window,
                 &file.collision_window,
@@ -310,6 +317,7 @@ pub(crate) async fn serve(
     state.app.cadence = std::sync::Arc::new(notifying.cadence);
     state.app.public_url = Some(public_url);
     state.app.set_alert_rate(notifying.alert_events_per_minute);
+    state.app.set_alert_queue_limit(notifying.alert_queue_limit);
     let workers = hereby_server::notify::start(state.clone(), notifying.settings);
     // What the insights page reads is read ahead in the background, once.
     let warming = state.app.clone();

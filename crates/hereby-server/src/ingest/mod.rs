@@ -139,23 +139,32 @@ fn wrong_kind(found: &Integration) -> ApiError {
     )
 }
 
-/// What the edge answers after recording, in hereby's own words.
+/// What the edge answers once the payload is durable, in hereby's own words: what each
+/// alert did when it was recorded before the answer, or that it is queued behind a backlog.
 fn accepted(received: &Received, signals: &[Signal]) -> Response {
-    let alerts: Vec<_> = signals
-        .iter()
-        .zip(&received.recorded.outcomes)
-        .map(|(signal, outcome)| {
-            json!({
-                "dedup_key": signal.dedup_key,
-                "change": outcome.change.as_str(),
-                "group": outcome.group,
+    let alerts: Vec<_> = match &received.recorded {
+        Some(recorded) => signals
+            .iter()
+            .zip(&recorded.outcomes)
+            .map(|(signal, outcome)| {
+                json!({
+                    "dedup_key": signal.dedup_key,
+                    "change": outcome.change.as_str(),
+                    "group": outcome.group,
+                })
             })
-        })
-        .collect();
+            .collect(),
+        None => signals
+            .iter()
+            .map(|signal| json!({"dedup_key": signal.dedup_key, "change": "queued"}))
+            .collect(),
+    };
     (
         StatusCode::ACCEPTED,
         Json(json!({
             "status": "accepted",
+            "payload": received.payload,
+            "queued": received.recorded.is_none(),
             "alerts": alerts,
             "incidents_opened": received.opened.iter().map(ToString::to_string).collect::<Vec<_>>(),
         })),
@@ -244,11 +253,13 @@ async fn heartbeat_ping<S: Store + Directory + Communications + Alerts>(
             StatusCode::ACCEPTED,
             Json(json!({
                 "status": "accepted",
-                "resolved": received
-                    .recorded
+                "queued": received.recorded.is_none(),
+                // Whether the ping resolved the alert its silence raised; unknown (null)
+                // while it is queued behind a backlog.
+                "resolved": received.recorded.as_ref().map(|recorded| recorded
                     .outcomes
                     .iter()
-                    .any(|outcome| outcome.change == hereby_store::AlertChange::Resolved),
+                    .any(|outcome| outcome.change == hereby_store::AlertChange::Resolved)),
             })),
         )
             .into_response(),

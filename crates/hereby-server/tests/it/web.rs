@@ -4894,8 +4894,12 @@ async fn the_alerts_page_lists_what_the_viewer_may_see_and_acknowledges_and_sile
         )
         .await
         .unwrap();
-    let checkout = received.recorded.outcomes[0].group.unwrap();
-    let vault = received.recorded.outcomes[1].group.unwrap();
+    let checkout = received.recorded.as_ref().unwrap().outcomes[0]
+        .group
+        .unwrap();
+    let vault = received.recorded.as_ref().unwrap().outcomes[1]
+        .group
+        .unwrap();
     // The vault incident turns out to be a security matter: restricted, alice a member.
     let vault_incident = received.opened[1].to_string();
     site.execute("alice", &vault_incident, Command::TakeCommand)

@@ -441,6 +441,142 @@ fn a_rotated_key_works_beside_the_new_one_and_senders_over_the_rate_get_429() {
     );
 }
 
+/// A storm of Alertmanager payloads from `senders` threads, each sending `firing` payloads of
+/// its own 100 alerts and then one resolving them all; the answers' statuses, in order.
+fn storm(server: &Server, key: &str, senders: usize, firing: usize) -> Vec<(u16, Value)> {
+    let bearer = format!("Bearer {key}");
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..senders)
+            .map(|sender| {
+                let bearer = bearer.clone();
+                scope.spawn(move || {
+                    let fingerprints: Vec<String> =
+                        (0..100).map(|n| format!("s{sender}-{n}")).collect();
+                    let payload = |status: &str| {
+                        let alerts: Vec<(&str, &str, &str)> = fingerprints
+                            .iter()
+                            .map(|fingerprint| (fingerprint.as_str(), status, "pod-1"))
+                            .collect();
+                        webhook(&alerts)
+                    };
+                    let mut answers = Vec::new();
+                    for n in 0..=firing {
+                        let status = if n < firing { "firing" } else { "resolved" };
+                        answers.push(post(
+                            server,
+                            "/ingest/alertmanager",
+                            &[("Authorization", &bearer)],
+                            &payload(status),
+                        ));
+                    }
+                    answers
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|thread| thread.join().unwrap())
+            .collect()
+    })
+}
+
+#[test]
+fn a_storm_is_answered_once_durable_and_grouped_in_order_even_across_a_kill() {
+    for database in databases() {
+        let mut server =
+            Server::start_with(&database, &["--alert-events-per-minute", "4000000000"]);
+        let (key, _) = integration(&server, "prometheus", "alertmanager");
+        let (senders, firing) = (16, 11);
+        let answers = storm(&server, &key, senders, firing);
+        for (status, answer) in &answers {
+            assert_eq!(*status, 202, "{answer}");
+        }
+        // Payloads arriving together while the writer is busy are queued: answered once
+        // durable, their alerts said to be queued.
+        let queued: Vec<&Value> = answers
+            .iter()
+            .map(|(_, answer)| answer)
+            .filter(|answer| answer["queued"] == true)
+            .collect();
+        assert!(!queued.is_empty(), "{database}: nothing was queued");
+        assert_eq!(queued[0]["alerts"][0]["change"], "queued", "{}", queued[0]);
+        // Killed with events still queued, the next process records them.
+        let (_, integrations) = server.get("/api/v1/integrations", &server.admin);
+        let waiting = integrations[0]["queued_events"].as_u64().unwrap();
+        let exit = server.signal_and_restart("KILL");
+        assert!(!exit.success());
+        eprintln!("{database}: {waiting} alert events queued when the server was killed");
+        let sent = (senders * (firing + 1) * 100) as u64;
+        // (A group whose alerts all resolved mid-storm reopens as a new group: count them all.)
+        let groups = groups_until(&server, "every event grouped", |groups| {
+            total(groups, "events") == sent
+        });
+        // In order: each sender's resolve came after its firing alerts, so nothing fires.
+        assert_eq!(
+            total(&groups, "alerts"),
+            (senders * 100) as u64,
+            "{groups:?}"
+        );
+        assert_eq!(total(&groups, "firing"), 0, "{groups:?}");
+        let (_, integrations) = server.get("/api/v1/integrations", &server.admin);
+        assert_eq!(integrations[0]["queued_events"], 0, "{integrations}");
+        // The CLI says how many wait while any do; none now.
+        let (code, out, err) = cli(&server, &server.admin, &["integration", "list"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(!out.contains("queued"), "{out}");
+    }
+}
+
+#[test]
+fn a_full_queue_refuses_with_429_and_records_every_event_it_answered() {
+    let server = Server::start_with(
+        "sqlite",
+        &[
+            "--alert-events-per-minute",
+            "4000000000",
+            "--alert-queue-limit",
+            "1",
+        ],
+    );
+    let (key, _) = integration(&server, "prometheus", "alertmanager");
+    let answers = storm(&server, &key, 16, 4);
+    let accepted = answers.iter().filter(|(status, _)| *status == 202).count();
+    let refused: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status == 429)
+        .map(|(_, answer)| answer)
+        .collect();
+    assert_eq!(accepted + refused.len(), answers.len(), "{answers:?}");
+    assert!(!refused.is_empty(), "a queue of one event refuses a storm");
+    assert_eq!(
+        refused[0]["error"]["code"], "rate_limited",
+        "{}",
+        refused[0]
+    );
+    assert!(
+        refused[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("wait to be recorded"),
+        "{}",
+        refused[0]
+    );
+    // What was answered 202 is grouped, and nothing refused is.
+    groups_until(&server, "every accepted event grouped", |groups| {
+        total(groups, "events") == accepted as u64 * 100
+    });
+    let (_, integrations) = server.get("/api/v1/integrations", &server.admin);
+    assert_eq!(integrations[0]["queued_events"], 0, "{integrations}");
+}
+
+/// The sum of a count over alert groups.
+fn total(groups: &[Value], count: &str) -> u64 {
+    groups
+        .iter()
+        .filter_map(|group| group[count].as_u64())
+        .sum()
+}
+
 #[test]
 fn alerts_of_a_restricted_incident_do_not_exist_for_non_members() {
     let server = Server::start("sqlite");
