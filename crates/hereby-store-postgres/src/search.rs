@@ -1,6 +1,7 @@
 //! Search on PostgreSQL: the stemmed `tsvector` of `search_entries` (GIN) for words, phrases
-//! and prefixes, ranked by `ts_rank_cd`; the trigram index for substrings; visibility and
-//! filters in the same statement, before ranking and the limit.
+//! and prefixes, ranked by `ts_rank_cd`; the trigram index for substrings; both indexes kept
+//! by range of entries, read newest range first; visibility and filters in the statements
+//! that pick the candidates, before ranking and the limit.
 
 use hereby_core::search::{Query, Word};
 use hereby_core::types::Visibility;
@@ -216,9 +217,9 @@ impl PgStore {
 
     /// The page of incidents whose texts match `words` (and, when given, contain each of
     /// `grams`), each with its best text. Each way of matching yields its newest
-    /// [`CANDIDATES`] matching texts that the searcher may see and the filters let through,
-    /// ranked by `ts_rank_cd`: a word found in most of the history is ranked among its most
-    /// recent uses, so the cost stays bounded.
+    /// [`CANDIDATES`] matching texts that the searcher may see and the filters let through
+    /// ([`PgStore::newest_matching`]), ranked by `ts_rank_cd`: a word found in most of the
+    /// history is ranked among its most recent uses, so the cost stays bounded.
     async fn ranked(
         &self,
         request: &SearchRequest<'_>,
@@ -228,6 +229,56 @@ impl PgStore {
         const COLUMNS: &str = "e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, \
                                i.severity, i.visibility, i.declared_at";
         let query = request.query;
+        // A prefix stands for every word it begins: each range's statement would gather all
+        // of them again, so a search with one is read in one statement (PostgreSQL's estimate
+        // for words, unlike parts of words, chooses well between its plans).
+        let whole = if query
+            .words
+            .iter()
+            .any(|word| matches!(word, Word::Prefix(_)))
+        {
+            Reading::Whole
+        } else {
+            Reading::CountFirst
+        };
+        let by_words = self
+            .newest_matching(request, whole, &|sql| {
+                sql.push("e.words @@ to_tsquery('english', ")
+                    .push_bind(words.to_owned())
+                    .push(")");
+            })
+            .await?;
+        let by_parts = match grams {
+            // Not counted first: counting the texts that hold a part of a word reads every
+            // candidate the trigrams give, which is what the ranges avoid.
+            Some(grams) => {
+                self.newest_matching(request, Reading::ByRange, &|sql| {
+                    sql.push("true");
+                    for word in grams {
+                        sql.push(" AND lower(e.text) LIKE ").push_bind(like(word));
+                    }
+                    // Left out as whole words, as in the word match.
+                    if let Some(excluded) = excluded_tsquery(query) {
+                        sql.push(" AND NOT (e.words @@ to_tsquery('english', ")
+                            .push_bind(excluded)
+                            .push("))");
+                    }
+                })
+                .await?
+            }
+            None => Vec::new(),
+        };
+        let candidates = by_words.len().max(by_parts.len());
+        let exact = candidates <= CANDIDATES as usize;
+        if candidates == 0 {
+            return Ok(Ranked {
+                found: Vec::new(),
+                total: 0,
+                exact,
+            });
+        }
+        // The candidates ranked; the filters and visibility are asked again, so a membership
+        // that ended between the statements shows nothing.
         let mut sql = QueryBuilder::<Postgres>::new("WITH matched AS (");
         // The rank negated (smaller is better), weighted by the kind of text.
         sql.push(format!(
@@ -236,50 +287,36 @@ impl PgStore {
         .push_bind(words.to_owned())
         .push(format!(
             ")) * {WEIGHTS})::float8 AS score FROM search_entries e \
-                 JOIN incidents i ON i.number = e.incident WHERE e.words @@ to_tsquery('english', "
+                 JOIN incidents i ON i.number = e.incident WHERE e.id = ANY("
         ))
-        .push_bind(words.to_owned())
+        .push_bind(by_words)
         .push(")");
         filters(&mut sql, request);
-        sql.push(" ORDER BY e.id DESC LIMIT ")
-            .push_bind(i64::from(CANDIDATES) + 1)
-            .push(")");
-        if let Some(grams) = grams {
+        sql.push(")");
+        if !by_parts.is_empty() {
             // Substring matches rank after every whole-word match, among themselves
             // by the weight of their kind.
             sql.push(format!(
                 " UNION ALL (SELECT {COLUMNS}, 1 AS tier, \
                  (1000000000.0 - {WEIGHTS})::float8 AS score FROM search_entries e \
-                 JOIN incidents i ON i.number = e.incident WHERE true"
-            ));
-            for word in grams {
-                sql.push(" AND lower(e.text) LIKE ").push_bind(like(word));
-            }
-            // Left out as whole words, as in the word match.
-            if let Some(excluded) = excluded_tsquery(query) {
-                sql.push(" AND NOT (e.words @@ to_tsquery('english', ")
-                    .push_bind(excluded)
-                    .push("))");
-            }
+                 JOIN incidents i ON i.number = e.incident WHERE e.id = ANY("
+            ))
+            .push_bind(by_parts)
+            .push(")");
             filters(&mut sql, request);
-            sql.push(" ORDER BY e.id DESC LIMIT ")
-                .push_bind(i64::from(CANDIDATES) + 1)
-                .push(")");
+            sql.push(")");
         }
         sql.push(
             "), ranked AS (SELECT *, row_number() OVER (PARTITION BY incident \
              ORDER BY score, id DESC) AS nth FROM matched) \
-             SELECT *, count(*) OVER () AS total, \
-             (SELECT max(n) FROM (SELECT count(*) AS n FROM matched GROUP BY tier) AS tiers) AS candidates \
-             FROM ranked WHERE nth = 1 ORDER BY ",
+             SELECT *, count(*) OVER () AS total FROM ranked WHERE nth = 1 \
+             ORDER BY score, incident DESC",
         );
-        sql.push("score, incident DESC");
         let rows = self.page(sql, request).await?;
-        let (mut total, mut candidates) = (0_i64, 0_i64);
+        let mut total = 0_i64;
         let mut found = Vec::with_capacity(rows.len());
         for row in &rows {
             total = row.try_get("total").map_err(db)?;
-            candidates = row.try_get("candidates").map_err(db)?;
             found.push((
                 row.try_get::<i64, _>("id").map_err(db)?,
                 row.try_get::<i32, _>("tier").map_err(db)?,
@@ -304,10 +341,114 @@ impl PgStore {
         Ok(Ranked {
             found,
             total: u64::try_from(total).unwrap_or(0),
-            exact: candidates <= i64::from(CANDIDATES),
+            exact,
         })
     }
+
+    /// The ids of the newest [`CANDIDATES`] + 1 entries whose text `matching` accepts (a
+    /// condition on `e`), that the searcher may see and the filters let through, newest first.
+    /// Read one range of [`RANGE`] entries at a time from the newest, through the indexes kept
+    /// by range (migration 0023): a term found all over the history costs its newest matches'
+    /// range, not every match. One statement for the whole history left PostgreSQL to choose
+    /// between reading every candidate the index holds and reading the texts newest first, and
+    /// its estimate for a part of a word is too rough to choose well (0.2 to 1.3 s for the
+    /// benchmark's). How it reads is `reading`'s choice.
+    async fn newest_matching(
+        &self,
+        request: &SearchRequest<'_>,
+        reading: Reading,
+        matching: &(dyn Fn(&mut QueryBuilder<Postgres>) + Sync),
+    ) -> Result<Vec<i64>, StoreError> {
+        let wanted = CANDIDATES as usize + 1;
+        let limit = |sql: &mut QueryBuilder<Postgres>, rows: usize| {
+            sql.push(" ORDER BY e.id DESC LIMIT ")
+                .push_bind(i64::try_from(rows).unwrap_or(i64::MAX));
+        };
+        let whole = match reading {
+            Reading::Whole => true,
+            Reading::ByRange => false,
+            Reading::CountFirst => {
+                let mut count = QueryBuilder::<Postgres>::new(
+                    "SELECT count(*) FROM (SELECT 1 FROM search_entries e WHERE ",
+                );
+                matching(&mut count);
+                count.push(" LIMIT ").push_bind(FEW + 1).push(") AS few");
+                let texts: i64 = count
+                    .build_query_scalar()
+                    .persistent(false)
+                    .fetch_one(&self.readers)
+                    .await
+                    .map_err(db)?;
+                texts <= FEW
+            }
+        };
+        if whole {
+            let mut sql = QueryBuilder::<Postgres>::new(
+                "SELECT e.id FROM search_entries e JOIN incidents i ON i.number = e.incident \
+                     WHERE ",
+            );
+            matching(&mut sql);
+            filters(&mut sql, request);
+            limit(&mut sql, wanted);
+            return sql
+                .build_query_scalar()
+                .persistent(false)
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db);
+        }
+        let newest: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM search_entries")
+            .fetch_one(&self.readers)
+            .await
+            .map_err(db)?;
+        let Some(newest) = newest else {
+            return Ok(Vec::new());
+        };
+        let mut found: Vec<i64> = Vec::new();
+        let mut range = newest / RANGE;
+        while range >= 0 && found.len() < wanted {
+            // The range written as the indexes have it, so that they serve the condition.
+            let mut sql = QueryBuilder::<Postgres>::new(format!(
+                "SELECT e.id FROM search_entries e JOIN incidents i ON i.number = e.incident \
+                 WHERE (e.id / {RANGE}) = "
+            ));
+            sql.push_bind(range).push(" AND ");
+            matching(&mut sql);
+            filters(&mut sql, request);
+            limit(&mut sql, wanted - found.len());
+            let ids: Vec<i64> = sql
+                .build_query_scalar()
+                .persistent(false)
+                .fetch_all(&self.readers)
+                .await
+                .map_err(db)?;
+            found.extend(ids);
+            range -= 1;
+        }
+        Ok(found)
+    }
 }
+
+/// How [`PgStore::newest_matching`] reads the matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// In one statement over the whole history, the plan left to PostgreSQL.
+    Whole,
+    /// Range by range from the newest.
+    ByRange,
+    /// Counted first (at most [`FEW`] + 1): a term found in at most [`FEW`] texts in all is
+    /// read whole, as a statement per range would cost more than its few matches; a commoner
+    /// one by range.
+    CountFirst,
+}
+
+/// The most texts a term may be found in, whatever the filters, to be read in one statement
+/// rather than range by range.
+const FEW: i64 = 2_000;
+
+/// Entries per range of the search indexes: `(id / RANGE)` is indexed beside each text's
+/// words and trigrams (migration 0023), and must be written the same way to be served.
+const RANGE: i64 = 65_536;
 
 /// The structured filters and visibility, on `i` (the incident) and `e` (the entry).
 fn filters(sql: &mut QueryBuilder<Postgres>, request: &SearchRequest<'_>) {

@@ -164,3 +164,71 @@ fn database_names_are_replaced_in_urls() {
     );
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }
+
+/// What a search finds, as an admin, on the first page.
+async fn searched(store: &PgStore, raw: &str) -> hereby_store::SearchResults {
+    use hereby_store::Search as _;
+    let query = hereby_core::search::parse(raw).unwrap();
+    store
+        .search(&hereby_store::SearchRequest {
+            query: &query,
+            visible_to: None,
+            limit: 20,
+            offset: 0,
+        })
+        .await
+        .unwrap()
+}
+
+/// Search reads its indexes one range of 65,536 entries at a time from the newest: the newest
+/// matches are gathered across ranges (a range without any is passed over, not taken for the
+/// end), and a text that only the oldest range holds is still found.
+#[tokio::test]
+async fn search_gathers_the_newest_matches_range_by_range() {
+    use hereby_store::Search as _;
+    let Some(harness) = PgHarness::new().await else {
+        return;
+    };
+    let store = harness.store();
+    let older = hereby_store::conformance::declare_sample(store).await;
+    let newer = hereby_store::conformance::declare_sample(store).await;
+    while store.index_search(100).await.unwrap() > 0 {}
+    let mut conn = harness.raw().await;
+    // 700 texts of the newer incident in the fourth range, 700 of the older one in the second,
+    // none in the third, and one other text in the first.
+    for (incident, first) in [(newer, 3 * 65_536_i64), (older, 65_536 + 10)] {
+        sqlx::query(
+            "INSERT INTO search_entries (id, incident, kind, position, at, text) \
+             OVERRIDING SYSTEM VALUE SELECT $1 + n, $2, 'note', $1 + n, 0, \
+             'the pool is exhausted again' FROM generate_series(0, 699) AS n",
+        )
+        .bind(first)
+        .bind(i64::try_from(incident.0).unwrap())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO search_entries (id, incident, kind, position, at, text) \
+         OVERRIDING SYSTEM VALUE VALUES (1000, $1, 'note', 1000, 0, 'a frobnicator jammed')",
+    )
+    .bind(i64::try_from(older.0).unwrap())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    // The newest 1,001 matches: 700 of the newer incident, then 301 of the older one, two
+    // ranges apart; more match, so the count is not exact. A word found in so few texts is
+    // read in one statement, a part of a word range by range: both find the same.
+    for raw in ["exhausted", "xhauste"] {
+        let found = searched(store, raw).await;
+        let incidents: Vec<u64> = found.hits.iter().map(|hit| hit.incident.0).collect();
+        assert_eq!(incidents, vec![newer.0, older.0], "{raw}: {found:?}");
+        assert_eq!((found.total, found.exact), (2, false), "{raw}");
+    }
+    // A part of a word only the oldest range holds.
+    let found = searched(store, "obnicat").await;
+    let incidents: Vec<u64> = found.hits.iter().map(|hit| hit.incident.0).collect();
+    assert_eq!(incidents, vec![older.0], "{found:?}");
+    assert_eq!((found.total, found.exact), (1, true));
+}
