@@ -305,6 +305,27 @@ macro_rules! sql_alerts_common {
             Ok(())
         }
 
+        /// Moves the last-event time of the payloads' integrations to `at`: once per
+        /// integration, in one order, so two nodes' batches never wait for each other's rows in
+        /// a circle.
+        async fn heard_from(
+            tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
+            payloads: &[hereby_store::AlertPayload],
+            at: jiff::Timestamp,
+        ) -> Result<(), hereby_store::StoreError> {
+            let integrations: std::collections::BTreeSet<i64> =
+                payloads.iter().map(|payload| payload.integration).collect();
+            for integration in integrations {
+                sqlx::query("UPDATE integrations SET last_event_at = $1 WHERE id = $2")
+                    .bind(at.as_microsecond())
+                    .bind(integration)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db)?;
+            }
+            Ok(())
+        }
+
         async fn record_signal(
             tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
             integration: i64,
@@ -746,18 +767,7 @@ macro_rules! sql_alerts_common {
                         outcomes,
                     });
                 }
-                // Once per integration, in one order: two nodes' batches never wait for each
-                // other's rows in a circle.
-                let integrations: std::collections::BTreeSet<i64> =
-                    payloads.iter().map(|payload| payload.integration).collect();
-                for integration in integrations {
-                    sqlx::query("UPDATE integrations SET last_event_at = $1 WHERE id = $2")
-                        .bind(at.as_microsecond())
-                        .bind(integration)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                }
+                heard_from(&mut tx, payloads, at).await?;
                 tx.commit().await.map_err(db)?;
                 Ok(recorded)
             }
@@ -788,16 +798,7 @@ macro_rules! sql_alerts_common {
                     .map_err(db)?;
                     ids.push(id);
                 }
-                let integrations: std::collections::BTreeSet<i64> =
-                    payloads.iter().map(|payload| payload.integration).collect();
-                for integration in integrations {
-                    sqlx::query("UPDATE integrations SET last_event_at = $1 WHERE id = $2")
-                        .bind(at.as_microsecond())
-                        .bind(integration)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                }
+                heard_from(&mut tx, payloads, at).await?;
                 tx.commit().await.map_err(db)?;
                 Ok(ids)
             }
