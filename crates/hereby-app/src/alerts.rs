@@ -761,10 +761,21 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         dedup_keys: &[String],
     ) -> Result<(), AppError> {
         let received = self.receive_alerts(integration, body, Vec::new()).await?;
-        if received.recorded.is_none() {
-            // Queued behind a backlog: the alerts it names may be queued too, before it.
-            self.recorded(received.payload, ACKNOWLEDGEMENT_PATIENCE)
-                .await;
+        // Queued behind a backlog: the alerts it names may be queued too, before it. One
+        // acted on before them would find nothing to acknowledge, so the sender is asked to
+        // send it again rather than told it was done.
+        if received.recorded.is_none()
+            && !self
+                .recorded(received.payload, ACKNOWLEDGEMENT_PATIENCE)
+                .await
+        {
+            return Err(AppError::TooManyRequests {
+                message: format!(
+                    "the alerts queued before this acknowledgement are still being grouped; \
+                     send it again in {BACKLOG_RETRY} s"
+                ),
+                retry_after: BACKLOG_RETRY,
+            });
         }
         let by = format!("{} (integration)", integration.name);
         for key in dedup_keys {
@@ -823,9 +834,17 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
             self.receive_alerts(&integration, &body, vec![signal])
                 .await?;
         }
-        // Payloads left queued (by a stopped process, or another node) are recorded here too.
-        if !self.store.queued_alerts().await?.is_empty() {
-            self.alert_writer().wake.notify_one();
+        // Payloads left queued (by a stopped process, or another node) are recorded here too,
+        // and the bound on the queue counts what waits on disk, whoever queued it (this
+        // process's own count drifts when another node records its payloads, and starts at 0).
+        let queued = self.store.queued_alerts().await?;
+        let writer = self.alert_writer();
+        writer.backlog.store(
+            queued.iter().map(|queued| queued.signals).sum(),
+            Ordering::Relaxed,
+        );
+        if !queued.is_empty() {
+            writer.wake.notify_one();
         }
         // While payloads are queued, a held group's resolve may be among them: its pause is
         // judged once the queue is recorded.
@@ -1083,9 +1102,13 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
     }
 
     /// Waits (at most `patience`) until the payload `id` this process queued is recorded.
-    async fn recorded(&self, id: i64, patience: std::time::Duration) {
+    /// Whether it was.
+    async fn recorded(&self, id: i64, patience: std::time::Duration) -> bool {
         let mut through = self.alert_writer().recorded_through.subscribe();
-        let _ = tokio::time::timeout(patience, through.wait_for(|through| *through >= id)).await;
+        matches!(
+            tokio::time::timeout(patience, through.wait_for(|through| *through >= id)).await,
+            Ok(Ok(_))
+        )
     }
 
     /// The routes in force, read again after a change of settings through this process and
@@ -1454,8 +1477,8 @@ const QUICK_SIGNALS: usize = 256;
 /// About how many queued signals the writer records per transaction: small enough that the
 /// payloads arriving meanwhile are queued within milliseconds.
 const CHUNK_SIGNALS: usize = 100;
-/// The most alert events a process queues unless told otherwise; beyond it senders hear 429
-/// until it catches up.
+/// The most alert events that may wait queued unless told otherwise (all nodes' together, as
+/// the alert timers count them); beyond it senders hear 429 until the queue shrinks.
 pub const DEFAULT_QUEUE_LIMIT: u64 = 200_000;
 /// The `Retry-After` of a sender refused because the queue is full, in seconds.
 const BACKLOG_RETRY: u64 = 5;
@@ -1504,11 +1527,7 @@ async fn write_alerts<S: Store + Communications + Alerts + Directory>(
     mut jobs: tokio::sync::mpsc::Receiver<RecordJob>,
 ) {
     // A previous run, or another node, may have left payloads queued.
-    let mut behind = app
-        .store
-        .queued_alerts()
-        .await
-        .map_or(true, |queued| !queued.is_empty());
+    let mut behind = !nothing_queued(&app).await;
     let mut last_queued = 0;
     loop {
         let mut batch = Vec::new();
@@ -1530,8 +1549,14 @@ async fn write_alerts<S: Store + Communications + Alerts + Directory>(
         }
         if !batch.is_empty() {
             let signals: usize = batch.iter().map(|job| job.payload.signals.len()).sum();
-            // Fewer than a full batch: nothing more was waiting.
-            let keeping_up = !behind && batch.len() < RECORDER_BATCH && signals <= QUICK_SIGNALS;
+            // Fewer than a full batch: nothing more was waiting. And nothing queued by another
+            // node either: a resolve recorded at once here while its firing waits in another
+            // node's queue would find nothing to resolve (its sender heard about the firing
+            // after it was queued, so the look below sees it).
+            let keeping_up = !behind
+                && batch.len() < RECORDER_BATCH
+                && signals <= QUICK_SIGNALS
+                && nothing_queued(&app).await;
             if keeping_up {
                 record_now(&app, batch).await;
             } else if let Some(newest) = queue(&app, batch, signals).await {
@@ -1543,6 +1568,14 @@ async fn write_alerts<S: Store + Communications + Alerts + Directory>(
             behind = record_queued(&app, last_queued).await;
         }
     }
+}
+
+/// Whether no payload waits in the queue (any node's); a failure to look counts as some.
+async fn nothing_queued<S: Alerts>(app: &App<S>) -> bool {
+    app.store
+        .queued_alerts()
+        .await
+        .is_ok_and(|queued| queued.is_empty())
 }
 
 /// Records a batch before its senders' answers.
@@ -1659,6 +1692,23 @@ async fn record_queued<S: Store + Communications + Alerts + Directory>(
             });
             true
         }
+        Err(hereby_store::StoreError::Corrupt(problem)) => {
+            // A payload that can never be recorded (its stored signals do not read back) must
+            // not hold up every one behind it: it is set aside, its body kept for replay.
+            match app.store.set_aside_queued_alert().await {
+                Ok(Some(payload)) => tracing::error!(
+                    payload,
+                    %problem,
+                    "a queued alert payload cannot be recorded; set aside (its body is kept)"
+                ),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "cannot set aside a queued alert payload");
+                    tokio::time::sleep(RETRY_QUEUED).await;
+                }
+            }
+            true
+        }
         Err(error) => {
             // The queue is durable: nothing is lost, the next try records it.
             tracing::warn!(%error, "cannot record queued alerts; trying again shortly");
@@ -1669,7 +1719,7 @@ async fn record_queued<S: Store + Communications + Alerts + Directory>(
 }
 
 /// How long an acknowledgement queued behind a backlog waits for the alerts before it.
-const ACKNOWLEDGEMENT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+const ACKNOWLEDGEMENT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long the writer waits before trying the queue again after a failure.
 const RETRY_QUEUED: std::time::Duration = std::time::Duration::from_secs(1);

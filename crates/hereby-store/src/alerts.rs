@@ -262,6 +262,12 @@ pub trait Alerts: Clone + Send + Sync + 'static {
         signals: usize,
     ) -> impl Future<Output = Result<Vec<QueuedRecorded>, StoreError>> + Send;
 
+    /// Takes the oldest queued payload out of the queue without recording it (its body stays
+    /// kept): for one whose signals cannot be read back. Its id, if one was queued.
+    fn set_aside_queued_alert(
+        &self,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+
     /// How many payloads and signals wait to be recorded, per integration id.
     fn queued_alerts(&self) -> impl Future<Output = Result<Vec<QueuedAlerts>, StoreError>> + Send;
 

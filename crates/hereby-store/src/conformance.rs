@@ -3898,6 +3898,32 @@ pub async fn queued_payloads_are_recorded_in_the_order_they_were_accepted<H: Har
         .find(|alert| alert.dedup_key == "flip")
         .unwrap();
     assert!(!flip.firing, "the last flip resolved it: {flip:?}");
+
+    // A payload whose signals do not read back stops the queue until it is set aside; the
+    // ones behind it are recorded then, and its body stays.
+    let bad = store
+        .queue_alerts(&[payload(vec![alert_signal("bad", true, &labels)])], at(5))
+        .await
+        .unwrap()[0];
+    store
+        .queue_alerts(
+            &[payload(vec![alert_signal("after", true, &labels)])],
+            at(5),
+        )
+        .await
+        .unwrap();
+    h.tamper(&format!(
+        "UPDATE alert_payloads SET queued = 'not signals' WHERE id = {bad}"
+    ))
+    .await;
+    let refused = store.record_queued_alerts(&routes, 100).await.unwrap_err();
+    assert!(matches!(refused, StoreError::Corrupt(_)), "{refused:?}");
+    assert_eq!(store.set_aside_queued_alert().await.unwrap(), Some(bad));
+    let recorded = store.record_queued_alerts(&routes, 100).await.unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].signals[0].dedup_key, "after");
+    assert_eq!(store.set_aside_queued_alert().await.unwrap(), None);
+    assert!(store.queued_alerts().await.unwrap().is_empty());
 }
 
 /// The incidents `raw` finds for `viewer` (`None`: an admin), in rank order, and the total.

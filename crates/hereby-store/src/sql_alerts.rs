@@ -899,6 +899,19 @@ macro_rules! sql_alerts_common {
                 Ok(recorded)
             }
 
+            async fn set_aside_queued_alert(
+                &self,
+            ) -> Result<Option<i64>, hereby_store::StoreError> {
+                sqlx::query_scalar(
+                    "UPDATE alert_payloads SET queued = NULL, queued_signals = NULL \
+                     WHERE id = (SELECT MIN(id) FROM alert_payloads WHERE queued IS NOT NULL) \
+                     RETURNING id",
+                )
+                .fetch_optional(&self.write_pool)
+                .await
+                .map_err(db)
+            }
+
             async fn queued_alerts(
                 &self,
             ) -> Result<Vec<hereby_store::QueuedAlerts>, hereby_store::StoreError> {

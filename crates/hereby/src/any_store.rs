@@ -780,6 +780,10 @@ impl hereby_store::Alerts for AnyStore {
         forward!(self, store => store.record_queued_alerts(routes, signals))
     }
 
+    async fn set_aside_queued_alert(&self) -> Result<Option<i64>, StoreError> {
+        forward!(self, store => store.set_aside_queued_alert())
+    }
+
     async fn queued_alerts(&self) -> Result<Vec<hereby_store::QueuedAlerts>, StoreError> {
         forward!(self, store => store.queued_alerts())
     }

@@ -128,8 +128,9 @@ pub(crate) struct ServeArgs {
     /// 429 with Retry-After [default: 6000]
     #[arg(long, env = "HEREBY_ALERT_EVENTS_PER_MINUTE")]
     alert_events_per_minute: Option<u32>,
-    /// Alert events a node may hold queued behind a storm, waiting to be grouped; beyond it
-    /// senders are answered 429 with Retry-After until it catches up [default: 200000]
+    /// Alert events that may wait queued behind a storm to be grouped (all nodes' together,
+    /// counted every 5 s); beyond it senders are answered 429 with Retry-After until the queue
+    /// shrinks [default: 200000]
     #[arg(long, env = "HEREBY_ALERT_QUEUE_LIMIT")]
     alert_queue_limit: Option<u64>,
     /// How often stakeholders are owed an update, per severity: a duration of at least 1s, or

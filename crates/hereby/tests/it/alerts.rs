@@ -527,6 +527,77 @@ fn a_storm_is_answered_once_durable_and_grouped_in_order_even_across_a_kill() {
     }
 }
 
+/// Queues a firing alert `key` of integration `id` straight into the database, as another
+/// node in the middle of a storm would have.
+fn queue_elsewhere(server: &Server, database: &str, id: i64, key: &str) {
+    use hereby_store::Alerts as _;
+    let payload = hereby_store::AlertPayload {
+        integration: id,
+        body: "{}".to_owned(),
+        signals: vec![hereby_core::alerts::Signal {
+            dedup_key: key.to_owned(),
+            firing: true,
+            summary: "Checkout p99 above 2 s on pod-1".to_owned(),
+            labels: [
+                ("alertname", "HighLatency"),
+                ("service", "checkout"),
+                ("severity", "critical"),
+            ]
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect(),
+            at: jiff::Timestamp::now(),
+            source_group: false,
+        }],
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let now = jiff::Timestamp::now();
+        if database == "sqlite" {
+            let store = hereby_store_sqlite::SqliteStore::open(&server.url)
+                .await
+                .unwrap();
+            store.queue_alerts(&[payload], now).await.unwrap();
+        } else {
+            let store = hereby_store_postgres::PgStore::open(&server.url)
+                .await
+                .unwrap();
+            store.queue_alerts(&[payload], now).await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_resolve_waits_behind_the_firing_another_node_queued() {
+    for database in databases() {
+        let server = Server::start(&database);
+        let (key, _) = integration(&server, "prometheus", "alertmanager");
+        let (_, listed) = server.get("/api/v1/integrations", &server.admin);
+        let id = listed[0]["id"].as_i64().unwrap();
+        queue_elsewhere(&server, &database, id, "fp-k");
+        // This node keeps up, yet a resolve recorded at once would find nothing firing (the
+        // firing waits in the other node's queue) and the alert would fire for good: it is
+        // queued behind the firing instead.
+        let bearer = format!("Bearer {key}");
+        let (status, answer) = post(
+            &server,
+            "/ingest/alertmanager",
+            &[("Authorization", &bearer)],
+            &webhook(&[("fp-k", "resolved", "pod-1")]),
+        );
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["queued"], true, "{database}: {answer}");
+        let groups = groups_until(&server, "the firing and its resolve recorded", |groups| {
+            total(groups, "events") == 2
+        });
+        assert_eq!(total(&groups, "firing"), 0, "{database}: {groups:?}");
+        assert_eq!(total(&groups, "alerts"), 1, "{database}: {groups:?}");
+    }
+}
+
 #[test]
 fn a_full_queue_refuses_with_429_and_records_every_event_it_answered() {
     let server = Server::start_with(
