@@ -268,6 +268,10 @@ pub trait Alerts: Clone + Send + Sync + 'static {
         &self,
     ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
 
+    /// Whether other server nodes may queue alerts in this database too (PostgreSQL carries
+    /// several nodes; SQLite one).
+    fn shared_by_nodes(&self) -> bool;
+
     /// How many payloads and signals wait to be recorded, per integration id.
     fn queued_alerts(&self) -> impl Future<Output = Result<Vec<QueuedAlerts>, StoreError>> + Send;
 

@@ -899,6 +899,11 @@ macro_rules! sql_alerts_common {
                 Ok(recorded)
             }
 
+            fn shared_by_nodes(&self) -> bool {
+                // The backend that takes advisory locks is the one several nodes share.
+                !$lock_key.is_empty()
+            }
+
             async fn set_aside_queued_alert(
                 &self,
             ) -> Result<Option<i64>, hereby_store::StoreError> {

@@ -780,6 +780,13 @@ impl hereby_store::Alerts for AnyStore {
         forward!(self, store => store.record_queued_alerts(routes, signals))
     }
 
+    fn shared_by_nodes(&self) -> bool {
+        match self {
+            AnyStore::Sqlite(store) => store.shared_by_nodes(),
+            AnyStore::Postgres(store) => store.shared_by_nodes(),
+        }
+    }
+
     async fn set_aside_queued_alert(&self) -> Result<Option<i64>, StoreError> {
         forward!(self, store => store.set_aside_queued_alert())
     }
