@@ -835,11 +835,12 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
                 .await?;
         }
         // Payloads left queued (by a stopped process, or another node) are recorded here too,
-        // and the bound on the queue counts what waits on disk, whoever queued it (this
-        // process's own count drifts when another node records its payloads, and starts at 0).
+        // and the bound on the queue counts at least what waits on disk, whoever queued it
+        // (this process's own count starts at 0); the writer lowers it as it records, and
+        // clears it when it finds the queue empty.
         let queued = self.store.queued_alerts().await?;
         let writer = self.alert_writer();
-        writer.backlog.store(
+        writer.backlog.fetch_max(
             queued.iter().map(|queued| queued.signals).sum(),
             Ordering::Relaxed,
         );
