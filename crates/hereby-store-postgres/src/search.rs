@@ -360,10 +360,6 @@ impl PgStore {
         matching: &(dyn Fn(&mut QueryBuilder<Postgres>) + Sync),
     ) -> Result<Vec<i64>, StoreError> {
         let wanted = CANDIDATES as usize + 1;
-        let limit = |sql: &mut QueryBuilder<Postgres>, rows: usize| {
-            sql.push(" ORDER BY e.id DESC LIMIT ")
-                .push_bind(i64::try_from(rows).unwrap_or(i64::MAX));
-        };
         let whole = match reading {
             Reading::Whole => true,
             Reading::ByRange => false,
@@ -383,19 +379,7 @@ impl PgStore {
             }
         };
         if whole {
-            let mut sql = QueryBuilder::<Postgres>::new(
-                "SELECT e.id FROM search_entries e JOIN incidents i ON i.number = e.incident \
-                     WHERE ",
-            );
-            matching(&mut sql);
-            filters(&mut sql, request);
-            limit(&mut sql, wanted);
-            return sql
-                .build_query_scalar()
-                .persistent(false)
-                .fetch_all(&self.readers)
-                .await
-                .map_err(db);
+            return self.candidates(request, None, wanted, matching).await;
         }
         let newest: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM search_entries")
             .fetch_one(&self.readers)
@@ -407,25 +391,44 @@ impl PgStore {
         let mut found: Vec<i64> = Vec::new();
         let mut range = newest / RANGE;
         while range >= 0 && found.len() < wanted {
-            // The range written as the indexes have it, so that they serve the condition.
-            let mut sql = QueryBuilder::<Postgres>::new(format!(
-                "SELECT e.id FROM search_entries e JOIN incidents i ON i.number = e.incident \
-                 WHERE (e.id / {RANGE}) = "
-            ));
-            sql.push_bind(range).push(" AND ");
-            matching(&mut sql);
-            filters(&mut sql, request);
-            limit(&mut sql, wanted - found.len());
-            let ids: Vec<i64> = sql
-                .build_query_scalar()
-                .persistent(false)
-                .fetch_all(&self.readers)
-                .await
-                .map_err(db)?;
+            let ids = self
+                .candidates(request, Some(range), wanted - found.len(), matching)
+                .await?;
             found.extend(ids);
             range -= 1;
         }
         Ok(found)
+    }
+}
+
+impl PgStore {
+    /// The ids of the newest `rows` entries whose text `matching` accepts, that the searcher
+    /// may see and the filters let through: in one range of the indexes, or in all of them.
+    async fn candidates(
+        &self,
+        request: &SearchRequest<'_>,
+        range: Option<i64>,
+        rows: usize,
+        matching: &(dyn Fn(&mut QueryBuilder<Postgres>) + Sync),
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut sql = QueryBuilder::<Postgres>::new(
+            "SELECT e.id FROM search_entries e JOIN incidents i ON i.number = e.incident WHERE ",
+        );
+        if let Some(range) = range {
+            // The range written as the indexes have it, so that they serve the condition.
+            sql.push(format!("(e.id / {RANGE}) = "))
+                .push_bind(range)
+                .push(" AND ");
+        }
+        matching(&mut sql);
+        filters(&mut sql, request);
+        sql.push(" ORDER BY e.id DESC LIMIT ")
+            .push_bind(i64::try_from(rows).unwrap_or(i64::MAX));
+        sql.build_query_scalar()
+            .persistent(false)
+            .fetch_all(&self.readers)
+            .await
+            .map_err(db)
     }
 }
 
