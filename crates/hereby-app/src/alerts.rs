@@ -1096,7 +1096,7 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
     }
 
     /// How many alert events this process has queued and not yet seen recorded.
-    pub fn alert_backlog(&self) -> u64 {
+    fn alert_backlog(&self) -> u64 {
         self.alert_writer
             .get()
             .map_or(0, |writer| writer.backlog.load(Ordering::Relaxed))
@@ -1480,7 +1480,7 @@ const QUICK_SIGNALS: usize = 256;
 const CHUNK_SIGNALS: usize = 100;
 /// The most alert events that may wait queued unless told otherwise (all nodes' together, as
 /// the alert timers count them); beyond it senders hear 429 until the queue shrinks.
-pub const DEFAULT_QUEUE_LIMIT: u64 = 200_000;
+const DEFAULT_QUEUE_LIMIT: u64 = 200_000;
 /// The `Retry-After` of a sender refused because the queue is full, in seconds.
 const BACKLOG_RETRY: u64 = 5;
 /// How long the routes are kept without a change of settings through this process.
