@@ -140,7 +140,8 @@ fn history(options: &Options) -> History {
 }
 
 /// Writes the history straight into the tables, in batches of rows: the incidents, their
-/// members, and the index's rows (SQLite's full-text tables follow by their triggers).
+/// members, and the index's rows (SQLite's full-text tables follow by their triggers; its
+/// index file is attached to the connection).
 macro_rules! seed {
     ($connection:expr, $database:ty, $history:expr) => {{
         let history: &History = $history;
@@ -308,17 +309,56 @@ async fn latencies<S: Search>(store: &S, history: &History, repeats: u32) -> Res
     Ok(result)
 }
 
+/// How many pairs of append runs (one with the indexer, one without) are measured.
+const APPEND_PAIRS: usize = 5;
+
+/// The append rates with the search indexer running beside the appends and without it.
+#[derive(Default)]
+struct AppendRates {
+    /// The median rate of the runs with the indexer, appends per second.
+    with: f64,
+    /// The median rate of the runs without it.
+    without: f64,
+    /// Each pair's ratio (with / without), sorted.
+    ratios: Vec<f64>,
+    /// The longest the indexer needed after a run's last append to have indexed everything.
+    lag_ms: f64,
+}
+
+impl AppendRates {
+    fn ratio(&self) -> f64 {
+        median(&self.ratios)
+    }
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
 /// Appends per second with the search indexer running beside them (as the server runs it,
-/// woken when something was appended) and without it, alternating twice; the best of each.
-/// Also the time the indexer needed after the last append to have indexed everything.
-async fn append_rates<S: Store + Search, F, Fut>(open: F, appends: u64) -> Result<(f64, f64, f64)>
+/// woken when something was appended) and without it, in [`APPEND_PAIRS`] pairs of runs one
+/// right after the other, each on a fresh database, the order alternating (with first, then
+/// without first). On a shared machine whose speed drifts from minute to minute, the ratio
+/// within a pair compares like with like; the median pair's is reported, with the others.
+async fn append_rates<S: Store + Search, F, Fut>(open: F, appends: u64) -> Result<AppendRates>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<S>>,
 {
-    let (mut with, mut without, mut lag) = (0.0_f64, 0.0_f64, 0.0_f64);
-    for _ in 0..2 {
-        for indexed in [true, false] {
+    let mut rates = AppendRates::default();
+    let (mut withs, mut withouts) = (Vec::new(), Vec::new());
+    for pair in 0..APPEND_PAIRS {
+        let order = if pair % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        let (mut with, mut without) = (0.0, 0.0);
+        for indexed in order {
             let store = open().await?;
             declare_many(&store, 1_000, 16).await?;
             while store.index_search(1_000).await? > 0 {}
@@ -343,30 +383,47 @@ where
             done.store(true, std::sync::atomic::Ordering::Relaxed);
             if let Some(indexer) = indexer {
                 indexer.await??;
-                lag = lag.max(finished.elapsed().as_secs_f64() * 1_000.0);
-                with = with.max(rate);
+                rates.lag_ms = rates.lag_ms.max(finished.elapsed().as_secs_f64() * 1_000.0);
+                with = rate;
             } else {
-                without = without.max(rate);
+                without = rate;
             }
         }
+        withs.push(with);
+        withouts.push(without);
+        rates.ratios.push(with / without);
     }
-    Ok((with, without, lag))
+    for figures in [&mut withs, &mut withouts, &mut rates.ratios] {
+        figures.sort_by(f64::total_cmp);
+    }
+    rates.with = median(&withs);
+    rates.without = median(&withouts);
+    Ok(rates)
 }
 
 struct Figures {
     seeded_s: f64,
     latencies: Latencies,
-    appends_with: f64,
-    appends_without: f64,
-    index_lag_ms: f64,
+    appends: AppendRates,
 }
 
 async fn bench_sqlite(options: &Options, history: &History) -> Result<Figures> {
     let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("search.db").display());
+    let file = dir.path().join("search.db");
+    let url = format!("sqlite://{}", file.display());
     let store = SqliteStore::open(&url).await?;
     let started = Instant::now();
     let mut connection = sqlx::sqlite::SqliteConnection::connect(&url).await?;
+    // The index is a file of its own beside the database; under its own names, as the
+    // store's readers see it.
+    sqlx::query("ATTACH DATABASE $1 AS search")
+        .bind(
+            hereby_store_sqlite::search_file_of(&file)
+                .to_string_lossy()
+                .into_owned(),
+        )
+        .execute(&mut connection)
+        .await?;
     seed!(connection, sqlx::Sqlite, history)?;
     sqlx::raw_sql("PRAGMA optimize")
         .execute(&mut connection)
@@ -378,7 +435,7 @@ async fn bench_sqlite(options: &Options, history: &History) -> Result<Figures> {
     eprintln!("  append rates");
     let scratch = tempfile::tempdir()?;
     let counter = std::sync::atomic::AtomicU32::new(0);
-    let (appends_with, appends_without, index_lag_ms) = append_rates(
+    let appends = append_rates(
         || {
             let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let url = format!(
@@ -393,9 +450,7 @@ async fn bench_sqlite(options: &Options, history: &History) -> Result<Figures> {
     Ok(Figures {
         seeded_s,
         latencies,
-        appends_with,
-        appends_without,
-        index_lag_ms,
+        appends,
     })
 }
 
@@ -458,7 +513,7 @@ async fn bench_postgres(
         }
         made.extend(names.iter().cloned());
         let counter = std::sync::atomic::AtomicUsize::new(0);
-        let (appends_with, appends_without, index_lag_ms) = append_rates(
+        let appends = append_rates(
             || {
                 let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let url = hereby_store_postgres::with_database(server, &names[n]);
@@ -470,9 +525,7 @@ async fn bench_postgres(
         anyhow::Ok(Figures {
             seeded_s,
             latencies,
-            appends_with,
-            appends_without,
-            index_lag_ms,
+            appends,
         })
     }
     .await;
@@ -534,18 +587,25 @@ pub(crate) async fn run(options: Options) -> Result<()> {
     );
     println!();
     println!(
-        "| appends/s (16 writers, {} notes) | with the indexer running | without | ratio | indexed everything after the last append |",
+        "| appends/s (16 writers, {} notes; median of {APPEND_PAIRS} pairs) | with the indexer running | without | ratio (median pair) | every pair's ratio | indexed everything after the last append |",
         options.appends
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for (name, figures) in [("SQLite", Some(&sqlite)), ("PostgreSQL", postgres.as_ref())] {
         if let Some(f) = figures {
+            let rates = &f.appends;
             println!(
-                "| {name} | {:.0} | {:.0} | {:.2} | {:.0} ms |",
-                f.appends_with,
-                f.appends_without,
-                f.appends_with / f.appends_without,
-                f.index_lag_ms
+                "| {name} | {:.0} | {:.0} | {:.2} | {} | {:.0} ms |",
+                rates.with,
+                rates.without,
+                rates.ratio(),
+                rates
+                    .ratios
+                    .iter()
+                    .map(|ratio| format!("{ratio:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                rates.lag_ms
             );
         }
     }

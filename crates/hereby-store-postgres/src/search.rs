@@ -73,7 +73,7 @@ const WEIGHTS: &str = "CASE e.kind WHEN 'incident' THEN 4.0 WHEN 'postmortem' TH
 
 impl hereby_store::Search for PgStore {
     async fn index_search(&self, limit: u32) -> Result<u64, StoreError> {
-        hereby_store::index_search_body!(self, limit, Postgres, "BEGIN", " FOR UPDATE")
+        hereby_store::index_search_body!(self, limit, Postgres)
     }
 
     async fn search(&self, request: &SearchRequest<'_>) -> Result<SearchResults, StoreError> {

@@ -5,10 +5,16 @@
 //! commit that returned survives a power cut. (With `NORMAL` the last commits may roll back
 //! after a power loss, which would break our promise that an acknowledged write is kept.)
 //! Group commit makes the cost of that sync shared by every append in a batch.
+//!
+//! The search index is a second database file beside the first (`<database>-search`), with
+//! its own write lock: indexing never holds the one the appends need. It is derived from the
+//! event log, so it is kept with `synchronous=NORMAL` (a power cut may undo its last batch,
+//! which the indexer writes again) and rebuilt when missing or built from another history.
 
 mod copy;
 mod search;
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -26,6 +32,7 @@ use sqlx::{Sqlite, Transaction};
 pub use copy::{SqliteTables, SqliteTablesTx};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static SEARCH_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./search_migrations");
 
 /// The SQLite store. Cloning is cheap and shares the pools and the writer.
 #[derive(Debug, Clone)]
@@ -34,7 +41,17 @@ pub struct SqliteStore {
     /// The writer task's single connection, shared with directory writes (users, tokens),
     /// which wait their turn between group commits.
     write_pool: SqlitePool,
+    /// The one connection that writes the search index's own file.
+    index_pool: SqlitePool,
     writer: WriterHandle,
+}
+
+/// The file that holds the search index of the database at `database`: beside it, named after
+/// it (`hereby.db` → `hereby.db-search`).
+pub fn search_file_of(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push("-search");
+    PathBuf::from(name)
 }
 
 /// How long a connection waits for a lock held by another process before failing.
@@ -78,10 +95,27 @@ impl SqliteStore {
             .run(&write_pool)
             .await
             .map_err(|e| fail(format!("migration failed: {e}")))?;
+        let search_file = search_file_of(options.get_filename());
+        let index_pool = open_index(&options, &search_file, &write_pool)
+            .await
+            .map_err(fail)?;
+        // Every reader sees the index under its own names (`search_entries`, …), so a search
+        // joins it with the incidents in one statement.
+        let attach = search_file.to_string_lossy().into_owned();
         let readers = SqlitePoolOptions::new()
             .test_before_acquire(false)
             .max_connections(READERS)
             .acquire_timeout(BUSY_TIMEOUT)
+            .after_connect(move |connection, _| {
+                let file = attach.clone();
+                Box::pin(async move {
+                    sqlx::query("ATTACH DATABASE $1 AS search")
+                        .bind(file)
+                        .execute(connection)
+                        .await
+                        .map(|_| ())
+                })
+            })
             .connect_with(options.read_only(true))
             .await
             .map_err(|e| fail(e.to_string()))?;
@@ -91,8 +125,17 @@ impl SqliteStore {
         Ok(Self {
             readers,
             write_pool,
+            index_pool,
             writer,
         })
+    }
+
+    /// Closes every connection (the database's and its search index's), waiting until they
+    /// are closed: then both files may be moved or replaced. The store is unusable after.
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.index_pool.close().await;
+        self.write_pool.close().await;
     }
 
     /// The reader pool, for diagnostics and tests.
@@ -122,6 +165,81 @@ hereby_store::sql_backend_common! {
     lock_key: "",
     // One server process is the only writer of a SQLite database.
     wake_on_commits: hereby_store::no_commit_signal,
+}
+
+/// Opens the search index's file (creating it when missing) with its one writer connection,
+/// migrated. An index built from another history than the database's (a backup restored in
+/// place, another database file put where this one was) is recognised by the event it read
+/// last, which the database no longer holds with that hash; its file is then replaced by an
+/// empty one, which the indexer fills from the event log.
+async fn open_index(
+    options: &SqliteConnectOptions,
+    file: &Path,
+    database: &SqlitePool,
+) -> Result<SqlitePool, String> {
+    let unusable = |problem: String| {
+        format!(
+            "the search index {} cannot be used ({problem}); it is rebuilt from the event log \
+             when removed",
+            file.display()
+        )
+    };
+    let mut replaced = false;
+    loop {
+        let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect_with(
+                options
+                    .clone()
+                    .filename(file)
+                    .synchronous(SqliteSynchronous::Normal)
+                    // Named apart from the database's connections, for `top -H` and the like.
+                    .thread_name(|n| format!("hereby-index-{n}")),
+            )
+            .await
+            .map_err(|e| unusable(e.to_string()))?;
+        SEARCH_MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| unusable(format!("migration failed: {e}")))?;
+        let (position, hash): (i64, Option<Vec<u8>>) =
+            sqlx::query_as("SELECT position, hash FROM search_position")
+                .fetch_one(&pool)
+                .await
+                .map_err(|e| unusable(e.to_string()))?;
+        let same_history = position == 0
+            || sqlx::query_scalar::<_, Vec<u8>>("SELECT hash FROM events WHERE position = $1")
+                .bind(position)
+                .fetch_optional(database)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_some_and(|stored| Some(stored) == hash);
+        if same_history {
+            return Ok(pool);
+        }
+        if replaced {
+            return Err(unusable("it does not start empty".into()));
+        }
+        tracing::warn!(
+            file = %file.display(),
+            position,
+            "the search index was built from another history than this database's; rebuilding it"
+        );
+        pool.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            match std::fs::remove_file(&name) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(unusable(e.to_string())),
+            }
+        }
+        replaced = true;
+    }
 }
 
 struct SqliteBackend {

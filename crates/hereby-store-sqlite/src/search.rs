@@ -87,7 +87,48 @@ const RELEVANCE: &str = "(hits * 2.2 / (hits + 1.2 * (0.25 + 0.75 * size / avera
 
 impl hereby_store::Search for SqliteStore {
     async fn index_search(&self, limit: u32) -> Result<u64, StoreError> {
-        hereby_store::index_search_body!(self, limit, Sqlite, "BEGIN IMMEDIATE", "")
+        // Nothing pending (the usual case for a search): no write turn taken.
+        let pending: bool = sqlx::query_scalar(
+            "SELECT (SELECT position FROM search_position) \
+             < (SELECT COALESCE(MAX(position), 0) FROM events)",
+        )
+        .fetch_one(&self.readers)
+        .await
+        .map_err(db)?;
+        if !pending {
+            return Ok(0);
+        }
+        // The index file's own write lock, taken at once so indexers take turns; the
+        // database's is never taken, so appends go on meanwhile.
+        let mut tx = self
+            .index_pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db)?;
+        let position: i64 = sqlx::query_scalar("SELECT position FROM search_position")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+        // Read apart from the index's transaction, by the readers: one writer appends events
+        // in position order, so every snapshot holds each event up to its newest.
+        let events = hereby_store::events_to_index!(&self.readers, position, limit);
+        let (rows, read) = hereby_store::search::index_rows(&events);
+        let Some(last) = read else {
+            return Ok(0);
+        };
+        let hash = events
+            .iter()
+            .find(|event| event.position == last)
+            .map(|event| event.link.hash.as_slice());
+        hereby_store::write_index_rows!(tx, Sqlite, &rows);
+        sqlx::query("UPDATE search_position SET position = $1, hash = $2")
+            .bind(last)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(events.iter().filter(|event| event.position <= last).count() as u64)
     }
 
     async fn search(&self, request: &SearchRequest<'_>) -> Result<SearchResults, StoreError> {

@@ -300,40 +300,21 @@ pub fn substrings_searchable(query: &Query) -> bool {
     !words.is_empty() && words.iter().all(|word| word.chars().count() >= 3)
 }
 
-/// The body of [`Search::index_search`] for a SQL backend, written once: `$begin` starts a
-/// write transaction (SQLite's `BEGIN IMMEDIATE` takes the write lock at once, so reading the
-/// position and then writing cannot meet another writer in between), and `$lock` locks the
-/// position's row where the database can (`FOR UPDATE`), so concurrent indexers take turns.
+/// The events after `$position` one index transaction takes, in order: at most `$limit`, as
+/// many as fit in the byte budget, at least one. `$reads` is where they are read (written
+/// twice, so an expression like `&mut *tx` or `&store.readers`): the index transaction itself,
+/// or, for a backend whose index is a database of its own, the event log's readers. Expands to
+/// statements that `?` out of the enclosing function, where `sqlx`, `db` and `stored_event` are.
 #[macro_export]
-macro_rules! index_search_body {
-    ($store:expr, $limit:expr, $database:ty, $begin:literal, $lock:literal) => {{
-        // Nothing pending (the usual case for a search): no write turn taken.
-        let pending: bool = sqlx::query_scalar(
-            "SELECT (SELECT value FROM counters WHERE name = 'search_position') \
-             < (SELECT COALESCE(MAX(position), 0) FROM events)",
-        )
-        .fetch_one(&$store.readers)
-        .await
-        .map_err(db)?;
-        if !pending {
-            return Ok(0);
-        }
-        let mut tx = $store.write_pool.begin_with($begin).await.map_err(db)?;
-        let position: i64 = sqlx::query_scalar(concat!(
-            "SELECT value FROM counters WHERE name = 'search_position'",
-            $lock
-        ))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        // As many events as fit in the byte budget, at least one.
+macro_rules! events_to_index {
+    ($reads:expr, $position:expr, $limit:expr) => {{
         let sizes: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT position, CAST(length(body) AS BIGINT) FROM events WHERE position > $1 \
              ORDER BY position LIMIT $2",
         )
-        .bind(position)
+        .bind($position)
         .bind(i64::from($limit))
-        .fetch_all(&mut *tx)
+        .fetch_all($reads)
         .await
         .map_err(db)?;
         let mut budget = 0_i64;
@@ -345,33 +326,38 @@ macro_rules! index_search_body {
             budget += size;
             through = Some(at);
         }
-        let Some(through) = through else {
-            return Ok(0);
-        };
-        let events = sqlx::query(
-            "SELECT position, incident, sequence, recorded_at, actor, event_type, \
-             event_version, body, prev_hash, hash FROM events \
-             WHERE position > $1 AND position <= $2 ORDER BY position",
-        )
-        .bind(position)
-        .bind(through)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(stored_event)
-        .collect::<Result<Vec<_>, _>>()?;
-        let (rows, read) = $crate::search::index_rows(&events);
-        let Some(last) = read else {
-            return Ok(0);
-        };
+        match through {
+            None => Vec::new(),
+            Some(through) => sqlx::query(
+                "SELECT position, incident, sequence, recorded_at, actor, event_type, \
+                 event_version, body, prev_hash, hash FROM events \
+                 WHERE position > $1 AND position <= $2 ORDER BY position",
+            )
+            .bind($position)
+            .bind(through)
+            .fetch_all($reads)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(stored_event)
+            .collect::<Result<Vec<_>, _>>()?,
+        }
+    }};
+}
+
+/// Writes a batch's index rows in the transaction `$tx`: an incident's current texts (title
+/// and summary, post-mortem) replace the earlier ones of their kind; the rest are added.
+#[macro_export]
+macro_rules! write_index_rows {
+    ($tx:expr, $database:ty, $rows:expr) => {{
+        let rows: &[$crate::search::IndexRow] = $rows;
         for row in rows.iter().filter(|row| row.position.is_none()) {
             sqlx::query(
                 "DELETE FROM search_entries WHERE incident = $1 AND kind = $2 AND position IS NULL",
             )
             .bind(row.incident)
             .bind(row.kind.as_str())
-            .execute(&mut *tx)
+            .execute(&mut *$tx)
             .await
             .map_err(db)?;
         }
@@ -387,8 +373,41 @@ macro_rules! index_search_body {
                     .push_bind(row.at)
                     .push_bind(row.text.as_str());
             });
-            insert.build().execute(&mut *tx).await.map_err(db)?;
+            insert.build().execute(&mut *$tx).await.map_err(db)?;
         }
+    }};
+}
+
+/// The body of [`Search::index_search`] for a backend whose index lives in the database
+/// itself (PostgreSQL): the position's row is locked (`FOR UPDATE`), so concurrent indexers,
+/// on one node or several, take turns, and the events are read in the same transaction.
+#[macro_export]
+macro_rules! index_search_body {
+    ($store:expr, $limit:expr, $database:ty) => {{
+        // Nothing pending (the usual case for a search): no write transaction started.
+        let pending: bool = sqlx::query_scalar(
+            "SELECT (SELECT value FROM counters WHERE name = 'search_position') \
+             < (SELECT COALESCE(MAX(position), 0) FROM events)",
+        )
+        .fetch_one(&$store.readers)
+        .await
+        .map_err(db)?;
+        if !pending {
+            return Ok(0);
+        }
+        let mut tx = $store.write_pool.begin().await.map_err(db)?;
+        let position: i64 = sqlx::query_scalar(
+            "SELECT value FROM counters WHERE name = 'search_position' FOR UPDATE",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let events = $crate::events_to_index!(&mut *tx, position, $limit);
+        let (rows, read) = $crate::search::index_rows(&events);
+        let Some(last) = read else {
+            return Ok(0);
+        };
+        $crate::write_index_rows!(tx, $database, &rows);
         sqlx::query("UPDATE counters SET value = $1 WHERE name = 'search_position'")
             .bind(last)
             .execute(&mut *tx)

@@ -125,3 +125,124 @@ async fn backup_is_a_consistent_copy() {
         (2, 2, 0)
     );
 }
+
+/// Adds a note with `text` to `incident`.
+async fn note(store: &SqliteStore, incident: hereby_core::types::IncidentNumber, text: &str) {
+    use hereby_store::Store as _;
+    let version = store.load(incident).await.unwrap().version;
+    let events = vec![hereby_core::Event::NoteAdded(
+        hereby_core::event::NoteAdded {
+            text: hereby_core::types::Text::parse(text).unwrap(),
+        },
+    )];
+    store
+        .append(
+            incident,
+            version,
+            hereby_store::NewEvents::new(
+                hereby_core::types::UserName::parse("alice").unwrap(),
+                jiff::Timestamp::now(),
+                events,
+            ),
+        )
+        .await
+        .unwrap();
+}
+
+/// How many incidents an admin finds for `raw`, once the index has caught up.
+async fn found(store: &SqliteStore, raw: &str) -> u64 {
+    use hereby_store::Search as _;
+    while store.index_search(100).await.unwrap() > 0 {}
+    let query = hereby_core::search::parse(raw).unwrap();
+    store
+        .search(&hereby_store::SearchRequest {
+            query: &query,
+            visible_to: None,
+            limit: 20,
+            offset: 0,
+        })
+        .await
+        .unwrap()
+        .total
+}
+
+#[tokio::test]
+async fn appends_go_on_while_the_search_index_is_written() {
+    let harness = SqliteHarness::new().await;
+    let incident = hereby_store::conformance::declare_sample(&harness.store).await;
+    // Another connection holds the index file's write lock, as an indexer's batch does.
+    let search_file = hereby_store_sqlite::search_file_of(&harness._dir.path().join("hereby.db"));
+    let mut indexer = SqliteConnection::connect(&format!("sqlite://{}", search_file.display()))
+        .await
+        .unwrap();
+    // The store's own index: its table is there (a search indexed the declaration).
+    assert_eq!(found(&harness.store, "sample").await, 1);
+    let entries: i64 = sqlx::query_scalar("SELECT count(*) FROM search_entries")
+        .fetch_one(&mut indexer)
+        .await
+        .unwrap();
+    assert!(entries > 0);
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut indexer)
+        .await
+        .unwrap();
+    // Well within the busy timeout (10 s) an append would wait for a lock it shared.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        note(&harness.store, incident, "replica lag back under a second"),
+    )
+    .await
+    .expect("an append must not wait for the search index's write lock");
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut indexer)
+        .await
+        .unwrap();
+    assert_eq!(found(&harness.store, "replica").await, 1);
+}
+
+#[tokio::test]
+async fn a_search_index_of_another_history_is_rebuilt() {
+    let harness = SqliteHarness::new().await;
+    let incident = hereby_store::conformance::declare_sample(&harness.store).await;
+    note(&harness.store, incident, "connection pool exhausted").await;
+    assert_eq!(found(&harness.store, "exhausted").await, 1);
+    let database = harness._dir.path().join("hereby.db");
+    let backup = harness._dir.path().join("backup.db");
+    harness.store.backup_to(&backup).await.unwrap();
+    note(&harness.store, incident, "failover to the replica").await;
+    assert_eq!(found(&harness.store, "failover").await, 1);
+    harness.store.close().await;
+
+    // The backup put in the database's place: the index beside it holds a note the restored
+    // history never had, and is rebuilt.
+    for suffix in ["-wal", "-shm"] {
+        let mut name = database.clone().into_os_string();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
+    std::fs::copy(&backup, &database).unwrap();
+    let restored = SqliteStore::open(&harness.url).await.unwrap();
+    assert_eq!(found(&restored, "failover").await, 0);
+    assert_eq!(found(&restored, "exhausted").await, 1);
+    note(&restored, incident, "failover again").await;
+    assert_eq!(found(&restored, "failover").await, 1);
+    restored.close().await;
+
+    // A missing index is built again from the events.
+    let search_file = hereby_store_sqlite::search_file_of(&database);
+    std::fs::remove_file(&search_file).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let mut name = search_file.clone().into_os_string();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
+    let reopened = SqliteStore::open(&harness.url).await.unwrap();
+    assert_eq!(found(&reopened, "exhausted").await, 1);
+    assert_eq!(found(&reopened, "failover").await, 1);
+    // The same history: the index is kept, nothing indexed twice.
+    reopened.close().await;
+    let again = SqliteStore::open(&harness.url).await.unwrap();
+    use hereby_store::Search as _;
+    assert_eq!(again.index_search(100).await.unwrap(), 0);
+    assert_eq!(found(&again, "failover").await, 1);
+}
