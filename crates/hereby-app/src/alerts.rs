@@ -199,6 +199,49 @@ fn why(route: &Route, placement: Option<hereby_core::alerts::Placement>) -> Stri
     )
 }
 
+/// The integrations recently opened by a key, by the key's digest: every event a source sends
+/// names its key, and a storm would otherwise read the same row once per event. An entry is
+/// kept for [`KEYS_KEPT`]; a revocation or rotation made through this process forgets them
+/// all at once, one made through another node is seen within [`KEYS_KEPT`]. An integration
+/// in the middle of a rotation is not kept (its previous key's end is then exact), nor is an
+/// unknown key (no one fills this with guesses), and at most [`KEYS_HELD`] are.
+#[derive(Debug, Default)]
+pub(crate) struct KnownKeys {
+    keys: Mutex<HashMap<Vec<u8>, (std::time::Instant, Integration)>>,
+}
+
+/// How long a key's integration is kept.
+const KEYS_KEPT: std::time::Duration = std::time::Duration::from_secs(1);
+/// The most keys kept at once; more empty the cache.
+const KEYS_HELD: usize = 1_024;
+
+impl KnownKeys {
+    fn get(&self, digest: &[u8]) -> Option<Integration> {
+        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.get(digest)
+            .filter(|(since, _)| since.elapsed() < KEYS_KEPT)
+            .map(|(_, integration)| integration.clone())
+    }
+
+    fn keep(&self, digest: Vec<u8>, integration: &Integration) {
+        if integration
+            .previous_until
+            .is_some_and(|until| until > Timestamp::now())
+        {
+            return;
+        }
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if keys.len() >= KEYS_HELD {
+            keys.clear();
+        }
+        keys.insert(digest, (std::time::Instant::now(), integration.clone()));
+    }
+
+    fn forget_all(&self) {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
 /// A token bucket per integration, kept in this process.
 #[derive(Debug, Default)]
 pub(crate) struct Limiter {
@@ -565,11 +608,12 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
     /// Revokes an integration as `actor` (an admin): its keys open nothing from now on.
     pub async fn revoke_integration(&self, actor: &User, name: &str) -> Result<(), AppError> {
         require(actor, InstallationRole::Admin)?;
-        if !self
+        let revoked = self
             .store
             .revoke_integration(name.trim(), Timestamp::now())
-            .await?
-        {
+            .await;
+        self.known_keys.forget_all();
+        if !revoked? {
             return Err(AppError::not_found(format!(
                 "integration `{}`",
                 name.trim()
@@ -601,11 +645,12 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         let until = Timestamp::now()
             .checked_add(overlap.signed())
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        let Some(integration) = self
+        let rotated = self
             .store
             .rotate_integration(name.trim(), &key_digest(&key), until)
-            .await?
-        else {
+            .await;
+        self.known_keys.forget_all();
+        let Some(integration) = rotated? else {
             return Err(AppError::not_found(format!(
                 "integration `{}`",
                 name.trim()
@@ -955,10 +1000,18 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         if key.trim().is_empty() {
             return Ok(None);
         }
-        Ok(self
+        let digest = key_digest(key);
+        if let Some(integration) = self.known_keys.get(&digest) {
+            return Ok(Some(integration));
+        }
+        let found = self
             .store
-            .integration_for_key(&key_digest(key), Timestamp::now())
-            .await?)
+            .integration_for_key(&digest, Timestamp::now())
+            .await?;
+        if let Some(integration) = &found {
+            self.known_keys.keep(digest, integration);
+        }
+        Ok(found)
     }
 
     /// Records a payload of `integration`: rate-limited per integration, checked, routed,

@@ -78,6 +78,8 @@ pub struct App<S> {
     handoffs: Arc<handoffs::HandoffIndex>,
     /// How many alert events each integration may still send.
     limiter: Arc<alerts::Limiter>,
+    /// The integrations recently opened by a key.
+    known_keys: Arc<alerts::KnownKeys>,
     /// Held while this process opens incidents for alert groups, one at a time.
     opening: Arc<tokio::sync::Mutex<()>>,
     /// The one task that records and queues alert payloads (started at the first payload).
@@ -112,6 +114,7 @@ impl<S: Store> App<S> {
             outbox: Outbox::default(),
             handoffs: Default::default(),
             limiter: Default::default(),
+            known_keys: Default::default(),
             opening: Default::default(),
             alert_writer: Default::default(),
             alert_routes_kept: Default::default(),
@@ -138,6 +141,7 @@ impl<S: Clone> Clone for App<S> {
             outbox: self.outbox.clone(),
             handoffs: self.handoffs.clone(),
             limiter: self.limiter.clone(),
+            known_keys: self.known_keys.clone(),
             opening: self.opening.clone(),
             alert_writer: self.alert_writer.clone(),
             alert_routes_kept: self.alert_routes_kept.clone(),

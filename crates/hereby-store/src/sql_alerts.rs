@@ -326,6 +326,58 @@ macro_rules! sql_alerts_common {
             Ok(())
         }
 
+        /// Inserts the payloads' rows, each with its signals to record later when `queued`;
+        /// their ids, in the payloads' order. One statement for a writer's whole batch: on
+        /// SQLite every statement is a round trip to the connection's thread, and the batch
+        /// holds the one write lock meanwhile.
+        async fn insert_payloads(
+            tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
+            payloads: &[hereby_store::AlertPayload],
+            at: jiff::Timestamp,
+            queued: bool,
+        ) -> Result<Vec<i64>, hereby_store::StoreError> {
+            let mut ids = Vec::with_capacity(payloads.len());
+            for chunk in payloads.chunks(500) {
+                let mut values = Vec::with_capacity(chunk.len());
+                for payload in chunk {
+                    let signals = if queued {
+                        Some(serde_json::to_string(&payload.signals).map_err(|e| {
+                            hereby_store::StoreError::Corrupt(format!("queued signals: {e}"))
+                        })?)
+                    } else {
+                        None
+                    };
+                    values.push((payload, signals));
+                }
+                let mut insert = sqlx::QueryBuilder::<<$row as sqlx::Row>::Database>::new(
+                    "INSERT INTO alert_payloads \
+                     (integration_id, received_at, body, queued, queued_signals) ",
+                );
+                insert.push_values(&values, |mut row, (payload, signals)| {
+                    row.push_bind(payload.integration)
+                        .push_bind(at.as_microsecond())
+                        .push_bind(payload.body.as_str())
+                        .push_bind(signals.as_deref())
+                        .push_bind(
+                            signals.as_ref().map(|_| {
+                                i64::try_from(payload.signals.len()).unwrap_or(i64::MAX)
+                            }),
+                        );
+                });
+                insert.push(" RETURNING id");
+                let mut numbered: Vec<i64> = insert
+                    .build_query_scalar()
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                // One statement numbers its rows in the order they are given, though it may
+                // return them in any order.
+                numbered.sort_unstable();
+                ids.extend(numbered);
+            }
+            Ok(ids)
+        }
+
         async fn record_signal(
             tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
             integration: i64,
@@ -338,6 +390,38 @@ macro_rules! sql_alerts_common {
             use hereby_store::{AlertChange, AlertOutcome};
             use sqlx::Row as _;
             let now = at.as_microsecond();
+            if signal.firing {
+                // The same alert again, firing and not suppressed, is most of a storm: a
+                // duplicate only bumps the count and last-seen time, found and bumped in one
+                // statement (the general path below reads the alert first).
+                let bumped = sqlx::query(
+                    "UPDATE alerts SET count = count + 1, last_seen = $1 WHERE id = \
+                     (SELECT id FROM alerts WHERE integration_id = $2 AND dedup_key = $3 \
+                     ORDER BY id DESC LIMIT 1) AND firing AND suppressed IS NULL \
+                     RETURNING id, group_id",
+                )
+                .bind(now)
+                .bind(integration)
+                .bind(&signal.dedup_key)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db)?;
+                if let Some(row) = bumped {
+                    let alert: i64 = row.try_get("id").map_err(db)?;
+                    let group: i64 = row.try_get("group_id").map_err(db)?;
+                    let route: String = sqlx::query_scalar(
+                        "UPDATE alert_groups SET events = events + 1 WHERE id = $1 RETURNING route",
+                    )
+                    .bind(group)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(db)?;
+                    return Ok(AlertOutcome {
+                        route: Some(route),
+                        ..AlertOutcome::untouched(AlertChange::Duplicate, Some(alert), Some(group))
+                    });
+                }
+            }
             let latest = sqlx::query(
                 "SELECT id, group_id, firing, suppressed FROM alerts WHERE integration_id = $1 \
                  AND dedup_key = $2 ORDER BY id DESC LIMIT 1",
@@ -743,18 +827,9 @@ macro_rules! sql_alerts_common {
                     routes,
                 )
                 .await?;
+                let ids = insert_payloads(&mut tx, payloads, at, false).await?;
                 let mut recorded = Vec::with_capacity(payloads.len());
-                for payload in payloads {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO alert_payloads (integration_id, received_at, body) \
-                         VALUES ($1, $2, $3) RETURNING id",
-                    )
-                    .bind(payload.integration)
-                    .bind(at.as_microsecond())
-                    .bind(&payload.body)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                for (payload, id) in payloads.iter().zip(ids) {
                     let mut outcomes = Vec::with_capacity(payload.signals.len());
                     for signal in &payload.signals {
                         outcomes.push(
@@ -778,26 +853,7 @@ macro_rules! sql_alerts_common {
                 at: jiff::Timestamp,
             ) -> Result<Vec<i64>, hereby_store::StoreError> {
                 let mut tx = self.write_pool.begin_with($begin_write).await.map_err(db)?;
-                let mut ids = Vec::with_capacity(payloads.len());
-                for payload in payloads {
-                    let signals = serde_json::to_string(&payload.signals).map_err(|e| {
-                        hereby_store::StoreError::Corrupt(format!("queued signals: {e}"))
-                    })?;
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO alert_payloads \
-                         (integration_id, received_at, body, queued, queued_signals) \
-                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                    )
-                    .bind(payload.integration)
-                    .bind(at.as_microsecond())
-                    .bind(&payload.body)
-                    .bind(signals)
-                    .bind(i64::try_from(payload.signals.len()).unwrap_or(i64::MAX))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                    ids.push(id);
-                }
+                let ids = insert_payloads(&mut tx, payloads, at, true).await?;
                 heard_from(&mut tx, payloads, at).await?;
                 tx.commit().await.map_err(db)?;
                 Ok(ids)
@@ -845,14 +901,37 @@ macro_rules! sql_alerts_common {
                     let received: i64 = row.try_get("received_at").map_err(db)?;
                     taken.push((id, integration, hereby_store::prepare::timestamp(received)?));
                 }
+                // The taken payloads' signals in one statement, and cleared in one at the end
+                // (by their ids: on PostgreSQL another node's payload may commit meanwhile
+                // with an id among them).
+                let in_taken = |sql: &'static str| {
+                    let mut query = sqlx::QueryBuilder::<<$row as sqlx::Row>::Database>::new(sql);
+                    query.push(" WHERE id IN (");
+                    let mut ids = query.separated(", ");
+                    for (id, _, _) in &taken {
+                        ids.push_bind(*id);
+                    }
+                    query.push(")");
+                    query
+                };
+                let mut stored: std::collections::HashMap<i64, Option<String>> =
+                    std::collections::HashMap::new();
+                if !taken.is_empty() {
+                    for row in in_taken("SELECT id, queued FROM alert_payloads")
+                        .build()
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db)?
+                    {
+                        stored.insert(
+                            row.try_get("id").map_err(db)?,
+                            row.try_get("queued").map_err(db)?,
+                        );
+                    }
+                }
                 let mut payloads = Vec::with_capacity(taken.len());
-                for (id, integration, received) in taken {
-                    let queued: Option<String> =
-                        sqlx::query_scalar("SELECT queued FROM alert_payloads WHERE id = $1")
-                            .bind(id)
-                            .fetch_one(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                for &(id, integration, received) in &taken {
+                    let queued = stored.remove(&id).flatten();
                     let signals: Vec<hereby_core::alerts::Signal> =
                         serde_json::from_str(queued.as_deref().unwrap_or("[]")).map_err(|e| {
                             hereby_store::StoreError::Corrupt(format!(
@@ -878,14 +957,6 @@ macro_rules! sql_alerts_common {
                                 .await?,
                         );
                     }
-                    sqlx::query(
-                        "UPDATE alert_payloads SET queued = NULL, queued_signals = NULL \
-                         WHERE id = $1",
-                    )
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
                     recorded.push(hereby_store::QueuedRecorded {
                         integration,
                         signals,
@@ -894,6 +965,13 @@ macro_rules! sql_alerts_common {
                             outcomes,
                         },
                     });
+                }
+                if !taken.is_empty() {
+                    in_taken("UPDATE alert_payloads SET queued = NULL, queued_signals = NULL")
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
                 }
                 tx.commit().await.map_err(db)?;
                 Ok(recorded)
