@@ -495,6 +495,10 @@ async fn bench_postgres(
         let mut connection = sqlx::postgres::PgConnection::connect(&url).await?;
         seed!(connection, sqlx::Postgres, history)?;
         let seeded_s = started.elapsed().as_secs_f64();
+        let buffers: String = sqlx::query_scalar("SHOW shared_buffers")
+            .fetch_one(&mut connection)
+            .await?;
+        println!("PostgreSQL shared_buffers: {buffers}");
         // As a database that has been running looks: vacuumed (autovacuum would otherwise
         // start on two million fresh rows in the middle of the searches, and the indexes'
         // pending entries are merged) and with statistics.
@@ -506,7 +510,8 @@ async fn bench_postgres(
         drop(store);
         eprintln!("  append rates");
         let mut names = Vec::new();
-        for n in 0..4 {
+        // A fresh database for each run: two per pair.
+        for n in 0..2 * APPEND_PAIRS {
             let name = format!("{base}_appends{n}");
             scratch_database(&mut admin, &name).await?;
             names.push(name);

@@ -373,7 +373,14 @@ macro_rules! write_index_rows {
                     .push_bind(row.at)
                     .push_bind(row.text.as_str());
             });
-            insert.build().execute(&mut *$tx).await.map_err(db)?;
+            // Not kept prepared: each batch size is a statement of its own, and the
+            // connection's cache would fill with large ones.
+            insert
+                .build()
+                .persistent(false)
+                .execute(&mut *$tx)
+                .await
+                .map_err(db)?;
         }
     }};
 }

@@ -365,8 +365,11 @@ macro_rules! sql_alerts_common {
                         );
                 });
                 insert.push(" RETURNING id");
+                // Not kept prepared: each batch size is a statement of its own, and the
+                // connection's cache would fill with them.
                 let mut numbered: Vec<i64> = insert
                     .build_query_scalar()
+                    .persistent(false)
                     .fetch_all(&mut **tx)
                     .await
                     .map_err(db)?;
@@ -919,6 +922,7 @@ macro_rules! sql_alerts_common {
                 if !taken.is_empty() {
                     for row in in_taken("SELECT id, queued FROM alert_payloads")
                         .build()
+                        .persistent(false)
                         .fetch_all(&mut *tx)
                         .await
                         .map_err(db)?
@@ -969,6 +973,7 @@ macro_rules! sql_alerts_common {
                 if !taken.is_empty() {
                     in_taken("UPDATE alert_payloads SET queued = NULL, queued_signals = NULL")
                         .build()
+                        .persistent(false)
                         .execute(&mut *tx)
                         .await
                         .map_err(db)?;
