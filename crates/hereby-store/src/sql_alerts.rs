@@ -381,6 +381,20 @@ macro_rules! sql_alerts_common {
             Ok(ids)
         }
 
+        /// Counts one more event in a group (a duplicate's); the group's route.
+        async fn count_group_event(
+            tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
+            group: i64,
+        ) -> Result<String, hereby_store::StoreError> {
+            sqlx::query_scalar(
+                "UPDATE alert_groups SET events = events + 1 WHERE id = $1 RETURNING route",
+            )
+            .bind(group)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db)
+        }
+
         async fn record_signal(
             tx: &mut sqlx::Transaction<'static, <$row as sqlx::Row>::Database>,
             integration: i64,
@@ -412,13 +426,7 @@ macro_rules! sql_alerts_common {
                 if let Some(row) = bumped {
                     let alert: i64 = row.try_get("id").map_err(db)?;
                     let group: i64 = row.try_get("group_id").map_err(db)?;
-                    let route: String = sqlx::query_scalar(
-                        "UPDATE alert_groups SET events = events + 1 WHERE id = $1 RETURNING route",
-                    )
-                    .bind(group)
-                    .fetch_one(&mut **tx)
-                    .await
-                    .map_err(db)?;
+                    let route = count_group_event(tx, group).await?;
                     return Ok(AlertOutcome {
                         route: Some(route),
                         ..AlertOutcome::untouched(AlertChange::Duplicate, Some(alert), Some(group))
@@ -493,13 +501,7 @@ macro_rules! sql_alerts_common {
                     .execute(&mut **tx)
                     .await
                     .map_err(db)?;
-                let route: String = sqlx::query_scalar(
-                    "UPDATE alert_groups SET events = events + 1 WHERE id = $1 RETURNING route",
-                )
-                .bind(group)
-                .fetch_one(&mut **tx)
-                .await
-                .map_err(db)?;
+                let route = count_group_event(tx, group).await?;
                 let mut outcome = AlertOutcome {
                     route: Some(route.clone()),
                     ..AlertOutcome::untouched(AlertChange::Duplicate, Some(alert), Some(group))
