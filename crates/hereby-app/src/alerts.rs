@@ -208,6 +208,14 @@ fn why(route: &Route, placement: Option<hereby_core::alerts::Placement>) -> Stri
 #[derive(Debug, Default)]
 pub(crate) struct KnownKeys {
     keys: Mutex<HashMap<Vec<u8>, (std::time::Instant, Integration)>>,
+    /// Moved by every forgetting: a lookup that began before one keeps nothing.
+    generation: AtomicU64,
+}
+
+/// When a lookup began, for [`KnownKeys::keep`].
+pub(crate) struct KeyLookup {
+    since: std::time::Instant,
+    generation: u64,
 }
 
 /// How long a key's integration is kept.
@@ -223,7 +231,17 @@ impl KnownKeys {
             .map(|(_, integration)| integration.clone())
     }
 
-    fn keep(&self, digest: Vec<u8>, integration: &Integration) {
+    /// Notes that a lookup begins (before the database is read).
+    fn begin(&self) -> KeyLookup {
+        KeyLookup {
+            since: std::time::Instant::now(),
+            generation: self.generation.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Keeps what a lookup found, counted from when it began; nothing when keys were
+    /// forgotten meanwhile (a revocation may have committed after the read).
+    fn keep(&self, lookup: KeyLookup, digest: Vec<u8>, integration: &Integration) {
         if integration
             .previous_until
             .is_some_and(|until| until > Timestamp::now())
@@ -231,14 +249,20 @@ impl KnownKeys {
             return;
         }
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        // Checked under the lock, which forgetting takes too.
+        if self.generation.load(Ordering::SeqCst) != lookup.generation {
+            return;
+        }
         if keys.len() >= KEYS_HELD {
             keys.clear();
         }
-        keys.insert(digest, (std::time::Instant::now(), integration.clone()));
+        keys.insert(digest, (lookup.since, integration.clone()));
     }
 
     fn forget_all(&self) {
-        self.keys.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        keys.clear();
     }
 }
 
@@ -1004,12 +1028,13 @@ impl<S: Store + Communications + Alerts + Directory> App<S> {
         if let Some(integration) = self.known_keys.get(&digest) {
             return Ok(Some(integration));
         }
+        let lookup = self.known_keys.begin();
         let found = self
             .store
             .integration_for_key(&digest, Timestamp::now())
             .await?;
         if let Some(integration) = &found {
-            self.known_keys.keep(digest, integration);
+            self.known_keys.keep(lookup, digest, integration);
         }
         Ok(found)
     }

@@ -170,8 +170,9 @@ hereby_store::sql_backend_common! {
 /// Opens the search index's file (creating it when missing) with its one writer connection,
 /// migrated. An index built from another history than the database's (a backup restored in
 /// place, another database file put where this one was) is recognised by the event it read
-/// last, which the database no longer holds with that hash; its file is then replaced by an
-/// empty one, which the indexer fills from the event log.
+/// last, which the database no longer holds with that hash; it is then emptied, in place and
+/// in one transaction, and the indexer fills it again from the event log. (In place, not by
+/// removing the file: a command run beside the server may have it open.)
 async fn open_index(
     options: &SqliteConnectOptions,
     file: &Path,
@@ -179,67 +180,95 @@ async fn open_index(
 ) -> Result<SqlitePool, String> {
     let unusable = |problem: String| {
         format!(
-            "the search index {} cannot be used ({problem}); it is rebuilt from the event log \
-             when removed",
+            "the search index {} cannot be used ({problem}); stop hereby and remove it, with \
+             its -wal and -shm files, to have it rebuilt from the event log",
             file.display()
         )
     };
-    let mut replaced = false;
-    loop {
-        let pool = SqlitePoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(
-                options
-                    .clone()
-                    .filename(file)
-                    .synchronous(SqliteSynchronous::Normal)
-                    // Named apart from the database's connections, for `top -H` and the like.
-                    .thread_name(|n| format!("hereby-index-{n}")),
-            )
+    let pool = SqlitePoolOptions::new()
+        .test_before_acquire(false)
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(BUSY_TIMEOUT)
+        .connect_with(
+            options
+                .clone()
+                .filename(file)
+                .synchronous(SqliteSynchronous::Normal)
+                // Named apart from the database's connections, for `top -H` and the like.
+                .thread_name(|n| format!("hereby-index-{n}")),
+        )
+        .await
+        .map_err(|e| unusable(e.to_string()))?;
+    SEARCH_MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(|e| unusable(format!("migration failed: {e}")))?;
+    let (position, hash): (i64, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT position, hash FROM search_position")
+            .fetch_one(&pool)
             .await
             .map_err(|e| unusable(e.to_string()))?;
-        SEARCH_MIGRATOR
-            .run(&pool)
+    if same_history(database, position, hash.as_deref()).await? {
+        return Ok(pool);
+    }
+    tracing::warn!(
+        file = %file.display(),
+        position,
+        "the search index was built from another history than this database's; rebuilding it"
+    );
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|e| unusable(e.to_string()))?;
+    // Another process may have emptied it meanwhile.
+    let (position, hash): (i64, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT position, hash FROM search_position")
+            .fetch_one(&mut *tx)
             .await
-            .map_err(|e| unusable(format!("migration failed: {e}")))?;
-        let (position, hash): (i64, Option<Vec<u8>>) =
-            sqlx::query_as("SELECT position, hash FROM search_position")
-                .fetch_one(&pool)
+            .map_err(|e| unusable(e.to_string()))?;
+    if !same_history(database, position, hash.as_deref()).await? {
+        // Dropping `search_entries` drops its triggers; the migrations make everything anew.
+        for table in [
+            "search_words",
+            "search_grams",
+            "search_entries",
+            "search_position",
+        ] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| unusable(e.to_string()))?;
-        let same_history = position == 0
-            || sqlx::query_scalar::<_, Vec<u8>>("SELECT hash FROM events WHERE position = $1")
-                .bind(position)
-                .fetch_optional(database)
+        }
+        for migration in SEARCH_MIGRATOR.iter() {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql.as_str().to_owned()))
+                .execute(&mut *tx)
                 .await
-                .map_err(|e| e.to_string())?
-                .is_some_and(|stored| Some(stored) == hash);
-        if same_history {
-            return Ok(pool);
+                .map_err(|e| unusable(e.to_string()))?;
         }
-        if replaced {
-            return Err(unusable("it does not start empty".into()));
-        }
-        tracing::warn!(
-            file = %file.display(),
-            position,
-            "the search index was built from another history than this database's; rebuilding it"
-        );
-        pool.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let mut name = file.as_os_str().to_owned();
-            name.push(suffix);
-            match std::fs::remove_file(&name) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(unusable(e.to_string())),
-            }
-        }
-        replaced = true;
     }
+    tx.commit().await.map_err(|e| unusable(e.to_string()))?;
+    Ok(pool)
+}
+
+/// Whether the index read the event log of this database: nothing yet, or the event it read
+/// last (`position`, with its `hash`) is this database's.
+async fn same_history(
+    database: &SqlitePool,
+    position: i64,
+    hash: Option<&[u8]>,
+) -> Result<bool, String> {
+    if position == 0 {
+        return Ok(true);
+    }
+    Ok(
+        sqlx::query_scalar::<_, Vec<u8>>("SELECT hash FROM events WHERE position = $1")
+            .bind(position)
+            .fetch_optional(database)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some_and(|stored| Some(stored.as_slice()) == hash),
+    )
 }
 
 struct SqliteBackend {

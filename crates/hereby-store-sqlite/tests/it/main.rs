@@ -221,7 +221,25 @@ async fn a_search_index_of_another_history_is_rebuilt() {
         let _ = std::fs::remove_file(name);
     }
     std::fs::copy(&backup, &database).unwrap();
+    // Another process (a command run beside the server) has the index open meanwhile: the
+    // index is emptied in place, so it sees the emptied index, not a removed file's rows.
+    let search_file = hereby_store_sqlite::search_file_of(&database);
+    let mut beside = SqliteConnection::connect(&format!("sqlite://{}", search_file.display()))
+        .await
+        .unwrap();
+    let entries = "SELECT count(*) FROM search_entries";
+    let before: i64 = sqlx::query_scalar(entries)
+        .fetch_one(&mut beside)
+        .await
+        .unwrap();
+    assert!(before > 0);
     let restored = SqliteStore::open(&harness.url).await.unwrap();
+    let after: i64 = sqlx::query_scalar(entries)
+        .fetch_one(&mut beside)
+        .await
+        .unwrap();
+    assert_eq!(after, 0);
+    beside.close().await.unwrap();
     assert_eq!(found(&restored, "failover").await, 0);
     assert_eq!(found(&restored, "exhausted").await, 1);
     note(&restored, incident, "failover again").await;
@@ -229,7 +247,6 @@ async fn a_search_index_of_another_history_is_rebuilt() {
     restored.close().await;
 
     // A missing index is built again from the events.
-    let search_file = hereby_store_sqlite::search_file_of(&database);
     std::fs::remove_file(&search_file).unwrap();
     for suffix in ["-wal", "-shm"] {
         let mut name = search_file.clone().into_os_string();
