@@ -3935,7 +3935,9 @@ async fn found<S: crate::Search>(store: &S, raw: &str, viewer: Option<&str>) -> 
     )
 }
 
-async fn searched<S: crate::Search>(
+/// What `raw` finds for `viewer` (`None`: an admin) on the first page of 20, once the index
+/// has caught up; for the backends' own search tests too.
+pub async fn searched<S: crate::Search>(
     store: &S,
     raw: &str,
     viewer: Option<&str>,

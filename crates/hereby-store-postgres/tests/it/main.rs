@@ -165,21 +165,6 @@ fn database_names_are_replaced_in_urls() {
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }
 
-/// What a search finds, as an admin, on the first page.
-async fn searched(store: &PgStore, raw: &str) -> hereby_store::SearchResults {
-    use hereby_store::Search as _;
-    let query = hereby_core::search::parse(raw).unwrap();
-    store
-        .search(&hereby_store::SearchRequest {
-            query: &query,
-            visible_to: None,
-            limit: 20,
-            offset: 0,
-        })
-        .await
-        .unwrap()
-}
-
 /// Search reads its indexes one range of 65,536 entries at a time from the newest: the newest
 /// matches are gathered across ranges (a range without any is passed over, not taken for the
 /// end), and a text that only the oldest range holds is still found.
@@ -221,13 +206,13 @@ async fn search_gathers_the_newest_matches_range_by_range() {
     // ranges apart; more match, so the count is not exact. A word found in so few texts is
     // read in one statement, a part of a word range by range: both find the same.
     for raw in ["exhausted", "xhauste"] {
-        let found = searched(store, raw).await;
+        let found = hereby_store::conformance::searched(store, raw, None).await;
         let incidents: Vec<u64> = found.hits.iter().map(|hit| hit.incident.0).collect();
         assert_eq!(incidents, vec![newer.0, older.0], "{raw}: {found:?}");
         assert_eq!((found.total, found.exact), (2, false), "{raw}");
     }
     // A part of a word only the oldest range holds.
-    let found = searched(store, "obnicat").await;
+    let found = hereby_store::conformance::searched(store, "obnicat", None).await;
     let incidents: Vec<u64> = found.hits.iter().map(|hit| hit.incident.0).collect();
     assert_eq!(incidents, vec![older.0], "{found:?}");
     assert_eq!((found.total, found.exact), (1, true));

@@ -151,18 +151,8 @@ async fn note(store: &SqliteStore, incident: hereby_core::types::IncidentNumber,
 
 /// How many incidents an admin finds for `raw`, once the index has caught up.
 async fn found(store: &SqliteStore, raw: &str) -> u64 {
-    use hereby_store::Search as _;
-    while store.index_search(100).await.unwrap() > 0 {}
-    let query = hereby_core::search::parse(raw).unwrap();
-    store
-        .search(&hereby_store::SearchRequest {
-            query: &query,
-            visible_to: None,
-            limit: 20,
-            offset: 0,
-        })
+    hereby_store::conformance::searched(store, raw, None)
         .await
-        .unwrap()
         .total
 }
 
