@@ -25,6 +25,11 @@ pub(crate) struct Options {
     /// Appends per append-rate measurement.
     pub(crate) appends: u64,
     pub(crate) postgres_url: Option<String>,
+    /// Keep PostgreSQL's seeded search database after the run, to study its plans by hand.
+    pub(crate) keep: bool,
+    /// A PostgreSQL database kept by an earlier run (same sizes), searched as it is.
+    pub(crate) seeded: Option<String>,
+    pub(crate) sqlite: bool,
 }
 
 impl Options {
@@ -38,6 +43,9 @@ impl Options {
                 .or_else(|_| std::env::var("HEREBY_TEST_POSTGRES_URL"))
                 .ok()
                 .or_else(|| Some("postgres://postgres@127.0.0.1:5432/postgres".to_owned())),
+            keep: false,
+            seeded: None,
+            sqlite: true,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -49,8 +57,11 @@ impl Options {
                 "--appends" => options.appends = value()?.parse()?,
                 "--postgres-url" => options.postgres_url = Some(value()?.clone()),
                 "--no-postgres" => options.postgres_url = None,
+                "--keep" => options.keep = true,
+                "--seeded" => options.seeded = Some(value()?.clone()),
+                "--no-sqlite" => options.sqlite = false,
                 other => anyhow::bail!(
-                    "unknown option {other}; options: --incidents N --entries N --repeats N --appends N --postgres-url URL --no-postgres"
+                    "unknown option {other}; options: --incidents N --entries N --repeats N --appends N --postgres-url URL --no-postgres --no-sqlite --keep --seeded NAME"
                 ),
             }
         }
@@ -270,6 +281,22 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 async fn latencies<S: Search>(store: &S, history: &History, repeats: u32) -> Result<Latencies> {
     let mut result = Latencies::default();
     let mut everything = Vec::new();
+    // Each query once, untimed, as a server that has been running has done: the first
+    // statements on a new connection read the database's catalogue (PostgreSQL's first search
+    // on a fresh pool took ~100 ms, whatever its words).
+    for (_, raw) in queries(history) {
+        let query = hereby_core::search::parse(&raw).map_err(|e| anyhow::anyhow!("{raw}: {e}"))?;
+        for viewer in [Some("carol"), None] {
+            store
+                .search(&SearchRequest {
+                    query: &query,
+                    visible_to: viewer,
+                    limit: 20,
+                    offset: 0,
+                })
+                .await?;
+        }
+    }
     for (kind, raw) in queries(history) {
         let query = hereby_core::search::parse(&raw).map_err(|e| anyhow::anyhow!("{raw}: {e}"))?;
         let mut times = Vec::new();
@@ -432,6 +459,13 @@ async fn bench_sqlite(options: &Options, history: &History) -> Result<Figures> {
     eprintln!("  seeded in {seeded_s:.0} s; searching");
     let latencies = latencies(&store, history, options.repeats).await?;
     drop(store);
+    if options.appends == 0 {
+        return Ok(Figures {
+            seeded_s,
+            latencies,
+            appends: AppendRates::default(),
+        });
+    }
     eprintln!("  append rates");
     let scratch = tempfile::tempdir()?;
     let counter = std::sync::atomic::AtomicU32::new(0);
@@ -484,16 +518,23 @@ async fn bench_postgres(
             return Ok(None);
         }
     };
-    let base = format!("hereby_bench_search_{}", std::process::id());
+    let base = options
+        .seeded
+        .clone()
+        .unwrap_or_else(|| format!("hereby_bench_search_{}", std::process::id()));
     let mut made = Vec::new();
     let result = async {
-        scratch_database(&mut admin, &base).await?;
-        made.push(base.clone());
+        if options.seeded.is_none() {
+            scratch_database(&mut admin, &base).await?;
+            made.push(base.clone());
+        }
         let url = hereby_store_postgres::with_database(server, &base);
         let store = PgStore::open(&url).await?;
         let started = Instant::now();
         let mut connection = sqlx::postgres::PgConnection::connect(&url).await?;
-        seed!(connection, sqlx::Postgres, history)?;
+        if options.seeded.is_none() {
+            seed!(connection, sqlx::Postgres, history)?;
+        }
         let seeded_s = started.elapsed().as_secs_f64();
         let buffers: String = sqlx::query_scalar("SHOW shared_buffers")
             .fetch_one(&mut connection)
@@ -508,6 +549,13 @@ async fn bench_postgres(
         eprintln!("  seeded in {seeded_s:.0} s; searching");
         let latencies = latencies(&store, history, options.repeats).await?;
         drop(store);
+        if options.appends == 0 {
+            return anyhow::Ok(Figures {
+                seeded_s,
+                latencies,
+                appends: AppendRates::default(),
+            });
+        }
         eprintln!("  append rates");
         let mut names = Vec::new();
         // A fresh database for each run: two per pair.
@@ -535,6 +583,10 @@ async fn bench_postgres(
     }
     .await;
     for name in made {
+        if options.keep && name == base {
+            println!("PostgreSQL search database kept: {name}");
+            continue;
+        }
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
         )))
@@ -551,8 +603,12 @@ pub(crate) async fn run(options: Options) -> Result<()> {
         options.incidents, options.entries, options.repeats
     );
     let history = history(&options);
-    eprintln!("sqlite:");
-    let sqlite = bench_sqlite(&options, &history).await?;
+    let sqlite = if options.sqlite {
+        eprintln!("sqlite:");
+        Some(bench_sqlite(&options, &history).await?)
+    } else {
+        None
+    };
     let postgres = match &options.postgres_url {
         Some(url) => {
             eprintln!("postgres:");
@@ -569,35 +625,45 @@ pub(crate) async fn run(options: Options) -> Result<()> {
         "| query | hits (total) | SQLite p50 | SQLite p99 | PostgreSQL p50 | PostgreSQL p99 |"
     );
     println!("|---|---|---|---|---|---|");
-    for (n, (kind, p50, p99, hits, total)) in sqlite.latencies.rows.iter().enumerate() {
-        let pg = postgres.as_ref().map(|pg| &pg.latencies.rows[n]);
+    let ms = |figure: Option<f64>| figure.map_or("—".to_owned(), |ms| format!("{ms:.1}"));
+    let kinds = sqlite
+        .as_ref()
+        .or(postgres.as_ref())
+        .map_or(0, |f| f.latencies.rows.len());
+    for n in 0..kinds {
+        let lite = sqlite.as_ref().map(|f| &f.latencies.rows[n]);
+        let pg = postgres.as_ref().map(|f| &f.latencies.rows[n]);
+        let Some((kind, _, _, hits, total)) = lite.or(pg) else {
+            continue;
+        };
         println!(
-            "| {kind} | {hits} ({total}) | {p50:.1} | {p99:.1} | {} | {} |",
-            pg.map_or("—".to_owned(), |row| format!("{:.1}", row.1)),
-            pg.map_or("—".to_owned(), |row| format!("{:.1}", row.2)),
+            "| {kind} | {hits} ({total}) | {} | {} | {} | {} |",
+            ms(lite.map(|row| row.1)),
+            ms(lite.map(|row| row.2)),
+            ms(pg.map(|row| row.1)),
+            ms(pg.map(|row| row.2)),
         );
     }
     println!(
-        "| **all queries** | | {:.1} | {:.1} | {} | {} |",
-        sqlite.latencies.all_p50,
-        sqlite.latencies.all_p99,
-        postgres.as_ref().map_or("—".to_owned(), |pg| format!(
-            "{:.1}",
-            pg.latencies.all_p50
-        )),
-        postgres.as_ref().map_or("—".to_owned(), |pg| format!(
-            "{:.1}",
-            pg.latencies.all_p99
-        )),
+        "| **all queries** | | {} | {} | {} | {} |",
+        ms(sqlite.as_ref().map(|f| f.latencies.all_p50)),
+        ms(sqlite.as_ref().map(|f| f.latencies.all_p99)),
+        ms(postgres.as_ref().map(|f| f.latencies.all_p50)),
+        ms(postgres.as_ref().map(|f| f.latencies.all_p99)),
     );
     println!();
-    println!(
-        "| appends/s (16 writers, {} notes; median of {APPEND_PAIRS} pairs) | with the indexer running | without | ratio (median pair) | every pair's ratio | indexed everything after the last append |",
-        options.appends
-    );
-    println!("|---|---|---|---|---|---|");
-    for (name, figures) in [("SQLite", Some(&sqlite)), ("PostgreSQL", postgres.as_ref())] {
-        if let Some(f) = figures {
+    if options.appends > 0 {
+        println!(
+            "| appends/s (16 writers, {} notes; median of {APPEND_PAIRS} pairs) | with the indexer running | without | ratio (median pair) | every pair's ratio | indexed everything after the last append |",
+            options.appends
+        );
+        println!("|---|---|---|---|---|---|");
+    }
+    for (name, figures) in [
+        ("SQLite", sqlite.as_ref()),
+        ("PostgreSQL", postgres.as_ref()),
+    ] {
+        if let Some(f) = figures.filter(|f| !f.appends.ratios.is_empty()) {
             let rates = &f.appends;
             println!(
                 "| {name} | {:.0} | {:.0} | {:.2} | {} | {:.0} ms |",
@@ -616,12 +682,13 @@ pub(crate) async fn run(options: Options) -> Result<()> {
     }
     println!();
     println!(
-        "Seeding (straight into the tables, index triggers running): SQLite {:.0} s{}",
-        sqlite.seeded_s,
-        postgres.as_ref().map_or(String::new(), |pg| format!(
-            ", PostgreSQL {:.0} s",
-            pg.seeded_s
-        ))
+        "Seeding (straight into the tables, index triggers running): SQLite {} s, PostgreSQL {} s",
+        sqlite
+            .as_ref()
+            .map_or("—".to_owned(), |f| format!("{:.0}", f.seeded_s)),
+        postgres
+            .as_ref()
+            .map_or("—".to_owned(), |f| format!("{:.0}", f.seeded_s)),
     );
     Ok(())
 }

@@ -77,13 +77,16 @@ tasks:
       from start to exit (checks, copy, verification of every chain). PostgreSQL comes from
       HEREBY_BENCH_POSTGRES_URL, HEREBY_TEST_POSTGRES_URL or 127.0.0.1:5432; --no-postgres
       copies SQLite to SQLite.
-  bench-insights [--incidents N] [--entries N] [--repeats N] [--appends N] [--postgres-url URL | --no-postgres]
+  bench-insights [--incidents N] [--entries N] [--repeats N] [--appends N] [--postgres-url URL | --no-postgres] [--no-sqlite] [--keep | --seeded NAME]
       Search over a large history (default 100,000 incidents and 2,000,000 timeline texts,
       1 % restricted) on SQLite and PostgreSQL side by side: p50/p99 of each kind of query
       (common, middling and rare words, phrases, prefixes, substrings, filters, INC-n) for a
       non-member and an admin (goal p99 < 50 ms), and the store's append rate with the search
       indexer running beside the appends and without it, in five pairs of runs one right
-      after the other; the median pair's ratio (goal: within 10 %).
+      after the other; the median pair's ratio (goal: within 10 %). --keep leaves
+      PostgreSQL's seeded search database in place (its name is printed) to study plans;
+      --seeded NAME searches such a database again without seeding it; --no-sqlite skips
+      SQLite; --appends 0 skips the append rates.
   bench-insights-page [--incidents N] [--repeats N] [--postgres-url URL | --no-postgres]
       The insights page's figures for the last 90 days over N incidents (default 100,000,
       spread over two years, each a real stream of 20 events written through the store; 1 %

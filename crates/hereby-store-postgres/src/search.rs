@@ -80,17 +80,24 @@ impl hereby_store::Search for PgStore {
         let query = request.query;
         let words = tsquery(query);
         let grams = substrings_searchable(query).then(|| substrings(query));
+        // The texts that hold the words, read once for both ways of ranking below.
+        let by_words = match &words {
+            Some(words) => Some(self.matching_words(request, words).await?),
+            None => None,
+        };
         // Whole words first; parts of words only when whole words do not fill the page.
-        let mut ranked = match &words {
-            Some(words) => self.ranked(request, words, None).await?,
-            None => self.listed(request).await?,
+        let mut ranked = match (&words, &by_words) {
+            (Some(words), Some(by_words)) => self.ranked(request, words, by_words, None).await?,
+            _ => self.listed(request).await?,
         };
         // Decided on the page size alone, so every page of a search counts the same way.
-        if let (Some(words), Some(_)) = (&words, &grams)
+        if let (Some(words), Some(by_words), Some(_)) = (&words, &by_words, &grams)
             && ranked.exact
             && ranked.total < u64::from(request.limit)
         {
-            ranked = self.ranked(request, words, grams.as_deref()).await?;
+            ranked = self
+                .ranked(request, words, by_words, grams.as_deref())
+                .await?;
         }
         let found = ranked.found;
         let mut headlines: Vec<(i64, String)> = Vec::new();
@@ -215,39 +222,50 @@ impl PgStore {
         })
     }
 
-    /// The page of incidents whose texts match `words` (and, when given, contain each of
-    /// `grams`), each with its best text. Each way of matching yields its newest
-    /// [`CANDIDATES`] matching texts that the searcher may see and the filters let through
-    /// ([`PgStore::newest_matching`]), ranked by `ts_rank_cd`: a word found in most of the
-    /// history is ranked among its most recent uses, so the cost stays bounded.
-    async fn ranked(
+    /// The newest [`CANDIDATES`] + 1 texts that hold `words` (a `to_tsquery` expression),
+    /// that the searcher may see and the filters let through ([`PgStore::newest_matching`]).
+    async fn matching_words(
         &self,
         request: &SearchRequest<'_>,
         words: &str,
-        grams: Option<&[String]>,
-    ) -> Result<Ranked, StoreError> {
-        const COLUMNS: &str = "e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, \
-                               i.severity, i.visibility, i.declared_at";
-        let query = request.query;
+    ) -> Result<Vec<i64>, StoreError> {
         // A prefix stands for every word it begins: each range's statement would gather all
         // of them again, so a search with one is read in one statement (PostgreSQL's estimate
         // for words, unlike parts of words, chooses well between its plans).
-        let whole = if query
+        let reading = if request
+            .query
             .words
             .iter()
             .any(|word| matches!(word, Word::Prefix(_)))
         {
             Reading::Whole
         } else {
-            Reading::CountFirst
+            Reading::NewestFirst
         };
-        let by_words = self
-            .newest_matching(request, whole, &|sql| {
-                sql.push("e.words @@ to_tsquery('english', ")
-                    .push_bind(words.to_owned())
-                    .push(")");
-            })
-            .await?;
+        self.newest_matching(request, reading, &|sql| {
+            sql.push("e.words @@ to_tsquery('english', ")
+                .push_bind(words.to_owned())
+                .push(")");
+        })
+        .await
+    }
+
+    /// The page of incidents among `by_words` (the texts that match `words`) and, when
+    /// `grams` are given, the texts that contain each of them, each incident with its best
+    /// text. Each way of matching yields its newest [`CANDIDATES`] matching texts that the
+    /// searcher may see and the filters let through ([`PgStore::newest_matching`]), ranked by
+    /// `ts_rank_cd`: a word found in most of the history is ranked among its most recent uses,
+    /// so the cost stays bounded.
+    async fn ranked(
+        &self,
+        request: &SearchRequest<'_>,
+        words: &str,
+        by_words: &[i64],
+        grams: Option<&[String]>,
+    ) -> Result<Ranked, StoreError> {
+        const COLUMNS: &str = "e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, \
+                               i.severity, i.visibility, i.declared_at";
+        let query = request.query;
         let by_parts = match grams {
             // Not counted first: counting the texts that hold a part of a word reads every
             // candidate the trigrams give, which is what the ranges avoid.
@@ -289,7 +307,7 @@ impl PgStore {
             ")) * {WEIGHTS})::float8 AS score FROM search_entries e \
                  JOIN incidents i ON i.number = e.incident WHERE e.id = ANY("
         ))
-        .push_bind(by_words)
+        .push_bind(by_words.to_vec())
         .push(")");
         filters(&mut sql, request);
         sql.push(")");
@@ -331,7 +349,7 @@ impl PgStore {
                 limit: 1,
                 ..request.clone()
             };
-            let counted = Box::pin(self.ranked(&first_page, words, grams)).await?;
+            let counted = Box::pin(self.ranked(&first_page, words, by_words, grams)).await?;
             return Ok(Ranked {
                 found,
                 total: counted.total,
@@ -360,25 +378,7 @@ impl PgStore {
         matching: &(dyn Fn(&mut QueryBuilder<Postgres>) + Sync),
     ) -> Result<Vec<i64>, StoreError> {
         let wanted = CANDIDATES as usize + 1;
-        let whole = match reading {
-            Reading::Whole => true,
-            Reading::ByRange => false,
-            Reading::CountFirst => {
-                let mut count = QueryBuilder::<Postgres>::new(
-                    "SELECT count(*) FROM (SELECT 1 FROM search_entries e WHERE ",
-                );
-                matching(&mut count);
-                count.push(" LIMIT ").push_bind(FEW + 1).push(") AS few");
-                let texts: i64 = count
-                    .build_query_scalar()
-                    .persistent(false)
-                    .fetch_one(&self.readers)
-                    .await
-                    .map_err(db)?;
-                texts <= FEW
-            }
-        };
-        if whole {
+        if reading == Reading::Whole {
             return self.candidates(request, None, wanted, matching).await;
         }
         let newest: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM search_entries")
@@ -390,15 +390,76 @@ impl PgStore {
         };
         let mut found: Vec<i64> = Vec::new();
         let mut range = newest / RANGE;
+        // How many entries the ranges read so far hold.
+        let mut read = 0_i64;
+        let mut decided = reading == Reading::ByRange;
         while range >= 0 && found.len() < wanted {
-            let ids = self
-                .candidates(request, Some(range), wanted - found.len(), matching)
-                .await?;
-            found.extend(ids);
-            range -= 1;
+            if !decided && read >= RANGE {
+                decided = true;
+                // What was let through so far, spread over the whole history: a term that
+                // seems common is read on by range without counting it, as counting it
+                // would visit up to [`FEW`] of its texts for nothing.
+                let expected = i64::try_from(found.len()).unwrap_or(i64::MAX) * (newest + 1) / read;
+                if expected <= FEW {
+                    match self.matches_up_to_few(matching).await? {
+                        0 => return Ok(Vec::new()),
+                        texts if texts <= FEW => {
+                            return self.candidates(request, None, wanted, matching).await;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let rows = wanted - found.len();
+            if reading == Reading::ByRange && range > 0 {
+                // Two ranges at a time, side by side on two connections: each costs its
+                // candidates' texts, and a part of a word usually needs several.
+                let (newer, older) = tokio::try_join!(
+                    self.candidates(request, Some(range), rows, matching),
+                    self.candidates(request, Some(range - 1), rows, matching),
+                )?;
+                found.extend(newer);
+                found.extend(older);
+                found.truncate(wanted);
+                read += entries_in(range, newest) + entries_in(range - 1, newest);
+                range -= 2;
+            } else {
+                found.extend(
+                    self.candidates(request, Some(range), rows, matching)
+                        .await?,
+                );
+                read += entries_in(range, newest);
+                range -= 1;
+            }
         }
         Ok(found)
     }
+
+    /// How many texts `matching` accepts, whatever the searcher and the filters: counted up
+    /// to [`FEW`] + 1.
+    async fn matches_up_to_few(
+        &self,
+        matching: &(dyn Fn(&mut QueryBuilder<Postgres>) + Sync),
+    ) -> Result<i64, StoreError> {
+        let mut count = QueryBuilder::<Postgres>::new(
+            "SELECT count(*) FROM (SELECT 1 FROM search_entries e WHERE ",
+        );
+        matching(&mut count);
+        count.push(" LIMIT ").push_bind(FEW + 1).push(") AS few");
+        count
+            .build_query_scalar()
+            .persistent(false)
+            .fetch_one(&self.readers)
+            .await
+            .map_err(db)
+    }
+}
+
+/// How many entries range `range` holds when the newest entry is `newest` (ids count from 1).
+fn entries_in(range: i64, newest: i64) -> i64 {
+    let first = (range * RANGE).max(1);
+    let last = ((range + 1) * RANGE - 1).min(newest);
+    (last - first + 1).max(0)
 }
 
 impl PgStore {
@@ -437,12 +498,13 @@ impl PgStore {
 enum Reading {
     /// In one statement over the whole history, the plan left to PostgreSQL.
     Whole,
-    /// Range by range from the newest.
+    /// Range by range from the newest, two at a time.
     ByRange,
-    /// Counted first (at most [`FEW`] + 1): a term found in at most [`FEW`] texts in all is
-    /// read whole, as a statement per range would cost more than its few matches; a commoner
-    /// one by range.
-    CountFirst,
+    /// Range by range from the newest, one at a time; once a range's worth of entries is read
+    /// without finding enough, a term that seems rare from what was found is counted, and
+    /// when it is in at most [`FEW`] texts in all they are read in one statement, as a
+    /// statement per range would cost more than its few matches.
+    NewestFirst,
 }
 
 /// The most texts a term may be found in, whatever the filters, to be read in one statement
