@@ -6,7 +6,8 @@
 use hereby_core::search::{Query, Word};
 use hereby_core::types::Visibility;
 use hereby_store::search::{
-    CANDIDATES, MATCH_END, MATCH_START, substring_snippet, substrings, substrings_searchable,
+    CANDIDATES, MATCH_END, MATCH_START, PART_CANDIDATES, substring_snippet, substrings,
+    substrings_searchable,
 };
 use hereby_store::{SearchHit, SearchRequest, SearchResults, StoreError};
 use sqlx::{Postgres, QueryBuilder, Row as _};
@@ -242,7 +243,7 @@ impl PgStore {
         } else {
             Reading::NewestFirst
         };
-        self.newest_matching(request, reading, &|sql| {
+        self.newest_matching(request, reading, CANDIDATES, &|sql| {
             sql.push("e.words @@ to_tsquery('english', ")
                 .push_bind(words.to_owned())
                 .push(")");
@@ -252,8 +253,9 @@ impl PgStore {
 
     /// The page of incidents among `by_words` (the texts that match `words`) and, when
     /// `grams` are given, the texts that contain each of them, each incident with its best
-    /// text. Each way of matching yields its newest [`CANDIDATES`] matching texts that the
-    /// searcher may see and the filters let through ([`PgStore::newest_matching`]), ranked by
+    /// text. Each way of matching yields its newest [`CANDIDATES`] (parts of words:
+    /// [`PART_CANDIDATES`]) matching texts that the searcher may see and the filters let
+    /// through ([`PgStore::newest_matching`]), ranked by
     /// `ts_rank_cd`: a word found in most of the history is ranked among its most recent uses,
     /// so the cost stays bounded.
     async fn ranked(
@@ -270,7 +272,7 @@ impl PgStore {
             // Not counted first: counting the texts that hold a part of a word reads every
             // candidate the trigrams give, which is what the ranges avoid.
             Some(grams) => {
-                self.newest_matching(request, Reading::ByRange, &|sql| {
+                self.newest_matching(request, Reading::ByRange, PART_CANDIDATES, &|sql| {
                     sql.push("true");
                     for word in grams {
                         sql.push(" AND lower(e.text) LIKE ").push_bind(like(word));
@@ -286,9 +288,9 @@ impl PgStore {
             }
             None => Vec::new(),
         };
-        let candidates = by_words.len().max(by_parts.len());
-        let exact = candidates <= CANDIDATES as usize;
-        if candidates == 0 {
+        let exact =
+            by_words.len() <= CANDIDATES as usize && by_parts.len() <= PART_CANDIDATES as usize;
+        if by_words.is_empty() && by_parts.is_empty() {
             return Ok(Ranked {
                 found: Vec::new(),
                 total: 0,
@@ -363,7 +365,7 @@ impl PgStore {
         })
     }
 
-    /// The ids of the newest [`CANDIDATES`] + 1 entries whose text `matching` accepts (a
+    /// The ids of the newest `most` + 1 entries whose text `matching` accepts (a
     /// condition on `e`), that the searcher may see and the filters let through, newest first.
     /// Read one range of [`RANGE`] entries at a time from the newest, through the indexes kept
     /// by range (migration 0023): a term found all over the history costs its newest matches'
@@ -375,9 +377,10 @@ impl PgStore {
         &self,
         request: &SearchRequest<'_>,
         reading: Reading,
+        most: u32,
         matching: &(dyn Fn(&mut QueryBuilder<Postgres>) + Sync),
     ) -> Result<Vec<i64>, StoreError> {
-        let wanted = CANDIDATES as usize + 1;
+        let wanted = most as usize + 1;
         if reading == Reading::Whole {
             return self.candidates(request, None, wanted, matching).await;
         }

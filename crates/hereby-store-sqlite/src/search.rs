@@ -5,7 +5,8 @@
 use hereby_core::search::{Query, Word};
 use hereby_core::types::Visibility;
 use hereby_store::search::{
-    CANDIDATES, marked_snippet, substring_snippet, substrings, substrings_searchable,
+    CANDIDATES, PART_CANDIDATES, marked_snippet, substring_snippet, substrings,
+    substrings_searchable,
 };
 use hereby_store::{SearchHit, SearchRequest, SearchResults, StoreError};
 use sqlx::{QueryBuilder, Row as _, Sqlite};
@@ -228,8 +229,9 @@ impl SqliteStore {
     }
 
     /// The page of incidents whose texts match `words` (and, when given, contain `grams`),
-    /// each with its best text. Each index yields its newest [`CANDIDATES`] matching texts
-    /// that the searcher may see and the filters let through, ranked by [`RELEVANCE`]: a word
+    /// each with its best text. Each index yields its newest [`CANDIDATES`] (parts of words:
+    /// [`PART_CANDIDATES`]) matching texts that the searcher may see and the filters let
+    /// through, ranked by [`RELEVANCE`]: a word
     /// found in most of the history is ranked among its most recent uses, so the cost stays
     /// bounded.
     async fn ranked(
@@ -241,9 +243,12 @@ impl SqliteStore {
         const COLUMNS: &str = "e.id, e.incident, e.kind, e.at, e.text, i.title, i.status, \
                                i.severity, i.visibility, i.declared_at";
         let mut sql = QueryBuilder::<Sqlite>::new("WITH matched AS (");
-        let tiers = [(0, "search_words", Some(words)), (1, "search_grams", grams)];
+        let tiers = [
+            (0, "search_words", Some(words), CANDIDATES),
+            (1, "search_grams", grams, PART_CANDIDATES),
+        ];
         let mut first = true;
-        for (tier, table, expression) in tiers {
+        for (tier, table, expression, most) in tiers {
             let Some(expression) = expression else {
                 continue;
             };
@@ -272,7 +277,7 @@ impl SqliteStore {
             filters(&mut sql, request);
             // One more than are ranked: whether there were more.
             sql.push(format!(" ORDER BY {table}.rowid DESC LIMIT "))
-                .push_bind(i64::from(CANDIDATES) + 1)
+                .push_bind(i64::from(most) + 1)
                 .push(")");
         }
         // The score is smaller for a better match; a substring match ranks after every
@@ -285,7 +290,8 @@ impl SqliteStore {
              ranked AS (SELECT *, row_number() OVER (PARTITION BY incident \
              ORDER BY score, id DESC) AS nth FROM scored) \
              SELECT *, count(*) OVER () AS total, \
-             (SELECT max(n) FROM (SELECT count(*) AS n FROM matched GROUP BY tier)) AS candidates \
+             (SELECT count(*) FROM matched WHERE tier = 0) AS by_words, \
+             (SELECT count(*) FROM matched WHERE tier = 1) AS by_parts \
              FROM ranked WHERE nth = 1 ORDER BY "
         ));
         sql.push("score, incident DESC LIMIT ")
@@ -293,11 +299,12 @@ impl SqliteStore {
             .push(" OFFSET ")
             .push_bind(i64::from(request.offset));
         let rows = sql.build().fetch_all(&self.readers).await.map_err(db)?;
-        let (mut total, mut candidates) = (0_i64, 0_i64);
+        let (mut total, mut by_words, mut by_parts) = (0_i64, 0_i64, 0_i64);
         let mut found = Vec::with_capacity(rows.len());
         for row in &rows {
             total = row.try_get("total").map_err(db)?;
-            candidates = row.try_get("candidates").map_err(db)?;
+            by_words = row.try_get("by_words").map_err(db)?;
+            by_parts = row.try_get("by_parts").map_err(db)?;
             found.push(Found {
                 text: row.try_get("text").map_err(db)?,
                 marked: Some(row.try_get("marked").map_err(db)?),
@@ -321,7 +328,7 @@ impl SqliteStore {
         Ok(Ranked {
             found,
             total: u64::try_from(total).unwrap_or(0),
-            exact: candidates <= i64::from(CANDIDATES),
+            exact: by_words <= i64::from(CANDIDATES) && by_parts <= i64::from(PART_CANDIDATES),
         })
     }
 }

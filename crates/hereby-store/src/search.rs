@@ -50,14 +50,23 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     pub total: u64,
     /// Whether `total` is exact; otherwise it counts the incidents among the newest
-    /// [`CANDIDATES`] matching texts, and more match.
+    /// [`CANDIDATES`] texts holding the words (and [`PART_CANDIDATES`] holding them as parts
+    /// of words), and more match.
     pub exact: bool,
 }
 
-/// The most matching texts an index yields for ranking: the newest ones. A word in most of a
+/// The most texts holding the words that are ranked: the newest ones. A word in most of a
 /// long history is ranked among its most recent uses, which keeps a search fast however much
 /// was written; a rarer word is ranked over all its uses.
 pub const CANDIDATES: u32 = 1_000;
+
+/// The most texts holding the words as parts of words that are ranked, the newest ones: fewer
+/// than [`CANDIDATES`], as finding them costs more. An index of three-letter pieces yields
+/// every text holding all the pieces, and each must be read to see whether they stand
+/// together (on PostgreSQL about one in eleven did for the benchmark's part of a word, whose
+/// newest 1,001 took 35-65 ms to gather); parts of words are looked for only when whole words
+/// fill less than a page, and ranked by where they were found and how recently.
+pub const PART_CANDIDATES: u32 = 500;
 
 pub trait Search: Send + Sync {
     fn search(

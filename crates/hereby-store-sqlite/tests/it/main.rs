@@ -156,6 +156,43 @@ async fn found(store: &SqliteStore, raw: &str) -> u64 {
         .total
 }
 
+/// Whole words are ranked among their newest 1,000 texts, parts of words among their newest
+/// 500: past that the count is of the incidents among them, and not exact.
+#[tokio::test]
+async fn search_ranks_the_newest_matches_and_says_when_more_match() {
+    use hereby_store::Search as _;
+    let harness = SqliteHarness::new().await;
+    let older = hereby_store::conformance::declare_sample(&harness.store).await;
+    let newer = hereby_store::conformance::declare_sample(&harness.store).await;
+    while harness.store.index_search(100).await.unwrap() > 0 {}
+    let search_file = hereby_store_sqlite::search_file_of(&harness._dir.path().join("hereby.db"));
+    let mut index = SqliteConnection::connect(&format!("sqlite://{}", search_file.display()))
+        .await
+        .unwrap();
+    // 700 texts of the older incident, then 700 of the newer one.
+    for incident in [older, newer] {
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 699) \
+             INSERT INTO search_entries (incident, kind, position, at, text) \
+             SELECT $1, 'note', 100000 + i, 0, 'the pool is exhausted again' FROM n",
+        )
+        .bind(i64::try_from(incident.0).unwrap())
+        .execute(&mut index)
+        .await
+        .unwrap();
+    }
+    // The word: the newest 1,001 texts are 700 of the newer incident and 301 of the older.
+    let found = hereby_store::conformance::searched(&harness.store, "exhausted", None).await;
+    let incidents: Vec<u64> = found.hits.iter().map(|hit| hit.incident.0).collect();
+    assert_eq!(incidents, vec![newer.0, older.0], "{found:?}");
+    assert_eq!((found.total, found.exact), (2, false));
+    // The part of a word: the newest 501 are all the newer incident's.
+    let found = hereby_store::conformance::searched(&harness.store, "xhauste", None).await;
+    let incidents: Vec<u64> = found.hits.iter().map(|hit| hit.incident.0).collect();
+    assert_eq!(incidents, vec![newer.0], "{found:?}");
+    assert_eq!((found.total, found.exact), (1, false));
+}
+
 #[tokio::test]
 async fn appends_go_on_while_the_search_index_is_written() {
     let harness = SqliteHarness::new().await;
