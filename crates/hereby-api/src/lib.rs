@@ -405,8 +405,8 @@ pub struct SearchPage {
     pub hits: Vec<SearchHit>,
     /// How many incidents match in all (those the caller may see).
     pub total: u64,
-    /// False when a word is so common that only its newest 1,000 uses were ranked: then
-    /// `total` counts the incidents among those, and more match.
+    /// False when a word is so common that only its newest 1,000 uses were ranked (500 for
+    /// parts of words): then `total` counts the incidents among those, and more match.
     pub total_is_exact: bool,
     /// Pass as `offset` to get the next page; absent on the last page.
     pub next_offset: Option<u32>,

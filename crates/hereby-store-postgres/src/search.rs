@@ -415,17 +415,35 @@ impl PgStore {
             }
             let rows = wanted - found.len();
             if reading == Reading::ByRange && range > 0 {
-                // Two ranges at a time, side by side on two connections: each costs its
-                // candidates' texts, and a part of a word usually needs several.
-                let (newer, older) = tokio::try_join!(
-                    self.candidates(request, Some(range), rows, matching),
-                    self.candidates(request, Some(range - 1), rows, matching),
+                // Ranges side by side on as many connections, two full ranges' worth of
+                // entries at a time (three ranges when the newest holds only a few): each
+                // costs the reading of its candidate texts, and a part of a word usually
+                // needs several.
+                let mut round = vec![range];
+                let mut entries = entries_in(range, newest);
+                let mut oldest = range;
+                while entries < 2 * RANGE && round.len() < 3 && oldest > 0 {
+                    oldest -= 1;
+                    round.push(oldest);
+                    entries += entries_in(oldest, newest);
+                }
+                let read_range = |range: Option<i64>| async move {
+                    match range {
+                        Some(range) => self.candidates(request, Some(range), rows, matching).await,
+                        None => Ok(Vec::new()),
+                    }
+                };
+                let (newest_ids, older_ids, oldest_ids) = tokio::try_join!(
+                    read_range(round.first().copied()),
+                    read_range(round.get(1).copied()),
+                    read_range(round.get(2).copied()),
                 )?;
-                found.extend(newer);
-                found.extend(older);
+                found.extend(newest_ids);
+                found.extend(older_ids);
+                found.extend(oldest_ids);
                 found.truncate(wanted);
-                read += entries_in(range, newest) + entries_in(range - 1, newest);
-                range -= 2;
+                read += entries;
+                range = oldest - 1;
             } else {
                 found.extend(
                     self.candidates(request, Some(range), rows, matching)
@@ -501,7 +519,7 @@ impl PgStore {
 enum Reading {
     /// In one statement over the whole history, the plan left to PostgreSQL.
     Whole,
-    /// Range by range from the newest, two at a time.
+    /// Range by range from the newest, two full ranges' worth at a time.
     ByRange,
     /// Range by range from the newest, one at a time; once a range's worth of entries is read
     /// without finding enough, a term that seems rare from what was found is counted, and

@@ -2213,13 +2213,15 @@ fn print_search(page: &api::SearchPage) {
         println!("         {}: {}", hit.found_in, marked(&hit.snippet_html));
     }
     let shown = page.hits.len();
+    // Past the newest texts ranked, more match than were counted.
+    let at_least = if page.total_is_exact { "" } else { "at least " };
     match page.next_offset {
         Some(next) => eprintln!(
-            "{shown} of {} incidents; the next page: --offset {next}",
+            "{shown} of {at_least}{} incidents; the next page: --offset {next}",
             page.total
         ),
         None => eprintln!(
-            "{} incident{}",
+            "{at_least}{} incident{}",
             page.total,
             if page.total == 1 { "" } else { "s" }
         ),
