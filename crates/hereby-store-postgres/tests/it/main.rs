@@ -216,16 +216,8 @@ async fn search_gathers_the_newest_matches_range_by_range() {
     assert_eq!((found.total, found.exact), (1, false));
     // With the newer incident's texts left out by a filter, the older one's are gathered
     // across the empty third range.
-    let query = hereby_core::search::parse(&format!("xhauste INC-{}", older.0)).unwrap();
-    let found = store
-        .search(&hereby_store::SearchRequest {
-            query: &query,
-            visible_to: None,
-            limit: 20,
-            offset: 0,
-        })
-        .await
-        .unwrap();
+    let raw = format!("xhauste INC-{}", older.0);
+    let found = hereby_store::conformance::searched(store, &raw, None).await;
     let incidents: Vec<u64> = found.hits.iter().map(|hit| hit.incident.0).collect();
     assert_eq!(incidents, vec![older.0], "{found:?}");
     assert_eq!((found.total, found.exact), (1, false));
