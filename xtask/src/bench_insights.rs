@@ -401,14 +401,18 @@ where
             let indexer = indexed.then(|| {
                 let (store, done) = (store.clone(), done.clone());
                 tokio::spawn(async move {
-                    // As the server's indexer: a batch, then a pause unless it was full.
+                    // As the server's indexer: a batch, then a pause (after a full batch,
+                    // as long as the batch took).
                     loop {
+                        let started = Instant::now();
                         let read = store.index_search(1_000).await?;
                         if read == 0 && done.load(std::sync::atomic::Ordering::Relaxed) {
                             return anyhow::Ok(());
                         }
                         if read < 1_000 {
                             tokio::time::sleep(Duration::from_millis(250)).await;
+                        } else {
+                            tokio::time::sleep(started.elapsed()).await;
                         }
                     }
                 })

@@ -169,13 +169,22 @@ async fn indexer<S: Store + hereby_store::Search>(
 ) {
     let mut feed = state.app.subscribe(state.feed.published(), None);
     loop {
+        let started = tokio::time::Instant::now();
         match state
             .app
             .index_search(hereby_app::search::INDEX_BATCH)
             .await
         {
-            // A whole batch: more may be waiting (an upgrade indexing the history).
+            // A whole batch: more may be waiting (a burst of appends, or an upgrade indexing
+            // the history). The appends share the machine's cores with this work, so it rests
+            // as long as the batch took before the next one: at most half the time while they
+            // stream in, catching up after (a search indexes what is still pending itself, so
+            // it never misses what was written).
             Ok(read) if read >= u64::from(hereby_app::search::INDEX_BATCH) => {
+                tokio::select! {
+                    () = tokio::time::sleep(started.elapsed()) => {}
+                    _ = stop.changed() => return,
+                }
                 if *stop.borrow() {
                     return;
                 }
