@@ -412,7 +412,8 @@ where
                         if read < 1_000 {
                             tokio::time::sleep(Duration::from_millis(250)).await;
                         } else {
-                            tokio::time::sleep(started.elapsed()).await;
+                            tokio::time::sleep(started.elapsed().min(Duration::from_millis(250)))
+                                .await;
                         }
                     }
                 })
@@ -544,10 +545,13 @@ async fn bench_postgres(
         let store = PgStore::open(&url).await?;
         let started = Instant::now();
         let mut connection = sqlx::postgres::PgConnection::connect(&url).await?;
-        if options.seeded.is_none() {
+        let seeded_s = if options.seeded.is_none() {
             seed!(connection, sqlx::Postgres, history)?;
-        }
-        let seeded_s = started.elapsed().as_secs_f64();
+            started.elapsed().as_secs_f64()
+        } else {
+            // Not seeded here: no time to report.
+            f64::NAN
+        };
         let buffers: String = sqlx::query_scalar("SHOW shared_buffers")
             .fetch_one(&mut connection)
             .await?;
@@ -700,6 +704,7 @@ pub(crate) async fn run(options: Options) -> Result<()> {
             .map_or("—".to_owned(), |f| format!("{:.0}", f.seeded_s)),
         postgres
             .as_ref()
+            .filter(|f| f.seeded_s.is_finite())
             .map_or("—".to_owned(), |f| format!("{:.0}", f.seeded_s)),
     );
     Ok(())

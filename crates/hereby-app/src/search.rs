@@ -15,7 +15,7 @@ pub const INDEX_BATCH: u32 = 1_000;
 /// The indexer worker writes at most one batch this often once it has caught up: each index
 /// transaction takes the database's write turn (and on SQLite a sync to disk), so a few large
 /// ones cost the appends far less than one per append. A search first indexes what is still
-/// pending, so it never misses what was just written.
+/// pending (up to 10,000 events), so it finds what was just written.
 pub const INDEX_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 /// The most events a search indexes before it runs: what was written just before is found,
 /// but a search right after an upgrade does not wait for the whole history (the indexer

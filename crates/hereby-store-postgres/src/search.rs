@@ -367,8 +367,8 @@ impl PgStore {
 
     /// The ids of the newest `most` + 1 entries whose text `matching` accepts (a
     /// condition on `e`), that the searcher may see and the filters let through, newest first.
-    /// Read one range of [`RANGE`] entries at a time from the newest, through the indexes kept
-    /// by range (migration 0023): a term found all over the history costs its newest matches'
+    /// Read range by range of [`RANGE`] entries from the newest, through the indexes kept by
+    /// range (migration 0023): a term found all over the history costs its newest matches'
     /// range, not every match. One statement for the whole history left PostgreSQL to choose
     /// between reading every candidate the index holds and reading the texts newest first, and
     /// its estimate for a part of a word is too rough to choose well (0.2 to 1.3 s for the
@@ -402,8 +402,7 @@ impl PgStore {
                 // What was let through so far, spread over the whole history: a term that
                 // seems common is read on by range without counting it, as counting it
                 // would visit up to [`FEW`] of its texts for nothing.
-                let expected = i64::try_from(found.len()).unwrap_or(i64::MAX) * (newest + 1) / read;
-                if expected <= FEW {
+                if seems_rare(found.len(), newest, read) {
                     match self.matches_up_to_few(matching).await? {
                         0 => return Ok(Vec::new()),
                         texts if texts <= FEW => {
@@ -474,6 +473,14 @@ impl PgStore {
             .await
             .map_err(db)
     }
+}
+
+/// Whether a term whose matches let through were `found` in the newest `read` entries, of
+/// `newest` in all, would be found in at most [`FEW`] texts were they spread alike over the
+/// whole history.
+fn seems_rare(found: usize, newest: i64, read: i64) -> bool {
+    let found = i64::try_from(found).unwrap_or(i64::MAX);
+    found.saturating_mul(newest.saturating_add(1)) / read.max(1) <= FEW
 }
 
 /// How many entries range `range` holds when the newest entry is `newest` (ids count from 1).
@@ -610,6 +617,23 @@ fn filters(sql: &mut QueryBuilder<Postgres>, request: &SearchRequest<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_hold_their_entries_and_a_term_seems_rare_by_its_spread() {
+        // Ids count from 1: the first range holds one fewer.
+        assert_eq!(entries_in(0, 10), 10);
+        assert_eq!(entries_in(0, 200_000), RANGE - 1);
+        assert_eq!(entries_in(1, 200_000), RANGE);
+        // The newest range, partly filled: 200,000 - 196,608 + 1.
+        assert_eq!(entries_in(3, 200_000), 3_393);
+        assert_eq!(entries_in(4, 200_000), 0);
+        // 700 found in the newest 66,236 of 197,307: 2,085 expected in all, not rare.
+        assert!(!seems_rare(700, 197_307, 66_236));
+        assert!(seems_rare(671, 197_307, 66_236));
+        assert!(!seems_rare(672, 197_307, 66_236));
+        assert!(seems_rare(0, 197_307, 66_236));
+        assert!(!seems_rare(usize::MAX, i64::MAX, 1));
+    }
 
     #[test]
     fn queries_become_quoted_tsquery_expressions() {

@@ -177,12 +177,13 @@ async fn indexer<S: Store + hereby_store::Search>(
         {
             // A whole batch: more may be waiting (a burst of appends, or an upgrade indexing
             // the history). The appends share the machine's cores with this work, so it rests
-            // as long as the batch took before the next one: at most half the time while they
-            // stream in, catching up after (a search indexes what is still pending itself, so
-            // it never misses what was written).
+            // as long as the batch took (at most the pause between batches once caught up)
+            // before the next one: about half the time while they stream in, catching up
+            // after; a search first indexes up to 10,000 pending events itself.
             Ok(read) if read >= u64::from(hereby_app::search::INDEX_BATCH) => {
+                let rest = started.elapsed().min(hereby_app::search::INDEX_INTERVAL);
                 tokio::select! {
-                    () = tokio::time::sleep(started.elapsed()) => {}
+                    () = tokio::time::sleep(rest) => {}
                     _ = stop.changed() => return,
                 }
                 if *stop.borrow() {

@@ -209,7 +209,7 @@ async fn search_gathers_the_newest_matches_range_by_range() {
     let incidents: Vec<u64> = found.hits.iter().map(|hit| hit.incident.0).collect();
     assert_eq!(incidents, vec![newer.0, older.0], "{found:?}");
     assert_eq!((found.total, found.exact), (2, false));
-    // The part of a word's newest 501, read two ranges at a time: the newer incident's only.
+    // The part of a word's newest 501, read several ranges at once: the newer incident's only.
     let found = hereby_store::conformance::searched(store, "xhauste", None).await;
     let incidents: Vec<u64> = found.hits.iter().map(|hit| hit.incident.0).collect();
     assert_eq!(incidents, vec![newer.0], "{found:?}");
