@@ -83,21 +83,21 @@ impl hereby_store::Search for PgStore {
         let grams = substrings_searchable(query).then(|| substrings(query));
         // The texts that hold the words, read once for both ways of ranking below.
         let by_words = match &words {
-            Some(words) => Some(self.matching_words(request, words).await?),
-            None => None,
+            Some(words) => self.matching_words(request, words).await?,
+            None => Vec::new(),
         };
         // Whole words first; parts of words only when whole words do not fill the page.
-        let mut ranked = match (&words, &by_words) {
-            (Some(words), Some(by_words)) => self.ranked(request, words, by_words, None).await?,
-            _ => self.listed(request).await?,
+        let mut ranked = match &words {
+            Some(words) => self.ranked(request, words, &by_words, None).await?,
+            None => self.listed(request).await?,
         };
         // Decided on the page size alone, so every page of a search counts the same way.
-        if let (Some(words), Some(by_words), Some(_)) = (&words, &by_words, &grams)
+        if let (Some(words), Some(_)) = (&words, &grams)
             && ranked.exact
             && ranked.total < u64::from(request.limit)
         {
             ranked = self
-                .ranked(request, words, by_words, grams.as_deref())
+                .ranked(request, words, &by_words, grams.as_deref())
                 .await?;
         }
         let found = ranked.found;
