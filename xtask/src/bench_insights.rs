@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use hereby_app::search::INDEX_INTERVAL;
 use hereby_store::{Search, SearchRequest, Store};
 use hereby_store_postgres::PgStore;
 use hereby_store_sqlite::SqliteStore;
@@ -38,7 +39,7 @@ impl Options {
             incidents: 100_000,
             entries: 2_000_000,
             repeats: 20,
-            appends: 4_000,
+            appends: 20_000,
             postgres_url: std::env::var("HEREBY_BENCH_POSTGRES_URL")
                 .or_else(|_| std::env::var("HEREBY_TEST_POSTGRES_URL"))
                 .ok()
@@ -358,6 +359,8 @@ struct AppendRates {
     ratios: Vec<f64>,
     /// The longest the indexer needed after a run's last append to have indexed everything.
     lag_ms: f64,
+    /// The longest index transaction (one batch) during the runs.
+    batch_ms: f64,
 }
 
 impl AppendRates {
@@ -396,24 +399,26 @@ where
         for indexed in order {
             let store = open().await?;
             declare_many(&store, 1_000, 16).await?;
-            while store.index_search(1_000).await? > 0 {}
+            while store.index_search(store.index_batch()).await? > 0 {}
             let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             let indexer = indexed.then(|| {
                 let (store, done) = (store.clone(), done.clone());
                 tokio::spawn(async move {
                     // As the server's indexer: a batch, then a pause (after a full batch,
-                    // as long as the batch took).
+                    // as long as the batch took, at most the pause once caught up). Returns
+                    // the longest batch: what a search arriving meanwhile may wait for.
+                    let mut longest = Duration::ZERO;
                     loop {
                         let started = Instant::now();
-                        let read = store.index_search(1_000).await?;
+                        let read = store.index_search(store.index_batch()).await?;
+                        longest = longest.max(started.elapsed());
                         if read == 0 && done.load(std::sync::atomic::Ordering::Relaxed) {
-                            return anyhow::Ok(());
+                            return anyhow::Ok(longest);
                         }
-                        if read < 1_000 {
-                            tokio::time::sleep(Duration::from_millis(250)).await;
+                        if read < u64::from(store.index_batch()) {
+                            tokio::time::sleep(INDEX_INTERVAL).await;
                         } else {
-                            tokio::time::sleep(started.elapsed().min(Duration::from_millis(250)))
-                                .await;
+                            tokio::time::sleep(started.elapsed().min(INDEX_INTERVAL)).await;
                         }
                     }
                 })
@@ -422,7 +427,8 @@ where
             let finished = Instant::now();
             done.store(true, std::sync::atomic::Ordering::Relaxed);
             if let Some(indexer) = indexer {
-                indexer.await??;
+                let longest = indexer.await??;
+                rates.batch_ms = rates.batch_ms.max(longest.as_secs_f64() * 1_000.0);
                 rates.lag_ms = rates.lag_ms.max(finished.elapsed().as_secs_f64() * 1_000.0);
                 with = rate;
             } else {
@@ -670,10 +676,10 @@ pub(crate) async fn run(options: Options) -> Result<()> {
     println!();
     if options.appends > 0 {
         println!(
-            "| appends/s (16 writers, {} notes; median of {APPEND_PAIRS} pairs) | with the indexer running | without | ratio (median pair) | every pair's ratio | indexed everything after the last append |",
+            "| appends/s (16 writers, {} notes; median of {APPEND_PAIRS} pairs) | with the indexer running | without | ratio (median pair) | every pair's ratio | indexed everything after the last append | longest index batch |",
             options.appends
         );
-        println!("|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|");
     }
     for (name, figures) in [
         ("SQLite", sqlite.as_ref()),
@@ -682,7 +688,7 @@ pub(crate) async fn run(options: Options) -> Result<()> {
         if let Some(f) = figures.filter(|f| !f.appends.ratios.is_empty()) {
             let rates = &f.appends;
             println!(
-                "| {name} | {:.0} | {:.0} | {:.2} | {} | {:.0} ms |",
+                "| {name} | {:.0} | {:.0} | {:.2} | {} | {:.0} ms | {:.0} ms |",
                 rates.with,
                 rates.without,
                 rates.ratio(),
@@ -692,7 +698,8 @@ pub(crate) async fn run(options: Options) -> Result<()> {
                     .map(|ratio| format!("{ratio:.2}"))
                     .collect::<Vec<_>>()
                     .join(" "),
-                rates.lag_ms
+                rates.lag_ms,
+                rates.batch_ms
             );
         }
     }

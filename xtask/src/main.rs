@@ -82,11 +82,13 @@ tasks:
       1 % restricted) on SQLite and PostgreSQL side by side: p50/p99 of each kind of query
       (common, middling and rare words, phrases, prefixes, substrings, filters, INC-n) for a
       non-member and an admin, after each ran four times at once untimed (goal p99 < 50 ms), and the
-      store's append rate with the search indexer running beside the appends and without
-      it, in nine pairs of runs one right after the other; the median pair's ratio (goal:
-      within 10 %). --keep leaves PostgreSQL's seeded search database in place (its name
-      is printed) to study plans; --seeded NAME searches such a database again without
-      seeding it; --no-sqlite skips SQLite; --appends 0 skips the append rates.
+      store's append rate (16 writers, --appends notes, default 20,000: a sustained burst of
+      about three seconds, through which the indexer works) with the search indexer running
+      beside the appends and without it, in nine pairs of runs one right after the other; the
+      median pair's ratio (goal: within 10 %) and the longest index batch. --keep leaves
+      PostgreSQL's seeded search database in place (its name is printed) to study plans;
+      --seeded NAME searches such a database again without seeding it; --no-sqlite skips
+      SQLite; --appends 0 skips the append rates.
   bench-insights-page [--incidents N] [--repeats N] [--postgres-url URL | --no-postgres]
       The insights page's figures for the last 90 days over N incidents (default 100,000,
       spread over two years, each a real stream of 20 events written through the store; 1 %

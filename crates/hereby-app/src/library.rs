@@ -127,7 +127,7 @@ impl<S: Store + Search> App<S> {
         if !filter.severities.is_empty() {
             query.severities = filter.severities.clone();
         }
-        if let Err(error) = self.index_search(10 * crate::search::INDEX_BATCH).await {
+        if let Err(error) = self.index_search(crate::search::CATCH_UP).await {
             tracing::warn!(%error, "the search index could not catch up; searching what it holds");
         }
         let visible_to =

@@ -10,17 +10,15 @@ use crate::{App, AppError};
 pub const MAX_PAGE: u32 = 100;
 /// The furthest a page may start.
 pub const MAX_OFFSET: u32 = 10_000;
-/// Events indexed per transaction.
-pub const INDEX_BATCH: u32 = 1_000;
 /// The indexer worker writes at most one batch this often once it has caught up: each index
-/// transaction takes the database's write turn (and on SQLite a sync to disk), so a few large
-/// ones cost the appends far less than one per append. A search first indexes what is still
-/// pending (up to 10,000 events), so it finds what was just written.
+/// transaction has a cost of its own besides its texts, so a few large ones cost the appends
+/// far less than one per append. A search first indexes what is still pending (up to 10,000
+/// events), so it finds what was just written.
 pub const INDEX_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 /// The most events a search indexes before it runs: what was written just before is found,
 /// but a search right after an upgrade does not wait for the whole history (the indexer
 /// worker goes through that).
-const CATCH_UP: u32 = 10 * INDEX_BATCH;
+pub(crate) const CATCH_UP: u32 = 10_000;
 
 impl<S: Search> App<S> {
     /// Incidents matching `raw` (words, phrases, prefixes, `INC-42`, filters) that `actor` may
@@ -57,11 +55,17 @@ impl<S: Search> App<S> {
 }
 
 impl<S: Search> App<S> {
+    /// How many events one index transaction takes on this store (a whole one means more may
+    /// be waiting).
+    pub fn index_batch(&self) -> u32 {
+        self.store.index_batch()
+    }
+
     /// Indexes pending events for search, up to about `most` of them; how many were read.
     pub async fn index_search(&self, most: u32) -> Result<u64, AppError> {
         let mut read = 0;
         while read < u64::from(most) {
-            match self.store.index_search(INDEX_BATCH).await? {
+            match self.store.index_search(self.store.index_batch()).await? {
                 0 => break,
                 n => read += n,
             }

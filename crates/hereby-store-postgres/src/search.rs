@@ -73,6 +73,13 @@ const WEIGHTS: &str = "CASE e.kind WHEN 'incident' THEN 4.0 WHEN 'postmortem' TH
                        WHEN 'update' THEN 1.2 ELSE 1.0 END";
 
 impl hereby_store::Search for PgStore {
+    /// Larger batches keep no more of the append rate here (0.96-0.98 with 1,000 and 5,000
+    /// alike), and a search waits on the locked position for the batch in progress: during
+    /// a burst a batch of 5,000 took up to 280 ms, one of 1,000 up to 130 ms.
+    fn index_batch(&self) -> u32 {
+        1_000
+    }
+
     async fn index_search(&self, limit: u32) -> Result<u64, StoreError> {
         hereby_store::index_search_body!(self, limit, Postgres)
     }

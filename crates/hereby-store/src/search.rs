@@ -79,6 +79,11 @@ pub trait Search: Send + Sync {
     /// up to date). Safe to call from several tasks and nodes at once: each event is indexed
     /// once.
     fn index_search(&self, limit: u32) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// How many events the indexer takes in one [`Search::index_search`] transaction: each
+    /// has a cost of its own besides its texts, and a search that finds the index busy waits
+    /// for the batch in progress.
+    fn index_batch(&self) -> u32;
 }
 
 /// A row of the search index.

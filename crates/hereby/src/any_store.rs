@@ -1023,4 +1023,11 @@ impl hereby_store::Search for AnyStore {
     async fn index_search(&self, limit: u32) -> Result<u64, StoreError> {
         forward!(self, store => store.index_search(limit))
     }
+
+    fn index_batch(&self) -> u32 {
+        match self {
+            AnyStore::Sqlite(store) => store.index_batch(),
+            AnyStore::Postgres(store) => store.index_batch(),
+        }
+    }
 }

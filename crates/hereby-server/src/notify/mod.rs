@@ -170,17 +170,13 @@ async fn indexer<S: Store + hereby_store::Search>(
     let mut feed = state.app.subscribe(state.feed.published(), None);
     loop {
         let started = tokio::time::Instant::now();
-        match state
-            .app
-            .index_search(hereby_app::search::INDEX_BATCH)
-            .await
-        {
+        match state.app.index_search(state.app.index_batch()).await {
             // A whole batch: more may be waiting (a burst of appends, or an upgrade indexing
             // the history). The appends share the machine's cores with this work, so it rests
             // as long as the batch took (at most the pause between batches once caught up)
             // before the next one: about half the time while they stream in, catching up
             // after; a search first indexes up to 10,000 pending events itself.
-            Ok(read) if read >= u64::from(hereby_app::search::INDEX_BATCH) => {
+            Ok(read) if read >= u64::from(state.app.index_batch()) => {
                 let rest = started.elapsed().min(hereby_app::search::INDEX_INTERVAL);
                 tokio::select! {
                     () = tokio::time::sleep(rest) => {}
