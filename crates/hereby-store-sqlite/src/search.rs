@@ -89,11 +89,12 @@ const RELEVANCE: &str = "(hits * 2.2 / (hits + 1.2 * (0.25 + 0.75 * size / avera
 impl hereby_store::Search for SqliteStore {
     /// Fewer, larger index transactions cost the appends less (FTS5 writes each
     /// transaction's words as a segment of its own, which its merges later rewrite): during a
-    /// sustained burst of appends, batches of 5,000 kept about 0.92 of the append rate where
-    /// batches of 1,000 kept 0.88 (the means of 11 and 6 benchmark runs; README,
-    /// Performance). One took up to 57 ms during the bursts.
+    /// sustained burst of appends, batches of up to 5,000 kept about 0.92 of the append rate
+    /// where batches of 1,000 kept 0.88 (the means of 11 and 6 benchmark runs), and up to
+    /// 10,000 once a second (`INDEX_INTERVAL`) 0.92-1.04 (README, Performance). One took up
+    /// to 180 ms during the bursts.
     fn index_batch(&self) -> u32 {
-        5_000
+        10_000
     }
 
     async fn index_search(&self, limit: u32) -> Result<u64, StoreError> {
