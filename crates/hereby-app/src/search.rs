@@ -14,13 +14,15 @@ pub const MAX_OFFSET: u32 = 10_000;
 /// transaction has a cost of its own besides its texts, so a few large ones cost the appends
 /// far less than many small ones. During a sustained burst of appends on SQLite, one batch a
 /// second kept 0.92-1.04 of the append rate where one every 250 ms kept 0.88-0.92 (README,
-/// Performance). A search first indexes what is still pending (up to 10,000 events), so it
-/// finds what was just written whenever the worker last ran.
+/// Performance). A search first indexes what is still pending (up to [`CATCH_UP`] events), so
+/// it finds what was just written whenever the worker last ran.
 pub const INDEX_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
-/// The most events a search indexes before it runs: what was written just before is found,
-/// but a search right after an upgrade does not wait for the whole history (the indexer
-/// worker goes through that).
-pub(crate) const CATCH_UP: u32 = 10_000;
+/// The most events a search (and an incident page's similar incidents, and the post-mortem
+/// library) indexes before it runs: what was written just before is found, but a search right
+/// after an upgrade does not wait for the whole history (the indexer worker goes through
+/// that). Two seconds' worth of the fastest appends measured here (10,000 a second), as the
+/// worker may have last run a second (`INDEX_INTERVAL`) and a batch ago.
+pub const CATCH_UP: u32 = 20_000;
 
 impl<S: Search> App<S> {
     /// Incidents matching `raw` (words, phrases, prefixes, `INC-42`, filters) that `actor` may
