@@ -175,7 +175,7 @@ async fn indexer<S: Store + hereby_store::Search>(
             // the history). The appends share the machine's cores with this work, so it rests
             // as long as the batch took (at most the pause between batches once caught up)
             // before the next one: about half the time while they stream in, catching up
-            // after; a search first indexes up to `CATCH_UP` (20,000) pending events itself.
+            // after; a search first indexes up to `CATCH_UP` pending events itself.
             Ok(read) if read >= u64::from(state.app.index_batch()) => {
                 let rest = started.elapsed().min(hereby_app::search::INDEX_INTERVAL);
                 tokio::select! {
